@@ -1,0 +1,13 @@
+"""minigrad: a readable reverse-mode autograd engine on NumPy (CPU) or CuPy (GPU).
+
+    import minigrad as mg
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    (x * x).sum().backward()
+    x.grad  # tensor([2., 4.])
+"""
+from minigrad.backend import cuda_is_available, float32, float64, int64, manual_seed
+from minigrad.tensor import Tensor, no_grad, is_grad_enabled
+from minigrad.creation import arange, full, ones, ones_like, rand, randn, tensor, zeros, zeros_like
+from minigrad.ops import cat, stack, where
+from minigrad.gradcheck import GradcheckError, gradcheck
+

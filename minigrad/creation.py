@@ -1,0 +1,56 @@
+"""Ways to make a tensor: from data, filled with a constant, or random."""
+from minigrad import backend
+from minigrad.tensor import Tensor
+
+
+def tensor(data, requires_grad=False, dtype=None, device="cpu"):
+    """A tensor from nested lists, a scalar or an array (float32 by default for floats)."""
+    return Tensor(data, requires_grad=requires_grad, dtype=dtype, device=device)
+
+
+def _shape(shape):
+    return tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+
+
+def full(shape, value, dtype=None, device="cpu", requires_grad=False):
+    xp = backend.xp_for(device)
+    array = xp.full(_shape((shape,)), value, dtype=backend.dtype_of(dtype or backend.DEFAULT_DTYPE))
+    return Tensor(array, requires_grad=requires_grad)
+
+
+def zeros(*shape, dtype=None, device="cpu", requires_grad=False):
+    return full(_shape(shape), 0, dtype, device, requires_grad)
+
+
+def ones(*shape, dtype=None, device="cpu", requires_grad=False):
+    return full(_shape(shape), 1, dtype, device, requires_grad)
+
+
+def zeros_like(t, dtype=None, requires_grad=False):
+    return full(t.shape, 0, dtype or t.dtype, t.device, requires_grad)
+
+
+def ones_like(t, dtype=None, requires_grad=False):
+    return full(t.shape, 1, dtype or t.dtype, t.device, requires_grad)
+
+
+def randn(*shape, dtype=None, device="cpu", requires_grad=False):
+    """Standard normal samples from the device's seeded generator."""
+    dtype = backend.dtype_of(dtype or backend.DEFAULT_DTYPE)
+    array = backend.generator(device).standard_normal(_shape(shape), dtype=dtype)
+    return Tensor(array, requires_grad=requires_grad)
+
+
+def rand(*shape, dtype=None, device="cpu", requires_grad=False):
+    """Uniform samples in [0, 1) from the device's seeded generator."""
+    dtype = backend.dtype_of(dtype or backend.DEFAULT_DTYPE)
+    array = backend.generator(device).random(_shape(shape), dtype=dtype)
+    return Tensor(array, requires_grad=requires_grad)
+
+
+def arange(start, end=None, step=1, dtype=None, device="cpu"):
+    """Evenly spaced values in [start, end); int64 unless a float bound or dtype says otherwise."""
+    if end is None:
+        start, end = 0, start
+    array = backend.xp_for(device).arange(start, end, step)
+    return Tensor(array, dtype=dtype or (backend.int64 if array.dtype.kind in "iu" else backend.DEFAULT_DTYPE))

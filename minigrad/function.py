@@ -1,0 +1,108 @@
+"""Function: the contract every differentiable op follows.
+
+An op is a subclass with two static methods working on raw arrays:
+
+    forward(ctx, *inputs, **options) -> output array
+    backward(ctx, grad)              -> one gradient per input (or None)
+
+`ctx` carries what backward needs: arrays saved with `ctx.save_for_backward`,
+any attribute the op sets, and `ctx.needs_input_grad` so that backward can
+skip gradients nobody asked for (a frozen weight costs no matmul). Everything
+else -- building the graph, checking devices and dtypes, summing broadcast
+gradients back to each input's shape -- is done once, here and in tensor.py.
+"""
+import weakref
+
+from minigrad import backend
+from minigrad.tensor import Tensor, is_grad_enabled
+
+
+class Context:
+    """The node of the graph: one op application, its inputs and saved arrays."""
+
+    def __init__(self, op, inputs):
+        self.op = op
+        self.inputs = inputs  # the Tensor (or constant) arguments, in order
+        self.needs_input_grad = tuple(isinstance(x, Tensor) and x.requires_grad for x in inputs)
+        self._saved = ()
+        self._saved_versions = ()
+        self.freed = False
+
+    def save_for_backward(self, *arrays):
+        self._saved = arrays
+
+    @property
+    def saved_arrays(self):
+        if self.freed:
+            raise RuntimeError(
+                f"{self.op.__name__}: trying to backward through the graph a second time, but its "
+                "saved arrays were freed after the first backward(). Call backward(retain_graph=True) "
+                "the first time if you need to backward twice."
+            )
+        for tensor_ref, version in self._saved_versions:
+            tensor = tensor_ref()
+            if tensor is not None and tensor._version != version:
+                raise RuntimeError(
+                    f"{self.op.__name__}: a tensor of shape {tensor.shape} that this op saved for "
+                    f"backward was modified in place (version {version} -> {tensor._version}); "
+                    "its gradient would be wrong. Clone it before changing it in place."
+                )
+        return self._saved
+
+    def remember_versions(self, output):
+        """Record the version of every Tensor whose array was saved, to catch in-place edits."""
+        candidates = [x for x in self.inputs if isinstance(x, Tensor)] + [output]
+        self._saved_versions = tuple(
+            (weakref.ref(t), t._version)
+            for t in candidates
+            if any(t.data is a for a in self._saved)
+        )
+
+    def free(self):
+        self._saved = ()
+        self.freed = True
+
+
+class Function:
+    """Base class of every op. Call ops through `Op.apply(*inputs, **options)`."""
+
+    @staticmethod
+    def forward(ctx, *inputs, **options):
+        raise NotImplementedError
+
+    @staticmethod
+    def backward(ctx, grad):
+        raise NotImplementedError
+
+    @classmethod
+    def apply(cls, *inputs, **options):
+        tensors = [x for x in inputs if isinstance(x, Tensor)]
+        check_same_device_and_dtype(cls.__name__, tensors)
+        ctx = Context(cls, inputs)
+        arrays = [x.data if isinstance(x, Tensor) else x for x in inputs]
+        try:
+            out = Tensor._from_array(cls.forward(ctx, *arrays, **options))
+        except ValueError as error:  # e.g. NumPy's broadcast error: say which op it was
+            if str(error).lower().startswith(cls.__name__.lower()):
+                raise
+            raise ValueError(f"{cls.__name__}: {error}") from error
+        if is_grad_enabled() and any(ctx.needs_input_grad) and backend.is_floating(out.dtype):
+            out.requires_grad = True
+            out._ctx = ctx
+            ctx.remember_versions(out)
+        return out
+
+
+def check_same_device_and_dtype(op_name, tensors):
+    devices = {t.device for t in tensors}
+    if len(devices) > 1:
+        raise RuntimeError(
+            f"{op_name}: inputs live on different devices {sorted(devices)}; "
+            "move them to one device with .to(device) first."
+        )
+    float_dtypes = {t.dtype.name for t in tensors if backend.is_floating(t.dtype)}
+    if len(float_dtypes) > 1:
+        raise TypeError(
+            f"{op_name}: inputs mix dtypes {sorted(float_dtypes)}; convert one with "
+            ".to(mg.float32) or .to(mg.float64) first."
+        )

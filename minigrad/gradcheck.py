@@ -1,0 +1,157 @@
+"""Check a backward pass against finite differences.
+
+For a function f and an input x, the engine's backward gives dL/dx. The same
+number can be estimated without calculus, by nudging x both ways:
+
+    df/dx ~= (f(x + eps) - f(x - eps)) / (2 eps)        (error O(eps^2))
+
+If the two disagree, the backward is wrong. This only works in float64: with
+eps = 1e-6, float32's rounding error (~1e-7 relative) swamps the signal.
+
+Full mode builds both whole Jacobians, element by element: exact, but one
+forward pass per input element and one backward per output element. Fast mode
+(as Chainer's check_backward and PyTorch's fast_mode do) compares one number per
+random direction instead: v . J . u, with u over the input and v over the
+output -- backward gives v . J, a directional difference gives J . u.
+"""
+from dataclasses import dataclass
+
+from minigrad import backend
+from minigrad.tensor import Tensor, no_grad
+
+
+class GradcheckError(AssertionError):
+    """The analytic gradient (backward) disagrees with finite differences."""
+
+
+@dataclass
+class GradcheckResult:
+    max_abs_error: float
+    max_rel_error: float
+
+    def __bool__(self):
+        return True  # a failure raises instead
+
+
+FLOAT32_EXPLANATION = (
+    "gradcheck needs float64 inputs: in float32, eps = {eps} is mostly rounding error "
+    "(float32 keeps ~7 significant digits), so the finite differences would be noise. "
+    "Make the inputs with dtype=mg.float64, or pass upcast=True to check float64 copies."
+)
+
+
+def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, fast=False, upcast=False, directions=3, seed=0):
+    """Raise GradcheckError unless backward of fn(*inputs) matches finite differences.
+
+    Every floating-point input with requires_grad=True is checked; other inputs
+    (indices, masks, constants) are passed through unchanged. fn may return a
+    tensor of any shape.
+    """
+    inputs = [prepare_input(x, upcast, eps) for x in inputs]
+    checked = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
+    if not checked:
+        raise ValueError("gradcheck: no input has requires_grad=True, so there is nothing to check")
+    compare = compare_projections if fast else compare_jacobians
+    return compare(fn, inputs, checked, eps, atol, rtol, directions, seed)
+
+
+def prepare_input(x, upcast, eps):
+    if not (isinstance(x, Tensor) and x.requires_grad):
+        return x
+    if x.dtype != backend.float64:
+        if not upcast:
+            raise GradcheckError(FLOAT32_EXPLANATION.format(eps=eps))
+        return Tensor(x.data.astype(backend.float64), requires_grad=True)
+    return x
+
+
+def evaluate(fn, inputs):
+    """f(inputs) as a flat float64 array, without recording a graph."""
+    with no_grad():
+        return fn(*inputs).data.astype(backend.float64).ravel()
+
+
+def backward_of(fn, inputs, checked, output_grad):
+    """The engine's v . J: backward of fn(*inputs) with grad=v, for each checked input."""
+    for i in checked:
+        inputs[i].grad = None
+    out = fn(*inputs)
+    xp = backend.xp_of(out.data)
+    if out.requires_grad:
+        out.backward(grad=output_grad.reshape(out.shape).astype(out.dtype))
+    return [
+        xp.zeros(inputs[i].shape) if inputs[i].grad is None else inputs[i].grad.data.astype(backend.float64)
+        for i in checked
+    ]
+
+
+def directional_difference(fn, inputs, x, direction, eps):
+    """(f(x + eps u) - f(x - eps u)) / 2 eps, nudging x's array in place and restoring it."""
+    original = x.data.copy()
+    x.data += eps * direction
+    plus = evaluate(fn, inputs)
+    x.data[...] = original - eps * direction
+    minus = evaluate(fn, inputs)
+    x.data[...] = original
+    return (plus - minus) / (2 * eps)
+
+
+def compare_jacobians(fn, inputs, checked, eps, atol, rtol, directions, seed):
+    xp = backend.xp_of(inputs[checked[0]].data)
+    n_out = evaluate(fn, inputs).size
+    # analytic: one backward per output element k gives row k of every input's Jacobian
+    analytic = [xp.zeros((n_out, inputs[i].numel())) for i in checked]
+    for k in range(n_out):
+        one_hot = xp.zeros(n_out)
+        one_hot[k] = 1
+        for jac, grad in zip(analytic, backward_of(fn, inputs, checked, one_hot)):
+            jac[k] = grad.ravel()
+    worst = GradcheckResult(0.0, 0.0)
+    for position, i in enumerate(checked):
+        x = inputs[i]
+        numeric = xp.zeros_like(analytic[position])
+        for j in range(x.numel()):  # one column of the Jacobian per nudged element
+            direction = xp.zeros(x.numel())
+            direction[j] = 1
+            numeric[:, j] = directional_difference(fn, inputs, x, direction.reshape(x.shape), eps)
+        worst = report(analytic[position], numeric, atol, rtol, worst, describe=lambda k, j: (
+            f"input {i} (shape {x.shape}), element {tuple(int(v) for v in xp.unravel_index(j, x.shape))}, "
+            f"output element {k}"))
+    return worst
+
+
+def compare_projections(fn, inputs, checked, eps, atol, rtol, directions, seed):
+    xp = backend.xp_of(inputs[checked[0]].data)
+    rng = xp.random.default_rng(seed)
+    n_out = evaluate(fn, inputs).size
+    worst = GradcheckResult(0.0, 0.0)
+    for d in range(directions):
+        v = rng.standard_normal(n_out)
+        grads = backward_of(fn, inputs, checked, v)
+        for position, i in enumerate(checked):
+            x = inputs[i]
+            u = rng.standard_normal(x.shape)
+            analytic = xp.asarray([[float((grads[position] * u).sum())]])
+            numeric = xp.asarray([[float((directional_difference(fn, inputs, x, u, eps) * v).sum())]])
+            worst = report(analytic, numeric, atol, rtol, worst, describe=lambda k, j: (
+                f"input {i} (shape {x.shape}), random direction {d} (v . J . u)"))
+    return worst
+
+
+def report(analytic, numeric, atol, rtol, worst, describe):
+    """Raise on the worst element beyond atol + rtol |numeric|; else update the running maxima."""
+    xp = backend.xp_of(analytic)
+    error = xp.abs(analytic - numeric)
+    excess = error - (atol + rtol * xp.abs(numeric))
+    excess = xp.where(xp.isfinite(analytic), excess, xp.inf)  # a NaN/inf gradient always fails
+    k, j = (int(v) for v in xp.unravel_index(int(xp.argmax(excess)), excess.shape))
+    if excess[k, j] > 0:
+        raise GradcheckError(
+            f"gradient mismatch at {describe(k, j)}: analytic (backward) {float(analytic[k, j]):.6g} "
+            f"vs numeric (finite differences) {float(numeric[k, j]):.6g}, "
+            f"abs error {float(error[k, j]):.3g} > atol {atol} + rtol {rtol} * |numeric|"
+        )
+    scale = xp.maximum(xp.abs(analytic), xp.abs(numeric))
+    relative = xp.where(scale > atol, error / xp.where(scale > atol, scale, 1), 0)
+    return GradcheckResult(max(worst.max_abs_error, float(error.max(initial=0))),
+                           max(worst.max_rel_error, float(relative.max(initial=0))))

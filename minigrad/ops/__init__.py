@@ -1,0 +1,14 @@
+"""Every differentiable op, one Function class each, with a lowercase wrapper."""
+from minigrad.ops.elementwise import (
+    abs, add, cast, clamp, clone, cos, div, exp, gelu, log, maximum, mul, neg, pow, relu,
+    sigmoid, sin, sqrt, sub, tanh, where,
+)
+from minigrad.ops.reduce import max, mean, min, sum, var
+from minigrad.ops.shape import (
+    cat, expand, gather, getitem, permute, reshape, squeeze, stack, transpose, unsqueeze,
+)
+from minigrad.ops.linalg import matmul
+from minigrad.ops.fused import (
+    cross_entropy, dropout, embedding, layer_norm, log_softmax, scaled_dot_product_attention,
+    softmax,
+)

@@ -1,0 +1,436 @@
+"""Elementwise ops: out[i] = f(x[i]) or f(a[i], b[i]).
+
+Each backward returns dL/d(input) = dL/d(out) * d(out)/d(input), computed
+elementwise. Inputs may broadcast; the engine sums each gradient back to its
+input's shape afterwards (tensor.unbroadcast), so no op here worries about it.
+"""
+import math
+
+from minigrad import backend
+from minigrad.function import Function
+
+
+class Add(Function):
+    """a + b;  d/da = 1, d/db = 1"""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        return a + b
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, grad
+
+
+def add(a, b):
+    return Add.apply(a, b)
+
+
+class Sub(Function):
+    """a - b;  d/da = 1, d/db = -1"""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        return a - b
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad, (-grad if ctx.needs_input_grad[1] else None)
+
+
+def sub(a, b):
+    return Sub.apply(a, b)
+
+
+class Neg(Function):
+    """-x;  d/dx = -1"""
+
+    @staticmethod
+    def forward(ctx, x):
+        return -x
+
+    @staticmethod
+    def backward(ctx, grad):
+        return -grad
+
+
+def neg(x):
+    return Neg.apply(x)
+
+
+class Mul(Function):
+    """a * b;  d/da = b, d/db = a"""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a * b
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_arrays
+        need_a, need_b = ctx.needs_input_grad
+        return (grad * b if need_a else None), (grad * a if need_b else None)
+
+
+def mul(a, b):
+    return Mul.apply(a, b)
+
+
+class Div(Function):
+    """a / b;  d/da = 1/b, d/db = -a/b^2"""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a / b
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_arrays
+        need_a, need_b = ctx.needs_input_grad
+        return (grad / b if need_a else None), (-grad * a / (b * b) if need_b else None)
+
+
+def div(a, b):
+    return Div.apply(a, b)
+
+
+class Pow(Function):
+    """a ** b;  d/da = b * a^(b-1), d/db = a^b * log(a)"""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        out = a**b
+        ctx.save_for_backward(a, b, out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b, out = ctx.saved_arrays
+        need_a, need_b = ctx.needs_input_grad
+        xp = backend.xp_of(grad)
+        grad_a = grad * b * a ** (b - 1) if need_a else None
+        # log(a) is only real for a > 0; 0 ** b is flat in b there, so its slope is 0
+        grad_b = grad * out * xp.log(xp.where(a > 0, a, 1)) if need_b else None
+        return grad_a, grad_b
+
+
+def pow(a, b):
+    return Pow.apply(a, b)
+
+
+class Exp(Function):
+    """e^x;  d/dx = e^x"""
+
+    @staticmethod
+    def forward(ctx, x):
+        out = backend.xp_of(x).exp(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_arrays
+        return grad * out
+
+
+def exp(x):
+    return Exp.apply(x)
+
+
+class Log(Function):
+    """ln x;  d/dx = 1/x"""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return backend.xp_of(x).log(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_arrays
+        return grad / x
+
+
+def log(x):
+    return Log.apply(x)
+
+
+class Sqrt(Function):
+    """sqrt(x);  d/dx = 1 / (2 sqrt(x))"""
+
+    @staticmethod
+    def forward(ctx, x):
+        out = backend.xp_of(x).sqrt(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_arrays
+        return grad / (2 * out)
+
+
+def sqrt(x):
+    return Sqrt.apply(x)
+
+
+class Sin(Function):
+    """sin x;  d/dx = cos x"""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return backend.xp_of(x).sin(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_arrays
+        return grad * backend.xp_of(x).cos(x)
+
+
+def sin(x):
+    return Sin.apply(x)
+
+
+class Cos(Function):
+    """cos x;  d/dx = -sin x"""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return backend.xp_of(x).cos(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_arrays
+        return -grad * backend.xp_of(x).sin(x)
+
+
+def cos(x):
+    return Cos.apply(x)
+
+
+class Tanh(Function):
+    """tanh x;  d/dx = 1 - tanh(x)^2"""
+
+    @staticmethod
+    def forward(ctx, x):
+        out = backend.xp_of(x).tanh(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_arrays
+        return grad * (1 - out * out)
+
+
+def tanh(x):
+    return Tanh.apply(x)
+
+
+class Sigmoid(Function):
+    """s(x) = 1 / (1 + e^-x);  d/dx = s(x) (1 - s(x))"""
+
+    @staticmethod
+    def forward(ctx, x):
+        # the same function written as 0.5 (1 + tanh(x/2)): no overflow for large |x|
+        out = 0.5 * (1 + backend.xp_of(x).tanh(0.5 * x))
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_arrays
+        return grad * out * (1 - out)
+
+
+def sigmoid(x):
+    return Sigmoid.apply(x)
+
+
+class Relu(Function):
+    """max(x, 0);  d/dx = 1 if x > 0 else 0 (0 at the kink x = 0)"""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return backend.xp_of(x).maximum(x, 0)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_arrays
+        return grad * (x > 0)
+
+
+def relu(x):
+    return Relu.apply(x)
+
+
+class Gelu(Function):
+    """x Phi(x), Phi the normal CDF;  d/dx = Phi(x) + x phi(x), phi the normal density"""
+
+    @staticmethod
+    def forward(ctx, x):
+        cdf = 0.5 * (1 + backend.erf(x / math.sqrt(2)))
+        ctx.save_for_backward(x, cdf)
+        return x * cdf
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, cdf = ctx.saved_arrays
+        density = backend.xp_of(x).exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
+        return grad * (cdf + x * density)
+
+
+class GeluTanh(Function):
+    """0.5 x (1 + tanh(u)), u = k (x + 0.044715 x^3), k = sqrt(2/pi);
+    d/dx = 0.5 (1 + tanh u) + 0.5 x (1 - tanh(u)^2) k (1 + 3 * 0.044715 x^2)"""
+
+    @staticmethod
+    def forward(ctx, x):
+        k = math.sqrt(2 / math.pi)
+        t = backend.xp_of(x).tanh(k * (x + 0.044715 * x**3))
+        ctx.save_for_backward(x, t)
+        return 0.5 * x * (1 + t)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, t = ctx.saved_arrays
+        k = math.sqrt(2 / math.pi)
+        return grad * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * k * (1 + 3 * 0.044715 * x * x))
+
+
+def gelu(x, approximate="none"):
+    if approximate == "none":
+        return Gelu.apply(x)
+    if approximate == "tanh":
+        return GeluTanh.apply(x)
+    raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+
+
+class Abs(Function):
+    """|x|;  d/dx = sign(x) (0 at the kink x = 0)"""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return backend.xp_of(x).abs(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_arrays
+        return grad * backend.xp_of(x).sign(x)
+
+
+def abs(x):
+    return Abs.apply(x)
+
+
+class Clamp(Function):
+    """min(max(x, low), high);  d/dx = 1 inside [low, high], 0 outside"""
+
+    @staticmethod
+    def forward(ctx, x, low=None, high=None):
+        ctx.save_for_backward(x)
+        ctx.low, ctx.high = low, high
+        return backend.xp_of(x).clip(x, low, high)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_arrays
+        inside = backend.xp_of(x).ones_like(x, dtype=bool)
+        if ctx.low is not None:
+            inside &= x >= ctx.low
+        if ctx.high is not None:
+            inside &= x <= ctx.high
+        return grad * inside
+
+
+def clamp(x, min=None, max=None):
+    if min is None and max is None:
+        raise ValueError("clamp: give at least one of min= and max=")
+    return Clamp.apply(x, low=min, high=max)
+
+
+class Maximum(Function):
+    """max(a, b) elementwise;  d/da = 1 where a > b, 0 where a < b, 1/2 on ties"""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return backend.xp_of(a).maximum(a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_arrays
+        share_a = (a > b) + 0.5 * (a == b)  # a tie splits the gradient evenly
+        need_a, need_b = ctx.needs_input_grad
+        return (grad * share_a if need_a else None), (grad * (1 - share_a) if need_b else None)
+
+
+def maximum(a, b):
+    return Maximum.apply(a, b)
+
+
+class Where(Function):
+    """condition ? a : b;  d/da = condition, d/db = not condition.
+
+    The gradient is *selected*, never multiplied by a 0/1 mask, so an inf or NaN
+    in the branch not taken cannot leak into the other one.
+    """
+
+    @staticmethod
+    def forward(ctx, condition, a, b):
+        ctx.save_for_backward(condition)
+        return backend.xp_of(condition).where(condition, a, b)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (condition,) = ctx.saved_arrays
+        xp = backend.xp_of(grad)
+        _, need_a, need_b = ctx.needs_input_grad
+        return (
+            None,
+            xp.where(condition, grad, 0) if need_a else None,
+            xp.where(condition, 0, grad) if need_b else None,
+        )
+
+
+def where(condition, a, b):
+    return Where.apply(condition, a, b)
+
+
+class Cast(Function):
+    """x converted to another float dtype;  d/dx = 1 (the gradient converted back)"""
+
+    @staticmethod
+    def forward(ctx, x, dtype):
+        ctx.input_dtype = x.dtype
+        return x.astype(dtype)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.astype(ctx.input_dtype)
+
+
+def cast(x, dtype):
+    return Cast.apply(x, dtype=dtype)
+
+
+class Clone(Function):
+    """a copy of x with its own memory;  d/dx = 1"""
+
+    @staticmethod
+    def forward(ctx, x):
+        return x.copy()
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad
+
+
+def clone(x):
+    return Clone.apply(x)

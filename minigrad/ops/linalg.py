@@ -1,0 +1,50 @@
+"""Matrix multiplication, batched and broadcasting like NumPy's matmul."""
+from minigrad import backend
+from minigrad.function import Function
+
+
+class Matmul(Function):
+    """A @ B;  dL/dA = dL/dC @ B^T,  dL/dB = A^T @ dL/dC  (over every batch)
+
+    Batch dims broadcast; the engine sums each gradient back over them. A 1-d
+    operand is a row (on the left) or a column (on the right), as in NumPy.
+    """
+
+    @staticmethod
+    def forward(ctx, a, b):
+        if a.ndim == 0 or b.ndim == 0:
+            raise ValueError(f"matmul needs at least 1-d operands, got shapes {a.shape} and {b.shape}")
+        if a.shape[-1] != b.shape[max(b.ndim - 2, 0)]:
+            raise ValueError(
+                f"matmul: shapes {a.shape} and {b.shape} don't line up: the last dim of the first "
+                f"({a.shape[-1]}) must equal the {'first' if b.ndim == 1 else 'second-to-last'} dim "
+                f"of the second ({b.shape[max(b.ndim - 2, 0)]})"
+            )
+        ctx.save_for_backward(a, b)
+        return a @ b
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_arrays
+        xp = backend.xp_of(grad)
+        # treat 1-d operands as (1, n) rows / (n, 1) columns, then drop that dim again
+        a2 = a[None, :] if a.ndim == 1 else a
+        b2 = b[:, None] if b.ndim == 1 else b
+        grad2 = grad
+        if a.ndim == 1:
+            grad2 = xp.expand_dims(grad2, -2 if b.ndim > 1 else 0)
+        if b.ndim == 1:
+            grad2 = xp.expand_dims(grad2, -1)
+        need_a, need_b = ctx.needs_input_grad
+        grad_a = grad_b = None
+        if need_a:
+            grad_a = grad2 @ xp.swapaxes(b2, -1, -2)
+            grad_a = grad_a[..., 0, :] if a.ndim == 1 else grad_a
+        if need_b:
+            grad_b = xp.swapaxes(a2, -1, -2) @ grad2
+            grad_b = grad_b[..., 0] if b.ndim == 1 else grad_b
+        return grad_a, grad_b
+
+
+def matmul(a, b):
+    return Matmul.apply(a, b)

@@ -1,0 +1,115 @@
+"""Reductions: sum, mean, max, min, var over some dims (all dims by default).
+
+Backward spreads the gradient of each reduced value back over the elements
+that produced it. `keep_dims_shape` restores the reduced dims as size 1, so the
+gradient then broadcasts against the input.
+"""
+from minigrad import backend
+from minigrad.function import Function
+
+
+def normalize_dims(dim, ndim):
+    """None -> every axis; an int or a tuple -> a sorted tuple of non-negative axes."""
+    if dim is None:
+        return tuple(range(ndim))
+    dims = (dim,) if isinstance(dim, int) else tuple(dim)
+    size = ndim or 1  # a 0-d tensor accepts dim 0 and -1, as in PyTorch
+    for d in dims:
+        if not -size <= d < size:
+            raise IndexError(f"dim {d} is out of range for a tensor with {ndim} dims")
+    return tuple(sorted(d % size for d in dims)) if ndim else ()
+
+
+def keep_dims_shape(shape, dims):
+    return tuple(1 if i in dims else n for i, n in enumerate(shape))
+
+
+def count(shape, dims):
+    n = 1
+    for d in dims:
+        n *= shape[d]
+    return n
+
+
+class Sum(Function):
+    """sum_i x_i;  d/dx_i = 1: every element gets the whole gradient"""
+
+    @staticmethod
+    def forward(ctx, x, dims, keepdim):
+        ctx.input_shape, ctx.dims = x.shape, dims
+        return x.sum(axis=dims, keepdims=keepdim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        xp = backend.xp_of(grad)
+        return xp.broadcast_to(grad.reshape(keep_dims_shape(ctx.input_shape, ctx.dims)), ctx.input_shape)
+
+
+def sum(x, dim=None, keepdim=False):
+    return Sum.apply(x, dims=normalize_dims(dim, x.ndim), keepdim=keepdim)
+
+
+class Mean(Function):
+    """(1/n) sum_i x_i;  d/dx_i = 1/n"""
+
+    @staticmethod
+    def forward(ctx, x, dims, keepdim):
+        ctx.input_shape, ctx.dims = x.shape, dims
+        return x.mean(axis=dims, keepdims=keepdim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        xp = backend.xp_of(grad)
+        n = count(ctx.input_shape, ctx.dims)
+        return xp.broadcast_to(grad.reshape(keep_dims_shape(ctx.input_shape, ctx.dims)) / n, ctx.input_shape)
+
+
+def mean(x, dim=None, keepdim=False):
+    return Mean.apply(x, dims=normalize_dims(dim, x.ndim), keepdim=keepdim)
+
+
+class Max(Function):
+    """max_i x_i;  d/dx_i = 1/k for each of the k elements equal to the max (ties split evenly), else 0"""
+
+    @staticmethod
+    def forward(ctx, x, dims, keepdim):
+        out = x.max(axis=dims, keepdims=True)
+        ctx.save_for_backward(x, out)
+        ctx.dims = dims
+        return out if keepdim else out.reshape([n for i, n in enumerate(x.shape) if i not in dims])
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, out = ctx.saved_arrays
+        winners = x == out
+        share = winners / winners.sum(axis=ctx.dims, keepdims=True)
+        return grad.reshape(out.shape) * share
+
+
+def max(x, dim=None, keepdim=False):
+    return Max.apply(x, dims=normalize_dims(dim, x.ndim), keepdim=keepdim)
+
+
+def min(x, dim=None, keepdim=False):
+    """min x = -max(-x): the same tie rule, no second class."""
+    return -max(-x, dim, keepdim)
+
+
+class Var(Function):
+    """(1/(n - c)) sum_i (x_i - mean)^2, c = 1 if unbiased;  d/dx_i = 2 (x_i - mean) / (n - c)"""
+
+    @staticmethod
+    def forward(ctx, x, dims, keepdim, unbiased):
+        centered = x - x.mean(axis=dims, keepdims=True)
+        ctx.save_for_backward(centered)
+        ctx.dims, ctx.divisor = dims, count(x.shape, dims) - (1 if unbiased else 0)
+        return (centered * centered).sum(axis=dims, keepdims=keepdim) / ctx.divisor
+
+    @staticmethod
+    def backward(ctx, grad):
+        (centered,) = ctx.saved_arrays
+        return grad.reshape(keep_dims_shape(centered.shape, ctx.dims)) * 2 * centered / ctx.divisor
+
+
+def var(x, dim=None, keepdim=False, unbiased=True):
+    return Var.apply(x, dims=normalize_dims(dim, x.ndim), keepdim=keepdim, unbiased=unbiased)

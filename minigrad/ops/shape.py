@@ -1,0 +1,178 @@
+"""Ops that move values around without changing them.
+
+Their backward moves the gradient back the same way: reshape it back, permute
+it back, or scatter it back to where each value came from. Where one input
+element feeds several outputs (repeated indices), the gradients add up.
+"""
+import itertools
+
+from minigrad import backend
+from minigrad.function import Function
+from minigrad.tensor import Tensor
+
+
+class Reshape(Function):
+    """x with a new shape, same values in the same order;  the gradient is reshaped back"""
+
+    @staticmethod
+    def forward(ctx, x, shape):
+        ctx.input_shape = x.shape
+        return x.reshape(shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.reshape(ctx.input_shape)
+
+
+def reshape(x, *shape):
+    shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+    return Reshape.apply(x, shape=shape)
+
+
+def squeeze(x, dim=None):
+    dims = range(x.ndim) if dim is None else [dim % x.ndim]
+    return reshape(x, *[n for i, n in enumerate(x.shape) if not (i in dims and n == 1)])
+
+
+def unsqueeze(x, dim):
+    dim = dim % (x.ndim + 1)
+    return reshape(x, *x.shape[:dim], 1, *x.shape[dim:])
+
+
+class Permute(Function):
+    """x with its axes reordered;  the gradient is permuted back by the inverse order"""
+
+    @staticmethod
+    def forward(ctx, x, dims):
+        ctx.inverse = tuple(sorted(range(len(dims)), key=lambda i: dims[i]))
+        return x.transpose(dims)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad.transpose(ctx.inverse)
+
+
+def permute(x, *dims):
+    dims = tuple(dims[0]) if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims
+    if sorted(d % x.ndim for d in dims) != list(range(x.ndim)):
+        raise ValueError(f"permute: {dims} is not an ordering of the {x.ndim} dims of shape {x.shape}")
+    return Permute.apply(x, dims=tuple(d % x.ndim for d in dims))
+
+
+def transpose(x, dim0=-2, dim1=-1):
+    dims = list(range(x.ndim))
+    dims[dim0], dims[dim1] = dims[dim1], dims[dim0]
+    return Permute.apply(x, dims=tuple(dims))
+
+
+class Expand(Function):
+    """x broadcast to a larger shape (a view, no copy);  the engine sums the gradient back"""
+
+    @staticmethod
+    def forward(ctx, x, shape):
+        return backend.xp_of(x).broadcast_to(x, shape)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return grad  # tensor.unbroadcast sums over the expanded dims
+
+
+def expand(x, *shape):
+    shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+    lead = len(shape) - x.ndim
+    shape = tuple(x.shape[i - lead] if n == -1 else n for i, n in enumerate(shape))
+    return Expand.apply(x, shape=shape)
+
+
+def has_array(index):
+    """True when indexing gathers (integer or boolean arrays), so positions can repeat."""
+    parts = index if isinstance(index, tuple) else (index,)
+    return any(backend.is_array(p) or isinstance(p, list) for p in parts)
+
+
+class GetItem(Function):
+    """x[index] for slices, integers, integer arrays and boolean masks;
+    d/dx: each picked element gets its gradient back, repeated picks add up"""
+
+    @staticmethod
+    def forward(ctx, x, index):
+        ctx.input_shape, ctx.input_dtype, ctx.index = x.shape, x.dtype, index
+        return x[index]
+
+    @staticmethod
+    def backward(ctx, grad):
+        full = backend.xp_of(grad).zeros(ctx.input_shape, dtype=grad.dtype)
+        if has_array(ctx.index):
+            backend.scatter_add(full, ctx.index, grad)
+        else:
+            full[ctx.index] = grad  # plain slicing never picks an element twice
+        return full
+
+
+def getitem(x, index):
+    parts = index if isinstance(index, tuple) else (index,)
+    parts = tuple(p.data if isinstance(p, Tensor) else p for p in parts)
+    return GetItem.apply(x, index=parts if isinstance(index, tuple) else parts[0])
+
+
+class Cat(Function):
+    """inputs joined along one dim;  each input gets back its own slice of the gradient"""
+
+    @staticmethod
+    def forward(ctx, *arrays, dim):
+        ctx.dim, ctx.sizes = dim, [a.shape[dim] for a in arrays]
+        return backend.xp_of(arrays[0]).concatenate(arrays, axis=dim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        bounds = list(itertools.accumulate(ctx.sizes[:-1]))
+        return tuple(backend.xp_of(grad).split(grad, bounds, axis=ctx.dim))
+
+
+def cat(tensors, dim=0):
+    if not tensors:
+        raise ValueError("cat: needs at least one tensor")
+    return Cat.apply(*tensors, dim=dim % tensors[0].ndim)
+
+
+def stack(tensors, dim=0):
+    """Join along a new dim: unsqueeze each, then cat."""
+    if not tensors:
+        raise ValueError("stack: needs at least one tensor")
+    shapes = {t.shape for t in tensors}
+    if len(shapes) > 1:
+        raise ValueError(f"stack: every tensor needs the same shape, got {sorted(shapes)}")
+    return cat([unsqueeze(t, dim) for t in tensors], dim=dim % (tensors[0].ndim + 1))
+
+
+def along_dim_index(xp, index, dim):
+    """The full index tuple that picks x[..., index[...], ...] along `dim` (PyTorch's gather)."""
+    grids = [xp.arange(n).reshape([n if i == axis else 1 for i in range(index.ndim)])
+             for axis, n in enumerate(index.shape)]
+    grids[dim] = index
+    return tuple(grids)
+
+
+class Gather(Function):
+    """out[i][j] = x[index[i][j]][j] for dim 0 (and likewise for any dim);
+    d/dx: scatter-add the gradient back to the gathered positions"""
+
+    @staticmethod
+    def forward(ctx, x, index, dim):
+        ctx.input_shape = x.shape
+        ctx.positions = along_dim_index(backend.xp_of(x), index, dim)
+        return x[ctx.positions]
+
+    @staticmethod
+    def backward(ctx, grad):
+        full = backend.xp_of(grad).zeros(ctx.input_shape, dtype=grad.dtype)
+        backend.scatter_add(full, ctx.positions, grad)
+        return full
+
+
+def gather(x, dim, index):
+    if index.ndim != x.ndim:
+        raise ValueError(f"gather: index has {index.ndim} dims, expected {x.ndim} like the input {x.shape}")
+    if backend.is_floating(index.dtype):
+        raise TypeError(f"gather: index must be an integer tensor, got {index.dtype.name}")
+    return Gather.apply(x, index, dim=dim % x.ndim)

@@ -1,0 +1,449 @@
+"""Tensor: an array plus the bookkeeping reverse-mode autodiff needs.
+
+A Tensor made by an op remembers the op's Context (`_ctx`): which op, which
+inputs, which arrays it saved. Together these form a directed acyclic graph
+from the leaves (parameters, data) to the result. `backward()` walks that graph
+from the result back to the leaves, applying the chain rule once per node:
+
+    dL/d(input) = dL/d(output) * d(output)/d(input)
+
+in reverse topological order, so a node's gradient is complete (summed over
+every path) before it is passed further back.
+"""
+import contextlib
+
+from minigrad import backend
+
+_grad_enabled = True
+
+
+def is_grad_enabled():
+    return _grad_enabled
+
+
+@contextlib.contextmanager
+def no_grad():
+    """Inside this block ops record no graph: for evaluation and weight updates."""
+    global _grad_enabled
+    previous, _grad_enabled = _grad_enabled, False
+    try:
+        yield
+    finally:
+        _grad_enabled = previous
+
+
+def unbroadcast(grad, shape):
+    """Sum a gradient back to `shape`, undoing NumPy broadcasting.
+
+    If x of shape (3, 1) was broadcast to (2, 3, 4), each x element was used
+    2 * 4 times, so its gradient is the sum over the added leading axis and over
+    the axis that was 1. Every op relies on this one helper (via backward).
+    """
+    if grad.shape == shape:
+        return grad
+    added = grad.ndim - len(shape)
+    grad = grad.sum(axis=tuple(range(added))) if added else grad
+    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    return grad.sum(axis=stretched, keepdims=True) if stretched else grad
+
+
+class Tensor:
+    """An n-dimensional array that can record how it was computed."""
+
+    __hash__ = object.__hash__  # == is elementwise; hashing stays by identity
+
+    def __init__(self, data, requires_grad=False, dtype=None, device="cpu"):
+        if isinstance(data, Tensor):
+            data = data.data
+        self.data = backend.as_array(data, dtype=dtype, device=device)
+        self.grad = None
+        self._ctx = None
+        self._version = 0
+        self._retains_grad = False
+        self.requires_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    @classmethod
+    def _from_array(cls, array):
+        """Wrap an array an op produced, without copying or converting it."""
+        out = cls.__new__(cls)
+        out.data, out.grad, out._ctx = array, None, None
+        out._version, out._retains_grad, out.requires_grad = 0, False, False
+        return out
+
+    # ---- what it is -------------------------------------------------------
+    @property
+    def shape(self):
+        return tuple(self.data.shape)
+
+    @property
+    def ndim(self):
+        return self.data.ndim
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def device(self):
+        return backend.device_of(self.data)
+
+    @property
+    def is_leaf(self):
+        return self._ctx is None
+
+    def numel(self):
+        return int(self.data.size)
+
+    def __len__(self):
+        return self.shape[0]
+
+    def __repr__(self):
+        grad = ", requires_grad=True" if self.requires_grad else ""
+        body = str(self.numpy()).replace("\n", "\n       ")
+        return f"tensor({body}, dtype={self.dtype.name}{', device=cuda' if self.device == 'cuda' else ''}{grad})"
+
+    # ---- leaving the graph -------------------------------------------------
+    def numpy(self):
+        """The values as a host NumPy array (a copy when the tensor is on the GPU)."""
+        return backend.to_numpy(self.data)
+
+    def item(self):
+        if self.data.size != 1:
+            raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")
+        return self.data.reshape(()).item()
+
+    def tolist(self):
+        return self.numpy().tolist()
+
+    def detach(self):
+        """The same values, cut from the graph (shares memory, never requires grad)."""
+        return Tensor._from_array(self.data)
+
+    def requires_grad_(self, requires_grad=True):
+        if requires_grad and not backend.is_floating(self.dtype):
+            raise TypeError(
+                f"only floating-point tensors can require grad, got dtype {self.dtype.name}; "
+                "integer tensors hold indices and labels"
+            )
+        self.requires_grad = requires_grad
+        return self
+
+    def retain_grad(self):
+        """Also keep .grad on this intermediate (non-leaf) tensor after backward()."""
+        self._retains_grad = True
+        return self
+
+    def to(self, target):
+        """A copy on another device ("cpu"/"cuda") or, differentiably, of another dtype."""
+        if target in backend.DEVICES:
+            if target == self.device:
+                return self
+            moved = Tensor._from_array(backend.as_array(self.data, device=target))
+            return moved.requires_grad_(self.requires_grad) if self.is_leaf else moved
+        return ops.cast(self, backend.dtype_of(target))
+
+    def float(self):
+        return self.to(backend.float32)
+
+    def double(self):
+        return self.to(backend.float64)
+
+    def long(self):
+        return self.to(backend.int64)
+
+    # ---- backward ------------------------------------------------------------
+    def backward(self, grad=None, retain_graph=False):
+        """Fill .grad of every leaf this tensor depends on with d(self)/d(leaf).
+
+        On a scalar, grad defaults to 1. On anything else, pass grad= (the
+        gradient of some scalar loss with respect to this tensor).
+        """
+        if not self.requires_grad:
+            raise RuntimeError(
+                "backward() called on a tensor that does not require grad: no input of the "
+                "computation had requires_grad=True (or it ran inside no_grad())"
+            )
+        xp = backend.xp_of(self.data)
+        if grad is None:
+            if self.data.size != 1:
+                raise RuntimeError(
+                    f"backward() on a non-scalar tensor of shape {self.shape} needs grad=, a tensor "
+                    "of the same shape; call it on a scalar loss (e.g. .sum() or .mean()) instead"
+                )
+            grad = xp.ones_like(self.data)
+        else:
+            grad = grad.data if isinstance(grad, Tensor) else backend.as_array(grad, self.dtype, self.device)
+            if tuple(grad.shape) != self.shape:
+                raise ValueError(f"backward(): grad has shape {tuple(grad.shape)}, expected {self.shape}")
+
+        grads = {id(self): grad}
+        for node in reversed(self._topological_order()):
+            node_grad = grads.pop(id(node))
+            if node._ctx is None or node._retains_grad:
+                node._accumulate_grad(node_grad)
+            ctx = node._ctx
+            if ctx is None:
+                continue
+            input_grads = ctx.op.backward(ctx, node_grad)
+            if not isinstance(input_grads, tuple):
+                input_grads = (input_grads,)
+            for parent, parent_grad, needed in zip(ctx.inputs, input_grads, ctx.needs_input_grad):
+                if needed and parent_grad is not None:
+                    parent_grad = unbroadcast(parent_grad, parent.shape)
+                    key = id(parent)
+                    grads[key] = grads[key] + parent_grad if key in grads else parent_grad
+            if not retain_graph:
+                ctx.free()
+
+    def _topological_order(self):
+        """Every tensor this one depends on (that requires grad), inputs before outputs.
+
+        An explicit stack instead of recursion, so a 100,000-op chain works.
+        """
+        order, visited = [], set()
+        stack = [(self, False)]
+        while stack:
+            node, children_done = stack.pop()
+            if children_done:
+                order.append(node)
+                continue
+            if id(node) in visited:
+                continue
+            visited.add(id(node))
+            stack.append((node, True))
+            if node._ctx is not None:
+                for parent in node._ctx.inputs:
+                    if isinstance(parent, Tensor) and parent.requires_grad and id(parent) not in visited:
+                        stack.append((parent, False))
+        return order
+
+    def _accumulate_grad(self, grad):
+        # a fresh array: op gradients may alias each other (add passes grad through)
+        if self.grad is None:
+            self.grad = Tensor._from_array(grad.astype(self.dtype, copy=True))
+        else:
+            self.grad = Tensor._from_array(self.grad.data + grad)
+
+    # ---- in-place updates (optimizers, initialisation) ------------------------
+    def _check_inplace(self, what):
+        if self.requires_grad and is_grad_enabled():
+            raise RuntimeError(
+                f"{what}: in-place change of a tensor that requires grad while grad mode is on; "
+                "wrap the update in `with mg.no_grad():` (as optimizers do)"
+            )
+        self._version += 1
+
+    def _raw(self, other):
+        return other.data if isinstance(other, Tensor) else other
+
+    def add_(self, other, alpha=1.0):
+        self._check_inplace("add_")
+        self.data += alpha * self._raw(other) if alpha != 1.0 else self._raw(other)
+        return self
+
+    def sub_(self, other):
+        self._check_inplace("sub_")
+        self.data -= self._raw(other)
+        return self
+
+    def mul_(self, other):
+        self._check_inplace("mul_")
+        self.data *= self._raw(other)
+        return self
+
+    def copy_(self, other):
+        self._check_inplace("copy_")
+        source = self._raw(other)
+        if tuple(source.shape) != self.shape:
+            raise ValueError(f"copy_: source has shape {tuple(source.shape)}, expected {self.shape}")
+        self.data[...] = source
+        return self
+
+    def fill_(self, value):
+        self._check_inplace("fill_")
+        self.data.fill(value)
+        return self
+
+    def zero_(self):
+        return self.fill_(0)
+
+    def __setitem__(self, index, value):
+        self._check_inplace("__setitem__")
+        self.data[self._raw(index)] = self._raw(value)
+
+    # ---- comparisons give boolean tensors (no gradient) -----------------------
+    def __eq__(self, other):
+        return Tensor._from_array(self.data == self._raw(other))
+
+    def __ne__(self, other):
+        return Tensor._from_array(self.data != self._raw(other))
+
+    def __lt__(self, other):
+        return Tensor._from_array(self.data < self._raw(other))
+
+    def __le__(self, other):
+        return Tensor._from_array(self.data <= self._raw(other))
+
+    def __gt__(self, other):
+        return Tensor._from_array(self.data > self._raw(other))
+
+    def __ge__(self, other):
+        return Tensor._from_array(self.data >= self._raw(other))
+
+    def argmax(self, dim=None):
+        return Tensor._from_array(self.data.argmax(axis=dim))
+
+    def __bool__(self):
+        if self.data.size != 1:
+            raise ValueError(f"the truth value of a tensor of shape {self.shape} is ambiguous; use .any() or .all()")
+        return bool(self.data)
+
+    def any(self):
+        return bool(self.data.any())
+
+    def all(self):
+        return bool(self.data.all())
+
+    # ---- arithmetic: Python operators map to ops ------------------------------
+    def __add__(self, other):
+        return ops.add(self, other)
+
+    def __radd__(self, other):
+        return ops.add(other, self)
+
+    def __sub__(self, other):
+        return ops.sub(self, other)
+
+    def __rsub__(self, other):
+        return ops.sub(other, self)
+
+    def __mul__(self, other):
+        return ops.mul(self, other)
+
+    def __rmul__(self, other):
+        return ops.mul(other, self)
+
+    def __truediv__(self, other):
+        return ops.div(self, other)
+
+    def __rtruediv__(self, other):
+        return ops.div(other, self)
+
+    def __pow__(self, exponent):
+        return ops.pow(self, exponent)
+
+    def __rpow__(self, base):
+        return ops.pow(base, self)
+
+    def __neg__(self):
+        return ops.neg(self)
+
+    def __matmul__(self, other):
+        return ops.matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return ops.matmul(other, self)
+
+    def __getitem__(self, index):
+        return ops.getitem(self, index)
+
+    # ---- methods: the same ops, PyTorch-style --------------------------------
+    def exp(self):
+        return ops.exp(self)
+
+    def log(self):
+        return ops.log(self)
+
+    def sqrt(self):
+        return ops.sqrt(self)
+
+    def sin(self):
+        return ops.sin(self)
+
+    def cos(self):
+        return ops.cos(self)
+
+    def tanh(self):
+        return ops.tanh(self)
+
+    def sigmoid(self):
+        return ops.sigmoid(self)
+
+    def relu(self):
+        return ops.relu(self)
+
+    def abs(self):
+        return ops.abs(self)
+
+    def clamp(self, min=None, max=None):
+        return ops.clamp(self, min, max)
+
+    clip = clamp
+
+    def pow(self, exponent):
+        return ops.pow(self, exponent)
+
+    def maximum(self, other):
+        return ops.maximum(self, other)
+
+    def sum(self, dim=None, keepdim=False):
+        return ops.sum(self, dim, keepdim)
+
+    def mean(self, dim=None, keepdim=False):
+        return ops.mean(self, dim, keepdim)
+
+    def max(self, dim=None, keepdim=False):
+        return ops.max(self, dim, keepdim)
+
+    def min(self, dim=None, keepdim=False):
+        return ops.min(self, dim, keepdim)
+
+    def var(self, dim=None, keepdim=False, unbiased=True):
+        return ops.var(self, dim, keepdim, unbiased)
+
+    def reshape(self, *shape):
+        return ops.reshape(self, *shape)
+
+    view = reshape
+
+    def flatten(self, start_dim=0):
+        return ops.reshape(self, *self.shape[:start_dim], -1)
+
+    def transpose(self, dim0=-2, dim1=-1):
+        return ops.transpose(self, dim0, dim1)
+
+    def permute(self, *dims):
+        return ops.permute(self, *dims)
+
+    @property
+    def T(self):
+        return ops.permute(self, *reversed(range(self.ndim)))
+
+    def expand(self, *shape):
+        return ops.expand(self, *shape)
+
+    def squeeze(self, dim=None):
+        return ops.squeeze(self, dim)
+
+    def unsqueeze(self, dim):
+        return ops.unsqueeze(self, dim)
+
+    def gather(self, dim, index):
+        return ops.gather(self, dim, index)
+
+    def matmul(self, other):
+        return ops.matmul(self, other)
+
+    def softmax(self, dim=-1):
+        return ops.softmax(self, dim)
+
+    def log_softmax(self, dim=-1):
+        return ops.log_softmax(self, dim)
+
+    def clone(self):
+        return ops.clone(self)
+
+
+from minigrad import ops  # noqa: E402  (ops need Tensor defined first)
