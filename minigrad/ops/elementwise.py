@@ -8,6 +8,17 @@ import math
 
 from minigrad import backend
 from minigrad.function import Function
+from minigrad.tensor import Tensor
+
+
+def promote(*operands):
+    """Integer/bool tensors meeting a float tensor become that float dtype, as in PyTorch
+    (NumPy would turn float32 * int64 into float64)."""
+    floats = [x.dtype for x in operands if isinstance(x, Tensor) and backend.is_floating(x.dtype)]
+    if not floats:
+        return operands
+    return tuple(Tensor._from_array(x.data.astype(floats[0]))
+                 if isinstance(x, Tensor) and not backend.is_floating(x.dtype) else x for x in operands)
 
 
 class Add(Function):
@@ -23,7 +34,7 @@ class Add(Function):
 
 
 def add(a, b):
-    return Add.apply(a, b)
+    return Add.apply(*promote(a, b))
 
 
 class Sub(Function):
@@ -39,7 +50,7 @@ class Sub(Function):
 
 
 def sub(a, b):
-    return Sub.apply(a, b)
+    return Sub.apply(*promote(a, b))
 
 
 class Neg(Function):
@@ -74,7 +85,7 @@ class Mul(Function):
 
 
 def mul(a, b):
-    return Mul.apply(a, b)
+    return Mul.apply(*promote(a, b))
 
 
 class Div(Function):
@@ -93,7 +104,7 @@ class Div(Function):
 
 
 def div(a, b):
-    return Div.apply(a, b)
+    return Div.apply(*promote(a, b))
 
 
 class Pow(Function):
@@ -117,7 +128,7 @@ class Pow(Function):
 
 
 def pow(a, b):
-    return Pow.apply(a, b)
+    return Pow.apply(*promote(a, b))
 
 
 class Exp(Function):
@@ -372,7 +383,7 @@ class Maximum(Function):
 
 
 def maximum(a, b):
-    return Maximum.apply(a, b)
+    return Maximum.apply(*promote(a, b))
 
 
 class Where(Function):
@@ -400,7 +411,7 @@ class Where(Function):
 
 
 def where(condition, a, b):
-    return Where.apply(condition, a, b)
+    return Where.apply(condition, *promote(a, b))
 
 
 class Cast(Function):

@@ -1,10 +1,320 @@
-"""Fused ops (being written): softmax, log_softmax, cross_entropy, layer_norm, dropout,
-embedding, scaled_dot_product_attention."""
+"""Fused ops: several primitive steps in one Function, with a closed-form backward.
+
+Composed from primitives, softmax is max, sub, exp, sum and div: five graph
+nodes, five saved arrays, and backward through each. Fused, it is one node
+that saves only its output, and its backward is the derived formula. Fusing is
+also where numerical care lives: subtract the max before exp, take
+cross-entropy from log-softmax (never log(softmax)), keep fully masked
+attention rows free of NaN. tests/test_fused.py checks every op here against
+its composed version and against finite differences.
+
+Shapes in comments: N rows, C classes, V vocabulary rows, D features,
+Tq / Tk query / key positions, Dv value features.
+"""
+import math
+
+from minigrad import backend
+from minigrad.function import Function
+from minigrad.ops.reduce import normalize_dims
+from minigrad.tensor import Tensor
 
 
-def _todo(*args, **kwargs):
-    raise NotImplementedError
+class Softmax(Function):
+    """y = e^(x - max x) / sum e^(x - max x) along dim;  dx = y * (g - sum(g * y))
+
+    Subtracting the max cancels out, but keeps exp from overflowing.
+    """
+
+    @staticmethod
+    def forward(ctx, x, dims):
+        e = backend.xp_of(x).exp(x - x.max(axis=dims, keepdims=True))
+        y = e / e.sum(axis=dims, keepdims=True)
+        ctx.save_for_backward(y)
+        ctx.dims = dims
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        (y,) = ctx.saved_arrays
+        return y * (grad - (grad * y).sum(axis=ctx.dims, keepdims=True))
 
 
-softmax = log_softmax = cross_entropy = layer_norm = dropout = embedding = _todo
-scaled_dot_product_attention = _todo
+def softmax(x, dim=-1):
+    return Softmax.apply(x, dims=normalize_dims(dim, x.ndim))
+
+
+def log_softmax_array(x, dims):
+    """x - logsumexp(x), with logsumexp(x) = m + log sum e^(x - m), m = max x: exact, no overflow."""
+    shifted = x - x.max(axis=dims, keepdims=True)
+    return shifted - backend.xp_of(x).log(backend.xp_of(x).exp(shifted).sum(axis=dims, keepdims=True))
+
+
+class LogSoftmax(Function):
+    """y = x - logsumexp(x) along dim;  dx = g - softmax(x) * sum(g), softmax(x) = e^y"""
+
+    @staticmethod
+    def forward(ctx, x, dims):
+        y = log_softmax_array(x, dims)
+        ctx.save_for_backward(y)
+        ctx.dims = dims
+        return y
+
+    @staticmethod
+    def backward(ctx, grad):
+        (y,) = ctx.saved_arrays
+        return grad - backend.xp_of(y).exp(y) * grad.sum(axis=ctx.dims, keepdims=True)
+
+
+def log_softmax(x, dim=-1):
+    return LogSoftmax.apply(x, dims=normalize_dims(dim, x.ndim))
+
+
+class CrossEntropy(Function):
+    """loss_i = (1 - s) (-log p[i, t_i]) + s mean_c(-log p[i, c]), p = softmax(logits), s the label
+    smoothing, weighted w_i = 0 for ignored rows, 1/(rows kept) for "mean", 1 otherwise;
+    d loss / d logits[i] = w_i (p[i] - q[i]), q = (1 - s) onehot(t_i) + s / C, the smoothed target
+    """
+
+    @staticmethod
+    def forward(ctx, logits, target, ignore_index, label_smoothing, reduction):
+        xp = backend.xp_of(logits)
+        log_p = log_softmax_array(logits.reshape(-1, logits.shape[-1]), (1,))  # (N, C)
+        target = target.reshape(-1)  # (N,)
+        kept = target != ignore_index
+        target = xp.where(kept, target, 0)  # any class will do: the row's weight is 0
+        weight = kept.astype(logits.dtype)  # (N,)
+        if reduction == "mean":
+            weight = weight / xp.maximum(weight.sum(), 1)  # every row ignored: loss 0, not 0/0
+        losses = -log_p[xp.arange(target.shape[0]), target]
+        if label_smoothing:  # skipped at 0, so a -inf logit elsewhere cannot make 0 * inf
+            losses = (1 - label_smoothing) * losses - label_smoothing * log_p.mean(axis=1)
+        losses = xp.where(kept, losses, 0) * weight
+        ctx.save_for_backward(log_p, target, weight)
+        ctx.logits_shape, ctx.smoothing = logits.shape, label_smoothing
+        return losses.reshape(kept.shape[:0] + logits.shape[:-1]) if reduction == "none" else losses.sum()
+
+    @staticmethod
+    def backward(ctx, grad):
+        log_p, target, weight = ctx.saved_arrays
+        xp = backend.xp_of(log_p)
+        q = xp.full_like(log_p, ctx.smoothing / log_p.shape[1])  # (N, C)
+        q[xp.arange(target.shape[0]), target] += 1 - ctx.smoothing
+        row_grad = grad.reshape(-1) * weight  # grad is a scalar, or one value per row for "none"
+        return ((xp.exp(log_p) - q) * row_grad[:, None]).reshape(ctx.logits_shape), None
+
+
+def cross_entropy(logits, target, ignore_index=-100, label_smoothing=0.0, reduction="mean"):
+    """Softmax cross-entropy of logits (..., C) against integer class targets (...).
+
+    The class dim is last: (N, C) logits with (N,) targets as in PyTorch, or a
+    language model's (B, T, C) with (B, T). PyTorch's (N, C, d1, ...) layout is
+    not accepted; move the class dim last with .permute first. "mean" averages
+    over the targets that are not ignore_index.
+    """
+    target = target if isinstance(target, Tensor) else Tensor(target)
+    if target.dtype.kind not in "iu":
+        raise TypeError(
+            f"cross_entropy: target must hold integer class indices, got dtype {target.dtype.name} "
+            "(class-probability targets are not supported)"
+        )
+    if logits.ndim == 0 or logits.shape[:-1] != target.shape:
+        raise ValueError(
+            f"cross_entropy: logits of shape {logits.shape} (classes last) need a target of shape "
+            f"{logits.shape[:-1]}, got target of shape {target.shape}"
+        )
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"cross_entropy: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    if not 0 <= label_smoothing <= 1:
+        raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
+    classes, t = logits.shape[-1], target.data
+    bad = t[(t != ignore_index) & ((t < 0) | (t >= classes))]
+    if bad.size:
+        raise IndexError(
+            f"cross_entropy: target {int(bad[0])} is out of range for {classes} classes "
+            f"(valid targets are 0..{classes - 1}, or ignore_index={ignore_index})"
+        )
+    return CrossEntropy.apply(logits, target, ignore_index=ignore_index,
+                              label_smoothing=label_smoothing, reduction=reduction)
+
+
+class LayerNorm(Function):
+    """y = x_hat w + b, x_hat = (x - mean) / sigma, sigma = sqrt(var + eps) over the normalized dims;
+    dx = (g_hat - mean(g_hat) - x_hat mean(g_hat x_hat)) / sigma with g_hat = g w;  dw = g x_hat, db = g
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight, bias, dims, eps):
+        centered = x - x.mean(axis=dims, keepdims=True)
+        inv_sigma = 1 / backend.xp_of(x).sqrt((centered * centered).mean(axis=dims, keepdims=True) + eps)
+        x_hat = centered * inv_sigma
+        ctx.save_for_backward(x_hat, inv_sigma, weight)
+        ctx.dims = dims
+        out = x_hat if weight is None else x_hat * weight
+        return out if bias is None else out + bias
+
+    @staticmethod
+    def backward(ctx, grad):
+        x_hat, inv_sigma, weight = ctx.saved_arrays
+        need_x, need_weight, need_bias = ctx.needs_input_grad[:3]
+        grad_x = None
+        if need_x:
+            g_hat = grad if weight is None else grad * weight
+            mean_g, mean_gx = (a.mean(axis=ctx.dims, keepdims=True) for a in (g_hat, g_hat * x_hat))
+            grad_x = inv_sigma * (g_hat - mean_g - x_hat * mean_gx)
+        # weight and bias were broadcast over the leading dims: the engine sums them back
+        return grad_x, (grad * x_hat if need_weight else None), (grad if need_bias else None)
+
+
+def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """Normalise over the last len(normalized_shape) dims, then scale by weight and shift by bias."""
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    if not shape or len(shape) > x.ndim or x.shape[x.ndim - len(shape):] != shape:
+        raise ValueError(f"layer_norm: input of shape {x.shape} does not end in normalized_shape {shape}")
+    for name, p in (("weight", weight), ("bias", bias)):
+        if p is not None and p.shape != shape:
+            raise ValueError(f"layer_norm: {name} has shape {p.shape}, expected normalized_shape {shape}")
+    dims = tuple(range(x.ndim - len(shape), x.ndim))
+    return LayerNorm.apply(x, weight, bias, dims=dims, eps=eps)
+
+
+def keep_mask(like, p):
+    """1/(1 - p) where an element is kept (probability 1 - p), 0 where dropped; like's shape and dtype."""
+    draws = backend.generator(backend.device_of(like)).random(like.shape, dtype=like.dtype)
+    return (draws >= p).astype(like.dtype) / (1 - p)
+
+
+class Dropout(Function):
+    """y = x m, m = 1/(1 - p) with probability 1 - p, else 0 (inverted: E[y] = x);  dx = g m"""
+
+    @staticmethod
+    def forward(ctx, x, p):
+        mask = keep_mask(x, p)
+        ctx.save_for_backward(mask)
+        return x * mask
+
+    @staticmethod
+    def backward(ctx, grad):
+        (mask,) = ctx.saved_arrays
+        return grad * mask
+
+
+def dropout(x, p=0.5, training=True):
+    """Zero each element with probability p and scale the rest by 1/(1 - p); seeded by mg.manual_seed."""
+    if not 0 <= p < 1:
+        raise ValueError(f"dropout: p must be in [0, 1), got {p}")
+    if not training or p == 0:
+        return x  # the identity: no mask, no graph node
+    return Dropout.apply(x, p=p)
+
+
+class Embedding(Function):
+    """out[...] = weight[ids[...]], one row of the (V, D) table per id;
+    d/dweight[r] = the sum of the gradients at every position whose id is r"""
+
+    @staticmethod
+    def forward(ctx, ids, weight):
+        ctx.save_for_backward(ids)
+        ctx.weight_shape = weight.shape
+        return weight[ids]  # ids.shape + (D,)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (ids,) = ctx.saved_arrays
+        grad_weight = backend.xp_of(grad).zeros(ctx.weight_shape, dtype=grad.dtype)  # (V, D)
+        backend.scatter_add(grad_weight, ids, grad)  # repeated ids add up
+        return None, grad_weight
+
+
+def embedding(ids, weight):
+    """The rows of weight (V, D) picked by integer ids of any shape: out has shape ids.shape + (D,)."""
+    ids = ids if isinstance(ids, Tensor) else Tensor(ids)
+    if ids.dtype.kind not in "iu":
+        raise TypeError(f"embedding: ids must be an integer tensor, got dtype {ids.dtype.name}")
+    if weight.ndim != 2:
+        raise ValueError(f"embedding: weight must be a (V, D) table, got shape {weight.shape}")
+    rows, i = weight.shape[0], ids.data
+    bad = i[(i < 0) | (i >= rows)]
+    if bad.size:
+        raise IndexError(f"embedding: id {int(bad[0])} is out of range for a table of {rows} rows "
+                         f"(ids must be in [0, {rows}))")
+    return Embedding.apply(ids, weight)
+
+
+def softmax_allowing_empty_rows(scores):
+    """softmax over the last dim, where a row that is all -inf (may attend to nothing) gives zeros."""
+    xp = backend.xp_of(scores)
+    top = scores.max(axis=-1, keepdims=True)
+    e = xp.exp(scores - xp.where(xp.isfinite(top), top, 0))  # all -inf: e^-inf = 0, not e^(-inf+inf) = NaN
+    total = e.sum(axis=-1, keepdims=True)
+    return e / xp.where(total > 0, total, 1)
+
+
+class ScaledDotProductAttention(Function):
+    """out = P' V, P' = dropout(P), P = softmax(S), S = Q K^T scale + mask (disallowed: -inf);
+    dV = P'^T g, dP = (g V^T) * dropout mask, dS = P (dP - sum(dP P)), dQ = dS K scale,
+    dK = dS^T Q scale, d(float mask) = dS
+    """
+
+    @staticmethod
+    def forward(ctx, q, k, v, mask, is_causal, dropout_p, scale):
+        xp = backend.xp_of(q)
+        scores = (q @ xp.swapaxes(k, -1, -2)) * scale  # (..., Tq, Tk)
+        allowed = None
+        if mask is not None and mask.dtype == backend.bool_:
+            allowed = mask
+        elif mask is not None:
+            scores = scores + mask
+        if is_causal:  # query i sees keys j <= i (top-left aligned, as in PyTorch)
+            causal = xp.tril(xp.ones(scores.shape[-2:], dtype=backend.bool_))  # (Tq, Tk)
+            allowed = causal if allowed is None else allowed & causal
+        if allowed is not None:
+            scores = xp.where(allowed, scores, -xp.inf)
+        probs = softmax_allowing_empty_rows(scores)  # (..., Tq, Tk)
+        drop = keep_mask(probs, dropout_p) if dropout_p else None
+        ctx.save_for_backward(q, k, v, probs, drop)
+        ctx.scale = scale
+        return (probs if drop is None else probs * drop) @ v  # (..., Tq, Dv)
+
+    @staticmethod
+    def backward(ctx, grad):
+        q, k, v, probs, drop = ctx.saved_arrays
+        xp = backend.xp_of(grad)
+        need_q, need_k, need_v, need_mask = ctx.needs_input_grad
+        used = probs if drop is None else probs * drop
+        grad_v = xp.swapaxes(used, -1, -2) @ grad if need_v else None  # (..., Tk, Dv)
+        grad_probs = grad @ xp.swapaxes(v, -1, -2)  # (..., Tq, Tk)
+        grad_probs = grad_probs if drop is None else grad_probs * drop
+        grad_scores = probs * (grad_probs - (grad_probs * probs).sum(axis=-1, keepdims=True))
+        grad_q = grad_scores @ k * ctx.scale if need_q else None  # (..., Tq, D)
+        grad_k = xp.swapaxes(grad_scores, -1, -2) @ q * ctx.scale if need_k else None  # (..., Tk, D)
+        return grad_q, grad_k, grad_v, (grad_scores if need_mask else None)
+
+
+def scaled_dot_product_attention(q, k, v, attn_mask=None, is_causal=False, dropout_p=0.0, scale=None):
+    """softmax(q k^T scale + mask) v for q (..., Tq, D), k (..., Tk, D), v (..., Tk, Dv).
+
+    attn_mask is boolean (True = may attend, as in PyTorch) or a float added to
+    the scores, and broadcasts to (..., Tq, Tk). is_causal hides keys j > i from
+    query i and, unlike PyTorch, may be combined with attn_mask (causal + padding).
+    A query that may attend to nothing gets a zero output and zero gradients
+    (PyTorch gives NaN). scale defaults to 1/sqrt(D). dropout_p drops attention
+    probabilities whenever it is > 0: pass 0 in evaluation, as in PyTorch.
+    """
+    if min(q.ndim, k.ndim, v.ndim) < 2 or q.shape[-1] != k.shape[-1] or k.shape[-2] != v.shape[-2]:
+        raise ValueError(
+            f"scaled_dot_product_attention: q {q.shape}, k {k.shape}, v {v.shape} don't fit; "
+            "expected q (..., Tq, D), k (..., Tk, D), v (..., Tk, Dv)"
+        )
+    if attn_mask is not None:
+        if attn_mask.dtype != backend.bool_ and not backend.is_floating(attn_mask.dtype):
+            raise TypeError(f"scaled_dot_product_attention: attn_mask must be boolean (True = may attend) "
+                            f"or a float additive mask, got dtype {attn_mask.dtype.name}")
+        rows, cols = ((1, 1) + tuple(attn_mask.shape))[-2:]
+        if rows not in (1, q.shape[-2]) or cols not in (1, k.shape[-2]):
+            raise ValueError(f"scaled_dot_product_attention: attn_mask of shape {tuple(attn_mask.shape)} "
+                             f"does not broadcast to the scores (..., {q.shape[-2]}, {k.shape[-2]})")
+    if not 0 <= dropout_p < 1:
+        raise ValueError(f"scaled_dot_product_attention: dropout_p must be in [0, 1), got {dropout_p}")
+    scale = 1 / math.sqrt(q.shape[-1]) if scale is None else scale
+    return ScaledDotProductAttention.apply(q, k, v, attn_mask, is_causal=is_causal,
+                                           dropout_p=dropout_p, scale=scale)

@@ -1,0 +1,23 @@
+import pytest
+
+import minigrad as mg
+
+
+def pytest_addoption(parser):
+    parser.addoption("--device", action="append", default=None,
+                     help="run device-parametrised tests on these devices (default: cpu, and cuda when available)")
+
+
+def pytest_generate_tests(metafunc):
+    """A `device` fixture runs the same test on every backend (minitorch style)."""
+    if "device" in metafunc.fixturenames:
+        devices = metafunc.config.getoption("device") or ["cpu", "cuda"]
+        params = [pytest.param(d, marks=pytest.mark.skipif(d == "cuda" and not mg.cuda_is_available(),
+                                                           reason="needs CuPy and an NVIDIA GPU"))
+                  for d in devices]
+        metafunc.parametrize("device", params)
+
+
+@pytest.fixture(autouse=True)
+def _seeded():
+    mg.manual_seed(0)

@@ -1,0 +1,291 @@
+"""The engine contract: tensors, the graph, backward, grad mode, and its errors."""
+import math
+import pathlib
+import re
+
+import numpy as np
+import pytest
+
+import minigrad as mg
+from minigrad import ops
+from minigrad.tensor import unbroadcast
+
+
+# ---- the seed examples ------------------------------------------------------------
+@pytest.mark.parametrize("x0", [-2.0, -0.5, 0.0, 0.7, 1.3, 3.0])
+def test_chain_rule_seed_sin_of_square(x0):
+    x = mg.tensor(x0, dtype=mg.float64, requires_grad=True)
+    (x * x).sin().backward()
+    assert x.grad.item() == pytest.approx(math.cos(x0**2) * 2 * x0, abs=1e-12)
+
+
+def test_gradient_descent_seed_one_step():
+    w = mg.tensor(5.0, requires_grad=True)
+    ((w - 2) ** 2).backward()
+    assert w.grad.item() == 6.0
+    with mg.no_grad():
+        w.sub_(0.1 * w.grad)
+    assert w.item() == pytest.approx(4.4)
+
+
+# ---- tensors ----------------------------------------------------------------------
+def test_default_dtypes():
+    assert mg.tensor([1.0, 2.0]).dtype == mg.float32
+    assert mg.tensor([1, 2]).dtype == mg.int64
+    assert mg.tensor([1.0], dtype=mg.float64).dtype == mg.float64
+    assert mg.zeros(2, 3).dtype == mg.float32 and mg.zeros(2, 3).shape == (2, 3)
+    assert mg.ones((2, 3), dtype=mg.float64).dtype == mg.float64
+    assert mg.arange(5).dtype == mg.int64 and mg.arange(0.0, 1.0, 0.25).dtype == mg.float32
+    assert mg.full((2,), 7.0).tolist() == [7.0, 7.0]
+    assert mg.zeros_like(mg.ones(3, dtype=mg.float64)).dtype == mg.float64
+
+
+def test_results_keep_float32():
+    x = mg.randn(3, requires_grad=True)
+    y = (x * 2.5 + 1).exp().sum()
+    y.backward()
+    assert y.dtype == mg.float32 and x.grad.dtype == mg.float32
+
+
+def test_random_numbers_are_reproducible():
+    mg.manual_seed(123)
+    a = mg.randn(4).numpy()
+    mg.manual_seed(123)
+    assert np.array_equal(a, mg.randn(4).numpy())
+    assert not np.array_equal(a, mg.randn(4).numpy())
+
+
+def test_numpy_item_and_repr():
+    t = mg.tensor([[1.0, 2.0]])
+    assert isinstance(t.numpy(), np.ndarray) and t.numpy().shape == (1, 2)
+    assert mg.tensor(3.5).item() == 3.5
+    assert "requires_grad=True" in repr(mg.tensor([1.0], requires_grad=True))
+    with pytest.raises(ValueError, match=r"one element, got shape \(1, 2\)"):
+        t.item()
+
+
+def test_only_floats_require_grad():
+    with pytest.raises(TypeError, match="only floating-point tensors can require grad, got dtype int64"):
+        mg.tensor([1, 2], requires_grad=True)
+
+
+# ---- backward ----------------------------------------------------------------------
+def test_gradients_accumulate_across_backward_calls():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    (x * 3).sum().backward()
+    (x * x).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [3 + 2, 3 + 4])
+
+
+def test_a_shared_input_sums_gradients_over_every_path():
+    x = mg.tensor(3.0, requires_grad=True)
+    y = x * x + x * 4 + x  # dy/dx = 2x + 5
+    y.backward()
+    assert x.grad.item() == 11.0
+
+
+def test_backward_of_non_scalar_needs_grad():
+    y = mg.tensor([1.0, 2.0], requires_grad=True) * 2
+    with pytest.raises(RuntimeError, match=r"non-scalar tensor of shape \(2,\) needs grad="):
+        y.backward()
+    y.backward(grad=mg.tensor([1.0, 10.0]))
+    with pytest.raises(ValueError, match=r"grad has shape \(3,\), expected \(2,\)"):
+        (mg.tensor([1.0, 2.0], requires_grad=True) * 2).backward(grad=mg.ones(3))
+
+
+def test_backward_without_requires_grad_is_an_error():
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        (mg.tensor([1.0]) * 2).sum().backward()
+
+
+def test_second_backward_through_a_freed_graph_is_an_error():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    y = (x * x).sum()
+    y.backward()
+    with pytest.raises(RuntimeError, match="backward through the graph a second time"):
+        y.backward()
+
+
+def test_retain_graph_allows_a_second_backward():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    y = (x * x).sum()
+    y.backward(retain_graph=True)
+    y.backward()
+    np.testing.assert_allclose(x.grad.numpy(), [4, 8])
+
+
+def test_graph_memory_is_freed_after_backward():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    y = x.exp()
+    ctx = y._ctx
+    y.sum().backward()
+    assert ctx.freed and ctx._saved == ()
+
+
+def test_a_100000_op_chain_needs_no_recursion():
+    x = mg.tensor(1.0, dtype=mg.float64, requires_grad=True)
+    y = x
+    for _ in range(100_000):
+        y = y * 1.00001
+    y.backward()
+    assert x.grad.item() == pytest.approx(1.00001**100_000, rel=1e-9)
+
+
+def test_retain_grad_keeps_intermediate_gradients():
+    x = mg.tensor(2.0, requires_grad=True)
+    h = (x * x).retain_grad()
+    (h * 3).backward()
+    assert h.grad.item() == 3.0 and x.grad.item() == 12.0
+
+
+# ---- grad mode, frozen inputs, detach ------------------------------------------------
+def test_no_grad_records_nothing():
+    x = mg.tensor([1.0], requires_grad=True)
+    with mg.no_grad():
+        y = x * 2
+        assert not mg.is_grad_enabled()
+    assert mg.is_grad_enabled()
+    assert not y.requires_grad and y._ctx is None
+
+
+def test_detach_cuts_the_graph_and_shares_memory():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    d = (x * 2).detach()
+    assert not d.requires_grad and d.is_leaf
+    y = (x * d).sum()
+    y.backward()
+    np.testing.assert_allclose(x.grad.numpy(), [2, 4])  # d is a constant
+
+
+def test_frozen_inputs_get_no_gradient_and_no_backward_work():
+    weight = mg.randn(4, 3)  # frozen: requires_grad False
+    x = mg.randn(2, 4, requires_grad=True)
+    y = x @ weight
+    assert y._ctx.needs_input_grad == (True, False)
+    # the frozen side of a matmul costs nothing: backward computes only dL/dx
+    grad_x, grad_weight = ops.linalg.Matmul.backward(y._ctx, np.ones((2, 3), dtype=np.float32))
+    assert grad_weight is None and grad_x.shape == (2, 4)
+    y.sum().backward()
+    assert weight.grad is None and x.grad.shape == (2, 4)
+
+
+def test_requires_grad_can_be_switched():
+    p = mg.randn(3)
+    assert p.requires_grad_() is p and p.requires_grad
+    p.requires_grad_(False)
+    assert not (p * 2).requires_grad
+
+
+def test_ops_on_frozen_tensors_build_no_graph():
+    a, b = mg.randn(3), mg.randn(3)
+    assert (a * b + a).exp()._ctx is None
+
+
+# ---- in-place changes ------------------------------------------------------------------
+def test_in_place_change_of_a_saved_tensor_is_detected():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    h = x * 2
+    y = h.exp()  # Exp saves its output
+    z = (h * h).sum()  # Mul saves h
+    with mg.no_grad():
+        h.add_(1.0)
+    with pytest.raises(RuntimeError, match=r"Mul: a tensor of shape \(2,\) that this op saved for backward was modified in place"):
+        z.backward()
+    with mg.no_grad():
+        y.mul_(2.0)
+    with pytest.raises(RuntimeError, match="Exp: .* modified in place"):
+        y.sum().backward()
+
+
+def test_in_place_change_of_an_unsaved_tensor_is_fine():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    h = x * 2
+    y = (h + 1).sum()  # Add saves nothing
+    with mg.no_grad():
+        h.zero_()
+    y.backward()
+    np.testing.assert_allclose(x.grad.numpy(), [2, 2])
+
+
+def test_in_place_on_a_tensor_that_requires_grad_needs_no_grad():
+    p = mg.tensor([1.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="wrap the update in `with mg.no_grad\\(\\):`"):
+        p.sub_(1.0)
+    with mg.no_grad():
+        p.sub_(1.0)
+        p[0] = 5.0
+        p.copy_(mg.tensor([2.0]))
+    assert p.item() == 2.0 and p._version == 3
+
+
+# ---- mixing devices and dtypes ---------------------------------------------------------
+def test_mixing_float_dtypes_is_an_error():
+    with pytest.raises(TypeError, match=r"Add: inputs mix dtypes \['float32', 'float64'\]"):
+        mg.ones(2) + mg.ones(2, dtype=mg.float64)
+
+
+def test_integer_tensors_mix_with_floats_as_constants():
+    assert (mg.ones(2) * mg.tensor([1, 2])).dtype == mg.float32
+
+
+def test_broadcast_error_names_the_op_and_shapes():
+    with pytest.raises(ValueError, match=r"Mul: .*\(2,3\) \(4,\)"):
+        mg.ones(2, 3) * mg.ones(4)
+
+
+def test_unknown_device_and_missing_cuda():
+    with pytest.raises(ValueError, match="unknown device 'tpu'"):
+        mg.zeros(2, device="tpu")
+    if not mg.cuda_is_available():
+        with pytest.raises(RuntimeError, match="pip install"):
+            mg.zeros(2).to("cuda")
+
+
+def test_dims_out_of_range():
+    with pytest.raises(IndexError, match="dim 2 is out of range for a tensor with 2 dims"):
+        mg.ones(2, 3).sum(2)
+
+
+def test_permute_needs_a_full_order():
+    with pytest.raises(ValueError, match=r"permute: \(0, 0\) is not an ordering"):
+        mg.ones(2, 3).permute(0, 0)
+
+
+# ---- the shared unbroadcast helper --------------------------------------------------
+def test_unbroadcast_sums_added_and_stretched_dims():
+    grad = np.ones((2, 3, 4))
+    assert unbroadcast(grad, (3, 1)).shape == (3, 1) and unbroadcast(grad, (3, 1))[0, 0] == 8
+    assert unbroadcast(grad, (4,)).tolist() == [6, 6, 6, 6]
+    assert unbroadcast(grad, ()).item() == 24
+    assert unbroadcast(grad, (2, 3, 4)) is grad
+
+
+# ---- on the GPU the same engine runs on CuPy -----------------------------------------
+def test_same_results_on_every_device(device):
+    mg.manual_seed(0)
+    a = mg.tensor(np.linspace(-1, 1, 12).reshape(3, 4), device=device, requires_grad=True)
+    b = mg.tensor(np.linspace(0, 1, 4), device=device, requires_grad=True)
+    loss = ((a * b).tanh() @ b).exp().mean()
+    loss.backward()
+    assert a.device == device and a.grad.device == device
+    cpu_a = mg.tensor(np.linspace(-1, 1, 12).reshape(3, 4), requires_grad=True)
+    cpu_b = mg.tensor(np.linspace(0, 1, 4), requires_grad=True)
+    ((cpu_a * cpu_b).tanh() @ cpu_b).exp().mean().backward()
+    np.testing.assert_allclose(a.grad.numpy(), cpu_a.grad.numpy(), rtol=1e-5)
+
+
+# ---- the architecture rule ------------------------------------------------------------
+def test_only_backend_imports_numpy_or_cupy():
+    root = pathlib.Path(__file__).resolve().parents[1]
+    pattern = re.compile(r"^\s*(import (numpy|cupy)|from (numpy|cupy)[ .])", re.MULTILINE)
+    offenders = [str(path.relative_to(root)) for folder in ("minigrad", "models")
+                 for path in (root / folder).rglob("*.py")
+                 if pattern.search(path.read_text()) and path.relative_to(root).as_posix() != "minigrad/backend.py"]
+    assert offenders == []
+
+
+def test_library_never_imports_torch():
+    root = pathlib.Path(__file__).resolve().parents[1]
+    pattern = re.compile(r"^\s*(import torch|from torch)", re.MULTILINE)
+    assert [p for folder in ("minigrad", "models") for p in (root / folder).rglob("*.py")
+            if pattern.search(p.read_text())] == []

@@ -1,0 +1,272 @@
+"""Every op: forward against NumPy, backward against finite differences (float64).
+
+The elementwise tables come from minigrad.opcheck (the same table `minigrad
+gradcheck` runs); hypothesis draws the shapes, broadcasting and layouts.
+"""
+import numpy as np
+import pytest
+import scipy.special
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import minigrad as mg
+from minigrad import ops
+from minigrad.opcheck import BINARY, UNARY, catalogue_cases, real
+from tests.strategies import broadcastable_pairs, make_input, nonempty_shapes, seeds, shapes
+
+checks = settings(max_examples=40, deadline=None)
+
+# NumPy's answer for each elementwise op: the forward pass must be right too.
+UNARY_REFERENCE = {
+    "neg": np.negative, "exp": np.exp, "log": np.log, "sqrt": np.sqrt, "sin": np.sin, "cos": np.cos,
+    "tanh": np.tanh, "sigmoid": lambda x: 1 / (1 + np.exp(-x)), "relu": lambda x: np.maximum(x, 0),
+    "gelu": lambda x: 0.5 * x * (1 + scipy.special.erf(x / np.sqrt(2))),
+    "gelu_tanh": lambda x: 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x**3))),
+    "abs": np.abs, "clamp": lambda x: np.clip(x, -0.5, 0.5), "pow_scalar": lambda x: x**3,
+    "pow_fractional": lambda x: x**1.5, "rpow_scalar": lambda x: 2.0**x, "clone": lambda x: x,
+}
+BINARY_REFERENCE = {
+    "add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.divide, "pow": np.power,
+    "maximum": np.maximum,
+}
+
+
+def test_every_table_op_has_a_reference():
+    assert set(UNARY) == set(UNARY_REFERENCE)
+    assert set(BINARY) == set(BINARY_REFERENCE)
+
+
+@pytest.mark.parametrize("name", sorted(UNARY))
+@checks
+@given(shape=shapes, seed=seeds, transposed=st.booleans())
+def test_unary(name, shape, seed, transposed):
+    fn, domain = UNARY[name]
+    x = make_input(domain, shape, seed, transposed)
+    np.testing.assert_allclose(fn(x).numpy(), UNARY_REFERENCE[name](x.numpy()), rtol=1e-12, atol=1e-12)
+    mg.gradcheck(fn, [x])
+
+
+@pytest.mark.parametrize("name", sorted(BINARY))
+@checks
+@given(pair=broadcastable_pairs(), seed=seeds, transposed=st.booleans())
+def test_binary_broadcasting(name, pair, seed, transposed):
+    fn, domain_a, domain_b = BINARY[name]
+    a = make_input(domain_a, pair[0], seed, transposed)
+    b = make_input(domain_b, pair[1], seed + 1)
+    out = fn(a, b)
+    np.testing.assert_allclose(out.numpy(), BINARY_REFERENCE[name](a.numpy(), b.numpy()), rtol=1e-12)
+    mg.gradcheck(fn, [a, b])
+
+
+@pytest.mark.parametrize("name", ["add", "mul", "sub", "div"])
+def test_binary_with_python_scalars(name):
+    fn, domain_a, _ = BINARY[name]
+    x = make_input(domain_a, (2, 3), 0)
+    mg.gradcheck(lambda x: fn(x, 1.5), [x])
+    mg.gradcheck(lambda x: fn(1.5, x), [x])
+
+
+@st.composite
+def shape_and_dim(draw):
+    shape = draw(nonempty_shapes)
+    dim = draw(st.one_of(st.none(), st.integers(-len(shape), len(shape) - 1),
+                         st.lists(st.integers(0, len(shape) - 1), min_size=1, unique=True).map(tuple)))
+    return shape, dim
+
+
+REDUCTIONS = {
+    "sum": (ops.sum, np.sum), "mean": (ops.mean, np.mean), "max": (ops.max, np.max), "min": (ops.min, np.min),
+}
+
+
+@pytest.mark.parametrize("name", sorted(REDUCTIONS))
+@checks
+@given(case=shape_and_dim(), keepdim=st.booleans(), seed=seeds, transposed=st.booleans())
+def test_reductions(name, case, keepdim, seed, transposed):
+    (shape, dim), (fn, reference) = case, REDUCTIONS[name]
+    x = make_input(real, shape, seed, transposed)
+    np.testing.assert_allclose(fn(x, dim, keepdim).numpy(), reference(x.numpy(), axis=dim, keepdims=keepdim))
+    mg.gradcheck(lambda x: fn(x, dim, keepdim), [x])
+
+
+@checks
+@given(case=shape_and_dim(), keepdim=st.booleans(), unbiased=st.booleans(), seed=seeds)
+def test_var(case, keepdim, unbiased, seed):
+    shape, dim = case
+    x = make_input(real, shape, seed)
+    n = x.numel() if dim is None else int(np.prod([shape[d] for d in np.atleast_1d(dim)]))
+    if unbiased and n == 1:
+        return  # the unbiased variance of one value divides by zero, as in NumPy
+    expected = np.var(x.numpy(), axis=dim, keepdims=keepdim, ddof=int(unbiased))
+    np.testing.assert_allclose(ops.var(x, dim, keepdim, unbiased).numpy(), expected)
+    mg.gradcheck(lambda x: ops.var(x, dim, keepdim, unbiased), [x])
+
+
+@pytest.mark.parametrize("reduce", [ops.max, ops.min])
+def test_max_min_split_ties_evenly(reduce):
+    x = mg.tensor([[1.0, 3.0, 3.0], [2.0, 2.0, 2.0]], dtype=mg.float64, requires_grad=True)
+    reduce(x, 1).sum().backward()
+    expected = [[0, 0.5, 0.5], [1 / 3, 1 / 3, 1 / 3]] if reduce is ops.max else [[1, 0, 0], [1 / 3] * 3]
+    np.testing.assert_allclose(x.grad.numpy(), expected)
+
+
+def test_maximum_splits_ties_evenly():
+    a = mg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    b = mg.tensor([2.0, 2.0, 1.0], requires_grad=True)
+    ops.maximum(a, b).sum().backward()
+    np.testing.assert_allclose(a.grad.numpy(), [0, 0.5, 1])
+    np.testing.assert_allclose(b.grad.numpy(), [1, 0.5, 0])
+
+
+def test_kinks_take_the_documented_subgradient():
+    x = mg.tensor([-1.0, 0.0, 1.0], requires_grad=True)
+    (ops.relu(x) + ops.abs(x)).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [0 - 1, 0 + 0, 1 + 1])
+    y = mg.tensor([-1.0, -0.5, 0.0, 0.5, 1.0], requires_grad=True)
+    ops.clamp(y, -0.5, 0.5).sum().backward()
+    np.testing.assert_allclose(y.grad.numpy(), [0, 1, 1, 1, 0])  # the bounds themselves pass the gradient
+
+
+def test_where_never_leaks_nan_from_the_branch_not_taken():
+    x = mg.tensor([-1.0, 4.0], requires_grad=True)
+    safe = ops.where(x > 0, x, mg.zeros(2))
+    with np.errstate(divide="ignore", invalid="ignore"):  # sqrt(0) has an infinite slope
+        ops.where(x > 0, ops.sqrt(safe), mg.zeros(2)).sum().backward()
+    assert np.isfinite(x.grad.numpy()).all()
+    np.testing.assert_allclose(x.grad.numpy(), [0, 0.25])
+
+
+@checks
+@given(pair=broadcastable_pairs(), seed=seeds)
+def test_where_gradcheck(pair, seed):
+    a, b = make_input(real, pair[0], seed), make_input(real, pair[1], seed + 1)
+    condition = mg.tensor(np.random.default_rng(seed).uniform(size=pair[0]) > 0.5)
+    mg.gradcheck(lambda a, b: ops.where(condition, a, b), [a, b])
+
+
+@st.composite
+def matmul_shapes(draw):
+    """(a, b) shapes with a matching inner dim, broadcast batch dims, and 1-d operands."""
+    n, m, k = draw(small_dims_3())
+    batch = draw(st.lists(st.integers(1, 3), max_size=2))
+    batch_b = [1 if draw(st.booleans()) else d for d in batch][draw(st.integers(0, len(batch))):]
+    a = (k,) if draw(st.booleans()) else (*batch, n, k)
+    b = (k,) if draw(st.booleans()) else (*batch_b, k, m)
+    return a, b
+
+
+def small_dims_3():
+    return st.tuples(st.integers(1, 4), st.integers(1, 4), st.integers(1, 4))
+
+
+@checks
+@given(case=matmul_shapes(), seed=seeds, transposed=st.booleans())
+def test_matmul(case, seed, transposed):
+    a = make_input(real, case[0], seed, transposed)
+    b = make_input(real, case[1], seed + 1, transposed)
+    np.testing.assert_allclose((a @ b).numpy(), np.matmul(a.numpy(), b.numpy()), rtol=1e-12, atol=1e-12)
+    mg.gradcheck(ops.matmul, [a, b])
+
+
+def test_matmul_shape_error_names_both_shapes():
+    with pytest.raises(ValueError, match=r"matmul: shapes \(2, 3\) and \(4, 5\)"):
+        mg.ones(2, 3) @ mg.ones(4, 5)
+
+
+@checks
+@given(shape=nonempty_shapes, seed=seeds, data=st.data())
+def test_reshape_permute_transpose_expand(shape, seed, data):
+    x = make_input(real, shape, seed, transposed=data.draw(st.booleans()))
+    order = data.draw(st.permutations(range(len(shape))))
+    np.testing.assert_array_equal(x.permute(*order).numpy(), x.numpy().transpose(order))
+    mg.gradcheck(lambda x: x.permute(*order).reshape(-1), [x])
+    mg.gradcheck(lambda x: x.transpose(0, -1), [x])
+    target = (2, *(3 if n == 1 else n for n in shape))  # a new leading dim, and size-1 dims stretched
+    mg.gradcheck(lambda x: x.expand(*target), [x])
+    mg.gradcheck(lambda x: x.unsqueeze(0).unsqueeze(-1).squeeze(), [x])
+
+
+@checks
+@given(shape=nonempty_shapes, seed=seeds, data=st.data())
+def test_getitem_with_repeated_indices_and_masks(shape, seed, data):
+    x = make_input(real, shape, seed)
+    picks = data.draw(st.lists(st.integers(0, shape[0] - 1), min_size=1, max_size=6))
+    np.testing.assert_array_equal(x[picks].numpy(), x.numpy()[picks])
+    mg.gradcheck(lambda x: x[mg.tensor(picks)], [x])  # repeated picks: gradients add up
+    mask = np.random.default_rng(seed).uniform(size=shape) > 0.5
+    mg.gradcheck(lambda x: x[mg.tensor(mask)], [x])
+    stop = data.draw(st.integers(1, shape[-1]))
+    mg.gradcheck(lambda x: x[..., :stop:2], [x])
+
+
+def test_getitem_repeated_index_adds_up():
+    x = mg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    x[[0, 0, 2, 0]].sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [3, 0, 1])
+
+
+@checks
+@given(shape=nonempty_shapes, seed=seeds, count=st.integers(1, 3), data=st.data())
+def test_cat_and_stack(shape, seed, count, data):
+    dim = data.draw(st.integers(0, len(shape) - 1))
+    tensors = [make_input(real, shape, seed + i) for i in range(count)]
+    np.testing.assert_array_equal(mg.cat(tensors, dim).numpy(), np.concatenate([t.numpy() for t in tensors], dim))
+    np.testing.assert_array_equal(mg.stack(tensors, dim).numpy(), np.stack([t.numpy() for t in tensors], dim))
+    mg.gradcheck(lambda *ts: mg.cat(list(ts), dim), tensors)
+    mg.gradcheck(lambda *ts: mg.stack(list(ts), dim), tensors)
+
+
+@checks
+@given(shape=nonempty_shapes, seed=seeds, data=st.data())
+def test_gather_with_repeated_indices(shape, seed, data):
+    dim = data.draw(st.integers(0, len(shape) - 1))
+    index_shape = tuple(data.draw(st.integers(1, n)) if i != dim else data.draw(st.integers(1, 5))
+                        for i, n in enumerate(shape))
+    index = np.random.default_rng(seed).integers(0, shape[dim], index_shape)
+    x = make_input(real, shape, seed)
+    expected = np.take_along_axis(x.numpy()[tuple(slice(0, n) if i != dim else slice(None)
+                                                  for i, n in enumerate(index_shape))], index, dim)
+    np.testing.assert_array_equal(x.gather(dim, mg.tensor(index)).numpy(), expected)
+    mg.gradcheck(lambda x: x.gather(dim, mg.tensor(index)), [x])
+
+
+def test_cast_converts_the_gradient_back():
+    x = mg.tensor([1.0, 2.0], dtype=mg.float64, requires_grad=True)
+    y = x.to(mg.float32)  # ops.Cast
+    assert y.dtype == mg.float32
+    (y * y).sum().backward()
+    assert x.grad.dtype == mg.float64
+    np.testing.assert_allclose(x.grad.numpy(), [2, 4])
+
+
+def test_integer_cast_leaves_the_graph():
+    x = mg.tensor([1.7, 2.2], requires_grad=True)
+    assert not x.long().requires_grad
+
+
+def test_exact_and_tanh_gelu_agree_closely_but_not_exactly():
+    x = mg.tensor(np.linspace(-4, 4, 101), dtype=mg.float64)
+    exact, approx = ops.gelu(x).numpy(), ops.gelu(x, approximate="tanh").numpy()
+    assert 0 < np.abs(exact - approx).max() < 1e-3
+    with pytest.raises(ValueError, match="approximate"):
+        ops.gelu(x, approximate="fast")
+
+
+@pytest.mark.parametrize("case", catalogue_cases(), ids=lambda c: c.name)
+def test_catalogue_case(case, device):
+    """The fixed cases `minigrad gradcheck` prints, on every available device."""
+    rng = np.random.default_rng(0)
+    mg.gradcheck(case.fn, case.inputs(rng, device))
+
+
+def test_catalogue_covers_every_op_class():
+    """Every Function subclass in minigrad.ops appears in the catalogue the CLI runs."""
+    from minigrad.function import Function
+
+    classes = {cls.__name__ for module in (ops.elementwise, ops.reduce, ops.shape, ops.linalg, ops.fused)
+               for cls in vars(module).values() if isinstance(cls, type) and issubclass(cls, Function)}
+    classes.discard("Function")
+    names = {c.name.replace("_", "") for c in catalogue_cases()} | {"cast", "attention"}
+    aliases = {"scaleddotproductattention": "attention"}
+    missing = [c for c in classes if aliases.get(c.lower(), c.lower()) not in names]
+    assert not missing, f"ops missing from minigrad.opcheck: {missing}"
