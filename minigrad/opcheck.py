@@ -154,7 +154,9 @@ def catalogue_cases():
 
 
 def describe_shapes(inputs):
-    return " ".join("x".join(map(str, x.shape)) or "scalar" for x in inputs if isinstance(x, Tensor))
+    """'3x4 4' for two inputs; a trailing T marks a transposed (non-contiguous) one."""
+    return " ".join(("x".join(map(str, x.shape)) or "scalar") + ("" if x.data.flags.c_contiguous else "T")
+                    for x in inputs if isinstance(x, Tensor))
 
 
 def run_catalogue(device="cpu", seed=0):
