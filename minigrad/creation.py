@@ -3,8 +3,11 @@ from minigrad import backend
 from minigrad.tensor import Tensor
 
 
-def tensor(data, requires_grad=False, dtype=None, device="cpu"):
-    """A tensor from nested lists, a scalar or an array (float32 by default for floats)."""
+def tensor(data, requires_grad=False, dtype=None, device=None):
+    """A tensor from nested lists, a scalar or an array (float32 by default for floats).
+
+    An array keeps its device unless `device` says otherwise; anything else goes to the CPU.
+    """
     return Tensor(data, requires_grad=requires_grad, dtype=dtype, device=device)
 
 

@@ -52,9 +52,11 @@ class Tensor:
 
     __hash__ = object.__hash__  # == is elementwise; hashing stays by identity
 
-    def __init__(self, data, requires_grad=False, dtype=None, device="cpu"):
+    def __init__(self, data, requires_grad=False, dtype=None, device=None):
         if isinstance(data, Tensor):
             data = data.data
+        if device is None:  # an array stays where it is; lists and scalars go to the CPU
+            device = backend.device_of(data)
         self.data = backend.as_array(data, dtype=dtype, device=device)
         self.grad = None
         self._ctx = None

@@ -1,0 +1,1 @@
+"""Language models built on minigrad: tokenizers, data, the transformer, heads, fine-tuning."""

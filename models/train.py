@@ -1,0 +1,170 @@
+"""The one training loop, used by pretraining and by every fine-tuning mode.
+
+    result = train(model, loss_fn, batches, TrainConfig(steps=200), evaluate=evaluate)
+
+`loss_fn(model, batch) -> scalar loss`; `batches` yields batches forever (or is
+re-iterated); `evaluate(model) -> {"loss": ..., other metrics}` runs every
+`eval_every` steps on validation data. The loop owns what every run needs:
+optimizer and schedule, gradient clipping, early stopping that restores the
+best weights, a NaN/inf guard, a progress bar, a JSONL log and atomic
+checkpoints; Ctrl-C stops cleanly after the current step.
+"""
+import json
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from tqdm import tqdm
+
+import minigrad as mg
+from minigrad import optim
+
+OPTIMIZERS = {"sgd": optim.SGD, "adam": optim.Adam, "adamw": optim.AdamW, "rmsprop": optim.RMSprop}
+SCHEDULES = ("cosine", "constant")
+
+
+@dataclass
+class TrainConfig:
+    steps: int = 200
+    lr: float = 1e-3
+    optimizer: str = "adamw"
+    momentum: float = 0.9  # SGD only
+    weight_decay: float = 0.0  # decoupled for AdamW; an L2 term in the gradient for the others
+    warmup_steps: int = 0
+    schedule: str = "cosine"  # linear warmup, then cosine decay to 0; or "constant"
+    clip_grad_norm: float = 1.0  # 0 turns clipping off
+    eval_every: int = 50
+    patience: int = 0  # early stopping: evaluations without improvement before stopping; 0 = never
+    progress: bool = True
+
+    def __post_init__(self):
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"unknown optimizer {self.optimizer!r}; expected one of {sorted(OPTIMIZERS)}")
+        if self.schedule not in SCHEDULES:
+            raise ValueError(f"unknown schedule {self.schedule!r}; expected one of {SCHEDULES}")
+        if self.steps < 1 or self.lr <= 0:
+            raise ValueError(f"steps must be >= 1 and lr > 0, got steps={self.steps}, lr={self.lr}")
+
+
+@dataclass
+class TrainResult:
+    history: list = field(default_factory=list)  # one dict per evaluation
+    train_losses: list = field(default_factory=list)  # one float per step
+    steps_done: int = 0
+    best_step: int = 0
+    best_eval: dict = field(default_factory=dict)
+    stopped: str = "finished"  # or "early stopping", "interrupted", "non-finite loss"
+    seconds: float = 0.0
+
+    @property
+    def seconds_per_step(self):
+        return self.seconds / max(self.steps_done, 1)
+
+
+class NonFiniteLoss(RuntimeError):
+    pass
+
+
+def make_optimizer(param_groups, config):
+    """param_groups: parameters, or dicts with their own "lr" (layer-wise rates); frozen ones are left out."""
+    groups = [g if isinstance(g, dict) else {"params": [g]} for g in param_groups]
+    groups = [{**g, "params": [p for p in g["params"] if p.requires_grad]} for g in groups]
+    groups = [g for g in groups if g["params"]]
+    if not groups:
+        raise ValueError("nothing to train: every parameter is frozen")
+    options = {"lr": config.lr, "weight_decay": config.weight_decay}
+    if config.optimizer == "sgd":
+        options["momentum"] = config.momentum
+    return OPTIMIZERS[config.optimizer](groups, **options)
+
+
+def make_schedule(optimizer, config):
+    if config.schedule == "constant":
+        return optim.lr_scheduler.LambdaLR(optimizer, lambda step: min(1.0, (step + 1) / max(config.warmup_steps, 1)))
+    return optim.lr_scheduler.WarmupCosineLR(optimizer, config.warmup_steps, config.steps)
+
+
+def snapshot(model):
+    """A copy of every parameter's values (for restoring the best weights)."""
+    return {name: p.detach().clone() for name, p in model.state_dict().items()}
+
+
+def train(model, loss_fn, batches, config, evaluate=None, param_groups=None, log_path=None,
+          checkpoint_path=None, checkpoint_metadata=None):
+    """Train model in place; returns a TrainResult. See the module docstring."""
+    optimizer = make_optimizer(param_groups if param_groups is not None else model.parameters(), config)
+    schedule = make_schedule(optimizer, config)
+    trainable = [p for g in optimizer.param_groups for p in g["params"]]
+    result, best_loss, best_weights, waited = TrainResult(), math.inf, None, 0
+    log = open(log_path, "a") if log_path else None
+    batch_iter = iter(batches)
+    bar = tqdm(total=config.steps, disable=not config.progress, desc="training", leave=False)
+    start = time.perf_counter()
+    try:
+        for step in range(1, config.steps + 1):
+            model.train()
+            batch = next(batch_iter)
+            loss = loss_fn(model, batch)
+            value = loss.item()
+            if not math.isfinite(value):
+                raise NonFiniteLoss(f"step {step}: the loss is {value}; stopping (try a lower lr). "
+                                    + ("The last good checkpoint is kept." if checkpoint_path else ""))
+            loss.backward()
+            if config.clip_grad_norm:
+                optim.clip_grad_norm_(trainable, config.clip_grad_norm)
+            optimizer.step()
+            optimizer.zero_grad()
+            schedule.step()
+            del loss  # keep no reference to this step's graph
+            result.train_losses.append(value)
+            result.steps_done = step
+            bar.update(1)
+            bar.set_postfix(loss=f"{value:.3f}")
+            if evaluate is None or (step % config.eval_every and step != config.steps):
+                continue
+            model.eval()
+            with mg.no_grad():
+                metrics = {"step": step, "train_loss": value, **evaluate(model)}
+            result.history.append(metrics)
+            if log:
+                log.write(json.dumps(metrics) + "\n")
+                log.flush()
+            if metrics["loss"] < best_loss:
+                best_loss, waited = metrics["loss"], 0
+                result.best_step, result.best_eval = step, metrics
+                best_weights = snapshot(model) if config.patience else None
+                if checkpoint_path:
+                    mg.save(model.state_dict(), checkpoint_path, metadata=checkpoint_metadata)
+            else:
+                waited += 1
+                if config.patience and waited >= config.patience:
+                    result.stopped = "early stopping"
+                    break
+    except NonFiniteLoss as error:
+        result.stopped = "non-finite loss"
+        tqdm.write(f"training stopped: {error}")
+    except KeyboardInterrupt:
+        result.stopped = "interrupted"
+        tqdm.write("training interrupted (Ctrl-C): stopping cleanly"
+                   + (f"; the last good checkpoint is {checkpoint_path}" if checkpoint_path else ""))
+    finally:
+        bar.close()
+        if log:
+            log.close()
+    result.seconds = time.perf_counter() - start
+    if best_weights is not None and result.best_step != result.steps_done:
+        model.load_state_dict(best_weights)  # early stopping: go back to the best evaluation
+    return result
+
+
+def write_results(out_dir, **sections):
+    """Write results.json (config, metrics, timings) under out_dir, atomically; returns its path."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / "results.json"
+    temporary = path.with_suffix(".json.tmp")
+    temporary.write_text(json.dumps({k: asdict(v) if hasattr(v, "__dataclass_fields__") else v
+                                     for k, v in sections.items()}, indent=2, default=str))
+    temporary.replace(path)
+    return path

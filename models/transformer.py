@@ -1,0 +1,162 @@
+"""One config-driven transformer, read top to bottom:
+SelfAttention -> FeedForward -> Block -> TransformerConfig -> Transformer.
+
+causal=True gives a GPT-style decoder (a token sees only the tokens before
+it); causal=False a BERT-style encoder (every real token sees every other).
+norm_first=True is pre-LN (GPT-2, the project's own models: x + f(LN(x)),
+stable to train); False is post-LN (BERT: LN(x + f(x)), what imported BERT
+weights expect). The body returns hidden states (B, T, d_model); the heads in
+models/heads.py turn them into next-token logits, class logits, tags or spans.
+"""
+import math
+from dataclasses import asdict, dataclass
+
+import minigrad as mg
+from minigrad import nn
+from minigrad.nn import functional as F
+
+
+class SelfAttention(nn.Module):
+    """Multi-head self-attention: each head attends in its own d_model/n_heads subspace."""
+
+    def __init__(self, config):
+        super().__init__()
+        d = config.d_model
+        self.n_heads, self.causal, self.dropout = config.n_heads, config.causal, config.dropout
+        self.query = nn.Linear(d, d, bias=config.bias)  # separate q/k/v: LoRA adapts q and v
+        self.key = nn.Linear(d, d, bias=config.bias)
+        self.value = nn.Linear(d, d, bias=config.bias)
+        self.out = nn.Linear(d, d, bias=config.bias)
+
+    def split_heads(self, x):  # (B, T, d) -> (B, H, T, d/H)
+        B, T, d = x.shape
+        return x.reshape(B, T, self.n_heads, d // self.n_heads).transpose(1, 2)
+
+    def forward(self, x, keep=None):
+        """x (B, T, d); keep (B, 1, 1, T) bool, False on padding keys."""
+        B, T, d = x.shape
+        q, k, v = self.split_heads(self.query(x)), self.split_heads(self.key(x)), self.split_heads(self.value(x))
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=keep, is_causal=self.causal,
+                                           dropout_p=self.dropout if self.training else 0.0)  # (B, H, T, d/H)
+        return self.out(y.transpose(1, 2).reshape(B, T, d))
+
+
+class FeedForward(nn.Module):
+    """Position-wise MLP: d_model -> d_ff -> GELU -> d_model."""
+
+    def __init__(self, config):
+        super().__init__()
+        self.up = nn.Linear(config.d_model, config.d_ff, bias=config.bias)
+        self.act = nn.GELU(config.gelu_approximate)
+        self.down = nn.Linear(config.d_ff, config.d_model, bias=config.bias)
+
+    def forward(self, x):
+        return self.down(self.act(self.up(x)))
+
+
+class Block(nn.Module):
+    """Attention then feed-forward, each wrapped in a residual connection and a LayerNorm."""
+
+    def __init__(self, config):
+        super().__init__()
+        self.norm_first = config.norm_first
+        self.attn = SelfAttention(config)
+        self.ln1 = nn.LayerNorm(config.d_model, eps=config.layer_norm_eps)
+        self.mlp = FeedForward(config)
+        self.ln2 = nn.LayerNorm(config.d_model, eps=config.layer_norm_eps)
+        self.drop = nn.Dropout(config.dropout)
+
+    def forward(self, x, keep=None):
+        if self.norm_first:  # pre-LN: x + f(LN(x))
+            x = x + self.drop(self.attn(self.ln1(x), keep))
+            return x + self.drop(self.mlp(self.ln2(x)))
+        x = self.ln1(x + self.drop(self.attn(x, keep)))  # post-LN: LN(x + f(x))
+        return self.ln2(x + self.drop(self.mlp(x)))
+
+
+@dataclass
+class TransformerConfig:
+    vocab_size: int = 512
+    n_layers: int = 4
+    d_model: int = 128
+    n_heads: int = 4
+    d_ff: int = 512
+    max_len: int = 64
+    dropout: float = 0.1
+    causal: bool = True  # GPT-style decoder; False: BERT-style encoder
+    norm_first: bool = True  # pre-LN; False: post-LN (BERT)
+    n_token_types: int = 0  # BERT's segment embeddings (2 for imported BERT weights)
+    layer_norm_eps: float = 1e-5
+    gelu_approximate: str = "none"  # or "tanh" (GPT-2)
+    bias: bool = True
+    tie_weights: bool = True  # the LM head reuses the token embedding matrix
+
+    def __post_init__(self):
+        if self.d_model % self.n_heads:
+            raise ValueError(f"TransformerConfig: d_model {self.d_model} is not divisible by n_heads {self.n_heads}")
+
+    def to_dict(self):
+        return asdict(self)
+
+
+class Transformer(nn.Module):
+    """Token ids (B, T) -> hidden states (B, T, d_model)."""
+
+    def __init__(self, config):
+        super().__init__()
+        self.config = config
+        self.token_embedding = nn.Embedding(config.vocab_size, config.d_model)
+        self.position_embedding = nn.Embedding(config.max_len, config.d_model)
+        if config.n_token_types:
+            self.token_type_embedding = nn.Embedding(config.n_token_types, config.d_model)
+        # post-LN (BERT) normalises the embeddings; pre-LN (GPT-2) normalises the last block's output
+        self.embedding_norm = None if config.norm_first else nn.LayerNorm(config.d_model, eps=config.layer_norm_eps)
+        self.drop = nn.Dropout(config.dropout)
+        self.blocks = nn.ModuleList([Block(config) for _ in range(config.n_layers)])
+        self.final_norm = nn.LayerNorm(config.d_model, eps=config.layer_norm_eps) if config.norm_first else None
+        self.init_weights()
+
+    def init_weights(self):
+        """GPT-2's scheme: N(0, 0.02) weights, zero biases, and residual projections
+        scaled by 1/sqrt(2 n_layers) so the residual stream's variance stays put with depth."""
+        for name, p in self.named_parameters():
+            if name.endswith("bias"):
+                nn.init.zeros_(p)
+            elif p.ndim == 2:
+                residual = name.endswith(("attn.out.weight", "mlp.down.weight"))
+                nn.init.normal_(p, 0.0, 0.02 / (math.sqrt(2 * self.config.n_layers) if residual else 1))
+
+    def embed(self, input_ids, token_type_ids=None):
+        """(B, T) ids -> (B, T, d): token + position (+ token type) embeddings."""
+        B, T = input_ids.shape
+        if T > self.config.max_len:
+            raise ValueError(f"Transformer: sequence of {T} tokens is longer than max_len {self.config.max_len}")
+        x = self.token_embedding(input_ids) + self.position_embedding(mg.arange(T, device=input_ids.device))
+        if self.config.n_token_types:
+            types = token_type_ids if token_type_ids is not None else mg.zeros(B, T, dtype=mg.int64, device=input_ids.device)
+            x = x + self.token_type_embedding(types)
+        return x if self.embedding_norm is None else self.embedding_norm(x)
+
+    def encode(self, x, attention_mask=None):
+        """Run the blocks on embeddings x (B, T, d); attention_mask (B, T) is 1 on real tokens, 0 on padding."""
+        keep = None
+        if attention_mask is not None:
+            keep = (attention_mask != 0).reshape(x.shape[0], 1, 1, x.shape[1])  # (B, 1, 1, T) over keys
+        x = self.drop(x)
+        for block in self.blocks:
+            x = block(x, keep)
+        return x if self.final_norm is None else self.final_norm(x)
+
+    def forward(self, input_ids, attention_mask=None, token_type_ids=None):
+        return self.encode(self.embed(input_ids, token_type_ids), attention_mask)
+
+    def resize_token_embeddings(self, vocab_size):
+        """Grow (or shrink) the vocabulary: old rows are kept, new rows drawn like the originals."""
+        old = self.token_embedding.weight
+        new = nn.Embedding(vocab_size, self.config.d_model)
+        nn.init.normal_(new.weight, 0.0, 0.02)
+        with mg.no_grad():
+            keep = min(vocab_size, old.shape[0])
+            new.weight[:keep] = old[:keep]
+        self.token_embedding = new.to(old.device)
+        self.config.vocab_size = vocab_size

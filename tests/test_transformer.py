@@ -1,0 +1,161 @@
+"""The transformer: masks do what they promise, gradients are exact, checkpoints fit."""
+import itertools
+
+import numpy as np
+import pytest
+
+import minigrad as mg
+from minigrad import nn
+from models.heads import (
+    LanguageModel, SequenceClassificationHead, SpanHead, TokenTaggingHead, TransformerWithHead,
+)
+from models.transformer import Transformer, TransformerConfig
+
+
+def tiny_config(**overrides):
+    options = dict(vocab_size=11, n_layers=2, d_model=8, n_heads=2, d_ff=16, max_len=12, dropout=0.0)
+    return TransformerConfig(**{**options, **overrides})
+
+
+def ids(*rows):
+    return mg.tensor(list(rows), dtype=mg.int64)
+
+
+def test_config_checks_heads_divide_width():
+    with pytest.raises(ValueError, match="d_model 10 is not divisible by n_heads 4"):
+        TransformerConfig(d_model=10, n_heads=4)
+
+
+def test_shapes():
+    body = Transformer(tiny_config())
+    x = ids([1, 2, 3, 4], [5, 6, 7, 8], [1, 1, 1, 1])
+    assert body(x).shape == (3, 4, 8)
+    assert LanguageModel(body)(x).shape == (3, 4, 11)
+    with pytest.raises(ValueError, match="longer than max_len 12"):
+        body(mg.zeros(1, 13, dtype=mg.int64))
+
+
+def test_a_future_token_never_influences_a_causal_position():
+    body = Transformer(tiny_config(causal=True))
+    a = body(ids([1, 2, 3, 4, 5])).numpy()
+    b = body(ids([1, 2, 3, 9, 10])).numpy()  # positions 3 and 4 changed
+    np.testing.assert_allclose(a[:, :3], b[:, :3], atol=1e-6)
+    assert not np.allclose(a[:, 3:], b[:, 3:])
+
+
+def test_an_encoder_sees_both_directions():
+    body = Transformer(tiny_config(causal=False, norm_first=False))
+    a = body(ids([1, 2, 3, 4, 5])).numpy()
+    b = body(ids([1, 2, 3, 4, 9])).numpy()
+    assert not np.allclose(a[:, 0], b[:, 0])
+
+
+@pytest.mark.parametrize("causal", [True, False])
+def test_padding_never_influences_real_tokens(causal):
+    body = Transformer(tiny_config(causal=causal, norm_first=causal))
+    mask = ids([1, 1, 1, 0, 0])
+    a = body(ids([4, 5, 6, 0, 0]), attention_mask=mask).numpy()
+    b = body(ids([4, 5, 6, 9, 3]), attention_mask=mask).numpy()
+    np.testing.assert_allclose(a[:, :3], b[:, :3], atol=1e-6)
+    alone = body(ids([4, 5, 6])).numpy()
+    np.testing.assert_allclose(a[:, :3], alone, atol=1e-6)
+
+
+def test_token_types_are_used_when_configured():
+    body = Transformer(tiny_config(n_token_types=2, causal=False, norm_first=False))
+    x = ids([1, 2, 3])
+    assert not np.allclose(body(x).numpy(), body(x, token_type_ids=ids([1, 1, 1])).numpy())
+
+
+@pytest.mark.parametrize("norm_first", [True, False])
+def test_the_whole_model_gradchecks_in_float64(norm_first):
+    mg.manual_seed(1)
+    model = LanguageModel(tiny_config(n_layers=1, d_model=4, d_ff=8, max_len=5, vocab_size=7,
+                                      norm_first=norm_first, causal=norm_first)).to(mg.float64)
+    x, mask = ids([1, 2, 3, 4], [5, 6, 0, 0]), ids([1, 1, 1, 1], [1, 1, 0, 0])
+    params = list(model.parameters())
+
+    def loss(*values):
+        for p, v in zip(params, values):
+            p.data = v.data  # gradcheck nudges v; the model reads it through p
+        return model.lm_loss(x, mask)
+
+    mg.gradcheck(loss, params, fast=True, directions=2)
+
+
+def test_lm_loss_ignores_padding():
+    model = LanguageModel(tiny_config())
+    full = model.lm_loss(ids([1, 2, 3])).item()
+    padded = model.lm_loss(ids([1, 2, 3, 0, 0]), attention_mask=ids([1, 1, 1, 0, 0])).item()
+    assert padded == pytest.approx(full, rel=1e-5)
+
+
+@pytest.mark.parametrize("pooling", ["first", "last", "mean", "pooled"])
+def test_classification_head_pools_real_tokens_only(pooling):
+    body = Transformer(tiny_config(causal=pooling in ("last", "mean"), dropout=0.0))
+    model = TransformerWithHead(body, SequenceClassificationHead(8, 3, pooling=pooling, dropout=0.0))
+    mask = ids([1, 1, 0], [1, 1, 1])
+    a = model(ids([1, 2, 0], [1, 2, 3]), attention_mask=mask).numpy()
+    b = model(ids([1, 2, 9], [1, 2, 3]), attention_mask=mask).numpy()
+    assert a.shape == (2, 3)
+    np.testing.assert_allclose(a, b, atol=1e-6)
+    alone = model(ids([1, 2])).numpy()
+    np.testing.assert_allclose(a[0], alone[0], atol=1e-6)
+
+
+def test_tagging_and_span_heads():
+    body = Transformer(tiny_config(causal=False, norm_first=False))
+    tags = TransformerWithHead(body, TokenTaggingHead(8, 4, dropout=0.0))
+    assert tags(ids([1, 2, 3])).shape == (1, 3, 4)
+    spans = TransformerWithHead(body, SpanHead(8))(ids([1, 2, 3]), attention_mask=ids([1, 1, 0]))
+    assert spans.shape == (1, 3, 2) and (spans.numpy()[0, 2] < -1e8).all()
+    with pytest.raises(ValueError, match="unknown pooling 'max'"):
+        SequenceClassificationHead(8, 2, pooling="max")
+
+
+def test_weights_are_tied():
+    model = LanguageModel(tiny_config())
+    names = [name for name, _ in model.named_parameters()]
+    assert not any("head" in name for name in names)  # the LM head owns no parameters
+    untied = LanguageModel(tiny_config(tie_weights=False))
+    assert "head.proj.weight" in [name for name, _ in untied.named_parameters()]
+
+
+def test_resize_token_embeddings_keeps_old_rows():
+    body = Transformer(tiny_config())
+    before = body.token_embedding.weight.numpy().copy()
+    body.resize_token_embeddings(14)
+    after = body.token_embedding.weight.numpy()
+    assert after.shape == (14, 8) and body.config.vocab_size == 14
+    np.testing.assert_array_equal(after[:11], before)
+    assert body(ids([13, 12])).shape == (1, 2, 8)
+
+
+def test_loading_a_checkpoint_of_another_config_names_the_mismatched_keys(tmp_path):
+    small = LanguageModel(tiny_config())
+    mg.save(small.state_dict(), tmp_path / "small.safetensors")
+    bigger = LanguageModel(tiny_config(n_layers=3, d_ff=32))
+    with pytest.raises(RuntimeError, match=r"(?s)missing keys.*body\.blocks\.2\..*body\.blocks\.0\.mlp\.up\.weight: "
+                                           r"checkpoint shape \(16, 8\), model shape \(32, 8\)"):
+        bigger.load_state_dict(mg.load(tmp_path / "small.safetensors"))
+
+
+def test_a_few_steps_of_pretraining_lower_the_loss():
+    from models.train import TrainConfig, train
+
+    mg.manual_seed(0)
+    model = LanguageModel(tiny_config(d_model=16, n_heads=2, d_ff=32))
+    data = ids([1, 2, 3, 4, 5, 6, 7, 8], [2, 3, 4, 5, 6, 7, 8, 9])
+    before = model.lm_loss(data).item()
+    result = train(model, lambda m, batch: m.lm_loss(batch), itertools.repeat(data),
+                   TrainConfig(steps=30, lr=1e-2, progress=False))
+    assert result.steps_done == 30 and model.lm_loss(data).item() < 0.5 * before
+
+
+def test_nn_modules_are_found_through_the_tree():
+    model = LanguageModel(tiny_config())
+    assert isinstance(model.body.blocks[1].attn.query, nn.Linear)
+    total = sum(p.numel() for p in model.parameters())
+    d, f, v, t = 8, 16, 11, 12
+    per_block = 4 * (d * d + d) + (d * f + f) + (f * d + d) + 2 * 2 * d
+    assert total == v * d + t * d + 2 * per_block + 2 * d
