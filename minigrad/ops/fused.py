@@ -45,8 +45,9 @@ def softmax(x, dim=-1):
 
 def log_softmax_array(x, dims):
     """x - logsumexp(x), with logsumexp(x) = m + log sum e^(x - m), m = max x: exact, no overflow."""
+    xp = backend.xp_of(x)
     shifted = x - x.max(axis=dims, keepdims=True)
-    return shifted - backend.xp_of(x).log(backend.xp_of(x).exp(shifted).sum(axis=dims, keepdims=True))
+    return shifted - xp.log(xp.exp(shifted).sum(axis=dims, keepdims=True))
 
 
 class LogSoftmax(Function):
@@ -91,7 +92,7 @@ class CrossEntropy(Function):
         losses = xp.where(kept, losses, 0) * weight
         ctx.save_for_backward(log_p, target, weight)
         ctx.logits_shape, ctx.smoothing = logits.shape, label_smoothing
-        return losses.reshape(kept.shape[:0] + logits.shape[:-1]) if reduction == "none" else losses.sum()
+        return losses.reshape(logits.shape[:-1]) if reduction == "none" else losses.sum()
 
     @staticmethod
     def backward(ctx, grad):
@@ -109,7 +110,8 @@ def cross_entropy(logits, target, ignore_index=-100, label_smoothing=0.0, reduct
     The class dim is last: (N, C) logits with (N,) targets as in PyTorch, or a
     language model's (B, T, C) with (B, T). PyTorch's (N, C, d1, ...) layout is
     not accepted; move the class dim last with .permute first. "mean" averages
-    over the targets that are not ignore_index.
+    over the targets that are not ignore_index; if every target is ignored it
+    gives 0 with zero gradients (PyTorch gives NaN).
     """
     target = target if isinstance(target, Tensor) else Tensor(target)
     if target.dtype.kind not in "iu":
@@ -155,7 +157,7 @@ class LayerNorm(Function):
     @staticmethod
     def backward(ctx, grad):
         x_hat, inv_sigma, weight = ctx.saved_arrays
-        need_x, need_weight, need_bias = ctx.needs_input_grad[:3]
+        need_x, need_weight, need_bias = ctx.needs_input_grad
         grad_x = None
         if need_x:
             g_hat = grad if weight is None else grad * weight
