@@ -1,0 +1,49 @@
+"""Text generation from a causal language model, one token at a time.
+
+At each step the model scores every possible next token (logits); we turn
+the scores into a choice:
+    greedy       temperature 0: always the most likely token
+    temperature  sample from softmax(logits / T): T < 1 sharpens, T > 1 flattens
+    top-k        sample only among the k most likely tokens
+"""
+import minigrad as mg
+from minigrad.nn import functional as F
+
+
+def next_token(logits, temperature=1.0, top_k=None):
+    """Pick one token id from a (vocab,) row of logits."""
+    if temperature == 0:
+        return int(logits.argmax().item())
+    scores = logits / temperature
+    if top_k is not None:
+        kth_best = sorted(scores.tolist(), reverse=True)[min(top_k, scores.shape[0]) - 1]
+        scores = mg.where(scores >= kth_best, scores, -float("inf"))
+    probs = F.softmax(scores, dim=-1).tolist()
+    u, cumulative = mg.rand(1, device=logits.device).item(), 0.0  # inverse-CDF sampling
+    for token, p in enumerate(probs):
+        cumulative += p
+        if u < cumulative:
+            return token
+    return max(range(len(probs)), key=probs.__getitem__)  # u rounded past the total
+
+
+def generate_ids(model, ids, max_new_tokens=50, temperature=1.0, top_k=None, stop_id=None):
+    """Extend the list `ids` by up to max_new_tokens tokens (stopping early at stop_id)."""
+    if temperature < 0:
+        raise ValueError(f"temperature must be >= 0 (0 = greedy), got {temperature}")
+    if top_k is not None and top_k < 1:
+        raise ValueError(f"top_k must be >= 1, got {top_k}")
+    device = next(iter(model.parameters())).device
+    ids = list(ids)
+    was_training = model.training
+    model.eval()
+    with mg.no_grad():
+        for _ in range(max_new_tokens):
+            context = ids[-model.config.max_len:]  # the model sees at most max_len tokens
+            logits = model(mg.tensor([context], device=device))[0, -1]  # (vocab,)
+            token = next_token(logits, temperature, top_k)
+            if token == stop_id:
+                break
+            ids.append(token)
+    model.train(was_training)
+    return ids

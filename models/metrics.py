@@ -1,0 +1,53 @@
+"""Classification metrics from predicted and true labels, and perplexity.
+
+For class c, counting over the examples:
+    precision_c = TP / (TP + FP)   of those predicted c, how many are c
+    recall_c    = TP / (TP + FN)   of those that are c, how many were found
+    F1_c        = 2 P R / (P + R)  their harmonic mean
+Macro F1 averages F1_c over classes, so a rare class counts as much as a common
+one: a model that always predicts the majority class gets a high accuracy on
+unbalanced data but a poor macro F1. A class never predicted has precision 0
+by convention (as scikit-learn's zero_division=0).
+"""
+import math
+
+
+def confusion_matrix(y_true, y_pred, num_classes):
+    """matrix[t][p] = how many examples of true class t were predicted as p."""
+    matrix = [[0] * num_classes for _ in range(num_classes)]
+    for t, p in zip(y_true, y_pred, strict=True):
+        if not (0 <= t < num_classes and 0 <= p < num_classes):
+            raise ValueError(f"label {t if not 0 <= t < num_classes else p} is outside [0, {num_classes})")
+        matrix[t][p] += 1
+    return matrix
+
+
+def safe_divide(a, b):
+    return a / b if b else 0.0
+
+
+def classification_report(y_true, y_pred, num_classes):
+    """accuracy, per-class precision / recall / F1, their macro averages, and the confusion matrix."""
+    y_true, y_pred = list(y_true), list(y_pred)
+    if not y_true:
+        raise ValueError("classification_report: no examples")
+    matrix = confusion_matrix(y_true, y_pred, num_classes)
+    per_class = []
+    for c in range(num_classes):
+        true_positive = matrix[c][c]
+        predicted = sum(matrix[t][c] for t in range(num_classes))
+        actual = sum(matrix[c])
+        precision, recall = safe_divide(true_positive, predicted), safe_divide(true_positive, actual)
+        per_class.append({"precision": precision, "recall": recall,
+                          "f1": safe_divide(2 * precision * recall, precision + recall), "support": actual})
+    macro = {k: sum(row[k] for row in per_class) / num_classes for k in ("precision", "recall", "f1")}
+    return {
+        "accuracy": sum(matrix[c][c] for c in range(num_classes)) / len(y_true),
+        "macro_precision": macro["precision"], "macro_recall": macro["recall"], "macro_f1": macro["f1"],
+        "per_class": per_class, "confusion_matrix": matrix,
+    }
+
+
+def perplexity(mean_cross_entropy):
+    """exp(mean negative log-likelihood per token): the effective number of equally likely next tokens."""
+    return math.exp(mean_cross_entropy)
