@@ -67,9 +67,12 @@ class NonFiniteLoss(RuntimeError):
 
 
 def make_optimizer(param_groups, config):
-    """param_groups: parameters, or dicts with their own "lr" (layer-wise rates); frozen ones are left out."""
+    """param_groups: parameters, or dicts whose "lr_scale" multiplies config.lr (layer-wise rates);
+    frozen parameters are left out."""
     groups = [g if isinstance(g, dict) else {"params": [g]} for g in param_groups]
-    groups = [{**g, "params": [p for p in g["params"] if p.requires_grad]} for g in groups]
+    groups = [{key: value for key, value in g.items() if key != "lr_scale"}
+              | {"params": [p for p in g["params"] if p.requires_grad]}
+              | ({"lr": config.lr * g["lr_scale"]} if "lr_scale" in g else {}) for g in groups]
     groups = [g for g in groups if g["params"]]
     if not groups:
         raise ValueError("nothing to train: every parameter is frozen")
@@ -135,7 +138,7 @@ def train(model, loss_fn, batches, config, evaluate=None, param_groups=None, log
                 result.best_step, result.best_eval = step, metrics
                 best_weights = snapshot(model) if config.patience else None
                 if checkpoint_path:
-                    mg.save(model.state_dict(), checkpoint_path, metadata=checkpoint_metadata)
+                    mg.save(model.state_dict(), checkpoint_path, metadata={**(checkpoint_metadata or {}), "step": str(step)})
             else:
                 waited += 1
                 if config.patience and waited >= config.patience:

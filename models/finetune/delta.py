@@ -1,0 +1,85 @@
+"""Save only what fine-tuning trained, and put it back onto the base model.
+
+A head / prompt / adapter / LoRA run changes a small fraction of the numbers; the
+rest is the pretrained checkpoint that everyone already has. So a delta file
+holds only the trainable parameters (named as in the prepared model's
+state_dict) and, in the safetensors metadata, what is needed to rebuild the
+prepared model around them: mode, options, task, num_labels.
+
+    save_delta(tuned, "sentiment-lora.safetensors")            # kilobytes, not megabytes
+    tuned = load_delta(pretrained, "sentiment-lora.safetensors")
+
+load_delta runs prepare() again with the saved mode and options (which gives
+the same structure, with new random values in the trainable parameters) and
+then overwrites every trainable parameter from the file, so the predictions are
+those of the saved model. The file must hold exactly the trainable parameters,
+no more and no fewer; the frozen rest comes from the base. A fingerprint of the
+frozen weights catches a delta put on a different base model, which would
+otherwise load without complaint and predict nonsense.
+"""
+import json
+import math
+
+import minigrad as mg
+from minigrad.io import load_metadata
+
+from models.finetune.lora import LoRALinear
+
+FORMAT = "minigrad-finetune-delta/1"
+
+
+def trainable_state(model):
+    """{name: Tensor} of the parameters that train, named as in model.state_dict()."""
+    return {name: p.detach() for name, p in model.named_parameters(remove_duplicate=False) if p.requires_grad}
+
+
+def fingerprint(model):
+    """The sum of |w| over the frozen parameters: cheap, and different for different base weights."""
+    with mg.no_grad():
+        return sum(float(p.abs().sum().item()) for p in model.parameters() if not p.requires_grad)
+
+
+def save_delta(model, path):
+    """Write the trainable parameters of a prepared model and how to rebuild it (atomically)."""
+    if getattr(model, "mode_options", None) is None:
+        raise ValueError("save_delta needs a model from prepare(); a whole model saves with "
+                         "mg.save(model.state_dict(), path)")
+    if any(m.merged for m in model.modules() if isinstance(m, LoRALinear)):
+        raise ValueError("save_delta: the LoRA updates are merged into the base weights; "
+                         "call unmerge_lora(model) first, so the frozen weights are the base's again")
+    metadata = {
+        "format": FORMAT,
+        "mode": model.mode,
+        "options": json.dumps(model.mode_options),
+        "task": model.task,
+        "num_labels": json.dumps(model.num_labels),
+        "base_config": json.dumps(model.config.to_dict()),
+        "base_fingerprint": repr(fingerprint(model)),
+    }
+    mg.save(trainable_state(model), path, metadata=metadata)
+
+
+def load_delta(base_model, path):
+    """The prepared model of the delta at path, rebuilt on base_model (which is not changed)."""
+    from models.finetune import prepare  # here, not at the top: models.finetune imports this file
+
+    metadata = load_metadata(path)
+    if metadata.get("format") != FORMAT:
+        raise ValueError(f"{path} is not a fine-tuning delta (no {FORMAT!r} in its metadata); "
+                         "a full checkpoint loads with model.load_state_dict(mg.load(path))")
+    tuned = prepare(base_model, metadata["mode"], num_labels=json.loads(metadata["num_labels"]),
+                    task=metadata["task"], **json.loads(metadata["options"]))
+    saved, here = float(metadata["base_fingerprint"]), fingerprint(tuned)
+    if not math.isclose(saved, here, rel_tol=1e-4, abs_tol=1e-6):
+        raise ValueError(
+            f"load_delta: {path} was trained on a different base model (frozen weights sum to "
+            f"{here:.6g} here, {saved:.6g} when saved); its config was {metadata['base_config']}")
+    delta = mg.load(path, device=next(tuned.parameters()).device)
+    expected = trainable_state(tuned)
+    missing = [name for name in expected if name not in delta]
+    unexpected = [name for name in delta if name not in expected]
+    if missing or unexpected:
+        raise ValueError(f"load_delta: {path} does not fit mode {metadata['mode']!r}; "
+                         f"missing: {missing or 'none'}; unexpected: {unexpected or 'none'}")
+    tuned.load_state_dict(delta, strict=False)  # not strict: the frozen rest is the base's, on purpose
+    return tuned

@@ -1,0 +1,107 @@
+"""LoRA (Hu et al. 2021): learn a low-rank update of chosen weight matrices.
+
+    y = x W^T + b  +  (alpha / r) (x A^T) B^T        A (r, in), B (out, r), r << in, out
+
+W (out, in) stays frozen; only A and B train: r (in + out) numbers instead of
+in * out. B starts at zero, so B A = 0 and training starts exactly at the
+pretrained model; A starts random (nn.Linear's init) so that B gets a useful
+gradient. The factor alpha / r keeps the update's size roughly independent of r,
+so the same lr works when r changes. Computing (x A^T) first goes through the
+narrow r-dim space: never an (out, in) matrix while training.
+
+For inference the update folds into the weight: W' = W + (alpha / r) B A, and the
+model is again plain Linear layers with no extra cost (merge); unmerge subtracts
+it again (exact up to float rounding). Hu et al. adapt the attention's query and
+value projections, the default here; any nn.Linear in the body can be named.
+"""
+import math
+
+import minigrad as mg
+from minigrad import nn
+from minigrad.nn import functional as F
+
+
+class LoRALinear(nn.Module):
+    """A frozen nn.Linear plus a trainable rank-r update; forward(x) as in the formula above."""
+
+    def __init__(self, base, r=8, alpha=16, dropout=0.0):
+        super().__init__()
+        if r < 1:
+            raise ValueError(f"lora: rank r must be at least 1, got {r}")
+        self.base = base.requires_grad_(False)
+        self.r, self.alpha, self.scale = r, alpha, alpha / r
+        device = base.weight.device
+        self.lora_A = nn.Parameter(mg.zeros(r, base.in_features, device=device))
+        nn.init.kaiming_uniform_(self.lora_A, a=math.sqrt(5))  # as nn.Linear's weights (and PEFT)
+        self.lora_B = nn.Parameter(mg.zeros(base.out_features, r, device=device))  # zero: no change at first
+        self.drop = nn.Dropout(dropout)  # on the input of the update only, as in PEFT
+        self.merged = False
+
+    def forward(self, x):  # (..., in) -> (..., out)
+        y = self.base(x)
+        if self.merged:  # the update is inside base.weight already
+            return y
+        low = F.linear(self.drop(x), self.lora_A) * self.scale  # (..., r): scaling the narrow side is cheaper
+        return y + F.linear(low, self.lora_B)
+
+    def delta_weight(self):
+        """(alpha / r) B A, of shape (out, in): what merge() adds to the base weight."""
+        return (self.lora_B @ self.lora_A) * self.scale
+
+    def merge(self):
+        """Fold the update into base.weight; forward then skips the low-rank path."""
+        if not self.merged:
+            with mg.no_grad():
+                self.base.weight.add_(self.delta_weight())
+            self.merged = True
+        return self
+
+    def unmerge(self):
+        """Take the update out of base.weight again (training can go on)."""
+        if self.merged:
+            with mg.no_grad():
+                self.base.weight.sub_(self.delta_weight())
+            self.merged = False
+        return self
+
+    def extra_repr(self):
+        return f"r={self.r}, alpha={self.alpha}, merged={self.merged}"
+
+
+def inject_lora(module, targets=("query", "value"), r=8, alpha=16, dropout=0.0):
+    """Replace every nn.Linear in module whose own name is in targets by a LoRALinear around it."""
+    targets = [s.strip() for s in targets.split(",")] if isinstance(targets, str) else list(targets)
+    linears = [(name, m) for name, m in module.named_modules() if isinstance(m, nn.Linear)]
+    found = [(name, m) for name, m in linears if name.rpartition(".")[2] in targets]
+    missing = sorted(set(targets) - {name.rpartition(".")[2] for name, _ in found})
+    if missing:
+        names = sorted({name.rpartition(".")[2] for name, _ in linears})
+        raise ValueError(f"lora: no Linear layer named {missing}; the Linear layers here are named {names}")
+    for name, linear in found:
+        parent_name, _, child = name.rpartition(".")
+        parent = module
+        for part in parent_name.split(".") if parent_name else []:
+            parent = getattr(parent, part)
+        setattr(parent, child, LoRALinear(linear, r, alpha, dropout))
+    return module
+
+
+def add_lora(model, *, r=8, alpha=16, lora_dropout=0.0, targets=("query", "value")):
+    """lora: a rank-r update on each target Linear of the body (the body stays frozen)."""
+    inject_lora(model.transformer, targets, r, alpha, lora_dropout)
+
+
+def merge_lora(model):
+    """Fold every LoRA update of the model into its base weights (for inference)."""
+    for module in model.modules():
+        if isinstance(module, LoRALinear):
+            module.merge()
+    return model
+
+
+def unmerge_lora(model):
+    """Undo merge_lora."""
+    for module in model.modules():
+        if isinstance(module, LoRALinear):
+            module.unmerge()
+    return model

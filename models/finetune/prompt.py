@@ -1,0 +1,65 @@
+"""Prompt tuning (Lester et al. 2021): freeze the whole model and learn n vectors that
+are put in front of every input, as if they were the embeddings of n extra tokens.
+
+    x = body.embed(ids)                      (B, T, d)      the input as usual
+    [P; x]                                   (B, n + T, d)  P (n, d) is all that trains
+    mask = [1 ... 1; attention_mask]         (B, n + T)     every token may look at the prompt
+    hidden = body.encode([P; x], mask)[:, n:]  (B, T, d)    prompt positions dropped
+
+Choices made here:
+- The prompt positions are dropped before the head, so the hidden states stay
+  aligned with the input ids and every head works unchanged ("first" pooling
+  still finds [CLS], tagging and spans still have one row per token).
+- The prompt gets no position embedding: its vectors are free, so they can learn
+  whatever position signal helps. The real tokens keep positions 0..T-1, so an
+  input may still be max_len tokens long (attention itself has no length limit).
+- In a causal body the prompt comes first, so every real token sees all of it.
+- P starts as n random rows of the token embedding, which Lester et al. found
+  better than random vectors: the prompt starts among "words" the model knows.
+
+Only n * d numbers train (8 * 384 = 3,072 for MiniLM), yet backward still runs
+through every layer down to the input: cheaper than full fine-tuning (no weight
+gradients), not as cheap as training the head alone. Lester et al. found it
+competitive only with billions of parameters; on a small model expect it to lag.
+"""
+import minigrad as mg
+from minigrad import nn
+
+
+class PromptTuned(nn.Module):
+    """A frozen body with n learnable prompt vectors in front of its input; called like the body."""
+
+    def __init__(self, body, n_prompt=8):
+        super().__init__()
+        if n_prompt < 1:
+            raise ValueError(f"prompt: n_prompt must be at least 1, got {n_prompt}")
+        self.body = body.requires_grad_(False)
+        self.config = body.config
+        self.n_prompt = n_prompt
+        table = body.token_embedding.weight  # (vocab, d)
+        rows = (mg.rand(n_prompt, device=table.device) * table.shape[0]).long()
+        with mg.no_grad():
+            self.prompt = nn.Parameter(table[rows])  # (n, d), a copy of n random rows
+
+    def extend_mask(self, attention_mask):
+        """(B, T) -> (B, n + T) with ones for the prompt; None (no padding) stays None."""
+        if attention_mask is None:
+            return None
+        B = attention_mask.shape[0]
+        ones = mg.ones(B, self.n_prompt, dtype=attention_mask.dtype, device=attention_mask.device)
+        return mg.cat([ones, attention_mask], dim=1)
+
+    def forward(self, input_ids, attention_mask=None, token_type_ids=None):
+        x = self.body.embed(input_ids, token_type_ids)  # (B, T, d)
+        B, _, d = x.shape
+        prompt = self.prompt.unsqueeze(0).expand(B, self.n_prompt, d)  # (B, n, d), one copy per row
+        hidden = self.body.encode(mg.cat([prompt, x], dim=1), self.extend_mask(attention_mask))
+        return hidden[:, self.n_prompt:]  # (B, T, d)
+
+    def extra_repr(self):
+        return f"n_prompt={self.n_prompt}"
+
+
+def add_prompt(model, *, n_prompt=8):
+    """prompt: wrap the body so n_prompt learnable vectors go in front of every input."""
+    model.body = PromptTuned(model.body, n_prompt)

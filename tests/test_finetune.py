@@ -1,0 +1,320 @@
+"""Fine-tuning modes: each trains what it says and freezes the rest bit for bit, its
+parameter counts match a hand count, LoRA merges, adapters and LoRA start at the
+base model, and a delta file loads back onto the base with the same predictions."""
+import itertools
+import json
+import os
+
+import numpy as np
+import pytest
+
+import minigrad as mg
+from minigrad import nn
+from minigrad.nn import functional as F
+from models.finetune import (
+    MODES, LoRALinear, PromptTuned, WithAdapter, count_parameters, describe, load_delta, merge_lora,
+    mode_options, prepare, save_delta, unmerge_lora,
+)
+from models.heads import LanguageModel, SequenceClassificationHead, TransformerWithHead
+from models.train import TrainConfig, make_optimizer, train
+from models.transformer import Transformer, TransformerConfig
+
+V, L, D, H, FF, MAX_LEN, C = 20, 2, 16, 2, 32, 16, 3  # vocab, layers, width, heads, d_ff, max_len, classes
+
+
+def config(**overrides):
+    return TransformerConfig(**{**dict(vocab_size=V, n_layers=L, d_model=D, n_heads=H, d_ff=FF,
+                                       max_len=MAX_LEN, dropout=0.0), **overrides})
+
+
+# ---- the hand count of the test model's parameters ----------------------------------
+EMBEDDINGS = V * D + MAX_LEN * D  # token + position tables
+BLOCK = 4 * (D * D + D) + 2 * (2 * D) + (D * FF + FF) + (FF * D + D)  # q k v out, ln1 ln2, up, down
+FINAL_NORM = 2 * D
+BODY = EMBEDDINGS + L * BLOCK + FINAL_NORM  # 5,056
+HEAD = D * C + C  # the new classifier
+BIASES = L * (4 * D + D + FF + D + D) + D  # BitFit: q k v out, ln1, up, down, ln2 biases; final norm's
+NORMS = L * 2 * (2 * D) + FINAL_NORM  # every LayerNorm's weight and bias
+PROMPT = 4 * D  # n_prompt=4 vectors
+ADAPTERS = L * 2 * ((D * 4 + 4) + (4 * D + D))  # 2 adapters per block, bottleneck 4: down + up
+LORA = L * 2 * 2 * (D + D)  # q and v per block, r=2: A (r, in) + B (out, r)
+
+# mode, options, trainable count, parameters the mode adds
+CASES = [
+    ("full", {}, BODY + HEAD, 0),
+    ("head", {}, HEAD, 0),
+    ("layers", {"top_k": 1}, BLOCK + FINAL_NORM + HEAD, 0),
+    ("layers", {"layers": [0]}, BLOCK + HEAD, 0),
+    ("params", {}, BIASES + HEAD, 0),
+    ("params", {"patterns": ["*ln*", "*norm*"]}, NORMS + HEAD, 0),
+    ("layerwise-lr", {}, BODY + HEAD, 0),
+    ("prompt", {"n_prompt": 4}, PROMPT + HEAD, PROMPT),
+    ("adapter", {"bottleneck": 4}, ADAPTERS + HEAD, ADAPTERS),
+    ("lora", {"r": 2}, LORA + HEAD, LORA),
+    ("lora+params", {"r": 2}, LORA + BIASES + HEAD, LORA),
+    ("adapter+params", {"bottleneck": 4, "patterns": "*ln*,*norm*"}, ADAPTERS + NORMS + HEAD, ADAPTERS),
+    ("prompt+layers", {"n_prompt": 4, "layers": [-1]}, PROMPT + BLOCK + FINAL_NORM + HEAD, PROMPT),
+]
+IDS = [case[0] + ("-" + "-".join(case[1]) if case[1] else "") for case in CASES]
+
+
+@pytest.fixture
+def base():
+    """A small random 'pretrained' decoder with its LM head."""
+    return LanguageModel(config())
+
+
+def example_batch(T=6):
+    rng = np.random.default_rng(1)
+    mask = np.ones((4, T), dtype=np.int64)
+    mask[1, 4:], mask[3, 5:] = 0, 0
+    ids = rng.integers(1, V, size=(4, T)) * mask  # 0 on padding
+    return mg.tensor(ids), mg.tensor(mask), mg.tensor(rng.integers(0, C, size=4))
+
+
+def classification_loss(model, batch):
+    ids, mask, labels = batch
+    return F.cross_entropy(model(ids, mask), labels)
+
+
+def fit(model, steps=5):
+    return train(model, classification_loss, itertools.repeat(example_batch()),
+                 TrainConfig(steps=steps, lr=1e-2, progress=False), param_groups=model.param_groups)
+
+
+def values(model):
+    return {name: p.numpy().copy() for name, p in model.named_parameters()}
+
+
+def logits(model, ids, mask):
+    model.eval()
+    with mg.no_grad():
+        return model(ids, mask).numpy()
+
+
+# ---- every mode: what it freezes, what it trains, what it costs ------------------------
+@pytest.mark.parametrize("mode, options, trainable, added", CASES, ids=IDS)
+def test_counts_match_a_hand_count(base, mode, options, trainable, added):
+    tuned = prepare(base, mode, num_labels=C, **options)
+    assert count_parameters(tuned) == (trainable, BODY + HEAD + added)
+    assert tuned.mode == mode and set(options) <= set(tuned.mode_options)
+
+
+@pytest.mark.parametrize("mode, options, trainable, added", CASES, ids=IDS)
+def test_frozen_parameters_stay_bit_identical_and_trained_ones_change(base, mode, options, trainable, added):
+    tuned = prepare(base, mode, num_labels=C, **options)
+    before = values(tuned)
+    fit(tuned)
+    for name, p in tuned.named_parameters():
+        if not p.requires_grad:
+            assert np.array_equal(p.numpy(), before[name]), f"{mode}: frozen {name} changed"
+        elif not name.endswith("key.bias"):  # softmax ignores a shift shared by all keys: zero gradient
+            assert not np.array_equal(p.numpy(), before[name]), f"{mode}: trainable {name} did not change"
+
+
+@pytest.mark.parametrize("mode, options, trainable, added", CASES, ids=IDS)
+def test_frozen_parameters_get_no_gradient(base, mode, options, trainable, added):
+    tuned = prepare(base, mode, num_labels=C, **options)
+    classification_loss(tuned, example_batch()).backward()
+    for name, p in tuned.named_parameters():
+        assert (p.grad is not None) == p.requires_grad, f"{mode}: {name} requires_grad={p.requires_grad}"
+
+
+def test_head_mode_builds_no_graph_in_the_body(base):
+    ids, mask, _ = example_batch()
+    tuned = prepare(base, "head", num_labels=C)
+    assert not tuned.body(ids, mask).requires_grad  # backward runs through the head only
+
+
+def test_prepare_leaves_the_pretrained_model_alone(base):
+    before = values(base)
+    fit(prepare(base, "lora+params", num_labels=C))
+    fit(prepare(base, "adapter", num_labels=C))
+    assert all(p.requires_grad for p in base.parameters())
+    assert not any(isinstance(m, (LoRALinear, WithAdapter)) for m in base.modules())
+    assert all(np.array_equal(p.numpy(), before[name]) for name, p in base.named_parameters())
+
+
+def test_modes_options_and_errors_name_what_is_allowed(base):
+    assert list(MODES) == ["full", "head", "layers", "params", "layerwise-lr", "prompt", "adapter", "lora"]
+    names = [option for mode in MODES for option in mode_options(mode)]
+    assert len(names) == len(set(names)), "an option name shared by two modes could not be passed flat"
+    with pytest.raises(ValueError, match=r"unknown fine-tuning mode 'loar'; expected one of full, head, .*lora"):
+        prepare(base, "loar", num_labels=C)
+    with pytest.raises(ValueError, match=r"unknown option 'rank' .*: r, alpha, lora_dropout, targets, pooling"):
+        prepare(base, "lora", num_labels=C, rank=4)
+    with pytest.raises(ValueError, match=r"unknown option 'r' for mode 'head'"):
+        prepare(base, "head", num_labels=C, r=4)
+    with pytest.raises(ValueError, match=r"'full' trains every parameter already"):
+        prepare(base, "full+lora", num_labels=C)
+    with pytest.raises(ValueError, match=r"names a mode twice"):
+        prepare(base, "lora+lora", num_labels=C)
+    with pytest.raises(ValueError, match=r"top_k must be between 0 and 2"):
+        prepare(base, "layers", num_labels=C, top_k=3)
+    with pytest.raises(ValueError, match=r"block indices \[5\] are out of range"):
+        prepare(base, "layers", num_labels=C, layers=[5])
+    with pytest.raises(ValueError, match=r"no parameter name matches \['\*gamma'\]"):
+        prepare(base, "params", num_labels=C, patterns="*gamma")
+    with pytest.raises(ValueError, match=r"no Linear layer named \['qkv'\]; .*'query'"):
+        prepare(base, "lora", num_labels=C, targets=["qkv"])
+    with pytest.raises(ValueError, match=r"needs num_labels"):
+        prepare(base, "head")
+    with pytest.raises(ValueError, match=r"unknown task 'translation'"):
+        prepare(base, "head", num_labels=C, task="translation")
+    with pytest.raises(ValueError, match=r"unknown option 'pooling' .* task 'tagging'"):
+        prepare(base, "head", num_labels=C, task="tagging", pooling="mean")
+    with pytest.raises(ValueError, match=r"leaves nothing to train"):
+        prepare(base, "head", task="lm")  # the tied LM head has no parameters of its own
+    with pytest.raises(ValueError, match=r"prepared already"):
+        prepare(prepare(base, "head", num_labels=C), "lora", num_labels=C)
+    with pytest.raises(TypeError, match=r"'lora\+params'"):
+        prepare(base, ["lora", "params"], num_labels=C)
+
+
+def test_layerwise_lr_decays_from_the_head_down_to_the_embeddings(base):
+    tuned = prepare(base, "layerwise-lr", num_labels=C, decay=0.5)
+    assert [g["lr_scale"] for g in tuned.param_groups] == pytest.approx([1, 0.5, 0.25, 0.125])
+    sizes = [sum(p.numel() for p in g["params"]) for g in tuned.param_groups]
+    assert sizes == [HEAD, BLOCK + FINAL_NORM, BLOCK, EMBEDDINGS]  # head, top block, block 0, embeddings
+    default = prepare(base, "layerwise-lr", num_labels=C)
+    assert [g["lr_scale"] for g in default.param_groups] == pytest.approx([1.0, 0.8, 0.64, 0.512])
+    optimizer = make_optimizer(default.param_groups, TrainConfig(lr=1e-2))  # the loop turns scales into rates
+    assert [g["lr"] for g in optimizer.param_groups] == pytest.approx([1e-2, 8e-3, 6.4e-3, 5.12e-3])
+
+
+def test_bodies_heads_and_tasks(base):
+    ids, mask, _ = example_batch()
+    body = Transformer(config(causal=False, norm_first=False))
+    assert prepare(body, "head", num_labels=C).head.pooling == "first"  # an encoder's [CLS]
+    assert prepare(base, "head", num_labels=C).head.pooling == "mean"  # a decoder averages
+    assert prepare(base, "head", num_labels=C, pooling="last").head.pooling == "last"
+    other = TransformerWithHead(Transformer(config()), SequenceClassificationHead(D, 5))
+    assert prepare(other, "head", num_labels=C)(ids, mask).shape == (4, C)
+    assert prepare(base, "lora", num_labels=C, task="tagging")(ids, mask).shape == (4, 6, C)
+    assert prepare(base, "lora", task="qa")(ids, mask).shape == (4, 6, 2)
+    lm = prepare(base, "lora", task="lm")
+    assert lm(ids, mask).shape == (4, 6, V) and lm.lm_loss(ids, mask).ndim == 0
+
+
+def test_describe_prints_peft_line(base, capsys):
+    text = describe(prepare(base, "lora", num_labels=C, r=2))
+    trainable, total = LORA + HEAD, BODY + HEAD + LORA
+    line = f"trainable params: {trainable:,} || all params: {total:,} || trainable%: {100 * trainable / total:.4f}"
+    assert line in text and line in capsys.readouterr().out
+    assert text.startswith("mode: lora (r=2, alpha=16")
+
+
+# ---- LoRA ------------------------------------------------------------------------------
+def test_lora_linear_is_base_plus_scaled_low_rank_update():
+    linear = nn.Linear(5, 4)
+    W, b = linear.weight.numpy().copy(), linear.bias.numpy().copy()
+    lora = LoRALinear(linear, r=2, alpha=4)
+    x = mg.randn(3, 5)
+    assert np.array_equal(lora(x).numpy(), linear(x).numpy())  # B = 0: exactly the base layer
+    assert not linear.weight.requires_grad and lora.lora_A.requires_grad and lora.lora_B.requires_grad
+    with mg.no_grad():
+        lora.lora_B.copy_(mg.randn(4, 2))
+    A, B = lora.lora_A.numpy(), lora.lora_B.numpy()
+    expected = x.numpy() @ W.T + b + (4 / 2) * (x.numpy() @ A.T) @ B.T
+    np.testing.assert_allclose(lora(x).numpy(), expected, atol=1e-5)
+    lora.merge()
+    np.testing.assert_allclose(linear.weight.numpy(), W + 2 * B @ A, atol=1e-6)
+    np.testing.assert_allclose(lora(x).numpy(), expected, atol=1e-5)  # now through the base weight alone
+    lora.unmerge()
+    np.testing.assert_allclose(linear.weight.numpy(), W, atol=1e-6)
+
+
+@pytest.mark.parametrize("mode", ["lora", "adapter"])
+@pytest.mark.parametrize("encoder", [False, True])
+def test_lora_and_adapters_start_exactly_at_the_base_model(mode, encoder):
+    ids, mask, _ = example_batch()
+    base = LanguageModel(config(causal=not encoder, norm_first=not encoder))
+    tuned = prepare(base, mode, task="lm")
+    assert np.array_equal(logits(tuned, ids, mask), logits(base, ids, mask))
+    assert np.array_equal(tuned.body(ids, mask).numpy(), base.body(ids, mask).numpy())
+
+
+def test_merged_lora_gives_the_same_outputs_and_unmerge_restores_the_base(base):
+    ids, mask, _ = example_batch()
+    tuned = prepare(base, "lora", num_labels=C, targets="query,key,value,out")
+    fit(tuned)
+    weights = {name: p.numpy().copy() for name, p in tuned.named_parameters() if name.endswith("base.weight")}
+    assert len(weights) == 4 * L
+    unmerged = logits(tuned, ids, mask)
+    merge_lora(tuned)
+    assert all(m.merged for m in tuned.modules() if isinstance(m, LoRALinear))
+    np.testing.assert_allclose(logits(tuned, ids, mask), unmerged, atol=1e-5)
+    assert not np.array_equal(dict(tuned.named_parameters())["body.blocks.0.attn.query.base.weight"].numpy(),
+                              weights["body.blocks.0.attn.query.base.weight"])
+    unmerge_lora(tuned)
+    for name, p in tuned.named_parameters():
+        if name in weights:
+            np.testing.assert_allclose(p.numpy(), weights[name], atol=1e-6)
+    np.testing.assert_allclose(logits(tuned, ids, mask), unmerged, atol=1e-6)
+
+
+# ---- adapters and prompts ----------------------------------------------------------------
+def test_adapters_sit_after_attention_and_feed_forward(base):
+    tuned = prepare(base, "adapter", num_labels=C)
+    for block in tuned.transformer.blocks:
+        assert isinstance(block.attn, WithAdapter) and isinstance(block.mlp, WithAdapter)
+        assert not block.attn.base.query.weight.requires_grad and block.attn.adapter.up.weight.requires_grad
+
+
+def test_prompt_shapes_mask_and_padding(base):
+    ids, mask, _ = example_batch()
+    tuned = prepare(base, "prompt", num_labels=C, n_prompt=4)
+    wrapper = tuned.body
+    assert isinstance(wrapper, PromptTuned) and not any(p.requires_grad for p in wrapper.body.parameters())
+    assert tuned(ids, mask).shape == (4, C)
+    extended = wrapper.extend_mask(mask).numpy()
+    assert extended.shape == (4, 4 + 6) and (extended[:, :4] == 1).all()
+    assert np.array_equal(extended[:, 4:], mask.numpy()) and wrapper.extend_mask(None) is None
+    assert wrapper(ids, mask).shape == (4, 6, D)  # prompt positions dropped before the head
+    table = wrapper.body.token_embedding.weight.numpy()
+    assert all((table == row).all(axis=1).any() for row in wrapper.prompt.numpy())  # rows of the embedding
+    padded = ids.numpy().copy()
+    padded[mask.numpy() == 0] = 7  # different padding content: the real tokens must not notice
+    np.testing.assert_allclose(logits(tuned, mg.tensor(padded), mask), logits(tuned, ids, mask), atol=1e-6)
+    longest = mg.tensor(np.arange(MAX_LEN).reshape(1, -1) % V)  # max_len tokens + 4 prompts still fit
+    assert tuned(longest).shape == (1, C)
+    assert prepare(base, "prompt", task="lm", n_prompt=4)(ids, mask).shape == (4, 6, V)
+
+
+# ---- deltas ----------------------------------------------------------------------------------
+@pytest.mark.parametrize("mode, options", [
+    ("head", {}), ("layers", {"top_k": 1}), ("params", {}), ("layerwise-lr", {}), ("full", {}),
+    ("prompt", {"n_prompt": 4}), ("adapter", {"bottleneck": 4}), ("lora", {"r": 2}),
+    ("lora+params", {"r": 2}),
+])
+def test_delta_round_trips_onto_a_fresh_base(base, tmp_path, mode, options):
+    ids, mask, _ = example_batch()
+    tuned = prepare(base, mode, num_labels=C, **options)
+    fit(tuned, steps=3)
+    save_delta(tuned, tmp_path / "delta.safetensors")
+    fresh = LanguageModel(config())  # other random weights ...
+    fresh.load_state_dict(base.state_dict())  # ... replaced by the base checkpoint's
+    loaded = load_delta(fresh, tmp_path / "delta.safetensors")
+    assert loaded.mode == tuned.mode and count_parameters(loaded) == count_parameters(tuned)
+    assert json.dumps(loaded.mode_options) == json.dumps(tuned.mode_options)
+    assert np.array_equal(logits(loaded, ids, mask), logits(tuned, ids, mask))
+    mg.save(tuned.state_dict(), tmp_path / "full.safetensors")
+    delta, full = (os.path.getsize(tmp_path / f"{name}.safetensors") for name in ("delta", "full"))
+    if mode in ("head", "prompt", "adapter", "lora"):
+        assert delta < full / 4, f"{mode}: delta {delta} bytes vs full checkpoint {full} bytes"
+
+
+def test_delta_refuses_a_wrong_base_a_full_checkpoint_and_merged_weights(base, tmp_path):
+    tuned = prepare(base, "lora", num_labels=C)
+    fit(tuned, steps=2)
+    save_delta(tuned, tmp_path / "delta.safetensors")
+    with pytest.raises(ValueError, match="trained on a different base model"):
+        load_delta(LanguageModel(config()), tmp_path / "delta.safetensors")
+    mg.save(tuned.state_dict(), tmp_path / "full.safetensors")
+    with pytest.raises(ValueError, match="not a fine-tuning delta"):
+        load_delta(base, tmp_path / "full.safetensors")
+    with pytest.raises(ValueError, match="needs a model from prepare"):
+        save_delta(base, tmp_path / "base.safetensors")
+    merge_lora(tuned)
+    with pytest.raises(ValueError, match="unmerge_lora"):
+        save_delta(tuned, tmp_path / "merged.safetensors")
