@@ -55,7 +55,7 @@ class TrainResult:
     best_step: int = 0
     best_eval: dict = field(default_factory=dict)
     stopped: str = "finished"  # or "early stopping", "interrupted", "non-finite loss"
-    seconds: float = 0.0
+    seconds: float = 0.0  # time spent in training steps (evaluations excluded)
 
     @property
     def seconds_per_step(self):
@@ -93,6 +93,21 @@ def snapshot(model):
     return {name: p.detach().clone() for name, p in model.state_dict().items()}
 
 
+def training_step(model, loss_fn, batch, optimizer, trainable, clip_norm, step):
+    """One step: forward, backward, clip, update. Returns the loss as a float."""
+    model.train()
+    loss = loss_fn(model, batch)
+    value = loss.item()
+    if not math.isfinite(value):
+        raise NonFiniteLoss(f"step {step}: the loss is {value}; stopping (try a lower lr)")
+    loss.backward()  # the graph is freed here, and `loss` goes out of scope on return
+    if clip_norm:
+        optim.clip_grad_norm_(trainable, clip_norm)
+    optimizer.step()
+    optimizer.zero_grad()
+    return value
+
+
 def train(model, loss_fn, batches, config, evaluate=None, param_groups=None, log_path=None,
           checkpoint_path=None, checkpoint_metadata=None):
     """Train model in place; returns a TrainResult. See the module docstring."""
@@ -103,23 +118,12 @@ def train(model, loss_fn, batches, config, evaluate=None, param_groups=None, log
     log = open(log_path, "a") if log_path else None
     batch_iter = iter(batches)
     bar = tqdm(total=config.steps, disable=not config.progress, desc="training", leave=False)
-    start = time.perf_counter()
     try:
         for step in range(1, config.steps + 1):
-            model.train()
-            batch = next(batch_iter)
-            loss = loss_fn(model, batch)
-            value = loss.item()
-            if not math.isfinite(value):
-                raise NonFiniteLoss(f"step {step}: the loss is {value}; stopping (try a lower lr). "
-                                    + ("The last good checkpoint is kept." if checkpoint_path else ""))
-            loss.backward()
-            if config.clip_grad_norm:
-                optim.clip_grad_norm_(trainable, config.clip_grad_norm)
-            optimizer.step()
-            optimizer.zero_grad()
+            started = time.perf_counter()  # time the steps, not the evaluations
+            value = training_step(model, loss_fn, next(batch_iter), optimizer, trainable, config.clip_grad_norm, step)
             schedule.step()
-            del loss  # keep no reference to this step's graph
+            result.seconds += time.perf_counter() - started
             result.train_losses.append(value)
             result.steps_done = step
             bar.update(1)
@@ -137,8 +141,9 @@ def train(model, loss_fn, batches, config, evaluate=None, param_groups=None, log
                 best_loss, waited = metrics["loss"], 0
                 result.best_step, result.best_eval = step, metrics
                 best_weights = snapshot(model) if config.patience else None
-                if checkpoint_path:
-                    mg.save(model.state_dict(), checkpoint_path, metadata={**(checkpoint_metadata or {}), "step": str(step)})
+                if checkpoint_path:  # atomic: a crash leaves the previous good checkpoint
+                    mg.save(model.state_dict(), checkpoint_path,
+                            metadata={**(checkpoint_metadata or {}), "step": str(step)})
             else:
                 waited += 1
                 if config.patience and waited >= config.patience:
@@ -146,16 +151,16 @@ def train(model, loss_fn, batches, config, evaluate=None, param_groups=None, log
                     break
     except NonFiniteLoss as error:
         result.stopped = "non-finite loss"
-        tqdm.write(f"training stopped: {error}")
+        kept = f"; the last good checkpoint is {checkpoint_path}" if checkpoint_path else ""
+        tqdm.write(f"training stopped: {error}{kept}")
     except KeyboardInterrupt:
         result.stopped = "interrupted"
-        tqdm.write("training interrupted (Ctrl-C): stopping cleanly"
-                   + (f"; the last good checkpoint is {checkpoint_path}" if checkpoint_path else ""))
+        kept = f"; the last good checkpoint is {checkpoint_path}" if checkpoint_path else ""
+        tqdm.write(f"training interrupted (Ctrl-C): stopping cleanly{kept}")
     finally:
         bar.close()
         if log:
             log.close()
-    result.seconds = time.perf_counter() - start
     if best_weights is not None and result.best_step != result.steps_done:
         model.load_state_dict(best_weights)  # early stopping: go back to the best evaluation
     return result

@@ -1,0 +1,53 @@
+"""Pretrained models by name or path.
+
+A checkpoint is one safetensors file: the weights, plus metadata holding the
+model config and the tokenizer (both JSON), so a model can never be loaded with
+the wrong vocabulary. `load("tiny")` gives the model shipped in
+models/checkpoints/, pretrained by `minigrad pretrain` on the bundled corpus
+(the command, seed and losses are in models/checkpoints/README.md).
+"""
+import json
+from pathlib import Path
+
+import minigrad as mg
+from minigrad.io import load_metadata
+from models.heads import LanguageModel
+from models.tokenizers import Tokenizer
+from models.transformer import TransformerConfig
+
+CHECKPOINTS = Path(__file__).parent / "checkpoints"
+SHIPPED = {"tiny": CHECKPOINTS / "tiny.safetensors"}
+
+
+def save_pretrained(model, tokenizer, path, **metadata):
+    """Write weights + config + tokenizer to one safetensors file (atomically)."""
+    info = {"config": json.dumps(model.config.to_dict()), "tokenizer": tokenizer.to_json(),
+            **{key: str(value) for key, value in metadata.items()}}
+    mg.save(model.state_dict(), path, metadata=info)
+
+
+def resolve(name_or_path):
+    if name_or_path in SHIPPED:
+        return SHIPPED[name_or_path]
+    path = Path(name_or_path)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"no pretrained model {name_or_path!r}: expected one of {sorted(SHIPPED)} or the path of a "
+            "checkpoint written by `minigrad pretrain`"
+        )
+    return path
+
+
+def load(name_or_path="tiny", device="cpu"):
+    """The pretrained language model, with .tokenizer and .config attached."""
+    path = resolve(name_or_path)
+    metadata = load_metadata(path)
+    if "config" not in metadata or "tokenizer" not in metadata:
+        raise ValueError(f"{path} has no model config or tokenizer in its metadata; "
+                         "was it written by models.pretrained.save_pretrained?")
+    model = LanguageModel(TransformerConfig(**json.loads(metadata["config"])))
+    model.load_state_dict(mg.load(path))
+    model.to(device)
+    model.tokenizer = Tokenizer.from_json(metadata["tokenizer"], source=str(path))
+    model.metadata = metadata
+    return model.eval()

@@ -1,0 +1,114 @@
+"""Pretraining a causal language model: predict each next token of a corpus.
+
+    minigrad pretrain --out runs/tiny        # the bundled review corpus, BPE tokens
+
+Each line of the corpus (one review) is one training sequence, [BOS] text [EOS],
+so a pretrained model sees sentences starting at position 0 exactly as it will
+when fine-tuned on single reviews. The loss is the mean cross-entropy of every
+next token; its exp is the perplexity.
+"""
+import json
+import random
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import minigrad as mg
+from models import data
+from models.heads import LanguageModel
+from models.pretrained import load as load_pretrained
+from models.pretrained import save_pretrained
+from models.tokenizers import BPETokenizer, CharTokenizer, pad
+from models.train import TrainConfig, train, write_results
+from models.transformer import TransformerConfig
+
+TOKENIZERS = {"bpe": BPETokenizer, "char": CharTokenizer}
+
+
+@dataclass
+class PretrainConfig:
+    corpus_sentences: int = 5000
+    valid_fraction: float = 0.05
+    tokenizer: str = "bpe"
+    vocab_size: int = 512  # BPE only
+    batch_size: int = 32
+    seed: int = 0
+    model: TransformerConfig = field(default_factory=lambda: TransformerConfig(
+        n_layers=4, d_model=64, n_heads=4, d_ff=256, max_len=48, dropout=0.0))
+    train: TrainConfig = field(default_factory=lambda: TrainConfig(
+        steps=1500, lr=3e-3, warmup_steps=100, eval_every=100, weight_decay=0.01))
+
+
+def encode_lines(tokenizer, lines, max_len):
+    """[BOS] line [EOS] as id lists, cut to max_len."""
+    return [([tokenizer.bos_id] + tokenizer.encode(line) + [tokenizer.eos_id])[:max_len] for line in lines]
+
+
+def batch_of(rows, tokenizer, device):
+    """Right-padded (input_ids, attention_mask), each (B, T)."""
+    ids = mg.tensor(pad(rows, tokenizer.pad_id), dtype=mg.int64, device=device)
+    mask = mg.tensor(pad([[1] * len(r) for r in rows], 0), dtype=mg.int64, device=device)
+    return ids, mask
+
+
+def random_batches(rows, batch_size, tokenizer, seed, device):
+    """An endless stream of batches of randomly chosen sequences (seeded)."""
+    rng = random.Random(seed)
+    while True:
+        yield batch_of(rng.sample(rows, min(batch_size, len(rows))), tokenizer, device)
+
+
+def lm_loss_on(model, rows, tokenizer, device, batch_size=128):
+    """Mean next-token loss over rows, batch by batch, weighted by the number of predicted tokens."""
+    total, count = 0.0, 0
+    with mg.no_grad():
+        for start in range(0, len(rows), batch_size):
+            chunk = rows[start:start + batch_size]
+            tokens = sum(len(r) - 1 for r in chunk)
+            total += model.lm_loss(*batch_of(chunk, tokenizer, device)).item() * tokens
+            count += tokens
+    return total / count
+
+
+def split_corpus(config):
+    lines = data.pretraining_corpus(n_sentences=config.corpus_sentences, seed=config.seed).splitlines()
+    n_valid = max(1, int(len(lines) * config.valid_fraction))
+    return lines[n_valid:], lines[:n_valid]
+
+
+def pretrain(config=PretrainConfig(), out_dir="runs/pretrain", device="cpu", resume=None):
+    """Train a tokenizer and a causal LM from scratch (or resume from a checkpoint); returns (model, results)."""
+    mg.manual_seed(config.seed)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    train_lines, valid_lines = split_corpus(config)
+    if resume:  # weights and tokenizer from the checkpoint; the schedule restarts from its step
+        model = load_pretrained(resume, device)
+        tokenizer, done = model.tokenizer, int(model.metadata.get("step", 0))
+    else:
+        tokenizer_class = TOKENIZERS[config.tokenizer]
+        tokenizer = (tokenizer_class.train(train_lines, config.vocab_size) if config.tokenizer == "bpe"
+                     else tokenizer_class.train(train_lines))
+        config.model.vocab_size = tokenizer.vocab_size
+        model, done = LanguageModel(config.model).to(device), 0
+    train_rows = encode_lines(tokenizer, train_lines, model.config.max_len)
+    valid_rows = encode_lines(tokenizer, valid_lines, model.config.max_len)
+    remaining = TrainConfig(**{**asdict(config.train), "steps": max(config.train.steps - done, 1)})
+    checkpoint = out_dir / "checkpoint.safetensors"
+    metadata = {"config": json.dumps(model.config.to_dict()), "tokenizer": tokenizer.to_json()}
+    result = train(
+        model, lambda m, batch: m.lm_loss(*batch),
+        random_batches(train_rows, config.batch_size, tokenizer, config.seed + done, device), remaining,
+        evaluate=lambda m: {"loss": lm_loss_on(m, valid_rows, tokenizer, device)},
+        log_path=out_dir / "log.jsonl", checkpoint_path=checkpoint, checkpoint_metadata=metadata,
+    )
+    model.eval()
+    final = {"train_loss": lm_loss_on(model, train_rows[:1000], tokenizer, device),
+             "valid_loss": lm_loss_on(model, valid_rows, tokenizer, device), "steps": done + result.steps_done}
+    save_pretrained(model, tokenizer, out_dir / "model.safetensors", step=final["steps"],
+                    train_loss=f"{final['train_loss']:.4f}", valid_loss=f"{final['valid_loss']:.4f}",
+                    seed=config.seed)
+    model.tokenizer = tokenizer
+    path = write_results(out_dir, command="pretrain", config=config, final=final,
+                         timings={"seconds": result.seconds, "seconds_per_step": result.seconds_per_step},
+                         history=result.history, stopped=result.stopped)
+    return model, {"final": final, "result": result, "results_path": path}

@@ -1,0 +1,100 @@
+"""The training loop: schedules, early stopping, the NaN guard, Ctrl-C, checkpoints, logs."""
+import itertools
+import json
+
+import numpy as np
+import pytest
+
+import minigrad as mg
+from minigrad import nn
+from models.train import TrainConfig, make_optimizer, make_schedule, train
+
+
+def quadratic_model():
+    model = nn.Linear(1, 1, bias=False)
+    with mg.no_grad():
+        model.weight.fill_(5.0)
+    return model
+
+
+def distance_to_two(model, batch):
+    return ((model.weight - 2) ** 2).sum()
+
+
+def test_plain_sgd_reproduces_the_seed_step():
+    model = quadratic_model()
+    train(model, distance_to_two, itertools.repeat(None),
+          TrainConfig(steps=1, lr=0.1, optimizer="sgd", momentum=0.0, schedule="constant", clip_grad_norm=0,
+                      progress=False))
+    assert model.weight.item() == pytest.approx(4.4)
+
+
+def test_bad_config_is_rejected():
+    with pytest.raises(ValueError, match="unknown optimizer 'adagrad'"):
+        TrainConfig(optimizer="adagrad")
+    with pytest.raises(ValueError, match="unknown schedule"):
+        TrainConfig(schedule="exp")
+    with pytest.raises(ValueError, match="nothing to train"):
+        make_optimizer([mg.zeros(2)], TrainConfig())
+
+
+def test_early_stopping_restores_the_best_weights(tmp_path):
+    model = quadratic_model()
+    # w: 5 -> 4.4 -> 3.92 -> 3.536 -> ...: validation loss |w - 4| is best at step 2, then worse
+    evaluations = []
+
+    def evaluate(m):
+        evaluations.append(m.weight.item())
+        return {"loss": abs(m.weight.item() - 4.0)}
+
+    result = train(model, distance_to_two, itertools.repeat(None),
+                   TrainConfig(steps=50, lr=0.1, optimizer="sgd", momentum=0.0, schedule="constant",
+                               clip_grad_norm=0, eval_every=1, patience=2, progress=False),
+                   evaluate=evaluate, log_path=tmp_path / "log.jsonl")
+    assert result.stopped == "early stopping" and result.steps_done == 4
+    best = min(evaluations, key=lambda w: abs(w - 4.0))
+    assert model.weight.item() == pytest.approx(3.92) == best and result.best_step == 2
+    lines = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]
+    assert [line["step"] for line in lines] == [1, 2, 3, 4]
+
+
+def test_a_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, capsys):
+    model = quadratic_model()
+    losses = iter([1.0, 0.5, float("nan")])
+
+    def loss_fn(m, batch):
+        return distance_to_two(m, batch) * 0 + next(losses)
+
+    checkpoint = tmp_path / "best.safetensors"
+    improving = itertools.count(0, -1)  # every evaluation is the best so far
+    result = train(model, loss_fn, itertools.repeat(None),
+                   TrainConfig(steps=10, lr=0.1, eval_every=1, progress=False),
+                   evaluate=lambda m: {"loss": next(improving)}, checkpoint_path=checkpoint)
+    assert result.stopped == "non-finite loss" and result.steps_done == 2
+    assert "the loss is nan" in capsys.readouterr().out
+    saved = mg.load(checkpoint)
+    np.testing.assert_array_equal(saved["weight"].numpy(), model.weight.numpy())
+    assert mg.io.load_metadata(checkpoint)["step"] == "2"
+
+
+def test_ctrl_c_stops_cleanly_after_the_current_step():
+    model = quadratic_model()
+
+    def batches():
+        yield None
+        yield None
+        raise KeyboardInterrupt
+
+    result = train(model, distance_to_two, batches(), TrainConfig(steps=10, lr=0.1, progress=False))
+    assert result.stopped == "interrupted" and result.steps_done == 2
+
+
+def test_warmup_then_cosine_schedule():
+    config = TrainConfig(steps=10, lr=1.0, warmup_steps=2)
+    optimizer = make_optimizer([mg.zeros(1, requires_grad=True)], config)
+    schedule = make_schedule(optimizer, config)
+    rates = []
+    for _ in range(10):
+        rates.append(optimizer.param_groups[0]["lr"])
+        schedule.step()
+    assert rates[0] < rates[1] < rates[2] == pytest.approx(1.0) > rates[5] > rates[9] >= 0
