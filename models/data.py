@@ -1,0 +1,518 @@
+"""The bundled corpus and tasks, the user's own CSV/JSONL files, and batching.
+
+The bundled data is written by a seeded grammar of short product and movie reviews, so
+every label is known exactly, not annotated:
+
+    "honestly , the battery is not bad , but the delivery is slow ."
+     sentiment: negative (after "but", "slow" decides; "not bad" alone would be positive)
+     tags:      OTHER OTHER OTHER ASPECT OTHER NEGATION OPINION OTHER OTHER OTHER ASPECT ...
+     QA:        "what is the opinion of the battery ?" -> "not bad" (words 5 to 6)
+     domain:    products
+
+Negation flips an opinion ("not bad" is positive); in a contrast the main clause decides
+("good but slow" is negative, and so is "slow , although good"). A bag of words sees the
+same words either way, so it cannot get these right: the sentiment task needs word order.
+
+    load_task("sentiment")   -> TaskData: 2,000 train / 500 valid / 500 test examples
+    pretraining_corpus()     -> 5,000 newline-separated reviews (about 320 KB of text)
+    load_user_task("my.csv") -> TaskData from the user's own file
+    batches(examples, tokenizer, batch_size=32, max_len=128) -> dicts of int64 tensors
+"""
+import csv
+import io
+import json
+import random
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import NamedTuple
+
+import minigrad as mg
+from models.tokenizers import pad
+
+# ---- the grammar: words --------------------------------------------------------------------
+DOMAINS = ["products", "movies"]
+SUBJECTS = {
+    "products": ["this phone", "the laptop", "this headset", "this tablet", "the kettle", "this watch",
+                 "the blender", "this printer"],
+    "movies": ["this film", "the movie", "this sequel", "the series", "this thriller", "the comedy",
+               "this documentary", "the show"],
+}
+ASPECTS = {
+    "products": ["battery", "battery life", "screen", "price", "delivery", "sound", "camera", "keyboard",
+                 "design", "build quality", "customer service", "charger", "speakers", "packaging"],
+    "movies": ["plot", "acting", "ending", "music", "pacing", "dialogue", "cast", "script", "soundtrack",
+               "visuals", "special effects", "story", "characters", "cinematography"],
+}
+PLURAL = {"speakers", "visuals", "special effects", "characters"}  # "the speakers are"
+UNCOUNTABLE = {"acting", "music", "pacing", "dialogue", "sound", "packaging", "customer service",
+               "build quality", "cinematography"}  # "it has great acting", no "a"
+
+# Opinion words by domain and polarity (True = positive); any aspect of the domain takes them.
+OPINIONS = {
+    "products": {True: ["good", "great", "excellent", "nice", "solid", "superb", "impressive", "decent",
+                        "fantastic", "lovely"],
+                 False: ["bad", "awful", "poor", "terrible", "weak", "disappointing", "horrible", "mediocre",
+                         "annoying", "dreadful"]},
+    "movies": {True: ["good", "great", "excellent", "superb", "brilliant", "gripping", "clever", "moving",
+                      "wonderful", "original"],
+               False: ["bad", "awful", "poor", "terrible", "weak", "boring", "dull", "forgettable", "clumsy",
+                       "bland"]},
+}
+# Some aspects also take words of their own: "cheap" praises a price, "slow" faults a delivery.
+ASPECT_OPINIONS = {
+    "price": {True: ["cheap", "affordable", "reasonable"], False: ["expensive", "steep", "outrageous"]},
+    "delivery": {True: ["fast", "quick", "prompt"], False: ["slow", "late"]},
+    "battery life": {True: ["long", "endless"], False: ["short"]},
+    "screen": {True: ["sharp", "bright"], False: ["dim", "blurry"]},
+    "sound": {True: ["clear", "rich"], False: ["tinny", "muffled"]},
+    "pacing": {True: ["tight", "brisk"], False: ["slow", "sluggish", "uneven"]},
+    "ending": {True: ["satisfying", "surprising"], False: ["rushed", "predictable"]},
+    "acting": {True: ["convincing", "natural"], False: ["wooden", "stiff"]},
+    "music": {True: ["catchy", "haunting"], False: ["repetitive", "forgettable"]},
+}
+POLARITY = {word: positive for table in [*OPINIONS.values(), *ASPECT_OPINIONS.values()]
+            for positive, words in table.items() for word in words}
+NEGATIONS = ["not", "never", "hardly"]
+INTENSIFIERS = ["very", "really", "quite", "so", "pretty", "truly", "extremely", "rather"]
+INTENSIFIERS_AFTER_NOT = ["very", "really", "so", "that"]  # "not that good"; never/hardly take none
+OPENERS = ["honestly ,", "overall ,", "to be fair ,", "well ,", "in my opinion ,", "frankly ,", "i have to say"]
+DOMAIN_OPENERS = {"products": ["after a week of use ,", "for everyday use ,", "as a gift ,"],
+                  "movies": ["after watching it twice ,", "for a sunday evening ,", "as a fan of the genre ,"]}
+CLOSERS = [".", "!", "...", ", to be honest .", ", if you ask me ."]
+QUESTIONS = ["what is the opinion of the {} ?", "what did the reviewer think of the {} ?",
+             "what does the review say about the {} ?"]
+
+# ---- the grammar: clauses and sentences ------------------------------------------------------
+# A clause says one opinion about one aspect. {opinion} is [negation] [intensifier] word.
+CLAUSES = [
+    "the {aspect} {is} {opinion}",
+    "the {aspect} of {subject} {is} {opinion}",
+    "i found the {aspect} {opinion}",
+    "i thought the {aspect} {was} {opinion}",
+    "the {aspect} {seems} {opinion}",
+    "{subject} {has} {a} {opinion} {aspect}",
+]
+# After the first clause the subject is "it", and "the plot of it" reads badly.
+LATER_CLAUSES = [template for template in CLAUSES if "of {subject}" not in template]
+# verb slot -> its form for (present singular, present plural, past singular, past plural) aspect
+VERBS = {"{is}": ("is", "are", "was", "were"), "{was}": ("was", "were", "was", "were"),
+         "{seems}": ("seems", "seem", "seemed", "seemed"), "{has}": ("has", "has", "had", "had")}
+# sentence template -> (index of the clause that decides the sentiment, how often it is drawn)
+SENTENCES = {
+    "{0}": (0, 55),
+    "{0} and {1}": (1, 15),  # clauses joined by "and" must agree
+    "{0} , but {1}": (1, 10),
+    "{0} but {1}": (1, 5),
+    "although {0} , {1}": (1, 6),
+    "{0} , although {1}": (0, 5),
+    "{0} and {1} , but {2}": (2, 4),
+}
+P_NEGATION, P_INTENSIFIER, P_OPENER = 0.2, 0.3, 0.3
+TAGS = ["OTHER", "ASPECT", "OPINION", "NEGATION"]
+OTHER, ASPECT, OPINION, NEGATION = range(4)
+IGNORE = -100  # the label cross_entropy skips: padding, special tokens, a word's other pieces
+
+
+@dataclass
+class Clause:
+    words: list
+    tags: list
+    aspect: str
+    opinion: tuple  # (first, last) word index of the opinion phrase, inclusive
+    positive: bool  # how the clause reads: the opinion word's polarity, flipped by a negation
+
+
+@dataclass
+class Review:
+    words: list
+    tags: list
+    sentiment: int  # 0 negative, 1 positive
+    domain: str
+    opinions: dict  # aspect -> (first, last) word index of what is said about it
+
+    @property
+    def text(self):
+        return " ".join(self.words)
+
+
+def clause(aspect, opinion, negation=None, intensifier=None, template=CLAUSES[0], past=False, subject="it"):
+    """One clause from a template: clause("battery", "bad", "not") -> "the battery is not bad" (positive)."""
+    if opinion not in POLARITY:
+        raise ValueError(f"unknown opinion word {opinion!r}; known: {sorted(POLARITY)}")
+    phrase = [(w, tag) for w, tag in ((negation, NEGATION), (intensifier, OTHER), (opinion, OPINION)) if w]
+    words, tags, start = [], [], None
+    for slot in template.split():
+        if slot == "{opinion}":
+            start = len(words)
+            pieces = phrase
+        elif slot == "{aspect}":
+            pieces = [(w, ASPECT) for w in aspect.split()]
+        elif slot == "{subject}":
+            pieces = [(w, OTHER) for w in subject.split()]
+        elif slot == "{a}":
+            first_word = phrase[0][0]
+            article = "an" if first_word[0] in "aeiou" else "a"
+            pieces = [] if aspect in PLURAL | UNCOUNTABLE else [(article, OTHER)]
+        else:
+            pieces = [(VERBS[slot][2 * past + (aspect in PLURAL)] if slot in VERBS else slot, OTHER)]
+        words += [w for w, _ in pieces]
+        tags += [tag for _, tag in pieces]
+    return Clause(words, tags, aspect, (start, start + len(phrase) - 1), POLARITY[opinion] != bool(negation))
+
+
+def and_pairs(template):
+    """Clauses joined by "and": "{0} and {1} , but {2}" -> [(0, 1)]."""
+    return [(int(i), int(j)) for i, j in re.findall(r"\{(\d)\} and \{(\d)\}", template)]
+
+
+def sentence(template, clauses, domain, opener=None, closer="."):
+    """Clauses joined by a template of SENTENCES; the deciding clause gives the label."""
+    if template not in SENTENCES:
+        raise ValueError(f"unknown sentence template {template!r}; known: {list(SENTENCES)}")
+    for i, j in and_pairs(template):
+        if clauses[i].positive != clauses[j].positive:
+            raise ValueError("clauses joined by 'and' must agree, or the sentence has no single sentiment")
+    words, tags, opinions = [], [], {}
+    for slot in f"{opener or ''} {template} {closer}".split():
+        if re.fullmatch(r"\{\d\}", slot):
+            part = clauses[int(slot[1])]
+            opinions[part.aspect] = (len(words) + part.opinion[0], len(words) + part.opinion[1])
+            words, tags = words + part.words, tags + part.tags
+        else:
+            words, tags = words + [slot], tags + [OTHER]
+    deciding = clauses[SENTENCES[template][0]]
+    return Review(words, tags, int(deciding.positive), domain, opinions)
+
+
+# ---- drawing reviews at random --------------------------------------------------------------
+def random_clause(rng, domain, aspect, positive, subject, past, templates):
+    """A clause about `aspect` that reads `positive`, with a random negation, wording and template."""
+    negation = rng.choice(NEGATIONS) if rng.random() < P_NEGATION else None
+    word_positive = positive != bool(negation)  # to read positive under a negation, say "not bad"
+    word = rng.choice(OPINIONS[domain][word_positive] + ASPECT_OPINIONS.get(aspect, {}).get(word_positive, []))
+    intensifiers = INTENSIFIERS if negation is None else INTENSIFIERS_AFTER_NOT if negation == "not" else []
+    intensifier = rng.choice(intensifiers) if intensifiers and rng.random() < P_INTENSIFIER else None
+    return clause(aspect, word, negation, intensifier, rng.choice(templates), past, subject)
+
+
+def random_review(rng, domain):
+    """Draw a template, the label, then clauses that agree with the label where they must:
+    the deciding clause and any clause joined to it by "and" read as the label, the rest oppose it."""
+    template = rng.choices(list(SENTENCES), weights=[weight for _, weight in SENTENCES.values()])[0]
+    deciding = SENTENCES[template][0]
+    positive, past, subject = rng.random() < 0.5, rng.random() < 0.5, rng.choice(SUBJECTS[domain])
+    aspects = rng.sample(ASPECTS[domain], template.count("{"))
+    joined = {i for pair in and_pairs(template) if deciding in pair for i in pair}
+    clauses = []
+    for i, aspect in enumerate(aspects):
+        reads_positive = positive == (i == deciding or i in joined)
+        who, templates = (subject, CLAUSES) if i == 0 else ("it", LATER_CLAUSES)
+        clauses.append(random_clause(rng, domain, aspect, reads_positive, who, past, templates))
+    opener = rng.choice(OPENERS + DOMAIN_OPENERS[domain]) if rng.random() < P_OPENER else None
+    return sentence(template, clauses, domain, opener, rng.choice(CLOSERS))
+
+
+def unique_reviews(n, seed, domain=None):
+    """n reviews with distinct texts, in a fixed order for a given seed."""
+    rng, seen, reviews = random.Random(seed), set(), []
+    for _ in range(100 * n + 1000):
+        if len(reviews) == n:
+            return reviews
+        review = random_review(rng, domain or rng.choice(DOMAINS))
+        if review.text not in seen:
+            seen.add(review.text)
+            reviews.append(review)
+    raise ValueError(f"the grammar gave only {len(reviews)} distinct reviews; ask for fewer than {n}")
+
+
+def pretraining_corpus(domain=None, n_sentences=5000, seed=0):
+    """Newline-separated reviews for language-model pretraining (about 65 bytes each).
+
+    Drawn from their own random stream, and never a valid or test review of
+    load_task(..., seed=seed) with its default sizes and domain, so a model pretrained
+    here has not read the texts it is evaluated on.
+    """
+    held_out = {review.text for review in unique_reviews(N_VALID + N_TEST, seed)}
+    rng, lines = random.Random(f"corpus/{seed}"), []
+    while len(lines) < n_sentences:
+        text = random_review(rng, domain or rng.choice(DOMAINS)).text
+        if text not in held_out:
+            lines.append(text)
+    return "\n".join(lines) + "\n"
+
+
+# ---- tasks: views of the same reviews ---------------------------------------------------------
+class Example(NamedTuple):  # a text classification example; unpacks as (text, label)
+    text: str
+    label: int
+
+
+class TaggedExample(NamedTuple):  # one tag (an index into TAGS) per whitespace word
+    words: tuple
+    tags: tuple
+
+    @property
+    def text(self):
+        return " ".join(self.words)
+
+
+class QAExample(NamedTuple):  # the answer is context words start..end, inclusive
+    question: str
+    context: str
+    start: int
+    end: int
+    answer: str
+
+
+class Task(NamedTuple):
+    kind: str  # "classification" | "tagging" | "qa"
+    labels: list
+    make_example: callable  # (review, rng) -> an example
+
+
+def _qa_example(review, rng):
+    aspect = rng.choice(list(review.opinions))
+    start, end = review.opinions[aspect]
+    return QAExample(rng.choice(QUESTIONS).format(aspect), review.text, start, end,
+                     " ".join(review.words[start:end + 1]))
+
+
+TASKS = {
+    "sentiment": Task("classification", ["negative", "positive"], lambda r, rng: Example(r.text, r.sentiment)),
+    "domain": Task("classification", DOMAINS, lambda r, rng: Example(r.text, DOMAINS.index(r.domain))),
+    "tagging": Task("tagging", TAGS, lambda r, rng: TaggedExample(tuple(r.words), tuple(r.tags))),
+    "qa": Task("qa", [], _qa_example),
+}
+N_TRAIN, N_VALID, N_TEST = 2000, 500, 500
+
+
+@dataclass
+class TaskData:
+    name: str
+    kind: str
+    labels: list  # class (or tag) names; label i means labels[i]
+    train: list
+    valid: list
+    test: list
+
+
+def load_task(name, seed=0, n_train=N_TRAIN, n_valid=N_VALID, n_test=N_TEST, domain=None):
+    """A bundled task with fixed, disjoint splits. The test reviews come first, then valid,
+    then train, so changing n_train never changes the valid or test set. domain="products"
+    or "movies" keeps one domain (for domain shift: train on one, test on the other)."""
+    if name not in TASKS:
+        raise ValueError(f"unknown task {name!r}; choose one of {sorted(TASKS)}")
+    if domain not in (None, *DOMAINS) or (name == "domain" and domain):
+        raise ValueError(f"domain must be None or one of {DOMAINS} (None for the domain task), got {domain!r}")
+    task, rng = TASKS[name], random.Random(f"{name}/{seed}")
+    examples = [task.make_example(r, rng) for r in unique_reviews(n_test + n_valid + n_train, seed, domain)]
+    test, valid, train = examples[:n_test], examples[n_test:n_test + n_valid], examples[n_test + n_valid:]
+    return TaskData(name, task.kind, list(task.labels), train, valid, test)
+
+
+# ---- the user's own files ----------------------------------------------------------------------
+def _read_text(path, encoding):
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"data file not found: {path}")
+    raw = path.read_bytes()
+    try:
+        return raw.decode(encoding).removeprefix("\ufeff")  # a byte-order mark (Excel) is not text
+    except LookupError:
+        raise ValueError(f"unknown encoding {encoding!r} for {path}") from None
+    except UnicodeDecodeError as error:
+        line = raw[:error.start].count(b"\n") + 1
+        raise ValueError(f"{path} is not valid {encoding}: byte {raw[error.start]:#04x} on line {line} cannot be "
+                         f"decoded; pass the file's encoding, e.g. --encoding latin-1") from None
+
+
+def _csv_rows(text, path, columns):
+    """(line number, row dict) for each record, after checking the header names `columns`."""
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    if reader.fieldnames is None:
+        raise ValueError(f"{path} is empty: expected a header row naming the columns {columns}")
+    for column in columns:
+        if column not in reader.fieldnames:
+            raise ValueError(f"{path} has no column {column!r}; its columns are: {', '.join(reader.fieldnames)}")
+    for row in reader:
+        yield reader.line_num, row
+
+
+def _jsonl_rows(text, path, columns):
+    """(line number, object) for each non-blank line, each checked to have `columns`."""
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"{path}, line {number}: not valid JSON ({error.msg})") from None
+        if not isinstance(row, dict):
+            raise ValueError(f"{path}, line {number}: expected a JSON object, got {type(row).__name__}")
+        for column in columns:
+            if column not in row:
+                raise ValueError(f"{path}, line {number}: no field {column!r}; its fields are: {', '.join(row)}")
+        yield number, row
+
+
+def _label_order(name):
+    """Numeric label names in numeric order ("2" before "10"), then the rest alphabetically."""
+    return (0, int(name), "") if re.fullmatch(r"-?\d+", name) else (1, 0, name)
+
+
+def _examples(rows, path, text_column, label_column, labels):
+    found = []  # (line, text, label name)
+    for line, row in rows:
+        text, label = row[text_column], row[label_column]
+        text, label = "" if text is None else str(text), "" if label is None else str(label).strip()
+        if not text.strip():
+            raise ValueError(f"{path}, line {line}: empty text in column {text_column!r}")
+        if not label:
+            raise ValueError(f"{path}, line {line}: empty label in column {label_column!r}")
+        found.append((line, text, label))
+    if not found:
+        raise ValueError(f"{path} has no rows of data")
+    names = [str(name) for name in labels] if labels else sorted({label for *_, label in found}, key=_label_order)
+    index = {name: i for i, name in enumerate(names)}
+    for line, _, label in found:
+        if label not in index:
+            raise ValueError(f"{path}, line {line}: unknown label {label!r}; allowed labels: {', '.join(names)}")
+    if len(names) < 2:
+        raise ValueError(f"{path}: only one class ({names[0]!r}); a classifier needs at least two")
+    return [Example(text, index[label]) for _, text, label in found], names
+
+
+def load_csv(path, text_column="text", label_column="label", encoding="utf-8", labels=None):
+    """Read (text, label index) examples and the label names from a CSV file with a header row.
+    Without `labels`, the names are the labels found, sorted; with it, any other label is an error."""
+    rows = _csv_rows(_read_text(path, encoding), path, [text_column, label_column])
+    return _examples(rows, path, text_column, label_column, labels)
+
+
+def load_jsonl(path, text_column="text", label_column="label", encoding="utf-8", labels=None):
+    """Like load_csv, for a file of one JSON object per line."""
+    rows = _jsonl_rows(_read_text(path, encoding), path, [text_column, label_column])
+    return _examples(rows, path, text_column, label_column, labels)
+
+
+def load_examples(path, **options):
+    """load_jsonl for .jsonl/.json files, load_csv for anything else."""
+    return (load_jsonl if Path(path).suffix.lower() in (".jsonl", ".json") else load_csv)(path, **options)
+
+
+def load_user_task(train_path, valid_path=None, test_path=None, text_column="text", label_column="label",
+                   encoding="utf-8", labels=None, valid_fraction=0.1, seed=0):
+    """A classification TaskData from the user's files. Without a validation file, a shuffled
+    valid_fraction of the training rows (the same ones for the same seed) becomes the validation set."""
+    options = dict(text_column=text_column, label_column=label_column, encoding=encoding)
+    train, names = load_examples(train_path, labels=labels, **options)
+    if valid_path:
+        valid = load_examples(valid_path, labels=names, **options)[0]
+    else:  # two classes mean at least two rows, so both parts get one
+        train = train[:]
+        random.Random(seed).shuffle(train)
+        n_valid = min(max(1, round(valid_fraction * len(train))), len(train) - 1)
+        train, valid = train[n_valid:], train[:n_valid]
+    test = load_examples(test_path, labels=names, **options)[0] if test_path else []
+    return TaskData(Path(train_path).stem, "classification", names, train, valid, test)
+
+
+# ---- batching ------------------------------------------------------------------------------------
+def encode_words(tokenizer, words):
+    """Encode whitespace-separated words: (ids, spans), spans[i] = (first, last) index of word i's tokens.
+
+    Each word after the first is encoded with its leading space, so the ids are those of
+    tokenizer.encode(" ".join(words)) (the BPE pre-tokenizer splits at exactly those spaces).
+    A piece that is only that space (always, for the char tokenizer) is not part of the word.
+    """
+    ids, spans = [], []
+    for i, word in enumerate(words):
+        pieces = tokenizer.encode(word if i == 0 else " " + word)
+        skip = 1 if len(pieces) > 1 and tokenizer.id_to_token(pieces[0]) == " " else 0
+        spans.append((len(ids) + skip, len(ids) + len(pieces) - 1))
+        ids += pieces
+    return ids, spans
+
+
+def _fit(sequence, max_len, add_special_tokens, first, last):
+    """Cut a sequence to max_len; with add_special_tokens keep room for `first` and `last`
+    ([BOS] and [EOS] for ids, IGNORE for labels)."""
+    if not add_special_tokens:
+        return sequence[:max_len]
+    return [first] + sequence[:max_len - 2 if max_len else None] + [last]
+
+
+def _tensors(tokenizer, rows, device, **targets):
+    """Pad the rows of ids into input_ids and attention_mask (B, T); targets are lists of labels."""
+    batch = {"input_ids": pad(rows, tokenizer.pad_id), "attention_mask": pad([[1] * len(r) for r in rows], 0)}
+    batch.update(targets)
+    return {name: mg.tensor(values, dtype=mg.int64, device=device) for name, values in batch.items()}
+
+
+def _classification_batch(examples, tokenizer, max_len, add_special_tokens, device):
+    ids, mask = tokenizer.encode_batch([e.text for e in examples], max_len, add_special_tokens=add_special_tokens)
+    labels = mg.tensor([e.label for e in examples], dtype=mg.int64, device=device)
+    return {"input_ids": ids.to(device), "attention_mask": mask.to(device), "labels": labels}
+
+
+def _tagging_batch(examples, tokenizer, max_len, add_special_tokens, device, tag_position):
+    """Each word's tag sits on one token, its first (or last) piece; every other position is IGNORE."""
+    rows, label_rows = [], []
+    for example in examples:
+        ids, spans = encode_words(tokenizer, example.words)
+        labels = [IGNORE] * len(ids)
+        for (first, last), tag in zip(spans, example.tags):
+            labels[first if tag_position == "first" else last] = tag
+        rows.append(_fit(ids, max_len, add_special_tokens, tokenizer.bos_id, tokenizer.eos_id))
+        label_rows.append(_fit(labels, max_len, add_special_tokens, IGNORE, IGNORE))
+    return _tensors(tokenizer, rows, device, labels=pad(label_rows, IGNORE))
+
+
+def _qa_batch(examples, tokenizer, max_len, add_special_tokens, device):
+    """Input: [BOS] question [SEP] context [EOS]; targets: the token positions of the answer's
+    first piece (start) and last piece (end), inclusive."""
+    if tokenizer.sep_id is None:
+        raise ValueError("question answering needs a [SEP] token in the tokenizer")
+    rows, starts, ends = [], [], []
+    for example in examples:
+        prefix = tokenizer.encode(example.question) + [tokenizer.sep_id]
+        context, spans = encode_words(tokenizer, example.context.split())
+        ids = _fit(prefix + context, max_len, add_special_tokens, tokenizer.bos_id, tokenizer.eos_id)
+        offset = len(prefix) + (1 if add_special_tokens else 0)
+        start, end = offset + spans[example.start][0], offset + spans[example.end][1]
+        if end >= len(ids) - (1 if add_special_tokens else 0):
+            raise ValueError(f"the answer {example.answer!r} ends at token {end}, past max_len={max_len}; "
+                             "raise max_len")
+        rows.append(ids)
+        starts.append(start)
+        ends.append(end)
+    return _tensors(tokenizer, rows, device, start=starts, end=ends)
+
+
+def batches(examples, tokenizer, batch_size, max_len=None, shuffle=True, seed=0, add_special_tokens=True,
+            tag_position="first", device="cpu"):
+    """Yield batches (the last may be smaller) as dicts of int64 tensors:
+
+        classification  input_ids (B, T), attention_mask (B, T), labels (B,)
+        tagging         input_ids, attention_mask, labels (B, T): IGNORE (-100) except one token per word
+        qa              input_ids, attention_mask, start (B,), end (B,)
+
+    Padding is on the right with [PAD] (mask 0); texts longer than max_len are cut.
+    A tagging word's label sits on its first piece (tag_position="first", as BERT does) or
+    its last (tag_position="last": a causal model has then read the whole word).
+    Pass a new seed each epoch for a new order.
+    """
+    if tag_position not in ("first", "last"):
+        raise ValueError(f'tag_position must be "first" or "last", got {tag_position!r}')
+    order = list(range(len(examples)))
+    if shuffle:
+        random.Random(seed).shuffle(order)
+    for begin in range(0, len(order), batch_size):
+        chunk = [examples[i] for i in order[begin:begin + batch_size]]
+        if isinstance(chunk[0], TaggedExample):
+            yield _tagging_batch(chunk, tokenizer, max_len, add_special_tokens, device, tag_position)
+        elif isinstance(chunk[0], QAExample):
+            yield _qa_batch(chunk, tokenizer, max_len, add_special_tokens, device)
+        else:
+            yield _classification_batch([Example(*e) for e in chunk], tokenizer, max_len, add_special_tokens, device)

@@ -1,0 +1,308 @@
+"""The bundled grammar and tasks (labels checked independently), the user-file loaders'
+errors, and batching."""
+import collections
+import json
+import math
+
+import pytest
+
+from models import data
+from models.data import ASPECT, IGNORE, NEGATION, OPINION, OTHER, clause, sentence
+from models.tokenizers import BPETokenizer, CharTokenizer
+
+TASKS = {name: data.load_task(name) for name in data.TASKS}
+ALL_SENTIMENT = TASKS["sentiment"].train + TASKS["sentiment"].valid + TASKS["sentiment"].test
+NEGATION_WORDS = {"not", "never", "hardly"}
+
+
+# ---- an independent reading of the labels ---------------------------------------------------------
+def rule_sentiment(text):
+    """Read the label off the words: each opinion word, flipped by a negation up to two words
+    before it; after "but" the clause after it decides; with "although" the other clause does."""
+    words = text.split()
+    opinions = [(i, data.POLARITY[w] != any(n in NEGATION_WORDS for n in words[max(0, i - 2):i]))
+                for i, w in enumerate(words) if w in data.POLARITY]
+    if "although" in words:
+        conceded = next(o for o in opinions if o[0] > words.index("although"))
+        opinions.remove(conceded)
+    elif "but" in words:
+        opinions = [o for o in opinions if o[0] > words.index("but")]
+    readings = {positive for _, positive in opinions}
+    assert len(readings) == 1, text  # the clauses that decide agree
+    return int(readings.pop())
+
+
+def test_hand_checked_sentences():
+    products = lambda template, *clauses: sentence(template, list(clauses), "products")
+    not_bad = products("{0}", clause("battery", "bad", "not"))
+    assert (not_bad.text, not_bad.sentiment) == ("the battery is not bad .", 1)
+    good_but_slow = products("{0} but {1}", clause("screen", "good"), clause("delivery", "slow"))
+    assert (good_but_slow.text, good_but_slow.sentiment) == ("the screen is good but the delivery is slow .", 0)
+    bad_but_cheap = products("{0} , but {1}", clause("screen", "bad"), clause("price", "cheap"))
+    assert bad_but_cheap.sentiment == 1
+    concede_first = sentence("although {0} , {1}", [clause("plot", "great", past=True),
+                                                     clause("ending", "awful", past=True)], "movies")
+    assert (concede_first.text, concede_first.sentiment) == ("although the plot was great , the ending was awful .", 0)
+    concede_last = sentence("{0} , although {1}", [clause("ending", "awful"), clause("plot", "great")], "movies")
+    assert concede_last.sentiment == 0  # the same words as above, the same label, in the other order
+    not_very = products("{0}", clause("speakers", "good", "not", "very", "{subject} {has} {a} {opinion} {aspect}",
+                                      subject="this phone"))
+    assert (not_very.text, not_very.sentiment) == ("this phone has not very good speakers .", 0)
+    an = products("{0}", clause("camera", "excellent", template="{subject} {has} {a} {opinion} {aspect}", subject="it"))
+    assert an.text == "it has an excellent camera ."
+
+
+def test_the_docstring_example():
+    review = sentence("{0} , but {1}", [clause("battery", "bad", "not"), clause("delivery", "slow")], "products",
+                      opener="honestly ,")
+    assert review.text == "honestly , the battery is not bad , but the delivery is slow ."
+    assert review.sentiment == 0
+    assert review.tags[:12] == [OTHER, OTHER, OTHER, ASPECT, OTHER, NEGATION, OPINION,
+                                OTHER, OTHER, OTHER, ASPECT, OTHER]
+    assert review.opinions == {"battery": (5, 6), "delivery": (12, 12)}
+
+
+def test_clauses_joined_by_and_must_agree():
+    with pytest.raises(ValueError, match="must agree"):
+        sentence("{0} and {1}", [clause("plot", "good"), clause("cast", "bad")], "movies")
+
+
+def test_every_generated_label_matches_the_independent_rules():
+    assert all(rule_sentiment(e.text) == e.label for e in ALL_SENTIMENT)
+
+
+def test_every_generated_tag_matches_the_word_lists():
+    aspect_words = {w for aspects in data.ASPECTS.values() for a in aspects for w in a.split()}
+    expected = lambda w: (ASPECT if w in aspect_words else OPINION if w in data.POLARITY
+                          else NEGATION if w in NEGATION_WORDS else OTHER)
+    task = TASKS["tagging"]
+    assert task.labels == ["OTHER", "ASPECT", "OPINION", "NEGATION"]
+    for example in task.train + task.valid + task.test:
+        assert list(example.tags) == [expected(w) for w in example.words], example.text
+
+
+def test_word_lists_do_not_overlap():
+    positive = {w for table in [*data.OPINIONS.values(), *data.ASPECT_OPINIONS.values()] for w in table[True]}
+    negative = {w for table in [*data.OPINIONS.values(), *data.ASPECT_OPINIONS.values()] for w in table[False]}
+    assert not positive & negative  # one polarity per word, so labels and tags are exact
+    aspect_words = {w for aspects in data.ASPECTS.values() for a in aspects for w in a.split()}
+    glue = " ".join(data.CLAUSES + data.OPENERS + data.CLOSERS + data.QUESTIONS + data.INTENSIFIERS
+                    + [s for lists in [*data.SUBJECTS.values(), *data.DOMAIN_OPENERS.values()] for s in lists])
+    glue_words = set(glue.split()) | {form for forms in data.VERBS.values() for form in forms}
+    for group in (positive | negative, aspect_words, NEGATION_WORDS):
+        assert not group & glue_words
+    assert not (positive | negative) & aspect_words and not (positive | negative | aspect_words) & NEGATION_WORDS
+
+
+def test_qa_answers_are_the_opinion_phrase_of_the_asked_aspect():
+    task = TASKS["qa"]
+    assert task.kind == "qa"
+    for example in task.train + task.valid + task.test:
+        words = example.context.split()
+        answer = words[example.start:example.end + 1]
+        assert " ".join(answer) == example.answer
+        assert answer[-1] in data.POLARITY and all(w not in data.POLARITY for w in answer[:-1])
+        aspect = next(a for aspects in data.ASPECTS.values() for a in aspects if example.question.endswith(f" {a} ?"))
+        assert f" {aspect} " in f" {example.context} "
+
+
+def test_domain_labels_match_the_aspects():
+    task = TASKS["domain"]
+    assert task.labels == ["products", "movies"]
+    for text, label in task.train[:300]:
+        aspects = data.ASPECTS[task.labels[label]]
+        assert any(f" {a} " in f" {text} " for a in aspects), text
+
+
+# ---- splits -----------------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", sorted(data.TASKS))
+def test_splits_are_fixed_sized_deterministic_and_disjoint(name):
+    task = TASKS[name]
+    assert (len(task.train), len(task.valid), len(task.test)) == (2000, 500, 500)
+    assert data.load_task(name) == task
+    text = lambda e: e.context if name == "qa" else e.text
+    train, valid, test = ({text(e) for e in split} for split in (task.train, task.valid, task.test))
+    assert len(train) == 2000 and len(valid) == 500 and len(test) == 500
+    assert not train & valid and not train & test and not valid & test
+
+
+def test_changing_the_train_size_keeps_valid_and_test():
+    small = data.load_task("sentiment", n_train=100)
+    assert (small.valid, small.test) == (TASKS["sentiment"].valid, TASKS["sentiment"].test)
+    assert data.load_task("sentiment", seed=1, n_train=10).test != small.test
+
+
+def test_labels_are_balanced_and_one_domain_can_be_chosen():
+    counts = collections.Counter(e.label for e in ALL_SENTIMENT)
+    assert 0.45 < counts[1] / len(ALL_SENTIMENT) < 0.55
+    movies = data.load_task("sentiment", domain="movies", n_train=200)
+    assert all(any(f" {a} " in f" {e.text} " for a in data.ASPECTS["movies"]) for e in movies.train)
+
+
+def test_unknown_task_or_domain_is_a_clear_error():
+    with pytest.raises(ValueError, match="unknown task 'sentiments'.*sentiment"):
+        data.load_task("sentiments")
+    with pytest.raises(ValueError, match="domain"):
+        data.load_task("domain", domain="movies")
+
+
+# ---- bag of words is not enough ----------------------------------------------------------------------
+def test_bag_of_words_is_clearly_below_the_exact_labels():
+    """Naive Bayes on word presence: it learns which words are positive, but not what "not",
+    "but" and "although" do to them."""
+    train, test = TASKS["sentiment"].train, TASKS["sentiment"].test
+    docs = collections.Counter(label for _, label in train)
+    word_docs = {label: collections.Counter() for label in (0, 1)}
+    for text, label in train:
+        word_docs[label].update(set(text.split()))
+
+    def log_score(words, label):  # log P(label) + sum of log P(word | label), add-one smoothed
+        return math.log(docs[label]) + sum(math.log((word_docs[label][w] + 1) / (docs[label] + 2)) for w in words)
+
+    predict = lambda text: max((0, 1), key=lambda label: log_score(set(text.split()), label))
+    accuracy = sum(predict(text) == label for text, label in test) / len(test)
+    print(f"bag-of-words accuracy {accuracy:.3f} (exact labels: 1.000)")
+    assert 0.55 < accuracy < 0.80
+
+
+# ---- the pretraining corpus ----------------------------------------------------------------------------
+def test_pretraining_corpus_is_large_deterministic_and_holds_out_evaluation_texts():
+    corpus = data.pretraining_corpus()
+    lines = corpus.splitlines()
+    assert len(lines) == 5000 and len(corpus) > 250_000
+    assert corpus == data.pretraining_corpus()
+    held_out = {e.text for e in TASKS["sentiment"].valid + TASKS["sentiment"].test}
+    assert not held_out & set(lines)
+    assert len(set(lines)) > 3000  # varied, not a few sentences repeated
+    products = data.pretraining_corpus("products", n_sentences=300).splitlines()
+    assert not any(f" {a} " in f" {line} " for line in products for a in data.ASPECTS["movies"])
+
+
+# ---- the user's own files --------------------------------------------------------------------------------
+def write(tmp_path, name, content, encoding="utf-8"):
+    path = tmp_path / name
+    path.write_bytes(content.encode(encoding))
+    return path
+
+
+def test_load_csv_and_jsonl(tmp_path):
+    csv_path = write(tmp_path, "reviews.csv", '\ufefftext,label\n"great, really",pos\nawful,neg\nfine,pos\n')
+    examples, labels = data.load_csv(csv_path)
+    assert labels == ["neg", "pos"]
+    assert examples == [("great, really", 1), ("awful", 0), ("fine", 1)]
+    rows = [{"review": "good", "stars": 10}, {"review": "bad", "stars": 2}]
+    jsonl_path = write(tmp_path, "reviews.jsonl", "\n".join(map(json.dumps, rows)) + "\n\n")
+    examples, labels = data.load_jsonl(jsonl_path, "review", "stars")
+    assert labels == ["2", "10"] and examples == [("good", 1), ("bad", 0)]  # numeric order
+
+
+def test_loader_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nope.csv"):
+        data.load_csv(tmp_path / "nope.csv")
+    path = write(tmp_path, "a.csv", "sentence,label\nhi,pos\n")
+    with pytest.raises(ValueError, match="a.csv has no column 'text'; its columns are: sentence, label"):
+        data.load_csv(path)
+    path = write(tmp_path, "b.csv", "text,label\nhi,pos\n  ,neg\n")
+    with pytest.raises(ValueError, match="b.csv, line 3: empty text"):
+        data.load_csv(path)
+    path = write(tmp_path, "c.csv", "text,label\nhi,pos\nho,meh\n")
+    with pytest.raises(ValueError, match="c.csv, line 3: unknown label 'meh'; allowed labels: neg, pos"):
+        data.load_csv(path, labels=["neg", "pos"])
+    path = write(tmp_path, "d.csv", "text,label\ncafé,pos\nok,neg\n", encoding="latin-1")
+    with pytest.raises(ValueError, match="d.csv is not valid utf-8: byte 0xe9 on line 2.*--encoding latin-1"):
+        data.load_csv(path)
+    assert data.load_csv(path, encoding="latin-1")[0][0].text == "café"
+    path = write(tmp_path, "e.csv", "text,label\nhi,pos\nho,pos\n")
+    with pytest.raises(ValueError, match="e.csv: only one class \\('pos'\\)"):
+        data.load_csv(path)
+    path = write(tmp_path, "f.jsonl", '{"text": "hi", "label": "a"}\n{"text": "ho"\n')
+    with pytest.raises(ValueError, match="f.jsonl, line 2: not valid JSON"):
+        data.load_jsonl(path)
+    path = write(tmp_path, "g.jsonl", '{"text": "hi", "label": "a"}\n{"txt": "ho", "label": "b"}\n')
+    with pytest.raises(ValueError, match="g.jsonl, line 2: no field 'text'; its fields are: txt, label"):
+        data.load_jsonl(path)
+    path = write(tmp_path, "h.jsonl", '{"text": "", "label": "a"}\n')
+    with pytest.raises(ValueError, match="h.jsonl, line 1: empty text"):
+        data.load_jsonl(path)
+    with pytest.raises(ValueError, match="unknown encoding 'utf-9'"):
+        data.load_csv(tmp_path / "a.csv", encoding="utf-9")
+
+
+def test_load_user_task_splits_off_a_fixed_validation_set(tmp_path):
+    rows = "".join(f"review number {i},{'pos' if i % 2 else 'neg'}\n" for i in range(50))
+    path = write(tmp_path, "mine.csv", "text,label\n" + rows)
+    task = data.load_user_task(path, valid_fraction=0.2)
+    assert (task.name, task.kind, task.labels) == ("mine", "classification", ["neg", "pos"])
+    assert (len(task.train), len(task.valid), task.test) == (40, 10, [])
+    assert not {e.text for e in task.train} & {e.text for e in task.valid}
+    assert data.load_user_task(path, valid_fraction=0.2) == task
+    valid = write(tmp_path, "valid.jsonl", json.dumps({"text": "x", "label": "maybe"}))
+    with pytest.raises(ValueError, match="unknown label 'maybe'; allowed labels: neg, pos"):
+        data.load_user_task(path, valid_path=valid)
+
+
+# ---- batches ------------------------------------------------------------------------------------------------
+CORPUS = data.pretraining_corpus(n_sentences=1000)
+TOKENIZERS = {"char": CharTokenizer.train(CORPUS + "?"), "bpe": BPETokenizer.train(CORPUS, vocab_size=600)}
+
+
+@pytest.mark.parametrize("kind", sorted(TOKENIZERS))
+def test_classification_batches(kind):
+    tok, examples = TOKENIZERS[kind], TASKS["sentiment"].train[:10]
+    batch_list = list(data.batches(examples, tok, batch_size=4, seed=3))
+    assert [b["labels"].shape for b in batch_list] == [(4,), (4,), (2,)]
+    seen = []
+    for batch in batch_list:
+        assert batch["input_ids"].shape == batch["attention_mask"].shape
+        for row, mask_row, label in zip(*(batch[k].tolist() for k in ("input_ids", "attention_mask", "labels"))):
+            n = sum(mask_row)
+            assert mask_row == [1] * n + [0] * (len(row) - n)
+            assert row[0] == tok.bos_id and row[n - 1] == tok.eos_id and set(row[n:]) <= {tok.pad_id}
+            seen.append((tok.decode(row), label))
+    assert sorted(seen) == sorted(examples)  # each example once, with its label
+    again = list(data.batches(examples, tok, batch_size=4, seed=3))
+    assert all(a["input_ids"].tolist() == b["input_ids"].tolist() for a, b in zip(batch_list, again))
+    assert next(data.batches(examples, tok, batch_size=4, max_len=12))["input_ids"].shape[1] <= 12
+
+
+@pytest.mark.parametrize("kind", sorted(TOKENIZERS))
+@pytest.mark.parametrize("position", ["first", "last"])
+def test_tagging_batches_label_one_token_per_word(kind, position):
+    tok, examples = TOKENIZERS[kind], TASKS["tagging"].train[:8]
+    batch = next(data.batches(examples, tok, batch_size=8, shuffle=False, tag_position=position))
+    ids, labels, mask = batch["input_ids"].tolist(), batch["labels"].tolist(), batch["attention_mask"].tolist()
+    assert batch["labels"].shape == batch["input_ids"].shape
+    for example, row, label_row, mask_row in zip(examples, ids, labels, mask):
+        real = [(i, label) for i, label, m in zip(row, label_row, mask_row) if label != IGNORE]
+        assert [label for _, label in real] == list(example.tags)  # one label per word, in order
+        for (i, _), word in zip(real, example.words):  # the labelled piece is the word's first (last) one
+            piece = tok.id_to_token(i).strip()
+            assert word.startswith(piece) if position == "first" else word.endswith(piece)
+        assert all(label == IGNORE for label, m in zip(label_row, mask_row) if m == 0)
+        assert label_row[0] == IGNORE and row[0] == tok.bos_id
+
+
+@pytest.mark.parametrize("kind", sorted(TOKENIZERS))
+def test_qa_batches_point_at_the_answer(kind):
+    tok, examples = TOKENIZERS[kind], TASKS["qa"].train[:8]
+    batch = next(data.batches(examples, tok, batch_size=8, shuffle=False, max_len=256))
+    rows, starts, ends = (batch[key].tolist() for key in ("input_ids", "start", "end"))
+    for example, row, start, end in zip(examples, rows, starts, ends):
+        assert tok.decode(row[start:end + 1]).strip() == example.answer
+        assert tok.sep_id in row[:start]
+    with pytest.raises(ValueError, match="raise max_len"):
+        next(data.batches(examples, tok, batch_size=8, max_len=12))
+
+
+def test_encode_words_agrees_with_encoding_the_whole_text():
+    for tok in TOKENIZERS.values():
+        for example in TASKS["tagging"].train[:50]:
+            assert data.encode_words(tok, example.words)[0] == tok.encode(example.text)
+
+
+def test_batches_accept_plain_tuples_and_user_examples(tmp_path):
+    tok = TOKENIZERS["bpe"]
+    batch = next(data.batches([("good", 1), ("bad", 0)], tok, batch_size=2, shuffle=False, add_special_tokens=False))
+    assert batch["labels"].tolist() == [1, 0] and batch["input_ids"].shape[0] == 2
+    with pytest.raises(ValueError, match="tag_position"):
+        next(data.batches(TASKS["tagging"].train, tok, 2, tag_position="middle"))
