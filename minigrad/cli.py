@@ -1,7 +1,11 @@
 """The `minigrad` command."""
 import argparse
+import math
 import sys
 import time
+from pathlib import Path
+
+import minigrad as mg
 
 
 def gradcheck_command(args):
@@ -23,16 +27,118 @@ def gradcheck_command(args):
     return 1 if failed else 0
 
 
+def default_out(command):
+    return Path("runs") / f"{time.strftime('%Y%m%d-%H%M%S')}-{command}"
+
+
+def pretrain_command(args):
+    from models.pretraining import PretrainConfig, pretrain
+
+    config = PretrainConfig(corpus_sentences=args.sentences, tokenizer=args.tokenizer, vocab_size=args.vocab_size,
+                            batch_size=args.batch_size, seed=args.seed)
+    for name in ("n_layers", "d_model", "n_heads", "d_ff", "max_len"):
+        if getattr(args, name) is not None:
+            setattr(config.model, name, getattr(args, name))
+    config.train.steps, config.train.lr = args.steps, args.lr
+    out = Path(args.out or default_out("pretrain"))
+    model, report = pretrain(config, out_dir=out, device=args.device, resume=args.resume)
+    final = report["final"]
+    print(f"pretrained {final['steps']} steps: train loss {final['train_loss']:.4f}, "
+          f"valid loss {final['valid_loss']:.4f} (perplexity {math.exp(final['valid_loss']):.2f})")
+    print(f"model: {out / 'model.safetensors'}\nresults: {report['results_path']}")
+    return 0
+
+
+def generate_command(args):
+    from models import pretrained
+    from models.generate import generate_text
+
+    mg.manual_seed(args.seed)
+    model = pretrained.load(args.model, device=args.device)
+    for _ in range(args.samples):
+        print(generate_text(model, args.prompt, args.max_new_tokens, args.temperature, args.top_k))
+    return 0
+
+
+def compare_command(args):
+    from models import report
+    from models.compare import CompareConfig, compare
+
+    config = CompareConfig(model=args.model, task=args.task, steps=args.steps, seed=args.seed, device=args.device,
+                           batch_size=args.batch_size, baselines=not args.no_baselines, train_path=args.train,
+                           valid_path=args.valid, text_column=args.text_column, label_column=args.label_column,
+                           encoding=args.encoding)
+    if args.modes:
+        config.modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    out = Path(args.out or default_out("compare"))
+    print(f"fine-tuning {args.model!r} on {args.train or args.task!r}: {len(config.modes)} modes"
+          f"{' + 2 baselines' if config.baselines else ''}, {args.steps} steps each, on {args.device}\n")
+    print(report.table_header(), flush=True)
+    rows, path = compare(config, out_dir=out, on_row=lambda row: print(report.table_row(row), flush=True))
+    majority = [r for r in rows if r["mode"] == "majority class"]
+    if majority:
+        print(report.table_row(majority[0]))
+    report.plot_curves(rows, out / "curves.png")
+    report.plot_accuracy_vs_parameters(rows, out / "accuracy_vs_parameters.png")
+    print(f"\nresults: {path}\nplots:   {out / 'curves.png'}, {out / 'accuracy_vs_parameters.png'}")
+    return 0
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="minigrad",
         description="minigrad: a readable autograd engine and the fine-tuning modes of LLMs, side by side.",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    cmp = commands.add_parser("compare", help="fine-tune a pretrained model in every mode, side by side (the main job)")
+    cmp.add_argument("--model", default="tiny", help="'tiny' (the shipped checkpoint) or a checkpoint path")
+    cmp.add_argument("--task", default="sentiment", help="a bundled classification task: sentiment or domain")
+    cmp.add_argument("--modes", default=None, help="comma-separated modes (default: all)")
+    cmp.add_argument("--steps", type=int, default=120, help="training steps per mode")
+    cmp.add_argument("--batch-size", type=int, default=32)
+    cmp.add_argument("--no-baselines", action="store_true", help="skip the majority-class and from-scratch rows")
+    cmp.add_argument("--train", default=None, help="your own training data (.csv or .jsonl) instead of --task")
+    cmp.add_argument("--valid", default=None, help="your own validation data (default: split off --train)")
+    cmp.add_argument("--text-column", default="text")
+    cmp.add_argument("--label-column", default="label")
+    cmp.add_argument("--encoding", default="utf-8")
+    add_common(cmp)
+    cmp.set_defaults(run=compare_command)
+
     check = commands.add_parser("gradcheck", help="check every op's backward against finite differences")
     check.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="where to run (default: cpu)")
     check.set_defaults(run=gradcheck_command)
+
+    pre = commands.add_parser("pretrain", help="pretrain a causal language model on the bundled corpus")
+    pre.add_argument("--steps", type=int, default=1500)
+    pre.add_argument("--lr", type=float, default=3e-3)
+    pre.add_argument("--batch-size", type=int, default=32)
+    pre.add_argument("--sentences", type=int, default=20000, help="reviews in the generated corpus")
+    pre.add_argument("--tokenizer", choices=["bpe", "char"], default="bpe")
+    pre.add_argument("--vocab-size", type=int, default=512, help="BPE vocabulary size")
+    for name, kind in (("n-layers", int), ("d-model", int), ("n-heads", int), ("d-ff", int), ("max-len", int)):
+        pre.add_argument(f"--{name}", type=kind, default=None, help="model size (default: the tiny config)")
+    pre.add_argument("--resume", default=None, help="continue from a checkpoint written by an earlier run")
+    add_common(pre)
+    pre.set_defaults(run=pretrain_command)
+
+    gen = commands.add_parser("generate", help="sample text from a pretrained language model")
+    gen.add_argument("--model", default="tiny", help="'tiny' (shipped) or a checkpoint path")
+    gen.add_argument("--prompt", default="", help="text to continue (default: start a new review)")
+    gen.add_argument("--max-new-tokens", type=int, default=40)
+    gen.add_argument("--temperature", type=float, default=0.8, help="0 = greedy")
+    gen.add_argument("--top-k", type=int, default=None)
+    gen.add_argument("--samples", type=int, default=3)
+    gen.add_argument("--seed", type=int, default=0)
+    gen.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    gen.set_defaults(run=generate_command)
     return parser
+
+
+def add_common(parser):
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    parser.add_argument("--out", default=None, help="output folder (default: runs/<timestamp>-<command>/)")
 
 
 def main(argv=None):

@@ -94,15 +94,17 @@ class Function:
 
 
 def check_same_device_and_dtype(op_name, tensors):
+    if len(tensors) < 2:
+        return
     devices = {t.device for t in tensors}
     if len(devices) > 1:
         raise RuntimeError(
             f"{op_name}: inputs live on different devices {sorted(devices)}; "
             "move them to one device with .to(device) first."
         )
-    float_dtypes = {t.dtype.name for t in tensors if backend.is_floating(t.dtype)}
+    float_dtypes = {t.dtype for t in tensors if t.dtype.kind == "f"}
     if len(float_dtypes) > 1:
         raise TypeError(
-            f"{op_name}: inputs mix dtypes {sorted(float_dtypes)}; convert one with "
+            f"{op_name}: inputs mix dtypes {sorted(d.name for d in float_dtypes)}; convert one with "
             ".to(mg.float32) or .to(mg.float64) first."
         )

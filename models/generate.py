@@ -47,3 +47,11 @@ def generate_ids(model, ids, max_new_tokens=50, temperature=1.0, top_k=None, sto
             ids.append(token)
     model.train(was_training)
     return ids
+
+
+def generate_text(model, prompt="", max_new_tokens=50, temperature=1.0, top_k=None):
+    """Continue `prompt` with the model's tokenizer: [BOS] prompt ... until [EOS] or max_new_tokens."""
+    tokenizer = model.tokenizer
+    start = [tokenizer.bos_id] + tokenizer.encode(prompt)
+    ids = generate_ids(model, start, max_new_tokens, temperature, top_k, stop_id=tokenizer.eos_id)
+    return tokenizer.decode(ids)

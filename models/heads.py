@@ -109,6 +109,12 @@ class LanguageModel(TransformerWithHead):
         body = Transformer(config_or_body) if isinstance(config_or_body, TransformerConfig) else config_or_body
         super().__init__(body, LMHead(body))
 
+    def generate(self, prompt="", max_new_tokens=50, temperature=1.0, top_k=None):
+        """Continue a text prompt (needs .tokenizer, as models.pretrained.load attaches)."""
+        from models.generate import generate_text
+
+        return generate_text(self, prompt, max_new_tokens, temperature, top_k)
+
     def lm_loss(self, input_ids, attention_mask=None):
         """Mean cross-entropy of predicting token t+1 from tokens <= t (padding ignored)."""
         logits = self(input_ids[:, :-1], None if attention_mask is None else attention_mask[:, :-1])

@@ -26,14 +26,14 @@ TOKENIZERS = {"bpe": BPETokenizer, "char": CharTokenizer}
 
 @dataclass
 class PretrainConfig:
-    corpus_sentences: int = 5000
+    corpus_sentences: int = 20000
     valid_fraction: float = 0.05
     tokenizer: str = "bpe"
     vocab_size: int = 512  # BPE only
     batch_size: int = 32
     seed: int = 0
     model: TransformerConfig = field(default_factory=lambda: TransformerConfig(
-        n_layers=4, d_model=64, n_heads=4, d_ff=256, max_len=48, dropout=0.0))
+        n_layers=4, d_model=64, n_heads=4, d_ff=256, max_len=48, dropout=0.0, gelu_approximate="tanh"))
     train: TrainConfig = field(default_factory=lambda: TrainConfig(
         steps=1500, lr=3e-3, warmup_steps=100, eval_every=100, weight_decay=0.01))
 

@@ -186,8 +186,8 @@ def test_bodies_heads_and_tasks(base):
     ids, mask, _ = example_batch()
     body = Transformer(config(causal=False, norm_first=False))
     assert prepare(body, "head", num_labels=C).head.pooling == "first"  # an encoder's [CLS]
-    assert prepare(base, "head", num_labels=C).head.pooling == "mean"  # a decoder averages
-    assert prepare(base, "head", num_labels=C, pooling="last").head.pooling == "last"
+    assert prepare(base, "head", num_labels=C).head.pooling == "last"  # a decoder's last token saw everything
+    assert prepare(base, "head", num_labels=C, pooling="mean").head.pooling == "mean"
     other = TransformerWithHead(Transformer(config()), SequenceClassificationHead(D, 5))
     assert prepare(other, "head", num_labels=C)(ids, mask).shape == (4, C)
     assert prepare(base, "lora", num_labels=C, task="tagging")(ids, mask).shape == (4, 6, C)

@@ -150,8 +150,8 @@ def make_head(task, body, num_labels, pooling, old_head):
     if task in ("classification", "tagging") and not (isinstance(num_labels, int) and num_labels >= 2):
         raise ValueError(f"task {task!r} needs num_labels (an int >= 2), got {num_labels!r}")
     if task == "classification":
-        # an encoder's first token ([CLS]) sees the whole input; a decoder's does not, so it averages
-        return SequenceClassificationHead(d, num_labels, pooling or ("mean" if body.config.causal else "first"))
+        # an encoder's first token ([CLS]) sees the whole input; in a decoder only the last one does
+        return SequenceClassificationHead(d, num_labels, pooling or ("last" if body.config.causal else "first"))
     if task == "tagging":
         return TokenTaggingHead(d, num_labels)
     if task == "qa":

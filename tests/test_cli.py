@@ -1,0 +1,79 @@
+"""The `minigrad` command end to end, on tiny settings."""
+import json
+
+import pytest
+
+from minigrad.cli import main
+from models import pretrained
+
+
+def test_no_command_prints_help(capsys):
+    assert main([]) == 0
+    assert "gradcheck" in capsys.readouterr().out
+
+
+def test_gradcheck_prints_an_all_pass_table(capsys):
+    assert main(["gradcheck"]) == 0
+    out = capsys.readouterr().out
+    assert "matmul" in out and "attention" in out and " NO" not in out
+    assert "ops pass gradcheck on cpu" in out
+
+
+def test_cuda_without_a_gpu_is_a_clear_error(capsys):
+    pytest.importorskip("numpy")
+    from minigrad import cuda_is_available
+    if cuda_is_available():
+        pytest.skip("a GPU is present")
+    assert main(["gradcheck", "--device", "cuda"]) == 2
+    assert "pip install" in capsys.readouterr().err
+
+
+def test_compare_end_to_end(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["compare", "--steps", "2", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    for mode in ("full", "head", "layers", "params", "layerwise-lr", "prompt", "adapter", "lora",
+                 "scratch", "majority class"):
+        assert mode in printed
+    results = json.loads((out / "results.json").read_text())
+    rows = {row["mode"]: row for row in results["rows"]}
+    assert rows["head"]["trainable"] < rows["lora"]["trainable"] < rows["full"]["trainable"]
+    assert rows["head"]["forgetting"] == pytest.approx(0.0, abs=1e-9)  # a frozen body forgets nothing
+    assert (out / "curves.png").stat().st_size > 1000 and (out / "accuracy_vs_parameters.png").exists()
+
+
+def test_compare_on_the_users_csv(tmp_path, capsys):
+    rows = ["text,label"] + [f"the battery is {'great' if i % 2 else 'awful'} number {i},"
+                             f"{'pos' if i % 2 else 'neg'}" for i in range(60)]
+    (tmp_path / "mine.csv").write_text("\n".join(rows) + "\n")
+    assert main(["compare", "--train", str(tmp_path / "mine.csv"), "--modes", "head,lora", "--steps", "2",
+                 "--no-baselines", "--out", str(tmp_path / "run")]) == 0
+    results = json.loads((tmp_path / "run" / "results.json").read_text())
+    assert [row["mode"] for row in results["rows"]] == ["head", "lora"]
+
+
+def test_compare_rejects_unknown_modes(tmp_path):
+    with pytest.raises(ValueError, match=r"unknown mode\(s\) \['loar'\]"):
+        main(["compare", "--modes", "loar", "--steps", "1", "--out", str(tmp_path)])
+
+
+def test_pretrain_resume_and_generate(tmp_path, capsys):
+    out = tmp_path / "pre"
+    args = ["pretrain", "--steps", "3", "--sentences", "200", "--vocab-size", "300", "--n-layers", "1",
+            "--d-model", "16", "--n-heads", "2", "--d-ff", "32", "--out", str(out)]
+    assert main(args) == 0
+    assert "pretrained 3 steps" in capsys.readouterr().out
+    model = pretrained.load(out / "model.safetensors")
+    assert model.config.n_layers == 1 and model.tokenizer.vocab_size <= 300
+    results = json.loads((out / "results.json").read_text())
+    assert results["final"]["steps"] == 3 and "seconds_per_step" in results["timings"]
+    assert main(["generate", "--model", str(out / "model.safetensors"), "--samples", "2",
+                 "--max-new-tokens", "5"]) == 0
+    assert len(capsys.readouterr().out.strip().splitlines()) == 2
+
+
+def test_the_shipped_checkpoint_generates_text_from_the_corpus():
+    model = pretrained.load("tiny")
+    text = model.generate("the battery is", max_new_tokens=20, temperature=0)
+    assert text.startswith("the battery is") and len(text.split()) > 4
+    assert float(model.metadata["valid_loss"]) < 1.5

@@ -1,0 +1,53 @@
+"""Every lesson runs in quick mode and prints the numbers it teaches.
+
+Lessons are found by glob, so a new `lessons/NN_name.py` is run here without
+editing this file; lessons listed in EXPECTED must also print those strings.
+"""
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+LESSONS = sorted((ROOT / "lessons").glob("[0-9][0-9]_*.py"))
+
+# lesson file name -> strings its --quick output must contain (numbers a reader can check)
+EXPECTED = {
+    "01_chain_rule.py": ["1.08060461", "-5.46678157", "largest |engine - hand|"],
+    "02_gradient_descent.py": ["4.4", "4.400000", "3.920000", "3.536000", "after one step w = 4.4"],
+    "03_autograd_engine.py": [
+        "t  = Tanh(n)", "dt/dn = +0.6400", "dL/da = -9.6000", "dL/db = +6.4000",
+        "a.grad = -19.2000", "retain_graph=True",
+    ],
+    "04_gradcheck.py": [
+        "analytic (backward) 4 vs numeric (finite differences) 12", "gradcheck needs float64",
+        "with upcast=True it checks a float64 copy instead: passed",
+    ],
+}
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=[p.name for p in LESSONS])
+def test_lesson_runs_quick(lesson, tmp_path):
+    env = dict(os.environ, MPLBACKEND="Agg")
+    # the working tree's minigrad, whether or not it is pip-installed
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    # run from elsewhere: a lesson must find its figures folder from its own path
+    started = time.time()
+    result = subprocess.run(
+        [sys.executable, str(lesson), "--quick"], cwd=tmp_path, env=env,
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0, f"{lesson.name} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    for expected in EXPECTED.get(lesson.name, []):
+        assert expected in result.stdout, f"{lesson.name} did not print {expected!r}:\n{result.stdout}"
+    if lesson.name in EXPECTED:
+        figure = ROOT / "lessons" / "figures" / f"{lesson.stem}.png"
+        assert figure.is_file() and figure.stat().st_mtime >= started - 1, f"{figure} was not written"
+
+
+def test_the_lessons_are_found():
+    names = [p.name for p in LESSONS]
+    assert set(EXPECTED) <= set(names), f"missing lessons: {set(EXPECTED) - set(names)}"
