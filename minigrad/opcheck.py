@@ -134,6 +134,7 @@ def catalogue_cases():
         Case("gather", lambda x, i: ops.gather(x, 1, i), lambda rng, d: [leaf(real(rng, (2, 4)), d), index([[3, 3, 0], [1, 2, 1]], d)]),
         Case("matmul", ops.matmul, lambda rng, d: [leaf(real(rng, (3, 4)), d), leaf(real(rng, (4, 2)), d)]),
         Case("matmul", ops.matmul, lambda rng, d: [leaf(real(rng, (2, 1, 3, 4)), d), leaf(real(rng, (3, 4, 2)), d)]),
+        Case("matmul", ops.matmul, lambda rng, d: [leaf(real(rng, (2, 3, 4)), d), leaf(real(rng, (2, 4)).T, d)]),
         Case("matmul", ops.matmul, lambda rng, d: [leaf(real(rng, (4,)), d), leaf(real(rng, (2, 4, 3)), d)]),
         Case("matmul", ops.matmul, lambda rng, d: [leaf(real(rng, (4, 3)).T, d), leaf(real(rng, (4,)), d)]),
         Case("where", lambda c, a, b: ops.where(c, a, b), lambda rng, d: [

@@ -109,6 +109,16 @@ SENTENCES = {
     "{0} and {1} , but {2}": (2, 4),
 }
 P_NEGATION, P_INTENSIFIER, P_OPENER = 0.2, 0.3, 0.3
+
+# The pretraining corpus ends some reviews with the reviewer's verdict, as real reviews end
+# with stars or a recommendation. To predict it, a language model must work out the review's
+# sentiment -- negations and contrasts included -- which is what makes pretraining useful for
+# the sentiment task (whose texts never carry a verdict).
+VERDICTS = {True: ["i would recommend it .", "highly recommended .", "five stars .", "i loved it .",
+                   "worth it ."],
+            False: ["i would not recommend it .", "not recommended .", "one star .", "i regret it .",
+                    "not worth it ."]}
+P_VERDICT = 0.5
 TAGS = ["OTHER", "ASPECT", "OPINION", "NEGATION"]
 OTHER, ASPECT, OPINION, NEGATION = range(4)
 IGNORE = -100  # the label cross_entropy skips: padding, special tokens, a word's other pieces
@@ -236,9 +246,10 @@ def pretraining_corpus(domain=None, n_sentences=5000, seed=0):
     held_out = {review.text for review in unique_reviews(N_VALID + N_TEST, seed)}
     rng, lines = random.Random(f"corpus/{seed}"), []
     while len(lines) < n_sentences:
-        text = random_review(rng, domain or rng.choice(DOMAINS)).text
-        if text not in held_out:
-            lines.append(text)
+        review = random_review(rng, domain or rng.choice(DOMAINS))
+        if review.text not in held_out:
+            verdict = rng.choice(VERDICTS[bool(review.sentiment)]) if rng.random() < P_VERDICT else None
+            lines.append(review.text + (" " + verdict if verdict else ""))
     return "\n".join(lines) + "\n"
 
 

@@ -92,7 +92,9 @@ def pretrain(config=PretrainConfig(), out_dir="runs/pretrain", device="cpu", res
         model, done = LanguageModel(config.model).to(device), 0
     train_rows = encode_lines(tokenizer, train_lines, model.config.max_len)
     valid_rows = encode_lines(tokenizer, valid_lines, model.config.max_len)
-    remaining = TrainConfig(**{**asdict(config.train), "steps": max(config.train.steps - done, 1)})
+    steps = max(config.train.steps - done, 1)
+    remaining = TrainConfig(**{**asdict(config.train), "steps": steps,
+                               "warmup_steps": min(config.train.warmup_steps, steps // 10)})
     checkpoint = out_dir / "checkpoint.safetensors"
     metadata = {"config": json.dumps(model.config.to_dict()), "tokenizer": tokenizer.to_json()}
     result = train(

@@ -69,7 +69,7 @@ def test_pretrain_resume_and_generate(tmp_path, capsys):
     assert results["final"]["steps"] == 3 and "seconds_per_step" in results["timings"]
     assert main(["generate", "--model", str(out / "model.safetensors"), "--samples", "2",
                  "--max-new-tokens", "5"]) == 0
-    assert len(capsys.readouterr().out.strip().splitlines()) == 2
+    assert capsys.readouterr().out.count("\n") >= 2  # an untrained model's samples are random bytes
 
 
 def test_the_shipped_checkpoint_generates_text_from_the_corpus():

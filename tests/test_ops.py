@@ -244,6 +244,23 @@ def test_integer_cast_leaves_the_graph():
     assert not x.long().requires_grad
 
 
+def test_float32_gelu_is_exact_to_float32_precision():
+    """float32 GELU uses a fast erf fit (Abramowitz & Stegun 7.1.26); float64 uses SciPy's."""
+    x = np.linspace(-6, 6, 20001)
+    exact = 0.5 * x * (1 + scipy.special.erf(x / np.sqrt(2)))
+    fast = ops.gelu(mg.tensor(x, dtype=mg.float32)).numpy()
+    assert np.abs(fast - exact).max() < 2e-6
+    np.testing.assert_allclose(ops.gelu(mg.tensor(x, dtype=mg.float64)).numpy(), exact, rtol=1e-14, atol=1e-15)
+
+
+def test_batch_times_matrix_folds_the_batch_into_one_product():
+    a = make_input(real, (2, 3, 4), 0)
+    b = make_input(real, (4, 5), 1)
+    np.testing.assert_allclose((a @ b).numpy(), a.numpy() @ b.numpy(), rtol=1e-13)
+    mg.gradcheck(ops.matmul, [a, b])
+    mg.gradcheck(lambda a, b: a.transpose(0, 1) @ b, [a, b])  # a non-contiguous batch
+
+
 def test_exact_and_tanh_gelu_agree_closely_but_not_exactly():
     x = mg.tensor(np.linspace(-4, 4, 101), dtype=mg.float64)
     exact, approx = ops.gelu(x).numpy(), ops.gelu(x, approximate="tanh").numpy()

@@ -303,7 +303,7 @@ class GeluTanh(Function):
     @staticmethod
     def forward(ctx, x):
         k = math.sqrt(2 / math.pi)
-        t = backend.xp_of(x).tanh(k * (x + 0.044715 * x**3))
+        t = backend.xp_of(x).tanh(k * (x + 0.044715 * x * x * x))  # x*x*x: NumPy's x**3 is ~50x slower
         ctx.save_for_backward(x, t)
         return 0.5 * x * (1 + t)
 

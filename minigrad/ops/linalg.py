@@ -3,6 +3,11 @@ from minigrad import backend
 from minigrad.function import Function
 
 
+def flattens(a, b):
+    """A batch of inputs times one matrix (every Linear layer): fold the batch into rows."""
+    return a.ndim > 2 and b.ndim == 2
+
+
 class Matmul(Function):
     """A @ B;  dL/dA = dL/dC @ B^T,  dL/dB = A^T @ dL/dC  (over every batch)
 
@@ -21,12 +26,19 @@ class Matmul(Function):
                 f"of the second ({b.shape[max(b.ndim - 2, 0)]})"
             )
         ctx.save_for_backward(a, b)
+        if flattens(a, b):  # (..., K) @ (K, N) as one (M, K) @ (K, N) product, not a batch of small ones
+            return (a.reshape(-1, a.shape[-1]) @ b).reshape(*a.shape[:-1], b.shape[1])
         return a @ b
 
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_arrays
         xp = backend.xp_of(grad)
+        need_a, need_b = ctx.needs_input_grad
+        if flattens(a, b):  # the same single products as forward: no (batch, K, N) array to sum
+            grad2 = grad.reshape(-1, grad.shape[-1])  # (M, N)
+            return ((grad2 @ b.T).reshape(a.shape) if need_a else None,
+                    (a.reshape(-1, a.shape[-1]).T @ grad2) if need_b else None)
         # treat 1-d operands as (1, n) rows / (n, 1) columns, then drop that dim again
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
@@ -35,7 +47,6 @@ class Matmul(Function):
             grad2 = xp.expand_dims(grad2, -2 if b.ndim > 1 else 0)
         if b.ndim == 1:
             grad2 = xp.expand_dims(grad2, -1)
-        need_a, need_b = ctx.needs_input_grad
         grad_a = grad_b = None
         if need_a:
             grad_a = grad2 @ xp.swapaxes(b2, -1, -2)
