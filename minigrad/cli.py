@@ -110,7 +110,7 @@ def build_parser():
     check.set_defaults(run=gradcheck_command)
 
     pre = commands.add_parser("pretrain", help="pretrain a causal language model on the bundled corpus")
-    pre.add_argument("--steps", type=int, default=1500)
+    pre.add_argument("--steps", type=int, default=3000)
     pre.add_argument("--lr", type=float, default=3e-3)
     pre.add_argument("--batch-size", type=int, default=32)
     pre.add_argument("--sentences", type=int, default=20000, help="reviews in the generated corpus")

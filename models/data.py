@@ -118,7 +118,7 @@ VERDICTS = {True: ["i would recommend it .", "highly recommended .", "five stars
                    "worth it ."],
             False: ["i would not recommend it .", "not recommended .", "one star .", "i regret it .",
                     "not worth it ."]}
-P_VERDICT = 0.5
+P_VERDICT = 0.8
 TAGS = ["OTHER", "ASPECT", "OPINION", "NEGATION"]
 OTHER, ASPECT, OPINION, NEGATION = range(4)
 IGNORE = -100  # the label cross_entropy skips: padding, special tokens, a word's other pieces

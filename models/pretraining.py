@@ -33,9 +33,9 @@ class PretrainConfig:
     batch_size: int = 32
     seed: int = 0
     model: TransformerConfig = field(default_factory=lambda: TransformerConfig(
-        n_layers=4, d_model=64, n_heads=4, d_ff=256, max_len=48, dropout=0.0, gelu_approximate="tanh"))
+        n_layers=4, d_model=64, n_heads=4, d_ff=256, max_len=64, dropout=0.0, gelu_approximate="tanh"))
     train: TrainConfig = field(default_factory=lambda: TrainConfig(
-        steps=1500, lr=3e-3, warmup_steps=100, eval_every=100, weight_decay=0.01))
+        steps=3000, lr=3e-3, warmup_steps=100, eval_every=250, weight_decay=0.01))
 
 
 def encode_lines(tokenizer, lines, max_len):
