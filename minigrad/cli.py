@@ -94,7 +94,7 @@ def build_parser():
     cmp.add_argument("--model", default="tiny", help="'tiny' (the shipped checkpoint) or a checkpoint path")
     cmp.add_argument("--task", default="sentiment", help="a bundled classification task: sentiment or domain")
     cmp.add_argument("--modes", default=None, help="comma-separated modes (default: all)")
-    cmp.add_argument("--steps", type=int, default=120, help="training steps per mode")
+    cmp.add_argument("--steps", type=int, default=100, help="training steps per mode")
     cmp.add_argument("--batch-size", type=int, default=32)
     cmp.add_argument("--no-baselines", action="store_true", help="skip the majority-class and from-scratch rows")
     cmp.add_argument("--train", default=None, help="your own training data (.csv or .jsonl) instead of --task")

@@ -37,7 +37,7 @@ class CompareConfig:
     model: str = "tiny"
     task: str = "sentiment"
     modes: list = field(default_factory=lambda: list(MODES))
-    steps: int = 120
+    steps: int = 100
     batch_size: int = 32
     max_len: int = 48
     eval_every: int = 20
