@@ -11,3 +11,5 @@ from minigrad.creation import arange, full, ones, ones_like, rand, randn, tensor
 from minigrad.ops import cat, stack, where
 from minigrad.gradcheck import GradcheckError, gradcheck
 
+from minigrad.io import save, load
+from minigrad import nn, optim

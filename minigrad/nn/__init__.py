@@ -1,0 +1,12 @@
+"""minigrad.nn: modules, parameters, layers and their initialisation, PyTorch-shaped.
+
+    from minigrad import nn
+    from minigrad.nn import functional as F
+    model = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 2))
+"""
+from minigrad.nn import functional, init
+from minigrad.nn.containers import ModuleDict, ModuleList, Sequential
+from minigrad.nn.layers import GELU, Dropout, Embedding, LayerNorm, Linear, ReLU
+from minigrad.nn.module import Module
+from minigrad.nn.parameter import Parameter
+from minigrad.nn.summary import count_parameters, print_trainable_parameters

@@ -1,0 +1,226 @@
+"""Module: the base class of every layer and model.
+
+A Module is a tree. Setting an attribute to a Parameter or to another Module
+registers it (see __setattr__), so the tree knows every weight by a dotted name
+such as "blocks.0.attn.weight" without any bookkeeping in the subclass:
+
+    class MLP(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.hidden = nn.Linear(2, 16)   # a submodule, named "hidden"
+            self.out = nn.Linear(16, 1)      # its weight is "out.weight"
+
+        def forward(self, x):
+            return self.out(self.hidden(x).relu())
+
+Those names are what state_dict() saves, what load_state_dict() checks and
+what fine-tuning uses to choose which parameters train.
+"""
+from collections import namedtuple
+
+from minigrad import backend
+from minigrad.nn.parameter import Parameter
+from minigrad.nn.summary import count_parameters
+from minigrad.tensor import Tensor, no_grad
+
+IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
+
+
+class Module:
+    def __init__(self):
+        # object.__setattr__: our own __setattr__ needs these two dicts to exist already
+        object.__setattr__(self, "_parameters", {})
+        object.__setattr__(self, "_modules", {})
+        self.training = True
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(f"{type(self).__name__} must define forward()")
+
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
+
+    # ---- registration: attributes that are Parameters or Modules join the tree -----
+    def __setattr__(self, name, value):
+        if "_parameters" not in self.__dict__:
+            raise AttributeError(
+                f"cannot set {name!r} before Module.__init__() ran: call super().__init__() first "
+                f"in {type(self).__name__}.__init__"
+            )
+        if name in self._parameters and isinstance(value, Tensor) and not isinstance(value, Parameter):
+            raise TypeError(
+                f"cannot assign a plain Tensor to parameter {name!r}: wrap it in nn.Parameter(...), "
+                f"or change the values in place with `with mg.no_grad(): self.{name}.copy_(...)`"
+            )
+        registry = self._parameters if isinstance(value, Parameter) else (
+            self._modules if isinstance(value, Module) else None)
+        for other in (self._parameters, self._modules, self.__dict__):
+            if other is not registry:
+                other.pop(name, None)  # a name lives in one place only
+        if registry is None:
+            object.__setattr__(self, name, value)
+        else:
+            registry[name] = value  # an existing name keeps its place in the order
+
+    def __getattr__(self, name):  # only called when normal lookup fails
+        for registry in ("_parameters", "_modules"):
+            if name in self.__dict__.get(registry, {}):
+                return self.__dict__[registry][name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __delattr__(self, name):
+        for registry in (self._parameters, self._modules):
+            if name in registry:
+                del registry[name]
+                return
+        object.__delattr__(self, name)
+
+    # ---- walking the tree ------------------------------------------------------------
+    def named_modules(self, prefix=""):
+        """(dotted name, module) for this module ("") and every module below it, each once."""
+        seen, stack = set(), [(prefix, self)]
+        while stack:  # depth-first, children in the order they were set
+            name, module = stack.pop()
+            if id(module) in seen:
+                continue
+            seen.add(id(module))
+            yield name, module
+            children = [(f"{name}.{n}" if name else n, m) for n, m in module._modules.items()]
+            stack.extend(reversed(children))
+
+    def modules(self):
+        return (module for _, module in self.named_modules())
+
+    def named_children(self):
+        return iter(self._modules.items())
+
+    def children(self):
+        return iter(self._modules.values())
+
+    def named_parameters(self, prefix="", remove_duplicate=True):
+        """(dotted name, Parameter) for every parameter in the tree.
+
+        A parameter shared by two modules (tied weights) is listed once, under
+        its first name, unless remove_duplicate=False.
+        """
+        seen = set()
+        for module_name, module in self.named_modules(prefix):
+            for name, param in module._parameters.items():
+                if remove_duplicate and id(param) in seen:
+                    continue
+                seen.add(id(param))
+                yield (f"{module_name}.{name}" if module_name else name), param
+
+    def parameters(self):
+        return (param for _, param in self.named_parameters())
+
+    def apply(self, fn):
+        """Call fn(module) on every module of the tree (e.g. a custom initialisation)."""
+        for module in self.modules():
+            fn(module)
+        return self
+
+    # ---- modes and gradients ---------------------------------------------------------
+    def train(self, mode=True):
+        """Training mode (dropout active); train(False) is eval()."""
+        for module in self.modules():
+            module.training = mode
+        return self
+
+    def eval(self):
+        return self.train(False)
+
+    def requires_grad_(self, requires_grad=True):
+        """Freeze (False) or unfreeze (True) every parameter of the tree."""
+        for param in self.parameters():
+            param.requires_grad_(requires_grad)
+        return self
+
+    def zero_grad(self):
+        """Forget every parameter's gradient (backward() adds into .grad)."""
+        for param in self.parameters():
+            param.grad = None
+
+    def to(self, target):
+        """Move every parameter to a device ("cpu"/"cuda") or cast floating ones to a dtype, in place."""
+        if isinstance(target, str) and target in backend.DEVICES:
+            convert = lambda array: backend.as_array(array, device=target)  # noqa: E731
+        else:
+            dtype = backend.dtype_of(target)
+            convert = lambda array: array.astype(dtype) if backend.is_floating(array.dtype) else array  # noqa: E731
+        for param in self.parameters():
+            param.data = convert(param.data)  # a parameter is a leaf: replacing its array is safe
+            if param.grad is not None:
+                param.grad = Tensor._from_array(convert(param.grad.data))
+        return self
+
+    # ---- checkpoints -----------------------------------------------------------------
+    def state_dict(self):
+        """{dotted name: Tensor} for every parameter, tied ones under each of their names.
+
+        The tensors share memory with the parameters: copy them to keep a snapshot.
+        """
+        return {name: param.detach() for name, param in self.named_parameters(remove_duplicate=False)}
+
+    def load_state_dict(self, state_dict, strict=True):
+        """Copy the values of state_dict into the parameters, checking everything first.
+
+        Missing keys (strict only), unexpected keys (strict only), wrong shapes and
+        wrong dtypes are all reported together in one error, and then nothing is
+        loaded. Returns (missing_keys, unexpected_keys), as PyTorch does.
+        """
+        own = dict(self.named_parameters(remove_duplicate=False))
+        missing = [name for name in own if name not in state_dict]
+        unexpected = [name for name in state_dict if name not in own]
+        problems = []
+        if strict and missing:
+            problems.append(f"missing keys (in the model, not in the checkpoint): {', '.join(missing)}")
+        if strict and unexpected:
+            problems.append(f"unexpected keys (in the checkpoint, not in the model): {', '.join(unexpected)}")
+        for name, value in state_dict.items():
+            if name not in own:
+                continue
+            value = value.data if isinstance(value, Tensor) else value
+            if tuple(value.shape) != own[name].shape:
+                problems.append(f"{name}: checkpoint shape {tuple(value.shape)}, model shape {own[name].shape}")
+            elif value.dtype != own[name].dtype:
+                problems.append(f"{name}: checkpoint dtype {value.dtype.name}, model dtype {own[name].dtype.name}")
+        if problems:
+            raise RuntimeError(
+                f"load_state_dict: the checkpoint does not fit {type(self).__name__}; nothing was loaded.\n  "
+                + "\n  ".join(problems)
+            )
+        with no_grad():
+            for name, value in state_dict.items():
+                if name in own:
+                    value = value.data if isinstance(value, Tensor) else value
+                    own[name].copy_(backend.as_array(value, device=own[name].device))
+        return IncompatibleKeys(missing, unexpected)
+
+    # ---- printing --------------------------------------------------------------------
+    def extra_repr(self):
+        """The constructor arguments shown between the parentheses, e.g. "in_features=2"."""
+        return ""
+
+    def __repr__(self):
+        """The tree, one module a line, each with its parameter count:
+
+        MLP(  # 65 params
+          (hidden): Linear(in_features=2, out_features=16, bias=True)  # 48 params
+          ...
+        """
+        count = parameter_count_comment(self)
+        if not self._modules:
+            return f"{type(self).__name__}({self.extra_repr()}){count}"
+        lines = [f"{type(self).__name__}({self.extra_repr()}{count}"]
+        for name, module in self._modules.items():
+            child = repr(module).replace("\n", "\n  ")
+            lines.append(f"  ({name}): {child}")
+        return "\n".join(lines) + "\n)"
+
+
+def parameter_count_comment(module):
+    trainable, total = count_parameters(module)
+    if total == 0:
+        return ""
+    frozen = "" if trainable == total else f" ({trainable:,} trainable)"
+    return f"  # {total:,} params{frozen}"

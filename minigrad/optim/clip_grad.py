@@ -1,0 +1,23 @@
+"""Gradient clipping: cap the length of the whole gradient vector."""
+import math
+
+from minigrad.tensor import Tensor
+
+
+def clip_grad_norm_(parameters, max_norm):
+    """Scale all gradients together so their joint L2 norm is at most max_norm; return the norm before.
+
+        total = sqrt(sum over params of sum(g^2)),   g <- g * max_norm / total  if total > max_norm
+
+    One shared factor keeps the direction of the step and only shortens it, so
+    one bad batch cannot throw the weights far. Parameters without a gradient
+    are skipped; gradients already within the limit are left untouched.
+    """
+    params = [parameters] if isinstance(parameters, Tensor) else list(parameters)
+    grads = [p.grad for p in params if p.grad is not None]
+    total = math.sqrt(sum(float((g.data * g.data).sum()) for g in grads))
+    scale = max_norm / (total + 1e-6)  # + 1e-6 as PyTorch: no division by zero
+    if scale < 1:
+        for g in grads:
+            g.mul_(scale)
+    return total

@@ -1,0 +1,102 @@
+"""Learning-rate schedules: lr at step t = the group's initial lr * factor(t).
+
+Call scheduler.step() once after each optimizer.step(). Building a scheduler
+already sets the lr for step 0. Each group keeps its own initial lr (saved as
+group["initial_lr"]), so layer-wise learning rates keep their ratios while the
+schedule moves them all together.
+"""
+import math
+
+
+class LRScheduler:
+    """The base class: subclasses define factor(step)."""
+
+    def __init__(self, optimizer):
+        self.optimizer = optimizer
+        for group in optimizer.param_groups:
+            group.setdefault("initial_lr", group["lr"])
+        self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
+        self.last_epoch = -1  # PyTorch's name; it counts steps
+        self.step()
+
+    def factor(self, step):
+        raise NotImplementedError
+
+    def step(self):
+        self.last_epoch += 1
+        for group, base_lr in zip(self.optimizer.param_groups, self.base_lrs):
+            group["lr"] = base_lr * self.factor(self.last_epoch)
+
+    def get_last_lr(self):
+        return [group["lr"] for group in self.optimizer.param_groups]
+
+    def state_dict(self):
+        return {"last_epoch": self.last_epoch, "base_lrs": list(self.base_lrs)}
+
+    def load_state_dict(self, state_dict):
+        """Resume: the next step() continues the schedule from the saved step."""
+        self.base_lrs = list(state_dict["base_lrs"])
+        self.last_epoch = state_dict["last_epoch"] - 1
+        self.step()
+
+
+class LambdaLR(LRScheduler):
+    """factor = lr_lambda(step), for any function of the step number."""
+
+    def __init__(self, optimizer, lr_lambda):
+        self.lr_lambda = lr_lambda
+        super().__init__(optimizer)
+
+    def factor(self, step):
+        return self.lr_lambda(step)
+
+
+class StepLR(LRScheduler):
+    """factor = gamma ** (step // step_size): multiply the lr by gamma every step_size steps."""
+
+    def __init__(self, optimizer, step_size, gamma=0.1):
+        self.step_size, self.gamma = step_size, gamma
+        super().__init__(optimizer)
+
+    def factor(self, step):
+        return self.gamma ** (step // self.step_size)
+
+
+class LinearLR(LRScheduler):
+    """factor goes linearly from start_factor to end_factor over total_iters steps, then stays.
+
+    The defaults decay the lr linearly to 0 (PyTorch's defaults, 1/3 -> 1 over
+    5 steps, are a warmup instead: pass them explicitly for that).
+    """
+
+    def __init__(self, optimizer, start_factor=1.0, end_factor=0.0, total_iters=100):
+        self.start_factor, self.end_factor, self.total_iters = start_factor, end_factor, total_iters
+        super().__init__(optimizer)
+
+    def factor(self, step):
+        progress = min(step, self.total_iters) / self.total_iters
+        return self.start_factor + (self.end_factor - self.start_factor) * progress
+
+
+class WarmupCosineLR(LRScheduler):
+    """Linear warmup from 0 over warmup_steps, then a cosine from 1 down to min_factor at total_steps.
+
+        factor = step / warmup_steps                                    for step < warmup_steps
+        factor = min_factor + (1 - min_factor) (1 + cos(pi progress)) / 2,
+                 progress = (step - warmup_steps) / (total_steps - warmup_steps), at most 1
+
+    The schedule of nanoGPT and of Hugging Face's get_cosine_schedule_with_warmup:
+    warmup keeps the first, noisy Adam steps small; the cosine anneals at the end.
+    """
+
+    def __init__(self, optimizer, warmup_steps, total_steps, min_factor=0.0):
+        if not 0 <= warmup_steps <= total_steps:
+            raise ValueError(f"WarmupCosineLR needs 0 <= warmup_steps <= total_steps, got {warmup_steps}, {total_steps}")
+        self.warmup_steps, self.total_steps, self.min_factor = warmup_steps, total_steps, min_factor
+        super().__init__(optimizer)
+
+    def factor(self, step):
+        if step < self.warmup_steps:
+            return step / self.warmup_steps
+        progress = min(1.0, (step - self.warmup_steps) / max(1, self.total_steps - self.warmup_steps))
+        return self.min_factor + (1 - self.min_factor) * 0.5 * (1 + math.cos(math.pi * progress))

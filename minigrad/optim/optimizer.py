@@ -1,0 +1,106 @@
+"""Optimizer: the loop every optimizer shares; subclasses write one update.
+
+Parameters come in groups, each a dict with its own hyperparameters:
+
+    optim.AdamW([
+        {"params": body.parameters(), "lr": 1e-4},
+        {"params": head.parameters()},            # uses the default lr below
+    ], lr=1e-3, weight_decay=0.01)
+
+step() visits every parameter that requires grad and has a gradient, and calls
+the subclass's update(param, grad, state, group) under no_grad, where `grad` is
+the gradient array and `state` the parameter's own dict (momentum buffers and
+the like). A parameter that is frozen or got no gradient is not touched at all.
+"""
+from minigrad import backend
+from minigrad.tensor import Tensor, no_grad
+
+
+class Optimizer:
+    def __init__(self, params, defaults):
+        self.defaults = defaults
+        self.param_groups = []
+        self.state = {}  # param -> its dict of buffers (keys compare by identity)
+        groups = list(params)
+        if not groups:
+            raise ValueError(f"{type(self).__name__} got an empty list of parameters")
+        for group in groups if isinstance(groups[0], dict) else [{"params": groups}]:
+            self.add_param_group(group)
+
+    def add_param_group(self, group):
+        """Add a group of parameters; hyperparameters it leaves out take the defaults."""
+        params = group["params"]
+        params = [params] if isinstance(params, Tensor) else list(params)
+        for p in params:
+            if not isinstance(p, Tensor):
+                raise TypeError(f"{type(self).__name__} optimizes Tensors, got {type(p).__name__}")
+            if any(p is q for g in self.param_groups for q in g["params"]):
+                raise ValueError("a parameter appears in more than one parameter group")
+        unknown = set(group) - set(self.defaults) - {"params", "initial_lr"}
+        if unknown:
+            raise ValueError(f"{type(self).__name__}: unknown options {sorted(unknown)} in a parameter group")
+        self.param_groups.append({**self.defaults, **group, "params": params})
+
+    def zero_grad(self):
+        """Forget the gradients (set them to None): backward() adds into .grad."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                p.grad = None
+
+    def step(self):
+        with no_grad():
+            for group in self.param_groups:
+                for p in group["params"]:
+                    if p.requires_grad and p.grad is not None:
+                        self.update(p, p.grad.data, self.state.setdefault(p, {}), group)
+
+    def update(self, param, grad, state, group):
+        raise NotImplementedError
+
+    # ---- resuming ------------------------------------------------------------------
+    def state_dict(self):
+        """{"state": {index: {name: Tensor or number}}, "param_groups": [...]}, as in PyTorch.
+
+        Parameters are referred to by their position across the groups, so the
+        dict can be loaded into a new optimizer built over the same model.
+        Buffers are copied, so later steps don't change a saved state.
+        """
+        index = {id(p): i for i, p in enumerate(self.all_params())}
+        state = {
+            index[id(p)]: {k: Tensor._from_array(v.copy()) if backend.is_array(v) else v for k, v in s.items()}
+            for p, s in self.state.items()
+        }
+        groups = [{**g, "params": [index[id(p)] for p in g["params"]]} for g in self.param_groups]
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict):
+        """Restore hyperparameters and buffers saved by state_dict(), after checking they fit."""
+        groups = state_dict["param_groups"]
+        if [len(g["params"]) for g in groups] != [len(g["params"]) for g in self.param_groups]:
+            raise ValueError(
+                "load_state_dict: the saved optimizer has groups of sizes "
+                f"{[len(g['params']) for g in groups]}, this one {[len(g['params']) for g in self.param_groups]}"
+            )
+        params = self.all_params()
+        for i, buffers in state_dict["state"].items():
+            for name, value in buffers.items():
+                if isinstance(value, Tensor) and value.shape != params[i].shape:
+                    raise ValueError(f"load_state_dict: buffer {name!r} of parameter {i} has shape "
+                                     f"{value.shape}, the parameter {params[i].shape}")
+        for own, saved in zip(self.param_groups, groups):
+            own.update({k: v for k, v in saved.items() if k != "params"})
+        self.state = {
+            params[i]: {k: backend.as_array(v.data, params[i].dtype, params[i].device).copy()
+                        if isinstance(v, Tensor) else v for k, v in buffers.items()}
+            for i, buffers in state_dict["state"].items()
+        }
+
+    def all_params(self):
+        return [p for group in self.param_groups for p in group["params"]]
+
+    def __repr__(self):
+        lines = [f"{type(self).__name__} ("]
+        for i, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            lines += [f"    {k}: {v}" for k, v in group.items() if k != "params"]
+        return "\n".join(lines) + "\n)"

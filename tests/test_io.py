@@ -1,0 +1,167 @@
+"""Checkpoints: mg.save / mg.load round trips, metadata, every error, and atomic writes."""
+import os
+
+import numpy as np
+import pytest
+
+import minigrad as mg
+from minigrad import nn
+
+
+def model():
+    return nn.Sequential(nn.Embedding(6, 4), nn.LayerNorm(4), nn.Linear(4, 3))
+
+
+def test_round_trip_of_every_dtype(tmp_path):
+    path = tmp_path / "tensors.safetensors"
+    state = {
+        "float32": mg.randn(3, 4),
+        "float64": mg.tensor([1.5, -2.25], dtype=mg.float64),
+        "int64": mg.tensor([[1, 2], [3, 4]]),
+        "bool": mg.tensor([True, False]),
+        "scalar": mg.tensor(7.0),
+        "transposed": mg.randn(4, 3).T,  # not contiguous: must still be written in the right order
+    }
+    mg.save(state, path)
+    loaded = mg.load(path)
+    assert set(loaded) == set(state)
+    for name, tensor in state.items():
+        assert isinstance(loaded[name], mg.Tensor) and not loaded[name].requires_grad
+        assert loaded[name].dtype == tensor.dtype and loaded[name].shape == tensor.shape
+        np.testing.assert_array_equal(loaded[name].numpy(), tensor.numpy())
+
+
+def test_a_model_round_trips_through_a_file(tmp_path, device):
+    path = tmp_path / "model.safetensors"
+    source = model().to(device)
+    mg.save(source.state_dict(), path)
+    target = model().to(device)
+    target.load_state_dict(mg.load(path, device=device))
+    ids = mg.tensor([[0, 5, 2]], device=device)
+    np.testing.assert_array_equal(target(ids).numpy(), source(ids).numpy())
+    assert all(p.device == device for p in target.parameters())
+
+
+def test_metadata_round_trips(tmp_path):
+    path = tmp_path / "with_metadata.safetensors"
+    mg.save({"w": mg.zeros(2)}, path, metadata={"step": "100", "mode": "lora"})
+    assert mg.io.load_metadata(path) == {"step": "100", "mode": "lora"}
+    mg.save({"w": mg.zeros(2)}, path)
+    assert mg.io.load_metadata(path) == {}
+
+
+def test_pytorch_reads_our_files(tmp_path):
+    torch = pytest.importorskip("torch")
+    safetensors_torch = pytest.importorskip("safetensors.torch")
+    path = tmp_path / "for_torch.safetensors"
+    source = model()
+    mg.save(source.state_dict(), path)
+    loaded = safetensors_torch.load_file(str(path))
+    assert isinstance(loaded["2.weight"], torch.Tensor)
+    np.testing.assert_array_equal(loaded["2.weight"].numpy(), source[2].weight.numpy())
+
+
+# ---- bad input ---------------------------------------------------------------------------------
+def test_save_rejects_what_it_cannot_write(tmp_path):
+    path = tmp_path / "bad.safetensors"
+    with pytest.raises(TypeError, match=r"expected \{str: Tensor\}"):
+        mg.save({"w": np.zeros(2)}, path)
+    with pytest.raises(TypeError, match="such as model.state_dict"):
+        mg.save(model(), path)
+    with pytest.raises(TypeError, match="metadata must map str to str"):
+        mg.save({"w": mg.zeros(2)}, path, metadata={"step": 100})
+    assert not path.exists()
+
+
+@pytest.mark.parametrize("damage", ["truncated", "header only", "garbage", "empty"])
+def test_a_damaged_file_is_a_clear_error_naming_the_path(tmp_path, damage):
+    path = tmp_path / "damaged.safetensors"
+    mg.save(model().state_dict(), path)
+    data = path.read_bytes()
+    damaged = {"truncated": data[: len(data) - 10], "header only": data[:40],
+               "garbage": os.urandom(200), "empty": b""}[damage]
+    path.write_bytes(damaged)
+    with pytest.raises(ValueError, match="damaged.safetensors is not a readable safetensors checkpoint"):
+        mg.load(path)
+    with pytest.raises(ValueError, match="truncated or corrupt"):
+        mg.io.load_metadata(path)
+
+
+def test_a_missing_file_names_the_path(tmp_path):
+    with pytest.raises(FileNotFoundError, match="nowhere.safetensors"):
+        mg.load(tmp_path / "nowhere.safetensors")
+
+
+def test_a_checkpoint_of_another_model_is_rejected_whole(tmp_path):
+    path = tmp_path / "other.safetensors"
+    other = nn.Sequential(nn.Embedding(6, 4), nn.LayerNorm(4), nn.Linear(4, 5), nn.Linear(5, 2))
+    mg.save(other.state_dict(), path)
+    target = model()
+    before = [p.numpy().copy() for p in target.parameters()]
+    with pytest.raises(RuntimeError) as error:
+        target.load_state_dict(mg.load(path))
+    assert "unexpected keys" in str(error.value) and "3.weight" in str(error.value)
+    assert "2.weight: checkpoint shape (5, 4), model shape (3, 4)" in str(error.value)
+    for p, old in zip(target.parameters(), before):
+        np.testing.assert_array_equal(p.numpy(), old)
+
+
+# ---- a crash during save never breaks the old checkpoint ----------------------------------------
+def fail_with(exception):
+    def fail(*args, **kwargs):
+        raise exception
+
+    return fail
+
+
+@pytest.mark.parametrize("where, exception", [
+    ("fsync", KeyboardInterrupt()),       # killed after the bytes were written, before the rename
+    ("replace", OSError("disk full")),    # the rename itself fails
+])
+def test_a_crash_during_save_leaves_the_old_file_intact(tmp_path, monkeypatch, where, exception):
+    path = tmp_path / "model.safetensors"
+    old = model()
+    mg.save(old.state_dict(), path)
+    monkeypatch.setattr(mg.io.os, where, fail_with(exception))
+    with pytest.raises(type(exception)):
+        mg.save(model().state_dict(), path)
+    monkeypatch.undo()
+    restored = mg.load(path)
+    for name, tensor in old.state_dict().items():
+        np.testing.assert_array_equal(restored[name].numpy(), tensor.numpy())
+    assert [p.name for p in tmp_path.iterdir()] == ["model.safetensors"]  # no temporary file left
+
+
+def test_a_crash_while_writing_the_bytes_leaves_the_old_file_intact(tmp_path, monkeypatch):
+    path = tmp_path / "model.safetensors"
+    mg.save({"w": mg.ones(1000)}, path)
+    real_open = open
+
+    class HalfWritten:  # writes half of the bytes, then dies
+        def __init__(self, file):
+            self.file = file
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.file.close()
+
+        def write(self, data):
+            self.file.write(data[: len(data) // 2])
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr("builtins.open", lambda *a, **k: HalfWritten(real_open(*a, **k)))
+    with pytest.raises(KeyboardInterrupt):
+        mg.save({"w": mg.zeros(1000)}, path)
+    monkeypatch.undo()
+    assert mg.load(path)["w"].numpy().sum() == 1000
+    assert [p.name for p in tmp_path.iterdir()] == ["model.safetensors"]
+
+
+def test_save_overwrites_and_keeps_no_temporary_files(tmp_path):
+    path = tmp_path / "model.safetensors"
+    mg.save({"w": mg.ones(2)}, path)
+    mg.save({"w": mg.zeros(2)}, str(path))  # str paths work too
+    assert mg.load(str(path))["w"].tolist() == [0.0, 0.0]
+    assert [p.name for p in tmp_path.iterdir()] == ["model.safetensors"]

@@ -1,0 +1,420 @@
+"""minigrad.nn: the Module tree, each layer against NumPy and finite differences, init, state dicts."""
+import copy
+import math
+
+import numpy as np
+import pytest
+import scipy.special
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import minigrad as mg
+from minigrad import nn
+from minigrad.nn import functional as F
+from minigrad.nn import init
+
+checks = settings(max_examples=20, deadline=None)
+
+
+class MLP(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.hidden = nn.Linear(3, 4)
+        self.act = nn.GELU()
+        self.blocks = nn.ModuleList([nn.LayerNorm(4), nn.Linear(4, 4, bias=False)])
+        self.out = nn.Linear(4, 2)
+        self.scale = 2.0  # a plain attribute: not registered
+
+    def forward(self, x):
+        h = self.act(self.hidden(x))
+        for block in self.blocks:
+            h = block(h)
+        return self.out(h) * self.scale
+
+
+def float64_input(*shape, seed=0):
+    return mg.tensor(np.random.default_rng(seed).normal(size=shape), dtype=mg.float64, requires_grad=True)
+
+
+# ---- the module tree ----------------------------------------------------------------------
+def test_named_parameters_have_dotted_names_in_definition_order():
+    names = [name for name, _ in MLP().named_parameters()]
+    assert names == ["hidden.weight", "hidden.bias", "blocks.0.weight", "blocks.0.bias",
+                     "blocks.1.weight", "out.weight", "out.bias"]
+    assert all(isinstance(p, nn.Parameter) and p.requires_grad for p in MLP().parameters())
+
+
+def test_modules_children_and_named_modules():
+    model = MLP()
+    assert [n for n, _ in model.named_modules()] == ["", "hidden", "act", "blocks", "blocks.0", "blocks.1", "out"]
+    assert list(model.modules())[0] is model
+    assert [type(m).__name__ for m in model.children()] == ["Linear", "GELU", "ModuleList", "Linear"]
+    assert dict(model.named_children())["out"] is model.out
+    assert model.scale == 2.0 and "scale" not in dict(model.named_modules())
+
+
+def test_reassigning_replaces_in_place_and_keeps_the_order():
+    model = MLP()
+    model.hidden = nn.Linear(3, 4, bias=False)  # a module replaced by another
+    model.blocks[0] = nn.LayerNorm(4, elementwise_affine=False)
+    names = [name for name, _ in model.named_parameters()]
+    assert names == ["hidden.weight", "blocks.1.weight", "out.weight", "out.bias"]
+    model.out = None  # a module replaced by a plain value leaves the tree
+    assert model.out is None and "out" not in dict(model.named_children())
+    del model.hidden
+    assert "hidden" not in dict(model.named_children())
+    with pytest.raises(AttributeError, match="no attribute 'hidden'"):
+        model.hidden
+
+
+def test_plain_tensors_are_not_parameters():
+    class Holder(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.constant = mg.ones(3)
+            self.weight = nn.Parameter(mg.zeros(3))
+
+    holder = Holder()
+    assert [name for name, _ in holder.named_parameters()] == ["weight"]
+    with pytest.raises(TypeError, match="wrap it in nn.Parameter"):
+        holder.weight = mg.ones(3)  # would silently drop the parameter from the tree
+
+
+def test_forgetting_super_init_is_a_clear_error():
+    class Broken(nn.Module):
+        def __init__(self):
+            self.layer = nn.Linear(2, 2)
+
+    with pytest.raises(AttributeError, match=r"super\(\).__init__\(\)"):
+        Broken()
+
+
+def test_tied_parameters_are_listed_once_but_saved_under_each_name():
+    class Tied(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.embed = nn.Embedding(5, 3)
+            self.head = nn.Linear(3, 5, bias=False)
+            self.head.weight = self.embed.weight
+
+    model = Tied()
+    assert [n for n, _ in model.named_parameters()] == ["embed.weight"]
+    assert nn.count_parameters(model) == (15, 15)
+    assert set(model.state_dict()) == {"embed.weight", "head.weight"}
+    model.load_state_dict(model.state_dict())
+
+
+def test_parameter_from_a_tensor_is_a_new_leaf():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    p = nn.Parameter(x * 2)
+    assert p.is_leaf and p.requires_grad and p.tolist() == [2.0, 4.0]
+    assert not nn.Parameter(mg.zeros(2), requires_grad=False).requires_grad
+    assert repr(p).startswith("Parameter containing:")
+
+
+def test_deepcopy_gives_an_independent_model():
+    model = MLP()
+    twin = copy.deepcopy(model)
+    assert twin.out.weight is not model.out.weight
+    np.testing.assert_array_equal(twin.out.weight.numpy(), model.out.weight.numpy())
+    with mg.no_grad():
+        twin.out.weight.fill_(0.0)
+    assert model.out.weight.numpy().any()
+
+
+def test_train_eval_reach_every_module():
+    model = MLP()
+    assert model.eval() is model
+    assert not any(m.training for m in model.modules())
+    model.train()
+    assert all(m.training for m in model.modules())
+
+
+def test_requires_grad_zero_grad_and_apply():
+    model = MLP()
+    model.blocks.requires_grad_(False)
+    model(mg.randn(2, 3)).sum().backward()
+    assert all(p.grad is None for p in model.blocks.parameters())
+    assert all(p.grad is not None for p in model.out.parameters())
+    model.zero_grad()
+    assert all(p.grad is None for p in model.parameters())
+    seen = []
+    model.apply(lambda m: seen.append(type(m).__name__))
+    assert seen[0] == "MLP" and len(seen) == 7
+
+
+def test_to_float64_converts_parameters_and_grads():
+    model = MLP()
+    model(mg.randn(2, 3)).sum().backward()
+    assert model.to(mg.float64) is model
+    assert all(p.dtype == mg.float64 and p.grad.dtype == mg.float64 for p in model.parameters())
+    assert model(mg.randn(2, 3, dtype=mg.float64)).dtype == mg.float64
+
+
+def test_to_device(device):
+    model = MLP().to(device)
+    assert all(p.device == device for p in model.parameters())
+    out = model(mg.randn(2, 3, device=device))
+    assert out.device == device and out.shape == (2, 2)
+
+
+def test_repr_shows_the_tree_and_parameter_counts():
+    model = MLP()
+    model.blocks.requires_grad_(False)
+    text = repr(model)
+    assert text.splitlines()[0] == "MLP(  # 50 params (26 trainable)"
+    assert "  (hidden): Linear(in_features=3, out_features=4, bias=True)  # 16 params" in text
+    assert "  (act): GELU()\n" in text
+    assert "    (0): LayerNorm((4,), eps=1e-05)  # 8 params (0 trainable)" in text
+    assert "\n  )\n  (out): " in text and text.endswith("# 10 params\n)")
+
+
+def test_print_trainable_parameters_uses_the_peft_format(capsys):
+    model = MLP()
+    model.hidden.requires_grad_(False)
+    line = nn.print_trainable_parameters(model)
+    assert line == "trainable params: 34 || all params: 50 || trainable%: 68.0000"
+    assert capsys.readouterr().out.strip() == line
+    assert nn.count_parameters(model) == (34, 50)
+
+
+# ---- state dicts --------------------------------------------------------------------------
+def test_state_dict_round_trip():
+    source, target = MLP(), MLP()
+    x = mg.randn(2, 3)
+    result = target.load_state_dict(source.state_dict())
+    assert result.missing_keys == [] and result.unexpected_keys == []
+    np.testing.assert_array_equal(target(x).numpy(), source(x).numpy())
+    # the state dict shares memory with the parameters (as in PyTorch)
+    assert source.state_dict()["out.bias"].data is source.out.bias.data
+
+
+def test_load_state_dict_reports_every_problem_at_once_and_loads_nothing():
+    model = MLP()
+    before = {name: p.numpy().copy() for name, p in model.named_parameters()}
+    state = MLP().state_dict()
+    del state["hidden.bias"]                                      # missing
+    state["extra.weight"] = mg.zeros(2)                           # unexpected
+    state["out.weight"] = mg.zeros(4, 2)                          # wrong shape
+    state["blocks.0.weight"] = mg.zeros(4, dtype=mg.float64)      # wrong dtype
+    with pytest.raises(RuntimeError) as error:
+        model.load_state_dict(state)
+    message = str(error.value)
+    for expected in ["nothing was loaded", "missing keys", "hidden.bias", "unexpected keys", "extra.weight",
+                     "out.weight: checkpoint shape (4, 2), model shape (2, 4)",
+                     "blocks.0.weight: checkpoint dtype float64, model dtype float32"]:
+        assert expected in message
+    for name, p in model.named_parameters():
+        np.testing.assert_array_equal(p.numpy(), before[name])
+
+
+def test_load_state_dict_non_strict_allows_missing_and_unexpected_keys_only():
+    model = MLP()
+    state = {"out.bias": mg.tensor([1.0, 2.0]), "unknown": mg.zeros(1)}
+    result = model.load_state_dict(state, strict=False)
+    assert model.out.bias.tolist() == [1.0, 2.0]
+    assert result.unexpected_keys == ["unknown"] and "hidden.weight" in result.missing_keys
+    with pytest.raises(RuntimeError, match="out.bias: checkpoint shape"):
+        model.load_state_dict({"out.bias": mg.zeros(3)}, strict=False)
+
+
+def test_load_state_dict_bumps_versions_and_keeps_parameters_the_same_objects():
+    model = MLP()
+    weight = model.out.weight
+    version = weight._version
+    model.load_state_dict(MLP().state_dict())
+    assert model.out.weight is weight and weight._version > version
+
+
+def test_load_state_dict_across_devices(device):
+    source = MLP()
+    target = MLP().to(device)
+    target.load_state_dict(source.state_dict())
+    np.testing.assert_array_equal(target.out.weight.numpy(), source.out.weight.numpy())
+    assert target.out.weight.device == device
+
+
+# ---- layers: forward against NumPy, backward against finite differences ------------------
+@checks
+@given(batch=st.lists(st.integers(1, 3), min_size=0, max_size=2), n_in=st.integers(1, 4),
+       n_out=st.integers(1, 4), bias=st.booleans())
+def test_linear(batch, n_in, n_out, bias):
+    layer = nn.Linear(n_in, n_out, bias=bias).to(mg.float64)
+    x = float64_input(*batch, n_in)
+    expected = x.numpy() @ layer.weight.numpy().T + (layer.bias.numpy() if bias else 0)
+    np.testing.assert_allclose(layer(x).numpy(), expected, rtol=1e-12)
+    mg.gradcheck(lambda x, *params: layer(x), [x, *layer.parameters()])
+
+
+def test_linear_init_follows_pytorch_and_is_seeded():
+    mg.manual_seed(3)
+    a = nn.Linear(64, 32)
+    mg.manual_seed(3)
+    b = nn.Linear(64, 32)
+    np.testing.assert_array_equal(a.weight.numpy(), b.weight.numpy())
+    bound = 1 / math.sqrt(64)
+    assert np.abs(a.weight.numpy()).max() <= bound and np.abs(a.bias.numpy()).max() <= bound
+    assert a.weight.numpy().std() == pytest.approx(bound / math.sqrt(3), rel=0.1)  # std of U(-b, b)
+
+
+def test_linear_shape_mismatch_names_both_shapes():
+    with pytest.raises(ValueError, match=r"input of shape \(2, 5\) has 5 features.*\(3, 4\)"):
+        nn.Linear(4, 3)(mg.zeros(2, 5))
+
+
+def test_embedding_with_repeated_ids():
+    table = nn.Embedding(5, 3).to(mg.float64)
+    ids = mg.tensor([[0, 2, 2], [4, 0, 2]])
+    np.testing.assert_array_equal(table(ids).numpy(), table.weight.numpy()[ids.numpy()])
+    mg.gradcheck(lambda w: table(ids), [table.weight])
+    table(ids).sum().backward()
+    assert table.weight.grad.numpy()[:, 0].tolist() == [2.0, 0.0, 3.0, 0.0, 1.0]  # counts per id
+    assert table.weight.numpy().std() == pytest.approx(1.0, abs=0.6)  # N(0, 1) init
+    with pytest.raises(IndexError, match="out of range"):
+        table(mg.tensor([5]))
+
+
+def test_layer_norm():
+    norm = nn.LayerNorm(4).to(mg.float64)
+    with mg.no_grad():
+        norm.weight.copy_(mg.tensor([1.0, 2.0, 0.5, -1.0], dtype=mg.float64))
+        norm.bias.copy_(mg.tensor([0.0, 0.1, 0.2, 0.3], dtype=mg.float64))
+    x = float64_input(2, 3, 4)
+    a = x.numpy()
+    expected = (a - a.mean(-1, keepdims=True)) / np.sqrt(a.var(-1, keepdims=True) + 1e-5)
+    expected = expected * norm.weight.numpy() + norm.bias.numpy()
+    np.testing.assert_allclose(norm(x).numpy(), expected, rtol=1e-10, atol=1e-12)
+    mg.gradcheck(lambda x, w, b: norm(x), [x, norm.weight, norm.bias])
+    plain = nn.LayerNorm((3, 4), elementwise_affine=False)
+    assert list(plain.parameters()) == []
+    np.testing.assert_allclose(plain(x).numpy().reshape(2, -1).std(-1), 1, rtol=1e-4)
+
+
+def test_dropout_trains_and_evaluates():
+    drop = nn.Dropout(0.25)
+    x = mg.ones(200, 100)
+    y = drop(x).numpy()
+    np.testing.assert_allclose(np.unique(y), [0.0, 1 / 0.75], rtol=1e-6)
+    assert (y == 0).mean() == pytest.approx(0.25, abs=0.02)
+    assert drop.eval()(x) is x  # evaluation: the identity, no graph node
+    with pytest.raises(ValueError, match=r"p must be in \[0, 1\)"):
+        nn.Dropout(1.0)
+
+
+def test_dropout_gradient():
+    drop = nn.Dropout(0.3)
+    x = float64_input(4, 5)
+
+    def seeded(x):  # one fixed mask, so finite differences see one function
+        mg.manual_seed(1)
+        return drop(x)
+
+    mg.gradcheck(seeded, [x])
+
+
+@pytest.mark.parametrize("approximate", ["none", "tanh"])
+def test_gelu(approximate):
+    x = float64_input(3, 4)
+    a = x.numpy()
+    if approximate == "none":
+        expected = 0.5 * a * (1 + scipy.special.erf(a / np.sqrt(2)))
+    else:
+        expected = 0.5 * a * (1 + np.tanh(np.sqrt(2 / np.pi) * (a + 0.044715 * a**3)))
+    layer = nn.GELU(approximate)
+    np.testing.assert_allclose(layer(x).numpy(), expected, rtol=1e-12)
+    mg.gradcheck(layer, [x])
+    assert repr(layer) == ("GELU()" if approximate == "none" else "GELU(approximate='tanh')")
+    with pytest.raises(ValueError, match="approximate"):
+        nn.GELU("fast")
+
+
+def test_relu():
+    x = mg.tensor([[-1.5, 0.5, 2.0]], dtype=mg.float64, requires_grad=True)
+    assert nn.ReLU()(x).tolist() == [[0.0, 0.5, 2.0]]
+    mg.gradcheck(nn.ReLU(), [x])
+
+
+def test_functional_namespace():
+    for name in ["relu", "gelu", "sigmoid", "softmax", "log_softmax", "cross_entropy", "layer_norm",
+                 "dropout", "embedding", "linear", "scaled_dot_product_attention"]:
+        assert callable(getattr(F, name))
+    logits = mg.tensor([[2.0, 0.0, -1.0]], dtype=mg.float64)
+    p = np.exp([2.0, 0.0, -1.0]) / np.exp([2.0, 0.0, -1.0]).sum()
+    np.testing.assert_allclose(F.softmax(logits, dim=-1).numpy()[0], p)
+    assert F.cross_entropy(logits, mg.tensor([0])).item() == pytest.approx(-np.log(p[0]))
+
+
+# ---- containers ---------------------------------------------------------------------------
+def test_sequential():
+    model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2)).to(mg.float64)
+    x = float64_input(5, 3)
+    w1, b1, w2, b2 = (p.numpy() for p in model.parameters())
+    expected = np.maximum(x.numpy() @ w1.T + b1, 0) @ w2.T + b2
+    np.testing.assert_allclose(model(x).numpy(), expected, rtol=1e-12)
+    mg.gradcheck(lambda x, *params: model(x), [x, *model.parameters()])
+    assert len(model) == 3 and isinstance(model[1], nn.ReLU) and isinstance(model[-1], nn.Linear)
+    assert isinstance(model[:2], nn.Sequential) and len(model[:2]) == 2
+    assert [type(m).__name__ for m in model] == ["Linear", "ReLU", "Linear"]
+    with pytest.raises(TypeError, match="holds Modules"):
+        nn.Sequential(nn.ReLU(), lambda x: x)
+
+
+def test_module_list_and_dict():
+    layers = nn.ModuleList([nn.Linear(2, 2)]).append(nn.Linear(2, 3)).extend([nn.ReLU()])
+    assert len(layers) == 3 and [n for n, _ in layers.named_parameters()][-1] == "1.bias"
+    heads = nn.ModuleDict({"sentiment": nn.Linear(4, 2)})
+    heads["tags"] = nn.Linear(4, 5)
+    assert "tags" in heads and list(heads) == ["sentiment", "tags"] and len(heads) == 2
+    assert [n for n, _ in heads.named_parameters()] == ["sentiment.weight", "sentiment.bias", "tags.weight", "tags.bias"]
+    assert heads["tags"].out_features == 5 and list(heads.keys()) == ["sentiment", "tags"]
+    assert [type(m).__name__ for _, m in heads.items()] == ["Linear", "Linear"]
+    with pytest.raises(TypeError, match="holds Modules"):
+        heads["bad"] = 3
+
+
+# ---- initialisation ------------------------------------------------------------------------
+def test_init_distributions():
+    w = nn.Parameter(mg.zeros(400, 300))
+    assert init.normal_(w, 1.0, 0.5) is w
+    assert w.numpy().mean() == pytest.approx(1.0, abs=0.01) and w.numpy().std() == pytest.approx(0.5, rel=0.02)
+    init.uniform_(w, -2.0, 3.0)
+    assert w.numpy().min() >= -2 and w.numpy().max() < 3 and w.numpy().mean() == pytest.approx(0.5, abs=0.02)
+    init.zeros_(w)
+    assert not w.numpy().any()
+    init.ones_(w)
+    assert (w.numpy() == 1).all()
+
+
+@pytest.mark.parametrize("fn, std", [
+    (init.xavier_uniform_, math.sqrt(2 / (300 + 400))),
+    (init.xavier_normal_, math.sqrt(2 / (300 + 400))),
+    (init.kaiming_uniform_, math.sqrt(2 / 300)),  # leaky_relu, a=0: gain sqrt(2), fan_in = 300
+    (init.kaiming_normal_, math.sqrt(2 / 300)),
+])
+def test_fan_based_inits_have_the_promised_std(fn, std):
+    w = nn.Parameter(mg.zeros(400, 300))
+    fn(w)
+    assert w.numpy().std() == pytest.approx(std, rel=0.02) and abs(w.numpy().mean()) < std / 20
+
+
+def test_init_details():
+    w = nn.Parameter(mg.zeros(10, 20, 3, dtype=mg.float64))
+    init.kaiming_uniform_(w, mode="fan_out", nonlinearity="relu")  # fan_out = 10 * 3
+    assert w.dtype == mg.float64 and np.abs(w.numpy()).max() <= math.sqrt(3) * math.sqrt(2) / math.sqrt(30)
+    assert init.calculate_gain("tanh") == pytest.approx(5 / 3)
+    assert init.calculate_gain("leaky_relu", 0.2) == pytest.approx(math.sqrt(2 / 1.04))
+    version = w._version
+    init.normal_(w)
+    assert w._version == version + 1  # in place, and counted
+    with pytest.raises(ValueError, match="at least 2 dims"):
+        init.xavier_uniform_(nn.Parameter(mg.zeros(3)))
+    with pytest.raises(ValueError, match="unknown nonlinearity"):
+        init.calculate_gain("swish")
+
+
+def test_init_is_seeded(device):
+    def draw():
+        mg.manual_seed(7)
+        return init.normal_(nn.Parameter(mg.zeros(3, 3, device=device))).numpy()
+
+    np.testing.assert_array_equal(draw(), draw())

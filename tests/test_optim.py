@@ -1,0 +1,328 @@
+"""minigrad.optim: each optimizer's first steps against the update formulas written out in NumPy
+(and against PyTorch when it is installed), param groups, frozen parameters, schedules, clipping."""
+import math
+
+import numpy as np
+import pytest
+
+import minigrad as mg
+from minigrad import nn, optim
+from minigrad.optim import lr_scheduler
+
+P0 = np.array([[0.5, -1.0, 2.0], [0.0, 1.5, -0.3]])
+GRADS = [np.array([[0.1, -0.2, 0.3], [0.4, 0.0, -0.6]]),
+         np.array([[-0.5, 0.2, 0.1], [0.3, -0.1, 0.2]]),
+         np.array([[0.2, 0.2, -0.4], [-0.1, 0.5, 0.0]])]
+
+
+def param(device="cpu"):
+    # a copy: mg.tensor of a NumPy array shares its memory, and the steps would change P0
+    return nn.Parameter(mg.tensor(P0.copy(), dtype=mg.float64, device=device))
+
+
+def run(make_optimizer, steps=2, device="cpu"):
+    """The parameter's values after each of the first `steps` steps on the fixed gradients."""
+    p = param(device)
+    opt = make_optimizer([p])
+    values = []
+    for g in GRADS[:steps]:
+        p.grad = mg.tensor(g, dtype=mg.float64, device=device)
+        opt.step()
+        values.append(p.numpy().copy())
+    return values
+
+
+# ---- the update formulas, written out by hand ---------------------------------------------------
+def sgd_by_hand(lr, momentum=0.0, dampening=0.0, nesterov=False, weight_decay=0.0, steps=2):
+    p, buf, out = P0.copy(), None, []
+    for g in GRADS[:steps]:
+        g = g + weight_decay * p
+        if momentum:
+            buf = g.copy() if buf is None else momentum * buf + (1 - dampening) * g
+            g = g + momentum * buf if nesterov else buf
+        p = p - lr * g
+        out.append(p)
+    return out
+
+
+def adam_by_hand(lr, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, decoupled=False, steps=2):
+    (b1, b2), p, m, v, out = betas, P0.copy(), 0.0, 0.0, []
+    for t, g in enumerate(GRADS[:steps], start=1):
+        if decoupled:
+            p = p * (1 - lr * weight_decay)
+        else:
+            g = g + weight_decay * p
+        m = b1 * m + (1 - b1) * g
+        v = b2 * v + (1 - b2) * g**2
+        p = p - lr * (m / (1 - b1**t)) / (np.sqrt(v / (1 - b2**t)) + eps)
+        out.append(p)
+    return out
+
+
+def rmsprop_by_hand(lr, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0, steps=2):
+    p, v, buf, out = P0.copy(), 0.0, 0.0, []
+    for g in GRADS[:steps]:
+        g = g + weight_decay * p
+        v = alpha * v + (1 - alpha) * g**2
+        step = g / (np.sqrt(v) + eps)
+        if momentum:
+            buf = momentum * buf + step
+            step = buf
+        p = p - lr * step
+        out.append(p)
+    return out
+
+
+CASES = {
+    "sgd": (dict(lr=0.1), optim.SGD, sgd_by_hand),
+    "sgd-momentum": (dict(lr=0.1, momentum=0.9), optim.SGD, sgd_by_hand),
+    "sgd-dampening": (dict(lr=0.1, momentum=0.9, dampening=0.5), optim.SGD, sgd_by_hand),
+    "sgd-nesterov-wd": (dict(lr=0.1, momentum=0.9, nesterov=True, weight_decay=0.01), optim.SGD, sgd_by_hand),
+    "adam": (dict(lr=0.01), optim.Adam, adam_by_hand),
+    "adam-l2": (dict(lr=0.01, betas=(0.8, 0.99), weight_decay=0.1), optim.Adam, adam_by_hand),
+    "adamw": (dict(lr=0.01, weight_decay=0.1), optim.AdamW,
+              lambda **kw: adam_by_hand(decoupled=True, **kw)),
+    "rmsprop": (dict(lr=0.01), optim.RMSprop, rmsprop_by_hand),
+    "rmsprop-momentum-wd": (dict(lr=0.01, alpha=0.9, momentum=0.5, weight_decay=0.1), optim.RMSprop, rmsprop_by_hand),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_first_two_steps_match_the_formulas(name):
+    options, cls, by_hand = CASES[name]
+    for got, expected in zip(run(lambda ps: cls(ps, **options)), by_hand(**options)):
+        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_adam_first_step_moves_each_weight_by_about_lr():
+    # at t = 1, m_hat = g and v_hat = g^2, so the step is lr * g / |g| = lr * sign(g)
+    (after,) = run(lambda ps: optim.Adam(ps, lr=0.01), steps=1)
+    np.testing.assert_allclose(P0 - after, 0.01 * np.sign(GRADS[0]), atol=1e-8)
+
+
+def test_the_seed_example_one_step_on_a_parabola():
+    # L(w) = (w - 2)^2 from w = 5: dL/dw = 6, so w <- 5 - 0.1 * 6 = 4.4
+    w = nn.Parameter(mg.tensor(5.0, dtype=mg.float64))
+    opt = optim.SGD([w], lr=0.1)
+    ((w - 2) ** 2).backward()
+    opt.step()
+    assert w.item() == pytest.approx(4.4, abs=1e-15)
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_against_pytorch(name):
+    torch = pytest.importorskip("torch")
+    options, cls, _ = CASES[name]
+    torch_cls = {optim.SGD: torch.optim.SGD, optim.Adam: torch.optim.Adam,
+                 optim.AdamW: torch.optim.AdamW, optim.RMSprop: torch.optim.RMSprop}[cls]
+    p = torch.tensor(P0, requires_grad=True)
+    opt = torch_cls([p], **options)
+    ours = run(lambda ps: cls(ps, **options), steps=3)
+    for g, expected in zip(GRADS, ours):
+        p.grad = torch.tensor(g)
+        opt.step()
+        np.testing.assert_allclose(expected, p.detach().numpy(), rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("name", ["sgd-nesterov-wd", "adamw", "rmsprop-momentum-wd"])
+def test_on_every_device(name, device):
+    options, cls, by_hand = CASES[name]
+    for got, expected in zip(run(lambda ps: cls(ps, **options), device=device), by_hand(**options)):
+        np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+
+
+def test_float32_parameters_stay_float32():
+    p = nn.Parameter(mg.tensor(P0, dtype=mg.float32))
+    opt = optim.Adam([p], lr=0.1, weight_decay=0.1)
+    p.grad = mg.tensor(GRADS[0], dtype=mg.float32)
+    opt.step()
+    assert p.dtype == mg.float32 and opt.state[p]["exp_avg"].dtype == mg.float32
+
+
+# ---- which parameters move ----------------------------------------------------------------------
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_frozen_and_gradless_parameters_stay_bit_identical(name):
+    options, cls, _ = CASES[name]
+    frozen, gradless, trained = param(), param(), param()
+    frozen.requires_grad_(False)
+    frozen.grad = mg.tensor(GRADS[0], dtype=mg.float64)  # a stale gradient must not be used either
+    opt = cls([frozen, gradless, trained], **options)
+    for g in GRADS:
+        trained.grad = mg.tensor(g, dtype=mg.float64)
+        opt.step()
+    assert frozen.numpy().tobytes() == P0.tobytes() and gradless.numpy().tobytes() == P0.tobytes()
+    assert not np.allclose(trained.numpy(), P0)
+    assert frozen not in opt.state and gradless not in opt.state
+
+
+def test_param_groups_have_their_own_hyperparameters():
+    body, head = param(), param()
+    opt = optim.SGD([{"params": [body], "lr": 0.01}, {"params": head, "momentum": 0.9}], lr=0.1)
+    assert [g["lr"] for g in opt.param_groups] == [0.01, 0.1]
+    assert [g["momentum"] for g in opt.param_groups] == [0.0, 0.9]
+    for g in GRADS[:2]:
+        body.grad = mg.tensor(g, dtype=mg.float64)
+        head.grad = mg.tensor(g, dtype=mg.float64)
+        opt.step()
+    np.testing.assert_allclose(body.numpy(), sgd_by_hand(lr=0.01)[-1], rtol=1e-12)
+    np.testing.assert_allclose(head.numpy(), sgd_by_hand(lr=0.1, momentum=0.9)[-1], rtol=1e-12)
+
+
+def test_param_group_errors():
+    p = param()
+    with pytest.raises(ValueError, match="more than one parameter group"):
+        optim.SGD([{"params": [p]}, {"params": [p]}], lr=0.1)
+    with pytest.raises(ValueError, match="unknown options"):
+        optim.SGD([{"params": [p], "betas": (0.9, 0.99)}], lr=0.1)
+    with pytest.raises(ValueError, match="empty list"):
+        optim.Adam([])
+    with pytest.raises(TypeError, match="optimizes Tensors"):
+        optim.Adam([P0])
+    with pytest.raises(ValueError, match="nesterov"):
+        optim.SGD([p], lr=0.1, nesterov=True)
+
+
+def test_zero_grad_sets_gradients_to_none():
+    model = nn.Linear(3, 2)
+    opt = optim.SGD(model.parameters(), lr=0.1)
+    model(mg.randn(4, 3)).sum().backward()
+    opt.zero_grad()
+    assert all(p.grad is None for p in model.parameters())
+
+
+def test_a_model_learns():
+    mg.manual_seed(0)
+    x = mg.randn(64, 3)
+    y = x @ mg.tensor([[1.0], [-2.0], [0.5]]) + 0.3
+    model = nn.Linear(3, 1)
+    opt = optim.Adam(model.parameters(), lr=0.1)
+    for _ in range(150):
+        loss = ((model(x) - y) ** 2).mean()
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert loss.item() < 1e-3
+
+
+# ---- resuming -------------------------------------------------------------------------------------
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_state_dict_resumes_exactly(name):
+    options, cls, _ = CASES[name]
+    straight = run(lambda ps: cls(ps, **options), steps=3)[-1]
+    p = param()
+    first = cls([p], **options)
+    for g in GRADS[:2]:
+        p.grad = mg.tensor(g, dtype=mg.float64)
+        first.step()
+    saved = first.state_dict()
+    p.grad = mg.tensor(GRADS[0] * 100, dtype=mg.float64)
+    first.step()  # later steps must not change what was saved
+    resumed_p = nn.Parameter(mg.tensor(run(lambda ps: cls(ps, **options), steps=2)[-1], dtype=mg.float64))
+    resumed = cls([resumed_p], lr=123.0)  # the saved hyperparameters win
+    resumed.load_state_dict(saved)
+    resumed_p.grad = mg.tensor(GRADS[2], dtype=mg.float64)
+    resumed.step()
+    np.testing.assert_array_equal(resumed_p.numpy(), straight)
+    assert resumed.param_groups[0]["lr"] == options["lr"]
+
+
+def test_state_dict_layout_and_mismatch():
+    a, b = param(), param()
+    opt = optim.Adam([{"params": [a]}, {"params": [b], "lr": 0.5}])
+    a.grad = mg.tensor(GRADS[0], dtype=mg.float64)
+    opt.step()
+    state = opt.state_dict()
+    assert state["param_groups"][1]["params"] == [1] and state["param_groups"][1]["lr"] == 0.5
+    assert set(state["state"]) == {0} and state["state"][0]["step"] == 1
+    assert isinstance(state["state"][0]["exp_avg"], mg.Tensor)
+    with pytest.raises(ValueError, match="groups of sizes"):
+        optim.Adam([a, b]).load_state_dict(state)
+    state["state"][0]["exp_avg"] = mg.zeros(5)
+    with pytest.raises(ValueError, match="exp_avg"):
+        optim.Adam([{"params": [a]}, {"params": [b]}]).load_state_dict(state)
+    assert "Parameter Group 1" in repr(opt) and "lr: 0.5" in repr(opt)
+
+
+# ---- schedules -------------------------------------------------------------------------------------
+def lrs(scheduler, steps):
+    """The lr used at each of the first `steps` steps."""
+    out = []
+    for _ in range(steps):
+        out.append(scheduler.get_last_lr()[0])
+        scheduler.optimizer.step()
+        scheduler.step()
+    return out
+
+
+def sgd(lr=1.0):
+    return optim.SGD([param()], lr=lr)
+
+
+def test_warmup_cosine_curve():
+    curve = lrs(lr_scheduler.WarmupCosineLR(sgd(0.1), warmup_steps=4, total_steps=12), 14)
+    expected = [0.1 * t / 4 for t in range(4)] + [0.1 * 0.5 * (1 + math.cos(math.pi * (t - 4) / 8)) for t in range(4, 13)]
+    np.testing.assert_allclose(curve, expected + [0.0], atol=1e-15)
+    assert curve[4] == pytest.approx(0.1) and curve[8] == pytest.approx(0.05)
+    floor = lrs(lr_scheduler.WarmupCosineLR(sgd(1.0), 0, 10, min_factor=0.1), 12)
+    assert floor[0] == 1.0 and floor[-1] == pytest.approx(0.1) and floor[5] == pytest.approx(0.55)
+    with pytest.raises(ValueError, match="warmup_steps <= total_steps"):
+        lr_scheduler.WarmupCosineLR(sgd(), 5, 3)
+
+
+def test_step_and_linear_curves():
+    assert lrs(lr_scheduler.StepLR(sgd(1.0), step_size=3, gamma=0.5), 7) == [1, 1, 1, 0.5, 0.5, 0.5, 0.25]
+    np.testing.assert_allclose(lrs(lr_scheduler.LinearLR(sgd(1.0), total_iters=4), 6), [1, 0.75, 0.5, 0.25, 0, 0])
+    warmup = lr_scheduler.LinearLR(sgd(0.3), start_factor=1 / 3, end_factor=1.0, total_iters=2)
+    np.testing.assert_allclose(lrs(warmup, 4), [0.1, 0.2, 0.3, 0.3])
+    np.testing.assert_allclose(lrs(lr_scheduler.LambdaLR(sgd(2.0), lambda t: 1 / (t + 1)), 3), [2, 1, 2 / 3])
+
+
+def test_schedule_keeps_each_groups_ratio_and_resumes():
+    a, b = param(), param()
+    opt = optim.AdamW([{"params": [a], "lr": 1e-3}, {"params": [b], "lr": 1e-2}])
+    schedule = lr_scheduler.StepLR(opt, step_size=2, gamma=0.1)
+    for _ in range(3):
+        schedule.step()
+    assert schedule.get_last_lr() == pytest.approx([1e-4, 1e-3])
+    again = lr_scheduler.StepLR(optim.AdamW([{"params": [param()], "lr": 1e-3}, {"params": [param()], "lr": 1e-2}]),
+                                step_size=2, gamma=0.1)
+    again.load_state_dict(schedule.state_dict())
+    assert again.get_last_lr() == pytest.approx([1e-4, 1e-3]) and again.last_epoch == 3
+    again.step()
+    schedule.step()
+    assert again.get_last_lr() == schedule.get_last_lr()
+    assert again.get_last_lr() == pytest.approx([1e-5, 1e-4])
+
+
+# ---- gradient clipping --------------------------------------------------------------------------
+def test_clip_grad_norm_scales_to_max_norm_and_returns_the_norm_before():
+    a, b, none = param(), param(), param()
+    a.grad = mg.tensor([[3.0, 0, 0], [0, 0, 0]], dtype=mg.float64)
+    b.grad = mg.tensor([[0, 4.0, 0], [0, 0, 0]], dtype=mg.float64)
+    total = optim.clip_grad_norm_([a, b, none], max_norm=1.0)
+    assert isinstance(total, float) and total == pytest.approx(5.0)
+    assert a.grad.numpy()[0, 0] == pytest.approx(0.6) and b.grad.numpy()[0, 1] == pytest.approx(0.8)
+    assert none.grad is None
+    assert optim.clip_grad_norm_([a, b], max_norm=1.0) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_clip_grad_norm_leaves_small_gradients_untouched():
+    p = param()
+    p.grad = mg.tensor(GRADS[0], dtype=mg.float64)
+    before = p.grad.numpy().tobytes()
+    total = optim.clip_grad_norm_(p, max_norm=10.0)
+    assert total == pytest.approx(np.linalg.norm(GRADS[0]))
+    assert p.grad.numpy().tobytes() == before
+    assert optim.clip_grad_norm_([param()], 1.0) == 0.0  # no gradients at all
+
+
+def test_clip_grad_norm_against_pytorch():
+    torch = pytest.importorskip("torch")
+    ours = [param(), param()]
+    theirs = [torch.tensor(P0, requires_grad=True) for _ in range(2)]
+    for p, q, g in zip(ours, theirs, GRADS):
+        p.grad, q.grad = mg.tensor(g * 3, dtype=mg.float64), torch.tensor(g * 3)
+    total = optim.clip_grad_norm_(ours, 0.5)
+    assert total == pytest.approx(float(torch.nn.utils.clip_grad_norm_(theirs, 0.5)), rel=1e-12)
+    for p, q in zip(ours, theirs):
+        np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-12)
