@@ -60,14 +60,44 @@ def generate_command(args):
     return 0
 
 
-def compare_command(args):
-    from models import report
-    from models.compare import CompareConfig, compare
+def compare_config(args):
+    from models.compare import CompareConfig
 
     config = CompareConfig(model=args.model, task=args.task, steps=args.steps, seed=args.seed, device=args.device,
-                           batch_size=args.batch_size, baselines=not args.no_baselines, train_path=args.train,
-                           valid_path=args.valid, text_column=args.text_column, label_column=args.label_column,
-                           encoding=args.encoding)
+                           batch_size=args.batch_size, train_path=args.train, valid_path=args.valid,
+                           text_column=args.text_column, label_column=args.label_column, encoding=args.encoding)
+    return config
+
+
+def finetune_command(args):
+    from dataclasses import replace
+
+    from models import report
+    from models.sweep import finetune, parse_grid, parse_options
+
+    config = replace(compare_config(args), lr={args.mode: args.lr} if args.lr else {}, optimizer=args.optimizer,
+                     weight_decay=args.weight_decay, patience=args.patience, augment=args.augment,
+                     options=parse_options(args.option))
+    grid = parse_grid(args.sweep)
+    out = Path(args.out or default_out("finetune"))
+    print(f"fine-tuning {args.model!r} on {args.train or args.task!r} with mode {args.mode!r}"
+          + (f", {len(grid)} settings" if grid else "") + "\n")
+    print("setting                         " + report.table_header(), flush=True)
+    rows, best, path = finetune(config, args.mode, out, grid, on_row=lambda row: print(
+        f"{' '.join(f'{k}={v}' for k, v in row['point'].items()) or 'defaults':<32}" + report.table_row(row),
+        flush=True))
+    print(f"\nbest: {best['point'] or 'defaults'}: val accuracy {100 * best['val_accuracy']:.1f}%, "
+          f"test accuracy {100 * best['test_accuracy']:.1f}%" if best.get("test_accuracy") is not None else "")
+    print(f"delta (only what trained): {out / 'delta.safetensors'}\nresults: {path}")
+    return 0
+
+
+def compare_command(args):
+    from models import report
+    from models.compare import compare
+
+    config = compare_config(args)
+    config.baselines = not args.no_baselines
     if args.modes:
         config.modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     out = Path(args.out or default_out("compare"))
@@ -91,19 +121,24 @@ def build_parser():
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     cmp = commands.add_parser("compare", help="fine-tune a pretrained model in every mode, side by side (the main job)")
-    cmp.add_argument("--model", default="tiny", help="'tiny' (the shipped checkpoint) or a checkpoint path")
-    cmp.add_argument("--task", default="sentiment", help="a bundled classification task: sentiment or domain")
     cmp.add_argument("--modes", default=None, help="comma-separated modes (default: all)")
-    cmp.add_argument("--steps", type=int, default=100, help="training steps per mode")
-    cmp.add_argument("--batch-size", type=int, default=32)
     cmp.add_argument("--no-baselines", action="store_true", help="skip the majority-class and from-scratch rows")
-    cmp.add_argument("--train", default=None, help="your own training data (.csv or .jsonl) instead of --task")
-    cmp.add_argument("--valid", default=None, help="your own validation data (default: split off --train)")
-    cmp.add_argument("--text-column", default="text")
-    cmp.add_argument("--label-column", default="label")
-    cmp.add_argument("--encoding", default="utf-8")
-    add_common(cmp)
+    add_task_options(cmp)
     cmp.set_defaults(run=compare_command)
+
+    tune = commands.add_parser("finetune", help="fine-tune in one mode, with all its options and a grid search")
+    tune.add_argument("--mode", required=True, help="a mode, or several joined with '+', e.g. lora+params")
+    tune.add_argument("--option", action="append", default=[], metavar="NAME=VALUE",
+                      help="a mode option, e.g. --option r=4 --option targets=query,value")
+    tune.add_argument("--lr", type=float, default=None, help="learning rate (default: the mode's usual one)")
+    tune.add_argument("--optimizer", default="adamw", choices=["adamw", "adam", "sgd", "rmsprop"])
+    tune.add_argument("--weight-decay", type=float, default=0.0)
+    tune.add_argument("--patience", type=int, default=0, help="early stopping after N evaluations without improvement")
+    tune.add_argument("--augment", type=float, default=0.0, help="token dropout / swap probability")
+    tune.add_argument("--sweep", nargs="*", default=[], metavar="NAME=V1,V2",
+                      help="grid search, e.g. --sweep lr=1e-4,3e-4,1e-3 optimizer=adamw,sgd; best by validation")
+    add_task_options(tune)
+    tune.set_defaults(run=finetune_command)
 
     check = commands.add_parser("gradcheck", help="check every op's backward against finite differences")
     check.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="where to run (default: cpu)")
@@ -133,6 +168,19 @@ def build_parser():
     gen.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     gen.set_defaults(run=generate_command)
     return parser
+
+
+def add_task_options(parser):
+    parser.add_argument("--model", default="tiny", help="'tiny' (the shipped checkpoint) or a checkpoint path")
+    parser.add_argument("--task", default="sentiment", help="a bundled classification task: sentiment or domain")
+    parser.add_argument("--steps", type=int, default=100, help="training steps (per mode)")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--train", default=None, help="your own training data (.csv or .jsonl) instead of --task")
+    parser.add_argument("--valid", default=None, help="your own validation data (default: split off --train)")
+    parser.add_argument("--text-column", default="text")
+    parser.add_argument("--label-column", default="label")
+    parser.add_argument("--encoding", default="utf-8")
+    add_common(parser)
 
 
 def add_common(parser):

@@ -45,6 +45,11 @@ class CompareConfig:
     device: str = "cpu"
     baselines: bool = True
     lr: dict = field(default_factory=dict)  # mode -> learning rate, overriding DEFAULT_LR
+    optimizer: str = "adamw"
+    weight_decay: float = 0.0  # decoupled for AdamW, an L2 penalty for the others
+    patience: int = 0  # early stopping on validation loss (evaluations without improvement); 0 = off
+    augment: float = 0.0  # probability of dropping, and of swapping, each training word
+    options: dict = field(default_factory=dict)  # options for prepare(), e.g. {"r": 4} for lora
     train_path: str = None  # the user's own data instead of the bundled task
     valid_path: str = None
     text_column: str = "text"
@@ -63,10 +68,13 @@ def load_data(config):
 
 
 def endless_batches(examples, tokenizer, config):
-    """Epoch after epoch, each in a new seeded order: every mode sees the same stream."""
+    """Epoch after epoch, each in a new seeded order (and new augmentations): every mode sees
+    the same stream."""
     for epoch in itertools.count():
-        yield from data.batches(examples, tokenizer, config.batch_size, config.max_len,
-                                seed=config.seed * 1000 + epoch, device=config.device)
+        seed = config.seed * 1000 + epoch
+        epoch_examples = data.augment_examples(examples, config.augment, seed) if config.augment else examples
+        yield from data.batches(epoch_examples, tokenizer, config.batch_size, config.max_len, seed=seed,
+                                device=config.device)
 
 
 def classification_loss(model, batch):
@@ -109,19 +117,20 @@ def forgetting_probe(base, config):
     return lambda body: lm_loss_on(LanguageModel(body), rows, base.tokenizer, config.device)
 
 
-def run_mode(name, base, task, config, lm_loss_of):
-    """Fine-tune one mode (or the from-scratch baseline); returns its table row and curves."""
+def run_mode(name, base, task, config, lm_loss_of, progress=False):
+    """Fine-tune one mode (or the from-scratch baseline); returns (table row with curves, model)."""
     mg.manual_seed(config.seed)
     num_labels = len(task.labels)
     if name == "scratch":  # the same network and steps, from random weights
         model = prepare(LanguageModel(base.config).to(config.device), "full", num_labels=num_labels)
     else:
-        model = prepare(base, name, num_labels=num_labels)
-    lr = config.lr.get(name, DEFAULT_LR.get(name, 1e-3))
+        model = prepare(base, name, num_labels=num_labels, **config.options)
+    lr = config.lr.get(name, DEFAULT_LR.get(name.split("+")[0], 1e-3))
     tokenizer = base.tokenizer
     result = train(model, classification_loss, endless_batches(task.train, tokenizer, config),
-                   TrainConfig(steps=config.steps, lr=lr, warmup_steps=config.steps // 10,
-                               eval_every=config.eval_every, progress=False),
+                   TrainConfig(steps=config.steps, lr=lr, optimizer=config.optimizer, weight_decay=config.weight_decay,
+                               warmup_steps=config.steps // 10, eval_every=config.eval_every,
+                               patience=config.patience, progress=progress),
                    evaluate=lambda m: scores(m, task.valid, tokenizer, config, num_labels),
                    param_groups=model.param_groups)
     trainable, total = count_parameters(model)
@@ -129,14 +138,15 @@ def run_mode(name, base, task, config, lm_loss_of):
     test = scores(model, task.test, tokenizer, config, num_labels) if task.test else {}
     lm_loss_after = lm_loss_of(model.transformer)
     peak = peak_step_bytes(model, next(endless_batches(task.train, tokenizer, config)), config)
-    return {
-        "mode": name, "lr": lr, "trainable": trainable, "total": total, "trainable_pct": 100 * trainable / total,
+    row = {
+        "mode": name, "lr": lr, "optimizer": config.optimizer, "trainable": trainable, "total": total, "trainable_pct": 100 * trainable / total,
         "seconds_per_step": result.seconds_per_step, "peak_mb": peak / 2**20,
         "val_accuracy": val["accuracy"], "val_macro_f1": val["macro_f1"], "val_loss": val["loss"],
         "test_accuracy": test.get("accuracy"), "test_macro_f1": test.get("macro_f1"),
         "lm_loss_after": lm_loss_after, "stopped": result.stopped,
         "curve": [{"step": h["step"], "val_accuracy": h["accuracy"], "val_loss": h["loss"]} for h in result.history],
     }
+    return row, model
 
 
 def majority_row(task):
@@ -157,14 +167,14 @@ def compare(config, out_dir=None, on_row=None):
     start = time.perf_counter()
     base = pretrained.load(config.model, device=config.device)
     task = load_data(config)
-    unknown = [m for m in config.modes if m not in MODES]
+    unknown = [m for m in config.modes if any(part not in MODES for part in m.split("+"))]
     if unknown:
         raise ValueError(f"unknown mode(s) {unknown}; expected some of {list(MODES)}")
     lm_loss_of = forgetting_probe(base, config)
     before = lm_loss_of(base.body)
     rows = [majority_row(task)] if config.baselines else []
     for name in config.modes + (["scratch"] if config.baselines else []):
-        row = run_mode(name, base, task, config, lm_loss_of)
+        row, _ = run_mode(name, base, task, config, lm_loss_of)
         row["forgetting"] = None if name == "scratch" else row["lm_loss_after"] - before
         rows.append(row)
         if on_row:

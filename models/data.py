@@ -429,6 +429,25 @@ def load_user_task(train_path, valid_path=None, test_path=None, text_column="tex
     return TaskData(Path(train_path).stem, "classification", names, train, valid, test)
 
 
+# ---- augmentation ------------------------------------------------------------------------------
+def augment(text, rng, p_drop=0.1, p_swap=0.1):
+    """Token dropout and swap: drop each word with probability p_drop, then swap each
+    neighbouring pair with probability p_swap. A cheap remedy for overfitting (the model
+    sees a slightly different text each epoch), with a cost made visible by this task:
+    dropping "not" or moving "but" can flip the true label."""
+    words = [w for w in text.split() if rng.random() >= p_drop] or text.split()[:1]
+    for i in range(len(words) - 1):
+        if rng.random() < p_swap:
+            words[i], words[i + 1] = words[i + 1], words[i]
+    return " ".join(words)
+
+
+def augment_examples(examples, p, seed):
+    """A new augmented copy of classification examples (same labels), seeded per epoch."""
+    rng = random.Random(f"augment/{seed}")
+    return [Example(augment(e.text, rng, p, p), e.label) for e in examples]
+
+
 # ---- batching ------------------------------------------------------------------------------------
 def encode_words(tokenizer, words):
     """Encode whitespace-separated words: (ids, spans), spans[i] = (first, last) index of word i's tokens.

@@ -77,3 +77,30 @@ def test_the_shipped_checkpoint_generates_text_from_the_corpus():
     text = model.generate("the battery is", max_new_tokens=20, temperature=0)
     assert text.startswith("the battery is") and len(text.split()) > 4
     assert float(model.metadata["valid_loss"]) < 1.5
+
+
+def test_finetune_sweep_keeps_the_best_and_saves_a_delta_that_loads_back(tmp_path, capsys):
+    import minigrad as mg
+    from models import data
+    from models.finetune import load_delta
+
+    out = tmp_path / "ft"
+    assert main(["finetune", "--mode", "lora", "--option", "r=2", "--steps", "3", "--sweep", "lr=1e-3,1e-2",
+                 "optimizer=adamw,sgd", "--out", str(out)]) == 0
+    results = json.loads((out / "results.json").read_text())
+    assert len(results["rows"]) == 4 and {r["optimizer"] for r in results["rows"]} == {"adamw", "sgd"}
+    best = max(results["rows"], key=lambda r: (r["val_accuracy"], -r["val_loss"]))
+    assert results["best"]["point"] == best["point"] and "best:" in capsys.readouterr().out
+    tuned = load_delta(pretrained.load("tiny"), out / "delta.safetensors")
+    assert tuned.mode == "lora" and tuned.mode_options["r"] == 2
+    task = data.load_task("sentiment")
+    batch = next(data.batches(task.valid, pretrained.load("tiny").tokenizer, 8, shuffle=False))
+    with mg.no_grad():
+        assert tuned(batch["input_ids"], batch["attention_mask"]).shape == (8, 2)
+
+
+def test_finetune_rejects_bad_sweeps_and_options(tmp_path):
+    with pytest.raises(ValueError, match="bad --sweep item 'momentum=0.9'"):
+        main(["finetune", "--mode", "head", "--sweep", "momentum=0.9", "--out", str(tmp_path)])
+    with pytest.raises(ValueError, match="unknown option 'rank'"):
+        main(["finetune", "--mode", "lora", "--option", "rank=2", "--steps", "1", "--out", str(tmp_path)])

@@ -306,3 +306,17 @@ def test_batches_accept_plain_tuples_and_user_examples(tmp_path):
     assert batch["labels"].tolist() == [1, 0] and batch["input_ids"].shape[0] == 2
     with pytest.raises(ValueError, match="tag_position"):
         next(data.batches(TASKS["tagging"].train, tok, 2, tag_position="middle"))
+
+
+def test_augmentation_drops_and_swaps_words_reproducibly():
+    import random
+
+    from models.data import Example, augment, augment_examples
+
+    text = "the battery is not bad but the screen is awful ."
+    assert augment(text, random.Random(0), 0.0, 0.0) == text
+    changed = augment(text, random.Random(0), 0.3, 0.3)
+    assert changed != text and set(changed.split()) <= set(text.split())
+    a = augment_examples([Example(text, 1)] * 3, 0.2, seed=5)
+    assert a == augment_examples([Example(text, 1)] * 3, 0.2, seed=5) and all(e.label == 1 for e in a)
+    assert augment("word", random.Random(0), 1.0, 0.0) == "word"  # never empty

@@ -1,0 +1,75 @@
+"""`minigrad finetune`: one mode, all its options, and an optional grid search.
+
+    minigrad finetune --mode lora --option r=4 --steps 200
+    minigrad finetune --mode full --sweep lr=1e-4,3e-4,1e-3 optimizer=adamw,sgd
+
+Each grid point is trained from the same pretrained weights on the same batches;
+the best one by validation accuracy (then validation loss) is kept, scored on the
+test set, and saved as a small delta file -- only the parameters it trained --
+that `models.finetune.load_delta` puts back on the pretrained model.
+"""
+import itertools
+from dataclasses import replace
+from pathlib import Path
+
+from models import pretrained
+from models.compare import forgetting_probe, load_data, run_mode
+from models.finetune import save_delta
+from models.train import write_results
+
+SWEEPABLE = {"lr": float, "optimizer": str, "weight_decay": float, "steps": int, "batch_size": int}
+
+
+def parse_grid(specs):
+    """["lr=1e-4,3e-4", "optimizer=adamw,sgd"] -> the 4 combinations, as dicts."""
+    axes = {}
+    for spec in specs:
+        name, _, values = spec.partition("=")
+        if name not in SWEEPABLE or not values:
+            raise ValueError(f"bad --sweep item {spec!r}: expected NAME=V1,V2,... with NAME one of {sorted(SWEEPABLE)}")
+        axes[name] = [SWEEPABLE[name](v) for v in values.split(",")]
+    return [dict(zip(axes, combination)) for combination in itertools.product(*axes.values())]
+
+
+def parse_options(specs):
+    """["r=4", "targets=query,value"] -> {"r": 4, "targets": ["query", "value"]} (numbers where they parse)."""
+    def value(text):
+        for kind in (int, float):
+            try:
+                return kind(text)
+            except ValueError:
+                pass
+        return text.split(",") if "," in text else text
+
+    options = {}
+    for spec in specs:
+        name, sep, text = spec.partition("=")
+        if not sep:
+            raise ValueError(f"bad --option {spec!r}: expected NAME=VALUE")
+        options[name] = value(text)
+    return options
+
+
+def finetune(config, mode, out_dir, grid=(), on_row=None):
+    """Train `mode` at every grid point; keep, test and save the best. Returns (rows, best, results path)."""
+    base = pretrained.load(config.model, device=config.device)
+    task = load_data(config)
+    lm_loss_of = forgetting_probe(base, config)
+    before = lm_loss_of(base.body)
+    rows, best, best_model = [], None, None
+    for point in grid or [{}]:
+        changes = {k: v for k, v in point.items() if k != "lr"}
+        run_config = replace(config, **changes, lr={**config.lr, **({mode: point["lr"]} if "lr" in point else {})})
+        row, model = run_mode(mode, base, task, run_config, lm_loss_of, progress=len(grid) <= 1)
+        row.update(point=point, forgetting=row["lm_loss_after"] - before)
+        rows.append(row)
+        if on_row:
+            on_row(row)
+        if best is None or (row["val_accuracy"], -row["val_loss"]) > (best["val_accuracy"], -best["val_loss"]):
+            best, best_model = row, model
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    save_delta(best_model, out_dir / "delta.safetensors")
+    path = write_results(out_dir, command="finetune", mode=mode, config=config, rows=rows, best=best,
+                         lm_loss_before=before, delta=str(out_dir / "delta.safetensors"))
+    return rows, best, path
