@@ -285,10 +285,17 @@ class ScaledDotProductAttention(Function):
         used = probs if drop is None else probs * drop
         grad_v = xp.swapaxes(used, -1, -2) @ grad if need_v else None  # (..., Tk, Dv)
         grad_probs = grad @ xp.swapaxes(v, -1, -2)  # (..., Tq, Tk)
-        grad_probs = grad_probs if drop is None else grad_probs * drop
-        grad_scores = probs * (grad_probs - (grad_probs * probs).sum(axis=-1, keepdims=True))
-        grad_q = grad_scores @ k * ctx.scale if need_q else None  # (..., Tq, D)
-        grad_k = xp.swapaxes(grad_scores, -1, -2) @ q * ctx.scale if need_k else None  # (..., Tk, D)
+        if drop is not None:
+            grad_probs *= drop
+        # dS = P (dP - sum(dP P)), in place on dP (a fresh array): big (..., Tq, Tk) passes are the cost
+        row_sums = (grad_probs * probs).sum(axis=-1, keepdims=True)
+        grad_probs -= row_sums
+        grad_probs *= probs
+        grad_scores = grad_probs
+        # dQ and dK both carry the scale: apply it once (in place, unless the mask needs dS as it is)
+        scaled = grad_scores * ctx.scale if need_mask else xp.multiply(grad_scores, ctx.scale, out=grad_scores)
+        grad_q = scaled @ k if need_q else None  # (..., Tq, D)
+        grad_k = xp.swapaxes(scaled, -1, -2) @ q if need_k else None  # (..., Tk, D)
         return grad_q, grad_k, grad_v, (grad_scores if need_mask else None)
 
 

@@ -1,0 +1,216 @@
+"""A transformer training step, minigrad vs the same model in PyTorch (CPU): time and peak memory.
+
+The PyTorch twin below mirrors models/transformer.py module for module (same
+parameter names), gets minigrad's initial weights, and must give the same loss
+before anything is timed. A step is forward, next-token cross-entropy,
+backward, gradient clipping and an AdamW update. Time: interleaved repeats,
+median, in one process. Peak memory: each framework in a fresh subprocess,
+peak resident memory during the steps minus resident memory just before them.
+
+    python benchmarks/bench_transformer.py           # writes the transformer section of RESULTS.md
+    python benchmarks/bench_transformer.py --quick   # smoke run
+
+Benchmark-only dependencies: `pip install torch==2.13.0 threadpoolctl`.
+"""
+import argparse
+import json
+import resource
+import subprocess
+import sys
+
+from common import limit_threads, machine_info, time_interleaved, today, using_threads, write_section
+
+CONFIGS = {  # name: (model config overrides, batch, sequence length)
+    "tiny (the shipped model)": (dict(), 32, 48),
+    "larger": (dict(n_layers=6, d_model=256, n_heads=8, d_ff=1024, max_len=128), 16, 128),
+}
+
+
+def parse_args():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--repeats", type=int, default=None, help="timed steps per case (default 20; 3 with --quick)")
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--memory-of", default=None, help=argparse.SUPPRESS)  # internal: one subprocess measurement
+    return parser.parse_args()
+
+
+ARGS = parse_args()
+limit_threads(ARGS.threads)
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as TF  # noqa: E402
+
+import minigrad as mg  # noqa: E402
+from minigrad import optim  # noqa: E402
+from minigrad.nn import functional as F  # noqa: E402
+from models.heads import LanguageModel  # noqa: E402
+from models.transformer import TransformerConfig  # noqa: E402
+
+
+# ---- the PyTorch twin: same structure, same names --------------------------------------
+class TorchAttention(torch.nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.n_heads = c.n_heads
+        self.query, self.key, self.value, self.out = (torch.nn.Linear(c.d_model, c.d_model) for _ in range(4))
+
+    def forward(self, x):
+        B, T, d = x.shape
+        q, k, v = (f(x).view(B, T, self.n_heads, -1).transpose(1, 2) for f in (self.query, self.key, self.value))
+        y = TF.scaled_dot_product_attention(q, k, v, is_causal=True)
+        return self.out(y.transpose(1, 2).reshape(B, T, d))
+
+
+class TorchFeedForward(torch.nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.up, self.down = torch.nn.Linear(c.d_model, c.d_ff), torch.nn.Linear(c.d_ff, c.d_model)
+        self.approximate = c.gelu_approximate
+
+    def forward(self, x):
+        return self.down(TF.gelu(self.up(x), approximate=self.approximate))
+
+
+class TorchBlock(torch.nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.attn, self.mlp = TorchAttention(c), TorchFeedForward(c)
+        self.ln1, self.ln2 = torch.nn.LayerNorm(c.d_model), torch.nn.LayerNorm(c.d_model)
+
+    def forward(self, x):
+        x = x + self.attn(self.ln1(x))
+        return x + self.mlp(self.ln2(x))
+
+
+class TorchBody(torch.nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.token_embedding = torch.nn.Embedding(c.vocab_size, c.d_model)
+        self.position_embedding = torch.nn.Embedding(c.max_len, c.d_model)
+        self.blocks = torch.nn.ModuleList(TorchBlock(c) for _ in range(c.n_layers))
+        self.final_norm = torch.nn.LayerNorm(c.d_model)
+
+    def forward(self, ids):
+        x = self.token_embedding(ids) + self.position_embedding(torch.arange(ids.shape[1]))
+        for block in self.blocks:
+            x = block(x)
+        return self.final_norm(x) @ self.token_embedding.weight.T  # tied LM head
+
+
+# ---- one training step in each framework ------------------------------------------------
+def config_for(name):
+    overrides, batch, seq = CONFIGS[name]
+    tiny = dict(vocab_size=512, n_layers=4, d_model=64, n_heads=4, d_ff=256, max_len=64, gelu_approximate="tanh")
+    return TransformerConfig(**{**tiny, **overrides, "dropout": 0.0}), batch, seq
+
+
+def minigrad_step(model, ids):
+    optimizer = optim.AdamW(model.parameters(), lr=1e-4)
+
+    def step():
+        logits = model(mg.tensor(ids[:, :-1]))
+        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), mg.tensor(ids[:, 1:].reshape(-1)))
+        loss.backward()
+        optim.clip_grad_norm_(list(model.parameters()), 1.0)
+        optimizer.step()
+        optimizer.zero_grad()
+        return loss.item()
+
+    return step
+
+
+def torch_step(model, ids):
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.01, foreach=False)
+    inputs, targets = torch.tensor(ids[:, :-1]), torch.tensor(ids[:, 1:].reshape(-1))
+
+    def step():
+        logits = model(inputs)
+        loss = TF.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+        return loss.item()
+
+    return step
+
+
+def build(name):
+    """Both models with the same weights and a batch of token ids; checks they agree."""
+    config, batch, seq = config_for(name)
+    mg.manual_seed(0)
+    ours = LanguageModel(config)
+    twin = TorchBody(config)
+    state = {key.removeprefix("body."): torch.tensor(value.numpy()) for key, value in ours.state_dict().items()}
+    twin.load_state_dict(state)
+    ids = np.random.default_rng(0).integers(0, config.vocab_size, (batch, seq + 1))
+    steps = {"minigrad": minigrad_step(ours, ids), "torch": torch_step(twin, ids)}
+    first = {framework: step() for framework, step in steps.items()}
+    assert abs(first["minigrad"] - first["torch"]) < 1e-4, f"the twins disagree: {first}"
+    return steps, first
+
+
+def resident_mb():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * resource.getpagesize() / 2**20
+
+
+def measure_memory(name, framework):
+    """Run in a subprocess: peak resident memory of 3 steps above the memory before them."""
+    steps, _ = build(name)
+    other = "torch" if framework == "minigrad" else "minigrad"
+    del steps[other]
+    before = resident_mb()
+    for _ in range(3):
+        steps[framework]()
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KB -> MB on Linux
+    print(json.dumps({"peak_mb": peak - before}))
+
+
+def memory_in_subprocess(name, framework):
+    out = subprocess.run([sys.executable, __file__, "--threads", str(ARGS.threads), "--memory-of",
+                          f"{framework}:{name}"], capture_output=True, text=True, check=True).stdout
+    return json.loads(out.strip().splitlines()[-1])["peak_mb"]
+
+
+def main():
+    repeats = ARGS.repeats or (3 if ARGS.quick else 20)
+    rows = []
+    with using_threads(ARGS.threads, torch):
+        for name in CONFIGS:
+            steps, first = build(name)
+            print(f"{name}: first-step loss minigrad {first['minigrad']:.5f}, torch {first['torch']:.5f}")
+            times = time_interleaved(steps, repeats)
+            memory = {fw: memory_in_subprocess(name, fw) for fw in steps}
+            config, batch, seq = config_for(name)
+            rows.append(f"| {name}: {config.n_layers} layers, d {config.d_model}, batch {batch}, seq {seq} | "
+                        f"{1e3 * times['minigrad']:.1f} | {1e3 * times['torch']:.1f} | "
+                        f"**{times['minigrad'] / times['torch']:.2f}x** | {memory['minigrad']:.0f} | "
+                        f"{memory['torch']:.0f} | **{memory['minigrad'] / max(memory['torch'], 1):.2f}x** |")
+            print(rows[-1])
+    body = f"""## Transformer training step: minigrad vs PyTorch CPU (`benchmarks/bench_transformer.py`)
+
+{today()} on {machine_info()}; {ARGS.threads} thread(s) for BLAS and torch.
+A step: forward, next-token cross-entropy, backward, clip to norm 1, AdamW. Same weights, same
+batch; both give the same first loss. Time: median of {repeats} interleaved steps. Memory: peak
+resident memory of 3 steps minus resident memory before them, each framework in its own process.
+Targets: time <= 1.3x, memory <= 1.5x.
+
+| config | minigrad ms | PyTorch ms | time ratio | minigrad MB | PyTorch MB | memory ratio |
+|---|---:|---:|---:|---:|---:|---:|
+""" + "\n".join(rows)
+    if ARGS.quick:
+        print(body)
+    else:
+        write_section("transformer", body)
+        print("wrote the transformer section of benchmarks/RESULTS.md")
+
+
+if __name__ == "__main__":
+    if ARGS.memory_of:
+        framework, name = ARGS.memory_of.split(":", 1)
+        measure_memory(name, framework)
+    else:
+        main()
