@@ -1,0 +1,82 @@
+"""Each fine-tuning mode's training step, relative to full fine-tuning (minigrad only).
+
+A frozen parameter gets no gradient and no graph node, so the backward pass skips
+its weight-gradient matmul and the optimizer skips its update. How much that saves
+depends on what else the step does: on a tiny model the per-op Python overhead
+and elementwise passes are the same for every mode; on a larger one, where matmuls
+dominate, frozen weights save more. Both are measured, interleaved, in one run.
+
+    python benchmarks/bench_modes.py            # writes the modes section of RESULTS.md
+    python benchmarks/bench_modes.py --quick    # smoke run
+"""
+import argparse
+
+from common import limit_threads, machine_info, time_interleaved, today, write_section
+
+parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+parser.add_argument("--threads", type=int, default=1)
+parser.add_argument("--repeats", type=int, default=None, help="timed steps per mode (default 20; 3 with --quick)")
+parser.add_argument("--quick", action="store_true")
+ARGS = parser.parse_args()
+limit_threads(ARGS.threads)
+
+import minigrad as mg  # noqa: E402
+from models import data, pretrained  # noqa: E402
+from models.compare import classification_loss  # noqa: E402
+from models.finetune import MODES, count_parameters, prepare  # noqa: E402
+from models.heads import LanguageModel  # noqa: E402
+from models.train import TrainConfig, make_optimizer, training_step  # noqa: E402
+from models.transformer import TransformerConfig  # noqa: E402
+
+TARGETS = {"head": 0.4, "adapter": 0.8, "lora": 0.8, "prompt": 0.8}
+
+
+def step_function(model, batch):
+    optimizer = make_optimizer(model.param_groups, TrainConfig(lr=1e-4))
+    trainable = [p for g in optimizer.param_groups for p in g["params"]]
+    return lambda: training_step(model, classification_loss, batch, optimizer, trainable, 1.0, 0)
+
+
+def measure(base, batch, repeats):
+    cases, counts = {}, {}
+    for mode in MODES:
+        mg.manual_seed(0)
+        model = prepare(base, mode, num_labels=2)
+        cases[mode] = step_function(model, batch)
+        counts[mode] = count_parameters(model)
+    times = time_interleaved(cases, repeats)
+    return [(mode, counts[mode], times[mode], times[mode] / times["full"]) for mode in MODES]
+
+
+def main():
+    repeats = ARGS.repeats or (3 if ARGS.quick else 20)
+    tiny = pretrained.load("tiny")
+    task = data.load_task("sentiment")
+    batch = next(data.batches(task.train, tiny.tokenizer, 32, 48, seed=0))
+    larger = LanguageModel(TransformerConfig(vocab_size=tiny.config.vocab_size, n_layers=6, d_model=256,
+                                             n_heads=8, d_ff=1024, max_len=128, dropout=0.0,
+                                             gelu_approximate="tanh"))
+    sections = []
+    for name, base in (("tiny (shipped), batch 32", tiny), ("larger (6 layers, d 256), batch 32", larger)):
+        rows = measure(base, batch, repeats)
+        lines = [f"| {mode} | {trainable:,} / {total:,} | {1e3 * seconds:.1f} | **{ratio:.2f}x** | "
+                 f"{'<= %.1fx: %s' % (TARGETS[mode], 'met' if ratio <= TARGETS[mode] else 'missed') if mode in TARGETS else ''} |"
+                 for mode, (trainable, total), seconds, ratio in rows]
+        sections.append(f"**{name}**\n\n| mode | trainable / total | ms per step | vs full | target |\n"
+                        "|---|---:|---:|---:|---|\n" + "\n".join(lines))
+        print(sections[-1], "\n")
+    body = f"""## Fine-tuning modes: step time relative to full fine-tuning (`benchmarks/bench_modes.py`)
+
+{today()} on {machine_info()}; {ARGS.threads} thread(s). One training step (forward, backward, clip,
+AdamW) on the same batch of the sentiment task (B=32, T<=48), median of {repeats} interleaved steps.
+Prompt tuning adds 8 positions to every sequence and still backpropagates through every block to
+reach its prompt, so it saves least.
+
+""" + "\n\n".join(sections)
+    if not ARGS.quick:
+        write_section("modes", body)
+        print("wrote the modes section of benchmarks/RESULTS.md")
+
+
+if __name__ == "__main__":
+    main()
