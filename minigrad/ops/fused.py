@@ -242,13 +242,24 @@ def embedding(ids, weight):
     return Embedding.apply(ids, weight)
 
 
-def softmax_allowing_empty_rows(scores):
-    """softmax over the last dim, where a row that is all -inf (may attend to nothing) gives zeros."""
+def softmax_in_place_allowing_empty_rows(scores):
+    """softmax over the last dim, overwriting scores (a fresh array: saves two big temporaries);
+    a row that is all -inf (may attend to nothing) gives zeros."""
     xp = backend.xp_of(scores)
     top = scores.max(axis=-1, keepdims=True)
-    e = xp.exp(scores - xp.where(xp.isfinite(top), top, 0))  # all -inf: e^-inf = 0, not e^(-inf+inf) = NaN
-    total = e.sum(axis=-1, keepdims=True)
-    return e / xp.where(total > 0, total, 1)
+    scores -= xp.where(xp.isfinite(top), top, 0)  # all -inf: e^-inf = 0, not e^(-inf+inf) = NaN
+    xp.exp(scores, out=scores)
+    total = scores.sum(axis=-1, keepdims=True)
+    scores /= xp.where(total > 0, total, 1)
+    return scores
+
+
+def add_in_place(scores, term):
+    """scores += term when term broadcasts into scores' shape (one pass, no copy); else scores + term."""
+    if backend.xp_of(scores).broadcast_shapes(scores.shape, term.shape) == scores.shape:
+        scores += term
+        return scores
+    return scores + term
 
 
 class ScaledDotProductAttention(Function):
@@ -260,18 +271,19 @@ class ScaledDotProductAttention(Function):
     @staticmethod
     def forward(ctx, q, k, v, mask, is_causal, dropout_p, scale):
         xp = backend.xp_of(q)
-        scores = (q @ xp.swapaxes(k, -1, -2)) * scale  # (..., Tq, Tk)
+        scores = q @ xp.swapaxes(k, -1, -2)  # (..., Tq, Tk)
+        scores *= scale
         allowed = None
         if mask is not None and mask.dtype == backend.bool_:
             allowed = mask
         elif mask is not None:
-            scores = scores + mask
+            scores = add_in_place(scores, mask)
         if is_causal:  # query i sees keys j <= i (top-left aligned, as in PyTorch)
             causal = xp.tril(xp.ones(scores.shape[-2:], dtype=backend.bool_))  # (Tq, Tk)
             allowed = causal if allowed is None else allowed & causal
-        if allowed is not None:
-            scores = xp.where(allowed, scores, -xp.inf)
-        probs = softmax_allowing_empty_rows(scores)  # (..., Tq, Tk)
+        if allowed is not None:  # -inf where not allowed, added: the small mask broadcasts
+            scores = add_in_place(scores, xp.where(allowed, 0, -xp.inf).astype(scores.dtype))
+        probs = softmax_in_place_allowing_empty_rows(scores)  # (..., Tq, Tk)
         drop = keep_mask(probs, dropout_p) if dropout_p else None
         ctx.save_for_backward(q, k, v, probs, drop)
         ctx.scale = scale
