@@ -4,10 +4,14 @@ from minigrad.tensor import Tensor
 
 
 def tensor(data, requires_grad=False, dtype=None, device=None):
-    """A tensor from nested lists, a scalar or an array (float32 by default for floats).
-
+    """A new tensor from nested lists, a scalar, an array or a tensor (float32 by default for
+    floats). It owns a copy of the data, as torch.tensor does: changing one never changes the other.
     An array keeps its device unless `device` says otherwise; anything else goes to the CPU.
     """
+    if isinstance(data, Tensor):
+        data = data.data
+    if backend.is_array(data):
+        data = data.copy(order="K")  # keep the layout (a transposed array stays transposed)
     return Tensor(data, requires_grad=requires_grad, dtype=dtype, device=device)
 
 

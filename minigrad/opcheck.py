@@ -137,6 +137,9 @@ def catalogue_cases():
         Case("matmul", ops.matmul, lambda rng, d: [leaf(real(rng, (2, 3, 4)), d), leaf(real(rng, (2, 4)).T, d)]),
         Case("matmul", ops.matmul, lambda rng, d: [leaf(real(rng, (4,)), d), leaf(real(rng, (2, 4, 3)), d)]),
         Case("matmul", ops.matmul, lambda rng, d: [leaf(real(rng, (4, 3)).T, d), leaf(real(rng, (4,)), d)]),
+        Case("linear", ops.linear, lambda rng, d: [leaf(real(rng, (2, 3, 4)), d), leaf(real(rng, (5, 4)), d),
+                                                   leaf(real(rng, (5,)), d)]),
+        Case("linear", ops.linear, lambda rng, d: [leaf(real(rng, (4, 3)).T, d), leaf(real(rng, (4, 3)).T, d), None]),
         Case("where", lambda c, a, b: ops.where(c, a, b), lambda rng, d: [
             Tensor(backend.as_array(rng.uniform(0, 1, (3, 4)) > 0.5, device=d)), leaf(real(rng, (3, 4)), d), leaf(real(rng, (4,)), d)]),
         Case("softmax", lambda x: ops.softmax(x, -1), matrix),

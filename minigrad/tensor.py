@@ -222,9 +222,10 @@ class Tensor:
         return order
 
     def _accumulate_grad(self, grad):
-        # a fresh array: op gradients may alias each other (add passes grad through)
+        # a fresh, row-major array: op gradients may alias each other (add passes grad through),
+        # and a transposed one would make every optimizer pass over it strided
         if self.grad is None:
-            self.grad = Tensor._from_array(grad.astype(self.dtype, copy=True))
+            self.grad = Tensor._from_array(grad.astype(self.dtype, order="C", copy=True))
         else:
             self.grad = Tensor._from_array(self.grad.data + grad)
 

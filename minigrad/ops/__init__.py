@@ -7,7 +7,7 @@ from minigrad.ops.reduce import max, mean, min, sum, var
 from minigrad.ops.shape import (
     cat, expand, gather, getitem, permute, reshape, squeeze, stack, transpose, unsqueeze,
 )
-from minigrad.ops.linalg import matmul
+from minigrad.ops.linalg import linear, matmul
 from minigrad.ops.fused import (
     cross_entropy, dropout, embedding, layer_norm, log_softmax, scaled_dot_product_attention,
     softmax,

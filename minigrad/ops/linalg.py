@@ -1,4 +1,4 @@
-"""Matrix multiplication, batched and broadcasting like NumPy's matmul."""
+"""Matrix multiplication, batched and broadcasting like NumPy's matmul, and the linear layer."""
 from minigrad import backend
 from minigrad.function import Function
 
@@ -59,3 +59,36 @@ class Matmul(Function):
 
 def matmul(a, b):
     return Matmul.apply(a, b)
+
+
+class Linear(Function):
+    """y = x W^T + b for x (..., in), W (out, in), b (out,);
+    dL/dx = g W,  dL/dW = g^T x,  dL/db = sum of g over rows  (rows = every leading index)
+
+    One fused op instead of transpose + matmul + add: the weight gradient comes out as
+    one (out, in) product in the weight's own layout, and the graph has one node, not three.
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight, bias):
+        if x.shape[-1] != weight.shape[-1]:
+            raise ValueError(f"linear: input of shape {x.shape} has {x.shape[-1]} features, "
+                             f"but the weight {weight.shape} (out, in) expects {weight.shape[-1]}")
+        ctx.save_for_backward(x, weight)
+        y = x.reshape(-1, x.shape[-1]) @ weight.T  # (rows, out)
+        if bias is not None:
+            y += bias
+        return y.reshape(*x.shape[:-1], weight.shape[0])
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, weight = ctx.saved_arrays
+        need_x, need_weight, need_bias = ctx.needs_input_grad
+        grad2 = grad.reshape(-1, weight.shape[0])  # (rows, out)
+        return ((grad2 @ weight).reshape(x.shape) if need_x else None,
+                grad2.T @ x.reshape(-1, x.shape[-1]) if need_weight else None,
+                grad2.sum(axis=0) if need_bias else None)
+
+
+def linear(x, weight, bias=None):
+    return Linear.apply(x, weight, bias)
