@@ -67,6 +67,10 @@ def test_pretrain_resume_and_generate(tmp_path, capsys):
     assert model.config.n_layers == 1 and model.tokenizer.vocab_size <= 300
     results = json.loads((out / "results.json").read_text())
     assert results["final"]["steps"] == 3 and "seconds_per_step" in results["timings"]
+    resumed = tmp_path / "resumed"  # continue from the first run's checkpoint up to 5 steps in all
+    assert main([*args[:2], "5", *args[3:-1], str(resumed), "--resume", str(out / "checkpoint.safetensors")]) == 0
+    assert "pretrained 5 steps" in capsys.readouterr().out
+    assert pretrained.load(resumed / "model.safetensors").tokenizer.to_json() == model.tokenizer.to_json()
     assert main(["generate", "--model", str(out / "model.safetensors"), "--samples", "2",
                  "--max-new-tokens", "5"]) == 0
     assert capsys.readouterr().out.count("\n") >= 2  # an untrained model's samples are random bytes
