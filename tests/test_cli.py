@@ -108,3 +108,10 @@ def test_finetune_rejects_bad_sweeps_and_options(tmp_path):
         main(["finetune", "--mode", "head", "--sweep", "momentum=0.9", "--out", str(tmp_path)])
     with pytest.raises(ValueError, match="unknown option 'rank'"):
         main(["finetune", "--mode", "lora", "--option", "rank=2", "--steps", "1", "--out", str(tmp_path)])
+
+
+def test_exercises_command_grades_the_solutions_and_the_todos(capsys):
+    assert main(["exercises", "--solutions"]) == 0
+    assert "14/14 passed" in capsys.readouterr().out
+    assert main(["exercises", "ex01"]) == 1
+    assert "not implemented yet" in capsys.readouterr().out

@@ -1,0 +1,367 @@
+"""Grade the backward passes you wrote in lessons/exercises/exNN_*.py.
+
+For every exercise, the grader calls your op on a few small float64 inputs and
+runs `mg.gradcheck`: your backward against finite differences, element by
+element. On the way it checks that backward returns one gradient per input,
+each an array of exactly that input's shape and dtype (the engine would sum a
+broadcast gradient back for you; here you do it yourself, to learn how).
+
+    python lessons/exercises/grade.py               grade your work, every exercise
+    python lessons/exercises/grade.py ex03 softmax  only these (number, name or both)
+    python lessons/exercises/grade.py --solutions   grade the reference solutions
+    python lessons/exercises/grade.py --list        the exercises and what each asks for
+
+From Python: `grade(names=None, solutions=False, device="cpu", folder=None)`
+returns one Result per exercise; `main(argv=None, prog=None)` prints them and
+returns the exit status (0 when every selected exercise passes, else 1).
+"""
+import argparse
+import importlib.util
+import os
+import re
+import sys
+import textwrap
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+import minigrad as mg
+from minigrad import backend
+
+HERE = Path(__file__).resolve().parent
+SOLUTIONS = HERE / "solutions"
+
+
+# ---- what each exercise is checked on ------------------------------------------------------
+
+def normal(rng, shape):
+    return rng.standard_normal(shape)
+
+
+def positive(rng, shape):  # log(x) needs x > 0; kept away from 0, where log is steep
+    return 0.5 + rng.random(shape)
+
+
+def nonzero(rng, shape):  # a divisor: |b| >= 0.5, either sign
+    return rng.choice([-1.0, 1.0], shape) * (0.5 + rng.random(shape))
+
+
+@dataclass
+class Case:
+    label: str
+    shapes: tuple  # one shape per input of the op
+    options: dict = field(default_factory=dict)  # keyword options for Op.apply (not differentiated)
+    make: tuple = ()  # per input: how to draw its values (default: standard normal)
+
+
+@dataclass
+class Exercise:
+    name: str  # the file's stem, e.g. "ex01_mul"
+    op: str  # the Function subclass the file defines
+    title: str  # the forward, in one line
+    asks: str  # what backward must return and the idea it teaches, in one line (--list)
+    inputs: tuple  # input names, in order, for messages: "input 1 = b"
+    cases: list
+    expected_unsolved: str = "todo"  # how the shipped file should grade: "todo", or "fail" (find the bug)
+
+    @property
+    def number(self):
+        return self.name.split("_")[0]
+
+
+def cross_entropy_targets(rows, classes, seed=7):
+    return {"target": np.random.default_rng(seed).integers(0, classes, rows)}
+
+
+EXERCISES = [
+    Exercise("ex01_mul", "Mul", "out = a * b", "dL/da, dL/db: the chain rule for the first time, elementwise",
+             ("a", "b"), [
+        Case("a, b of shape (5,)", ((5,), (5,))),
+        Case("a, b of shape (3, 4)", ((3, 4), (3, 4))),
+    ]),
+    Exercise("ex02_div", "Div", "out = a / b", "dL/da, dL/db: the quotient rule, or the power rule on b^-1",
+             ("a", "b"), [
+        Case("a, b of shape (5,)", ((5,), (5,)), make=(normal, nonzero)),
+        Case("a, b of shape (3, 4)", ((3, 4), (3, 4)), make=(normal, nonzero)),
+    ]),
+    Exercise("ex03_exp", "Exp", "y = e^x", "dL/dx: e^x is its own derivative, so reuse the saved output", ("x",), [
+        Case("x of shape (6,)", ((6,),)),
+        Case("x of shape (2, 3, 2)", ((2, 3, 2),)),
+    ]),
+    Exercise("ex04_log", "Log", "y = log x  (x > 0)", "dL/dx: the derivative of log", ("x",), [
+        Case("x of shape (6,)", ((6,),), make=(positive,)),
+        Case("x of shape (3, 4)", ((3, 4),), make=(positive,)),
+    ]),
+    Exercise("ex05_tanh", "Tanh", "y = tanh x", "dL/dx, written with y = tanh x alone", ("x",), [
+        Case("x of shape (6,)", ((6,),)),
+        Case("x of shape (3, 4)", ((3, 4),)),
+    ]),
+    Exercise("ex06_sigmoid", "Sigmoid", "y = 1 / (1 + e^-x)", "dL/dx, written with y alone", ("x",), [
+        Case("x of shape (6,)", ((6,),)),
+        Case("x of shape (3, 4)", ((3, 4),)),
+    ]),
+    Exercise("ex07_broadcast_add", "BroadcastAdd", "out = a + b, NumPy broadcasting",
+             "dL/da, dL/db, each summed back to its input's shape: you undo the broadcasting", ("a", "b"), [
+        Case("a (3, 4) + b (3, 4), no broadcasting", ((3, 4), (3, 4))),
+        Case("a (3, 4) + b (4,), a bias row", ((3, 4), (4,))),
+        Case("a (2, 3, 4) + b (3, 1)", ((2, 3, 4), (3, 1))),
+        Case("a (3, 1) + b (1, 4), both stretched", ((3, 1), (1, 4))),
+    ]),
+    Exercise("ex08_sum_dim", "SumDim", "y = x.sum(dim, keepdim)",
+             "dL/dx: the gradient of a sum is a copy along the summed dim", ("x",), [
+        Case("x (3, 4), dim=0", ((3, 4),), {"dim": 0}),
+        Case("x (2, 3, 4), dim=1", ((2, 3, 4),), {"dim": 1}),
+        Case("x (2, 3, 4), dim=-1, keepdim=True", ((2, 3, 4),), {"dim": -1, "keepdim": True}),
+    ]),
+    Exercise("ex09_matmul", "Matmul", "out = a @ b",
+             "dL/da, dL/db as matrix products; a b shared by a batch sums over it", ("a", "b"), [
+        Case("a (3, 4) @ b (4, 2)", ((3, 4), (4, 2))),
+        Case("a (2, 3, 4) @ b (2, 4, 5), a batch", ((2, 3, 4), (2, 4, 5))),
+        Case("a (2, 3, 4) @ b (4, 2), b shared by the batch", ((2, 3, 4), (4, 2))),
+    ]),
+    Exercise("ex10_softmax", "Softmax", "y = e^x / sum(e^x) along dim",
+             "dL/dx through the softmax Jacobian y_i (delta_ij - y_j), without building it", ("x",), [
+        Case("x (5,), dim=-1", ((5,),), {"dim": -1}),
+        Case("x (3, 4), dim=-1", ((3, 4),), {"dim": -1}),
+        Case("x (2, 3, 4), dim=1", ((2, 3, 4),), {"dim": 1}),
+    ]),
+    Exercise("ex11_cross_entropy", "CrossEntropy", "loss = mean_i -log softmax(logits_i)[t_i]",
+             "dL/dlogits of the mean loss: probabilities minus one-hot targets", ("logits",), [
+        Case("logits (4, 3)", ((4, 3),), cross_entropy_targets(4, 3)),
+        Case("logits (6, 5)", ((6, 5),), cross_entropy_targets(6, 5)),
+    ]),
+    Exercise("ex12_layer_norm", "LayerNorm", "y = (x - mean) / sqrt(var + eps) * w + b over the last dim",
+             "dL/dx through the mean and the variance; dL/dw, dL/db summed over the rows", ("x", "w", "b"), [
+        Case("x (3, 5), w (5,), b (5,)", ((3, 5), (5,), (5,))),
+        Case("x (2, 3, 4), w (4,), b (4,)", ((2, 3, 4), (4,), (4,))),
+    ]),
+    Exercise("ex13_attention", "Attention", "out = softmax(q k^T / sqrt(D) [+ causal mask]) v",
+             "dL/dq, dL/dk, dL/dv: matmul, softmax and matmul chained (ex 9, 10); causal too",
+             ("q", "k", "v"), [
+        Case("q (3, 4), k (5, 4), v (5, 2)", ((3, 4), (5, 4), (5, 2)), {"causal": False}),
+        Case("q, k (4, 3), v (4, 2), causal", ((4, 3), (4, 3), (4, 2)), {"causal": True}),
+        Case("a batch: q, k (2, 3, 4), v (2, 3, 2), causal", ((2, 3, 4), (2, 3, 4), (2, 3, 2)), {"causal": True}),
+    ]),
+    Exercise("ex14_find_the_bug", "LinearTanh", "y = tanh(x @ W + b)  (backward given, with one bug)",
+             "which of dL/dx, dL/dW, dL/db is wrong? locate it with gradcheck, then fix it",
+             ("x", "W", "b"), [
+        Case("x (4, 3), W (3, 2), b (2,)", ((4, 3), (3, 2), (2,))),
+        Case("x (5, 4), W (4, 3), b (3,)", ((5, 4), (4, 3), (3,))),
+    ], expected_unsolved="fail"),
+]
+BY_NAME = {e.name: e for e in EXERCISES}
+
+
+# ---- grading ------------------------------------------------------------------------------
+
+@dataclass
+class Result:
+    name: str  # "ex01_mul"
+    title: str  # "out = a * b"
+    status: str  # "pass", "todo" (not implemented yet), "fail" (wrong gradient or shape), "error"
+    message: str  # what went wrong and where; empty on a pass
+    path: str  # the file that was graded
+    cases: int = 0  # cases checked (all of them on a pass)
+    max_abs_error: float = 0.0  # largest |backward - finite differences| over the passed cases
+
+    @property
+    def passed(self):
+        return self.status == "pass"
+
+
+class GradientShapeError(AssertionError):
+    """backward returned the wrong number of gradients, or one of the wrong shape or dtype."""
+
+
+def select(names=None):
+    """The exercises picked by number ("ex03", "3"), name ("exp") or full name ("ex03_exp")."""
+    if not names:
+        return list(EXERCISES)
+    chosen = []
+    for wanted in names:
+        key = wanted.lower().removesuffix(".py")
+        if key.isdigit():
+            key = f"ex{int(key):02d}"
+        matches = [e for e in EXERCISES if key in (e.name, e.number, e.name.split("_", 1)[1])]
+        if not matches:
+            raise ValueError(f"no exercise {wanted!r}; choose from: {', '.join(e.name for e in EXERCISES)}")
+        chosen += matches
+    return [e for e in EXERCISES if e in chosen]  # in course order, each once
+
+
+def load(path):
+    """Import an exercise file afresh (so your latest edits count), under a name of its own."""
+    tag = "solution" if path.parent == SOLUTIONS else "exercise"
+    spec = importlib.util.spec_from_file_location(f"minigrad_{tag}_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def checked(op, names):
+    """op with a backward that checks what your backward returns before the engine sees it."""
+    user_backward = op.backward
+
+    def backward(ctx, grad):
+        grads = user_backward(ctx, grad)
+        grads = tuple(grads) if isinstance(grads, (tuple, list)) else (grads,)
+        if len(grads) != len(ctx.inputs):
+            raise GradientShapeError(
+                f"{op.__name__}.backward returned {len(grads)} gradient(s) but the op has {len(ctx.inputs)} "
+                f"input(s) ({', '.join(names)}): return one per input, in order"
+            )
+        for name, x, g, needed in zip(names, ctx.inputs, grads, ctx.needs_input_grad):
+            if not needed:
+                continue  # None (or anything) is fine for an input that needs no gradient
+            if g is None:
+                raise GradientShapeError(f"{op.__name__}.backward returned None for {name}, which needs a gradient")
+            if not backend.is_array(g):
+                raise GradientShapeError(
+                    f"{op.__name__}.backward returned {textwrap.shorten(repr(g), 60)} for {name}, which is not an "
+                    f"array; return an array (the same kind as grad) of {name}'s shape {x.shape}"
+                )
+            if tuple(g.shape) != x.shape:
+                raise GradientShapeError(
+                    f"{op.__name__}.backward returned a gradient of shape {tuple(g.shape)} for {name}, "
+                    f"but {name} has shape {x.shape}: d loss / d {name} has one entry per element of {name}"
+                    + (" (where {name} was broadcast, sum the gradient over the stretched dims)".format(name=name)
+                       if g.size > x.numel() else "")
+                )
+            if g.dtype != x.dtype:
+                raise GradientShapeError(
+                    f"{op.__name__}.backward returned a {g.dtype} gradient for {name}, which is {x.dtype}"
+                )
+        return grads
+
+    return type(op.__name__, (op,), {"backward": staticmethod(backward)})
+
+
+def make_inputs(case, device, seed):
+    rng = np.random.default_rng(seed)
+    makers = case.make or (normal,) * len(case.shapes)
+    arrays = [make(rng, shape) for make, shape in zip(makers, case.shapes)]
+    tensors = [mg.tensor(a, dtype=mg.float64, device=device, requires_grad=True) for a in arrays]
+    xp = backend.xp_for(device)
+    options = {k: xp.asarray(v) if isinstance(v, np.ndarray) else v for k, v in case.options.items()}
+    return tensors, options
+
+
+def where_in(path, error, source=True):
+    """' at ex01_mul.py line 42: return grad * c': the innermost frame of the graded file, if any."""
+    frames = [f for f in traceback.extract_tb(error.__traceback__) if Path(f.filename).resolve() == path]
+    if not frames:
+        return ""
+    frame = frames[-1]
+    return f" at {path.name} line {frame.lineno}" + (f": {frame.line}" if source and frame.line else "")
+
+
+def name_inputs(message, names):
+    """gradcheck says 'input 1 (shape ...)'; say 'input 1 = b (shape ...)'."""
+    return re.sub(r"input (\d+) \(", lambda m: f"input {m.group(1)} = {names[int(m.group(1))]} (", message)
+
+
+def grade_one(exercise, solutions=False, device="cpu", folder=None):
+    folder = Path(folder).resolve() if folder is not None else SOLUTIONS if solutions else HERE
+    path = folder / f"{exercise.name}.py"
+    result = Result(exercise.name, exercise.title, "error", "", str(path))
+    try:
+        module = load(path)
+        op = getattr(module, exercise.op)
+    except Exception as error:  # noqa: BLE001 - a learner's file may fail in any way
+        result.message = f"could not load {path.name}: {type(error).__name__}: {error}{where_in(path, error)}"
+        return result
+    op = checked(op, exercise.inputs)
+    for number, case in enumerate(exercise.cases):
+        tensors, options = make_inputs(case, device, seed=number)
+        about = f"case {number + 1}/{len(exercise.cases)} [{case.label}]"
+        try:
+            outcome = mg.gradcheck(lambda *ts: op.apply(*ts, **options), tensors)
+        except NotImplementedError as error:
+            result.status = "todo"
+            line = where_in(path, error, source=False)
+            result.message = (f"not implemented yet ({error or 'NotImplementedError'}{line}): "
+                              f"open {path.name}; its docstring has the math and hints")
+            return result
+        except GradientShapeError as error:
+            result.status, result.message = "fail", f"{about}: {error}{where_in(path, error)}"
+            return result
+        except mg.GradcheckError as error:
+            result.status = "fail"
+            result.message = f"{about}: {name_inputs(str(error), exercise.inputs)}"
+            return result
+        except Exception as error:  # noqa: BLE001 - e.g. a shape error inside the learner's backward
+            result.message = f"{about}: {type(error).__name__}: {error}{where_in(path, error)}"
+            return result
+        result.cases += 1
+        result.max_abs_error = max(result.max_abs_error, outcome.max_abs_error)
+    result.status = "pass"
+    return result
+
+
+def grade(names=None, solutions=False, device="cpu", folder=None):
+    """Grade the exercises picked by `names` (all by default): your files, or the reference solutions.
+
+    names: exercise numbers, names or both ("ex03", "3", "exp", "ex03_exp"); solutions: grade
+    lessons/exercises/solutions/ instead; folder: grade the exNN_*.py files found there instead.
+    Returns one Result per exercise, in order; Result.passed, .status, .message say how it went.
+    """
+    return [grade_one(exercise, solutions, device, folder) for exercise in select(names)]
+
+
+# ---- the command --------------------------------------------------------------------------
+
+LABELS = {"pass": "pass", "todo": "TODO", "fail": "FAIL", "error": "ERROR"}
+
+
+def describe(result):
+    head = f"  {result.name:<20} {LABELS[result.status]:<6} {result.title}"
+    if result.passed:
+        return head + f"   ({result.cases} cases, max abs error {result.max_abs_error:.1e})"
+    indent = " " * 6
+    return head + "\n" + "\n".join(textwrap.wrap(result.message, 106, initial_indent=indent, subsequent_indent=indent,
+                                                break_long_words=False, break_on_hyphens=False))
+
+
+def summary(results, solutions):
+    counts = {status: sum(r.status == status for r in results) for status in LABELS}
+    parts = [f"{counts['pass']}/{len(results)} passed"]
+    parts += [f"{counts[s]} {what}" for s, what in
+              (("todo", "not implemented yet"), ("fail", "failing"), ("error", "erroring")) if counts[s]]
+    text = ", ".join(parts)
+    unsolved = [r for r in results if not r.passed]
+    if unsolved and not solutions:
+        text += f". Next: {os.path.relpath(unsolved[0].path)}"
+    return text
+
+
+def main(argv=None, prog=None):
+    """The command line: `main(["ex03", "--solutions"])`; prog names the command in --help and errors."""
+    parser = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
+    parser.add_argument("names", nargs="*", help="exercises to grade: ex03, 3, exp or ex03_exp (default: all)")
+    parser.add_argument("--solutions", action="store_true", help="grade the reference solutions instead")
+    parser.add_argument("--device", default="cpu", choices=backend.DEVICES, help="where to run (default cpu)")
+    parser.add_argument("--list", action="store_true", help="list the exercises and what each asks for")
+    args = parser.parse_args(argv)
+    try:
+        exercises = select(args.names)
+    except ValueError as error:
+        parser.error(str(error))
+    if args.device == "cuda" and not mg.cuda_is_available():
+        parser.error(backend.CUDA_HELP)
+    if args.list:
+        for e in exercises:
+            print(f"  {e.name:<20} {e.title}\n  {'':<20} you write: {e.asks}")
+        return 0
+    which = "reference solutions" if args.solutions else "your exercises"
+    print(f"Grading {which} with mg.gradcheck (float64, finite differences), on {args.device}:")
+    results = grade([e.name for e in exercises], solutions=args.solutions, device=args.device)
+    for result in results:
+        print(describe(result))
+    print(summary(results, args.solutions))
+    return 0 if all(r.passed for r in results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

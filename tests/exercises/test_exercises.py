@@ -1,0 +1,170 @@
+"""The gradient exercises of lessons/exercises/, graded by lessons/exercises/grade.py.
+
+Default (CI): every reference solution passes its grader, and every shipped exercise
+fails it with a helpful message -- "not implemented yet" for a TODO, the wrong input and
+element for the find-the-bug exercise -- so the suite is green while the TODOs are open.
+
+`pytest tests/exercises --student`: grades the learner's own files instead, one test per
+exercise, failing with the grader's message until that exercise is solved.
+"""
+import importlib.util
+import inspect
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import minigrad as mg
+
+ROOT = Path(__file__).resolve().parents[2]
+EXERCISES_DIR = ROOT / "lessons" / "exercises"
+
+
+def load_grader():
+    spec = importlib.util.spec_from_file_location("minigrad_exercises_grade", EXERCISES_DIR / "grade.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+grade = load_grader()
+NAMES = [e.name for e in grade.EXERCISES]
+
+
+def pytest_generate_tests(metafunc):
+    """CI tests take `exercise`, the learner's take `my_exercise`; each mode runs only its own."""
+    student = metafunc.config.getoption("--student", default=False)
+    for fixture, active, reason in (
+        ("exercise", not student, "--student grades your own exercises instead of checking the shipped ones"),
+        ("my_exercise", student, "run `pytest tests/exercises --student` to grade your own exercises"),
+    ):
+        if fixture in metafunc.fixturenames:
+            params = NAMES if active else [pytest.param(None, marks=pytest.mark.skip(reason=reason))]
+            metafunc.parametrize(fixture, params, ids=NAMES if active else ["skipped"])
+
+
+# ---- the learner's mode -------------------------------------------------------------------
+
+def test_my_exercise(my_exercise):
+    (result,) = grade.grade([my_exercise])
+    if not result.passed:
+        pytest.fail(f"{result.name} ({result.title}): {grade.LABELS[result.status]}\n{result.message}",
+                    pytrace=False)
+
+
+# ---- CI: the shipped files ----------------------------------------------------------------
+
+def test_reference_solution_passes(exercise):
+    (result,) = grade.grade([exercise], solutions=True)
+    assert result.passed, f"{result.path}: {result.status}: {result.message}"
+    assert result.cases == len(grade.BY_NAME[exercise].cases) >= 2
+
+
+def test_shipped_exercise_fails_with_a_helpful_message(exercise):
+    spec = grade.BY_NAME[exercise]
+    (result,) = grade.grade([exercise])
+    if result.passed:
+        pytest.fail(
+            f"{exercise}: the shipped exercise passes its grader. If you solved it: well done -- this check "
+            f"is for the unsolved file as shipped; grade your work with `pytest tests/exercises --student` "
+            f"(`git checkout {Path(result.path).relative_to(ROOT)}` restores the original).", pytrace=False)
+    assert result.status == spec.expected_unsolved, f"{exercise}: {result.status}: {result.message}"
+    if spec.expected_unsolved == "todo":
+        assert result.message.startswith("not implemented yet (TODO: write ")
+        assert f"{exercise}.py line " in result.message and "docstring has the math and hints" in result.message
+    else:  # the find-the-bug exercise: gradcheck names the input, the element, and by how much
+        assert "gradient mismatch at input 2 = b (shape (2,)), element (" in result.message, result.message
+        assert "analytic (backward)" in result.message and "numeric (finite differences)" in result.message
+
+
+def test_shipped_exercise_and_solution_share_the_forward(exercise):
+    """Only backward differs: the learner's op computes exactly what the reference does."""
+    spec = grade.BY_NAME[exercise]
+    todo, solution = (getattr(grade.load(folder / f"{exercise}.py"), spec.op)
+                      for folder in (EXERCISES_DIR, grade.SOLUTIONS))
+    assert inspect.getsource(todo.forward) == inspect.getsource(solution.forward)
+    assert todo.__doc__ == solution.__doc__
+
+
+def test_every_exercise_file_is_graded():
+    shipped = {p.stem for p in EXERCISES_DIR.glob("ex[0-9][0-9]_*.py")}
+    solved = {p.stem for p in grade.SOLUTIONS.glob("ex[0-9][0-9]_*.py")}
+    assert shipped == solved == set(NAMES)
+    assert len(NAMES) >= 12 and NAMES == sorted(NAMES)
+    readme = (EXERCISES_DIR / "README.md").read_text()
+    assert all(f"{name}.py" in readme for name in NAMES)
+
+
+# ---- CI: the grader's own messages --------------------------------------------------------
+
+def broken_copy(tmp_path, name, old, new):
+    """The reference solution of `name`, copied to tmp_path with `old` replaced by `new`."""
+    source = (grade.SOLUTIONS / f"{name}.py").read_text()
+    assert old in source
+    (tmp_path / f"{name}.py").write_text(source.replace(old, new))
+
+
+def test_grader_makes_you_sum_a_broadcast_gradient_yourself(tmp_path):
+    broken_copy(tmp_path, "ex07_broadcast_add", "return sum_to(grad, ctx.a_shape), sum_to(grad, ctx.b_shape)",
+                "return grad, grad  # the engine would fix this up; the grader does not")
+    (result,) = grade.grade(["ex07"], folder=tmp_path)
+    assert result.status == "fail"
+    assert "a gradient of shape (3, 4) for b, but b has shape (4,)" in result.message
+    assert "sum the gradient over the stretched dims" in result.message
+
+
+def test_grader_names_the_wrong_input_and_element(tmp_path):
+    broken_copy(tmp_path, "ex13_attention", "@ q * ctx.scale", "@ q")  # dk forgets the 1/sqrt(D)
+    (result,) = grade.grade(["attention"], folder=tmp_path)
+    assert result.status == "fail"
+    assert "gradient mismatch at input 1 = k (shape (5, 4)), element (" in result.message
+    assert "analytic (backward)" in result.message and "abs error" in result.message
+
+
+@pytest.mark.parametrize("old, new, expected", [
+    ("return grad * b, grad * a", "return grad * b", "returned 1 gradient(s) but the op has 2 input(s) (a, b)"),
+    ("return grad * b, grad * a", "return grad * b, (grad * a).astype('float32')",
+     "returned a float32 gradient for b, which is float64"),
+    ("return grad * b, grad * a", "return grad * b[:2], grad * a", "ValueError: operands could not be broadcast"),
+    ("return grad * b, grad * a", "return (grad * b).sum(), grad * a", "which is not an array"),
+    ("return grad * b, grad * a", "return grad * b, grad *", "could not load ex01_mul.py: SyntaxError"),
+], ids=["one gradient for two inputs", "float32", "exception", "a scalar", "syntax error"])
+def test_grader_explains_other_mistakes(tmp_path, old, new, expected):
+    broken_copy(tmp_path, "ex01_mul", old, new)
+    (result,) = grade.grade(["ex01"], folder=tmp_path)
+    assert not result.passed and expected in result.message, result.message
+    if "ValueError" in expected:
+        assert result.status == "error" and "at ex01_mul.py line " in result.message
+
+
+def test_main_prints_and_returns_the_status(tmp_path, monkeypatch, capsys):
+    assert grade.main(["ex01", "--solutions"]) == 0
+    assert "ex01_mul             pass   out = a * b   (2 cases, max abs error" in capsys.readouterr().out
+    # "your" exercises, whatever the learner has done to lessons/exercises: one solved, one not
+    shutil.copy(grade.SOLUTIONS / "ex03_exp.py", tmp_path)
+    broken_copy(tmp_path, "ex05_tanh", "return grad * (1 - y * y)", "raise NotImplementedError('TODO: tanh')")
+    monkeypatch.setattr(grade, "HERE", tmp_path)
+    monkeypatch.chdir(tmp_path)
+    assert grade.main(["5", "exp"]) == 1
+    out = capsys.readouterr().out
+    assert "ex03_exp             pass" in out
+    assert "ex05_tanh            TODO   y = tanh x\n      not implemented yet (TODO: tanh at ex05_tanh.py line" in out
+    assert out.rstrip().endswith("1/2 passed, 1 not implemented yet. Next: ex05_tanh.py")
+    assert grade.main(["--list"]) == 0 and "ex13_attention" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        grade.main(["ex99"])
+
+
+def test_the_grader_runs_as_a_script(tmp_path):
+    result = subprocess.run([sys.executable, str(EXERCISES_DIR / "grade.py"), "--solutions", "ex10", "ex11"],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "2/2 passed" in result.stdout
+
+
+@pytest.mark.skipif(not mg.cuda_is_available(), reason="needs CuPy and an NVIDIA GPU")
+def test_reference_solutions_pass_on_the_gpu():
+    results = grade.grade(solutions=True, device="cuda")
+    assert all(r.passed for r in results), [(r.name, r.message) for r in results if not r.passed]
