@@ -26,6 +26,27 @@ EXPECTED = {
         "analytic (backward) 4 vs numeric (finite differences) 12", "gradcheck needs float64",
         "with upcast=True it checks a float64 copy instead: passed",
     ],
+    "05_mlp.py": ["ln 2 = 0.6931", "more than 95 %: yes"],
+    "06_optimizers.py": ["5 - 0.1 * 6 = 4.4", "optim.SGD after one step: w = 4.4"],
+    "07_attention.py": [
+        "e / (e + 4) = 0.4046", "0.5637 on \"not\"", "is_causal=True: max |fused - masked by hand|",
+        "\"bad\" gives [PAD] weight 0.0000", "e / (e + 3) = 0.4754: 0.4754", "recomputed weights reproduce",
+    ],
+    "08_transformer.py": [
+        "ln(vocab size) = ln 512 = 6.238", "the perplexity fell from", "sample after training",
+        "greedy            :", "top-k 5 (temp 1)  :",
+    ],
+    "10_finetune_modes.py": ["trainable", "val acc", "forgetting", "majority", "head ", "lora "],
+    "11_overfitting.py": [
+        "(keeping the label words: 0)", "early stopping", "weight decay 1.0", "augment, keep labels",
+        "ending with a lower validation loss than no remedy",
+    ],
+    "12_peft.py": [
+        "p.grad is None", "(up = 0, so h + up(...) = h)", "(B = 0, so B A x = 0)",
+        "adapter body vs pretrained body: max abs difference 0.0e+00",
+        "lora    body vs pretrained body: max abs difference 0.0e+00",
+        "logits merged vs with the LoRA path", "load_delta(base, path): logits max abs difference",
+    ],
 }
 
 

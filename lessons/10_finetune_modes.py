@@ -1,0 +1,123 @@
+"""Lesson 10: every fine-tuning mode on the bundled sentiment task, side by side.
+
+A pretrained language model already "knows" a lot about reviews; fine-tuning
+adapts it to one task -- here: is a review positive or negative? Every mode
+puts a new classification head (a Linear layer on the last token's hidden
+state) on the pretrained body; they differ in *what else* trains:
+
+  full          every parameter. Global fine-tuning, as ULMFiT (Howard & Ruder
+                2018) and BERT (Devlin et al. 2019) do it: the best results, but
+                a full copy of the model per task.
+  head          only the new head; the body is frozen ("replace the last layer",
+                feature extraction / linear probing).
+  layers        the top k blocks + head (default k = 2). Layer fine-tuning: lower
+                layers hold general features, upper ones task-specific ones
+                (Yosinski et al. 2014, "How transferable are features ...").
+  params        parameters chosen by name; "*bias" is BitFit (Ben Zaken et al.
+                2021): only the biases, ~1 % of the model.
+  layerwise-lr  everything, but the learning rate shrinks by a factor per layer
+                going down: ULMFiT's discriminative learning rates (BERT's
+                "layer-wise lr decay").
+  prompt        n learnable vectors put in front of the input; the model is
+                frozen. Prompt tuning (Lester et al. 2021).
+  adapter       a small bottleneck MLP after each sublayer, the identity at the
+                start; the model is frozen. Houlsby et al. 2019.
+  lora          a low-rank update B A of the attention's query and value
+                weights, zero at the start; the model is frozen. LoRA (Hu et al.
+                2021).
+
+Two baselines frame the numbers: always answering the majority class, and the
+same network trained from random weights ("scratch") for the same steps -- the
+gap to it is what pretraining buys. Each mode runs through
+models.compare.run_mode (the code behind `minigrad compare`): the same
+pretrained weights, the same batches in the same order, the same validation
+set. "forgetting" is how much worse the body got at its pretraining task
+(next-token loss on reviews) after fine-tuning: 0 for the modes that leave the
+body's weights alone.
+
+Run: python lessons/10_finetune_modes.py   (--quick: three modes, a few steps)
+"""
+import argparse
+import time
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # write PNG files, never open a window
+import matplotlib.pyplot as plt
+
+from models import data, pretrained
+from models.compare import CompareConfig, forgetting_probe, majority_row, run_mode
+from models.finetune import MODES
+
+FIGURES = Path(__file__).parent / "figures"
+
+
+def main(quick):
+    started = time.perf_counter()
+    base = pretrained.load("tiny")
+    task = data.load_task("sentiment")
+    modes = ["head", "params", "lora"] if quick else list(MODES) + ["scratch"]
+    steps = 12 if quick else 50
+    config = CompareConfig(steps=steps, eval_every=steps // 2, batch_size=32, max_len=48, seed=0)
+    print(f"task: {len(task.train)} train / {len(task.valid)} valid reviews, labels {task.labels}")
+    print(f"model: the shipped pretrained transformer, {sum(p.numel() for p in base.parameters()):,} parameters")
+    print(f"each mode: {steps} steps of batch {config.batch_size} (AdamW, warmup + cosine), "
+          "learning rate per mode from models.compare.DEFAULT_LR\n")
+
+    lm_loss_of = forgetting_probe(base, config)  # next-token loss on held-out reviews
+    before = lm_loss_of(base.body)
+    majority = majority_row(task)
+    header = f"{'mode':<14} {'lr':>6} {'trainable':>10} {'%':>7} {'s/step':>7} {'peak MB':>8} {'val acc':>8} {'forgetting':>11}"
+    print(header)
+    print("-" * len(header))
+    print(f"{'majority':<14} {'':>6} {0:>10,} {0:>7.2f} {'':>7} {'':>8} {majority['val_accuracy']:8.1%} {'':>11}")
+    rows = []
+    for mode in modes:
+        row, _ = run_mode(mode, base, task, config, lm_loss_of)  # (table row, fine-tuned model)
+        forgetting = "" if mode == "scratch" else f"{row['lm_loss_after'] - before:+11.3f}"
+        print(f"{mode:<14} {row['lr']:6.0e} {row['trainable']:>10,} {row['trainable_pct']:7.2f} "
+              f"{row['seconds_per_step']:7.3f} {row['peak_mb']:8.1f} {row['val_accuracy']:8.1%} {forgetting:>11}",
+              flush=True)
+        rows.append(row)
+
+    print(f"\npretraining loss of the body before fine-tuning: {before:.3f} (forgetting = after - before)")
+    print("Read the table: a frozen body with only a head already scores far above the majority class --")
+    print("the pretrained features carry the sentiment. head and prompt leave the body exactly as it was")
+    print("(forgetting 0); LoRA and adapters add a small path inside it, so its next-token loss moves a")
+    print("little, but the pretrained weights themselves are intact (remove the update and the original is")
+    print("back); params, layers, full and layerwise-lr change the pretrained weights themselves.")
+    print("The step gets much cheaper only where backward can stop early (head: no gradient enters the")
+    print("body); BitFit, prompt, adapters and LoRA still backpropagate through every layer (lesson 12).")
+    print("(s/step is measured while training, on whatever else the machine is doing: expect it to wobble.)")
+    if not quick:
+        scratch = rows[-1]["val_accuracy"]
+        best = max(rows[:-1], key=lambda r: r["val_accuracy"])
+        print(f"From random weights the same {steps} steps reach {scratch:.1%}; the best mode ({best['mode']}) "
+              f"{best['val_accuracy']:.1%}: that gap is what pretraining buys.")
+
+    fig, ax = plt.subplots(figsize=(8, 4.8))
+    for row in rows:
+        if row["mode"] == "scratch":
+            ax.axhline(row["val_accuracy"], color="tab:red", linestyle=":", label="scratch (random weights, all train)")
+            continue
+        ax.plot(row["trainable"], row["val_accuracy"], "o", color="tab:blue")
+        ax.annotate(row["mode"], (row["trainable"], row["val_accuracy"]), textcoords="offset points",
+                    xytext=(5, 4), fontsize=9)
+    ax.axhline(majority["val_accuracy"], color="gray", linestyle="--", label="majority class")
+    ax.set_xscale("log")
+    ax.set_xlabel("trainable parameters (log scale)")
+    ax.set_ylabel("validation accuracy")
+    ax.set_title(f"Fine-tuning modes after {steps} steps: accuracy vs what trains")
+    ax.legend(loc="lower right")
+    FIGURES.mkdir(exist_ok=True)
+    path = FIGURES / "10_finetune_modes.png"
+    fig.savefig(path, dpi=100, bbox_inches="tight")
+    plt.close(fig)
+    print(f"\nfigure written to {path}  ({time.perf_counter() - started:.0f} s in all)")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="three modes, a few steps (used by CI)")
+    main(parser.parse_args().quick)

@@ -1,0 +1,229 @@
+"""Lesson 12: parameter-efficient fine-tuning from the inside -- prompt tuning, adapters, LoRA.
+
+Full fine-tuning changes every weight: one full copy of the model per task.
+The parameter-efficient modes freeze the pretrained weights and add a few new
+ones, in three different places:
+
+  prompt   (Lester et al. 2021)  n vectors in front of the input, as if they
+           were the embeddings of n extra tokens: n * d numbers.
+  adapter  (Houlsby et al. 2019) h -> h + up(gelu(down(h))) after the attention
+           and after the MLP of every block; down: d -> r, up: r -> d, with
+           `up` zero at the start, so the model starts exactly as pretrained.
+  lora     (Hu et al. 2021)      W x -> W x + (alpha / r) B A x for the query and
+           value projections; A (r, d), B (d, r), B zero at the start. After
+           training, B A folds into W: no extra cost at inference.
+
+We look at where the new parameters sit (the module tree), count them against
+the body, check what the frozen weights get from backward (nothing: p.grad is
+None), time one training step of each mode, merge and unmerge LoRA, check that
+adapters and LoRA start as the identity, and save only what trained.
+
+Run: python lessons/12_peft.py   (--quick for fewer timing steps)
+"""
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # write PNG files, never open a window
+import matplotlib.pyplot as plt
+import numpy as np
+
+import minigrad as mg
+from models import data, pretrained
+from models.compare import classification_loss
+from models.finetune import count_parameters, describe, load_delta, merge_lora, prepare, save_delta, unmerge_lora
+from models.train import TrainConfig, make_optimizer, train, training_step
+
+FIGURES = Path(__file__).parent / "figures"
+LR = {"full": 1e-3, "head": 1e-2, "prompt": 3e-2, "adapter": 3e-3, "lora": 5e-3}
+
+
+def where_they_sit(base):
+    """Prepare each PEFT mode, print where its trainable parameters are and count them."""
+    config = base.config
+    d, L = config.d_model, config.n_layers
+    body = sum(p.numel() for p in base.body.parameters())
+    print(f"the pretrained body: {L} blocks, d_model {d}, {body:,} parameters (all frozen below)\n")
+    models = {}
+    for mode, options, formula in [
+        ("prompt", {"n_prompt": 8}, lambda o: (f"n_prompt * d = 8 * {d}", 8 * d)),
+        ("adapter", {"bottleneck": 16}, lambda o: (f"2 per block * {L} blocks * (2 d r + r + d) = {2 * L} * "
+                                                   f"(2*{d}*16 + 16 + {d})", 2 * L * (2 * d * 16 + 16 + d))),
+        ("lora", {"r": 8}, lambda o: (f"2 targets (query, value) * {L} blocks * r (d_in + d_out) = {2 * L} * "
+                                      f"8 * ({d} + {d})", 2 * L * 8 * (d + d))),
+    ]:
+        mg.manual_seed(0)
+        tuned = prepare(base, mode, num_labels=2, **options)
+        models[mode] = tuned
+        print(f"== {mode} ==")
+        describe(tuned)  # prints the mode and HF PEFT's "trainable params: X || all params: Y" line
+        trainable = [(name, p) for name, p in tuned.named_parameters() if p.requires_grad]
+        shown = [(n, p) for n, p in trainable if ".blocks." not in n or ".blocks.0." in n]
+        for name, p in shown:
+            print(f"  trains: {name:<48} {str(tuple(p.shape)):>10}")
+        if len(shown) < len(trainable):
+            print(f"  ... and the same in blocks 1 to {L - 1} ({len(trainable) - len(shown)} more tensors)")
+        text, value = formula(options)
+        new = sum(p.numel() for n, p in trainable if not n.startswith("head."))
+        print(f"  new parameters: {text} = {value:,} (counted: {new:,}) = {100 * new / body:.2f} % of the body")
+        if mode == "lora":
+            print("  inside block 0 (the module tree; LoRALinear wraps the frozen Linear as `base`):")
+            for line in repr(tuned.transformer.blocks[0].attn).splitlines()[:5]:
+                print("    " + line)
+        if mode == "adapter":
+            print("  inside block 0 (WithAdapter = the frozen sublayer as `base`, then the adapter):")
+            lines = repr(tuned.transformer.blocks[0].attn).splitlines()
+            for line in lines[:2] + ["    ... (query, key, value, out: the frozen Linear layers)"] + lines[6:10]:
+                print("    " + line)
+        print()
+    return models
+
+
+def gradients(model, batch):
+    """After one backward in LoRA mode: frozen weights have no gradient at all."""
+    loss = classification_loss(model, batch)
+    loss.backward()
+    named = dict(model.named_parameters())
+    print("after one backward() in lora mode:")
+    for name in ["body.blocks.0.attn.query.base.weight", "body.blocks.0.attn.key.weight",
+                 "body.token_embedding.weight", "body.blocks.0.attn.query.lora_A",
+                 "body.blocks.0.attn.query.lora_B", "head.classifier.weight"]:
+        p = named[name]
+        grad = "None" if p.grad is None else f"a {tuple(p.grad.shape)} tensor"
+        print(f"  {name:<40} requires_grad={str(p.requires_grad):<5}  p.grad is {grad}")
+    frozen = [p for p in model.parameters() if not p.requires_grad]
+    print(f"  {sum(p.grad is None for p in frozen)} of {len(frozen)} frozen tensors have p.grad None: no gradient is "
+          "computed or stored for them, and the optimizer never sees them")
+    model.zero_grad()
+    print()
+
+
+def time_steps(base, batch, repeats):
+    """Median seconds of one training step (forward, backward, clip, AdamW update) per mode."""
+    runs = {}
+    for mode in ["full", "head", "prompt", "adapter", "lora"]:
+        mg.manual_seed(0)
+        model = prepare(base, mode, num_labels=2)
+        optimizer = make_optimizer(model.param_groups, TrainConfig(lr=LR[mode]))
+        runs[mode] = model, optimizer, [p for group in optimizer.param_groups for p in group["params"]], []
+    for i in range(repeats + 2):  # round-robin, so a busy moment of the machine hits every mode alike
+        for model, optimizer, trainable, samples in runs.values():
+            started = time.perf_counter()
+            training_step(model, classification_loss, batch, optimizer, trainable, 1.0, i)
+            samples.append(time.perf_counter() - started)
+    times = {mode: float(np.median(samples[2:])) for mode, (_, _, _, samples) in runs.items()}  # 2 warm-ups
+    print(f"one training step, batch of {batch['input_ids'].shape[0]} reviews (median of {repeats}):")
+    print(f"{'mode':<8} {'trainable':>10} {'ms/step':>8} {'vs full':>8}")
+    for mode, seconds in times.items():
+        trainable, _ = count_parameters(runs[mode][0])
+        print(f"{mode:<8} {trainable:>10,} {1000 * seconds:8.1f} {seconds / times['full']:7.2f}x")
+    print("head: nothing in the body requires grad, so its forward records no graph and backward stops at")
+    print("the head. prompt, adapter and LoRA have parameters inside or before every block, so backward")
+    print("still runs through the whole body to reach them: it skips the weight gradients of the frozen")
+    print("layers (and their optimizer state), not the gradients flowing through the activations. A prompt")
+    print("also makes every sequence 8 tokens longer, so its forward costs more than full fine-tuning's.")
+    print("(Timings on a shared machine wobble by tens of percent from run to run; what holds is head far")
+    print("below full, and prompt, adapter and LoRA much closer to full than their parameter counts suggest.)\n")
+    return times, {mode: count_parameters(run[0])[0] for mode, run in runs.items()}
+
+
+def lora_merge(base, task, steps):
+    """Train LoRA a little (so B A is not 0), then fold B A into W and take it out again."""
+    mg.manual_seed(0)
+    model = prepare(base, "lora", num_labels=2, r=8)
+    batches = data.batches(task.train, base.tokenizer, 32, max_len=48, seed=0)
+    train(model, classification_loss, batches, TrainConfig(steps=steps, lr=LR["lora"], progress=False),
+          param_groups=model.param_groups)
+    model.eval()
+    probe = next(data.batches(task.valid[:64], base.tokenizer, 64, max_len=48, shuffle=False))
+    with mg.no_grad():
+        before = model(probe["input_ids"], probe["attention_mask"]).numpy()
+        query = model.transformer.blocks[0].attn.query
+        W = query.base.weight.numpy().copy()
+        delta = query.delta_weight().numpy()
+        merge_lora(model)
+        merged = model(probe["input_ids"], probe["attention_mask"]).numpy()
+        W_merged = query.base.weight.numpy().copy()
+        unmerge_lora(model)
+        unmerged = model(probe["input_ids"], probe["attention_mask"]).numpy()
+        W_back = query.base.weight.numpy()
+    print(f"LoRA after {steps} steps: block 0's query update (alpha/r) B A is {delta.shape[0]}x{delta.shape[1]} "
+          f"but of rank {np.linalg.matrix_rank(delta)} (r = {query.r}); |B A| max = {np.abs(delta).max():.4f}")
+    print(f"merge:   W' = W + (alpha/r) B A;  max |W' - W - delta| = {np.abs(W_merged - W - delta).max():.1e}")
+    print(f"         logits merged vs with the LoRA path: max abs difference {np.abs(merged - before).max():.1e}")
+    print(f"unmerge: max |W_back - W| = {np.abs(W_back - W).max():.1e}; "
+          f"logits max abs difference {np.abs(unmerged - before).max():.1e}")
+    print("(float32 rounding: W + D - D need not give back W's last bit)\n")
+    return model, probe, before
+
+
+def identity_at_init(base, models, batch):
+    """Adapters and LoRA add nothing at the start; a prompt changes the input, so it does."""
+    ids, mask = batch["input_ids"], batch["attention_mask"]
+    with mg.no_grad():
+        reference = base.body(ids, mask).numpy()
+        for mode in ["adapter", "lora", "prompt"]:
+            hidden = models[mode].body(ids, mask).numpy()
+            why = {"adapter": "up = 0, so h + up(...) = h", "lora": "B = 0, so B A x = 0",
+                   "prompt": "8 extra vectors to attend to: not the identity"}[mode]
+            print(f"at init, {mode:<7} body vs pretrained body: max abs difference {np.abs(hidden - reference).max():.1e}"
+                  f"   ({why})")
+    print()
+
+
+def deltas(base, lora_model, probe, logits):
+    """Save only what trained; load it back onto the base and get the same predictions."""
+    full_size = os.path.getsize(pretrained.resolve("tiny"))
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "sentiment-lora.safetensors"
+        save_delta(lora_model, path)
+        delta_size = path.stat().st_size
+        loaded = load_delta(base, path).eval()
+        with mg.no_grad():
+            again = loaded(probe["input_ids"], probe["attention_mask"]).numpy()
+    print(f"the saved LoRA delta: {delta_size:,} bytes; the full checkpoint: {full_size:,} bytes "
+          f"({full_size / delta_size:.0f}x larger)")
+    print(f"load_delta(base, path): logits max abs difference {np.abs(again - logits).max():.1e} "
+          "(one base model on disk, a small file per task)")
+    return delta_size, full_size
+
+
+def main(quick):
+    base = pretrained.load("tiny")
+    task = data.load_task("sentiment")
+    batch = next(data.batches(task.train, base.tokenizer, 32, max_len=48, seed=0))
+
+    models = where_they_sit(base)
+    gradients(models["lora"], batch)
+    identity_at_init(base, models, batch)
+    times, counts = time_steps(base, batch, repeats=5 if quick else 20)
+    lora_model, probe, logits = lora_merge(base, task, steps=5 if quick else 30)
+    delta_size, full_size = deltas(base, lora_model, probe, logits)
+
+    fig, axes = plt.subplots(1, 3, figsize=(14, 4))
+    names = list(times)
+    axes[0].bar(names, [counts[m] for m in names], color="tab:blue")
+    axes[0].set_yscale("log")
+    axes[0].set_title("trainable parameters (log scale)")
+    axes[1].bar(names, [1000 * times[m] for m in names], color="tab:orange")
+    axes[1].set_title("ms per training step")
+    axes[2].bar(["full checkpoint", "LoRA delta"], [full_size / 1024, delta_size / 1024], color="tab:green")
+    axes[2].set_yscale("log")
+    axes[2].set_title("file size (KiB, log scale)")
+    axes[2].set_ylim(bottom=1)
+    fig.suptitle("Parameter-efficient fine-tuning: few new parameters, a cheaper step, a tiny file", y=1.03)
+    FIGURES.mkdir(exist_ok=True)
+    path = FIGURES / "12_peft.png"
+    fig.savefig(path, dpi=100, bbox_inches="tight")
+    plt.close(fig)
+    print(f"\nfigure written to {path}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer timing and training steps (used by CI)")
+    main(parser.parse_args().quick)
