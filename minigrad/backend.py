@@ -99,6 +99,11 @@ def is_floating(dtype):
     return np.dtype(dtype).kind == "f"  # (np.issubdtype is 10x slower, and this runs on every op)
 
 
+def broadcast_shape(*shapes):
+    """The shape NumPy broadcasting gives these shapes (pure shape arithmetic, any device)."""
+    return np.broadcast_shapes(*shapes)
+
+
 def erf(array):
     """The error function (used by the exact GELU): SciPy's, accurate to float64, except
     for float32 on the CPU, where SciPy's erf is ~30x slower than the rest of a GELU."""

@@ -256,7 +256,7 @@ def softmax_in_place_allowing_empty_rows(scores):
 
 def add_in_place(scores, term):
     """scores += term when term broadcasts into scores' shape (one pass, no copy); else scores + term."""
-    if backend.xp_of(scores).broadcast_shapes(scores.shape, term.shape) == scores.shape:
+    if backend.broadcast_shape(scores.shape, term.shape) == scores.shape:
         scores += term
         return scores
     return scores + term
