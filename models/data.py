@@ -14,6 +14,8 @@ Negation flips an opinion ("not bad" is positive); in a contrast the main clause
 same words either way, so it cannot get these right: the sentiment task needs word order.
 
     load_task("sentiment")   -> TaskData: 2,000 train / 500 valid / 500 test examples
+    load_task("rt-polarity") -> real movie-review sentences, 3,000 / 500 / 500 (fetched first:
+                                `minigrad data fetch rt-polarity`, see models/fetch.py)
     pretraining_corpus()     -> 5,000 newline-separated reviews (about 320 KB of text)
     load_user_task("my.csv") -> TaskData from the user's own file
     batches(examples, tokenizer, batch_size=32, max_len=128) -> dicts of int64 tensors
@@ -28,6 +30,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import minigrad as mg
+from models.fetch import read_cached
 from models.tokenizers import pad
 
 # ---- the grammar: words --------------------------------------------------------------------
@@ -311,15 +314,58 @@ class TaskData:
 def load_task(name, seed=0, n_train=N_TRAIN, n_valid=N_VALID, n_test=N_TEST, domain=None):
     """A bundled task with fixed, disjoint splits. The test reviews come first, then valid,
     then train, so changing n_train never changes the valid or test set. domain="products"
-    or "movies" keeps one domain (for domain shift: train on one, test on the other)."""
+    or "movies" keeps one domain (for domain shift: train on one, test on the other).
+    A real task (REAL_TASKS, fetched first) has fixed split sizes and one domain; seed picks the split."""
+    if name in REAL_TASKS:
+        return REAL_TASKS[name](seed)
     if name not in TASKS:
-        raise ValueError(f"unknown task {name!r}; choose one of {sorted(TASKS)}")
+        raise ValueError(f"unknown task {name!r}; choose one of {sorted([*TASKS, *REAL_TASKS])}")
     if domain not in (None, *DOMAINS) or (name == "domain" and domain):
         raise ValueError(f"domain must be None or one of {DOMAINS} (None for the domain task), got {domain!r}")
     task, rng = TASKS[name], random.Random(f"{name}/{seed}")
     examples = [task.make_example(r, rng) for r in unique_reviews(n_test + n_valid + n_train, seed, domain)]
     test, valid, train = examples[:n_test], examples[n_test:n_test + n_valid], examples[n_test + n_valid:]
     return TaskData(name, task.kind, list(task.labels), train, valid, test)
+
+
+# ---- real data: movie-review sentence polarity (Pang & Lee) -------------------------------------
+def rt_polarity_examples(raw):
+    """Examples from the fetched CSV's bytes: rows of ("1" or "-1", a lower-cased, pre-tokenised
+    sentence), the 2,000 positive ones first."""
+    rows = csv.reader(io.StringIO(raw.decode("utf-8-sig"), newline=""))  # utf-8-sig: the file starts with a BOM
+    return [Example(text.strip(), {"-1": 0, "1": 1}[label]) for label, text in rows]
+
+
+def stratified_split(examples, n_valid, n_test, seed):
+    """(train, valid, test) with each class in the same proportion in every split.
+
+    Each class is shuffled by one seeded generator and dealt out test first, then valid,
+    then train; each split is then shuffled so the classes are mixed. The same seed gives
+    the same splits on every machine (random.Random does not depend on the platform)."""
+    rng = random.Random(f"split/{seed}")
+    train, valid, test = [], [], []
+    for label in sorted({e.label for e in examples}):
+        group = [e for e in examples if e.label == label]
+        rng.shuffle(group)
+        share = len(group) / len(examples)
+        k_test, k_valid = round(n_test * share), round(n_valid * share)
+        test += group[:k_test]
+        valid += group[k_test:k_test + k_valid]
+        train += group[k_test + k_valid:]
+    for split in (train, valid, test):
+        rng.shuffle(split)
+    return train, valid, test
+
+
+def load_rt_polarity(seed=0, n_valid=500, n_test=500):
+    """Pang & Lee's 4,000 Rotten Tomatoes sentences (half positive) as a TaskData with stratified,
+    disjoint 3,000 / 500 / 500 splits. Needs `minigrad data fetch rt-polarity` once."""
+    examples = rt_polarity_examples(read_cached("rt-polarity"))
+    train, valid, test = stratified_split(examples, n_valid, n_test, seed)
+    return TaskData("rt-polarity", "classification", ["negative", "positive"], train, valid, test)
+
+
+REAL_TASKS = {"rt-polarity": load_rt_polarity}
 
 
 # ---- the user's own files ----------------------------------------------------------------------

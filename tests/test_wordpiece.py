@@ -1,0 +1,112 @@
+"""WordPiece (BERT's tokenizer) on a vocabulary written here, so it is tested without the MiniLM
+package; tests/test_minilm.py checks it against the original on the real 30,522-token vocabulary."""
+import json
+
+import pytest
+
+import minigrad as mg
+from models.tokenizers import Tokenizer, WordPieceTokenizer, wordpiece
+
+# BERT's layout in miniature: [PAD] first, unused slots, then the other specials, then the pieces
+VOCAB = ["[PAD]", "[unused0]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "un", "##aff", "##able", "hello", "world",
+         ",", "!", "'", "s", "t", "don", "zurich", "cafe", "a", "##b", "3", ".", "14", "$", "[", "]", "sep",
+         "\u6771", "\u4eac", "is", "x"]
+ID = {token: i for i, token in enumerate(VOCAB)}
+
+
+@pytest.fixture
+def tok():
+    return WordPieceTokenizer(VOCAB)
+
+
+def ids(*tokens):
+    return [ID[t] for t in tokens]
+
+
+def test_greedy_longest_match_first():
+    vocab = {"un", "##aff", "##able", "##b"}
+    assert wordpiece("unaffable", vocab) == ["un", "##aff", "##able"]
+    assert wordpiece("unx", vocab) is None  # a part with no piece: the whole word is unknown
+    # greedy, no backtracking: "una" is taken first, and then "##ffable" has no pieces
+    assert wordpiece("unaffable", vocab | {"una"}) is None
+    assert wordpiece("unab", vocab | {"una"}) == ["una", "##b"]
+    assert wordpiece("a" * 101, {"a", "##a"}) is None  # too long to try
+
+
+def test_normalize_lowercases_strips_accents_and_cleans_whitespace(tok):
+    assert tok.normalize("H\u00e9llo,\tWORLD\r\n") == "hello, world  "
+    assert tok.normalize("Z\u00fcrich caf\u00e9") == "zurich cafe"  # NFD, then the combining marks dropped
+    assert tok.normalize("zero\x00width\u200b\ufffdx\x07") == "zerowidthx"  # control and format characters
+    assert tok.normalize("\u6771\u4eac") == " \u6771  \u4eac "  # each CJK ideograph is a word
+
+
+def test_cased_vocabulary_keeps_case_and_accents():
+    assert WordPieceTokenizer(VOCAB, lowercase=False).normalize("Z\u00fcrich") == "Z\u00fcrich"
+
+
+def test_words_split_at_every_punctuation_character(tok):
+    assert tok.words("Don't!") == ["don", "'", "t", "!"]
+    assert tok.words("3.14$ a+b ^_^") == ["3", ".", "14", "$", "a", "+", "b", "^", "_", "^"]  # ASCII symbols too
+    assert tok.words("  ") == []
+
+
+def test_encode(tok):
+    assert tok.encode("Unaffable") == ids("un", "##aff", "##able")
+    assert tok.encode("Hello, World!") == ids("hello", ",", "world", "!")
+    assert tok.encode("Caf\u00e9 in Z\u00fcrich") == ids("cafe", "[UNK]", "zurich")  # "in" is not in the vocabulary
+    assert tok.encode("unx ab") == ids("[UNK]", "a", "##b")  # one unknown part makes the whole word [UNK]
+    assert tok.encode("\u6771\u4eac is x") == ids("\u6771", "\u4eac", "is", "x")
+
+
+def test_specials_keep_their_vocabulary_ids(tok):
+    assert (tok.pad_id, tok.unk_id, tok.cls_id, tok.sep_id, tok.mask_id) == (0, 2, 3, 4, 5)
+    assert tok.encode("hello", add_special_tokens=True) == ids("[CLS]", "hello", "[SEP]")
+    assert tok.encode("[SEP]") == ids("[", "sep", "]")  # never read from text
+
+
+def test_encode_batch_pads_with_pad_and_truncation_keeps_sep(tok):
+    batch, mask = tok.encode_batch(["hello world !", "hello"], add_special_tokens=True)
+    assert batch.tolist() == [ids("[CLS]", "hello", "world", "!", "[SEP]"),
+                              ids("[CLS]", "hello", "[SEP]", "[PAD]", "[PAD]")]
+    assert mask.tolist() == [[1, 1, 1, 1, 1], [1, 1, 1, 0, 0]]
+    cut, _ = tok.encode_batch(["hello world ! hello"], max_len=4, add_special_tokens=True)
+    assert cut.tolist() == [ids("[CLS]", "hello", "world", "[SEP]")]
+
+
+def test_decode_glues_pieces_and_drops_specials(tok):
+    encoded = tok.encode("Unaffable, world!", add_special_tokens=True)
+    assert tok.decode(encoded) == "unaffable , world !"
+    assert tok.decode(encoded, skip_special_tokens=False) == "[CLS] unaffable , world ! [SEP]"
+    assert tok.decode(mg.tensor(ids("hello", "##b"))) == "hellob"
+    with pytest.raises(ValueError, match="out of range"):
+        tok.decode([len(VOCAB)])
+
+
+def test_vocabulary_lookups_and_added_tokens(tok):
+    assert tok.vocab_size == len(VOCAB)
+    assert tok.token_to_id("[CLS]") == 3 and tok.id_to_token(7) == "##aff" and tok.token_to_id("nope") is None
+    assert tok.add_tokens(["<3", "hello"]) == 1  # "hello" exists already
+    assert tok.token_to_id("<3") == len(VOCAB) and tok.id_to_token(len(VOCAB)) == "<3"
+    assert tok.encode("hello <3 world") == ids("hello") + [len(VOCAB)] + ids("world")
+
+
+def test_json_round_trip(tok, tmp_path):
+    tok.add_tokens("<3")
+    path = tmp_path / "wordpiece.json"
+    tok.save(path)
+    again = Tokenizer.load(path)
+    assert isinstance(again, WordPieceTokenizer) and json.loads(again.to_json()) == json.loads(tok.to_json())
+    assert again.encode("Unaffable <3", add_special_tokens=True) == tok.encode("Unaffable <3", add_special_tokens=True)
+
+
+def test_vocabulary_file(tmp_path):
+    path = tmp_path / "vocab.txt"
+    path.write_text("\n".join(VOCAB) + "\n", encoding="utf-8")
+    assert WordPieceTokenizer.from_vocab_file(path).vocab == VOCAB
+
+
+def test_bad_vocabularies_are_clear_errors():
+    with pytest.raises(ValueError, match=r"missing: \['\[MASK\]'\]"):
+        WordPieceTokenizer([t for t in VOCAB if t != "[MASK]"])
+    with pytest.raises(ValueError, match="twice"):
+        WordPieceTokenizer(VOCAB + ["hello"])
