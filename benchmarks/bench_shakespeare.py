@@ -34,67 +34,15 @@ ARGS = parse_args()
 limit_threads(1)
 
 import torch  # noqa: E402
-import torch.nn.functional as TF  # noqa: E402
 
 import minigrad as mg  # noqa: E402
 from minigrad import optim  # noqa: E402
 from models.heads import LanguageModel  # noqa: E402
 from models.pretraining import N_EVAL_WINDOWS, lm_loss_on, random_windows, shakespeare_config, split_corpus  # noqa: E402
 from models.tokenizers import CharTokenizer  # noqa: E402
+from torch_twin import twin_of  # noqa: E402
 
 NANOGPT_VALID_LOSS = 1.88  # nanoGPT's README, for this configuration on its 1 MB subset of the plays
-
-
-# ---- the PyTorch twin: same structure, same names; no biases except the LayerNorms' -----------
-class TorchAttention(torch.nn.Module):
-    def __init__(self, c):
-        super().__init__()
-        self.n_heads = c.n_heads
-        self.query, self.key, self.value, self.out = (torch.nn.Linear(c.d_model, c.d_model, bias=False)
-                                                      for _ in range(4))
-
-    def forward(self, x):
-        B, T, d = x.shape
-        q, k, v = (f(x).view(B, T, self.n_heads, -1).transpose(1, 2) for f in (self.query, self.key, self.value))
-        y = TF.scaled_dot_product_attention(q, k, v, is_causal=True)
-        return self.out(y.transpose(1, 2).reshape(B, T, d))
-
-
-class TorchBlock(torch.nn.Module):
-    def __init__(self, c):
-        super().__init__()
-        self.attn = TorchAttention(c)
-        self.up, self.down = torch.nn.Linear(c.d_model, c.d_ff, bias=False), torch.nn.Linear(c.d_ff, c.d_model, bias=False)
-        self.ln1, self.ln2 = torch.nn.LayerNorm(c.d_model), torch.nn.LayerNorm(c.d_model)
-
-    def forward(self, x):
-        x = x + self.attn(self.ln1(x))
-        return x + self.down(TF.gelu(self.up(self.ln2(x))))
-
-
-class TorchLM(torch.nn.Module):
-    def __init__(self, c):
-        super().__init__()
-        self.token_embedding = torch.nn.Embedding(c.vocab_size, c.d_model)
-        self.position_embedding = torch.nn.Embedding(c.max_len, c.d_model)
-        self.blocks = torch.nn.ModuleList(TorchBlock(c) for _ in range(c.n_layers))
-        self.final_norm = torch.nn.LayerNorm(c.d_model)
-
-    def forward(self, ids):
-        x = self.token_embedding(ids) + self.position_embedding(torch.arange(ids.shape[1]))
-        for block in self.blocks:
-            x = block(x)
-        return self.final_norm(x) @ self.token_embedding.weight.T  # tied LM head
-
-    def lm_loss(self, ids):
-        logits = self(ids[:, :-1])
-        return TF.cross_entropy(logits.reshape(-1, logits.shape[-1]), ids[:, 1:].reshape(-1))
-
-
-def torch_state(ours):
-    """minigrad's weights under the twin's names (the MLP sits one level higher in the twin)."""
-    return {key.removeprefix("body.").replace("mlp.", ""): torch.tensor(value.numpy())
-            for key, value in ours.state_dict().items()}
 
 
 def main():
@@ -110,8 +58,7 @@ def main():
 
     mg.manual_seed(0)
     ours = LanguageModel(config.model)
-    twin = TorchLM(config.model)
-    twin.load_state_dict(torch_state(ours))
+    twin = twin_of(ours)
     ours_opt = optim.AdamW(ours.parameters(), lr=config.train.lr, weight_decay=config.train.weight_decay)
     warmup = min(config.train.warmup_steps, steps // 10)  # as pretrain() does for short runs
     schedule = optim.lr_scheduler.WarmupCosineLR(ours_opt, warmup, steps)

@@ -1,7 +1,7 @@
 """A transformer training step, minigrad vs the same model in PyTorch (CPU): time and peak memory.
 
-The PyTorch twin below mirrors models/transformer.py module for module (same
-parameter names), gets minigrad's initial weights, and must give the same loss
+The PyTorch twin (benchmarks/torch_twin.py) mirrors models/transformer.py module for
+module (same parameter names), gets minigrad's initial weights, and must give the same loss
 before anything is timed. A step is forward, next-token cross-entropy,
 backward, gradient clipping and an AdamW update. Time: interleaved repeats,
 median, in one process. Peak memory: each framework in a fresh subprocess,
@@ -47,56 +47,7 @@ from minigrad import optim  # noqa: E402
 from minigrad.nn import functional as F  # noqa: E402
 from models.heads import LanguageModel  # noqa: E402
 from models.transformer import TransformerConfig  # noqa: E402
-
-
-# ---- the PyTorch twin: same structure, same names --------------------------------------
-class TorchAttention(torch.nn.Module):
-    def __init__(self, c):
-        super().__init__()
-        self.n_heads = c.n_heads
-        self.query, self.key, self.value, self.out = (torch.nn.Linear(c.d_model, c.d_model) for _ in range(4))
-
-    def forward(self, x):
-        B, T, d = x.shape
-        q, k, v = (f(x).view(B, T, self.n_heads, -1).transpose(1, 2) for f in (self.query, self.key, self.value))
-        y = TF.scaled_dot_product_attention(q, k, v, is_causal=True)
-        return self.out(y.transpose(1, 2).reshape(B, T, d))
-
-
-class TorchFeedForward(torch.nn.Module):
-    def __init__(self, c):
-        super().__init__()
-        self.up, self.down = torch.nn.Linear(c.d_model, c.d_ff), torch.nn.Linear(c.d_ff, c.d_model)
-        self.approximate = c.gelu_approximate
-
-    def forward(self, x):
-        return self.down(TF.gelu(self.up(x), approximate=self.approximate))
-
-
-class TorchBlock(torch.nn.Module):
-    def __init__(self, c):
-        super().__init__()
-        self.attn, self.mlp = TorchAttention(c), TorchFeedForward(c)
-        self.ln1, self.ln2 = torch.nn.LayerNorm(c.d_model), torch.nn.LayerNorm(c.d_model)
-
-    def forward(self, x):
-        x = x + self.attn(self.ln1(x))
-        return x + self.mlp(self.ln2(x))
-
-
-class TorchBody(torch.nn.Module):
-    def __init__(self, c):
-        super().__init__()
-        self.token_embedding = torch.nn.Embedding(c.vocab_size, c.d_model)
-        self.position_embedding = torch.nn.Embedding(c.max_len, c.d_model)
-        self.blocks = torch.nn.ModuleList(TorchBlock(c) for _ in range(c.n_layers))
-        self.final_norm = torch.nn.LayerNorm(c.d_model)
-
-    def forward(self, ids):
-        x = self.token_embedding(ids) + self.position_embedding(torch.arange(ids.shape[1]))
-        for block in self.blocks:
-            x = block(x)
-        return self.final_norm(x) @ self.token_embedding.weight.T  # tied LM head
+from torch_twin import twin_of  # noqa: E402
 
 
 # ---- one training step in each framework ------------------------------------------------
@@ -142,9 +93,7 @@ def build(name):
     config, batch, seq = config_for(name)
     mg.manual_seed(0)
     ours = LanguageModel(config)
-    twin = TorchBody(config)
-    state = {key.removeprefix("body."): torch.tensor(value.numpy()) for key, value in ours.state_dict().items()}
-    twin.load_state_dict(state)
+    twin = twin_of(ours)
     ids = np.random.default_rng(0).integers(0, config.vocab_size, (batch, seq + 1))
     steps = {"minigrad": minigrad_step(ours, ids), "torch": torch_step(twin, ids)}
     first = {framework: step() for framework, step in steps.items()}
