@@ -109,6 +109,7 @@ def compare_command(args):
     from models import report
     from models.compare import compare
 
+    start = time.perf_counter()
     config = compare_config(args)
     config.baselines = not args.no_baselines
     if args.modes:
@@ -124,6 +125,7 @@ def compare_command(args):
     report.plot_curves(rows, out / "curves.png")
     report.plot_accuracy_vs_parameters(rows, out / "accuracy_vs_parameters.png")
     print(f"\nresults: {path}\nplots:   {out / 'curves.png'}, {out / 'accuracy_vs_parameters.png'}")
+    print(f"done in {time.perf_counter() - start:.0f} s")
     return 0
 
 

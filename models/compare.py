@@ -149,6 +149,16 @@ def run_mode(name, base, task, config, lm_loss_of, progress=False):
     return row, model
 
 
+def warm_up(base, task, config):
+    """One untimed full step, so the first mode's s/step doesn't pay the process's first
+    allocations (the memory allocator grows its heap during the first steps)."""
+    model = prepare(base, "full", num_labels=len(task.labels))
+    optimizer = make_optimizer(model.param_groups, TrainConfig())
+    batch = next(endless_batches(task.train, base.tokenizer, config))
+    for _ in range(2):
+        training_step(model, classification_loss, batch, optimizer, list(model.parameters()), 1.0, 0)
+
+
 def majority_row(task):
     counts = [sum(1 for e in task.train if e.label == c) for c in range(len(task.labels))]
     majority = counts.index(max(counts))
@@ -172,6 +182,7 @@ def compare(config, out_dir=None, on_row=None):
         raise ValueError(f"unknown mode(s) {unknown}; expected some of {list(MODES)}")
     lm_loss_of = forgetting_probe(base, config)
     before = lm_loss_of(base.body)
+    warm_up(base, task, config)
     rows = [majority_row(task)] if config.baselines else []
     for name in config.modes + (["scratch"] if config.baselines else []):
         row, _ = run_mode(name, base, task, config, lm_loss_of)
