@@ -247,7 +247,7 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         return 130
-    except RuntimeError as error:  # e.g. --device cuda without CuPy: say so without a traceback
+    except (RuntimeError, ValueError, TypeError, OSError) as error:  # bad input: say what, without a traceback
         print(f"minigrad: error: {error}", file=sys.stderr)
         return 2
 

@@ -112,6 +112,10 @@ def peak_step_bytes(model, batch, config):
 
 def forgetting_probe(base, config):
     """LM loss on held-out pretraining-domain text: how much of the pretraining a model kept."""
+    if not base.config.causal:
+        raise ValueError(f"{config.model!r} is an encoder: compare and finetune measure forgetting with a causal "
+                         "language model's loss, so they need 'tiny' or a checkpoint from `minigrad pretrain` "
+                         "(encoders such as minilm: use models.finetune.prepare and models.train.train)")
     lines = data.pretraining_corpus(n_sentences=200, seed=config.seed + 1).splitlines()
     rows = encode_lines(base.tokenizer, lines, base.config.max_len)
     return lambda body: lm_loss_on(LanguageModel(body), rows, base.tokenizer, config.device)
