@@ -53,11 +53,17 @@ def plot_curves(rows, path):
 def plot_accuracy_vs_parameters(rows, path):
     """Validation accuracy against trainable parameters (log scale): what each mode buys per parameter."""
     fig, ax = plt.subplots(figsize=(7, 4.5))
+    same_count = {}  # modes that train the same parameters (full, layerwise-lr) share one label
     for row in rows:
         if row["trainable"]:
             ax.scatter(row["trainable"], 100 * row["val_accuracy"], s=40)
-            ax.annotate(row["mode"], (row["trainable"], 100 * row["val_accuracy"]), fontsize=8,
-                        xytext=(4, 4), textcoords="offset points")
+            same_count.setdefault((row["trainable"], row["mode"] == "scratch"), []).append(row)
+    largest = max(count for count, _ in same_count)
+    for (count, _), group in same_count.items():
+        at_right_edge = count == largest  # label to the left of the point, below it
+        ax.annotate(", ".join(r["mode"] for r in group), (count, 100 * group[0]["val_accuracy"]), fontsize=8,
+                    xytext=(-6, -12) if at_right_edge else (4, 5), textcoords="offset points",
+                    ha="right" if at_right_edge else "left")
     ax.set_xscale("log")
     ax.set(xlabel="trainable parameters (log scale)", ylabel="validation accuracy (%)",
            title="Accuracy vs trainable parameters")
