@@ -129,6 +129,21 @@ def compare_command(args):
     return 0
 
 
+def bench_command(args):
+    """Run benchmarks/run_all.py from the clone this package was installed from."""
+    import subprocess
+
+    runner = Path(__file__).resolve().parents[1] / "benchmarks" / "run_all.py"
+    if not runner.is_file():
+        raise RuntimeError(f"no benchmarks at {runner.parent}: they come with a clone of the repository")
+    try:
+        import threadpoolctl  # noqa: F401
+        import torch  # noqa: F401
+    except ImportError:
+        raise RuntimeError("the benchmarks compare against PyTorch: pip install torch==2.13.0 threadpoolctl") from None
+    return subprocess.run([sys.executable, str(runner)] + (["--quick"] if args.quick else [])).returncode
+
+
 def exercises_command(args):
     """Grade the gradient exercises in lessons/exercises/ (they live beside the package, not in it)."""
     import importlib.util
@@ -173,6 +188,10 @@ def build_parser():
                              add_help=False)
     ex.add_argument("grader_args", nargs="*", help="passed to the grader, e.g. ex03 or --solutions (try --help)")
     ex.set_defaults(run=exercises_command)
+
+    bench = commands.add_parser("bench", help="run the benchmark suite against PyTorch (writes benchmarks/RESULTS.md)")
+    bench.add_argument("--quick", action="store_true", help="a smoke run; RESULTS.md untouched")
+    bench.set_defaults(run=bench_command)
 
     check = commands.add_parser("gradcheck", help="check every op's backward against finite differences")
     check.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="where to run (default: cpu)")

@@ -1,0 +1,33 @@
+"""Run every benchmark in turn; each writes its own section of benchmarks/RESULTS.md.
+
+    python benchmarks/run_all.py            # the whole suite (several minutes)
+    python benchmarks/run_all.py --quick    # a smoke run of each; RESULTS.md untouched
+    minigrad bench [--quick]                # the same, from anywhere in a clone
+
+They run one after another, never side by side: each measures ratios on a machine
+that should be otherwise idle. Needs `pip install torch==2.13.0 threadpoolctl`.
+"""
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).parent
+SUITE = ["bench_engine.py", "bench_mlp.py", "bench_transformer.py", "bench_modes.py", "bench_shakespeare.py"]
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    failed = []
+    for script in SUITE:
+        print(f"== {script} {' '.join(argv)}", flush=True)
+        start = time.perf_counter()
+        if subprocess.run([sys.executable, str(HERE / script), *argv], cwd=HERE).returncode:
+            failed.append(script)
+        print(f"== {script}: {time.perf_counter() - start:.0f} s\n", flush=True)
+    print(f"{len(SUITE) - len(failed)}/{len(SUITE)} benchmarks ran" + (f"; failed: {', '.join(failed)}" if failed else ""))
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
