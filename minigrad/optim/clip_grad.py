@@ -1,6 +1,7 @@
 """Gradient clipping: cap the length of the whole gradient vector."""
 import math
 
+from minigrad import backend
 from minigrad.tensor import Tensor
 
 
@@ -15,7 +16,9 @@ def clip_grad_norm_(parameters, max_norm):
     """
     params = [parameters] if isinstance(parameters, Tensor) else list(parameters)
     grads = [p.grad for p in params if p.grad is not None]
-    total = math.sqrt(sum(float((g.data * g.data).sum()) for g in grads))
+    # one BLAS dot product per gradient (no squared temporary), summed on the device: one sync
+    squares = [backend.xp_of(g.data).vdot(g.data.ravel(), g.data.ravel()) for g in grads]
+    total = math.sqrt(float(sum(squares))) if squares else 0.0
     scale = max_norm / (total + 1e-6)  # + 1e-6 as PyTorch: no division by zero
     if scale < 1:
         for g in grads:
