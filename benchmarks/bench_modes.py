@@ -22,7 +22,7 @@ limit_threads(ARGS.threads)
 
 import minigrad as mg  # noqa: E402
 from models import data, pretrained  # noqa: E402
-from models.compare import classification_loss  # noqa: E402
+from models import tasks  # noqa: E402
 from models.finetune import MODES, count_parameters, prepare  # noqa: E402
 from models.heads import LanguageModel  # noqa: E402
 from models.train import TrainConfig, make_optimizer, training_step  # noqa: E402
@@ -34,7 +34,7 @@ TARGETS = {"head": 0.4, "adapter": 0.8, "lora": 0.8, "prompt": 0.8}
 def step_function(model, batch):
     optimizer = make_optimizer(model.param_groups, TrainConfig(lr=1e-4))
     trainable = [p for g in optimizer.param_groups for p in g["params"]]
-    return lambda: training_step(model, classification_loss, batch, optimizer, trainable, 1.0, 0)
+    return lambda: training_step(model, tasks.loss, batch, optimizer, trainable, 1.0, 0)
 
 
 def measure(base, batch, repeats):

@@ -47,8 +47,7 @@ matplotlib.use("Agg")  # write PNG files, never open a window
 import matplotlib.pyplot as plt
 
 import minigrad as mg
-from models import data, pretrained
-from models.compare import CompareConfig, classification_loss, scores
+from models import data, pretrained, tasks
 from models.finetune import prepare
 from models.heads import LanguageModel
 from models.train import TrainConfig, train
@@ -91,18 +90,18 @@ def fine_tune(base, task, steps, eval_every, lr=LR, mode="full", dropout=0.0, we
     lm.load_state_dict(base.state_dict())
     model = prepare(lm, mode, num_labels=2)
     model.head.drop.p = dropout  # the head's own dropout (0.1 by default): part of the remedy here
-    settings = CompareConfig(max_len=48)
+    settings = {"max_len": 48}
 
     def evaluate(m):
-        valid = scores(m, task.valid, base.tokenizer, settings, 2)
-        return {**valid, "train_loss_all": scores(m, task.train, base.tokenizer, settings, 2)["loss"]}
+        valid = tasks.evaluate(m, task.valid, base.tokenizer, 2, settings)
+        return {**valid, "train_loss_all": tasks.evaluate(m, task.train, base.tokenizer, 2, settings)["loss"]}
 
     start = {"step": 0, **evaluate(model)}  # before the first step: a random head, loss ~ ln 2
-    result = train(model, classification_loss, epochs(task.train, base.tokenizer, p_augment, keep),
+    result = train(model, tasks.loss, epochs(task.train, base.tokenizer, p_augment, keep),
                    TrainConfig(steps=steps, lr=lr, weight_decay=weight_decay,
                                eval_every=eval_every, patience=patience, progress=False),
                    evaluate=evaluate, param_groups=model.param_groups)
-    return [start] + result.history, result, scores(model, task.valid, base.tokenizer, settings, 2)
+    return [start] + result.history, result, tasks.evaluate(model, task.valid, base.tokenizer, 2, settings)
 
 
 def label_flips(task, p, keep, seed=0):

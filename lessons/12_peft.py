@@ -33,8 +33,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import minigrad as mg
-from models import data, pretrained
-from models.compare import classification_loss
+from models import data, pretrained, tasks
 from models.finetune import count_parameters, describe, load_delta, merge_lora, prepare, save_delta, unmerge_lora
 from models.train import TrainConfig, make_optimizer, train, training_step
 
@@ -85,7 +84,7 @@ def where_they_sit(base):
 
 def gradients(model, batch):
     """After one backward in LoRA mode: frozen weights have no gradient at all."""
-    loss = classification_loss(model, batch)
+    loss = tasks.loss(model, batch)
     loss.backward()
     named = dict(model.named_parameters())
     print("after one backward() in lora mode:")
@@ -113,7 +112,7 @@ def time_steps(base, batch, repeats):
     for i in range(repeats + 2):  # round-robin, so a busy moment of the machine hits every mode alike
         for model, optimizer, trainable, samples in runs.values():
             started = time.perf_counter()
-            training_step(model, classification_loss, batch, optimizer, trainable, 1.0, i)
+            training_step(model, tasks.loss, batch, optimizer, trainable, 1.0, i)
             samples.append(time.perf_counter() - started)
     times = {mode: float(np.median(samples[2:])) for mode, (_, _, _, samples) in runs.items()}  # 2 warm-ups
     print(f"one training step, batch of {batch['input_ids'].shape[0]} reviews (median of {repeats}):")
@@ -136,7 +135,7 @@ def lora_merge(base, task, steps):
     mg.manual_seed(0)
     model = prepare(base, "lora", num_labels=2, r=8)
     batches = data.batches(task.train, base.tokenizer, 32, max_len=48, seed=0)
-    train(model, classification_loss, batches, TrainConfig(steps=steps, lr=LR["lora"], progress=False),
+    train(model, tasks.loss, batches, TrainConfig(steps=steps, lr=LR["lora"], progress=False),
           param_groups=model.param_groups)
     model.eval()
     probe = next(data.batches(task.valid[:64], base.tokenizer, 64, max_len=48, shuffle=False))

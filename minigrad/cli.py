@@ -234,7 +234,8 @@ def build_parser():
 
 def add_task_options(parser):
     parser.add_argument("--model", default="tiny", help="'tiny' (the shipped checkpoint) or a checkpoint path")
-    parser.add_argument("--task", default="sentiment", help="a bundled classification task: sentiment or domain")
+    parser.add_argument("--task", default="sentiment",
+                        help="a bundled task: sentiment, domain, tagging, qa; or rt-polarity after `minigrad data fetch`")
     parser.add_argument("--steps", type=int, default=100, help="training steps (per mode)")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--train", default=None, help="your own training data (.csv or .jsonl) instead of --task")

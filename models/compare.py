@@ -19,8 +19,7 @@ from pathlib import Path
 
 import minigrad as mg
 from minigrad import backend
-from minigrad.nn import functional as F
-from models import data, pretrained
+from models import data, pretrained, tasks
 from models.finetune import MODES, count_parameters, prepare
 from models.heads import LanguageModel
 from models.metrics import classification_report
@@ -57,47 +56,33 @@ class CompareConfig:
     encoding: str = "utf-8"
 
 
-def load_data(config):
+def load_data(config, base):
+    """The task's splits: the user's files, or a bundled task (for qa, without the few question +
+    review pairs longer than the model's context)."""
     if config.train_path:
         return data.load_user_task(config.train_path, config.valid_path, text_column=config.text_column,
                                    label_column=config.label_column, encoding=config.encoding, seed=config.seed)
     task = data.load_task(config.task, seed=config.seed)
-    if task.kind != "classification":
-        raise ValueError(f"compare fine-tunes sentence classifiers; task {config.task!r} is {task.kind}")
+    if task.kind == "qa":
+        for split in ("train", "valid", "test"):
+            setattr(task, split, tasks.fitting(getattr(task, split), base.tokenizer, base.config.max_len))
     return task
 
 
-def endless_batches(examples, tokenizer, config):
+def batch_options(base, task, config):
+    """How to batch the task's examples: a decoder tags a word on its last piece (by then it
+    has read the whole word); question + context need the model's whole context."""
+    return {"max_len": base.config.max_len if task.kind == "qa" else config.max_len, "device": config.device,
+            "tag_position": "last" if base.config.causal else "first"}
+
+
+def endless_batches(examples, tokenizer, config, options):
     """Epoch after epoch, each in a new seeded order (and new augmentations): every mode sees
     the same stream."""
     for epoch in itertools.count():
         seed = config.seed * 1000 + epoch
         epoch_examples = data.augment_examples(examples, config.augment, seed) if config.augment else examples
-        yield from data.batches(epoch_examples, tokenizer, config.batch_size, config.max_len, seed=seed,
-                                device=config.device)
-
-
-def classification_loss(model, batch):
-    return F.cross_entropy(model(batch["input_ids"], batch["attention_mask"]), batch["labels"])
-
-
-def predict(model, examples, tokenizer, config):
-    """(mean loss, predicted labels, true labels) over examples, in eval mode without a graph."""
-    model.eval()
-    total, predicted, true = 0.0, [], []
-    with mg.no_grad():
-        for batch in data.batches(examples, tokenizer, 256, config.max_len, shuffle=False, device=config.device):
-            logits = model(batch["input_ids"], batch["attention_mask"])
-            total += F.cross_entropy(logits, batch["labels"]).item() * len(batch["labels"])
-            predicted += logits.argmax(-1).tolist()
-            true += batch["labels"].tolist()
-    return total / len(examples), predicted, true
-
-
-def scores(model, examples, tokenizer, config, num_labels):
-    loss, predicted, true = predict(model, examples, tokenizer, config)
-    report = classification_report(true, predicted, num_labels)
-    return {"loss": loss, "accuracy": report["accuracy"], "macro_f1": report["macro_f1"]}
+        yield from data.batches(epoch_examples, tokenizer, config.batch_size, seed=seed, **options)
 
 
 def peak_step_bytes(model, batch, config):
@@ -106,7 +91,7 @@ def peak_step_bytes(model, batch, config):
     optimizer = make_optimizer(model.param_groups, TrainConfig())
     trainable = [p for g in optimizer.param_groups for p in g["params"]]
     with backend.PeakMemory(config.device) as memory:
-        training_step(model, classification_loss, batch, optimizer, trainable, 1.0, 0)
+        training_step(model, tasks.loss, batch, optimizer, trainable, 1.0, 0)
     return sum(p.data.nbytes for p in model.parameters()) + memory.peak_bytes
 
 
@@ -124,24 +109,24 @@ def forgetting_probe(base, config):
 def run_mode(name, base, task, config, lm_loss_of, progress=False):
     """Fine-tune one mode (or the from-scratch baseline); returns (table row with curves, model)."""
     mg.manual_seed(config.seed)
-    num_labels = len(task.labels)
+    num_labels = len(task.labels) or None  # qa has no classes
     if name == "scratch":  # the same network and steps, from random weights
-        model = prepare(LanguageModel(base.config).to(config.device), "full", num_labels=num_labels)
+        model = prepare(LanguageModel(base.config).to(config.device), "full", num_labels=num_labels, task=task.kind)
     else:
-        model = prepare(base, name, num_labels=num_labels, **config.options)
+        model = prepare(base, name, num_labels=num_labels, task=task.kind, **config.options)
     lr = config.lr.get(name, DEFAULT_LR.get(name.split("+")[0], 1e-3))
-    tokenizer = base.tokenizer
-    result = train(model, classification_loss, endless_batches(task.train, tokenizer, config),
+    tokenizer, options = base.tokenizer, batch_options(base, task, config)
+    result = train(model, tasks.loss, endless_batches(task.train, tokenizer, config, options),
                    TrainConfig(steps=config.steps, lr=lr, optimizer=config.optimizer, weight_decay=config.weight_decay,
                                warmup_steps=config.steps // 10, eval_every=config.eval_every,
                                patience=config.patience, progress=progress),
-                   evaluate=lambda m: scores(m, task.valid, tokenizer, config, num_labels),
+                   evaluate=lambda m: tasks.evaluate(m, task.valid, tokenizer, num_labels, options),
                    param_groups=model.param_groups)
     trainable, total = count_parameters(model)
-    val = scores(model, task.valid, tokenizer, config, num_labels)
-    test = scores(model, task.test, tokenizer, config, num_labels) if task.test else {}
+    val = tasks.evaluate(model, task.valid, tokenizer, num_labels, options)
+    test = tasks.evaluate(model, task.test, tokenizer, num_labels, options) if task.test else {}
     lm_loss_after = lm_loss_of(model.transformer)
-    peak = peak_step_bytes(model, next(endless_batches(task.train, tokenizer, config)), config)
+    peak = peak_step_bytes(model, next(endless_batches(task.train, tokenizer, config, options)), config)
     row = {
         "mode": name, "lr": lr, "optimizer": config.optimizer, "trainable": trainable, "total": total, "trainable_pct": 100 * trainable / total,
         "seconds_per_step": result.seconds_per_step, "peak_mb": peak / 2**20,
@@ -154,16 +139,17 @@ def run_mode(name, base, task, config, lm_loss_of, progress=False):
 
 
 def warm_up(base, task, config):
-    """One untimed full step, so the first mode's s/step doesn't pay the process's first
+    """Two untimed full steps, so the first mode's s/step doesn't pay the process's first
     allocations (the memory allocator grows its heap during the first steps)."""
-    model = prepare(base, "full", num_labels=len(task.labels))
+    model = prepare(base, "full", num_labels=len(task.labels) or None, task=task.kind)
     optimizer = make_optimizer(model.param_groups, TrainConfig())
-    batch = next(endless_batches(task.train, base.tokenizer, config))
+    batch = next(endless_batches(task.train, base.tokenizer, config, batch_options(base, task, config)))
     for _ in range(2):
-        training_step(model, classification_loss, batch, optimizer, list(model.parameters()), 1.0, 0)
+        training_step(model, tasks.loss, batch, optimizer, list(model.parameters()), 1.0, 0)
 
 
 def majority_row(task):
+    """Always predict the most frequent class (for classification tasks)."""
     counts = [sum(1 for e in task.train if e.label == c) for c in range(len(task.labels))]
     majority = counts.index(max(counts))
     row = {"mode": "majority class", "trainable": 0, "trainable_pct": 0.0}
@@ -180,14 +166,14 @@ def compare(config, out_dir=None, on_row=None):
     """Run every mode; returns (rows, results path). on_row(row) is called as each finishes."""
     start = time.perf_counter()
     base = pretrained.load(config.model, device=config.device)
-    task = load_data(config)
+    task = load_data(config, base)
     unknown = [m for m in config.modes if any(part not in MODES for part in m.split("+"))]
     if unknown:
         raise ValueError(f"unknown mode(s) {unknown}; expected some of {list(MODES)}")
     lm_loss_of = forgetting_probe(base, config)
     before = lm_loss_of(base.body)
     warm_up(base, task, config)
-    rows = [majority_row(task)] if config.baselines else []
+    rows = [majority_row(task)] if config.baselines and task.kind == "classification" else []
     for name in config.modes + (["scratch"] if config.baselines else []):
         row, _ = run_mode(name, base, task, config, lm_loss_of)
         row["forgetting"] = None if name == "scratch" else row["lm_loss_after"] - before

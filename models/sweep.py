@@ -53,7 +53,7 @@ def parse_options(specs):
 def finetune(config, mode, out_dir, grid=(), on_row=None):
     """Train `mode` at every grid point; keep, test and save the best. Returns (rows, best, results path)."""
     base = pretrained.load(config.model, device=config.device)
-    task = load_data(config)
+    task = load_data(config, base)
     lm_loss_of = forgetting_probe(base, config)
     before = lm_loss_of(base.body)
     rows, best, best_model = [], None, None

@@ -1,0 +1,31 @@
+"""Fine-tuning beyond sentence classification: tagging and extractive QA, end to end."""
+import json
+
+import pytest
+
+from minigrad.cli import main
+from models.tasks import span_f1
+
+
+def test_span_f1_by_hand():
+    assert span_f1((3, 5), (3, 5)) == 1.0
+    assert span_f1((3, 3), (3, 4)) == pytest.approx(2 * 1 * 0.5 / 1.5)  # precision 1, recall 1/2
+    assert span_f1((0, 1), (4, 6)) == 0.0
+
+
+@pytest.mark.parametrize("task", ["tagging", "qa"])
+def test_compare_runs_tagging_and_qa(task, tmp_path, capsys):
+    out = tmp_path / task
+    assert main(["compare", "--task", task, "--modes", "head,lora", "--steps", "3", "--out", str(out)]) == 0
+    rows = {row["mode"]: row for row in json.loads((out / "results.json").read_text())["rows"]}
+    assert set(rows) == {"head", "lora", "scratch"}  # no majority class outside classification
+    for row in rows.values():
+        assert 0 <= row["val_accuracy"] <= 1 and 0 <= row["val_macro_f1"] <= 1
+    assert rows["head"]["trainable"] == 64 * ({"tagging": 4, "qa": 2}[task]) + {"tagging": 4, "qa": 2}[task]
+
+
+def test_finetune_learns_tagging(tmp_path, capsys):
+    out = tmp_path / "tags"
+    assert main(["finetune", "--task", "tagging", "--mode", "lora", "--steps", "40", "--out", str(out)]) == 0
+    best = json.loads((out / "results.json").read_text())["best"]
+    assert best["val_accuracy"] > 0.9  # aspect / opinion / negation / other, per word
