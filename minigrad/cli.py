@@ -136,11 +136,10 @@ def bench_command(args):
     runner = Path(__file__).resolve().parents[1] / "benchmarks" / "run_all.py"
     if not runner.is_file():
         raise RuntimeError(f"no benchmarks at {runner.parent}: they come with a clone of the repository")
-    try:
-        import threadpoolctl  # noqa: F401
-        import torch  # noqa: F401
-    except ImportError:
-        raise RuntimeError("the benchmarks compare against PyTorch: pip install torch==2.13.0 threadpoolctl") from None
+    import importlib.util
+
+    if not all(importlib.util.find_spec(name) for name in ("torch", "threadpoolctl")):  # found, not imported
+        raise RuntimeError("the benchmarks compare against PyTorch: pip install torch==2.13.0 threadpoolctl")
     return subprocess.run([sys.executable, str(runner)] + (["--quick"] if args.quick else [])).returncode
 
 
