@@ -9,7 +9,7 @@ weights (what pretraining buys). Per mode we report:
     trainable   parameters the optimizer updates (and their share of all)
     s/step      mean time of a training step (forward, backward, update)
     peak MB     parameters + optimizer state + the largest transient memory of a step
-    val acc/F1  accuracy and macro F1 on the validation set (test set in results.json)
+    val acc/F1  accuracy and macro F1 on the validation set; test acc on the test set
     forgetting  pretraining-domain LM loss after minus before fine-tuning (0 = nothing forgotten)
 """
 import itertools
