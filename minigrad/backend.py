@@ -6,6 +6,7 @@ written once. Random numbers come from one seeded generator per device, so a
 run is reproducible.
 """
 import ctypes
+import math
 import sys
 import tracemalloc
 
@@ -130,6 +131,46 @@ def erf_float32(x):
     poly *= np.exp(z, out=z)
     np.subtract(1, poly, out=poly)
     return np.copysign(poly, x, out=poly)
+
+
+# ---- sums and maxima along axes -----------------------------------------------------------------
+# NumPy reduces a short contiguous axis one row at a time: summing the 64 features of each of
+# 1,536 rows takes about 7x as long as one elementwise pass over the same array, and taking their
+# max about 10x. A sum over the trailing (or leading) axes is a product with a vector of ones,
+# which BLAS streams at memory speed; a max over the last axis folds the row in halves, each fold
+# one vectorised np.maximum. On the GPU, CuPy's own reductions are already fast.
+
+def sum_dims(x, dims):
+    """x.sum(axis=dims, keepdims=True), dims a sorted tuple of axes."""
+    n = len(dims)
+    if device_of(x) == "cpu" and n and x.size and x.dtype.kind == "f":
+        kept = tuple(1 if i in dims else size for i, size in enumerate(x.shape))
+        if dims == tuple(range(x.ndim - n, x.ndim)):  # trailing axes: (rows, k) @ ones(k)
+            k = math.prod(x.shape[x.ndim - n:])
+            return (x.reshape(-1, k) @ np.ones(k, x.dtype)).reshape(kept)
+        if dims == tuple(range(n)):  # leading axes: ones(m) @ (m, columns)
+            m = math.prod(x.shape[:n])
+            return (np.ones(m, x.dtype) @ x.reshape(m, -1)).reshape(kept)
+    return x.sum(axis=dims, keepdims=True)
+
+
+def mean_dims(x, dims):
+    """x.mean(axis=dims, keepdims=True)."""
+    return sum_dims(x, dims) / max(1, math.prod(x.shape[d] for d in dims))
+
+
+def max_dims(x, dims):
+    """x.max(axis=dims, keepdims=True); over the last axis on the CPU, by folding in halves."""
+    if device_of(x) != "cpu" or dims != (x.ndim - 1,) or x.size == 0 or x.shape[-1] == 1:
+        return x.max(axis=dims, keepdims=True)
+    top, n = x, x.shape[-1]
+    while n > 1:  # fold: top[..., i] = max(top[..., i], top[..., i + half]); an odd last one joins [0]
+        half = n // 2
+        folded = np.maximum(top[..., :half], top[..., half:2 * half])
+        if n % 2:
+            np.maximum(folded[..., :1], top[..., 2 * half:], out=folded[..., :1])
+        top, n = folded, half
+    return top
 
 
 def scatter_add(target, indices, values):

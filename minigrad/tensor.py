@@ -42,9 +42,9 @@ def unbroadcast(grad, shape):
     if grad.shape == shape:
         return grad
     added = grad.ndim - len(shape)
-    grad = grad.sum(axis=tuple(range(added))) if added else grad
+    grad = backend.sum_dims(grad, tuple(range(added))).reshape(grad.shape[added:]) if added else grad
     stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
-    return grad.sum(axis=stretched, keepdims=True) if stretched else grad
+    return backend.sum_dims(grad, stretched) if stretched else grad
 
 
 class Tensor:

@@ -27,8 +27,8 @@ class Softmax(Function):
 
     @staticmethod
     def forward(ctx, x, dims):
-        e = backend.xp_of(x).exp(x - x.max(axis=dims, keepdims=True))
-        y = e / e.sum(axis=dims, keepdims=True)
+        e = backend.xp_of(x).exp(x - backend.max_dims(x, dims))
+        y = e / backend.sum_dims(e, dims)
         ctx.save_for_backward(y)
         ctx.dims = dims
         return y
@@ -36,7 +36,7 @@ class Softmax(Function):
     @staticmethod
     def backward(ctx, grad):
         (y,) = ctx.saved_arrays
-        return y * (grad - (grad * y).sum(axis=ctx.dims, keepdims=True))
+        return y * (grad - backend.sum_dims(grad * y, ctx.dims))
 
 
 def softmax(x, dim=-1):
@@ -46,8 +46,8 @@ def softmax(x, dim=-1):
 def log_softmax_array(x, dims):
     """x - logsumexp(x), with logsumexp(x) = m + log sum e^(x - m), m = max x: exact, no overflow."""
     xp = backend.xp_of(x)
-    shifted = x - x.max(axis=dims, keepdims=True)
-    return shifted - xp.log(xp.exp(shifted).sum(axis=dims, keepdims=True))
+    shifted = x - backend.max_dims(x, dims)
+    return shifted - xp.log(backend.sum_dims(xp.exp(shifted), dims))
 
 
 class LogSoftmax(Function):
@@ -63,7 +63,7 @@ class LogSoftmax(Function):
     @staticmethod
     def backward(ctx, grad):
         (y,) = ctx.saved_arrays
-        return grad - backend.xp_of(y).exp(y) * grad.sum(axis=ctx.dims, keepdims=True)
+        return grad - backend.xp_of(y).exp(y) * backend.sum_dims(grad, ctx.dims)
 
 
 def log_softmax(x, dim=-1):
@@ -88,7 +88,7 @@ class CrossEntropy(Function):
             weight = weight / xp.maximum(weight.sum(), 1)  # every row ignored: loss 0, not 0/0
         losses = -log_p[xp.arange(target.shape[0]), target]
         if label_smoothing:  # skipped at 0, so a -inf logit elsewhere cannot make 0 * inf
-            losses = (1 - label_smoothing) * losses - label_smoothing * log_p.mean(axis=1)
+            losses = (1 - label_smoothing) * losses - label_smoothing * backend.mean_dims(log_p, (1,))[:, 0]
         losses = xp.where(kept, losses, 0) * weight
         ctx.save_for_backward(log_p, target, weight)
         ctx.logits_shape, ctx.smoothing = logits.shape, label_smoothing
@@ -146,8 +146,8 @@ class LayerNorm(Function):
 
     @staticmethod
     def forward(ctx, x, weight, bias, dims, eps):
-        centered = x - x.mean(axis=dims, keepdims=True)
-        inv_sigma = 1 / backend.xp_of(x).sqrt((centered * centered).mean(axis=dims, keepdims=True) + eps)
+        centered = x - backend.mean_dims(x, dims)
+        inv_sigma = 1 / backend.xp_of(x).sqrt(backend.mean_dims(centered * centered, dims) + eps)
         x_hat = centered * inv_sigma
         ctx.save_for_backward(x_hat, inv_sigma, weight)
         ctx.dims = dims
@@ -161,7 +161,7 @@ class LayerNorm(Function):
         grad_x = None
         if need_x:
             g_hat = grad if weight is None else grad * weight
-            mean_g, mean_gx = (a.mean(axis=ctx.dims, keepdims=True) for a in (g_hat, g_hat * x_hat))
+            mean_g, mean_gx = (backend.mean_dims(a, ctx.dims) for a in (g_hat, g_hat * x_hat))
             grad_x = inv_sigma * (g_hat - mean_g - x_hat * mean_gx)
         # weight and bias were broadcast over the leading dims: the engine sums them back
         return grad_x, (grad * x_hat if need_weight else None), (grad if need_bias else None)
@@ -246,10 +246,10 @@ def softmax_in_place_allowing_empty_rows(scores):
     """softmax over the last dim, overwriting scores (a fresh array: saves two big temporaries);
     a row that is all -inf (may attend to nothing) gives zeros."""
     xp = backend.xp_of(scores)
-    top = scores.max(axis=-1, keepdims=True)
+    top = backend.max_dims(scores, (scores.ndim - 1,))
     scores -= xp.where(xp.isfinite(top), top, 0)  # all -inf: e^-inf = 0, not e^(-inf+inf) = NaN
     xp.exp(scores, out=scores)
-    total = scores.sum(axis=-1, keepdims=True)
+    total = backend.sum_dims(scores, (scores.ndim - 1,))
     scores /= xp.where(total > 0, total, 1)
     return scores
 
@@ -300,7 +300,7 @@ class ScaledDotProductAttention(Function):
         if drop is not None:
             grad_probs *= drop
         # dS = P (dP - sum(dP P)), in place on dP (a fresh array): big (..., Tq, Tk) passes are the cost
-        row_sums = (grad_probs * probs).sum(axis=-1, keepdims=True)
+        row_sums = backend.sum_dims(grad_probs * probs, (probs.ndim - 1,))
         grad_probs -= row_sums
         grad_probs *= probs
         grad_scores = grad_probs

@@ -87,7 +87,7 @@ class Linear(Function):
         grad2 = grad.reshape(-1, weight.shape[0])  # (rows, out)
         return ((grad2 @ weight).reshape(x.shape) if need_x else None,
                 grad2.T @ x.reshape(-1, x.shape[-1]) if need_weight else None,
-                grad2.sum(axis=0) if need_bias else None)
+                backend.sum_dims(grad2, (0,))[0] if need_bias else None)
 
 
 def linear(x, weight, bias=None):

@@ -24,6 +24,11 @@ def keep_dims_shape(shape, dims):
     return tuple(1 if i in dims else n for i, n in enumerate(shape))
 
 
+def drop_dims(reduced, dims, keepdim):
+    """A reduction computed with its dims kept (size 1), without them unless keepdim."""
+    return reduced if keepdim else reduced.reshape([n for i, n in enumerate(reduced.shape) if i not in dims])
+
+
 def count(shape, dims):
     n = 1
     for d in dims:
@@ -37,7 +42,7 @@ class Sum(Function):
     @staticmethod
     def forward(ctx, x, dims, keepdim):
         ctx.input_shape, ctx.dims = x.shape, dims
-        return x.sum(axis=dims, keepdims=keepdim)
+        return drop_dims(backend.sum_dims(x, dims), dims, keepdim)
 
     @staticmethod
     def backward(ctx, grad):
@@ -55,7 +60,7 @@ class Mean(Function):
     @staticmethod
     def forward(ctx, x, dims, keepdim):
         ctx.input_shape, ctx.dims = x.shape, dims
-        return x.mean(axis=dims, keepdims=keepdim)
+        return drop_dims(backend.mean_dims(x, dims), dims, keepdim)
 
     @staticmethod
     def backward(ctx, grad):
@@ -73,10 +78,10 @@ class Max(Function):
 
     @staticmethod
     def forward(ctx, x, dims, keepdim):
-        out = x.max(axis=dims, keepdims=True)
+        out = backend.max_dims(x, dims)
         ctx.save_for_backward(x, out)
         ctx.dims = dims
-        return out if keepdim else out.reshape([n for i, n in enumerate(x.shape) if i not in dims])
+        return drop_dims(out, dims, keepdim)
 
     @staticmethod
     def backward(ctx, grad):
@@ -100,10 +105,10 @@ class Var(Function):
 
     @staticmethod
     def forward(ctx, x, dims, keepdim, unbiased):
-        centered = x - x.mean(axis=dims, keepdims=True)
+        centered = x - backend.mean_dims(x, dims)
         ctx.save_for_backward(centered)
         ctx.dims, ctx.divisor = dims, count(x.shape, dims) - (1 if unbiased else 0)
-        return (centered * centered).sum(axis=dims, keepdims=keepdim) / ctx.divisor
+        return drop_dims(backend.sum_dims(centered * centered, dims), dims, keepdim) / ctx.divisor
 
     @staticmethod
     def backward(ctx, grad):
