@@ -156,7 +156,7 @@ def sum_dims(x, dims):
 
 def mean_dims(x, dims):
     """x.mean(axis=dims, keepdims=True)."""
-    return sum_dims(x, dims) / max(1, math.prod(x.shape[d] for d in dims))
+    return sum_dims(x, dims) / math.prod(x.shape[d] for d in dims)  # of nothing: 0 / 0 = NaN, as NumPy
 
 
 def max_dims(x, dims):

@@ -1,0 +1,68 @@
+"""backend's reductions (sum_dims, mean_dims, max_dims) against NumPy's own, on every kind of
+input the ops give them: any dims, float32 and float64, strided views, NaN and -inf, size-0 and
+size-1 axes. They replace NumPy's reductions for speed, so they must agree exactly in shape and
+dtype, and in value (max exactly; sums to rounding, BLAS adds in another order)."""
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from minigrad import backend
+
+
+@st.composite
+def arrays_and_dims(draw):
+    shape = tuple(draw(st.lists(st.integers(0, 6), min_size=1, max_size=4)))
+    dims = tuple(sorted(draw(st.sets(st.integers(0, len(shape) - 1), min_size=1))))
+    dtype = draw(st.sampled_from([np.float32, np.float64]))
+    seed = draw(st.integers(0, 2**32 - 1))
+    array = np.random.default_rng(seed).standard_normal(shape[::-1]).astype(dtype)
+    array = array.T if draw(st.booleans()) else np.ascontiguousarray(array.T)  # strided or not
+    return array, dims
+
+
+@settings(max_examples=300, deadline=None)
+@given(arrays_and_dims())
+def test_sum_and_mean_match_numpy(case):
+    x, dims = case
+    for ours, numpys in ((backend.sum_dims, np.sum), (backend.mean_dims, np.mean)):
+        expected = numpys(x, axis=dims, keepdims=True)
+        got = ours(x, dims)
+        assert got.shape == expected.shape and got.dtype == expected.dtype
+        tolerance = 1e-5 if x.dtype == np.float32 else 1e-12
+        np.testing.assert_allclose(got, expected, rtol=tolerance, atol=tolerance)
+
+
+@settings(max_examples=300, deadline=None)
+@given(arrays_and_dims())
+def test_max_matches_numpy_exactly(case):
+    x, dims = case
+    if 0 in [x.shape[d] for d in dims]:
+        with pytest.raises(ValueError):  # NumPy's error for the max of nothing, kept
+            backend.max_dims(x, dims)
+        return
+    expected = np.max(x, axis=dims, keepdims=True)
+    got = backend.max_dims(x, dims)
+    assert got.shape == expected.shape and got.dtype == expected.dtype
+    np.testing.assert_array_equal(got, expected)
+
+
+@pytest.mark.parametrize("length", [1, 2, 3, 5, 8, 13, 64, 65])
+def test_max_over_the_last_axis_finds_the_max_wherever_it_is(length):
+    """The folding in halves must visit every element, the odd one out included."""
+    for position in range(length):
+        x = np.zeros((2, length), np.float32)
+        x[1, position] = 7
+        assert backend.max_dims(x, (1,)).tolist() == [[0], [7]]
+
+
+def test_max_propagates_nan_and_handles_minus_infinity_as_numpy_does():
+    x = np.array([[1.0, np.nan, 3.0], [-np.inf, -np.inf, -np.inf], [-np.inf, 2.0, -np.inf]], np.float32)
+    np.testing.assert_array_equal(backend.max_dims(x, (1,)), [[np.nan], [-np.inf], [2.0]])
+
+
+def test_max_returns_a_new_array_not_a_view_of_its_input():
+    x = np.ones((3, 1), np.float32)
+    top = backend.max_dims(x, (1,))
+    top += 1  # softmax subtracts in place from what it is given; x must not change
+    np.testing.assert_array_equal(x, np.ones((3, 1)))
