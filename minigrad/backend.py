@@ -136,14 +136,18 @@ def erf_float32(x):
 # ---- sums and maxima along axes -----------------------------------------------------------------
 # NumPy reduces a short contiguous axis one row at a time: summing the 64 features of each of
 # 1,536 rows takes about 7x as long as one elementwise pass over the same array, and taking their
-# max about 10x. A sum over the trailing (or leading) axes is a product with a vector of ones,
-# which BLAS streams at memory speed; a max over the last axis folds the row in halves, each fold
-# one vectorised np.maximum. On the GPU, CuPy's own reductions are already fast.
+# max about 10x. A sum over the trailing (or leading) axes of a contiguous array is a product with
+# a vector of ones, which BLAS streams at memory speed; a max over a short last axis folds the row
+# in halves, each fold one vectorised np.maximum (NumPy's own max wins from rows of ~256 on).
+# Small arrays keep NumPy's call, cheaper than setting either up. CuPy's reductions are fast already.
+FAST_REDUCE_MIN_SIZE = 1024
+FOLD_MAX_BELOW_LENGTH = 256
+
 
 def sum_dims(x, dims):
     """x.sum(axis=dims, keepdims=True), dims a sorted tuple of axes."""
     n = len(dims)
-    if device_of(x) == "cpu" and n and x.size and x.dtype.kind == "f":
+    if device_of(x) == "cpu" and n and x.size >= FAST_REDUCE_MIN_SIZE and x.dtype.kind == "f" and x.flags.c_contiguous:
         kept = tuple(1 if i in dims else size for i, size in enumerate(x.shape))
         if dims == tuple(range(x.ndim - n, x.ndim)):  # trailing axes: (rows, k) @ ones(k)
             k = math.prod(x.shape[x.ndim - n:])
@@ -160,8 +164,9 @@ def mean_dims(x, dims):
 
 
 def max_dims(x, dims):
-    """x.max(axis=dims, keepdims=True); over the last axis on the CPU, by folding in halves."""
-    if device_of(x) != "cpu" or dims != (x.ndim - 1,) or x.size == 0 or x.shape[-1] == 1:
+    """x.max(axis=dims, keepdims=True); over a short last axis on the CPU, by folding in halves."""
+    if (device_of(x) != "cpu" or dims != (x.ndim - 1,) or x.size < FAST_REDUCE_MIN_SIZE
+            or not 1 < x.shape[-1] < FOLD_MAX_BELOW_LENGTH):
         return x.max(axis=dims, keepdims=True)
     top, n = x, x.shape[-1]
     while n > 1:  # fold: top[..., i] = max(top[..., i], top[..., i + half]); an odd last one joins [0]
