@@ -27,8 +27,10 @@ class Softmax(Function):
 
     @staticmethod
     def forward(ctx, x, dims):
-        e = backend.xp_of(x).exp(x - backend.max_dims(x, dims))
-        y = e / backend.sum_dims(e, dims)
+        xp = backend.xp_of(x)
+        y = xp.subtract(x, backend.max_dims(x, dims), out=xp.empty_like(x))  # out=: an array even for 0-d x
+        xp.exp(y, out=y)  # in place: one array for the whole forward, not three
+        y /= backend.sum_dims(y, dims)
         ctx.save_for_backward(y)
         ctx.dims = dims
         return y
