@@ -40,52 +40,19 @@ limit_threads(ARGS.threads)
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-import torch.nn.functional as TF  # noqa: E402
 
 import minigrad as mg  # noqa: E402
-from minigrad import optim  # noqa: E402
-from minigrad.nn import functional as F  # noqa: E402
+from lm_steps import minigrad_step, torch_step  # noqa: E402
 from models.heads import LanguageModel  # noqa: E402
 from models.transformer import TransformerConfig  # noqa: E402
 from torch_twin import twin_of  # noqa: E402
 
 
-# ---- one training step in each framework ------------------------------------------------
+# ---- the configs, and both frameworks on the same weights --------------------------------
 def config_for(name):
     overrides, batch, seq = CONFIGS[name]
     tiny = dict(vocab_size=512, n_layers=4, d_model=64, n_heads=4, d_ff=256, max_len=64, gelu_approximate="tanh")
     return TransformerConfig(**{**tiny, **overrides, "dropout": 0.0}), batch, seq
-
-
-def minigrad_step(model, ids):
-    optimizer = optim.AdamW(model.parameters(), lr=1e-4)
-
-    def step():
-        logits = model(mg.tensor(ids[:, :-1]))
-        loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), mg.tensor(ids[:, 1:].reshape(-1)))
-        loss.backward()
-        optim.clip_grad_norm_(list(model.parameters()), 1.0)
-        optimizer.step()
-        optimizer.zero_grad()
-        return loss.item()
-
-    return step
-
-
-def torch_step(model, ids):
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.01, foreach=False)
-    inputs, targets = torch.tensor(ids[:, :-1]), torch.tensor(ids[:, 1:].reshape(-1))
-
-    def step():
-        logits = model(inputs)
-        loss = TF.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
-        return loss.item()
-
-    return step
 
 
 def build(name):

@@ -43,6 +43,11 @@ def cuda_is_available():
         return False
 
 
+def cuda_device_name():
+    """The GPU's name, e.g. "NVIDIA H200" (for benchmark reports)."""
+    return cupy.cuda.runtime.getDeviceProperties(cupy.cuda.Device().id)["name"].decode()
+
+
 def check_device(device):
     if device not in DEVICES:
         raise ValueError(f"unknown device {device!r}; expected one of {DEVICES}")
