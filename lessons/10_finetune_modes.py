@@ -47,8 +47,9 @@ matplotlib.use("Agg")  # write PNG files, never open a window
 import matplotlib.pyplot as plt
 
 from models import data, pretrained
-from models.compare import CompareConfig, forgetting_probe, majority_row, run_mode
+from models.compare import CompareConfig, majority_row, run_mode, with_defaults
 from models.finetune import MODES
+from models.forgetting import forgetting_probe
 
 FIGURES = Path(__file__).parent / "figures"
 
@@ -59,14 +60,14 @@ def main(quick):
     task = data.load_task("sentiment")
     modes = ["head", "params", "lora"] if quick else list(MODES) + ["scratch"]
     steps = 12 if quick else 50
-    config = CompareConfig(steps=steps, eval_every=steps // 2, batch_size=32, max_len=48, seed=0)
+    config = with_defaults(CompareConfig(steps=steps, eval_every=steps // 2, batch_size=32, max_len=48, seed=0),
+                           task.kind)  # + the learning rate of each mode for this model
     print(f"task: {len(task.train)} train / {len(task.valid)} valid reviews, labels {task.labels}")
     print(f"model: the shipped pretrained transformer, {sum(p.numel() for p in base.parameters()):,} parameters")
     print(f"each mode: {steps} steps of batch {config.batch_size} (AdamW, warmup + cosine), "
-          "learning rate per mode from models.compare.DEFAULT_LR\n")
+          "learning rate per mode from models.compare.MODEL_DEFAULTS\n")
 
-    lm_loss_of = forgetting_probe(base, config)  # next-token loss on held-out reviews
-    before = lm_loss_of(base.body)
+    forgetting = forgetting_probe(base)  # next-token loss on held-out reviews, after - before
     majority = majority_row(task)
     header = f"{'mode':<14} {'lr':>6} {'trainable':>10} {'%':>7} {'s/step':>7} {'peak MB':>8} {'val acc':>8} {'forgetting':>11}"
     print(header)
@@ -74,14 +75,14 @@ def main(quick):
     print(f"{'majority':<14} {'':>6} {0:>10,} {0:>7.2f} {'':>7} {'':>8} {majority['val_accuracy']:8.1%} {'':>11}")
     rows = []
     for mode in modes:
-        row, _ = run_mode(mode, base, task, config, lm_loss_of)  # (table row, fine-tuned model)
-        forgetting = "" if mode == "scratch" else f"{row['lm_loss_after'] - before:+11.3f}"
+        row, _ = run_mode(mode, base, task, config, forgetting)  # (table row, fine-tuned model)
+        forgot = "" if mode == "scratch" else f"{row['forgetting']:+11.3f}"
         print(f"{mode:<14} {row['lr']:6.0e} {row['trainable']:>10,} {row['trainable_pct']:7.2f} "
-              f"{row['seconds_per_step']:7.3f} {row['peak_mb']:8.1f} {row['val_accuracy']:8.1%} {forgetting:>11}",
+              f"{row['seconds_per_step']:7.3f} {row['peak_mb']:8.1f} {row['val_accuracy']:8.1%} {forgot:>11}",
               flush=True)
         rows.append(row)
 
-    print(f"\npretraining loss of the body before fine-tuning: {before:.3f} (forgetting = after - before)")
+    print(f"\npretraining loss of the body before fine-tuning: {forgetting.before:.3f} (forgetting = after - before)")
     print("Read the table: a frozen body with only a head already scores far above the majority class --")
     print("the pretrained features carry the sentiment. head and prompt leave the body exactly as it was")
     print("(forgetting 0); LoRA and adapters add a small path inside it, so its next-token loss moves a")

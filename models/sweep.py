@@ -13,8 +13,9 @@ from dataclasses import replace
 from pathlib import Path
 
 from models import pretrained
-from models.compare import forgetting_probe, load_data, run_mode
+from models.compare import load_data, run_mode, with_defaults
 from models.finetune import save_delta
+from models.forgetting import forgetting_probe
 from models.train import write_results
 
 SWEEPABLE = {"lr": float, "optimizer": str, "weight_decay": float, "steps": int, "batch_size": int}
@@ -50,26 +51,35 @@ def parse_options(specs):
     return options
 
 
-def finetune(config, mode, out_dir, grid=(), on_row=None):
-    """Train `mode` at every grid point; keep, test and save the best. Returns (rows, best, results path)."""
+def better(row, best):
+    """Higher validation accuracy, then lower validation loss (lm: lower loss alone)."""
+    return (row.get("val_accuracy", 0), -row["val_loss"]) > (best.get("val_accuracy", 0), -best["val_loss"])
+
+
+def finetune(config, mode, out_dir, grid=(), on_start=None, on_row=None):
+    """Train `mode` at every grid point; keep, test and save the best. Returns (rows, best, results path).
+    on_start(config, task, forgetting) and on_row(row) are called as in models.compare.compare."""
     base = pretrained.load(config.model, device=config.device)
     task = load_data(config, base)
-    lm_loss_of = forgetting_probe(base, config)
-    before = lm_loss_of(base.body)
+    config = with_defaults(replace(config, modes=[mode]), task.kind)
+    forgetting = forgetting_probe(base, config.seed, config.device)
+    if on_start:
+        on_start(config, task, forgetting)
     rows, best, best_model = [], None, None
     for point in grid or [{}]:
         changes = {k: v for k, v in point.items() if k != "lr"}
         run_config = replace(config, **changes, lr={**config.lr, **({mode: point["lr"]} if "lr" in point else {})})
-        row, model = run_mode(mode, base, task, run_config, lm_loss_of, progress=len(grid) <= 1)
-        row.update(point=point, forgetting=row["lm_loss_after"] - before)
+        row, model = run_mode(mode, base, task, run_config, forgetting, progress=len(grid) <= 1)
+        row["point"] = point
         rows.append(row)
         if on_row:
             on_row(row)
-        if best is None or (row["val_accuracy"], -row["val_loss"]) > (best["val_accuracy"], -best["val_loss"]):
+        if best is None or better(row, best):
             best, best_model = row, model
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     save_delta(best_model, out_dir / "delta.safetensors")
-    path = write_results(out_dir, command="finetune", mode=mode, config=config, rows=rows, best=best,
-                         lm_loss_before=before, delta=str(out_dir / "delta.safetensors"))
+    path = write_results(out_dir, command="finetune", mode=mode, config=config,
+                         task={"name": task.name, "kind": task.kind}, forgetting_measure=forgetting.measure,
+                         rows=rows, best=best, delta=str(out_dir / "delta.safetensors"))
     return rows, best, path

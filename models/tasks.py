@@ -5,17 +5,25 @@
                     token accuracy and macro F1 over the tags
     qa              an answer span in the context: cross-entropy of the start position plus
                     that of the end position; exact match (both right) and span-overlap F1
+    lm              plain text (domain adaptation): the mean cross-entropy of every next token;
+                    that loss and the perplexity exp(loss), the number of equally likely tokens
+                    the model is as unsure as
 """
+import math
+
 from minigrad import no_grad
 from minigrad.nn import functional as F
 from models import data
 from models.metrics import classification_report
 
-KINDS = ("classification", "tagging", "qa")
+KINDS = ("classification", "tagging", "qa", "lm")
+EVAL_BATCH = 32  # examples per evaluation batch; larger ones are slower per example on a CPU (MiniLM: 2x at 256)
 
 
 def loss(model, batch):
     """The task's training loss; the kind is read off the batch's targets."""
+    if "labels" not in batch and "start" not in batch:  # lm: the text is its own target
+        return model.lm_loss(batch["input_ids"], batch["attention_mask"])
     logits = model(batch["input_ids"], batch["attention_mask"])
     if "start" in batch:  # qa: logits (B, T, 2)
         return (F.cross_entropy(logits[..., 0], batch["start"]) + F.cross_entropy(logits[..., 1], batch["end"])) / 2
@@ -41,13 +49,32 @@ def span_f1(predicted, gold):
     return 2 * precision * recall / (precision + recall)
 
 
+def by_length(examples):
+    """The examples shortest first: a batch of texts of about one length needs little padding
+    (evaluation scores do not depend on the order)."""
+    return sorted(examples, key=lambda e: len(e.question) + len(e.context) if isinstance(e, data.QAExample)
+                  else len(e.text))
+
+
+def evaluate_lm(model, examples, tokenizer, batch_options):
+    """{"loss", "perplexity"}: the mean next-token loss over every predicted token of the texts."""
+    total, count = 0.0, 0
+    for batch in data.batches(by_length(examples), tokenizer, EVAL_BATCH, shuffle=False, **batch_options):
+        predicted = int(batch["attention_mask"][:, 1:].sum().item())  # every real token after a row's first
+        total += loss(model, batch).item() * predicted
+        count += predicted
+    return {"loss": total / count, "perplexity": math.exp(total / count)}
+
+
 def evaluate(model, examples, tokenizer, num_labels, batch_options):
     """{"loss", "accuracy", "macro_f1"} over examples, in eval mode without a graph
-    (for qa: accuracy = exact match, macro_f1 = mean span-overlap F1)."""
+    (for qa: accuracy = exact match, macro_f1 = mean span-overlap F1; for lm: {"loss", "perplexity"})."""
     model.eval()
     total, predicted, true = 0.0, [], []
     with no_grad():
-        for batch in data.batches(examples, tokenizer, 256, shuffle=False, **batch_options):
+        if isinstance(examples[0], data.TextExample):
+            return evaluate_lm(model, examples, tokenizer, batch_options)
+        for batch in data.batches(by_length(examples), tokenizer, EVAL_BATCH, shuffle=False, **batch_options):
             logits = model(batch["input_ids"], batch["attention_mask"])
             total += loss(model, batch).item() * len(batch["input_ids"])
             if "start" in batch:
