@@ -10,7 +10,6 @@ runs with dropout agree in distribution, not mask for mask.
 Each test compares the CPU with `device`: on "cpu" that is a check of the test
 itself (it must agree exactly); on "cuda" it is the parity check, skipped without a GPU.
 """
-from copy import deepcopy
 from dataclasses import replace
 
 import numpy as np
@@ -27,7 +26,7 @@ STEPS = 5
 def train_on(device, base, batches, mode):
     """STEPS fine-tuning steps of a copy of base on device; (losses, {name: weights})."""
     mg.manual_seed(0)
-    model = prepare(deepcopy(base), mode, num_labels=2)  # the new head drawn on the CPU
+    model = prepare(base, mode, num_labels=2)  # a copy of base, the new head drawn on the CPU
     model.to(device)
     optimizer = make_optimizer(model.param_groups, TrainConfig(lr=1e-3))
     trainable = [p for g in optimizer.param_groups for p in g["params"]]
