@@ -7,6 +7,12 @@ norm_first=True is pre-LN (GPT-2, the project's own models: x + f(LN(x)),
 stable to train); False is post-LN (BERT: LN(x + f(x)), what imported BERT
 weights expect). The body returns hidden states (B, T, d_model); the heads in
 models/heads.py turn them into next-token logits, class logits, tags or spans.
+
+Who may attend to whom (causality and padding) is one additive bias, built once
+per forward: 0 where a query may look at a key, -inf where not. A KVCache holds
+each block's keys and values of positions run earlier, so that new tokens attend
+to them as if they came first (prompt tuning runs its prompt through a causal
+body once per batch this way).
 """
 import math
 from dataclasses import asdict, dataclass
@@ -22,7 +28,7 @@ class SelfAttention(nn.Module):
     def __init__(self, config):
         super().__init__()
         d = config.d_model
-        self.n_heads, self.causal, self.dropout = config.n_heads, config.causal, config.dropout
+        self.n_heads, self.dropout = config.n_heads, config.dropout
         self.query = nn.Linear(d, d, bias=config.bias)  # separate q/k/v: LoRA adapts q and v
         self.key = nn.Linear(d, d, bias=config.bias)
         self.value = nn.Linear(d, d, bias=config.bias)
@@ -32,11 +38,14 @@ class SelfAttention(nn.Module):
         B, T, d = x.shape
         return x.reshape(B, T, self.n_heads, d // self.n_heads).transpose(1, 2)
 
-    def forward(self, x, keep=None):
-        """x (B, T, d); keep (B, 1, 1, T) bool, False on padding keys."""
+    def forward(self, x, bias=None, cache=None):
+        """x (B, T, d); bias (B or 1, 1, T or 1, T_keys): 0 where a query may attend, -inf where not;
+        cache: this block's LayerCache, whose earlier keys and values go in front of x's."""
         B, T, d = x.shape
         q, k, v = self.split_heads(self.query(x)), self.split_heads(self.key(x)), self.split_heads(self.value(x))
-        y = F.scaled_dot_product_attention(q, k, v, attn_mask=keep, is_causal=self.causal,
+        if cache is not None:
+            k, v = cache.extend(k, v)  # (B, H, T_past + T, d/H)
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=bias,
                                            dropout_p=self.dropout if self.training else 0.0)  # (B, H, T, d/H)
         return self.out(y.transpose(1, 2).reshape(B, T, d))
 
@@ -54,6 +63,25 @@ class FeedForward(nn.Module):
         return self.down(self.act(self.up(x)))
 
 
+class LayerCache:
+    """One block's attention keys and values (B or 1, H, T_past, d/H) of positions run earlier."""
+
+    def __init__(self):
+        self.keys = self.values = None
+
+    def __len__(self):
+        return 0 if self.keys is None else self.keys.shape[2]
+
+    def extend(self, k, v):
+        """Put the cached positions in front of this call's k, v (B, H, T, d/H); keep and return both.
+        A cache filled with batch 1 serves every row of a bigger batch (expand: no copy until cat)."""
+        if self.keys is not None:
+            k = mg.cat([self.keys.expand(k.shape[0], *self.keys.shape[1:]), k], dim=2)
+            v = mg.cat([self.values.expand(v.shape[0], *self.values.shape[1:]), v], dim=2)
+        self.keys, self.values = k, v
+        return k, v
+
+
 class Block(nn.Module):
     """Attention then feed-forward, each wrapped in a residual connection and a LayerNorm."""
 
@@ -66,11 +94,11 @@ class Block(nn.Module):
         self.ln2 = nn.LayerNorm(config.d_model, eps=config.layer_norm_eps)
         self.drop = nn.Dropout(config.dropout)
 
-    def forward(self, x, keep=None):
+    def forward(self, x, bias=None, cache=None):
         if self.norm_first:  # pre-LN: x + f(LN(x))
-            x = x + self.drop(self.attn(self.ln1(x), keep))
+            x = x + self.drop(self.attn(self.ln1(x), bias, cache))
             return x + self.drop(self.mlp(self.ln2(x)))
-        x = self.ln1(x + self.drop(self.attn(x, keep)))  # post-LN: LN(x + f(x))
+        x = self.ln1(x + self.drop(self.attn(x, bias, cache)))  # post-LN: LN(x + f(x))
         return self.ln2(x + self.drop(self.mlp(x)))
 
 
@@ -137,14 +165,37 @@ class Transformer(nn.Module):
             x = x + self.token_type_embedding(types)
         return x if self.embedding_norm is None else self.embedding_norm(x)
 
-    def encode(self, x, attention_mask=None):
-        """Run the blocks on embeddings x (B, T, d); attention_mask (B, T) is 1 on real tokens, 0 on padding."""
-        keep = None
-        if attention_mask is not None:
-            keep = (attention_mask != 0).reshape(x.shape[0], 1, 1, x.shape[1])  # (B, 1, 1, T) over keys
+    def new_cache(self):
+        """An empty KVCache (one LayerCache per block) for encode(..., cache=)."""
+        return [LayerCache() for _ in self.blocks]
+
+    def attention_bias(self, attention_mask, T, past, like):
+        """(B or 1, 1, T or 1, past + T), like's dtype: 0 where a query may attend to a key, -inf
+        where not; None when every query sees every key. Queries are the T new positions, keys
+        the past cached ones (always visible) and the new ones."""
+        bias = None
+        if self.config.causal:  # query i, at position past + i, sees keys j <= past + i
+            keys = mg.arange(past + T, device=like.device).reshape(1, past + T)
+            queries = mg.arange(past, past + T, device=like.device).reshape(T, 1)
+            bias = mg.where(keys <= queries, 0.0, -math.inf)  # (T, past + T)
+        if attention_mask is not None:  # padding keys are hidden from every query
+            B = attention_mask.shape[0]
+            padding = mg.where(attention_mask != 0, 0.0, -math.inf)  # (B, T)
+            if past:
+                padding = mg.cat([mg.zeros(B, past, dtype=padding.dtype, device=like.device), padding], dim=1)
+            padding = padding.reshape(B, 1, 1, past + T)
+            bias = padding if bias is None else padding + bias  # -inf + -inf = -inf: no NaN
+        return None if bias is None else bias.reshape(-1, 1, *bias.shape[-2:]).to(like.dtype.name)
+
+    def encode(self, x, attention_mask=None, cache=None):
+        """Run the blocks on embeddings x (B, T, d); attention_mask (B, T) is 1 on real tokens, 0 on
+        padding. cache (from new_cache()): x's tokens also attend to the positions cached there, as if
+        those came first, and x's own keys and values are added to it."""
+        past = 0 if cache is None else len(cache[0])
+        bias = self.attention_bias(attention_mask, x.shape[1], past, x)
         x = self.drop(x)
-        for block in self.blocks:
-            x = block(x, keep)
+        for i, block in enumerate(self.blocks):
+            x = block(x, bias, None if cache is None else cache[i])
         return x if self.final_norm is None else self.final_norm(x)
 
     def forward(self, input_ids, attention_mask=None, token_type_ids=None):

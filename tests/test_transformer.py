@@ -61,6 +61,36 @@ def test_padding_never_influences_real_tokens(causal):
     np.testing.assert_allclose(a[:, :3], alone, atol=1e-6)
 
 
+def test_attention_bias_is_zero_where_a_query_may_look_and_minus_inf_where_not():
+    body = Transformer(tiny_config(causal=True))
+    x = mg.zeros(2, 3, 8)
+    bias = body.attention_bias(ids([1, 1, 0], [1, 1, 1]), 3, 2, x).numpy()  # 2 cached positions, 3 new
+    assert bias.shape == (2, 1, 3, 5) and bias.dtype == np.float32
+    allowed = np.array([[1, 1, 1, 0, 0], [1, 1, 1, 1, 0], [1, 1, 1, 1, 1]], dtype=bool)  # query i sees j <= 2 + i
+    np.testing.assert_array_equal(bias[1, 0] == 0, allowed)
+    np.testing.assert_array_equal(bias[0, 0] == 0, allowed & [1, 1, 1, 1, 0])  # its last key is padding
+    assert set(np.unique(bias)) == {0.0, -np.inf}
+    encoder = Transformer(tiny_config(causal=False, norm_first=False))
+    assert encoder.attention_bias(None, 3, 0, x) is None  # everyone sees everyone: nothing to add
+    assert encoder.attention_bias(ids([1, 0, 1]), 3, 0, x).shape == (1, 1, 1, 3)  # broadcast over queries
+
+
+@pytest.mark.parametrize("split", [1, 3])
+def test_a_cache_of_earlier_positions_gives_what_the_whole_sequence_gives(split):
+    """encode(first part) filling a cache, then encode(rest, cache) = encode(everything)[rest]:
+    in a causal body earlier positions never depend on later ones."""
+    body = Transformer(tiny_config(causal=True)).eval()
+    x = body.embed(ids([1, 2, 3, 4, 5, 6], [7, 8, 9, 10, 1, 2]))  # (2, 6, 8)
+    mask = ids([1] * 6, [1, 1, 1, 1, 1, 0])  # the second row's last token is padding
+    whole = body.encode(x, mask).numpy()
+    cache = body.new_cache()
+    body.encode(x[:, :split], cache=cache)
+    assert [len(layer) for layer in cache] == [split] * 2
+    rest = body.encode(x[:, split:], mask[:, split:], cache=cache).numpy()
+    np.testing.assert_allclose(rest, whole[:, split:], atol=1e-5)
+    assert len(cache[0]) == 6  # the new positions were added
+
+
 def test_token_types_are_used_when_configured():
     body = Transformer(tiny_config(n_token_types=2, causal=False, norm_first=False))
     x = ids([1, 2, 3])

@@ -17,10 +17,20 @@ Choices made here:
 - P starts as n random rows of the token embedding, which Lester et al. found
   better than random vectors: the prompt starts among "words" the model knows.
 
+A causal body computes the same thing more cheaply. There the prompt positions
+attend only to each other, so their states in every block are the same for every
+input: run P alone through the body once per batch (batch 1, n positions), keep
+each block's keys and values in a KVCache, and run the batch on its own T tokens
+attending to those cached keys first. Every block then works on T positions, not
+n + T, and the gradient reaches P through the cached keys and values. (With
+dropout on, the prompt's own pass draws one mask for the whole batch.) A
+bidirectional encoder's prompt attends to the input too, so there P is
+concatenated as above.
+
 Only n * d numbers train (8 * 384 = 3,072 for MiniLM), yet backward still runs
-through every layer down to the input: cheaper than full fine-tuning (no weight
-gradients), not as cheap as training the head alone. Lester et al. found it
-competitive only with billions of parameters; on a small model expect it to lag.
+through every layer: cheaper than full fine-tuning (no weight gradients), not as
+cheap as training the head alone. Lester et al. found it competitive only with
+billions of parameters; on a small model expect it to lag.
 """
 import minigrad as mg
 from minigrad import nn
@@ -51,6 +61,10 @@ class PromptTuned(nn.Module):
 
     def forward(self, input_ids, attention_mask=None, token_type_ids=None):
         x = self.body.embed(input_ids, token_type_ids)  # (B, T, d)
+        if self.config.causal:
+            cache = self.body.new_cache()
+            self.body.encode(self.prompt.unsqueeze(0), cache=cache)  # fills it: (1, H, n, d/H) per block
+            return self.body.encode(x, attention_mask, cache=cache)  # (B, T, d)
         B, _, d = x.shape
         prompt = self.prompt.unsqueeze(0).expand(B, self.n_prompt, d)  # (B, n, d), one copy per row
         hidden = self.body.encode(mg.cat([prompt, x], dim=1), self.extend_mask(attention_mask))
