@@ -53,14 +53,16 @@ def test_max_matches_numpy_exactly(case):
     np.testing.assert_array_equal(got, expected)
 
 
+@pytest.mark.parametrize("after", [1, 3])  # the last axis, or one with a block of rows after it
 @pytest.mark.parametrize("length", [2, 3, 5, 8, 13, 64, 65, 255])
-def test_max_over_the_last_axis_finds_the_max_wherever_it_is(length):
+def test_max_over_a_short_axis_finds_the_max_wherever_it_is(length, after):
     """The folding in halves must visit every element, the odd one out included."""
     rows = backend.FAST_REDUCE_MIN_SIZE // length + 1  # big enough to be folded, not left to NumPy
     for position in range(length):
-        x = np.zeros((rows, length), np.float32)
-        x[-1, position] = 7
-        assert backend.max_dims(x, (1,))[-2:].tolist() == [[0], [7]]
+        x = np.zeros((rows, length, after), np.float32)
+        x[-1, position, -1] = 7
+        top = backend.max_dims(x, (1,))
+        assert top.shape == (rows, 1, after) and top[-2:, 0, -1].tolist() == [0, 7] and top.sum() == 7
 
 
 def test_max_propagates_nan_and_handles_minus_infinity_as_numpy_does():

@@ -148,13 +148,18 @@ class LayerNorm(Function):
 
     @staticmethod
     def forward(ctx, x, weight, bias, dims, eps):
-        centered = x - backend.mean_dims(x, dims)
-        inv_sigma = 1 / backend.xp_of(x).sqrt(backend.mean_dims(centered * centered, dims) + eps)
-        x_hat = centered * inv_sigma
+        xp = backend.xp_of(x)
+        x_hat = x - backend.mean_dims(x, dims)  # centered for now; fresh arrays are updated in place below
+        inv_sigma = 1 / xp.sqrt(backend.mean_dims(x_hat * x_hat, dims) + eps)
+        x_hat *= inv_sigma
         ctx.save_for_backward(x_hat, inv_sigma, weight)
         ctx.dims = dims
-        out = x_hat if weight is None else x_hat * weight
-        return out if bias is None else out + bias
+        if weight is None:
+            return x_hat if bias is None else x_hat + bias
+        out = x_hat * weight
+        if bias is not None:
+            out += bias
+        return out
 
     @staticmethod
     def backward(ctx, grad):
@@ -162,9 +167,11 @@ class LayerNorm(Function):
         need_x, need_weight, need_bias = ctx.needs_input_grad
         grad_x = None
         if need_x:
-            g_hat = grad if weight is None else grad * weight
-            mean_g, mean_gx = (backend.mean_dims(a, ctx.dims) for a in (g_hat, g_hat * x_hat))
-            grad_x = inv_sigma * (g_hat - mean_g - x_hat * mean_gx)
+            grad_x = grad * weight if weight is not None else grad.copy()  # g_hat, then dx in place
+            mean_gx = backend.mean_dims(grad_x * x_hat, ctx.dims)
+            grad_x -= backend.mean_dims(grad_x, ctx.dims)
+            grad_x -= x_hat * mean_gx
+            grad_x *= inv_sigma
         # weight and bias were broadcast over the leading dims: the engine sums them back
         return grad_x, (grad * x_hat if need_weight else None), (grad if need_bias else None)
 
@@ -244,16 +251,16 @@ def embedding(ids, weight):
     return Embedding.apply(ids, weight)
 
 
-def softmax_in_place_allowing_empty_rows(scores):
-    """softmax over the last dim, overwriting scores (a fresh array: saves two big temporaries);
-    a row that is all -inf (may attend to nothing) gives zeros."""
-    xp = backend.xp_of(scores)
-    top = backend.max_dims(scores, (scores.ndim - 1,))
-    scores -= xp.where(xp.isfinite(top), top, 0)  # all -inf: e^-inf = 0, not e^(-inf+inf) = NaN
-    xp.exp(scores, out=scores)
-    total = backend.sum_dims(scores, (scores.ndim - 1,))
-    scores /= xp.where(total > 0, total, 1)
-    return scores
+def softmax_down_columns_in_place(scores_t):
+    """softmax over axis -2 (each column), overwriting scores_t (a fresh array: saves two big
+    temporaries); a column that is all -inf (a query that may attend to nothing) gives zeros."""
+    xp, keys = backend.xp_of(scores_t), (scores_t.ndim - 2,)
+    top = backend.max_dims(scores_t, keys)
+    scores_t -= xp.where(xp.isfinite(top), top, 0)  # all -inf: e^-inf = 0, not e^(-inf+inf) = NaN
+    xp.exp(scores_t, out=scores_t)
+    total = backend.sum_dims(scores_t, keys)
+    scores_t /= xp.where(total > 0, total, 1)
+    return scores_t
 
 
 def add_in_place(scores, term):
@@ -264,53 +271,67 @@ def add_in_place(scores, term):
     return scores + term
 
 
+def transposed(mask):
+    """A mask that broadcasts to (..., Tq, Tk) as one that broadcasts to (..., Tk, Tq) (a view)."""
+    mask = mask.reshape((1,) * (2 - mask.ndim) + mask.shape) if mask.ndim < 2 else mask
+    return backend.xp_of(mask).swapaxes(mask, -1, -2)
+
+
 class ScaledDotProductAttention(Function):
-    """out = P' V, P' = dropout(P), P = softmax(S), S = Q K^T scale + mask (disallowed: -inf);
-    dV = P'^T g, dP = (g V^T) * dropout mask, dS = P (dP - sum(dP P)), dQ = dS K scale,
+    """out = P' V, P' = dropout(P), P = softmax(S) over the keys, S = Q K^T scale + mask (disallowed:
+    -inf); dV = P'^T g, dP = (g V^T) * dropout mask, dS = P (dP - sum(dP P)), dQ = dS K scale,
     dK = dS^T Q scale, d(float mask) = dS
+
+    Everything (Tq, Tk) is kept transposed, keys down and queries across: S^T = K Q^T scale. The
+    softmax then reduces down the columns, where each fold of the max and the sum works on whole
+    rows at a time, ~3x faster in NumPy than reducing many short rows; the matmuls read the
+    transposes for free.
     """
 
     @staticmethod
     def forward(ctx, q, k, v, mask, is_causal, dropout_p, scale):
         xp = backend.xp_of(q)
-        scores = q @ xp.swapaxes(k, -1, -2)  # (..., Tq, Tk)
-        scores *= scale
-        allowed = None
+        scores_t = k @ xp.swapaxes(q, -1, -2)  # S^T (..., Tk, Tq)
+        scores_t *= scale
+        allowed_t = None
         if mask is not None and mask.dtype == backend.bool_:
-            allowed = mask
+            allowed_t = transposed(mask)
         elif mask is not None:
-            scores = add_in_place(scores, mask)
+            scores_t = add_in_place(scores_t, transposed(mask))
         if is_causal:  # query i sees keys j <= i (top-left aligned, as in PyTorch)
-            causal = xp.tril(xp.ones(scores.shape[-2:], dtype=backend.bool_))  # (Tq, Tk)
-            allowed = causal if allowed is None else allowed & causal
-        if allowed is not None:  # -inf where not allowed, added: the small mask broadcasts
-            scores = add_in_place(scores, xp.where(allowed, 0, -xp.inf).astype(scores.dtype))
-        probs = softmax_in_place_allowing_empty_rows(scores)  # (..., Tq, Tk)
-        drop = keep_mask(probs, dropout_p) if dropout_p else None
-        ctx.save_for_backward(q, k, v, probs, drop)
+            Tk, Tq = scores_t.shape[-2:]
+            causal_t = xp.tril(xp.ones((Tq, Tk), dtype=backend.bool_)).T  # (Tk, Tq)
+            allowed_t = causal_t if allowed_t is None else allowed_t & causal_t
+        if allowed_t is not None:  # -inf where not allowed, added: the small mask broadcasts
+            scores_t = add_in_place(scores_t, xp.where(allowed_t, 0, -xp.inf).astype(scores_t.dtype))
+        probs_t = softmax_down_columns_in_place(scores_t)  # P^T (..., Tk, Tq)
+        drop = None
+        if dropout_p:  # drawn in (..., Tq, Tk) order, as dropout(softmax(S)) draws it: same seed, same mask
+            drop = xp.ascontiguousarray(xp.swapaxes(keep_mask(xp.swapaxes(probs_t, -1, -2), dropout_p), -1, -2))
+        ctx.save_for_backward(q, k, v, probs_t, drop)
         ctx.scale = scale
-        return (probs if drop is None else probs * drop) @ v  # (..., Tq, Dv)
+        return xp.swapaxes(probs_t if drop is None else probs_t * drop, -1, -2) @ v  # (..., Tq, Dv)
 
     @staticmethod
     def backward(ctx, grad):
-        q, k, v, probs, drop = ctx.saved_arrays
+        q, k, v, probs_t, drop = ctx.saved_arrays
         xp = backend.xp_of(grad)
         need_q, need_k, need_v, need_mask = ctx.needs_input_grad
-        used = probs if drop is None else probs * drop
-        grad_v = xp.swapaxes(used, -1, -2) @ grad if need_v else None  # (..., Tk, Dv)
-        grad_probs = grad @ xp.swapaxes(v, -1, -2)  # (..., Tq, Tk)
+        used_t = probs_t if drop is None else probs_t * drop
+        grad_v = used_t @ grad if need_v else None  # P'^T g (..., Tk, Dv)
+        grad_probs_t = v @ xp.swapaxes(grad, -1, -2)  # dP^T = V g^T (..., Tk, Tq)
         if drop is not None:
-            grad_probs *= drop
-        # dS = P (dP - sum(dP P)), in place on dP (a fresh array): big (..., Tq, Tk) passes are the cost
-        row_sums = backend.sum_dims(grad_probs * probs, (probs.ndim - 1,))
-        grad_probs -= row_sums
-        grad_probs *= probs
-        grad_scores = grad_probs
+            grad_probs_t *= drop
+        # dS = P (dP - sum(dP P)), in place on dP (a fresh array): big (..., Tk, Tq) passes are the cost
+        column_sums = backend.sum_dims(grad_probs_t * probs_t, (probs_t.ndim - 2,))
+        grad_probs_t -= column_sums
+        grad_probs_t *= probs_t
+        grad_scores_t = grad_probs_t
         # dQ and dK both carry the scale: apply it once (in place, unless the mask needs dS as it is)
-        scaled = grad_scores * ctx.scale if need_mask else xp.multiply(grad_scores, ctx.scale, out=grad_scores)
-        grad_q = scaled @ k if need_q else None  # (..., Tq, D)
-        grad_k = xp.swapaxes(scaled, -1, -2) @ q if need_k else None  # (..., Tk, D)
-        return grad_q, grad_k, grad_v, (grad_scores if need_mask else None)
+        scaled_t = grad_scores_t * ctx.scale if need_mask else xp.multiply(grad_scores_t, ctx.scale, out=grad_scores_t)
+        grad_q = xp.swapaxes(scaled_t, -1, -2) @ k if need_q else None  # dS K (..., Tq, D)
+        grad_k = scaled_t @ q if need_k else None  # dS^T Q (..., Tk, D)
+        return grad_q, grad_k, grad_v, (xp.swapaxes(grad_scores_t, -1, -2) if need_mask else None)
 
 
 def scaled_dot_product_attention(q, k, v, attn_mask=None, is_causal=False, dropout_p=0.0, scale=None):
