@@ -29,6 +29,10 @@ from models.train import TrainConfig, make_optimizer, training_step  # noqa: E40
 from models.transformer import TransformerConfig  # noqa: E402
 
 TARGETS = {"head": 0.4, "adapter": 0.8, "lora": 0.8, "prompt": 0.8}
+# The floor of a frozen-body step: only the bottom block's first LayerNorm (and the head) trains, so
+# the backward runs through every layer, computing activation gradients but no weight gradients.
+# Adapters, LoRA and prompts sit in (or below) the bottom block too: none can cost less than this.
+FLOOR = ("floor", "params", {"patterns": ["*blocks.0.ln1.weight"]})
 
 
 def step_function(model, batch):
@@ -39,13 +43,13 @@ def step_function(model, batch):
 
 def measure(base, batch, repeats):
     cases, counts = {}, {}
-    for mode in MODES:
+    for name, mode, options in [(mode, mode, {}) for mode in MODES] + [FLOOR]:
         mg.manual_seed(0)
-        model = prepare(base, mode, num_labels=2)
-        cases[mode] = step_function(model, batch)
-        counts[mode] = count_parameters(model)
+        model = prepare(base, mode, num_labels=2, **options)
+        cases[name] = step_function(model, batch)
+        counts[name] = count_parameters(model)
     times = time_interleaved(cases, repeats)
-    return [(mode, counts[mode], times[mode], times[mode] / times["full"]) for mode in MODES]
+    return [(name, counts[name], times[name], times[name] / times["full"]) for name in cases]
 
 
 def main():
@@ -69,8 +73,11 @@ def main():
 
 {today()} on {machine_info()}; {ARGS.threads} thread(s). One training step (forward, backward, clip,
 AdamW) on the same batch of the sentiment task (B=32, T<=48), median of {repeats} interleaved steps.
-Prompt tuning adds 8 positions to every sequence and still backpropagates through every block to
-reach its prompt, so it saves least.
+The **floor** row trains only the bottom block's first LayerNorm (and the head): its backward runs
+through every layer for activation gradients, with no weight gradients, which is the least any
+frozen-body mode that trains something in the bottom block (adapters, LoRA, prompts) can cost.
+A causal body's prompt runs once per batch through a KV cache (models/finetune/prompt.py), so the
+batch's sequences stay T long; the prompt's own pass and its 8 extra keys per query are its cost.
 
 """ + "\n\n".join(sections)
     if not ARGS.quick:
