@@ -5,6 +5,13 @@ the scores into a choice:
     greedy       temperature 0: always the most likely token
     temperature  sample from softmax(logits / T): T < 1 sharpens, T > 1 flattens
     top-k        sample only among the k most likely tokens
+
+A KV cache makes each step cheap: in a causal model the keys and values of the
+tokens already read never change, so the cache keeps them (per block) and each
+step runs only the newest token through the body, attending to the cached ones:
+one position per step instead of the whole context. Once the text is longer than
+the model's context (max_len), the window slides, every token's position changes,
+and each step reruns the last max_len tokens from scratch.
 """
 import minigrad as mg
 from minigrad.nn import functional as F
@@ -34,13 +41,17 @@ def generate_ids(model, ids, max_new_tokens=50, temperature=1.0, top_k=None, sto
     if top_k is not None and top_k < 1:
         raise ValueError(f"top_k must be >= 1, got {top_k}")
     device = next(iter(model.parameters())).device
-    ids = list(ids)
+    ids, max_len = list(ids), model.config.max_len
+    cache, cached = model.new_cache(), 0  # how many of ids the cache holds
     was_training = model.training
     model.eval()
     with mg.no_grad():
         for _ in range(max_new_tokens):
-            context = ids[-model.config.max_len:]  # the model sees at most max_len tokens
-            logits = model(mg.tensor([context], device=device))[0, -1]  # (vocab,)
+            if len(ids) <= max_len:  # feed what the cache has not seen (the start, then one token)
+                logits = model(mg.tensor([ids[cached:]], device=device), cache=cache)[0, -1]  # (vocab,)
+                cached = len(ids)
+            else:  # the model sees at most max_len tokens: slide the window, recompute
+                logits = model(mg.tensor([ids[-max_len:]], device=device))[0, -1]
             token = next_token(logits, temperature, top_k)
             if token == stop_id:
                 break

@@ -96,8 +96,12 @@ class TransformerWithHead(nn.Module):
         self.body, self.head = body, head
         self.config = body.config
 
-    def forward(self, input_ids, attention_mask=None, token_type_ids=None):
-        return self.head(self.body(input_ids, attention_mask, token_type_ids), attention_mask)
+    def forward(self, input_ids, attention_mask=None, token_type_ids=None, cache=None):
+        return self.head(self.body(input_ids, attention_mask, token_type_ids, cache=cache), attention_mask)
+
+    def new_cache(self):
+        """An empty KV cache for forward(..., cache=) on a causal body (see models/generate.py)."""
+        return self.body.new_cache()
 
 
 class LanguageModel(TransformerWithHead):

@@ -154,12 +154,13 @@ class Transformer(nn.Module):
                 residual = name.endswith(("attn.out.weight", "mlp.down.weight"))
                 nn.init.normal_(p, 0.0, 0.02 / (math.sqrt(2 * self.config.n_layers) if residual else 1))
 
-    def embed(self, input_ids, token_type_ids=None):
-        """(B, T) ids -> (B, T, d): token + position (+ token type) embeddings."""
+    def embed(self, input_ids, token_type_ids=None, start=0):
+        """(B, T) ids -> (B, T, d): token + position (+ token type) embeddings; positions start..start+T-1."""
         B, T = input_ids.shape
-        if T > self.config.max_len:
-            raise ValueError(f"Transformer: sequence of {T} tokens is longer than max_len {self.config.max_len}")
-        x = self.token_embedding(input_ids) + self.position_embedding(mg.arange(T, device=input_ids.device))
+        if start + T > self.config.max_len:
+            raise ValueError(f"Transformer: sequence of {start + T} tokens is longer than max_len {self.config.max_len}")
+        positions = mg.arange(start, start + T, device=input_ids.device)
+        x = self.token_embedding(input_ids) + self.position_embedding(positions)
         if self.config.n_token_types:
             types = token_type_ids if token_type_ids is not None else mg.zeros(B, T, dtype=mg.int64, device=input_ids.device)
             x = x + self.token_type_embedding(types)
@@ -191,6 +192,9 @@ class Transformer(nn.Module):
         """Run the blocks on embeddings x (B, T, d); attention_mask (B, T) is 1 on real tokens, 0 on
         padding. cache (from new_cache()): x's tokens also attend to the positions cached there, as if
         those came first, and x's own keys and values are added to it."""
+        if cache is not None and not self.config.causal:
+            raise ValueError("Transformer: a KV cache needs a causal body (in an encoder, earlier "
+                             "positions also attend to later ones, so their keys and values would change)")
         past = 0 if cache is None else len(cache[0])
         bias = self.attention_bias(attention_mask, x.shape[1], past, x)
         x = self.drop(x)
@@ -198,8 +202,11 @@ class Transformer(nn.Module):
             x = block(x, bias, None if cache is None else cache[i])
         return x if self.final_norm is None else self.final_norm(x)
 
-    def forward(self, input_ids, attention_mask=None, token_type_ids=None):
-        return self.encode(self.embed(input_ids, token_type_ids), attention_mask)
+    def forward(self, input_ids, attention_mask=None, token_type_ids=None, cache=None):
+        """ids (B, T) -> hidden (B, T, d). With a cache the ids continue the positions cached there
+        (generation feeds one new token at a time and reuses every earlier key and value)."""
+        start = 0 if cache is None else len(cache[0])
+        return self.encode(self.embed(input_ids, token_type_ids, start), attention_mask, cache)
 
     def resize_token_embeddings(self, vocab_size):
         """Grow (or shrink) the vocabulary: old rows are kept, new rows drawn like the originals."""

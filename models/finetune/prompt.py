@@ -59,12 +59,21 @@ class PromptTuned(nn.Module):
         ones = mg.ones(B, self.n_prompt, dtype=attention_mask.dtype, device=attention_mask.device)
         return mg.cat([ones, attention_mask], dim=1)
 
-    def forward(self, input_ids, attention_mask=None, token_type_ids=None):
-        x = self.body.embed(input_ids, token_type_ids)  # (B, T, d)
+    def new_cache(self):
+        return self.body.new_cache()
+
+    def forward(self, input_ids, attention_mask=None, token_type_ids=None, cache=None):
+        """ids (B, T) -> hidden (B, T, d). cache (causal bodies; generation): the prompt goes in first,
+        then the ids continue the positions seen so far (the prompt has none of its own)."""
         if self.config.causal:
-            cache = self.body.new_cache()
-            self.body.encode(self.prompt.unsqueeze(0), cache=cache)  # fills it: (1, H, n, d/H) per block
+            cache = self.body.new_cache() if cache is None else cache
+            if not len(cache[0]):
+                self.body.encode(self.prompt.unsqueeze(0), cache=cache)  # fills it: (1, H, n, d/H) per block
+            x = self.body.embed(input_ids, token_type_ids, start=len(cache[0]) - self.n_prompt)  # (B, T, d)
             return self.body.encode(x, attention_mask, cache=cache)  # (B, T, d)
+        if cache is not None:
+            raise ValueError("prompt: a KV cache needs a causal body")
+        x = self.body.embed(input_ids, token_type_ids)  # (B, T, d)
         B, _, d = x.shape
         prompt = self.prompt.unsqueeze(0).expand(B, self.n_prompt, d)  # (B, n, d), one copy per row
         hidden = self.body.encode(mg.cat([prompt, x], dim=1), self.extend_mask(attention_mask))
