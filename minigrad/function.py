@@ -51,11 +51,13 @@ class Context:
 
     def remember_versions(self, output):
         """Record the version of every Tensor whose array was saved, to catch in-place edits."""
-        candidates = [x for x in self.inputs if isinstance(x, Tensor)] + [output]
+        if not self._saved:
+            return
+        saved = {id(array) for array in self._saved}
         self._saved_versions = tuple(
             (weakref.ref(t), t._version)
-            for t in candidates
-            if any(t.data is a for a in self._saved)
+            for t in (*self.inputs, output)
+            if isinstance(t, Tensor) and id(t.data) in saved
         )
 
     def free(self):
@@ -96,6 +98,9 @@ class Function:
 def check_same_device_and_dtype(op_name, tensors):
     if len(tensors) < 2:
         return
+    first = tensors[0].data
+    if all(type(t.data) is type(first) and t.data.dtype == first.dtype for t in tensors[1:]):
+        return  # the usual case, checked quickly: one array type (one device), one dtype
     devices = {t.device for t in tensors}
     if len(devices) > 1:
         raise RuntimeError(

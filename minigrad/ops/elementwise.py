@@ -14,6 +14,8 @@ from minigrad.tensor import Tensor
 def promote(*operands):
     """Integer/bool tensors meeting a float tensor become that float dtype, as in PyTorch
     (NumPy would turn float32 * int64 into float64)."""
+    if not any(isinstance(x, Tensor) and not backend.is_floating(x.dtype) for x in operands):
+        return operands  # no integer or bool tensor: nothing to convert
     floats = [x.dtype for x in operands if isinstance(x, Tensor) and backend.is_floating(x.dtype)]
     if not floats:
         return operands
