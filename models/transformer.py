@@ -1,5 +1,5 @@
 """One config-driven transformer, read top to bottom:
-SelfAttention -> FeedForward -> Block -> TransformerConfig -> Transformer.
+SelfAttention -> FeedForward -> LayerCache -> Block -> TransformerConfig -> Transformer.
 
 causal=True gives a GPT-style decoder (a token sees only the tokens before
 it); causal=False a BERT-style encoder (every real token sees every other).
@@ -9,10 +9,11 @@ weights expect). The body returns hidden states (B, T, d_model); the heads in
 models/heads.py turn them into next-token logits, class logits, tags or spans.
 
 Who may attend to whom (causality and padding) is one additive bias, built once
-per forward: 0 where a query may look at a key, -inf where not. A KVCache holds
-each block's keys and values of positions run earlier, so that new tokens attend
-to them as if they came first (prompt tuning runs its prompt through a causal
-body once per batch this way).
+per forward: 0 where a query may look at a key, -inf where not. A KV cache
+(new_cache(): one LayerCache per block) holds each block's keys and values of
+positions run earlier, so that in a causal body new tokens attend to them as if
+they came first: generation feeds one token per step this way, and prompt
+tuning runs its prompt through the body once per batch.
 """
 import math
 from dataclasses import asdict, dataclass
@@ -167,7 +168,7 @@ class Transformer(nn.Module):
         return x if self.embedding_norm is None else self.embedding_norm(x)
 
     def new_cache(self):
-        """An empty KVCache (one LayerCache per block) for encode(..., cache=)."""
+        """An empty KV cache, one LayerCache per block, for forward/encode(..., cache=)."""
         return [LayerCache() for _ in self.blocks]
 
     def attention_bias(self, attention_mask, T, past, like):

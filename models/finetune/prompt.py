@@ -20,7 +20,7 @@ Choices made here:
 A causal body computes the same thing more cheaply. There the prompt positions
 attend only to each other, so their states in every block are the same for every
 input: run P alone through the body once per batch (batch 1, n positions), keep
-each block's keys and values in a KVCache, and run the batch on its own T tokens
+each block's keys and values in a KV cache, and run the batch on its own T tokens
 attending to those cached keys first. Every block then works on T positions, not
 n + T, and the gradient reaches P through the cached keys and values. (With
 dropout on, the prompt's own pass draws one mask for the whole batch.) A
