@@ -448,8 +448,9 @@ def attention_case(draw, masks=tuple(MASKS)):
     mask = None
     if "bool" in kind:  # may hide every key from some query: those rows must give zeros, not NaN
         mask = draw(hnp.arrays(np.bool_, (tq, tk)))
-    elif kind == "float":
-        mask = draw(floats(batch[-1:] + (1, tk), -2, 2))
+    elif kind == "float":  # any shape that broadcasts to the scores, 1-d included
+        shape = draw(st.sampled_from([(tk,), (tq, tk), batch[-1:] + (1, tk), batch + (tq, tk)]))
+        mask = draw(floats(shape, -2, 2))
     return q, k, v, mask, "causal" in kind
 
 
