@@ -14,7 +14,7 @@ that is the combination "adapter+params" with patterns=["*ln*", "*norm*"].
 
 The adapter is put in by wrapping: block.attn becomes WithAdapter(attn, Adapter),
 whose forward(x, *args) = adapter(attn(x, *args)), so Block.forward, which calls
-self.attn(x, keep) and self.mlp(x), needs no change. Parameter names move one
+self.attn(x, bias, cache) and self.mlp(x), needs no change. Parameter names move one
 level down (blocks.0.attn.query.weight -> blocks.0.attn.base.query.weight).
 """
 from minigrad import nn
