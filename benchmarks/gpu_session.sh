@@ -13,9 +13,9 @@ mkdir -p "$OUT"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv
 
 echo "== the op, engine, nn, optimizer and parity tests on cuda"
-timeout 150 python3 -m pytest -q -p no:cacheprovider --device cuda -k cuda \
+timeout 150 python3 -m pytest -q -p no:cacheprovider --device cuda -k "cuda or gpu" \
     tests/test_engine.py tests/test_io.py tests/test_nn.py tests/test_ops.py tests/test_optim.py \
-    tests/test_parity.py tests/test_fused.py 2>&1 | tail -n 40 | tee "$OUT/gpu-tests.log"
+    tests/test_parity.py tests/test_fused.py tests/exercises/test_exercises.py 2>&1 | tail -n 40 | tee "$OUT/gpu-tests.log"
 
 echo "== NumPy vs CuPy vs PyTorch CUDA"
 timeout 200 python3 benchmarks/bench_gpu.py 2>&1 | tee "$OUT/bench-gpu.log" && cp benchmarks/RESULTS.md "$OUT/"

@@ -52,7 +52,7 @@ class TorchLM(torch.nn.Module):
         self.final_norm = torch.nn.LayerNorm(c.d_model)
 
     def forward(self, ids):
-        x = self.token_embedding(ids) + self.position_embedding(torch.arange(ids.shape[1]))
+        x = self.token_embedding(ids) + self.position_embedding(torch.arange(ids.shape[1], device=ids.device))
         for block in self.blocks:
             x = block(x)
         return self.final_norm(x) @ self.token_embedding.weight.T  # tied LM head

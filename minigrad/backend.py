@@ -105,6 +105,12 @@ def is_floating(dtype):
     return np.dtype(dtype).kind == "f"  # (np.issubdtype is 10x slower, and this runs on every op)
 
 
+def unravel_index(flat_index, shape):
+    """The position (a tuple of Python ints) of element flat_index in a C-ordered array of shape
+    (host arithmetic, any device: CuPy's unravel_index wants a GPU array of indices)."""
+    return tuple(int(i) for i in np.unravel_index(flat_index, shape))
+
+
 def broadcast_shape(*shapes):
     """The shape NumPy broadcasting gives these shapes (pure shape arithmetic, any device)."""
     return np.broadcast_shapes(*shapes)

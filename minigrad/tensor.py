@@ -239,7 +239,12 @@ class Tensor:
         self._version += 1
 
     def _raw(self, other):
-        return other.data if isinstance(other, Tensor) else other
+        """other's array (or other itself, a scalar), on this tensor's device: copied when it lives
+        on the other one, as PyTorch's copy_ does (NumPy and CuPy arrays never mix)."""
+        data = other.data if isinstance(other, Tensor) else other
+        if backend.is_array(data) and backend.device_of(data) != self.device:
+            data = backend.as_array(data, device=self.device)
+        return data
 
     def add_(self, other, alpha=1.0):
         self._check_inplace("add_")

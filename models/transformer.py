@@ -212,10 +212,10 @@ class Transformer(nn.Module):
     def resize_token_embeddings(self, vocab_size):
         """Grow (or shrink) the vocabulary: old rows are kept, new rows drawn like the originals."""
         old = self.token_embedding.weight
-        new = nn.Embedding(vocab_size, self.config.d_model)
+        new = nn.Embedding(vocab_size, self.config.d_model).to(old.device)
         nn.init.normal_(new.weight, 0.0, 0.02)
         with mg.no_grad():
             keep = min(vocab_size, old.shape[0])
             new.weight[:keep] = old[:keep]
-        self.token_embedding = new.to(old.device)
+        self.token_embedding = new
         self.config.vocab_size = vocab_size

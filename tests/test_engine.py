@@ -8,6 +8,7 @@ import pytest
 
 import minigrad as mg
 from minigrad import ops
+from minigrad.function import Function
 from minigrad.tensor import unbroadcast
 
 
@@ -272,6 +273,41 @@ def test_same_results_on_every_device(device):
     cpu_b = mg.tensor(np.linspace(0, 1, 4), requires_grad=True)
     ((cpu_a * cpu_b).tanh() @ cpu_b).exp().mean().backward()
     np.testing.assert_allclose(a.grad.numpy(), cpu_a.grad.numpy(), rtol=1e-5)
+
+
+class SquareWithOneWrongElement(Function):
+    """x^2 with a backward that is wrong at flat element 5 only (a planted bug for gradcheck)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x * x
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_arrays
+        wrong = 2 * x * grad
+        wrong.reshape(-1)[5] += grad.reshape(-1)[5]  # d(out_5)/d(x_5) off by one
+        return wrong
+
+
+@pytest.mark.parametrize("fast", [False, True])
+def test_gradcheck_names_the_wrong_element_on_every_device(device, fast):
+    x = mg.tensor(np.linspace(-1, 1, 12).reshape(3, 4), dtype=mg.float64, device=device, requires_grad=True)
+    result = mg.gradcheck(lambda x: x * x, [x], fast=fast)
+    assert isinstance(result.max_abs_error, float) and result.max_abs_error < 1e-6
+    with pytest.raises(mg.GradcheckError, match=r"input 0 \(shape \(3, 4\)\), " +
+                       (r"random direction" if fast else r"element \(1, 1\), output element 5")):
+        mg.gradcheck(SquareWithOneWrongElement.apply, [x], fast=fast)
+
+
+def test_in_place_writes_take_values_from_any_device(device):
+    target = mg.zeros(2, 3, device=device)
+    target[0] = mg.tensor([1.0, 2.0, 3.0])  # from the CPU
+    target.copy_(target + mg.ones(2, 3, device=device))
+    assert target.device == device and target.tolist() == [[2.0, 3.0, 4.0], [1.0, 1.0, 1.0]]
+    target[mg.tensor([1])] = np.float32(7.0)
+    assert target.tolist()[1] == [7.0, 7.0, 7.0]
 
 
 # ---- the architecture rule ------------------------------------------------------------

@@ -622,7 +622,7 @@ def test_attention_errors():
 
 # ---- the same ops on the GPU -------------------------------------------------------------------------
 @pytest.mark.skipif(not mg.cuda_is_available(), reason="needs CuPy and an NVIDIA GPU")
-def test_fused_ops_agree_on_cpu_and_gpu():
+def test_fused_ops_agree_on_cpu_and_cuda():
     rng = np.random.default_rng(0)
     x = rng.standard_normal((2, 3, 4))
     target = ids_tensor([[0, 1, -100], [3, 2, 1]])

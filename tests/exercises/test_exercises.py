@@ -165,6 +165,6 @@ def test_the_grader_runs_as_a_script(tmp_path):
 
 
 @pytest.mark.skipif(not mg.cuda_is_available(), reason="needs CuPy and an NVIDIA GPU")
-def test_reference_solutions_pass_on_the_gpu():
+def test_reference_solutions_pass_on_cuda():
     results = grade.grade(solutions=True, device="cuda")
     assert all(r.passed for r in results), [(r.name, r.message) for r in results if not r.passed]
