@@ -68,3 +68,50 @@ def twin_of(ours):
     twin.load_state_dict({key.removeprefix("body."): torch.tensor(value.numpy())
                           for key, value in ours.state_dict().items()})
     return twin
+
+
+# ---- the fine-tuning modes bench_modes.py times in both frameworks ----------------------------------
+class TorchLoRALinear(torch.nn.Module):
+    """models/finetune/lora.py's LoRALinear: base(x) + (alpha / r) (x A^T) B^T, with base frozen."""
+
+    def __init__(self, base, r=8, alpha=16):
+        super().__init__()
+        self.base, self.scale = base, alpha / r
+        self.lora_A = torch.nn.Parameter(torch.randn(r, base.in_features) / base.in_features ** 0.5)
+        self.lora_B = torch.nn.Parameter(torch.zeros(base.out_features, r))
+
+    def forward(self, x):
+        return self.base(x) + F.linear(F.linear(x, self.lora_A) * self.scale, self.lora_B)
+
+
+class TorchWithAdapter(torch.nn.Module):
+    """models/finetune/adapter.py's WithAdapter(base, Adapter): h = base(x); h + up(gelu(down(h)))."""
+
+    def __init__(self, base, d_model, bottleneck=16, approximate="none"):
+        super().__init__()
+        self.base, self.approximate = base, approximate
+        self.down, self.up = torch.nn.Linear(d_model, bottleneck), torch.nn.Linear(bottleneck, d_model)
+        torch.nn.init.zeros_(self.up.weight)
+        torch.nn.init.zeros_(self.up.bias)
+
+    def forward(self, x):
+        h = self.base(x)
+        return h + self.up(F.gelu(self.down(h), approximate=self.approximate))
+
+
+def fine_tuning_twin(ours, mode):
+    """twin_of(ours) set up as models.finetune.prepare(ours, mode, task="lm") sets up ours:
+    "full" trains everything; "floor" only blocks.0.ln1.weight; "lora" and "adapter" freeze
+    the body and add their modules as minigrad does (LoRA on query and value, r 8)."""
+    twin = twin_of(ours)
+    twin.requires_grad_(mode == "full")
+    c = ours.config
+    for block in twin.blocks:
+        if mode == "lora":
+            block.attn.query, block.attn.value = TorchLoRALinear(block.attn.query), TorchLoRALinear(block.attn.value)
+        if mode == "adapter":
+            block.attn = TorchWithAdapter(block.attn, c.d_model, approximate=c.gelu_approximate)
+            block.mlp = TorchWithAdapter(block.mlp, c.d_model, approximate=c.gelu_approximate)
+    if mode == "floor":
+        twin.blocks[0].ln1.weight.requires_grad_(True)
+    return twin
