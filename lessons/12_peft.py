@@ -183,20 +183,18 @@ def identity_at_init(base, models, batch):
     print()
 
 
-def prompt_through_a_cache(base, models, batch):
+def prompt_through_a_cache(models, batch):
     """A causal body lets the prompt run once per batch: its keys and values are cached per block."""
     ids, mask = batch["input_ids"], batch["attention_mask"]
     prompted = models["prompt"].body  # PromptTuned: the frozen body and the prompt P (n, d)
-    body, n = prompted.body, prompted.n_prompt
+    n = prompted.n_prompt
     with mg.no_grad():
         cached = prompted(ids, mask).numpy()
-        x = body.embed(ids)
-        prompt = prompted.prompt.unsqueeze(0).expand(x.shape[0], n, x.shape[2])
-        concatenated = body.encode(mg.cat([prompt, x], dim=1), prompted.extend_mask(mask))[:, n:].numpy()
+        concatenated = prompted.concatenated(ids, mask).numpy()
     print(f"prompt tuning as Lester et al. write it: [P; x], {n} + {ids.shape[1]} positions in every block.")
     print("In a causal body the prompt's positions attend only to each other, so their keys and values in")
     print(f"every block are the same for every review: minigrad runs P alone (batch 1, {n} positions) once per")
-    print(f"batch, keeps each block's keys and values (a KV cache), and runs the reviews on their own")
+    print("batch, keeps each block's keys and values (a KV cache), and runs the reviews on their own")
     print(f"{ids.shape[1]} positions, attending to the cached prompt first. Same numbers: max abs difference "
           f"{np.abs(cached - concatenated).max():.1e}.\n")
 
@@ -226,7 +224,7 @@ def main(quick):
     models = where_they_sit(base)
     gradients(models["lora"], batch)
     identity_at_init(base, models, batch)
-    prompt_through_a_cache(base, models, batch)
+    prompt_through_a_cache(models, batch)
     times, counts = time_steps(base, batch, repeats=5 if quick else 20)
     lora_model, probe, logits = lora_merge(base, task, steps=5 if quick else 30)
     delta_size, full_size = deltas(base, lora_model, probe, logits)

@@ -111,6 +111,11 @@ def unravel_index(flat_index, shape):
     return tuple(int(i) for i in np.unravel_index(flat_index, shape))
 
 
+def keep_dims_shape(shape, dims):
+    """shape with the reduced dims kept as size 1 (what keepdims=True gives)."""
+    return tuple(1 if i in dims else n for i, n in enumerate(shape))
+
+
 def broadcast_shape(*shapes):
     """The shape NumPy broadcasting gives these shapes (pure shape arithmetic, any device)."""
     return np.broadcast_shapes(*shapes)
@@ -167,7 +172,7 @@ def sum_dims(x, dims):
     """x.sum(axis=dims, keepdims=True), dims a sorted tuple of axes."""
     if not _fast_cpu_reduce(x, dims):
         return x.sum(axis=dims, keepdims=True)
-    kept = tuple(1 if i in dims else size for i, size in enumerate(x.shape))
+    kept = keep_dims_shape(x.shape, dims)
     before, k = math.prod(x.shape[:dims[0]]), math.prod(x.shape[d] for d in dims)
     if dims[-1] == x.ndim - 1:  # trailing axes: (rows, k) @ ones(k)
         return (x.reshape(-1, k) @ np.ones(k, x.dtype)).reshape(kept)
@@ -185,7 +190,7 @@ def max_dims(x, dims):
     """x.max(axis=dims, keepdims=True); over one short axis on the CPU, by folding it in halves."""
     if not (_fast_cpu_reduce(x, dims) and len(dims) == 1 and 1 < x.shape[dims[0]] < FOLD_MAX_BELOW_LENGTH):
         return x.max(axis=dims, keepdims=True)
-    kept = tuple(1 if i in dims else size for i, size in enumerate(x.shape))
+    kept = keep_dims_shape(x.shape, dims)
     n = x.shape[dims[0]]
     top = x.reshape(math.prod(x.shape[:dims[0]]), n, -1)  # (before, n, after)
     while n > 1:  # fold: top[:, i] = max(top[:, i], top[:, i + half]); an odd last one joins [0]

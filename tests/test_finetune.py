@@ -286,7 +286,6 @@ def test_a_causal_prompt_run_once_through_a_cache_equals_the_prompt_concatenated
     Lester et al.'s concatenation computes, outputs and the prompt's gradient, in float64."""
     ids, mask, _ = example_batch()
     wrapper = prepare(base, "prompt", num_labels=C, n_prompt=4).body.to("float64").eval()
-    body, n = wrapper.body, wrapper.n_prompt
     weights = mg.tensor(np.random.default_rng(2).standard_normal((4, 6, D)))
 
     def hidden_and_prompt_gradient(hidden_of):
@@ -295,13 +294,8 @@ def test_a_causal_prompt_run_once_through_a_cache_equals_the_prompt_concatenated
         (hidden * weights).sum().backward()
         return hidden.numpy(), wrapper.prompt.grad.numpy()
 
-    def concatenated():
-        x = body.embed(ids)
-        prompt = wrapper.prompt.unsqueeze(0).expand(4, n, D)
-        return body.encode(mg.cat([prompt, x], dim=1), wrapper.extend_mask(mask))[:, n:]
-
     cached, cached_grad = hidden_and_prompt_gradient(lambda: wrapper(ids, mask))
-    reference, reference_grad = hidden_and_prompt_gradient(concatenated)
+    reference, reference_grad = hidden_and_prompt_gradient(lambda: wrapper.concatenated(ids, mask))
     np.testing.assert_allclose(cached, reference, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(cached_grad, reference_grad, rtol=1e-10, atol=1e-12)
     assert np.abs(cached_grad).sum() > 0

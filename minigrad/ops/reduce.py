@@ -1,7 +1,7 @@
 """Reductions: sum, mean, max, min, var over some dims (all dims by default).
 
 Backward spreads the gradient of each reduced value back over the elements
-that produced it. `keep_dims_shape` restores the reduced dims as size 1, so the
+that produced it. `backend.keep_dims_shape` restores the reduced dims as size 1, so the
 gradient then broadcasts against the input.
 """
 from minigrad import backend
@@ -18,10 +18,6 @@ def normalize_dims(dim, ndim):
         if not -size <= d < size:
             raise IndexError(f"dim {d} is out of range for a tensor with {ndim} dims")
     return tuple(sorted(d % size for d in dims)) if ndim else ()
-
-
-def keep_dims_shape(shape, dims):
-    return tuple(1 if i in dims else n for i, n in enumerate(shape))
 
 
 def drop_dims(reduced, dims, keepdim):
@@ -47,7 +43,7 @@ class Sum(Function):
     @staticmethod
     def backward(ctx, grad):
         xp = backend.xp_of(grad)
-        return xp.broadcast_to(grad.reshape(keep_dims_shape(ctx.input_shape, ctx.dims)), ctx.input_shape)
+        return xp.broadcast_to(grad.reshape(backend.keep_dims_shape(ctx.input_shape, ctx.dims)), ctx.input_shape)
 
 
 def sum(x, dim=None, keepdim=False):
@@ -66,7 +62,7 @@ class Mean(Function):
     def backward(ctx, grad):
         xp = backend.xp_of(grad)
         n = count(ctx.input_shape, ctx.dims)
-        return xp.broadcast_to(grad.reshape(keep_dims_shape(ctx.input_shape, ctx.dims)) / n, ctx.input_shape)
+        return xp.broadcast_to(grad.reshape(backend.keep_dims_shape(ctx.input_shape, ctx.dims)) / n, ctx.input_shape)
 
 
 def mean(x, dim=None, keepdim=False):
@@ -113,7 +109,7 @@ class Var(Function):
     @staticmethod
     def backward(ctx, grad):
         (centered,) = ctx.saved_arrays
-        return grad.reshape(keep_dims_shape(centered.shape, ctx.dims)) * 2 * centered / ctx.divisor
+        return grad.reshape(backend.keep_dims_shape(centered.shape, ctx.dims)) * 2 * centered / ctx.divisor
 
 
 def var(x, dim=None, keepdim=False, unbiased=True):

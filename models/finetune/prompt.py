@@ -73,6 +73,10 @@ class PromptTuned(nn.Module):
             return self.body.encode(x, attention_mask, cache=cache)  # (B, T, d)
         if cache is not None:
             raise ValueError("prompt: a KV cache needs a causal body")
+        return self.concatenated(input_ids, attention_mask, token_type_ids)
+
+    def concatenated(self, input_ids, attention_mask=None, token_type_ids=None):
+        """Lester et al.'s form, for any body: [P; x] through every block, prompt positions dropped."""
         x = self.body.embed(input_ids, token_type_ids)  # (B, T, d)
         B, _, d = x.shape
         prompt = self.prompt.unsqueeze(0).expand(B, self.n_prompt, d)  # (B, n, d), one copy per row
