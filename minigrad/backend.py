@@ -73,6 +73,13 @@ def is_array(value):
     return isinstance(value, np.ndarray) or (cupy is not None and isinstance(value, cupy.ndarray))
 
 
+def memory_owner(array):
+    """The array that owns the memory `array` shows (itself, unless it is a view)."""
+    while is_array(array.base):
+        array = array.base
+    return array
+
+
 def as_array(data, dtype=None, device="cpu"):
     """Turn nested lists, scalars or arrays into an array on `device`.
 

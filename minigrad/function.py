@@ -88,11 +88,23 @@ class Function:
             if str(error).lower().startswith(cls.__name__.lower()):
                 raise
             raise ValueError(f"{cls.__name__}: {error}") from error
+        if out.data.base is not None:  # a view (reshape, permute, slicing, expand) or a reshaped temporary
+            share_version_counter(out, tensors)
         if is_grad_enabled() and any(ctx.needs_input_grad) and backend.is_floating(out.dtype):
             out.requires_grad = True
             out._ctx = ctx
             ctx.remember_versions(out)
         return out
+
+
+def share_version_counter(view, tensors):
+    """A view and the tensor whose memory it shows count in-place changes together: writing
+    through either makes every op that saved the other see its saved values went stale."""
+    owner = backend.memory_owner(view.data)
+    for tensor in tensors:
+        if backend.memory_owner(tensor.data) is owner:
+            view._version_counter = tensor._version_counter
+            return
 
 
 def check_same_device_and_dtype(op_name, tensors):

@@ -60,7 +60,7 @@ class Tensor:
         self.data = backend.as_array(data, dtype=dtype, device=device)
         self.grad = None
         self._ctx = None
-        self._version = 0
+        self._version_counter = [0]  # in-place changes of this memory; a view shares its base's list
         self._retains_grad = False
         self.requires_grad = False
         if requires_grad:
@@ -71,8 +71,14 @@ class Tensor:
         """Wrap an array an op produced, without copying or converting it."""
         out = cls.__new__(cls)
         out.data, out.grad, out._ctx = array, None, None
-        out._version, out._retains_grad, out.requires_grad = 0, False, False
+        out._version_counter, out._retains_grad, out.requires_grad = [0], False, False
         return out
+
+    @property
+    def _version(self):
+        """How many times this tensor's memory was changed in place (by it or by any view of it):
+        an op that saved it for backward compares this number to catch a gradient gone stale."""
+        return self._version_counter[0]
 
     # ---- what it is -------------------------------------------------------
     @property
@@ -121,7 +127,9 @@ class Tensor:
 
     def detach(self):
         """The same values, cut from the graph (shares memory, never requires grad)."""
-        return Tensor._from_array(self.data)
+        out = Tensor._from_array(self.data)
+        out._version_counter = self._version_counter  # same memory: an in-place change shows in both
+        return out
 
     def requires_grad_(self, requires_grad=True):
         if requires_grad and not backend.is_floating(self.dtype):
@@ -182,7 +190,9 @@ class Tensor:
 
         grads = {id(self): grad}
         for node in reversed(self._topological_order()):
-            node_grad = grads.pop(id(node))
+            node_grad = grads.pop(id(node), None)
+            if node_grad is None:  # every op that uses it returned None for it: nothing flows here
+                continue
             if node._ctx is None or node._retains_grad:
                 node._accumulate_grad(node_grad)
             ctx = node._ctx
@@ -236,7 +246,7 @@ class Tensor:
                 f"{what}: in-place change of a tensor that requires grad while grad mode is on; "
                 "wrap the update in `with mg.no_grad():` (as optimizers do)"
             )
-        self._version += 1
+        self._version_counter[0] += 1
 
     def _raw(self, other):
         """other's array (or other itself, a scalar), on this tensor's device: copied when it lives

@@ -219,6 +219,69 @@ def test_in_place_on_a_tensor_that_requires_grad_needs_no_grad():
     assert p.item() == 2.0 and p._version == 3
 
 
+@pytest.mark.parametrize("view", [
+    lambda x: x[:], lambda x: x[1:], lambda x: x.reshape(3, 1), lambda x: x.unsqueeze(0), lambda x: x.T,
+    lambda x: x.expand(2, 3), lambda x: x.detach(),
+], ids=["slice", "offset-slice", "reshape", "unsqueeze", "T", "expand", "detach"])
+def test_an_in_place_change_of_a_views_base_is_detected(view):
+    x = mg.tensor([1.0, 1.0, 1.0], dtype=mg.float64)
+    w = mg.ones(*view(x).shape, dtype=mg.float64, requires_grad=True)
+    y = (w * view(x)).sum()  # Mul saves the view
+    x.add_(1.0)  # ... and its values change through the base
+    with pytest.raises(RuntimeError, match="Mul: .* modified in place"):
+        y.backward()
+
+
+@pytest.mark.parametrize("view", [lambda x: x[1:], lambda x: x.reshape(3, 1), lambda x: x.detach()],
+                         ids=["slice", "reshape", "detach"])
+def test_an_in_place_change_through_a_view_is_detected(view):
+    x = mg.tensor([1.0, 1.0, 1.0], dtype=mg.float64)
+    w = mg.ones(3, dtype=mg.float64, requires_grad=True)
+    y = (w * x).sum()  # Mul saves x
+    view(x).mul_(2.0)
+    with pytest.raises(RuntimeError, match="Mul: .* modified in place"):
+        y.backward()
+
+
+def test_an_optimizer_step_between_forward_and_backward_is_caught_through_views():
+    x = mg.tensor([1.0, 2.0, 3.0], dtype=mg.float64, requires_grad=True)
+    z = (x.reshape(3) * x.reshape(3)).sum()
+    with mg.no_grad():
+        x.mul_(10.0)  # what an optimizer step does to a parameter
+    with pytest.raises(RuntimeError, match="modified in place"):
+        z.backward()
+
+
+def test_changing_an_index_after_the_forward_does_not_move_the_gradient():
+    x = mg.tensor([1.0, 2.0, 3.0], dtype=mg.float64, requires_grad=True)
+    index = mg.tensor([0, 0])
+    y = x[index]
+    index[0] = 2  # getitem kept its own copy of the index
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [2, 0, 0])
+    positions = mg.tensor([[0], [1]])
+    g = mg.ones(2, 2, dtype=mg.float64, requires_grad=True).gather(1, positions)
+    positions[0, 0] = 1  # gather saves its index for backward: the change is caught
+    with pytest.raises(RuntimeError, match="Gather: .* modified in place"):
+        g.sum().backward()
+
+
+def test_an_input_that_no_gradient_reaches_is_skipped():
+    class FirstOnly(Function):  # a backward may return None for an input that requires grad
+        @staticmethod
+        def forward(ctx, a, b):
+            return a + b
+
+        @staticmethod
+        def backward(ctx, grad):
+            return grad, None
+
+    a = mg.tensor([1.0], requires_grad=True)
+    b = mg.tensor([2.0], requires_grad=True)
+    FirstOnly.apply(a * 1, b * 1).sum().backward()
+    assert a.grad.item() == 1.0 and b.grad is None
+
+
 # ---- mixing devices and dtypes ---------------------------------------------------------
 def test_mixing_float_dtypes_is_an_error():
     with pytest.raises(TypeError, match=r"Add: inputs mix dtypes \['float32', 'float64'\]"):
@@ -226,7 +289,12 @@ def test_mixing_float_dtypes_is_an_error():
 
 
 def test_integer_tensors_mix_with_floats_as_constants():
-    assert (mg.ones(2) * mg.tensor([1, 2])).dtype == mg.float32
+    integers = mg.tensor([1, 2])
+    assert (mg.ones(2) * integers).dtype == mg.float32
+    assert (integers * 0.5).dtype == mg.float32  # a Python float means the default dtype, as in PyTorch
+    assert (integers / 2).dtype == mg.float32 and (integers / integers).dtype == mg.float32
+    assert (integers * 2).dtype == mg.int64  # integers stay integers
+    assert mg.cat([mg.ones(2, dtype=mg.float64), integers]).dtype == mg.float64
 
 
 def test_broadcast_error_names_the_op_and_shapes():
@@ -242,9 +310,30 @@ def test_unknown_device_and_missing_cuda():
             mg.zeros(2).to("cuda")
 
 
-def test_dims_out_of_range():
-    with pytest.raises(IndexError, match="dim 2 is out of range for a tensor with 2 dims"):
-        mg.ones(2, 3).sum(2)
+@pytest.mark.parametrize("call", [
+    lambda x: x.sum(2), lambda x: x.softmax(-3), lambda x: mg.cat([x], 5), lambda x: x.unsqueeze(4),
+    lambda x: x.squeeze(7), lambda x: mg.stack([x, x], 4), lambda x: x.transpose(0, 2),
+    lambda x: x.gather(2, mg.zeros(2, 3).long()),
+], ids=["sum", "softmax", "cat", "unsqueeze", "squeeze", "stack", "transpose", "gather"])
+def test_dims_out_of_range(call):
+    with pytest.raises(IndexError, match=r"dim -?\d is out of range for a tensor with [23] dims"):
+        call(mg.ones(2, 3))
+
+
+def test_dims_may_be_numpy_integers():
+    assert mg.ones(2, 3).sum(np.int64(1)).shape == (2,)
+    assert mg.ones(2, 3).softmax(np.int64(-1)).shape == (2, 3)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: mg.ones(3).expand(-1, 3), "expand: cannot expand shape"),
+    (lambda: mg.ones(2, 3).expand(3), "expand: cannot expand shape"),
+    (lambda: mg.ones(3).transpose(), "transpose: a tensor of shape \\(3,\\) has no two dims"),
+    (lambda: mg.cat([mg.tensor(1.0)]), "cat: zero-dimensional tensors cannot be joined"),
+])
+def test_shape_mistakes_are_named(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
 
 
 def test_permute_needs_a_full_order():
@@ -299,6 +388,27 @@ def test_gradcheck_names_the_wrong_element_on_every_device(device, fast):
     with pytest.raises(mg.GradcheckError, match=r"input 0 \(shape \(3, 4\)\), " +
                        (r"random direction" if fast else r"element \(1, 1\), output element 5")):
         mg.gradcheck(SquareWithOneWrongElement.apply, [x], fast=fast)
+
+
+class NaNAtFirstElementWrongBackward(Function):
+    """2x, except NaN at element 0, with a backward off by 50x everywhere."""
+
+    @staticmethod
+    def forward(ctx, x):
+        out = 2 * x
+        out.reshape(-1)[0] = np.nan
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        return 100 * grad
+
+
+@pytest.mark.parametrize("fast", [False, True])
+def test_gradcheck_fails_where_the_function_is_not_finite(fast):
+    x = mg.tensor([1.0, 2.0, 3.0], dtype=mg.float64, requires_grad=True)
+    with pytest.raises(mg.GradcheckError, match="numeric .*nan"):  # one NaN must not hide the rest
+        mg.gradcheck(NaNAtFirstElementWrongBackward.apply, [x], fast=fast)
 
 
 def test_in_place_writes_take_values_from_any_device(device):

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 import minigrad as mg
 from minigrad import ops
-from minigrad.opcheck import BINARY, UNARY, catalogue_cases, real
+from minigrad.opcheck import BINARY, UNARY, catalogue_cases, distinct, real
 from tests.strategies import broadcastable_pairs, make_input, nonempty_shapes, seeds, shapes
 
 checks = settings(max_examples=40, deadline=None)
@@ -74,8 +74,9 @@ def shape_and_dim(draw):
     return shape, dim
 
 
-REDUCTIONS = {
-    "sum": (ops.sum, np.sum), "mean": (ops.mean, np.mean), "max": (ops.max, np.max), "min": (ops.min, np.min),
+REDUCTIONS = {  # name: (op, NumPy's, the inputs: max and min get no near-ties for a finite difference to cross)
+    "sum": (ops.sum, np.sum, real), "mean": (ops.mean, np.mean, real),
+    "max": (ops.max, np.max, distinct), "min": (ops.min, np.min, distinct),
 }
 
 
@@ -83,8 +84,8 @@ REDUCTIONS = {
 @checks
 @given(case=shape_and_dim(), keepdim=st.booleans(), seed=seeds, transposed=st.booleans())
 def test_reductions(name, case, keepdim, seed, transposed):
-    (shape, dim), (fn, reference) = case, REDUCTIONS[name]
-    x = make_input(real, shape, seed, transposed)
+    (shape, dim), (fn, reference, domain) = case, REDUCTIONS[name]
+    x = make_input(domain, shape, seed, transposed)
     np.testing.assert_allclose(fn(x, dim, keepdim).numpy(), reference(x.numpy(), axis=dim, keepdims=keepdim))
     mg.gradcheck(lambda x: fn(x, dim, keepdim), [x])
 
@@ -125,6 +126,52 @@ def test_kinks_take_the_documented_subgradient():
     y = mg.tensor([-1.0, -0.5, 0.0, 0.5, 1.0], requires_grad=True)
     ops.clamp(y, -0.5, 0.5).sum().backward()
     np.testing.assert_allclose(y.grad.numpy(), [0, 1, 1, 1, 0])  # the bounds themselves pass the gradient
+
+
+@pytest.mark.parametrize("dtype", [mg.float32, mg.float64])
+def test_sigmoid_keeps_full_precision_far_into_both_tails(dtype):
+    x = np.array([-100.0, -40.0, -20.0, -10.0, 0.0, 10.0, 40.0], dtype=mg.float64)
+    expected = scipy.special.expit(x)
+    t = mg.tensor(x, dtype=dtype, requires_grad=True)
+    y = ops.sigmoid(t)
+    tiny = np.finfo(np.dtype(dtype.name)).tiny
+    np.testing.assert_allclose(y.numpy(), expected, rtol=1e-6, atol=tiny)  # relative, even at 1e-44
+    ops.log(y[1:4]).sum().backward()  # log sigmoid(x) ~ x for very negative x: slope 1, not NaN
+    np.testing.assert_allclose(t.grad.numpy()[1:4], 1 - expected[1:4], rtol=1e-6)
+
+
+def test_power_zero_is_flat_even_at_zero():
+    x = mg.tensor([0.0, 2.0], dtype=mg.float64, requires_grad=True)
+    (x**0).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [0, 0])  # not 0 * 0^-1 = NaN
+
+
+def test_clamp_takes_constant_tensor_bounds_and_refuses_learned_ones():
+    x = mg.tensor([1.0, -2.0, 3.0], dtype=mg.float64, requires_grad=True)
+    y = ops.clamp(x, min=mg.tensor(0.0, dtype=mg.float64), max=mg.tensor(2.0, dtype=mg.float64))
+    assert y.dtype == mg.float64 and y.requires_grad
+    np.testing.assert_array_equal(y.numpy(), [1, 0, 2])
+    with pytest.raises(TypeError, match="mg.maximum"):
+        ops.clamp(x, min=mg.tensor(0.0, dtype=mg.float64, requires_grad=True))
+
+
+def test_where_needs_a_bool_condition():
+    x = mg.tensor([1.0, 0.0], requires_grad=True)
+    with pytest.raises(TypeError, match="where: the condition must be a bool tensor .* got float32"):
+        ops.where(x, x, x * 0)
+
+
+def test_empty_reductions_and_products():
+    empty = mg.tensor(np.zeros((2, 0)), dtype=mg.float64)
+    with np.errstate(invalid="ignore"):
+        assert np.isnan(empty.var(-1).numpy()).all()  # NaN, as in PyTorch (n - 1 = -1 gave -0)
+    a = mg.ones(2, 3, 0, dtype=mg.float64, requires_grad=True)
+    b = mg.ones(0, 4, dtype=mg.float64, requires_grad=True)
+    y = a @ b  # summing over nothing: zeros
+    np.testing.assert_array_equal(y.numpy(), np.zeros((2, 3, 4)))
+    y.sum().backward()
+    assert a.grad.shape == (2, 3, 0) and b.grad.shape == (0, 4)
+    assert ops.linear(mg.ones(2, 0), mg.ones(3, 0)).shape == (2, 3)
 
 
 def test_where_never_leaks_nan_from_the_branch_not_taken():

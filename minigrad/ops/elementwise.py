@@ -12,11 +12,14 @@ from minigrad.tensor import Tensor
 
 
 def promote(*operands):
-    """Integer/bool tensors meeting a float tensor become that float dtype, as in PyTorch
-    (NumPy would turn float32 * int64 into float64)."""
+    """Integer/bool tensors meeting a float tensor become that float dtype, and meeting a Python
+    float the default float32, as in PyTorch (NumPy would make float64 of float32 * int64 or of
+    int64 * 0.5)."""
     if not any(isinstance(x, Tensor) and not backend.is_floating(x.dtype) for x in operands):
         return operands  # no integer or bool tensor: nothing to convert
     floats = [x.dtype for x in operands if isinstance(x, Tensor) and backend.is_floating(x.dtype)]
+    if not floats and any(isinstance(x, float) for x in operands):
+        floats = [backend.float32]
     if not floats:
         return operands
     return tuple(Tensor._from_array(x.data.astype(floats[0]))
@@ -106,7 +109,10 @@ class Div(Function):
 
 
 def div(a, b):
-    return Div.apply(*promote(a, b))
+    a, b = promote(a, b)
+    if not any(isinstance(x, Tensor) and backend.is_floating(x.dtype) for x in (a, b)):
+        a, b = promote(a, b, 1.0)[:2]  # integer / integer is a float: the default float32, as in PyTorch
+    return Div.apply(a, b)
 
 
 class Pow(Function):
@@ -123,7 +129,8 @@ class Pow(Function):
         a, b, out = ctx.saved_arrays
         need_a, need_b = ctx.needs_input_grad
         xp = backend.xp_of(grad)
-        grad_a = grad * b * a ** (b - 1) if need_a else None
+        # at b = 0 the slope is 0 (x^0 = 1 is flat), not 0 * a^-1 = 0 * inf at a = 0
+        grad_a = grad * b * a ** xp.where(b == 0, 1, b - 1) if need_a else None
         # log(a) is only real for a > 0; 0 ** b is flat in b there, so its slope is 0
         grad_b = grad * out * xp.log(xp.where(a > 0, a, 1)) if need_b else None
         return grad_a, grad_b
@@ -249,8 +256,11 @@ class Sigmoid(Function):
 
     @staticmethod
     def forward(ctx, x):
-        # the same function written as 0.5 (1 + tanh(x/2)): no overflow for large |x|
-        out = 0.5 * (1 + backend.xp_of(x).tanh(0.5 * x))
+        # with e = e^-|x| (never overflows): 1 / (1 + e) for x >= 0, e / (1 + e) for x < 0, so a
+        # large negative x gives its tiny value in full, not 1 - (almost 1) rounded to 0
+        xp = backend.xp_of(x)
+        e = xp.exp(-xp.abs(x))
+        out = xp.where(x >= 0, 1, e) / (1 + e)
         ctx.save_for_backward(out)
         return out
 
@@ -384,6 +394,10 @@ class Clamp(Function):
 def clamp(x, min=None, max=None):
     if min is None and max is None:
         raise ValueError("clamp: give at least one of min= and max=")
+    if any(isinstance(bound, Tensor) and bound.requires_grad for bound in (min, max)):
+        raise TypeError("clamp: min= and max= are constants here; for bounds that learn, "
+                        "use mg.maximum(x, low) and mg.minimum(x, high)")
+    min, max = (x._raw(bound) if isinstance(bound, Tensor) else bound for bound in (min, max))
     return Clamp.apply(x, low=min, high=max)
 
 
@@ -432,6 +446,9 @@ class Where(Function):
 
 
 def where(condition, a, b):
+    if not isinstance(condition, Tensor) or condition.dtype != backend.bool_:
+        raise TypeError(f"where: the condition must be a bool tensor (e.g. x > 0), got "
+                        f"{condition.dtype.name if isinstance(condition, Tensor) else type(condition).__name__}")
     return Where.apply(condition, *promote(a, b))
 
 

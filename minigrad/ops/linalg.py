@@ -1,6 +1,13 @@
 """Matrix multiplication, batched and broadcasting like NumPy's matmul, and the linear layer."""
+import math
+
 from minigrad import backend
 from minigrad.function import Function
+
+
+def rows(a):
+    """(..., n) -> (rows, n), every leading index one row (reshape(-1, n) cannot say how many when n is 0)."""
+    return a.reshape(math.prod(a.shape[:-1]), a.shape[-1])
 
 
 def flattens(a, b):
@@ -27,7 +34,7 @@ class Matmul(Function):
             )
         ctx.save_for_backward(a, b)
         if flattens(a, b):  # (..., K) @ (K, N) as one (M, K) @ (K, N) product, not a batch of small ones
-            return (a.reshape(-1, a.shape[-1]) @ b).reshape(*a.shape[:-1], b.shape[1])
+            return (rows(a) @ b).reshape(*a.shape[:-1], b.shape[1])
         return a @ b
 
     @staticmethod
@@ -36,9 +43,9 @@ class Matmul(Function):
         xp = backend.xp_of(grad)
         need_a, need_b = ctx.needs_input_grad
         if flattens(a, b):  # the same single products as forward: no (batch, K, N) array to sum
-            grad2 = grad.reshape(-1, grad.shape[-1])  # (M, N)
+            grad2 = rows(grad)  # (M, N)
             return ((grad2 @ b.T).reshape(a.shape) if need_a else None,
-                    (a.reshape(-1, a.shape[-1]).T @ grad2) if need_b else None)
+                    (rows(a).T @ grad2) if need_b else None)
         # treat 1-d operands as (1, n) rows / (n, 1) columns, then drop that dim again
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
@@ -75,7 +82,7 @@ class Linear(Function):
             raise ValueError(f"linear: input of shape {x.shape} has {x.shape[-1]} features, "
                              f"but the weight {weight.shape} (out, in) expects {weight.shape[-1]}")
         ctx.save_for_backward(x, weight)
-        y = x.reshape(-1, x.shape[-1]) @ weight.T  # (rows, out)
+        y = rows(x) @ weight.T  # (rows, out)
         if bias is not None:
             y += bias
         return y.reshape(*x.shape[:-1], weight.shape[0])
@@ -84,9 +91,9 @@ class Linear(Function):
     def backward(ctx, grad):
         x, weight = ctx.saved_arrays
         need_x, need_weight, need_bias = ctx.needs_input_grad
-        grad2 = grad.reshape(-1, weight.shape[0])  # (rows, out)
+        grad2 = rows(grad)  # (rows, out)
         return ((grad2 @ weight).reshape(x.shape) if need_x else None,
-                grad2.T @ x.reshape(-1, x.shape[-1]) if need_weight else None,
+                grad2.T @ rows(x) if need_weight else None,
                 backend.sum_dims(grad2, (0,))[0] if need_bias else None)
 
 

@@ -4,20 +4,28 @@ Backward spreads the gradient of each reduced value back over the elements
 that produced it. `backend.keep_dims_shape` restores the reduced dims as size 1, so the
 gradient then broadcasts against the input.
 """
+import operator
+
 from minigrad import backend
 from minigrad.function import Function
+
+
+def positive_dim(dim, ndim):
+    """A dim in [-ndim, ndim) as its index in [0, ndim); a 0-d tensor accepts 0 and -1, as in PyTorch."""
+    dim = operator.index(dim)  # Python or NumPy integers, nothing else
+    size = ndim or 1
+    if not -size <= dim < size:
+        raise IndexError(f"dim {dim} is out of range for a tensor with {ndim} dims "
+                         f"(expected a dim from {-size} to {size - 1})")
+    return dim % size
 
 
 def normalize_dims(dim, ndim):
     """None -> every axis; an int or a tuple -> a sorted tuple of non-negative axes."""
     if dim is None:
         return tuple(range(ndim))
-    dims = (dim,) if isinstance(dim, int) else tuple(dim)
-    size = ndim or 1  # a 0-d tensor accepts dim 0 and -1, as in PyTorch
-    for d in dims:
-        if not -size <= d < size:
-            raise IndexError(f"dim {d} is out of range for a tensor with {ndim} dims")
-    return tuple(sorted(d % size for d in dims)) if ndim else ()
+    dims = tuple(dim) if isinstance(dim, (tuple, list)) else (dim,)
+    return tuple(sorted(positive_dim(d, ndim) for d in dims)) if ndim else ()
 
 
 def drop_dims(reduced, dims, keepdim):
@@ -103,7 +111,8 @@ class Var(Function):
     def forward(ctx, x, dims, keepdim, unbiased):
         centered = x - backend.mean_dims(x, dims)
         ctx.save_for_backward(centered)
-        ctx.dims, ctx.divisor = dims, count(x.shape, dims) - (1 if unbiased else 0)
+        n = count(x.shape, dims)
+        ctx.dims, ctx.divisor = dims, n - 1 if unbiased and n else n  # nothing to average: 0 / 0 = NaN
         return drop_dims(backend.sum_dims(centered * centered, dims), dims, keepdim) / ctx.divisor
 
     @staticmethod

@@ -8,6 +8,8 @@ import itertools
 
 from minigrad import backend
 from minigrad.function import Function
+from minigrad.ops.elementwise import promote
+from minigrad.ops.reduce import positive_dim
 from minigrad.tensor import Tensor
 
 
@@ -30,12 +32,12 @@ def reshape(x, *shape):
 
 
 def squeeze(x, dim=None):
-    dims = range(x.ndim) if dim is None else [dim % x.ndim]
+    dims = range(x.ndim) if dim is None else [positive_dim(dim, x.ndim)]
     return reshape(x, *[n for i, n in enumerate(x.shape) if not (i in dims and n == 1)])
 
 
 def unsqueeze(x, dim):
-    dim = dim % (x.ndim + 1)
+    dim = positive_dim(dim, x.ndim + 1)
     return reshape(x, *x.shape[:dim], 1, *x.shape[dim:])
 
 
@@ -54,12 +56,15 @@ class Permute(Function):
 
 def permute(x, *dims):
     dims = tuple(dims[0]) if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims
-    if sorted(d % x.ndim for d in dims) != list(range(x.ndim)):
+    if len(dims) != x.ndim or sorted(positive_dim(d, x.ndim) for d in dims) != list(range(x.ndim)):
         raise ValueError(f"permute: {dims} is not an ordering of the {x.ndim} dims of shape {x.shape}")
-    return Permute.apply(x, dims=tuple(d % x.ndim for d in dims))
+    return Permute.apply(x, dims=tuple(positive_dim(d, x.ndim) for d in dims))
 
 
 def transpose(x, dim0=-2, dim1=-1):
+    if x.ndim < 2 and (dim0, dim1) == (-2, -1):
+        raise ValueError(f"transpose: a tensor of shape {x.shape} has no two dims to swap; name them")
+    dim0, dim1 = positive_dim(dim0, x.ndim), positive_dim(dim1, x.ndim)
     dims = list(range(x.ndim))
     dims[dim0], dims[dim1] = dims[dim1], dims[dim0]
     return Permute.apply(x, dims=tuple(dims))
@@ -79,7 +84,10 @@ class Expand(Function):
 
 def expand(x, *shape):
     shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
-    lead = len(shape) - x.ndim
+    lead = len(shape) - x.ndim  # new dims go in front
+    if lead < 0 or -1 in shape[:lead]:
+        raise ValueError(f"expand: cannot expand shape {x.shape} to {shape}: give at least {x.ndim} dims, "
+                         "and -1 (keep the size) only for dims the tensor has")
     shape = tuple(x.shape[i - lead] if n == -1 else n for i, n in enumerate(shape))
     return Expand.apply(x, shape=shape)
 
@@ -111,7 +119,9 @@ class GetItem(Function):
 
 def getitem(x, index):
     parts = index if isinstance(index, tuple) else (index,)
-    parts = tuple(p.data if isinstance(p, Tensor) else p for p in parts)
+    # index arrays are copied: changing the index tensor later must not move the gradient
+    parts = tuple(p.data.copy() if isinstance(p, Tensor) else p.copy() if backend.is_array(p) else p
+                  for p in parts)
     return GetItem.apply(x, index=parts if isinstance(index, tuple) else parts[0])
 
 
@@ -132,7 +142,9 @@ class Cat(Function):
 def cat(tensors, dim=0):
     if not tensors:
         raise ValueError("cat: needs at least one tensor")
-    return Cat.apply(*tensors, dim=dim % tensors[0].ndim)
+    if tensors[0].ndim == 0:
+        raise ValueError("cat: zero-dimensional tensors cannot be joined; stack them, or unsqueeze first")
+    return Cat.apply(*promote(*tensors), dim=positive_dim(dim, tensors[0].ndim))
 
 
 def stack(tensors, dim=0):
@@ -142,7 +154,8 @@ def stack(tensors, dim=0):
     shapes = {t.shape for t in tensors}
     if len(shapes) > 1:
         raise ValueError(f"stack: every tensor needs the same shape, got {sorted(shapes)}")
-    return cat([unsqueeze(t, dim) for t in tensors], dim=dim % (tensors[0].ndim + 1))
+    dim = positive_dim(dim, tensors[0].ndim + 1)
+    return cat([unsqueeze(t, dim) for t in tensors], dim=dim)
 
 
 def along_dim_index(xp, index, dim):
@@ -159,14 +172,16 @@ class Gather(Function):
 
     @staticmethod
     def forward(ctx, x, index, dim):
-        ctx.input_shape = x.shape
-        ctx.positions = along_dim_index(backend.xp_of(x), index, dim)
-        return x[ctx.positions]
+        ctx.input_shape, ctx.dim = x.shape, dim
+        ctx.save_for_backward(index)  # saved, so that changing the index in place is caught
+        return x[along_dim_index(backend.xp_of(x), index, dim)]
 
     @staticmethod
     def backward(ctx, grad):
-        full = backend.xp_of(grad).zeros(ctx.input_shape, dtype=grad.dtype)
-        backend.scatter_add(full, ctx.positions, grad)
+        (index,) = ctx.saved_arrays
+        xp = backend.xp_of(grad)
+        full = xp.zeros(ctx.input_shape, dtype=grad.dtype)
+        backend.scatter_add(full, along_dim_index(xp, index, ctx.dim), grad)
         return full
 
 
@@ -175,4 +190,4 @@ def gather(x, dim, index):
         raise ValueError(f"gather: index has {index.ndim} dims, expected {x.ndim} like the input {x.shape}")
     if backend.is_floating(index.dtype):
         raise TypeError(f"gather: index must be an integer tensor, got {index.dtype.name}")
-    return Gather.apply(x, index, dim=dim % x.ndim)
+    return Gather.apply(x, index, dim=positive_dim(dim, x.ndim))
