@@ -160,6 +160,7 @@ def model_attention(model, text, layers):
     result = {}
     with mg.no_grad():
         x = body.embed(mg.tensor([ids]))
+        bias = body.attention_bias(None, len(ids), 0, x)  # the causal mask as the model adds it: 0 or -inf
         for i, block in enumerate(body.blocks):
             if i in layers:
                 attn = block.attn
@@ -170,9 +171,10 @@ def model_attention(model, text, layers):
                 weights = F.softmax(mg.where(mg.tensor(future), -math.inf, scores), dim=-1)
                 # check: our weights reproduce the module's own output
                 mixed = (weights @ v).transpose(1, 2).reshape(1, len(ids), -1)
-                difference = np.abs(attn.out(mixed).numpy() - attn(h).numpy()).max()
+                difference = np.abs(attn.out(mixed).numpy() - attn(h, bias).numpy()).max()
+                assert difference < 1e-4, f"layer {i}: recomputed attention is off by {difference:.1e}"
                 result[i] = weights.numpy()[0], difference
-            x = block(x)
+            x = block(x, bias)
     return tokens, result
 
 

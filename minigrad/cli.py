@@ -283,6 +283,7 @@ def add_common(parser):
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser()
     args, unknown = parser.parse_known_args(argv)
     if unknown and args.command != "exercises":  # the grader parses its own options
@@ -290,8 +291,8 @@ def main(argv=None):
     if args.command is None:
         parser.print_help()
         return 0
-    if args.command == "exercises":
-        args.grader_args = args.grader_args + unknown
+    if args.command == "exercises":  # everything after the word, in its order, is the grader's
+        args.grader_args = argv[argv.index("exercises") + 1:]
     try:
         return args.run(args)
     except KeyboardInterrupt:

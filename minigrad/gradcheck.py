@@ -14,6 +14,7 @@ forward pass per input element and one backward per output element. Fast mode
 random direction instead: v . J . u, with u over the input and v over the
 output -- backward gives v . J, a directional difference gives J . u.
 """
+import math
 from dataclasses import dataclass
 
 from minigrad import backend
@@ -98,7 +99,8 @@ def directional_difference(fn, inputs, x, direction, eps):
 
 def compare_jacobians(fn, inputs, checked, eps, atol, rtol, directions, seed):
     xp = backend.xp_of(inputs[checked[0]].data)
-    n_out = evaluate(fn, inputs).size
+    out_shape = tuple(evaluate(fn, inputs).shape)
+    n_out = math.prod(out_shape)
     # analytic: one backward per output element k gives row k of every input's Jacobian
     analytic = [xp.zeros((n_out, inputs[i].numel())) for i in checked]
     for k in range(n_out):
@@ -116,7 +118,7 @@ def compare_jacobians(fn, inputs, checked, eps, atol, rtol, directions, seed):
             numeric[:, j] = directional_difference(fn, inputs, x, direction.reshape(x.shape), eps)
         worst = report(analytic[position], numeric, atol, rtol, worst, describe=lambda k, j: (
             f"input {i} (shape {x.shape}), element {backend.unravel_index(j, x.shape)}, "
-            f"output element {k}"))
+            f"output element {backend.unravel_index(k, out_shape)}"))
     return worst
 
 

@@ -39,9 +39,11 @@ class SelfAttention(nn.Module):
         B, T, d = x.shape
         return x.reshape(B, T, self.n_heads, d // self.n_heads).transpose(1, 2)
 
-    def forward(self, x, bias=None, cache=None):
-        """x (B, T, d); bias (B or 1, 1, T or 1, T_keys): 0 where a query may attend, -inf where not;
-        cache: this block's LayerCache, whose earlier keys and values go in front of x's."""
+    def forward(self, x, bias, cache=None):
+        """x (B, T, d); bias (B or 1, 1, T or 1, T_keys) from Transformer.attention_bias: 0 where a
+        query may attend, -inf where not (None: every query sees every key; no default, so that a
+        causal model is never run without its mask by mistake); cache: this block's LayerCache,
+        whose earlier keys and values go in front of x's."""
         B, T, d = x.shape
         q, k, v = self.split_heads(self.query(x)), self.split_heads(self.key(x)), self.split_heads(self.value(x))
         if cache is not None:
@@ -95,7 +97,7 @@ class Block(nn.Module):
         self.ln2 = nn.LayerNorm(config.d_model, eps=config.layer_norm_eps)
         self.drop = nn.Dropout(config.dropout)
 
-    def forward(self, x, bias=None, cache=None):
+    def forward(self, x, bias, cache=None):  # bias: see SelfAttention.forward
         if self.norm_first:  # pre-LN: x + f(LN(x))
             x = x + self.drop(self.attn(self.ln1(x), bias, cache))
             return x + self.drop(self.mlp(self.ln2(x)))

@@ -332,7 +332,8 @@ def summary(results, solutions):
     text = ", ".join(parts)
     unsolved = [r for r in results if not r.passed]
     if unsolved and not solutions:
-        text += f". Next: {os.path.relpath(unsolved[0].path)}"
+        nearby = os.path.relpath(unsolved[0].path)
+        text += f". Next: {unsolved[0].path if nearby.startswith('..') else nearby}"
     return text
 
 
@@ -341,6 +342,8 @@ def main(argv=None, prog=None):
     parser = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
     parser.add_argument("names", nargs="*", help="exercises to grade: ex03, 3, exp or ex03_exp (default: all)")
     parser.add_argument("--solutions", action="store_true", help="grade the reference solutions instead")
+    parser.add_argument("--folder", type=Path, default=None,
+                        help="grade the exNN_*.py files in this folder instead (your own copy of the exercises)")
     parser.add_argument("--device", default="cpu", choices=backend.DEVICES, help="where to run (default cpu)")
     parser.add_argument("--list", action="store_true", help="list the exercises and what each asks for")
     args = parser.parse_args(argv)
@@ -356,7 +359,9 @@ def main(argv=None, prog=None):
         return 0
     which = "reference solutions" if args.solutions else "your exercises"
     print(f"Grading {which} with mg.gradcheck (float64, finite differences), on {args.device}:")
-    results = grade([e.name for e in exercises], solutions=args.solutions, device=args.device)
+    if args.folder is not None and not args.folder.is_dir():
+        parser.error(f"--folder {args.folder}: no such folder (expected one holding exNN_*.py files)")
+    results = grade([e.name for e in exercises], solutions=args.solutions, device=args.device, folder=args.folder)
     for result in results:
         print(describe(result))
     print(summary(results, args.solutions))
