@@ -27,8 +27,44 @@ def gradcheck_command(args):
     return 1 if failed else 0
 
 
-def default_out(command):
-    return Path("runs") / f"{time.strftime('%Y%m%d-%H%M%S')}-{command}"
+def at_least(low, kind=int):
+    """An argparse type: a number of `kind` that is >= low (steps, batch sizes, seeds, rates...)."""
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {'an integer' if kind is int else 'a number'}, got {text!r}")
+        if not value >= low:  # also refuses NaN
+            raise argparse.ArgumentTypeError(f"expected a value >= {low}, got {text}")
+        return value
+    return parse
+
+
+def probability(text):
+    value = at_least(0.0, float)(text)
+    if value >= 1:
+        raise argparse.ArgumentTypeError(f"expected a probability in [0, 1), got {text}")
+    return value
+
+
+def output_folder(args, command):
+    """--out, or runs/<timestamp>-<command>/ (-2, -3... when a run started in the same second);
+    never a folder that holds an earlier run's results, which a second run would mix with its own
+    (pretrain may continue in its own folder: --resume)."""
+    if args.out:
+        out = Path(args.out)
+        if out.exists() and not out.is_dir():
+            raise ValueError(f"--out {out}: that is a file; expected a folder for the results")
+        if command != "pretrain" and (out / "results.json").exists():
+            raise ValueError(f"--out {out} already holds the results of an earlier run; choose a new folder "
+                             "(or delete that one)")
+        return out
+    stamp = Path("runs") / f"{time.strftime('%Y%m%d-%H%M%S')}-{command}"
+    out, n = stamp, 1
+    while out.exists():
+        n += 1
+        out = stamp.with_name(f"{stamp.name}-{n}")
+    return out
 
 
 def pretrain_command(args):
@@ -41,7 +77,7 @@ def pretrain_command(args):
         if getattr(args, name) is not None:
             setattr(config.model, name, getattr(args, name))
     config.train.steps, config.train.lr = args.steps or config.train.steps, args.lr or config.train.lr
-    out = Path(args.out or default_out("pretrain"))
+    out = output_folder(args, "pretrain")
     model, report = pretrain(config, out_dir=out, device=args.device, resume=args.resume)
     final = report["final"]
     print(f"pretrained {final['steps']} steps: train loss {final['train_loss']:.4f}, "
@@ -56,6 +92,9 @@ def generate_command(args):
 
     mg.manual_seed(args.seed)
     model = pretrained.load(args.model, device=args.device)
+    if not model.config.causal:
+        raise ValueError(f"{args.model!r} is a bidirectional encoder: it reads whole sentences and has no "
+                         "next-token head to write with; generate with 'tiny' or a `minigrad pretrain` checkpoint")
     for _ in range(args.samples):
         print(generate_text(model, args.prompt, args.max_new_tokens, args.temperature, args.top_k))
     return 0
@@ -76,6 +115,14 @@ def data_fetch_command(args):
 def compare_config(args):
     from models.compare import CompareConfig
 
+    if args.valid and not args.train:
+        raise ValueError(f"--valid {args.valid} needs --train too (your own data replaces the task's, both splits)")
+    if args.train and args.task not in ("sentiment", "lm"):  # sentiment: the default, i.e. not given
+        raise ValueError(f"--train gives your own labelled sentences (or, with --task lm, plain text), so it "
+                         f"replaces --task {args.task}; drop one of the two")
+    if args.text_column == args.label_column:
+        raise ValueError(f"--text-column and --label-column are both {args.text_column!r}: the label would "
+                         "be read from the text itself")
     config = CompareConfig(model=args.model, task=args.task, steps=args.steps, seed=args.seed, device=args.device,
                            batch_size=args.batch_size, train_path=args.train, valid_path=args.valid,
                            text_column=args.text_column, label_column=args.label_column, encoding=args.encoding)
@@ -92,14 +139,16 @@ def finetune_command(args):
                      weight_decay=args.weight_decay, patience=args.patience, augment=args.augment,
                      options=parse_options(args.option))
     grid = parse_grid(args.sweep)
-    out = Path(args.out or default_out("finetune"))
+    if args.lr and grid and "lr" in grid[0]:
+        raise ValueError(f"--lr {args.lr} and --sweep lr=... both set the learning rate; give one of them")
+    out = output_folder(args, "finetune")
     kind = measure = None  # known once the task's data is loaded: the table's columns follow the kind
 
     def start_table(config, task, forgetting):
         nonlocal kind, measure
         kind, measure = task.kind, forgetting.measure
         print(f"fine-tuning {config.model!r} on {task.name!r} with mode {args.mode!r}, {config.steps} steps"
-              + (f", {len(grid)} settings" if grid else "") + "\n")
+              + (f", {len(grid)} setting{'s' * (len(grid) > 1)}" if grid else "") + "\n")
         print("setting                         " + report.table_header(kind), flush=True)
 
     rows, best, path = finetune(config, args.mode, out, grid, on_start=start_table, on_row=lambda row: print(
@@ -112,8 +161,23 @@ def finetune_command(args):
         print(f"\nbest: {best['point'] or 'defaults'}: val accuracy {100 * best['val_accuracy']:.1f}%, "
               f"test accuracy {100 * best['test_accuracy']:.1f}%")
     print(f"forgetting: {measure}")
-    print(f"delta (only what trained): {out / 'delta.safetensors'}\nresults: {path}")
-    return 0
+    print_stopped(rows, "point")
+    print(f"delta (only what trained; models.finetune.load_delta puts it back on {config.model!r}): "
+          f"{out / 'delta.safetensors'}\nresults: {path}")
+    return exit_status(rows)
+
+
+def print_stopped(rows, key):
+    """A line for every run that did not train all its steps for a reason other than early stopping."""
+    for row in rows:
+        if row.get("stopped") in ("interrupted", "non-finite loss"):
+            name = row[key] if key == "mode" else " ".join(f"{k}={v}" for k, v in row[key].items()) or "defaults"
+            print(f"{name}: {row['stopped']} after {row['steps_done']} steps (the table shows it as it was then)")
+
+
+def exit_status(rows):
+    """130 (the shell's code for Ctrl-C) when the run was interrupted, else 0."""
+    return 130 if rows and rows[-1].get("stopped") == "interrupted" else 0
 
 
 def compare_command(args):
@@ -123,9 +187,11 @@ def compare_command(args):
     start = time.perf_counter()
     config = compare_config(args)
     config.baselines = not args.no_baselines
-    if args.modes:
+    if args.modes is not None:
         config.modes = [m.strip() for m in args.modes.split(",") if m.strip()]
-    out = Path(args.out or default_out("compare"))
+        if not config.modes:
+            raise ValueError(f"--modes {args.modes!r} names no mode; expected e.g. --modes full,lora,head")
+    out = output_folder(args, "compare")
     kind = measure = None  # known once the task's data is loaded: the table's columns follow the kind
 
     def start_table(config, task, forgetting):
@@ -140,6 +206,7 @@ def compare_command(args):
     rows, path = compare(config, out_dir=out, on_start=start_table,
                          on_row=lambda row: print(report.table_row(row, kind), flush=True))
     print(f"\nforgetting: {measure}")
+    print_stopped(rows, "mode")
     if kind == "lm":
         print("greedy samples, from [BOS]:")
         for row in rows:
@@ -150,7 +217,7 @@ def compare_command(args):
     report.plot_score_vs_parameters(rows, versus, kind)
     print(f"\nresults: {path}\nplots:   {curves}, {versus}")
     print(f"done in {time.perf_counter() - start:.0f} s")
-    return 0
+    return exit_status(rows)
 
 
 def bench_command(args):
@@ -197,11 +264,13 @@ def build_parser():
     tune.add_argument("--mode", required=True, help="a mode, or several joined with '+', e.g. lora+params")
     tune.add_argument("--option", action="append", default=[], metavar="NAME=VALUE",
                       help="a mode option, e.g. --option r=4 --option targets=query,value")
-    tune.add_argument("--lr", type=float, default=None, help="learning rate (default: the mode's usual one)")
+    tune.add_argument("--lr", type=at_least(0.0, float), default=None,
+                      help="learning rate (default: the mode's usual one)")
     tune.add_argument("--optimizer", default="adamw", choices=["adamw", "adam", "sgd", "rmsprop"])
-    tune.add_argument("--weight-decay", type=float, default=0.0)
-    tune.add_argument("--patience", type=int, default=0, help="early stopping after N evaluations without improvement")
-    tune.add_argument("--augment", type=float, default=0.0, help="token dropout / swap probability")
+    tune.add_argument("--weight-decay", type=at_least(0.0, float), default=0.0)
+    tune.add_argument("--patience", type=at_least(0), default=0,
+                      help="early stopping after N evaluations without improvement (0: off)")
+    tune.add_argument("--augment", type=probability, default=0.0, help="token dropout / swap probability")
     tune.add_argument("--sweep", nargs="*", default=[], metavar="NAME=V1,V2",
                       help="grid search, e.g. --sweep lr=1e-4,3e-4,1e-3 optimizer=adamw,sgd; best by validation")
     add_task_options(tune)
@@ -223,10 +292,10 @@ def build_parser():
     pre = commands.add_parser("pretrain", help="pretrain a causal language model on the bundled corpus")
     pre.add_argument("--corpus", choices=["reviews", "shakespeare"], default="reviews",
                      help="the generated reviews, or Shakespeare's plays (`minigrad data fetch shakespeare` first)")
-    pre.add_argument("--steps", type=int, default=None, help="default: 3000 (reviews), 2000 (shakespeare)")
-    pre.add_argument("--lr", type=float, default=None, help="default: 3e-3 (reviews), 1e-3 (shakespeare)")
-    pre.add_argument("--batch-size", type=int, default=None, help="default: 32 (reviews), 12 (shakespeare)")
-    pre.add_argument("--sentences", type=int, default=20000, help="reviews in the generated corpus")
+    pre.add_argument("--steps", type=at_least(1), default=None, help="default: 3000 (reviews), 2000 (shakespeare)")
+    pre.add_argument("--lr", type=at_least(0.0, float), default=None, help="default: 3e-3 (reviews), 1e-3 (shakespeare)")
+    pre.add_argument("--batch-size", type=at_least(1), default=None, help="default: 32 (reviews), 12 (shakespeare)")
+    pre.add_argument("--sentences", type=at_least(1), default=20000, help="reviews in the generated corpus")
     pre.add_argument("--tokenizer", choices=["bpe", "char"], default=None, help="default: bpe (reviews), char (shakespeare)")
     pre.add_argument("--vocab-size", type=int, default=512, help="BPE vocabulary size")
     for name, kind in (("n-layers", int), ("d-model", int), ("n-heads", int), ("d-ff", int), ("max-len", int)):
@@ -249,7 +318,7 @@ def build_parser():
     gen.add_argument("--temperature", type=float, default=0.8, help="0 = greedy")
     gen.add_argument("--top-k", type=int, default=None)
     gen.add_argument("--samples", type=int, default=3)
-    gen.add_argument("--seed", type=int, default=0)
+    gen.add_argument("--seed", type=at_least(0), default=0)
     gen.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     gen.set_defaults(run=generate_command)
     return parser
@@ -263,9 +332,9 @@ def add_task_options(parser):
                         help="a bundled task: sentiment, domain, tagging, qa; after `minigrad data fetch rt-polarity`: "
                              "rt-polarity (real sentiment) or lm-rt-polarity (language modelling on real reviews); "
                              "lm with --train: language modelling on your own text")
-    parser.add_argument("--steps", type=int, default=None,
+    parser.add_argument("--steps", type=at_least(1), default=None,
                         help="training steps per mode (default: the model's, 100 for tiny, 200 for minilm)")
-    parser.add_argument("--batch-size", type=int, default=None, help="default: the model's, 32 for both")
+    parser.add_argument("--batch-size", type=at_least(1), default=None, help="default: the model's, 32 for both")
     parser.add_argument("--train", default=None,
                         help="your own training data (.csv or .jsonl; with --task lm also plain text, one per line) "
                              "instead of --task")
@@ -277,7 +346,7 @@ def add_task_options(parser):
 
 
 def add_common(parser):
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=at_least(0), default=0)
     parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     parser.add_argument("--out", default=None, help="output folder (default: runs/<timestamp>-<command>/)")
 

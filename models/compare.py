@@ -27,12 +27,12 @@ from pathlib import Path
 import minigrad as mg
 from minigrad import backend
 from models import data, pretrained, tasks
-from models.finetune import MODES, count_parameters, prepare
+from models.finetune import MODES, count_parameters, parse_mode, prepare, resolve_options
 from models.forgetting import forgetting_probe
 from models.generate import generate_ids
 from models.heads import LanguageModel
 from models.metrics import classification_report
-from models.train import TrainConfig, make_optimizer, train, training_step, write_results
+from models.train import NonFiniteLoss, TrainConfig, make_optimizer, train, training_step, write_results
 
 SAMPLE_TOKENS = 30  # length of each lm row's greedy sample
 
@@ -110,10 +110,20 @@ def with_defaults(config, kind):
         options.setdefault("pooling", defaults.pooling)
     # an LM's head is the token embedding itself (tied), so "head" alone would train nothing
     modes = config.modes or [mode for mode in MODES if not (kind == "lm" and mode == "head")]
-    unknown = [mode for mode in modes if any(part not in MODES for part in mode.split("+"))]
-    if unknown:
-        raise ValueError(f"unknown mode(s) {unknown}; expected some of {list(MODES)}")
+    check_before_training(replace(config, **unset), modes, kind, options)
     return replace(config, **unset, modes=modes, lr={**defaults.lr, **config.lr}, options=options)
+
+
+def check_before_training(config, modes, kind, options):
+    """Every mistake found now, not after the modes before it have trained for minutes."""
+    repeated = sorted({mode for mode in modes if modes.count(mode) > 1})
+    if repeated:
+        raise ValueError(f"mode {repeated[0]!r} is listed twice")
+    for mode in modes:
+        resolve_options(parse_mode(mode), kind, options)  # unknown modes and options, wrong types
+    for name in ("steps", "batch_size", "max_len", "eval_every"):
+        if not (isinstance(getattr(config, name), int) and getattr(config, name) >= 1):
+            raise ValueError(f"{name} must be a positive integer, got {getattr(config, name)!r}")
 
 
 def load_data(config, base):
@@ -158,11 +168,20 @@ def endless_batches(examples, tokenizer, config, options):
 
 def peak_step_bytes(model, batch, config):
     """Parameters + the most memory one training step allocates (activations, gradients,
-    optimizer state from scratch). Run last: the step really updates the model."""
+    optimizer state from scratch); None where the model's loss is no longer finite. The step's
+    update is undone afterwards: the model stays the one that was evaluated (and gets saved)."""
     optimizer = make_optimizer(model.param_groups, TrainConfig())
     trainable = [p for g in optimizer.param_groups for p in g["params"]]
-    with backend.PeakMemory(config.device) as memory:
-        training_step(model, tasks.loss, batch, optimizer, trainable, 1.0, 0)
+    evaluated = [p.data.copy() for p in trainable]  # taken before the measurement starts
+    try:
+        with backend.PeakMemory(config.device) as memory:
+            training_step(model, tasks.loss, batch, optimizer, trainable, 1.0, 0)
+    except NonFiniteLoss:
+        return None
+    finally:
+        with mg.no_grad():
+            for parameter, values in zip(trainable, evaluated):
+                parameter.copy_(values)
     return sum(p.data.nbytes for p in model.parameters()) + memory.peak_bytes
 
 
@@ -209,8 +228,9 @@ def run_mode(name, base, task, config, forgetting, progress=False):
     peak = peak_step_bytes(model, next(endless_batches(task.train, tokenizer, config, options)), config)
     row = {
         "mode": name, "lr": lr, "optimizer": config.optimizer, "trainable": trainable, "total": total,
-        "trainable_pct": 100 * trainable / total, "seconds_per_step": result.seconds_per_step, "peak_mb": peak / 2**20,
+        "trainable_pct": 100 * trainable / total, "seconds_per_step": result.seconds_per_step, "peak_mb": None if peak is None else peak / 2**20,
         **scores("val", val), **scores("test", test), "forgetting": forgotten, **sample, "stopped": result.stopped,
+        "steps_done": result.steps_done,
         "curve": [{"step": h["step"], **scores("val", {k: v for k, v in h.items() if k not in ("step", "train_loss")})}
                   for h in result.history],
     }
@@ -274,9 +294,12 @@ def compare(config, out_dir=None, on_start=None, on_row=None):
         add(pretrained_row(base, task, config))
     for name in config.modes + (["scratch"] if config.baselines else []):
         add(run_mode(name, base, task, config, forgetting)[0])
-    if config.baselines and task.kind == "classification":
-        add(majority_row(task))
+        if rows[-1]["stopped"] == "interrupted":  # Ctrl-C: keep what finished, run nothing more
+            break
+    else:
+        if config.baselines and task.kind == "classification":
+            add(majority_row(task))
     out_dir = Path(out_dir or Path("runs") / f"{time.strftime('%Y%m%d-%H%M%S')}-compare")
-    path = write_results(out_dir, command="compare", config=config, task={"name": task.name, "kind": task.kind},
+    path = write_results(out_dir, command="compare", config=config, task={"name": task.name, "kind": task.kind, "labels": task.labels},
                          forgetting_measure=forgetting.measure, rows=rows, seconds=time.perf_counter() - start)
     return rows, path

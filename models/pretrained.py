@@ -35,8 +35,8 @@ def resolve(name_or_path):
     path = Path(name_or_path)
     if not path.is_file():
         raise FileNotFoundError(
-            f"no pretrained model {name_or_path!r}: expected one of {sorted(SHIPPED)} or the path of a "
-            "checkpoint written by `minigrad pretrain`"
+            f"no pretrained model {name_or_path!r}: expected one of {sorted(SHIPPED) + ['minilm']} or the "
+            "path of a checkpoint written by `minigrad pretrain`"
         )
     return path
 

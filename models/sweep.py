@@ -9,6 +9,7 @@ test set, and saved as a small delta file -- only the parameters it trained --
 that `models.finetune.load_delta` puts back on the pretrained model.
 """
 import itertools
+import math
 from dataclasses import replace
 from pathlib import Path
 
@@ -28,7 +29,13 @@ def parse_grid(specs):
         name, _, values = spec.partition("=")
         if name not in SWEEPABLE or not values:
             raise ValueError(f"bad --sweep item {spec!r}: expected NAME=V1,V2,... with NAME one of {sorted(SWEEPABLE)}")
-        axes[name] = [SWEEPABLE[name](v) for v in values.split(",")]
+        if name in axes:
+            raise ValueError(f"--sweep names {name} twice; list all its values in one item: {name}=V1,V2,...")
+        try:
+            axes[name] = [SWEEPABLE[name](v) for v in values.split(",")]
+        except ValueError:
+            raise ValueError(f"bad --sweep item {spec!r}: every value of {name} must be "
+                             f"{'a number' if SWEEPABLE[name] is float else 'an integer'}") from None
     return [dict(zip(axes, combination)) for combination in itertools.product(*axes.values())]
 
 
@@ -52,8 +59,12 @@ def parse_options(specs):
 
 
 def better(row, best):
-    """Higher validation accuracy, then lower validation loss (lm: lower loss alone)."""
-    return (row.get("val_accuracy", 0), -row["val_loss"]) > (best.get("val_accuracy", 0), -best["val_loss"])
+    """A run that trained to the end over one that did not (Ctrl-C, a non-finite loss), then higher
+    validation accuracy, then lower validation loss (lm: lower loss alone). NaN never wins."""
+    def key(r):
+        loss = r["val_loss"] if math.isfinite(r["val_loss"]) else math.inf
+        return r["stopped"] not in ("interrupted", "non-finite loss"), r.get("val_accuracy", 0), -loss
+    return key(row) > key(best)
 
 
 def finetune(config, mode, out_dir, grid=(), on_start=None, on_row=None):
@@ -76,10 +87,12 @@ def finetune(config, mode, out_dir, grid=(), on_start=None, on_row=None):
             on_row(row)
         if best is None or better(row, best):
             best, best_model = row, model
+        if row["stopped"] == "interrupted":  # Ctrl-C: keep the best so far, run no more points
+            break
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    save_delta(best_model, out_dir / "delta.safetensors")
+    save_delta(best_model, out_dir / "delta.safetensors", labels=task.labels or None, base=config.model)
     path = write_results(out_dir, command="finetune", mode=mode, config=config,
-                         task={"name": task.name, "kind": task.kind}, forgetting_measure=forgetting.measure,
+                         task={"name": task.name, "kind": task.kind, "labels": task.labels}, forgetting_measure=forgetting.measure,
                          rows=rows, best=best, delta=str(out_dir / "delta.safetensors"))
     return rows, best, path

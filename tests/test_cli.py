@@ -54,7 +54,7 @@ def test_compare_on_the_users_csv(tmp_path, capsys):
 
 def test_compare_rejects_unknown_modes_and_missing_files(tmp_path, capsys):
     assert main(["compare", "--modes", "loar", "--steps", "1", "--out", str(tmp_path)]) == 2
-    assert "unknown mode(s) ['loar']" in capsys.readouterr().err
+    assert "unknown fine-tuning mode 'loar'" in capsys.readouterr().err
     assert main(["compare", "--train", str(tmp_path / "nope.csv"), "--out", str(tmp_path)]) == 2
     assert "nope.csv" in capsys.readouterr().err
 
@@ -117,3 +117,97 @@ def test_exercises_command_grades_the_solutions_and_the_todos(capsys):
     assert "14/14 passed" in capsys.readouterr().out
     assert main(["exercises", "ex01"]) == 1
     assert "not implemented yet" in capsys.readouterr().out
+
+
+def test_the_saved_delta_is_the_model_that_was_scored(tmp_path):
+    """The peak-memory step after evaluation must not change the model that gets saved."""
+    from models import data, tasks
+    from models.compare import CompareConfig, batch_options, with_defaults
+    from models.finetune import load_delta
+
+    out = tmp_path / "ft"
+    assert main(["finetune", "--mode", "lora", "--steps", "3", "--out", str(out)]) == 0
+    scored = json.loads((out / "results.json").read_text())["best"]
+    base, task = pretrained.load("tiny"), data.load_task("sentiment")
+    tuned = load_delta(base, out / "delta.safetensors")
+    assert tuned.labels == task.labels  # the delta says what its outputs mean
+    options = batch_options(base, task, with_defaults(CompareConfig(), task.kind))
+    again = tasks.evaluate(tuned, task.valid, base.tokenizer, len(task.labels), options)
+    assert again["loss"] == pytest.approx(scored["val_loss"], rel=1e-6)
+    assert again["accuracy"] == scored["val_accuracy"]
+
+
+@pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning", "ignore:invalid value:RuntimeWarning")
+def test_a_diverging_run_is_reported_and_the_others_are_kept(tmp_path, capsys):
+    out = tmp_path / "ft"
+    assert main(["finetune", "--mode", "head", "--optimizer", "sgd", "--sweep", "lr=1e-3,1e38", "--steps", "5",
+                 "--out", str(out)]) == 0
+    results = json.loads((out / "results.json").read_text())
+    stopped = {row["point"]["lr"]: row["stopped"] for row in results["rows"]}
+    assert stopped == {1e-3: "finished", 1e38: "non-finite loss"}  # float32 overflows
+    assert results["best"]["point"] == {"lr": 1e-3} and (out / "delta.safetensors").exists()
+    assert "lr=1e+38: non-finite loss after" in capsys.readouterr().out
+
+
+def test_ctrl_c_stops_the_whole_comparison_and_keeps_what_finished(tmp_path, capsys, monkeypatch):
+    from models import train as training
+
+    real_step, calls = training.training_step, []
+
+    def step_then_ctrl_c(*args):
+        calls.append(1)
+        if len(calls) == 5:  # during the second mode's training
+            raise KeyboardInterrupt
+        return real_step(*args)
+
+    monkeypatch.setattr(training, "training_step", step_then_ctrl_c)
+    out = tmp_path / "run"
+    assert main(["compare", "--modes", "head,lora,adapter", "--steps", "3", "--out", str(out)]) == 130
+    rows = json.loads((out / "results.json").read_text())["rows"]
+    assert [(row["mode"], row["stopped"], row["steps_done"]) for row in rows] == [
+        ("head", "finished", 3), ("lora", "interrupted", 1)]  # no adapter, no baselines
+    assert "lora: interrupted after 1 steps" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("args, message", [
+    (["compare", "--modes", "full,lora+lora"], "names a mode twice"),
+    (["compare", "--modes", "head,head"], "mode 'head' is listed twice"),
+    (["compare", "--modes", ","], "names no mode"),
+    (["compare", "--batch-size", "-3"], "--batch-size: expected a value >= 1, got -3"),
+    (["compare", "--steps", "0"], "--steps: expected a value >= 1"),
+    (["compare", "--seed", "-5"], "--seed: expected a value >= 0"),
+    (["compare", "--valid", "v.csv"], "--valid v.csv needs --train too"),
+    (["compare", "--train", "t.csv", "--task", "tagging"], "replaces --task tagging"),
+    (["compare", "--text-column", "label"], "the label would be read from the text itself"),
+    (["finetune", "--mode", "head", "--augment", "2"], "--augment: expected a probability"),
+    (["finetune", "--mode", "head", "--lr", "nan"], "--lr: expected a value >= 0.0"),
+    (["finetune", "--mode", "head", "--sweep", "lr=abc"], "every value of lr must be a number"),
+    (["finetune", "--mode", "head", "--sweep", "lr=1e-3", "lr=1e-2"], "--sweep names lr twice"),
+    (["finetune", "--mode", "head", "--lr", "0.1", "--sweep", "lr=1e-3"], "give one of them"),
+    (["finetune", "--mode", "lora", "--option", "r=abc"], "option r= of mode 'lora' must be a whole number"),
+])
+def test_mistakes_are_named_before_anything_trains(args, message, tmp_path, capsys):
+    try:
+        status = main([*args, "--out", str(tmp_path / "run")])
+    except SystemExit as exit:  # argparse's own checks exit (with status 2) where they find the mistake
+        status = exit.code
+    assert status == 2
+    printed = capsys.readouterr()
+    assert message in printed.err and "trainable" not in printed.out  # no table was started
+    assert not (tmp_path / "run").exists()
+
+
+def test_output_folders_are_never_mixed(tmp_path, capsys, monkeypatch):
+    (tmp_path / "a_file").write_text("")
+    assert main(["compare", "--modes", "head", "--steps", "1", "--out", str(tmp_path / "a_file")]) == 2
+    assert "that is a file" in capsys.readouterr().err
+    run = tmp_path / "run"
+    assert main(["compare", "--modes", "head", "--steps", "1", "--no-baselines", "--out", str(run)]) == 0
+    assert main(["compare", "--modes", "head", "--steps", "1", "--out", str(run)]) == 2
+    assert "already holds the results of an earlier run" in capsys.readouterr().err
+    monkeypatch.chdir(tmp_path)  # two runs in the same second get two folders
+    monkeypatch.setattr("time.strftime", lambda *args: "20261129-120000")
+    for _ in range(2):
+        assert main(["compare", "--modes", "head", "--steps", "1", "--no-baselines"]) == 0
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["20261129-120000-compare",
+                                                                      "20261129-120000-compare-2"]

@@ -129,7 +129,27 @@ def resolve_options(modes, task, options):
         missing = [option for option, value in resolved[name].items() if value is inspect.Parameter.empty]
         if missing:
             raise ValueError(f"mode {name!r} needs the option {missing[0]}= (see {MODES[name].__name__})")
+        resolved[name] = {option: checked_option(name, option, value, defaults[option])
+                          for option, value in resolved[name].items()}
     return resolved
+
+
+def checked_option(mode, option, value, default):
+    """value, if it is the kind of value the option's default is: a whole number (4.0 becomes 4),
+    a number, or names; else a TypeError that says which kind."""
+    if isinstance(default, bool) or default is None or default is inspect.Parameter.empty:
+        return value
+    number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if isinstance(default, int) and not (number and float(value).is_integer()):
+        expected = "a whole number"
+    elif isinstance(default, float) and not number:
+        expected = "a number"
+    elif isinstance(default, (tuple, list)) and not (
+            isinstance(value, str) or isinstance(value, (tuple, list)) and all(isinstance(v, str) for v in value)):
+        expected = "a name or a list of names"
+    else:
+        return int(value) if isinstance(default, int) else value
+    raise TypeError(f"option {option}= of mode {mode!r} must be {expected} (default {default!r}), got {value!r}")
 
 
 def split_model(model):

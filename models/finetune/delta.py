@@ -39,8 +39,10 @@ def fingerprint(model):
         return sum(float(p.abs().sum().item()) for p in model.parameters() if not p.requires_grad)
 
 
-def save_delta(model, path):
-    """Write the trainable parameters of a prepared model and how to rebuild it (atomically)."""
+def save_delta(model, path, labels=None, base=None):
+    """Write the trainable parameters of a prepared model and how to rebuild it (atomically).
+    labels: the class names in the order of the head's outputs; base: the base model's name or path
+    (both only recorded, so that whoever loads the delta knows what its outputs mean and needs)."""
     if getattr(model, "mode_options", None) is None:
         raise ValueError("save_delta needs a model from prepare(); a whole model saves with "
                          "mg.save(model.state_dict(), path)")
@@ -55,6 +57,8 @@ def save_delta(model, path):
         "num_labels": json.dumps(model.num_labels),
         "base_config": json.dumps(model.config.to_dict()),
         "base_fingerprint": repr(fingerprint(model)),
+        "labels": json.dumps(None if labels is None else [str(label) for label in labels]),
+        "base": str(base),
     }
     mg.save(trainable_state(model), path, metadata=metadata)
 
@@ -82,4 +86,5 @@ def load_delta(base_model, path):
         raise ValueError(f"load_delta: {path} does not fit mode {metadata['mode']!r}; "
                          f"missing: {missing or 'none'}; unexpected: {unexpected or 'none'}")
     tuned.load_state_dict(delta, strict=False)  # not strict: the frozen rest is the base's, on purpose
+    tuned.labels = json.loads(metadata.get("labels", "null"))  # class names of the head's outputs, if saved
     return tuned

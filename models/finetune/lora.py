@@ -86,7 +86,7 @@ def inject_lora(module, targets=("query", "value"), r=8, alpha=16, dropout=0.0):
     return module
 
 
-def add_lora(model, *, r=8, alpha=16, lora_dropout=0.0, targets=("query", "value")):
+def add_lora(model, *, r=8, alpha=16.0, lora_dropout=0.0, targets=("query", "value")):
     """lora: a rank-r update on each target Linear of the body (the body stays frozen)."""
     inject_lora(model.transformer, targets, r, alpha, lora_dropout)
 
