@@ -75,7 +75,8 @@ def pretrain_tiny(lines, steps, quick):
           f"{config.vocab_size * config.d_model:,} of them the embedding, shared with the output layer)")
 
     mg.manual_seed(1)
-    print(f'sample before training: "{model.generate("the battery", 20, temperature=1.0)}"\n')
+    print(f'sample before training: "{model.generate("the battery", 20, temperature=1.0)}"')
+    print("(random tokens; a byte-level token can be half of a multi-byte character, printed as \ufffd)\n")
 
     train_rows = encode_lines(tokenizer, train_lines, config.max_len)
     valid_rows = encode_lines(tokenizer, valid_lines, config.max_len)

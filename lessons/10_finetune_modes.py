@@ -94,8 +94,10 @@ def main(quick):
     if not quick:
         scratch = rows[-1]["val_accuracy"]
         best = max(rows[:-1], key=lambda r: r["val_accuracy"])
-        print(f"From random weights the same {steps} steps reach {scratch:.1%}; the best mode ({best['mode']}) "
-              f"{best['val_accuracy']:.1%}: that gap is what pretraining buys.")
+        learned = ("no better than always answering the majority class: it has learned nothing yet"
+                   if scratch <= majority["val_accuracy"] else "")
+        print(f"From random weights the same {steps} steps reach {scratch:.1%}{f' ({learned})' if learned else ''}; "
+              f"the best mode ({best['mode']}) {best['val_accuracy']:.1%}: that gap is what pretraining buys.")
 
     fig, ax = plt.subplots(figsize=(8, 4.8))
     for row in rows:
