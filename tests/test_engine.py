@@ -243,6 +243,11 @@ def test_an_in_place_change_through_a_view_is_detected(view):
         y.backward()
 
 
+def test_an_expanded_view_cannot_change_in_place():
+    with pytest.raises(RuntimeError, match="add_: this tensor is an expanded view"):
+        mg.ones(3).expand(2, 3).add_(1.0)
+
+
 def test_an_optimizer_step_between_forward_and_backward_is_caught_through_views():
     x = mg.tensor([1.0, 2.0, 3.0], dtype=mg.float64, requires_grad=True)
     z = (x.reshape(3) * x.reshape(3)).sum()
