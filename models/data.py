@@ -383,8 +383,16 @@ REAL_TASKS = {"rt-polarity": load_rt_polarity, "lm-rt-polarity": load_lm_rt_pola
 
 
 # ---- the user's own files ----------------------------------------------------------------------
+# Python's csv module refuses a field over 131,072 characters (a guard against runaway quotes), but
+# a whole document in one cell is a fair thing to fine-tune on. Not sys.maxsize: on platforms where
+# a C long is 32 bits, field_size_limit(sys.maxsize) overflows.
+CSV_FIELD_LIMIT = 2**31 - 1
+
+
 def _read_text(path, encoding):
     path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"{path} is a directory; expected a data file (CSV, JSONL or plain text)")
     if not path.is_file():
         raise FileNotFoundError(f"data file not found: {path}")
     raw = path.read_bytes()
@@ -399,15 +407,33 @@ def _read_text(path, encoding):
 
 
 def _csv_rows(text, path, columns):
-    """(line number, row dict) for each record, after checking the header names `columns`."""
-    reader = csv.DictReader(io.StringIO(text, newline=""))
-    if reader.fieldnames is None:
+    """(line number, row dict) for each record, after checking the header names `columns`.
+    A short row's missing fields are "" (so they read as empty, not as a missing value)."""
+    csv.field_size_limit(CSV_FIELD_LIMIT)
+    reader = csv.DictReader(io.StringIO(text, newline=""), restval="")
+    try:
+        _check_header(reader.fieldnames, path, columns)
+        for row in reader:
+            yield reader.line_num, row
+    except csv.Error as error:
+        # reader.reader counts every line read, so this is the line the parser stopped on
+        raise ValueError(f"{path}, line {reader.reader.line_num}: not valid CSV ({error})") from None
+
+
+def _check_header(header, path, columns):
+    """The header row names each of `columns` exactly once. Only those: a repeated column that is
+    not read (often blank names, from empty cells at the end of a spreadsheet's header) does no harm."""
+    if header is None:
         raise ValueError(f"{path} is empty: expected a header row naming the columns {columns}")
     for column in columns:
-        if column not in reader.fieldnames:
-            raise ValueError(f"{path} has no column {column!r}; its columns are: {', '.join(reader.fieldnames)}")
-    for row in reader:
-        yield reader.line_num, row
+        if column not in header:
+            # one column where a text and a label were asked for: most likely a plain-text file
+            plain_text = len(header) == 1 and len(columns) > 1
+            hint = " (one column: for plain text, one example per line, use --task lm)" if plain_text else ""
+            raise ValueError(f"{path} has no column {column!r}; its columns are: {', '.join(header)}{hint}")
+        if header.count(column) > 1:  # csv.DictReader would quietly read the last one
+            raise ValueError(f"{path} has {header.count(column)} columns named {column!r}; rename all but one, "
+                             "so it is clear which to read")
 
 
 def _jsonl_rows(text, path, columns):
@@ -428,23 +454,55 @@ def _jsonl_rows(text, path, columns):
 
 
 def _label_order(name):
-    """Numeric label names in numeric order ("2" before "10"), then the rest alphabetically."""
-    return (0, int(name), "") if re.fullmatch(r"-?\d+", name) else (1, 0, name)
+    """Numeric label names in numeric order ("2" before "10"), then the rest alphabetically.
+    The name breaks a tie ("01" and "1"), or the order would change from run to run with the set's."""
+    return (0, int(name), name) if re.fullmatch(r"-?\d+", name) else (1, 0, name)
+
+
+def _json_kind(value):
+    """What JSON calls a value's type, for saying what a field holds."""
+    kinds = {dict: "an object", list: "an array", type(None): "null", bool: "true/false", str: "a string"}
+    return kinds.get(type(value), "a number")
+
+
+def _text_field(value, path, line, column):
+    """A text field's value, checked to be a string that is not blank."""
+    if not isinstance(value, str):  # a JSON number or array; str() would make up a text
+        raise ValueError(f"{path}, line {line}: the text in {column!r} is {_json_kind(value)}; expected a string")
+    if not value.strip():
+        raise ValueError(f"{path}, line {line}: empty text in column {column!r}")
+    return value
+
+
+def _label_name(value):
+    """A label as the name of its class: its text, but a whole number written with a zero fraction
+    is the integer, so 1, 1.0 and "1.0" are all class "1".
+
+    This holds in a CSV file too, where every label is text: a "1.0" there almost always means the
+    number 1 (pandas writes an integer column with a missing value as floats), and a validation file
+    saved that way should not be full of "unknown" labels. "01" stays "01": a code, not a number."""
+    name = str(value).strip()
+    whole_number = re.fullmatch(r"(-?\d+)\.0+", name)
+    return whole_number[1] if whole_number else name
 
 
 def _examples(rows, path, text_column, label_column, labels):
     found = []  # (line, text, label name)
     for line, row in rows:
-        text, label = row[text_column], row[label_column]
-        text, label = "" if text is None else str(text), "" if label is None else str(label).strip()
-        if not text.strip():
-            raise ValueError(f"{path}, line {line}: empty text in column {text_column!r}")
+        text, label = _text_field(row[text_column], path, line, text_column), row[label_column]
+        if not isinstance(label, (str, int, float)):  # a JSON object, array or null names no class
+            raise ValueError(f"{path}, line {line}: the label in {label_column!r} is {_json_kind(label)}; "
+                             "expected a string or a number")
+        label = _label_name(label)
         if not label:
             raise ValueError(f"{path}, line {line}: empty label in column {label_column!r}")
         found.append((line, text, label))
     if not found:
         raise ValueError(f"{path} has no rows of data")
-    names = [str(name) for name in labels] if labels else sorted({label for *_, label in found}, key=_label_order)
+    if labels:
+        names = [_label_name(name) for name in labels]
+    else:
+        names = sorted({label for *_, label in found}, key=_label_order)
     index = {name: i for i, name in enumerate(names)}
     for line, _, label in found:
         if label not in index:
@@ -473,18 +531,30 @@ def load_examples(path, **options):
 
 
 def _hold_out(examples, valid_fraction, seed):
-    """(train, valid): a shuffled valid_fraction of at least 2 examples (the same ones for the same
-    seed) held out for validation, at least one in each part."""
-    examples = examples[:]
-    random.Random(seed).shuffle(examples)
+    """(train, valid): about valid_fraction of at least 2 examples (the same ones for the same seed)
+    held out for validation, at least one in each part. Classification examples are held out
+    class by class (stratified_split), so each class has its share of the validation set: drawn
+    at random, a small one could hold a single class, and its accuracy would say little."""
     n_valid = min(max(1, round(valid_fraction * len(examples))), len(examples) - 1)
-    return examples[n_valid:], examples[:n_valid]
+    if not isinstance(examples[0], Example):  # plain texts: no classes to keep in proportion
+        examples = examples[:]
+        random.Random(seed).shuffle(examples)
+        return examples[n_valid:], examples[:n_valid]
+    train, valid, _ = stratified_split(examples, n_valid, 0, seed)
+    # Each class's share is rounded on its own, so on a few rows all of them can round down (two
+    # rows of two classes: half a row each) or all up (many classes of one row each).
+    if not valid:
+        valid.append(train.pop())
+    if not train:
+        train.append(valid.pop())
+    return train, valid
 
 
 def load_user_task(train_path, valid_path=None, test_path=None, text_column="text", label_column="label",
                    encoding="utf-8", labels=None, valid_fraction=0.1, seed=0):
-    """A classification TaskData from the user's files. Without a validation file, a shuffled
-    valid_fraction of the training rows (the same ones for the same seed) becomes the validation set."""
+    """A classification TaskData from the user's files. Without a validation file, about valid_fraction
+    of the training rows, each class in proportion (the same rows for the same seed), becomes the
+    validation set."""
     options = dict(text_column=text_column, label_column=label_column, encoding=encoding)
     train, names = load_examples(train_path, labels=labels, **options)
     if valid_path:
@@ -502,11 +572,7 @@ def load_texts(path, text_column="text", encoding="utf-8"):
     text = _read_text(path, encoding)
     if suffix in (".csv", ".jsonl", ".json"):
         rows = (_csv_rows if suffix == ".csv" else _jsonl_rows)(text, path, [text_column])
-        lines = [(line, "" if row[text_column] is None else str(row[text_column])) for line, row in rows]
-        for line, value in lines:
-            if not value.strip():
-                raise ValueError(f"{path}, line {line}: empty text in column {text_column!r}")
-        texts = [value for _, value in lines]
+        texts = [_text_field(row[text_column], path, line, text_column) for line, row in rows]
     else:
         texts = [line for line in text.splitlines() if line.strip()]
     if len(texts) < 2:
@@ -644,6 +710,9 @@ def batches(examples, tokenizer, batch_size, max_len=None, shuffle=True, seed=0,
     its last (tag_position="last": a causal model has then read the whole word).
     Pass a new seed each epoch for a new order.
     """
+    # a size of 0 stops range(), and a negative one yields no batch: a loop counting steps would never end
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
     if tag_position not in ("first", "last"):
         raise ValueError(f'tag_position must be "first" or "last", got {tag_position!r}')
     order = list(range(len(examples)))

@@ -7,7 +7,10 @@ For class c, counting over the examples:
 Macro F1 averages F1_c over classes, so a rare class counts as much as a common
 one: a model that always predicts the majority class gets a high accuracy on
 unbalanced data but a poor macro F1. A class never predicted has precision 0
-by convention (as scikit-learn's zero_division=0).
+by convention (as scikit-learn's zero_division=0). The average is over the
+classes present, in the true or the predicted labels (as scikit-learn's): a class
+absent from both was neither missed nor confused, and counting it as F1 = 0 would
+give a perfect model on a split without it a macro F1 of 0.5.
 """
 import math
 
@@ -27,7 +30,8 @@ def safe_divide(a, b):
 
 
 def classification_report(y_true, y_pred, num_classes):
-    """accuracy, per-class precision / recall / F1, their macro averages, and the confusion matrix."""
+    """accuracy, per-class precision / recall / F1 (for every class), their macro averages (over the
+    classes present), and the confusion matrix."""
     y_true, y_pred = list(y_true), list(y_pred)
     if not y_true:
         raise ValueError("classification_report: no examples")
@@ -40,7 +44,8 @@ def classification_report(y_true, y_pred, num_classes):
         precision, recall = safe_divide(true_positive, predicted), safe_divide(true_positive, actual)
         per_class.append({"precision": precision, "recall": recall,
                           "f1": safe_divide(2 * precision * recall, precision + recall), "support": actual})
-    macro = {k: sum(row[k] for row in per_class) / num_classes for k in ("precision", "recall", "f1")}
+    present = sorted(set(y_true) | set(y_pred))
+    macro = {k: sum(per_class[c][k] for c in present) / len(present) for k in ("precision", "recall", "f1")}
     return {
         "accuracy": sum(matrix[c][c] for c in range(num_classes)) / len(y_true),
         "macro_precision": macro["precision"], "macro_recall": macro["recall"], "macro_f1": macro["f1"],

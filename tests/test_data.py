@@ -1,6 +1,7 @@
 """The bundled grammar and tasks (labels checked independently), the user-file loaders'
 errors, and batching."""
 import collections
+import csv
 import json
 import math
 
@@ -228,6 +229,93 @@ def test_loader_errors(tmp_path):
         data.load_csv(tmp_path / "a.csv", encoding="utf-9")
 
 
+def test_a_csv_field_past_the_csv_modules_limit_loads_and_csv_errors_name_the_line(tmp_path, monkeypatch):
+    long_text = "word " * 40_000  # 200,000 characters; Python's csv module stops at 131,072 by default
+    path = write(tmp_path, "long.csv", f'text,label\nshort,neg\n"{long_text}",pos\n')
+    assert data.load_csv(path)[0] == [("short", 0), (long_text, 1)]
+    limit = csv.field_size_limit()
+    monkeypatch.setattr(data, "CSV_FIELD_LIMIT", 1000)  # any other csv.Error takes the same way out
+    try:
+        with pytest.raises(ValueError, match=r"long.csv, line 3: not valid CSV \(field larger than field limit"):
+            data.load_csv(path)
+    finally:
+        csv.field_size_limit(limit)  # the limit is the whole process's
+
+
+def test_a_directory_is_not_a_data_file(tmp_path):
+    for load in (data.load_csv, data.load_texts):
+        with pytest.raises(IsADirectoryError, match="is a directory; expected a data file"):
+            load(tmp_path)
+
+
+def test_a_column_named_twice_in_the_header_is_an_error(tmp_path):
+    path = write(tmp_path, "twice.csv", "text,text,label\nfirst,second,pos\nthird,fourth,neg\n")
+    with pytest.raises(ValueError, match="twice.csv has 2 columns named 'text'; rename all but one"):
+        data.load_csv(path)
+    path = write(tmp_path, "notes.csv", "text,label,note,note\nhi,pos,a,b\nho,neg,c,d\n")
+    assert data.load_csv(path)[0] == [("hi", 1), ("ho", 0)]  # a repeated column not read does no harm
+
+
+def test_a_plain_text_file_for_classification_points_to_the_lm_task(tmp_path):
+    path = write(tmp_path, "reviews.txt", "great phone\nawful battery\n")
+    with pytest.raises(ValueError, match=r"no column 'text'; its columns are: great phone \(one column: .*--task lm\)"):
+        data.load_examples(path)
+    with pytest.raises(ValueError) as two_columns:  # a CSV naming other columns gets no hint
+        data.load_csv(write(tmp_path, "a.csv", "sentence,label\nhi,pos\n"))
+    with pytest.raises(ValueError) as asked_for_text:  # nor does a CSV read for its text alone
+        data.load_texts(write(tmp_path, "b.csv", "sentence\nhi\nho\n"))
+    assert "--task lm" not in str(two_columns.value) + str(asked_for_text.value)
+
+
+def test_a_whole_number_is_one_label_however_it_is_written(tmp_path):
+    rows = [{"text": "a", "label": 1}, {"text": "b", "label": 1.0}, {"text": "c", "label": 0},
+            {"text": "d", "label": "0.0"}]
+    path = write(tmp_path, "numbers.jsonl", "\n".join(map(json.dumps, rows)))
+    examples, labels = data.load_jsonl(path)
+    assert labels == ["0", "1"] and [e.label for e in examples] == [1, 1, 0, 0]
+    assert data.load_jsonl(path, labels=["0", "1.0"]) == (examples, labels)
+    path = write(tmp_path, "numbers.csv", "text,label\na,1\nb,1.0\nc,0\nd,01\ne,2.5\n")
+    examples, labels = data.load_csv(path)
+    assert labels == ["0", "01", "1", "2.5"]  # "01" is a code, not the number 1
+    assert [e.label for e in examples] == [2, 2, 0, 1, 3]
+
+
+@pytest.mark.parametrize("field, value, kind", [("label", None, "null"), ("label", [1], "an array"),
+                                                ("label", {"stars": 4}, "an object"), ("text", 5, "a number"),
+                                                ("text", ["a", "b"], "an array"), ("text", None, "null")])
+def test_jsonl_fields_of_the_wrong_json_type_are_errors(tmp_path, field, value, kind):
+    rows = [{"text": "fine", "label": "pos"}, {"text": "also fine", "label": "neg", field: value}]
+    path = write(tmp_path, "types.jsonl", "\n".join(map(json.dumps, rows)))
+    expected = "a string or a number" if field == "label" else "a string"
+    message = f"types.jsonl, line 2: the {field} in '{field}' is {kind}; expected {expected}$"
+    with pytest.raises(ValueError, match=message):
+        data.load_jsonl(path)
+    if field == "text":  # language modelling reads the same texts
+        with pytest.raises(ValueError, match=f"types.jsonl, line 2: the text in 'text' is {kind}"):
+            data.load_texts(path)
+
+
+def test_the_held_out_validation_set_has_each_class_in_proportion(tmp_path):
+    rows = "".join(f"review {i},{'rare' if i % 4 == 0 else 'common'}\n" for i in range(40))  # 10 rare, 30 common
+    path = write(tmp_path, "skewed.csv", "text,label\n" + rows)
+    valid_sets = set()
+    for seed in range(10):
+        task = data.load_user_task(path, valid_fraction=0.2, seed=seed)
+        assert collections.Counter(task.labels[e.label] for e in task.valid) == {"common": 6, "rare": 2}
+        assert collections.Counter(task.labels[e.label] for e in task.train) == {"common": 24, "rare": 8}
+        assert data.load_user_task(path, valid_fraction=0.2, seed=seed) == task
+        valid_sets.add(frozenset(task.valid))
+    assert len(valid_sets) == 10  # the seed still picks which rows
+
+
+@pytest.mark.parametrize("rows, valid_fraction", [("a,x\nb,y\n", 0.1), ("a,x\nb,y\nc,z\n", 0.5)])
+def test_a_tiny_file_still_gives_both_parts_an_example(tmp_path, rows, valid_fraction):
+    # every class's share of the validation set rounds down (half a row each), or up (two thirds)
+    task = data.load_user_task(write(tmp_path, "tiny.csv", "text,label\n" + rows), valid_fraction=valid_fraction)
+    assert task.train and task.valid
+    assert sorted(task.train + task.valid) == sorted(data.load_csv(tmp_path / "tiny.csv")[0])
+
+
 def test_load_user_task_splits_off_a_fixed_validation_set(tmp_path):
     rows = "".join(f"review number {i},{'pos' if i % 2 else 'neg'}\n" for i in range(50))
     path = write(tmp_path, "mine.csv", "text,label\n" + rows)
@@ -306,6 +394,12 @@ def test_batches_accept_plain_tuples_and_user_examples(tmp_path):
     assert batch["labels"].tolist() == [1, 0] and batch["input_ids"].shape[0] == 2
     with pytest.raises(ValueError, match="tag_position"):
         next(data.batches(TASKS["tagging"].train, tok, 2, tag_position="middle"))
+
+
+@pytest.mark.parametrize("batch_size", [0, -3])
+def test_batch_size_must_be_positive(batch_size):
+    with pytest.raises(ValueError, match=f"batch_size must be a positive integer, got {batch_size}"):
+        next(data.batches([("good", 1), ("bad", 0)], TOKENIZERS["char"], batch_size))
 
 
 def test_augmentation_drops_and_swaps_words_reproducibly():

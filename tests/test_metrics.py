@@ -25,6 +25,17 @@ def test_a_class_never_predicted_has_zero_precision_and_f1():
     assert report["macro_f1"] == pytest.approx((2 * 0.75 * 1 / 1.75) / 2)
 
 
+def test_a_class_in_neither_the_true_nor_the_predicted_labels_is_left_out_of_the_macro_average():
+    report = classification_report([0, 0, 0], [0, 0, 0], 2)  # a split without class 1, all predicted right
+    assert report["accuracy"] == 1.0
+    assert (report["macro_precision"], report["macro_recall"], report["macro_f1"]) == (1.0, 1.0, 1.0)
+    assert report["per_class"][1] == {"precision": 0.0, "recall": 0.0, "f1": 0.0, "support": 0}
+    # a class only predicted (a false positive) is present, and counts; class 3 is in neither
+    report = classification_report([0, 0, 2], [0, 1, 2], 4)
+    assert report["macro_f1"] == pytest.approx((2 / 3 + 0 + 1) / 3)
+    assert report["macro_recall"] == pytest.approx((1 / 2 + 0 + 1) / 3)
+
+
 def test_three_classes_confusion_matrix():
     assert confusion_matrix([0, 1, 2, 2], [0, 2, 2, 1], 3) == [[1, 0, 0], [0, 0, 1], [0, 1, 1]]
 
