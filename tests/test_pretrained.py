@@ -36,7 +36,7 @@ def test_loaded_model_carries_its_tokenizer_and_config(tiny):
 
 
 def test_unknown_names_and_foreign_files(tmp_path):
-    with pytest.raises(FileNotFoundError, match=r"no pretrained model 'huge': expected one of \['tiny'\]"):
+    with pytest.raises(FileNotFoundError, match=r"no pretrained model 'huge': expected one of \['tiny', 'minilm'\]"):
         pretrained.load("huge")
     mg.save({"w": mg.zeros(2)}, tmp_path / "bare.safetensors")
     with pytest.raises(ValueError, match="no model config or tokenizer in its metadata"):
