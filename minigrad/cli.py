@@ -300,7 +300,8 @@ def build_parser():
     pre.add_argument("--vocab-size", type=int, default=512, help="BPE vocabulary size")
     for name, kind in (("n-layers", int), ("d-model", int), ("n-heads", int), ("d-ff", int), ("max-len", int)):
         pre.add_argument(f"--{name}", type=kind, default=None, help="model size (default: the tiny config)")
-    pre.add_argument("--resume", default=None, help="continue from a checkpoint written by an earlier run")
+    pre.add_argument("--resume", default=None, help="continue exactly from the checkpoint.safetensors an earlier run wrote "
+                                                         "(weights, optimizer, schedule, data order)")
     add_common(pre)
     pre.set_defaults(run=pretrain_command)
 

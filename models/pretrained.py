@@ -16,6 +16,7 @@ from minigrad.io import load_metadata
 from models.heads import LanguageModel
 from models.minilm import load_minilm
 from models.tokenizers import Tokenizer
+from models.train import OPTIMIZER_PREFIX
 from models.transformer import TransformerConfig
 
 CHECKPOINTS = Path(__file__).parent / "checkpoints"
@@ -51,7 +52,8 @@ def load(name_or_path="tiny", device="cpu"):
         raise ValueError(f"{path} has no model config or tokenizer in its metadata; "
                          "was it written by models.pretrained.save_pretrained?")
     model = LanguageModel(TransformerConfig(**json.loads(metadata["config"])))
-    model.load_state_dict(mg.load(path))
+    # a training checkpoint also holds the optimizer's state (models.train.save_checkpoint): not the model's
+    model.load_state_dict({k: v for k, v in mg.load(path).items() if not k.startswith(OPTIMIZER_PREFIX)})
     model.to(device)
     model.tokenizer = Tokenizer.from_json(metadata["tokenizer"], source=str(path))
     model.metadata = metadata

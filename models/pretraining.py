@@ -12,7 +12,7 @@ its exp is the perplexity.
 """
 import json
 import random
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import minigrad as mg
@@ -120,9 +120,11 @@ def pretrain(config=PretrainConfig(), out_dir="runs/pretrain", device="cpu", res
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     train_lines, valid_lines = split_corpus(config)
-    if resume:  # weights and tokenizer from the checkpoint; the schedule restarts from its step
+    if resume:  # the model and tokenizer here; train() restores the weights, optimizer and schedule
         model = load_pretrained(resume, device)
         tokenizer, done = model.tokenizer, int(model.metadata.get("step", 0))
+        if done >= config.train.steps:
+            raise ValueError(f"{resume} is at step {done} already: pass more --steps than that to continue")
     else:
         tokenizer_class = TOKENIZERS[config.tokenizer]
         tokenizer = (tokenizer_class.train(train_lines, config.vocab_size) if config.tokenizer == "bpe"
@@ -132,27 +134,24 @@ def pretrain(config=PretrainConfig(), out_dir="runs/pretrain", device="cpu", res
     if config.corpus == "shakespeare":  # windows of max_len inputs + the one token after them
         length = model.config.max_len + 1
         train_ids, valid_ids = tokenizer.encode(train_lines[0]), tokenizer.encode(valid_lines[0])
-        batches = window_batches(train_ids, length, config.batch_size, config.seed + done, device)
+        batches = window_batches(train_ids, length, config.batch_size, config.seed, device)
         train_rows = random_windows(train_ids, length, N_EVAL_WINDOWS, random.Random(f"eval/{config.seed}"))
         valid_rows = random_windows(valid_ids, length, N_EVAL_WINDOWS, random.Random(f"eval/{config.seed}"))
     else:
         train_rows = encode_lines(tokenizer, train_lines, model.config.max_len)
         valid_rows = encode_lines(tokenizer, valid_lines, model.config.max_len)
-        batches = random_batches(train_rows, config.batch_size, tokenizer, config.seed + done, device)
-    steps = max(config.train.steps - done, 1)
-    remaining = TrainConfig(**{**asdict(config.train), "steps": steps,
-                               "warmup_steps": min(config.train.warmup_steps, steps // 10)})
+        batches = random_batches(train_rows, config.batch_size, tokenizer, config.seed, device)
     checkpoint = out_dir / "checkpoint.safetensors"
     metadata = {"config": json.dumps(model.config.to_dict()), "tokenizer": tokenizer.to_json()}
     result = train(
         model, lambda m, batch: m.lm_loss(*batch),
-        batches, remaining,
+        batches, replace(config.train, warmup_steps=min(config.train.warmup_steps, config.train.steps // 10)),
         evaluate=lambda m: {"loss": lm_loss_on(m, valid_rows, tokenizer, device)},
-        log_path=out_dir / "log.jsonl", checkpoint_path=checkpoint, checkpoint_metadata=metadata,
+        log_path=out_dir / "log.jsonl", checkpoint_path=checkpoint, checkpoint_metadata=metadata, resume=resume,
     )
     model.eval()
     final = {"train_loss": lm_loss_on(model, train_rows[:1000], tokenizer, device),
-             "valid_loss": lm_loss_on(model, valid_rows, tokenizer, device), "steps": done + result.steps_done}
+             "valid_loss": lm_loss_on(model, valid_rows, tokenizer, device), "steps": result.steps_done}
     save_pretrained(model, tokenizer, out_dir / "model.safetensors", step=final["steps"],
                     train_loss=f"{final['train_loss']:.4f}", valid_loss=f"{final['valid_loss']:.4f}",
                     seed=config.seed)

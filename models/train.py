@@ -8,7 +8,14 @@ re-iterated); `evaluate(model) -> {"loss": ..., other metrics}` runs every
 optimizer and schedule, gradient clipping, early stopping that restores the
 best weights, a NaN/inf guard, a progress bar, a JSONL log and atomic
 checkpoints; Ctrl-C stops cleanly after the current step.
+
+A checkpoint (written at every evaluation that improves on the best validation
+loss) holds the weights, the optimizer's buffers and the schedule's position;
+`train(..., resume=path)` restores all three and skips the batches the first
+steps used, so an interrupted run continues exactly as if it had never stopped
+(given the same batches: the same data and seed).
 """
+import itertools
 import json
 import math
 import time
@@ -19,6 +26,7 @@ from tqdm import tqdm
 
 import minigrad as mg
 from minigrad import optim
+from minigrad.io import load_metadata
 
 OPTIMIZERS = {"sgd": optim.SGD, "adam": optim.Adam, "adamw": optim.AdamW, "rmsprop": optim.RMSprop}
 SCHEDULES = ("cosine", "constant")
@@ -51,7 +59,8 @@ class TrainConfig:
 class TrainResult:
     history: list = field(default_factory=list)  # one dict per evaluation
     train_losses: list = field(default_factory=list)  # one float per step
-    steps_done: int = 0
+    steps_done: int = 0  # counted from the start of training, resumed steps included
+    first_step: int = 1  # the first step this call ran (> 1 when it resumed a checkpoint)
     best_step: int = 0
     best_eval: dict = field(default_factory=dict)
     stopped: str = "finished"  # or "early stopping", "interrupted", "non-finite loss"
@@ -59,7 +68,7 @@ class TrainResult:
 
     @property
     def seconds_per_step(self):
-        return self.seconds / max(self.steps_done, 1)
+        return self.seconds / max(self.steps_done - self.first_step + 1, 1)
 
 
 class NonFiniteLoss(RuntimeError):
@@ -88,6 +97,44 @@ def make_schedule(optimizer, config):
     return optim.lr_scheduler.WarmupCosineLR(optimizer, config.warmup_steps, config.steps)
 
 
+OPTIMIZER_PREFIX = "optimizer."  # a checkpoint's optimizer buffers; every other tensor is a weight
+
+
+def save_checkpoint(path, model, optimizer, schedule, step, metadata=None):
+    """The weights, the optimizer's buffers (Adam's moments, momentum) and the schedule's position
+    after `step` steps, in one file written atomically: all that resuming needs."""
+    state = optimizer.state_dict()  # {"state": {param index: {name: Tensor or number}}, "param_groups"}
+    tensors, numbers = dict(model.state_dict()), {}
+    for index, buffers in state["state"].items():
+        for name, value in buffers.items():
+            if isinstance(value, mg.Tensor):
+                tensors[f"{OPTIMIZER_PREFIX}{index}.{name}"] = value
+            else:
+                numbers[f"{index}.{name}"] = value  # e.g. Adam's step count
+    mg.save(tensors, path, metadata={
+        **(metadata or {}), "step": str(step), "schedule": json.dumps(schedule.state_dict()),
+        "optimizer": json.dumps({"numbers": numbers, "param_groups": state["param_groups"]})})
+
+
+def load_checkpoint(path, model, optimizer, schedule):
+    """Put what save_checkpoint wrote back into model, optimizer and schedule; returns its metadata
+    (with "step", and what else the run recorded)."""
+    metadata = load_metadata(path)
+    if "optimizer" not in metadata:
+        raise ValueError(f"{path} holds weights but no optimizer state, so training cannot continue exactly "
+                         "from it: resume from the checkpoint.safetensors a training run wrote")
+    tensors = mg.load(path, device=next(iter(model.parameters())).device)
+    model.load_state_dict({k: v for k, v in tensors.items() if not k.startswith(OPTIMIZER_PREFIX)})
+    saved, state = json.loads(metadata["optimizer"]), {}
+    buffers = {k[len(OPTIMIZER_PREFIX):]: v for k, v in tensors.items() if k.startswith(OPTIMIZER_PREFIX)}
+    for key, value in {**buffers, **saved["numbers"]}.items():
+        index, name = key.split(".", 1)
+        state.setdefault(int(index), {})[name] = value
+    optimizer.load_state_dict({"state": state, "param_groups": saved["param_groups"]})
+    schedule.load_state_dict(json.loads(metadata["schedule"]))
+    return metadata
+
+
 def snapshot(model):
     """A copy of every parameter's values (for restoring the best weights)."""
     return {name: p.detach().clone() for name, p in model.state_dict().items()}
@@ -109,17 +156,19 @@ def training_step(model, loss_fn, batch, optimizer, trainable, clip_norm, step):
 
 
 def train(model, loss_fn, batches, config, evaluate=None, param_groups=None, log_path=None,
-          checkpoint_path=None, checkpoint_metadata=None):
+          checkpoint_path=None, checkpoint_metadata=None, resume=None):
     """Train model in place; returns a TrainResult. See the module docstring."""
     optimizer = make_optimizer(param_groups if param_groups is not None else model.parameters(), config)
     schedule = make_schedule(optimizer, config)
+    resumed = load_checkpoint(resume, model, optimizer, schedule) if resume else {}
+    start, best_loss = int(resumed.get("step", 0)), float(resumed.get("valid_loss", math.inf))
     trainable = [p for g in optimizer.param_groups for p in g["params"]]
-    result, best_loss, best_weights, waited = TrainResult(), math.inf, None, 0
+    result, best_weights, waited = TrainResult(steps_done=start, first_step=start + 1), None, 0
     log = open(log_path, "a") if log_path else None
-    batch_iter = iter(batches)
-    bar = tqdm(total=config.steps, disable=not config.progress, desc="training", leave=False)
+    batch_iter = itertools.islice(iter(batches), start, None)  # the batches of the steps already done
+    bar = tqdm(total=config.steps, initial=start, disable=not config.progress, desc="training", leave=False)
     try:
-        for step in range(1, config.steps + 1):
+        for step in range(start + 1, config.steps + 1):
             started = time.perf_counter()  # time the steps, not the evaluations
             value = training_step(model, loss_fn, next(batch_iter), optimizer, trainable, config.clip_grad_norm, step)
             schedule.step()
@@ -142,8 +191,8 @@ def train(model, loss_fn, batches, config, evaluate=None, param_groups=None, log
                 result.best_step, result.best_eval = step, metrics
                 best_weights = snapshot(model) if config.patience else None
                 if checkpoint_path:  # atomic: a crash leaves the previous good checkpoint
-                    mg.save(model.state_dict(), checkpoint_path,
-                            metadata={**(checkpoint_metadata or {}), "step": str(step)})
+                    save_checkpoint(checkpoint_path, model, optimizer, schedule, step,
+                                    {**(checkpoint_metadata or {}), "valid_loss": repr(best_loss)})
             else:
                 waited += 1
                 if config.patience and waited >= config.patience:

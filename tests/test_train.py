@@ -99,3 +99,57 @@ def test_warmup_then_cosine_schedule():
         schedule.step()
     assert rates[0] < rates[1] < rates[2] == pytest.approx(1.0)
     assert rates[2] > rates[5] > rates[9] >= 0
+
+
+def regression_batches(seed=0):
+    """An endless, seeded stream of (x, y) batches for a small MLP."""
+    rng = np.random.default_rng(seed)
+    while True:
+        x = rng.standard_normal((8, 3)).astype(np.float32)
+        yield mg.tensor(x), mg.tensor(np.sin(x).sum(axis=1, keepdims=True))
+
+
+def squared_error(model, batch):
+    x, y = batch
+    return ((model(x) - y) ** 2).mean()
+
+
+def small_mlp(seed):
+    mg.manual_seed(seed)
+    return nn.Sequential(nn.Linear(3, 16), nn.GELU(), nn.Linear(16, 1))
+
+
+@pytest.mark.parametrize("optimizer", ["adamw", "sgd", "rmsprop"])
+def test_resuming_a_checkpoint_continues_exactly_where_training_stopped(tmp_path, optimizer):
+    config = TrainConfig(steps=12, lr=0.05, optimizer=optimizer, warmup_steps=3, eval_every=2, progress=False)
+    improving = itertools.count(0, -1)  # every evaluation is the best so far, so each one checkpoints
+
+    uninterrupted = small_mlp(0)
+    train(uninterrupted, squared_error, regression_batches(), config, evaluate=lambda m: {"loss": next(improving)})
+
+    interrupted, checkpoint = small_mlp(0), tmp_path / "checkpoint.safetensors"
+
+    def ctrl_c_at_step_8():
+        for step, batch in enumerate(regression_batches(), start=1):
+            if step == 8:
+                raise KeyboardInterrupt
+            yield batch
+
+    stopped = train(interrupted, squared_error, ctrl_c_at_step_8(), config,
+                    evaluate=lambda m: {"loss": next(improving)}, checkpoint_path=checkpoint)
+    assert stopped.stopped == "interrupted" and mg.io.load_metadata(checkpoint)["step"] == "6"
+
+    resumed = small_mlp(1)  # other weights: all of them come from the checkpoint
+    result = train(resumed, squared_error, regression_batches(), config,
+                   evaluate=lambda m: {"loss": next(improving)}, resume=checkpoint)
+    assert result.first_step == 7 and result.steps_done == 12
+    for ours, theirs in zip(resumed.parameters(), uninterrupted.parameters()):
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())  # the same steps, bit for bit
+
+
+def test_a_checkpoint_without_optimizer_state_cannot_be_resumed(tmp_path):
+    model = small_mlp(0)
+    mg.save(model.state_dict(), tmp_path / "weights.safetensors")
+    with pytest.raises(ValueError, match="no optimizer state"):
+        train(model, squared_error, regression_batches(), TrainConfig(steps=2, progress=False),
+              resume=tmp_path / "weights.safetensors")
