@@ -129,8 +129,9 @@ class Pow(Function):
         a, b, out = ctx.saved_arrays
         need_a, need_b = ctx.needs_input_grad
         xp = backend.xp_of(grad)
-        # at b = 0 the slope is 0 (x^0 = 1 is flat), not 0 * a^-1 = 0 * inf at a = 0
-        grad_a = grad * b * a ** xp.where(b == 0, 1, b - 1) if need_a else None
+        # (b == 0) lifts the exponent to 0 where b = 0: the slope of the flat x^0 = 1 is then
+        # b * a^0 = 0, not 0 * a^-1 = 0 * inf at a = 0 (and b may be an array or a Python number)
+        grad_a = grad * b * a ** (b - 1 + (b == 0)) if need_a else None
         # log(a) is only real for a > 0; 0 ** b is flat in b there, so its slope is 0
         grad_b = grad * out * xp.log(xp.where(a > 0, a, 1)) if need_b else None
         return grad_a, grad_b
