@@ -631,6 +631,9 @@ def encode_words(tokenizer, words):
 def _fit(sequence, max_len, add_special_tokens, first, last):
     """Cut a sequence to max_len; with add_special_tokens keep room for `first` and `last`
     ([BOS] and [EOS] for ids, IGNORE for labels)."""
+    if max_len is not None and max_len < (3 if add_special_tokens else 1):
+        raise ValueError(f"max_len={max_len} leaves no room for a token"
+                         + (" between [BOS] and [EOS]" if add_special_tokens else ""))
     if not add_special_tokens:
         return sequence[:max_len]
     return [first] + sequence[:max_len - 2 if max_len else None] + [last]
@@ -656,7 +659,8 @@ def _tagging_batch(examples, tokenizer, max_len, add_special_tokens, device, tag
         ids, spans = encode_words(tokenizer, example.words)
         labels = [IGNORE] * len(ids)
         for (first, last), tag in zip(spans, example.tags):
-            labels[first if tag_position == "first" else last] = tag
+            if first <= last:  # a word of only characters the tokenizer drops has no token to tag
+                labels[first if tag_position == "first" else last] = tag
         rows.append(_fit(ids, max_len, add_special_tokens, tokenizer.bos_id, tokenizer.eos_id))
         label_rows.append(_fit(labels, max_len, add_special_tokens, IGNORE, IGNORE))
     return _tensors(tokenizer, rows, device, labels=pad(label_rows, IGNORE))
@@ -673,7 +677,11 @@ def _qa_batch(examples, tokenizer, max_len, add_special_tokens, device):
         context, spans = encode_words(tokenizer, example.context.split())
         ids = _fit(prefix + context, max_len, add_special_tokens, tokenizer.bos_id, tokenizer.eos_id)
         offset = len(prefix) + (1 if add_special_tokens else 0)
-        start, end = offset + spans[example.start][0], offset + spans[example.end][1]
+        # the answer's words that have tokens (a word of only characters the tokenizer drops has none)
+        answer = [spans[w] for w in range(example.start, example.end + 1) if spans[w][0] <= spans[w][1]]
+        if not answer:
+            raise ValueError(f"the answer {example.answer!r} has no tokens: the tokenizer drops every character of it")
+        start, end = offset + answer[0][0], offset + answer[-1][1]
         if end >= len(ids) - (1 if add_special_tokens else 0):
             raise ValueError(f"the answer {example.answer!r} ends at token {end}, past max_len={max_len}; "
                              "raise max_len")
@@ -693,6 +701,10 @@ def _lm_batch(examples, tokenizer, max_len, add_special_tokens, device):
         ids = [tokenizer.bos_id] + ids + [tokenizer.eos_id] if add_special_tokens else ids
         length = max_len or len(ids)
         rows += [ids[start:start + length] for start in range(0, max(len(ids) - 1, 1), max(length - 1, 1))]
+    rows = [row for row in rows if len(row) > 1]  # one token alone has no next token to predict
+    if not rows:
+        raise ValueError("language modelling: every text in this batch is a single token, so there is no "
+                         "next token to predict (add_special_tokens=True gives each text [BOS] and [EOS])")
     return _tensors(tokenizer, rows, device)
 
 

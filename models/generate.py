@@ -21,7 +21,7 @@ def next_token(logits, temperature=1.0, top_k=None):
     """Pick one token id from a (vocab,) row of logits."""
     if temperature == 0:
         return int(logits.argmax().item())
-    scores = logits / temperature
+    scores = (logits - logits.max()) / temperature  # the best score is 0: a tiny temperature cannot overflow
     if top_k is not None:
         kth_best = sorted(scores.tolist(), reverse=True)[min(top_k, scores.shape[0]) - 1]
         scores = mg.where(scores >= kth_best, scores, -float("inf"))
@@ -40,6 +40,8 @@ def generate_ids(model, ids, max_new_tokens=50, temperature=1.0, top_k=None, sto
         raise ValueError(f"temperature must be >= 0 (0 = greedy), got {temperature}")
     if top_k is not None and top_k < 1:
         raise ValueError(f"top_k must be >= 1, got {top_k}")
+    if not len(ids):
+        raise ValueError("generate: the prompt needs at least one id to continue from (e.g. [BOS])")
     device = next(iter(model.parameters())).device
     ids, max_len = list(ids), model.config.max_len
     cache, cached = model.new_cache(), 0  # how many of ids the cache holds

@@ -68,15 +68,22 @@ def evaluate_lm(model, examples, tokenizer, batch_options):
 
 def evaluate(model, examples, tokenizer, num_labels, batch_options):
     """{"loss", "accuracy", "macro_f1"} over examples, in eval mode without a graph
-    (for qa: accuracy = exact match, macro_f1 = mean span-overlap F1; for lm: {"loss", "perplexity"})."""
+    (for qa: accuracy = exact match, macro_f1 = mean span-overlap F1, both over token positions
+    rather than SQuAD's normalised answer words; for lm: {"loss", "perplexity"})."""
     model.eval()
-    total, predicted, true = 0.0, [], []
+    total, count, predicted, true = 0.0, 0, [], []
     with no_grad():
         if isinstance(examples[0], data.TextExample):
             return evaluate_lm(model, examples, tokenizer, batch_options)
         for batch in data.batches(by_length(examples), tokenizer, EVAL_BATCH, shuffle=False, **batch_options):
             logits = model(batch["input_ids"], batch["attention_mask"])
-            total += loss(model, batch).item() * len(batch["input_ids"])
+            # the batch's loss is a mean over its examples, or over its tagged tokens (tagging):
+            # weigh it by that count, so the total is a mean over all of them, whatever EVAL_BATCH is
+            tagged = batch["labels"].ndim == 2 if "labels" in batch else False
+            weight = int((batch["labels"] != data.IGNORE).sum().item()) if tagged else len(batch["input_ids"])
+            if weight:  # a batch with no tagged token left (all cut off by max_len) has no loss to count
+                total += loss(model, batch).item() * weight
+                count += weight
             if "start" in batch:
                 starts, ends = logits[..., 0].argmax(-1).tolist(), logits[..., 1].argmax(-1).tolist()
                 predicted += [(s, max(s, e)) for s, e in zip(starts, ends)]  # an end before the start: empty->1 token
@@ -89,7 +96,7 @@ def evaluate(model, examples, tokenizer, num_labels, batch_options):
             else:
                 predicted += logits.argmax(-1).tolist()
                 true += batch["labels"].tolist()
-    mean_loss = total / len(examples)
+    mean_loss = total / count
     if predicted and isinstance(predicted[0], tuple):
         return {"loss": mean_loss, "accuracy": sum(p == t for p, t in zip(predicted, true)) / len(true),
                 "macro_f1": sum(span_f1(p, t) for p, t in zip(predicted, true)) / len(true)}

@@ -305,7 +305,7 @@ class BPETokenizer(Tokenizer):
         if vocab_size < first_merge:
             raise ValueError(f"vocab_size must be at least {first_merge} (the special tokens and 256 bytes)")
         chunk_counts = Counter(chunk for text in texts for chunk in PRETOKENIZE.findall(text))
-        words = [[len(specials) + b for b in chunk.encode("utf-8")] for chunk in chunk_counts]
+        words = [[len(specials) + b for b in chunk.encode("utf-8", errors="surrogatepass")] for chunk in chunk_counts]
         counts = list(chunk_counts.values())
         pair_counts, words_with, changed = Counter(), defaultdict(set), set()
 
@@ -362,7 +362,9 @@ class BPETokenizer(Tokenizer):
     def _encode_chunk(self, chunk):
         """Bytes of the chunk, then the learned merges in the order they were learned."""
         if chunk not in self._cache:
-            ids = [self._first_byte + b for b in chunk.encode("utf-8")]
+            # surrogatepass: a lone surrogate (from a file name decoded with surrogateescape) is
+            # still some bytes to encode; decoding them gives U+FFFD, like any broken UTF-8
+            ids = [self._first_byte + b for b in chunk.encode("utf-8", errors="surrogatepass")]
             while len(ids) > 1:
                 pair = min(zip(ids, ids[1:]), key=lambda p: self._ranks.get(p, len(self._ranks)))
                 if pair not in self._ranks:

@@ -68,3 +68,14 @@ def test_an_encoder_refuses_a_cache():
     model = LanguageModel(config)
     with pytest.raises(ValueError, match="needs a causal body"):
         model(mg.tensor([[1, 2]]), cache=model.new_cache())
+
+
+@pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning")  # the worse scores go to -inf: probability 0
+def test_a_tiny_temperature_is_greedy_not_an_overflow():
+    logits = mg.tensor([0.0, 1.0, 5.0, -1.0])
+    assert next_token(logits, temperature=1e-38) == 2  # logits / 1e-38 would be inf - inf = NaN
+
+
+def test_an_empty_prompt_is_refused():
+    with pytest.raises(ValueError, match="at least one id"):
+        generate_ids(language_model(), [], 3, temperature=0)

@@ -29,3 +29,19 @@ def test_finetune_learns_tagging(tmp_path, capsys):
     assert main(["finetune", "--task", "tagging", "--mode", "lora", "--steps", "40", "--out", str(out)]) == 0
     best = json.loads((out / "results.json").read_text())["best"]
     assert best["val_accuracy"] > 0.9  # aspect / opinion / negation / other, per word
+
+
+@pytest.mark.parametrize("task_name", ["tagging", "sentiment"])
+def test_the_evaluation_loss_does_not_depend_on_the_batch_size(task_name, monkeypatch):
+    """The mean over every tagged token (tagging) or example, however the batches cut them."""
+    from models import data, pretrained, tasks
+    from models.finetune import prepare
+
+    base, task = pretrained.load("tiny"), data.load_task(task_name)
+    model = prepare(base, "head", num_labels=len(task.labels), task=task.kind)
+    losses = []
+    for batch_size in (1, 7, 45):
+        monkeypatch.setattr(tasks, "EVAL_BATCH", batch_size)
+        losses.append(tasks.evaluate(model, task.valid[:45], base.tokenizer, len(task.labels),
+                                     {"max_len": 48, "tag_position": "last"})["loss"])
+    assert losses == pytest.approx([losses[-1]] * 3, rel=1e-5)

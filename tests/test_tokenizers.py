@@ -38,6 +38,11 @@ def test_bpe_round_trips_hard_cases(text):
     assert BPE.decode(BPE.encode(text, add_special_tokens=True)) == text
 
 
+def test_bpe_encodes_a_lone_surrogate_as_broken_utf8():
+    # a file name decoded with surrogateescape holds one; it has bytes, which decode to U+FFFD
+    assert BPE.decode(BPE.encode("a\udcffb")) == "a\ufffd\ufffd\ufffdb"
+
+
 @given(st.text(alphabet=CHAR.chars))
 def test_char_round_trips_over_its_training_alphabet(text):
     assert CHAR.decode(CHAR.encode(text)) == text

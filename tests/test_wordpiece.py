@@ -110,3 +110,21 @@ def test_bad_vocabularies_are_clear_errors():
         WordPieceTokenizer([t for t in VOCAB if t != "[MASK]"])
     with pytest.raises(ValueError, match="twice"):
         WordPieceTokenizer(VOCAB + ["hello"])
+
+
+def test_a_word_the_tokenizer_drops_entirely_gets_no_tag_and_moves_no_other(tok):
+    """A soft hyphen (or zero-width space, BOM...) alone is a word with no token: its tag has nowhere
+    to go, and must not land on a neighbour's token."""
+    from models.data import IGNORE, QAExample, TaggedExample, batches
+
+    tagged = TaggedExample(("hello", "\u00ad", "world"), (2, 0, 1))
+    for position in ("first", "last"):
+        batch = next(batches([tagged], tok, 1, shuffle=False, tag_position=position))
+        assert batch["labels"][0].tolist() == [IGNORE, 2, 1, IGNORE]  # [CLS] hello world [SEP]
+    at_the_end = TaggedExample(("hello", "world", "\ufeff"), (2, 1, 0))
+    assert next(batches([at_the_end], tok, 1, shuffle=False))["labels"][0].tolist() == [IGNORE, 2, 1, IGNORE]
+    question = QAExample("is", "hello \u00ad world", 0, 2, "hello \u00ad world")
+    batch = next(batches([question], tok, 1, shuffle=False))  # [CLS] is [SEP] hello world [SEP]
+    assert (batch["start"].item(), batch["end"].item()) == (3, 4)
+    with pytest.raises(ValueError, match="has no tokens"):
+        next(batches([QAExample("is", "hello \u00ad world", 1, 1, "\u00ad")], tok, 1, shuffle=False))
