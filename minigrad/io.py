@@ -11,8 +11,11 @@ A save never leaves a broken file behind: the bytes go to a temporary file in
 the same folder, are flushed to disk (fsync), and only then renamed over the
 target. A rename within one file system is atomic, so whenever the process
 dies, the path holds either the old checkpoint or the new one, never half.
+Saving through a symbolic link writes the file it points to (the link stays),
+and an overwritten file keeps its permission bits.
 """
 import os
+import stat
 from pathlib import Path
 
 import safetensors
@@ -41,12 +44,22 @@ def save(state_dict, path, metadata=None):
 
 def write_atomically(path, data):
     """Write data to path via a temporary file and a rename: the old file stays whole until the end."""
+    # a rename replaces a link itself: rename onto the file it points to instead, from a temporary
+    # file next to that file, as a rename across file systems would not be atomic
+    path = path.resolve()
+    check_not_a_directory(path)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+    except FileNotFoundError:
+        mode = None  # a new file: the temporary's mode (from the umask) is what open() would give
     try:
         with open(temporary, "wb") as file:
             file.write(data)
             file.flush()
             os.fsync(file.fileno())  # the bytes are on disk before the name points at them
+        if mode is not None:
+            os.chmod(temporary, mode)  # the new file replaces the old one, its permissions would not stay
         os.replace(temporary, path)
     except BaseException:  # also Ctrl-C: clean up, then let it through
         temporary.unlink(missing_ok=True)
@@ -61,11 +74,17 @@ def write_atomically(path, data):
 
 def load(path, device="cpu"):
     """Read a safetensors file into {name: Tensor} on device; a damaged file is a clear ValueError."""
+    check_not_a_directory(path)
     try:
         arrays = safetensors.numpy.load_file(path)
     except safetensors.SafetensorError as error:
         raise damaged(path, error) from None
     return {name: Tensor(array, device=device) for name, array in arrays.items()}
+
+
+def check_not_a_directory(path):
+    if os.path.isdir(path):  # safetensors would report only "No such device"
+        raise IsADirectoryError(f"{path} is a directory, expected a safetensors checkpoint file")
 
 
 def damaged(path, error):
@@ -74,6 +93,7 @@ def damaged(path, error):
 
 def load_metadata(path):
     """The {str: str} metadata saved with the checkpoint at path ({} if none), without reading the tensors."""
+    check_not_a_directory(path)
     try:
         with safetensors.safe_open(path, framework="np") as file:
             return file.metadata() or {}

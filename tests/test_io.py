@@ -92,6 +92,16 @@ def test_a_missing_file_names_the_path(tmp_path):
         mg.load(tmp_path / "nowhere.safetensors")
 
 
+def test_a_directory_is_a_clear_error(tmp_path):
+    with pytest.raises(IsADirectoryError, match="is a directory, expected a safetensors checkpoint file"):
+        mg.load(tmp_path)
+    with pytest.raises(IsADirectoryError, match="is a directory"):
+        mg.io.load_metadata(tmp_path)
+    with pytest.raises(IsADirectoryError, match="is a directory"):
+        mg.save({"w": mg.ones(2)}, tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_checkpoint_of_another_model_is_rejected_whole(tmp_path):
     path = tmp_path / "other.safetensors"
     other = nn.Sequential(nn.Embedding(6, 4), nn.LayerNorm(4), nn.Linear(4, 5), nn.Linear(5, 2))
@@ -165,3 +175,25 @@ def test_save_overwrites_and_keeps_no_temporary_files(tmp_path):
     mg.save({"w": mg.zeros(2)}, str(path))  # str paths work too
     assert mg.load(str(path))["w"].tolist() == [0.0, 0.0]
     assert [p.name for p in tmp_path.iterdir()] == ["model.safetensors"]
+
+
+@pytest.mark.skipif(os.name != "posix", reason="symbolic links and permission bits are POSIX")
+def test_saving_through_a_symlink_writes_its_target_and_keeps_the_link(tmp_path):
+    (tmp_path / "runs").mkdir()
+    target = tmp_path / "runs" / "step_100.safetensors"
+    mg.save({"w": mg.ones(2)}, target)
+    link = tmp_path / "latest.safetensors"
+    link.symlink_to(target)
+    mg.save({"w": mg.zeros(2)}, link)
+    assert link.is_symlink() and link.resolve() == target.resolve()
+    assert mg.load(target)["w"].tolist() == [0.0, 0.0]
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["latest.safetensors", "runs", "step_100.safetensors"]
+
+
+@pytest.mark.skipif(os.name != "posix", reason="symbolic links and permission bits are POSIX")
+def test_overwriting_keeps_the_permission_bits(tmp_path):
+    path = tmp_path / "private.safetensors"
+    mg.save({"w": mg.ones(2)}, path)
+    os.chmod(path, 0o600)
+    mg.save({"w": mg.zeros(2)}, path)
+    assert path.stat().st_mode & 0o777 == 0o600 and mg.load(path)["w"].tolist() == [0.0, 0.0]

@@ -151,6 +151,17 @@ def test_to_float64_converts_parameters_and_grads():
     assert model(mg.randn(2, 3, dtype=mg.float64)).dtype == mg.float64
 
 
+@pytest.mark.parametrize("dtype", [mg.int64, "bool"])
+def test_to_an_integer_or_bool_dtype_is_refused(dtype):
+    model = MLP()
+    before = [p.numpy().copy() for p in model.parameters()]
+    with pytest.raises(TypeError, match="only accepts floating point dtypes"):
+        model.to(dtype)
+    for p, old in zip(model.parameters(), before):  # nothing was truncated on the way
+        assert p.dtype == mg.float32 and p.requires_grad
+        np.testing.assert_array_equal(p.numpy(), old)
+
+
 def test_to_device(device):
     model = MLP().to(device)
     assert all(p.device == device for p in model.parameters())
@@ -290,6 +301,13 @@ def test_layer_norm():
     np.testing.assert_allclose(plain(x).numpy().reshape(2, -1).std(-1), 1, rtol=1e-4)
 
 
+def test_layer_norm_repr_shows_flags_that_are_not_the_default():
+    assert repr(nn.LayerNorm(4)) == "LayerNorm((4,), eps=1e-05)  # 8 params"
+    assert repr(nn.LayerNorm(4, bias=False)) == "LayerNorm((4,), eps=1e-05, bias=False)  # 4 params"
+    assert repr(nn.LayerNorm((3, 4), eps=1e-6, elementwise_affine=False)) == \
+        "LayerNorm((3, 4), eps=1e-06, elementwise_affine=False, bias=False)"
+
+
 def test_dropout_trains_and_evaluates():
     drop = nn.Dropout(0.25)
     x = mg.ones(200, 100)
@@ -370,6 +388,41 @@ def test_module_list_and_dict():
     assert [type(m).__name__ for _, m in heads.items()] == ["Linear", "Linear"]
     with pytest.raises(TypeError, match="holds Modules"):
         heads["bad"] = 3
+
+
+def test_slices_keep_the_container_type_and_sequential_keeps_the_names():
+    model = nn.Sequential(nn.Linear(1, 1), nn.ReLU(), nn.Linear(1, 2))
+    tail = model[1:]
+    assert isinstance(tail, nn.Sequential) and tail[-1] is model[2]
+    # as in PyTorch: the slice's state_dict keys are the whole model's, so a checkpoint fits both ways
+    assert list(tail.state_dict()) == ["2.weight", "2.bias"]
+    assert set(tail.state_dict()) <= set(model.state_dict())
+    assert [name for name, _ in model[::2].named_children()] == ["0", "2"]
+    layers = nn.ModuleList([nn.Linear(1, 1), nn.ReLU(), nn.Linear(1, 2)])
+    part = layers[1:]
+    assert isinstance(part, nn.ModuleList) and part[1] is layers[2]
+    assert [name for name, _ in part.named_parameters()] == ["1.weight", "1.bias"]  # renumbered, as PyTorch's
+
+
+@pytest.mark.parametrize("key, error, message", [
+    ("training", KeyError, "attribute 'training' already exists"),
+    ("forward", KeyError, "attribute 'forward' already exists"),
+    ("_modules", KeyError, "attribute '_modules' already exists"),
+    ("keys", KeyError, "attribute 'keys' already exists"),
+    ("a.b", KeyError, "module name can't contain '.'"),
+    ("", KeyError, "can't be empty"),
+    (1, TypeError, "keys must be strings, got int"),
+])
+def test_module_dict_refuses_keys_that_would_break_it(key, error, message):
+    heads = nn.ModuleDict({"tags": nn.Linear(4, 5)})
+    with pytest.raises(error, match=message):
+        heads[key] = nn.Linear(4, 2)
+    with pytest.raises(error, match=message):
+        nn.ModuleDict({key: nn.Linear(4, 2)})
+    assert heads.training is True and list(heads) == ["tags"]
+    assert heads.eval() is heads and not heads["tags"].training  # still a working module
+    heads["tags"] = nn.ReLU()  # replacing an existing key is fine
+    assert isinstance(heads["tags"], nn.ReLU)
 
 
 # ---- initialisation ------------------------------------------------------------------------

@@ -182,6 +182,40 @@ def test_param_group_errors():
         optim.SGD([p], lr=0.1, nesterov=True)
 
 
+@pytest.mark.parametrize("cls, options, message", [
+    (optim.SGD, dict(lr=-0.1), "SGD: lr must be >= 0, got -0.1"),
+    (optim.SGD, dict(lr=0.1, momentum=-0.9), "SGD: momentum must be >= 0, got -0.9"),
+    (optim.SGD, dict(lr=0.1, weight_decay=-1e-4), "SGD: weight_decay must be >= 0, got -0.0001"),
+    (optim.Adam, dict(eps=-1e-8), "Adam: eps must be >= 0, got -1e-08"),
+    (optim.Adam, dict(lr=float("nan")), "Adam: lr must be >= 0, got nan"),
+    (optim.Adam, dict(betas=(1.0, 0.999)), r"Adam: betas\[0\] must be in \[0, 1\), got 1.0"),
+    (optim.AdamW, dict(betas=(0.9, -0.1)), r"AdamW: betas\[1\] must be in \[0, 1\), got -0.1"),
+    (optim.AdamW, dict(weight_decay=-0.01), "AdamW: weight_decay must be >= 0, got -0.01"),
+    (optim.RMSprop, dict(alpha=-0.5), "RMSprop: alpha must be >= 0, got -0.5"),
+    (optim.RMSprop, dict(momentum=-0.5), "RMSprop: momentum must be >= 0, got -0.5"),
+])
+def test_hyperparameters_out_of_range_are_refused_like_pytorch(cls, options, message):
+    with pytest.raises(ValueError, match=message):
+        cls([param()], **options)
+    with pytest.raises(ValueError, match=message):  # in a parameter group too
+        cls([{"params": [param()], **options}])
+
+
+def test_hyperparameters_at_the_edge_of_their_range_are_accepted():
+    optim.SGD([param()], lr=0.0, momentum=0.0, weight_decay=0.0)
+    optim.Adam([param()], lr=0.0, betas=(0.0, 0.0), eps=0.0)
+    optim.RMSprop([param()], alpha=0.0, eps=0.0)
+
+
+def test_a_gradient_of_the_wrong_shape_is_an_error_not_a_broadcast():
+    p = nn.Parameter(mg.zeros(3, dtype=mg.float64))
+    p.grad = mg.tensor([1.0], dtype=mg.float64)  # would broadcast over all 3 weights
+    opt = optim.Adam([param(), p], lr=0.1)
+    with pytest.raises(RuntimeError, match=r"parameter 1 of group 0 has shape \(3,\) but its .grad has shape \(1,\)"):
+        opt.step()
+    assert p.numpy().tolist() == [0.0, 0.0, 0.0]
+
+
 def test_zero_grad_sets_gradients_to_none():
     model = nn.Linear(3, 2)
     opt = optim.SGD(model.parameters(), lr=0.1)
@@ -277,6 +311,12 @@ def test_step_and_linear_curves():
     np.testing.assert_allclose(lrs(lr_scheduler.LambdaLR(sgd(2.0), lambda t: 1 / (t + 1)), 3), [2, 1, 2 / 3])
 
 
+def test_linear_with_no_steps_starts_at_end_factor():
+    # PyTorch keeps start_factor for ever here (and its closed form divides by zero); no steps
+    # to get from start to end means being at the end from step 0
+    np.testing.assert_allclose(lrs(lr_scheduler.LinearLR(sgd(1.0), 0.5, 0.25, total_iters=0), 3), [0.25] * 3)
+
+
 def test_schedule_keeps_each_groups_ratio_and_resumes():
     a, b = param(), param()
     opt = optim.AdamW([{"params": [a], "lr": 1e-3}, {"params": [b], "lr": 1e-2}])
@@ -326,3 +366,29 @@ def test_clip_grad_norm_against_pytorch():
     assert total == pytest.approx(float(torch.nn.utils.clip_grad_norm_(theirs, 0.5)), rel=1e-12)
     for p, q in zip(ours, theirs):
         np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-12)
+
+
+def test_clip_grad_norm_spreads_a_nan_to_every_gradient():
+    # the training loop's NaN guard may look at any one parameter: a NaN anywhere must show everywhere
+    a, b, none = param(), param(), param()
+    a.grad = mg.tensor([[math.nan, 1.0, 0], [0, 0, 0]], dtype=mg.float64)
+    b.grad = mg.tensor(GRADS[0], dtype=mg.float64)
+    assert math.isnan(optim.clip_grad_norm_([a, b, none], max_norm=1.0))
+    assert np.isnan(a.grad.numpy()).all() and np.isnan(b.grad.numpy()).all()
+    assert none.grad is None
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf])
+@pytest.mark.filterwarnings("ignore:invalid value encountered:RuntimeWarning")  # inf * 0, as in PyTorch
+def test_clip_grad_norm_of_non_finite_gradients_against_pytorch(bad):
+    torch = pytest.importorskip("torch")
+    grads = [np.array([[bad, 1.0, 0], [0, 0, 0]]), GRADS[1]]
+    ours = [param(), param()]
+    theirs = [torch.tensor(P0, requires_grad=True) for _ in range(2)]
+    for p, q, g in zip(ours, theirs, grads):
+        p.grad, q.grad = mg.tensor(g, dtype=mg.float64), torch.tensor(g)
+    total = optim.clip_grad_norm_(ours, 1.0)
+    expected = float(torch.nn.utils.clip_grad_norm_(theirs, 1.0))
+    assert total == expected or math.isnan(total) and math.isnan(expected)
+    for p, q in zip(ours, theirs):
+        np.testing.assert_array_equal(p.grad.numpy(), q.grad.numpy())  # NaN == NaN here

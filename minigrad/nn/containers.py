@@ -22,8 +22,14 @@ class Sequential(Module):
         return x
 
     def __getitem__(self, index):
-        picked = list(self._modules.values())[index]
-        return Sequential(*picked) if isinstance(index, slice) else picked
+        if not isinstance(index, slice):
+            return list(self._modules.values())[index]
+        # the slice keeps the children's names ("1", "2", ...), as in PyTorch, so that its
+        # state_dict keys are those of the same weights in the whole model's state_dict
+        picked = Sequential()
+        for name in list(self._modules)[index]:
+            setattr(picked, name, self._modules[name])
+        return picked
 
     def __len__(self):
         return len(self._modules)
@@ -49,7 +55,8 @@ class ModuleList(Module):
         return self
 
     def __getitem__(self, index):
-        return list(self._modules.values())[index]
+        picked = list(self._modules.values())[index]
+        return ModuleList(picked) if isinstance(index, slice) else picked  # renumbered from "0", as in PyTorch
 
     def __setitem__(self, index, module):
         name = list(self._modules)[index]  # IndexError when out of range, as for a list
@@ -74,6 +81,17 @@ class ModuleDict(Module):
         return self._modules[key]
 
     def __setitem__(self, key, module):
+        # keys become attribute names and parts of dotted state_dict names: a key such as
+        # "training" or "forward" would overwrite the module's own attribute, and "a.b" would
+        # give names that load_state_dict cannot tell apart from a nested module's
+        if not isinstance(key, str):
+            raise TypeError(f"ModuleDict keys must be strings, got {type(key).__name__}")
+        if key not in self._modules and hasattr(self, key):
+            raise KeyError(f"ModuleDict key {key!r}: attribute {key!r} already exists; pick another key")
+        if "." in key:
+            raise KeyError(f"ModuleDict key {key!r}: module name can't contain '.'")
+        if not key:
+            raise KeyError("ModuleDict key '': module name can't be empty")
         setattr(self, key, check_module(self, module))
 
     def __contains__(self, key):

@@ -66,7 +66,13 @@ class LayerNorm(Module):
         return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self):
-        return f"{self.normalized_shape}, eps={self.eps}"
+        # the defaults are left out; PyTorch prints both flags always, bias=False too when there is no weight
+        text = f"{self.normalized_shape}, eps={self.eps}"
+        if self.weight is None:
+            text += ", elementwise_affine=False"
+        if self.bias is None:
+            text += ", bias=False"
+        return text
 
 
 class Dropout(Module):

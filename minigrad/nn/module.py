@@ -146,6 +146,8 @@ class Module:
             convert = lambda array: backend.as_array(array, device=target)  # noqa: E731
         else:
             dtype = backend.dtype_of(target)
+            if not backend.is_floating(dtype):  # as PyTorch: integer weights would be truncated and untrainable
+                raise TypeError(f"nn.Module.to only accepts floating point dtypes (or a device), got {dtype.name}")
             convert = lambda array: array.astype(dtype) if backend.is_floating(array.dtype) else array  # noqa: E731
         for param in self.parameters():
             param.data = convert(param.data)  # a parameter is a leaf: replacing its array is safe

@@ -74,6 +74,10 @@ class LinearLR(LRScheduler):
         super().__init__(optimizer)
 
     def factor(self, step):
+        if self.total_iters == 0:
+            # no steps to get there: end_factor from the start. (PyTorch keeps start_factor
+            # for ever here, while its own closed form divides by zero: we do not copy that.)
+            return self.end_factor
         progress = min(step, self.total_iters) / self.total_iters
         return self.start_factor + (self.end_factor - self.start_factor) * progress
 

@@ -11,6 +11,9 @@ step() visits every parameter that requires grad and has a gradient, and calls
 the subclass's update(param, grad, state, group) under no_grad, where `grad` is
 the gradient array and `state` the parameter's own dict (momentum buffers and
 the like). A parameter that is frozen or got no gradient is not touched at all.
+
+Hyperparameters are checked when a group is added, as PyTorch checks them:
+a negative lr or a beta of 1 would not fail, it would quietly train wrong.
 """
 from minigrad import backend
 from minigrad.tensor import Tensor, no_grad
@@ -39,7 +42,9 @@ class Optimizer:
         unknown = set(group) - set(self.defaults) - {"params", "initial_lr"}
         if unknown:
             raise ValueError(f"{type(self).__name__}: unknown options {sorted(unknown)} in a parameter group")
-        self.param_groups.append({**self.defaults, **group, "params": params})
+        group = {**self.defaults, **group, "params": params}
+        check_hyperparameters(type(self).__name__, group)
+        self.param_groups.append(group)
 
     def zero_grad(self):
         """Forget the gradients (set them to None): backward() adds into .grad."""
@@ -49,9 +54,13 @@ class Optimizer:
 
     def step(self):
         with no_grad():
-            for group in self.param_groups:
-                for p in group["params"]:
+            for g, group in enumerate(self.param_groups):
+                for i, p in enumerate(group["params"]):
                     if p.requires_grad and p.grad is not None:
+                        if p.grad.data.shape != p.data.shape:  # the update would broadcast it silently
+                            raise RuntimeError(f"{type(self).__name__}.step: parameter {i} of group {g} has shape "
+                                               f"{p.shape} but its .grad has shape {p.grad.shape}; "
+                                               "expected a gradient of the parameter's shape")
                         self.update(p, p.grad.data, self.state.setdefault(p, {}), group)
 
     def update(self, param, grad, state, group):
@@ -104,3 +113,16 @@ class Optimizer:
             lines.append(f"Parameter Group {i}")
             lines += [f"    {k}: {v}" for k, v in group.items() if k != "params"]
         return "\n".join(lines) + "\n)"
+
+
+NON_NEGATIVE = ("lr", "eps", "momentum", "weight_decay", "alpha")
+
+
+def check_hyperparameters(optimizer, group):
+    """Raise a ValueError naming the first option of group outside the range PyTorch accepts."""
+    for name in NON_NEGATIVE:
+        if name in group and not group[name] >= 0:  # `not >=` also catches NaN
+            raise ValueError(f"{optimizer}: {name} must be >= 0, got {group[name]}")
+    for i, beta in enumerate(group.get("betas", ())):
+        if not 0 <= beta < 1:  # beta = 1: the running average never moves and the bias correction divides by 0
+            raise ValueError(f"{optimizer}: betas[{i}] must be in [0, 1), got {beta}")
