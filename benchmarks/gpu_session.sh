@@ -21,5 +21,5 @@ echo "== NumPy vs CuPy vs PyTorch CUDA"
 timeout 200 python3 benchmarks/bench_gpu.py 2>&1 | tee "$OUT/bench-gpu.log" && cp benchmarks/RESULTS.md "$OUT/"
 
 echo "== minigrad compare on the GPU"
-timeout 120 python3 -c "import sys; from minigrad.cli import main; sys.exit(main(sys.argv[1:]))" \
+timeout 120 python3 -c "import sys; from models.cli import main; sys.exit(main(sys.argv[1:]))" \
     compare --device cuda --out "$OUT/compare" 2>&1 | tee "$OUT/compare-cuda.log"

@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from minigrad.cli import main
+from models.cli import main
 from models import pretrained
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import minigrad as mg
-from minigrad.cli import main
+from models.cli import main
 from models import minilm, pretrained
 from models.compare import CompareConfig, with_defaults
 from models.forgetting import EmbeddingDrift, LMLossIncrease, forgetting_probe, probe_texts

@@ -9,7 +9,7 @@ import random
 
 import pytest
 
-from minigrad.cli import main
+from models.cli import main
 from models import data, pretrained, tasks
 from models.compare import CompareConfig, pretrained_row, run_mode, with_defaults
 from models.forgetting import forgetting_probe

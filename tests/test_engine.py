@@ -440,3 +440,10 @@ def test_library_never_imports_torch():
     pattern = re.compile(r"^\s*(import torch|from torch)", re.MULTILINE)
     assert [p for folder in ("minigrad", "models") for p in (root / folder).rglob("*.py")
             if pattern.search(p.read_text())] == []
+
+
+def test_the_engine_never_imports_the_models_built_on_it():
+    """The layers of the design: minigrad knows nothing of models (the `minigrad` command lives in models/)."""
+    root = pathlib.Path(__file__).resolve().parents[1]
+    pattern = re.compile(r"^\s*(import models|from models)", re.MULTILINE)
+    assert [str(p.relative_to(root)) for p in (root / "minigrad").rglob("*.py") if pattern.search(p.read_text())] == []

@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import pytest
 
-from minigrad.cli import main
+from models.cli import main
 from models import data, fetch
 from models.pretraining import window_batches
 
