@@ -151,7 +151,8 @@ def finetune_command(args):
               + (f", {len(grid)} setting{'s' * (len(grid) > 1)}" if grid else "") + "\n")
         print("setting                         " + report.table_header(kind), flush=True)
 
-    rows, best, path = finetune(config, args.mode, out, grid, on_start=start_table, on_row=lambda row: print(
+    rows, best, path = finetune(config, args.mode, out, grid, on_start=start_table, progress=sys.stderr.isatty(),
+                                on_row=lambda row: print(
         f"{' '.join(f'{k}={v}' for k, v in row['point'].items()) or 'defaults':<32}" + report.table_row(row, kind),
         flush=True))
     if kind == "lm":
@@ -203,7 +204,7 @@ def compare_command(args):
               f"on {config.device}\n")
         print(report.table_header(kind), flush=True)
 
-    rows, path = compare(config, out_dir=out, on_start=start_table,
+    rows, path = compare(config, out_dir=out, on_start=start_table, progress=sys.stderr.isatty(),
                          on_row=lambda row: print(report.table_row(row, kind), flush=True))
     print(f"\nforgetting: {measure}")
     print_stopped(rows, "mode")

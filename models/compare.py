@@ -201,9 +201,10 @@ def head_options(config):
     return {"pooling": config.options["pooling"]} if "pooling" in config.options else {}
 
 
-def run_mode(name, base, task, config, forgetting, progress=False):
+def run_mode(name, base, task, config, forgetting, progress=False, log_path=None):
     """Fine-tune one mode (or the from-scratch baseline); returns (table row with curves, model).
-    config has its defaults filled in (with_defaults); forgetting is a models.forgetting measure."""
+    config has its defaults filled in (with_defaults); forgetting is a models.forgetting measure;
+    progress: show a progress bar; log_path: a JSONL file that gets every evaluation."""
     mg.manual_seed(config.seed)
     num_labels = len(task.labels) or None  # qa and lm have no classes
     if name == "scratch":  # the same network, head and steps, from random weights
@@ -219,7 +220,7 @@ def run_mode(name, base, task, config, forgetting, progress=False):
                                warmup_steps=config.steps // 10, eval_every=config.eval_every,
                                patience=config.patience, progress=progress),
                    evaluate=lambda m: tasks.evaluate(m, task.valid, tokenizer, num_labels, options),
-                   param_groups=model.param_groups)
+                   param_groups=model.param_groups, log_path=log_path)
     trainable, total = count_parameters(model)
     val = tasks.evaluate(model, task.valid, tokenizer, num_labels, options)
     test = tasks.evaluate(model, task.test, tokenizer, num_labels, options) if task.test else {}
@@ -230,7 +231,7 @@ def run_mode(name, base, task, config, forgetting, progress=False):
         "mode": name, "lr": lr, "optimizer": config.optimizer, "trainable": trainable, "total": total,
         "trainable_pct": 100 * trainable / total, "seconds_per_step": result.seconds_per_step, "peak_mb": None if peak is None else peak / 2**20,
         **scores("val", val), **scores("test", test), "forgetting": forgotten, **sample, "stopped": result.stopped,
-        "steps_done": result.steps_done,
+        "steps_done": result.steps_done, "log": None if log_path is None else Path(log_path).name,
         "curve": [{"step": h["step"], **scores("val", {k: v for k, v in h.items() if k not in ("step", "train_loss")})}
                   for h in result.history],
     }
@@ -271,10 +272,11 @@ def pretrained_row(base, task, config):
     return {**row, "sample": greedy_sample(base, base.tokenizer)}
 
 
-def compare(config, out_dir=None, on_start=None, on_row=None):
+def compare(config, out_dir=None, on_start=None, on_row=None, progress=False):
     """Run every mode; returns (rows, results path). on_start(config, task, forgetting) is called once
     the model and data are loaded (config with the model's defaults filled in); on_row(row) as each
-    row is ready, in the table's order: the pretrained model (lm), the modes, scratch, majority class."""
+    row is ready, in the table's order: the pretrained model (lm), the modes, scratch, majority class.
+    out_dir gets results.json and each mode's evaluations as log-<mode>.jsonl; progress: a progress bar."""
     start = time.perf_counter()
     base = pretrained.load(config.model, device=config.device)
     task = load_data(config, base)
@@ -292,14 +294,15 @@ def compare(config, out_dir=None, on_start=None, on_row=None):
 
     if config.baselines and task.kind == "lm":
         add(pretrained_row(base, task, config))
+    out_dir = Path(out_dir or Path("runs") / f"{time.strftime('%Y%m%d-%H%M%S')}-compare")
+    out_dir.mkdir(parents=True, exist_ok=True)  # now that every setting has been checked
     for name in config.modes + (["scratch"] if config.baselines else []):
-        add(run_mode(name, base, task, config, forgetting)[0])
+        add(run_mode(name, base, task, config, forgetting, progress, out_dir / f"log-{name}.jsonl")[0])
         if rows[-1]["stopped"] == "interrupted":  # Ctrl-C: keep what finished, run nothing more
             break
     else:
         if config.baselines and task.kind == "classification":
             add(majority_row(task))
-    out_dir = Path(out_dir or Path("runs") / f"{time.strftime('%Y%m%d-%H%M%S')}-compare")
     path = write_results(out_dir, command="compare", config=config, task={"name": task.name, "kind": task.kind, "labels": task.labels},
                          forgetting_measure=forgetting.measure, rows=rows, seconds=time.perf_counter() - start)
     return rows, path

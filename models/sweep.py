@@ -67,9 +67,10 @@ def better(row, best):
     return key(row) > key(best)
 
 
-def finetune(config, mode, out_dir, grid=(), on_start=None, on_row=None):
+def finetune(config, mode, out_dir, grid=(), on_start=None, on_row=None, progress=False):
     """Train `mode` at every grid point; keep, test and save the best. Returns (rows, best, results path).
-    on_start(config, task, forgetting) and on_row(row) are called as in models.compare.compare."""
+    on_start(config, task, forgetting), on_row(row) and progress as in models.compare.compare; each
+    point's evaluations go to out_dir/log-<n>.jsonl (n counts the points from 1)."""
     base = pretrained.load(config.model, device=config.device)
     task = load_data(config, base)
     config = with_defaults(replace(config, modes=[mode]), task.kind)
@@ -77,10 +78,12 @@ def finetune(config, mode, out_dir, grid=(), on_start=None, on_row=None):
     if on_start:
         on_start(config, task, forgetting)
     rows, best, best_model = [], None, None
-    for point in grid or [{}]:
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)  # now that every setting has been checked
+    for n, point in enumerate(grid or [{}], start=1):
         changes = {k: v for k, v in point.items() if k != "lr"}
         run_config = replace(config, **changes, lr={**config.lr, **({mode: point["lr"]} if "lr" in point else {})})
-        row, model = run_mode(mode, base, task, run_config, forgetting, progress=len(grid) <= 1)
+        row, model = run_mode(mode, base, task, run_config, forgetting, progress, out_dir / f"log-{n}.jsonl")
         row["point"] = point
         rows.append(row)
         if on_row:
@@ -89,8 +92,6 @@ def finetune(config, mode, out_dir, grid=(), on_start=None, on_row=None):
             best, best_model = row, model
         if row["stopped"] == "interrupted":  # Ctrl-C: keep the best so far, run no more points
             break
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     save_delta(best_model, out_dir / "delta.safetensors", labels=task.labels or None, base=config.model)
     path = write_results(out_dir, command="finetune", mode=mode, config=config,
                          task={"name": task.name, "kind": task.kind, "labels": task.labels}, forgetting_measure=forgetting.measure,

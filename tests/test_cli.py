@@ -40,6 +40,8 @@ def test_compare_end_to_end(tmp_path, capsys):
     assert rows["head"]["trainable"] < rows["lora"]["trainable"] < rows["full"]["trainable"]
     assert rows["head"]["forgetting"] == pytest.approx(0.0, abs=1e-9)  # a frozen body forgets nothing
     assert (out / "curves.png").stat().st_size > 1000 and (out / "accuracy_vs_parameters.png").exists()
+    evaluations = [json.loads(line) for line in (out / rows["lora"]["log"]).read_text().splitlines()]
+    assert [e["step"] for e in evaluations] == [2] and "accuracy" in evaluations[0]  # one JSONL log per mode
 
 
 def test_compare_on_the_users_csv(tmp_path, capsys):
