@@ -47,7 +47,13 @@ class LMLossIncrease:
                         f"on {len(texts)} held-out reviews")
 
     def loss(self, body):
-        return lm_loss_on(LanguageModel(body), self.rows, self.tokenizer, self.device)
+        """The next-token loss in eval mode (no dropout), whatever mode body is in; its mode is kept."""
+        was_training = body.training
+        body.eval()
+        try:
+            return lm_loss_on(LanguageModel(body), self.rows, self.tokenizer, self.device)
+        finally:
+            body.train(was_training)
 
     def __call__(self, body):
         return self.loss(body) - self.before

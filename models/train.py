@@ -158,7 +158,9 @@ def training_step(model, loss_fn, batch, optimizer, trainable, clip_norm, step):
 def train(model, loss_fn, batches, config, evaluate=None, param_groups=None, log_path=None,
           checkpoint_path=None, checkpoint_metadata=None, resume=None):
     """Train model in place; returns a TrainResult. See the module docstring."""
-    optimizer = make_optimizer(param_groups if param_groups is not None else model.parameters(), config)
+    if param_groups is None:  # a prepared model's own groups (layerwise-lr's rates), else every parameter
+        param_groups = getattr(model, "param_groups", None) or model.parameters()
+    optimizer = make_optimizer(param_groups, config)
     schedule = make_schedule(optimizer, config)
     resumed = load_checkpoint(resume, model, optimizer, schedule) if resume else {}
     start, best_loss = int(resumed.get("step", 0)), float(resumed.get("valid_loss", math.inf))

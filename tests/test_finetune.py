@@ -229,8 +229,9 @@ def test_lora_linear_is_base_plus_scaled_low_rank_update():
 def test_lora_and_adapters_start_exactly_at_the_base_model(mode, encoder):
     ids, mask, _ = example_batch()
     base = LanguageModel(config(causal=not encoder, norm_first=not encoder))
-    tuned = prepare(base, mode, task="lm")
-    assert np.array_equal(logits(tuned, ids, mask), logits(base, ids, mask))
+    tuned = prepare(base, mode, num_labels=C) if encoder else prepare(base, mode, task="lm")  # an encoder is no LM
+    if not encoder:
+        assert np.array_equal(logits(tuned, ids, mask), logits(base, ids, mask))
     assert np.array_equal(tuned.body(ids, mask).numpy(), base.body(ids, mask).numpy())
 
 
@@ -338,3 +339,86 @@ def test_delta_refuses_a_wrong_base_a_full_checkpoint_and_merged_weights(base, t
     merge_lora(tuned)
     with pytest.raises(ValueError, match="unmerge_lora"):
         save_delta(tuned, tmp_path / "merged.safetensors")
+
+
+def test_delta_refuses_a_base_trained_even_one_step_further(base, tmp_path):
+    tuned = prepare(base, "lora", num_labels=C)
+    save_delta(tuned, tmp_path / "delta.safetensors", labels=["a", "b", "c"], base="test")
+    further = LanguageModel(config())
+    further.load_state_dict(base.state_dict())
+    with mg.no_grad():  # one tiny step's worth of change in one weight
+        further.body.blocks[1].mlp.up.weight[0, 0] += 1e-4
+    with pytest.raises(ValueError, match="trained on a different base model"):
+        load_delta(further, tmp_path / "delta.safetensors")
+    assert load_delta(base, tmp_path / "delta.safetensors").labels == ["a", "b", "c"]
+    with pytest.raises(ValueError, match="2 labels for a head with 3 outputs"):
+        save_delta(tuned, tmp_path / "other.safetensors", labels=["a", "b"])
+
+
+def test_an_encoder_is_not_a_language_model():
+    with pytest.raises(ValueError, match="task 'lm' needs a causal body"):
+        prepare(LanguageModel(config(causal=False)), "lora", task="lm")
+
+
+@pytest.mark.parametrize("mode, options, message", [
+    ("params", {"patterns": ["*bias", "*typo*"]}, r"no parameter name matches \['\*typo\*'\]"),
+    ("lora", {"targets": []}, "targets names no layer"),
+    ("lora", {"alpha": 0.0}, "alpha must be > 0"),
+    ("layers", {"layers": True}, "expected block indices"),
+    ("layers", {"layers": "1"}, "expected block indices"),
+])
+def test_options_that_would_train_something_else_than_asked_are_refused(base, mode, options, message):
+    with pytest.raises((ValueError, TypeError), match=message):
+        prepare(base, mode, num_labels=C, **options)
+
+
+def test_merged_lora_stops_training_until_unmerged(base):
+    tuned = prepare(base, "lora", num_labels=C)
+    trainable = count_parameters(tuned)[0]
+    merge_lora(tuned)
+    assert count_parameters(tuned)[0] == HEAD  # A and B get no gradient through a merged weight
+    unmerge_lora(tuned)
+    assert count_parameters(tuned)[0] == trainable
+
+
+def test_train_uses_a_prepared_models_own_groups(base):
+    tuned = prepare(base, "layerwise-lr", num_labels=C, decay=0.5)
+    result_lrs = []
+    config_ = TrainConfig(steps=1, lr=1.0, schedule="constant", progress=False)
+    original = make_optimizer
+
+    def spy(groups, config):
+        optimizer = original(groups, config)
+        result_lrs.extend(g["lr"] for g in optimizer.param_groups)
+        return optimizer
+
+    import models.train as training
+    training.make_optimizer, saved = spy, training.make_optimizer
+    try:
+        train(tuned, classification_loss, itertools.repeat(example_batch()), config_)  # no param_groups given
+    finally:
+        training.make_optimizer = saved
+    assert result_lrs == [0.5**depth for depth in range(L + 2)]  # head, top block ... block 0, embeddings
+
+
+def test_forgetting_is_measured_without_dropout_whatever_the_models_mode():
+    from models.forgetting import LMLossIncrease
+    from models.tokenizers import CharTokenizer
+
+    base = LanguageModel(config(dropout=0.3))
+    base.tokenizer = CharTokenizer.train(["abcde"])
+    base.train()
+    probe = LMLossIncrease(base, ["abcde edcba", "cab bad"] * 4, "cpu")
+    assert base.body.training  # its mode is kept
+    tuned = prepare(base, "head", num_labels=C)
+    tuned.train()
+    assert probe(tuned.transformer) == 0.0  # head-only changes nothing in the body: 0 forgetting, dropout or not
+
+
+def test_a_prompt_on_a_normalised_embedding_starts_at_the_scale_of_real_inputs():
+    body = Transformer(config(causal=False, norm_first=False))
+    assert body.embedding_norm is not None
+    prompted = PromptTuned(body, n_prompt=4)
+    real = body.embed(mg.tensor([[1, 2, 3, 4]]))[0]
+    ratio = float((prompted.prompt * prompted.prompt).sum(-1).mean().item()) / float((real * real).sum(-1).mean().item())
+    assert 0.5 < ratio < 2

@@ -177,6 +177,9 @@ def make_head(task, body, num_labels, pooling, old_head):
     if task == "qa":
         return SpanHead(d)
     if task == "lm":
+        if not body.config.causal:  # every position would see the token it is asked to predict
+            raise ValueError("task 'lm' needs a causal body; this one is a bidirectional encoder, where each "
+                             "position sees the next token, so next-token prediction would be copying")
         if isinstance(old_head, LMHead):
             return old_head
         if body.config.tie_weights:
@@ -219,7 +222,7 @@ def prepare(model, mode, num_labels=None, task="classification", copy=True, **op
     tuned.mode_options = {option: value for chosen in resolved.values() for option, value in chosen.items()}
     if task == "classification":
         tuned.mode_options["pooling"] = head.pooling
-    tuned.task, tuned.num_labels = task, num_labels
+    tuned.task, tuned.num_labels = task, num_labels if task in ("classification", "tagging") else None
     return tuned
 
 

@@ -14,11 +14,12 @@ the same structure, with new random values in the trainable parameters) and
 then overwrites every trainable parameter from the file, so the predictions are
 those of the saved model. The file must hold exactly the trainable parameters,
 no more and no fewer; the frozen rest comes from the base. A fingerprint of the
-frozen weights catches a delta put on a different base model, which would
+frozen weights (a SHA-256 of their float32 values) catches a delta put on a
+different base model -- even one trained a few steps further -- which would
 otherwise load without complaint and predict nonsense.
 """
+import hashlib
 import json
-import math
 
 import minigrad as mg
 from minigrad.io import load_metadata
@@ -34,9 +35,14 @@ def trainable_state(model):
 
 
 def fingerprint(model):
-    """The sum of |w| over the frozen parameters: cheap, and different for different base weights."""
-    with mg.no_grad():
-        return sum(float(p.abs().sum().item()) for p in model.parameters() if not p.requires_grad)
+    """A SHA-256 over the frozen parameters' names and values (as float32 on the host, so the same
+    base on the GPU fits): any change to any frozen weight changes it."""
+    digest = hashlib.sha256()
+    for name, p in model.named_parameters():
+        if not p.requires_grad:
+            digest.update(name.encode())
+            digest.update(p.detach().float().numpy().tobytes())
+    return digest.hexdigest()
 
 
 def save_delta(model, path, labels=None, base=None):
@@ -49,6 +55,8 @@ def save_delta(model, path, labels=None, base=None):
     if any(m.merged for m in model.modules() if isinstance(m, LoRALinear)):
         raise ValueError("save_delta: the LoRA updates are merged into the base weights; "
                          "call unmerge_lora(model) first, so the frozen weights are the base's again")
+    if labels is not None and len(labels) != model.num_labels:
+        raise ValueError(f"save_delta: {len(labels)} labels for a head with {model.num_labels} outputs")
     metadata = {
         "format": FORMAT,
         "mode": model.mode,
@@ -56,7 +64,7 @@ def save_delta(model, path, labels=None, base=None):
         "task": model.task,
         "num_labels": json.dumps(model.num_labels),
         "base_config": json.dumps(model.config.to_dict()),
-        "base_fingerprint": repr(fingerprint(model)),
+        "base_fingerprint": fingerprint(model),
         "labels": json.dumps(None if labels is None else [str(label) for label in labels]),
         "base": str(base),
     }
@@ -73,11 +81,11 @@ def load_delta(base_model, path):
                          "a full checkpoint loads with model.load_state_dict(mg.load(path))")
     tuned = prepare(base_model, metadata["mode"], num_labels=json.loads(metadata["num_labels"]),
                     task=metadata["task"], **json.loads(metadata["options"]))
-    saved, here = float(metadata["base_fingerprint"]), fingerprint(tuned)
-    if not math.isclose(saved, here, rel_tol=1e-4, abs_tol=1e-6):
+    if metadata["base_fingerprint"] != fingerprint(tuned):
         raise ValueError(
-            f"load_delta: {path} was trained on a different base model (frozen weights sum to "
-            f"{here:.6g} here, {saved:.6g} when saved); its config was {metadata['base_config']}")
+            f"load_delta: {path} was trained on a different base model (its frozen weights are not this "
+            f"model's: SHA-256 {metadata['base_fingerprint'][:12]}... when saved, {fingerprint(tuned)[:12]}... "
+            f"here; its base was {metadata.get('base', '?')!r} with config {metadata['base_config']})")
     delta = mg.load(path, device=next(tuned.parameters()).device)
     expected = trainable_state(tuned)
     missing = [name for name in expected if name not in delta]

@@ -61,7 +61,10 @@ def train_layers(model, *, top_k=2, layers=None):
             raise ValueError(f"layers: top_k must be between 0 and {n} (the number of blocks), got {top_k}")
         chosen = list(range(n - top_k, n))
     else:
-        layers = [layers] if isinstance(layers, int) else list(layers)
+        layers = [layers] if isinstance(layers, int) and not isinstance(layers, bool) else layers
+        if not (isinstance(layers, (list, tuple)) and all(isinstance(i, int) and not isinstance(i, bool)
+                                                          for i in layers)):
+            raise TypeError(f"layers: expected block indices (an int or a list of ints), got {layers!r}")
         wrong = [i for i in layers if not -n <= i < n]
         if wrong:
             raise ValueError(f"layers: block indices {wrong} are out of range for {n} blocks "
@@ -81,10 +84,11 @@ def train_params(model, *, patterns=("*bias",)):
     """
     patterns = [s.strip() for s in patterns.split(",")] if isinstance(patterns, str) else list(patterns)
     named = list(model.named_parameters())
-    matched = [p for name, p in named if any(fnmatch(name, pattern) for pattern in patterns)]
-    if not matched:
+    unmatched = [pattern for pattern in patterns if not any(fnmatch(name, pattern) for name, _ in named)]
+    if unmatched:  # most likely a typo: training silently without those parameters would mislead
         examples = ", ".join(name for name, _ in named[:4])
-        raise ValueError(f"params: no parameter name matches {patterns}; names look like {examples}, ...")
+        raise ValueError(f"params: no parameter name matches {unmatched}; names look like {examples}, ...")
+    matched = [p for name, p in named if any(fnmatch(name, pattern) for pattern in patterns)]
     for p in matched:
         p.requires_grad_(True)
 

@@ -28,6 +28,8 @@ class LoRALinear(nn.Module):
         super().__init__()
         if r < 1:
             raise ValueError(f"lora: rank r must be at least 1, got {r}")
+        if not alpha > 0:  # alpha / r scales the update: 0 would leave A and B without any gradient
+            raise ValueError(f"lora: alpha must be > 0, got {alpha}")
         self.base = base.requires_grad_(False)
         self.r, self.alpha, self.scale = r, alpha, alpha / r
         device = base.weight.device
@@ -49,11 +51,15 @@ class LoRALinear(nn.Module):
         return (self.lora_B @ self.lora_A) * self.scale
 
     def merge(self):
-        """Fold the update into base.weight; forward then skips the low-rank path."""
+        """Fold the update into base.weight; forward then skips the low-rank path, so A and B stop
+        training (they would get no gradient) until unmerge()."""
         if not self.merged:
             with mg.no_grad():
                 self.base.weight.add_(self.delta_weight())
             self.merged = True
+            self.trained = self.lora_A.requires_grad
+            self.lora_A.requires_grad_(False)
+            self.lora_B.requires_grad_(False)
         return self
 
     def unmerge(self):
@@ -62,6 +68,8 @@ class LoRALinear(nn.Module):
             with mg.no_grad():
                 self.base.weight.sub_(self.delta_weight())
             self.merged = False
+            self.lora_A.requires_grad_(self.trained)
+            self.lora_B.requires_grad_(self.trained)
         return self
 
     def extra_repr(self):
@@ -71,6 +79,8 @@ class LoRALinear(nn.Module):
 def inject_lora(module, targets=("query", "value"), r=8, alpha=16, dropout=0.0):
     """Replace every nn.Linear in module whose own name is in targets by a LoRALinear around it."""
     targets = [s.strip() for s in targets.split(",")] if isinstance(targets, str) else list(targets)
+    if not targets:
+        raise ValueError("lora: targets names no layer; expected names such as ('query', 'value')")
     linears = [(name, m) for name, m in module.named_modules() if isinstance(m, nn.Linear)]
     found = [(name, m) for name, m in linears if name.rpartition(".")[2] in targets]
     missing = sorted(set(targets) - {name.rpartition(".")[2] for name, _ in found})

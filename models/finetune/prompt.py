@@ -16,6 +16,8 @@ Choices made here:
 - In a causal body the prompt comes first, so every real token sees all of it.
 - P starts as n random rows of the token embedding, which Lester et al. found
   better than random vectors: the prompt starts among "words" the model knows.
+  A body that normalises its embeddings (BERT, MiniLM) gets the rows through that
+  LayerNorm too, so they start at the scale of its real inputs (~10x the raw rows).
 
 A causal body computes the same thing more cheaply. There the prompt positions
 attend only to each other, so their states in every block are the same for every
@@ -49,7 +51,10 @@ class PromptTuned(nn.Module):
         table = body.token_embedding.weight  # (vocab, d)
         rows = (mg.rand(n_prompt, device=table.device) * table.shape[0]).long()
         with mg.no_grad():
-            self.prompt = nn.Parameter(table[rows])  # (n, d), a copy of n random rows
+            start = table[rows]  # (n, d), a copy of n random rows
+            if body.embedding_norm is not None:  # BERT normalises its inputs: start at their scale too
+                start = body.embedding_norm(start)
+            self.prompt = nn.Parameter(start)
 
     def extend_mask(self, attention_mask):
         """(B, T) -> (B, n + T) with ones for the prompt; None (no padding) stays None."""
