@@ -35,6 +35,12 @@ set. "forgetting" is how much worse the body got at its pretraining task
 (next-token loss on reviews) after fine-tuning: 0 for the modes that leave the
 body's weights alone.
 
+Accuracy is one number; the lesson ends by looking behind it, at one mode's
+per-class precision (of the reviews it called positive, how many were),
+recall (of the positive reviews, how many it found), their harmonic mean F1,
+and the confusion matrix -- and at why macro F1 (the mean of the classes' F1)
+exposes the majority-class baseline that accuracy flatters.
+
 Run: python lessons/10_finetune_modes.py   (--quick: three modes, a few steps)
 """
 import argparse
@@ -50,8 +56,26 @@ from models import data, pretrained
 from models.compare import CompareConfig, majority_row, run_mode, with_defaults
 from models.finetune import MODES
 from models.forgetting import forgetting_probe
+from models.metrics import classification_report
+from models.report import class_details
 
 FIGURES = Path(__file__).parent / "figures"
+
+
+def behind_the_accuracy(row, task):
+    """Precision, recall, F1 and the confusion matrix of one mode, and macro F1 against the baseline."""
+    print(f"\nbehind {row['mode']}'s {row['val_accuracy']:.1%} validation accuracy, class by class:")
+    print("\n".join("  " + line for line in class_details(row["val_per_class"], row["val_confusion_matrix"],
+                                                             task.labels)))
+    print("precision = right among those predicted as the class; recall = found among those truly of it;")
+    print("F1 = 2 P R / (P + R). Macro F1 averages F1 over the classes, so each class counts the same.")
+    labels = [e.label for e in task.train]
+    most = max(range(len(task.labels)), key=labels.count)  # the majority-class baseline's one answer
+    always = classification_report([e.label for e in task.valid], [most] * len(task.valid), len(task.labels))
+    missed = ", ".join(repr(task.labels[c]) for c in range(len(task.labels)) if c != most)
+    print(f"the majority-class baseline (always {task.labels[most]!r}): accuracy {always['accuracy']:.1%}, "
+          f"macro F1 {always['macro_f1']:.3f}:\nits recall on {missed} is 0, so that F1 is 0, and the macro "
+          "average counts it as much as the class it always gets right.")
 
 
 def main(quick):
@@ -98,6 +122,8 @@ def main(quick):
                    if scratch <= majority["val_accuracy"] else "")
         print(f"From random weights the same {steps} steps reach {scratch:.1%}{f' ({learned})' if learned else ''}; "
               f"the best mode ({best['mode']}) {best['val_accuracy']:.1%}: that gap is what pretraining buys.")
+
+    behind_the_accuracy(rows[0], task)
 
     fig, ax = plt.subplots(figsize=(8, 4.8))
     for row in rows:

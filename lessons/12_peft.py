@@ -165,7 +165,7 @@ def lora_merge(base, task, steps):
     print(f"         logits merged vs with the LoRA path: max abs difference {np.abs(merged - before).max():.1e}")
     print(f"unmerge: max |W_back - W| = {np.abs(W_back - W).max():.1e}; "
           f"logits max abs difference {np.abs(unmerged - before).max():.1e}")
-    print("(float32 rounding: W + D - D need not give back W's last bit)\n")
+    print("(unmerge puts back the W that merge kept aside: in float32, W + D - D need not give back W's last bit)\n")
     return model, probe, before
 
 

@@ -142,11 +142,11 @@ def finetune_command(args):
     if args.lr and grid and "lr" in grid[0]:
         raise ValueError(f"--lr {args.lr} and --sweep lr=... both set the learning rate; give one of them")
     out = output_folder(args, "finetune")
-    kind = measure = None  # known once the task's data is loaded: the table's columns follow the kind
+    kind = measure = labels = None  # known once the task's data is loaded: the table's columns follow the kind
 
     def start_table(config, task, forgetting):
-        nonlocal kind, measure
-        kind, measure = task.kind, forgetting.measure
+        nonlocal kind, measure, labels
+        kind, measure, labels = task.kind, forgetting.measure, task.labels
         print(f"fine-tuning {config.model!r} on {task.name!r} with mode {args.mode!r}, {config.steps} steps"
               + (f", {len(grid)} setting{'s' * (len(grid) > 1)}" if grid else "") + "\n")
         print("setting                         " + report.table_header(kind), flush=True)
@@ -161,7 +161,11 @@ def finetune_command(args):
     elif best.get("test_accuracy") is not None:
         print(f"\nbest: {best['point'] or 'defaults'}: val accuracy {100 * best['val_accuracy']:.1f}%, "
               f"test accuracy {100 * best['test_accuracy']:.1f}%")
-    print(f"forgetting: {measure}")
+    split = "test" if best.get("test_per_class") else "val"
+    if best.get(f"{split}_per_class"):  # classification and tagging: where the errors are
+        print(f"\nthe best run on the {'test' if split == 'test' else 'validation'} set, class by class:")
+        print("\n".join(report.class_details(best[f"{split}_per_class"], best[f"{split}_confusion_matrix"], labels)))
+    print(f"\nforgetting: {measure}")
     print_stopped(rows, "point")
     print(f"delta (only what trained; models.finetune.load_delta puts it back on {config.model!r}): "
           f"{out / 'delta.safetensors'}\nresults: {path}")

@@ -222,8 +222,8 @@ def run_mode(name, base, task, config, forgetting, progress=False, log_path=None
                    evaluate=lambda m: tasks.evaluate(m, task.valid, tokenizer, num_labels, options),
                    param_groups=model.param_groups, log_path=log_path)
     trainable, total = count_parameters(model)
-    val = tasks.evaluate(model, task.valid, tokenizer, num_labels, options)
-    test = tasks.evaluate(model, task.test, tokenizer, num_labels, options) if task.test else {}
+    val = tasks.evaluate(model, task.valid, tokenizer, num_labels, options, details=True)
+    test = tasks.evaluate(model, task.test, tokenizer, num_labels, options, details=True) if task.test else {}
     forgotten = None if name == "scratch" else forgetting(model.transformer)  # scratch had nothing to forget
     sample = {"sample": greedy_sample(model, tokenizer)} if task.kind == "lm" else {}
     peak = peak_step_bytes(model, next(endless_batches(task.train, tokenizer, config, options)), config)

@@ -28,6 +28,11 @@ ACCURACY_COLUMNS = [
     ("val F1", 7, shown("val_macro_f1", lambda v: f"{v:.3f}")),
     ("test acc", 8, shown("test_accuracy", lambda v: f"{100 * v:.1f}%")),
 ]
+QA_COLUMNS = [  # the same scores, under their QA names: exact match of the span, and span-overlap F1
+    ("val EM", 8, shown("val_accuracy", lambda v: f"{100 * v:.1f}%")),
+    ("val F1", 7, shown("val_macro_f1", lambda v: f"{v:.3f}")),
+    ("test EM", 8, shown("test_accuracy", lambda v: f"{100 * v:.1f}%")),
+]
 LM_COLUMNS = [
     ("val loss", 8, shown("val_loss", lambda v: f"{v:.3f}")),
     ("val ppl", 8, shown("val_perplexity", lambda v: f"{v:.2f}")),
@@ -37,7 +42,8 @@ FORGETTING_COLUMN = ("forgetting", 10, shown("forgetting", lambda v: f"{v:+.3f}"
 
 
 def columns(kind):
-    return COLUMNS + (LM_COLUMNS if kind == "lm" else ACCURACY_COLUMNS) + [FORGETTING_COLUMN]
+    scores = {"lm": LM_COLUMNS, "qa": QA_COLUMNS}.get(kind, ACCURACY_COLUMNS)
+    return COLUMNS + scores + [FORGETTING_COLUMN]
 
 
 def table_header(kind="classification"):
@@ -52,6 +58,20 @@ def table_row(row, kind="classification"):
 
 def table(rows, kind="classification"):
     return "\n".join([table_header(kind)] + [table_row(r, kind) for r in rows])
+
+
+def class_details(per_class, confusion_matrix, labels):
+    """Per-class precision / recall / F1 / support and the confusion matrix, as text lines."""
+    width = max(12, *(len(str(label)) + 2 for label in labels))
+    lines = [f"{'class':<{width}} {'precision':>9} {'recall':>7} {'F1':>6} {'support':>8}"]
+    for label, scores in zip(labels, per_class):
+        lines.append(f"{str(label):<{width}} {scores['precision']:9.3f} {scores['recall']:7.3f} {scores['f1']:6.3f} "
+                     f"{scores['support']:8d}")
+    cell = max(7, *(len(str(label)) + 1 for label in labels))
+    lines += ["", "confusion matrix (rows: true class, columns: predicted)",
+              " " * width + "".join(f"{str(label):>{cell}}" for label in labels)]
+    lines += [f"{str(label):<{width}}" + "".join(f"{n:>{cell}d}" for n in row) for label, row in zip(labels, confusion_matrix)]
+    return lines
 
 
 def headline(kind):

@@ -66,10 +66,12 @@ def evaluate_lm(model, examples, tokenizer, batch_options):
     return {"loss": total / count, "perplexity": math.exp(total / count)}
 
 
-def evaluate(model, examples, tokenizer, num_labels, batch_options):
+def evaluate(model, examples, tokenizer, num_labels, batch_options, details=False):
     """{"loss", "accuracy", "macro_f1"} over examples, in eval mode without a graph
     (for qa: accuracy = exact match, macro_f1 = mean span-overlap F1, both over token positions
-    rather than SQuAD's normalised answer words; for lm: {"loss", "perplexity"})."""
+    rather than SQuAD's normalised answer words; for lm: {"loss", "perplexity"}).
+    details (classification, tagging): also "per_class" precision / recall / F1 / support and the
+    "confusion_matrix" (rows: true class, columns: predicted)."""
     model.eval()
     total, count, predicted, true = 0.0, 0, [], []
     with no_grad():
@@ -101,4 +103,7 @@ def evaluate(model, examples, tokenizer, num_labels, batch_options):
         return {"loss": mean_loss, "accuracy": sum(p == t for p, t in zip(predicted, true)) / len(true),
                 "macro_f1": sum(span_f1(p, t) for p, t in zip(predicted, true)) / len(true)}
     report = classification_report(true, predicted, num_labels)
-    return {"loss": mean_loss, "accuracy": report["accuracy"], "macro_f1": report["macro_f1"]}
+    scores = {"loss": mean_loss, "accuracy": report["accuracy"], "macro_f1": report["macro_f1"]}
+    if details:
+        scores.update(per_class=report["per_class"], confusion_matrix=report["confusion_matrix"])
+    return scores

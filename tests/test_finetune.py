@@ -221,7 +221,7 @@ def test_lora_linear_is_base_plus_scaled_low_rank_update():
     np.testing.assert_allclose(linear.weight.numpy(), W + 2 * B @ A, atol=1e-6)
     np.testing.assert_allclose(lora(x).numpy(), expected, atol=1e-5)  # now through the base weight alone
     lora.unmerge()
-    np.testing.assert_allclose(linear.weight.numpy(), W, atol=1e-6)
+    np.testing.assert_array_equal(linear.weight.numpy(), W)  # the original, bit for bit
 
 
 @pytest.mark.parametrize("mode", ["lora", "adapter"])
@@ -250,8 +250,8 @@ def test_merged_lora_gives_the_same_outputs_and_unmerge_restores_the_base(base):
     unmerge_lora(tuned)
     for name, p in tuned.named_parameters():
         if name in weights:
-            np.testing.assert_allclose(p.numpy(), weights[name], atol=1e-6)
-    np.testing.assert_allclose(logits(tuned, ids, mask), unmerged, atol=1e-6)
+            np.testing.assert_array_equal(p.numpy(), weights[name])  # bit for bit
+    assert np.array_equal(logits(tuned, ids, mask), unmerged)
 
 
 # ---- adapters and prompts ----------------------------------------------------------------

@@ -36,7 +36,8 @@ EXPECTED = {
         "ln(vocab size) = ln 512 = 6.238", "the perplexity fell from", "sample after training",
         "greedy            :", "top-k 5 (temp 1)  :",
     ],
-    "10_finetune_modes.py": ["trainable", "val acc", "forgetting", "majority", "head ", "lora "],
+    "10_finetune_modes.py": ["trainable", "val acc", "forgetting", "majority", "head ", "lora ",
+                             "confusion matrix", "macro F1"],
     "11_overfitting.py": [
         "(keeping the label words: 0)", "early stopping", "weight decay 1.0", "augment, keep labels",
         "lower test loss than no remedy", "higher test accuracy than no remedy",

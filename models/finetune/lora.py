@@ -10,8 +10,9 @@ so the same lr works when r changes. Computing (x A^T) first goes through the
 narrow r-dim space: never an (out, in) matrix while training.
 
 For inference the update folds into the weight: W' = W + (alpha / r) B A, and the
-model is again plain Linear layers with no extra cost (merge); unmerge subtracts
-it again (exact up to float rounding). Hu et al. adapt the attention's query and
+model is again plain Linear layers with no extra cost (merge); unmerge puts the
+original weight back, bit for bit (merge kept it aside: W + D - D in float32 need
+not give back W's last bit). Hu et al. adapt the attention's query and
 value projections, the default here; any nn.Linear in the body can be named.
 """
 import math
@@ -52,8 +53,11 @@ class LoRALinear(nn.Module):
 
     def merge(self):
         """Fold the update into base.weight; forward then skips the low-rank path, so A and B stop
-        training (they would get no gradient) until unmerge()."""
+        training (they would get no gradient) until unmerge(). The original weight is kept aside, so
+        that unmerge() gives it back bit for bit (subtracting the update would leave ~1e-8 of float
+        rounding in it, and a delta's base fingerprint would no longer match)."""
         if not self.merged:
+            self.original_weight = self.base.weight.detach().clone()
             with mg.no_grad():
                 self.base.weight.add_(self.delta_weight())
             self.merged = True
@@ -66,8 +70,8 @@ class LoRALinear(nn.Module):
         """Take the update out of base.weight again (training can go on)."""
         if self.merged:
             with mg.no_grad():
-                self.base.weight.sub_(self.delta_weight())
-            self.merged = False
+                self.base.weight.copy_(self.original_weight)
+            self.merged, self.original_weight = False, None
             self.lora_A.requires_grad_(self.trained)
             self.lora_B.requires_grad_(self.trained)
         return self
