@@ -14,7 +14,7 @@ The remedies, each run from the same start with the same batches:
                    without a better validation loss and go back to the best
                    weights (TrainConfig(patience=...) does both).
   dropout          zero 10 % of the activations at random while training
-                   (TransformerConfig(dropout=0.1) + the head's dropout), so no
+                   (model.set_dropout(0.1): the body's and the head's), so no
                    single feature can be relied on.
   weight decay     AdamW multiplies every weight by (1 - lr * wd) each step
                    (decoupled weight decay, Loshchilov & Hutter 2019).
@@ -22,7 +22,7 @@ The remedies, each run from the same start with the same batches:
                    and swap neighbours. Careful: here a word can *be* the label
                    -- drop "not" from "not bad" and a positive review now reads
                    negative under the old label. The second variant never drops
-                   or moves negations and contrast words.
+                   or moves negations and contrast words (data.augment's keep=).
   fewer parameters freeze the body and train a LoRA update (lesson 12): less
                    freedom to memorise.
 
@@ -51,34 +51,18 @@ import matplotlib.pyplot as plt
 import minigrad as mg
 from models import data, pretrained, tasks
 from models.finetune import prepare
-from models.heads import LanguageModel
 from models.train import TrainConfig, train
-from models.transformer import TransformerConfig
 
 FIGURES = Path(__file__).parent / "figures"
 N_TRAIN, N_VALID, BATCH, LR = 64, 200, 16, 1e-3
 LABEL_WORDS = set(data.NEGATIONS) | {"but", "although", "and"}  # words that decide (or flip) the sentiment
 
 
-def augment(text, rng, p_drop=0.1, p_swap=0.1, keep=()):
-    """models.data.augment (token dropout: drop each word with probability p_drop, then swap each
-    pair of neighbours with probability p_swap), plus `keep`: words never dropped or moved.
-    `keep` should become an option of models.data.augment, so that `minigrad finetune --augment`
-    can protect the words that carry the label."""
-    if not keep:
-        return data.augment(text, rng, p_drop, p_swap)  # the library's, as `--augment` uses it
-    words = [w for w in text.split() if w in keep or rng.random() >= p_drop] or text.split()[:1]
-    for i in range(len(words) - 1):
-        if words[i] not in keep and words[i + 1] not in keep and rng.random() < p_swap:
-            words[i], words[i + 1] = words[i + 1], words[i]
-    return " ".join(words)
-
-
 def epochs(examples, tokenizer, p_augment=0.0, keep=()):
     """Batches forever, epoch after epoch, each in a new seeded order (and new augmentations)."""
     for epoch in itertools.count():
         rng = random.Random(epoch)
-        texts = [data.Example(augment(e.text, rng, p_augment, p_augment, keep), e.label) if p_augment else e
+        texts = [data.Example(data.augment(e.text, rng, p_augment, p_augment, keep), e.label) if p_augment else e
                  for e in examples]
         yield from data.batches(texts, tokenizer, BATCH, max_len=48, seed=epoch)
 
@@ -87,11 +71,8 @@ def fine_tune(base, task, steps, eval_every, lr=LR, mode="full", dropout=0.0, we
               p_augment=0.0, keep=()):
     """One run; returns (history of evaluations, TrainResult, test and training scores at the end)."""
     mg.manual_seed(0)  # the same new head in every run
-    # the pretrained weights in a model built with the dropout we want (the shipped one has 0)
-    lm = LanguageModel(TransformerConfig(**{**base.config.to_dict(), "dropout": dropout}))
-    lm.load_state_dict(base.state_dict())
-    model = prepare(lm, mode, num_labels=2)
-    model.head.drop.p = dropout  # the head's own dropout (0.1 by default): part of the remedy here
+    model = prepare(base, mode, num_labels=2)
+    model.set_dropout(dropout)  # body and head (the shipped model was pretrained with none)
     settings = {"max_len": 48}
 
     def evaluate(m):
@@ -114,7 +95,7 @@ def label_flips(task, p, keep, seed=0):
     lost = 0
     for e in task.train:
         before = [w for w in e.text.split() if w in data.NEGATIONS]
-        after = [w for w in augment(e.text, rng, p, p, keep).split() if w in data.NEGATIONS]
+        after = [w for w in data.augment(e.text, rng, p, p, keep).split() if w in data.NEGATIONS]
         lost += len(after) < len(before)
     return lost
 
@@ -133,8 +114,8 @@ def main(quick):
     rng = random.Random(1)
     text = next(e.text for e in task.train if " not " in e.text)
     print(f"augmentation of {text!r}:")
-    print(f"  p = 0.15          : {augment(text, rng, 0.15, 0.15)!r}")
-    print(f"  p = 0.15, keeping : {augment(text, rng, 0.15, 0.15, LABEL_WORDS)!r}")
+    print(f"  p = 0.15          : {data.augment(text, rng, 0.15, 0.15)!r}")
+    print(f"  p = 0.15, keeping : {data.augment(text, rng, 0.15, 0.15, LABEL_WORDS)!r}")
     print(f"one epoch at p = 0.15 drops a negation from {label_flips(task, 0.15, ())} of the {N_TRAIN} "
           f"reviews (keeping the label words: {label_flips(task, 0.15, LABEL_WORDS)})\n")
 
@@ -186,8 +167,8 @@ why, remedy by remedy:
   task depends on.
 - freezing the body and training a small LoRA update leaves little room to memorise: restricting
   what trains is itself a regulariser, and the usual one for fine-tuning on little data.""")
-    print("Note: `keep` (never drop or move the label words) belongs in models.data.augment, where")
-    print("`minigrad finetune --augment` could use it; this lesson adds it on top for now.\n")
+    print("On the command line: minigrad finetune --augment 0.15 --augment-keep not,never,hardly,but,although,and")
+    print("(and --dropout 0.1, --weight-decay 1.0, --patience 3 for the other remedies).\n")
 
     fig, axes = plt.subplots(2, (len(runs) + 1) // 2, figsize=(15, 6.5), sharey=True, squeeze=False)
     for ax, (name, history) in zip(axes.flat, runs.items()):

@@ -137,6 +137,7 @@ def finetune_command(args):
 
     config = replace(compare_config(args), lr={args.mode: args.lr} if args.lr else {}, optimizer=args.optimizer,
                      weight_decay=args.weight_decay, patience=args.patience, augment=args.augment,
+                     augment_keep=tuple(w for w in args.augment_keep.split(",") if w), dropout=args.dropout,
                      options=parse_options(args.option))
     grid = parse_grid(args.sweep)
     if args.lr and grid and "lr" in grid[0]:
@@ -276,6 +277,10 @@ def build_parser():
     tune.add_argument("--patience", type=at_least(0), default=0,
                       help="early stopping after N evaluations without improvement (0: off)")
     tune.add_argument("--augment", type=probability, default=0.0, help="token dropout / swap probability")
+    tune.add_argument("--augment-keep", default="", metavar="WORDS",
+                      help="comma-separated words augmentation never drops or moves, e.g. not,never,hardly,but")
+    tune.add_argument("--dropout", type=probability, default=None,
+                      help="every dropout of the body and the head at this rate (default: the model's own)")
     tune.add_argument("--sweep", nargs="*", default=[], metavar="NAME=V1,V2",
                       help="grid search, e.g. --sweep lr=1e-4,3e-4,1e-3 optimizer=adamw,sgd; best by validation")
     add_task_options(tune)

@@ -90,6 +90,8 @@ class CompareConfig:
     weight_decay: float = 0.0  # decoupled for AdamW, an L2 penalty for the others
     patience: int = 0  # early stopping on validation loss (evaluations without improvement); 0 = off
     augment: float = 0.0  # probability of dropping, and of swapping, each training word
+    augment_keep: tuple = ()  # words augmentation never drops or moves (those that carry the label)
+    dropout: float = None  # every dropout of body and head at this rate; None: the model's own
     options: dict = field(default_factory=dict)  # options for prepare(), e.g. {"r": 4} for lora
     train_path: str = None  # the user's own data instead of the bundled task
     valid_path: str = None
@@ -162,7 +164,8 @@ def endless_batches(examples, tokenizer, config, options):
     the same stream."""
     for epoch in itertools.count():
         seed = config.seed * 1000 + epoch
-        epoch_examples = data.augment_examples(examples, config.augment, seed) if config.augment else examples
+        epoch_examples = (data.augment_examples(examples, config.augment, seed, config.augment_keep)
+                          if config.augment else examples)
         yield from data.batches(epoch_examples, tokenizer, config.batch_size, seed=seed, **options)
 
 
@@ -212,6 +215,8 @@ def run_mode(name, base, task, config, forgetting, progress=False, log_path=None
                         **head_options(config))
     else:
         model = prepare(base, name, num_labels=num_labels, task=task.kind, **config.options)
+    if config.dropout is not None:
+        model.set_dropout(config.dropout)
     # a combination ("lora+params") without a rate of its own takes that of its first mode that has one
     lr = config.lr.get(name) or next(config.lr[part] for part in name.split("+") if part in config.lr)
     tokenizer, options = base.tokenizer, batch_options(base, task, config)

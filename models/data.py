@@ -593,22 +593,23 @@ def load_user_text(train_path, valid_path=None, text_column="text", encoding="ut
 
 
 # ---- augmentation ------------------------------------------------------------------------------
-def augment(text, rng, p_drop=0.1, p_swap=0.1):
+def augment(text, rng, p_drop=0.1, p_swap=0.1, keep=()):
     """Token dropout and swap: drop each word with probability p_drop, then swap each
     neighbouring pair with probability p_swap. A cheap remedy for overfitting (the model
     sees a slightly different text each epoch), with a cost made visible by this task:
-    dropping "not" or moving "but" can flip the true label."""
-    words = [w for w in text.split() if rng.random() >= p_drop] or text.split()[:1]
+    dropping "not" or moving "but" can flip the true label -- so the words in `keep` are
+    never dropped or moved (e.g. NEGATIONS and "but")."""
+    words = [w for w in text.split() if w in keep or rng.random() >= p_drop] or text.split()[:1]
     for i in range(len(words) - 1):
-        if rng.random() < p_swap:
+        if words[i] not in keep and words[i + 1] not in keep and rng.random() < p_swap:
             words[i], words[i + 1] = words[i + 1], words[i]
     return " ".join(words)
 
 
-def augment_examples(examples, p, seed):
+def augment_examples(examples, p, seed, keep=()):
     """A new augmented copy of classification examples (same labels), seeded per epoch."""
     rng = random.Random(f"augment/{seed}")
-    return [Example(augment(e.text, rng, p, p), e.label) for e in examples]
+    return [Example(augment(e.text, rng, p, p, keep), e.label) for e in examples]
 
 
 # ---- batching ------------------------------------------------------------------------------------

@@ -103,6 +103,19 @@ class TransformerWithHead(nn.Module):
         """An empty KV cache for forward(..., cache=) on a causal body (see models/generate.py)."""
         return self.body.new_cache()
 
+    def set_dropout(self, p):
+        """Every dropout of the body (embeddings, attention weights, residual branches) and of the
+        head at rate p: a pretrained model is often fine-tuned with more (or less) dropout than it
+        was pretrained with. LoRA's own dropout (lora_dropout, an option of its mode) is left alone."""
+        if not 0 <= p < 1:
+            raise ValueError(f"dropout must be in [0, 1), got {p}")
+        for name, module in self.named_modules():
+            if isinstance(module, nn.Dropout) and not name.endswith("lora_dropout"):
+                module.p = p
+            elif hasattr(module, "dropout") and isinstance(module.dropout, float):  # attention's, on its weights
+                module.dropout = p
+        return self
+
 
 class LanguageModel(TransformerWithHead):
     """A transformer with its (tied) LM head: ids (B, T) -> next-token logits (B, T, vocab)."""

@@ -213,3 +213,11 @@ def test_output_folders_are_never_mixed(tmp_path, capsys, monkeypatch):
         assert main(["compare", "--modes", "head", "--steps", "1", "--no-baselines"]) == 0
     assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["20261129-120000-compare",
                                                                       "20261129-120000-compare-2"]
+
+
+def test_finetune_regularisation_options_reach_the_run(tmp_path):
+    out = tmp_path / "ft"
+    assert main(["finetune", "--mode", "head", "--steps", "2", "--dropout", "0.2", "--augment", "0.1",
+                 "--augment-keep", "not,but", "--out", str(out)]) == 0
+    config = json.loads((out / "results.json").read_text())["config"]
+    assert config["dropout"] == 0.2 and config["augment"] == 0.1 and config["augment_keep"] == ["not", "but"]

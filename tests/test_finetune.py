@@ -422,3 +422,15 @@ def test_a_prompt_on_a_normalised_embedding_starts_at_the_scale_of_real_inputs()
     real = body.embed(mg.tensor([[1, 2, 3, 4]]))[0]
     ratio = float((prompted.prompt * prompted.prompt).sum(-1).mean().item()) / float((real * real).sum(-1).mean().item())
     assert 0.5 < ratio < 2
+
+
+def test_set_dropout_reaches_every_dropout_but_loras_own(base):
+    from minigrad.nn import Dropout
+
+    tuned = prepare(base, "lora", num_labels=C, lora_dropout=0.05).set_dropout(0.2)
+    rates = {name: m.p for name, m in tuned.named_modules() if isinstance(m, Dropout)}
+    assert {p for name, p in rates.items() if not name.endswith("lora_dropout")} == {0.2}
+    assert {p for name, p in rates.items() if name.endswith("lora_dropout")} == {0.05}
+    assert all(block.attn.dropout == 0.2 for block in tuned.transformer.blocks)  # on the attention weights
+    with pytest.raises(ValueError, match="dropout must be in"):
+        tuned.set_dropout(1.0)

@@ -37,14 +37,14 @@ class LoRALinear(nn.Module):
         self.lora_A = nn.Parameter(mg.zeros(r, base.in_features, device=device))
         nn.init.kaiming_uniform_(self.lora_A, a=math.sqrt(5))  # as nn.Linear's weights (and PEFT)
         self.lora_B = nn.Parameter(mg.zeros(base.out_features, r, device=device))  # zero: no change at first
-        self.drop = nn.Dropout(dropout)  # on the input of the update only, as in PEFT
+        self.lora_dropout = nn.Dropout(dropout)  # on the input of the update only, as in PEFT
         self.merged = False
 
     def forward(self, x):  # (..., in) -> (..., out)
         y = self.base(x)
         if self.merged:  # the update is inside base.weight already
             return y
-        low = F.linear(self.drop(x), self.lora_A) * self.scale  # (..., r): scaling the narrow side is cheaper
+        low = F.linear(self.lora_dropout(x), self.lora_A) * self.scale  # (..., r): scaling the narrow side is cheaper
         return y + F.linear(low, self.lora_B)
 
     def delta_weight(self):
