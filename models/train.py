@@ -77,11 +77,17 @@ class NonFiniteLoss(RuntimeError):
 
 def make_optimizer(param_groups, config):
     """param_groups: parameters, or dicts whose "lr_scale" multiplies config.lr (layer-wise rates);
-    frozen parameters are left out."""
-    groups = [g if isinstance(g, dict) else {"params": [g]} for g in param_groups]
+    frozen parameters are left out. Weight decay applies to matrices only: biases and LayerNorm
+    gains (the 1-d parameters) get none, as in nanoGPT and Hugging Face -- pulling a gain towards 0
+    switches its feature off, and a bias is no measure of a model's complexity."""
+    param_groups = list(param_groups)
+    groups = param_groups if param_groups and isinstance(param_groups[0], dict) else [{"params": param_groups}]
     groups = [{key: value for key, value in g.items() if key != "lr_scale"}
               | {"params": [p for p in g["params"] if p.requires_grad]}
               | ({"lr": config.lr * g["lr_scale"]} if "lr_scale" in g else {}) for g in groups]
+    if config.weight_decay:  # each group in two: its matrices (decayed) and the rest (not)
+        groups = [g | {"params": [p for p in g["params"] if (p.ndim >= 2) == decayed]}
+                  | ({} if decayed else {"weight_decay": 0.0}) for g in groups for decayed in (True, False)]
     groups = [g for g in groups if g["params"]]
     if not groups:
         raise ValueError("nothing to train: every parameter is frozen")

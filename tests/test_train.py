@@ -153,3 +153,11 @@ def test_a_checkpoint_without_optimizer_state_cannot_be_resumed(tmp_path):
     with pytest.raises(ValueError, match="no optimizer state"):
         train(model, squared_error, regression_batches(), TrainConfig(steps=2, progress=False),
               resume=tmp_path / "weights.safetensors")
+
+
+def test_weight_decay_spares_biases_and_layer_norm_gains():
+    model = nn.Sequential(nn.Linear(3, 4), nn.LayerNorm(4), nn.Linear(4, 1))
+    optimizer = make_optimizer(model.parameters(), TrainConfig(weight_decay=0.1))
+    decay = {id(p): g["weight_decay"] for g in optimizer.param_groups for p in g["params"]}
+    assert [decay[id(p)] for p in model.parameters()] == [0.1 if p.ndim == 2 else 0.0 for p in model.parameters()]
+    assert len(make_optimizer(model.parameters(), TrainConfig()).param_groups) == 1  # no decay: no split
