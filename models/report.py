@@ -81,21 +81,24 @@ def headline(kind):
 
 
 def plot_curves(rows, path, kind="classification"):
-    """The validation score against training step, one line per mode; untrained baselines
-    (majority class, the pretrained LM) as horizontal lines."""
+    """Validation score (left) and validation loss (right) against training step, one line per
+    mode; the untrained baselines that have them (majority class, the pretrained LM) as
+    horizontal lines. The loss shows what the score hides: growing over-confidence."""
     key, label, factor = headline(kind)
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    for row in rows:
-        if row.get("curve"):
-            ax.plot([p["step"] for p in row["curve"]], [factor * p[key] for p in row["curve"]],
-                    marker="o", markersize=3, label=row["mode"], linestyle="--" if row["mode"] == "scratch" else "-")
-        elif not row["trainable"]:
-            ax.axhline(factor * row[key], color="gray", linewidth=1, label=row["mode"])
-    ax.set(xlabel="training step", ylabel=label, title=f"Fine-tuning modes: {label}")
-    if kind == "lm":
-        ax.set_yscale("log")  # from scratch starts near the vocabulary size
-    ax.legend(fontsize=8, ncol=2)
-    ax.grid(alpha=0.3)
+    panels = [(key, label, factor)] + ([] if kind == "lm" else [("val_loss", "validation loss", 1)])
+    fig, axes = plt.subplots(1, len(panels), figsize=(7 * len(panels), 4.5), squeeze=False)
+    for ax, (key, label, factor) in zip(axes[0], panels):
+        for row in rows:
+            if row.get("curve"):
+                ax.plot([p["step"] for p in row["curve"]], [factor * p[key] for p in row["curve"]], marker="o",
+                        markersize=3, label=row["mode"], linestyle="--" if row["mode"] == "scratch" else "-")
+            elif not row["trainable"] and row.get(key) is not None:
+                ax.axhline(factor * row[key], color="gray", linewidth=1, label=row["mode"])
+        ax.set(xlabel="training step", ylabel=label, title=f"Fine-tuning modes: {label}")
+        if kind == "lm":
+            ax.set_yscale("log")  # from scratch starts near the vocabulary size
+        ax.legend(fontsize=8, ncol=2)
+        ax.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
