@@ -1,11 +1,13 @@
-"""One MLP training step, minigrad vs PyTorch on the CPU, with the same threads.
+"""One MLP training step, minigrad vs PyTorch on the CPU, with the same threads: time and peak memory.
 
 The step is forward, cross-entropy, backward and an Adam update, written with
 each framework's own layers (minigrad.nn / torch.nn, the same names), for a
 784 -> 512 -> 512 -> 10 ReLU MLP on a batch of 256 (an MNIST-sized model).
 Both start from the same weights and see the same batch, and must agree on the
 first loss before anything is timed. Steps are timed in turn (minigrad, torch,
-minigrad, ...) and the medians compared, once per thread count.
+minigrad, ...) and the medians compared, once per thread count. Peak memory: each
+framework in a fresh subprocess, peak resident memory of 3 steps minus that before them
+(the process's high-water mark reset first, so set-up does not count).
 
     python benchmarks/bench_mlp.py            # writes the mlp section of RESULTS.md
     python benchmarks/bench_mlp.py --quick    # a smoke run; RESULTS.md untouched
@@ -15,7 +17,8 @@ Benchmark-only dependencies: `pip install torch==2.13.0 threadpoolctl`.
 import argparse
 import os
 
-from common import limit_threads, machine_info, thread_report, time_interleaved, today, using_threads, write_section
+from common import (limit_threads, machine_info, memory_in_subprocess, peak_memory_mb, thread_report,
+                    time_interleaved, today, using_threads, write_section)
 
 
 def parse_args():
@@ -26,6 +29,7 @@ def parse_args():
     parser.add_argument("--pause", type=float, default=0.25,
                         help="seconds of sleep before each timed step when threads > 1 (see common.time_interleaved)")
     parser.add_argument("--quick", action="store_true", help="few repeats, print only (no RESULTS.md)")
+    parser.add_argument("--memory-of", default=None, help=argparse.SUPPRESS)  # internal: one subprocess measurement
     return parser.parse_args()
 
 
@@ -100,6 +104,8 @@ def main():
         rows.append(f"| {n} | {ours:.2f} | {theirs:.2f} | {ours / theirs:.2f}x |")
         print(f"{n} thread(s): minigrad {ours:.2f} ms, torch {theirs:.2f} ms, ratio {ours / theirs:.2f}x "
               f"(first loss {first[0]:.6f} vs {first[1]:.6f})")
+    memory = {fw: memory_in_subprocess(__file__, "--threads", "1", "--memory-of", fw) for fw in ("minigrad", "torch")}
+    print(f"peak memory of a step: minigrad {memory['minigrad']:.1f} MB, torch {memory['torch']:.1f} MB")
     load_after = os.getloadavg()[0]
     body = "\n".join([
         "## MLP training step: minigrad vs PyTorch CPU (`benchmarks/bench_mlp.py`)",
@@ -115,6 +121,13 @@ def main():
         "|---:|---:|---:|---:|",
         *rows,
         "",
+        "Peak memory of a step (1 thread; each framework in a fresh process, peak resident memory of 3",
+        "steps minus resident memory before them, the high-water mark reset first; target <= 1.5x):",
+        "",
+        "| minigrad MB | PyTorch MB | minigrad / PyTorch |",
+        "|---:|---:|---:|",
+        f"| {memory['minigrad']:.1f} | {memory['torch']:.1f} | **{memory['minigrad'] / max(memory['torch'], 0.1):.2f}x** |",
+        "",
         "Threads, as each pool reports them:",
         *threads_used,
     ])
@@ -125,4 +138,8 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    if ARGS.memory_of:  # in a fresh process: only this framework's step runs
+        steps = dict(zip(("minigrad", "torch"), training_steps()))
+        print(peak_memory_mb(steps[ARGS.memory_of]))
+    else:
+        main()

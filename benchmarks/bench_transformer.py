@@ -13,12 +13,9 @@ peak resident memory during the steps minus resident memory just before them.
 Benchmark-only dependencies: `pip install torch==2.13.0 threadpoolctl`.
 """
 import argparse
-import json
-import resource
-import subprocess
-import sys
 
-from common import limit_threads, machine_info, time_interleaved, today, using_threads, write_section
+from common import (limit_threads, machine_info, memory_in_subprocess, peak_memory_mb, time_interleaved, today,
+                    using_threads, write_section)
 
 CONFIGS = {  # name: (model config overrides, batch, sequence length)
     "tiny (the shipped model)": (dict(), 32, 48),
@@ -55,40 +52,20 @@ def config_for(name):
     return TransformerConfig(**{**tiny, **overrides, "dropout": 0.0}), batch, seq
 
 
-def build(name):
-    """Both models with the same weights and a batch of token ids; checks they agree."""
+def build(name, check=True):
+    """Both models with the same weights and a batch of token ids; with check, one step of each, which
+    must agree (a memory measurement skips it: the first step, which allocates most, is measured)."""
     config, batch, seq = config_for(name)
     mg.manual_seed(0)
     ours = LanguageModel(config)
     twin = twin_of(ours)
     ids = np.random.default_rng(0).integers(0, config.vocab_size, (batch, seq + 1))
     steps = {"minigrad": minigrad_step(ours, ids), "torch": torch_step(twin, ids)}
+    if not check:
+        return steps, None
     first = {framework: step() for framework, step in steps.items()}
     assert abs(first["minigrad"] - first["torch"]) < 1e-4, f"the twins disagree: {first}"
     return steps, first
-
-
-def resident_mb():
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * resource.getpagesize() / 2**20
-
-
-def measure_memory(name, framework):
-    """Run in a subprocess: peak resident memory of 3 steps above the memory before them."""
-    steps, _ = build(name)
-    other = "torch" if framework == "minigrad" else "minigrad"
-    del steps[other]
-    before = resident_mb()
-    for _ in range(3):
-        steps[framework]()
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KB -> MB on Linux
-    print(json.dumps({"peak_mb": peak - before}))
-
-
-def memory_in_subprocess(name, framework):
-    out = subprocess.run([sys.executable, __file__, "--threads", str(ARGS.threads), "--memory-of",
-                          f"{framework}:{name}"], capture_output=True, text=True, check=True).stdout
-    return json.loads(out.strip().splitlines()[-1])["peak_mb"]
 
 
 def main():
@@ -99,7 +76,8 @@ def main():
             steps, first = build(name)
             print(f"{name}: first-step loss minigrad {first['minigrad']:.5f}, torch {first['torch']:.5f}")
             times = time_interleaved(steps, repeats)
-            memory = {fw: memory_in_subprocess(name, fw) for fw in steps}
+            memory = {fw: memory_in_subprocess(__file__, "--threads", str(ARGS.threads), "--memory-of", f"{fw}:{name}")
+                      for fw in steps}
             config, batch, seq = config_for(name)
             rows.append(f"| {name}: {config.n_layers} layers, d {config.d_model}, batch {batch}, seq {seq} | "
                         f"{1e3 * times['minigrad']:.1f} | {1e3 * times['torch']:.1f} | "
@@ -111,7 +89,8 @@ def main():
 {today()} on {machine_info()}; {ARGS.threads} thread(s) for BLAS and torch.
 A step: forward, next-token cross-entropy, backward, clip to norm 1, AdamW. Same weights, same
 batch; both give the same first loss. Time: median of {repeats} interleaved steps. Memory: peak
-resident memory of 3 steps minus resident memory before them, each framework in its own process.
+resident memory of 3 steps minus resident memory before them (the high-water mark reset first, so
+set-up does not count), each framework in its own process.
 Targets: time <= 1.3x, memory <= 1.5x.
 
 | config | minigrad ms | PyTorch ms | time ratio | minigrad MB | PyTorch MB | memory ratio |
@@ -125,8 +104,8 @@ Targets: time <= 1.3x, memory <= 1.5x.
 
 
 if __name__ == "__main__":
-    if ARGS.memory_of:
+    if ARGS.memory_of:  # in a fresh process: only this framework's steps exist
         framework, name = ARGS.memory_of.split(":", 1)
-        measure_memory(name, framework)
+        print(peak_memory_mb(build(name, check=False)[0][framework]))
     else:
         main()
