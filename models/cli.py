@@ -117,6 +117,8 @@ def compare_config(args):
 
     if args.valid and not args.train:
         raise ValueError(f"--valid {args.valid} needs --train too (your own data replaces the task's, both splits)")
+    if args.train and args.train_domain:
+        raise ValueError("--train-domain picks a domain of a bundled task; your own --train file has none")
     if args.train and args.task not in ("sentiment", "lm"):  # sentiment: the default, i.e. not given
         raise ValueError(f"--train gives your own labelled sentences (or, with --task lm, plain text), so it "
                          f"replaces --task {args.task}; drop one of the two")
@@ -125,7 +127,8 @@ def compare_config(args):
                          "be read from the text itself")
     config = CompareConfig(model=args.model, task=args.task, steps=args.steps, seed=args.seed, device=args.device,
                            batch_size=args.batch_size, train_path=args.train, valid_path=args.valid,
-                           text_column=args.text_column, label_column=args.label_column, encoding=args.encoding)
+                           text_column=args.text_column, label_column=args.label_column, encoding=args.encoding,
+                           train_domain=args.train_domain)
     return config
 
 
@@ -343,6 +346,8 @@ def add_task_options(parser):
                         help="a bundled task: sentiment, domain, tagging, qa; after `minigrad data fetch rt-polarity`: "
                              "rt-polarity (real sentiment) or lm-rt-polarity (language modelling on real reviews); "
                              "lm with --train: language modelling on your own text")
+    parser.add_argument("--train-domain", choices=["products", "movies"], default=None,
+                        help="domain shift: train and validate on this domain of a bundled task, test on the other")
     parser.add_argument("--steps", type=at_least(1), default=None,
                         help="training steps per mode (default: the model's, 100 for tiny, 200 for minilm)")
     parser.add_argument("--batch-size", type=at_least(1), default=None, help="default: the model's, 32 for both")

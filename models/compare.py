@@ -98,7 +98,7 @@ class CompareConfig:
     text_column: str = "text"
     label_column: str = "label"
     encoding: str = "utf-8"
-
+    train_domain: str = None  # a bundled task's domain to train and validate on; the test set is the other
 
 def with_defaults(config, kind):
     """config with every unset field filled in from the model's defaults for a task of this kind
@@ -141,6 +141,8 @@ def load_data(config, base):
     elif config.train_path:
         task = data.load_user_task(config.train_path, config.valid_path, text_column=config.text_column,
                                    label_column=config.label_column, encoding=config.encoding, seed=config.seed)
+    elif config.train_domain:
+        task = domain_shift(config.task, config.train_domain, config.seed)
     else:
         task = data.load_task(config.task, seed=config.seed)
     if task.kind == "lm" and not base.config.causal:
@@ -150,6 +152,20 @@ def load_data(config, base):
         for split in ("train", "valid", "test"):
             setattr(task, split, tasks.fitting(getattr(task, split), base.tokenizer, base.config.max_len))
     return task
+
+
+def domain_shift(name, train_domain, seed):
+    """A bundled task trained and validated on one domain's reviews and tested on the other's: the
+    test column then says how well what a mode learned carries over to reviews of another kind."""
+    if name not in data.TASKS or name == "domain":
+        raise ValueError(f"--train-domain needs a bundled task with both domains (sentiment, tagging, qa), "
+                         f"not {name!r}")
+    if train_domain not in data.DOMAINS:
+        raise ValueError(f"--train-domain must be one of {data.DOMAINS}, got {train_domain!r}")
+    test_domain = next(d for d in data.DOMAINS if d != train_domain)
+    source, target = (data.load_task(name, seed=seed, domain=d) for d in (train_domain, test_domain))
+    return data.TaskData(f"{name}, {train_domain} -> {test_domain}", source.kind, source.labels,
+                         source.train, source.valid, target.test)
 
 
 def batch_options(base, task, config):

@@ -221,3 +221,18 @@ def test_finetune_regularisation_options_reach_the_run(tmp_path):
                  "--augment-keep", "not,but", "--out", str(out)]) == 0
     config = json.loads((out / "results.json").read_text())["config"]
     assert config["dropout"] == 0.2 and config["augment"] == 0.1 and config["augment_keep"] == ["not", "but"]
+
+
+def test_domain_shift_trains_on_one_domain_and_tests_on_the_other(tmp_path):
+    from models import data
+    from models.compare import domain_shift
+
+    task = domain_shift("sentiment", "products", seed=0)
+    products, movies = (data.load_task("sentiment", domain=d) for d in ("products", "movies"))
+    assert task.train == products.train and task.valid == products.valid and task.test == movies.test
+    out = tmp_path / "run"
+    assert main(["compare", "--modes", "head", "--steps", "2", "--no-baselines", "--train-domain", "movies",
+                 "--out", str(out)]) == 0
+    assert json.loads((out / "results.json").read_text())["task"]["name"] == "sentiment, movies -> products"
+    with pytest.raises(ValueError, match="needs a bundled task with both domains"):
+        domain_shift("domain", "movies", seed=0)
