@@ -254,6 +254,16 @@ def generator(device="cpu"):
     return _generators[device]
 
 
+def cpu_generator_state():
+    """The CPU generator's state, as plain Python data (JSON-able): what a checkpoint saves so that
+    the random draws after it (dropout masks) continue as if training had never stopped."""
+    return generator("cpu").bit_generator.state
+
+
+def set_cpu_generator_state(state):
+    generator("cpu").bit_generator.state = state
+
+
 class PeakMemory:
     """`with PeakMemory(device) as m: ...` then m.peak_bytes: the most memory the block
     had allocated at once, beyond what was allocated before it.

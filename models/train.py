@@ -10,10 +10,12 @@ best weights, a NaN/inf guard, a progress bar, a JSONL log and atomic
 checkpoints; Ctrl-C stops cleanly after the current step.
 
 A checkpoint (written at every evaluation that improves on the best validation
-loss) holds the weights, the optimizer's buffers and the schedule's position;
-`train(..., resume=path)` restores all three and skips the batches the first
-steps used, so an interrupted run continues exactly as if it had never stopped
-(given the same batches: the same data and seed).
+loss) holds the weights, the optimizer's buffers, the schedule's position and the
+CPU's random state (dropout masks); `train(..., resume=path)` restores them all
+and skips the batches the first steps used, so an interrupted run continues
+exactly as if it had never stopped (given the same batches: the same data and
+seed; on a GPU the dropout masks differ). Its JSONL log is appended to, so the
+evaluations between the checkpoint and the interruption appear twice.
 """
 import itertools
 import json
@@ -25,7 +27,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 import minigrad as mg
-from minigrad import optim
+from minigrad import backend, optim
 from minigrad.io import load_metadata
 
 OPTIMIZERS = {"sgd": optim.SGD, "adam": optim.Adam, "adamw": optim.AdamW, "rmsprop": optim.RMSprop}
@@ -38,7 +40,7 @@ class TrainConfig:
     lr: float = 1e-3
     optimizer: str = "adamw"
     momentum: float = 0.9  # SGD only
-    weight_decay: float = 0.0  # decoupled for AdamW; an L2 term in the gradient for the others
+    weight_decay: float = 0.0  # matrices only; decoupled for AdamW, an L2 term in the gradient for the others
     warmup_steps: int = 0
     schedule: str = "cosine"  # linear warmup, then cosine decay to 0; or "constant"
     clip_grad_norm: float = 1.0  # 0 turns clipping off
@@ -85,9 +87,8 @@ def make_optimizer(param_groups, config):
     groups = [{key: value for key, value in g.items() if key != "lr_scale"}
               | {"params": [p for p in g["params"] if p.requires_grad]}
               | ({"lr": config.lr * g["lr_scale"]} if "lr_scale" in g else {}) for g in groups]
-    if config.weight_decay:  # each group in two: its matrices (decayed) and the rest (not)
-        groups = [g | {"params": [p for p in g["params"] if (p.ndim >= 2) == decayed]}
-                  | ({} if decayed else {"weight_decay": 0.0}) for g in groups for decayed in (True, False)]
+    if config.weight_decay:
+        groups = [part for group in groups for part in split_by_decay(group)]
     groups = [g for g in groups if g["params"]]
     if not groups:
         raise ValueError("nothing to train: every parameter is frozen")
@@ -101,6 +102,13 @@ def make_schedule(optimizer, config):
     if config.schedule == "constant":
         return optim.lr_scheduler.LambdaLR(optimizer, lambda step: min(1.0, (step + 1) / max(config.warmup_steps, 1)))
     return optim.lr_scheduler.WarmupCosineLR(optimizer, config.warmup_steps, config.steps)
+
+
+def split_by_decay(group):
+    """A group's matrices (decayed) and its 1-d parameters (weight_decay 0), as two groups."""
+    matrices = [p for p in group["params"] if p.ndim >= 2]
+    others = [p for p in group["params"] if p.ndim < 2]
+    return [group | {"params": matrices}, group | {"params": others, "weight_decay": 0.0}]
 
 
 OPTIMIZER_PREFIX = "optimizer."  # a checkpoint's optimizer buffers; every other tensor is a weight
@@ -119,6 +127,7 @@ def save_checkpoint(path, model, optimizer, schedule, step, metadata=None):
                 numbers[f"{index}.{name}"] = value  # e.g. Adam's step count
     mg.save(tensors, path, metadata={
         **(metadata or {}), "step": str(step), "schedule": json.dumps(schedule.state_dict()),
+        "cpu_random_state": json.dumps(backend.cpu_generator_state()),
         "optimizer": json.dumps({"numbers": numbers, "param_groups": state["param_groups"]})})
 
 
@@ -138,6 +147,7 @@ def load_checkpoint(path, model, optimizer, schedule):
         state.setdefault(int(index), {})[name] = value
     optimizer.load_state_dict({"state": state, "param_groups": saved["param_groups"]})
     schedule.load_state_dict(json.loads(metadata["schedule"]))
+    backend.set_cpu_generator_state(json.loads(metadata["cpu_random_state"]))
     return metadata
 
 
@@ -163,7 +173,9 @@ def training_step(model, loss_fn, batch, optimizer, trainable, clip_norm, step):
 
 def train(model, loss_fn, batches, config, evaluate=None, param_groups=None, log_path=None,
           checkpoint_path=None, checkpoint_metadata=None, resume=None):
-    """Train model in place; returns a TrainResult. See the module docstring."""
+    """Train model in place; returns a TrainResult. See the module docstring. param_groups: what the
+    optimizer updates (default: a prepared model's own groups, else every parameter); resume: a
+    checkpoint this function wrote, to continue from."""
     if param_groups is None:  # a prepared model's own groups (layerwise-lr's rates), else every parameter
         param_groups = getattr(model, "param_groups", None) or model.parameters()
     optimizer = make_optimizer(param_groups, config)
@@ -172,6 +184,9 @@ def train(model, loss_fn, batches, config, evaluate=None, param_groups=None, log
     start, best_loss = int(resumed.get("step", 0)), float(resumed.get("valid_loss", math.inf))
     trainable = [p for g in optimizer.param_groups for p in g["params"]]
     result, best_weights, waited = TrainResult(steps_done=start, first_step=start + 1), None, 0
+    if resume:  # the checkpoint holds the best weights so far: early stopping may come back to them
+        result.best_step = start
+        best_weights = snapshot(model) if config.patience else None
     log = open(log_path, "a") if log_path else None
     batch_iter = itertools.islice(iter(batches), start, None)  # the batches of the steps already done
     bar = tqdm(total=config.steps, initial=start, disable=not config.progress, desc="training", leave=False)

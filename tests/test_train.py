@@ -116,7 +116,7 @@ def squared_error(model, batch):
 
 def small_mlp(seed):
     mg.manual_seed(seed)
-    return nn.Sequential(nn.Linear(3, 16), nn.GELU(), nn.Linear(16, 1))
+    return nn.Sequential(nn.Linear(3, 16), nn.GELU(), nn.Dropout(0.2), nn.Linear(16, 1))  # dropout draws too
 
 
 @pytest.mark.parametrize("optimizer", ["adamw", "sgd", "rmsprop"])
@@ -161,3 +161,25 @@ def test_weight_decay_spares_biases_and_layer_norm_gains():
     decay = {id(p): g["weight_decay"] for g in optimizer.param_groups for p in g["params"]}
     assert [decay[id(p)] for p in model.parameters()] == [0.1 if p.ndim == 2 else 0.0 for p in model.parameters()]
     assert len(make_optimizer(model.parameters(), TrainConfig()).param_groups) == 1  # no decay: no split
+
+
+def test_early_stopping_after_a_resume_can_go_back_to_the_checkpoints_weights(tmp_path):
+    config = TrainConfig(steps=10, lr=0.05, eval_every=2, patience=2, progress=False)
+    checkpoint = tmp_path / "checkpoint.safetensors"
+
+    def stop_at_step_5():
+        for step, batch in enumerate(regression_batches(), start=1):
+            if step == 5:
+                raise KeyboardInterrupt
+            yield batch
+
+    model = small_mlp(0)
+    train(model, squared_error, stop_at_step_5(), config, evaluate=lambda m: {"loss": 1.0},
+          checkpoint_path=checkpoint)  # the step-2 evaluation is the best, and checkpointed
+    weights = mg.load(checkpoint)
+    resumed = small_mlp(1)
+    result = train(resumed, squared_error, regression_batches(), config, evaluate=lambda m: {"loss": 2.0},
+                   resume=checkpoint)  # every later evaluation is worse
+    assert result.stopped == "early stopping" and result.best_step == 2
+    for name, p in resumed.named_parameters():
+        np.testing.assert_array_equal(p.numpy(), weights[name].numpy())  # back at the checkpoint, not step 6's
