@@ -4,8 +4,9 @@ The PyTorch twin (benchmarks/torch_twin.py) mirrors models/transformer.py module
 module (same parameter names), gets minigrad's initial weights, and must give the same loss
 before anything is timed. A step is forward, next-token cross-entropy,
 backward, gradient clipping and an AdamW update. Time: interleaved repeats,
-median, in one process. Peak memory: each framework in a fresh subprocess,
-peak resident memory during the steps minus resident memory just before them.
+median, in one process. Peak memory: each framework in a fresh subprocess that runs no step
+before, peak resident memory during the steps (the high-water mark reset first) minus resident
+memory just before them.
 
     python benchmarks/bench_transformer.py           # writes the transformer section of RESULTS.md
     python benchmarks/bench_transformer.py --quick   # smoke run

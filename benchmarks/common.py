@@ -11,6 +11,7 @@ import platform
 import re
 import statistics
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -95,9 +96,7 @@ def peak_memory_mb(step, repeats=3):
     """Peak resident memory of `repeats` calls of step, above the resident memory before them (MB),
     run in a process of its own (memory_in_subprocess). Linux's high-water mark of the process is
     reset first (writing 5 to /proc/self/clear_refs), so imports and set-up that peaked higher
-    before do not count. Returns a JSON line for the parent to read."""
-    import json
-
+    before do not count."""
     def status_mb(key):  # from /proc/self/status, in kB
         with open("/proc/self/status") as f:
             return next(int(line.split()[1]) for line in f if line.startswith(key)) / 1024
@@ -107,16 +106,13 @@ def peak_memory_mb(step, repeats=3):
     before = status_mb("VmRSS")
     for _ in range(repeats):
         step()
-    return json.dumps({"peak_mb": status_mb("VmHWM") - before})
+    return status_mb("VmHWM") - before
 
 
 def memory_in_subprocess(script, *args):
-    """Run `script *args` (which prints peak_memory_mb's line last) in a fresh process; its MB."""
-    import json
-    import sys
-
+    """Run `script *args` in a fresh process; it prints peak_memory_mb's result as its last line."""
     out = subprocess.run([sys.executable, str(script), *args], capture_output=True, text=True, check=True).stdout
-    return json.loads(out.strip().splitlines()[-1])["peak_mb"]
+    return float(out.strip().splitlines()[-1])
 
 
 def cpu_name():

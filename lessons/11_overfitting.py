@@ -16,8 +16,9 @@ The remedies, each run from the same start with the same batches:
   dropout          zero 10 % of the activations at random while training
                    (model.set_dropout(0.1): the body's and the head's), so no
                    single feature can be relied on.
-  weight decay     AdamW multiplies every weight by (1 - lr * wd) each step
-                   (decoupled weight decay, Loshchilov & Hutter 2019).
+  weight decay     AdamW multiplies every weight matrix by (1 - lr * wd) each
+                   step (decoupled weight decay, Loshchilov & Hutter 2019);
+                   biases and LayerNorm gains are spared, as in nanoGPT.
   augmentation     a new random variant of each text every epoch: drop words
                    and swap neighbours. Careful: here a word can *be* the label
                    -- drop "not" from "not bad" and a positive review now reads
@@ -155,7 +156,7 @@ def main(quick):
 why, remedy by remedy:
 - early stopping keeps the weights of its best validation loss and saves the steps after it: the
   cheapest remedy. The test columns say how well that choice carries over to unseen reviews.
-- weight decay pulls every weight towards 0. Here it is a small pull (AdamW shrinks by lr * wd
+- weight decay pulls every weight matrix towards 0 (biases and gains are spared). Here it is a small pull (AdamW shrinks by lr * wd
   = 1e-3 per step at most, ~4 % over this whole cosine run), and one seed cannot tell its curves
   from noise. In general, for a pretrained model 0 is not a good place to pull to (L2-SP, Li et
   al. 2018, pulls towards the pretrained weights instead); it is the classic remedy for a model

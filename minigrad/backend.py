@@ -7,6 +7,7 @@ run is reproducible.
 """
 import ctypes
 import math
+import operator
 import sys
 import tracemalloc
 
@@ -116,6 +117,16 @@ def unravel_index(flat_index, shape):
     """The position (a tuple of Python ints) of element flat_index in a C-ordered array of shape
     (host arithmetic, any device: CuPy's unravel_index wants a GPU array of indices)."""
     return tuple(int(i) for i in np.unravel_index(flat_index, shape))
+
+
+def positive_dim(dim, ndim):
+    """A dim in [-ndim, ndim) as its index in [0, ndim); a 0-d tensor accepts 0 and -1, as in PyTorch."""
+    dim = operator.index(dim)  # Python or NumPy integers, nothing else
+    size = ndim or 1
+    if not -size <= dim < size:
+        raise IndexError(f"dim {dim} is out of range for a tensor with {ndim} dims "
+                         f"(expected a dim from {-size} to {size - 1})")
+    return dim % size
 
 
 def keep_dims_shape(shape, dims):

@@ -30,8 +30,8 @@ def nonzero(rng, shape):
 
 
 def distinct(rng, shape):
-    """Reals in [-2, 2) no two closer than 1/(n+1) of the range, so a max never has a near-tie
-    that a finite-difference step (1e-6) could cross."""
+    """n reals in [-2, 2), no two closer than 2/n (one to each slot of width 4/n, in its middle half),
+    so a max never has a near-tie that a finite-difference step (1e-6) could cross."""
     n = math.prod(shape)
     return ((rng.permutation(n) + rng.uniform(0.25, 0.75, n)) * (4 / n) - 2).reshape(shape)
 

@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 import minigrad as mg
+from models.data import DOMAINS
 
 
 def gradcheck_command(args):
@@ -36,6 +37,16 @@ def at_least(low, kind=int):
             raise argparse.ArgumentTypeError(f"expected {'an integer' if kind is int else 'a number'}, got {text!r}")
         if not value >= low:  # also refuses NaN
             raise argparse.ArgumentTypeError(f"expected a value >= {low}, got {text}")
+        return value
+    return parse
+
+
+def positive(kind=float):
+    """An argparse type: a number of `kind` that is > 0 (a learning rate)."""
+    def parse(text):
+        value = at_least(0, kind)(text)
+        if value == 0:
+            raise argparse.ArgumentTypeError("expected a value > 0, got 0")
         return value
     return parse
 
@@ -76,7 +87,9 @@ def pretrain_command(args):
     for name in ("n_layers", "d_model", "n_heads", "d_ff", "max_len"):
         if getattr(args, name) is not None:
             setattr(config.model, name, getattr(args, name))
-    config.train.steps, config.train.lr = args.steps or config.train.steps, args.lr or config.train.lr
+    config.train.steps = args.steps if args.steps is not None else config.train.steps
+    config.train.lr = args.lr if args.lr is not None else config.train.lr
+    config.train.progress = sys.stderr.isatty()  # a progress bar on a terminal, not in a log file
     out = output_folder(args, "pretrain")
     model, report = pretrain(config, out_dir=out, device=args.device, resume=args.resume)
     final = report["final"]
@@ -138,12 +151,12 @@ def finetune_command(args):
     from models import report
     from models.sweep import finetune, parse_grid, parse_options
 
-    config = replace(compare_config(args), lr={args.mode: args.lr} if args.lr else {}, optimizer=args.optimizer,
+    config = replace(compare_config(args), lr={args.mode: args.lr} if args.lr is not None else {}, optimizer=args.optimizer,
                      weight_decay=args.weight_decay, patience=args.patience, augment=args.augment,
                      augment_keep=tuple(w for w in args.augment_keep.split(",") if w), dropout=args.dropout,
                      options=parse_options(args.option))
     grid = parse_grid(args.sweep)
-    if args.lr and grid and "lr" in grid[0]:
+    if args.lr is not None and grid and "lr" in grid[0]:
         raise ValueError(f"--lr {args.lr} and --sweep lr=... both set the learning rate; give one of them")
     out = output_folder(args, "finetune")
     kind = measure = labels = None  # known once the task's data is loaded: the table's columns follow the kind
@@ -151,13 +164,14 @@ def finetune_command(args):
     def start_table(config, task, forgetting):
         nonlocal kind, measure, labels
         kind, measure, labels = task.kind, forgetting.measure, task.labels
-        print(f"fine-tuning {config.model!r} on {task.name!r} with mode {args.mode!r}, {config.steps} steps"
+        steps = "steps as in each setting" if grid and "steps" in grid[0] else f"{config.steps} steps"
+        print(f"fine-tuning {config.model!r} on {task.name!r} with mode {args.mode!r}, {steps}"
               + (f", {len(grid)} setting{'s' * (len(grid) > 1)}" if grid else "") + "\n")
-        print("setting                         " + report.table_header(kind), flush=True)
+        print(f"{'setting':<32} " + report.table_header(kind), flush=True)
 
     rows, best, path = finetune(config, args.mode, out, grid, on_start=start_table, progress=sys.stderr.isatty(),
                                 on_row=lambda row: print(
-        f"{' '.join(f'{k}={v}' for k, v in row['point'].items()) or 'defaults':<32}" + report.table_row(row, kind),
+        f"{point_name(row['point']):<32} " + report.table_row(row, kind),
         flush=True))
     if kind == "lm":
         print(f"\nbest: {best['point'] or 'defaults'}: val perplexity {best['val_perplexity']:.2f}\n"
@@ -170,18 +184,22 @@ def finetune_command(args):
         print(f"\nthe best run on the {'test' if split == 'test' else 'validation'} set, class by class:")
         print("\n".join(report.class_details(best[f"{split}_per_class"], best[f"{split}_confusion_matrix"], labels)))
     print(f"\nforgetting: {measure}")
-    print_stopped(rows, "point")
+    print_stopped(rows, lambda row: point_name(row["point"]))
     print(f"delta (only what trained; models.finetune.load_delta puts it back on {config.model!r}): "
           f"{out / 'delta.safetensors'}\nresults: {path}")
     return exit_status(rows)
 
 
-def print_stopped(rows, key):
+def point_name(point):
+    """A grid point as the sweep wrote it: "lr=0.001 optimizer=sgd" ("defaults" without a grid)."""
+    return " ".join(f"{k}={v}" for k, v in point.items()) or "defaults"
+
+
+def print_stopped(rows, name_of):
     """A line for every run that did not train all its steps for a reason other than early stopping."""
     for row in rows:
         if row.get("stopped") in ("interrupted", "non-finite loss"):
-            name = row[key] if key == "mode" else " ".join(f"{k}={v}" for k, v in row[key].items()) or "defaults"
-            print(f"{name}: {row['stopped']} after {row['steps_done']} steps (the table shows it as it was then)")
+            print(f"{name_of(row)}: {row['stopped']} after {row['steps_done']} steps (the table shows it as it was then)")
 
 
 def exit_status(rows):
@@ -215,7 +233,7 @@ def compare_command(args):
     rows, path = compare(config, out_dir=out, on_start=start_table, progress=sys.stderr.isatty(),
                          on_row=lambda row: print(report.table_row(row, kind), flush=True))
     print(f"\nforgetting: {measure}")
-    print_stopped(rows, "mode")
+    print_stopped(rows, lambda row: row["mode"])
     if kind == "lm":
         print("greedy samples, from [BOS]:")
         for row in rows:
@@ -273,7 +291,7 @@ def build_parser():
     tune.add_argument("--mode", required=True, help="a mode, or several joined with '+', e.g. lora+params")
     tune.add_argument("--option", action="append", default=[], metavar="NAME=VALUE",
                       help="a mode option, e.g. --option r=4 --option targets=query,value")
-    tune.add_argument("--lr", type=at_least(0.0, float), default=None,
+    tune.add_argument("--lr", type=positive(), default=None,
                       help="learning rate (default: the mode's usual one)")
     tune.add_argument("--optimizer", default="adamw", choices=["adamw", "adam", "sgd", "rmsprop"])
     tune.add_argument("--weight-decay", type=at_least(0.0, float), default=0.0)
@@ -306,7 +324,7 @@ def build_parser():
     pre.add_argument("--corpus", choices=["reviews", "shakespeare"], default="reviews",
                      help="the generated reviews, or Shakespeare's plays (`minigrad data fetch shakespeare` first)")
     pre.add_argument("--steps", type=at_least(1), default=None, help="default: 3000 (reviews), 2000 (shakespeare)")
-    pre.add_argument("--lr", type=at_least(0.0, float), default=None, help="default: 3e-3 (reviews), 1e-3 (shakespeare)")
+    pre.add_argument("--lr", type=positive(), default=None, help="default: 3e-3 (reviews), 1e-3 (shakespeare)")
     pre.add_argument("--batch-size", type=at_least(1), default=None, help="default: 32 (reviews), 12 (shakespeare)")
     pre.add_argument("--sentences", type=at_least(1), default=20000, help="reviews in the generated corpus")
     pre.add_argument("--tokenizer", choices=["bpe", "char"], default=None, help="default: bpe (reviews), char (shakespeare)")
@@ -346,7 +364,7 @@ def add_task_options(parser):
                         help="a bundled task: sentiment, domain, tagging, qa; after `minigrad data fetch rt-polarity`: "
                              "rt-polarity (real sentiment) or lm-rt-polarity (language modelling on real reviews); "
                              "lm with --train: language modelling on your own text")
-    parser.add_argument("--train-domain", choices=["products", "movies"], default=None,
+    parser.add_argument("--train-domain", choices=DOMAINS, default=None,
                         help="domain shift: train and validate on this domain of a bundled task, test on the other")
     parser.add_argument("--steps", type=at_least(1), default=None,
                         help="training steps per mode (default: the model's, 100 for tiny, 200 for minilm)")

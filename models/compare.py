@@ -10,6 +10,7 @@ nothing below). Per mode we report:
     s/step      mean time of a training step (forward, backward, update)
     peak MB     parameters + optimizer state + the largest transient memory of a step
     val acc/F1  accuracy and macro F1 on the validation set; test acc on the test set
+                (qa: exact match and span F1; results.json adds per-class scores and confusion matrices)
     forgetting  how much of its pretraining the body lost (models/forgetting.py): a decoder's
                 pretraining-domain LM loss after minus before, an encoder's embedding drift
 
@@ -32,7 +33,7 @@ from models.forgetting import forgetting_probe
 from models.generate import generate_ids
 from models.heads import LanguageModel
 from models.metrics import classification_report
-from models.train import NonFiniteLoss, TrainConfig, make_optimizer, train, training_step, write_results
+from models.train import OPTIMIZERS, NonFiniteLoss, TrainConfig, make_optimizer, train, training_step, write_results
 
 SAMPLE_TOKENS = 30  # length of each lm row's greedy sample
 
@@ -87,7 +88,7 @@ class CompareConfig:
     baselines: bool = True
     lr: dict = field(default_factory=dict)  # mode -> learning rate, over the model's defaults
     optimizer: str = "adamw"
-    weight_decay: float = 0.0  # decoupled for AdamW, an L2 penalty for the others
+    weight_decay: float = 0.0  # on matrices only; decoupled for AdamW, an L2 penalty for the others
     patience: int = 0  # early stopping on validation loss (evaluations without improvement); 0 = off
     augment: float = 0.0  # probability of dropping, and of swapping, each training word
     augment_keep: tuple = ()  # words augmentation never drops or moves (those that carry the label)
@@ -126,6 +127,13 @@ def check_before_training(config, modes, kind, options):
     for name in ("steps", "batch_size", "max_len", "eval_every"):
         if not (isinstance(getattr(config, name), int) and getattr(config, name) >= 1):
             raise ValueError(f"{name} must be a positive integer, got {getattr(config, name)!r}")
+    if config.optimizer not in OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {config.optimizer!r}; expected one of {sorted(OPTIMIZERS)}")
+    if not config.weight_decay >= 0:  # `not >=`: NaN too
+        raise ValueError(f"weight_decay must be >= 0, got {config.weight_decay}")
+    for mode, lr in config.lr.items():
+        if not lr > 0:
+            raise ValueError(f"the learning rate of {mode} must be > 0, got {lr}")
 
 
 def load_data(config, base):
@@ -249,8 +257,10 @@ def run_mode(name, base, task, config, forgetting, progress=False, log_path=None
     sample = {"sample": greedy_sample(model, tokenizer)} if task.kind == "lm" else {}
     peak = peak_step_bytes(model, next(endless_batches(task.train, tokenizer, config, options)), config)
     row = {
-        "mode": name, "lr": lr, "optimizer": config.optimizer, "trainable": trainable, "total": total,
-        "trainable_pct": 100 * trainable / total, "seconds_per_step": result.seconds_per_step, "peak_mb": None if peak is None else peak / 2**20,
+        "mode": name, "lr": lr, "optimizer": config.optimizer, "weight_decay": config.weight_decay,
+        "steps": config.steps, "batch_size": config.batch_size, "trainable": trainable, "total": total,
+        "trainable_pct": 100 * trainable / total, "seconds_per_step": result.seconds_per_step,
+        "peak_mb": None if peak is None else peak / 2**20,
         **scores("val", val), **scores("test", test), "forgetting": forgotten, **sample, "stopped": result.stopped,
         "steps_done": result.steps_done, "log": None if log_path is None else Path(log_path).name,
         "curve": [{"step": h["step"], **scores("val", {k: v for k, v in h.items() if k not in ("step", "train_loss")})}
@@ -293,7 +303,7 @@ def pretrained_row(base, task, config):
     return {**row, "sample": greedy_sample(base, base.tokenizer)}
 
 
-def compare(config, out_dir=None, on_start=None, on_row=None, progress=False):
+def compare(config, out_dir, on_start=None, on_row=None, progress=False):
     """Run every mode; returns (rows, results path). on_start(config, task, forgetting) is called once
     the model and data are loaded (config with the model's defaults filled in); on_row(row) as each
     row is ready, in the table's order: the pretrained model (lm), the modes, scratch, majority class.
@@ -315,15 +325,17 @@ def compare(config, out_dir=None, on_start=None, on_row=None, progress=False):
 
     if config.baselines and task.kind == "lm":
         add(pretrained_row(base, task, config))
-    out_dir = Path(out_dir or Path("runs") / f"{time.strftime('%Y%m%d-%H%M%S')}-compare")
+    out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)  # now that every setting has been checked
+    interrupted = False
     for name in config.modes + (["scratch"] if config.baselines else []):
         add(run_mode(name, base, task, config, forgetting, progress, out_dir / f"log-{name}.jsonl")[0])
-        if rows[-1]["stopped"] == "interrupted":  # Ctrl-C: keep what finished, run nothing more
+        interrupted = rows[-1]["stopped"] == "interrupted"
+        if interrupted:  # Ctrl-C: keep what finished, run nothing more
             break
-    else:
-        if config.baselines and task.kind == "classification":
-            add(majority_row(task))
-    path = write_results(out_dir, command="compare", config=config, task={"name": task.name, "kind": task.kind, "labels": task.labels},
-                         forgetting_measure=forgetting.measure, rows=rows, seconds=time.perf_counter() - start)
+    if config.baselines and task.kind == "classification" and not interrupted:
+        add(majority_row(task))
+    path = write_results(out_dir, command="compare", config=config, forgetting_measure=forgetting.measure,
+                         task={"name": task.name, "kind": task.kind, "labels": task.labels},
+                         rows=rows, seconds=time.perf_counter() - start)
     return rows, path

@@ -598,7 +598,8 @@ def augment(text, rng, p_drop=0.1, p_swap=0.1, keep=()):
     neighbouring pair with probability p_swap. A cheap remedy for overfitting (the model
     sees a slightly different text each epoch), with a cost made visible by this task:
     dropping "not" or moving "but" can flip the true label -- so the words in `keep` are
-    never dropped or moved (e.g. NEGATIONS and "but")."""
+    never dropped or moved (e.g. NEGATIONS and "but"). Words are compared whole and exactly:
+    "Not" and "not," are not "not"."""
     words = [w for w in text.split() if w in keep or rng.random() >= p_drop] or text.split()[:1]
     for i in range(len(words) - 1):
         if words[i] not in keep and words[i + 1] not in keep and rng.random() < p_swap:

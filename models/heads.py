@@ -7,6 +7,7 @@ and the two model shapes built from a body and a head.
 import minigrad as mg
 from minigrad import nn
 from minigrad.nn import functional as F
+from models.transformer import SelfAttention, Transformer, TransformerConfig
 
 POOLINGS = ("first", "last", "mean", "pooled")
 
@@ -112,7 +113,7 @@ class TransformerWithHead(nn.Module):
         for name, module in self.named_modules():
             if isinstance(module, nn.Dropout) and not name.endswith("lora_dropout"):
                 module.p = p
-            elif hasattr(module, "dropout") and isinstance(module.dropout, float):  # attention's, on its weights
+            elif isinstance(module, SelfAttention):  # its dropout acts on the attention weights
                 module.dropout = p
         return self
 
@@ -121,8 +122,6 @@ class LanguageModel(TransformerWithHead):
     """A transformer with its (tied) LM head: ids (B, T) -> next-token logits (B, T, vocab)."""
 
     def __init__(self, config_or_body):
-        from models.transformer import Transformer, TransformerConfig
-
         body = Transformer(config_or_body) if isinstance(config_or_body, TransformerConfig) else config_or_body
         super().__init__(body, LMHead(body))
 

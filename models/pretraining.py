@@ -12,7 +12,7 @@ its exp is the perplexity.
 """
 import json
 import random
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import minigrad as mg
@@ -114,23 +114,34 @@ def split_corpus(config):
     return lines[n_valid:], lines[:n_valid]
 
 
+RESUMED_FIELDS = ("corpus", "corpus_sentences", "valid_fraction", "tokenizer", "vocab_size", "batch_size", "seed")
+
+
 def pretrain(config=PretrainConfig(), out_dir="runs/pretrain", device="cpu", resume=None):
-    """Train a tokenizer and a causal LM from scratch (or resume from a checkpoint); returns (model, results)."""
+    """Train a tokenizer and a causal LM from scratch (or resume from a checkpoint); returns (model, results).
+    A resumed run takes its corpus, tokenizer, batch size and seed from the checkpoint (so the data
+    continues where it stopped) and only the number of steps from config."""
+    if resume:  # the model and tokenizer here; train() restores the weights, optimizer and schedule
+        model = load_pretrained(resume, device)
+        if "optimizer" not in model.metadata:
+            raise ValueError(f"{resume} holds weights but no optimizer state, so training cannot continue "
+                             "exactly from it: resume from the checkpoint.safetensors a pretraining run wrote")
+        done, saved = int(model.metadata["step"]), json.loads(model.metadata["pretrain_config"])
+        if done >= config.train.steps:
+            raise ValueError(f"{resume} is at step {done} already: pass more --steps than that to continue")
+        for name in RESUMED_FIELDS:
+            setattr(config, name, saved[name])
+        config.model, tokenizer = model.config, model.tokenizer
     mg.manual_seed(config.seed)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     train_lines, valid_lines = split_corpus(config)
-    if resume:  # the model and tokenizer here; train() restores the weights, optimizer and schedule
-        model = load_pretrained(resume, device)
-        tokenizer, done = model.tokenizer, int(model.metadata.get("step", 0))
-        if done >= config.train.steps:
-            raise ValueError(f"{resume} is at step {done} already: pass more --steps than that to continue")
-    else:
+    if not resume:
         tokenizer_class = TOKENIZERS[config.tokenizer]
         tokenizer = (tokenizer_class.train(train_lines, config.vocab_size) if config.tokenizer == "bpe"
                      else tokenizer_class.train(train_lines))
         config.model.vocab_size = tokenizer.vocab_size
-        model, done = LanguageModel(config.model).to(device), 0
+        model = LanguageModel(config.model).to(device)
     if config.corpus == "shakespeare":  # windows of max_len inputs + the one token after them
         length = model.config.max_len + 1
         train_ids, valid_ids = tokenizer.encode(train_lines[0]), tokenizer.encode(valid_lines[0])
@@ -142,10 +153,12 @@ def pretrain(config=PretrainConfig(), out_dir="runs/pretrain", device="cpu", res
         valid_rows = encode_lines(tokenizer, valid_lines, model.config.max_len)
         batches = random_batches(train_rows, config.batch_size, tokenizer, config.seed, device)
     checkpoint = out_dir / "checkpoint.safetensors"
-    metadata = {"config": json.dumps(model.config.to_dict()), "tokenizer": tokenizer.to_json()}
+    metadata = {"config": json.dumps(model.config.to_dict()), "tokenizer": tokenizer.to_json(),
+                "pretrain_config": json.dumps({name: getattr(config, name) for name in RESUMED_FIELDS})}
+    config.train.warmup_steps = min(config.train.warmup_steps, config.train.steps // 10)  # short runs: less
     result = train(
         model, lambda m, batch: m.lm_loss(*batch),
-        batches, replace(config.train, warmup_steps=min(config.train.warmup_steps, config.train.steps // 10)),
+        batches, config.train,
         evaluate=lambda m: {"loss": lm_loss_on(m, valid_rows, tokenizer, device)},
         log_path=out_dir / "log.jsonl", checkpoint_path=checkpoint, checkpoint_metadata=metadata, resume=resume,
     )

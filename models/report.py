@@ -1,4 +1,4 @@
-"""How `minigrad compare` shows its results: a text table and two PNG plots.
+"""How `minigrad compare` shows its results: a text table, per-class details and two PNG plots.
 
 The score columns follow the task's kind: accuracy and macro F1 (classification; token
 accuracy for tagging, exact match and span F1 for qa), or, for language modelling (lm),
@@ -84,8 +84,7 @@ def plot_curves(rows, path, kind="classification"):
     """Validation score (left) and validation loss (right) against training step, one line per
     mode; the untrained baselines that have them (majority class, the pretrained LM) as
     horizontal lines. The loss shows what the score hides: growing over-confidence."""
-    key, label, factor = headline(kind)
-    panels = [(key, label, factor)] + ([] if kind == "lm" else [("val_loss", "validation loss", 1)])
+    panels = [headline(kind)] + ([] if kind == "lm" else [("val_loss", "validation loss", 1)])
     fig, axes = plt.subplots(1, len(panels), figsize=(7 * len(panels), 4.5), squeeze=False)
     for ax, (key, label, factor) in zip(axes[0], panels):
         for row in rows:

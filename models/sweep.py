@@ -14,7 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from models import pretrained
-from models.compare import load_data, run_mode, with_defaults
+from models.compare import check_before_training, load_data, run_mode, with_defaults
 from models.finetune import save_delta
 from models.forgetting import forgetting_probe
 from models.train import write_results
@@ -58,6 +58,12 @@ def parse_options(specs):
     return options
 
 
+def at_point(config, mode, point):
+    """config with one grid point's values in place (its lr is the mode's)."""
+    changes = {k: v for k, v in point.items() if k != "lr"}
+    return replace(config, **changes, lr={**config.lr, **({mode: point["lr"]} if "lr" in point else {})})
+
+
 def better(row, best):
     """A run that trained to the end over one that did not (Ctrl-C, a non-finite loss), then higher
     validation accuracy, then lower validation loss (lm: lower loss alone). NaN never wins."""
@@ -77,12 +83,13 @@ def finetune(config, mode, out_dir, grid=(), on_start=None, on_row=None, progres
     forgetting = forgetting_probe(base, config.seed, config.device)
     if on_start:
         on_start(config, task, forgetting)
+    points = [(point, at_point(config, mode, point)) for point in grid or [{}]]
+    for _, run_config in points:  # every setting checked before the first one trains
+        check_before_training(run_config, [mode], task.kind, run_config.options)
     rows, best, best_model = [], None, None
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)  # now that every setting has been checked
-    for n, point in enumerate(grid or [{}], start=1):
-        changes = {k: v for k, v in point.items() if k != "lr"}
-        run_config = replace(config, **changes, lr={**config.lr, **({mode: point["lr"]} if "lr" in point else {})})
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for n, (point, run_config) in enumerate(points, start=1):
         row, model = run_mode(mode, base, task, run_config, forgetting, progress, out_dir / f"log-{n}.jsonl")
         row["point"] = point
         rows.append(row)
@@ -93,7 +100,7 @@ def finetune(config, mode, out_dir, grid=(), on_start=None, on_row=None, progres
         if row["stopped"] == "interrupted":  # Ctrl-C: keep the best so far, run no more points
             break
     save_delta(best_model, out_dir / "delta.safetensors", labels=task.labels or None, base=config.model)
-    path = write_results(out_dir, command="finetune", mode=mode, config=config,
-                         task={"name": task.name, "kind": task.kind, "labels": task.labels}, forgetting_measure=forgetting.measure,
+    path = write_results(out_dir, command="finetune", mode=mode, config=config, forgetting_measure=forgetting.measure,
+                         task={"name": task.name, "kind": task.kind, "labels": task.labels},
                          rows=rows, best=best, delta=str(out_dir / "delta.safetensors"))
     return rows, best, path

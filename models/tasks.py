@@ -81,7 +81,7 @@ def evaluate(model, examples, tokenizer, num_labels, batch_options, details=Fals
             logits = model(batch["input_ids"], batch["attention_mask"])
             # the batch's loss is a mean over its examples, or over its tagged tokens (tagging):
             # weigh it by that count, so the total is a mean over all of them, whatever EVAL_BATCH is
-            tagged = batch["labels"].ndim == 2 if "labels" in batch else False
+            tagged = "labels" in batch and batch["labels"].ndim == 2
             weight = int((batch["labels"] != data.IGNORE).sum().item()) if tagged else len(batch["input_ids"])
             if weight:  # a batch with no tagged token left (all cut off by max_len) has no loss to count
                 total += loss(model, batch).item() * weight

@@ -182,7 +182,8 @@ def test_ctrl_c_stops_the_whole_comparison_and_keeps_what_finished(tmp_path, cap
     (["compare", "--train", "t.csv", "--task", "tagging"], "replaces --task tagging"),
     (["compare", "--text-column", "label"], "the label would be read from the text itself"),
     (["finetune", "--mode", "head", "--augment", "2"], "--augment: expected a probability"),
-    (["finetune", "--mode", "head", "--lr", "nan"], "--lr: expected a value >= 0.0"),
+    (["finetune", "--mode", "head", "--lr", "nan"], "--lr: expected a value >= 0"),
+    (["finetune", "--mode", "head", "--lr", "0"], "--lr: expected a value > 0"),
     (["finetune", "--mode", "head", "--sweep", "lr=abc"], "every value of lr must be a number"),
     (["finetune", "--mode", "head", "--sweep", "lr=1e-3", "lr=1e-2"], "--sweep names lr twice"),
     (["finetune", "--mode", "head", "--lr", "0.1", "--sweep", "lr=1e-3"], "give one of them"),
@@ -236,3 +237,25 @@ def test_domain_shift_trains_on_one_domain_and_tests_on_the_other(tmp_path):
     assert json.loads((out / "results.json").read_text())["task"]["name"] == "sentiment, movies -> products"
     with pytest.raises(ValueError, match="needs a bundled task with both domains"):
         domain_shift("domain", "movies", seed=0)
+
+
+@pytest.mark.parametrize("sweep, message", [
+    (["steps=2,0"], "steps must be a positive integer, got 0"),
+    (["optimizer=sgd,bogus"], "unknown optimizer 'bogus'"),
+    (["weight_decay=0,-1"], "weight_decay must be >= 0"),
+    (["lr=1e-3,nan"], "must be > 0, got nan"),
+])
+def test_every_sweep_point_is_checked_before_the_first_trains(sweep, message, tmp_path, capsys):
+    out = tmp_path / "ft"
+    assert main(["finetune", "--mode", "head", "--steps", "2", "--sweep", *sweep, "--out", str(out)]) == 2
+    printed = capsys.readouterr()
+    assert message in printed.err and "head " not in printed.out and not out.exists()
+
+
+def test_sweep_rows_record_what_each_point_used(tmp_path):
+    out = tmp_path / "ft"
+    assert main(["finetune", "--mode", "head", "--sweep", "steps=2,3", "batch_size=4", "weight_decay=0,0.1",
+                 "--out", str(out)]) == 0
+    rows = json.loads((out / "results.json").read_text())["rows"]
+    assert [(r["steps"], r["batch_size"], r["weight_decay"]) for r in rows] == [
+        (2, 4, 0.0), (2, 4, 0.1), (3, 4, 0.0), (3, 4, 0.1)]

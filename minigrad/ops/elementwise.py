@@ -111,7 +111,8 @@ class Div(Function):
 def div(a, b):
     a, b = promote(a, b)
     if not any(isinstance(x, Tensor) and backend.is_floating(x.dtype) for x in (a, b)):
-        a, b = promote(a, b, 1.0)[:2]  # integer / integer is a float: the default float32, as in PyTorch
+        # integer / integer is a float: the default float32, as in PyTorch (NumPy would give float64)
+        a, b = (cast(x, backend.float32) if isinstance(x, Tensor) else x for x in (a, b))
     return Div.apply(a, b)
 
 

@@ -4,20 +4,8 @@ Backward spreads the gradient of each reduced value back over the elements
 that produced it. `backend.keep_dims_shape` restores the reduced dims as size 1, so the
 gradient then broadcasts against the input.
 """
-import operator
-
 from minigrad import backend
 from minigrad.function import Function
-
-
-def positive_dim(dim, ndim):
-    """A dim in [-ndim, ndim) as its index in [0, ndim); a 0-d tensor accepts 0 and -1, as in PyTorch."""
-    dim = operator.index(dim)  # Python or NumPy integers, nothing else
-    size = ndim or 1
-    if not -size <= dim < size:
-        raise IndexError(f"dim {dim} is out of range for a tensor with {ndim} dims "
-                         f"(expected a dim from {-size} to {size - 1})")
-    return dim % size
 
 
 def normalize_dims(dim, ndim):
@@ -25,7 +13,7 @@ def normalize_dims(dim, ndim):
     if dim is None:
         return tuple(range(ndim))
     dims = tuple(dim) if isinstance(dim, (tuple, list)) else (dim,)
-    return tuple(sorted(positive_dim(d, ndim) for d in dims)) if ndim else ()
+    return tuple(sorted(backend.positive_dim(d, ndim) for d in dims)) if ndim else ()
 
 
 def drop_dims(reduced, dims, keepdim):

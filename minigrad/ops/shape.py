@@ -9,7 +9,6 @@ import itertools
 from minigrad import backend
 from minigrad.function import Function
 from minigrad.ops.elementwise import promote
-from minigrad.ops.reduce import positive_dim
 from minigrad.tensor import Tensor
 
 
@@ -32,12 +31,12 @@ def reshape(x, *shape):
 
 
 def squeeze(x, dim=None):
-    dims = range(x.ndim) if dim is None else [positive_dim(dim, x.ndim)]
+    dims = range(x.ndim) if dim is None else [backend.positive_dim(dim, x.ndim)]
     return reshape(x, *[n for i, n in enumerate(x.shape) if not (i in dims and n == 1)])
 
 
 def unsqueeze(x, dim):
-    dim = positive_dim(dim, x.ndim + 1)
+    dim = backend.positive_dim(dim, x.ndim + 1)
     return reshape(x, *x.shape[:dim], 1, *x.shape[dim:])
 
 
@@ -56,15 +55,15 @@ class Permute(Function):
 
 def permute(x, *dims):
     dims = tuple(dims[0]) if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims
-    if len(dims) != x.ndim or sorted(positive_dim(d, x.ndim) for d in dims) != list(range(x.ndim)):
+    if len(dims) != x.ndim or sorted(backend.positive_dim(d, x.ndim) for d in dims) != list(range(x.ndim)):
         raise ValueError(f"permute: {dims} is not an ordering of the {x.ndim} dims of shape {x.shape}")
-    return Permute.apply(x, dims=tuple(positive_dim(d, x.ndim) for d in dims))
+    return Permute.apply(x, dims=tuple(backend.positive_dim(d, x.ndim) for d in dims))
 
 
 def transpose(x, dim0=-2, dim1=-1):
     if x.ndim < 2 and (dim0, dim1) == (-2, -1):
         raise ValueError(f"transpose: a tensor of shape {x.shape} has no two dims to swap; name them")
-    dim0, dim1 = positive_dim(dim0, x.ndim), positive_dim(dim1, x.ndim)
+    dim0, dim1 = backend.positive_dim(dim0, x.ndim), backend.positive_dim(dim1, x.ndim)
     dims = list(range(x.ndim))
     dims[dim0], dims[dim1] = dims[dim1], dims[dim0]
     return Permute.apply(x, dims=tuple(dims))
@@ -117,11 +116,16 @@ class GetItem(Function):
         return full
 
 
+def own_copy(part):
+    """One part of an index, with any array in it copied: changing the index tensor after the
+    forward pass must not move where the gradient goes back to."""
+    if isinstance(part, Tensor):
+        return part.data.copy()
+    return part.copy() if backend.is_array(part) else part
+
+
 def getitem(x, index):
-    parts = index if isinstance(index, tuple) else (index,)
-    # index arrays are copied: changing the index tensor later must not move the gradient
-    parts = tuple(p.data.copy() if isinstance(p, Tensor) else p.copy() if backend.is_array(p) else p
-                  for p in parts)
+    parts = tuple(own_copy(p) for p in (index if isinstance(index, tuple) else (index,)))
     return GetItem.apply(x, index=parts if isinstance(index, tuple) else parts[0])
 
 
@@ -144,7 +148,7 @@ def cat(tensors, dim=0):
         raise ValueError("cat: needs at least one tensor")
     if tensors[0].ndim == 0:
         raise ValueError("cat: zero-dimensional tensors cannot be joined; stack them, or unsqueeze first")
-    return Cat.apply(*promote(*tensors), dim=positive_dim(dim, tensors[0].ndim))
+    return Cat.apply(*promote(*tensors), dim=backend.positive_dim(dim, tensors[0].ndim))
 
 
 def stack(tensors, dim=0):
@@ -154,7 +158,7 @@ def stack(tensors, dim=0):
     shapes = {t.shape for t in tensors}
     if len(shapes) > 1:
         raise ValueError(f"stack: every tensor needs the same shape, got {sorted(shapes)}")
-    dim = positive_dim(dim, tensors[0].ndim + 1)
+    dim = backend.positive_dim(dim, tensors[0].ndim + 1)
     return cat([unsqueeze(t, dim) for t in tensors], dim=dim)
 
 
@@ -190,4 +194,4 @@ def gather(x, dim, index):
         raise ValueError(f"gather: index has {index.ndim} dims, expected {x.ndim} like the input {x.shape}")
     if backend.is_floating(index.dtype):
         raise TypeError(f"gather: index must be an integer tensor, got {index.dtype.name}")
-    return Gather.apply(x, index, dim=positive_dim(dim, x.ndim))
+    return Gather.apply(x, index, dim=backend.positive_dim(dim, x.ndim))

@@ -140,12 +140,12 @@ def checked_option(mode, option, value, default):
     if isinstance(default, bool) or default is None or default is inspect.Parameter.empty:
         return value
     number = isinstance(value, (int, float)) and not isinstance(value, bool)
+    names = isinstance(value, str) or (isinstance(value, (tuple, list)) and all(isinstance(v, str) for v in value))
     if isinstance(default, int) and not (number and float(value).is_integer()):
         expected = "a whole number"
     elif isinstance(default, float) and not number:
         expected = "a number"
-    elif isinstance(default, (tuple, list)) and not (
-            isinstance(value, str) or isinstance(value, (tuple, list)) and all(isinstance(v, str) for v in value)):
+    elif isinstance(default, (tuple, list)) and not names:
         expected = "a name or a list of names"
     else:
         return int(value) if isinstance(default, int) else value

@@ -26,7 +26,7 @@ from minigrad.io import load_metadata
 
 from models.finetune.lora import LoRALinear
 
-FORMAT = "minigrad-finetune-delta/1"
+FORMAT = "minigrad-finetune-delta/2"  # /2: the base fingerprint is a SHA-256 (it was a sum of |w|)
 
 
 def trainable_state(model):
@@ -81,10 +81,11 @@ def load_delta(base_model, path):
                          "a full checkpoint loads with model.load_state_dict(mg.load(path))")
     tuned = prepare(base_model, metadata["mode"], num_labels=json.loads(metadata["num_labels"]),
                     task=metadata["task"], **json.loads(metadata["options"]))
-    if metadata["base_fingerprint"] != fingerprint(tuned):
+    here = fingerprint(tuned)
+    if metadata["base_fingerprint"] != here:
         raise ValueError(
             f"load_delta: {path} was trained on a different base model (its frozen weights are not this "
-            f"model's: SHA-256 {metadata['base_fingerprint'][:12]}... when saved, {fingerprint(tuned)[:12]}... "
+            f"model's: SHA-256 {metadata['base_fingerprint'][:12]}... when saved, {here[:12]}... "
             f"here; its base was {metadata.get('base', '?')!r} with config {metadata['base_config']})")
     delta = mg.load(path, device=next(tuned.parameters()).device)
     expected = trainable_state(tuned)

@@ -47,6 +47,10 @@ def train_head(model):
     """head: nothing more than the new head (prepare() always trains it)."""
 
 
+def is_index(value):
+    return isinstance(value, int) and not isinstance(value, bool)  # True is an int to Python, not to us
+
+
 def train_layers(model, *, top_k=2, layers=None):
     """layers: the top_k blocks, or the blocks listed in `layers` (indices, -1 = the top;
     top_k is then ignored), + head. The top block carries the final LayerNorm with it.
@@ -61,9 +65,8 @@ def train_layers(model, *, top_k=2, layers=None):
             raise ValueError(f"layers: top_k must be between 0 and {n} (the number of blocks), got {top_k}")
         chosen = list(range(n - top_k, n))
     else:
-        layers = [layers] if isinstance(layers, int) and not isinstance(layers, bool) else layers
-        if not (isinstance(layers, (list, tuple)) and all(isinstance(i, int) and not isinstance(i, bool)
-                                                          for i in layers)):
+        layers = [layers] if is_index(layers) else layers
+        if not (isinstance(layers, (list, tuple)) and all(is_index(i) for i in layers)):
             raise TypeError(f"layers: expected block indices (an int or a list of ints), got {layers!r}")
         wrong = [i for i in layers if not -n <= i < n]
         if wrong:
@@ -80,7 +83,8 @@ def train_params(model, *, patterns=("*bias",)):
 
     "*bias" is BitFit (Ben Zaken et al. 2021: biases are ~0.1 % of BERT, and
     enough on small data); "*ln*" and "*norm*" pick the LayerNorms. A string is
-    split on commas, so "*bias,*norm*" is two patterns.
+    split on commas, so "*bias,*norm*" is two patterns. Every pattern must match some
+    name: a typo is an error, not a mode that quietly trains less.
     """
     patterns = [s.strip() for s in patterns.split(",")] if isinstance(patterns, str) else list(patterns)
     named = list(model.named_parameters())

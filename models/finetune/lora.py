@@ -10,9 +10,9 @@ so the same lr works when r changes. Computing (x A^T) first goes through the
 narrow r-dim space: never an (out, in) matrix while training.
 
 For inference the update folds into the weight: W' = W + (alpha / r) B A, and the
-model is again plain Linear layers with no extra cost (merge); unmerge puts the
-original weight back, bit for bit (merge kept it aside: W + D - D in float32 need
-not give back W's last bit). Hu et al. adapt the attention's query and
+model is again plain Linear layers with no extra compute (merge); merge keeps a
+copy of each original W, so unmerge puts it back bit for bit (W + D - D in
+float32 need not give back W's last bit). Hu et al. adapt the attention's query and
 value projections, the default here; any nn.Linear in the body can be named.
 """
 import math
@@ -39,6 +39,8 @@ class LoRALinear(nn.Module):
         self.lora_B = nn.Parameter(mg.zeros(base.out_features, r, device=device))  # zero: no change at first
         self.lora_dropout = nn.Dropout(dropout)  # on the input of the update only, as in PEFT
         self.merged = False
+        self.original_weight = None  # base.weight before merge(), given back exactly by unmerge()
+        self.trained = True  # whether A and B trained before merge() switched them off
 
     def forward(self, x):  # (..., in) -> (..., out)
         y = self.base(x)
@@ -67,7 +69,7 @@ class LoRALinear(nn.Module):
         return self
 
     def unmerge(self):
-        """Take the update out of base.weight again (training can go on)."""
+        """Put back the weight merge() kept aside (bit for bit), and let A and B train again."""
         if self.merged:
             with mg.no_grad():
                 self.base.weight.copy_(self.original_weight)
