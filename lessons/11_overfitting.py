@@ -62,9 +62,7 @@ LABEL_WORDS = set(data.NEGATIONS) | {"but", "although", "and"}  # words that dec
 def epochs(examples, tokenizer, p_augment=0.0, keep=()):
     """Batches forever, epoch after epoch, each in a new seeded order (and new augmentations)."""
     for epoch in itertools.count():
-        rng = random.Random(epoch)
-        texts = [data.Example(data.augment(e.text, rng, p_augment, p_augment, keep), e.label) if p_augment else e
-                 for e in examples]
+        texts = data.augment_examples(examples, p_augment, epoch, keep) if p_augment else examples
         yield from data.batches(texts, tokenizer, BATCH, max_len=48, seed=epoch)
 
 
