@@ -16,11 +16,14 @@ returns one Result per exercise; `main(argv=None, prog=None)` prints them and
 returns the exit status (0 when every selected exercise passes, else 1).
 """
 import argparse
+import contextlib
 import importlib.util
 import os
 import re
+import signal
 import sys
 import textwrap
+import threading
 import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +32,7 @@ import numpy as np
 
 import minigrad as mg
 from minigrad import backend
+from minigrad.function import Function
 
 HERE = Path(__file__).resolve().parent
 SOLUTIONS = HERE / "solutions"
@@ -191,8 +195,49 @@ def select(names=None):
     return [e for e in EXERCISES if e in chosen]  # in course order, each once
 
 
+SECONDS_PER_CASE = 60  # far more than any correct backward needs: longer is an endless loop
+
+
+class TooSlow(Exception):
+    pass
+
+
+@contextlib.contextmanager
+def time_limit(seconds):
+    """Raise TooSlow inside the block after `seconds` (where the OS can: SIGALRM, main thread)."""
+    if not hasattr(signal, "SIGALRM") or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum, frame):
+        raise TooSlow(f"still running after {seconds} s: an endless loop?")
+
+    previous = signal.signal(signal.SIGALRM, stop)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@contextlib.contextmanager
+def importable(folder):
+    """The graded folder first on the import path while its files load and run, so that
+    `from ex07_broadcast_add import ...` finds that folder's file, whichever folder is graded."""
+    for name in [name for name in sys.modules if re.fullmatch(r"ex\d\d_\w+", name)]:
+        del sys.modules[name]  # a sibling imported from another folder before
+    sys.path.insert(0, str(folder))
+    try:
+        yield
+    finally:
+        sys.path.remove(str(folder))
+
+
 def load(path):
     """Import an exercise file afresh (so your latest edits count), under a name of its own."""
+    if not path.is_file():
+        raise FileNotFoundError(f"{path} is missing (`git checkout {path.name}` in its folder brings it back)")
     tag = "solution" if path.parent == SOLUTIONS else "exercise"
     spec = importlib.util.spec_from_file_location(f"minigrad_{tag}_{path.stem}", path)
     module = importlib.util.module_from_spec(spec)
@@ -200,12 +245,37 @@ def load(path):
     return module
 
 
+def the_op(module, exercise, path):
+    """The exercise's Function subclass from the loaded file, or a clear error."""
+    op = getattr(module, exercise.op, None)
+    if not (isinstance(op, type) and issubclass(op, Function)):
+        found = "nothing" if op is None else f"a {type(op).__name__}"
+        raise TypeError(f"{path.name} should define class {exercise.op}(Function) with forward and backward; "
+                        f"under that name it has {found}")
+    return op
+
+
+def same_forward(op, reference, tensors, options):
+    """Whether the learner's forward still computes the exercise's op (gradcheck alone would accept
+    any forward whose backward matches it)."""
+    with mg.no_grad():
+        ours, theirs = op.apply(*tensors, **options).numpy(), reference.apply(*tensors, **options).numpy()
+    return ours.shape == theirs.shape and np.allclose(ours, theirs, rtol=1e-9, atol=1e-12)
+
+
 def checked(op, names):
     """op with a backward that checks what your backward returns before the engine sees it."""
     user_backward = op.backward
 
     def backward(ctx, grad):
+        inputs_before = [x.data.copy() if hasattr(x, "data") else None for x in ctx.inputs]
         grads = user_backward(ctx, grad)
+        if grads is None:
+            raise GradientShapeError(f"{op.__name__}.backward returned None: is its `return` missing?")
+        for name, x, before in zip(names, ctx.inputs, inputs_before):
+            if before is not None and not np.array_equal(backend.to_numpy(x.data), backend.to_numpy(before)):
+                raise GradientShapeError(f"{op.__name__}.backward changed {name} in place (with *=, += or "
+                                         f"[...] =): compute into a new array, and leave the inputs as they are")
         grads = tuple(grads) if isinstance(grads, (tuple, list)) else (grads,)
         if len(grads) != len(ctx.inputs):
             raise GradientShapeError(
@@ -218,9 +288,10 @@ def checked(op, names):
             if g is None:
                 raise GradientShapeError(f"{op.__name__}.backward returned None for {name}, which needs a gradient")
             if not backend.is_array(g):
+                hint = " (a Tensor: backward works on arrays; its .data is one)" if isinstance(g, mg.Tensor) else ""
                 raise GradientShapeError(
                     f"{op.__name__}.backward returned {textwrap.shorten(repr(g), 60)} for {name}, which is not an "
-                    f"array; return an array (the same kind as grad) of {name}'s shape {x.shape}"
+                    f"array{hint}; return an array (the same kind as grad) of {name}'s shape {x.shape}"
                 )
             if tuple(g.shape) != x.shape:
                 raise GradientShapeError(
@@ -264,12 +335,16 @@ def name_inputs(message, names):
 
 def grade_one(exercise, solutions=False, device="cpu", folder=None):
     folder = Path(folder).resolve() if folder is not None else SOLUTIONS if solutions else HERE
-    path = folder / f"{exercise.name}.py"
+    with importable(folder):
+        return grade_file(exercise, folder / f"{exercise.name}.py", solutions, device)
+
+
+def grade_file(exercise, path, solutions, device):
     result = Result(exercise.name, exercise.title, "error", "", str(path))
     try:
-        module = load(path)
-        op = getattr(module, exercise.op)
-    except Exception as error:  # noqa: BLE001 - a learner's file may fail in any way
+        op = the_op(load(path), exercise, path)
+        reference = None if solutions else the_op(load(SOLUTIONS / path.name), exercise, SOLUTIONS / path.name)
+    except (Exception, SystemExit) as error:  # noqa: BLE001 - a learner's file may fail in any way
         result.message = f"could not load {path.name}: {type(error).__name__}: {error}{where_in(path, error)}"
         return result
     op = checked(op, exercise.inputs)
@@ -277,7 +352,13 @@ def grade_one(exercise, solutions=False, device="cpu", folder=None):
         tensors, options = make_inputs(case, device, seed=number)
         about = f"case {number + 1}/{len(exercise.cases)} [{case.label}]"
         try:
-            outcome = mg.gradcheck(lambda *ts: op.apply(*ts, **options), tensors)
+            with time_limit(SECONDS_PER_CASE):
+                if reference is not None and not same_forward(op, reference, tensors, options):
+                    result.status = "fail"
+                    result.message = (f"{about}: forward no longer computes {exercise.title!r}; the exercise is "
+                                      f"the backward: put forward back as it was (the solution's is in solutions/)")
+                    return result
+                outcome = mg.gradcheck(lambda *ts: op.apply(*ts, **options), tensors)
         except NotImplementedError as error:
             result.status = "todo"
             line = where_in(path, error, source=False)
@@ -291,8 +372,9 @@ def grade_one(exercise, solutions=False, device="cpu", folder=None):
             result.status = "fail"
             result.message = f"{about}: {name_inputs(str(error), exercise.inputs)}"
             return result
-        except Exception as error:  # noqa: BLE001 - e.g. a shape error inside the learner's backward
-            result.message = f"{about}: {type(error).__name__}: {error}{where_in(path, error)}"
+        except (Exception, SystemExit) as error:  # noqa: BLE001 - e.g. a shape error in the learner's backward
+            what = "exit() was called" if isinstance(error, SystemExit) else f"{type(error).__name__}: {error}"
+            result.message = f"{about}: {what}{where_in(path, error)}"
             return result
         result.cases += 1
         result.max_abs_error = max(result.max_abs_error, outcome.max_abs_error)
@@ -307,7 +389,13 @@ def grade(names=None, solutions=False, device="cpu", folder=None):
     lessons/exercises/solutions/ instead; folder: grade the exNN_*.py files found there instead.
     Returns one Result per exercise, in order; Result.passed, .status, .message say how it went.
     """
-    return [grade_one(exercise, solutions, device, folder) for exercise in select(names)]
+    return list(grade_each(names, solutions, device, folder))
+
+
+def grade_each(names=None, solutions=False, device="cpu", folder=None):
+    """grade(), one Result at a time, as each exercise is graded."""
+    for exercise in select(names):
+        yield grade_one(exercise, solutions, device, folder)
 
 
 # ---- the command --------------------------------------------------------------------------
@@ -357,13 +445,14 @@ def main(argv=None, prog=None):
         for e in exercises:
             print(f"  {e.name:<20} {e.title}\n  {'':<20} you write: {e.asks}")
         return 0
-    which = "reference solutions" if args.solutions else "your exercises"
-    print(f"Grading {which} with mg.gradcheck (float64, finite differences), on {args.device}:")
     if args.folder is not None and not args.folder.is_dir():
         parser.error(f"--folder {args.folder}: no such folder (expected one holding exNN_*.py files)")
-    results = grade([e.name for e in exercises], solutions=args.solutions, device=args.device, folder=args.folder)
-    for result in results:
-        print(describe(result))
+    which = "reference solutions" if args.solutions else "your exercises"
+    print(f"Grading {which} with mg.gradcheck (float64, finite differences), on {args.device}:")
+    results = []
+    for result in grade_each([e.name for e in exercises], args.solutions, args.device, args.folder):
+        results.append(result)
+        print(describe(result), flush=True)  # as each is graded: a slow one does not hide the others
     print(summary(results, args.solutions))
     return 0 if all(r.passed for r in results) else 1
 

@@ -139,6 +139,37 @@ def test_grader_explains_other_mistakes(tmp_path, old, new, expected):
         assert result.status == "error" and "at ex01_mul.py line " in result.message
 
 
+@pytest.mark.parametrize("old, new, expected", [
+    ("return grad * b, grad * a", "import sys; sys.exit(0)", "exit() was called"),
+    ("return grad * b, grad * a", "grad * b, grad * a", "returned None: is its `return` missing?"),
+    ("return grad * b, grad * a", "b *= grad\n        return b, grad * a", "changed b in place"),
+    ("return grad * b, grad * a", "from minigrad import tensor\n        return tensor(grad * b), grad * a", "its .data is one"),
+    ("return a * b", "return a + b", "forward no longer computes"),
+    ("class Mul(Function):", "Mul = 3\nclass Other(Function):", "should define class Mul(Function)"),
+], ids=["exit", "no return", "in place", "a Tensor", "forward changed", "not a class"])
+def test_grader_survives_what_a_learner_might_write(tmp_path, old, new, expected):
+    broken_copy(tmp_path, "ex01_mul", old, new)
+    shutil.copy(grade.SOLUTIONS / "ex03_exp.py", tmp_path)
+    first, second = grade.grade(["ex01", "ex03"], folder=tmp_path)
+    assert not first.passed and expected in first.message, first.message
+    assert second.passed  # one broken exercise does not stop the others
+
+
+def test_an_endless_backward_is_stopped(tmp_path, monkeypatch):
+    broken_copy(tmp_path, "ex01_mul", "return grad * b, grad * a", "while True:\n            pass")
+    monkeypatch.setattr(grade, "SECONDS_PER_CASE", 1)
+    (result,) = grade.grade(["ex01"], folder=tmp_path)
+    assert result.status == "error" and "an endless loop?" in result.message
+
+
+def test_an_exercise_imports_its_siblings_from_its_own_folder(tmp_path):
+    shutil.copy(grade.SOLUTIONS / "ex07_broadcast_add.py", tmp_path)
+    broken_copy(tmp_path, "ex01_mul", "return grad * b, grad * a",
+                "from ex07_broadcast_add import sum_to\n        return sum_to(grad * b, a.shape), grad * a")
+    (result,) = grade.grade(["ex01"], folder=tmp_path)
+    assert result.passed, result.message
+
+
 def test_main_prints_and_returns_the_status(tmp_path, monkeypatch, capsys):
     assert grade.main(["ex01", "--solutions"]) == 0
     assert "ex01_mul             pass   out = a * b   (2 cases, max abs error" in capsys.readouterr().out
