@@ -87,7 +87,10 @@ def pretrain_command(args):
     for name in ("n_layers", "d_model", "n_heads", "d_ff", "max_len"):
         if getattr(args, name) is not None:
             setattr(config.model, name, getattr(args, name))
-    config.train.steps = args.steps if args.steps is not None else config.train.steps
+    if args.steps is not None:
+        config.train.steps = args.steps
+    elif args.resume:
+        config.train.steps = None  # the interrupted run's own total, from its checkpoint
     config.train.lr = args.lr if args.lr is not None else config.train.lr
     config.train.progress = sys.stderr.isatty()  # a progress bar on a terminal, not in a log file
     out = output_folder(args, "pretrain")

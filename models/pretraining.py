@@ -120,13 +120,15 @@ RESUMED_FIELDS = ("corpus", "corpus_sentences", "valid_fraction", "tokenizer", "
 def pretrain(config=PretrainConfig(), out_dir="runs/pretrain", device="cpu", resume=None):
     """Train a tokenizer and a causal LM from scratch (or resume from a checkpoint); returns (model, results).
     A resumed run takes its corpus, tokenizer, batch size and seed from the checkpoint (so the data
-    continues where it stopped) and only the number of steps from config."""
+    continues where it stopped), and its total steps too unless config.train.steps is set."""
     if resume:  # the model and tokenizer here; train() restores the weights, optimizer and schedule
         model = load_pretrained(resume, device)
         if "optimizer" not in model.metadata:
             raise ValueError(f"{resume} holds weights but no optimizer state, so training cannot continue "
                              "exactly from it: resume from the checkpoint.safetensors a pretraining run wrote")
         done, saved = int(model.metadata["step"]), json.loads(model.metadata["pretrain_config"])
+        if config.train.steps is None:  # the interrupted run's total: its cosine schedule, continued
+            config.train.steps = saved["steps"]
         if done >= config.train.steps:
             raise ValueError(f"{resume} is at step {done} already: pass more --steps than that to continue")
         for name in RESUMED_FIELDS:
@@ -154,7 +156,8 @@ def pretrain(config=PretrainConfig(), out_dir="runs/pretrain", device="cpu", res
         batches = random_batches(train_rows, config.batch_size, tokenizer, config.seed, device)
     checkpoint = out_dir / "checkpoint.safetensors"
     metadata = {"config": json.dumps(model.config.to_dict()), "tokenizer": tokenizer.to_json(),
-                "pretrain_config": json.dumps({name: getattr(config, name) for name in RESUMED_FIELDS})}
+                "pretrain_config": json.dumps({**{name: getattr(config, name) for name in RESUMED_FIELDS},
+                                               "steps": config.train.steps})}
     config.train.warmup_steps = min(config.train.warmup_steps, config.train.steps // 10)  # short runs: less
     result = train(
         model, lambda m, batch: m.lm_loss(*batch),
