@@ -154,9 +154,9 @@ def main(quick):
 why, remedy by remedy:
 - early stopping keeps the weights of its best validation loss and saves the steps after it: the
   cheapest remedy. The test columns say how well that choice carries over to unseen reviews.
-- weight decay pulls every weight matrix towards 0 (biases and gains are spared). Here it is a small pull (AdamW shrinks by lr * wd
-  = 1e-3 per step at most, ~4 % over this whole cosine run), and one seed cannot tell its curves
-  from noise. In general, for a pretrained model 0 is not a good place to pull to (L2-SP, Li et
+- weight decay pulls every weight matrix towards 0 (biases and gains are spared). Here it is a
+  small pull (AdamW shrinks by lr * wd = 1e-3 per step at most, ~4 % over this whole cosine run),
+  and one seed cannot tell its curves from noise. In general, for a pretrained model 0 is not a good place to pull to (L2-SP, Li et
   al. 2018, pulls towards the pretrained weights instead); it is the classic remedy for a model
   trained from scratch.
 - dropout: the shipped model was pretrained without it, so switching it on now perturbs features

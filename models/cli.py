@@ -154,8 +154,8 @@ def finetune_command(args):
     from models import report
     from models.sweep import finetune, parse_grid, parse_options
 
-    config = replace(compare_config(args), lr={args.mode: args.lr} if args.lr is not None else {}, optimizer=args.optimizer,
-                     weight_decay=args.weight_decay, patience=args.patience, augment=args.augment,
+    config = replace(compare_config(args), lr={args.mode: args.lr} if args.lr is not None else {},
+                     optimizer=args.optimizer, weight_decay=args.weight_decay, patience=args.patience, augment=args.augment,
                      augment_keep=tuple(w for w in args.augment_keep.split(",") if w), dropout=args.dropout,
                      options=parse_options(args.option))
     grid = parse_grid(args.sweep)
@@ -202,7 +202,8 @@ def print_stopped(rows, name_of):
     """A line for every run that did not train all its steps for a reason other than early stopping."""
     for row in rows:
         if row.get("stopped") in ("interrupted", "non-finite loss"):
-            print(f"{name_of(row)}: {row['stopped']} after {row['steps_done']} steps (the table shows it as it was then)")
+            print(f"{name_of(row)}: {row['stopped']} after {row['steps_done']} steps "
+                  "(the table shows it as it was then)")
 
 
 def exit_status(rows):
@@ -334,8 +335,9 @@ def build_parser():
     pre.add_argument("--vocab-size", type=int, default=512, help="BPE vocabulary size")
     for name, kind in (("n-layers", int), ("d-model", int), ("n-heads", int), ("d-ff", int), ("max-len", int)):
         pre.add_argument(f"--{name}", type=kind, default=None, help="model size (default: the tiny config)")
-    pre.add_argument("--resume", default=None, help="continue exactly from the checkpoint.safetensors an earlier run wrote "
-                                                         "(weights, optimizer, schedule, data order)")
+    pre.add_argument("--resume", default=None,
+                     help="continue exactly from the checkpoint.safetensors an earlier run wrote "
+                          "(weights, optimizer, schedule, data order)")
     add_common(pre)
     pre.set_defaults(run=pretrain_command)
 

@@ -101,6 +101,7 @@ class CompareConfig:
     encoding: str = "utf-8"
     train_domain: str = None  # a bundled task's domain to train and validate on; the test set is the other
 
+
 def with_defaults(config, kind):
     """config with every unset field filled in from the model's defaults for a task of this kind
     (LM_DEFAULTS for lm, else MODEL_DEFAULTS; a checkpoint path gets tiny's)."""

@@ -70,7 +70,8 @@ def class_details(per_class, confusion_matrix, labels):
     cell = max(7, *(len(str(label)) + 1 for label in labels))
     lines += ["", "confusion matrix (rows: true class, columns: predicted)",
               " " * width + "".join(f"{str(label):>{cell}}" for label in labels)]
-    lines += [f"{str(label):<{width}}" + "".join(f"{n:>{cell}d}" for n in row) for label, row in zip(labels, confusion_matrix)]
+    lines += [f"{str(label):<{width}}" + "".join(f"{n:>{cell}d}" for n in row)
+              for label, row in zip(labels, confusion_matrix)]
     return lines
 
 

@@ -88,13 +88,14 @@ def train_params(model, *, patterns=("*bias",)):
     """
     patterns = [s.strip() for s in patterns.split(",")] if isinstance(patterns, str) else list(patterns)
     named = list(model.named_parameters())
-    unmatched = [pattern for pattern in patterns if not any(fnmatch(name, pattern) for name, _ in named)]
+    matches = {pattern: [p for name, p in named if fnmatch(name, pattern)] for pattern in patterns}
+    unmatched = [pattern for pattern, params in matches.items() if not params]
     if unmatched:  # most likely a typo: training silently without those parameters would mislead
         examples = ", ".join(name for name, _ in named[:4])
         raise ValueError(f"params: no parameter name matches {unmatched}; names look like {examples}, ...")
-    matched = [p for name, p in named if any(fnmatch(name, pattern) for pattern in patterns)]
-    for p in matched:
-        p.requires_grad_(True)
+    for params in matches.values():
+        for p in params:
+            p.requires_grad_(True)
 
 
 def train_layerwise_lr(model, *, decay=0.8):

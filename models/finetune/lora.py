@@ -46,7 +46,7 @@ class LoRALinear(nn.Module):
         y = self.base(x)
         if self.merged:  # the update is inside base.weight already
             return y
-        low = F.linear(self.lora_dropout(x), self.lora_A) * self.scale  # (..., r): scaling the narrow side is cheaper
+        low = F.linear(self.lora_dropout(x), self.lora_A) * self.scale  # (..., r): the narrow side is cheaper to scale
         return y + F.linear(low, self.lora_B)
 
     def delta_weight(self):
