@@ -71,15 +71,22 @@ def versus_pytorch(tiny, batch, repeats):
     torch.set_num_threads(ARGS.threads)
     ids = batch["input_ids"].numpy()  # (32, T): predict tokens 1.. from the ones before
     floor_mode, floor_options = floor_case(tiny.config)[1:]
+    modes = ("full", "floor", "lora", "adapter", "prompt")
     cases = {}
-    for mode in ("full", "floor", "lora", "adapter"):
+    for mode in modes:
+        mg.manual_seed(0)
         ours = prepare(tiny, floor_mode, task="lm", **floor_options) if mode == "floor" else prepare(tiny, mode, task="lm")
+        prompt = ours.body.prompt.numpy() if mode == "prompt" else None
         cases["minigrad", mode] = minigrad_step(ours, ids)
-        cases["PyTorch", mode] = torch_step(fine_tuning_twin(tiny, mode), ids)
+        cases["PyTorch", mode] = torch_step(fine_tuning_twin(tiny, mode, prompt), ids)
+    for mode in modes:  # the same work: the first steps' losses agree
+        ours, theirs = cases["minigrad", mode](), cases["PyTorch", mode]()
+        if abs(ours - theirs) > 1e-4 * abs(theirs):
+            raise RuntimeError(f"{mode}: minigrad's first loss {ours} but PyTorch's {theirs}: not the same model")
     times = time_interleaved(cases, repeats)
     lines = [f"| {mode} | {1e3 * times['minigrad', mode]:.1f} | **{times['minigrad', mode] / times['minigrad', 'full']:.3f}x** | "
              f"{1e3 * times['PyTorch', mode]:.1f} | **{times['PyTorch', mode] / times['PyTorch', 'full']:.3f}x** |"
-             for mode in ("full", "floor", "lora", "adapter")]
+             for mode in modes]
     return (f"**tiny, next-token loss, minigrad and PyTorch {torch.__version__}** (the same modes, "
             f"benchmarks/torch_twin.py), median of {repeats}\n\n"
             "| mode | minigrad ms | vs full | PyTorch ms | vs full |\n|---|---:|---:|---:|---:|\n" + "\n".join(lines))

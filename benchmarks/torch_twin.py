@@ -14,11 +14,36 @@ class TorchAttention(torch.nn.Module):
         self.query, self.key, self.value, self.out = (torch.nn.Linear(c.d_model, c.d_model, bias=c.bias)
                                                       for _ in range(4))
 
-    def forward(self, x):
+    def forward(self, x, cache=None):
         B, T, d = x.shape
         q, k, v = (f(x).view(B, T, self.n_heads, -1).transpose(1, 2) for f in (self.query, self.key, self.value))
-        y = F.scaled_dot_product_attention(q, k, v, is_causal=True)  # (B, H, T, d/H)
+        past = 0 if cache is None else len(cache)
+        if cache is not None:
+            k, v = cache.extend(k, v)  # (B, H, past + T, d/H)
+        if past:  # query i sits at position past + i: it sees every cached key and its own j <= i
+            allowed = torch.ones(T, past + T, dtype=torch.bool, device=x.device).tril(diagonal=past)
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=allowed)
+        else:
+            y = F.scaled_dot_product_attention(q, k, v, is_causal=True)  # (B, H, T, d/H)
         return self.out(y.transpose(1, 2).reshape(B, T, d))
+
+
+class TorchCache:
+    """models/transformer.py's LayerCache: a block's keys and values of the positions run earlier;
+    one filled with batch 1 serves a whole batch (expand, then cat)."""
+
+    def __init__(self):
+        self.keys = self.values = None
+
+    def __len__(self):
+        return 0 if self.keys is None else self.keys.shape[2]
+
+    def extend(self, k, v):
+        if self.keys is not None:
+            k = torch.cat([self.keys.expand(k.shape[0], -1, -1, -1), k], dim=2)
+            v = torch.cat([self.values.expand(v.shape[0], -1, -1, -1), v], dim=2)
+        self.keys, self.values = k, v
+        return k, v
 
 
 class TorchFeedForward(torch.nn.Module):
@@ -38,8 +63,8 @@ class TorchBlock(torch.nn.Module):
         self.attn, self.mlp = TorchAttention(c), TorchFeedForward(c)
         self.ln1, self.ln2 = torch.nn.LayerNorm(c.d_model), torch.nn.LayerNorm(c.d_model)
 
-    def forward(self, x):  # pre-LN, as the project's own models
-        x = x + self.attn(self.ln1(x))
+    def forward(self, x, cache=None):  # pre-LN, as the project's own models
+        x = x + self.attn(self.ln1(x), cache)
         return x + self.mlp(self.ln2(x))
 
 
@@ -51,11 +76,14 @@ class TorchLM(torch.nn.Module):
         self.blocks = torch.nn.ModuleList(TorchBlock(c) for _ in range(c.n_layers))
         self.final_norm = torch.nn.LayerNorm(c.d_model)
 
-    def forward(self, ids):
+    def encode(self, x, caches=None):
+        for i, block in enumerate(self.blocks):
+            x = block(x, None if caches is None else caches[i])
+        return self.final_norm(x)
+
+    def forward(self, ids, caches=None):  # the ids take positions 0..T-1 (a prompt has none)
         x = self.token_embedding(ids) + self.position_embedding(torch.arange(ids.shape[1], device=ids.device))
-        for block in self.blocks:
-            x = block(x)
-        return self.final_norm(x) @ self.token_embedding.weight.T  # tied LM head
+        return self.encode(x, caches) @ self.token_embedding.weight.T  # tied LM head
 
     def lm_loss(self, ids):
         logits = self(ids[:, :-1])
@@ -94,15 +122,31 @@ class TorchWithAdapter(torch.nn.Module):
         torch.nn.init.zeros_(self.up.weight)
         torch.nn.init.zeros_(self.up.bias)
 
-    def forward(self, x):
-        h = self.base(x)
+    def forward(self, x, *args):
+        h = self.base(x, *args)
         return h + self.up(F.gelu(self.down(h), approximate=self.approximate))
 
 
-def fine_tuning_twin(ours, mode):
+class TorchPromptTuned(torch.nn.Module):
+    """models/finetune/prompt.py's causal form: the prompt (n, d) runs alone through the frozen body
+    once per batch, filling a KV cache; the batch's tokens then attend to those keys first."""
+
+    def __init__(self, lm, prompt):
+        super().__init__()
+        self.lm = lm
+        self.prompt = torch.nn.Parameter(torch.tensor(prompt))
+
+    def forward(self, ids):
+        caches = [TorchCache() for _ in self.lm.blocks]
+        self.lm.encode(self.prompt.unsqueeze(0), caches)  # (1, n, d): only its keys and values are used
+        return self.lm(ids, caches)
+
+
+def fine_tuning_twin(ours, mode, prompt=None):
     """twin_of(ours) set up as models.finetune.prepare(ours, mode, task="lm") sets up ours:
     "full" trains everything; "floor" only blocks.0.ln1.weight; "lora" and "adapter" freeze
-    the body and add their modules as minigrad does (LoRA on query and value, r 8)."""
+    the body and add their modules as minigrad does (LoRA on query and value, r 8); "prompt"
+    puts the prompt vectors given (a NumPy (n, d) array, minigrad's starting prompt) in front."""
     twin = twin_of(ours)
     twin.requires_grad_(mode == "full")
     c = ours.config
@@ -114,4 +158,4 @@ def fine_tuning_twin(ours, mode):
             block.mlp = TorchWithAdapter(block.mlp, c.d_model, approximate=c.gelu_approximate)
     if mode == "floor":
         twin.blocks[0].ln1.weight.requires_grad_(True)
-    return twin
+    return TorchPromptTuned(twin, prompt) if mode == "prompt" else twin
