@@ -246,7 +246,7 @@ class Tensor:
                 f"{what}: in-place change of a tensor that requires grad while grad mode is on; "
                 "wrap the update in `with mg.no_grad():` (as optimizers do)"
             )
-        if not getattr(self.data.flags, "writeable", True):  # NumPy's broadcast views are read-only
+        if backend.shares_elements(self.data):
             raise RuntimeError(f"{what}: this tensor is an expanded view, where many elements share one "
                                "place in memory; change a .clone() of it instead")
         self._version_counter[0] += 1
