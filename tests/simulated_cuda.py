@@ -1,5 +1,9 @@
 """A simulated CUDA device: a fake `cupy` (and the bits of `cupyx` backend.py uses) on NumPy.
 
+    pytest --simulated-cuda                                   # every "cuda" test, on the fake device
+    python -m tests.simulated_cuda -m models.cli compare --device cuda --steps 2   # any command on it
+    python -m tests.simulated_cuda benchmarks/bench_gpu.py --quick               # any script on it
+
 No GPU has ever run the "cuda" code path, and a GPU session is short: a bug like an array made
 with NumPy while the model lives on the GPU, a host/device mix, an implicit `np.asarray` of a
 device array, or a mask drawn from the wrong device's generator should be found here, on the CPU.
@@ -344,3 +348,21 @@ def install(monkeypatch):
     monkeypatch.setattr(backend, "cupy", cupy)
     monkeypatch.setattr(backend, "cupyx", cupyx, raising=False)  # absent when CuPy is not installed
     monkeypatch.delitem(backend._generators, "cuda", raising=False)  # a real GPU's generator, if any
+
+
+if __name__ == "__main__":  # run a module (-m NAME) or a script with minigrad's "cuda" on the fake device
+    import runpy
+    import sys
+    from pathlib import Path
+
+    import pytest
+
+    install(pytest.MonkeyPatch())
+    target, *args = sys.argv[1:]
+    if target == "-m":
+        target, *args = args
+        sys.argv = [target, *args]
+        runpy.run_module(target, run_name="__main__", alter_sys=True)
+    else:  # as `python script.py` does: the script's folder first on the path (its sibling imports)
+        sys.argv, sys.path[0] = [target, *args], str(Path(target).resolve().parent)
+        runpy.run_path(target, run_name="__main__")
