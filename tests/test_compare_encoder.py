@@ -11,7 +11,8 @@ import pytest
 import minigrad as mg
 from models.cli import main
 from models import minilm, pretrained
-from models.compare import CompareConfig, with_defaults
+from models.compare import CompareConfig, majority_row, with_defaults
+from models.data import Example
 from models.forgetting import EmbeddingDrift, LMLossIncrease, forgetting_probe, probe_texts
 from models.heads import LanguageModel
 from models.pretrained import save_pretrained
@@ -113,3 +114,25 @@ def test_minilm_drift_pools_as_sentence_transformers_does():
     drift = forgetting_probe(model)
     assert np.abs(drift.before.numpy() - model.embed(probe_texts(0)).numpy()).max() < 1e-5
     assert drift(model.body) == pytest.approx(0.0, abs=1e-6)
+
+
+def test_the_majority_baseline_predicts_the_most_frequent_training_class():
+    from types import SimpleNamespace
+
+    task = SimpleNamespace(labels=["neg", "pos"], train=[Example("a", 1)] * 3 + [Example("b", 0)],
+                           valid=[Example("c", 1), Example("d", 0)], test=[Example("e", 1)] * 3)
+    row = majority_row(task)  # always "pos": 3 of the 4 training examples
+    assert row["val_accuracy"] == 0.5 and row["test_accuracy"] == 1.0
+    assert row["val_macro_f1"] == pytest.approx((2 / 3 + 0) / 2)  # pos: precision 1/2, recall 1; neg: 0
+
+
+def test_the_table_shows_forgetting_with_its_sign_and_a_dash_where_a_row_has_no_value():
+    from models.report import table
+
+    rows = [{"mode": "majority class", "trainable": 0, "trainable_pct": 0.0, "val_accuracy": 0.5,
+             "val_macro_f1": 1 / 3, "test_accuracy": 1.0},
+            {"mode": "lora", "trainable": 1234, "trainable_pct": 0.05, "seconds_per_step": 0.0123, "peak_mb": 12.34,
+             "val_accuracy": 0.875, "val_macro_f1": 0.8, "test_accuracy": 0.9, "forgetting": -0.0421}]
+    _, baseline, lora = table(rows).splitlines()
+    assert baseline.split() == ["majority", "class", "0", "0.0", "-", "-", "50.0%", "0.333", "100.0%", "-"]
+    assert lora.split() == ["lora", "1,234", "0.05", "0.012", "12.3", "87.5%", "0.800", "90.0%", "-0.042"]

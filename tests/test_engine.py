@@ -78,6 +78,29 @@ def test_gradients_accumulate_across_backward_calls():
     np.testing.assert_allclose(x.grad.numpy(), [3 + 2, 3 + 4])
 
 
+def test_leaf_gradients_own_their_memory():
+    # Add hands one gradient array to both inputs: if x.grad and y.grad shared it, clipping (which
+    # scales every .grad in place) would scale it twice
+    x, y = mg.tensor([1.0, 1.0], requires_grad=True), mg.tensor([1.0, 1.0], requires_grad=True)
+    seed = mg.tensor([1.0, 1.0])
+    (x + y).backward(grad=seed)
+    assert mg.optim.clip_grad_norm_([x, y], max_norm=1.0) == pytest.approx(2.0)
+    np.testing.assert_allclose(x.grad.numpy(), [0.5, 0.5], rtol=1e-5)
+    np.testing.assert_allclose(y.grad.numpy(), [0.5, 0.5], rtol=1e-5)
+    np.testing.assert_array_equal(seed.numpy(), [1.0, 1.0])  # the caller's gradient is not touched
+    a = mg.tensor(np.ones((2, 3)), requires_grad=True)
+    a.T.sum().backward()  # the op gradient is a transposed, read-only broadcast view
+    assert a.grad.data.flags.c_contiguous and a.grad.data.flags.writeable
+
+
+def test_a_float32_leaf_keeps_float32_gradients_through_a_float64_detour():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    for _ in range(2):  # the second backward adds into .grad
+        (x.double() * 3).sum().backward()
+    assert x.grad.dtype == mg.float32
+    np.testing.assert_array_equal(x.grad.numpy(), [6.0, 6.0])
+
+
 def test_a_shared_input_sums_gradients_over_every_path():
     x = mg.tensor(3.0, requires_grad=True)
     y = x * x + x * 4 + x  # dy/dx = 2x + 5
@@ -147,6 +170,16 @@ def test_no_grad_records_nothing():
         assert not mg.is_grad_enabled()
     assert mg.is_grad_enabled()
     assert not y.requires_grad and y._ctx is None
+
+
+def test_nested_no_grad_leaves_grad_mode_off_until_the_outer_block_ends():
+    x = mg.tensor([1.0], requires_grad=True)
+    with mg.no_grad():
+        with mg.no_grad():
+            pass
+        assert not mg.is_grad_enabled()
+        y = x * 2
+    assert mg.is_grad_enabled() and not y.requires_grad and y._ctx is None
 
 
 def test_detach_cuts_the_graph_and_shares_memory():

@@ -355,6 +355,29 @@ def test_delta_refuses_a_base_trained_even_one_step_further(base, tmp_path):
         save_delta(tuned, tmp_path / "other.safetensors", labels=["a", "b"])
 
 
+def test_a_frozen_bias_counts_in_the_base_fingerprint_too(base, tmp_path):
+    tuned = prepare(base, "lora", num_labels=C)
+    save_delta(tuned, tmp_path / "delta.safetensors")
+    further = LanguageModel(config())
+    further.load_state_dict(base.state_dict())
+    with mg.no_grad():  # only a bias differs
+        further.body.blocks[1].mlp.up.bias[0] += 1e-4
+    with pytest.raises(ValueError, match="trained on a different base model"):
+        load_delta(further, tmp_path / "delta.safetensors")
+
+
+def test_a_delta_missing_a_trained_parameter_is_refused(base, tmp_path):
+    tuned = prepare(base, "lora", num_labels=C, r=2)
+    path = tmp_path / "delta.safetensors"
+    save_delta(tuned, path)
+    tensors, metadata = mg.load(path), mg.io.load_metadata(path)
+    dropped = "body.blocks.1.attn.value.lora_B"
+    del tensors[dropped]
+    mg.save(tensors, path, metadata=metadata)  # otherwise a valid delta: loading it would keep a random B
+    with pytest.raises(ValueError, match=f"missing: \\['{dropped}'\\]; unexpected: none"):
+        load_delta(base, path)
+
+
 def test_an_encoder_is_not_a_language_model():
     with pytest.raises(ValueError, match="task 'lm' needs a causal body"):
         prepare(LanguageModel(config(causal=False)), "lora", task="lm")
@@ -379,6 +402,33 @@ def test_merged_lora_stops_training_until_unmerged(base):
     assert count_parameters(tuned)[0] == HEAD  # A and B get no gradient through a merged weight
     unmerge_lora(tuned)
     assert count_parameters(tuned)[0] == trainable
+
+
+def test_unmerging_a_frozen_lora_leaves_it_frozen(base):
+    tuned = prepare(base, "lora", num_labels=C).requires_grad_(False)  # e.g. loaded for inference only
+    merge_lora(tuned)
+    unmerge_lora(tuned)
+    assert count_parameters(tuned)[0] == 0
+
+
+def test_lora_dropout_drops_the_input_of_the_update_in_training_only():
+    linear = nn.Linear(5, 4)
+    lora = LoRALinear(linear, r=2, alpha=4, dropout=0.5)
+    with mg.no_grad():
+        lora.lora_B.copy_(mg.randn(4, 2))
+    x = mg.randn(3, 5)
+    A, B = lora.lora_A.numpy(), lora.lora_B.numpy()
+    expected = linear(x).numpy() + 2 * (x.numpy() @ A.T) @ B.T
+    lora.eval()
+    np.testing.assert_allclose(lora(x).numpy(), expected, atol=1e-5)
+    lora.train()
+    assert not np.allclose(lora(x).numpy(), expected, atol=1e-3)
+
+
+def test_a_tied_lm_head_uses_the_prepared_copys_embedding(base):
+    tuned = prepare(base, "full", task="lm")
+    assert tuned.head.tied and tuned.head.body.token_embedding.weight is tuned.transformer.token_embedding.weight
+    assert tuned.transformer.token_embedding.weight is not base.body.token_embedding.weight  # and not the original's
 
 
 def test_train_uses_a_prepared_models_own_groups(base):

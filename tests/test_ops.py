@@ -146,6 +146,14 @@ def test_power_zero_is_flat_even_at_zero():
     np.testing.assert_array_equal(x.grad.numpy(), [0, 0])  # not 0 * 0^-1 = NaN
 
 
+def test_the_exponents_gradient_is_zero_at_base_zero():
+    # d(a^b)/db = a^b log(a): at a = 0 the value 0^b is flat in b, so the slope is 0, not 0 * log(0) = NaN
+    a = mg.tensor([0.0, 2.0], dtype=mg.float64)
+    b = mg.tensor([2.0, 3.0], dtype=mg.float64, requires_grad=True)
+    (a**b).sum().backward()
+    np.testing.assert_allclose(b.grad.numpy(), [0, 8 * np.log(2)], rtol=1e-12)
+
+
 def test_clamp_takes_constant_tensor_bounds_and_refuses_learned_ones():
     x = mg.tensor([1.0, -2.0, 3.0], dtype=mg.float64, requires_grad=True)
     y = ops.clamp(x, min=mg.tensor(0.0, dtype=mg.float64), max=mg.tensor(2.0, dtype=mg.float64))
@@ -179,6 +187,16 @@ def test_where_never_leaks_nan_from_the_branch_not_taken():
     safe = ops.where(x > 0, x, mg.zeros(2))
     with np.errstate(divide="ignore", invalid="ignore"):  # sqrt(0) has an infinite slope
         ops.where(x > 0, ops.sqrt(safe), mg.zeros(2)).sum().backward()
+    assert np.isfinite(x.grad.numpy()).all()
+    np.testing.assert_allclose(x.grad.numpy(), [0, 0.25])
+
+
+def test_where_never_leaks_nan_from_the_branch_not_taken_into_the_else_branch():
+    # the same as above with the branches swapped: the else branch (b) is selected, not masked
+    x = mg.tensor([-1.0, 4.0], requires_grad=True)
+    safe = ops.where(x <= 0, mg.zeros(2), x)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ops.where(x <= 0, mg.zeros(2), ops.sqrt(safe)).sum().backward()
     assert np.isfinite(x.grad.numpy()).all()
     np.testing.assert_allclose(x.grad.numpy(), [0, 0.25])
 

@@ -260,6 +260,27 @@ def test_state_dict_resumes_exactly(name):
     assert resumed.param_groups[0]["lr"] == options["lr"]
 
 
+def test_a_loaded_state_is_a_copy_so_one_saved_state_can_resume_two_runs():
+    options, cls, _ = CASES["adam"]
+    straight = run(lambda ps: cls(ps, **options), steps=3)[-1]
+    p0 = param()
+    first = cls([p0], **options)
+    p0.grad = mg.tensor(GRADS[0], dtype=mg.float64)
+    first.step()
+    saved = first.state_dict()
+    kept = saved["state"][0]["exp_avg"].numpy().copy()
+    after_one = run(lambda ps: cls(ps, **options), steps=1)[-1]
+    for _ in range(2):  # two runs resumed from the same dict: neither may move the other's buffers
+        p = nn.Parameter(mg.tensor(after_one, dtype=mg.float64))
+        resumed = cls([p], **options)
+        resumed.load_state_dict(saved)
+        for g in GRADS[1:3]:
+            p.grad = mg.tensor(g, dtype=mg.float64)
+            resumed.step()
+        np.testing.assert_allclose(p.numpy(), straight, rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(saved["state"][0]["exp_avg"].numpy(), kept)
+
+
 def test_state_dict_layout_and_mismatch():
     a, b = param(), param()
     opt = optim.Adam([{"params": [a]}, {"params": [b], "lr": 0.5}])
@@ -332,6 +353,17 @@ def test_schedule_keeps_each_groups_ratio_and_resumes():
     schedule.step()
     assert again.get_last_lr() == schedule.get_last_lr()
     assert again.get_last_lr() == pytest.approx([1e-5, 1e-4])
+
+
+def test_a_second_schedule_starts_from_the_initial_lr_not_the_current_one():
+    # each group keeps its initial lr: a schedule built on an optimizer that another one has already
+    # moved (as PyTorch's setdefault("initial_lr")) scales the original rate, not the decayed one
+    opt = sgd(1.0)
+    first = lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)
+    first.step()
+    assert first.get_last_lr() == [0.5]
+    second = lr_scheduler.LambdaLR(opt, lambda t: 1.0)
+    assert second.get_last_lr() == [1.0] and second.base_lrs == [1.0]
 
 
 # ---- gradient clipping --------------------------------------------------------------------------

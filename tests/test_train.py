@@ -1,13 +1,14 @@
 """The training loop: schedules, early stopping, the NaN guard, Ctrl-C, checkpoints, logs."""
 import itertools
 import json
+import math
 
 import numpy as np
 import pytest
 
 import minigrad as mg
 from minigrad import nn
-from models.train import TrainConfig, make_optimizer, make_schedule, train
+from models.train import TrainConfig, TrainResult, make_optimizer, make_schedule, train
 
 
 def quadratic_model():
@@ -99,6 +100,73 @@ def test_warmup_then_cosine_schedule():
         schedule.step()
     assert rates[0] < rates[1] < rates[2] == pytest.approx(1.0)
     assert rates[2] > rates[5] > rates[9] >= 0
+
+
+def test_the_cosine_reaches_zero_right_after_the_last_step():
+    config = TrainConfig(steps=10, lr=1.0, warmup_steps=2)
+    optimizer = make_optimizer([mg.zeros(1, requires_grad=True)], config)
+    schedule = make_schedule(optimizer, config)
+    rates = []
+    for _ in range(10):
+        rates.append(optimizer.param_groups[0]["lr"])
+        schedule.step()
+    expected = [0.0, 0.5] + [0.5 * (1 + math.cos(math.pi * (t - 2) / 8)) for t in range(2, 10)]
+    np.testing.assert_allclose(rates, expected, atol=1e-12)
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(0.0, abs=1e-12)  # the steps end where the cosine does
+
+
+def test_the_constant_schedule_warms_up_first():
+    config = TrainConfig(steps=6, lr=1.0, warmup_steps=3, schedule="constant")
+    optimizer = make_optimizer([mg.zeros(1, requires_grad=True)], config)
+    schedule = make_schedule(optimizer, config)
+    rates = []
+    for _ in range(6):
+        rates.append(optimizer.param_groups[0]["lr"])
+        schedule.step()
+    np.testing.assert_allclose(rates, [1 / 3, 2 / 3, 1, 1, 1, 1])
+
+
+def test_gradients_are_clipped_before_the_step():
+    # dL/dw = 6 at w = 5; clipped to norm 1, plain SGD with lr 0.1 moves w by 0.1, not by 0.6
+    model = quadratic_model()
+    train(model, distance_to_two, itertools.repeat(None),
+          TrainConfig(steps=1, lr=0.1, optimizer="sgd", momentum=0.0, schedule="constant", clip_grad_norm=1.0,
+                      progress=False))
+    assert model.weight.item() == pytest.approx(4.9, abs=1e-6)
+
+
+def test_an_infinite_loss_stops_training_too():
+    model = quadratic_model()
+    losses = iter([1.0, float("inf")])
+    result = train(model, lambda m, batch: distance_to_two(m, batch) * 0 + next(losses), itertools.repeat(None),
+                   TrainConfig(steps=10, lr=0.1, progress=False))
+    assert result.stopped == "non-finite loss" and result.steps_done == 1
+
+
+def test_the_last_step_is_always_evaluated_and_evaluation_sees_the_model_in_eval_mode():
+    model, seen = small_mlp(0), []
+
+    def evaluate(m):
+        seen.append(m.training)
+        return {"loss": 1.0}
+
+    result = train(model, squared_error, regression_batches(), TrainConfig(steps=5, eval_every=2, progress=False),
+                   evaluate=evaluate)
+    assert [m["step"] for m in result.history] == [2, 4, 5]  # 5: the end, though not a multiple of 2
+    assert seen == [False, False, False]  # dropout off while evaluating
+
+
+def test_patience_counts_evaluations_without_improvement_since_the_last_best():
+    # losses 1.0 (best), 2.0 (1 without improvement), 0.5 (best again: the count restarts), 0.6 (1), 0.7 (2): stop
+    validation = iter([1.0, 2.0, 0.5, 0.6, 0.7, 0.8, 0.9])
+    result = train(quadratic_model(), distance_to_two, itertools.repeat(None),
+                   TrainConfig(steps=20, lr=0.1, eval_every=1, patience=2, progress=False),
+                   evaluate=lambda m: {"loss": next(validation)})
+    assert result.stopped == "early stopping" and result.steps_done == 5 and result.best_step == 3
+
+
+def test_seconds_per_step_counts_only_the_steps_this_call_ran():
+    assert TrainResult(seconds=6.0, steps_done=12, first_step=7).seconds_per_step == pytest.approx(1.0)
 
 
 def regression_batches(seed=0):
