@@ -182,6 +182,7 @@ def test_ctrl_c_stops_the_whole_comparison_and_keeps_what_finished(tmp_path, cap
     (["compare", "--train", "t.csv", "--task", "tagging"], "replaces --task tagging"),
     (["compare", "--text-column", "label"], "the label would be read from the text itself"),
     (["finetune", "--mode", "head", "--augment", "2"], "--augment: expected a probability"),
+    (["finetune", "--mode", "head", "--dropout", "1"], "--dropout: expected a probability in [0, 1), got 1"),
     (["finetune", "--mode", "head", "--lr", "nan"], "--lr: expected a value >= 0"),
     (["finetune", "--mode", "head", "--lr", "0"], "--lr: expected a value > 0"),
     (["finetune", "--mode", "head", "--sweep", "lr=abc"], "every value of lr must be a number"),
@@ -259,3 +260,129 @@ def test_sweep_rows_record_what_each_point_used(tmp_path):
     rows = json.loads((out / "results.json").read_text())["rows"]
     assert [(r["steps"], r["batch_size"], r["weight_decay"]) for r in rows] == [
         (2, 4, 0.0), (2, 4, 0.1), (3, 4, 0.0), (3, 4, 0.1)]
+
+
+def test_a_resumed_pretraining_adopts_the_checkpoints_data_settings_and_total(tmp_path):
+    from models.pretraining import PretrainConfig, pretrain
+    from models.train import TrainConfig
+    from models.transformer import TransformerConfig
+
+    def config(steps, **overrides):
+        return PretrainConfig(**overrides, vocab_size=300, model=TransformerConfig(
+            n_layers=1, d_model=16, n_heads=2, d_ff=32, max_len=32, dropout=0.0),
+            train=TrainConfig(steps=steps, eval_every=2, progress=False))
+
+    pretrain(config(2, corpus_sentences=200), out_dir=tmp_path / "a")
+    checkpoint = tmp_path / "a" / "checkpoint.safetensors"
+    whole_run = config(2)
+    whole_run.train.steps = None  # the command line's default on --resume: the saved run's total, 2
+    with pytest.raises(ValueError, match="at step 2 already"):
+        pretrain(whole_run, out_dir=tmp_path / "b", resume=checkpoint)
+    with pytest.raises(ValueError, match="at step 2 already"):
+        pretrain(config(2), out_dir=tmp_path / "b", resume=checkpoint)
+    _, report = pretrain(config(3, corpus_sentences=300, seed=7, batch_size=4), out_dir=tmp_path / "c",
+                         resume=checkpoint)
+    assert report["final"]["steps"] == 3
+    saved = json.loads(report["results_path"].read_text())["config"]
+    assert (saved["corpus_sentences"], saved["seed"], saved["batch_size"]) == (200, 0, 32)
+
+
+def test_pretrain_may_continue_in_its_own_folder_and_nothing_else_may(tmp_path):
+    import argparse
+
+    from models.cli import output_folder
+
+    (tmp_path / "results.json").write_text("{}")  # an earlier run's
+    args = argparse.Namespace(out=str(tmp_path))
+    assert output_folder(args, "pretrain") == tmp_path  # --resume continues there
+    with pytest.raises(ValueError, match="already holds the results"):
+        output_folder(args, "finetune")
+
+
+def test_generate_refuses_a_bidirectional_encoder(tmp_path, capsys):
+    from models.pretrained import save_pretrained
+    from models.tokenizers import CharTokenizer
+    from models.heads import LanguageModel
+    from models.transformer import TransformerConfig
+
+    tok = CharTokenizer.train(["abc"])
+    encoder = LanguageModel(TransformerConfig(vocab_size=tok.vocab_size, n_layers=1, d_model=8, n_heads=2, d_ff=16,
+                                              max_len=8, causal=False, norm_first=False))
+    save_pretrained(encoder, tok, tmp_path / "encoder.safetensors")
+    assert main(["generate", "--model", str(tmp_path / "encoder.safetensors"), "--max-new-tokens", "2"]) == 2
+    assert "bidirectional encoder" in capsys.readouterr().err
+
+
+def test_modes_may_be_listed_with_spaces(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["compare", "--modes", " head , ", "--steps", "1", "--no-baselines", "--out", str(out)]) == 0
+    assert [row["mode"] for row in json.loads((out / "results.json").read_text())["rows"]] == ["head"]
+
+
+def test_sweep_and_option_parsing():
+    from models.sweep import parse_grid, parse_options
+
+    options = parse_options(["r=4", "alpha=0.5", "targets=query,value", "init=zeros"])
+    assert options == {"r": 4, "alpha": 0.5, "targets": ["query", "value"], "init": "zeros"}
+    assert type(options["r"]) is int
+    assert parse_grid(["lr=1e-3,1e-2", "steps=5"]) == [{"lr": 1e-3, "steps": 5}, {"lr": 1e-2, "steps": 5}]
+    with pytest.raises(ValueError, match=r"bad --sweep item 'lr=': expected NAME=V1,V2"):
+        parse_grid(["lr="])
+
+
+def test_the_best_sweep_point_is_the_most_accurate_then_the_lowest_loss_and_never_nan():
+    from models.sweep import better
+
+    def row(accuracy, loss, stopped="finished"):
+        return {"val_accuracy": accuracy, "val_loss": loss, "stopped": stopped}
+
+    assert better(row(0.8, 0.5), row(0.7, 0.1))
+    assert better(row(0.8, 0.4), row(0.8, 0.5)) and not better(row(0.8, 0.5), row(0.8, 0.4))
+    assert better(row(0.8, 0.5), row(0.8, float("nan")))  # a NaN loss loses to any number
+    assert not better(row(0.8, float("nan")), row(0.8, 0.5))
+    assert better(row(0.5, 0.9), row(0.9, 0.1, stopped="interrupted"))
+
+
+def test_ctrl_c_stops_the_sweep_and_keeps_the_best_so_far(tmp_path, capsys, monkeypatch):
+    from models import train as training
+
+    real_step, calls = training.training_step, []
+
+    def step_then_ctrl_c(*args):
+        calls.append(1)
+        if len(calls) == 3:  # during the second point's training
+            raise KeyboardInterrupt
+        return real_step(*args)
+
+    monkeypatch.setattr(training, "training_step", step_then_ctrl_c)
+    out = tmp_path / "ft"
+    assert main(["finetune", "--mode", "head", "--steps", "2", "--sweep", "lr=1e-3,1e-2,1e-1", "--out", str(out)]) == 130
+    rows = json.loads((out / "results.json").read_text())["rows"]
+    assert [(row["point"]["lr"], row["stopped"]) for row in rows] == [(1e-3, "finished"), (1e-2, "interrupted")]
+
+
+def test_gradcheck_reports_a_broken_op_and_fails(monkeypatch, capsys):
+    import numpy as np
+
+    from minigrad import opcheck
+    from minigrad.function import Function
+
+    class HalfSquare(Function):  # x^2 with half the true gradient
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x * x
+
+        @staticmethod
+        def backward(ctx, grad):
+            return ctx.saved_arrays[0] * grad
+
+    good = opcheck.Case("square", lambda x: x * x, lambda rng, d: [opcheck.leaf(opcheck.real(rng, (4, 3)).T, d)])
+    bad = opcheck.Case("half", HalfSquare.apply, lambda rng, d: [opcheck.leaf(np.ones((2, 2)), d)])
+    monkeypatch.setattr(opcheck, "catalogue_cases", lambda: [good, bad])
+    rows = {row["op"]: row for row in opcheck.run_catalogue()}
+    assert rows["square"]["passed"] and rows["square"]["shapes"] == ["3x4T"]  # T: a transposed input
+    assert not rows["half"]["passed"] and "gradient mismatch" in rows["half"]["error"]
+    assert main(["gradcheck"]) == 1
+    out = capsys.readouterr().out
+    assert "NO" in out and "half: gradient mismatch" in out and "1/2 ops pass" in out

@@ -136,3 +136,10 @@ def test_the_table_shows_forgetting_with_its_sign_and_a_dash_where_a_row_has_no_
     _, baseline, lora = table(rows).splitlines()
     assert baseline.split() == ["majority", "class", "0", "0.0", "-", "-", "50.0%", "0.333", "100.0%", "-"]
     assert lora.split() == ["lora", "1,234", "0.05", "0.012", "12.3", "87.5%", "0.800", "90.0%", "-0.042"]
+
+
+def test_the_probe_texts_are_not_the_text_the_shipped_model_was_pretrained_on():
+    from models import data
+
+    pretraining = set(data.pretraining_corpus(n_sentences=2000, seed=0).splitlines())  # the start of its corpus
+    assert not set(probe_texts(0)) & pretraining

@@ -427,3 +427,80 @@ def test_augmentation_never_drops_or_moves_the_words_it_keeps():
         assert "not" in kept and "but" in kept
         for word in ("not", "but"):  # no word crosses a kept one: those before it were before it
             assert {w for w in kept[:kept.index(word)]} <= set(words[:words.index(word)])
+
+
+def test_negative_whole_numbers_are_labels_in_numeric_order(tmp_path):
+    path = write(tmp_path, "stars.csv", "text,label\na,1\nb,-1\nc,-2\nd,10\ne,1.00\n")
+    examples, labels = data.load_csv(path)
+    assert labels == ["-2", "-1", "1", "10"]  # "1.00" is 1 too
+    assert [e.label for e in examples] == [2, 1, 0, 3, 2]
+
+
+def test_a_short_csv_row_reads_as_an_empty_label(tmp_path):
+    path = write(tmp_path, "short.csv", "text,label\nhi,pos\nho\n")
+    with pytest.raises(ValueError, match="short.csv, line 3: empty label in column 'label'"):
+        data.load_csv(path)
+
+
+def test_a_jsonl_line_that_is_not_an_object_is_named(tmp_path):
+    path = write(tmp_path, "list.jsonl", '{"text": "hi", "label": "a"}\n["ho", "b"]\n')
+    with pytest.raises(ValueError, match="list.jsonl, line 2: expected a JSON object, got list"):
+        data.load_jsonl(path)
+
+
+def test_json_files_of_any_case_are_read_as_jsonl(tmp_path):
+    rows = '{"text": "good", "label": "pos"}\n{"text": "bad", "label": "neg"}\n'
+    for name in ("a.json", "b.JSONL"):
+        assert data.load_examples(write(tmp_path, name, rows)) == ([("good", 1), ("bad", 0)], ["neg", "pos"])
+
+
+def test_a_test_file_is_labelled_with_the_training_files_classes(tmp_path):
+    train = write(tmp_path, "train.csv", "text,label\na,neg\nb,pos\nc,neutral\n")
+    test = write(tmp_path, "test.csv", "text,label\nd,pos\ne,pos\n")  # one class only: fine for a test set
+    task = data.load_user_task(train, test_path=test)
+    assert task.labels == ["neg", "neutral", "pos"] and [e.label for e in task.test] == [2, 2]
+    with pytest.raises(ValueError, match="unknown label 'meh'"):
+        data.load_user_task(train, test_path=write(tmp_path, "bad.csv", "text,label\nd,meh\ne,pos\n"))
+
+
+def test_each_class_gets_its_rounded_share_of_the_validation_set():
+    examples = [data.Example(f"a{i}", 0) for i in range(7)] + [data.Example(f"b{i}", 1) for i in range(3)]
+    train, valid, test = data.stratified_split(examples, n_valid=3, n_test=0, seed=0)
+    assert sorted(e.label for e in valid) == [0, 0, 1]  # 2.1 rows of class 0, 0.9 of class 1
+    assert len(train) == 7 and test == []
+
+
+def test_user_text_keeps_a_text_for_training_and_reads_a_validation_file(tmp_path):
+    two = write(tmp_path, "two.txt", "first line\nsecond line\n")
+    task = data.load_user_text(two, valid_fraction=0.9)
+    assert len(task.train) == 1 and len(task.valid) == 1
+    valid = write(tmp_path, "valid.txt", "held out one\nheld out two\n")
+    task = data.load_user_text(two, valid_path=valid)
+    assert [e.text for e in task.train] == ["first line", "second line"]
+    assert [e.text for e in task.valid] == ["held out one", "held out two"]
+
+
+def test_an_uncountable_aspect_takes_no_article():
+    it_has = "{subject} {has} {a} {opinion} {aspect}"
+    review = sentence("{0}", [clause("acting", "great", template=it_has, subject="it")], "movies")
+    assert review.text == "it has great acting ."
+    review = sentence("{0}", [clause("camera", "great", template=it_has, subject="it")], "products")
+    assert review.text == "it has a great camera ."
+
+
+def test_augmentation_never_swaps_a_word_into_a_kept_ones_place():
+    import random
+
+    from models.data import augment
+
+    # swapping always, but "not" stays second: neither of its neighbours may trade places with it
+    assert augment("a not b", random.Random(0), 0.0, 1.0, keep={"not"}) == "a not b"
+
+
+def test_augmented_examples_are_both_dropped_and_swapped():
+    from models.data import Example, augment_examples
+
+    words = "one two three four five six seven eight nine ten".split()
+    out = [e.text.split() for e in augment_examples([Example(" ".join(words), 1)] * 20, 0.3, seed=0)]
+    assert any(len(o) < len(words) for o in out)  # dropped
+    assert any(o != sorted(o, key=words.index) for o in out)  # swapped: out of the original order

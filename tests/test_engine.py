@@ -480,3 +480,62 @@ def test_the_engine_never_imports_the_models_built_on_it():
     root = pathlib.Path(__file__).resolve().parents[1]
     pattern = re.compile(r"^\s*(import models|from models)", re.MULTILINE)
     assert [str(p.relative_to(root)) for p in (root / "minigrad").rglob("*.py") if pattern.search(p.read_text())] == []
+
+
+class ScaledBackward(Function):
+    """x^2 with a backward scaled by a planted factor: -1 flips its sign, 0.5 halves it."""
+
+    factor = -1.0
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x * x
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_arrays
+        return ScaledBackward.factor * 2 * x * grad
+
+
+@pytest.mark.parametrize("fast", [False, True])
+@pytest.mark.parametrize("factor", [-1.0, 0.5])
+def test_gradcheck_fails_a_backward_smaller_than_the_truth_or_of_the_wrong_sign(fast, factor, monkeypatch):
+    monkeypatch.setattr(ScaledBackward, "factor", factor)
+    x = mg.tensor([[0.5, -1.0], [1.5, 2.0]], dtype=mg.float64, requires_grad=True)
+    with pytest.raises(mg.GradcheckError, match="gradient mismatch"):
+        mg.gradcheck(ScaledBackward.apply, [x], fast=fast)
+
+
+@pytest.mark.parametrize("fast", [False, True])
+def test_gradcheck_leaves_its_inputs_as_they_were(fast):
+    values = np.linspace(-1, 1, 6).reshape(2, 3)
+    x = mg.tensor(values, dtype=mg.float64, requires_grad=True)
+    mg.gradcheck(lambda x: (x * x).sum(), [x], fast=fast)
+    np.testing.assert_array_equal(x.numpy(), values)  # each nudge is undone exactly
+
+
+class SlightlyOffForA(Function):
+    """a * b, with a's gradient 1e-7 too big: inside the tolerance, but the largest error."""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a * b
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_arrays
+        return grad * b + 1e-7, grad * a
+
+
+def test_gradcheck_reports_the_largest_error_over_every_input():
+    a, b = (mg.tensor([1.0, 2.0], dtype=mg.float64, requires_grad=True) for _ in range(2))
+    result = mg.gradcheck(SlightlyOffForA.apply, [a, b])
+    assert result.max_abs_error == pytest.approx(1e-7, rel=0.01)  # input 0's, though input 1 is checked last
+
+
+def test_gradcheck_with_nothing_to_check_says_so():
+    x = mg.tensor([1.0, 2.0], dtype=mg.float64)  # requires_grad=False
+    with pytest.raises(ValueError, match="no input has requires_grad=True"):
+        mg.gradcheck(lambda x: x * 2, [x])

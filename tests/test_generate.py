@@ -79,3 +79,49 @@ def test_a_tiny_temperature_is_greedy_not_an_overflow():
 def test_an_empty_prompt_is_refused():
     with pytest.raises(ValueError, match="at least one id"):
         generate_ids(language_model(), [], 3, temperature=0)
+
+
+def test_top_k_samples_only_among_the_k_best():
+    mg.manual_seed(0)
+    logits = mg.tensor([0.0, 3.0, 2.9, 2.8, -5.0, 2.7])  # the two best: ids 1 and 2
+    drawn = {next_token(logits, temperature=1.0, top_k=2) for _ in range(200)}
+    assert drawn == {1, 2}
+    assert {next_token(logits, temperature=1.0, top_k=1) for _ in range(20)} == {1}
+    assert len({next_token(logits, temperature=1.0, top_k=6) for _ in range(300)}) >= 4  # k = vocab: all allowed
+
+
+def test_a_top_k_below_one_is_refused():
+    with pytest.raises(ValueError, match="top_k must be >= 1, got 0"):
+        generate_ids(language_model(), [1], 3, top_k=0)
+
+
+def test_generation_stops_before_the_stop_token():
+    model = language_model().eval()
+    start = [1, 5, 2]
+    free = generate_ids(model, start, max_new_tokens=6, temperature=0)
+    stop = free[5]  # the third generated token
+    first = free.index(stop, 3)  # where it is generated first
+    assert generate_ids(model, start, max_new_tokens=6, temperature=0, stop_id=stop) == free[:first]
+
+
+def test_generation_puts_the_model_back_in_its_mode():
+    model = language_model()
+    model.train()
+    generate_ids(model, [1, 2], 2, temperature=0)
+    assert model.training
+    model.eval()
+    generate_ids(model, [1, 2], 2, temperature=0)
+    assert not model.training
+
+
+def test_generate_text_starts_from_bos_and_stops_at_eos():
+    from models import pretrained
+    from models.generate import generate_text
+
+    tiny = pretrained.load("tiny")
+    tok = tiny.tokenizer
+    start = [tok.bos_id] + tok.encode("the battery is")
+    endless = generate_ids(tiny, start, 30, temperature=0)
+    assert tok.eos_id in endless[len(start):]  # greedy reaches [EOS] well within 30 tokens
+    expected = tok.decode(endless[:endless.index(tok.eos_id, len(start))])
+    assert generate_text(tiny, "the battery is", 30, temperature=0) == expected

@@ -118,3 +118,32 @@ def test_damaged_weights_are_named_not_loaded(tmp_path):
     damaged.write_bytes(b"\0" * 64)
     with pytest.raises(ValueError, match="not the all-MiniLM-L6-v2 weights .*--force-reinstall"):
         checked_weights(damaged)
+
+
+def test_config_from_bert_takes_its_sizes_and_rates_from_the_file():
+    bert = {"vocab_size": 100, "num_hidden_layers": 2, "hidden_size": 8, "num_attention_heads": 2,
+            "intermediate_size": 16, "max_position_embeddings": 32, "hidden_dropout_prob": 0.1, "type_vocab_size": 2,
+            "layer_norm_eps": 1e-12, "hidden_act": "gelu"}
+    config = minilm.config_from_bert(bert)
+    assert (config.vocab_size, config.n_layers, config.d_model, config.n_heads, config.d_ff, config.max_len) == \
+        (100, 2, 8, 2, 16, 32)
+    assert (config.dropout, config.layer_norm_eps) == (0.1, 1e-12)
+    with pytest.raises(ValueError, match="absolute positions"):
+        minilm.config_from_bert({**bert, "position_embedding_type": "relative_key"})
+
+
+def test_an_unreadable_config_says_how_to_reinstall(tmp_path):
+    broken = tmp_path / "config.json"
+    broken.write_text('{"vocab_size": 30522,')
+    with pytest.raises(ValueError, match="cannot read .*config.json.*--force-reinstall"):
+        minilm.read_config(broken)
+
+
+@needs_weights
+def test_embed_puts_the_model_back_in_its_mode(model):
+    model.train()
+    try:
+        model.embed("a short text")
+        assert model.training
+    finally:
+        model.eval()

@@ -471,3 +471,20 @@ def test_init_is_seeded(device):
         return init.normal_(nn.Parameter(mg.zeros(3, 3, device=device))).numpy()
 
     np.testing.assert_array_equal(draw(), draw())
+
+
+def test_module_list_assignment_replaces_in_place_even_from_the_end():
+    layers = nn.ModuleList([nn.Linear(2, 2), nn.ReLU(), nn.Linear(2, 3)])
+    last = nn.Linear(2, 4)
+    layers[-1] = last
+    assert len(layers) == 3 and layers[2] is last
+    assert [n for n, _ in layers.named_parameters()] == ["0.weight", "0.bias", "2.weight", "2.bias"]
+    with pytest.raises(IndexError):
+        layers[3] = nn.ReLU()
+
+
+def test_named_modules_lists_a_shared_module_once():
+    shared = nn.Linear(2, 2)
+    model = nn.Sequential(shared, nn.ReLU(), shared)
+    assert [name for name, _ in model.named_modules()] == ["", "0", "1"]
+    assert len(list(model.modules())) == 3

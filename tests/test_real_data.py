@@ -217,3 +217,5 @@ def test_fetch_and_pretrain_on_shakespeare_from_the_command_line(offline, monkey
     assert "pretrained 2 steps" in capsys.readouterr().out
     config = json.loads((out / "results.json").read_text())["config"]
     assert (config["corpus"], config["tokenizer"], config["batch_size"]) == ("shakespeare", "char", 12)
+    final = json.loads((out / "results.json").read_text())["final"]
+    assert final["valid_loss"] != final["train_loss"]  # measured on windows of the held-out 10 %, not the training text

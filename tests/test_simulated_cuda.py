@@ -162,3 +162,8 @@ def test_a_training_step_on_cuda_waits_for_the_device_only_a_few_times(fake_cuda
         training_step(model, tasks.loss, batch, optimizer, trainable, 1.0, 1)
         reads = sum(simulated_cuda.host_reads.values())
         assert 0 < reads <= 5, f"{mode}: {reads} reads from the device in one step: {dict(simulated_cuda.host_reads)}"
+
+
+def test_the_shipped_model_loads_onto_the_device_asked_for(fake_cuda):
+    model = pretrained.load("tiny", device="cuda")
+    assert {p.device for p in model.parameters()} == {"cuda"}

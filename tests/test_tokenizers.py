@@ -236,3 +236,22 @@ def test_char_add_tokens_skips_known_characters():
     tok = CharTokenizer.train(["abc"])
     assert tok.add_tokens(["a", "[NEWLINE]"]) == 1
     assert tok.encode("a[NEWLINE]b") == [tok.token_to_id("a"), tok.vocab_size - 1, tok.token_to_id("b")]
+
+
+def test_overlapping_added_tokens_match_the_longest_first():
+    tok = BPETokenizer(BPE.merges, added_tokens=["<3", "<3<3"])  # the shorter one added first
+    short, long = tok.token_to_id("<3"), tok.token_to_id("<3<3")
+    assert tok.encode("<3<3") == [long]
+    assert tok.encode("<3<3<3") == [long, short]
+
+
+def test_id_to_token_of_the_first_base_token():
+    tok = CharTokenizer.train(["cab"])
+    assert [tok.id_to_token(i) for i in (6, 7, 9)] == ["[MASK]", "a", "c"]  # id 7: the first character, not a special
+
+
+def test_char_tokenizer_refuses_a_character_twice():
+    with pytest.raises(ValueError, match="distinct single characters"):
+        CharTokenizer(["a", "b", "a"])
+    with pytest.raises(ValueError, match="distinct single characters"):
+        CharTokenizer(["ab"])

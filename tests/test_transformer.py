@@ -189,3 +189,50 @@ def test_nn_modules_are_found_through_the_tree():
     d, f, v, t = 8, 16, 11, 12
     per_block = 4 * (d * d + d) + (d * f + f) + (f * d + d) + 2 * 2 * d
     assert total == v * d + t * d + 2 * per_block + 2 * d
+
+
+# ---- pretraining's data (models/pretraining.py) --------------------------------------------------
+def test_pretraining_lines_are_wrapped_in_bos_eos_and_cut_to_max_len():
+    from models.pretraining import encode_lines
+    from models.tokenizers import CharTokenizer
+
+    tok = CharTokenizer.train(["abcdef"])
+    a, b, c, d = (tok.token_to_id(ch) for ch in "abcd")
+    assert encode_lines(tok, ["ab", "abcdef"], 5) == [[tok.bos_id, a, b, tok.eos_id], [tok.bos_id, a, b, c, d]]
+
+
+def test_random_windows_reach_the_very_end_of_the_stream():
+    import random
+
+    from models.pretraining import random_windows
+
+    assert random_windows(list(range(5)), 5, 3, random.Random(0)) == [[0, 1, 2, 3, 4]] * 3  # one place only
+    starts = {w[0] for w in random_windows(list(range(6)), 5, 50, random.Random(0))}
+    assert starts == {0, 1}
+
+
+def test_the_pretraining_loss_is_the_mean_over_predicted_tokens_whatever_the_batch_size():
+    from models.pretraining import batch_of, lm_loss_on
+    from models.tokenizers import CharTokenizer
+
+    mg.manual_seed(0)
+    tok = CharTokenizer.train(["abcdefgh"])
+    model = LanguageModel(tiny_config(vocab_size=tok.vocab_size, d_model=16, n_heads=2, d_ff=32)).eval()
+    rows = [[2, 7, 8, 3], [2, 9, 10, 11, 12, 13, 14, 3], [2, 8, 3]]  # 3 + 7 + 2 predicted tokens
+    with mg.no_grad():
+        whole = model.lm_loss(*batch_of(rows, tok, "cpu")).item()
+    assert lm_loss_on(model, rows, tok, "cpu", batch_size=1) == pytest.approx(whole, rel=1e-5)
+    assert lm_loss_on(model, rows, tok, "cpu", batch_size=2) == pytest.approx(whole, rel=1e-5)
+
+
+def test_the_corpus_split_holds_out_the_first_reviews_or_the_end_of_the_play(monkeypatch):
+    from models import data, pretraining
+    from models.pretraining import PretrainConfig, split_corpus
+
+    lines = data.pretraining_corpus(n_sentences=100, seed=3).splitlines()
+    train, valid = split_corpus(PretrainConfig(corpus_sentences=100, valid_fraction=0.1, seed=3))
+    assert (train, valid) == (lines[10:], lines[:10])
+    play = "".join(chr(c) for c in range(27, 127))  # 100 characters
+    monkeypatch.setattr(pretraining, "read_cached", lambda name: play.encode("ascii"))
+    train, valid = split_corpus(PretrainConfig(corpus="shakespeare", valid_fraction=0.1))
+    assert (train, valid) == ([play[:90]], [play[90:]])  # the first 90 % trains

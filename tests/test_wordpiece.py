@@ -128,3 +128,29 @@ def test_a_word_the_tokenizer_drops_entirely_gets_no_tag_and_moves_no_other(tok)
     assert (batch["start"].item(), batch["end"].item()) == (3, 4)
     with pytest.raises(ValueError, match="has no tokens"):
         next(batches([QAExample("is", "hello \u00ad world", 1, 1, "\u00ad")], tok, 1, shuffle=False))
+
+
+def test_a_word_of_exactly_max_chars_is_still_split():
+    vocab = {"a", "##a"}
+    assert wordpiece("a" * 100, vocab) == ["a"] + ["##a"] * 99  # BERT's limit: more than 100 is [UNK]
+    assert wordpiece("a" * 5, vocab, max_chars=5) == ["a"] + ["##a"] * 4
+    assert wordpiece("a" * 6, vocab, max_chars=5) is None
+
+
+def test_unicode_spaces_become_plain_spaces(tok):
+    # no-break space, ideographic space, en space (category Zs): BERT's whitespace
+    assert tok.normalize("hello\u00a0world\u3000x\u2002!") == "hello world x !"
+
+
+def test_every_ascii_symbol_is_a_word_of_its_own(tok):
+    assert tok.words("a^b`c[d]e\\f") == ["a", "^", "b", "`", "c", "[", "d", "]", "e", "\\", "f"]
+
+
+def test_decode_keeps_a_leading_continuation_piece(tok):
+    # a window cut mid-word starts with a "##" piece: there is no word before it to glue it to
+    assert tok.decode(ids("##b", "hello", "##b")) == "##b hellob"
+
+
+def test_decode_drops_every_special_token_and_keeps_unused_slots(tok):
+    assert tok.decode(ids("[CLS]", "hello", "[MASK]", "[unused0]", "[PAD]", "[SEP]")) == "hello [unused0]"
+    assert tok.decode(ids("hello", "[MASK]"), skip_special_tokens=False) == "hello [MASK]"

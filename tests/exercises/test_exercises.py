@@ -199,3 +199,29 @@ def test_the_grader_runs_as_a_script(tmp_path):
 def test_reference_solutions_pass_on_cuda():
     results = grade.grade(solutions=True, device="cuda")
     assert all(r.passed for r in results), [(r.name, r.message) for r in results if not r.passed]
+
+
+def test_a_transposed_gradient_is_a_shape_error_without_the_broadcast_hint(tmp_path):
+    broken_copy(tmp_path, "ex01_mul", "return grad * b, grad * a", "return (grad * b).T, grad * a")
+    (result,) = grade.grade(["ex01"], folder=tmp_path)  # case 1 is 1-D, where .T changes nothing
+    assert result.status == "fail" and result.message.startswith("case 2/2")
+    assert "a gradient of shape (4, 3) for a, but a has shape (3, 4)" in result.message
+    assert "stretched" not in result.message  # nothing was broadcast: same size, other shape
+
+
+def test_an_error_is_located_in_the_innermost_line_of_the_learners_file(tmp_path):
+    broken_copy(tmp_path, "ex01_mul", "return grad * b, grad * a", "return times(grad, b), grad * a")
+    with open(tmp_path / "ex01_mul.py", "a") as file:
+        file.write("\n\ndef times(g, x):\n    return g * x[:2]\n")
+    (result,) = grade.grade(["ex01"], folder=tmp_path)
+    assert result.status == "error" and result.message.endswith(": return g * x[:2]"), result.message
+
+
+def test_exercises_are_picked_in_course_order_each_once():
+    assert [e.name for e in grade.select(["exp", "ex01", "1", "3"])] == ["ex01_mul", "ex03_exp"]
+
+
+def test_a_missing_folder_is_a_usage_error(tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        grade.main(["--folder", str(tmp_path / "nope")])
+    assert "no such folder" in capsys.readouterr().err
