@@ -151,18 +151,23 @@ def test_a_diverging_run_is_reported_and_the_others_are_kept(tmp_path, capsys):
     assert "lr=1e+38: non-finite loss after" in capsys.readouterr().out
 
 
-def test_ctrl_c_stops_the_whole_comparison_and_keeps_what_finished(tmp_path, capsys, monkeypatch):
+def press_ctrl_c_at_step(n, monkeypatch):
+    """From now on, the n-th training step (counted over every run) is interrupted by Ctrl-C."""
     from models import train as training
 
     real_step, calls = training.training_step, []
 
     def step_then_ctrl_c(*args):
         calls.append(1)
-        if len(calls) == 5:  # during the second mode's training
+        if len(calls) == n:
             raise KeyboardInterrupt
         return real_step(*args)
 
     monkeypatch.setattr(training, "training_step", step_then_ctrl_c)
+
+
+def test_ctrl_c_stops_the_whole_comparison_and_keeps_what_finished(tmp_path, capsys, monkeypatch):
+    press_ctrl_c_at_step(5, monkeypatch)  # during the second mode's training
     out = tmp_path / "run"
     assert main(["compare", "--modes", "head,lora,adapter", "--steps", "3", "--out", str(out)]) == 130
     rows = json.loads((out / "results.json").read_text())["rows"]
@@ -344,17 +349,7 @@ def test_the_best_sweep_point_is_the_most_accurate_then_the_lowest_loss_and_neve
 
 
 def test_ctrl_c_stops_the_sweep_and_keeps_the_best_so_far(tmp_path, capsys, monkeypatch):
-    from models import train as training
-
-    real_step, calls = training.training_step, []
-
-    def step_then_ctrl_c(*args):
-        calls.append(1)
-        if len(calls) == 3:  # during the second point's training
-            raise KeyboardInterrupt
-        return real_step(*args)
-
-    monkeypatch.setattr(training, "training_step", step_then_ctrl_c)
+    press_ctrl_c_at_step(3, monkeypatch)  # during the second point's training
     out = tmp_path / "ft"
     assert main(["finetune", "--mode", "head", "--steps", "2", "--sweep", "lr=1e-3,1e-2,1e-1", "--out", str(out)]) == 130
     rows = json.loads((out / "results.json").read_text())["rows"]
@@ -365,20 +360,11 @@ def test_gradcheck_reports_a_broken_op_and_fails(monkeypatch, capsys):
     import numpy as np
 
     from minigrad import opcheck
-    from minigrad.function import Function
+    from tests.test_engine import ScaledBackward
 
-    class HalfSquare(Function):  # x^2 with half the true gradient
-        @staticmethod
-        def forward(ctx, x):
-            ctx.save_for_backward(x)
-            return x * x
-
-        @staticmethod
-        def backward(ctx, grad):
-            return ctx.saved_arrays[0] * grad
-
+    monkeypatch.setattr(ScaledBackward, "factor", 0.5)  # x^2 with half the true gradient
     good = opcheck.Case("square", lambda x: x * x, lambda rng, d: [opcheck.leaf(opcheck.real(rng, (4, 3)).T, d)])
-    bad = opcheck.Case("half", HalfSquare.apply, lambda rng, d: [opcheck.leaf(np.ones((2, 2)), d)])
+    bad = opcheck.Case("half", ScaledBackward.apply, lambda rng, d: [opcheck.leaf(np.ones((2, 2)), d)])
     monkeypatch.setattr(opcheck, "catalogue_cases", lambda: [good, bad])
     rows = {row["op"]: row for row in opcheck.run_catalogue()}
     assert rows["square"]["passed"] and rows["square"]["shapes"] == ["3x4T"]  # T: a transposed input

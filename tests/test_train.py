@@ -90,39 +90,32 @@ def test_ctrl_c_stops_cleanly_after_the_current_step():
     assert result.stopped == "interrupted" and result.steps_done == 2
 
 
-def test_warmup_then_cosine_schedule():
-    config = TrainConfig(steps=10, lr=1.0, warmup_steps=2)
+def learning_rates(config):
+    """The lr of each of config.steps steps under its schedule, and the one after the last step."""
     optimizer = make_optimizer([mg.zeros(1, requires_grad=True)], config)
     schedule = make_schedule(optimizer, config)
     rates = []
-    for _ in range(10):
+    for _ in range(config.steps):
         rates.append(optimizer.param_groups[0]["lr"])
         schedule.step()
+    return rates, optimizer.param_groups[0]["lr"]
+
+
+def test_warmup_then_cosine_schedule():
+    rates, _ = learning_rates(TrainConfig(steps=10, lr=1.0, warmup_steps=2))
     assert rates[0] < rates[1] < rates[2] == pytest.approx(1.0)
     assert rates[2] > rates[5] > rates[9] >= 0
 
 
 def test_the_cosine_reaches_zero_right_after_the_last_step():
-    config = TrainConfig(steps=10, lr=1.0, warmup_steps=2)
-    optimizer = make_optimizer([mg.zeros(1, requires_grad=True)], config)
-    schedule = make_schedule(optimizer, config)
-    rates = []
-    for _ in range(10):
-        rates.append(optimizer.param_groups[0]["lr"])
-        schedule.step()
+    rates, after = learning_rates(TrainConfig(steps=10, lr=1.0, warmup_steps=2))
     expected = [0.0, 0.5] + [0.5 * (1 + math.cos(math.pi * (t - 2) / 8)) for t in range(2, 10)]
     np.testing.assert_allclose(rates, expected, atol=1e-12)
-    assert optimizer.param_groups[0]["lr"] == pytest.approx(0.0, abs=1e-12)  # the steps end where the cosine does
+    assert after == pytest.approx(0.0, abs=1e-12)  # the steps end where the cosine does
 
 
 def test_the_constant_schedule_warms_up_first():
-    config = TrainConfig(steps=6, lr=1.0, warmup_steps=3, schedule="constant")
-    optimizer = make_optimizer([mg.zeros(1, requires_grad=True)], config)
-    schedule = make_schedule(optimizer, config)
-    rates = []
-    for _ in range(6):
-        rates.append(optimizer.param_groups[0]["lr"])
-        schedule.step()
+    rates, _ = learning_rates(TrainConfig(steps=6, lr=1.0, warmup_steps=3, schedule="constant"))
     np.testing.assert_allclose(rates, [1 / 3, 2 / 3, 1, 1, 1, 1])
 
 
