@@ -99,10 +99,14 @@ def wrap(host):
     return owner if root is host else ndarray(host, owner)
 
 
+def index_parts(index):
+    """The parts of an index, one per indexed dim (x[i] is x[(i,)])."""
+    return index if isinstance(index, tuple) else (index,)
+
+
 def is_advanced(index):
     """True when an index gathers with arrays or lists (CuPy then copies host index data itself)."""
-    parts = index if isinstance(index, tuple) else (index,)
-    return any(isinstance(p, (ndarray, np.ndarray, list)) for p in parts)
+    return any(isinstance(p, (ndarray, np.ndarray, list)) for p in index_parts(index))
 
 
 class Flags:
@@ -206,8 +210,7 @@ class ndarray(np.lib.mixins.NDArrayOperatorsMixin):
 
     # ---- indexing: CuPy copies NumPy index arrays to the device itself
     def __getitem__(self, index):
-        parts = index if isinstance(index, tuple) else (index,)
-        if any(isinstance(p, ndarray) and p.dtype == np.bool_ for p in parts):
+        if any(isinstance(p, ndarray) and p.dtype == np.bool_ for p in index_parts(index)):
             host_reads["boolean mask"] += 1  # CuPy must count the Trues before it can allocate the result
         return to_device(self._host[to_host(index, allow_host=True)])
 
@@ -318,9 +321,8 @@ def scatter_add(a, slices, value):
     indices only for the dtypes CUDA's atomicAdd supports, as CuPy checks."""
     if not isinstance(a, ndarray):
         raise TypeError(f"scatter_add needs a device array, got {type(a)}")
-    parts = slices if isinstance(slices, tuple) else (slices,)
     gathers = any(isinstance(p, (ndarray, np.ndarray, list)) and np.asarray(to_host(p, True)).dtype.kind in "iu"
-                  for p in parts)
+                  for p in index_parts(slices))
     if gathers and a.dtype not in (np.float16, np.float32, np.float64, np.int32, np.uint32, np.uint64):
         raise TypeError("scatter_add only supports int32, float16, float32, float64, uint32, uint64, as data type")
     np.add.at(a._host, to_host(slices, allow_host=True), to_host(value, allow_host=True))

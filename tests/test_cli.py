@@ -360,11 +360,11 @@ def test_gradcheck_reports_a_broken_op_and_fails(monkeypatch, capsys):
     import numpy as np
 
     from minigrad import opcheck
-    from tests.test_engine import ScaledBackward
+    from tests.test_engine import PlantedSquare
 
-    monkeypatch.setattr(ScaledBackward, "factor", 0.5)  # x^2 with half the true gradient
+    monkeypatch.setattr(PlantedSquare, "plant", staticmethod(lambda right, grad: 0.5 * right))  # half the gradient
     good = opcheck.Case("square", lambda x: x * x, lambda rng, d: [opcheck.leaf(opcheck.real(rng, (4, 3)).T, d)])
-    bad = opcheck.Case("half", ScaledBackward.apply, lambda rng, d: [opcheck.leaf(np.ones((2, 2)), d)])
+    bad = opcheck.Case("half", PlantedSquare.apply, lambda rng, d: [opcheck.leaf(np.ones((2, 2)), d)])
     monkeypatch.setattr(opcheck, "catalogue_cases", lambda: [good, bad])
     rows = {row["op"]: row for row in opcheck.run_catalogue()}
     assert rows["square"]["passed"] and rows["square"]["shapes"] == ["3x4T"]  # T: a transposed input

@@ -402,8 +402,11 @@ def test_same_results_on_every_device(device):
     np.testing.assert_allclose(a.grad.numpy(), cpu_a.grad.numpy(), rtol=1e-5)
 
 
-class SquareWithOneWrongElement(Function):
-    """x^2 with a backward that is wrong at flat element 5 only (a planted bug for gradcheck)."""
+class PlantedSquare(Function):
+    """x^2 with a bug planted in its backward for gradcheck to find: `plant` turns the true
+    gradient 2 x g into a wrong one (each test sets its own with monkeypatch)."""
+
+    plant = staticmethod(lambda right, grad: right)
 
     @staticmethod
     def forward(ctx, x):
@@ -413,19 +416,23 @@ class SquareWithOneWrongElement(Function):
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_arrays
-        wrong = 2 * x * grad
-        wrong.reshape(-1)[5] += grad.reshape(-1)[5]  # d(out_5)/d(x_5) off by one
-        return wrong
+        return PlantedSquare.plant(2 * x * grad, grad)
+
+
+def off_by_one_at_element_5(right, grad):
+    right.reshape(-1)[5] += grad.reshape(-1)[5]  # d(out_5)/d(x_5) off by one, every other element right
+    return right
 
 
 @pytest.mark.parametrize("fast", [False, True])
-def test_gradcheck_names_the_wrong_element_on_every_device(device, fast):
+def test_gradcheck_names_the_wrong_element_on_every_device(device, fast, monkeypatch):
+    monkeypatch.setattr(PlantedSquare, "plant", staticmethod(off_by_one_at_element_5))
     x = mg.tensor(np.linspace(-1, 1, 12).reshape(3, 4), dtype=mg.float64, device=device, requires_grad=True)
     result = mg.gradcheck(lambda x: x * x, [x], fast=fast)
     assert isinstance(result.max_abs_error, float) and result.max_abs_error < 1e-6
     with pytest.raises(mg.GradcheckError, match=r"input 0 \(shape \(3, 4\)\), " +
                        (r"random direction" if fast else r"element \(1, 1\), output element \(1, 1\)")):
-        mg.gradcheck(SquareWithOneWrongElement.apply, [x], fast=fast)
+        mg.gradcheck(PlantedSquare.apply, [x], fast=fast)
 
 
 class NaNAtFirstElementWrongBackward(Function):
@@ -482,29 +489,13 @@ def test_the_engine_never_imports_the_models_built_on_it():
     assert [str(p.relative_to(root)) for p in (root / "minigrad").rglob("*.py") if pattern.search(p.read_text())] == []
 
 
-class ScaledBackward(Function):
-    """x^2 with a backward scaled by a planted factor: -1 flips its sign, 0.5 halves it."""
-
-    factor = -1.0
-
-    @staticmethod
-    def forward(ctx, x):
-        ctx.save_for_backward(x)
-        return x * x
-
-    @staticmethod
-    def backward(ctx, grad):
-        (x,) = ctx.saved_arrays
-        return ScaledBackward.factor * 2 * x * grad
-
-
 @pytest.mark.parametrize("fast", [False, True])
-@pytest.mark.parametrize("factor", [-1.0, 0.5])
+@pytest.mark.parametrize("factor", [-1.0, 0.5])  # the sign flipped, or half the size
 def test_gradcheck_fails_a_backward_smaller_than_the_truth_or_of_the_wrong_sign(fast, factor, monkeypatch):
-    monkeypatch.setattr(ScaledBackward, "factor", factor)
+    monkeypatch.setattr(PlantedSquare, "plant", staticmethod(lambda right, grad: factor * right))
     x = mg.tensor([[0.5, -1.0], [1.5, 2.0]], dtype=mg.float64, requires_grad=True)
     with pytest.raises(mg.GradcheckError, match="gradient mismatch"):
-        mg.gradcheck(ScaledBackward.apply, [x], fast=fast)
+        mg.gradcheck(PlantedSquare.apply, [x], fast=fast)
 
 
 @pytest.mark.parametrize("fast", [False, True])
