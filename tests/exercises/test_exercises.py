@@ -170,6 +170,23 @@ def test_an_exercise_imports_its_siblings_from_its_own_folder(tmp_path):
     assert result.passed, result.message
 
 
+def test_each_folder_graded_in_one_process_imports_its_own_siblings(tmp_path):
+    """Folder `good` is graded first and its ex07 is imported; folder `bad` must get its own, broken, ex07."""
+    for folder, sum_to_body in (("good", None), ("bad", "return grad * 0  # a broken helper")):
+        (tmp_path / folder).mkdir()
+        if sum_to_body is None:
+            shutil.copy(grade.SOLUTIONS / "ex07_broadcast_add.py", tmp_path / folder)
+        else:
+            broken_copy(tmp_path / folder, "ex07_broadcast_add", "return grad.sum(axis=stretched, keepdims=True)",
+                        sum_to_body)
+        broken_copy(tmp_path / folder, "ex01_mul", "return grad * b, grad * a",
+                    "from ex07_broadcast_add import sum_to\n        return sum_to(grad * b, a.shape), grad * a")
+    (good,) = grade.grade(["ex01"], folder=tmp_path / "good")
+    (bad,) = grade.grade(["ex01"], folder=tmp_path / "bad")
+    assert good.passed, good.message
+    assert bad.status == "fail", bad.message
+
+
 def test_main_prints_and_returns_the_status(tmp_path, monkeypatch, capsys):
     assert grade.main(["ex01", "--solutions"]) == 0
     assert "ex01_mul             pass   out = a * b   (2 cases, max abs error" in capsys.readouterr().out
