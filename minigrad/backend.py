@@ -6,6 +6,7 @@ written once. Random numbers come from one seeded generator per device, so a
 run is reproducible.
 """
 import ctypes
+import functools
 import math
 import operator
 import sys
@@ -134,6 +135,41 @@ def positive_dim(dim, ndim):
         raise IndexError(f"dim {dim} is out of range for a tensor with {ndim} dims "
                          f"(expected a dim from {-size} to {size - 1})")
     return dim % size
+
+
+def index_dims(parts, ndim):
+    """The dim each part of an index picks from (None for None, which adds a dim): x[..., i] picks
+    from the last; a boolean mask picks from as many dims as it has."""
+    def width(part):
+        return 0 if part is None else part.ndim if is_array(part) and part.dtype == bool_ else 1
+    dims, dim = [], 0
+    for part in parts:
+        if part is Ellipsis:
+            dim += ndim - sum(width(p) for p in parts if p is not Ellipsis)
+        dims.append(None if part is None or part is Ellipsis else dim)
+        dim += 0 if part is Ellipsis else width(part)
+    return dims
+
+
+def check_index_range(parts, shape, what):
+    """Raise IndexError for an integer-array index outside [-n, n) of the dim it picks from.
+    NumPy raises by itself, but CuPy wraps such indices around without a word (x[5] of 3 rows
+    is row 2), so the check is ours, the same on both devices. One read back from a GPU
+    per index with arrays in it, none for plain slices and integers."""
+    arrays = [(np.asarray(part) if isinstance(part, list) else part, dim)
+              for part, dim in zip(parts, index_dims(parts, len(shape)))
+              if isinstance(part, list) or (is_array(part) and part.dtype.kind in "iu")]
+    arrays = [(array, dim) for array, dim in arrays if dim is not None and dim < len(shape)]
+    if not arrays:
+        return
+    outside = [(a < -shape[d]) | (a >= shape[d]) for a, d in arrays]
+    if not bool(functools.reduce(operator.or_, [o.any() for o in outside])):  # the one read back
+        return
+    for (array, dim), bad in zip(arrays, outside):
+        if bad.any():
+            n = shape[dim]
+            raise IndexError(f"{what}: index {int(array[bad].ravel()[0])} is out of range for dim {dim} of "
+                             f"size {n} in a tensor of shape {tuple(shape)} (expected -{n}..{n - 1})")
 
 
 def keep_dims_shape(shape, dims):

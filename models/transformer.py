@@ -162,11 +162,11 @@ class Transformer(nn.Module):
         B, T = input_ids.shape
         if start + T > self.config.max_len:
             raise ValueError(f"Transformer: sequence of {start + T} tokens is longer than max_len {self.config.max_len}")
-        positions = mg.arange(start, start + T, device=input_ids.device)
-        x = self.token_embedding(input_ids) + self.position_embedding(positions)
-        if self.config.n_token_types:
-            types = token_type_ids if token_type_ids is not None else mg.zeros(B, T, dtype=mg.int64, device=input_ids.device)
-            x = x + self.token_type_embedding(types)
+        # positions start..start+T-1 are consecutive rows of their table: a slice, not a lookup
+        x = self.token_embedding(input_ids) + self.position_embedding.weight[start:start + T]
+        if self.config.n_token_types:  # no token types given: every token is of type 0
+            x = x + (self.token_type_embedding(token_type_ids) if token_type_ids is not None
+                     else self.token_type_embedding.weight[0])
         return x if self.embedding_norm is None else self.embedding_norm(x)
 
     def new_cache(self):

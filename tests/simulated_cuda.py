@@ -32,8 +32,9 @@ What it simulates, as CuPy does it (checked against CuPy's source and docs):
 
 What it cannot catch: kernel speed and synchronisation costs, the float32 rounding of real GPU
 kernels (different summation orders, TF32, fused multiply-adds), out-of-memory and memory-pool
-behaviour (the pool reports 0 bytes), CuPy functions that NumPy has and CuPy lacks (any NumPy
-function is delegated), and CuPy's wrap-around of out-of-range integer indices (NumPy raises).
+behaviour (the pool reports 0 bytes), and CuPy functions that NumPy has and CuPy lacks (any NumPy
+function is delegated). Out-of-range integer-array indices wrap around when read, as in CuPy
+(NumPy raises): x[[5]] of 3 rows is row 2.
 """
 import collections
 import types
@@ -102,6 +103,27 @@ def wrap(host):
 def index_parts(index):
     """The parts of an index, one per indexed dim (x[i] is x[(i,)])."""
     return index if isinstance(index, tuple) else (index,)
+
+
+def wrapped_around(index, shape):
+    """index with its integer arrays taken modulo the size of the dim each picks from: how CuPy's
+    gather kernel reads an out-of-range index (it never raises)."""
+    parts, dim, out = index_parts(index), 0, []
+    picks = [0 if p is None else p.ndim if isinstance(p, np.ndarray) and p.dtype == np.bool_ else 1
+             for p in parts if p is not Ellipsis]
+    for part in parts:
+        if part is Ellipsis:
+            dim += len(shape) - sum(picks)
+        elif part is None:
+            pass
+        elif isinstance(part, np.ndarray) and part.dtype == np.bool_:
+            dim += part.ndim
+        else:
+            if isinstance(part, np.ndarray) and part.dtype.kind in "iu" and dim < len(shape) and shape[dim]:
+                part = part % shape[dim]
+            dim += 1
+        out.append(part)
+    return tuple(out) if isinstance(index, tuple) else out[0]
 
 
 def is_advanced(index):
@@ -212,7 +234,10 @@ class ndarray(np.lib.mixins.NDArrayOperatorsMixin):
     def __getitem__(self, index):
         if any(isinstance(p, ndarray) and p.dtype == np.bool_ for p in index_parts(index)):
             host_reads["boolean mask"] += 1  # CuPy must count the Trues before it can allocate the result
-        return to_device(self._host[to_host(index, allow_host=True)])
+        host_index = to_host(index, allow_host=True)
+        if isinstance(host_index, list):  # CuPy makes a list index a device array
+            host_index = np.asarray(host_index)
+        return to_device(self._host[wrapped_around(host_index, self.shape)])
 
     def __setitem__(self, index, value):
         if isinstance(value, np.ndarray) and value.ndim and not is_advanced(index):

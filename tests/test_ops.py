@@ -270,6 +270,35 @@ def test_getitem_repeated_index_adds_up():
     np.testing.assert_array_equal(x.grad.numpy(), [3, 0, 1])
 
 
+
+@pytest.mark.parametrize("index, dim, size, bad", [
+    (lambda: mg.tensor([0, 3]), 0, 3, 3),
+    (lambda: [1, -4], 0, 3, -4),  # -3..-1 count from the end; -4 is before the start
+    (lambda: (slice(None), mg.tensor([[4]])), 1, 4, 4),
+    (lambda: (Ellipsis, mg.tensor([0, 9])), 1, 4, 9),
+    (lambda: (None, 0, mg.tensor([-5])), 1, 4, -5),  # None adds a dim, picks from none
+    (lambda: (mg.tensor([True, False, True]), mg.tensor([4])), 1, 4, 4),  # a mask picks from its own dims
+])
+def test_an_index_out_of_range_names_the_dim_and_its_size(index, dim, size, bad):
+    x = mg.zeros(3, 4, requires_grad=True)
+    with pytest.raises(IndexError, match=rf"indexing: index {bad} is out of range for dim {dim} of size {size} "
+                                         rf"in a tensor of shape \(3, 4\) \(expected -{size}..{size - 1}\)"):
+        x[index()]
+
+
+def test_indices_at_the_ends_of_the_range_are_fine():
+    x = mg.arange(12).reshape(3, 4)
+    assert x[mg.tensor([-3, 2]), mg.tensor([-4, 3])].tolist() == [0, 11]
+    assert x[..., [-1]].reshape(-1).tolist() == [3, 7, 11]
+
+
+def test_gather_index_out_of_range_names_the_dim():
+    x = mg.zeros(3, 4)
+    with pytest.raises(IndexError, match=r"gather: index 4 is out of range for dim 1 of size 4"):
+        x.gather(1, mg.tensor([[0], [4], [1]]))
+    with pytest.raises(IndexError, match=r"gather: index 3 is out of range for dim 0 of size 3"):
+        x.gather(0, mg.tensor([[0, 3, 1, 2]]))
+
 @checks
 @given(shape=nonempty_shapes, seed=seeds, count=st.integers(1, 3), data=st.data())
 def test_cat_and_stack(shape, seed, count, data):

@@ -58,6 +58,13 @@ def test_what_cupy_allows_works(fake_cuda):
     assert [type(row) for row in cupy.ones((2, 2))] == [cupy.ndarray] * 2  # iteration gives device rows
 
 
+
+def test_out_of_range_indices_wrap_around_as_in_cupy(fake_cuda):
+    x = cupy.asarray([[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10, 11]])
+    assert x[np.array([5])].tolist() == [[8, 9, 10, 11]]  # row 5 % 3 = 2, no error
+    assert x[:, cupy.asarray([-5, 4])].tolist() == [[3, 0], [7, 4], [11, 8]]
+    assert x[..., np.array([6])].ravel().tolist() == [2, 6, 10]
+
 def test_views_report_the_array_that_owns_their_memory(fake_cuda):
     x = cupy.zeros((2, 3))
     view = x.reshape(3, 2)[1:].T
@@ -139,6 +146,17 @@ def test_a_leaf_moved_to_cuda_still_requires_grad(fake_cuda):
     np.testing.assert_array_equal(x.grad.numpy(), [2.0, 4.0])
 
 
+
+def test_indices_out_of_range_are_refused_on_cuda_too(fake_cuda):
+    """CuPy would quietly read row 5 % 3 = 2; minigrad checks, as NumPy does on the CPU."""
+    x = mg.zeros(3, 4, device="cuda", requires_grad=True)
+    with pytest.raises(IndexError, match="indexing: index 5 is out of range for dim 0 of size 3"):
+        x[mg.tensor([0, 5], device="cuda")]
+    with pytest.raises(IndexError, match="gather: index 4 is out of range for dim 1 of size 4"):
+        x.gather(1, mg.tensor([[0], [4], [1]], device="cuda"))
+    x[mg.tensor([0, -3], device="cuda")].sum().backward()  # -3 is row 0 from the end: fine
+    assert x.grad.numpy()[0].tolist() == [2.0] * 4
+
 def test_in_place_writes_into_an_expanded_view_are_refused_on_cuda(fake_cuda):
     expanded = mg.ones(3, device="cuda").expand(2, 3)
     with mg.no_grad(), pytest.raises(RuntimeError, match="expanded view"):
@@ -147,8 +165,9 @@ def test_in_place_writes_into_an_expanded_view_are_refused_on_cuda(fake_cuda):
 
 def test_a_training_step_on_cuda_waits_for_the_device_only_a_few_times(fake_cuda):
     """A GPU runs ahead of Python only while nothing reads a value back: one read per op would
-    stop the queue every time. A step may read its loss, the clipping norm, and check that ids
-    and targets are in range (embedding, cross-entropy); nothing per layer."""
+    stop the queue every time. A step may read its loss, the clipping norm, and check that ids,
+    targets and the pooled positions are in range (embedding, cross-entropy, the classifier's
+    "last token" index); nothing per layer."""
     from models import data, tasks
     from models.finetune import prepare
     from models.train import TrainConfig, make_optimizer, training_step

@@ -126,6 +126,7 @@ def own_copy(part):
 
 def getitem(x, index):
     parts = tuple(own_copy(p) for p in (index if isinstance(index, tuple) else (index,)))
+    backend.check_index_range(parts, x.shape, "indexing")
     return GetItem.apply(x, index=parts if isinstance(index, tuple) else parts[0])
 
 
@@ -194,4 +195,6 @@ def gather(x, dim, index):
         raise ValueError(f"gather: index has {index.ndim} dims, expected {x.ndim} like the input {x.shape}")
     if backend.is_floating(index.dtype):
         raise TypeError(f"gather: index must be an integer tensor, got {index.dtype.name}")
-    return Gather.apply(x, index, dim=backend.positive_dim(dim, x.ndim))
+    dim = backend.positive_dim(dim, x.ndim)
+    backend.check_index_range((slice(None),) * dim + (index.data,), x.shape, "gather")
+    return Gather.apply(x, index, dim=dim)
