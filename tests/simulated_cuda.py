@@ -34,7 +34,7 @@ What it cannot catch: kernel speed and synchronisation costs, the float32 roundi
 kernels (different summation orders, TF32, fused multiply-adds), out-of-memory and memory-pool
 behaviour (the pool reports 0 bytes), and CuPy functions that NumPy has and CuPy lacks (any NumPy
 function is delegated). Out-of-range integer-array indices wrap around when read, as in CuPy
-(NumPy raises): x[[5]] of 3 rows is row 2.
+(NumPy raises), when read and when written: x[[5]] of 3 rows is row 2.
 """
 import collections
 import types
@@ -103,6 +103,12 @@ def wrap(host):
 def index_parts(index):
     """The parts of an index, one per indexed dim (x[i] is x[(i,)])."""
     return index if isinstance(index, tuple) else (index,)
+
+
+def host_index(index):
+    """An index's NumPy form (CuPy copies host index data to the device itself; a list is one array)."""
+    index = to_host(index, allow_host=True)
+    return np.asarray(index) if isinstance(index, list) else index
 
 
 def wrapped_around(index, shape):
@@ -234,15 +240,12 @@ class ndarray(np.lib.mixins.NDArrayOperatorsMixin):
     def __getitem__(self, index):
         if any(isinstance(p, ndarray) and p.dtype == np.bool_ for p in index_parts(index)):
             host_reads["boolean mask"] += 1  # CuPy must count the Trues before it can allocate the result
-        host_index = to_host(index, allow_host=True)
-        if isinstance(host_index, list):  # CuPy makes a list index a device array
-            host_index = np.asarray(host_index)
-        return to_device(self._host[wrapped_around(host_index, self.shape)])
+        return to_device(self._host[wrapped_around(host_index(index), self.shape)])
 
     def __setitem__(self, index, value):
         if isinstance(value, np.ndarray) and value.ndim and not is_advanced(index):
             raise ValueError("non-scalar numpy.ndarray cannot be used for fill")  # CuPy's message
-        self._host[to_host(index, allow_host=True)] = to_host(value, allow_host=True)
+        self._host[wrapped_around(host_index(index), self.shape)] = to_host(value, allow_host=True)
 
 
 # ---- the cupy module ------------------------------------------------------------------------------

@@ -286,6 +286,15 @@ def test_an_index_out_of_range_names_the_dim_and_its_size(index, dim, size, bad)
         x[index()]
 
 
+def test_assignment_out_of_range_is_refused_and_writes_nothing():
+    x = mg.zeros(3, 4)
+    with pytest.raises(IndexError, match=r"assignment: index 3 is out of range for dim 0 of size 3"):
+        x[mg.tensor([0, 3])] = 1.0
+    assert x.sum().item() == 0
+    x[mg.tensor([0, -1]), 1] = 5.0
+    assert x[:, 1].tolist() == [5.0, 0.0, 5.0]
+
+
 def test_indices_at_the_ends_of_the_range_are_fine():
     x = mg.arange(12).reshape(3, 4)
     assert x[mg.tensor([-3, 2]), mg.tensor([-4, 3])].tolist() == [0, 11]

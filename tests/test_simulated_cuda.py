@@ -64,6 +64,8 @@ def test_out_of_range_indices_wrap_around_as_in_cupy(fake_cuda):
     assert x[np.array([5])].tolist() == [[8, 9, 10, 11]]  # row 5 % 3 = 2, no error
     assert x[:, cupy.asarray([-5, 4])].tolist() == [[3, 0], [7, 4], [11, 8]]
     assert x[..., np.array([6])].ravel().tolist() == [2, 6, 10]
+    x[np.array([3])] = 0  # and written: row 0
+    assert x[0].tolist() == [0, 0, 0, 0]
 
 def test_views_report_the_array_that_owns_their_memory(fake_cuda):
     x = cupy.zeros((2, 3))
@@ -154,6 +156,8 @@ def test_indices_out_of_range_are_refused_on_cuda_too(fake_cuda):
         x[mg.tensor([0, 5], device="cuda")]
     with pytest.raises(IndexError, match="gather: index 4 is out of range for dim 1 of size 4"):
         x.gather(1, mg.tensor([[0], [4], [1]], device="cuda"))
+    with mg.no_grad(), pytest.raises(IndexError, match="assignment: index 3 is out of range for dim 0"):
+        x[mg.tensor([3], device="cuda")] = 1.0
     x[mg.tensor([0, -3], device="cuda")].sum().backward()  # -3 is row 0 from the end: fine
     assert x.grad.numpy()[0].tolist() == [2.0] * 4
 
