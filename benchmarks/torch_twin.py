@@ -6,6 +6,8 @@ weights load into it unchanged: both frameworks then do exactly the same work.
 import torch
 import torch.nn.functional as F
 
+from models.finetune.adapter import default_bottleneck
+
 
 class TorchAttention(torch.nn.Module):
     def __init__(self, c):
@@ -115,7 +117,7 @@ class TorchLoRALinear(torch.nn.Module):
 class TorchWithAdapter(torch.nn.Module):
     """models/finetune/adapter.py's WithAdapter(base, Adapter): h = base(x); h + up(gelu(down(h)))."""
 
-    def __init__(self, base, d_model, bottleneck=16, approximate="none"):
+    def __init__(self, base, d_model, bottleneck, approximate="none"):
         super().__init__()
         self.base, self.approximate = base, approximate
         self.down, self.up = torch.nn.Linear(d_model, bottleneck), torch.nn.Linear(bottleneck, d_model)
@@ -145,7 +147,8 @@ class TorchPromptTuned(torch.nn.Module):
 def fine_tuning_twin(ours, mode, prompt=None):
     """twin_of(ours) set up as models.finetune.prepare(ours, mode, task="lm") sets up ours:
     "full" trains everything; "floor" only blocks.0.ln1.weight; "lora" and "adapter" freeze
-    the body and add their modules as minigrad does (LoRA on query and value, r 8); "prompt"
+    the body and add their modules as minigrad does (LoRA on query and value, r 8; adapters of
+    bottleneck d_model / 16); "prompt"
     puts the prompt vectors given (a NumPy (n, d) array, minigrad's starting prompt) in front."""
     twin = twin_of(ours)
     twin.requires_grad_(mode == "full")
@@ -154,8 +157,9 @@ def fine_tuning_twin(ours, mode, prompt=None):
         if mode == "lora":
             block.attn.query, block.attn.value = TorchLoRALinear(block.attn.query), TorchLoRALinear(block.attn.value)
         if mode == "adapter":
-            block.attn = TorchWithAdapter(block.attn, c.d_model, approximate=c.gelu_approximate)
-            block.mlp = TorchWithAdapter(block.mlp, c.d_model, approximate=c.gelu_approximate)
+            r = default_bottleneck(c.d_model)
+            block.attn = TorchWithAdapter(block.attn, c.d_model, r, approximate=c.gelu_approximate)
+            block.mlp = TorchWithAdapter(block.mlp, c.d_model, r, approximate=c.gelu_approximate)
     if mode == "floor":
         twin.blocks[0].ln1.weight.requires_grad_(True)
     return TorchPromptTuned(twin, prompt) if mode == "prompt" else twin
