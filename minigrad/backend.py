@@ -156,10 +156,9 @@ def check_index_range(parts, shape, what):
     NumPy raises by itself, but CuPy wraps such indices around without a word (x[5] of 3 rows
     is row 2), so the check is ours, the same on both devices. One read back from a GPU
     per index with arrays in it, none for plain slices and integers."""
-    arrays = [(np.asarray(part) if isinstance(part, list) else part, dim)
-              for part, dim in zip(parts, index_dims(parts, len(shape)))
-              if isinstance(part, list) or (is_array(part) and part.dtype.kind in "iu")]
-    arrays = [(array, dim) for array, dim in arrays if dim is not None and dim < len(shape)]
+    parts = [np.asarray(part) if isinstance(part, list) else part for part in parts]  # x[[0, 2]]
+    arrays = [(part, dim) for part, dim in zip(parts, index_dims(parts, len(shape)))
+              if is_array(part) and part.dtype.kind in "iu" and dim is not None and dim < len(shape)]
     if not arrays:
         return
     outside = [(a < -shape[d]) | (a >= shape[d]) for a, d in arrays]

@@ -299,6 +299,7 @@ def test_indices_at_the_ends_of_the_range_are_fine():
     x = mg.arange(12).reshape(3, 4)
     assert x[mg.tensor([-3, 2]), mg.tensor([-4, 3])].tolist() == [0, 11]
     assert x[..., [-1]].reshape(-1).tolist() == [3, 7, 11]
+    assert x[[True, False, True]].shape == (2, 4)  # a list of booleans is a mask, not indices 1, 0, 1
 
 
 def test_gather_index_out_of_range_names_the_dim():
