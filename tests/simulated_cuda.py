@@ -32,13 +32,15 @@ What it simulates, as CuPy does it (checked against CuPy's source and docs):
 
 What it cannot catch: kernel speed and synchronisation costs, the float32 rounding of real GPU
 kernels (different summation orders, TF32, fused multiply-adds), out-of-memory and memory-pool
-behaviour (the pool reports 0 bytes), and CuPy functions that NumPy has and CuPy lacks (any NumPy
-function is delegated). Out-of-range integer-array indices wrap around when read, as in CuPy
-(NumPy raises), when read and when written: x[[5]] of 3 rows is row 2.
+behaviour (the pool reports 0 bytes), and NumPy's keyword arguments that CuPy's functions lack
+(cupy.NAME is NumPy's NAME for each name CuPy 14.2 has, listed in tests/cupy_names.txt; other
+names are refused). Out-of-range integer-array indices wrap around, read or written, as in
+CuPy (NumPy raises): x[[5]] of 3 rows is row 2.
 """
 import collections
 import types
 import weakref
+from pathlib import Path
 
 import numpy as np
 import scipy.special
@@ -296,10 +298,15 @@ def device_call(function, args, kwargs):
     return to_device(result)
 
 
+CUPY_NAMES = frozenset(line for line in (Path(__file__).parent / "cupy_names.txt").read_text().splitlines()
+                       if line and not line.startswith("#"))
+
+
 def _numpy_function(name):
-    """cupy.NAME: NumPy's NAME on device arrays (types, dtypes and constants as NumPy's own)."""
-    if name.startswith("__"):  # module machinery (__path__, __file__, ...): not NumPy's
-        raise AttributeError(name)
+    """cupy.NAME: NumPy's NAME on device arrays (types, dtypes and constants as NumPy's own),
+    for the names CuPy has: code calling a NumPy function that CuPy lacks fails here too."""
+    if name not in CUPY_NAMES:  # (module machinery such as __path__ and __file__ included)
+        raise AttributeError(f"module 'cupy' has no attribute {name!r}")
     attribute = getattr(np, name)
     if isinstance(attribute, np.ufunc):
         return Ufunc(attribute)
@@ -384,7 +391,6 @@ def install(monkeypatch):
 if __name__ == "__main__":  # run a module (-m NAME) or a script with minigrad's "cuda" on the fake device
     import runpy
     import sys
-    from pathlib import Path
 
     import pytest
 

@@ -59,6 +59,12 @@ def test_what_cupy_allows_works(fake_cuda):
 
 
 
+
+def test_only_the_functions_cupy_has_exist(fake_cuda):
+    assert cupy.tril(cupy.ones((2, 2))).tolist() == [[1, 0], [1, 1]]  # NumPy's, on device arrays
+    with pytest.raises(AttributeError, match="module 'cupy' has no attribute 'busday_count'"):
+        cupy.busday_count  # NumPy has it, CuPy does not
+
 def test_out_of_range_indices_wrap_around_as_in_cupy(fake_cuda):
     x = cupy.asarray([[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10, 11]])
     assert x[np.array([5])].tolist() == [[8, 9, 10, 11]]  # row 5 % 3 = 2, no error
