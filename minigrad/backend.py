@@ -156,6 +156,8 @@ def check_index_range(parts, shape, what):
     NumPy raises by itself, but CuPy wraps such indices around without a word (x[5] of 3 rows
     is row 2), so the check is ours, the same on both devices. One read back from a GPU
     per index with arrays in it, none for plain slices and integers."""
+    if not any(isinstance(part, list) or is_array(part) for part in parts):
+        return  # slices and integers: NumPy and CuPy both raise for those themselves
     parts = [np.asarray(part) if isinstance(part, list) else part for part in parts]  # x[[0, 2]]
     arrays = [(part, dim) for part, dim in zip(parts, index_dims(parts, len(shape)))
               if is_array(part) and part.dtype.kind in "iu" and dim is not None and dim < len(shape)]
