@@ -379,8 +379,8 @@ def add_task_options(parser):
                         help="training steps per mode (default: the model's, 100 for tiny, 200 for minilm)")
     parser.add_argument("--batch-size", type=at_least(1), default=None, help="default: the model's, 32 for both")
     parser.add_argument("--train", default=None,
-                        help="your own training data (.csv or .jsonl; with --task lm also plain text, one per line) "
-                             "instead of --task")
+                        help="your own training data instead of --task: .csv or .tsv (commas, tabs or semicolons), "
+                             ".jsonl; with --task lm also plain text, one per line")
     parser.add_argument("--valid", default=None, help="your own validation data (default: split off --train)")
     parser.add_argument("--text-column", default="text")
     parser.add_argument("--label-column", default="label")

@@ -406,11 +406,26 @@ def _read_text(path, encoding):
                          f"decoded; pass the file's encoding, e.g. --encoding latin-1") from None
 
 
+# Commas first; then tabs (.tsv) and semicolons (what spreadsheets write where the decimal mark is a comma)
+DELIMITERS = (",", "\t", ";")
+
+
+def _delimiter(text, columns):
+    """The delimiter under which the header row names every one of `columns`; failing that, the one
+    that splits the header into the most fields (so an error lists the columns as the file has them)."""
+    first_line = text.split("\n", 1)[0]
+    headers = {d: next(csv.reader([first_line], delimiter=d), []) for d in DELIMITERS}
+    for delimiter, header in headers.items():
+        if all(column in header for column in columns):
+            return delimiter
+    return max(DELIMITERS, key=lambda d: len(headers[d]))  # the first of equals: a comma
+
+
 def _csv_rows(text, path, columns):
     """(line number, row dict) for each record, after checking the header names `columns`.
     A short row's missing fields are "" (so they read as empty, not as a missing value)."""
     csv.field_size_limit(CSV_FIELD_LIMIT)
-    reader = csv.DictReader(io.StringIO(text, newline=""), restval="")
+    reader = csv.DictReader(io.StringIO(text, newline=""), restval="", delimiter=_delimiter(text, columns))
     try:
         _check_header(reader.fieldnames, path, columns)
         for row in reader:
@@ -566,12 +581,12 @@ def load_user_task(train_path, valid_path=None, test_path=None, text_column="tex
 
 
 def load_texts(path, text_column="text", encoding="utf-8"):
-    """TextExamples from a file: the text column of a .csv (with a header row) or a .jsonl file;
-    any other file is plain text, one example per non-blank line."""
+    """TextExamples from a file: the text column of a .csv or .tsv (with a header row) or a .jsonl
+    file; any other file is plain text, one example per non-blank line."""
     suffix = Path(path).suffix.lower()
     text = _read_text(path, encoding)
-    if suffix in (".csv", ".jsonl", ".json"):
-        rows = (_csv_rows if suffix == ".csv" else _jsonl_rows)(text, path, [text_column])
+    if suffix in (".csv", ".tsv", ".jsonl", ".json"):
+        rows = (_jsonl_rows if suffix in (".jsonl", ".json") else _csv_rows)(text, path, [text_column])
         texts = [_text_field(row[text_column], path, line, text_column) for line, row in rows]
     else:
         texts = [line for line in text.splitlines() if line.strip()]

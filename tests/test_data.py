@@ -197,6 +197,20 @@ def test_load_csv_and_jsonl(tmp_path):
     assert labels == ["2", "10"] and examples == [("good", 1), ("bad", 0)]  # numeric order
 
 
+
+def test_tab_and_semicolon_separated_files_load_too(tmp_path):
+    """The delimiter is the one under which the header names the columns asked for: tabs (.tsv) and
+    semicolons (spreadsheets where the decimal mark is a comma) as well as commas."""
+    tsv = write(tmp_path, "reviews.tsv", "text\tlabel\ngreat, really\tpos\nawful; truly\tneg\n")
+    assert data.load_examples(tsv)[0] == [("great, really", 1), ("awful; truly", 0)]
+    semicolons = write(tmp_path, "excel.csv", 'review;stars\n"good; fine";5\nbad, sadly;1\n')
+    assert data.load_csv(semicolons, "review", "stars")[0] == [("good; fine", 1), ("bad, sadly", 0)]
+    assert [t.text for t in data.load_texts(tsv)] == ["great, really", "awful; truly"]
+    commas = write(tmp_path, "commas.csv", "text,label\nfirst; then second,pos\nno;,neg\n")  # the header decides
+    assert data.load_csv(commas)[0] == [("first; then second", 1), ("no;", 0)]
+    with pytest.raises(ValueError, match="excel.csv has no column 'text'; its columns are: review, stars"):
+        data.load_csv(semicolons)
+
 def test_loader_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match="nope.csv"):
         data.load_csv(tmp_path / "nope.csv")
