@@ -143,7 +143,7 @@ def compare_config(args):
         raise ValueError(f"--text-column and --label-column are both {args.text_column!r}: the label would "
                          "be read from the text itself")
     config = CompareConfig(model=args.model, task=args.task, steps=args.steps, seed=args.seed, device=args.device,
-                           batch_size=args.batch_size, train_path=args.train, valid_path=args.valid,
+                           batch_size=args.batch_size, max_len=args.max_len, train_path=args.train, valid_path=args.valid,
                            text_column=args.text_column, label_column=args.label_column, encoding=args.encoding,
                            train_domain=args.train_domain)
     return config
@@ -165,12 +165,13 @@ def finetune_command(args):
     out = output_folder(args, "finetune")
     kind = measure = labels = None  # known once the task's data is loaded: the table's columns follow the kind
 
-    def start_table(config, task, forgetting):
+    def start_table(config, task, forgetting, notes):
         nonlocal kind, measure, labels
         kind, measure, labels = task.kind, forgetting.measure, task.labels
         steps = "steps as in each setting" if grid and "steps" in grid[0] else f"{config.steps} steps"
         print(f"fine-tuning {config.model!r} on {task.name!r} with mode {args.mode!r}, {steps}"
-              + (f", {len(grid)} setting{'s' * (len(grid) > 1)}" if grid else "") + "\n")
+              + (f", {len(grid)} setting{'s' * (len(grid) > 1)}" if grid else ""))
+        print_notes(notes)
         print(f"{'setting':<32} " + report.table_header(kind), flush=True)
 
     rows, best, path = finetune(config, args.mode, out, grid, on_start=start_table, progress=sys.stderr.isatty(),
@@ -192,6 +193,11 @@ def finetune_command(args):
     print(f"delta (only what trained; models.finetune.load_delta puts it back on {config.model!r}): "
           f"{out / 'delta.safetensors'}\nresults: {path}")
     return exit_status(rows)
+
+
+def print_notes(notes):
+    """What the user should know before the table: a line each, then the blank line before the table."""
+    print("".join(f"note: {note}\n" for note in notes), flush=True)
 
 
 def point_name(point):
@@ -226,13 +232,14 @@ def compare_command(args):
     out = output_folder(args, "compare")
     kind = measure = None  # known once the task's data is loaded: the table's columns follow the kind
 
-    def start_table(config, task, forgetting):
+    def start_table(config, task, forgetting, notes):
         nonlocal kind, measure
         kind, measure = task.kind, forgetting.measure
         baselines = 1 + (kind in ("classification", "lm"))  # scratch, + majority class or the pretrained LM
         print(f"fine-tuning {config.model!r} on {task.name!r}: {len(config.modes)} modes"
               f"{f' + {baselines} baselines' if config.baselines else ''}, {config.steps} steps each, "
-              f"on {config.device}\n")
+              f"on {config.device}")
+        print_notes(notes)
         print(report.table_header(kind), flush=True)
 
     rows, path = compare(config, out_dir=out, on_start=start_table, progress=sys.stderr.isatty(),
@@ -378,6 +385,9 @@ def add_task_options(parser):
     parser.add_argument("--steps", type=at_least(1), default=None,
                         help="training steps per mode (default: the model's, 100 for tiny, 200 for minilm)")
     parser.add_argument("--batch-size", type=at_least(1), default=None, help="default: the model's, 32 for both")
+    parser.add_argument("--max-len", type=at_least(3), default=None,
+                        help="tokens per text, longer ones are cut (default: the model's, 48 for tiny, 64 for minilm; "
+                             "at most its context, 64 and 512)")
     parser.add_argument("--train", default=None,
                         help="your own training data instead of --task: .csv or .tsv (commas, tabs or semicolons), "
                              ".jsonl; with --task lm also plain text, one per line")

@@ -163,6 +163,25 @@ def load_data(config, base):
     return task
 
 
+def length_notes(config, base, task):
+    """max_len checked against the model's context, and what the user should know before training:
+    how many training texts are longer than max_len tokens, and so are cut (classification; qa and
+    lm fill the model's whole context, and a bundled tagging task fits)."""
+    if config.max_len > base.config.max_len:
+        raise ValueError(f"max_len {config.max_len} is longer than the model's context: {config.model!r} reads "
+                         f"at most {base.config.max_len} tokens")
+    if task.kind != "classification":
+        return []
+    room = config.max_len - 2  # [BOS] and [EOS] ([CLS] and [SEP]) take two
+    cut = sum(len(base.tokenizer.encode(example.text)) > room for example in task.train)
+    if not cut:
+        return []
+    more = (f"; --max-len up to {base.config.max_len} reads more" if config.max_len < base.config.max_len
+            else f", the most {config.model!r} reads")
+    return [f"{cut} of {len(task.train)} training texts are longer than {config.max_len} tokens and are cut to "
+            f"their first {room}{more}"]
+
+
 def domain_shift(name, train_domain, seed):
     """A bundled task trained and validated on one domain's reviews and tested on the other's: the
     test column then says how well what a mode learned carries over to reviews of another kind."""
@@ -305,17 +324,19 @@ def pretrained_row(base, task, config):
 
 
 def compare(config, out_dir, on_start=None, on_row=None, progress=False):
-    """Run every mode; returns (rows, results path). on_start(config, task, forgetting) is called once
-    the model and data are loaded (config with the model's defaults filled in); on_row(row) as each
+    """Run every mode; returns (rows, results path). on_start(config, task, forgetting, notes) is called
+    once the model and data are loaded (config with the model's defaults filled in; notes: lines worth
+    telling the user first, such as how many texts are cut); on_row(row) as each
     row is ready, in the table's order: the pretrained model (lm), the modes, scratch, majority class.
     out_dir gets results.json and each mode's evaluations as log-<mode>.jsonl; progress: a progress bar."""
     start = time.perf_counter()
     base = pretrained.load(config.model, device=config.device)
     task = load_data(config, base)
     config = with_defaults(config, task.kind)
+    notes = length_notes(config, base, task)
     forgetting = forgetting_probe(base, config.seed, config.device)
     if on_start:
-        on_start(config, task, forgetting)
+        on_start(config, task, forgetting, notes)
     warm_up(base, task, config)
     rows = []
 
@@ -336,7 +357,7 @@ def compare(config, out_dir, on_start=None, on_row=None, progress=False):
             break
     if config.baselines and task.kind == "classification" and not interrupted:
         add(majority_row(task))
-    path = write_results(out_dir, command="compare", config=config, forgetting_measure=forgetting.measure,
+    path = write_results(out_dir, command="compare", config=config, notes=notes, forgetting_measure=forgetting.measure,
                          task={"name": task.name, "kind": task.kind, "labels": task.labels},
                          rows=rows, seconds=time.perf_counter() - start)
     return rows, path

@@ -14,7 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from models import pretrained
-from models.compare import check_before_training, load_data, run_mode, with_defaults
+from models.compare import check_before_training, length_notes, load_data, run_mode, with_defaults
 from models.finetune import save_delta
 from models.forgetting import forgetting_probe
 from models.train import write_results
@@ -75,14 +75,15 @@ def better(row, best):
 
 def finetune(config, mode, out_dir, grid=(), on_start=None, on_row=None, progress=False):
     """Train `mode` at every grid point; keep, test and save the best. Returns (rows, best, results path).
-    on_start(config, task, forgetting), on_row(row) and progress as in models.compare.compare; each
+    on_start(config, task, forgetting, notes), on_row(row) and progress as in models.compare.compare; each
     point's evaluations go to out_dir/log-<n>.jsonl (n counts the points from 1)."""
     base = pretrained.load(config.model, device=config.device)
     task = load_data(config, base)
     config = with_defaults(replace(config, modes=[mode]), task.kind)
+    notes = length_notes(config, base, task)
     forgetting = forgetting_probe(base, config.seed, config.device)
     if on_start:
-        on_start(config, task, forgetting)
+        on_start(config, task, forgetting, notes)
     points = [(point, at_point(config, mode, point)) for point in grid or [{}]]
     for _, run_config in points:  # every setting checked before the first one trains
         check_before_training(run_config, [mode], task.kind, run_config.options)
@@ -100,7 +101,8 @@ def finetune(config, mode, out_dir, grid=(), on_start=None, on_row=None, progres
         if row["stopped"] == "interrupted":  # Ctrl-C: keep the best so far, run no more points
             break
     save_delta(best_model, out_dir / "delta.safetensors", labels=task.labels or None, base=config.model)
-    path = write_results(out_dir, command="finetune", mode=mode, config=config, forgetting_measure=forgetting.measure,
+    path = write_results(out_dir, command="finetune", mode=mode, config=config, notes=notes,
+                         forgetting_measure=forgetting.measure,
                          task={"name": task.name, "kind": task.kind, "labels": task.labels},
                          rows=rows, best=best, delta=str(out_dir / "delta.safetensors"))
     return rows, best, path

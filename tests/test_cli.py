@@ -54,6 +54,21 @@ def test_compare_on_the_users_csv(tmp_path, capsys):
     assert [row["mode"] for row in results["rows"]] == ["head", "lora"]
 
 
+def test_texts_longer_than_max_len_are_counted_before_the_table(tmp_path, capsys):
+    rows = ["text,label"] + [f"{'fine ' * 15}{'great' if i % 2 else 'awful'},{i % 2}" for i in range(40)]
+    (tmp_path / "long.csv").write_text("\n".join(rows) + "\n")
+    args = ["--train", str(tmp_path / "long.csv"), "--steps", "1", "--no-baselines", "--modes", "head"]
+    assert main(["compare", *args, "--max-len", "20", "--out", str(tmp_path / "cut")]) == 0
+    notes = json.loads((tmp_path / "cut" / "results.json").read_text())["notes"]
+    count, _, total = notes[0].split()[:3]
+    assert len(notes) == 1 and count == total and 30 <= int(total) < 40  # every text but the held-out ones
+    assert notes[0].endswith("training texts are longer than 20 tokens and are cut to their first 18; "
+                             "--max-len up to 64 reads more")
+    assert f"note: {notes[0]}\n\nmode" in capsys.readouterr().out  # said before the table
+    assert main(["compare", *args, "--max-len", "64", "--out", str(tmp_path / "whole")]) == 0
+    assert json.loads((tmp_path / "whole" / "results.json").read_text())["notes"] == []  # ~46 tokens: they fit
+
+
 def test_compare_rejects_unknown_modes_and_missing_files(tmp_path, capsys):
     assert main(["compare", "--modes", "loar", "--steps", "1", "--out", str(tmp_path)]) == 2
     assert "unknown fine-tuning mode 'loar'" in capsys.readouterr().err
@@ -194,6 +209,8 @@ def test_ctrl_c_stops_the_whole_comparison_and_keeps_what_finished(tmp_path, cap
     (["finetune", "--mode", "head", "--sweep", "lr=1e-3", "lr=1e-2"], "--sweep names lr twice"),
     (["finetune", "--mode", "head", "--lr", "0.1", "--sweep", "lr=1e-3"], "give one of them"),
     (["finetune", "--mode", "lora", "--option", "r=abc"], "option r= of mode 'lora' must be a whole number"),
+    (["compare", "--max-len", "65"], "max_len 65 is longer than the model's context: 'tiny' reads at most 64 tokens"),
+    (["compare", "--max-len", "2"], "--max-len: expected a value >= 3"),
 ])
 def test_mistakes_are_named_before_anything_trains(args, message, tmp_path, capsys):
     try:
