@@ -102,13 +102,16 @@ class CompareConfig:
     train_domain: str = None  # a bundled task's domain to train and validate on; the test set is the other
 
 
-def with_defaults(config, kind):
+def with_defaults(config, kind, context=None):
     """config with every unset field filled in from the model's defaults for a task of this kind
-    (LM_DEFAULTS for lm, else MODEL_DEFAULTS; a checkpoint path gets tiny's)."""
+    (LM_DEFAULTS for lm, else MODEL_DEFAULTS; a checkpoint path gets tiny's); an unset max_len is
+    at most `context`, the model's (a checkpoint may have been pretrained on shorter texts)."""
     table = LM_DEFAULTS if kind == "lm" else MODEL_DEFAULTS
     defaults = table.get(config.model, table["tiny"])
     unset = {name: getattr(defaults, name) for name in ("steps", "batch_size", "max_len", "eval_every")
              if getattr(config, name) is None}
+    if context and "max_len" in unset:
+        unset["max_len"] = min(unset["max_len"], context)
     options = dict(config.options)
     if kind == "classification" and defaults.pooling:
         options.setdefault("pooling", defaults.pooling)
@@ -332,7 +335,7 @@ def compare(config, out_dir, on_start=None, on_row=None, progress=False):
     start = time.perf_counter()
     base = pretrained.load(config.model, device=config.device)
     task = load_data(config, base)
-    config = with_defaults(config, task.kind)
+    config = with_defaults(config, task.kind, base.config.max_len)
     notes = length_notes(config, base, task)
     forgetting = forgetting_probe(base, config.seed, config.device)
     if on_start:

@@ -79,7 +79,7 @@ def finetune(config, mode, out_dir, grid=(), on_start=None, on_row=None, progres
     point's evaluations go to out_dir/log-<n>.jsonl (n counts the points from 1)."""
     base = pretrained.load(config.model, device=config.device)
     task = load_data(config, base)
-    config = with_defaults(replace(config, modes=[mode]), task.kind)
+    config = with_defaults(replace(config, modes=[mode]), task.kind, base.config.max_len)
     notes = length_notes(config, base, task)
     forgetting = forgetting_probe(base, config.seed, config.device)
     if on_start:

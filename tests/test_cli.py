@@ -389,3 +389,21 @@ def test_gradcheck_reports_a_broken_op_and_fails(monkeypatch, capsys):
     assert main(["gradcheck"]) == 1
     out = capsys.readouterr().out
     assert "NO" in out and "half: gradient mismatch" in out and "1/2 ops pass" in out
+
+
+def test_a_checkpoint_with_a_short_context_gets_a_max_len_that_fits(tmp_path, capsys):
+    """The default max_len (48) is cut to the model's context (here 16); a --max-len past it is an error."""
+    from models import pretrained
+    from models.heads import LanguageModel
+    from models.transformer import TransformerConfig
+
+    tokenizer = pretrained.load("tiny").tokenizer
+    short = LanguageModel(TransformerConfig(vocab_size=tokenizer.vocab_size, n_layers=1, d_model=8, n_heads=2,
+                                            d_ff=16, max_len=16))
+    pretrained.save_pretrained(short, tokenizer, tmp_path / "short.safetensors")
+    args = ["compare", "--model", str(tmp_path / "short.safetensors"), "--modes", "head", "--steps", "1", "--no-baselines"]
+    assert main([*args, "--out", str(tmp_path / "run")]) == 0
+    assert json.loads((tmp_path / "run" / "results.json").read_text())["config"]["max_len"] == 16
+    assert "are cut to their first 14, the most" in capsys.readouterr().out
+    assert main([*args, "--max-len", "17", "--out", str(tmp_path / "again")]) == 2
+    assert "max_len 17 is longer than the model's context" in capsys.readouterr().err
