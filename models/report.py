@@ -114,10 +114,13 @@ def plot_score_vs_parameters(rows, path, kind="classification"):
             ax.scatter(row["trainable"], factor * row[key], s=40)
             same_count.setdefault((row["trainable"], row["mode"] == "scratch"), []).append(row)
     largest = max(count for count, _ in same_count)
-    for (count, _), group in same_count.items():
+    previous, below = None, False
+    for (count, _), group in sorted(same_count.items()):
         at_right_edge = count == largest  # label to the left of the point, below it
+        below = previous is not None and count < 3 * previous and not below  # a close neighbour: take turns
+        previous = count
         ax.annotate(", ".join(r["mode"] for r in group), (count, factor * group[0][key]), fontsize=8,
-                    xytext=(-6, -12) if at_right_edge else (4, 5), textcoords="offset points",
+                    xytext=(-6, -12) if at_right_edge else (4, -12) if below else (4, 5), textcoords="offset points",
                     ha="right" if at_right_edge else "left")
     ax.set_xscale("log")
     ax.set(xlabel="trainable parameters (log scale)", ylabel=label, title=f"{label} vs trainable parameters")
