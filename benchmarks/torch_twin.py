@@ -6,7 +6,7 @@ weights load into it unchanged: both frameworks then do exactly the same work.
 import torch
 import torch.nn.functional as F
 
-from models.finetune.adapter import default_bottleneck
+from models.finetune.adapter import bottleneck_size
 
 
 class TorchAttention(torch.nn.Module):
@@ -148,7 +148,7 @@ def fine_tuning_twin(ours, mode, prompt=None):
     """twin_of(ours) set up as models.finetune.prepare(ours, mode, task="lm") sets up ours:
     "full" trains everything; "floor" only blocks.0.ln1.weight; "lora" and "adapter" freeze
     the body and add their modules as minigrad does (LoRA on query and value, r 8; adapters of
-    bottleneck d_model / 16); "prompt"
+    bottleneck d_model / 16, the default); "prompt"
     puts the prompt vectors given (a NumPy (n, d) array, minigrad's starting prompt) in front."""
     twin = twin_of(ours)
     twin.requires_grad_(mode == "full")
@@ -157,7 +157,7 @@ def fine_tuning_twin(ours, mode, prompt=None):
         if mode == "lora":
             block.attn.query, block.attn.value = TorchLoRALinear(block.attn.query), TorchLoRALinear(block.attn.value)
         if mode == "adapter":
-            r = default_bottleneck(c.d_model)
+            r = bottleneck_size(c.d_model)
             block.attn = TorchWithAdapter(block.attn, c.d_model, r, approximate=c.gelu_approximate)
             block.mlp = TorchWithAdapter(block.mlp, c.d_model, r, approximate=c.gelu_approximate)
     if mode == "floor":

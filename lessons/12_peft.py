@@ -8,8 +8,8 @@ ones, in three different places:
            were the embeddings of n extra tokens: n * d numbers.
   adapter  (Houlsby et al. 2019) h -> h + up(gelu(down(h))) after the attention
            and after the MLP of every block; down: d -> r, up: r -> d (r = d / 16
-           unless chosen), with `up` zero at the start, so the model starts
-           exactly as pretrained.
+           by default: reduction_factor=16), with `up` zero at the start, so the
+           model starts exactly as pretrained.
   lora     (Hu et al. 2021)      W x -> W x + (alpha / r) B A x for the query and
            value projections; A (r, d), B (d, r), B zero at the start. After
            training, B A folds into W: no extra cost at inference.
@@ -47,13 +47,13 @@ def where_they_sit(base):
     """Prepare each PEFT mode, print where its trainable parameters are and count them."""
     config = base.config
     d, L = config.d_model, config.n_layers
-    r = d // 16  # the adapters' default bottleneck
+    r = d // 16  # the adapters' bottleneck: d / reduction_factor, 16 by default
     body = sum(p.numel() for p in base.body.parameters())
     print(f"the pretrained body: {L} blocks, d_model {d}, {body:,} parameters (all frozen below)\n")
     models = {}
     for mode, options, formula in [
         ("prompt", {"n_prompt": 8}, lambda o: (f"n_prompt * d = 8 * {d}", 8 * d)),
-        ("adapter", {"bottleneck": r}, lambda o: (f"2 per block * {L} blocks * (2 d r + r + d), r = d / 16 = {r}: "
+        ("adapter", {"reduction_factor": 16}, lambda o: (f"2 per block * {L} blocks * (2 d r + r + d), r = d / 16 = {r}: "
                                                   f"{2 * L} * (2*{d}*{r} + {r} + {d})", 2 * L * (2 * d * r + r + d))),
         ("lora", {"r": 8}, lambda o: (f"2 targets (query, value) * {L} blocks * r (d_in + d_out) = {2 * L} * "
                                       f"8 * ({d} + {d})", 2 * L * 8 * (d + d))),

@@ -168,9 +168,9 @@ def finetune_command(args):
     def start_table(config, task, forgetting, notes):
         nonlocal kind, measure, labels
         kind, measure, labels = task.kind, forgetting.measure, task.labels
-        steps = "steps as in each setting" if grid and "steps" in grid[0] else f"{config.steps} steps"
+        steps = "steps as in each setting" if grid and "steps" in grid[0] else plural(config.steps, "step")
         print(f"fine-tuning {config.model!r} on {task.name!r} with mode {args.mode!r}, {steps}"
-              + (f", {len(grid)} setting{'s' * (len(grid) > 1)}" if grid else ""))
+              + (f", {plural(len(grid), 'setting')}" if grid else ""))
         print_notes(notes)
         print(f"{'setting':<32} " + report.table_header(kind), flush=True)
 
@@ -195,6 +195,10 @@ def finetune_command(args):
     return exit_status(rows)
 
 
+def plural(count, noun):
+    return f"{count} {noun}{'s' * (count != 1)}"
+
+
 def print_notes(notes):
     """What the user should know before the table: a line each, then the blank line before the table."""
     print("".join(f"note: {note}\n" for note in notes), flush=True)
@@ -209,7 +213,7 @@ def print_stopped(rows, name_of):
     """A line for every run that did not train all its steps for a reason other than early stopping."""
     for row in rows:
         if row.get("stopped") in ("interrupted", "non-finite loss"):
-            print(f"{name_of(row)}: {row['stopped']} after {row['steps_done']} steps "
+            print(f"{name_of(row)}: {row['stopped']} after {plural(row['steps_done'], 'step')} "
                   "(the table shows it as it was then)")
 
 
@@ -236,8 +240,8 @@ def compare_command(args):
         nonlocal kind, measure
         kind, measure = task.kind, forgetting.measure
         baselines = 1 + (kind in ("classification", "lm"))  # scratch, + majority class or the pretrained LM
-        print(f"fine-tuning {config.model!r} on {task.name!r}: {len(config.modes)} modes"
-              f"{f' + {baselines} baselines' if config.baselines else ''}, {config.steps} steps each, "
+        print(f"fine-tuning {config.model!r} on {task.name!r}: {plural(len(config.modes), 'mode')}"
+              f"{f' + {baselines} baselines' if config.baselines else ''}, {plural(config.steps, 'step')} each, "
               f"on {config.device}")
         print_notes(notes)
         print(report.table_header(kind), flush=True)

@@ -188,7 +188,7 @@ def test_ctrl_c_stops_the_whole_comparison_and_keeps_what_finished(tmp_path, cap
     rows = json.loads((out / "results.json").read_text())["rows"]
     assert [(row["mode"], row["stopped"], row["steps_done"]) for row in rows] == [
         ("head", "finished", 3), ("lora", "interrupted", 1)]  # no adapter, no baselines
-    assert "lora: interrupted after 1 steps" in capsys.readouterr().out
+    assert "lora: interrupted after 1 step" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("args, message", [

@@ -36,7 +36,7 @@ HEAD = D * C + C  # the new classifier
 BIASES = L * (4 * D + D + FF + D + D) + D  # BitFit: q k v out, ln1, up, down, ln2 biases; final norm's
 NORMS = L * 2 * (2 * D) + FINAL_NORM  # every LayerNorm's weight and bias
 PROMPT = 4 * D  # n_prompt=4 vectors
-ADAPTERS = L * 2 * ((D * 4 + 4) + (4 * D + D))  # 2 adapters per block, bottleneck 4: down + up
+ADAPTERS = L * 2 * ((D * 4 + 4) + (4 * D + D))  # 2 adapters per block, bottleneck D / 4 = 4: down + up
 LORA = L * 2 * 2 * (D + D)  # q and v per block, r=2: A (r, in) + B (out, r)
 
 # mode, options, trainable count, parameters the mode adds
@@ -49,10 +49,10 @@ CASES = [
     ("params", {"patterns": ["*ln*", "*norm*"]}, NORMS + HEAD, 0),
     ("layerwise-lr", {}, BODY + HEAD, 0),
     ("prompt", {"n_prompt": 4}, PROMPT + HEAD, PROMPT),
-    ("adapter", {"bottleneck": 4}, ADAPTERS + HEAD, ADAPTERS),
+    ("adapter", {"reduction_factor": 4}, ADAPTERS + HEAD, ADAPTERS),
     ("lora", {"r": 2}, LORA + HEAD, LORA),
     ("lora+params", {"r": 2}, LORA + BIASES + HEAD, LORA),
-    ("adapter+params", {"bottleneck": 4, "patterns": "*ln*,*norm*"}, ADAPTERS + NORMS + HEAD, ADAPTERS),
+    ("adapter+params", {"reduction_factor": 4, "patterns": "*ln*,*norm*"}, ADAPTERS + NORMS + HEAD, ADAPTERS),
     ("prompt+layers", {"n_prompt": 4, "layers": [-1]}, PROMPT + BLOCK + FINAL_NORM + HEAD, PROMPT),
 ]
 IDS = [case[0] + ("-" + "-".join(case[1]) if case[1] else "") for case in CASES]
@@ -305,7 +305,7 @@ def test_a_causal_prompt_run_once_through_a_cache_equals_the_prompt_concatenated
 # ---- deltas ----------------------------------------------------------------------------------
 @pytest.mark.parametrize("mode, options", [
     ("head", {}), ("layers", {"top_k": 1}), ("params", {}), ("layerwise-lr", {}), ("full", {}),
-    ("prompt", {"n_prompt": 4}), ("adapter", {"bottleneck": 4}), ("lora", {"r": 2}),
+    ("prompt", {"n_prompt": 4}), ("adapter", {"reduction_factor": 4}), ("lora", {"r": 2}),
     ("lora+params", {"r": 2}),
 ])
 def test_delta_round_trips_onto_a_fresh_base(base, tmp_path, mode, options):
