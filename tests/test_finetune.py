@@ -334,6 +334,10 @@ def test_delta_refuses_a_wrong_base_a_full_checkpoint_and_merged_weights(base, t
     mg.save(tuned.state_dict(), tmp_path / "full.safetensors")
     with pytest.raises(ValueError, match="not a fine-tuning delta"):
         load_delta(base, tmp_path / "full.safetensors")
+    mg.save(mg.load(tmp_path / "delta.safetensors"), tmp_path / "old.safetensors",
+            metadata={**mg.io.load_metadata(tmp_path / "delta.safetensors"), "format": "minigrad-finetune-delta/1"})
+    with pytest.raises(ValueError, match="a fine-tuning delta in an older format \\('minigrad-finetune-delta/1'"):
+        load_delta(base, tmp_path / "old.safetensors")
     with pytest.raises(ValueError, match="needs a model from prepare"):
         save_delta(base, tmp_path / "base.safetensors")
     merge_lora(tuned)

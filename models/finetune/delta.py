@@ -76,7 +76,11 @@ def load_delta(base_model, path):
     from models.finetune import prepare  # here, not at the top: models.finetune imports this file
 
     metadata = load_metadata(path)
-    if metadata.get("format") != FORMAT:
+    found = metadata.get("format", "")
+    if found != FORMAT and found.startswith(FORMAT.split("/")[0] + "/"):
+        raise ValueError(f"{path} is a fine-tuning delta in an older format ({found!r}; this minigrad reads "
+                         f"{FORMAT!r}): fine-tune again to write it anew")
+    if found != FORMAT:
         raise ValueError(f"{path} is not a fine-tuning delta (no {FORMAT!r} in its metadata); "
                          "a full checkpoint loads with model.load_state_dict(mg.load(path))")
     tuned = prepare(base_model, metadata["mode"], num_labels=json.loads(metadata["num_labels"]),
