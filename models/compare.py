@@ -185,6 +185,14 @@ def length_notes(config, base, task):
             f"their first {room}{more}"]
 
 
+def check_modes_fit(base, task, config):
+    """Every mode prepared once on (a copy of) the model, then dropped: the mistakes that depend on the
+    model (r=0, top_k past its blocks, a pattern that names no parameter) are found before anything
+    trains, not when that mode's turn comes."""
+    for name in config.modes:
+        prepare(base, name, num_labels=len(task.labels) or None, task=task.kind, **config.options)
+
+
 def domain_shift(name, train_domain, seed):
     """A bundled task trained and validated on one domain's reviews and tested on the other's: the
     test column then says how well what a mode learned carries over to reviews of another kind."""
@@ -337,6 +345,7 @@ def compare(config, out_dir, on_start=None, on_row=None, progress=False):
     task = load_data(config, base)
     config = with_defaults(config, task.kind, base.config.max_len)
     notes = length_notes(config, base, task)
+    check_modes_fit(base, task, config)
     forgetting = forgetting_probe(base, config.seed, config.device)
     if on_start:
         on_start(config, task, forgetting, notes)

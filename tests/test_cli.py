@@ -211,6 +211,9 @@ def test_ctrl_c_stops_the_whole_comparison_and_keeps_what_finished(tmp_path, cap
     (["finetune", "--mode", "lora", "--option", "r=abc"], "option r= of mode 'lora' must be a whole number"),
     (["compare", "--max-len", "65"], "max_len 65 is longer than the model's context: 'tiny' reads at most 64 tokens"),
     (["compare", "--max-len", "2"], "--max-len: expected a value >= 3"),
+    (["finetune", "--mode", "lora", "--option", "r=0"], "lora: rank r must be at least 1, got 0"),
+    (["finetune", "--mode", "layers", "--option", "top_k=9"], "top_k must be between 0 and 4"),
+    (["finetune", "--mode", "params", "--option", "patterns=*nope*"], "no parameter name matches"),
 ])
 def test_mistakes_are_named_before_anything_trains(args, message, tmp_path, capsys):
     try:
