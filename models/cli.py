@@ -3,6 +3,7 @@ import argparse
 import math
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import minigrad as mg
@@ -84,9 +85,9 @@ def pretrain_command(args):
     config = PRESETS[args.corpus]()  # the corpus's defaults (nanoGPT's for shakespeare), then the options given
     config.corpus_sentences, config.vocab_size, config.seed = args.sentences, args.vocab_size, args.seed
     config.tokenizer, config.batch_size = args.tokenizer or config.tokenizer, args.batch_size or config.batch_size
-    for name in ("n_layers", "d_model", "n_heads", "d_ff", "max_len"):
-        if getattr(args, name) is not None:
-            setattr(config.model, name, getattr(args, name))
+    sizes = {name: getattr(args, name) for name in ("n_layers", "d_model", "n_heads", "d_ff", "max_len")
+             if getattr(args, name) is not None}
+    config.model = replace(config.model, **sizes)  # checked again: d_model must split into n_heads
     if args.steps is not None:
         config.train.steps = args.steps
     elif args.resume:
@@ -150,10 +151,11 @@ def compare_config(args):
 
 
 def finetune_command(args):
-    from dataclasses import replace
-
     from models import report
+    from models.finetune import parse_mode
     from models.sweep import finetune, parse_grid, parse_options
+
+    args.mode = "+".join(parse_mode(args.mode))  # " lora" and "lora + params" as "lora", "lora+params"
 
     config = replace(compare_config(args), lr={args.mode: args.lr} if args.lr is not None else {},
                      optimizer=args.optimizer, weight_decay=args.weight_decay, patience=args.patience, augment=args.augment,
@@ -225,12 +227,13 @@ def exit_status(rows):
 def compare_command(args):
     from models import report
     from models.compare import compare
+    from models.finetune import parse_mode
 
     start = time.perf_counter()
     config = compare_config(args)
     config.baselines = not args.no_baselines
     if args.modes is not None:
-        config.modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+        config.modes = ["+".join(parse_mode(m)) for m in args.modes.split(",") if m.strip()]
         if not config.modes:
             raise ValueError(f"--modes {args.modes!r} names no mode; expected e.g. --modes full,lora,head")
     out = output_folder(args, "compare")
@@ -345,8 +348,8 @@ def build_parser():
     pre.add_argument("--sentences", type=at_least(1), default=20000, help="reviews in the generated corpus")
     pre.add_argument("--tokenizer", choices=["bpe", "char"], default=None, help="default: bpe (reviews), char (shakespeare)")
     pre.add_argument("--vocab-size", type=int, default=512, help="BPE vocabulary size")
-    for name, kind in (("n-layers", int), ("d-model", int), ("n-heads", int), ("d-ff", int), ("max-len", int)):
-        pre.add_argument(f"--{name}", type=kind, default=None, help="model size (default: the tiny config)")
+    for name in ("n-layers", "d-model", "n-heads", "d-ff", "max-len"):
+        pre.add_argument(f"--{name}", type=at_least(1), default=None, help="model size (default: the tiny config)")
     pre.add_argument("--resume", default=None,
                      help="continue exactly from the checkpoint.safetensors an earlier run wrote "
                           "(weights, optimizer, schedule, data order)")

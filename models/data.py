@@ -425,10 +425,16 @@ def _csv_rows(text, path, columns):
     """(line number, row dict) for each record, after checking the header names `columns`.
     A short row's missing fields are "" (so they read as empty, not as a missing value)."""
     csv.field_size_limit(CSV_FIELD_LIMIT)
-    reader = csv.DictReader(io.StringIO(text, newline=""), restval="", delimiter=_delimiter(text, columns))
+    delimiter = _delimiter(text, columns)
+    reader = csv.DictReader(io.StringIO(text, newline=""), restval="", delimiter=delimiter)
     try:
         _check_header(reader.fieldnames, path, columns)
         for row in reader:
+            extra = row.pop(None, [])  # fields past the header's: a text with an unquoted separator in it
+            if any(field.strip() for field in extra):
+                raise ValueError(f"{path}, line {reader.line_num}: {len(reader.fieldnames) + len(extra)} fields, but "
+                                 f"the header names {len(reader.fieldnames)}; put a text that contains "
+                                 f"{delimiter!r} in double quotes (\"good{delimiter} really good\")")
             yield reader.line_num, row
     except csv.Error as error:
         # reader.reader counts every line read, so this is the line the parser stopped on

@@ -123,6 +123,9 @@ class TransformerConfig:
     tie_weights: bool = True  # the LM head reuses the token embedding matrix
 
     def __post_init__(self):
+        for name in ("vocab_size", "n_layers", "d_model", "n_heads", "d_ff", "max_len"):
+            if not (isinstance(getattr(self, name), int) and getattr(self, name) >= 1):
+                raise ValueError(f"TransformerConfig: {name} must be a whole number >= 1, got {getattr(self, name)!r}")
         if self.d_model % self.n_heads:
             raise ValueError(f"TransformerConfig: d_model {self.d_model} is not divisible by n_heads {self.n_heads}")
 

@@ -212,6 +212,8 @@ def test_ctrl_c_stops_the_whole_comparison_and_keeps_what_finished(tmp_path, cap
     (["compare", "--max-len", "65"], "max_len 65 is longer than the model's context: 'tiny' reads at most 64 tokens"),
     (["compare", "--max-len", "2"], "--max-len: expected a value >= 3"),
     (["finetune", "--mode", "lora", "--option", "r=0"], "lora: rank r must be at least 1, got 0"),
+    (["pretrain", "--n-heads", "0"], "--n-heads: expected a value >= 1, got 0"),
+    (["pretrain", "--d-model", "30", "--n-heads", "4"], "d_model 30 is not divisible by n_heads 4"),
     (["finetune", "--mode", "layers", "--option", "top_k=9"], "top_k must be between 0 and 4"),
     (["finetune", "--mode", "params", "--option", "patterns=*nope*"], "no parameter name matches"),
 ])
@@ -336,6 +338,11 @@ def test_generate_refuses_a_bidirectional_encoder(tmp_path, capsys):
     save_pretrained(encoder, tok, tmp_path / "encoder.safetensors")
     assert main(["generate", "--model", str(tmp_path / "encoder.safetensors"), "--max-new-tokens", "2"]) == 2
     assert "bidirectional encoder" in capsys.readouterr().err
+
+
+def test_a_mode_with_spaces_around_it_is_the_mode(tmp_path, capsys):
+    assert main(["finetune", "--mode", " lora + params ", "--steps", "1", "--out", str(tmp_path / "run")]) == 0
+    assert json.loads((tmp_path / "run" / "results.json").read_text())["mode"] == "lora+params"
 
 
 def test_modes_may_be_listed_with_spaces(tmp_path, capsys):

@@ -211,6 +211,16 @@ def test_tab_and_semicolon_separated_files_load_too(tmp_path):
     with pytest.raises(ValueError, match="excel.csv has no column 'text'; its columns are: review, stars"):
         data.load_csv(semicolons)
 
+
+def test_a_row_with_more_fields_than_the_header_is_an_error_unless_they_are_empty(tmp_path):
+    """An unquoted comma in a text would otherwise make its second half the label."""
+    path = write(tmp_path, "comma.csv", "text,label\nfine,pos\nthe film was good, really good,pos\n")
+    with pytest.raises(ValueError, match="comma.csv, line 3: 3 fields, but the header names 2; put a text that "
+                                         "contains ',' in double quotes"):
+        data.load_csv(path)
+    trailing = write(tmp_path, "sheet.csv", "text,label\ngood,pos,,\nbad,neg,\n")  # a spreadsheet's empty cells
+    assert data.load_csv(trailing)[0] == [("good", 1), ("bad", 0)]
+
 def test_loader_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match="nope.csv"):
         data.load_csv(tmp_path / "nope.csv")
