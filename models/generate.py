@@ -36,7 +36,7 @@ def next_token(logits, temperature=1.0, top_k=None):
 
 def generate_ids(model, ids, max_new_tokens=50, temperature=1.0, top_k=None, stop_id=None):
     """Extend the list `ids` by up to max_new_tokens tokens (stopping early at stop_id)."""
-    if temperature < 0:
+    if not temperature >= 0:
         raise ValueError(f"temperature must be >= 0 (0 = greedy), got {temperature}")
     if top_k is not None and top_k < 1:
         raise ValueError(f"top_k must be >= 1, got {top_k}")

@@ -211,7 +211,8 @@ def test_ctrl_c_stops_the_whole_comparison_and_keeps_what_finished(tmp_path, cap
     (["finetune", "--mode", "lora", "--option", "r=abc"], "option r= of mode 'lora' must be a whole number"),
     (["compare", "--max-len", "65"], "max_len 65 is longer than the model's context: 'tiny' reads at most 64 tokens"),
     (["compare", "--max-len", "2"], "--max-len: expected a value >= 3"),
-    (["finetune", "--mode", "lora", "--option", "r=0"], "lora: rank r must be at least 1, got 0"),
+    (["finetune", "--mode", "lora", "--option", "r=0"], "lora: rank r must be between 1 and 64"),
+    (["finetune", "--mode", "lora", "--option", "r=65"], "a rank-64 update is already any update), got 65"),
     (["pretrain", "--n-heads", "0"], "--n-heads: expected a value >= 1, got 0"),
     (["pretrain", "--d-model", "30", "--n-heads", "4"], "d_model 30 is not divisible by n_heads 4"),
     (["finetune", "--mode", "layers", "--option", "top_k=9"], "top_k must be between 0 and 4"),
@@ -338,6 +339,17 @@ def test_generate_refuses_a_bidirectional_encoder(tmp_path, capsys):
     save_pretrained(encoder, tok, tmp_path / "encoder.safetensors")
     assert main(["generate", "--model", str(tmp_path / "encoder.safetensors"), "--max-new-tokens", "2"]) == 2
     assert "bidirectional encoder" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--temperature", "nan"], "--temperature: expected a value >= 0, got nan"),
+    (["--samples", "0"], "--samples: expected a value >= 1, got 0"),
+    (["--max-new-tokens", "-5"], "--max-new-tokens: expected a value >= 1, got -5"),
+])
+def test_generate_refuses_nonsense(args, message, capsys):
+    with pytest.raises(SystemExit):
+        main(["generate", *args])
+    assert message in capsys.readouterr().err
 
 
 def test_a_mode_with_spaces_around_it_is_the_mode(tmp_path, capsys):

@@ -27,8 +27,10 @@ class LoRALinear(nn.Module):
 
     def __init__(self, base, r=8, alpha=16, dropout=0.0):
         super().__init__()
-        if r < 1:
-            raise ValueError(f"lora: rank r must be at least 1, got {r}")
+        if not 1 <= r <= min(base.in_features, base.out_features):
+            raise ValueError(f"lora: rank r must be between 1 and {min(base.in_features, base.out_features)} (the "
+                             f"layer's width: a rank-{min(base.in_features, base.out_features)} update is already "
+                             f"any update), got {r}")
         if not alpha > 0:  # alpha / r scales the update: 0 would leave A and B without any gradient
             raise ValueError(f"lora: alpha must be > 0, got {alpha}")
         self.base = base.requires_grad_(False)
