@@ -122,6 +122,12 @@ class Tensor:
             raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")
         return self.data.reshape(()).item()
 
+    def __float__(self):  # float(loss), as in PyTorch: the one element's value
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
     def tolist(self):
         return self.numpy().tolist()
 
@@ -282,13 +288,13 @@ class Tensor:
         self.data[...] = source
         return self
 
-    def fill_(self, value):
-        self._check_inplace("fill_")
+    def fill_(self, value, name="fill_"):
+        self._check_inplace(name)
         self.data.fill(value)
         return self
 
     def zero_(self):
-        return self.fill_(0)
+        return self.fill_(0, name="zero_")
 
     def __setitem__(self, index, value):
         self._check_inplace("__setitem__")

@@ -140,6 +140,12 @@ def compare_config(args):
     if args.train and args.task not in ("sentiment", "lm"):  # sentiment: the default, i.e. not given
         raise ValueError(f"--train gives your own labelled sentences (or, with --task lm, plain text), so it "
                          f"replaces --task {args.task}; drop one of the two")
+    own_file_options = [flag for flag, value, default in (("--text-column", args.text_column, "text"),
+                                                           ("--label-column", args.label_column, "label"),
+                                                           ("--encoding", args.encoding, "utf-8")) if value != default]
+    if own_file_options and not args.train:
+        raise ValueError(f"{own_file_options[0]} describes your own --train file, and none was given "
+                         f"(the bundled task {args.task!r} has its own columns)")
     if args.text_column == args.label_column:
         raise ValueError(f"--text-column and --label-column are both {args.text_column!r}: the label would "
                          "be read from the text itself")
@@ -161,6 +167,9 @@ def finetune_command(args):
                      optimizer=args.optimizer, weight_decay=args.weight_decay, patience=args.patience, augment=args.augment,
                      augment_keep=tuple(w for w in args.augment_keep.split(",") if w), dropout=args.dropout,
                      options=parse_options(args.option))
+    if args.augment_keep and not args.augment:
+        raise ValueError(f"--augment-keep {args.augment_keep} lists words augmentation keeps, but augmentation is off: "
+                         "add --augment P (e.g. 0.1)")
     grid = parse_grid(args.sweep)
     if args.lr is not None and grid and "lr" in grid[0]:
         raise ValueError(f"--lr {args.lr} and --sweep lr=... both set the learning rate; give one of them")
@@ -184,8 +193,9 @@ def finetune_command(args):
         print(f"\nbest: {best['point'] or 'defaults'}: val perplexity {best['val_perplexity']:.2f}\n"
               f"greedy sample: {best['sample']}")
     elif best.get("test_accuracy") is not None:
-        print(f"\nbest: {best['point'] or 'defaults'}: val accuracy {100 * best['val_accuracy']:.1f}%, "
-              f"test accuracy {100 * best['test_accuracy']:.1f}%")
+        score = {"qa": "exact match", "tagging": "token accuracy"}.get(kind, "accuracy")
+        print(f"\nbest: {best['point'] or 'defaults'}: val {score} {100 * best['val_accuracy']:.1f}%, "
+              f"test {score} {100 * best['test_accuracy']:.1f}%")
     split = "test" if best.get("test_per_class") else "val"
     if best.get(f"{split}_per_class"):  # classification and tagging: where the errors are
         print(f"\nthe best run on the {'test' if split == 'test' else 'validation'} set, class by class:")
@@ -244,7 +254,7 @@ def compare_command(args):
         kind, measure = task.kind, forgetting.measure
         baselines = 1 + (kind in ("classification", "lm"))  # scratch, + majority class or the pretrained LM
         print(f"fine-tuning {config.model!r} on {task.name!r}: {plural(len(config.modes), 'mode')}"
-              f"{f' + {baselines} baselines' if config.baselines else ''}, {plural(config.steps, 'step')} each, "
+              f"{' + ' + plural(baselines, 'baseline') if config.baselines else ''}, {plural(config.steps, 'step')} each, "
               f"on {config.device}")
         print_notes(notes)
         print(report.table_header(kind), flush=True)

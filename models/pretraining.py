@@ -122,6 +122,9 @@ def pretrain(config=PretrainConfig(), out_dir="runs/pretrain", device="cpu", res
     A resumed run takes its corpus, tokenizer, batch size and seed from the checkpoint (so the data
     continues where it stopped), and its total steps too unless config.train.steps is set."""
     if resume:  # the model and tokenizer here; train() restores the weights, optimizer and schedule
+        if not Path(resume).is_file():
+            raise FileNotFoundError(f"resume: no checkpoint file {resume} (a pretraining run writes "
+                                    "checkpoint.safetensors in its output folder)")
         model = load_pretrained(resume, device)
         if "optimizer" not in model.metadata:
             raise ValueError(f"{resume} holds weights but no optimizer state, so training cannot continue "

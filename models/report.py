@@ -38,7 +38,7 @@ LM_COLUMNS = [
     ("val ppl", 8, shown("val_perplexity", lambda v: f"{v:.2f}")),
     ("test ppl", 8, shown("test_perplexity", lambda v: f"{v:.2f}")),
 ]
-FORGETTING_COLUMN = ("forgetting", 10, shown("forgetting", lambda v: f"{v:+.3f}"))
+FORGETTING_COLUMN = ("forgetting", 10, shown("forgetting", lambda v: f"{round(v, 3) + 0.0:+.3f}"))  # no "-0.000"
 
 
 def columns(kind):

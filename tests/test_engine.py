@@ -63,6 +63,16 @@ def test_numpy_item_and_repr():
     assert "requires_grad=True" in repr(mg.tensor([1.0], requires_grad=True))
     with pytest.raises(ValueError, match=r"one element, got shape \(1, 2\)"):
         t.item()
+    assert float(mg.tensor([2.5])) == 2.5 and int(mg.tensor(7.0)) == 7  # as PyTorch: the one element
+    with pytest.raises(ValueError, match="one element"):
+        float(t)
+
+
+def test_an_in_place_change_names_the_method_called():
+    w = mg.ones(2, requires_grad=True)
+    for change, name in ((w.zero_, "zero_"), (lambda: w.fill_(1.0), "fill_")):
+        with pytest.raises(RuntimeError, match=f"^{name}: in-place change of a tensor that requires grad"):
+            change()
 
 
 def test_only_floats_require_grad():

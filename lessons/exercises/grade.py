@@ -447,6 +447,8 @@ def main(argv=None, prog=None):
         return 0
     if args.folder is not None and not args.folder.is_dir():
         parser.error(f"--folder {args.folder}: no such folder (expected one holding exNN_*.py files)")
+    if args.folder is not None and not any(args.folder.glob("ex[0-9][0-9]_*.py")):
+        parser.error(f"--folder {args.folder} holds no exNN_*.py files: copy lessons/exercises there first")
     which = "reference solutions" if args.solutions else "your exercises"
     print(f"Grading {which} with mg.gradcheck (float64, finite differences), on {args.device}:")
     results = []

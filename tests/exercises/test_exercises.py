@@ -242,3 +242,6 @@ def test_a_missing_folder_is_a_usage_error(tmp_path, capsys):
     with pytest.raises(SystemExit):
         grade.main(["--folder", str(tmp_path / "nope")])
     assert "no such folder" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        grade.main(["--folder", str(tmp_path)])  # a folder, but no exercises in it
+    assert "holds no exNN_*.py files: copy lessons/exercises there first" in capsys.readouterr().err
