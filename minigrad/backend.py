@@ -100,6 +100,8 @@ def as_array(data, dtype=None, device="cpu"):
         data = cupy.asnumpy(data)
     if dtype is None and not is_array(data):
         kind = np.asarray(data).dtype.kind
+        if kind not in "fciub":
+            raise TypeError(f"a tensor holds numbers (or booleans), got {type(data).__name__} {data!r:.60}")
         dtype = DEFAULT_DTYPE if kind in "fc" else int64 if kind in "iu" else None
     return xp.asarray(data, dtype=None if dtype is None else dtype_of(dtype))
 

@@ -166,23 +166,31 @@ def load_data(config, base):
     return task
 
 
-def length_notes(config, base, task):
-    """max_len checked against the model's context, and what the user should know before training:
-    how many training texts are longer than max_len tokens, and so are cut (classification; qa and
-    lm fill the model's whole context, and a bundled tagging task fits)."""
+def data_notes(config, base, task):
+    """max_len checked against the model's context, and what the user should know before training a
+    classifier: how many training texts are longer than max_len tokens (and so are cut), a validation
+    set too small to tell modes apart, and labels that look like another column (nearly one class
+    per example). qa and lm fill the model's whole context; the bundled tagging task fits."""
     if config.max_len > base.config.max_len:
         raise ValueError(f"max_len {config.max_len} is longer than the model's context: {config.model!r} reads "
                          f"at most {base.config.max_len} tokens")
     if task.kind != "classification":
         return []
+    notes = []
     room = config.max_len - 2  # [BOS] and [EOS] ([CLS] and [SEP]) take two
     cut = sum(len(base.tokenizer.encode(example.text)) > room for example in task.train)
-    if not cut:
-        return []
-    more = (f"; --max-len up to {base.config.max_len} reads more" if config.max_len < base.config.max_len
-            else f", the most {config.model!r} reads")
-    return [f"{cut} of {len(task.train)} training texts are longer than {config.max_len} tokens and are cut to "
-            f"their first {room}{more}"]
+    if cut:
+        more = (f"; --max-len up to {base.config.max_len} reads more" if config.max_len < base.config.max_len
+                else f", the most {config.model!r} reads")
+        notes.append(f"{cut} of {len(task.train)} training texts are longer than {config.max_len} tokens and are "
+                     f"cut to their first {room}{more}")
+    if len(task.valid) < 20:
+        notes.append(f"only {len(task.valid)} validation example{'s' * (len(task.valid) != 1)}: each one moves accuracy by "
+                     f"{100 / len(task.valid):.0f} points, too coarse to tell modes apart")
+    if len(task.labels) > max(2, len(task.train) // 2):
+        notes.append(f"{len(task.labels)} classes for {len(task.train)} training examples: is the label column "
+                     "the one with the labels?")
+    return notes
 
 
 def check_modes_fit(base, task, config):
@@ -344,7 +352,7 @@ def compare(config, out_dir, on_start=None, on_row=None, progress=False):
     base = pretrained.load(config.model, device=config.device)
     task = load_data(config, base)
     config = with_defaults(config, task.kind, base.config.max_len)
-    notes = length_notes(config, base, task)
+    notes = data_notes(config, base, task)
     check_modes_fit(base, task, config)
     forgetting = forgetting_probe(base, config.seed, config.device)
     if on_start:

@@ -14,7 +14,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from models import pretrained
-from models.compare import check_before_training, check_modes_fit, length_notes, load_data, run_mode, with_defaults
+from models.compare import check_before_training, check_modes_fit, data_notes, load_data, run_mode, with_defaults
 from models.finetune import save_delta
 from models.forgetting import forgetting_probe
 from models.train import write_results
@@ -80,7 +80,7 @@ def finetune(config, mode, out_dir, grid=(), on_start=None, on_row=None, progres
     base = pretrained.load(config.model, device=config.device)
     task = load_data(config, base)
     config = with_defaults(replace(config, modes=[mode]), task.kind, base.config.max_len)
-    notes = length_notes(config, base, task)
+    notes = data_notes(config, base, task)
     check_modes_fit(base, task, config)
     forgetting = forgetting_probe(base, config.seed, config.device)
     if on_start:

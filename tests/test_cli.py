@@ -55,18 +55,31 @@ def test_compare_on_the_users_csv(tmp_path, capsys):
 
 
 def test_texts_longer_than_max_len_are_counted_before_the_table(tmp_path, capsys):
-    rows = ["text,label"] + [f"{'fine ' * 15}{'great' if i % 2 else 'awful'},{i % 2}" for i in range(40)]
+    rows = ["text,label"] + [f"{'fine ' * 15}{'great' if i % 2 else 'awful'},{i % 2}" for i in range(200)]
     (tmp_path / "long.csv").write_text("\n".join(rows) + "\n")
     args = ["--train", str(tmp_path / "long.csv"), "--steps", "1", "--no-baselines", "--modes", "head"]
     assert main(["compare", *args, "--max-len", "20", "--out", str(tmp_path / "cut")]) == 0
     notes = json.loads((tmp_path / "cut" / "results.json").read_text())["notes"]
     count, _, total = notes[0].split()[:3]
-    assert len(notes) == 1 and count == total and 30 <= int(total) < 40  # every text but the held-out ones
+    assert len(notes) == 1 and count == total and 150 <= int(total) < 200  # every text but the held-out ones
     assert notes[0].endswith("training texts are longer than 20 tokens and are cut to their first 18; "
                              "--max-len up to 64 reads more")
     assert f"note: {notes[0]}\n\nmode" in capsys.readouterr().out  # said before the table
     assert main(["compare", *args, "--max-len", "64", "--out", str(tmp_path / "whole")]) == 0
     assert json.loads((tmp_path / "whole" / "results.json").read_text())["notes"] == []  # ~46 tokens: they fit
+
+
+def test_a_validation_set_too_small_and_labels_from_the_wrong_column_are_pointed_out(tmp_path):
+    rows = ["text,label"] + [f"review number {i} is {'good' if i % 2 else 'bad'},{i % 2}" for i in range(12)]
+    (tmp_path / "few.csv").write_text("\n".join(rows) + "\n")
+    args = ["--train", str(tmp_path / "few.csv"), "--steps", "1", "--no-baselines", "--modes", "head"]
+    assert main(["compare", *args, "--out", str(tmp_path / "few")]) == 0
+    notes = json.loads((tmp_path / "few" / "results.json").read_text())["notes"]
+    assert notes == ["only 1 validation example: each one moves accuracy by 100 points, too coarse to tell modes apart"]
+    swapped = ["--text-column", "label", "--label-column", "text"]  # every sentence its own "class"
+    assert main(["compare", *args, *swapped, "--out", str(tmp_path / "swapped")]) == 0
+    notes = json.loads((tmp_path / "swapped" / "results.json").read_text())["notes"]
+    assert "12 classes for 11 training examples: is the label column the one with the labels?" in notes
 
 
 def test_compare_rejects_unknown_modes_and_missing_files(tmp_path, capsys):
