@@ -40,14 +40,17 @@ def parse_grid(specs):
 
 
 def parse_options(specs):
-    """["r=4", "targets=query,value"] -> {"r": 4, "targets": ["query", "value"]} (numbers where they parse)."""
+    """["r=4", "targets=query,value", "layers=0,2"] -> {"r": 4, "targets": ["query", "value"], "layers": [0, 2]}
+    (numbers where they parse, in a list too)."""
     def value(text):
+        if "," in text:
+            return [value(part) for part in text.split(",")]
         for kind in (int, float):
             try:
                 return kind(text)
             except ValueError:
                 pass
-        return text.split(",") if "," in text else text
+        return text
 
     options = {}
     for spec in specs:

