@@ -232,6 +232,7 @@ def test_ctrl_c_stops_the_whole_comparison_and_keeps_what_finished(tmp_path, cap
     (["finetune", "--mode", "head", "--augment-keep", "not"], "but augmentation is off: add --augment P"),
     (["pretrain", "--d-model", "30", "--n-heads", "4"], "d_model 30 is not divisible by n_heads 4"),
     (["finetune", "--mode", "layers", "--option", "top_k=9"], "top_k must be between 0 and 4"),
+    (["finetune", "--mode", "layers", "--option", "top_k=1", "--option", "layers=0"], "give top_k (that many"),
     (["finetune", "--mode", "params", "--option", "patterns=*nope*"], "no parameter name matches"),
 ])
 def test_mistakes_are_named_before_anything_trains(args, message, tmp_path, capsys):

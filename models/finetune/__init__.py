@@ -123,6 +123,8 @@ def resolve_options(modes, task, options):
         if option not in allowed:
             raise ValueError(f"unknown option {option!r} for mode {'+'.join(modes)!r} and task {task!r}; "
                              f"its options are: {', '.join(allowed) or 'none'}")
+    if "top_k" in options and options.get("layers") is not None:  # train_layers would drop top_k unseen
+        raise ValueError("layers: give top_k (that many blocks from the top) or layers (these blocks), not both")
     resolved = {}
     for name, defaults in per_mode.items():
         resolved[name] = {option: options.get(option, default) for option, default in defaults.items()}
