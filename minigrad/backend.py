@@ -266,6 +266,12 @@ def max_dims(x, dims):
     return top.reshape(kept)
 
 
+def silent_float_errors():
+    """A context in which NumPy does not warn about overflow, 0/0 or inf - inf (CuPy never does): for
+    training, where a diverging run ends as a non-finite loss that stops it with a message of its own."""
+    return np.errstate(over="ignore", invalid="ignore", divide="ignore")
+
+
 def scatter_add(target, indices, values):
     """target[indices] += values, where repeated indices add up (not overwrite)."""
     if device_of(target) == "cuda":

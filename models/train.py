@@ -193,7 +193,8 @@ def train(model, loss_fn, batches, config, evaluate=None, param_groups=None, log
     try:
         for step in range(start + 1, config.steps + 1):
             started = time.perf_counter()  # time the steps, not the evaluations
-            value = training_step(model, loss_fn, next(batch_iter), optimizer, trainable, config.clip_grad_norm, step)
+            with backend.silent_float_errors():  # a diverging run is stopped, and said so, by the NaN guard
+                value = training_step(model, loss_fn, next(batch_iter), optimizer, trainable, config.clip_grad_norm, step)
             schedule.step()
             result.seconds += time.perf_counter() - started
             result.train_losses.append(value)

@@ -78,6 +78,19 @@ def test_a_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, ca
     assert mg.io.load_metadata(checkpoint)["step"] == "2"
 
 
+def test_a_diverging_run_is_stopped_by_the_guard_without_numpys_overflow_warnings(capsys):
+    """w -> w - lr * 2 (w - 2) with lr 1e20 overflows float32 within a few steps."""
+    import warnings
+
+    model = quadratic_model()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a NumPy RuntimeWarning would fail the test
+        result = train(model, distance_to_two, itertools.repeat(None),
+                       TrainConfig(steps=20, lr=1e20, optimizer="sgd", clip_grad_norm=0, progress=False))
+    assert result.stopped == "non-finite loss" and result.steps_done == 1  # w = 5 - 1e20 * 6: its square overflows
+    assert "step 2: the loss is inf" in capsys.readouterr().out
+
+
 def test_ctrl_c_stops_cleanly_after_the_current_step():
     model = quadratic_model()
 
