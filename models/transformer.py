@@ -162,7 +162,7 @@ class Transformer(nn.Module):
 
     def embed(self, input_ids, token_type_ids=None, start=0):
         """(B, T) ids -> (B, T, d): token + position (+ token type) embeddings; positions start..start+T-1."""
-        B, T = input_ids.shape
+        T = input_ids.shape[1]
         if start + T > self.config.max_len:
             raise ValueError(f"Transformer: sequence of {start + T} tokens is longer than max_len {self.config.max_len}")
         # positions start..start+T-1 are consecutive rows of their table: a slice, not a lookup
