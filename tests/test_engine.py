@@ -64,8 +64,24 @@ def test_numpy_item_and_repr():
     with pytest.raises(ValueError, match=r"one element, got shape \(1, 2\)"):
         t.item()
     assert float(mg.tensor([2.5])) == 2.5 and int(mg.tensor(7.0)) == 7  # as PyTorch: the one element
+    assert float(mg.tensor(3)) == 3.0 and type(float(mg.tensor(3))) is float and int(mg.tensor(2.7)) == 2
+    with pytest.raises(TypeError, match="a tensor holds numbers \\(or booleans\\), got str 'abc'"):
+        mg.tensor("abc")
     with pytest.raises(ValueError, match="one element"):
         float(t)
+
+
+def test_silent_float_errors_silences_overflow_nan_and_division_by_zero():
+    import warnings
+
+    from minigrad import backend
+    big, inf, one = (mg.tensor([v], dtype=mg.float64).numpy() for v in (1e300, math.inf, 1.0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with backend.silent_float_errors():
+            assert np.isinf(big * big) and np.isnan(inf - inf) and np.isinf(one / 0)
+        with pytest.raises(RuntimeWarning):
+            one / 0  # and outside it, NumPy warns as usual
 
 
 def test_an_in_place_change_names_the_method_called():

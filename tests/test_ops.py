@@ -286,6 +286,22 @@ def test_an_index_out_of_range_names_the_dim_and_its_size(index, dim, size, bad)
         x[index()]
 
 
+@pytest.mark.parametrize("shape, index, message", [
+    ((2, 3, 4), lambda: (mg.tensor(np.ones((2, 3), bool)), mg.tensor([4])), "index 4 is out of range for dim 2 of size 4"),
+    ((3, 4), lambda: (None, Ellipsis, mg.tensor([4])), "index 4 is out of range for dim 1 of size 4"),
+    ((3, 4), lambda: mg.tensor(np.array([5], np.uint8)), "index 5 is out of range for dim 0 of size 3"),
+    ((3, 4), lambda: mg.tensor([5, 7]), "index 5 is out of range"),  # the first one that is
+])
+def test_the_dim_an_index_picks_from_is_counted_right(shape, index, message):
+    """A mask picks from as many dims as it has; ... stands for the dims the other parts leave."""
+    with pytest.raises(IndexError, match=message):
+        mg.zeros(*shape)[index()]
+
+
+def test_gather_along_a_negative_dim():
+    assert mg.arange(12).reshape(3, 4).gather(-1, mg.tensor([[3], [3], [3]])).tolist() == [[3], [7], [11]]
+
+
 def test_assignment_out_of_range_is_refused_and_writes_nothing():
     x = mg.zeros(3, 4)
     with pytest.raises(IndexError, match=r"assignment: index 3 is out of range for dim 0 of size 3"):
@@ -293,6 +309,8 @@ def test_assignment_out_of_range_is_refused_and_writes_nothing():
     assert x.sum().item() == 0
     x[mg.tensor([0, -1]), 1] = 5.0
     assert x[:, 1].tolist() == [5.0, 0.0, 5.0]
+    with pytest.raises(IndexError, match="assignment: index 4 is out of range for dim 1 of size 4"):
+        x[mg.tensor([0]), mg.tensor([4])] = 1.0
 
 
 def test_indices_at_the_ends_of_the_range_are_fine():
