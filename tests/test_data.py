@@ -218,8 +218,14 @@ def test_a_row_with_more_fields_than_the_header_is_an_error_unless_they_are_empt
     with pytest.raises(ValueError, match="comma.csv, line 3: 3 fields, but the header names 2; put a text that "
                                          "contains ',' in double quotes"):
         data.load_csv(path)
-    trailing = write(tmp_path, "sheet.csv", "text,label\ngood,pos,,\nbad,neg,\n")  # a spreadsheet's empty cells
+    trailing = write(tmp_path, "sheet.csv", "text,label\ngood,pos,,\nbad,neg, \n")  # a spreadsheet's empty cells
     assert data.load_csv(trailing)[0] == [("good", 1), ("bad", 0)]
+
+
+def test_texts_from_jsonl_and_json_files_are_not_read_as_csv(tmp_path):
+    for name in ("texts.jsonl", "texts.json"):
+        path = write(tmp_path, name, '{"text": "hi, there"}\n{"text": "bye"}\n')
+        assert [t.text for t in data.load_texts(path)] == ["hi, there", "bye"]
 
 def test_loader_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match="nope.csv"):

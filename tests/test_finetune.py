@@ -488,3 +488,16 @@ def test_set_dropout_reaches_every_dropout_but_loras_own(base):
     assert all(block.attn.dropout == 0.2 for block in tuned.transformer.blocks)  # on the attention weights
     with pytest.raises(ValueError, match="dropout must be in"):
         tuned.set_dropout(1.0)
+
+
+def test_the_adapter_bottleneck_is_the_width_over_the_reduction_factor():
+    from models.finetune.adapter import bottleneck_size
+    assert bottleneck_size(64) == 4 and bottleneck_size(64, 1) == 64 and bottleneck_size(8, 16) == 1  # at least 1
+    with pytest.raises(ValueError, match="reduction_factor must be at least 1, got 0"):
+        bottleneck_size(64, 0)
+
+
+def test_a_lora_rank_is_at_most_the_narrower_side_of_the_layer():
+    assert LoRALinear(nn.Linear(8, 4), r=4).r == 4
+    with pytest.raises(ValueError, match="rank r must be between 1 and 4"):
+        LoRALinear(nn.Linear(8, 4), r=5)

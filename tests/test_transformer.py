@@ -236,3 +236,9 @@ def test_the_corpus_split_holds_out_the_first_reviews_or_the_end_of_the_play(mon
     monkeypatch.setattr(pretraining, "read_cached", lambda name: play.encode("ascii"))
     train, valid = split_corpus(PretrainConfig(corpus="shakespeare", valid_fraction=0.1))
     assert (train, valid) == ([play[:90]], [play[90:]])  # the first 90 % trains
+
+
+@pytest.mark.parametrize("sizes", [{"n_layers": 0}, {"d_model": 64.0}, {"vocab_size": 0}, {"n_heads": -1}])
+def test_a_config_needs_whole_positive_sizes(sizes):
+    with pytest.raises(ValueError, match=f"TransformerConfig: {next(iter(sizes))} must be a whole number >= 1"):
+        TransformerConfig(**sizes)

@@ -245,3 +245,7 @@ def test_a_missing_folder_is_a_usage_error(tmp_path, capsys):
     with pytest.raises(SystemExit):
         grade.main(["--folder", str(tmp_path)])  # a folder, but no exercises in it
     assert "holds no exNN_*.py files: copy lessons/exercises there first" in capsys.readouterr().err
+    (tmp_path / "notes.py").write_text("# not an exercise\n")
+    with pytest.raises(SystemExit):
+        grade.main(["--folder", str(tmp_path)])
+    assert "holds no exNN_*.py files" in capsys.readouterr().err
