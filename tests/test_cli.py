@@ -214,6 +214,8 @@ def test_ctrl_c_stops_the_whole_comparison_and_keeps_what_finished(tmp_path, cap
     (["compare", "--valid", "v.csv"], "--valid v.csv needs --train too"),
     (["compare", "--train", "t.csv", "--task", "tagging"], "replaces --task tagging"),
     (["compare", "--train", "t.csv", "--text-column", "label"], "the label would be read from the text itself"),
+    (["compare", "--encoding", "latin-1"], "--encoding describes your own --train file, and none was given"),
+    (["compare", "--label-column", "stars"], "--label-column describes your own --train file"),
     (["finetune", "--mode", "head", "--augment", "2"], "--augment: expected a probability"),
     (["finetune", "--mode", "head", "--dropout", "1"], "--dropout: expected a probability in [0, 1), got 1"),
     (["finetune", "--mode", "head", "--lr", "nan"], "--lr: expected a value >= 0"),
@@ -463,3 +465,69 @@ def test_a_checkpoint_with_a_short_context_gets_a_max_len_that_fits(tmp_path, ca
     assert "are cut to their first 14, the most" in capsys.readouterr().out
     assert main([*args, "--max-len", "17", "--out", str(tmp_path / "again")]) == 2
     assert "max_len 17 is longer than the model's context" in capsys.readouterr().err
+
+
+def test_data_notes_count_exactly_the_texts_that_get_cut_and_the_suspicious_labels():
+    from models import data
+    from models.compare import CompareConfig, data_notes, with_defaults
+
+    base = pretrained.load("tiny")
+    text = "the battery is great but the screen is dim"
+    length = len(base.tokenizer.encode(text))
+
+    def notes(examples, labels, max_len=None, kind="classification"):
+        task = data.TaskData("t", kind, labels, examples, [data.Example("x", 0)] * 20, [])
+        return data_notes(with_defaults(CompareConfig(max_len=max_len), kind, 64), base, task)
+
+    two = [data.Example(text, i % 2) for i in range(10)]
+    assert notes(two, ["a", "b"], max_len=length + 2) == []  # exactly fits between [BOS] and [EOS]
+    assert notes(two, ["a", "b"], max_len=length + 1)[0].startswith("10 of 10 training texts are longer")
+    five, six = ([data.Example(text, i % k) for i in range(10)] for k in (5, 6))
+    assert notes(five, list("abcde")) == []  # 5 classes for 10 examples: fine
+    assert notes(six, list("abcdef")) == ["6 classes for 10 training examples: is the label column the one with the labels?"]
+    assert notes([data.Example(text, i % 2) for i in range(3)], ["a", "b"]) == []  # 2 classes are never suspicious
+    lm = [data.TextExample(text * 20)] * 10
+    assert notes(lm, [], kind="lm") == []  # a language model's texts are cut into windows, not cut short
+
+
+def test_plural():
+    from models.cli import plural
+    assert [plural(n, "step") for n in (0, 1, 2)] == ["0 steps", "1 step", "2 steps"]
+
+
+def test_a_mode_listed_twice_in_two_spellings_is_named(tmp_path, capsys):
+    assert main(["compare", "--modes", "lora+params, lora + params", "--steps", "1", "--out", str(tmp_path / "r")]) == 2
+    assert "mode 'lora+params' is listed twice" in capsys.readouterr().err
+
+
+def test_finetune_fits_max_len_to_a_short_context_too(tmp_path):
+    from models.heads import LanguageModel
+    from models.transformer import TransformerConfig
+
+    tokenizer = pretrained.load("tiny").tokenizer
+    short = LanguageModel(TransformerConfig(vocab_size=tokenizer.vocab_size, n_layers=1, d_model=8, n_heads=2,
+                                            d_ff=16, max_len=16))
+    pretrained.save_pretrained(short, tokenizer, tmp_path / "short.safetensors")
+    assert main(["finetune", "--model", str(tmp_path / "short.safetensors"), "--mode", "head", "--steps", "1",
+                 "--out", str(tmp_path / "run")]) == 0
+    assert json.loads((tmp_path / "run" / "results.json").read_text())["config"]["max_len"] == 16
+
+
+def test_forgetting_never_shows_minus_zero():
+    from models import report
+    cell = report.FORGETTING_COLUMN[2]
+    assert [cell({"forgetting": v}) for v in (-0.0004, -0.0, 0.0123, -0.0123)] == ["+0.000", "+0.000", "+0.012", "-0.012"]
+
+
+def test_close_neighbours_labels_take_turns_above_and_below(tmp_path, monkeypatch):
+    from matplotlib.axes import Axes
+
+    from models import report
+    placed = {}
+    monkeypatch.setattr(Axes, "annotate", lambda self, text, xy, xytext=None, **kw: placed.update({text: xytext}))
+    rows = [{"mode": mode, "trainable": n, "val_accuracy": 0.9} for mode, n in
+            (("b", 200), ("a", 100), ("c", 500), ("d", 50_000), ("e", 100_000))]  # in any order
+    report.plot_score_vs_parameters(rows, tmp_path / "plot.png")
+    # from the fewest: a above; b (2x a) below; c (2.5x b) above again; d far away above; e, the largest,
+    # to the left and below
+    assert placed == {"a": (4, 5), "b": (4, -12), "c": (4, 5), "d": (4, 5), "e": (-6, -12)}
