@@ -298,9 +298,9 @@ class Tensor:
 
     def __setitem__(self, index, value):
         self._check_inplace("__setitem__")
-        index = tuple(self._raw(p) for p in index) if isinstance(index, tuple) else self._raw(index)
-        backend.check_index_range(index if isinstance(index, tuple) else (index,), self.shape, "assignment")
-        self.data[index] = self._raw(value)
+        parts = tuple(self._raw(p) for p in (index if isinstance(index, tuple) else (index,)))
+        backend.check_index_range(parts, self.shape, "assignment")
+        self.data[parts if isinstance(index, tuple) else parts[0]] = self._raw(value)
 
     # ---- comparisons give boolean tensors (no gradient) -----------------------
     def __eq__(self, other):

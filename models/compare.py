@@ -201,6 +201,21 @@ def check_modes_fit(base, task, config):
         prepare(base, name, num_labels=len(task.labels) or None, task=task.kind, **config.options)
 
 
+def start_run(config, on_start=None):
+    """What compare and finetune do before training: load the model and the data, fill in the model's
+    defaults, check every mode against the model, then call on_start(config, task, forgetting, notes).
+    Returns (base, task, config, forgetting, notes)."""
+    base = pretrained.load(config.model, device=config.device)
+    task = load_data(config, base)
+    config = with_defaults(config, task.kind, base.config.max_len)
+    notes = data_notes(config, base, task)
+    check_modes_fit(base, task, config)
+    forgetting = forgetting_probe(base, config.seed, config.device)
+    if on_start:
+        on_start(config, task, forgetting, notes)
+    return base, task, config, forgetting, notes
+
+
 def domain_shift(name, train_domain, seed):
     """A bundled task trained and validated on one domain's reviews and tested on the other's: the
     test column then says how well what a mode learned carries over to reviews of another kind."""
@@ -349,14 +364,7 @@ def compare(config, out_dir, on_start=None, on_row=None, progress=False):
     row is ready, in the table's order: the pretrained model (lm), the modes, scratch, majority class.
     out_dir gets results.json and each mode's evaluations as log-<mode>.jsonl; progress: a progress bar."""
     start = time.perf_counter()
-    base = pretrained.load(config.model, device=config.device)
-    task = load_data(config, base)
-    config = with_defaults(config, task.kind, base.config.max_len)
-    notes = data_notes(config, base, task)
-    check_modes_fit(base, task, config)
-    forgetting = forgetting_probe(base, config.seed, config.device)
-    if on_start:
-        on_start(config, task, forgetting, notes)
+    base, task, config, forgetting, notes = start_run(config, on_start)
     warm_up(base, task, config)
     rows = []
 

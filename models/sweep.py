@@ -13,10 +13,8 @@ import math
 from dataclasses import replace
 from pathlib import Path
 
-from models import pretrained
-from models.compare import check_before_training, check_modes_fit, data_notes, load_data, run_mode, with_defaults
+from models.compare import check_before_training, run_mode, start_run
 from models.finetune import save_delta
-from models.forgetting import forgetting_probe
 from models.train import write_results
 
 SWEEPABLE = {"lr": float, "optimizer": str, "weight_decay": float, "steps": int, "batch_size": int}
@@ -80,14 +78,7 @@ def finetune(config, mode, out_dir, grid=(), on_start=None, on_row=None, progres
     """Train `mode` at every grid point; keep, test and save the best. Returns (rows, best, results path).
     on_start(config, task, forgetting, notes), on_row(row) and progress as in models.compare.compare; each
     point's evaluations go to out_dir/log-<n>.jsonl (n counts the points from 1)."""
-    base = pretrained.load(config.model, device=config.device)
-    task = load_data(config, base)
-    config = with_defaults(replace(config, modes=[mode]), task.kind, base.config.max_len)
-    notes = data_notes(config, base, task)
-    check_modes_fit(base, task, config)
-    forgetting = forgetting_probe(base, config.seed, config.device)
-    if on_start:
-        on_start(config, task, forgetting, notes)
+    base, task, config, forgetting, notes = start_run(replace(config, modes=[mode]), on_start)
     points = [(point, at_point(config, mode, point)) for point in grid or [{}]]
     for _, run_config in points:  # every setting checked before the first one trains
         check_before_training(run_config, [mode], task.kind, run_config.options)
