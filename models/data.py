@@ -586,16 +586,40 @@ def load_user_task(train_path, valid_path=None, test_path=None, text_column="tex
     return TaskData(Path(train_path).stem, "classification", names, train, valid, test)
 
 
-def load_texts(path, text_column="text", encoding="utf-8"):
-    """TextExamples from a file: the text column of a .csv or .tsv (with a header row) or a .jsonl
-    file; any other file is plain text, one example per non-blank line."""
+TABLE_SUFFIXES = (".csv", ".tsv", ".jsonl", ".json")  # files with named columns; any other is plain text
+
+
+def read_texts(path, text_column="text", encoding="utf-8"):
+    """The texts of a file: the text column of a .csv or .tsv (with a header row) or a .jsonl
+    file; any other file is plain text, one text per non-blank line."""
     suffix = Path(path).suffix.lower()
     text = _read_text(path, encoding)
-    if suffix in (".csv", ".tsv", ".jsonl", ".json"):
-        rows = (_jsonl_rows if suffix in (".jsonl", ".json") else _csv_rows)(text, path, [text_column])
-        texts = [_text_field(row[text_column], path, line, text_column) for line, row in rows]
-    else:
-        texts = [line for line in text.splitlines() if line.strip()]
+    if suffix not in TABLE_SUFFIXES:
+        return [line for line in text.splitlines() if line.strip()]
+    rows = (_jsonl_rows if suffix in (".jsonl", ".json") else _csv_rows)(text, path, [text_column])
+    return [_text_field(row[text_column], path, line, text_column) for line, row in rows]
+
+
+def has_column(path, column, encoding="utf-8"):
+    """Whether a .csv / .tsv file's header row, or a .jsonl file's first object, names `column`
+    (a file that is not valid is left to the reader that follows, which says where)."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in TABLE_SUFFIXES:
+        return False
+    text = _read_text(path, encoding)
+    if suffix in (".jsonl", ".json"):
+        first = next((line for line in text.splitlines() if line.strip()), "")
+        try:
+            row = json.loads(first)
+        except json.JSONDecodeError:
+            return False
+        return isinstance(row, dict) and column in row
+    return column in next(csv.reader([text.split("\n", 1)[0]], delimiter=_delimiter(text, [column])), [])
+
+
+def load_texts(path, text_column="text", encoding="utf-8"):
+    """TextExamples for language modelling from a file (see read_texts), at least two."""
+    texts = read_texts(path, text_column, encoding)
     if len(texts) < 2:
         raise ValueError(f"{path} has {len(texts)} text(s); language modelling needs at least 2 "
                          "(one to train on, one to validate on)")
@@ -662,8 +686,9 @@ def _fit(sequence, max_len, add_special_tokens, first, last):
     return [first] + sequence[:max_len - 2 if max_len else None] + [last]
 
 
-def _tensors(tokenizer, rows, device, **targets):
-    """Pad the rows of ids into input_ids and attention_mask (B, T); targets are lists of labels."""
+def pad_rows(tokenizer, rows, device, **targets):
+    """{"input_ids", "attention_mask", *targets}: the rows of ids padded on the right into (B, T)
+    int64 tensors, the mask 1 on real tokens; targets are lists of labels."""
     batch = {"input_ids": pad(rows, tokenizer.pad_id), "attention_mask": pad([[1] * len(r) for r in rows], 0)}
     batch.update(targets)
     return {name: mg.tensor(values, dtype=mg.int64, device=device) for name, values in batch.items()}
@@ -675,43 +700,62 @@ def _classification_batch(examples, tokenizer, max_len, add_special_tokens, devi
     return {"input_ids": ids.to(device), "attention_mask": mask.to(device), "labels": labels}
 
 
+def tagging_input(tokenizer, words, max_len, add_special_tokens=True, tag_position="first"):
+    """(ids, positions): the words' tokens ([BOS] ... [EOS]) cut to max_len, and the position of the
+    token that carries each word's tag, its first (or last) piece; None for a word that has no
+    token (only characters the tokenizer drops) or whose token was cut off."""
+    ids, spans = encode_words(tokenizer, words)
+    shift = 1 if add_special_tokens else 0
+    ids = _fit(ids, max_len, add_special_tokens, tokenizer.bos_id, tokenizer.eos_id)
+    end = len(ids) - shift  # the words' tokens that were kept end here ([EOS] follows)
+    positions = [shift + (first if tag_position == "first" else last) for first, last in spans]
+    return ids, [p if first <= last and p < end else None for p, (first, last) in zip(positions, spans)]
+
+
 def _tagging_batch(examples, tokenizer, max_len, add_special_tokens, device, tag_position):
     """Each word's tag sits on one token, its first (or last) piece; every other position is IGNORE."""
     rows, label_rows = [], []
     for example in examples:
-        ids, spans = encode_words(tokenizer, example.words)
+        ids, positions = tagging_input(tokenizer, example.words, max_len, add_special_tokens, tag_position)
         labels = [IGNORE] * len(ids)
-        for (first, last), tag in zip(spans, example.tags):
-            if first <= last:  # a word of only characters the tokenizer drops has no token to tag
-                labels[first if tag_position == "first" else last] = tag
-        rows.append(_fit(ids, max_len, add_special_tokens, tokenizer.bos_id, tokenizer.eos_id))
-        label_rows.append(_fit(labels, max_len, add_special_tokens, IGNORE, IGNORE))
-    return _tensors(tokenizer, rows, device, labels=pad(label_rows, IGNORE))
+        for position, tag in zip(positions, example.tags):
+            if position is not None:
+                labels[position] = tag
+        rows.append(ids)
+        label_rows.append(labels)
+    return pad_rows(tokenizer, rows, device, labels=pad(label_rows, IGNORE))
+
+
+def qa_input(tokenizer, question, context, max_len, add_special_tokens=True):
+    """(ids, spans): [BOS] question [SEP] context [EOS] cut to max_len, and where each context word's
+    tokens sit in it: spans[w] = (first, last) position (first > last: a word without tokens)."""
+    if tokenizer.sep_id is None:
+        raise ValueError("question answering needs a [SEP] token in the tokenizer")
+    prefix = tokenizer.encode(question) + [tokenizer.sep_id]
+    context_ids, spans = encode_words(tokenizer, context.split())
+    offset = len(prefix) + (1 if add_special_tokens else 0)
+    ids = _fit(prefix + context_ids, max_len, add_special_tokens, tokenizer.bos_id, tokenizer.eos_id)
+    return ids, [(offset + first, offset + last) for first, last in spans]
 
 
 def _qa_batch(examples, tokenizer, max_len, add_special_tokens, device):
     """Input: [BOS] question [SEP] context [EOS]; targets: the token positions of the answer's
     first piece (start) and last piece (end), inclusive."""
-    if tokenizer.sep_id is None:
-        raise ValueError("question answering needs a [SEP] token in the tokenizer")
     rows, starts, ends = [], [], []
     for example in examples:
-        prefix = tokenizer.encode(example.question) + [tokenizer.sep_id]
-        context, spans = encode_words(tokenizer, example.context.split())
-        ids = _fit(prefix + context, max_len, add_special_tokens, tokenizer.bos_id, tokenizer.eos_id)
-        offset = len(prefix) + (1 if add_special_tokens else 0)
+        ids, spans = qa_input(tokenizer, example.question, example.context, max_len, add_special_tokens)
         # the answer's words that have tokens (a word of only characters the tokenizer drops has none)
         answer = [spans[w] for w in range(example.start, example.end + 1) if spans[w][0] <= spans[w][1]]
         if not answer:
             raise ValueError(f"the answer {example.answer!r} has no tokens: the tokenizer drops every character of it")
-        start, end = offset + answer[0][0], offset + answer[-1][1]
+        start, end = answer[0][0], answer[-1][1]
         if end >= len(ids) - (1 if add_special_tokens else 0):
             raise ValueError(f"the answer {example.answer!r} ends at token {end}, past max_len={max_len}; "
                              "raise max_len")
         rows.append(ids)
         starts.append(start)
         ends.append(end)
-    return _tensors(tokenizer, rows, device, start=starts, end=ends)
+    return pad_rows(tokenizer, rows, device, start=starts, end=ends)
 
 
 def _lm_batch(examples, tokenizer, max_len, add_special_tokens, device):
@@ -728,7 +772,7 @@ def _lm_batch(examples, tokenizer, max_len, add_special_tokens, device):
     if not rows:
         raise ValueError("language modelling: every text in this batch is a single token, so there is no "
                          "next token to predict (add_special_tokens=True gives each text [BOS] and [EOS])")
-    return _tensors(tokenizer, rows, device)
+    return pad_rows(tokenizer, rows, device)
 
 
 def batches(examples, tokenizer, batch_size, max_len=None, shuffle=True, seed=0, add_special_tokens=True,

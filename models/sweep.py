@@ -13,7 +13,7 @@ import math
 from dataclasses import replace
 from pathlib import Path
 
-from models.compare import check_before_training, run_mode, start_run
+from models.compare import batch_options, check_before_training, run_mode, start_run
 from models.finetune import save_delta
 from models.train import write_results
 
@@ -95,7 +95,8 @@ def finetune(config, mode, out_dir, grid=(), on_start=None, on_row=None, progres
             best, best_model = row, model
         if row["stopped"] == "interrupted":  # Ctrl-C: keep the best so far, run no more points
             break
-    save_delta(best_model, out_dir / "delta.safetensors", labels=task.labels or None, base=config.model)
+    save_delta(best_model, out_dir / "delta.safetensors", labels=task.labels or None, base=config.model,
+               max_len=batch_options(base, task, config)["max_len"])
     path = write_results(out_dir, command="finetune", mode=mode, config=config, notes=notes,
                          forgetting_measure=forgetting.measure,
                          task={"name": task.name, "kind": task.kind, "labels": task.labels},

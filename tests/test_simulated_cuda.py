@@ -118,6 +118,13 @@ def test_finetune_on_cuda_saves_a_delta_that_loads_back_on_cuda(fake_cuda, tmp_p
     on_cpu = load_delta(pretrained.load("tiny"), out / "delta.safetensors").eval()  # the file is device-free
     ids = mg.tensor([[1, 5, 7, 2]])
     np.testing.assert_allclose(tuned(ids.to("cuda")).numpy(), on_cpu(ids).numpy(), rtol=1e-5, atol=1e-6)
+    capsys.readouterr()
+    printed = []
+    for device in ("cuda", "cpu"):  # and `minigrad predict` uses it on either device, to the same effect
+        assert main(["predict", str(out / "delta.safetensors"), "not bad at all .", "--device", device]) == 0, \
+            capsys.readouterr().err
+        printed.append(capsys.readouterr().out)
+    assert printed[0] == printed[1] and printed[0].endswith("  not bad at all .\n")
 
 
 def test_pretrain_resume_and_generate_on_cuda(fake_cuda, tmp_path, capsys):

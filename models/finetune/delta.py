@@ -45,10 +45,11 @@ def fingerprint(model):
     return digest.hexdigest()
 
 
-def save_delta(model, path, labels=None, base=None):
+def save_delta(model, path, labels=None, base=None, max_len=None):
     """Write the trainable parameters of a prepared model and how to rebuild it (atomically).
-    labels: the class names in the order of the head's outputs; base: the base model's name or path
-    (both only recorded, so that whoever loads the delta knows what its outputs mean and needs)."""
+    labels: the class names in the order of the head's outputs; base: the base model's name or path;
+    max_len: the tokens per text it was trained on (all three only recorded, so that whoever loads
+    the delta knows what its outputs mean, what it needs and how to feed it: `minigrad predict`)."""
     if getattr(model, "mode_options", None) is None:
         raise ValueError("save_delta needs a model from prepare(); a whole model saves with "
                          "mg.save(model.state_dict(), path)")
@@ -67,14 +68,13 @@ def save_delta(model, path, labels=None, base=None):
         "base_fingerprint": fingerprint(model),
         "labels": json.dumps(None if labels is None else [str(label) for label in labels]),
         "base": str(base),
+        "max_len": json.dumps(max_len),
     }
     mg.save(trainable_state(model), path, metadata=metadata)
 
 
-def load_delta(base_model, path):
-    """The prepared model of the delta at path, rebuilt on base_model (which is not changed)."""
-    from models.finetune import prepare  # here, not at the top: models.finetune imports this file
-
+def read_metadata(path):
+    """A delta's metadata (mode, options, task, labels, base...), checked to be a delta's, as strings."""
     metadata = load_metadata(path)
     found = metadata.get("format", "")
     if found != FORMAT and found.startswith(FORMAT.split("/")[0] + "/"):
@@ -83,6 +83,15 @@ def load_delta(base_model, path):
     if found != FORMAT:
         raise ValueError(f"{path} is not a fine-tuning delta (no {FORMAT!r} in its metadata); "
                          "a full checkpoint loads with model.load_state_dict(mg.load(path))")
+    return metadata
+
+
+def load_delta(base_model, path):
+    """The prepared model of the delta at path, rebuilt on base_model (which is not changed), with
+    .labels (the class names, if saved) and .max_len (tokens per text in training, if saved) set."""
+    from models.finetune import prepare  # here, not at the top: models.finetune imports this file
+
+    metadata = read_metadata(path)
     tuned = prepare(base_model, metadata["mode"], num_labels=json.loads(metadata["num_labels"]),
                     task=metadata["task"], **json.loads(metadata["options"]))
     here = fingerprint(tuned)
@@ -100,4 +109,5 @@ def load_delta(base_model, path):
                          f"missing: {missing or 'none'}; unexpected: {unexpected or 'none'}")
     tuned.load_state_dict(delta, strict=False)  # not strict: the frozen rest is the base's, on purpose
     tuned.labels = json.loads(metadata.get("labels", "null"))  # class names of the head's outputs, if saved
+    tuned.max_len = json.loads(metadata.get("max_len", "null"))
     return tuned

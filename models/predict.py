@@ -1,0 +1,173 @@
+"""`minigrad predict`: a fine-tuned model, rebuilt from its saved delta, on new text.
+
+A delta (models/finetune/delta.py) names its base model and holds what training changed, so
+
+    minigrad predict runs/<...>-finetune/delta.safetensors "not bad at all ." "good , but far too slow ."
+
+rebuilds the fine-tuned model and says what it makes of each text, in the terms of its task:
+
+    classification  the most likely label and its probability (the softmax of the head's logits)
+    tagging         each word with its tag
+    qa              the answer to --question: the words from the most likely start token to the
+                    most likely end token
+
+A language-model delta writes text instead: `minigrad generate --delta DELTA`. With --input FILE
+the texts come from a file; a classification file that also has the label column is scored
+against it (accuracy, macro F1, each class, the confusion matrix).
+"""
+from pathlib import Path
+
+import minigrad as mg
+from models import data, pretrained
+from models.finetune import load_delta
+from models.finetune.delta import read_metadata
+from models.metrics import classification_report
+from models.tasks import EVAL_BATCH
+
+
+def load_tuned(delta_path, model=None, device="cpu"):
+    """(tuned model, tokenizer, max_len) from a delta: its base model (the one it names, or `model`,
+    a name or checkpoint path) with the delta put back on it."""
+    if not Path(delta_path).is_file():
+        raise FileNotFoundError(f"no delta file {delta_path}: expected the delta.safetensors that `minigrad finetune` "
+                                "wrote in its output folder")
+    base_name = model or read_metadata(delta_path).get("base", "None")
+    try:
+        base = pretrained.load(base_name, device=device)
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{delta_path} was fine-tuned from {base_name!r}, which is not found here; pass "
+                                "--model with that checkpoint's path") from None
+    tuned = load_delta(base, delta_path).eval()
+    tuned.tokenizer, tuned.base_name = base.tokenizer, base_name
+    return tuned, base.tokenizer, tuned.max_len or base.config.max_len  # an older delta: the model's context
+
+
+def in_batches(items):
+    for begin in range(0, len(items), EVAL_BATCH):
+        yield items[begin:begin + EVAL_BATCH]
+
+
+def padded(rows, tokenizer, device):
+    """Rows of ids -> (input_ids, attention_mask), (B, T) int64 tensors, padded on the right."""
+    batch = data.pad_rows(tokenizer, rows, device)
+    return batch["input_ids"], batch["attention_mask"]
+
+
+def classify(model, tokenizer, texts, max_len):
+    """Each text's class probabilities, a list of floats per text (the head's softmax)."""
+    device = next(model.parameters()).device
+    probabilities = []
+    with mg.no_grad():
+        for chunk in in_batches(texts):
+            ids, mask = tokenizer.encode_batch(chunk, max_len, add_special_tokens=True)
+            probabilities += mg.nn.functional.softmax(model(ids.to(device), mask.to(device)), dim=-1).tolist()
+    return probabilities
+
+
+def tag(model, tokenizer, texts, max_len):
+    """Each text's words with the index of their tag (None for a word cut off or without tokens)."""
+    device = next(model.parameters()).device
+    position = "last" if model.config.causal else "first"  # where training put each word's tag
+    tagged = []
+    with mg.no_grad():
+        for chunk in in_batches([text.split() for text in texts]):
+            rows = [data.tagging_input(tokenizer, words, max_len, tag_position=position) for words in chunk]
+            predicted = model(*padded([ids for ids, _ in rows], tokenizer, device)).argmax(-1).tolist()
+            tagged += [[(word, None if p is None else row_tags[p]) for word, p in zip(words, positions)]
+                       for words, (_, positions), row_tags in zip(chunk, rows, predicted)]
+    return tagged
+
+
+def answer(model, tokenizer, question, contexts, max_len):
+    """Each context's answer to the question: the words whose tokens fall between the most likely
+    start and the most likely end ("" where the span holds no context word)."""
+    device = next(model.parameters()).device
+    answers = []
+    with mg.no_grad():
+        for chunk in in_batches(contexts):
+            rows = [data.qa_input(tokenizer, question, context, max_len) for context in chunk]
+            logits = model(*padded([ids for ids, _ in rows], tokenizer, device))  # (B, T, 2)
+            starts, ends = logits[..., 0].argmax(-1).tolist(), logits[..., 1].argmax(-1).tolist()
+            for context, (_, spans), start, end in zip(chunk, rows, starts, ends):
+                end = max(start, end)  # an end before the start: the start token alone, as evaluation scores it
+                answers.append(" ".join(word for word, (first, last) in zip(context.split(), spans)
+                                        if first <= last and first <= end and last >= start))
+    return answers
+
+
+def read_input(path, text_column="text", label_column="label", labels=None, encoding="utf-8"):
+    """(texts, true label indices or None) from a file; the labels are read where a classifier's file
+    has the label column (names as in `labels`, the delta's classes)."""
+    if labels and data.has_column(path, label_column, encoding):
+        examples, _ = data.load_examples(path, text_column=text_column, label_column=label_column,
+                                         encoding=encoding, labels=labels)
+        return [e.text for e in examples], [e.label for e in examples]
+    return data.read_texts(path, text_column, encoding), None
+
+
+def notes(task, tokenizer, texts, max_len, question=None):
+    """What the user should know about the texts: how many are longer than the model reads (and cut)."""
+    if task == "qa":  # [BOS] question [SEP] context [EOS]
+        room = max_len - 3 - len(tokenizer.encode(question))
+    else:  # [BOS] text [EOS]
+        room = max_len - 2
+    cut = sum(len(tokenizer.encode(text)) > room for text in texts)
+    if not cut:
+        return []
+    lost = {"classification": "only their first tokens are read", "tagging": "their last words get no tag (?)",
+            "qa": "an answer past the cut cannot be found"}[task]
+    return [f"{cut} of {len(texts)} texts are longer than the {max_len} tokens the model was fine-tuned on: {lost}"]
+
+
+def predict(tuned, tokenizer, max_len, texts, question=None, true=None, source="the delta"):
+    """Predictions of a tuned model (from load_tuned) for texts, as a dict: "task", "mode", "labels",
+    "max_len", "notes", "rows" (one dict per text: the text and, by task, "label", "probability" and
+    "probabilities", one per class; "tags", [word, TAG] pairs; or "answer") and, for a classifier
+    given `true` (each text's label index), "scores" (models.metrics.classification_report)."""
+    if tuned.task == "lm":
+        raise ValueError(f"{source} adapted a language model: it writes text rather than labelling it; "
+                         f"use `minigrad generate --delta {source}`")
+    if (question is not None) != (tuned.task == "qa"):
+        raise ValueError(f"{source} answers questions about a text: pass --question" if tuned.task == "qa" else
+                         f"--question is for a question-answering delta; {source} does {tuned.task}")
+    if not texts:
+        raise ValueError("no texts to predict: give them after the delta, or --input FILE")
+    names = tuned.labels or [str(i) for i in range(tuned.num_labels or 0)]
+    result = {"task": tuned.task, "mode": tuned.mode, "labels": names, "max_len": max_len,
+              "notes": notes(tuned.task, tokenizer, texts, max_len, question)}
+    if tuned.task == "classification":
+        probabilities = classify(tuned, tokenizer, texts, max_len)
+        best = [max(range(len(p)), key=p.__getitem__) for p in probabilities]
+        result["rows"] = [{"text": t, "label": names[b], "probability": p[b], "probabilities": p}
+                          for t, b, p in zip(texts, best, probabilities)]
+        if true is not None:
+            result["scores"] = classification_report(true, best, tuned.num_labels)
+            for row, label in zip(result["rows"], true):
+                row["true"] = names[label]
+    elif tuned.task == "tagging":
+        result["rows"] = [{"text": t, "tags": [[word, "?" if i is None else names[i]] for word, i in words]}
+                          for t, words in zip(texts, tag(tuned, tokenizer, texts, max_len))]
+    else:
+        result["question"] = question
+        result["rows"] = [{"text": t, "answer": a}
+                          for t, a in zip(texts, answer(tuned, tokenizer, question, texts, max_len))]
+    return result
+
+
+def write_predictions(result, path):
+    """The rows as a CSV file (text, then the prediction's columns), written atomically."""
+    import csv
+
+    columns = {"classification": ["label", "probability"] + (["true"] if "scores" in result else []),
+               "tagging": ["tags"], "qa": ["answer"]}[result["task"]]
+    temporary = path.with_suffix(".csv.tmp")
+    with open(temporary, "w", newline="", encoding="utf-8") as file:
+        writer = csv.writer(file)
+        writer.writerow(["text"] + columns)
+        for row in result["rows"]:
+            cells = {"label": row.get("label"), "probability": f"{row.get('probability', 0):.4f}", "true": row.get("true"),
+                     "tags": " ".join(f"{w}/{t}" for w, t in row.get("tags", [])), "answer": row.get("answer")}
+            writer.writerow([row["text"]] + [cells[c] for c in columns])
+    temporary.replace(path)
+    return path
+

@@ -1,0 +1,191 @@
+"""`minigrad predict` (models/predict.py): a saved delta on new text gives the predictions the
+fine-tuned model gave in training, in the terms of its task."""
+import csv
+import json
+
+import pytest
+
+import minigrad as mg
+from models import data, pretrained, tasks
+from models.cli import main
+from models.compare import CompareConfig, batch_options, with_defaults
+from models.finetune import prepare, save_delta
+from models.predict import answer, load_tuned, predict, read_input
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return pretrained.load("tiny")
+
+
+def saved(tiny, tmp_path, task_name, mode="lora", **options):
+    """A delta of `mode` on tiny for a bundled task, its trainable parameters moved off their start
+    (so that it predicts differently from a fresh prepare), saved the way finetune saves it."""
+    task = data.load_task(task_name)
+    mg.manual_seed(1)
+    tuned = prepare(tiny, mode, num_labels=len(task.labels) or None, task=task.kind, **options)
+    with mg.no_grad():
+        for p in tuned.parameters():
+            if p.requires_grad:
+                p.add_(mg.randn(*p.shape) * 0.05)
+    max_len = batch_options(tiny, task, with_defaults(CompareConfig(task=task_name), task.kind))["max_len"]
+    path = tmp_path / f"{task_name}.safetensors"
+    save_delta(tuned, path, labels=task.labels or None, base="tiny", max_len=max_len)
+    return path, tuned, task, max_len
+
+
+def write_csv(path, rows):
+    with open(path, "w", newline="") as file:
+        csv.writer(file).writerows(rows)
+    return path
+
+
+def test_a_classifier_predicts_what_evaluation_scored(tiny, tmp_path):
+    path, tuned, task, max_len = saved(tiny, tmp_path, "sentiment")
+    examples = task.valid[:60]
+    options = batch_options(tiny, task, with_defaults(CompareConfig(), task.kind))
+    scored = tasks.evaluate(tuned, examples, tiny.tokenizer, 2, options)
+    loaded, tokenizer, fed = load_tuned(path)
+    assert fed == max_len == 48  # the delta says how many tokens training read
+    result = predict(loaded, tokenizer, fed, [e.text for e in examples], true=[e.label for e in examples])
+    assert result["scores"]["accuracy"] == scored["accuracy"]
+    assert 0 < scored["accuracy"] < 1  # so the equality above says something
+    for row in result["rows"]:
+        assert sum(row["probabilities"]) == pytest.approx(1) and row["probability"] == max(row["probabilities"])
+        assert row["label"] == task.labels[row["probabilities"].index(row["probability"])]
+    # the loss evaluation reports is the mean of -log p(true class)
+    mean_nll = sum(-mg.tensor(row["probabilities"][e.label]).log().item() for row, e in zip(result["rows"], examples))
+    assert mean_nll / len(examples) == pytest.approx(scored["loss"], rel=1e-5)
+
+
+def test_tags_are_the_ones_evaluation_counted(tiny, tmp_path):
+    path, tuned, task, max_len = saved(tiny, tmp_path, "tagging")
+    examples = task.valid[:40]
+    options = batch_options(tiny, task, with_defaults(CompareConfig(task="tagging"), task.kind))
+    scored = tasks.evaluate(tuned, examples, tiny.tokenizer, len(task.labels), options)
+    loaded, tokenizer, fed = load_tuned(path)
+    rows = predict(loaded, tokenizer, fed, [e.text for e in examples])["rows"]
+    pairs = [(tag, task.labels[true]) for row, e in zip(rows, examples) for (_, tag), true in zip(row["tags"], e.tags)]
+    assert [w for w, _ in rows[0]["tags"]] == list(examples[0].words)
+    assert sum(tag == true for tag, true in pairs) / len(pairs) == pytest.approx(scored["accuracy"])
+    assert 0 < scored["accuracy"] < 1
+
+
+def test_a_word_cut_off_gets_no_tag(tiny, tmp_path):
+    path = saved(tiny, tmp_path, "tagging")[0]
+    loaded, tokenizer, _ = load_tuned(path)
+    words = "the battery is not bad".split() * 4
+    result = predict(loaded, tokenizer, 8, [" ".join(words)])  # 6 tokens between [BOS] and [EOS]
+    tags = [tag for _, tag in result["rows"][0]["tags"]]
+    assert "?" not in tags[:3] and set(tags[6:]) == {"?"} and len(tags) == len(words)
+    assert "longer than the 8 tokens" in result["notes"][0]
+
+
+class Pointing:
+    """A stand-in QA model whose start and end logits peak at chosen token positions."""
+
+    def __init__(self, start, end):
+        self.start, self.end = start, end
+
+    def parameters(self):
+        return iter([mg.zeros(1)])
+
+    def __call__(self, ids, mask):
+        logits = mg.zeros(*ids.shape, 2)
+        logits[:, self.start, 0] = 1.0
+        logits[:, self.end, 1] = 1.0
+        return logits
+
+
+def test_an_answer_is_the_words_whose_tokens_the_span_covers(tiny):
+    tokenizer, question, context = tiny.tokenizer, "what is the opinion of the battery ?", "the battery is not bad ."
+    ids, spans = data.qa_input(tokenizer, question, context, 64)
+    assert tokenizer.decode(ids[spans[3][0]:spans[4][1] + 1]).strip() == "not bad"
+    assert answer(Pointing(spans[3][0], spans[4][1]), tokenizer, question, [context], 64) == ["not bad"]
+    assert answer(Pointing(spans[4][1], spans[4][1]), tokenizer, question, [context], 64) == ["bad"]
+    # an end before the start is the start token alone; a span over the question holds no context word
+    assert answer(Pointing(spans[1][0], spans[0][0]), tokenizer, question, [context], 64) == ["battery"]
+    assert answer(Pointing(1, 2), tokenizer, question, [context], 64) == [""]
+
+
+def test_qa_input_puts_each_word_where_the_training_batch_has_its_answer(tiny):
+    task = data.load_task("qa")
+    for example in task.valid[:20]:
+        batch = next(data.batches([example], tiny.tokenizer, 1, max_len=64))
+        ids, spans = data.qa_input(tiny.tokenizer, example.question, example.context, 64)
+        assert ids == batch["input_ids"][0].tolist()
+        assert (spans[example.start][0], spans[example.end][1]) == (batch["start"].item(), batch["end"].item())
+
+
+def test_read_input_scores_a_file_that_has_labels_and_reads_one_that_has_none(tmp_path):
+    labelled = write_csv(tmp_path / "a.csv", [["label", "text"], ["positive", "good"], ["negative", "bad"]])
+    assert read_input(labelled, labels=["negative", "positive"]) == (["good", "bad"], [1, 0])
+    unlabelled = write_csv(tmp_path / "b.tsv", [["text\tid"], ["good\t1"]])
+    assert read_input(unlabelled, labels=["negative", "positive"]) == (["good"], None)
+    plain = tmp_path / "c.txt"
+    plain.write_text("good\n\nbad\n")
+    assert read_input(plain, labels=["negative", "positive"]) == (["good", "bad"], None)
+    jsonl = tmp_path / "d.jsonl"
+    jsonl.write_text('{"text": "good", "label": 1}\n')
+    assert read_input(jsonl, labels=["0", "1"]) == (["good"], [1])
+    assert read_input(jsonl, labels=None) == (["good"], None)  # a tagger has no labels to score against
+    with pytest.raises(ValueError, match="unknown label 'neutral'; allowed labels: negative, positive"):
+        read_input(write_csv(tmp_path / "e.csv", [["text", "label"], ["meh", "neutral"]]), labels=["negative", "positive"])
+
+
+def test_predict_end_to_end_reproduces_finetunes_validation_accuracy(tmp_path, capsys):
+    out = tmp_path / "ft"
+    assert main(["finetune", "--mode", "head", "--steps", "5", "--out", str(out)]) == 0
+    best = json.loads((out / "results.json").read_text())["best"]
+    task = data.load_task("sentiment")
+    valid = write_csv(tmp_path / "valid.csv", [["text", "label"]] + [[e.text, task.labels[e.label]] for e in task.valid])
+    capsys.readouterr()
+    assert main(["predict", str(out / "delta.safetensors"), "--input", str(valid), "--out", str(tmp_path / "p")]) == 0
+    printed = capsys.readouterr().out
+    assert f"accuracy {100 * best['val_accuracy']:.1f}%" in printed and "... and 490 more" in printed
+    results = json.loads((tmp_path / "p" / "results.json").read_text())
+    assert results["scores"]["accuracy"] == best["val_accuracy"]
+    rows = list(csv.DictReader(open(tmp_path / "p" / "predictions.csv")))
+    assert len(rows) == 500 and rows[0]["text"] == task.valid[0].text
+    assert sum(r["label"] == r["true"] for r in rows) / 500 == best["val_accuracy"]
+    # texts on the command line, also after an option; nothing written without --input or --out
+    assert main(["predict", str(out / "delta.safetensors"), "--device", "cpu", "good .", "awful ."]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[-2].endswith("  good .") and lines[-1].endswith("  awful .")
+    assert lines[-3].split() == ["label", "p", "text"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["TAGGER", "x", "--question", "why ?"], "--question is for a question-answering delta; "),
+    (["QA", "the battery is good ."], "answers questions about a text: pass --question"),
+    (["QA", "--question", " ", "x"], "--question is empty"),
+    (["TAGGER"], "no texts to predict"),
+    (["TAGGER", "x", "--input", "file.csv"], "not both"),
+    (["missing.safetensors", "x"], "no delta file missing.safetensors"),
+    (["TAGGER", "x", "--model", "elsewhere.safetensors"], "was fine-tuned from 'elsewhere.safetensors', which is not found"),
+])
+def test_predict_refuses_what_it_cannot_do(tiny, tmp_path, capsys, args, message):
+    deltas = {"TAGGER": str(saved(tiny, tmp_path, "tagging")[0]), "QA": str(saved(tiny, tmp_path, "qa", "head")[0])}
+    assert main(["predict"] + [deltas.get(a, a) for a in args]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_a_language_model_delta_writes_text_with_generate_and_a_classifier_does_not(tiny, tmp_path, capsys):
+    mg.manual_seed(0)
+    lm = prepare(tiny, "lora", task="lm")
+    save_delta(lm, tmp_path / "lm.safetensors", base="tiny")
+    classifier = saved(tiny, tmp_path, "sentiment")[0]
+    assert main(["predict", str(tmp_path / "lm.safetensors"), "x"]) == 2
+    assert "use `minigrad generate --delta" in capsys.readouterr().err
+    assert main(["generate", "--delta", str(tmp_path / "lm.safetensors"), "--samples", "1", "--temperature", "0",
+                 "--max-new-tokens", "5"]) == 0
+    assert capsys.readouterr().out.strip()
+    assert main(["generate", "--delta", str(classifier)]) == 2
+    assert "fine-tuned the model for classification, not to write text" in capsys.readouterr().err
+
+
+def test_a_delta_without_max_len_is_fed_the_models_context(tiny, tmp_path):
+    path, *_ = saved(tiny, tmp_path, "sentiment")
+    tuned, _, _ = load_tuned(path)
+    save_delta(tuned, tmp_path / "old.safetensors", labels=tuned.labels, base="tiny")  # as before max_len was saved
+    assert load_tuned(tmp_path / "old.safetensors")[2] == tiny.config.max_len
