@@ -18,6 +18,7 @@ against it (accuracy, macro F1, each class, the confusion matrix).
 from pathlib import Path
 
 import minigrad as mg
+from minigrad.nn import functional as F
 from models import data, pretrained
 from models.finetune import load_delta
 from models.finetune.delta import read_metadata
@@ -60,14 +61,14 @@ def classify(model, tokenizer, texts, max_len):
     with mg.no_grad():
         for chunk in in_batches(texts):
             ids, mask = tokenizer.encode_batch(chunk, max_len, add_special_tokens=True)
-            probabilities += mg.nn.functional.softmax(model(ids.to(device), mask.to(device)), dim=-1).tolist()
+            probabilities += F.softmax(model(ids.to(device), mask.to(device)), dim=-1).tolist()
     return probabilities
 
 
 def tag(model, tokenizer, texts, max_len):
     """Each text's words with the index of their tag (None for a word cut off or without tokens)."""
     device = next(model.parameters()).device
-    position = "last" if model.config.causal else "first"  # where training put each word's tag
+    position = "last" if model.config.causal else "first"  # where training put each word's tag (batch_options)
     tagged = []
     with mg.no_grad():
         for chunk in in_batches([text.split() for text in texts]):
