@@ -227,7 +227,7 @@ def main(quick):
     gradients(models["lora"], batch)
     identity_at_init(base, models, batch)
     prompt_through_a_cache(models, batch)
-    times, counts = time_steps(base, batch, repeats=5 if quick else 20)
+    times, counts = time_steps(base, batch, repeats=5 if quick else 40)
     lora_model, probe, logits = lora_merge(base, task, steps=5 if quick else 30)
     delta_size, full_size = deltas(base, lora_model, probe, logits)
 

@@ -36,8 +36,8 @@ class Context:
         if self.freed:
             raise RuntimeError(
                 f"{self.op.__name__}: trying to backward through the graph a second time, but its "
-                "saved arrays were freed after the first backward(). Call backward(retain_graph=True) "
-                "the first time if you need to backward twice."
+                "saved arrays were freed by an earlier backward() that did not pass retain_graph=True. "
+                "To backward through a graph more than once, pass retain_graph=True to every backward() but the last."
             )
         for tensor_ref, version in self._saved_versions:
             tensor = tensor_ref()

@@ -18,6 +18,7 @@ returns the exit status (0 when every selected exercise passes, else 1).
 import argparse
 import contextlib
 import importlib.util
+import inspect
 import os
 import re
 import signal
@@ -180,15 +181,17 @@ class GradientShapeError(AssertionError):
 
 
 def select(names=None):
-    """The exercises picked by number ("ex03", "3"), name ("exp") or full name ("ex03_exp")."""
+    """The exercises picked by number ("ex03", "ex3", "3"), name ("exp", "cross-entropy"), full name
+    ("ex03_exp") or the op's class name ("LayerNorm")."""
     if not names:
         return list(EXERCISES)
     chosen = []
     for wanted in names:
-        key = wanted.lower().removesuffix(".py")
-        if key.isdigit():
-            key = f"ex{int(key):02d}"
-        matches = [e for e in EXERCISES if key in (e.name, e.number, e.name.split("_", 1)[1])]
+        key = wanted.lower().removesuffix(".py").replace("-", "_")
+        number = re.fullmatch(r"(?:ex)?(\d+)", key)  # 3, 03, ex3, ex03
+        if number:
+            key = f"ex{int(number[1]):02d}"
+        matches = [e for e in EXERCISES if key in (e.name, e.number, e.name.split("_", 1)[1], e.op.lower())]
         if not matches:
             raise ValueError(f"no exercise {wanted!r}; choose from: {', '.join(e.name for e in EXERCISES)}")
         chosen += matches
@@ -237,7 +240,9 @@ def importable(folder):
 def load(path):
     """Import an exercise file afresh (so your latest edits count), under a name of its own."""
     if not path.is_file():
-        raise FileNotFoundError(f"{path} is missing (`git checkout {path.name}` in its folder brings it back)")
+        shipped = path.parent in (HERE, SOLUTIONS)
+        raise FileNotFoundError(f"{path} is missing (" + (f"`git checkout {path.name}` in its folder brings it back)"
+                                if shipped else f"copy it there from {HERE})"))
     tag = "solution" if path.parent == SOLUTIONS else "exercise"
     spec = importlib.util.spec_from_file_location(f"minigrad_{tag}_{path.stem}", path)
     module = importlib.util.module_from_spec(spec)
@@ -249,9 +254,16 @@ def the_op(module, exercise, path):
     """The exercise's Function subclass from the loaded file, or a clear error."""
     op = getattr(module, exercise.op, None)
     if not (isinstance(op, type) and issubclass(op, Function)):
-        found = "nothing" if op is None else f"a {type(op).__name__}"
+        others = [name for name, value in vars(module).items() if isinstance(value, type)
+                  and issubclass(value, Function) and value.__module__ == module.__name__]
+        found = (f"a {type(op).__name__}" if op is not None else
+                 f"nothing, but it defines {', '.join(others)}(Function): misspelt?" if others else "nothing")
         raise TypeError(f"{path.name} should define class {exercise.op}(Function) with forward and backward; "
                         f"under that name it has {found}")
+    for method in ("forward", "backward"):
+        if not isinstance(inspect.getattr_static(op, method), staticmethod):
+            raise TypeError(f"{exercise.op}.{method} must be a @staticmethod: put @staticmethod on the line above "
+                            f"`def {method}(ctx, ...)` (ops are never instantiated, so there is no self)")
     return op
 
 
@@ -268,14 +280,19 @@ def checked(op, names):
     user_backward = op.backward
 
     def backward(ctx, grad):
-        inputs_before = [x.data.copy() if hasattr(x, "data") else None for x in ctx.inputs]
+        # everything backward reads, snapshotted: it must leave all of it as it was (the engine
+        # passes the same grad on to other ops, and a saved array may be the op's own output)
+        arrays = [(name, x.data) for name, x in zip(names, ctx.inputs) if hasattr(x, "data")]
+        arrays += [("grad", grad)] + [(f"the array it saved ({i + 1} of ctx.saved_arrays)", a)
+                                      for i, a in enumerate(ctx.saved_arrays) if backend.is_array(a)]
+        before = [a.copy() for _, a in arrays]
         grads = user_backward(ctx, grad)
         if grads is None:
             raise GradientShapeError(f"{op.__name__}.backward returned None: is its `return` missing?")
-        for name, x, before in zip(names, ctx.inputs, inputs_before):
-            if before is not None and not np.array_equal(backend.to_numpy(x.data), backend.to_numpy(before)):
+        for (name, array), copy in zip(arrays, before):
+            if not np.array_equal(backend.to_numpy(array), backend.to_numpy(copy)):
                 raise GradientShapeError(f"{op.__name__}.backward changed {name} in place (with *=, += or "
-                                         f"[...] =): compute into a new array, and leave the inputs as they are")
+                                         f"[...] =): compute into a new array, and leave what it reads as it was")
         grads = tuple(grads) if isinstance(grads, (tuple, list)) else (grads,)
         if len(grads) != len(ctx.inputs):
             raise GradientShapeError(
@@ -294,15 +311,17 @@ def checked(op, names):
                     f"array{hint}; return an array (the same kind as grad) of {name}'s shape {x.shape}"
                 )
             if tuple(g.shape) != x.shape:
+                hint = (f" (where {name} was broadcast, sum the gradient over the stretched dims)" if g.size > x.numel()
+                        else " (the right number of entries in another shape: transposed, or summed without keepdims=True?)"
+                        if g.size == x.numel() else "")
                 raise GradientShapeError(
                     f"{op.__name__}.backward returned a gradient of shape {tuple(g.shape)} for {name}, "
-                    f"but {name} has shape {x.shape}: d loss / d {name} has one entry per element of {name}"
-                    + (" (where {name} was broadcast, sum the gradient over the stretched dims)".format(name=name)
-                       if g.size > x.numel() else "")
+                    f"but {name} has shape {x.shape}: d loss / d {name} has one entry per element of {name}{hint}"
                 )
             if g.dtype != x.dtype:
                 raise GradientShapeError(
-                    f"{op.__name__}.backward returned a {g.dtype} gradient for {name}, which is {x.dtype}"
+                    f"{op.__name__}.backward returned a {g.dtype} gradient for {name}, which is {x.dtype}: "
+                    f"compute with grad and the saved arrays ({x.dtype} here) and do not cast"
                 )
         return grads
 
@@ -317,6 +336,17 @@ def make_inputs(case, device, seed):
     xp = backend.xp_for(device)
     options = {k: xp.asarray(v) if isinstance(v, np.ndarray) else v for k, v in case.options.items()}
     return tensors, options
+
+
+def output_weights(op, tensors, options, seed):
+    """A fixed random weight in +-[0.5, 2) for each element of the op's output. gradcheck checks
+    the op times these, so the grad your backward receives holds such numbers, never only 1s: a
+    backward that ignores grad (or squares it) fails, as it would in a real network."""
+    with mg.no_grad():
+        shape = op.apply(*tensors, **options).shape
+    rng = np.random.default_rng(1000 + seed)
+    weights = rng.choice([-1.0, 1.0], shape) * rng.uniform(0.5, 2.0, shape)
+    return mg.tensor(weights, dtype=mg.float64, device=tensors[0].device)
 
 
 def where_in(path, error, source=True):
@@ -342,10 +372,16 @@ def grade_one(exercise, solutions=False, device="cpu", folder=None):
 def grade_file(exercise, path, solutions, device):
     result = Result(exercise.name, exercise.title, "error", "", str(path))
     try:
-        op = the_op(load(path), exercise, path)
-        reference = None if solutions else the_op(load(SOLUTIONS / path.name), exercise, SOLUTIONS / path.name)
+        with time_limit(SECONDS_PER_CASE):  # the file runs as it loads: it too may loop forever
+            module = load(path)
     except (Exception, SystemExit) as error:  # noqa: BLE001 - a learner's file may fail in any way
         result.message = f"could not load {path.name}: {type(error).__name__}: {error}{where_in(path, error)}"
+        return result
+    try:
+        op = the_op(module, exercise, path)
+        reference = None if solutions else the_op(load(SOLUTIONS / path.name), exercise, SOLUTIONS / path.name)
+    except TypeError as error:
+        result.message = str(error)
         return result
     op = checked(op, exercise.inputs)
     for number, case in enumerate(exercise.cases):
@@ -356,9 +392,11 @@ def grade_file(exercise, path, solutions, device):
                 if reference is not None and not same_forward(op, reference, tensors, options):
                     result.status = "fail"
                     result.message = (f"{about}: forward no longer computes {exercise.title!r}; the exercise is "
-                                      f"the backward: put forward back as it was (the solution's is in solutions/)")
+                                      f"the backward: put forward back as it was (`git diff {path.name}` shows "
+                                      "what changed)")
                     return result
-                outcome = mg.gradcheck(lambda *ts: op.apply(*ts, **options), tensors)
+                weights = output_weights(op, tensors, options, seed=number)
+                outcome = mg.gradcheck(lambda *ts: op.apply(*ts, **options) * weights, tensors)
         except NotImplementedError as error:
             result.status = "todo"
             line = where_in(path, error, source=False)
@@ -449,7 +487,10 @@ def main(argv=None, prog=None):
         parser.error(f"--folder {args.folder}: no such folder (expected one holding exNN_*.py files)")
     if args.folder is not None and not any(args.folder.glob("ex[0-9][0-9]_*.py")):
         parser.error(f"--folder {args.folder} holds no exNN_*.py files: copy lessons/exercises there first")
-    which = "reference solutions" if args.solutions else "your exercises"
+    if args.folder is not None and not args.names:  # a copy of some of the exercises: grade those
+        exercises = [e for e in exercises if (args.folder / f"{e.name}.py").is_file()]
+    which = ("reference solutions" if args.solutions else "your exercises" if args.folder is None else
+             f"the {len(exercises)} exercise{'s' * (len(exercises) != 1)} in {args.folder}")
     print(f"Grading {which} with mg.gradcheck (float64, finite differences), on {args.device}:")
     results = []
     for result in grade_each([e.name for e in exercises], args.solutions, args.device, args.folder):

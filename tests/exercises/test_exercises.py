@@ -155,6 +155,55 @@ def test_grader_survives_what_a_learner_might_write(tmp_path, old, new, expected
     assert second.passed  # one broken exercise does not stop the others
 
 
+@pytest.mark.parametrize("name, old, new, expected", [
+    ("ex11_cross_entropy", "return grad * p / n", "return p / n", "gradient mismatch at input 0 = logits"),
+    ("ex05_tanh", "return grad * (1 - y * y)", "return grad ** 2 * (1 - y * y)", "gradient mismatch at input 0 = x"),
+    ("ex03_exp", "return grad * y", "y *= grad\n        return y",
+     "changed the array it saved (1 of ctx.saved_arrays) in place"),
+    ("ex02_div", "return grad / b, -grad * a / (b * b)", "grad_a = grad / b\n        grad *= -a / (b * b)\n"
+     "        return grad_a, grad", "changed grad in place"),
+], ids=["ignores grad", "squares grad", "overwrites its saved output", "overwrites grad"])
+def test_a_backward_that_misuses_grad_fails(tmp_path, name, old, new, expected):
+    """gradcheck alone sends backward a grad of 0s and a single 1, which these would pass."""
+    broken_copy(tmp_path, name, old, new)
+    (result,) = grade.grade([name], folder=tmp_path)
+    assert result.status == "fail" and expected in result.message, result.message
+
+
+@pytest.mark.parametrize("old, new, expected", [
+    ("class Mul(Function):", "class Mull(Function):", "under that name it has nothing, but it defines "
+                                                       "Mull(Function): misspelt?"),
+    ("    @staticmethod\n    def backward(ctx, grad):", "    def backward(ctx, grad):",
+     "Mul.backward must be a @staticmethod"),
+], ids=["misspelt", "no staticmethod"])
+def test_a_misnamed_op_and_a_missing_staticmethod_are_named(tmp_path, old, new, expected):
+    broken_copy(tmp_path, "ex01_mul", old, new)
+    (result,) = grade.grade(["ex01"], folder=tmp_path)
+    assert result.status == "error" and expected in result.message, result.message
+    assert "could not load" not in result.message  # it loaded: it is the op that is wrong
+
+
+def test_a_file_that_loops_forever_as_it_loads_is_stopped(tmp_path, monkeypatch):
+    broken_copy(tmp_path, "ex01_mul", "class Mul(Function):", "while True:\n    pass\n\n\nclass Mul(Function):")
+    shutil.copy(grade.SOLUTIONS / "ex03_exp.py", tmp_path)
+    monkeypatch.setattr(grade, "SECONDS_PER_CASE", 1)
+    first, second = grade.grade(["ex01", "ex03"], folder=tmp_path)
+    assert first.status == "error" and "could not load ex01_mul.py: TooSlow" in first.message, first.message
+    assert second.passed
+
+
+def test_a_copy_of_some_exercises_grades_those(tmp_path, capsys):
+    for name in ("ex01_mul", "ex03_exp"):
+        shutil.copy(grade.SOLUTIONS / f"{name}.py", tmp_path)
+    assert grade.main(["--folder", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    assert f"Grading the 2 exercises in {tmp_path}" in out and out.rstrip().endswith("2/2 passed")
+    assert grade.main(["--folder", str(tmp_path), "ex02"]) == 1  # asked for by name: missing is an error
+    out = " ".join(capsys.readouterr().out.split())  # the message is wrapped
+    assert f"Grading the 1 exercise in {tmp_path}" in out
+    assert f"ex02_div.py is missing (copy it there from {grade.HERE})" in out
+
+
 def test_an_endless_backward_is_stopped(tmp_path, monkeypatch):
     broken_copy(tmp_path, "ex01_mul", "return grad * b, grad * a", "while True:\n            pass")
     monkeypatch.setattr(grade, "SECONDS_PER_CASE", 1)
@@ -224,6 +273,7 @@ def test_a_transposed_gradient_is_a_shape_error_without_the_broadcast_hint(tmp_p
     assert result.status == "fail" and result.message.startswith("case 2/2")
     assert "a gradient of shape (4, 3) for a, but a has shape (3, 4)" in result.message
     assert "stretched" not in result.message  # nothing was broadcast: same size, other shape
+    assert "transposed, or summed without keepdims=True?" in result.message
 
 
 def test_an_error_is_located_in_the_innermost_line_of_the_learners_file(tmp_path):
@@ -236,6 +286,8 @@ def test_an_error_is_located_in_the_innermost_line_of_the_learners_file(tmp_path
 
 def test_exercises_are_picked_in_course_order_each_once():
     assert [e.name for e in grade.select(["exp", "ex01", "1", "3"])] == ["ex01_mul", "ex03_exp"]
+    assert [e.name for e in grade.select(["ex3", "cross-entropy", "LayerNorm", "03"])] == [
+        "ex03_exp", "ex11_cross_entropy", "ex12_layer_norm"]
 
 
 def test_a_missing_folder_is_a_usage_error(tmp_path, capsys):
