@@ -191,8 +191,17 @@ def data_fetch_command(args):
 def compare_config(args):
     from models.compare import CompareConfig
 
-    if args.valid and not args.train:
-        raise ValueError(f"--valid {args.valid} needs --train too (your own data replaces the task's, both splits)")
+    for flag, path in (("--valid", args.valid), ("--test", args.test)):
+        if path and not args.train:
+            raise ValueError(f"{flag} {path} needs --train too (your own data replaces the task's, every split)")
+    if args.task == "lm" and args.test:
+        raise ValueError("--test is for labelled sentences; language modelling scores its --valid text")
+    if args.task == "lm" and args.label_column != "label":
+        raise ValueError("--label-column is for labelled sentences; language modelling reads only --text-column")
+    if args.task == "lm" and args.train and args.text_column != "text" and \
+            Path(args.train).suffix.lower() not in (".csv", ".tsv", ".jsonl", ".json"):
+        raise ValueError(f"--text-column {args.text_column} names a column, and {args.train} is plain text "
+                         "(one text per line, no columns)")
     if args.train and args.train_domain:
         raise ValueError("--train-domain picks a domain of a bundled task; your own --train file has none")
     if args.train and args.task not in ("sentiment", "lm"):  # sentiment: the default, i.e. not given
@@ -209,6 +218,7 @@ def compare_config(args):
                          "be read from the text itself")
     config = CompareConfig(model=args.model, task=args.task, steps=args.steps, seed=args.seed, device=args.device,
                            batch_size=args.batch_size, max_len=args.max_len, train_path=args.train, valid_path=args.valid,
+                           test_path=args.test,
                            text_column=args.text_column, label_column=args.label_column, encoding=args.encoding,
                            train_domain=args.train_domain)
     return config
@@ -243,27 +253,31 @@ def finetune_command(args):
         print_notes(notes)
         print(f"{'setting':<32} " + report.table_header(kind), flush=True)
 
-    rows, best, path = finetune(config, args.mode, out, grid, on_start=start_table, progress=sys.stderr.isatty(),
+    rows, best, path, interrupted = finetune(config, args.mode, out, grid, on_start=start_table, progress=sys.stderr.isatty(),
                                 on_row=lambda row: print(
         f"{point_name(row['point']):<32} " + report.table_row(row, kind),
         flush=True))
     if kind == "lm":
-        print(f"\nbest: {best['point'] or 'defaults'}: val perplexity {best['val_perplexity']:.2f}\n"
+        print(f"\nbest: {point_name(best['point'])}: val perplexity {best['val_perplexity']:.2f}\n"
               f"greedy sample: {best['sample']}")
-    elif best.get("test_accuracy") is not None:
+    else:
         score = {"qa": "exact match", "tagging": "token accuracy"}.get(kind, "accuracy")
-        print(f"\nbest: {best['point'] or 'defaults'}: val {score} {100 * best['val_accuracy']:.1f}%, "
-              f"test {score} {100 * best['test_accuracy']:.1f}%")
+        test = (f", test {score} {100 * best['test_accuracy']:.1f}%" if best.get("test_accuracy") is not None
+                else " (no test set: --test FILE scores one)")
+        print(f"\nbest: {point_name(best['point'])}: val {score} {100 * best['val_accuracy']:.1f}%{test}")
     split = "test" if best.get("test_per_class") else "val"
     if best.get(f"{split}_per_class"):  # classification and tagging: where the errors are
         print(f"\nthe best run on the {'test' if split == 'test' else 'validation'} set, class by class:")
         print("\n".join(report.class_details(best[f"{split}_per_class"], best[f"{split}_confusion_matrix"], labels)))
     print(f"\nforgetting: {measure}")
-    print_stopped(rows, lambda row: point_name(row["point"]))
+    print_stopped(rows, lambda row: point_name(row["point"]), None if interrupted is None else point_name(interrupted))
     delta = out / "delta.safetensors"
     use = f"minigrad generate --delta {delta}" if kind == "lm" else f'minigrad predict {delta} "a new text"'
     print(f"delta (only what trained, to put back on {config.model!r}): {delta}\nresults: {path}\nuse it: {use}")
-    return exit_status(rows)
+    if all(row["stopped"] == "non-finite loss" for row in rows):
+        print("\nevery setting diverged (its loss became inf or NaN): try a lower --lr", file=sys.stderr)
+        return 1
+    return exit_status(interrupted)
 
 
 def plural(count, noun):
@@ -280,17 +294,20 @@ def point_name(point):
     return " ".join(f"{k}={v}" for k, v in point.items()) or "defaults"
 
 
-def print_stopped(rows, name_of):
-    """A line for every run that did not train all its steps for a reason other than early stopping."""
+def print_stopped(rows, name_of, interrupted=None):
+    """A line for every run that did not train all its steps for a reason other than early stopping,
+    and for the run `interrupted` names, if Ctrl-C came outside its training (it has no row)."""
     for row in rows:
         if row.get("stopped") in ("interrupted", "non-finite loss"):
             print(f"{name_of(row)}: {row['stopped']} after {plural(row['steps_done'], 'step')} "
                   "(the table shows it as it was then)")
+    if interrupted is not None and not (rows and rows[-1].get("stopped") == "interrupted"):
+        print(f"{interrupted}: interrupted before it was scored (not in the table)")
 
 
-def exit_status(rows):
+def exit_status(interrupted):
     """130 (the shell's code for Ctrl-C) when the run was interrupted, else 0."""
-    return 130 if rows and rows[-1].get("stopped") == "interrupted" else 0
+    return 130 if interrupted is not None else 0
 
 
 def compare_command(args):
@@ -318,10 +335,10 @@ def compare_command(args):
         print_notes(notes)
         print(report.table_header(kind), flush=True)
 
-    rows, path = compare(config, out_dir=out, on_start=start_table, progress=sys.stderr.isatty(),
+    rows, path, interrupted = compare(config, out_dir=out, on_start=start_table, progress=sys.stderr.isatty(),
                          on_row=lambda row: print(report.table_row(row, kind), flush=True))
     print(f"\nforgetting: {measure}")
-    print_stopped(rows, lambda row: row["mode"])
+    print_stopped(rows, lambda row: row["mode"], interrupted)
     if kind == "lm":
         print("greedy samples, from [BOS]:")
         for row in rows:
@@ -332,7 +349,7 @@ def compare_command(args):
     report.plot_score_vs_parameters(rows, versus, kind)
     print(f"\nresults: {path}\nplots:   {curves}, {versus}")
     print(f"done in {time.perf_counter() - start:.0f} s")
-    return exit_status(rows)
+    return exit_status(interrupted)
 
 
 def bench_command(args):
@@ -488,6 +505,8 @@ def add_task_options(parser):
                         help="your own training data instead of --task: .csv or .tsv (commas, tabs or semicolons), "
                              ".jsonl; with --task lm also plain text, one per line")
     parser.add_argument("--valid", default=None, help="your own validation data (default: split off --train)")
+    parser.add_argument("--test", default=None,
+                        help="your own test data, scored once at the end (the best sweep setting is chosen on --valid)")
     parser.add_argument("--text-column", default="text")
     parser.add_argument("--label-column", default="label")
     parser.add_argument("--encoding", default="utf-8")

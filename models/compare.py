@@ -96,6 +96,7 @@ class CompareConfig:
     options: dict = field(default_factory=dict)  # options for prepare(), e.g. {"r": 4} for lora
     train_path: str = None  # the user's own data instead of the bundled task
     valid_path: str = None
+    test_path: str = None
     text_column: str = "text"
     label_column: str = "label"
     encoding: str = "utf-8"
@@ -106,6 +107,9 @@ def with_defaults(config, kind, context=None):
     """config with every unset field filled in from the model's defaults for a task of this kind
     (LM_DEFAULTS for lm, else MODEL_DEFAULTS; a checkpoint path gets tiny's); an unset max_len is
     at most `context`, the model's (a checkpoint may have been pretrained on shorter texts)."""
+    if config.max_len is not None and kind in ("qa", "lm"):
+        raise ValueError(f"--max-len is for sentences and tags; a {kind} task fills the model's whole context "
+                         "(qa: question + review, lm: windows of text)")
     table = LM_DEFAULTS if kind == "lm" else MODEL_DEFAULTS
     defaults = table.get(config.model, table["tiny"])
     unset = {name: getattr(defaults, name) for name in ("steps", "batch_size", "max_len", "eval_every")
@@ -123,6 +127,9 @@ def with_defaults(config, kind, context=None):
 
 def check_before_training(config, modes, kind, options):
     """Every mistake found now, not after the modes before it have trained for minutes."""
+    if config.augment and kind != "classification":
+        raise ValueError(f"--augment drops and swaps the words of labelled sentences; a {kind} task's targets sit "
+                         "on its words (or are the text itself), so it has no augmentation here")
     repeated = sorted({mode for mode in modes if modes.count(mode) > 1})
     if repeated:
         raise ValueError(f"mode {repeated[0]!r} is listed twice")
@@ -151,7 +158,7 @@ def load_data(config, base):
         task = data.load_user_text(config.train_path, config.valid_path, text_column=config.text_column,
                                    encoding=config.encoding, seed=config.seed)
     elif config.train_path:
-        task = data.load_user_task(config.train_path, config.valid_path, text_column=config.text_column,
+        task = data.load_user_task(config.train_path, config.valid_path, config.test_path, text_column=config.text_column,
                                    label_column=config.label_column, encoding=config.encoding, seed=config.seed)
     elif config.train_domain:
         task = domain_shift(config.task, config.train_domain, config.seed)
@@ -169,8 +176,8 @@ def load_data(config, base):
 def data_notes(config, base, task):
     """max_len checked against the model's context, and what the user should know before training a
     classifier: how many training texts are longer than max_len tokens (and so are cut), a validation
-    set too small to tell modes apart, and labels that look like another column (nearly one class
-    per example). qa and lm fill the model's whole context; the bundled tagging task fits."""
+    set too small to tell modes apart, validation texts that are also training texts, a text given two
+    labels, and labels that look like another column (nearly one class per example). qa and lm fill the model's whole context; the bundled tagging task fits."""
     if config.max_len > base.config.max_len:
         raise ValueError(f"max_len {config.max_len} is longer than the model's context: {config.model!r} reads "
                          f"at most {base.config.max_len} tokens")
@@ -187,6 +194,18 @@ def data_notes(config, base, task):
     if len(task.valid) < 20:
         notes.append(f"only {len(task.valid)} validation example{'s' * (len(task.valid) != 1)}: each one moves accuracy by "
                      f"{100 / len(task.valid):.0f} points, too coarse to tell modes apart")
+    seen = {example.text for example in task.train}
+    leaked = sum(example.text in seen for example in task.valid)
+    if leaked:
+        notes.append(f"{leaked} of {len(task.valid)} validation texts are also training texts: validation accuracy "
+                     "overstates how well the model does on new text")
+    labels_of = {}
+    for example in task.train:
+        labels_of.setdefault(example.text, set()).add(example.label)
+    conflicting = sum(len(labels) > 1 for labels in labels_of.values())
+    if conflicting:
+        notes.append(f"{conflicting} training text{' appears' if conflicting == 1 else 's appear'} with more than "
+                     "one label")
     if len(task.labels) > max(2, len(task.train) // 2):
         notes.append(f"{len(task.labels)} classes for {len(task.train)} training examples: is the label column "
                      "the one with the labels?")
@@ -210,7 +229,7 @@ def start_run(config, on_start=None):
     config = with_defaults(config, task.kind, base.config.max_len)
     notes = data_notes(config, base, task)
     check_modes_fit(base, task, config)
-    forgetting = forgetting_probe(base, config.seed, config.device)
+    forgetting = forgetting_probe(base, config.seed, config.device, config.model)
     if on_start:
         on_start(config, task, forgetting, notes)
     return base, task, config, forgetting, notes
@@ -305,11 +324,12 @@ def run_mode(name, base, task, config, forgetting, progress=False, log_path=None
                    evaluate=lambda m: tasks.evaluate(m, task.valid, tokenizer, num_labels, options),
                    param_groups=model.param_groups, log_path=log_path)
     trainable, total = count_parameters(model)
-    val = tasks.evaluate(model, task.valid, tokenizer, num_labels, options, details=True)
-    test = tasks.evaluate(model, task.test, tokenizer, num_labels, options, details=True) if task.test else {}
-    forgotten = None if name == "scratch" else forgetting(model.transformer)  # scratch had nothing to forget
-    sample = {"sample": greedy_sample(model, tokenizer)} if task.kind == "lm" else {}
-    peak = peak_step_bytes(model, next(endless_batches(task.train, tokenizer, config, options)), config)
+    with backend.silent_float_errors():  # a diverged model scores NaN, and the table shows it
+        val = tasks.evaluate(model, task.valid, tokenizer, num_labels, options, details=True)
+        test = tasks.evaluate(model, task.test, tokenizer, num_labels, options, details=True) if task.test else {}
+        forgotten = None if name == "scratch" else forgetting(model.transformer)  # scratch had nothing to forget
+        sample = {"sample": greedy_sample(model, tokenizer)} if task.kind == "lm" else {}
+        peak = peak_step_bytes(model, next(endless_batches(task.train, tokenizer, config, options)), config)
     row = {
         "mode": name, "lr": lr, "optimizer": config.optimizer, "weight_decay": config.weight_decay,
         "steps": config.steps, "batch_size": config.batch_size, "trainable": trainable, "total": total,
@@ -358,7 +378,8 @@ def pretrained_row(base, task, config):
 
 
 def compare(config, out_dir, on_start=None, on_row=None, progress=False):
-    """Run every mode; returns (rows, results path). on_start(config, task, forgetting, notes) is called
+    """Run every mode; returns (rows, results path, the mode Ctrl-C stopped or None): Ctrl-C keeps
+    the rows that finished and runs nothing more. on_start(config, task, forgetting, notes) is called
     once the model and data are loaded (config with the model's defaults filled in; notes: lines worth
     telling the user first, such as how many texts are cut); on_row(row) as each
     row is ready, in the table's order: the pretrained model (lm), the modes, scratch, majority class.
@@ -377,15 +398,20 @@ def compare(config, out_dir, on_start=None, on_row=None, progress=False):
         add(pretrained_row(base, task, config))
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)  # now that every setting has been checked
-    interrupted = False
+    interrupted = None  # the mode Ctrl-C stopped
     for name in config.modes + (["scratch"] if config.baselines else []):
-        add(run_mode(name, base, task, config, forgetting, progress, out_dir / f"log-{name}.jsonl")[0])
-        interrupted = rows[-1]["stopped"] == "interrupted"
-        if interrupted:  # Ctrl-C: keep what finished, run nothing more
+        try:
+            row = run_mode(name, base, task, config, forgetting, progress, out_dir / f"log-{name}.jsonl")[0]
+        except KeyboardInterrupt:  # outside its training (while it was prepared or scored): it has no row
+            interrupted = name
             break
-    if config.baselines and task.kind == "classification" and not interrupted:
+        add(row)
+        if row["stopped"] == "interrupted":  # Ctrl-C while it trained: its row shows it as it was then
+            interrupted = name
+            break
+    if config.baselines and task.kind == "classification" and interrupted is None:
         add(majority_row(task))
     path = write_results(out_dir, command="compare", config=config, notes=notes, forgetting_measure=forgetting.measure,
                          task={"name": task.name, "kind": task.kind, "labels": task.labels},
-                         rows=rows, seconds=time.perf_counter() - start)
-    return rows, path
+                         rows=rows, interrupted=interrupted, seconds=time.perf_counter() - start)
+    return rows, path, interrupted

@@ -22,11 +22,13 @@ same words either way, so it cannot get these right: the sentiment task needs wo
     load_user_text("my.txt") -> plain text from the user's own file, for language modelling
     batches(examples, tokenizer, batch_size=32, max_len=128) -> dicts of int64 tensors
 """
+import codecs
 import csv
 import io
 import json
 import random
 import re
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 from typing import NamedTuple
@@ -389,6 +391,18 @@ REAL_TASKS = {"rt-polarity": load_rt_polarity, "lm-rt-polarity": load_lm_rt_pola
 CSV_FIELD_LIMIT = 2**31 - 1
 
 
+# The byte-order marks that Windows tools (Notepad's "Unicode", PowerShell's redirection, Excel's
+# "Unicode Text") put at the start of UTF-16 and UTF-32 files. UTF-32's come first: its little-endian
+# mark, FF FE 00 00, starts with UTF-16's FF FE.
+WIDE_BYTE_ORDER_MARKS = ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"),
+                         (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
+
+
+def _marked_encoding(raw):
+    """"utf-16" or "utf-32" where the bytes start with that encoding's byte-order mark, else None."""
+    return next((name for mark, name in WIDE_BYTE_ORDER_MARKS if raw.startswith(mark)), None)
+
+
 def _read_text(path, encoding):
     path = Path(path)
     if path.is_dir():
@@ -396,6 +410,16 @@ def _read_text(path, encoding):
     if not path.is_file():
         raise FileNotFoundError(f"data file not found: {path}")
     raw = path.read_bytes()
+    try:
+        codec = codecs.lookup(encoding).name  # the canonical name: "UTF16" and "utf_16" are "utf-16"
+    except LookupError:
+        raise ValueError(f"unknown encoding {encoding!r} for {path}") from None
+    # Read as UTF-8 such a file fails on its first byte, and as latin-1 it "works", giving a header
+    # of letters with NULs between them; either way the mark says what the encoding is.
+    marked = _marked_encoding(raw)
+    if marked and not codec.startswith(marked):  # "utf-16-le" is fine: the mark is then removed below
+        raise ValueError(f"{path} is {marked.upper()} text (it starts with a {marked.upper()} byte-order mark), "
+                         f"not {encoding}; pass --encoding {marked}")
     try:
         return raw.decode(encoding).removeprefix("\ufeff")  # a byte-order mark (Excel) is not text
     except LookupError:
@@ -441,6 +465,20 @@ def _csv_rows(text, path, columns):
         raise ValueError(f"{path}, line {reader.reader.line_num}: not valid CSV ({error})") from None
 
 
+# The options that name the columns, in the order the loaders pass them: [text_column, label_column]
+COLUMN_OPTIONS = ("--text-column", "--label-column")
+
+
+def _near_miss_hint(column, names, columns):
+    """"; did you mean --label-column ' label'?" where one of `names` is `column` but for case or
+    spaces around it ("Label", or " label" from a header written "text, label"), else "". Such a
+    name looks right in a list, so the hint gives the option exactly as it must be typed."""
+    near = [name for name in names if name.strip().casefold() == column.strip().casefold()]
+    if not near:
+        return ""
+    return f"; did you mean {COLUMN_OPTIONS[columns.index(column)]} {shlex.quote(near[0])}?"
+
+
 def _check_header(header, path, columns):
     """The header row names each of `columns` exactly once. Only those: a repeated column that is
     not read (often blank names, from empty cells at the end of a spreadsheet's header) does no harm."""
@@ -448,30 +486,62 @@ def _check_header(header, path, columns):
         raise ValueError(f"{path} is empty: expected a header row naming the columns {columns}")
     for column in columns:
         if column not in header:
-            # one column where a text and a label were asked for: most likely a plain-text file
-            plain_text = len(header) == 1 and len(columns) > 1
-            hint = " (one column: for plain text, one example per line, use --task lm)" if plain_text else ""
-            raise ValueError(f"{path} has no column {column!r}; its columns are: {', '.join(header)}{hint}")
+            hint = _near_miss_hint(column, header, columns)
+            if not hint and len(header) == 1 and len(columns) > 1:
+                # one column where a text and a label were asked for: most likely a plain-text file
+                hint = " (one column: for plain text, one example per line, use --task lm)"
+            # quoted, so a stray space or an empty name shows
+            raise ValueError(f"{path} has no column {column!r}; its columns are: "
+                             f"{', '.join(map(repr, header))}{hint}")
         if header.count(column) > 1:  # csv.DictReader would quietly read the last one
             raise ValueError(f"{path} has {header.count(column)} columns named {column!r}; rename all but one, "
                              "so it is clear which to read")
 
 
-def _jsonl_rows(text, path, columns):
-    """(line number, object) for each non-blank line, each checked to have `columns`."""
+def _place(position):
+    """Where a row is, for messages: "line 3" for a line number, as _csv_rows and _jsonl_rows give
+    for lines; a JSON array's "item 3" as it is."""
+    return f"line {position}" if isinstance(position, int) else position
+
+
+def _json_lines(text, path):
+    """(line number, value) for each non-blank line of JSON Lines."""
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
         try:
-            row = json.loads(line)
+            yield number, json.loads(line)
         except json.JSONDecodeError as error:
             raise ValueError(f"{path}, line {number}: not valid JSON ({error.msg})") from None
+
+
+def _json_array(text, path):
+    """("item N", value) for each element of a JSON array, counting from 1. The array may span
+    many lines, so an element has no line of its own; its place in the array names it instead."""
+    try:
+        items = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path}, line {error.lineno}: not valid JSON ({error.msg})") from None
+    for number, item in enumerate(items, 1):
+        yield f"item {number}", item
+
+
+def _jsonl_rows(text, path, columns):
+    """(position, object) for each record, each checked to have `columns`. A record is a line (the
+    position a line number) of a JSON Lines file, or, where a .json file holds one JSON array (as
+    many tools export), an element of it (the position "item N"; see _place)."""
+    is_array = text.lstrip().startswith("[")
+    if is_array and Path(path).suffix.lower() == ".jsonl":  # JSON Lines is one object per line
+        raise ValueError(f"{path} looks like a JSON array (it starts with '['), not JSON Lines (one object per "
+                         "line, as .jsonl says); rename it to .json to read it as an array of objects")
+    for position, row in (_json_array if is_array else _json_lines)(text, path):
         if not isinstance(row, dict):
-            raise ValueError(f"{path}, line {number}: expected a JSON object, got {type(row).__name__}")
+            raise ValueError(f"{path}, {_place(position)}: expected a JSON object, got {type(row).__name__}")
         for column in columns:
             if column not in row:
-                raise ValueError(f"{path}, line {number}: no field {column!r}; its fields are: {', '.join(row)}")
-        yield number, row
+                raise ValueError(f"{path}, {_place(position)}: no field {column!r}; its fields are: "
+                                 f"{', '.join(map(repr, row))}{_near_miss_hint(column, row, columns)}")
+        yield position, row
 
 
 def _label_order(name):
@@ -489,9 +559,9 @@ def _json_kind(value):
 def _text_field(value, path, line, column):
     """A text field's value, checked to be a string that is not blank."""
     if not isinstance(value, str):  # a JSON number or array; str() would make up a text
-        raise ValueError(f"{path}, line {line}: the text in {column!r} is {_json_kind(value)}; expected a string")
+        raise ValueError(f"{path}, {_place(line)}: the text in {column!r} is {_json_kind(value)}; expected a string")
     if not value.strip():
-        raise ValueError(f"{path}, line {line}: empty text in column {column!r}")
+        raise ValueError(f"{path}, {_place(line)}: empty text in column {column!r}")
     return value
 
 
@@ -512,11 +582,11 @@ def _examples(rows, path, text_column, label_column, labels):
     for line, row in rows:
         text, label = _text_field(row[text_column], path, line, text_column), row[label_column]
         if not isinstance(label, (str, int, float)):  # a JSON object, array or null names no class
-            raise ValueError(f"{path}, line {line}: the label in {label_column!r} is {_json_kind(label)}; "
+            raise ValueError(f"{path}, {_place(line)}: the label in {label_column!r} is {_json_kind(label)}; "
                              "expected a string or a number")
         label = _label_name(label)
         if not label:
-            raise ValueError(f"{path}, line {line}: empty label in column {label_column!r}")
+            raise ValueError(f"{path}, {_place(line)}: empty label in column {label_column!r}")
         found.append((line, text, label))
     if not found:
         raise ValueError(f"{path} has no rows of data")
@@ -527,7 +597,7 @@ def _examples(rows, path, text_column, label_column, labels):
     index = {name: i for i, name in enumerate(names)}
     for line, _, label in found:
         if label not in index:
-            raise ValueError(f"{path}, line {line}: unknown label {label!r}; allowed labels: {', '.join(names)}")
+            raise ValueError(f"{path}, {_place(line)}: unknown label {label!r}; allowed labels: {', '.join(names)}")
     if len(names) < 2:
         raise ValueError(f"{path}: only one class ({names[0]!r}); a classifier needs at least two")
     return [Example(text, index[label]) for _, text, label in found], names
@@ -601,19 +671,18 @@ def read_texts(path, text_column="text", encoding="utf-8"):
 
 
 def has_column(path, column, encoding="utf-8"):
-    """Whether a .csv / .tsv file's header row, or a .jsonl file's first object, names `column`
+    """Whether a .csv / .tsv file's header row, or a JSON file's first object, names `column`
     (a file that is not valid is left to the reader that follows, which says where)."""
     suffix = Path(path).suffix.lower()
     if suffix not in TABLE_SUFFIXES:
         return False
     text = _read_text(path, encoding)
     if suffix in (".jsonl", ".json"):
-        first = next((line for line in text.splitlines() if line.strip()), "")
         try:
-            row = json.loads(first)
-        except json.JSONDecodeError:
+            _, first = next(_jsonl_rows(text, path, []), (None, None))
+        except ValueError:
             return False
-        return isinstance(row, dict) and column in row
+        return isinstance(first, dict) and column in first
     return column in next(csv.reader([text.split("\n", 1)[0]], delimiter=_delimiter(text, [column])), [])
 
 

@@ -38,7 +38,7 @@ def load_tuned(delta_path, model=None, device="cpu"):
     except FileNotFoundError:
         raise FileNotFoundError(f"{delta_path} was fine-tuned from {base_name!r}, which is not found here; pass "
                                 "--model with that checkpoint's path") from None
-    tuned = load_delta(base, delta_path).eval()
+    tuned = load_delta(base, delta_path)
     tuned.tokenizer, tuned.base_name = base.tokenizer, base_name
     return tuned, base.tokenizer, tuned.max_len or base.config.max_len  # an older delta: the model's context
 

@@ -48,6 +48,9 @@ def load(name_or_path="tiny", device="cpu"):
         return load_minilm(device)
     path = resolve(name_or_path)
     metadata = load_metadata(path)
+    if metadata.get("format", "").startswith("minigrad-finetune-delta"):
+        raise ValueError(f"{path} is a fine-tuning delta, not a whole model: it goes back on its base model with "
+                         f"`minigrad predict {path} TEXT ...` (or, a language model's, `minigrad generate --delta {path}`)")
     if "config" not in metadata or "tokenizer" not in metadata:
         raise ValueError(f"{path} has no model config or tokenizer in its metadata; "
                          "was it written by models.pretrained.save_pretrained?")

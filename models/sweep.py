@@ -15,9 +15,18 @@ from pathlib import Path
 
 from models.compare import batch_options, check_before_training, run_mode, start_run
 from models.finetune import save_delta
-from models.train import write_results
+from models.train import OPTIMIZERS, write_results
 
 SWEEPABLE = {"lr": float, "optimizer": str, "weight_decay": float, "steps": int, "batch_size": int}
+
+
+ALLOWED = {  # checked as the grid is read, before any model loads: (test, what is expected)
+    "lr": (lambda v: v > 0, "expected > 0"),
+    "optimizer": (lambda v: v in OPTIMIZERS, f"expected one of {', '.join(sorted(OPTIMIZERS))}"),
+    "weight_decay": (lambda v: v >= 0, "expected >= 0"),
+    "steps": (lambda v: v >= 1, "expected >= 1"),
+    "batch_size": (lambda v: v >= 1, "expected >= 1"),
+}
 
 
 def parse_grid(specs):
@@ -34,6 +43,10 @@ def parse_grid(specs):
         except ValueError:
             raise ValueError(f"bad --sweep item {spec!r}: every value of {name} must be "
                              f"{'a number' if SWEEPABLE[name] is float else 'an integer'}") from None
+        allowed, expected = ALLOWED[name]
+        bad = [v for v in axes[name] if not allowed(v)]
+        if bad:
+            raise ValueError(f"bad --sweep item {spec!r}: {name}={bad[0]}, {expected}")
     return [dict(zip(axes, combination)) for combination in itertools.product(*axes.values())]
 
 
@@ -55,6 +68,8 @@ def parse_options(specs):
         name, sep, text = spec.partition("=")
         if not sep:
             raise ValueError(f"bad --option {spec!r}: expected NAME=VALUE")
+        if name in options:
+            raise ValueError(f"--option {name} is given twice; give it once (to try several values, train each)")
         options[name] = value(text)
     return options
 
@@ -75,7 +90,8 @@ def better(row, best):
 
 
 def finetune(config, mode, out_dir, grid=(), on_start=None, on_row=None, progress=False):
-    """Train `mode` at every grid point; keep, test and save the best. Returns (rows, best, results path).
+    """Train `mode` at every grid point; keep, test and save the best. Returns (rows, best, results path,
+    the grid point Ctrl-C stopped or None: the best of the points before it is kept).
     on_start(config, task, forgetting, notes), on_row(row) and progress as in models.compare.compare; each
     point's evaluations go to out_dir/log-<n>.jsonl (n counts the points from 1)."""
     base, task, config, forgetting, notes = start_run(replace(config, modes=[mode]), on_start)
@@ -85,8 +101,13 @@ def finetune(config, mode, out_dir, grid=(), on_start=None, on_row=None, progres
     rows, best, best_model = [], None, None
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    interrupted = None  # the grid point Ctrl-C stopped
     for n, (point, run_config) in enumerate(points, start=1):
-        row, model = run_mode(mode, base, task, run_config, forgetting, progress, out_dir / f"log-{n}.jsonl")
+        try:
+            row, model = run_mode(mode, base, task, run_config, forgetting, progress, out_dir / f"log-{n}.jsonl")
+        except KeyboardInterrupt:  # outside its training (while it was prepared or scored): it has no row
+            interrupted = point
+            break
         row["point"] = point
         rows.append(row)
         if on_row:
@@ -94,11 +115,14 @@ def finetune(config, mode, out_dir, grid=(), on_start=None, on_row=None, progres
         if best is None or better(row, best):
             best, best_model = row, model
         if row["stopped"] == "interrupted":  # Ctrl-C: keep the best so far, run no more points
+            interrupted = point
             break
+    if best is None:  # stopped before any point had a score: nothing to save
+        raise KeyboardInterrupt
     save_delta(best_model, out_dir / "delta.safetensors", labels=task.labels or None, base=config.model,
                max_len=batch_options(base, task, config)["max_len"])
     path = write_results(out_dir, command="finetune", mode=mode, config=config, notes=notes,
                          forgetting_measure=forgetting.measure,
                          task={"name": task.name, "kind": task.kind, "labels": task.labels},
-                         rows=rows, best=best, delta=str(out_dir / "delta.safetensors"))
-    return rows, best, path
+                         rows=rows, best=best, interrupted=interrupted, delta=str(out_dir / "delta.safetensors"))
+    return rows, best, path, interrupted

@@ -239,13 +239,26 @@ def train(model, loss_fn, batches, config, evaluate=None, param_groups=None, log
     return result
 
 
+def strict_json(value):
+    """value with every NaN and infinity made None: JSON has no such numbers (json.dumps would write
+    NaN, which strict parsers, and other languages, refuse)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: strict_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [strict_json(v) for v in value]
+    return value
+
+
 def write_results(out_dir, **sections):
-    """Write results.json (config, metrics, timings) under out_dir, atomically; returns its path."""
+    """Write results.json (config, metrics, timings) under out_dir, atomically; returns its path.
+    A non-finite number (a diverged run's loss) is written as null."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "results.json"
     temporary = path.with_suffix(".json.tmp")
-    temporary.write_text(json.dumps({k: asdict(v) if hasattr(v, "__dataclass_fields__") else v
-                                     for k, v in sections.items()}, indent=2, default=str))
+    sections = {k: asdict(v) if hasattr(v, "__dataclass_fields__") else v for k, v in sections.items()}
+    temporary.write_text(json.dumps(strict_json(sections), indent=2, default=str, allow_nan=False))
     temporary.replace(path)
     return path

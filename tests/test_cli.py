@@ -181,6 +181,7 @@ def test_a_diverging_run_is_reported_and_the_others_are_kept(tmp_path, capsys):
 
 def press_ctrl_c_at_step(n, monkeypatch):
     """From now on, the n-th training step (counted over every run) is interrupted by Ctrl-C."""
+    from models import compare  # noqa: F401 - imported first, so its warm-up steps keep the real training_step
     from models import train as training
 
     real_step, calls = training.training_step, []
@@ -202,6 +203,51 @@ def test_ctrl_c_stops_the_whole_comparison_and_keeps_what_finished(tmp_path, cap
     assert [(row["mode"], row["stopped"], row["steps_done"]) for row in rows] == [
         ("head", "finished", 3), ("lora", "interrupted", 1)]  # no adapter, no baselines
     assert "lora: interrupted after 1 step" in capsys.readouterr().out
+
+
+def press_ctrl_c_while_scoring(n, monkeypatch):
+    """Ctrl-C during the n-th final scoring of a run (each run scores validation, then test, after
+    it has trained): outside the training loop, which handles a Ctrl-C of its own."""
+    from models import compare as comparing
+
+    real_evaluate, calls = comparing.tasks.evaluate, []
+
+    def evaluate(*args, details=False, **kwargs):
+        calls.append(details)
+        if sum(calls) == n and details:
+            raise KeyboardInterrupt
+        return real_evaluate(*args, details=details, **kwargs)
+
+    monkeypatch.setattr(comparing.tasks, "evaluate", evaluate)
+
+
+def test_ctrl_c_while_a_mode_is_scored_keeps_the_modes_before_it(tmp_path, capsys, monkeypatch):
+    press_ctrl_c_while_scoring(3, monkeypatch)  # the second mode's validation score
+    out = tmp_path / "run"
+    assert main(["compare", "--modes", "head,lora,adapter", "--steps", "2", "--out", str(out)]) == 130
+    results = json.loads((out / "results.json").read_text())
+    assert [row["mode"] for row in results["rows"]] == ["head"] and results["interrupted"] == "lora"
+    assert "lora: interrupted before it was scored (not in the table)" in capsys.readouterr().out
+    assert (out / "curves.png").is_file()
+
+
+def test_ctrl_c_while_a_sweep_point_is_scored_keeps_and_saves_the_best_before_it(tmp_path, capsys, monkeypatch):
+    from models.finetune import load_delta
+
+    press_ctrl_c_while_scoring(3, monkeypatch)  # the second point's validation score
+    out = tmp_path / "ft"
+    assert main(["finetune", "--mode", "lora", "--steps", "2", "--sweep", "lr=1e-3,1e-2", "--out", str(out)]) == 130
+    results = json.loads((out / "results.json").read_text())
+    assert [row["point"] for row in results["rows"]] == [{"lr": 1e-3}] and results["interrupted"] == {"lr": 1e-2}
+    assert "lr=0.01: interrupted before it was scored" in capsys.readouterr().out
+    assert load_delta(pretrained.load("tiny"), out / "delta.safetensors").mode == "lora"
+
+
+def test_ctrl_c_before_any_point_is_scored_saves_nothing(tmp_path, capsys, monkeypatch):
+    press_ctrl_c_while_scoring(1, monkeypatch)
+    out = tmp_path / "ft"
+    assert main(["finetune", "--mode", "head", "--steps", "2", "--out", str(out)]) == 130
+    assert not (out / "delta.safetensors").exists() and "interrupted" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("args, message", [
@@ -531,3 +577,77 @@ def test_close_neighbours_labels_take_turns_above_and_below(tmp_path, monkeypatc
     # from the fewest: a above; b (2x a) below; c (2.5x b) above again; d far away above; e, the largest,
     # to the left and below
     assert placed == {"a": (4, 5), "b": (4, -12), "c": (4, 5), "d": (4, 5), "e": (-6, -12)}
+
+
+# ---- from a practitioner's probe ------------------------------------------------------------
+
+@pytest.mark.parametrize("args, message", [
+    (["finetune", "--mode", "lora", "--task", "tagging", "--augment", "0.1"], "a tagging task's targets sit on its words"),
+    (["finetune", "--mode", "head", "--task", "qa", "--max-len", "10"], "--max-len is for sentences and tags"),
+    (["compare", "--test", "t.csv"], "--test t.csv needs --train too"),
+    (["compare", "--task", "lm", "--train", "t.txt", "--label-column", "y"], "--label-column is for labelled sentences"),
+    (["compare", "--task", "lm", "--train", "t.txt", "--text-column", "body"], "t.txt is plain text"),
+    (["finetune", "--mode", "lora", "--option", "r=2", "--option", "r=16"], "--option r is given twice"),
+    (["finetune", "--mode", "head", "--sweep", "lr=1,-1"], "lr=-1.0, expected > 0"),
+    (["finetune", "--mode", "head", "--sweep", "optimizer=adamw,lion"], "optimizer=lion, expected one of adam, adamw"),
+])
+def test_options_that_cannot_apply_are_refused_before_anything_loads(args, message, tmp_path, capsys):
+    assert main(args + ["--steps", "1", "--out", str(tmp_path / "out")]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
+
+
+def test_your_own_test_file_is_scored_and_a_sweep_without_one_names_its_best(tmp_path, capsys):
+    from models import data
+    task = data.load_task("sentiment")
+    for name, examples in (("train", task.train[:200]), ("valid", task.valid[:60]), ("test", task.test[:50])):
+        (tmp_path / f"{name}.csv").write_text("text,label\n" + "".join(f'"{e.text}",{task.labels[e.label]}\n'
+                                                                     for e in examples))
+    own = ["--train", str(tmp_path / "train.csv"), "--valid", str(tmp_path / "valid.csv")]
+    assert main(["finetune", "--mode", "head", "--steps", "2", *own, "--test", str(tmp_path / "test.csv"),
+                 "--out", str(tmp_path / "a")]) == 0
+    best = json.loads((tmp_path / "a" / "results.json").read_text())["best"]
+    assert best["test_accuracy"] is not None and f"test accuracy {100 * best['test_accuracy']:.1f}%" in \
+        capsys.readouterr().out
+    assert main(["finetune", "--mode", "head", "--steps", "2", *own, "--sweep", "lr=1e-3,1e-1",
+                 "--out", str(tmp_path / "b")]) == 0
+    best = json.loads((tmp_path / "b" / "results.json").read_text())["best"]
+    assert f"best: lr={best['point']['lr']}: val accuracy {100 * best['val_accuracy']:.1f}% (no test set" in \
+        capsys.readouterr().out
+
+
+def test_a_diverged_run_is_written_as_valid_json_and_fails(tmp_path, capsys):
+    out = tmp_path / "div"
+    assert main(["finetune", "--mode", "full", "--lr", "1e30", "--optimizer", "sgd", "--steps", "10",
+                 "--out", str(out)]) == 1
+    assert "every setting diverged" in capsys.readouterr().err
+    text = (out / "results.json").read_text()
+    assert "NaN" not in text and "Infinity" not in text
+    assert json.loads(text)["best"]["stopped"] == "non-finite loss"
+
+
+def test_validation_texts_seen_in_training_and_a_text_with_two_labels_are_noted(tmp_path, capsys):
+    rows = [("great phone", "pos"), ("awful phone", "neg"), ("nice screen", "pos"), ("bad screen", "neg")] * 5
+    (tmp_path / "d.csv").write_text("text,label\n" + "".join(f"{t},{l}\n" for t, l in rows + [("great phone", "neg")]))
+    assert main(["compare", "--modes", "head", "--no-baselines", "--steps", "1", "--train", str(tmp_path / "d.csv"),
+                 "--out", str(tmp_path / "run")]) == 0
+    notes = json.loads((tmp_path / "run" / "results.json").read_text())["notes"]
+    assert any(note.startswith("2 of 2 validation texts are also training texts") for note in notes), notes
+    assert "1 training text appears with more than one label" in notes
+
+
+def test_a_delta_loads_ready_to_predict_and_is_not_a_model_to_generate_with(tmp_path, capsys):
+    from models.finetune import load_delta, prepare, save_delta
+    tiny = pretrained.load("tiny")
+    save_delta(prepare(tiny, "lora", num_labels=2), tmp_path / "d.safetensors", base="tiny")
+    tuned = load_delta(tiny, tmp_path / "d.safetensors")
+    assert not tuned.training  # no dropout: the same text gets the same prediction every time
+    assert main(["generate", "--model", str(tmp_path / "d.safetensors")]) == 2
+    assert "is a fine-tuning delta, not a whole model" in capsys.readouterr().err
+
+
+def test_a_checkpoint_of_other_text_is_not_said_to_forget_its_pretraining_domain(tmp_path):
+    from models.forgetting import forgetting_probe
+    tiny = pretrained.load("tiny")
+    assert forgetting_probe(tiny).measure.startswith("pretraining-domain next-token loss")
+    assert "the shipped model's pretraining text" in forgetting_probe(tiny, name="elsewhere.safetensors").measure

@@ -48,7 +48,7 @@ def test_plain_text_csv_and_jsonl_files(sea_file, tmp_path):
     assert [t.text for t in from_csv] == ["first, with a comma", "second"]
     (tmp_path / "t.jsonl").write_text('{"text": "one"}\n{"text": "two"}\n')
     assert [t.text for t in data.load_texts(tmp_path / "t.jsonl")] == ["one", "two"]
-    with pytest.raises(ValueError, match="no column 'text'; its columns are: id, body"):
+    with pytest.raises(ValueError, match="no column 'text'; its columns are: 'id', 'body'"):
         data.load_texts(tmp_path / "t.csv")
     (tmp_path / "one.txt").write_text("only one line\n")
     with pytest.raises(ValueError, match="needs at least 2"):

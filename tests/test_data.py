@@ -208,7 +208,7 @@ def test_tab_and_semicolon_separated_files_load_too(tmp_path):
     assert [t.text for t in data.load_texts(tsv)] == ["great, really", "awful; truly"]
     commas = write(tmp_path, "commas.csv", "text,label\nfirst; then second,pos\nno;,neg\n")  # the header decides
     assert data.load_csv(commas)[0] == [("first; then second", 1), ("no;", 0)]
-    with pytest.raises(ValueError, match="excel.csv has no column 'text'; its columns are: review, stars"):
+    with pytest.raises(ValueError, match="excel.csv has no column 'text'; its columns are: 'review', 'stars'$"):
         data.load_csv(semicolons)
 
 
@@ -231,7 +231,7 @@ def test_loader_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match="nope.csv"):
         data.load_csv(tmp_path / "nope.csv")
     path = write(tmp_path, "a.csv", "sentence,label\nhi,pos\n")
-    with pytest.raises(ValueError, match="a.csv has no column 'text'; its columns are: sentence, label"):
+    with pytest.raises(ValueError, match="a.csv has no column 'text'; its columns are: 'sentence', 'label'$"):
         data.load_csv(path)
     path = write(tmp_path, "b.csv", "text,label\nhi,pos\n  ,neg\n")
     with pytest.raises(ValueError, match="b.csv, line 3: empty text"):
@@ -250,7 +250,7 @@ def test_loader_errors(tmp_path):
     with pytest.raises(ValueError, match="f.jsonl, line 2: not valid JSON"):
         data.load_jsonl(path)
     path = write(tmp_path, "g.jsonl", '{"text": "hi", "label": "a"}\n{"txt": "ho", "label": "b"}\n')
-    with pytest.raises(ValueError, match="g.jsonl, line 2: no field 'text'; its fields are: txt, label"):
+    with pytest.raises(ValueError, match="g.jsonl, line 2: no field 'text'; its fields are: 'txt', 'label'$"):
         data.load_jsonl(path)
     path = write(tmp_path, "h.jsonl", '{"text": "", "label": "a"}\n')
     with pytest.raises(ValueError, match="h.jsonl, line 1: empty text"):
@@ -288,7 +288,8 @@ def test_a_column_named_twice_in_the_header_is_an_error(tmp_path):
 
 def test_a_plain_text_file_for_classification_points_to_the_lm_task(tmp_path):
     path = write(tmp_path, "reviews.txt", "great phone\nawful battery\n")
-    with pytest.raises(ValueError, match=r"no column 'text'; its columns are: great phone \(one column: .*--task lm\)"):
+    with pytest.raises(ValueError, match=r"no column 'text'; its columns are: 'great phone' "
+                                         r"\(one column: .*--task lm\)"):
         data.load_examples(path)
     with pytest.raises(ValueError) as two_columns:  # a CSV naming other columns gets no hint
         data.load_csv(write(tmp_path, "a.csv", "sentence,label\nhi,pos\n"))
@@ -534,3 +535,82 @@ def test_augmented_examples_are_both_dropped_and_swapped():
     out = [e.text.split() for e in augment_examples([Example(" ".join(words), 1)] * 20, 0.3, seed=0)]
     assert any(len(o) < len(words) for o in out)  # dropped
     assert any(o != sorted(o, key=words.index) for o in out)  # swapped: out of the original order
+
+
+def test_a_json_file_holding_an_array_of_objects_loads_and_errors_name_the_item(tmp_path):
+    """A JSON array of objects, often spread over many lines, is what many tools export as .json."""
+    rows = [{"text": "good", "label": "pos"}, {"text": "bad", "label": "neg"}]
+    path = write(tmp_path, "export.json", "\n" + json.dumps(rows, indent=2))
+    assert data.load_examples(path) == ([("good", 1), ("bad", 0)], ["neg", "pos"])
+    assert [t.text for t in data.load_texts(path)] == ["good", "bad"]
+    wrong = {"item 2: empty text in column 'text'": [rows[0], {"text": " ", "label": "neg"}],
+             "item 2: expected a JSON object, got list": [rows[0], ["bad", "neg"]],
+             "item 3: no field 'label'; its fields are: 'text'$": rows + [{"text": "meh"}],
+             "item 2: the label in 'label' is null": [rows[0], {"text": "bad", "label": None}]}
+    for message, items in wrong.items():
+        path = write(tmp_path, "wrong.json", json.dumps(items, indent=2))
+        with pytest.raises(ValueError, match=f"wrong.json, {message}"):
+            data.load_examples(path)
+    path = write(tmp_path, "c.json", json.dumps(rows, indent=2))
+    with pytest.raises(ValueError, match="c.json, item 1: unknown label 'pos'; allowed labels: neg, bad"):
+        data.load_examples(path, labels=["neg", "bad"])
+    with pytest.raises(ValueError, match="empty.json has no rows of data"):
+        data.load_examples(write(tmp_path, "empty.json", "[]"))
+    with pytest.raises(ValueError, match="broken.json, line 3: not valid JSON"):  # a line, where there is one
+        data.load_examples(write(tmp_path, "broken.json", '[\n  {"text": "good", "label": "pos"},\n  {"text": }\n]'))
+    with pytest.raises(ValueError, match="texts.json, item 2: the text in 'text' is a number"):
+        data.load_texts(write(tmp_path, "texts.json", '[{"text": "one"}, {"text": 2}]'))
+
+
+def test_a_jsonl_file_holding_a_json_array_is_told_to_be_renamed(tmp_path):
+    path = write(tmp_path, "export.jsonl", '  [{"text": "good", "label": "pos"},\n {"text": "bad", "label": "neg"}]')
+    with pytest.raises(ValueError, match=r"export.jsonl looks like a JSON array \(it starts with '\['\), not JSON "
+                                         r"Lines .*; rename it to .json"):
+        data.load_examples(path)
+    renamed = path.rename(tmp_path / "export.json")
+    assert data.load_examples(renamed) == ([("good", 1), ("bad", 0)], ["neg", "pos"])
+
+
+def test_a_column_named_but_for_case_or_spaces_is_suggested_as_the_option_to_pass(tmp_path):
+    """" label" (from a header written "text, label") lists as an unremarkable label unless quoted."""
+    spaced = write(tmp_path, "spaced.csv", "text, label\ngood,pos\nbad,neg\n")
+    with pytest.raises(ValueError, match="spaced.csv has no column 'label'; its columns are: 'text', ' label'; "
+                                         "did you mean --label-column ' label'\\?$"):
+        data.load_csv(spaced)
+    assert data.load_csv(spaced, label_column=" label")[0] == [("good", 1), ("bad", 0)]  # the suggestion works
+    capitals = write(tmp_path, "capitals.csv", "Text,Label\ngood,pos\nbad,neg\n")
+    with pytest.raises(ValueError, match="no column 'text'; its columns are: 'Text', 'Label'; "
+                                         "did you mean --text-column Text\\?$"):
+        data.load_csv(capitals)
+    with pytest.raises(ValueError, match="no column 'label'; .*; did you mean --label-column Label\\?$"):
+        data.load_csv(capitals, text_column="Text")
+    with pytest.raises(ValueError, match="did you mean --text-column Text\\?$"):
+        data.load_texts(capitals)
+    # a lone near miss is a column to name, not a sign of plain text
+    with pytest.raises(ValueError, match="its columns are: 'Text'; did you mean --text-column Text\\?$"):
+        data.load_csv(write(tmp_path, "one.csv", "Text\ngood\nbad\n"))
+    jsonl = write(tmp_path, "fields.jsonl", '{"Text": "good", "label": "pos"}\n')
+    with pytest.raises(ValueError, match="fields.jsonl, line 1: no field 'text'; its fields are: 'Text', 'label'; "
+                                         "did you mean --text-column Text\\?$"):
+        data.load_jsonl(jsonl)
+
+
+def test_a_utf16_file_is_named_as_such_and_reads_with_encoding_utf16(tmp_path):
+    """Windows tools write UTF-16 with a byte-order mark; latin-1 is the wrong advice for it."""
+    content = "text,label\ncafé,pos\nok,neg\n"
+    path = write(tmp_path, "wide.csv", content, encoding="utf-16")  # the mark, then the text
+    assert path.read_bytes()[:2] in (b"\xff\xfe", b"\xfe\xff")
+    for encoding in ("utf-8", "latin-1"):
+        with pytest.raises(ValueError, match=f"wide.csv is UTF-16 text \\(it starts with a UTF-16 byte-order "
+                                             f"mark\\), not {encoding}; pass --encoding utf-16$"):
+            data.load_csv(path, encoding=encoding)
+    expected = ([("café", 1), ("ok", 0)], ["neg", "pos"])
+    assert data.load_csv(path, encoding="utf-16") == expected
+    big_endian = tmp_path / "big.csv"
+    big_endian.write_bytes(b"\xfe\xff" + content.encode("utf-16-be"))
+    assert data.load_csv(big_endian, encoding="utf-16") == expected
+    assert data.load_csv(big_endian, encoding="UTF-16BE") == expected  # the mark is not read as text
+    wider = write(tmp_path, "wider.csv", content, encoding="utf-32")  # FF FE 00 00 starts like UTF-16
+    with pytest.raises(ValueError, match="wider.csv is UTF-32 text .*; pass --encoding utf-32$"):
+        data.load_csv(wider, encoding="utf-16")
+    assert data.load_csv(wider, encoding="utf-32") == expected

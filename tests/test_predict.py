@@ -129,6 +129,9 @@ def test_read_input_scores_a_file_that_has_labels_and_reads_one_that_has_none(tm
     jsonl.write_text('{"text": "good", "label": 1}\n')
     assert read_input(jsonl, labels=["0", "1"]) == (["good"], [1])
     assert read_input(jsonl, labels=None) == (["good"], None)  # a tagger has no labels to score against
+    array = tmp_path / "f.json"
+    array.write_text('[{"text": "good", "label": "positive"},\n {"text": "bad", "label": "negative"}]')
+    assert read_input(array, labels=["negative", "positive"]) == (["good", "bad"], [1, 0])
     with pytest.raises(ValueError, match="unknown label 'neutral'; allowed labels: negative, positive"):
         read_input(write_csv(tmp_path / "e.csv", [["text", "label"], ["meh", "neutral"]]), labels=["negative", "positive"])
 

@@ -87,8 +87,8 @@ def read_metadata(path):
 
 
 def load_delta(base_model, path):
-    """The prepared model of the delta at path, rebuilt on base_model (which is not changed), with
-    .labels (the class names, if saved) and .max_len (tokens per text in training, if saved) set."""
+    """The prepared model of the delta at path, rebuilt on base_model (which is not changed), in eval
+    mode, with .labels (the class names, if saved) and .max_len (tokens per text in training, if saved)."""
     from models.finetune import prepare  # here, not at the top: models.finetune imports this file
 
     metadata = read_metadata(path)
@@ -110,4 +110,4 @@ def load_delta(base_model, path):
     tuned.load_state_dict(delta, strict=False)  # not strict: the frozen rest is the base's, on purpose
     tuned.labels = json.loads(metadata.get("labels", "null"))  # class names of the head's outputs, if saved
     tuned.max_len = json.loads(metadata.get("max_len", "null"))
-    return tuned
+    return tuned.eval()  # ready to predict, as pretrained.load's models are; .train() to train it further
