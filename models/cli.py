@@ -217,7 +217,8 @@ def compare_config(args):
         raise ValueError(f"--text-column and --label-column are both {args.text_column!r}: the label would "
                          "be read from the text itself")
     config = CompareConfig(model=args.model, task=args.task, steps=args.steps, seed=args.seed, device=args.device,
-                           batch_size=args.batch_size, max_len=args.max_len, train_path=args.train, valid_path=args.valid,
+                           batch_size=args.batch_size, eval_every=args.eval_every, max_len=args.max_len,
+                           train_path=args.train, valid_path=args.valid,
                            test_path=args.test,
                            text_column=args.text_column, label_column=args.label_column, encoding=args.encoding,
                            train_domain=args.train_domain)
@@ -498,6 +499,9 @@ def add_task_options(parser):
     parser.add_argument("--steps", type=at_least(1), default=None,
                         help="training steps per mode (default: the model's, 100 for tiny, 200 for minilm)")
     parser.add_argument("--batch-size", type=at_least(1), default=None, help="default: the model's, 32 for both")
+    parser.add_argument("--eval-every", type=at_least(1), default=None,
+                        help="steps between validations (the curves' points, early stopping's checks; "
+                             "default: the model's, 20 for tiny, 50 for minilm)")
     parser.add_argument("--max-len", type=at_least(3), default=None,
                         help="tokens per text, longer ones are cut (default: the model's, 48 for tiny, 64 for minilm; "
                              "at most its context, 64 and 512)")

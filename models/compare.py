@@ -217,7 +217,11 @@ def check_modes_fit(base, task, config):
     model (r=0, top_k past its blocks, a pattern that names no parameter) are found before anything
     trains, not when that mode's turn comes."""
     for name in config.modes:
-        prepare(base, name, num_labels=len(task.labels) or None, task=task.kind, **config.options)
+        try:
+            prepare(base, name, num_labels=len(task.labels) or None, task=task.kind, **config.options)
+        except ValueError as error:  # e.g. "Dropout: p must be in [0, 1)": say which mode and options
+            given = " ".join(f"{k}={v}" for k, v in config.options.items())
+            raise ValueError(f"mode {name!r}" + (f" with options {given}" if given else "") + f": {error}") from None
 
 
 def start_run(config, on_start=None):
@@ -331,7 +335,8 @@ def run_mode(name, base, task, config, forgetting, progress=False, log_path=None
         sample = {"sample": greedy_sample(model, tokenizer)} if task.kind == "lm" else {}
         peak = peak_step_bytes(model, next(endless_batches(task.train, tokenizer, config, options)), config)
     row = {
-        "mode": name, "lr": lr, "optimizer": config.optimizer, "weight_decay": config.weight_decay,
+        "mode": name, "options": model.mode_options, "lr": lr, "optimizer": config.optimizer,
+        "weight_decay": config.weight_decay,
         "steps": config.steps, "batch_size": config.batch_size, "trainable": trainable, "total": total,
         "trainable_pct": 100 * trainable / total, "seconds_per_step": result.seconds_per_step,
         "peak_mb": None if peak is None else peak / 2**20,

@@ -651,3 +651,13 @@ def test_a_checkpoint_of_other_text_is_not_said_to_forget_its_pretraining_domain
     tiny = pretrained.load("tiny")
     assert forgetting_probe(tiny).measure.startswith("pretraining-domain next-token loss")
     assert "the shipped model's pretraining text" in forgetting_probe(tiny, name="elsewhere.safetensors").measure
+
+
+def test_an_out_of_range_mode_option_names_the_mode_and_option_and_rows_record_the_options(tmp_path, capsys):
+    assert main(["finetune", "--mode", "lora", "--option", "lora_dropout=1.5", "--steps", "1",
+                 "--out", str(tmp_path / "a")]) == 2
+    assert "mode 'lora' with options lora_dropout=1.5: " in capsys.readouterr().err
+    assert main(["compare", "--modes", "lora", "--no-baselines", "--steps", "2", "--eval-every", "1",
+                 "--out", str(tmp_path / "b")]) == 0
+    (row,) = json.loads((tmp_path / "b" / "results.json").read_text())["rows"]
+    assert row["options"]["r"] == 8 and [point["step"] for point in row["curve"]] == [1, 2]
