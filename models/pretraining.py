@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import minigrad as mg
+from minigrad.io import load_metadata
 from models import data
 from models.fetch import read_cached
 from models.heads import LanguageModel
@@ -105,13 +106,75 @@ def split_corpus(config):
     """(train texts, valid texts): reviews, one per line; or Shakespeare, one stream each."""
     if config.corpus not in CORPORA:
         raise ValueError(f"unknown corpus {config.corpus!r}; expected one of {CORPORA}")
+    if not 0 <= config.valid_fraction < 1:
+        raise ValueError(f"valid_fraction must be in [0, 1) (the part of the corpus held out), "
+                         f"got {config.valid_fraction}")
     if config.corpus == "shakespeare":
         text = read_cached("shakespeare").decode("ascii")
         cut = int(len(text) * (1 - config.valid_fraction))  # the first 90 % trains, the rest validates
         return [text[:cut]], [text[cut:]]
     lines = data.pretraining_corpus(n_sentences=config.corpus_sentences, seed=config.seed).splitlines()
     n_valid = max(1, int(len(lines) * config.valid_fraction))
+    if n_valid >= len(lines):  # at least 1 validates, so 1 sentence would leave nothing to sample batches from
+        raise ValueError(f"corpus_sentences {len(lines)} leaves no sentence to train on: at least 2 are needed, "
+                         "1 to validate on and 1 to train on")
     return lines[n_valid:], lines[:n_valid]
+
+
+def checkpoint_metadata(resume):
+    """The metadata of `resume`, after checking that it is a checkpoint a pretraining run wrote."""
+    if not Path(resume).is_file():
+        raise FileNotFoundError(f"resume: no checkpoint file {resume} (a pretraining run writes "
+                                "checkpoint.safetensors in its output folder)")
+    metadata = load_metadata(resume)
+    if "optimizer" not in metadata or "pretrain_config" not in metadata:
+        raise ValueError(f"{resume} holds weights but no optimizer state, so training cannot continue "
+                         "exactly from it: resume from the checkpoint.safetensors a pretraining run wrote")
+    return metadata
+
+
+def resumed_settings(resume):
+    """What a run resumed from `resume` continues with, by the names of the command's options:
+    the checkpoint's own corpus, tokenizer, batch size, seed, learning rate and model sizes."""
+    metadata = checkpoint_metadata(resume)
+    saved, model = json.loads(metadata["pretrain_config"]), json.loads(metadata["config"])
+    return {"corpus": saved["corpus"], "sentences": saved["corpus_sentences"], "tokenizer": saved["tokenizer"],
+            "vocab_size": saved["vocab_size"], "batch_size": saved["batch_size"], "seed": saved["seed"],
+            "lr": json.loads(metadata["schedule"])["base_lrs"][0],
+            **{name: model[name] for name in ("n_layers", "d_model", "n_heads", "d_ff", "max_len")}}
+
+
+RUN_FILES = ("model.safetensors", "checkpoint.safetensors", "results.json", "log.jsonl")  # what a run leaves
+
+
+def refuse_another_run(out_dir, resume):
+    """Writing into a folder that holds an earlier run would overwrite its model and results and append
+    to its log, mixing two runs: refused, except for --resume continuing a checkpoint in its own folder."""
+    if resume and Path(resume).resolve().parent == out_dir.resolve():
+        return
+    found = [name for name in RUN_FILES if (out_dir / name).exists()]
+    if found:
+        checkpoint = out_dir / "checkpoint.safetensors"
+        instead = (f", or continue that run with --resume {checkpoint} --out {out_dir}" if checkpoint.is_file()
+                   else " (or delete that one)")
+        raise ValueError(f"--out {out_dir} already holds an earlier pretraining run ({', '.join(found)}); "
+                         f"choose a new folder{instead}")
+
+
+def interruption_note(out_dir, config, result, resume=None):
+    """After Ctrl-C: the checkpoint --resume can continue from, or that none was written yet (one is
+    written at each evaluation that improves the validation loss, so a run stopped before its first has none)."""
+    checkpoint = Path(out_dir) / "checkpoint.safetensors"
+    if checkpoint.is_file():
+        return (f"the last good checkpoint is {checkpoint} (step {load_metadata(checkpoint)['step']}); "
+                f"continue with --resume {checkpoint} --out {out_dir}")
+    every = config.train.eval_every
+    first = min((result.steps_done // every + 1) * every, config.train.steps)  # the next evaluation
+    where = "yet" if not resume else f"in {out_dir} yet"
+    kept = (f"{resume} is still the one to continue from" if resume else
+            "model.safetensors holds the weights, but not the optimizer's state that --resume needs")
+    return (f"no checkpoint was written {where} (the first would have been at step {first}, at the next "
+            f"evaluation: they come every {every} steps and at the last); {kept}")
 
 
 RESUMED_FIELDS = ("corpus", "corpus_sentences", "valid_fraction", "tokenizer", "vocab_size", "batch_size", "seed")
@@ -120,15 +183,13 @@ RESUMED_FIELDS = ("corpus", "corpus_sentences", "valid_fraction", "tokenizer", "
 def pretrain(config=PretrainConfig(), out_dir="runs/pretrain", device="cpu", resume=None):
     """Train a tokenizer and a causal LM from scratch (or resume from a checkpoint); returns (model, results).
     A resumed run takes its corpus, tokenizer, batch size and seed from the checkpoint (so the data
-    continues where it stopped), and its total steps too unless config.train.steps is set."""
+    continues where it stopped), its learning rate and weight decay (the optimizer state it restores),
+    and its total steps too unless config.train.steps is set. out_dir must not hold another run."""
+    out_dir = Path(out_dir)
+    refuse_another_run(out_dir, resume)
     if resume:  # the model and tokenizer here; train() restores the weights, optimizer and schedule
-        if not Path(resume).is_file():
-            raise FileNotFoundError(f"resume: no checkpoint file {resume} (a pretraining run writes "
-                                    "checkpoint.safetensors in its output folder)")
+        checkpoint_metadata(resume)  # checked to be a pretraining checkpoint first
         model = load_pretrained(resume, device)
-        if "optimizer" not in model.metadata:
-            raise ValueError(f"{resume} holds weights but no optimizer state, so training cannot continue "
-                             "exactly from it: resume from the checkpoint.safetensors a pretraining run wrote")
         done, saved = int(model.metadata["step"]), json.loads(model.metadata["pretrain_config"])
         if config.train.steps is None:  # the interrupted run's total: its cosine schedule, continued
             config.train.steps = saved["steps"]
@@ -136,10 +197,12 @@ def pretrain(config=PretrainConfig(), out_dir="runs/pretrain", device="cpu", res
             raise ValueError(f"{resume} is at step {done} already: pass more --steps than that to continue")
         for name in RESUMED_FIELDS:
             setattr(config, name, saved[name])
+        # train() restores the checkpoint's optimizer and schedule: record the rate and decay they hold
+        config.train.lr = json.loads(model.metadata["schedule"])["base_lrs"][0]
+        config.train.weight_decay = max(group["weight_decay"]
+                                        for group in json.loads(model.metadata["optimizer"])["param_groups"])
         config.model, tokenizer = model.config, model.tokenizer
     mg.manual_seed(config.seed)
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
     train_lines, valid_lines = split_corpus(config)
     if not resume:
         tokenizer_class = TOKENIZERS[config.tokenizer]
@@ -162,6 +225,7 @@ def pretrain(config=PretrainConfig(), out_dir="runs/pretrain", device="cpu", res
                 "pretrain_config": json.dumps({**{name: getattr(config, name) for name in RESUMED_FIELDS},
                                                "steps": config.train.steps})}
     config.train.warmup_steps = min(config.train.warmup_steps, config.train.steps // 10)  # short runs: less
+    out_dir.mkdir(parents=True, exist_ok=True)  # only now: a mistake found above leaves no folder behind
     result = train(
         model, lambda m, batch: m.lm_loss(*batch),
         batches, config.train,

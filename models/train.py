@@ -224,12 +224,10 @@ def train(model, loss_fn, batches, config, evaluate=None, param_groups=None, log
                     break
     except NonFiniteLoss as error:
         result.stopped = "non-finite loss"
-        kept = f"; the last good checkpoint is {checkpoint_path}" if checkpoint_path else ""
-        tqdm.write(f"training stopped: {error}{kept}")
+        tqdm.write(f"training stopped: {error}{last_good(checkpoint_path)}")
     except KeyboardInterrupt:
         result.stopped = "interrupted"
-        kept = f"; the last good checkpoint is {checkpoint_path}" if checkpoint_path else ""
-        tqdm.write(f"training interrupted (Ctrl-C): stopping cleanly{kept}")
+        tqdm.write(f"training interrupted (Ctrl-C): stopping cleanly{last_good(checkpoint_path)}")
     finally:
         bar.close()
         if log:
@@ -249,6 +247,11 @@ def strict_json(value):
     if isinstance(value, (list, tuple)):
         return [strict_json(v) for v in value]
     return value
+
+
+def last_good(checkpoint_path):
+    """'; the last good checkpoint is PATH' where one was written (none is before the first evaluation)."""
+    return f"; the last good checkpoint is {checkpoint_path}" if checkpoint_path and Path(checkpoint_path).is_file() else ""
 
 
 def write_results(out_dir, **sections):

@@ -55,7 +55,7 @@ def test_compare_on_the_users_csv(tmp_path, capsys):
 
 
 def test_texts_longer_than_max_len_are_counted_before_the_table(tmp_path, capsys):
-    rows = ["text,label"] + [f"{'fine ' * 15}{'great' if i % 2 else 'awful'},{i % 2}" for i in range(200)]
+    rows = ["text,label"] + [f"{'fine ' * 15}{'great' if i % 2 else 'awful'} {i},{i % 2}" for i in range(200)]
     (tmp_path / "long.csv").write_text("\n".join(rows) + "\n")
     args = ["--train", str(tmp_path / "long.csv"), "--steps", "1", "--no-baselines", "--modes", "head"]
     assert main(["compare", *args, "--max-len", "20", "--out", str(tmp_path / "cut")]) == 0
@@ -334,10 +334,10 @@ def test_domain_shift_trains_on_one_domain_and_tests_on_the_other(tmp_path):
 
 
 @pytest.mark.parametrize("sweep, message", [
-    (["steps=2,0"], "steps must be a positive integer, got 0"),
-    (["optimizer=sgd,bogus"], "unknown optimizer 'bogus'"),
-    (["weight_decay=0,-1"], "weight_decay must be >= 0"),
-    (["lr=1e-3,nan"], "must be > 0, got nan"),
+    (["steps=2,0"], "steps=0, expected >= 1"),
+    (["optimizer=sgd,bogus"], "optimizer=bogus, expected one of adam, adamw, rmsprop, sgd"),
+    (["weight_decay=0,-1"], "weight_decay=-1.0, expected >= 0"),
+    (["lr=1e-3,nan"], "lr=nan, expected > 0"),
 ])
 def test_every_sweep_point_is_checked_before_the_first_trains(sweep, message, tmp_path, capsys):
     out = tmp_path / "ft"
@@ -525,13 +525,13 @@ def test_data_notes_count_exactly_the_texts_that_get_cut_and_the_suspicious_labe
         task = data.TaskData("t", kind, labels, examples, [data.Example("x", 0)] * 20, [])
         return data_notes(with_defaults(CompareConfig(max_len=max_len), kind, 64), base, task)
 
-    two = [data.Example(text, i % 2) for i in range(10)]
-    assert notes(two, ["a", "b"], max_len=length + 2) == []  # exactly fits between [BOS] and [EOS]
-    assert notes(two, ["a", "b"], max_len=length + 1)[0].startswith("10 of 10 training texts are longer")
-    five, six = ([data.Example(text, i % k) for i in range(10)] for k in (5, 6))
+    ten = [data.Example(text, 0)] * 10
+    assert notes(ten, ["a", "b"], max_len=length + 2) == []  # exactly fits between [BOS] and [EOS]
+    assert notes(ten, ["a", "b"], max_len=length + 1)[0].startswith("10 of 10 training texts are longer")
+    five, six = ([data.Example(f"{text} {i}", i % k) for i in range(10)] for k in (5, 6))
     assert notes(five, list("abcde")) == []  # 5 classes for 10 examples: fine
     assert notes(six, list("abcdef")) == ["6 classes for 10 training examples: is the label column the one with the labels?"]
-    assert notes([data.Example(text, i % 2) for i in range(3)], ["a", "b"]) == []  # 2 classes are never suspicious
+    assert notes([data.Example(f"{text} {i}", i % 2) for i in range(3)], ["a", "b"]) == []  # 2 classes never are
     lm = [data.TextExample(text * 20)] * 10
     assert notes(lm, [], kind="lm") == []  # a language model's texts are cut into windows, not cut short
 

@@ -1,0 +1,150 @@
+"""`minigrad pretrain`: Ctrl-C, --resume, output folders and options that do not apply, on tiny settings."""
+import json
+
+import pytest
+
+from models.cli import main
+
+TINY = ["--n-layers", "1", "--d-model", "16", "--n-heads", "2", "--d-ff", "32", "--max-len", "16"]
+
+
+def pretrain(out, *options, steps=3):
+    """`minigrad pretrain` of a tiny model on a tiny corpus into out; returns the exit status."""
+    return main(["pretrain", "--steps", str(steps), "--sentences", "50", "--vocab-size", "270", *TINY,
+                 *options, "--out", str(out)])
+
+
+def resume(checkpoint, out, *options, steps=5):
+    return main(["pretrain", "--resume", str(checkpoint), "--steps", str(steps), *options, "--out", str(out)])
+
+
+def press_ctrl_c_at_step(n, monkeypatch):
+    """The n-th training step from now on is interrupted by Ctrl-C (as tests/test_cli.py does)."""
+    from models import train as training
+
+    real_step, calls = training.training_step, []
+
+    def step_then_ctrl_c(*args):
+        calls.append(1)
+        if len(calls) == n:
+            raise KeyboardInterrupt
+        return real_step(*args)
+
+    monkeypatch.setattr(training, "training_step", step_then_ctrl_c)
+
+
+def test_ctrl_c_exits_130_and_says_that_no_checkpoint_was_written_yet(tmp_path, capsys, monkeypatch):
+    press_ctrl_c_at_step(2, monkeypatch)  # before the first evaluation, the last step (5), wrote a checkpoint
+    out = tmp_path / "run"
+    assert pretrain(out, steps=5) == 130
+    captured = capsys.readouterr()
+    printed = captured.out
+    assert "the last good checkpoint" not in captured.out + captured.err  # there is none to name
+    assert not (out / "checkpoint.safetensors").exists()
+    assert "interrupted after 1 step: no checkpoint was written yet (the first would have been at step 5" in printed
+    results = json.loads((out / "results.json").read_text())
+    assert (results["stopped"], results["final"]["steps"]) == ("interrupted", 1)
+
+
+def test_ctrl_c_names_the_checkpoint_when_there_is_one(tmp_path, capsys, monkeypatch):
+    out = tmp_path / "run"
+    assert pretrain(out) == 0  # its last step, 3, is evaluated and checkpointed
+    press_ctrl_c_at_step(2, monkeypatch)
+    checkpoint = out / "checkpoint.safetensors"
+    assert resume(checkpoint, out, steps=10) == 130  # continuing in its own folder, stopped after step 4
+    printed = capsys.readouterr().out
+    assert f"interrupted after 4 steps: the last good checkpoint is {checkpoint} (step 3)" in printed
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    """A tiny run's checkpoint, after 3 steps (lr 3e-3, batch 32, seed 0: the reviews preset's)."""
+    out = tmp_path_factory.mktemp("pretrained") / "run"
+    assert pretrain(out) == 0
+    return out / "checkpoint.safetensors"
+
+
+@pytest.mark.parametrize("option, saved", [
+    (["--lr", "0.01"], "0.003"), (["--d-model", "32"], "16"), (["--batch-size", "4"], "32"),
+    (["--sentences", "100"], "50"), (["--corpus", "shakespeare"], "reviews"), (["--tokenizer", "char"], "bpe"),
+    (["--vocab-size", "300"], "270"), (["--seed", "1"], "0"), (["--n-layers", "2"], "1"), (["--max-len", "8"], "16"),
+])
+def test_resume_refuses_the_options_it_would_ignore(option, saved, checkpoint, tmp_path, capsys):
+    assert resume(checkpoint, tmp_path / "b", *option) == 2
+    error = capsys.readouterr().err
+    assert (f"{' '.join(option)} cannot be given with --resume: the checkpoint's own value is used "
+            f"({option[0]} {saved})") in error
+    assert not (tmp_path / "b").exists()
+
+
+def test_resume_names_every_option_it_would_ignore_and_accepts_the_same_values_again(checkpoint, tmp_path, capsys):
+    assert resume(checkpoint, tmp_path / "b", "--lr", "0.01", "--seed", "0", "--d-model", "32") == 2
+    assert ("--lr 0.01, --d-model 32 cannot be given with --resume: the checkpoint's own values are used "
+            "(--lr 0.003, --d-model 16)") in capsys.readouterr().err
+    # the first run's command line again, plus --resume: nothing would be ignored
+    assert resume(checkpoint, tmp_path / "b", "--lr", "3e-3", "--seed", "0", "--sentences", "50", *TINY) == 0
+
+
+def test_a_resumed_run_records_the_settings_it_used(tmp_path):
+    assert pretrain(tmp_path / "a", "--lr", "0.01", "--batch-size", "4", "--seed", "3") == 0
+    assert resume(tmp_path / "a" / "checkpoint.safetensors", tmp_path / "b") == 0
+    config = json.loads((tmp_path / "b" / "results.json").read_text())["config"]
+    assert (config["train"]["lr"], config["batch_size"], config["seed"]) == (0.01, 4, 3)
+    assert (config["corpus_sentences"], config["vocab_size"], config["model"]["d_model"]) == (50, 270, 16)
+
+
+def test_a_fresh_run_never_writes_into_an_earlier_runs_folder(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert pretrain(out) == 0
+    log = (out / "log.jsonl").read_text()
+    assert pretrain(out) == 2
+    error = capsys.readouterr().err
+    assert f"--out {out} already holds an earlier pretraining run" in error
+    assert f"--resume {out / 'checkpoint.safetensors'}" in error  # how to continue it instead
+    assert (out / "log.jsonl").read_text() == log  # untouched
+    other = tmp_path / "other"
+    assert pretrain(other) == 0  # resuming one run's checkpoint into another run's folder would mix them too
+    assert resume(out / "checkpoint.safetensors", other) == 2
+    assert f"--out {other} already holds an earlier pretraining run" in capsys.readouterr().err
+    assert resume(out / "checkpoint.safetensors", out) == 0  # continuing in its own folder
+    assert (out / "log.jsonl").read_text().startswith(log)
+
+
+def test_a_folder_with_only_a_log_is_an_earlier_run_too(tmp_path, capsys):
+    (tmp_path / "log.jsonl").write_text("")  # a run killed before its first evaluation
+    assert pretrain(tmp_path) == 2
+    error = capsys.readouterr().err
+    assert "already holds an earlier pretraining run (log.jsonl)" in error and "--resume" not in error
+
+
+@pytest.mark.parametrize("sentences", ["0", "1"])
+def test_too_few_sentences_is_an_error_that_says_how_many_are_needed(sentences, tmp_path, capsys):
+    try:
+        status = main(["pretrain", "--steps", "5", "--sentences", sentences, *TINY, "--out", str(tmp_path / "run")])
+    except SystemExit as exit:  # argparse's own check
+        status = exit.code
+    assert status == 2
+    assert f"--sentences: expected a value >= 2, got {sentences}" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
+
+
+def test_pretrain_itself_refuses_a_corpus_too_small_to_split(tmp_path):
+    from models.pretraining import PretrainConfig
+    from models.pretraining import pretrain as pretrain_function
+
+    with pytest.raises(ValueError, match="corpus_sentences 1 leaves no sentence to train on: at least 2 are needed"):
+        pretrain_function(PretrainConfig(corpus_sentences=1), out_dir=tmp_path / "run")
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--corpus", "shakespeare", "--sentences", "100"], "--sentences 100 sets the number of generated reviews"),
+    (["--corpus", "shakespeare", "--vocab-size", "300"],
+     "--vocab-size 300 sets the size of a BPE vocabulary, and the char tokenizer (--corpus shakespeare's default)"),
+    (["--tokenizer", "char", "--vocab-size", "300"],
+     "--vocab-size 300 sets the size of a BPE vocabulary, and the char tokenizer (--tokenizer char)"),
+])
+def test_options_that_do_not_apply_are_named(args, message, tmp_path, capsys):
+    assert main(["pretrain", *args, "--steps", "1", *TINY, "--out", str(tmp_path / "run")]) == 2
+    assert message in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
