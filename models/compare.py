@@ -233,7 +233,7 @@ def start_run(config, on_start=None):
     config = with_defaults(config, task.kind, base.config.max_len)
     notes = data_notes(config, base, task)
     check_modes_fit(base, task, config)
-    forgetting = forgetting_probe(base, config.seed, config.device, config.model)
+    forgetting = forgetting_probe(base, config.seed, config.device)
     if on_start:
         on_start(config, task, forgetting, notes)
     return base, task, config, forgetting, notes

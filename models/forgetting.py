@@ -31,23 +31,24 @@ def probe_texts(seed):
     return data.pretraining_corpus(n_sentences=N_PROBE, seed=seed + 1).splitlines()
 
 
-def forgetting_probe(base, seed=0, device="cpu", name="tiny"):
+def forgetting_probe(base, seed=0, device="cpu"):
     """The measure that fits the pretrained model: LMLossIncrease for a decoder, EmbeddingDrift for an encoder.
-    name: the model's name or path; a checkpoint other than the shipped one may have been pretrained on
-    other text (`pretrain --corpus shakespeare`), and the measure's description then says so."""
+    A decoder pretrained on other text (`pretrain --corpus shakespeare`, as its checkpoint's metadata says)
+    is measured on the reviews all the same, and the measure's description says so."""
     if not base.config.causal:
         return EmbeddingDrift(base, probe_texts(seed), device)
-    return LMLossIncrease(base, probe_texts(seed), device, shipped=name == "tiny")
+    corpus = getattr(base, "metadata", {}).get("corpus", "reviews")  # the shipped model's predates the field
+    return LMLossIncrease(base, probe_texts(seed), device, own_domain=corpus == "reviews")
 
 
 class LMLossIncrease:
     """forgetting(body) = next-token loss on the probe text after fine-tuning - before."""
 
-    def __init__(self, base, texts, device, shipped=True):
+    def __init__(self, base, texts, device, own_domain=True):
         self.tokenizer, self.device = base.tokenizer, device
         self.rows = encode_lines(base.tokenizer, texts, base.config.max_len)
         self.before = self.loss(base.body)
-        domain = "pretraining-domain" if shipped else "bundled-review (the shipped model's pretraining text)"
+        domain = "pretraining-domain" if own_domain else "bundled-review (not this model's pretraining text)"
         self.measure = (f"{domain} next-token loss after - before fine-tuning (before: {self.before:.3f}), "
                         f"on {len(texts)} held-out reviews")
 

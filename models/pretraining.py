@@ -237,7 +237,7 @@ def pretrain(config=PretrainConfig(), out_dir="runs/pretrain", device="cpu", res
              "valid_loss": lm_loss_on(model, valid_rows, tokenizer, device), "steps": result.steps_done}
     save_pretrained(model, tokenizer, out_dir / "model.safetensors", step=final["steps"],
                     train_loss=f"{final['train_loss']:.4f}", valid_loss=f"{final['valid_loss']:.4f}",
-                    seed=config.seed)
+                    seed=config.seed, corpus=config.corpus)
     model.tokenizer = tokenizer
     path = write_results(out_dir, command="pretrain", config=config, final=final,
                          timings={"seconds": result.seconds, "seconds_per_step": result.seconds_per_step},

@@ -650,7 +650,12 @@ def test_a_checkpoint_of_other_text_is_not_said_to_forget_its_pretraining_domain
     from models.forgetting import forgetting_probe
     tiny = pretrained.load("tiny")
     assert forgetting_probe(tiny).measure.startswith("pretraining-domain next-token loss")
-    assert "the shipped model's pretraining text" in forgetting_probe(tiny, name="elsewhere.safetensors").measure
+    args = ["pretrain", "--steps", "1", "--sentences", "50", "--vocab-size", "300", "--n-layers", "1", "--d-model",
+            "16", "--n-heads", "2", "--d-ff", "32", "--out"]
+    assert main([*args, str(tmp_path / "reviews")]) == 0
+    assert pretrained.load(str(tmp_path / "reviews" / "model.safetensors")).metadata["corpus"] == "reviews"
+    tiny.metadata = {**tiny.metadata, "corpus": "shakespeare"}  # as a `pretrain --corpus shakespeare` model's says
+    assert forgetting_probe(tiny).measure.startswith("bundled-review (not this model's pretraining text)")
 
 
 def test_an_out_of_range_mode_option_names_the_mode_and_option_and_rows_record_the_options(tmp_path, capsys):
