@@ -254,7 +254,7 @@ def compare_config(args):
 
 def finetune_command(args):
     from models import report
-    from models.finetune import parse_mode
+    from models.finetune import mode_options, parse_mode
     from models.sweep import finetune, parse_grid, parse_options
 
     args.mode = "+".join(parse_mode(args.mode))  # " lora" and "lora + params" as "lora", "lora+params"
@@ -266,7 +266,11 @@ def finetune_command(args):
     if args.augment_keep and not args.augment:
         raise ValueError(f"--augment-keep {args.augment_keep} lists words augmentation keeps, but augmentation is off: "
                          "add --augment P (e.g. 0.1)")
-    grid = parse_grid(args.sweep)
+    grid = parse_grid(args.sweep, [option for name in parse_mode(args.mode) for option in mode_options(name)]
+                      + ["pooling"])
+    both = sorted(set(config.options) & set(grid[0] if grid else {}))
+    if both:
+        raise ValueError(f"{both[0]} is given with --option and swept with --sweep; give it in one of the two")
     if args.lr is not None and grid and "lr" in grid[0]:
         raise ValueError(f"--lr {args.lr} and --sweep lr=... both set the learning rate; give one of them")
     out = output_folder(args, "finetune")
@@ -436,7 +440,9 @@ def build_parser():
     tune.add_argument("--dropout", type=probability, default=None,
                       help="every dropout of the body and the head at this rate (default: the model's own)")
     tune.add_argument("--sweep", nargs="*", default=[], metavar="NAME=V1,V2",
-                      help="grid search, e.g. --sweep lr=1e-4,3e-4,1e-3 optimizer=adamw,sgd; best by validation")
+                      help="grid search, e.g. --sweep lr=1e-4,3e-4,1e-3 optimizer=adamw,sgd; best by validation. "
+                           "Sweepable: lr, optimizer, weight_decay, steps, batch_size, dropout, patience, augment, "
+                           "and the mode's own options (lora: r=4,8,16)")
     add_task_options(tune)
     tune.set_defaults(run=finetune_command)
 

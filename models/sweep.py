@@ -13,31 +13,40 @@ import math
 from dataclasses import replace
 from pathlib import Path
 
-from models.compare import batch_options, check_before_training, run_mode, start_run
+from models.compare import batch_options, check_before_training, check_modes_fit, run_mode, start_run
 from models.finetune import save_delta
 from models.train import OPTIMIZERS, write_results
 
-SWEEPABLE = {"lr": float, "optimizer": str, "weight_decay": float, "steps": int, "batch_size": int}
-
-
+SWEEPABLE = {"lr": float, "optimizer": str, "weight_decay": float, "steps": int, "batch_size": int,
+             "dropout": float, "patience": int, "augment": float}  # and the mode's own options (r, n_prompt...)
 ALLOWED = {  # checked as the grid is read, before any model loads: (test, what is expected)
     "lr": (lambda v: v > 0, "expected > 0"),
     "optimizer": (lambda v: v in OPTIMIZERS, f"expected one of {', '.join(sorted(OPTIMIZERS))}"),
     "weight_decay": (lambda v: v >= 0, "expected >= 0"),
     "steps": (lambda v: v >= 1, "expected >= 1"),
     "batch_size": (lambda v: v >= 1, "expected >= 1"),
+    "dropout": (lambda v: 0 <= v < 1, "expected a probability in [0, 1)"),
+    "patience": (lambda v: v >= 0, "expected >= 0 (0: no early stopping)"),
+    "augment": (lambda v: 0 <= v < 1, "expected a probability in [0, 1)"),
 }
 
 
-def parse_grid(specs):
-    """["lr=1e-4,3e-4", "optimizer=adamw,sgd"] -> the 4 combinations, as dicts."""
+def parse_grid(specs, mode_options=()):
+    """["lr=1e-4,3e-4", "optimizer=adamw,sgd"] -> the 4 combinations, as dicts. Besides the training
+    settings in SWEEPABLE, the names in mode_options (the mode's own, e.g. lora's r and alpha) may vary:
+    their values are read as --option reads them (numbers where they parse), and checked per point
+    when the model is there (finetune)."""
     axes = {}
     for spec in specs:
         name, _, values = spec.partition("=")
-        if name not in SWEEPABLE or not values:
-            raise ValueError(f"bad --sweep item {spec!r}: expected NAME=V1,V2,... with NAME one of {sorted(SWEEPABLE)}")
+        if name not in (*SWEEPABLE, *mode_options) or not values:
+            raise ValueError(f"bad --sweep item {spec!r}: expected NAME=V1,V2,... with NAME one of "
+                             f"{', '.join([*SWEEPABLE, *mode_options])}")
         if name in axes:
             raise ValueError(f"--sweep names {name} twice; list all its values in one item: {name}=V1,V2,...")
+        if name not in SWEEPABLE:
+            axes[name] = [option_value(v) for v in values.split(",")]
+            continue
         try:
             axes[name] = [SWEEPABLE[name](v) for v in values.split(",")]
         except ValueError:
@@ -50,19 +59,21 @@ def parse_grid(specs):
     return [dict(zip(axes, combination)) for combination in itertools.product(*axes.values())]
 
 
+def option_value(text):
+    """A mode option's value as text -> a number where it parses as one, a list where it has commas."""
+    if "," in text:
+        return [option_value(part) for part in text.split(",")]
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
 def parse_options(specs):
     """["r=4", "targets=query,value", "layers=0,2"] -> {"r": 4, "targets": ["query", "value"], "layers": [0, 2]}
     (numbers where they parse, in a list too)."""
-    def value(text):
-        if "," in text:
-            return [value(part) for part in text.split(",")]
-        for kind in (int, float):
-            try:
-                return kind(text)
-            except ValueError:
-                pass
-        return text
-
     options = {}
     for spec in specs:
         name, sep, text = spec.partition("=")
@@ -70,14 +81,16 @@ def parse_options(specs):
             raise ValueError(f"bad --option {spec!r}: expected NAME=VALUE")
         if name in options:
             raise ValueError(f"--option {name} is given twice; give it once (to try several values, train each)")
-        options[name] = value(text)
+        options[name] = option_value(text)
     return options
 
 
 def at_point(config, mode, point):
-    """config with one grid point's values in place (its lr is the mode's)."""
-    changes = {k: v for k, v in point.items() if k != "lr"}
-    return replace(config, **changes, lr={**config.lr, **({mode: point["lr"]} if "lr" in point else {})})
+    """config with one grid point's values in place: its lr is the mode's, and a mode option joins the options."""
+    settings = {k: v for k, v in point.items() if k in SWEEPABLE and k != "lr"}
+    options = {**config.options, **{k: v for k, v in point.items() if k not in SWEEPABLE}}
+    return replace(config, **settings, options=options,
+                   lr={**config.lr, **({mode: point["lr"]} if "lr" in point else {})})
 
 
 def better(row, best):
@@ -94,10 +107,13 @@ def finetune(config, mode, out_dir, grid=(), on_start=None, on_row=None, progres
     the grid point Ctrl-C stopped or None: the best of the points before it is kept).
     on_start(config, task, forgetting, notes), on_row(row) and progress as in models.compare.compare; each
     point's evaluations go to out_dir/log-<n>.jsonl (n counts the points from 1)."""
-    base, task, config, forgetting, notes = start_run(replace(config, modes=[mode]), on_start)
+    base, task, config, forgetting, notes = start_run(replace(config, modes=[mode]))
     points = [(point, at_point(config, mode, point)) for point in grid or [{}]]
     for _, run_config in points:  # every setting checked before the first one trains
         check_before_training(run_config, [mode], task.kind, run_config.options)
+        check_modes_fit(base, task, run_config)  # and its mode options against the model (r=0, ...)
+    if on_start:
+        on_start(config, task, forgetting, notes)
     rows, best, best_model = [], None, None
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

@@ -666,3 +666,29 @@ def test_an_out_of_range_mode_option_names_the_mode_and_option_and_rows_record_t
                  "--out", str(tmp_path / "b")]) == 0
     (row,) = json.loads((tmp_path / "b" / "results.json").read_text())["rows"]
     assert row["options"]["r"] == 8 and [point["step"] for point in row["curve"]] == [1, 2]
+
+
+def test_a_sweep_may_vary_the_modes_own_options_and_dropout(tmp_path, capsys):
+    out = tmp_path / "ft"
+    assert main(["finetune", "--mode", "lora", "--steps", "2", "--sweep", "r=2,4", "dropout=0,0.2",
+                 "--out", str(out)]) == 0
+    results = json.loads((out / "results.json").read_text())
+    assert [(row["options"]["r"], row["point"]["dropout"]) for row in results["rows"]] == [
+        (2, 0.0), (2, 0.2), (4, 0.0), (4, 0.2)]
+    assert [row["trainable"] for row in results["rows"]][::2] == [2 * 2 * 2 * 64 * 4 + 130, 4 * 2 * 2 * 64 * 4 + 130]
+    from models.finetune import load_delta
+    best = results["best"]
+    assert load_delta(pretrained.load("tiny"), out / "delta.safetensors").mode_options["r"] == best["point"]["r"]
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--sweep", "r=0,8"], "mode 'lora' with options r=0: lora: rank r must be between 1 and 64"),
+    (["--option", "r=2", "--sweep", "r=4,8"], "r is given with --option and swept with --sweep"),
+    (["--sweep", "rank=4,8"], "with NAME one of lr, optimizer, weight_decay, steps, batch_size, dropout, patience, "
+                              "augment, r, alpha, lora_dropout, targets, pooling"),
+    (["--sweep", "dropout=0.1,1"], "dropout=1.0, expected a probability in [0, 1)"),
+])
+def test_a_bad_swept_mode_option_is_named_before_the_table(args, message, tmp_path, capsys):
+    assert main(["finetune", "--mode", "lora", "--steps", "2", *args, "--out", str(tmp_path / "ft")]) == 2
+    printed = capsys.readouterr()
+    assert message in printed.err and "setting" not in printed.out
