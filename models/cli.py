@@ -349,7 +349,7 @@ def compare_command(args):
 
     start = time.perf_counter()
     config = compare_config(args)
-    config.baselines = not args.no_baselines
+    config.baselines, config.save_deltas = not args.no_baselines, args.save_deltas
     if args.modes is not None:
         config.modes = ["+".join(parse_mode(m)) for m in args.modes.split(",") if m.strip()]
         if not config.modes:
@@ -421,6 +421,9 @@ def build_parser():
     cmp = commands.add_parser("compare", help="fine-tune a pretrained model in every mode, side by side (the main job)")
     cmp.add_argument("--modes", default=None, help="comma-separated modes (default: all)")
     cmp.add_argument("--no-baselines", action="store_true", help="skip the majority-class and from-scratch rows")
+    cmp.add_argument("--save-deltas", action="store_true",
+                     help="keep each mode's fine-tuned model as delta-<mode>.safetensors (only what it trained), "
+                          "for `minigrad predict`")
     add_task_options(cmp)
     cmp.set_defaults(run=compare_command)
 

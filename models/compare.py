@@ -28,7 +28,7 @@ from pathlib import Path
 import minigrad as mg
 from minigrad import backend
 from models import data, pretrained, tasks
-from models.finetune import MODES, count_parameters, parse_mode, prepare, resolve_options
+from models.finetune import MODES, count_parameters, parse_mode, prepare, resolve_options, save_delta
 from models.forgetting import forgetting_probe
 from models.generate import generate_ids
 from models.heads import LanguageModel
@@ -86,6 +86,7 @@ class CompareConfig:
     seed: int = 0
     device: str = "cpu"
     baselines: bool = True
+    save_deltas: bool = False  # each mode's delta (only what it trained) as delta-<mode>.safetensors
     lr: dict = field(default_factory=dict)  # mode -> learning rate, over the model's defaults
     optimizer: str = "adamw"
     weight_decay: float = 0.0  # on matrices only; decoupled for AdamW, an L2 penalty for the others
@@ -406,10 +407,14 @@ def compare(config, out_dir, on_start=None, on_row=None, progress=False):
     interrupted = None  # the mode Ctrl-C stopped
     for name in config.modes + (["scratch"] if config.baselines else []):
         try:
-            row = run_mode(name, base, task, config, forgetting, progress, out_dir / f"log-{name}.jsonl")[0]
+            row, model = run_mode(name, base, task, config, forgetting, progress, out_dir / f"log-{name}.jsonl")
         except KeyboardInterrupt:  # outside its training (while it was prepared or scored): it has no row
             interrupted = name
             break
+        if config.save_deltas and name != "scratch":  # scratch is not a change to the base: nothing to put back
+            row["delta"] = f"delta-{name}.safetensors"
+            save_delta(model, out_dir / row["delta"], labels=task.labels or None, base=config.model,
+                       max_len=batch_options(base, task, config)["max_len"])
         add(row)
         if row["stopped"] == "interrupted":  # Ctrl-C while it trained: its row shows it as it was then
             interrupted = name

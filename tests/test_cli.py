@@ -692,3 +692,20 @@ def test_a_bad_swept_mode_option_is_named_before_the_table(args, message, tmp_pa
     assert main(["finetune", "--mode", "lora", "--steps", "2", *args, "--out", str(tmp_path / "ft")]) == 2
     printed = capsys.readouterr()
     assert message in printed.err and "setting" not in printed.out
+
+
+def test_compare_can_keep_every_modes_delta_and_each_predicts_what_it_scored(tmp_path, capsys):
+    from models import data
+    out = tmp_path / "run"
+    assert main(["compare", "--modes", "head,lora", "--steps", "2", "--save-deltas", "--out", str(out)]) == 0
+    rows = {row["mode"]: row for row in json.loads((out / "results.json").read_text())["rows"]}
+    assert rows["head"]["delta"] == "delta-head.safetensors" and "delta" not in rows["scratch"]
+    assert sorted(p.name for p in out.glob("delta-*")) == ["delta-head.safetensors", "delta-lora.safetensors"]
+    task = data.load_task("sentiment")
+    (tmp_path / "valid.csv").write_text("text,label\n" + "".join(f'"{e.text}",{task.labels[e.label]}\n'
+                                                                 for e in task.valid))
+    capsys.readouterr()
+    assert main(["predict", str(out / "delta-lora.safetensors"), "--input", str(tmp_path / "valid.csv"),
+                 "--out", str(tmp_path / "p")]) == 0
+    assert json.loads((tmp_path / "p" / "results.json").read_text())["scores"]["accuracy"] == \
+        rows["lora"]["val_accuracy"]
