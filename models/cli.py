@@ -146,6 +146,10 @@ def generate_command(args):
     if not model.config.causal:
         raise ValueError(f"{args.model!r} is a bidirectional encoder: it reads whole sentences and has no "
                          "next-token head to write with; generate with 'tiny' or a `minigrad pretrain` checkpoint")
+    unknown = sorted(set(args.prompt) - set(model.tokenizer.decode(model.tokenizer.encode(args.prompt))))
+    if unknown:  # a character-level vocabulary has only the characters of its corpus
+        print(f"note: the model's tokenizer has no token for {' '.join(map(repr, unknown))}: the prompt is read "
+              "without them", file=sys.stderr)
     for _ in range(args.samples):
         print(generate_text(model, args.prompt, args.max_new_tokens, args.temperature, args.top_k))
     return 0

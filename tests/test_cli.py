@@ -709,3 +709,15 @@ def test_compare_can_keep_every_modes_delta_and_each_predicts_what_it_scored(tmp
                  "--out", str(tmp_path / "p")]) == 0
     assert json.loads((tmp_path / "p" / "results.json").read_text())["scores"]["accuracy"] == \
         rows["lora"]["val_accuracy"]
+
+
+def test_generate_says_which_characters_of_the_prompt_the_vocabulary_lacks(tmp_path, capsys):
+    out = tmp_path / "char"
+    assert main(["pretrain", "--tokenizer", "char", "--steps", "1", "--sentences", "50", "--n-layers", "1",
+                 "--d-model", "16", "--n-heads", "2", "--d-ff", "32", "--out", str(out)]) == 0
+    capsys.readouterr()
+    args = ["--samples", "1", "--max-new-tokens", "2", "--temperature", "0"]
+    assert main(["generate", "--model", str(out / "model.safetensors"), "--prompt", "héllo ~ the", *args]) == 0
+    assert "no token for '~' 'é': the prompt is read without them" in capsys.readouterr().err
+    assert main(["generate", "--prompt", "héllo ~ the", *args]) == 0  # byte-level BPE reads anything
+    assert "no token" not in capsys.readouterr().err
