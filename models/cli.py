@@ -167,7 +167,8 @@ def predict_command(args):
     tuned, tokenizer, max_len = load_tuned(args.delta, args.model, args.device)
     texts, true = list(args.texts), None
     if args.input:
-        texts, true = read_input(args.input, args.text_column, args.label_column, tuned.labels, args.encoding)
+        scored = tuned.labels if tuned.task == "classification" else None  # only a classifier's file is scored
+        texts, true = read_input(args.input, args.text_column, args.label_column, scored, args.encoding)
     result = predict(tuned, tokenizer, max_len, texts, args.question, true, source=args.delta)
     task = result["task"]
     print(f"{args.delta}: {result['mode']} on {tuned.base_name!r}, {task}"
@@ -235,9 +236,20 @@ def compare_config(args):
                          "(one text per line, no columns)")
     if args.train and args.train_domain:
         raise ValueError("--train-domain picks a domain of a bundled task; your own --train file has none")
-    if args.train and args.task not in ("sentiment", "lm"):  # sentiment: the default, i.e. not given
-        raise ValueError(f"--train gives your own labelled sentences (or, with --task lm, plain text), so it "
-                         f"replaces --task {args.task}; drop one of the two")
+    if args.train and args.task not in ("sentiment", "lm", "tagging", "qa"):  # sentiment: the default, i.e. not given
+        raise ValueError(f"--train gives your own labelled sentences (or, with --task lm, plain text; with --task "
+                         f"tagging, tagged sentences; with --task qa, questions and answers), so it replaces "
+                         f"--task {args.task}; drop one of the two")
+    renamed = [(flag, value) for flag, value, default in (("--text-column", args.text_column, "text"),
+                                                           ("--label-column", args.label_column, "label"))
+               if value != default]
+    if args.train and args.task == "qa" and renamed:
+        raise ValueError(f"{renamed[0][0]} {renamed[0][1]} renames a field, and a qa file's fields are fixed: "
+                         "question, context, answer")
+    if args.train and args.task == "tagging" and renamed and \
+            Path(args.train).suffix.lower() not in (".jsonl", ".json"):
+        raise ValueError(f"{renamed[0][0]} {renamed[0][1]} names a field of a .jsonl / .json file, and {args.train} is "
+                         "CoNLL-style (a word and its tag on each line, no fields)")
     own_file_options = [flag for flag, value, default in (("--text-column", args.text_column, "text"),
                                                            ("--label-column", args.label_column, "label"),
                                                            ("--encoding", args.encoding, "utf-8")) if value != default]
@@ -538,7 +550,8 @@ def add_task_options(parser):
     parser.add_argument("--task", default="sentiment",
                         help="a bundled task: sentiment, domain, tagging, qa; after `minigrad data fetch rt-polarity`: "
                              "rt-polarity (real sentiment) or lm-rt-polarity (language modelling on real reviews); "
-                             "lm with --train: language modelling on your own text")
+                             "with --train: lm (language modelling on your own text), tagging or qa (your own tagged "
+                             "sentences or questions; see --train), else your labelled sentences")
     parser.add_argument("--train-domain", choices=DOMAINS, default=None,
                         help="domain shift: train and validate on this domain of a bundled task, test on the other")
     parser.add_argument("--steps", type=at_least(1), default=None,
@@ -552,7 +565,11 @@ def add_task_options(parser):
                              "at most its context, 64 and 512)")
     parser.add_argument("--train", default=None,
                         help="your own training data instead of --task: .csv or .tsv (commas, tabs or semicolons), "
-                             ".jsonl; with --task lm also plain text, one per line")
+                             ".jsonl, .json; with --task lm also plain text, one per line; with --task tagging "
+                             '.jsonl / .json objects {"words": [...], "tags": [...]} (other field names: --text-column, '
+                             "--label-column) or, with any other suffix, CoNLL-style lines of a word and its tag, a "
+                             'blank line between sentences; with --task qa .jsonl / .json objects {"question": ..., '
+                             '"context": ..., "answer": ...}, the answer a run of the context\'s words')
     parser.add_argument("--valid", default=None, help="your own validation data (default: split off --train)")
     parser.add_argument("--test", default=None,
                         help="your own test data, scored once at the end (the best sweep setting is chosen on --valid)")

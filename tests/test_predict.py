@@ -136,6 +136,14 @@ def test_read_input_scores_a_file_that_has_labels_and_reads_one_that_has_none(tm
         read_input(write_csv(tmp_path / "e.csv", [["text", "label"], ["meh", "neutral"]]), labels=["negative", "positive"])
 
 
+def test_a_taggers_input_file_is_read_for_its_texts_even_with_a_label_column(tiny, tmp_path, capsys):
+    delta = saved(tiny, tmp_path, "tagging")[0]
+    texts = write_csv(tmp_path / "t.csv", [["text", "label"], ["the battery is good .", "positive"]])
+    assert main(["predict", str(delta), "--input", str(texts), "--out", str(tmp_path / "p")]) == 0
+    assert "the/" in capsys.readouterr().out
+    assert "scores" not in json.loads((tmp_path / "p" / "results.json").read_text())
+
+
 def test_predict_end_to_end_reproduces_finetunes_validation_accuracy(tmp_path, capsys):
     out = tmp_path / "ft"
     assert main(["finetune", "--mode", "head", "--steps", "5", "--out", str(out)]) == 0
