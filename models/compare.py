@@ -149,8 +149,10 @@ def check_before_training(config, modes, kind, options):
 
 
 def load_data(config, base):
-    """The task's splits: the user's files (texts with --task lm, else labelled examples), or a bundled
-    task (for qa, without the few question + review pairs longer than the model's context)."""
+    """The task's splits: the user's files (texts with --task lm, tagged sentences with --task tagging,
+    questions with --task qa, else labelled examples), or a bundled task. For qa, without the question +
+    context pairs longer than the model's context (a few of the bundled task's; the user's are counted
+    in task.dropped, and a split that loses every one is an error)."""
     if config.task == "lm":
         if not config.train_path:
             raise ValueError("task 'lm' adapts the language model to your own text: pass --train FILE (plain text, "
@@ -158,6 +160,15 @@ def load_data(config, base):
                              "--task lm-rt-polarity")
         task = data.load_user_text(config.train_path, config.valid_path, text_column=config.text_column,
                                    encoding=config.encoding, seed=config.seed)
+    elif config.train_path and config.task == "tagging":
+        # a JSON file's fields are "words" and "tags", unless --text-column / --label-column name others
+        fields = {"words_field": config.text_column if config.text_column != "text" else data.TAGGING_FIELDS[0],
+                  "tags_field": config.label_column if config.label_column != "label" else data.TAGGING_FIELDS[1]}
+        task = data.load_user_tagging(config.train_path, config.valid_path, config.test_path, **fields,
+                                      encoding=config.encoding, seed=config.seed)
+    elif config.train_path and config.task == "qa":
+        task = data.load_user_qa(config.train_path, config.valid_path, config.test_path, encoding=config.encoding,
+                                 seed=config.seed)
     elif config.train_path:
         task = data.load_user_task(config.train_path, config.valid_path, config.test_path, text_column=config.text_column,
                                    label_column=config.label_column, encoding=config.encoding, seed=config.seed)
@@ -170,18 +181,40 @@ def load_data(config, base):
                          "needs a causal language model, 'tiny' or a checkpoint from `minigrad pretrain`")
     if task.kind == "qa":
         for split in ("train", "valid", "test"):
-            setattr(task, split, tasks.fitting(getattr(task, split), base.tokenizer, base.config.max_len))
+            examples = getattr(task, split)
+            kept = tasks.fitting(examples, base.tokenizer, base.config.max_len)
+            if config.train_path and len(kept) < len(examples):
+                if not kept:
+                    raise ValueError(f"none of the {len(examples)} {SPLIT_NAMES[split]} questions "
+                                     f"({user_file(config, split)}) fits in the {base.config.max_len} tokens "
+                                     f"{config.model!r} reads, as [BOS] question [SEP] context [EOS]; shorten the "
+                                     "contexts to the passage around each answer")
+                task.dropped[split] = (len(examples) - len(kept), len(examples))
+            setattr(task, split, kept)
     return task
+
+
+SPLIT_NAMES = {"train": "training", "valid": "validation", "test": "test"}
+
+
+def user_file(config, split):
+    """Where a split of the user's data came from, for messages."""
+    path = {"train": config.train_path, "valid": config.valid_path, "test": config.test_path}[split]
+    return path or f"held out from {config.train_path}"
 
 
 def data_notes(config, base, task):
     """max_len checked against the model's context, and what the user should know before training a
     classifier: how many training texts are longer than max_len tokens (and so are cut), a validation
     set too small to tell modes apart, validation texts that are also training texts, a text given two
-    labels, and labels that look like another column (nearly one class per example). qa and lm fill the model's whole context; the bundled tagging task fits."""
+    labels, and labels that look like another column (nearly one class per example). qa and lm fill the
+    model's whole context; the bundled tagging task fits; the user's tagged sentences and questions get
+    user_task_notes."""
     if config.max_len > base.config.max_len:
         raise ValueError(f"max_len {config.max_len} is longer than the model's context: {config.model!r} reads "
                          f"at most {base.config.max_len} tokens")
+    if task.kind in ("tagging", "qa") and config.train_path:
+        return user_task_notes(config, base, task)
     if task.kind != "classification":
         return []
     notes = []
@@ -211,6 +244,26 @@ def data_notes(config, base, task):
         notes.append(f"{len(task.labels)} classes for {len(task.train)} training examples: is the label column "
                      "the one with the labels?")
     return notes
+
+
+def user_task_notes(config, base, task):
+    """For the user's tagged sentences, how many are longer than max_len tokens (their last words get no
+    tag); for the user's questions, how many were left out as longer than the model's context."""
+    if task.kind == "qa":
+        dropped = [f"{n} of {total} {SPLIT_NAMES[split]}" for split, (n, total) in task.dropped.items()]
+        return [f"left out as longer, with their context, than the {base.config.max_len} tokens {config.model!r} "
+                f"reads: {', '.join(dropped)} questions"] if dropped else []
+    room = config.max_len - 2  # [BOS] and [EOS] ([CLS] and [SEP]) take two
+    cut = {split: sum(len(data.encode_words(base.tokenizer, example.words)[0]) > room
+                      for example in getattr(task, split)) for split in ("train", "valid")}
+    if not any(cut.values()):
+        return []
+    counted = " and ".join(f"{cut[split]} of {len(getattr(task, split))} {SPLIT_NAMES[split]}"
+                           for split in cut if cut[split])
+    more = (f"; --max-len up to {base.config.max_len} reads more" if config.max_len < base.config.max_len
+            else f", the most {config.model!r} reads")
+    return [f"{counted} sentences are longer than {config.max_len} tokens: their words past the first {room} tokens "
+            f"get no tag, and are neither trained on nor scored{more}"]
 
 
 def check_modes_fit(base, task, config):

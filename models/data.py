@@ -20,6 +20,7 @@ same words either way, so it cannot get these right: the sentiment task needs wo
     pretraining_corpus()     -> 5,000 newline-separated reviews (about 320 KB of text)
     load_user_task("my.csv") -> TaskData from the user's own file
     load_user_text("my.txt") -> plain text from the user's own file, for language modelling
+    load_user_tagging("my.conll"), load_user_qa("my.jsonl") -> the user's tagged sentences, questions
     batches(examples, tokenizer, batch_size=32, max_len=128) -> dicts of int64 tensors
 """
 import codecs
@@ -29,7 +30,7 @@ import json
 import random
 import re
 import shlex
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NamedTuple
 
@@ -317,6 +318,8 @@ class TaskData:
     train: list
     valid: list
     test: list
+    # split -> (examples left out, examples read): the user's qa examples too long for the model's context
+    dropped: dict = field(default_factory=dict)
 
 
 def load_task(name, seed=0, n_train=N_TRAIN, n_valid=N_VALID, n_test=N_TEST, domain=None):
@@ -704,6 +707,184 @@ def load_user_text(train_path, valid_path=None, text_column="text", encoding="ut
     else:
         train, valid = _hold_out(train, valid_fraction, seed)
     return TaskData(Path(train_path).stem, "lm", [], train, valid, [])
+
+
+# ---- the user's own tagged sentences and questions ------------------------------------------------
+# A tagging file is either JSON (one object per sentence, the words and the tags as two arrays):
+#
+#     {"words": ["the", "battery", "is", "good", "."], "tags": ["O", "ASPECT", "O", "OPINION", "O"]}
+#
+# or, with any other suffix, CoNLL-style: a word and its tag on each line, a blank line between sentences:
+#
+#     the       O
+#     battery   ASPECT
+#
+# A question-answering file is JSON, one object per question, the answer a run of the context's words:
+#
+#     {"question": "what about the battery ?", "context": "the battery is not bad .", "answer": "not bad"}
+JSON_SUFFIXES = (".jsonl", ".json")
+TAGGING_FIELDS = ("words", "tags")  # a JSON tagging file's fields, unless --text-column / --label-column say others
+QA_FIELDS = ("question", "context", "answer")
+
+
+def _token_list(value, where, field_name, noun):
+    """A JSON field holding one string per word (the words, or their tags), checked. Each must be one
+    whitespace-free token: the sentence is its words joined by spaces, and split at spaces again."""
+    if not isinstance(value, list):
+        hint = " (split the sentence into its words)" if isinstance(value, str) and noun == "word" else ""
+        raise ValueError(f"{where}: {field_name!r} is {_json_kind(value)}; expected an array of {noun}s, one string "
+                         f"per word{hint}")
+    for number, item in enumerate(value, 1):
+        if not isinstance(item, str):
+            raise ValueError(f"{where}: {noun} {number} in {field_name!r} is {_json_kind(item)}; expected a string")
+        if not item.strip():
+            raise ValueError(f"{where}: {noun} {number} in {field_name!r} is empty")
+        if len(item.split()) > 1 or item != item.strip():
+            raise ValueError(f"{where}: {noun} {number} in {field_name!r}, {item!r}, has a space in it; expected one "
+                             f"{noun} without spaces (a sentence is split into words at its spaces)")
+    return value
+
+
+def _json_tagged(text, path, words_field, tags_field):
+    """(words, tags, where each tag is) for each object of a JSON tagging file."""
+    for position, row in _jsonl_rows(text, path, [words_field, tags_field]):
+        where = f"{path}, {_place(position)}"
+        words = _token_list(row[words_field], where, words_field, "word")
+        tags = _token_list(row[tags_field], where, tags_field, "tag")
+        if not words:
+            raise ValueError(f"{where}: empty sentence: {words_field!r} has no words")
+        if len(words) != len(tags):
+            raise ValueError(f"{where}: {len(words)} words but {len(tags)} tags; expected one tag per word")
+        yield words, tags, [f"{_place(position)}, tag {number}" for number in range(1, len(tags) + 1)]
+
+
+def _conll_tagged(text, path):
+    """(words, tags, the line of each tag) for each sentence of a CoNLL-style file: a word and its tag on
+    each line, separated by a tab or spaces; a blank line (or several) ends a sentence."""
+    words, tags, lines = [], [], []
+    for number, line in enumerate(text.splitlines() + [""], 1):  # the "" ends the last sentence
+        fields = line.split()
+        if not fields:
+            if words:
+                yield words, tags, lines
+            words, tags, lines = [], [], []
+            continue
+        if len(fields) != 2:
+            found = (f"the word {fields[0]!r} has no tag" if len(fields) == 1
+                     else f"{len(fields)} fields ({line.strip()!r})")
+            raise ValueError(f"{path}, line {number}: {found}; expected a word and its tag, separated by a tab or "
+                             "spaces (a blank line between sentences)")
+        words.append(fields[0])
+        tags.append(fields[1])
+        lines.append(f"line {number}")
+
+
+def load_tagged(path, words_field="words", tags_field="tags", encoding="utf-8", tags=None):
+    """(TaggedExamples, tag names) from a .jsonl / .json file of {words_field: [...], tags_field: [...]}
+    objects, or any other file CoNLL-style (see above). Without `tags`, the names are the tags found,
+    sorted; with it (the training file's), any other tag is an error."""
+    if words_field == tags_field:
+        raise ValueError(f"the words and the tags are both read from the field {words_field!r}; name two fields")
+    text = _read_text(path, encoding)
+    is_json = Path(path).suffix.lower() in JSON_SUFFIXES
+    sentences = list(_json_tagged(text, path, words_field, tags_field) if is_json else _conll_tagged(text, path))
+    if not sentences:
+        raise ValueError(f"{path} has no sentences: expected " + (
+            f'one object per sentence, {{"{words_field}": [...], "{tags_field}": [...]}}' if is_json else
+            "a word and its tag on each line, a blank line between sentences"))
+    names = list(tags) if tags else sorted({tag for _, sentence_tags, _ in sentences for tag in sentence_tags},
+                                           key=_label_order)
+    if len(names) < 2:
+        raise ValueError(f"{path}: every word is tagged {names[0]!r}; a tagger needs at least two tags to choose from")
+    index = {name: i for i, name in enumerate(names)}
+    for _, sentence_tags, places in sentences:
+        for tag, place in zip(sentence_tags, places):
+            if tag not in index:
+                raise ValueError(f"{path}, {place}: unknown tag {tag!r}; allowed tags (the training file's): "
+                                 f"{', '.join(names)}")
+    examples = [TaggedExample(tuple(words), tuple(index[tag] for tag in sentence_tags))
+                for words, sentence_tags, _ in sentences]
+    return examples, names
+
+
+def answer_span(context_words, answer_words):
+    """(start, end), the inclusive word indices of the first run of context words that are the answer's
+    words, or None where there is none."""
+    n = len(answer_words)
+    return next(((start, start + n - 1) for start in range(len(context_words) - n + 1)
+                 if context_words[start:start + n] == answer_words), None)
+
+
+def _missing_answer_hint(context, answer):
+    """Why an answer that is not a run of the context's words is not found, where it is nearly one."""
+    if answer_span(context.casefold().split(), answer.casefold().split()):
+        return " (it is there with other capitals: the answer must be written as the context writes it)"
+    if " ".join(answer.split()) in " ".join(context.split()):
+        return (" (it is inside other words: the context is split into words at its spaces, so 'bad.' is not "
+                "'bad'; answer with whole words, or put spaces around the punctuation in both)")
+    return "; expected words of the context, in its order"
+
+
+def load_qa(path, encoding="utf-8"):
+    """QAExamples from a .jsonl / .json file of {"question", "context", "answer"} objects (all three
+    strings). The answer is the first run of the context's words (split at spaces) that are its words."""
+    if Path(path).suffix.lower() not in JSON_SUFFIXES:
+        raise ValueError(f"{path}: question answering reads .jsonl (one object per line) or a .json array of "
+                         f"objects with the fields {', '.join(QA_FIELDS)}")
+    examples = []
+    for position, row in _jsonl_rows(_read_text(path, encoding), path, []):
+        missing = [name for name in QA_FIELDS if name not in row]
+        if missing:  # checked here, not by _jsonl_rows: these names are fixed, no --text-column renames them
+            raise ValueError(f"{path}, {_place(position)}: no field {missing[0]!r}; expected the fields "
+                             f"{', '.join(QA_FIELDS)}, and its fields are: {', '.join(map(repr, row))}")
+        question, context, answer = (_text_field(row[name], path, position, name) for name in QA_FIELDS)
+        context_words = context.split()
+        span = answer_span(context_words, answer.split())
+        if span is None:
+            raise ValueError(f"{path}, {_place(position)}: the answer {answer!r} is not in the context as a run of "
+                             f"whole words{_missing_answer_hint(context, answer)}")
+        start, end = span
+        examples.append(QAExample(question.strip(), " ".join(context_words), start, end,
+                                  " ".join(context_words[start:end + 1])))
+    if not examples:
+        raise ValueError(f"{path} has no questions: expected one object per question, with the fields "
+                         f"{', '.join(QA_FIELDS)}")
+    return examples
+
+
+def _split_off_valid(train, train_path, valid_fraction, seed, noun):
+    """(train, valid) without a validation file: a shuffled hold-out (tags and answers have no classes
+    to keep in proportion), which needs two examples."""
+    if len(train) < 2:
+        raise ValueError(f"{train_path} has only one {noun}; without --valid FILE at least two are needed "
+                         "(one to train on, one to validate on)")
+    return _hold_out(train, valid_fraction, seed)
+
+
+def load_user_tagging(train_path, valid_path=None, test_path=None, words_field="words", tags_field="tags",
+                      encoding="utf-8", valid_fraction=0.1, seed=0):
+    """A tagging TaskData from the user's files (see load_tagged): the tags are those of the training
+    file; without a validation file, a shuffled valid_fraction of its sentences is held out."""
+    options = dict(words_field=words_field, tags_field=tags_field, encoding=encoding)
+    train, names = load_tagged(train_path, **options)
+    if valid_path:
+        valid = load_tagged(valid_path, tags=names, **options)[0]
+    else:
+        train, valid = _split_off_valid(train, train_path, valid_fraction, seed, "sentence")
+    test = load_tagged(test_path, tags=names, **options)[0] if test_path else []
+    return TaskData(Path(train_path).stem, "tagging", names, train, valid, test)
+
+
+def load_user_qa(train_path, valid_path=None, test_path=None, encoding="utf-8", valid_fraction=0.1, seed=0):
+    """A question-answering TaskData from the user's files (see load_qa); without a validation file, a
+    shuffled valid_fraction of the training questions is held out."""
+    train = load_qa(train_path, encoding)
+    if valid_path:
+        valid = load_qa(valid_path, encoding)
+    else:
+        train, valid = _split_off_valid(train, train_path, valid_fraction, seed, "question")
+    test = load_qa(test_path, encoding) if test_path else []
+    return TaskData(Path(train_path).stem, "qa", [], train, valid, test)
 
 
 # ---- augmentation ------------------------------------------------------------------------------

@@ -258,7 +258,7 @@ def test_ctrl_c_before_any_point_is_scored_saves_nothing(tmp_path, capsys, monke
     (["compare", "--steps", "0"], "--steps: expected a value >= 1"),
     (["compare", "--seed", "-5"], "--seed: expected a value >= 0"),
     (["compare", "--valid", "v.csv"], "--valid v.csv needs --train too"),
-    (["compare", "--train", "t.csv", "--task", "tagging"], "replaces --task tagging"),
+    (["compare", "--train", "t.csv", "--task", "domain"], "replaces --task domain"),
     (["compare", "--train", "t.csv", "--text-column", "label"], "the label would be read from the text itself"),
     (["compare", "--encoding", "latin-1"], "--encoding describes your own --train file, and none was given"),
     (["compare", "--label-column", "stars"], "--label-column describes your own --train file"),

@@ -1,0 +1,239 @@
+"""The user's own files for the tagging and qa tasks: both tagging formats (JSON objects and
+CoNLL-style lines), questions with answers found in their contexts, every mistake named with its
+file and place, and the whole path from `finetune` / `compare` to `predict`."""
+import json
+
+import pytest
+
+from models import data, pretrained
+from models.cli import main
+from models.compare import CompareConfig, data_notes, load_data, with_defaults
+
+OPINIONS = ["good", "bad", "great", "awful", "fine", "poor"]
+ASPECTS = ["battery", "screen", "price", "sound", "camera"]
+
+
+def write(tmp_path, name, content):
+    path = tmp_path / name
+    path.write_text(content, encoding="utf-8")
+    return path
+
+
+def jsonl(tmp_path, name, objects):
+    return write(tmp_path, name, "".join(json.dumps(o) + "\n" for o in objects))
+
+
+def conll(tmp_path, name, sentences):
+    """sentences: lists of (word, tag); tab-separated, a blank line between sentences."""
+    return write(tmp_path, name, "\n\n".join("\n".join(f"{w}\t{t}" for w, t in s) for s in sentences) + "\n")
+
+
+def review(i):
+    """A tagged sentence, in the user's own tag names."""
+    aspect, opinion = ASPECTS[i % len(ASPECTS)], OPINIONS[i % len(OPINIONS)]
+    negated = i % 3 == 0
+    words = ["the", aspect, "is"] + (["not"] if negated else []) + [opinion, "."]
+    tags = ["O", "ASP", "O"] + (["NEG"] if negated else []) + ["OPN", "O"]
+    return list(zip(words, tags))
+
+
+def question(i):
+    aspect, opinion = ASPECTS[i % len(ASPECTS)], OPINIONS[i % len(OPINIONS)]
+    other = ASPECTS[(i + 1) % len(ASPECTS)]
+    return {"question": f"what about the {aspect} ?",
+            "context": f"the {other} is fine but the {aspect} is {opinion} .", "answer": opinion}
+
+
+# ---- tagging files ---------------------------------------------------------------------------------------
+def test_tagging_from_jsonl_json_array_and_conll_files_is_the_same(tmp_path):
+    sentences = [review(i) for i in range(4)]
+    objects = [{"words": [w for w, _ in s], "tags": [t for _, t in s]} for s in sentences]
+    from_conll = data.load_tagged(conll(tmp_path, "train.conll", sentences))
+    from_jsonl = data.load_tagged(jsonl(tmp_path, "train.jsonl", objects))
+    from_array = data.load_tagged(write(tmp_path, "train.json", json.dumps(objects, indent=2)))
+    assert from_conll == from_jsonl == from_array
+    examples, tags = from_conll
+    assert tags == ["ASP", "NEG", "O", "OPN"]  # sorted, as classification's labels are
+    assert examples[0] == data.TaggedExample(("the", "battery", "is", "not", "good", "."), (2, 0, 2, 1, 3, 2))
+
+
+def test_conll_lines_may_use_spaces_and_several_blank_lines(tmp_path):
+    path = write(tmp_path, "train.txt", "\n\nthe   O\nbattery ASP\n\n\n\nis\tO\n  good   OPN  \n\n")
+    examples, tags = data.load_tagged(path)
+    assert [e.words for e in examples] == [("the", "battery"), ("is", "good")] and tags == ["ASP", "O", "OPN"]
+
+
+def test_json_tagging_fields_may_have_other_names(tmp_path):
+    path = jsonl(tmp_path, "train.jsonl", [{"tokens": ["a", "b"], "ner": ["X", "Y"]}])
+    assert data.load_tagged(path, words_field="tokens", tags_field="ner")[1] == ["X", "Y"]
+    with pytest.raises(ValueError, match=r"train.jsonl, line 1: no field 'words'; its fields are: 'tokens', 'ner'$"):
+        data.load_tagged(path)
+    with pytest.raises(ValueError, match="both read from the field 'ner'"):
+        data.load_tagged(path, words_field="ner", tags_field="ner")
+
+
+def test_a_validation_or_test_tag_not_in_training_is_named_with_its_place(tmp_path):
+    train = conll(tmp_path, "train.conll", [review(i) for i in range(3)])
+    valid = conll(tmp_path, "valid.conll", [review(1), [("the", "O"), ("camera", "ASPECT")]])
+    with pytest.raises(ValueError, match=r"valid.conll, line 8: unknown tag 'ASPECT'; allowed tags \(the training "
+                                         r"file's\): ASP, NEG, O, OPN$"):
+        data.load_user_tagging(train, valid)
+    test = jsonl(tmp_path, "test.jsonl", [{"words": ["a", "b"], "tags": ["O", "O"]},
+                                          {"words": ["a", "b"], "tags": ["O", "B-ASP"]}])
+    with pytest.raises(ValueError, match=r"test.jsonl, line 2, tag 2: unknown tag 'B-ASP'"):
+        data.load_user_tagging(train, test_path=test)
+    task = data.load_user_tagging(train, train, train)
+    assert task.kind == "tagging" and task.labels == ["ASP", "NEG", "O", "OPN"] and len(task.test) == 3
+
+
+@pytest.mark.parametrize("name, content, message", [
+    ("a.jsonl", '{"words": ["the", "battery"], "tags": ["O"]}\n',
+     r"a.jsonl, line 1: 2 words but 1 tags; expected one tag per word"),
+    ("b.conll", "the O\nbattery ASP\n\nis\ngood OPN\n",
+     r"b.conll, line 4: the word 'is' has no tag; expected a word and its tag, separated by a tab or spaces"),
+    ("c.conll", "the O\nbattery life ASP\n",
+     r"c.conll, line 2: 3 fields \('battery life ASP'\); expected a word and its tag"),
+    ("d.jsonl", '{"words": ["a"], "tags": ["O"]}\n{"words": [], "tags": []}\n',
+     r"d.jsonl, line 2: empty sentence: 'words' has no words"),
+    ("e.json", '[{"words": ["a", 1], "tags": ["O", "X"]}]',
+     r"e.json, item 1: word 2 in 'words' is a number; expected a string"),
+    ("f.jsonl", '{"words": "the battery", "tags": ["O", "ASP"]}\n',
+     r"f.jsonl, line 1: 'words' is a string; expected an array of words, one string per word \(split the sentence"),
+    ("g.jsonl", '{"words": ["the", "battery life"], "tags": ["O", "ASP"]}\n',
+     r"g.jsonl, line 1: word 2 in 'words', 'battery life', has a space in it"),
+    ("h.jsonl", '{"words": ["the", "battery"], "tags": ["O", " "]}\n', r"h.jsonl, line 1: tag 2 in 'tags' is empty"),
+    ("i.jsonl", '{"words": ["the", "battery"], "tags": ["O", null]}\n',
+     r"i.jsonl, line 1: tag 2 in 'tags' is null; expected a string"),
+    ("j.conll", "the O\nbattery O\n", r"j.conll: every word is tagged 'O'; a tagger needs at least two tags"),
+    ("k.conll", "\n\n", r"k.conll has no sentences: expected a word and its tag on each line"),
+    ("l.jsonl", "", r"l.jsonl has no sentences: expected one object per sentence"),
+    ("m.json", '[["the", "O"]]', r"m.json, item 1: expected a JSON object, got list"),
+])
+def test_tagging_file_mistakes_are_named_with_their_place(tmp_path, name, content, message):
+    with pytest.raises(ValueError, match=message):
+        data.load_tagged(write(tmp_path, name, content))
+
+
+# ---- question-answering files ------------------------------------------------------------------------------
+def test_qa_answers_are_found_as_the_first_run_of_context_words(tmp_path):
+    path = jsonl(tmp_path, "qa.jsonl", [
+        {"question": "what about the battery ?", "context": "the battery is  not bad , the screen is not bad .",
+         "answer": "not bad"},
+        {"question": "and the price ?", "context": "cheap", "answer": " cheap "},
+    ])
+    first, second = data.load_qa(path)
+    assert first == data.QAExample("what about the battery ?", "the battery is not bad , the screen is not bad .",
+                                   3, 4, "not bad")  # the first "not bad"; spaces in the context made single
+    assert (second.start, second.end, second.answer) == (0, 0, "cheap")
+    array = write(tmp_path, "qa.json", json.dumps([question(0), question(1)]))
+    assert [e.answer for e in data.load_qa(array)] == ["good", "bad"]
+
+
+@pytest.mark.parametrize("name, content, message", [
+    ("a.jsonl", '{"question": "q ?", "context": "the battery is good .", "answer": "great"}\n',
+     r"a.jsonl, line 1: the answer 'great' is not in the context as a run of whole words; expected words of the "
+     r"context, in its order"),
+    ("b.jsonl", '{"question": "q ?", "context": "The Battery is good .", "answer": "the battery"}\n',
+     r"b.jsonl, line 1: the answer 'the battery' is not in .* \(it is there with other capitals"),
+    ("c.json", '[{"question": "q ?", "context": "the battery is good.", "answer": "good"}]',
+     r"c.json, item 1: the answer 'good' is not in .* \(it is inside other words: .* 'bad.' is not 'bad'"),
+    ("d.jsonl", '{"question": "q ?", "context": "good", "Answer": "good"}\n',
+     r"d.jsonl, line 1: no field 'answer'; expected the fields question, context, answer, and its fields are: "
+     r"'question', 'context', 'Answer'$"),
+    ("e.jsonl", '{"question": "q ?", "context": ["good"], "answer": "good"}\n',
+     r"e.jsonl, line 1: the text in 'context' is an array; expected a string"),
+    ("f.jsonl", '{"question": " ", "context": "good", "answer": "good"}\n', r"f.jsonl, line 1: empty text in .*'question'"),
+    ("g.csv", "question,context,answer\nq,good,good\n", r"g.csv: question answering reads .jsonl .* or a .json array"),
+    ("h.jsonl", "\n", r"h.jsonl has no questions"),
+])
+def test_qa_file_mistakes_are_named_with_their_place(tmp_path, name, content, message):
+    with pytest.raises(ValueError, match=message):
+        data.load_qa(write(tmp_path, name, content))
+
+
+# ---- validation without --valid ----------------------------------------------------------------------------
+def test_without_a_validation_file_a_seeded_share_is_held_out(tmp_path):
+    train = conll(tmp_path, "train.conll", [review(i) for i in range(20)])
+    task = data.load_user_tagging(train, seed=3)
+    assert (len(task.train), len(task.valid), task.test) == (18, 2, [])
+    assert data.load_user_tagging(train, seed=3).valid == task.valid  # the same seed holds out the same sentences
+    qa = data.load_user_qa(jsonl(tmp_path, "qa.jsonl", [question(i) for i in range(10)]))
+    assert (len(qa.train), len(qa.valid)) == (9, 1) and qa.kind == "qa" and qa.labels == []
+    with pytest.raises(ValueError, match=r"one.jsonl has only one question; without --valid FILE at least two"):
+        data.load_user_qa(jsonl(tmp_path, "one.jsonl", [question(0)]))
+    assert len(data.load_user_qa(tmp_path / "one.jsonl", tmp_path / "qa.jsonl").train) == 1  # with one, fine
+
+
+# ---- what the commands check, and note, before training ------------------------------------------------------
+@pytest.mark.parametrize("args, message", [
+    (["--task", "qa", "--train", "qa.jsonl", "--text-column", "q"], "--text-column q renames a field, and a qa "
+                                                                     "file's fields are fixed: question, context, answer"),
+    (["--task", "tagging", "--train", "t.conll", "--label-column", "ner"], "--label-column ner names a field of a "
+                                                                           ".jsonl / .json file, and t.conll is CoNLL"),
+    (["--task", "domain", "--train", "t.csv"], "replaces --task domain"),
+])
+def test_options_that_do_not_fit_the_file_are_refused(args, message, tmp_path, capsys):
+    assert main(["compare", *args, "--out", str(tmp_path / "run")]) == 2
+    assert message in capsys.readouterr().err and not (tmp_path / "run").exists()
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return pretrained.load("tiny")
+
+
+def test_questions_too_long_for_the_model_are_left_out_and_counted(tiny, tmp_path):
+    long = {"question": "what about the price ?", "context": "the price is fine . " * 30 + "the battery is good .",
+            "answer": "good"}
+    train = jsonl(tmp_path, "train.jsonl", [question(i) for i in range(6)] + [long])
+    config = CompareConfig(task="qa", train_path=str(train), valid_path=str(train))
+    task = load_data(config, tiny)
+    assert len(task.train) == len(task.valid) == 6 and task.dropped == {"train": (1, 7), "valid": (1, 7)}
+    notes = data_notes(with_defaults(config, "qa", 64), tiny, task)
+    assert notes == ["left out as longer, with their context, than the 64 tokens 'tiny' reads: 1 of 7 training, "
+                     "1 of 7 validation questions"]
+    only_long = jsonl(tmp_path, "long.jsonl", [long])
+    with pytest.raises(ValueError, match=r"none of the 1 validation questions \(.*long.jsonl\) fits in the 64 tokens"):
+        load_data(CompareConfig(task="qa", train_path=str(train), valid_path=str(only_long)), tiny)
+
+
+def test_tagged_sentences_longer_than_max_len_are_counted(tiny, tmp_path):
+    long = [("word", "O")] * 30 + [("good", "OPN")]
+    train = conll(tmp_path, "train.conll", [review(i) for i in range(5)] + [long])
+    config = CompareConfig(task="tagging", train_path=str(train), valid_path=str(train), max_len=16)
+    task = load_data(config, tiny)
+    notes = data_notes(with_defaults(config, "tagging", 64), tiny, task)
+    assert notes == ["1 of 6 training and 1 of 6 validation sentences are longer than 16 tokens: their words past the "
+                     "first 14 tokens get no tag, and are neither trained on nor scored; --max-len up to 64 reads more"]
+    assert data_notes(with_defaults(CompareConfig(task="tagging", train_path=str(train), max_len=64), "tagging", 64),
+                      tiny, task) == []
+
+
+# ---- end to end ------------------------------------------------------------------------------------------------
+def test_finetune_on_the_users_tagged_sentences_and_predict_with_their_tags(tmp_path, capsys):
+    train = conll(tmp_path, "train.conll", [review(i) for i in range(24)])
+    valid = jsonl(tmp_path, "valid.jsonl", [{"words": [w for w, _ in review(i)], "tags": [t for _, t in review(i)]}
+                                            for i in range(24, 30)])
+    out = tmp_path / "run"
+    assert main(["finetune", "--mode", "head", "--task", "tagging", "--train", str(train), "--valid", str(valid),
+                 "--steps", "2", "--out", str(out)]) == 0
+    results = json.loads((out / "results.json").read_text())
+    assert results["task"] == {"name": "train", "kind": "tagging", "labels": ["ASP", "NEG", "O", "OPN"]}
+    [row] = results["rows"]
+    assert row["steps_done"] == 2 and 0 <= row["val_accuracy"] <= 1 and len(row["val_per_class"]) == 4
+    capsys.readouterr()
+    assert main(["predict", str(out / "delta.safetensors"), "the battery is good ."]) == 0
+    tagged = capsys.readouterr().out.strip().splitlines()[-1].split()
+    assert [pair.split("/")[0] for pair in tagged] == ["the", "battery", "is", "good", "."]
+    assert {pair.split("/")[1] for pair in tagged} <= {"ASP", "NEG", "O", "OPN"}
+
+
+def test_compare_on_the_users_questions(tmp_path, capsys):
+    train = jsonl(tmp_path, "qa.jsonl", [question(i) for i in range(20)])
+    out = tmp_path / "run"
+    assert main(["compare", "--modes", "head", "--no-baselines", "--task", "qa", "--train", str(train),
+                 "--steps", "2", "--out", str(out)]) == 0
+    results = json.loads((out / "results.json").read_text())
+    assert results["task"]["kind"] == "qa" and [row["mode"] for row in results["rows"]] == ["head"]
+    row = results["rows"][0]
+    assert row["steps_done"] == 2 and 0 <= row["val_accuracy"] <= 1 and 0 <= row["val_macro_f1"] <= 1
