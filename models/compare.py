@@ -27,7 +27,7 @@ from pathlib import Path
 
 import minigrad as mg
 from minigrad import backend
-from models import data, pretrained, tasks
+from models import data, pretrained, tasks, user_files
 from models.finetune import MODES, count_parameters, parse_mode, prepare, resolve_options, save_delta
 from models.forgetting import forgetting_probe
 from models.generate import generate_ids
@@ -158,19 +158,19 @@ def load_data(config, base):
             raise ValueError("task 'lm' adapts the language model to your own text: pass --train FILE (plain text, "
                              "one text per line, or .csv / .jsonl with --text-column); or, for real movie reviews, "
                              "--task lm-rt-polarity")
-        task = data.load_user_text(config.train_path, config.valid_path, text_column=config.text_column,
+        task = user_files.load_user_text(config.train_path, config.valid_path, text_column=config.text_column,
                                    encoding=config.encoding, seed=config.seed)
     elif config.train_path and config.task == "tagging":
         # a JSON file's fields are "words" and "tags", unless --text-column / --label-column name others
-        fields = {"words_field": config.text_column if config.text_column != "text" else data.TAGGING_FIELDS[0],
-                  "tags_field": config.label_column if config.label_column != "label" else data.TAGGING_FIELDS[1]}
-        task = data.load_user_tagging(config.train_path, config.valid_path, config.test_path, **fields,
+        fields = {"words_field": config.text_column if config.text_column != "text" else user_files.TAGGING_FIELDS[0],
+                  "tags_field": config.label_column if config.label_column != "label" else user_files.TAGGING_FIELDS[1]}
+        task = user_files.load_user_tagging(config.train_path, config.valid_path, config.test_path, **fields,
                                       encoding=config.encoding, seed=config.seed)
     elif config.train_path and config.task == "qa":
-        task = data.load_user_qa(config.train_path, config.valid_path, config.test_path, encoding=config.encoding,
+        task = user_files.load_user_qa(config.train_path, config.valid_path, config.test_path, encoding=config.encoding,
                                  seed=config.seed)
     elif config.train_path:
-        task = data.load_user_task(config.train_path, config.valid_path, config.test_path, text_column=config.text_column,
+        task = user_files.load_user_task(config.train_path, config.valid_path, config.test_path, text_column=config.text_column,
                                    label_column=config.label_column, encoding=config.encoding, seed=config.seed)
     elif config.train_domain:
         task = domain_shift(config.task, config.train_domain, config.seed)

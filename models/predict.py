@@ -19,7 +19,7 @@ from pathlib import Path
 
 import minigrad as mg
 from minigrad.nn import functional as F
-from models import data, pretrained
+from models import data, pretrained, user_files
 from models.finetune import load_delta
 from models.finetune.delta import read_metadata
 from models.metrics import classification_report
@@ -99,11 +99,11 @@ def answer(model, tokenizer, question, contexts, max_len):
 def read_input(path, text_column="text", label_column="label", labels=None, encoding="utf-8"):
     """(texts, true label indices or None) from a file; the labels are read where a classifier's file
     has the label column (names as in `labels`, the delta's classes)."""
-    if labels and data.has_column(path, label_column, encoding):
-        examples, _ = data.load_examples(path, text_column=text_column, label_column=label_column,
+    if labels and user_files.has_column(path, label_column, encoding):
+        examples, _ = user_files.load_examples(path, text_column=text_column, label_column=label_column,
                                          encoding=encoding, labels=labels)
         return [e.text for e in examples], [e.label for e in examples]
-    return data.read_texts(path, text_column, encoding), None
+    return user_files.read_texts(path, text_column, encoding), None
 
 
 def notes(task, tokenizer, texts, max_len, question=None):

@@ -10,7 +10,7 @@ import random
 import pytest
 
 from models.cli import main
-from models import data, pretrained, tasks
+from models import data, pretrained, tasks, user_files
 from models.compare import CompareConfig, pretrained_row, run_mode, with_defaults
 from models.forgetting import forgetting_probe
 
@@ -41,19 +41,19 @@ def test_the_shipped_tokenizer_reads_any_text(tiny):
 
 
 def test_plain_text_csv_and_jsonl_files(sea_file, tmp_path):
-    texts = data.load_texts(sea_file)
+    texts = user_files.load_texts(sea_file)
     assert len(texts) == 80 and texts[0] == data.TextExample(sea_texts(1)[0])
     (tmp_path / "t.csv").write_text('id,body\n1,"first, with a comma"\n2,second\n')
-    from_csv = data.load_texts(tmp_path / "t.csv", text_column="body")
+    from_csv = user_files.load_texts(tmp_path / "t.csv", text_column="body")
     assert [t.text for t in from_csv] == ["first, with a comma", "second"]
     (tmp_path / "t.jsonl").write_text('{"text": "one"}\n{"text": "two"}\n')
-    assert [t.text for t in data.load_texts(tmp_path / "t.jsonl")] == ["one", "two"]
+    assert [t.text for t in user_files.load_texts(tmp_path / "t.jsonl")] == ["one", "two"]
     with pytest.raises(ValueError, match="no column 'text'; its columns are: 'id', 'body'"):
-        data.load_texts(tmp_path / "t.csv")
+        user_files.load_texts(tmp_path / "t.csv")
     (tmp_path / "one.txt").write_text("only one line\n")
     with pytest.raises(ValueError, match="needs at least 2"):
-        data.load_texts(tmp_path / "one.txt")
-    task = data.load_user_text(sea_file)
+        user_files.load_texts(tmp_path / "one.txt")
+    task = user_files.load_user_text(sea_file)
     assert task.kind == "lm" and len(task.train) == 72 and len(task.valid) == 8
 
 
@@ -84,7 +84,7 @@ def test_perplexity_is_the_exp_of_the_loss_per_predicted_token(tiny):
 
 def test_full_fine_tuning_lowers_the_loss_on_the_new_domain(sea_file, tiny):
     config = CompareConfig(task="lm", train_path=str(sea_file), steps=30, eval_every=30)
-    task = data.load_user_text(sea_file)
+    task = user_files.load_user_text(sea_file)
     config = with_defaults(config, task.kind)
     before = pretrained_row(tiny, task, config)
     row, _ = run_mode("full", tiny, task, config, forgetting_probe(tiny))

@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from models import data
+from models import data, user_files
 from models.data import ASPECT, IGNORE, NEGATION, OPINION, OTHER, clause, sentence
 from models.tokenizers import BPETokenizer, CharTokenizer
 
@@ -188,12 +188,12 @@ def write(tmp_path, name, content, encoding="utf-8"):
 
 def test_load_csv_and_jsonl(tmp_path):
     csv_path = write(tmp_path, "reviews.csv", '\ufefftext,label\n"great, really",pos\nawful,neg\nfine,pos\n')
-    examples, labels = data.load_csv(csv_path)
+    examples, labels = user_files.load_csv(csv_path)
     assert labels == ["neg", "pos"]
     assert examples == [("great, really", 1), ("awful", 0), ("fine", 1)]
     rows = [{"review": "good", "stars": 10}, {"review": "bad", "stars": 2}]
     jsonl_path = write(tmp_path, "reviews.jsonl", "\n".join(map(json.dumps, rows)) + "\n\n")
-    examples, labels = data.load_jsonl(jsonl_path, "review", "stars")
+    examples, labels = user_files.load_jsonl(jsonl_path, "review", "stars")
     assert labels == ["2", "10"] and examples == [("good", 1), ("bad", 0)]  # numeric order
 
 
@@ -202,14 +202,14 @@ def test_tab_and_semicolon_separated_files_load_too(tmp_path):
     """The delimiter is the one under which the header names the columns asked for: tabs (.tsv) and
     semicolons (spreadsheets where the decimal mark is a comma) as well as commas."""
     tsv = write(tmp_path, "reviews.tsv", "text\tlabel\ngreat, really\tpos\nawful; truly\tneg\n")
-    assert data.load_examples(tsv)[0] == [("great, really", 1), ("awful; truly", 0)]
+    assert user_files.load_examples(tsv)[0] == [("great, really", 1), ("awful; truly", 0)]
     semicolons = write(tmp_path, "excel.csv", 'review;stars\n"good; fine";5\nbad, sadly;1\n')
-    assert data.load_csv(semicolons, "review", "stars")[0] == [("good; fine", 1), ("bad, sadly", 0)]
-    assert [t.text for t in data.load_texts(tsv)] == ["great, really", "awful; truly"]
+    assert user_files.load_csv(semicolons, "review", "stars")[0] == [("good; fine", 1), ("bad, sadly", 0)]
+    assert [t.text for t in user_files.load_texts(tsv)] == ["great, really", "awful; truly"]
     commas = write(tmp_path, "commas.csv", "text,label\nfirst; then second,pos\nno;,neg\n")  # the header decides
-    assert data.load_csv(commas)[0] == [("first; then second", 1), ("no;", 0)]
+    assert user_files.load_csv(commas)[0] == [("first; then second", 1), ("no;", 0)]
     with pytest.raises(ValueError, match="excel.csv has no column 'text'; its columns are: 'review', 'stars'$"):
-        data.load_csv(semicolons)
+        user_files.load_csv(semicolons)
 
 
 def test_a_row_with_more_fields_than_the_header_is_an_error_unless_they_are_empty(tmp_path):
@@ -217,63 +217,63 @@ def test_a_row_with_more_fields_than_the_header_is_an_error_unless_they_are_empt
     path = write(tmp_path, "comma.csv", "text,label\nfine,pos\nthe film was good, really good,pos\n")
     with pytest.raises(ValueError, match="comma.csv, line 3: 3 fields, but the header names 2; put a text that "
                                          "contains ',' in double quotes"):
-        data.load_csv(path)
+        user_files.load_csv(path)
     trailing = write(tmp_path, "sheet.csv", "text,label\ngood,pos,,\nbad,neg, \n")  # a spreadsheet's empty cells
-    assert data.load_csv(trailing)[0] == [("good", 1), ("bad", 0)]
+    assert user_files.load_csv(trailing)[0] == [("good", 1), ("bad", 0)]
 
 
 def test_texts_from_jsonl_and_json_files_are_not_read_as_csv(tmp_path):
     for name in ("texts.jsonl", "texts.json"):
         path = write(tmp_path, name, '{"text": "hi, there"}\n{"text": "bye"}\n')
-        assert [t.text for t in data.load_texts(path)] == ["hi, there", "bye"]
+        assert [t.text for t in user_files.load_texts(path)] == ["hi, there", "bye"]
 
 def test_loader_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match="nope.csv"):
-        data.load_csv(tmp_path / "nope.csv")
+        user_files.load_csv(tmp_path / "nope.csv")
     path = write(tmp_path, "a.csv", "sentence,label\nhi,pos\n")
     with pytest.raises(ValueError, match="a.csv has no column 'text'; its columns are: 'sentence', 'label'$"):
-        data.load_csv(path)
+        user_files.load_csv(path)
     path = write(tmp_path, "b.csv", "text,label\nhi,pos\n  ,neg\n")
     with pytest.raises(ValueError, match="b.csv, line 3: empty text"):
-        data.load_csv(path)
+        user_files.load_csv(path)
     path = write(tmp_path, "c.csv", "text,label\nhi,pos\nho,meh\n")
     with pytest.raises(ValueError, match="c.csv, line 3: unknown label 'meh'; allowed labels: neg, pos"):
-        data.load_csv(path, labels=["neg", "pos"])
+        user_files.load_csv(path, labels=["neg", "pos"])
     path = write(tmp_path, "d.csv", "text,label\ncafé,pos\nok,neg\n", encoding="latin-1")
     with pytest.raises(ValueError, match="d.csv is not valid utf-8: byte 0xe9 on line 2.*--encoding latin-1"):
-        data.load_csv(path)
-    assert data.load_csv(path, encoding="latin-1")[0][0].text == "café"
+        user_files.load_csv(path)
+    assert user_files.load_csv(path, encoding="latin-1")[0][0].text == "café"
     path = write(tmp_path, "e.csv", "text,label\nhi,pos\nho,pos\n")
     with pytest.raises(ValueError, match="e.csv: only one class \\('pos'\\)"):
-        data.load_csv(path)
+        user_files.load_csv(path)
     path = write(tmp_path, "f.jsonl", '{"text": "hi", "label": "a"}\n{"text": "ho"\n')
     with pytest.raises(ValueError, match="f.jsonl, line 2: not valid JSON"):
-        data.load_jsonl(path)
+        user_files.load_jsonl(path)
     path = write(tmp_path, "g.jsonl", '{"text": "hi", "label": "a"}\n{"txt": "ho", "label": "b"}\n')
     with pytest.raises(ValueError, match="g.jsonl, line 2: no field 'text'; its fields are: 'txt', 'label'$"):
-        data.load_jsonl(path)
+        user_files.load_jsonl(path)
     path = write(tmp_path, "h.jsonl", '{"text": "", "label": "a"}\n')
     with pytest.raises(ValueError, match="h.jsonl, line 1: empty text"):
-        data.load_jsonl(path)
+        user_files.load_jsonl(path)
     with pytest.raises(ValueError, match="unknown encoding 'utf-9'"):
-        data.load_csv(tmp_path / "a.csv", encoding="utf-9")
+        user_files.load_csv(tmp_path / "a.csv", encoding="utf-9")
 
 
 def test_a_csv_field_past_the_csv_modules_limit_loads_and_csv_errors_name_the_line(tmp_path, monkeypatch):
     long_text = "word " * 40_000  # 200,000 characters; Python's csv module stops at 131,072 by default
     path = write(tmp_path, "long.csv", f'text,label\nshort,neg\n"{long_text}",pos\n')
-    assert data.load_csv(path)[0] == [("short", 0), (long_text, 1)]
+    assert user_files.load_csv(path)[0] == [("short", 0), (long_text, 1)]
     limit = csv.field_size_limit()
-    monkeypatch.setattr(data, "CSV_FIELD_LIMIT", 1000)  # any other csv.Error takes the same way out
+    monkeypatch.setattr(user_files, "CSV_FIELD_LIMIT", 1000)  # any other csv.Error takes the same way out
     try:
         with pytest.raises(ValueError, match=r"long.csv, line 3: not valid CSV \(field larger than field limit"):
-            data.load_csv(path)
+            user_files.load_csv(path)
     finally:
         csv.field_size_limit(limit)  # the limit is the whole process's
 
 
 def test_a_directory_is_not_a_data_file(tmp_path):
-    for load in (data.load_csv, data.load_texts):
+    for load in (user_files.load_csv, user_files.load_texts):
         with pytest.raises(IsADirectoryError, match="is a directory; expected a data file"):
             load(tmp_path)
 
@@ -281,20 +281,20 @@ def test_a_directory_is_not_a_data_file(tmp_path):
 def test_a_column_named_twice_in_the_header_is_an_error(tmp_path):
     path = write(tmp_path, "twice.csv", "text,text,label\nfirst,second,pos\nthird,fourth,neg\n")
     with pytest.raises(ValueError, match="twice.csv has 2 columns named 'text'; rename all but one"):
-        data.load_csv(path)
+        user_files.load_csv(path)
     path = write(tmp_path, "notes.csv", "text,label,note,note\nhi,pos,a,b\nho,neg,c,d\n")
-    assert data.load_csv(path)[0] == [("hi", 1), ("ho", 0)]  # a repeated column not read does no harm
+    assert user_files.load_csv(path)[0] == [("hi", 1), ("ho", 0)]  # a repeated column not read does no harm
 
 
 def test_a_plain_text_file_for_classification_points_to_the_lm_task(tmp_path):
     path = write(tmp_path, "reviews.txt", "great phone\nawful battery\n")
     with pytest.raises(ValueError, match=r"no column 'text'; its columns are: 'great phone' "
                                          r"\(one column: .*--task lm\)"):
-        data.load_examples(path)
+        user_files.load_examples(path)
     with pytest.raises(ValueError) as two_columns:  # a CSV naming other columns gets no hint
-        data.load_csv(write(tmp_path, "a.csv", "sentence,label\nhi,pos\n"))
+        user_files.load_csv(write(tmp_path, "a.csv", "sentence,label\nhi,pos\n"))
     with pytest.raises(ValueError) as asked_for_text:  # nor does a CSV read for its text alone
-        data.load_texts(write(tmp_path, "b.csv", "sentence\nhi\nho\n"))
+        user_files.load_texts(write(tmp_path, "b.csv", "sentence\nhi\nho\n"))
     assert "--task lm" not in str(two_columns.value) + str(asked_for_text.value)
 
 
@@ -302,11 +302,11 @@ def test_a_whole_number_is_one_label_however_it_is_written(tmp_path):
     rows = [{"text": "a", "label": 1}, {"text": "b", "label": 1.0}, {"text": "c", "label": 0},
             {"text": "d", "label": "0.0"}]
     path = write(tmp_path, "numbers.jsonl", "\n".join(map(json.dumps, rows)))
-    examples, labels = data.load_jsonl(path)
+    examples, labels = user_files.load_jsonl(path)
     assert labels == ["0", "1"] and [e.label for e in examples] == [1, 1, 0, 0]
-    assert data.load_jsonl(path, labels=["0", "1.0"]) == (examples, labels)
+    assert user_files.load_jsonl(path, labels=["0", "1.0"]) == (examples, labels)
     path = write(tmp_path, "numbers.csv", "text,label\na,1\nb,1.0\nc,0\nd,01\ne,2.5\n")
-    examples, labels = data.load_csv(path)
+    examples, labels = user_files.load_csv(path)
     assert labels == ["0", "01", "1", "2.5"]  # "01" is a code, not the number 1
     assert [e.label for e in examples] == [2, 2, 0, 1, 3]
 
@@ -320,10 +320,10 @@ def test_jsonl_fields_of_the_wrong_json_type_are_errors(tmp_path, field, value, 
     expected = "a string or a number" if field == "label" else "a string"
     message = f"types.jsonl, line 2: the {field} in '{field}' is {kind}; expected {expected}$"
     with pytest.raises(ValueError, match=message):
-        data.load_jsonl(path)
+        user_files.load_jsonl(path)
     if field == "text":  # language modelling reads the same texts
         with pytest.raises(ValueError, match=f"types.jsonl, line 2: the text in 'text' is {kind}"):
-            data.load_texts(path)
+            user_files.load_texts(path)
 
 
 def test_the_held_out_validation_set_has_each_class_in_proportion(tmp_path):
@@ -331,10 +331,10 @@ def test_the_held_out_validation_set_has_each_class_in_proportion(tmp_path):
     path = write(tmp_path, "skewed.csv", "text,label\n" + rows)
     valid_sets = set()
     for seed in range(10):
-        task = data.load_user_task(path, valid_fraction=0.2, seed=seed)
+        task = user_files.load_user_task(path, valid_fraction=0.2, seed=seed)
         assert collections.Counter(task.labels[e.label] for e in task.valid) == {"common": 6, "rare": 2}
         assert collections.Counter(task.labels[e.label] for e in task.train) == {"common": 24, "rare": 8}
-        assert data.load_user_task(path, valid_fraction=0.2, seed=seed) == task
+        assert user_files.load_user_task(path, valid_fraction=0.2, seed=seed) == task
         valid_sets.add(frozenset(task.valid))
     assert len(valid_sets) == 10  # the seed still picks which rows
 
@@ -342,22 +342,22 @@ def test_the_held_out_validation_set_has_each_class_in_proportion(tmp_path):
 @pytest.mark.parametrize("rows, valid_fraction", [("a,x\nb,y\n", 0.1), ("a,x\nb,y\nc,z\n", 0.5)])
 def test_a_tiny_file_still_gives_both_parts_an_example(tmp_path, rows, valid_fraction):
     # every class's share of the validation set rounds down (half a row each), or up (two thirds)
-    task = data.load_user_task(write(tmp_path, "tiny.csv", "text,label\n" + rows), valid_fraction=valid_fraction)
+    task = user_files.load_user_task(write(tmp_path, "tiny.csv", "text,label\n" + rows), valid_fraction=valid_fraction)
     assert task.train and task.valid
-    assert sorted(task.train + task.valid) == sorted(data.load_csv(tmp_path / "tiny.csv")[0])
+    assert sorted(task.train + task.valid) == sorted(user_files.load_csv(tmp_path / "tiny.csv")[0])
 
 
 def test_load_user_task_splits_off_a_fixed_validation_set(tmp_path):
     rows = "".join(f"review number {i},{'pos' if i % 2 else 'neg'}\n" for i in range(50))
     path = write(tmp_path, "mine.csv", "text,label\n" + rows)
-    task = data.load_user_task(path, valid_fraction=0.2)
+    task = user_files.load_user_task(path, valid_fraction=0.2)
     assert (task.name, task.kind, task.labels) == ("mine", "classification", ["neg", "pos"])
     assert (len(task.train), len(task.valid), task.test) == (40, 10, [])
     assert not {e.text for e in task.train} & {e.text for e in task.valid}
-    assert data.load_user_task(path, valid_fraction=0.2) == task
+    assert user_files.load_user_task(path, valid_fraction=0.2) == task
     valid = write(tmp_path, "valid.jsonl", json.dumps({"text": "x", "label": "maybe"}))
     with pytest.raises(ValueError, match="unknown label 'maybe'; allowed labels: neg, pos"):
-        data.load_user_task(path, valid_path=valid)
+        user_files.load_user_task(path, valid_path=valid)
 
 
 # ---- batches ------------------------------------------------------------------------------------------------
@@ -462,7 +462,7 @@ def test_augmentation_never_drops_or_moves_the_words_it_keeps():
 
 def test_negative_whole_numbers_are_labels_in_numeric_order(tmp_path):
     path = write(tmp_path, "stars.csv", "text,label\na,1\nb,-1\nc,-2\nd,10\ne,1.00\n")
-    examples, labels = data.load_csv(path)
+    examples, labels = user_files.load_csv(path)
     assert labels == ["-2", "-1", "1", "10"]  # "1.00" is 1 too
     assert [e.label for e in examples] == [2, 1, 0, 3, 2]
 
@@ -470,28 +470,28 @@ def test_negative_whole_numbers_are_labels_in_numeric_order(tmp_path):
 def test_a_short_csv_row_reads_as_an_empty_label(tmp_path):
     path = write(tmp_path, "short.csv", "text,label\nhi,pos\nho\n")
     with pytest.raises(ValueError, match="short.csv, line 3: empty label in column 'label'"):
-        data.load_csv(path)
+        user_files.load_csv(path)
 
 
 def test_a_jsonl_line_that_is_not_an_object_is_named(tmp_path):
     path = write(tmp_path, "list.jsonl", '{"text": "hi", "label": "a"}\n["ho", "b"]\n')
     with pytest.raises(ValueError, match="list.jsonl, line 2: expected a JSON object, got list"):
-        data.load_jsonl(path)
+        user_files.load_jsonl(path)
 
 
 def test_json_files_of_any_case_are_read_as_jsonl(tmp_path):
     rows = '{"text": "good", "label": "pos"}\n{"text": "bad", "label": "neg"}\n'
     for name in ("a.json", "b.JSONL"):
-        assert data.load_examples(write(tmp_path, name, rows)) == ([("good", 1), ("bad", 0)], ["neg", "pos"])
+        assert user_files.load_examples(write(tmp_path, name, rows)) == ([("good", 1), ("bad", 0)], ["neg", "pos"])
 
 
 def test_a_test_file_is_labelled_with_the_training_files_classes(tmp_path):
     train = write(tmp_path, "train.csv", "text,label\na,neg\nb,pos\nc,neutral\n")
     test = write(tmp_path, "test.csv", "text,label\nd,pos\ne,pos\n")  # one class only: fine for a test set
-    task = data.load_user_task(train, test_path=test)
+    task = user_files.load_user_task(train, test_path=test)
     assert task.labels == ["neg", "neutral", "pos"] and [e.label for e in task.test] == [2, 2]
     with pytest.raises(ValueError, match="unknown label 'meh'"):
-        data.load_user_task(train, test_path=write(tmp_path, "bad.csv", "text,label\nd,meh\ne,pos\n"))
+        user_files.load_user_task(train, test_path=write(tmp_path, "bad.csv", "text,label\nd,meh\ne,pos\n"))
 
 
 def test_each_class_gets_its_rounded_share_of_the_validation_set():
@@ -503,10 +503,10 @@ def test_each_class_gets_its_rounded_share_of_the_validation_set():
 
 def test_user_text_keeps_a_text_for_training_and_reads_a_validation_file(tmp_path):
     two = write(tmp_path, "two.txt", "first line\nsecond line\n")
-    task = data.load_user_text(two, valid_fraction=0.9)
+    task = user_files.load_user_text(two, valid_fraction=0.9)
     assert len(task.train) == 1 and len(task.valid) == 1
     valid = write(tmp_path, "valid.txt", "held out one\nheld out two\n")
-    task = data.load_user_text(two, valid_path=valid)
+    task = user_files.load_user_text(two, valid_path=valid)
     assert [e.text for e in task.train] == ["first line", "second line"]
     assert [e.text for e in task.valid] == ["held out one", "held out two"]
 
@@ -541,8 +541,8 @@ def test_a_json_file_holding_an_array_of_objects_loads_and_errors_name_the_item(
     """A JSON array of objects, often spread over many lines, is what many tools export as .json."""
     rows = [{"text": "good", "label": "pos"}, {"text": "bad", "label": "neg"}]
     path = write(tmp_path, "export.json", "\n" + json.dumps(rows, indent=2))
-    assert data.load_examples(path) == ([("good", 1), ("bad", 0)], ["neg", "pos"])
-    assert [t.text for t in data.load_texts(path)] == ["good", "bad"]
+    assert user_files.load_examples(path) == ([("good", 1), ("bad", 0)], ["neg", "pos"])
+    assert [t.text for t in user_files.load_texts(path)] == ["good", "bad"]
     wrong = {"item 2: empty text in column 'text'": [rows[0], {"text": " ", "label": "neg"}],
              "item 2: expected a JSON object, got list": [rows[0], ["bad", "neg"]],
              "item 3: no field 'label'; its fields are: 'text'$": rows + [{"text": "meh"}],
@@ -550,25 +550,25 @@ def test_a_json_file_holding_an_array_of_objects_loads_and_errors_name_the_item(
     for message, items in wrong.items():
         path = write(tmp_path, "wrong.json", json.dumps(items, indent=2))
         with pytest.raises(ValueError, match=f"wrong.json, {message}"):
-            data.load_examples(path)
+            user_files.load_examples(path)
     path = write(tmp_path, "c.json", json.dumps(rows, indent=2))
     with pytest.raises(ValueError, match="c.json, item 1: unknown label 'pos'; allowed labels: neg, bad"):
-        data.load_examples(path, labels=["neg", "bad"])
+        user_files.load_examples(path, labels=["neg", "bad"])
     with pytest.raises(ValueError, match="empty.json has no rows of data"):
-        data.load_examples(write(tmp_path, "empty.json", "[]"))
+        user_files.load_examples(write(tmp_path, "empty.json", "[]"))
     with pytest.raises(ValueError, match="broken.json, line 3: not valid JSON"):  # a line, where there is one
-        data.load_examples(write(tmp_path, "broken.json", '[\n  {"text": "good", "label": "pos"},\n  {"text": }\n]'))
+        user_files.load_examples(write(tmp_path, "broken.json", '[\n  {"text": "good", "label": "pos"},\n  {"text": }\n]'))
     with pytest.raises(ValueError, match="texts.json, item 2: the text in 'text' is a number"):
-        data.load_texts(write(tmp_path, "texts.json", '[{"text": "one"}, {"text": 2}]'))
+        user_files.load_texts(write(tmp_path, "texts.json", '[{"text": "one"}, {"text": 2}]'))
 
 
 def test_a_jsonl_file_holding_a_json_array_is_told_to_be_renamed(tmp_path):
     path = write(tmp_path, "export.jsonl", '  [{"text": "good", "label": "pos"},\n {"text": "bad", "label": "neg"}]')
     with pytest.raises(ValueError, match=r"export.jsonl looks like a JSON array \(it starts with '\['\), not JSON "
                                          r"Lines .*; rename it to .json"):
-        data.load_examples(path)
+        user_files.load_examples(path)
     renamed = path.rename(tmp_path / "export.json")
-    assert data.load_examples(renamed) == ([("good", 1), ("bad", 0)], ["neg", "pos"])
+    assert user_files.load_examples(renamed) == ([("good", 1), ("bad", 0)], ["neg", "pos"])
 
 
 def test_a_column_named_but_for_case_or_spaces_is_suggested_as_the_option_to_pass(tmp_path):
@@ -576,23 +576,23 @@ def test_a_column_named_but_for_case_or_spaces_is_suggested_as_the_option_to_pas
     spaced = write(tmp_path, "spaced.csv", "text, label\ngood,pos\nbad,neg\n")
     with pytest.raises(ValueError, match="spaced.csv has no column 'label'; its columns are: 'text', ' label'; "
                                          "did you mean --label-column ' label'\\?$"):
-        data.load_csv(spaced)
-    assert data.load_csv(spaced, label_column=" label")[0] == [("good", 1), ("bad", 0)]  # the suggestion works
+        user_files.load_csv(spaced)
+    assert user_files.load_csv(spaced, label_column=" label")[0] == [("good", 1), ("bad", 0)]  # the suggestion works
     capitals = write(tmp_path, "capitals.csv", "Text,Label\ngood,pos\nbad,neg\n")
     with pytest.raises(ValueError, match="no column 'text'; its columns are: 'Text', 'Label'; "
                                          "did you mean --text-column Text\\?$"):
-        data.load_csv(capitals)
+        user_files.load_csv(capitals)
     with pytest.raises(ValueError, match="no column 'label'; .*; did you mean --label-column Label\\?$"):
-        data.load_csv(capitals, text_column="Text")
+        user_files.load_csv(capitals, text_column="Text")
     with pytest.raises(ValueError, match="did you mean --text-column Text\\?$"):
-        data.load_texts(capitals)
+        user_files.load_texts(capitals)
     # a lone near miss is a column to name, not a sign of plain text
     with pytest.raises(ValueError, match="its columns are: 'Text'; did you mean --text-column Text\\?$"):
-        data.load_csv(write(tmp_path, "one.csv", "Text\ngood\nbad\n"))
+        user_files.load_csv(write(tmp_path, "one.csv", "Text\ngood\nbad\n"))
     jsonl = write(tmp_path, "fields.jsonl", '{"Text": "good", "label": "pos"}\n')
     with pytest.raises(ValueError, match="fields.jsonl, line 1: no field 'text'; its fields are: 'Text', 'label'; "
                                          "did you mean --text-column Text\\?$"):
-        data.load_jsonl(jsonl)
+        user_files.load_jsonl(jsonl)
 
 
 def test_a_utf16_file_is_named_as_such_and_reads_with_encoding_utf16(tmp_path):
@@ -603,14 +603,14 @@ def test_a_utf16_file_is_named_as_such_and_reads_with_encoding_utf16(tmp_path):
     for encoding in ("utf-8", "latin-1"):
         with pytest.raises(ValueError, match=f"wide.csv is UTF-16 text \\(it starts with a UTF-16 byte-order "
                                              f"mark\\), not {encoding}; pass --encoding utf-16$"):
-            data.load_csv(path, encoding=encoding)
+            user_files.load_csv(path, encoding=encoding)
     expected = ([("café", 1), ("ok", 0)], ["neg", "pos"])
-    assert data.load_csv(path, encoding="utf-16") == expected
+    assert user_files.load_csv(path, encoding="utf-16") == expected
     big_endian = tmp_path / "big.csv"
     big_endian.write_bytes(b"\xfe\xff" + content.encode("utf-16-be"))
-    assert data.load_csv(big_endian, encoding="utf-16") == expected
-    assert data.load_csv(big_endian, encoding="UTF-16BE") == expected  # the mark is not read as text
+    assert user_files.load_csv(big_endian, encoding="utf-16") == expected
+    assert user_files.load_csv(big_endian, encoding="UTF-16BE") == expected  # the mark is not read as text
     wider = write(tmp_path, "wider.csv", content, encoding="utf-32")  # FF FE 00 00 starts like UTF-16
     with pytest.raises(ValueError, match="wider.csv is UTF-32 text .*; pass --encoding utf-32$"):
-        data.load_csv(wider, encoding="utf-16")
-    assert data.load_csv(wider, encoding="utf-32") == expected
+        user_files.load_csv(wider, encoding="utf-16")
+    assert user_files.load_csv(wider, encoding="utf-32") == expected

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from models import data, pretrained
+from models import data, pretrained, user_files
 from models.cli import main
 from models.compare import CompareConfig, data_notes, load_data, with_defaults
 
@@ -48,9 +48,9 @@ def question(i):
 def test_tagging_from_jsonl_json_array_and_conll_files_is_the_same(tmp_path):
     sentences = [review(i) for i in range(4)]
     objects = [{"words": [w for w, _ in s], "tags": [t for _, t in s]} for s in sentences]
-    from_conll = data.load_tagged(conll(tmp_path, "train.conll", sentences))
-    from_jsonl = data.load_tagged(jsonl(tmp_path, "train.jsonl", objects))
-    from_array = data.load_tagged(write(tmp_path, "train.json", json.dumps(objects, indent=2)))
+    from_conll = user_files.load_tagged(conll(tmp_path, "train.conll", sentences))
+    from_jsonl = user_files.load_tagged(jsonl(tmp_path, "train.jsonl", objects))
+    from_array = user_files.load_tagged(write(tmp_path, "train.json", json.dumps(objects, indent=2)))
     assert from_conll == from_jsonl == from_array
     examples, tags = from_conll
     assert tags == ["ASP", "NEG", "O", "OPN"]  # sorted, as classification's labels are
@@ -59,17 +59,17 @@ def test_tagging_from_jsonl_json_array_and_conll_files_is_the_same(tmp_path):
 
 def test_conll_lines_may_use_spaces_and_several_blank_lines(tmp_path):
     path = write(tmp_path, "train.txt", "\n\nthe   O\nbattery ASP\n\n\n\nis\tO\n  good   OPN  \n\n")
-    examples, tags = data.load_tagged(path)
+    examples, tags = user_files.load_tagged(path)
     assert [e.words for e in examples] == [("the", "battery"), ("is", "good")] and tags == ["ASP", "O", "OPN"]
 
 
 def test_json_tagging_fields_may_have_other_names(tmp_path):
     path = jsonl(tmp_path, "train.jsonl", [{"tokens": ["a", "b"], "ner": ["X", "Y"]}])
-    assert data.load_tagged(path, words_field="tokens", tags_field="ner")[1] == ["X", "Y"]
+    assert user_files.load_tagged(path, words_field="tokens", tags_field="ner")[1] == ["X", "Y"]
     with pytest.raises(ValueError, match=r"train.jsonl, line 1: no field 'words'; its fields are: 'tokens', 'ner'$"):
-        data.load_tagged(path)
+        user_files.load_tagged(path)
     with pytest.raises(ValueError, match="both read from the field 'ner'"):
-        data.load_tagged(path, words_field="ner", tags_field="ner")
+        user_files.load_tagged(path, words_field="ner", tags_field="ner")
 
 
 def test_a_validation_or_test_tag_not_in_training_is_named_with_its_place(tmp_path):
@@ -77,12 +77,12 @@ def test_a_validation_or_test_tag_not_in_training_is_named_with_its_place(tmp_pa
     valid = conll(tmp_path, "valid.conll", [review(1), [("the", "O"), ("camera", "ASPECT")]])
     with pytest.raises(ValueError, match=r"valid.conll, line 8: unknown tag 'ASPECT'; allowed tags \(the training "
                                          r"file's\): ASP, NEG, O, OPN$"):
-        data.load_user_tagging(train, valid)
+        user_files.load_user_tagging(train, valid)
     test = jsonl(tmp_path, "test.jsonl", [{"words": ["a", "b"], "tags": ["O", "O"]},
                                           {"words": ["a", "b"], "tags": ["O", "B-ASP"]}])
     with pytest.raises(ValueError, match=r"test.jsonl, line 2, tag 2: unknown tag 'B-ASP'"):
-        data.load_user_tagging(train, test_path=test)
-    task = data.load_user_tagging(train, train, train)
+        user_files.load_user_tagging(train, test_path=test)
+    task = user_files.load_user_tagging(train, train, train)
     assert task.kind == "tagging" and task.labels == ["ASP", "NEG", "O", "OPN"] and len(task.test) == 3
 
 
@@ -111,7 +111,7 @@ def test_a_validation_or_test_tag_not_in_training_is_named_with_its_place(tmp_pa
 ])
 def test_tagging_file_mistakes_are_named_with_their_place(tmp_path, name, content, message):
     with pytest.raises(ValueError, match=message):
-        data.load_tagged(write(tmp_path, name, content))
+        user_files.load_tagged(write(tmp_path, name, content))
 
 
 # ---- question-answering files ------------------------------------------------------------------------------
@@ -121,12 +121,12 @@ def test_qa_answers_are_found_as_the_first_run_of_context_words(tmp_path):
          "answer": "not bad"},
         {"question": "and the price ?", "context": "cheap", "answer": " cheap "},
     ])
-    first, second = data.load_qa(path)
+    first, second = user_files.load_qa(path)
     assert first == data.QAExample("what about the battery ?", "the battery is not bad , the screen is not bad .",
                                    3, 4, "not bad")  # the first "not bad"; spaces in the context made single
     assert (second.start, second.end, second.answer) == (0, 0, "cheap")
     array = write(tmp_path, "qa.json", json.dumps([question(0), question(1)]))
-    assert [e.answer for e in data.load_qa(array)] == ["good", "bad"]
+    assert [e.answer for e in user_files.load_qa(array)] == ["good", "bad"]
 
 
 @pytest.mark.parametrize("name, content, message", [
@@ -148,20 +148,20 @@ def test_qa_answers_are_found_as_the_first_run_of_context_words(tmp_path):
 ])
 def test_qa_file_mistakes_are_named_with_their_place(tmp_path, name, content, message):
     with pytest.raises(ValueError, match=message):
-        data.load_qa(write(tmp_path, name, content))
+        user_files.load_qa(write(tmp_path, name, content))
 
 
 # ---- validation without --valid ----------------------------------------------------------------------------
 def test_without_a_validation_file_a_seeded_share_is_held_out(tmp_path):
     train = conll(tmp_path, "train.conll", [review(i) for i in range(20)])
-    task = data.load_user_tagging(train, seed=3)
+    task = user_files.load_user_tagging(train, seed=3)
     assert (len(task.train), len(task.valid), task.test) == (18, 2, [])
-    assert data.load_user_tagging(train, seed=3).valid == task.valid  # the same seed holds out the same sentences
-    qa = data.load_user_qa(jsonl(tmp_path, "qa.jsonl", [question(i) for i in range(10)]))
+    assert user_files.load_user_tagging(train, seed=3).valid == task.valid  # the same seed holds out the same sentences
+    qa = user_files.load_user_qa(jsonl(tmp_path, "qa.jsonl", [question(i) for i in range(10)]))
     assert (len(qa.train), len(qa.valid)) == (9, 1) and qa.kind == "qa" and qa.labels == []
     with pytest.raises(ValueError, match=r"one.jsonl has only one question; without --valid FILE at least two"):
-        data.load_user_qa(jsonl(tmp_path, "one.jsonl", [question(0)]))
-    assert len(data.load_user_qa(tmp_path / "one.jsonl", tmp_path / "qa.jsonl").train) == 1  # with one, fine
+        user_files.load_user_qa(jsonl(tmp_path, "one.jsonl", [question(0)]))
+    assert len(user_files.load_user_qa(tmp_path / "one.jsonl", tmp_path / "qa.jsonl").train) == 1  # with one, fine
 
 
 # ---- what the commands check, and note, before training ------------------------------------------------------

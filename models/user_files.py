@@ -1,0 +1,522 @@
+"""The user's own data files, read into the same examples and TaskData as the bundled tasks
+(models/data.py), with errors that name the file, the line and what was expected.
+
+    load_user_task("my.csv")      labelled sentences: .csv / .tsv (commas, tabs or semicolons),
+                                  .jsonl (one object per line) or a .json array of objects
+    load_user_text("my.txt")      plain text for language modelling: one text per line (or a
+                                  text column of the formats above)
+    load_user_tagging("my.conll") tagged sentences: JSON {"words": [...], "tags": [...]}, or
+                                  CoNLL-style word-tag lines with a blank line between sentences
+    load_user_qa("my.jsonl")      questions: {"question", "context", "answer"}, the answer a run
+                                  of the context's words
+
+Without a validation file, a seeded share of the training file is held out for validation.
+"""
+import codecs
+import csv
+import io
+import json
+import random
+import re
+import shlex
+from pathlib import Path
+
+from models.data import Example, QAExample, TaggedExample, TaskData, TextExample, stratified_split
+
+# Python's csv module refuses a field over 131,072 characters (a guard against runaway quotes), but
+# a whole document in one cell is a fair thing to fine-tune on. Not sys.maxsize: on platforms where
+# a C long is 32 bits, field_size_limit(sys.maxsize) overflows.
+CSV_FIELD_LIMIT = 2**31 - 1
+
+
+# The byte-order marks that Windows tools (Notepad's "Unicode", PowerShell's redirection, Excel's
+# "Unicode Text") put at the start of UTF-16 and UTF-32 files. UTF-32's come first: its little-endian
+# mark, FF FE 00 00, starts with UTF-16's FF FE.
+WIDE_BYTE_ORDER_MARKS = ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"),
+                         (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
+
+
+def _marked_encoding(raw):
+    """"utf-16" or "utf-32" where the bytes start with that encoding's byte-order mark, else None."""
+    return next((name for mark, name in WIDE_BYTE_ORDER_MARKS if raw.startswith(mark)), None)
+
+
+def _read_text(path, encoding):
+    path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"{path} is a directory; expected a data file (CSV, JSONL or plain text)")
+    if not path.is_file():
+        raise FileNotFoundError(f"data file not found: {path}")
+    raw = path.read_bytes()
+    try:
+        codec = codecs.lookup(encoding).name  # the canonical name: "UTF16" and "utf_16" are "utf-16"
+    except LookupError:
+        raise ValueError(f"unknown encoding {encoding!r} for {path}") from None
+    # Read as UTF-8 such a file fails on its first byte, and as latin-1 it "works", giving a header
+    # of letters with NULs between them; either way the mark says what the encoding is.
+    marked = _marked_encoding(raw)
+    if marked and not codec.startswith(marked):  # "utf-16-le" is fine: the mark is then removed below
+        raise ValueError(f"{path} is {marked.upper()} text (it starts with a {marked.upper()} byte-order mark), "
+                         f"not {encoding}; pass --encoding {marked}")
+    try:
+        return raw.decode(encoding).removeprefix("\ufeff")  # a byte-order mark (Excel) is not text
+    except LookupError:
+        raise ValueError(f"unknown encoding {encoding!r} for {path}") from None
+    except UnicodeDecodeError as error:
+        line = raw[:error.start].count(b"\n") + 1
+        raise ValueError(f"{path} is not valid {encoding}: byte {raw[error.start]:#04x} on line {line} cannot be "
+                         f"decoded; pass the file's encoding, e.g. --encoding latin-1") from None
+
+
+# Commas first; then tabs (.tsv) and semicolons (what spreadsheets write where the decimal mark is a comma)
+DELIMITERS = (",", "\t", ";")
+
+
+def _delimiter(text, columns):
+    """The delimiter under which the header row names every one of `columns`; failing that, the one
+    that splits the header into the most fields (so an error lists the columns as the file has them)."""
+    first_line = text.split("\n", 1)[0]
+    headers = {d: next(csv.reader([first_line], delimiter=d), []) for d in DELIMITERS}
+    for delimiter, header in headers.items():
+        if all(column in header for column in columns):
+            return delimiter
+    return max(DELIMITERS, key=lambda d: len(headers[d]))  # the first of equals: a comma
+
+
+def _csv_rows(text, path, columns):
+    """(line number, row dict) for each record, after checking the header names `columns`.
+    A short row's missing fields are "" (so they read as empty, not as a missing value)."""
+    csv.field_size_limit(CSV_FIELD_LIMIT)
+    delimiter = _delimiter(text, columns)
+    reader = csv.DictReader(io.StringIO(text, newline=""), restval="", delimiter=delimiter)
+    try:
+        _check_header(reader.fieldnames, path, columns)
+        for row in reader:
+            extra = row.pop(None, [])  # fields past the header's: a text with an unquoted separator in it
+            if any(field.strip() for field in extra):
+                raise ValueError(f"{path}, line {reader.line_num}: {len(reader.fieldnames) + len(extra)} fields, but "
+                                 f"the header names {len(reader.fieldnames)}; put a text that contains "
+                                 f"{delimiter!r} in double quotes (\"good{delimiter} really good\")")
+            yield reader.line_num, row
+    except csv.Error as error:
+        # reader.reader counts every line read, so this is the line the parser stopped on
+        raise ValueError(f"{path}, line {reader.reader.line_num}: not valid CSV ({error})") from None
+
+
+# The options that name the columns, in the order the loaders pass them: [text_column, label_column]
+COLUMN_OPTIONS = ("--text-column", "--label-column")
+
+
+def _near_miss_hint(column, names, columns):
+    """"; did you mean --label-column ' label'?" where one of `names` is `column` but for case or
+    spaces around it ("Label", or " label" from a header written "text, label"), else "". Such a
+    name looks right in a list, so the hint gives the option exactly as it must be typed."""
+    near = [name for name in names if name.strip().casefold() == column.strip().casefold()]
+    if not near:
+        return ""
+    return f"; did you mean {COLUMN_OPTIONS[columns.index(column)]} {shlex.quote(near[0])}?"
+
+
+def _check_header(header, path, columns):
+    """The header row names each of `columns` exactly once. Only those: a repeated column that is
+    not read (often blank names, from empty cells at the end of a spreadsheet's header) does no harm."""
+    if header is None:
+        raise ValueError(f"{path} is empty: expected a header row naming the columns {columns}")
+    for column in columns:
+        if column not in header:
+            hint = _near_miss_hint(column, header, columns)
+            if not hint and len(header) == 1 and len(columns) > 1:
+                # one column where a text and a label were asked for: most likely a plain-text file
+                hint = " (one column: for plain text, one example per line, use --task lm)"
+            # quoted, so a stray space or an empty name shows
+            raise ValueError(f"{path} has no column {column!r}; its columns are: "
+                             f"{', '.join(map(repr, header))}{hint}")
+        if header.count(column) > 1:  # csv.DictReader would quietly read the last one
+            raise ValueError(f"{path} has {header.count(column)} columns named {column!r}; rename all but one, "
+                             "so it is clear which to read")
+
+
+def _place(position):
+    """Where a row is, for messages: "line 3" for a line number, as _csv_rows and _jsonl_rows give
+    for lines; a JSON array's "item 3" as it is."""
+    return f"line {position}" if isinstance(position, int) else position
+
+
+def _json_lines(text, path):
+    """(line number, value) for each non-blank line of JSON Lines."""
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            yield number, json.loads(line)
+        except json.JSONDecodeError as error:
+            raise ValueError(f"{path}, line {number}: not valid JSON ({error.msg})") from None
+
+
+def _json_array(text, path):
+    """("item N", value) for each element of a JSON array, counting from 1. The array may span
+    many lines, so an element has no line of its own; its place in the array names it instead."""
+    try:
+        items = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{path}, line {error.lineno}: not valid JSON ({error.msg})") from None
+    for number, item in enumerate(items, 1):
+        yield f"item {number}", item
+
+
+def _jsonl_rows(text, path, columns):
+    """(position, object) for each record, each checked to have `columns`. A record is a line (the
+    position a line number) of a JSON Lines file, or, where a .json file holds one JSON array (as
+    many tools export), an element of it (the position "item N"; see _place)."""
+    is_array = text.lstrip().startswith("[")
+    if is_array and Path(path).suffix.lower() == ".jsonl":  # JSON Lines is one object per line
+        raise ValueError(f"{path} looks like a JSON array (it starts with '['), not JSON Lines (one object per "
+                         "line, as .jsonl says); rename it to .json to read it as an array of objects")
+    for position, row in (_json_array if is_array else _json_lines)(text, path):
+        if not isinstance(row, dict):
+            raise ValueError(f"{path}, {_place(position)}: expected a JSON object, got {type(row).__name__}")
+        for column in columns:
+            if column not in row:
+                raise ValueError(f"{path}, {_place(position)}: no field {column!r}; its fields are: "
+                                 f"{', '.join(map(repr, row))}{_near_miss_hint(column, row, columns)}")
+        yield position, row
+
+
+def _label_order(name):
+    """Numeric label names in numeric order ("2" before "10"), then the rest alphabetically.
+    The name breaks a tie ("01" and "1"), or the order would change from run to run with the set's."""
+    return (0, int(name), name) if re.fullmatch(r"-?\d+", name) else (1, 0, name)
+
+
+def _json_kind(value):
+    """What JSON calls a value's type, for saying what a field holds."""
+    kinds = {dict: "an object", list: "an array", type(None): "null", bool: "true/false", str: "a string"}
+    return kinds.get(type(value), "a number")
+
+
+def _text_field(value, path, line, column):
+    """A text field's value, checked to be a string that is not blank."""
+    if not isinstance(value, str):  # a JSON number or array; str() would make up a text
+        raise ValueError(f"{path}, {_place(line)}: the text in {column!r} is {_json_kind(value)}; expected a string")
+    if not value.strip():
+        raise ValueError(f"{path}, {_place(line)}: empty text in column {column!r}")
+    return value
+
+
+def _label_name(value):
+    """A label as the name of its class: its text, but a whole number written with a zero fraction
+    is the integer, so 1, 1.0 and "1.0" are all class "1".
+
+    This holds in a CSV file too, where every label is text: a "1.0" there almost always means the
+    number 1 (pandas writes an integer column with a missing value as floats), and a validation file
+    saved that way should not be full of "unknown" labels. "01" stays "01": a code, not a number."""
+    name = str(value).strip()
+    whole_number = re.fullmatch(r"(-?\d+)\.0+", name)
+    return whole_number[1] if whole_number else name
+
+
+def _examples(rows, path, text_column, label_column, labels):
+    found = []  # (line, text, label name)
+    for line, row in rows:
+        text, label = _text_field(row[text_column], path, line, text_column), row[label_column]
+        if not isinstance(label, (str, int, float)):  # a JSON object, array or null names no class
+            raise ValueError(f"{path}, {_place(line)}: the label in {label_column!r} is {_json_kind(label)}; "
+                             "expected a string or a number")
+        label = _label_name(label)
+        if not label:
+            raise ValueError(f"{path}, {_place(line)}: empty label in column {label_column!r}")
+        found.append((line, text, label))
+    if not found:
+        raise ValueError(f"{path} has no rows of data")
+    if labels:
+        names = [_label_name(name) for name in labels]
+    else:
+        names = sorted({label for *_, label in found}, key=_label_order)
+    index = {name: i for i, name in enumerate(names)}
+    for line, _, label in found:
+        if label not in index:
+            raise ValueError(f"{path}, {_place(line)}: unknown label {label!r}; allowed labels: {', '.join(names)}")
+    if len(names) < 2:
+        raise ValueError(f"{path}: only one class ({names[0]!r}); a classifier needs at least two")
+    return [Example(text, index[label]) for _, text, label in found], names
+
+
+def load_csv(path, text_column="text", label_column="label", encoding="utf-8", labels=None):
+    """Read (text, label index) examples and the label names from a CSV file with a header row.
+    Without `labels`, the names are the labels found, sorted; with it, any other label is an error."""
+    rows = _csv_rows(_read_text(path, encoding), path, [text_column, label_column])
+    return _examples(rows, path, text_column, label_column, labels)
+
+
+def load_jsonl(path, text_column="text", label_column="label", encoding="utf-8", labels=None):
+    """Like load_csv, for a file of one JSON object per line."""
+    rows = _jsonl_rows(_read_text(path, encoding), path, [text_column, label_column])
+    return _examples(rows, path, text_column, label_column, labels)
+
+
+def load_examples(path, **options):
+    """load_jsonl for .jsonl/.json files, load_csv for anything else."""
+    return (load_jsonl if Path(path).suffix.lower() in (".jsonl", ".json") else load_csv)(path, **options)
+
+
+def _hold_out(examples, valid_fraction, seed):
+    """(train, valid): about valid_fraction of at least 2 examples (the same ones for the same seed)
+    held out for validation, at least one in each part. Classification examples are held out
+    class by class (stratified_split), so each class has its share of the validation set: drawn
+    at random, a small one could hold a single class, and its accuracy would say little."""
+    n_valid = min(max(1, round(valid_fraction * len(examples))), len(examples) - 1)
+    if not isinstance(examples[0], Example):  # plain texts: no classes to keep in proportion
+        examples = examples[:]
+        random.Random(seed).shuffle(examples)
+        return examples[n_valid:], examples[:n_valid]
+    train, valid, _ = stratified_split(examples, n_valid, 0, seed)
+    # Each class's share is rounded on its own, so on a few rows all of them can round down (two
+    # rows of two classes: half a row each) or all up (many classes of one row each).
+    if not valid:
+        valid.append(train.pop())
+    if not train:
+        train.append(valid.pop())
+    return train, valid
+
+
+def load_user_task(train_path, valid_path=None, test_path=None, text_column="text", label_column="label",
+                   encoding="utf-8", labels=None, valid_fraction=0.1, seed=0):
+    """A classification TaskData from the user's files. Without a validation file, about valid_fraction
+    of the training rows, each class in proportion (the same rows for the same seed), becomes the
+    validation set."""
+    options = dict(text_column=text_column, label_column=label_column, encoding=encoding)
+    train, names = load_examples(train_path, labels=labels, **options)
+    if valid_path:
+        valid = load_examples(valid_path, labels=names, **options)[0]
+    else:  # two classes mean at least two rows, so both parts get one
+        train, valid = _hold_out(train, valid_fraction, seed)
+    test = load_examples(test_path, labels=names, **options)[0] if test_path else []
+    return TaskData(Path(train_path).stem, "classification", names, train, valid, test)
+
+
+TABLE_SUFFIXES = (".csv", ".tsv", ".jsonl", ".json")  # files with named columns; any other is plain text
+
+
+def read_texts(path, text_column="text", encoding="utf-8"):
+    """The texts of a file: the text column of a .csv or .tsv (with a header row) or a .jsonl
+    file; any other file is plain text, one text per non-blank line."""
+    suffix = Path(path).suffix.lower()
+    text = _read_text(path, encoding)
+    if suffix not in TABLE_SUFFIXES:
+        return [line for line in text.splitlines() if line.strip()]
+    rows = (_jsonl_rows if suffix in (".jsonl", ".json") else _csv_rows)(text, path, [text_column])
+    return [_text_field(row[text_column], path, line, text_column) for line, row in rows]
+
+
+def has_column(path, column, encoding="utf-8"):
+    """Whether a .csv / .tsv file's header row, or a JSON file's first object, names `column`
+    (a file that is not valid is left to the reader that follows, which says where)."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in TABLE_SUFFIXES:
+        return False
+    text = _read_text(path, encoding)
+    if suffix in (".jsonl", ".json"):
+        try:
+            _, first = next(_jsonl_rows(text, path, []), (None, None))
+        except ValueError:
+            return False
+        return isinstance(first, dict) and column in first
+    return column in next(csv.reader([text.split("\n", 1)[0]], delimiter=_delimiter(text, [column])), [])
+
+
+def load_texts(path, text_column="text", encoding="utf-8"):
+    """TextExamples for language modelling from a file (see read_texts), at least two."""
+    texts = read_texts(path, text_column, encoding)
+    if len(texts) < 2:
+        raise ValueError(f"{path} has {len(texts)} text(s); language modelling needs at least 2 "
+                         "(one to train on, one to validate on)")
+    return [TextExample(t) for t in texts]
+
+
+def load_user_text(train_path, valid_path=None, text_column="text", encoding="utf-8", valid_fraction=0.1, seed=0):
+    """A language-modelling TaskData (kind "lm") from the user's text (see load_texts). Without a
+    validation file, a shuffled valid_fraction of the texts (the same for the same seed) is held out."""
+    train = load_texts(train_path, text_column, encoding)
+    if valid_path:
+        valid = load_texts(valid_path, text_column, encoding)
+    else:
+        train, valid = _hold_out(train, valid_fraction, seed)
+    return TaskData(Path(train_path).stem, "lm", [], train, valid, [])
+
+
+# ---- the user's own tagged sentences and questions ------------------------------------------------
+# A tagging file is either JSON (one object per sentence, the words and the tags as two arrays):
+#
+#     {"words": ["the", "battery", "is", "good", "."], "tags": ["O", "ASPECT", "O", "OPINION", "O"]}
+#
+# or, with any other suffix, CoNLL-style: a word and its tag on each line, a blank line between sentences:
+#
+#     the       O
+#     battery   ASPECT
+#
+# A question-answering file is JSON, one object per question, the answer a run of the context's words:
+#
+#     {"question": "what about the battery ?", "context": "the battery is not bad .", "answer": "not bad"}
+JSON_SUFFIXES = (".jsonl", ".json")
+TAGGING_FIELDS = ("words", "tags")  # a JSON tagging file's fields, unless --text-column / --label-column say others
+QA_FIELDS = ("question", "context", "answer")
+
+
+def _token_list(value, where, field_name, noun):
+    """A JSON field holding one string per word (the words, or their tags), checked. Each must be one
+    whitespace-free token: the sentence is its words joined by spaces, and split at spaces again."""
+    if not isinstance(value, list):
+        hint = " (split the sentence into its words)" if isinstance(value, str) and noun == "word" else ""
+        raise ValueError(f"{where}: {field_name!r} is {_json_kind(value)}; expected an array of {noun}s, one string "
+                         f"per word{hint}")
+    for number, item in enumerate(value, 1):
+        if not isinstance(item, str):
+            raise ValueError(f"{where}: {noun} {number} in {field_name!r} is {_json_kind(item)}; expected a string")
+        if not item.strip():
+            raise ValueError(f"{where}: {noun} {number} in {field_name!r} is empty")
+        if len(item.split()) > 1 or item != item.strip():
+            raise ValueError(f"{where}: {noun} {number} in {field_name!r}, {item!r}, has a space in it; expected one "
+                             f"{noun} without spaces (a sentence is split into words at its spaces)")
+    return value
+
+
+def _json_tagged(text, path, words_field, tags_field):
+    """(words, tags, where each tag is) for each object of a JSON tagging file."""
+    for position, row in _jsonl_rows(text, path, [words_field, tags_field]):
+        where = f"{path}, {_place(position)}"
+        words = _token_list(row[words_field], where, words_field, "word")
+        tags = _token_list(row[tags_field], where, tags_field, "tag")
+        if not words:
+            raise ValueError(f"{where}: empty sentence: {words_field!r} has no words")
+        if len(words) != len(tags):
+            raise ValueError(f"{where}: {len(words)} words but {len(tags)} tags; expected one tag per word")
+        yield words, tags, [f"{_place(position)}, tag {number}" for number in range(1, len(tags) + 1)]
+
+
+def _conll_tagged(text, path):
+    """(words, tags, the line of each tag) for each sentence of a CoNLL-style file: a word and its tag on
+    each line, separated by a tab or spaces; a blank line (or several) ends a sentence."""
+    words, tags, lines = [], [], []
+    for number, line in enumerate(text.splitlines() + [""], 1):  # the "" ends the last sentence
+        fields = line.split()
+        if not fields:
+            if words:
+                yield words, tags, lines
+            words, tags, lines = [], [], []
+            continue
+        if len(fields) != 2:
+            found = (f"the word {fields[0]!r} has no tag" if len(fields) == 1
+                     else f"{len(fields)} fields ({line.strip()!r})")
+            raise ValueError(f"{path}, line {number}: {found}; expected a word and its tag, separated by a tab or "
+                             "spaces (a blank line between sentences)")
+        words.append(fields[0])
+        tags.append(fields[1])
+        lines.append(f"line {number}")
+
+
+def load_tagged(path, words_field="words", tags_field="tags", encoding="utf-8", tags=None):
+    """(TaggedExamples, tag names) from a .jsonl / .json file of {words_field: [...], tags_field: [...]}
+    objects, or any other file CoNLL-style (see above). Without `tags`, the names are the tags found,
+    sorted; with it (the training file's), any other tag is an error."""
+    if words_field == tags_field:
+        raise ValueError(f"the words and the tags are both read from the field {words_field!r}; name two fields")
+    text = _read_text(path, encoding)
+    is_json = Path(path).suffix.lower() in JSON_SUFFIXES
+    sentences = list(_json_tagged(text, path, words_field, tags_field) if is_json else _conll_tagged(text, path))
+    if not sentences:
+        raise ValueError(f"{path} has no sentences: expected " + (
+            f'one object per sentence, {{"{words_field}": [...], "{tags_field}": [...]}}' if is_json else
+            "a word and its tag on each line, a blank line between sentences"))
+    names = list(tags) if tags else sorted({tag for _, sentence_tags, _ in sentences for tag in sentence_tags},
+                                           key=_label_order)
+    if len(names) < 2:
+        raise ValueError(f"{path}: every word is tagged {names[0]!r}; a tagger needs at least two tags to choose from")
+    index = {name: i for i, name in enumerate(names)}
+    for _, sentence_tags, places in sentences:
+        for tag, place in zip(sentence_tags, places):
+            if tag not in index:
+                raise ValueError(f"{path}, {place}: unknown tag {tag!r}; allowed tags (the training file's): "
+                                 f"{', '.join(names)}")
+    examples = [TaggedExample(tuple(words), tuple(index[tag] for tag in sentence_tags))
+                for words, sentence_tags, _ in sentences]
+    return examples, names
+
+
+def answer_span(context_words, answer_words):
+    """(start, end), the inclusive word indices of the first run of context words that are the answer's
+    words, or None where there is none."""
+    n = len(answer_words)
+    return next(((start, start + n - 1) for start in range(len(context_words) - n + 1)
+                 if context_words[start:start + n] == answer_words), None)
+
+
+def _missing_answer_hint(context, answer):
+    """Why an answer that is not a run of the context's words is not found, where it is nearly one."""
+    if answer_span(context.casefold().split(), answer.casefold().split()):
+        return " (it is there with other capitals: the answer must be written as the context writes it)"
+    if " ".join(answer.split()) in " ".join(context.split()):
+        return (" (it is inside other words: the context is split into words at its spaces, so 'bad.' is not "
+                "'bad'; answer with whole words, or put spaces around the punctuation in both)")
+    return "; expected words of the context, in its order"
+
+
+def load_qa(path, encoding="utf-8"):
+    """QAExamples from a .jsonl / .json file of {"question", "context", "answer"} objects (all three
+    strings). The answer is the first run of the context's words (split at spaces) that are its words."""
+    if Path(path).suffix.lower() not in JSON_SUFFIXES:
+        raise ValueError(f"{path}: question answering reads .jsonl (one object per line) or a .json array of "
+                         f"objects with the fields {', '.join(QA_FIELDS)}")
+    examples = []
+    for position, row in _jsonl_rows(_read_text(path, encoding), path, []):
+        missing = [name for name in QA_FIELDS if name not in row]
+        if missing:  # checked here, not by _jsonl_rows: these names are fixed, no --text-column renames them
+            raise ValueError(f"{path}, {_place(position)}: no field {missing[0]!r}; expected the fields "
+                             f"{', '.join(QA_FIELDS)}, and its fields are: {', '.join(map(repr, row))}")
+        question, context, answer = (_text_field(row[name], path, position, name) for name in QA_FIELDS)
+        context_words = context.split()
+        span = answer_span(context_words, answer.split())
+        if span is None:
+            raise ValueError(f"{path}, {_place(position)}: the answer {answer!r} is not in the context as a run of "
+                             f"whole words{_missing_answer_hint(context, answer)}")
+        start, end = span
+        examples.append(QAExample(question.strip(), " ".join(context_words), start, end,
+                                  " ".join(context_words[start:end + 1])))
+    if not examples:
+        raise ValueError(f"{path} has no questions: expected one object per question, with the fields "
+                         f"{', '.join(QA_FIELDS)}")
+    return examples
+
+
+def _split_off_valid(train, train_path, valid_fraction, seed, noun):
+    """(train, valid) without a validation file: a shuffled hold-out (tags and answers have no classes
+    to keep in proportion), which needs two examples."""
+    if len(train) < 2:
+        raise ValueError(f"{train_path} has only one {noun}; without --valid FILE at least two are needed "
+                         "(one to train on, one to validate on)")
+    return _hold_out(train, valid_fraction, seed)
+
+
+def load_user_tagging(train_path, valid_path=None, test_path=None, words_field="words", tags_field="tags",
+                      encoding="utf-8", valid_fraction=0.1, seed=0):
+    """A tagging TaskData from the user's files (see load_tagged): the tags are those of the training
+    file; without a validation file, a shuffled valid_fraction of its sentences is held out."""
+    options = dict(words_field=words_field, tags_field=tags_field, encoding=encoding)
+    train, names = load_tagged(train_path, **options)
+    if valid_path:
+        valid = load_tagged(valid_path, tags=names, **options)[0]
+    else:
+        train, valid = _split_off_valid(train, train_path, valid_fraction, seed, "sentence")
+    test = load_tagged(test_path, tags=names, **options)[0] if test_path else []
+    return TaskData(Path(train_path).stem, "tagging", names, train, valid, test)
+
+
+def load_user_qa(train_path, valid_path=None, test_path=None, encoding="utf-8", valid_fraction=0.1, seed=0):
+    """A question-answering TaskData from the user's files (see load_qa); without a validation file, a
+    shuffled valid_fraction of the training questions is held out."""
+    train = load_qa(train_path, encoding)
+    if valid_path:
+        valid = load_qa(valid_path, encoding)
+    else:
+        train, valid = _split_off_valid(train, train_path, valid_fraction, seed, "question")
+    test = load_qa(test_path, encoding) if test_path else []
+    return TaskData(Path(train_path).stem, "qa", [], train, valid, test)
