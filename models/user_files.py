@@ -370,6 +370,8 @@ def _token_list(value, where, field_name, noun):
         raise ValueError(f"{where}: {field_name!r} is {_json_kind(value)}; expected an array of {noun}s, one string "
                          f"per word{hint}")
     for number, item in enumerate(value, 1):
+        if noun == "tag" and isinstance(item, int) and not isinstance(item, bool):
+            item = value[number - 1] = str(item)  # a tag id, as datasets exports them ("ner_tags": [0, 3, ...])
         if not isinstance(item, str):
             raise ValueError(f"{where}: {noun} {number} in {field_name!r} is {_json_kind(item)}; expected a string")
         if not item.strip():
@@ -395,22 +397,24 @@ def _json_tagged(text, path, words_field, tags_field):
 
 def _conll_tagged(text, path):
     """(words, tags, the line of each tag) for each sentence of a CoNLL-style file: a word and its tag on
-    each line, separated by a tab or spaces; a blank line (or several) ends a sentence."""
+    each line, separated by a tab or spaces; a blank line (or several) ends a sentence. A line of more
+    fields is read as CoNLL-2003's (word, part of speech, chunk, tag): the first is the word, the last
+    its tag. Comment lines (CoNLL-U's "# sent_id = 1") and CoNLL-2003's -DOCSTART- lines are skipped."""
     words, tags, lines = [], [], []
     for number, line in enumerate(text.splitlines() + [""], 1):  # the "" ends the last sentence
         fields = line.split()
+        if fields and (line.startswith("#") or fields[0] == "-DOCSTART-"):
+            continue
         if not fields:
             if words:
                 yield words, tags, lines
             words, tags, lines = [], [], []
             continue
-        if len(fields) != 2:
-            found = (f"the word {fields[0]!r} has no tag" if len(fields) == 1
-                     else f"{len(fields)} fields ({line.strip()!r})")
-            raise ValueError(f"{path}, line {number}: {found}; expected a word and its tag, separated by a tab or "
-                             "spaces (a blank line between sentences)")
+        if len(fields) == 1:
+            raise ValueError(f"{path}, line {number}: the word {fields[0]!r} has no tag; expected a word and its tag, "
+                             "separated by a tab or spaces (a blank line between sentences)")
         words.append(fields[0])
-        tags.append(fields[1])
+        tags.append(fields[-1])
         lines.append(f"line {number}")
 
 
