@@ -156,7 +156,7 @@ def generate_command(args):
 
 
 def predict_command(args):
-    from models import report
+    from models import report, user_files
     from models.predict import load_tuned, predict, read_input, write_predictions
     from models.train import write_results
 
@@ -165,15 +165,19 @@ def predict_command(args):
     if args.question is not None and not args.question.strip():
         raise ValueError("--question is empty")
     tuned, tokenizer, max_len = load_tuned(args.delta, args.model, args.device)
-    texts, true = list(args.texts), None
-    if args.input:
-        scored = tuned.labels if tuned.task == "classification" else None  # only a classifier's file is scored
-        texts, true = read_input(args.input, args.text_column, args.label_column, scored, args.encoding)
-    result = predict(tuned, tokenizer, max_len, texts, args.question, true, source=args.delta)
+    texts, true, questions = list(args.texts), None, None
+    if args.input and not (tuned.task == "qa" and args.question):  # one question for a file of texts: below
+        texts, true, questions = read_input(args.input, tuned.task, tuned.labels, args.text_column or "text",
+                                            args.label_column, args.encoding)
+    elif args.input:
+        texts = user_files.read_texts(args.input, args.text_column or "text", args.encoding)
+    if args.question:
+        questions = [args.question] * len(texts)
+    result = predict(tuned, tokenizer, max_len, texts, questions, true, source=args.delta)
     task = result["task"]
     print(f"{args.delta}: {result['mode']} on {tuned.base_name!r}, {task}"
           + (f" ({', '.join(result['labels'])})" if task == "classification" else "")
-          + (f"; question: {args.question}" if task == "qa" else ""))
+          + (f"; question: {args.question}" if args.question else ""))
     print_notes(result["notes"])
     shown = result["rows"] if not args.input else result["rows"][:PREVIEW]
     if task == "classification":
@@ -186,14 +190,20 @@ def predict_command(args):
             print(" ".join(f"{word}/{tag}" for word, tag in row["tags"]))
     else:
         for row in shown:
-            print(f"answer: {row['answer'] or '(none)'}\n  in: {row['text']}")
+            print(f"answer: {row['answer'] or '(none)'}" + ("" if args.question else f"\n  to: {row['question']}")
+                  + f"\n  in: {row['text']}")
     if len(shown) < len(result["rows"]):
         print(f"... and {len(result['rows']) - len(shown)} more")
     if "scores" in result:
         scores = result["scores"]
-        print(f"\naccuracy {100 * scores['accuracy']:.1f}%, macro F1 {scores['macro_f1']:.3f} "
-              f"on the {len(texts)} labelled texts of {args.input}:")
-        print("\n".join(report.class_details(scores["per_class"], scores["confusion_matrix"], result["labels"])))
+        if task == "qa":
+            print(f"\nexact match {100 * scores['exact_match']:.1f}%, word F1 {scores['f1']:.3f} on the "
+                  f"{len(texts)} answered questions of {args.input} (whole words, as SQuAD scores them)")
+        else:
+            what = "token accuracy" if task == "tagging" else "accuracy"
+            print(f"\n{what} {100 * scores['accuracy']:.1f}%, macro F1 {scores['macro_f1']:.3f} "
+                  f"on the {len(texts)} labelled texts of {args.input}:")
+            print("\n".join(report.class_details(scores["per_class"], scores["confusion_matrix"], result["labels"])))
     if args.input or args.out:
         out = output_folder(args, "predict")
         out.mkdir(parents=True, exist_ok=True)
@@ -511,16 +521,20 @@ def build_parser():
     fetch.set_defaults(run=data_fetch_command)
 
     pred = commands.add_parser("predict", help="use a fine-tuned model (the delta finetune saved) on new text")
-    pred.add_argument("delta", help="a delta.safetensors written by `minigrad finetune`")
+    pred.add_argument("delta", help="a delta.safetensors written by `minigrad finetune` (or its run folder)")
     pred.add_argument("texts", nargs="*", help="texts to classify, tag, or (qa) answer --question from")
     pred.add_argument("--input", default=None,
                       help="a file of texts instead: .csv / .tsv / .jsonl (--text-column; a classifier's file with "
                            "--label-column is also scored) or plain text, one per line")
-    pred.add_argument("--question", default=None, help="qa: the question to answer from each text")
+    pred.add_argument("--question", default=None,
+                      help="qa: the question to answer from each text (or --input a file of question / context "
+                           "objects, each with its own)")
     pred.add_argument("--model", default=None,
                       help="the base model, where it is not the one the delta names (a checkpoint moved elsewhere)")
-    pred.add_argument("--text-column", default="text")
-    pred.add_argument("--label-column", default="label")
+    pred.add_argument("--text-column", default=None, help="the texts' column of an --input table (default: text)")
+    pred.add_argument("--label-column", default=None,
+                      help="a classifier's --input: the true labels' column, to score against (default: label, "
+                           "where the file has one)")
     pred.add_argument("--encoding", default="utf-8")
     pred.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     pred.add_argument("--out", default=None,

@@ -1,4 +1,4 @@
-"""Classification metrics from predicted and true labels, and perplexity.
+"""Classification metrics from predicted and true labels, answer overlap, and perplexity.
 
 For class c, counting over the examples:
     precision_c = TP / (TP + FP)   of those predicted c, how many are c
@@ -13,6 +13,7 @@ absent from both was neither missed nor confused, and counting it as F1 = 0 woul
 give a perfect model on a split without it a macro F1 of 0.5.
 """
 import math
+from collections import Counter
 
 
 def confusion_matrix(y_true, y_pred, num_classes):
@@ -51,6 +52,20 @@ def classification_report(y_true, y_pred, num_classes):
         "macro_precision": macro["precision"], "macro_recall": macro["recall"], "macro_f1": macro["f1"],
         "per_class": per_class, "confusion_matrix": matrix,
     }
+
+
+def answer_scores(predicted, gold):
+    """{"exact_match", "f1"} of answer texts, averaged over the questions, as SQuAD scores them on words:
+    exact match of the words, and F1 of the words the two share (as bags: a word twice counts twice)."""
+    if not gold:
+        raise ValueError("answer_scores: no questions")
+    exact, f1 = 0, 0.0
+    for p, g in zip(predicted, gold, strict=True):
+        p, g = p.split(), g.split()
+        exact += p == g
+        shared = sum((Counter(p) & Counter(g)).values())
+        f1 += safe_divide(2 * shared, len(p) + len(g))  # = 2 P R / (P + R), P = shared / |p|, R = shared / |g|
+    return {"exact_match": exact / len(gold), "f1": f1 / len(gold)}
 
 
 def perplexity(mean_cross_entropy):

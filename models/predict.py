@@ -22,13 +22,15 @@ from minigrad.nn import functional as F
 from models import data, pretrained, user_files
 from models.finetune import load_delta
 from models.finetune.delta import read_metadata
-from models.metrics import classification_report
+from models.metrics import answer_scores, classification_report
 from models.tasks import EVAL_BATCH
 
 
 def load_tuned(delta_path, model=None, device="cpu"):
     """(tuned model, tokenizer, max_len) from a delta: its base model (the one it names, or `model`,
     a name or checkpoint path) with the delta put back on it."""
+    if Path(delta_path).is_dir() and (Path(delta_path) / "delta.safetensors").is_file():
+        delta_path = Path(delta_path) / "delta.safetensors"  # the run folder finetune wrote
     if not Path(delta_path).is_file():
         raise FileNotFoundError(f"no delta file {delta_path}: expected the delta.safetensors that `minigrad finetune` "
                                 "wrote in its output folder")
@@ -79,40 +81,52 @@ def tag(model, tokenizer, texts, max_len):
     return tagged
 
 
-def answer(model, tokenizer, question, contexts, max_len):
-    """Each context's answer to the question: the words whose tokens fall between the most likely
+def answer(model, tokenizer, questions, contexts, max_len):
+    """Each context's answer to its question: the words whose tokens fall between the most likely
     start and the most likely end ("" where the span holds no context word)."""
     device = next(model.parameters()).device
     answers = []
     with mg.no_grad():
-        for chunk in in_batches(contexts):
-            rows = [data.qa_input(tokenizer, question, context, max_len) for context in chunk]
+        for chunk in in_batches(list(zip(questions, contexts))):
+            rows = [data.qa_input(tokenizer, question, context, max_len) for question, context in chunk]
             logits = model(*padded([ids for ids, _ in rows], tokenizer, device))  # (B, T, 2)
             starts, ends = logits[..., 0].argmax(-1).tolist(), logits[..., 1].argmax(-1).tolist()
-            for context, (_, spans), start, end in zip(chunk, rows, starts, ends):
+            for (_, context), (_, spans), start, end in zip(chunk, rows, starts, ends):
                 end = max(start, end)  # an end before the start: the start token alone, as evaluation scores it
                 answers.append(" ".join(word for word, (first, last) in zip(context.split(), spans)
                                         if first <= last and first <= end and last >= start))
     return answers
 
 
-def read_input(path, text_column="text", label_column="label", labels=None, encoding="utf-8"):
-    """(texts, true label indices or None) from a file; the labels are read where a classifier's file
-    has the label column (names as in `labels`, the delta's classes)."""
-    if labels and user_files.has_column(path, label_column, encoding):
-        examples, _ = user_files.load_examples(path, text_column=text_column, label_column=label_column,
-                                         encoding=encoding, labels=labels)
-        return [e.text for e in examples], [e.label for e in examples]
-    return user_files.read_texts(path, text_column, encoding), None
+def read_input(path, task, labels=None, text_column="text", label_column=None, encoding="utf-8"):
+    """(texts, truth or None, questions or None) from a file, in the formats finetune reads:
+        classification  the text column; truth: label indices, where the file has the label column
+                        (label_column given: it must be there)
+        tagging         tagged sentences (CoNLL lines or JSON words + tags): the words joined, truth: the
+                        tag indices of each; or plain texts
+        qa              {"question", "context"(, "answer")} objects: contexts, questions, truth: the answers
+    Truth comes in the delta's label names (`labels`), and is scored by predict()."""
+    if task == "qa":
+        questions, contexts, answers = user_files.read_questions(path, encoding)
+        return contexts, answers, questions
+    if task == "tagging" and user_files.looks_tagged(path, labels, encoding=encoding):
+        examples, _ = user_files.load_tagged(path, encoding=encoding, tags=labels)
+        return [e.text for e in examples], [e.tags for e in examples], None
+    scored = task == "classification" and (label_column is not None or
+                                           user_files.has_column(path, "label", encoding))
+    if scored:
+        examples, _ = user_files.load_examples(path, text_column=text_column, label_column=label_column or "label",
+                                               encoding=encoding, labels=labels)
+        return [e.text for e in examples], [e.label for e in examples], None
+    return user_files.read_texts(path, text_column, encoding), None, None
 
 
-def notes(task, tokenizer, texts, max_len, question=None):
+def notes(task, tokenizer, texts, max_len, questions=None):
     """What the user should know about the texts: how many are longer than the model reads (and cut)."""
     if task == "qa":  # [BOS] question [SEP] context [EOS]
-        room = max_len - 3 - len(tokenizer.encode(question))
+        cut = sum(len(tokenizer.encode(q)) + len(tokenizer.encode(t)) + 3 > max_len for q, t in zip(questions, texts))
     else:  # [BOS] text [EOS]
-        room = max_len - 2
-    cut = sum(len(tokenizer.encode(text)) > room for text in texts)
+        cut = sum(len(tokenizer.encode(text)) > max_len - 2 for text in texts)
     if not cut:
         return []
     lost = {"classification": "only their first tokens are read", "tagging": "their last words get no tag (?)",
@@ -120,22 +134,27 @@ def notes(task, tokenizer, texts, max_len, question=None):
     return [f"{cut} of {len(texts)} texts are longer than the {max_len} tokens the model was fine-tuned on: {lost}"]
 
 
-def predict(tuned, tokenizer, max_len, texts, question=None, true=None, source="the delta"):
+def predict(tuned, tokenizer, max_len, texts, questions=None, true=None, source="the delta"):
     """Predictions of a tuned model (from load_tuned) for texts, as a dict: "task", "mode", "labels",
     "max_len", "notes", "rows" (one dict per text: the text and, by task, "label", "probability" and
-    "probabilities", one per class; "tags", [word, TAG] pairs; or "answer") and, for a classifier
-    given `true` (each text's label index), "scores" (models.metrics.classification_report)."""
+    "probabilities", one per class; "tags", [word, TAG] pairs; or "question" and "answer") and, given
+    `true` (see read_input), "scores": classification_report for a classifier (over texts) or a tagger
+    (over words), models.metrics.answer_scores for qa. questions: qa's, one per text."""
     if tuned.task == "lm":
         raise ValueError(f"{source} adapted a language model: it writes text rather than labelling it; "
                          f"use `minigrad generate --delta {source}`")
-    if (question is not None) != (tuned.task == "qa"):
-        raise ValueError(f"{source} answers questions about a text: pass --question" if tuned.task == "qa" else
+    if (questions is not None) != (tuned.task == "qa"):
+        raise ValueError(f"{source} answers questions about a text: pass --question, or --input a file of "
+                         "question / context objects" if tuned.task == "qa" else
                          f"--question is for a question-answering delta; {source} does {tuned.task}")
     if not texts:
         raise ValueError("no texts to predict: give them after the delta, or --input FILE")
+    blank = next((n for n, text in enumerate(texts, 1) if not text.strip()), None)
+    if blank:
+        raise ValueError(f"text {blank} is empty: there is nothing to predict from")
     names = tuned.labels or [str(i) for i in range(tuned.num_labels or 0)]
     result = {"task": tuned.task, "mode": tuned.mode, "labels": names, "max_len": max_len,
-              "notes": notes(tuned.task, tokenizer, texts, max_len, question)}
+              "notes": notes(tuned.task, tokenizer, texts, max_len, questions)}
     if tuned.task == "classification":
         probabilities = classify(tuned, tokenizer, texts, max_len)
         best = [max(range(len(p)), key=p.__getitem__) for p in probabilities]
@@ -146,12 +165,21 @@ def predict(tuned, tokenizer, max_len, texts, question=None, true=None, source="
             for row, label in zip(result["rows"], true):
                 row["true"] = names[label]
     elif tuned.task == "tagging":
+        tagged = tag(tuned, tokenizer, texts, max_len)
         result["rows"] = [{"text": t, "tags": [[word, "?" if i is None else names[i]] for word, i in words]}
-                          for t, words in zip(texts, tag(tuned, tokenizer, texts, max_len))]
+                          for t, words in zip(texts, tagged)]
+        if true is not None:  # over the words that got a tag: those cut off are in the notes
+            pairs = [(t, p) for words, tags in zip(tagged, true) for (_, p), t in zip(words, tags) if p is not None]
+            result["scores"] = classification_report([t for t, _ in pairs], [p for _, p in pairs], tuned.num_labels)
+            for row, tags in zip(result["rows"], true):
+                row["true"] = [names[t] for t in tags]
     else:
-        result["question"] = question
-        result["rows"] = [{"text": t, "answer": a}
-                          for t, a in zip(texts, answer(tuned, tokenizer, question, texts, max_len))]
+        answers = answer(tuned, tokenizer, questions, texts, max_len)
+        result["rows"] = [{"question": q, "text": t, "answer": a} for q, t, a in zip(questions, texts, answers)]
+        if true is not None:
+            result["scores"] = answer_scores(answers, true)
+            for row, gold in zip(result["rows"], true):
+                row["true"] = gold
     return result
 
 
@@ -159,15 +187,17 @@ def write_predictions(result, path):
     """The rows as a CSV file (text, then the prediction's columns), written atomically."""
     import csv
 
-    columns = {"classification": ["label", "probability"] + (["true"] if "scores" in result else []),
-               "tagging": ["tags"], "qa": ["answer"]}[result["task"]]
+    columns = {"classification": ["label", "probability"], "tagging": ["tags"], "qa": ["question", "answer"]}[
+        result["task"]] + (["true"] if "scores" in result else [])
     temporary = path.with_suffix(".csv.tmp")
     with open(temporary, "w", newline="", encoding="utf-8") as file:
         writer = csv.writer(file)
         writer.writerow(["text"] + columns)
         for row in result["rows"]:
-            cells = {"label": row.get("label"), "probability": f"{row.get('probability', 0):.4f}", "true": row.get("true"),
-                     "tags": " ".join(f"{w}/{t}" for w, t in row.get("tags", [])), "answer": row.get("answer")}
+            true = row.get("true")
+            cells = {"label": row.get("label"), "probability": f"{row.get('probability', 0):.4f}",
+                     "tags": " ".join(f"{w}/{t}" for w, t in row.get("tags", [])), "question": row.get("question"),
+                     "answer": row.get("answer"), "true": " ".join(true) if isinstance(true, list) else true}
             writer.writerow([row["text"]] + [cells[c] for c in columns])
     temporary.replace(path)
     return path

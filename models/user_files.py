@@ -524,3 +524,35 @@ def load_user_qa(train_path, valid_path=None, test_path=None, encoding="utf-8", 
         train, valid = _split_off_valid(train, train_path, valid_fraction, seed, "question")
     test = load_qa(test_path, encoding) if test_path else []
     return TaskData(Path(train_path).stem, "qa", [], train, valid, test)
+
+
+def looks_tagged(path, tags, words_field="words", encoding="utf-8"):
+    """Whether a file holds tagged sentences rather than plain texts (`minigrad predict`, a tagger's
+    --input): a JSON file whose first object has words_field, or a file whose every non-blank,
+    non-comment line ends in one of `tags` (a sentence that happens to end in a tag name on each
+    of its lines is unlikely)."""
+    if Path(path).suffix.lower() in JSON_SUFFIXES:
+        return has_column(path, words_field, encoding)
+    lines = [line.split() for line in _read_text(path, encoding).splitlines()
+             if line.strip() and not line.startswith("#")]
+    return bool(lines) and all(len(fields) >= 2 and fields[-1] in tags for fields in lines)
+
+
+def read_questions(path, encoding="utf-8"):
+    """(questions, contexts, answers or None) from a .jsonl / .json file of {"question", "context"}
+    objects, each with an "answer" (then scored) or none."""
+    rows = list(_jsonl_rows(_read_text(path, encoding), path, ["question", "context"]))
+    if not rows:
+        raise ValueError(f"{path} has no questions: expected one object per question, with the fields question, "
+                         "context (and answer, to be scored)")
+    fields = [[_text_field(row[name], path, position, name) for name in ("question", "context")]
+              for position, row in rows]
+    answered = [("answer" in row) for _, row in rows]
+    if any(answered) and not all(answered):
+        position = rows[answered.index(False)][0]
+        raise ValueError(f"{path}, {_place(position)}: no field 'answer', which the rows before have; give every "
+                         "question its answer (to be scored) or none")
+    answers = [_text_field(row["answer"], path, position, "answer") for position, row in rows] if all(answered) \
+        else None
+    return [q for q, _ in fields], [c for _, c in fields], answers
+

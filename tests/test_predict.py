@@ -101,11 +101,11 @@ def test_an_answer_is_the_words_whose_tokens_the_span_covers(tiny):
     tokenizer, question, context = tiny.tokenizer, "what is the opinion of the battery ?", "the battery is not bad ."
     ids, spans = data.qa_input(tokenizer, question, context, 64)
     assert tokenizer.decode(ids[spans[3][0]:spans[4][1] + 1]).strip() == "not bad"
-    assert answer(Pointing(spans[3][0], spans[4][1]), tokenizer, question, [context], 64) == ["not bad"]
-    assert answer(Pointing(spans[4][1], spans[4][1]), tokenizer, question, [context], 64) == ["bad"]
+    assert answer(Pointing(spans[3][0], spans[4][1]), tokenizer, [question], [context], 64) == ["not bad"]
+    assert answer(Pointing(spans[4][1], spans[4][1]), tokenizer, [question], [context], 64) == ["bad"]
     # an end before the start is the start token alone; a span over the question holds no context word
-    assert answer(Pointing(spans[1][0], spans[0][0]), tokenizer, question, [context], 64) == ["battery"]
-    assert answer(Pointing(1, 2), tokenizer, question, [context], 64) == [""]
+    assert answer(Pointing(spans[1][0], spans[0][0]), tokenizer, [question], [context], 64) == ["battery"]
+    assert answer(Pointing(1, 2), tokenizer, [question], [context], 64) == [""]
 
 
 def test_qa_input_puts_each_word_where_the_training_batch_has_its_answer(tiny):
@@ -118,22 +118,39 @@ def test_qa_input_puts_each_word_where_the_training_batch_has_its_answer(tiny):
 
 
 def test_read_input_scores_a_file_that_has_labels_and_reads_one_that_has_none(tmp_path):
+    names = ["negative", "positive"]
     labelled = write_csv(tmp_path / "a.csv", [["label", "text"], ["positive", "good"], ["negative", "bad"]])
-    assert read_input(labelled, labels=["negative", "positive"]) == (["good", "bad"], [1, 0])
+    assert read_input(labelled, "classification", names) == (["good", "bad"], [1, 0], None)
     unlabelled = write_csv(tmp_path / "b.tsv", [["text\tid"], ["good\t1"]])
-    assert read_input(unlabelled, labels=["negative", "positive"]) == (["good"], None)
+    assert read_input(unlabelled, "classification", names) == (["good"], None, None)
+    with pytest.raises(ValueError, match="has no column 'sentiment'"):  # asked for by name: it must be there
+        read_input(unlabelled, "classification", names, label_column="sentiment")
     plain = tmp_path / "c.txt"
     plain.write_text("good\n\nbad\n")
-    assert read_input(plain, labels=["negative", "positive"]) == (["good", "bad"], None)
+    assert read_input(plain, "classification", names) == (["good", "bad"], None, None)
     jsonl = tmp_path / "d.jsonl"
     jsonl.write_text('{"text": "good", "label": 1}\n')
-    assert read_input(jsonl, labels=["0", "1"]) == (["good"], [1])
-    assert read_input(jsonl, labels=None) == (["good"], None)  # a tagger has no labels to score against
+    assert read_input(jsonl, "classification", ["0", "1"]) == (["good"], [1], None)
     array = tmp_path / "f.json"
     array.write_text('[{"text": "good", "label": "positive"},\n {"text": "bad", "label": "negative"}]')
-    assert read_input(array, labels=["negative", "positive"]) == (["good", "bad"], [1, 0])
+    assert read_input(array, "classification", names) == (["good", "bad"], [1, 0], None)
     with pytest.raises(ValueError, match="unknown label 'neutral'; allowed labels: negative, positive"):
-        read_input(write_csv(tmp_path / "e.csv", [["text", "label"], ["meh", "neutral"]]), labels=["negative", "positive"])
+        read_input(write_csv(tmp_path / "e.csv", [["text", "label"], ["meh", "neutral"]]), "classification", names)
+
+
+def test_read_input_reads_a_taggers_and_a_qa_models_own_formats(tmp_path):
+    tags = ["ASPECT", "O"]
+    conll = tmp_path / "t.conll"
+    conll.write_text("the O\nbattery ASPECT\n\nscreen ASPECT\n")
+    assert read_input(conll, "tagging", tags) == (["the battery", "screen"], [(1, 0), (0,)], None)
+    sentences = tmp_path / "s.txt"  # plain sentences: their last words are not tags
+    sentences.write_text("the battery is good\nthe screen\n")
+    assert read_input(sentences, "tagging", tags) == (["the battery is good", "the screen"], None, None)
+    questions = tmp_path / "q.jsonl"
+    questions.write_text('{"question": "what ?", "context": "it is good", "answer": "good"}\n')
+    assert read_input(questions, "qa") == (["it is good"], ["good"], ["what ?"])
+    questions.write_text('{"question": "what ?", "context": "it is good"}\n')
+    assert read_input(questions, "qa") == (["it is good"], None, ["what ?"])
 
 
 def test_a_taggers_input_file_is_read_for_its_texts_even_with_a_label_column(tiny, tmp_path, capsys):
@@ -200,3 +217,50 @@ def test_a_delta_without_max_len_is_fed_the_models_context(tiny, tmp_path):
     tuned, _, _ = load_tuned(path)
     save_delta(tuned, tmp_path / "old.safetensors", labels=tuned.labels, base="tiny")  # as before max_len was saved
     assert load_tuned(tmp_path / "old.safetensors")[2] == tiny.config.max_len
+
+
+def test_a_tagged_file_and_a_question_file_are_scored_as_evaluation_scores_them(tiny, tmp_path, capsys):
+    path, tuned, task, _ = saved(tiny, tmp_path, "tagging")
+    examples = task.valid[:30]
+    (tmp_path / "valid.conll").write_text("\n\n".join("\n".join(f"{w}\t{task.labels[t]}" for w, t in zip(e.words, e.tags))
+                                                      for e in examples) + "\n")
+    options = batch_options(tiny, task, with_defaults(CompareConfig(task="tagging"), task.kind))
+    scored = tasks.evaluate(tuned, examples, tiny.tokenizer, len(task.labels), options)
+    assert main(["predict", str(path), "--input", str(tmp_path / "valid.conll"), "--out", str(tmp_path / "t")]) == 0
+    assert json.loads((tmp_path / "t" / "results.json").read_text())["scores"]["accuracy"] == \
+        pytest.approx(scored["accuracy"])
+    assert f"token accuracy {100 * scored['accuracy']:.1f}%" in capsys.readouterr().out
+
+    path, tuned, task, _ = saved(tiny, tmp_path, "qa", "head")
+    examples = task.valid[:30]
+    (tmp_path / "q.jsonl").write_text("".join(json.dumps({"question": e.question, "context": e.context,
+                                                          "answer": e.answer}) + "\n" for e in examples))
+    options = batch_options(tiny, task, with_defaults(CompareConfig(task="qa"), task.kind))
+    token_level = tasks.evaluate(tuned, examples, tiny.tokenizer, None, options)["accuracy"]
+    assert main(["predict", str(path), "--input", str(tmp_path / "q.jsonl"), "--out", str(tmp_path / "q")]) == 0
+    results = json.loads((tmp_path / "q" / "results.json").read_text())
+    assert results["scores"]["exact_match"] >= token_level  # whole words forgive a start inside the first word
+    rows = list(csv.DictReader(open(tmp_path / "q" / "predictions.csv")))
+    assert [r["question"] for r in rows] == [e.question for e in examples]
+    assert sum(r["answer"] == r["true"] for r in rows) / 30 == results["scores"]["exact_match"]
+    assert "to: " + examples[0].question in capsys.readouterr().out
+
+
+def test_answer_scores_count_words_as_squad_does():
+    from models.metrics import answer_scores
+    scores = answer_scores(["not bad", "bad", "", "good good"], ["not bad", "not bad", "fine", "good"])
+    assert scores["exact_match"] == 0.25
+    # F1: 1, 2*1/(1+2) = 2/3, 0, 2*1/(2+1) = 2/3 (the gold "good" is shared once)
+    assert scores["f1"] == pytest.approx((1 + 2 / 3 + 0 + 2 / 3) / 4)
+
+
+def test_a_run_folder_stands_for_its_delta_and_a_pretrained_model_is_not_one(tiny, tmp_path, capsys):
+    path = saved(tiny, tmp_path, "sentiment")[0]
+    folder = tmp_path / "run"
+    folder.mkdir()
+    path.rename(folder / "delta.safetensors")
+    assert main(["predict", str(folder), "good ."]) == 0
+    assert main(["predict", str(pretrained.SHIPPED["tiny"]), "good ."]) == 2
+    assert "is a pretrained model, not a fine-tuning delta: fine-tune it first" in capsys.readouterr().err
+    assert main(["predict", str(folder), "good .", " "]) == 2
+    assert "text 2 is empty" in capsys.readouterr().err

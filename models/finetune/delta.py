@@ -80,6 +80,9 @@ def read_metadata(path):
     if found != FORMAT and found.startswith(FORMAT.split("/")[0] + "/"):
         raise ValueError(f"{path} is a fine-tuning delta in an older format ({found!r}; this minigrad reads "
                          f"{FORMAT!r}): fine-tune again to write it anew")
+    if found != FORMAT and "config" in metadata and "tokenizer" in metadata:
+        raise ValueError(f"{path} is a pretrained model, not a fine-tuning delta: fine-tune it first "
+                         f"(`minigrad finetune --model {path} --mode ...`), then use the delta that writes")
     if found != FORMAT:
         raise ValueError(f"{path} is not a fine-tuning delta (no {FORMAT!r} in its metadata); "
                          "a full checkpoint loads with model.load_state_dict(mg.load(path))")
