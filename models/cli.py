@@ -281,7 +281,7 @@ def compare_config(args):
 def finetune_command(args):
     from models import report
     from models.finetune import mode_options, parse_mode
-    from models.sweep import finetune, parse_grid, parse_options
+    from models.sweep import finetune, parse_grid, parse_options, point_name
 
     args.mode = "+".join(parse_mode(args.mode))  # " lora" and "lora + params" as "lora", "lora+params"
 
@@ -321,6 +321,7 @@ def finetune_command(args):
     else:
         score = {"qa": "exact match", "tagging": "token accuracy"}.get(kind, "accuracy")
         test = (f", test {score} {100 * best['test_accuracy']:.1f}%" if best.get("test_accuracy") is not None
+                else " (not tested: interrupted)" if interrupted is not None
                 else " (no test set: --test FILE scores one)")
         print(f"\nbest: {point_name(best['point'])}: val {score} {100 * best['val_accuracy']:.1f}%{test}")
     split = "test" if best.get("test_per_class") else "val"
@@ -328,7 +329,7 @@ def finetune_command(args):
         print(f"\nthe best run on the {'test' if split == 'test' else 'validation'} set, class by class:")
         print("\n".join(report.class_details(best[f"{split}_per_class"], best[f"{split}_confusion_matrix"], labels)))
     print(f"\nforgetting: {measure}")
-    print_stopped(rows, lambda row: point_name(row["point"]), None if interrupted is None else point_name(interrupted))
+    print_stopped(rows, lambda row: point_name(row["point"]), interrupted)
     delta = out / "delta.safetensors"
     use = f"minigrad generate --delta {delta}" if kind == "lm" else f'minigrad predict {delta} "a new text"'
     print(f"delta (only what trained, to put back on {config.model!r}): {delta}\nresults: {path}\nuse it: {use}")
@@ -345,11 +346,6 @@ def plural(count, noun):
 def print_notes(notes):
     """What the user should know before the table: a line each, then the blank line before the table."""
     print("".join(f"note: {note}\n" for note in notes), flush=True)
-
-
-def point_name(point):
-    """A grid point as the sweep wrote it: "lr=0.001 optimizer=sgd" ("defaults" without a grid)."""
-    return " ".join(f"{k}={v}" for k, v in point.items()) or "defaults"
 
 
 def print_stopped(rows, name_of, interrupted=None):

@@ -5,15 +5,18 @@
 
 Each grid point is trained from the same pretrained weights on the same batches;
 the best one by validation accuracy (then validation loss) is kept, scored on the
-test set, and saved as a small delta file -- only the parameters it trained --
-that `models.finetune.load_delta` puts back on the pretrained model.
+test set (it alone: the test set plays no part in the choice), and saved as a small
+delta file -- only the parameters it trained -- that `minigrad predict` (or
+`models.finetune.load_delta`) puts back on the pretrained model.
 """
 import itertools
 import math
 from dataclasses import replace
 from pathlib import Path
 
-from models.compare import batch_options, check_before_training, check_modes_fit, run_mode, start_run
+from minigrad import backend
+from models import tasks
+from models.compare import batch_options, check_before_training, check_modes_fit, run_mode, scores, start_run
 from models.finetune import save_delta
 from models.train import OPTIMIZERS, write_results
 
@@ -85,6 +88,11 @@ def parse_options(specs):
     return options
 
 
+def point_name(point):
+    """A grid point as the sweep wrote it: "lr=0.001 optimizer=sgd" ("defaults" without a grid)."""
+    return " ".join(f"{k}={v}" for k, v in point.items()) or "defaults"
+
+
 def at_point(config, mode, point):
     """config with one grid point's values in place: its lr is the mode's, and a mode option joins the options."""
     settings = {k: v for k, v in point.items() if k in SWEEPABLE and k != "lr"}
@@ -104,7 +112,7 @@ def better(row, best):
 
 def finetune(config, mode, out_dir, grid=(), on_start=None, on_row=None, progress=False):
     """Train `mode` at every grid point; keep, test and save the best. Returns (rows, best, results path,
-    the grid point Ctrl-C stopped or None: the best of the points before it is kept).
+    what Ctrl-C stopped, a grid point's name or "the test set", or None: the best so far is kept).
     on_start(config, task, forgetting, notes), on_row(row) and progress as in models.compare.compare; each
     point's evaluations go to out_dir/log-<n>.jsonl (n counts the points from 1)."""
     base, task, config, forgetting, notes = start_run(replace(config, modes=[mode]))
@@ -118,11 +126,12 @@ def finetune(config, mode, out_dir, grid=(), on_start=None, on_row=None, progres
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     interrupted = None  # the grid point Ctrl-C stopped
+    development = replace(task, test=[])  # the test set scores the chosen setting alone, once, at the end
     for n, (point, run_config) in enumerate(points, start=1):
         try:
-            row, model = run_mode(mode, base, task, run_config, forgetting, progress, out_dir / f"log-{n}.jsonl")
+            row, model = run_mode(mode, base, development, run_config, forgetting, progress, out_dir / f"log-{n}.jsonl")
         except KeyboardInterrupt:  # outside its training (while it was prepared or scored): it has no row
-            interrupted = point
+            interrupted = point_name(point)
             break
         row["point"] = point
         rows.append(row)
@@ -131,10 +140,18 @@ def finetune(config, mode, out_dir, grid=(), on_start=None, on_row=None, progres
         if best is None or better(row, best):
             best, best_model = row, model
         if row["stopped"] == "interrupted":  # Ctrl-C: keep the best so far, run no more points
-            interrupted = point
+            interrupted = point_name(point)
             break
     if best is None:  # stopped before any point had a score: nothing to save
         raise KeyboardInterrupt
+    if task.test and interrupted is None:  # scoring every setting on it and keeping the best would flatter the best
+        try:
+            with backend.silent_float_errors():  # a diverged best scores NaN, said so by the table
+                best.update(scores("test", tasks.evaluate(best_model, task.test, base.tokenizer,
+                                                          len(task.labels) or None, batch_options(base, task, config),
+                                                          details=True)))
+        except KeyboardInterrupt:  # the best is saved all the same, without a test score
+            interrupted = "the test set"
     save_delta(best_model, out_dir / "delta.safetensors", labels=task.labels or None, base=config.model,
                max_len=batch_options(base, task, config)["max_len"])
     path = write_results(out_dir, command="finetune", mode=mode, config=config, notes=notes,

@@ -206,8 +206,9 @@ def test_ctrl_c_stops_the_whole_comparison_and_keeps_what_finished(tmp_path, cap
 
 
 def press_ctrl_c_while_scoring(n, monkeypatch):
-    """Ctrl-C during the n-th final scoring of a run (each run scores validation, then test, after
-    it has trained): outside the training loop, which handles a Ctrl-C of its own."""
+    """Ctrl-C during the n-th final scoring (compare scores each mode's validation, then test, after it
+    has trained; finetune each setting's validation, then the best one's test): outside the training
+    loop, which handles a Ctrl-C of its own."""
     from models import compare as comparing
 
     real_evaluate, calls = comparing.tasks.evaluate, []
@@ -234,13 +235,30 @@ def test_ctrl_c_while_a_mode_is_scored_keeps_the_modes_before_it(tmp_path, capsy
 def test_ctrl_c_while_a_sweep_point_is_scored_keeps_and_saves_the_best_before_it(tmp_path, capsys, monkeypatch):
     from models.finetune import load_delta
 
-    press_ctrl_c_while_scoring(3, monkeypatch)  # the second point's validation score
+    press_ctrl_c_while_scoring(2, monkeypatch)  # the second point's validation score
     out = tmp_path / "ft"
     assert main(["finetune", "--mode", "lora", "--steps", "2", "--sweep", "lr=1e-3,1e-2", "--out", str(out)]) == 130
     results = json.loads((out / "results.json").read_text())
-    assert [row["point"] for row in results["rows"]] == [{"lr": 1e-3}] and results["interrupted"] == {"lr": 1e-2}
+    assert [row["point"] for row in results["rows"]] == [{"lr": 1e-3}] and results["interrupted"] == "lr=0.01"
     assert "lr=0.01: interrupted before it was scored" in capsys.readouterr().out
     assert load_delta(pretrained.load("tiny"), out / "delta.safetensors").mode == "lora"
+
+
+def test_ctrl_c_while_the_best_is_tested_still_saves_it(tmp_path, capsys, monkeypatch):
+    press_ctrl_c_while_scoring(2, monkeypatch)  # after the only setting's validation score: its test score
+    out = tmp_path / "ft"
+    assert main(["finetune", "--mode", "head", "--steps", "2", "--out", str(out)]) == 130
+    results = json.loads((out / "results.json").read_text())
+    assert results["interrupted"] == "the test set" and "test_accuracy" not in results["best"]
+    assert (out / "delta.safetensors").is_file()
+
+
+def test_a_sweep_scores_the_test_set_once_for_the_setting_it_chose(tmp_path, capsys):
+    out = tmp_path / "ft"
+    assert main(["finetune", "--mode", "head", "--steps", "2", "--sweep", "lr=1e-3,1e-1", "--out", str(out)]) == 0
+    results = json.loads((out / "results.json").read_text())
+    tested = [row["point"] for row in results["rows"] if "test_accuracy" in row]
+    assert tested == [results["best"]["point"]] and results["best"]["test_accuracy"] is not None
 
 
 def test_ctrl_c_before_any_point_is_scored_saves_nothing(tmp_path, capsys, monkeypatch):
