@@ -292,7 +292,9 @@ def finetune_command(args):
     if args.augment_keep and not args.augment:
         raise ValueError(f"--augment-keep {args.augment_keep} lists words augmentation keeps, but augmentation is off: "
                          "add --augment P (e.g. 0.1)")
-    grid = parse_grid(args.sweep, [option for name in parse_mode(args.mode) for option in mode_options(name)]
+    if args.sweep is not None and not args.sweep:
+        raise ValueError("--sweep names nothing to vary; expected NAME=V1,V2,... (e.g. --sweep lr=1e-4,1e-3)")
+    grid = parse_grid(args.sweep or [], [option for name in parse_mode(args.mode) for option in mode_options(name)]
                       + ["pooling"])
     both = sorted(set(config.options) & set(grid[0] if grid else {}))
     if both:
@@ -331,7 +333,9 @@ def finetune_command(args):
     print(f"\nforgetting: {measure}")
     print_stopped(rows, lambda row: point_name(row["point"]), interrupted)
     delta = out / "delta.safetensors"
-    use = f"minigrad generate --delta {delta}" if kind == "lm" else f'minigrad predict {delta} "a new text"'
+    use = (f"minigrad generate --delta {delta}" if kind == "lm" else
+           f'minigrad predict {delta} --question "a question" "a text that answers it"' if kind == "qa" else
+           f'minigrad predict {delta} "a new text"')
     print(f"delta (only what trained, to put back on {config.model!r}): {delta}\nresults: {path}\nuse it: {use}")
     if all(row["stopped"] == "non-finite loss" for row in rows):
         print("\nevery setting diverged (its loss became inf or NaN): try a lower --lr", file=sys.stderr)
@@ -397,11 +401,16 @@ def compare_command(args):
         print("greedy samples, from [BOS]:")
         for row in rows:
             print(f"  {row['mode']:<15}{row.get('sample', '-')}")
-    score = "perplexity" if kind == "lm" else "accuracy"
-    curves, versus = out / "curves.png", out / f"{score}_vs_parameters.png"
-    report.plot_curves(rows, curves, kind)
-    report.plot_score_vs_parameters(rows, versus, kind)
-    print(f"\nresults: {path}\nplots:   {curves}, {versus}")
+    print(f"\nresults: {path}")
+    if any(row.get("trainable") for row in rows):  # a mode was scored: there is something to plot
+        score = "perplexity" if kind == "lm" else "accuracy"
+        curves, versus = out / "curves.png", out / f"{score}_vs_parameters.png"
+        report.plot_curves(rows, curves, kind)
+        report.plot_score_vs_parameters(rows, versus, kind)
+        print(f"plots:   {curves}, {versus}")
+    if config.save_deltas:
+        print(f"deltas:  {out}/delta-<mode>.safetensors (every mode but scratch); use one: "
+              f"minigrad predict {out / 'delta-lora.safetensors'} \"a new text\"")
     print(f"done in {time.perf_counter() - start:.0f} s")
     return exit_status(interrupted)
 
@@ -464,7 +473,7 @@ def build_parser():
                       help="comma-separated words augmentation never drops or moves, e.g. not,never,hardly,but")
     tune.add_argument("--dropout", type=probability, default=None,
                       help="every dropout of the body and the head at this rate (default: the model's own)")
-    tune.add_argument("--sweep", nargs="*", default=[], metavar="NAME=V1,V2",
+    tune.add_argument("--sweep", nargs="*", default=None, metavar="NAME=V1,V2",
                       help="grid search, e.g. --sweep lr=1e-4,3e-4,1e-3 optimizer=adamw,sgd; best by validation. "
                            "Sweepable: lr, optimizer, weight_decay, steps, batch_size, dropout, patience, augment, "
                            "and the mode's own options (lora: r=4,8,16)")
@@ -568,7 +577,7 @@ def add_task_options(parser):
                         help="training steps per mode (default: the model's, 100 for tiny, 200 for minilm)")
     parser.add_argument("--batch-size", type=at_least(1), default=None, help="default: the model's, 32 for both")
     parser.add_argument("--eval-every", type=at_least(1), default=None,
-                        help="steps between validations (the curves' points, early stopping's checks; "
+                        help="steps between validations (the curves' points; finetune --patience's checks; "
                              "default: the model's, 20 for tiny, 50 for minilm)")
     parser.add_argument("--max-len", type=at_least(3), default=None,
                         help="tokens per text, longer ones are cut (default: the model's, 48 for tiny, 64 for minilm; "

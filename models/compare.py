@@ -466,7 +466,8 @@ def compare(config, out_dir, on_start=None, on_row=None, progress=False):
             break
         if config.save_deltas and name != "scratch":  # scratch is not a change to the base: nothing to put back
             row["delta"] = f"delta-{name}.safetensors"
-            save_delta(model, out_dir / row["delta"], labels=task.labels or None, base=config.model,
+            save_delta(model, out_dir / row["delta"], labels=task.labels or None,
+                       base=pretrained.reference(config.model),
                        max_len=batch_options(base, task, config)["max_len"])
         add(row)
         if row["stopped"] == "interrupted":  # Ctrl-C while it trained: its row shows it as it was then

@@ -42,6 +42,12 @@ def resolve(name_or_path):
     return path
 
 
+def reference(name_or_path):
+    """What names the model from any folder: a shipped name ("tiny", "minilm") as it is, a checkpoint by
+    its absolute path (a fine-tuning delta records it, and may be used from elsewhere)."""
+    return name_or_path if name_or_path in (*SHIPPED, "minilm") else str(Path(name_or_path).resolve())
+
+
 def load(name_or_path="tiny", device="cpu"):
     """The pretrained language model (for "minilm": the sentence encoder), with .tokenizer and .config attached."""
     if name_or_path == "minilm":

@@ -15,7 +15,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from minigrad import backend
-from models import tasks
+from models import pretrained, tasks
 from models.compare import batch_options, check_before_training, check_modes_fit, run_mode, scores, start_run
 from models.finetune import save_delta
 from models.train import OPTIMIZERS, write_results
@@ -59,6 +59,10 @@ def parse_grid(specs, mode_options=()):
         bad = [v for v in axes[name] if not allowed(v)]
         if bad:
             raise ValueError(f"bad --sweep item {spec!r}: {name}={bad[0]}, {expected}")
+    for name, values in axes.items():
+        repeated = next((v for n, v in enumerate(values) if v in values[:n]), None)
+        if repeated is not None:
+            raise ValueError(f"--sweep {name} lists {repeated} twice: each setting would train twice")
     return [dict(zip(axes, combination)) for combination in itertools.product(*axes.values())]
 
 
@@ -152,7 +156,8 @@ def finetune(config, mode, out_dir, grid=(), on_start=None, on_row=None, progres
                                                           details=True)))
         except KeyboardInterrupt:  # the best is saved all the same, without a test score
             interrupted = "the test set"
-    save_delta(best_model, out_dir / "delta.safetensors", labels=task.labels or None, base=config.model,
+    save_delta(best_model, out_dir / "delta.safetensors", labels=task.labels or None,
+               base=pretrained.reference(config.model),
                max_len=batch_options(base, task, config)["max_len"])
     path = write_results(out_dir, command="finetune", mode=mode, config=config, notes=notes,
                          forgetting_measure=forgetting.measure,

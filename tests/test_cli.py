@@ -739,3 +739,34 @@ def test_generate_says_which_characters_of_the_prompt_the_vocabulary_lacks(tmp_p
     assert "no token for '~' 'é': the prompt is read without them" in capsys.readouterr().err
     assert main(["generate", "--prompt", "héllo ~ the", *args]) == 0  # byte-level BPE reads anything
     assert "no token" not in capsys.readouterr().err
+
+
+def test_ctrl_c_before_the_first_mode_is_scored_writes_results_but_no_plot(tmp_path, capsys, monkeypatch):
+    press_ctrl_c_while_scoring(1, monkeypatch)
+    out = tmp_path / "run"
+    assert main(["compare", "--modes", "head,lora", "--steps", "2", "--out", str(out)]) == 130
+    assert json.loads((out / "results.json").read_text())["rows"] == [] and not list(out.glob("*.png"))
+    assert "head: interrupted before it was scored" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("sweep, message", [
+    ([], "--sweep names nothing to vary"),
+    (["r=4,4"], "--sweep r lists 4 twice"),
+])
+def test_a_sweep_of_nothing_or_of_a_value_twice_is_refused(sweep, message, tmp_path, capsys):
+    assert main(["finetune", "--mode", "lora", "--steps", "1", "--sweep", *sweep, "--out", str(tmp_path / "o")]) == 2
+    assert message in capsys.readouterr().err
+
+
+def test_a_delta_of_a_checkpoint_names_it_by_its_absolute_path_and_qa_says_how_to_ask(tmp_path, capsys, monkeypatch):
+    from models.finetune.delta import read_metadata
+    args = ["pretrain", "--steps", "1", "--sentences", "50", "--vocab-size", "300", "--n-layers", "1", "--d-model",
+            "16", "--n-heads", "2", "--d-ff", "32", "--out"]
+    assert main([*args, str(tmp_path / "pre")]) == 0
+    monkeypatch.chdir(tmp_path)  # the checkpoint given by a relative path
+    assert main(["finetune", "--mode", "head", "--task", "qa", "--steps", "1", "--model", "pre/model.safetensors",
+                 "--out", "ft"]) == 0
+    assert read_metadata(tmp_path / "ft" / "delta.safetensors")["base"] == str(tmp_path / "pre" / "model.safetensors")
+    assert 'use it: minigrad predict ' in (printed := capsys.readouterr().out) and '--question "a question"' in printed
+    monkeypatch.chdir("/")  # and used from elsewhere
+    assert main(["predict", str(tmp_path / "ft"), "--question", "what about the battery ?", "the battery is good ."]) == 0
