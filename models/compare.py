@@ -219,11 +219,15 @@ def data_notes(config, base, task):
         return []
     notes = []
     room = config.max_len - 2  # [BOS] and [EOS] ([CLS] and [SEP]) take two
-    cut = sum(len(base.tokenizer.encode(example.text)) > room for example in task.train)
-    if cut:
+    cut = {split: sum(len(base.tokenizer.encode(example.text)) > room for example in getattr(task, split))
+           for split in ("train", "valid", "test")}
+    if any(cut.values()):
+        counted = [f"{cut[split]} of {len(getattr(task, split))} {name}" for split, name in
+                   (("train", "training"), ("valid", "validation"), ("test", "test")) if cut[split]]
         more = (f"; --max-len up to {base.config.max_len} reads more" if config.max_len < base.config.max_len
                 else f", the most {config.model!r} reads")
-        notes.append(f"{cut} of {len(task.train)} training texts are longer than {config.max_len} tokens and are "
+        listed = counted[0] if len(counted) == 1 else ", ".join(counted[:-1]) + " and " + counted[-1]
+        notes.append(f"{listed} texts are longer than {config.max_len} tokens and are "
                      f"cut to their first {room}{more}")
     if len(task.valid) < 20:
         notes.append(f"only {len(task.valid)} validation example{'s' * (len(task.valid) != 1)}: each one moves accuracy by "

@@ -62,8 +62,9 @@ def test_texts_longer_than_max_len_are_counted_before_the_table(tmp_path, capsys
     notes = json.loads((tmp_path / "cut" / "results.json").read_text())["notes"]
     count, _, total = notes[0].split()[:3]
     assert len(notes) == 1 and count == total and 150 <= int(total) < 200  # every text but the held-out ones
-    assert notes[0].endswith("training texts are longer than 20 tokens and are cut to their first 18; "
-                             "--max-len up to 64 reads more")
+    held_out = 200 - int(total)
+    assert notes[0].endswith(f"training and {held_out} of {held_out} validation texts are longer than 20 tokens and "
+                             "are cut to their first 18; --max-len up to 64 reads more")
     assert f"note: {notes[0]}\n\nmode" in capsys.readouterr().out  # said before the table
     assert main(["compare", *args, "--max-len", "64", "--out", str(tmp_path / "whole")]) == 0
     assert json.loads((tmp_path / "whole" / "results.json").read_text())["notes"] == []  # ~46 tokens: they fit
@@ -770,3 +771,14 @@ def test_a_delta_of_a_checkpoint_names_it_by_its_absolute_path_and_qa_says_how_t
     assert 'use it: minigrad predict ' in (printed := capsys.readouterr().out) and '--question "a question"' in printed
     monkeypatch.chdir("/")  # and used from elsewhere
     assert main(["predict", str(tmp_path / "ft"), "--question", "what about the battery ?", "the battery is good ."]) == 0
+
+
+def test_texts_cut_in_the_test_set_are_counted_too():
+    from models import data
+    from models.compare import CompareConfig, data_notes, with_defaults
+    base = pretrained.load("tiny")
+    short, long = "good .", "the battery is great but the screen is dim " * 8
+    task = data.TaskData("t", "classification", ["a", "b"], [data.Example(f"{short} {i}", i % 2) for i in range(30)],
+                         [data.Example(f"{short} v{i}", i % 2) for i in range(20)], [data.Example(long, 0)])
+    (note,) = data_notes(with_defaults(CompareConfig(), "classification", 64), base, task)
+    assert note.startswith("1 of 1 test texts are longer than 48 tokens")
