@@ -313,10 +313,13 @@ def finetune_command(args):
         print_notes(notes)
         print(f"{'setting':<32} " + report.table_header(kind), flush=True)
 
-    rows, best, path, interrupted = finetune(config, args.mode, out, grid, on_start=start_table, progress=sys.stderr.isatty(),
-                                on_row=lambda row: print(
-        f"{point_name(row['point']):<32} " + report.table_row(row, kind),
-        flush=True))
+    try:
+        rows, best, path, interrupted = finetune(
+            config, args.mode, out, grid, on_start=start_table, progress=sys.stderr.isatty(),
+            on_row=lambda row: print(f"{point_name(row['point']):<32} " + report.table_row(row, kind), flush=True))
+    except KeyboardInterrupt:  # before any setting had a score: there is no best to save
+        print("\ninterrupted before any setting was scored: no delta was saved", file=sys.stderr)
+        return 130
     if kind == "lm":
         print(f"\nbest: {point_name(best['point'])}: val perplexity {best['val_perplexity']:.2f}\n"
               f"greedy sample: {best['sample']}")

@@ -266,7 +266,8 @@ def test_ctrl_c_before_any_point_is_scored_saves_nothing(tmp_path, capsys, monke
     press_ctrl_c_while_scoring(1, monkeypatch)
     out = tmp_path / "ft"
     assert main(["finetune", "--mode", "head", "--steps", "2", "--out", str(out)]) == 130
-    assert not (out / "delta.safetensors").exists() and "interrupted" in capsys.readouterr().err
+    assert not (out / "delta.safetensors").exists()
+    assert "interrupted before any setting was scored: no delta was saved" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("args, message", [
