@@ -474,6 +474,25 @@ def test_sweep_and_option_parsing():
     assert parse_grid(["lr=1e-3,1e-2", "steps=5"]) == [{"lr": 1e-3, "steps": 5}, {"lr": 1e-2, "steps": 5}]
     with pytest.raises(ValueError, match=r"bad --sweep item 'lr=': expected NAME=V1,V2"):
         parse_grid(["lr="])
+    with pytest.raises(ValueError, match=r"bad --sweep item 'steps=5,7.5': every value of steps must be an integer$"):
+        parse_grid(["steps=5,7.5"])
+    with pytest.raises(ValueError, match=r"every value of lr must be a number$"):
+        parse_grid(["lr=fast"])
+    assert parse_grid(["patience=0,3"]) == [{"patience": 0}, {"patience": 3}]  # 0: no early stopping, allowed
+    assert parse_grid(["weight_decay=0", "dropout=0,0.5"]) == [{"weight_decay": 0.0, "dropout": 0.0},
+                                                               {"weight_decay": 0.0, "dropout": 0.5}]
+
+
+def test_a_grid_point_sets_its_settings_its_modes_lr_and_its_mode_options():
+    from models.compare import CompareConfig
+    from models.sweep import at_point
+
+    config = CompareConfig(lr={"head": 1e-2}, options={"r": 2, "alpha": 4})
+    point = at_point(config, "lora", {"lr": 3e-4, "dropout": 0.2, "patience": 2, "optimizer": "sgd", "r": 8})
+    assert point.lr == {"head": 1e-2, "lora": 3e-4}  # the learning rate is the swept mode's, the others' kept
+    assert (point.dropout, point.patience, point.optimizer) == (0.2, 2, "sgd")
+    assert point.options == {"r": 8, "alpha": 4}  # a swept mode option replaces the one given
+    assert at_point(config, "lora", {}) == config
 
 
 def test_the_best_sweep_point_is_the_most_accurate_then_the_lowest_loss_and_never_nan():
@@ -646,6 +665,17 @@ def test_a_diverged_run_is_written_as_valid_json_and_fails(tmp_path, capsys):
     assert json.loads(text)["best"]["stopped"] == "non-finite loss"
 
 
+def test_results_json_writes_every_non_finite_number_as_null(tmp_path):
+    """Infinities too, and inside lists, tuples and nested dicts: strict JSON parsers refuse NaN and Infinity."""
+    from models.train import write_results
+
+    path = write_results(tmp_path, final={"loss": float("inf"), "curve": [1.0, float("nan")]},
+                         point=(float("-inf"), 2), steps=3)
+    text = path.read_text()
+    assert "Infinity" not in text and "NaN" not in text
+    assert json.loads(text) == {"final": {"loss": None, "curve": [1.0, None]}, "point": [None, 2], "steps": 3}
+
+
 def test_validation_texts_seen_in_training_and_a_text_with_two_labels_are_noted(tmp_path, capsys):
     rows = [("great phone", "pos"), ("awful phone", "neg"), ("nice screen", "pos"), ("bad screen", "neg")] * 5
     (tmp_path / "d.csv").write_text("text,label\n" + "".join(f"{t},{l}\n" for t, l in rows + [("great phone", "neg")]))
@@ -688,6 +718,20 @@ def test_an_out_of_range_mode_option_names_the_mode_and_option_and_rows_record_t
     assert row["options"]["r"] == 8 and [point["step"] for point in row["curve"]] == [1, 2]
 
 
+def test_a_mode_that_cannot_be_prepared_is_named_with_its_options_only_where_some_were_given(monkeypatch):
+    from models import compare, data
+
+    def refuse(*args, **options):
+        raise ValueError("Dropout: p must be in [0, 1)")
+
+    monkeypatch.setattr(compare, "prepare", refuse)
+    base, task = pretrained.load("tiny"), data.load_task("sentiment")
+    with pytest.raises(ValueError, match=r"^mode 'head': Dropout: p must be in \[0, 1\)$"):
+        compare.check_modes_fit(base, task, compare.CompareConfig(modes=["head"]))
+    with pytest.raises(ValueError, match=r"^mode 'lora' with options r=4 alpha=8: Dropout: p must be"):
+        compare.check_modes_fit(base, task, compare.CompareConfig(modes=["lora"], options={"r": 4, "alpha": 8}))
+
+
 def test_a_sweep_may_vary_the_modes_own_options_and_dropout(tmp_path, capsys):
     out = tmp_path / "ft"
     assert main(["finetune", "--mode", "lora", "--steps", "2", "--sweep", "r=2,4", "dropout=0,0.2",
@@ -703,6 +747,7 @@ def test_a_sweep_may_vary_the_modes_own_options_and_dropout(tmp_path, capsys):
 
 @pytest.mark.parametrize("args, message", [
     (["--sweep", "r=0,8"], "mode 'lora' with options r=0: lora: rank r must be between 1 and 64"),
+    (["--sweep", "r=8,0"], "mode 'lora' with options r=0: lora: rank r must be"),  # a later point: checked first too
     (["--option", "r=2", "--sweep", "r=4,8"], "r is given with --option and swept with --sweep"),
     (["--sweep", "rank=4,8"], "with NAME one of lr, optimizer, weight_decay, steps, batch_size, dropout, patience, "
                               "augment, r, alpha, lora_dropout, targets, pooling"),
@@ -721,6 +766,9 @@ def test_compare_can_keep_every_modes_delta_and_each_predicts_what_it_scored(tmp
     rows = {row["mode"]: row for row in json.loads((out / "results.json").read_text())["rows"]}
     assert rows["head"]["delta"] == "delta-head.safetensors" and "delta" not in rows["scratch"]
     assert sorted(p.name for p in out.glob("delta-*")) == ["delta-head.safetensors", "delta-lora.safetensors"]
+    from models.finetune.delta import read_metadata  # each records the tokens it was trained on, as finetune's does
+
+    assert [read_metadata(out / f"delta-{mode}.safetensors").get("max_len") for mode in ("head", "lora")] == ["48", "48"]
     task = data.load_task("sentiment")
     (tmp_path / "valid.csv").write_text("text,label\n" + "".join(f'"{e.text}",{task.labels[e.label]}\n'
                                                                  for e in task.valid))

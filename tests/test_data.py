@@ -589,6 +589,9 @@ def test_a_column_named_but_for_case_or_spaces_is_suggested_as_the_option_to_pas
     # a lone near miss is a column to name, not a sign of plain text
     with pytest.raises(ValueError, match="its columns are: 'Text'; did you mean --text-column Text\\?$"):
         user_files.load_csv(write(tmp_path, "one.csv", "Text\ngood\nbad\n"))
+    # a column option written with other capitals than the file's header: the header's spelling is suggested
+    with pytest.raises(ValueError, match="no column 'Label'; .*; did you mean --label-column label\\?$"):
+        user_files.load_csv(write(tmp_path, "lower.csv", "text,label\ngood,pos\n"), label_column="Label")
     jsonl = write(tmp_path, "fields.jsonl", '{"Text": "good", "label": "pos"}\n')
     with pytest.raises(ValueError, match="fields.jsonl, line 1: no field 'text'; its fields are: 'Text', 'label'; "
                                          "did you mean --text-column Text\\?$"):
@@ -614,3 +617,23 @@ def test_a_utf16_file_is_named_as_such_and_reads_with_encoding_utf16(tmp_path):
     with pytest.raises(ValueError, match="wider.csv is UTF-32 text .*; pass --encoding utf-32$"):
         user_files.load_csv(wider, encoding="utf-16")
     assert user_files.load_csv(wider, encoding="utf-32") == expected
+
+
+def test_a_big_endian_utf32_file_is_named_as_such(tmp_path):
+    """UTF-32's big-endian mark, 00 00 FE FF, starts like neither UTF-16 mark."""
+    path = tmp_path / "big32.csv"
+    path.write_bytes(b"\x00\x00\xfe\xff" + "text,label\ngood,pos\nbad,neg\n".encode("utf-32-be"))
+    with pytest.raises(ValueError, match="big32.csv is UTF-32 text .*; pass --encoding utf-32$"):
+        user_files.load_csv(path)
+    assert user_files.load_csv(path, encoding="utf-32") == ([("good", 1), ("bad", 0)], ["neg", "pos"])
+
+
+def test_has_column_looks_at_the_header_or_the_first_object_and_leaves_a_bad_file_to_its_reader(tmp_path):
+    assert user_files.has_column(write(tmp_path, "a.csv", "text,label\ngood,pos\n"), "label")
+    assert user_files.has_column(write(tmp_path, "b.tsv", "text\tlabel\ngood\tpos\n"), "label")
+    assert not user_files.has_column(write(tmp_path, "c.csv", "text,stars\ngood,5\n"), "label")
+    assert user_files.has_column(write(tmp_path, "d.jsonl", '{"text": "good", "label": "pos"}\n'), "label")
+    assert not user_files.has_column(write(tmp_path, "e.jsonl", '{"text": "good"}\n'), "label")
+    assert not user_files.has_column(write(tmp_path, "f.txt", "label\n"), "label")  # plain text has no columns
+    assert not user_files.has_column(write(tmp_path, "g.jsonl", '{"text": "good", "label": \n'), "label")  # not JSON
+    assert not user_files.has_column(write(tmp_path, "h.jsonl", '["good", "pos"]\n'), "label")  # not an object

@@ -181,6 +181,7 @@ def test_predict_end_to_end_reproduces_finetunes_validation_accuracy(tmp_path, c
     lines = capsys.readouterr().out.splitlines()
     assert lines[-2].endswith("  good .") and lines[-1].endswith("  awful .")
     assert lines[-3].split() == ["label", "p", "text"]
+    assert lines[-1].index("awful .") == lines[-3].index("text")  # a column as wide as the longest label, "positive"
 
 
 @pytest.mark.parametrize("args, message", [
@@ -264,3 +265,131 @@ def test_a_run_folder_stands_for_its_delta_and_a_pretrained_model_is_not_one(tin
     assert "is a pretrained model, not a fine-tuning delta: fine-tune it first" in capsys.readouterr().err
     assert main(["predict", str(folder), "good .", " "]) == 2
     assert "text 2 is empty" in capsys.readouterr().err
+
+
+def test_a_word_without_tokens_gets_no_tag_and_is_never_part_of_an_answer():
+    """WordPiece drops control characters: a word made only of them has no token to carry a tag or an answer."""
+    from models.tokenizers import WordPieceTokenizer
+
+    tokenizer = WordPieceTokenizer(["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "good", "what", "?"])
+    assert data.tagging_input(tokenizer, ["the", "\x00", "good"], 64) == ([2, 5, 6, 3], [1, None, 2])
+    ids, spans = data.qa_input(tokenizer, "what ?", "the \x00 good", 64)
+    assert spans[1][0] > spans[1][1]  # no tokens
+    assert answer(Pointing(spans[0][0], spans[2][1]), tokenizer, ["what ?"], ["the \x00 good"], 64) == ["the good"]
+
+
+def test_inputs_without_special_tokens_put_each_word_at_its_own_tokens(tiny):
+    tokenizer = tiny.tokenizer
+    ids, spans = data.encode_words(tokenizer, ["the", "battery"])
+    assert data.tagging_input(tokenizer, ["the", "battery"], None, add_special_tokens=False) == (
+        ids, [first for first, _ in spans])
+    ids, spans = data.qa_input(tokenizer, "why ?", "the battery", None, add_special_tokens=False)
+    assert ids[0] != tokenizer.bos_id and tokenizer.decode(ids[spans[1][0]:spans[1][1] + 1]).strip() == "battery"
+
+
+def test_pad_rows_pads_ids_with_the_tokenizers_pad_and_masks_the_padding():
+    class Padding:  # pad_id 9, so that padding with 0 would show
+        pad_id = 9
+
+    batch = data.pad_rows(Padding(), [[4, 5, 6], [7]], "cpu", labels=[1, 0])
+    assert batch["input_ids"].tolist() == [[4, 5, 6], [7, 9, 9]]
+    assert batch["attention_mask"].tolist() == [[1, 1, 1], [1, 0, 0]]
+    assert batch["labels"].tolist() == [1, 0] and batch["input_ids"].dtype == mg.int64
+
+
+def test_notes_count_the_texts_longer_than_the_model_reads(tiny):
+    from models.predict import notes
+
+    tokenizer, text = tiny.tokenizer, "the battery is not bad ."  # 6 tokens
+    assert notes("classification", tokenizer, [text], 8) == []  # [BOS] 6 tokens [EOS]: exactly fits
+    assert notes("classification", tokenizer, [text, "good"], 7) == [
+        "1 of 2 texts are longer than the 7 tokens the model was fine-tuned on: only their first tokens are read"]
+    question = "what is the opinion of the battery ?"  # 15 tokens, also read with each text
+    assert notes("qa", tokenizer, [text], 24, [question]) == []  # [BOS] 15 [SEP] 6 [EOS]
+    assert notes("qa", tokenizer, [text], 23, [question]) == [
+        "1 of 1 texts are longer than the 23 tokens the model was fine-tuned on: an answer past the cut cannot be found"]
+
+
+def test_a_classifier_saved_without_label_names_predicts_class_numbers(tiny, tmp_path):
+    _, tuned, _, max_len = saved(tiny, tmp_path, "sentiment")
+    save_delta(tuned, tmp_path / "unnamed.safetensors", base="tiny", max_len=max_len)
+    loaded, tokenizer, fed = load_tuned(tmp_path / "unnamed.safetensors")
+    result = predict(loaded, tokenizer, fed, ["good .", "awful ."], true=[1, 0])
+    assert result["labels"] == ["0", "1"] and {row["label"] for row in result["rows"]} <= {"0", "1"}
+    assert [row["true"] for row in result["rows"]] == ["1", "0"]
+
+
+def test_predictions_csv_has_each_tasks_columns(tmp_path):
+    from models.predict import write_predictions
+
+    def written(result):
+        return list(csv.reader(open(write_predictions(result, tmp_path / "p.csv"), newline="")))
+
+    row = {"text": "good", "label": "positive", "probability": 0.87654, "true": "negative"}
+    assert written({"task": "classification", "rows": [row]}) == [["text", "label", "probability"],
+                                                                  ["good", "positive", "0.8765"]]
+    assert written({"task": "classification", "scores": {}, "rows": [row]})[0] == ["text", "label", "probability", "true"]
+    assert written({"task": "tagging", "rows": [{"text": "the battery", "tags": [["the", "O"], ["battery", "ASP"]]}]}) == [
+        ["text", "tags"], ["the battery", "the/O battery/ASP"]]
+    assert written({"task": "qa", "rows": [{"question": "what ?", "text": "the battery is good .", "answer": "good"}]}) \
+        == [["text", "question", "answer"], ["the battery is good .", "what ?", "good"]]
+    assert written({"task": "tagging", "scores": {}, "rows": [{"text": "a", "tags": [["a", "O"]], "true": ["ASP"]}]}) \
+        == [["text", "tags", "true"], ["a", "a/O", "ASP"]]
+    assert not (tmp_path / "p.csv.tmp").exists()
+
+
+def test_read_input_reads_the_text_column_it_is_given(tmp_path):
+    reviews = write_csv(tmp_path / "r.csv", [["id", "review"], ["1", "good"], ["2", "bad"]])
+    names = ["negative", "positive"]
+    assert read_input(reviews, "classification", names, text_column="review") == (["good", "bad"], None, None)
+    scored = write_csv(tmp_path / "s.csv", [["review", "stars"], ["good", "positive"]])
+    assert read_input(scored, "classification", names, text_column="review", label_column="stars") == (
+        ["good"], [1], None)
+    no_labels = tmp_path / "n.jsonl"
+    no_labels.write_text('{"text": "good"}\n{"text": "bad"}\n')
+    assert read_input(no_labels, "classification", names) == (["good", "bad"], None, None)
+
+
+def test_a_qa_result_records_its_question(tiny, tmp_path):
+    loaded, tokenizer, fed = load_tuned(saved(tiny, tmp_path, "qa", "head")[0])
+    result = predict(loaded, tokenizer, fed, ["the battery is good ."], questions=["what about the battery ?"])
+    assert result["rows"][0]["question"] == "what about the battery ?" and result["task"] == "qa"
+    assert set(result["rows"][0]) == {"question", "text", "answer"} and "scores" not in result
+
+
+def test_generate_refuses_every_delta_but_a_language_models_and_takes_its_base_from_model(tiny, tmp_path, capsys):
+    tagger = saved(tiny, tmp_path, "tagging")[0]
+    assert main(["generate", "--delta", str(tagger)]) == 2
+    assert "fine-tuned the model for tagging, not to write text" in capsys.readouterr().err
+    mg.manual_seed(0)
+    lm = prepare(tiny, "lora", task="lm")
+    save_delta(lm, tmp_path / "moved.safetensors", base=str(tmp_path / "gone.safetensors"))  # its base moved
+    args = ["generate", "--delta", str(tmp_path / "moved.safetensors"), "--samples", "1", "--max-new-tokens", "3"]
+    assert main(args) == 2 and "pass --model with that checkpoint's path" in capsys.readouterr().err
+    assert main(args + ["--model", "tiny"]) == 0 and capsys.readouterr().out.strip()
+
+
+def test_out_without_input_writes_the_predictions_of_the_texts_given(tiny, tmp_path, capsys):
+    delta = saved(tiny, tmp_path, "sentiment")[0]
+    assert main(["predict", str(delta), "good .", "awful .", "--out", str(tmp_path / "p")]) == 0
+    rows = list(csv.DictReader(open(tmp_path / "p" / "predictions.csv", newline="")))
+    assert [row["text"] for row in rows] == ["good .", "awful ."]
+    results = json.loads((tmp_path / "p" / "results.json").read_text())
+    assert results["command"] == "predict" and results["labels"] == ["negative", "positive"]
+    assert "rows" not in results  # they are in predictions.csv
+
+
+def test_an_unknown_option_among_the_texts_is_an_error_not_a_text(tiny, tmp_path, capsys):
+    delta = saved(tiny, tmp_path, "sentiment")[0]
+    with pytest.raises(SystemExit):
+        main(["predict", str(delta), "--device", "cpu", "good .", "--quiet"])
+    assert "unrecognized arguments: good . --quiet" in capsys.readouterr().err
+
+
+def test_an_empty_answer_is_shown_as_none(tiny, tmp_path, capsys, monkeypatch):
+    from models import predict as predicting
+
+    delta = saved(tiny, tmp_path, "qa", "head")[0]
+    monkeypatch.setattr(predicting, "answer", lambda model, tokenizer, question, contexts, max_len: [""] * len(contexts))
+    assert main(["predict", str(delta), "--question", "what about the price ?", "the battery is good ."]) == 0
+    assert "answer: (none)\n  in: the battery is good ." in capsys.readouterr().out

@@ -91,6 +91,10 @@ def test_a_resumed_run_records_the_settings_it_used(tmp_path):
     config = json.loads((tmp_path / "b" / "results.json").read_text())["config"]
     assert (config["train"]["lr"], config["batch_size"], config["seed"]) == (0.01, 4, 3)
     assert (config["corpus_sentences"], config["vocab_size"], config["model"]["d_model"]) == (50, 270, 16)
+    from models.pretraining import resumed_settings  # what --resume compares the options given with
+
+    settings = resumed_settings(tmp_path / "a" / "checkpoint.safetensors")
+    assert (settings["lr"], settings["batch_size"], settings["seed"], settings["sentences"]) == (0.01, 4, 3, 50)
 
 
 def test_a_fresh_run_never_writes_into_an_earlier_runs_folder(tmp_path, capsys):
@@ -148,3 +152,42 @@ def test_options_that_do_not_apply_are_named(args, message, tmp_path, capsys):
     assert main(["pretrain", *args, "--steps", "1", *TINY, "--out", str(tmp_path / "run")]) == 2
     assert message in capsys.readouterr().err
     assert not (tmp_path / "run").exists()
+
+
+def test_after_ctrl_c_a_resumed_run_with_no_checkpoint_of_its_own_points_back_to_the_one_it_resumed(tmp_path):
+    from types import SimpleNamespace
+
+    from models.pretraining import PretrainConfig, interruption_note
+
+    config = PretrainConfig()
+    config.train.steps, config.train.eval_every = 100, 20
+    stopped = SimpleNamespace(steps_done=25)
+    assert interruption_note(tmp_path, config, stopped, resume="old/checkpoint.safetensors") == (
+        f"no checkpoint was written in {tmp_path} yet (the first would have been at step 40, at the next evaluation: "
+        "they come every 20 steps and at the last); old/checkpoint.safetensors is still the one to continue from")
+    assert interruption_note(tmp_path, config, stopped).startswith("no checkpoint was written yet (")
+
+
+def test_resume_without_steps_continues_to_the_checkpoints_own_total(checkpoint, tmp_path, capsys):
+    """Not the preset's 3000 steps: the checkpoint ended its 3-step run, so there is nothing left to do."""
+    assert main(["pretrain", "--resume", str(checkpoint), "--out", str(tmp_path / "b")]) == 2
+    assert "is at step 3 already: pass more --steps than that to continue" in capsys.readouterr().err
+
+
+def test_ctrl_c_on_a_run_resumed_into_a_new_folder_names_the_checkpoint_it_came_from(checkpoint, tmp_path, capsys,
+                                                                                   monkeypatch):
+    press_ctrl_c_at_step(1, monkeypatch)  # step 4, before the resumed run's first evaluation
+    out = tmp_path / "b"
+    assert resume(checkpoint, out, steps=10) == 130
+    printed = capsys.readouterr().out
+    assert f"interrupted after 3 steps: no checkpoint was written in {out} yet" in printed
+    assert f"{checkpoint} is still the one to continue from" in printed
+
+
+@pytest.mark.parametrize("fraction", [1.0, -0.1])
+def test_pretrain_refuses_a_validation_share_outside_0_to_1(fraction, tmp_path):
+    from models.pretraining import PretrainConfig
+    from models.pretraining import pretrain as pretrain_function
+
+    with pytest.raises(ValueError, match=rf"valid_fraction must be in \[0, 1\) .*, got {fraction}"):
+        pretrain_function(PretrainConfig(corpus_sentences=50, valid_fraction=fraction), out_dir=tmp_path / "run")

@@ -106,6 +106,10 @@ def test_a_validation_or_test_tag_not_in_training_is_named_with_its_place(tmp_pa
     ("k.conll", "\n\n", r"k.conll has no sentences: expected a word and its tag on each line"),
     ("l.jsonl", "", r"l.jsonl has no sentences: expected one object per sentence"),
     ("m.json", '[["the", "O"]]', r"m.json, item 1: expected a JSON object, got list"),
+    ("n.jsonl", '{"words": ["the", "battery"], "tags": "O ASP"}\n',
+     r"n.jsonl, line 1: 'tags' is a string; expected an array of tags, one string per word$"),  # no hint to split words
+    ("o.jsonl", '{"words": ["the", " battery"], "tags": ["O", "ASP"]}\n',
+     r"o.jsonl, line 1: word 2 in 'words', ' battery', has a space in it"),
 ])
 def test_tagging_file_mistakes_are_named_with_their_place(tmp_path, name, content, message):
     with pytest.raises(ValueError, match=message):
@@ -154,10 +158,27 @@ def test_qa_answers_are_found_as_the_first_run_of_context_words(tmp_path):
     ("f.jsonl", '{"question": " ", "context": "good", "answer": "good"}\n', r"f.jsonl, line 1: empty text in .*'question'"),
     ("g.csv", "question,context,answer\nq,good,good\n", r"g.csv: question answering reads .jsonl .* or a .json array"),
     ("h.jsonl", "\n", r"h.jsonl has no questions"),
+    ("i.jsonl", '{"question": "q ?", "context": "the battery is not bad.", "answer": "not  bad"}\n',
+     r"i.jsonl, line 1: the answer 'not  bad' is not in .* \(it is inside other words"),  # spaces do not count
 ])
 def test_qa_file_mistakes_are_named_with_their_place(tmp_path, name, content, message):
     with pytest.raises(ValueError, match=message):
         user_files.load_qa(write(tmp_path, name, content))
+
+
+def test_a_qa_file_suffix_may_be_in_capitals(tmp_path):
+    path = jsonl(tmp_path, "QA.JSONL", [question(0)])
+    assert [e.answer for e in user_files.load_qa(path)] == ["good"]
+
+
+def test_a_qa_test_file_is_read_for_the_test_set(tmp_path):
+    train = jsonl(tmp_path, "train.jsonl", [question(i) for i in range(4)])
+    valid = jsonl(tmp_path, "valid.jsonl", [question(i) for i in range(4, 6)])
+    test = jsonl(tmp_path, "test.jsonl", [question(i) for i in range(6, 9)])
+    task = user_files.load_user_qa(train, valid, test)
+    assert [e.question for e in task.test] == [question(i)["question"] for i in range(6, 9)]
+    assert len(task.train) == 4 and len(task.valid) == 2
+    assert user_files.load_user_qa(train, valid).test == []
 
 
 # ---- validation without --valid ----------------------------------------------------------------------------
@@ -216,6 +237,18 @@ def test_tagged_sentences_longer_than_max_len_are_counted(tiny, tmp_path):
                      "first 14 tokens get no tag, and are neither trained on nor scored; --max-len up to 64 reads more"]
     assert data_notes(with_defaults(CompareConfig(task="tagging", train_path=str(train), max_len=64), "tagging", 64),
                       tiny, task) == []
+
+
+def test_a_sentence_one_token_too_long_is_counted_only_in_its_own_split(tiny, tmp_path):
+    """63 tokens where [BOS] and [EOS] leave 62; at the model's whole context no longer --max-len is offered."""
+    long = [("the", "O")] * 62 + [("good", "OPN")]
+    assert len(data.encode_words(tiny.tokenizer, [w for w, _ in long])[0]) == 63
+    train = conll(tmp_path, "train.conll", [review(i) for i in range(5)] + [long])
+    valid = conll(tmp_path, "valid.conll", [review(i) for i in range(5, 8)])
+    config = CompareConfig(task="tagging", train_path=str(train), valid_path=str(valid), max_len=64)
+    notes = data_notes(with_defaults(config, "tagging", 64), tiny, load_data(config, tiny))
+    assert notes == ["1 of 6 training sentences are longer than 64 tokens: their words past the first 62 tokens get "
+                     "no tag, and are neither trained on nor scored, the most 'tiny' reads"]
 
 
 # ---- end to end ------------------------------------------------------------------------------------------------

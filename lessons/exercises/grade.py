@@ -256,7 +256,8 @@ def the_op(module, exercise, path):
     if not (isinstance(op, type) and issubclass(op, Function)):
         others = [name for name, value in vars(module).items() if isinstance(value, type)
                   and issubclass(value, Function) and value.__module__ == module.__name__]
-        found = (f"a {type(op).__name__}" if op is not None else
+        kind = type(op).__name__
+        found = (f"{'an' if kind[0] in 'aeiou' else 'a'} {kind}" if op is not None else
                  f"nothing, but it defines {', '.join(others)}(Function): misspelt?" if others else "nothing")
         raise TypeError(f"{path.name} should define class {exercise.op}(Function) with forward and backward; "
                         f"under that name it has {found}")

@@ -175,7 +175,10 @@ def test_a_backward_that_misuses_grad_fails(tmp_path, name, old, new, expected):
                                                        "Mull(Function): misspelt?"),
     ("    @staticmethod\n    def backward(ctx, grad):", "    def backward(ctx, grad):",
      "Mul.backward must be a @staticmethod"),
-], ids=["misspelt", "no staticmethod"])
+    ("    @staticmethod\n    def forward(ctx, a, b):", "    def forward(ctx, a, b):",
+     "Mul.forward must be a @staticmethod"),  # called on the class it would still run: the grader must say so
+    ("class Mul(Function):", "Mul = 'Mul'\n\n\nclass Other(Function):", "under that name it has a str"),
+], ids=["misspelt", "no staticmethod", "no staticmethod on forward", "not a class"])
 def test_a_misnamed_op_and_a_missing_staticmethod_are_named(tmp_path, old, new, expected):
     broken_copy(tmp_path, "ex01_mul", old, new)
     (result,) = grade.grade(["ex01"], folder=tmp_path)
@@ -288,6 +291,7 @@ def test_exercises_are_picked_in_course_order_each_once():
     assert [e.name for e in grade.select(["exp", "ex01", "1", "3"])] == ["ex01_mul", "ex03_exp"]
     assert [e.name for e in grade.select(["ex3", "cross-entropy", "LayerNorm", "03"])] == [
         "ex03_exp", "ex11_cross_entropy", "ex12_layer_norm"]
+    assert [e.name for e in grade.select(["ex03_exp.py", "EX01"])] == ["ex01_mul", "ex03_exp"]  # a file name too
 
 
 def test_a_missing_folder_is_a_usage_error(tmp_path, capsys):
@@ -301,3 +305,19 @@ def test_a_missing_folder_is_a_usage_error(tmp_path, capsys):
     with pytest.raises(SystemExit):
         grade.main(["--folder", str(tmp_path)])
     assert "holds no exNN_*.py files" in capsys.readouterr().err
+
+
+def test_output_weights_are_fixed_random_numbers_of_either_sign_away_from_0_and_1():
+    """The grad a backward receives: one that ignores grad, squares it or drops its sign must not pass by luck."""
+    import numpy as np
+
+    class Identity:
+        apply = staticmethod(lambda x: x)
+
+    x = mg.tensor(np.zeros((20, 30)), dtype=mg.float64)
+    weights = grade.output_weights(Identity, [x], {}, seed=0).numpy()
+    assert weights.shape == (20, 30) and weights.dtype == np.float64
+    assert 0.5 <= abs(weights).min() and abs(weights).max() < 2
+    assert (weights < 0).any() and (weights > 0).any()
+    np.testing.assert_array_equal(weights, grade.output_weights(Identity, [x], {}, seed=0).numpy())  # the same each run
+    assert not np.array_equal(weights, grade.output_weights(Identity, [x], {}, seed=1).numpy())  # each case its own
