@@ -17,7 +17,7 @@ from pathlib import Path
 from minigrad import backend
 from models import pretrained, tasks
 from models.compare import batch_options, check_before_training, check_modes_fit, run_mode, scores, start_run
-from models.finetune import save_delta
+from models.finetune import MODES, mode_options, save_delta
 from models.train import OPTIMIZERS, write_results
 
 SWEEPABLE = {"lr": float, "optimizer": str, "weight_decay": float, "steps": int, "batch_size": int,
@@ -34,17 +34,19 @@ ALLOWED = {  # checked as the grid is read, before any model loads: (test, what 
 }
 
 
-def parse_grid(specs, mode_options=()):
+def parse_grid(specs, option_names=()):
     """["lr=1e-4,3e-4", "optimizer=adamw,sgd"] -> the 4 combinations, as dicts. Besides the training
-    settings in SWEEPABLE, the names in mode_options (the mode's own, e.g. lora's r and alpha) may vary:
+    settings in SWEEPABLE, the names in option_names (the mode's own, e.g. lora's r and alpha) may vary:
     their values are read as --option reads them (numbers where they parse), and checked per point
     when the model is there (finetune)."""
     axes = {}
     for spec in specs:
         name, _, values = spec.partition("=")
-        if name not in (*SWEEPABLE, *mode_options) or not values:
+        if name not in (*SWEEPABLE, *option_names) or not values:
+            owners = [mode for mode in MODES if name in mode_options(mode)]
+            whose = f" ({name} is an option of {' and '.join(owners)}, not of this mode)" if owners and values else ""
             raise ValueError(f"bad --sweep item {spec!r}: expected NAME=V1,V2,... with NAME one of "
-                             f"{', '.join([*SWEEPABLE, *mode_options])}")
+                             f"{', '.join([*SWEEPABLE, *option_names])}{whose}")
         if name in axes:
             raise ValueError(f"--sweep names {name} twice; list all its values in one item: {name}=V1,V2,...")
         if name not in SWEEPABLE:

@@ -831,3 +831,8 @@ def test_texts_cut_in_the_test_set_are_counted_too():
                          [data.Example(f"{short} v{i}", i % 2) for i in range(20)], [data.Example(long, 0)])
     (note,) = data_notes(with_defaults(CompareConfig(), "classification", 64), base, task)
     assert note.startswith("1 of 1 test texts are longer than 48 tokens")
+
+
+def test_sweeping_another_modes_option_says_whose_it_is(tmp_path, capsys):
+    assert main(["finetune", "--mode", "head", "--sweep", "r=4,8", "--steps", "1", "--out", str(tmp_path / "o")]) == 2
+    assert "(r is an option of lora, not of this mode)" in capsys.readouterr().err
