@@ -239,7 +239,9 @@ def pretrain(config=PretrainConfig(), out_dir="runs/pretrain", device="cpu", res
                     train_loss=f"{final['train_loss']:.4f}", valid_loss=f"{final['valid_loss']:.4f}",
                     seed=config.seed, corpus=config.corpus)
     model.tokenizer = tokenizer
-    path = write_results(out_dir, command="pretrain", config=config, final=final,
-                         timings={"seconds": result.seconds, "seconds_per_step": result.seconds_per_step},
+    resumed = {"checkpoint": str(Path(resume).resolve()), "step": result.first_step - 1} if resume else None
+    path = write_results(out_dir, command="pretrain", config=config, final=final, resumed_from=resumed,
+                         timings={"seconds": result.seconds, "seconds_per_step": result.seconds_per_step,
+                                  "of_steps": f"{result.first_step}-{result.steps_done}"},  # this call's steps
                          history=result.history, stopped=result.stopped)
     return model, {"final": final, "result": result, "results_path": path}

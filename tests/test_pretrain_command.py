@@ -88,8 +88,13 @@ def test_resume_names_every_option_it_would_ignore_and_accepts_the_same_values_a
 def test_a_resumed_run_records_the_settings_it_used(tmp_path):
     assert pretrain(tmp_path / "a", "--lr", "0.01", "--batch-size", "4", "--seed", "3") == 0
     assert resume(tmp_path / "a" / "checkpoint.safetensors", tmp_path / "b") == 0
-    config = json.loads((tmp_path / "b" / "results.json").read_text())["config"]
+    results = json.loads((tmp_path / "b" / "results.json").read_text())
+    config = results["config"]
     assert (config["train"]["lr"], config["batch_size"], config["seed"]) == (0.01, 4, 3)
+    step = int(json.loads((tmp_path / "a" / "results.json").read_text())["final"]["steps"])
+    assert results["resumed_from"] == {"checkpoint": str(tmp_path / "a" / "checkpoint.safetensors"), "step": step}
+    assert results["timings"]["of_steps"] == f"{step + 1}-{results['final']['steps']}"
+    assert json.loads((tmp_path / "a" / "results.json").read_text())["resumed_from"] is None
     assert (config["corpus_sentences"], config["vocab_size"], config["model"]["d_model"]) == (50, 270, 16)
     from models.pretraining import resumed_settings  # what --resume compares the options given with
 
