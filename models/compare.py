@@ -214,7 +214,7 @@ def data_notes(config, base, task):
         raise ValueError(f"max_len {config.max_len} is longer than the model's context: {config.model!r} reads "
                          f"at most {base.config.max_len} tokens")
     if task.kind in ("tagging", "qa") and config.train_path:
-        return user_task_notes(config, base, task)
+        return user_task_notes(config, base, task) + validation_notes(task)
     if task.kind != "classification":
         return []
     notes = []
@@ -222,21 +222,11 @@ def data_notes(config, base, task):
     cut = {split: sum(len(base.tokenizer.encode(example.text)) > room for example in getattr(task, split))
            for split in ("train", "valid", "test")}
     if any(cut.values()):
-        counted = [f"{cut[split]} of {len(getattr(task, split))} {name}" for split, name in
-                   (("train", "training"), ("valid", "validation"), ("test", "test")) if cut[split]]
         more = (f"; --max-len up to {base.config.max_len} reads more" if config.max_len < base.config.max_len
                 else f", the most {config.model!r} reads")
-        listed = counted[0] if len(counted) == 1 else ", ".join(counted[:-1]) + " and " + counted[-1]
-        notes.append(f"{listed} texts are longer than {config.max_len} tokens and are "
+        notes.append(f"{in_splits(cut, task)} texts are longer than {config.max_len} tokens and are "
                      f"cut to their first {room}{more}")
-    if len(task.valid) < 20:
-        notes.append(f"only {len(task.valid)} validation example{'s' * (len(task.valid) != 1)}: each one moves accuracy by "
-                     f"{100 / len(task.valid):.0f} points, too coarse to tell modes apart")
-    seen = {example.text for example in task.train}
-    leaked = sum(example.text in seen for example in task.valid)
-    if leaked:
-        notes.append(f"{leaked} of {len(task.valid)} validation texts are also training texts: validation accuracy "
-                     "overstates how well the model does on new text")
+    notes += validation_notes(task)
     labels_of = {}
     for example in task.train:
         labels_of.setdefault(example.text, set()).add(example.label)
@@ -250,6 +240,28 @@ def data_notes(config, base, task):
     return notes
 
 
+def in_splits(counts, task):
+    """{"train": 7, "valid": 3, "test": 0} -> "7 of 2000 training and 3 of 500 validation" (splits of 0 left out)."""
+    parts = [f"{n} of {len(getattr(task, split))} {SPLIT_NAMES[split]}" for split, n in counts.items() if n]
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def validation_notes(task):
+    """A validation set too small to tell modes apart, and validation examples that are also training
+    examples (the same text; for qa the same question about the same context)."""
+    notes = []
+    if len(task.valid) < 20:
+        notes.append(f"only {len(task.valid)} validation example{'s' * (len(task.valid) != 1)}: each one moves "
+                     f"the score by {100 / len(task.valid):.0f} points, too coarse to tell modes apart")
+    key = (lambda e: (e.question, e.context)) if task.kind == "qa" else (lambda e: e.text)
+    seen = {key(example) for example in task.train}
+    leaked = sum(key(example) in seen for example in task.valid)
+    if leaked:
+        notes.append(f"{leaked} of {len(task.valid)} validation examples are also training examples: the validation "
+                     "score overstates how well the model does on new text")
+    return notes
+
+
 def user_task_notes(config, base, task):
     """For the user's tagged sentences, how many are longer than max_len tokens (their last words get no
     tag); for the user's questions, how many were left out as longer than the model's context."""
@@ -259,11 +271,10 @@ def user_task_notes(config, base, task):
                 f"reads: {', '.join(dropped)} questions"] if dropped else []
     room = config.max_len - 2  # [BOS] and [EOS] ([CLS] and [SEP]) take two
     cut = {split: sum(len(data.encode_words(base.tokenizer, example.words)[0]) > room
-                      for example in getattr(task, split)) for split in ("train", "valid")}
+                      for example in getattr(task, split)) for split in ("train", "valid", "test")}
     if not any(cut.values()):
         return []
-    counted = " and ".join(f"{cut[split]} of {len(getattr(task, split))} {SPLIT_NAMES[split]}"
-                           for split in cut if cut[split])
+    counted = in_splits(cut, task)
     more = (f"; --max-len up to {base.config.max_len} reads more" if config.max_len < base.config.max_len
             else f", the most {config.model!r} reads")
     return [f"{counted} sentences are longer than {config.max_len} tokens: their words past the first {room} tokens "

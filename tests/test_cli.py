@@ -76,7 +76,7 @@ def test_a_validation_set_too_small_and_labels_from_the_wrong_column_are_pointed
     args = ["--train", str(tmp_path / "few.csv"), "--steps", "1", "--no-baselines", "--modes", "head"]
     assert main(["compare", *args, "--out", str(tmp_path / "few")]) == 0
     notes = json.loads((tmp_path / "few" / "results.json").read_text())["notes"]
-    assert notes == ["only 1 validation example: each one moves accuracy by 100 points, too coarse to tell modes apart"]
+    assert notes == ["only 1 validation example: each one moves the score by 100 points, too coarse to tell modes apart"]
     swapped = ["--text-column", "label", "--label-column", "text"]  # every sentence its own "class"
     assert main(["compare", *args, *swapped, "--out", str(tmp_path / "swapped")]) == 0
     notes = json.loads((tmp_path / "swapped" / "results.json").read_text())["notes"]
@@ -682,7 +682,7 @@ def test_validation_texts_seen_in_training_and_a_text_with_two_labels_are_noted(
     assert main(["compare", "--modes", "head", "--no-baselines", "--steps", "1", "--train", str(tmp_path / "d.csv"),
                  "--out", str(tmp_path / "run")]) == 0
     notes = json.loads((tmp_path / "run" / "results.json").read_text())["notes"]
-    assert any(note.startswith("2 of 2 validation texts are also training texts") for note in notes), notes
+    assert any(note.startswith("2 of 2 validation examples are also training examples") for note in notes), notes
     assert "1 training text appears with more than one label" in notes
 
 
@@ -836,3 +836,17 @@ def test_texts_cut_in_the_test_set_are_counted_too():
 def test_sweeping_another_modes_option_says_whose_it_is(tmp_path, capsys):
     assert main(["finetune", "--mode", "head", "--sweep", "r=4,8", "--steps", "1", "--out", str(tmp_path / "o")]) == 2
     assert "(r is an option of lora, not of this mode)" in capsys.readouterr().err
+
+
+def test_user_tagging_and_qa_files_get_the_validation_notes_too():
+    from models import data
+    from models.compare import validation_notes
+    sentence = data.TaggedExample(("the", "battery"), (0, 1))
+    tagging = data.TaskData("t", "tagging", ["O", "A"], [sentence] * 30, [sentence] * 25, [])
+    assert validation_notes(tagging) == ["25 of 25 validation examples are also training examples: the validation "
+                                         "score overstates how well the model does on new text"]
+    question = data.QAExample("what ?", "it is good", 2, 2, "good")
+    other = data.QAExample("what ?", "it is bad", 2, 2, "bad")  # the same question about another text is new
+    qa = data.TaskData("q", "qa", [], [question] * 30, [other] * 3, [])
+    assert validation_notes(qa) == ["only 3 validation examples: each one moves the score by 33 points, too coarse "
+                                    "to tell modes apart"]

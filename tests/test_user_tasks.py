@@ -220,7 +220,7 @@ def test_questions_too_long_for_the_model_are_left_out_and_counted(tiny, tmp_pat
     task = load_data(config, tiny)
     assert len(task.train) == len(task.valid) == 6 and task.dropped == {"train": (1, 7), "valid": (1, 7)}
     notes = data_notes(with_defaults(config, "qa", 64), tiny, task)
-    assert notes == ["left out as longer, with their context, than the 64 tokens 'tiny' reads: 1 of 7 training, "
+    assert notes[:1] == ["left out as longer, with their context, than the 64 tokens 'tiny' reads: 1 of 7 training, "
                      "1 of 7 validation questions"]
     only_long = jsonl(tmp_path, "long.jsonl", [long])
     with pytest.raises(ValueError, match=r"none of the 1 validation questions \(.*long.jsonl\) fits in the 64 tokens"):
@@ -233,10 +233,10 @@ def test_tagged_sentences_longer_than_max_len_are_counted(tiny, tmp_path):
     config = CompareConfig(task="tagging", train_path=str(train), valid_path=str(train), max_len=16)
     task = load_data(config, tiny)
     notes = data_notes(with_defaults(config, "tagging", 64), tiny, task)
-    assert notes == ["1 of 6 training and 1 of 6 validation sentences are longer than 16 tokens: their words past the "
-                     "first 14 tokens get no tag, and are neither trained on nor scored; --max-len up to 64 reads more"]
-    assert data_notes(with_defaults(CompareConfig(task="tagging", train_path=str(train), max_len=64), "tagging", 64),
-                      tiny, task) == []
+    assert notes[:1] == ["1 of 6 training and 1 of 6 validation sentences are longer than 16 tokens: their words past "
+                         "the first 14 tokens get no tag, and are neither trained on nor scored; --max-len up to 64 reads more"]
+    assert not any("longer than" in note for note in data_notes(  # the valid file is train's: other notes say so
+        with_defaults(CompareConfig(task="tagging", train_path=str(train), max_len=64), "tagging", 64), tiny, task))
 
 
 def test_a_sentence_one_token_too_long_is_counted_only_in_its_own_split(tiny, tmp_path):
@@ -247,7 +247,7 @@ def test_a_sentence_one_token_too_long_is_counted_only_in_its_own_split(tiny, tm
     valid = conll(tmp_path, "valid.conll", [review(i) for i in range(5, 8)])
     config = CompareConfig(task="tagging", train_path=str(train), valid_path=str(valid), max_len=64)
     notes = data_notes(with_defaults(config, "tagging", 64), tiny, load_data(config, tiny))
-    assert notes == ["1 of 6 training sentences are longer than 64 tokens: their words past the first 62 tokens get "
+    assert notes[:1] == ["1 of 6 training sentences are longer than 64 tokens: their words past the first 62 tokens get "
                      "no tag, and are neither trained on nor scored, the most 'tiny' reads"]
 
 
