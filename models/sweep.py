@@ -49,8 +49,8 @@ def parse_grid(specs, option_names=()):
                              f"{', '.join([*SWEEPABLE, *option_names])}{whose}")
         if name in axes:
             raise ValueError(f"--sweep names {name} twice; list all its values in one item: {name}=V1,V2,...")
-        if name not in SWEEPABLE:
-            axes[name] = [option_value(v) for v in values.split(",")]
+        if name not in SWEEPABLE:  # a list-valued option's lists are joined with "+": targets=query+value,query
+            axes[name] = [option_value(v.replace("+", ",")) for v in values.split(",")]
             continue
         try:
             axes[name] = [SWEEPABLE[name](v) for v in values.split(",")]
@@ -96,7 +96,7 @@ def parse_options(specs):
 
 def point_name(point):
     """A grid point as the sweep wrote it: "lr=0.001 optimizer=sgd" ("defaults" without a grid)."""
-    return " ".join(f"{k}={v}" for k, v in point.items()) or "defaults"
+    return " ".join(f"{k}={'+'.join(map(str, v)) if isinstance(v, list) else v}" for k, v in point.items()) or "defaults"
 
 
 def at_point(config, mode, point):

@@ -479,6 +479,10 @@ def test_sweep_and_option_parsing():
     with pytest.raises(ValueError, match=r"every value of lr must be a number$"):
         parse_grid(["lr=fast"])
     assert parse_grid(["patience=0,3"]) == [{"patience": 0}, {"patience": 3}]  # 0: no early stopping, allowed
+    assert parse_grid(["targets=query+value,query", "r=4"], ["targets", "r"]) == [  # a list's items joined with +
+        {"targets": ["query", "value"], "r": 4}, {"targets": "query", "r": 4}]
+    from models.sweep import point_name
+    assert point_name({"targets": ["query", "value"], "r": 4}) == "targets=query+value r=4"  # as it was written
     assert parse_grid(["weight_decay=0", "dropout=0,0.5"]) == [{"weight_decay": 0.0, "dropout": 0.0},
                                                                {"weight_decay": 0.0, "dropout": 0.5}]
 
