@@ -417,6 +417,11 @@ def run_mode(name, base, task, config, forgetting, progress=False, log_path=None
     return row, model
 
 
+def how_it_ended(row):
+    """What a delta records of its training: steps done of steps asked for, and why it stopped."""
+    return {name: row[name] for name in ("steps_done", "steps", "stopped")}
+
+
 def warm_up(base, task, config):
     """Two untimed full steps, so the first mode's s/step doesn't pay the process's first
     allocations (the memory allocator grows its heap during the first steps)."""
@@ -483,7 +488,7 @@ def compare(config, out_dir, on_start=None, on_row=None, progress=False):
             row["delta"] = f"delta-{name}.safetensors"
             save_delta(model, out_dir / row["delta"], labels=task.labels or None,
                        base=pretrained.reference(config.model),
-                       max_len=batch_options(base, task, config)["max_len"])
+                       max_len=batch_options(base, task, config)["max_len"], training=how_it_ended(row))
         add(row)
         if row["stopped"] == "interrupted":  # Ctrl-C while it trained: its row shows it as it was then
             interrupted = name

@@ -121,6 +121,14 @@ def read_input(path, task, labels=None, text_column="text", label_column=None, e
     return user_files.read_texts(path, text_column, encoding), None, None
 
 
+def unfinished(training):
+    """A note where the delta's training did not run its course: Ctrl-C, or a loss that blew up."""
+    if not training or training["stopped"] not in ("interrupted", "non-finite loss"):
+        return []
+    how = "was interrupted" if training["stopped"] == "interrupted" else "diverged (a non-finite loss)"
+    return [f"this delta's training {how} after {training['steps_done']} of {training['steps']} steps"]
+
+
 def notes(task, tokenizer, texts, max_len, questions=None):
     """What the user should know about the texts: how many are longer than the model reads (and cut)."""
     if task == "qa":  # [BOS] question [SEP] context [EOS]
@@ -154,7 +162,7 @@ def predict(tuned, tokenizer, max_len, texts, questions=None, true=None, source=
         raise ValueError(f"text {blank} is empty: there is nothing to predict from")
     names = tuned.labels or [str(i) for i in range(tuned.num_labels or 0)]
     result = {"task": tuned.task, "mode": tuned.mode, "labels": names, "max_len": max_len,
-              "notes": notes(tuned.task, tokenizer, texts, max_len, questions)}
+              "notes": unfinished(tuned.how_trained) + notes(tuned.task, tokenizer, texts, max_len, questions)}
     if tuned.task == "classification":
         probabilities = classify(tuned, tokenizer, texts, max_len)
         best = [max(range(len(p)), key=p.__getitem__) for p in probabilities]

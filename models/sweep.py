@@ -16,7 +16,8 @@ from pathlib import Path
 
 from minigrad import backend
 from models import pretrained, tasks
-from models.compare import batch_options, check_before_training, check_modes_fit, run_mode, scores, start_run
+from models.compare import (batch_options, check_before_training, check_modes_fit, how_it_ended, run_mode, scores,
+                            start_run)
 from models.finetune import MODES, mode_options, save_delta
 from models.train import OPTIMIZERS, write_results
 
@@ -160,7 +161,7 @@ def finetune(config, mode, out_dir, grid=(), on_start=None, on_row=None, progres
             interrupted = "the test set"
     save_delta(best_model, out_dir / "delta.safetensors", labels=task.labels or None,
                base=pretrained.reference(config.model),
-               max_len=batch_options(base, task, config)["max_len"])
+               max_len=batch_options(base, task, config)["max_len"], training=how_it_ended(best))
     path = write_results(out_dir, command="finetune", mode=mode, config=config, notes=notes,
                          forgetting_measure=forgetting.measure,
                          task={"name": task.name, "kind": task.kind, "labels": task.labels},

@@ -854,3 +854,15 @@ def test_user_tagging_and_qa_files_get_the_validation_notes_too():
     qa = data.TaskData("q", "qa", [], [question] * 30, [other] * 3, [])
     assert validation_notes(qa) == ["only 3 validation examples: each one moves the score by 33 points, too coarse "
                                     "to tell modes apart"]
+
+
+def test_a_delta_whose_training_was_interrupted_says_so_when_it_predicts(tmp_path, capsys, monkeypatch):
+    from models.finetune import load_delta
+    press_ctrl_c_at_step(2, monkeypatch)
+    out = tmp_path / "ft"
+    assert main(["finetune", "--mode", "head", "--steps", "3", "--out", str(out)]) == 130
+    tuned = load_delta(pretrained.load("tiny"), out / "delta.safetensors")
+    assert tuned.how_trained == {"steps_done": 1, "steps": 3, "stopped": "interrupted"} and not tuned.training
+    capsys.readouterr()
+    assert main(["predict", str(out), "good ."]) == 0
+    assert "note: this delta's training was interrupted after 1 of 3 steps" in capsys.readouterr().out

@@ -45,11 +45,12 @@ def fingerprint(model):
     return digest.hexdigest()
 
 
-def save_delta(model, path, labels=None, base=None, max_len=None):
+def save_delta(model, path, labels=None, base=None, max_len=None, training=None):
     """Write the trainable parameters of a prepared model and how to rebuild it (atomically).
     labels: the class names in the order of the head's outputs; base: the base model's name or path;
-    max_len: the tokens per text it was trained on (all three only recorded, so that whoever loads
-    the delta knows what its outputs mean, what it needs and how to feed it: `minigrad predict`)."""
+    max_len: the tokens per text it was trained on; training: how its training ended, e.g.
+    {"steps_done": 40, "steps": 100, "stopped": "interrupted"} (all four only recorded, so that whoever
+    loads the delta knows what its outputs mean, what it needs, how to feed it and what it is)."""
     if getattr(model, "mode_options", None) is None:
         raise ValueError("save_delta needs a model from prepare(); a whole model saves with "
                          "mg.save(model.state_dict(), path)")
@@ -69,6 +70,7 @@ def save_delta(model, path, labels=None, base=None, max_len=None):
         "labels": json.dumps(None if labels is None else [str(label) for label in labels]),
         "base": str(base),
         "max_len": json.dumps(max_len),
+        "training": json.dumps(training),
     }
     mg.save(trainable_state(model), path, metadata=metadata)
 
@@ -91,7 +93,8 @@ def read_metadata(path):
 
 def load_delta(base_model, path):
     """The prepared model of the delta at path, rebuilt on base_model (which is not changed), in eval
-    mode, with .labels (the class names, if saved) and .max_len (tokens per text in training, if saved)."""
+    mode, with .labels (the class names), .max_len (tokens per text in training) and .how_trained (how
+    its training ended), each None where the delta did not record it."""
     from models.finetune import prepare  # here, not at the top: models.finetune imports this file
 
     metadata = read_metadata(path)
@@ -113,4 +116,5 @@ def load_delta(base_model, path):
     tuned.load_state_dict(delta, strict=False)  # not strict: the frozen rest is the base's, on purpose
     tuned.labels = json.loads(metadata.get("labels", "null"))  # class names of the head's outputs, if saved
     tuned.max_len = json.loads(metadata.get("max_len", "null"))
+    tuned.how_trained = json.loads(metadata.get("training", "null"))  # not .training: that is train or eval mode
     return tuned.eval()  # ready to predict, as pretrained.load's models are; .train() to train it further
