@@ -16,7 +16,7 @@ from minigrad.io import load_metadata
 from models.heads import LanguageModel
 from models.minilm import load_minilm
 from models.tokenizers import Tokenizer
-from models.train import OPTIMIZER_PREFIX
+from models.train import weights_of
 from models.transformer import TransformerConfig
 
 CHECKPOINTS = Path(__file__).parent / "checkpoints"
@@ -62,7 +62,7 @@ def load(name_or_path="tiny", device="cpu"):
                          "was it written by models.pretrained.save_pretrained?")
     model = LanguageModel(TransformerConfig(**json.loads(metadata["config"])))
     # a training checkpoint also holds the optimizer's state (models.train.save_checkpoint): not the model's
-    model.load_state_dict({k: v for k, v in mg.load(path).items() if not k.startswith(OPTIMIZER_PREFIX)})
+    model.load_state_dict(weights_of(mg.load(path)))
     model.to(device)
     model.tokenizer = Tokenizer.from_json(metadata["tokenizer"], source=str(path))
     model.metadata = metadata

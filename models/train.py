@@ -9,13 +9,14 @@ optimizer and schedule, gradient clipping, early stopping that restores the
 best weights, a NaN/inf guard, a progress bar, a JSONL log and atomic
 checkpoints; Ctrl-C stops cleanly after the current step.
 
-A checkpoint (written at every evaluation that improves on the best validation
-loss) holds the weights, the optimizer's buffers, the schedule's position and the
-CPU's random state (dropout masks); `train(..., resume=path)` restores them all
-and skips the batches the first steps used, so an interrupted run continues
-exactly as if it had never stopped (given the same batches: the same data and
-seed; on a GPU the dropout masks differ). Its JSONL log is appended to, so the
-evaluations between the checkpoint and the interruption appear twice.
+A checkpoint (written at every evaluation, so it is the latest state) holds the
+weights, the optimizer's buffers, the schedule's position, the CPU's random state
+(dropout masks) and where early stopping stands (the best validation loss, its
+step and, where they are not the latest, its weights); `train(..., resume=path)`
+restores them all and skips the batches the first steps used, so an interrupted
+run continues exactly as if it had never stopped (given the same batches: the
+same data and seed; on a GPU the dropout masks differ). Its JSONL log is appended
+to, and holds every evaluation once.
 """
 import itertools
 import json
@@ -111,14 +112,23 @@ def split_by_decay(group):
     return [group | {"params": matrices}, group | {"params": others, "weight_decay": 0.0}]
 
 
-OPTIMIZER_PREFIX = "optimizer."  # a checkpoint's optimizer buffers; every other tensor is a weight
+OPTIMIZER_PREFIX = "optimizer."  # a checkpoint's optimizer buffers
+BEST_PREFIX = "best."  # the weights of the best evaluation so far, where they are not the latest
+CHECKPOINT_EXTRAS = (OPTIMIZER_PREFIX, BEST_PREFIX)  # every other tensor of a checkpoint is a weight
 
 
-def save_checkpoint(path, model, optimizer, schedule, step, metadata=None):
+def weights_of(tensors):
+    """A checkpoint's tensors -> the model's weights alone."""
+    return {k: v for k, v in tensors.items() if not k.startswith(CHECKPOINT_EXTRAS)}
+
+
+def save_checkpoint(path, model, optimizer, schedule, step, metadata=None, best_weights=None):
     """The weights, the optimizer's buffers (Adam's moments, momentum) and the schedule's position
-    after `step` steps, in one file written atomically: all that resuming needs."""
+    after `step` steps, in one file written atomically: all that resuming needs. best_weights: the
+    best evaluation's weights, for early stopping to come back to, where they are not these."""
     state = optimizer.state_dict()  # {"state": {param index: {name: Tensor or number}}, "param_groups"}
     tensors, numbers = dict(model.state_dict()), {}
+    tensors.update({f"{BEST_PREFIX}{name}": value for name, value in (best_weights or {}).items()})
     for index, buffers in state["state"].items():
         for name, value in buffers.items():
             if isinstance(value, mg.Tensor):
@@ -133,13 +143,13 @@ def save_checkpoint(path, model, optimizer, schedule, step, metadata=None):
 
 def load_checkpoint(path, model, optimizer, schedule):
     """Put what save_checkpoint wrote back into model, optimizer and schedule; returns its metadata
-    (with "step", and what else the run recorded)."""
+    (with "step", and what else the run recorded) and the best weights it holds (None: the latest are)."""
     metadata = load_metadata(path)
     if "optimizer" not in metadata:
         raise ValueError(f"{path} holds weights but no optimizer state, so training cannot continue exactly "
                          "from it: resume from the checkpoint.safetensors a training run wrote")
     tensors = mg.load(path, device=next(iter(model.parameters())).device)
-    model.load_state_dict({k: v for k, v in tensors.items() if not k.startswith(OPTIMIZER_PREFIX)})
+    model.load_state_dict(weights_of(tensors))
     saved, state = json.loads(metadata["optimizer"]), {}
     buffers = {k[len(OPTIMIZER_PREFIX):]: v for k, v in tensors.items() if k.startswith(OPTIMIZER_PREFIX)}
     for key, value in {**buffers, **saved["numbers"]}.items():
@@ -148,7 +158,8 @@ def load_checkpoint(path, model, optimizer, schedule):
     optimizer.load_state_dict({"state": state, "param_groups": saved["param_groups"]})
     schedule.load_state_dict(json.loads(metadata["schedule"]))
     backend.set_cpu_generator_state(json.loads(metadata["cpu_random_state"]))
-    return metadata
+    best = {k[len(BEST_PREFIX):]: v for k, v in tensors.items() if k.startswith(BEST_PREFIX)}
+    return metadata, best or None
 
 
 def snapshot(model):
@@ -180,13 +191,15 @@ def train(model, loss_fn, batches, config, evaluate=None, param_groups=None, log
         param_groups = getattr(model, "param_groups", None) or model.parameters()
     optimizer = make_optimizer(param_groups, config)
     schedule = make_schedule(optimizer, config)
-    resumed = load_checkpoint(resume, model, optimizer, schedule) if resume else {}
-    start, best_loss = int(resumed.get("step", 0)), float(resumed.get("valid_loss", math.inf))
+    resumed, resumed_best = load_checkpoint(resume, model, optimizer, schedule) if resume else ({}, None)
+    start = int(resumed.get("step", 0))
+    best_loss = float(resumed.get("best_valid_loss", resumed.get("valid_loss", math.inf)))
     trainable = [p for g in optimizer.param_groups for p in g["params"]]
-    result, best_weights, waited = TrainResult(steps_done=start, first_step=start + 1), None, 0
-    if resume:  # the checkpoint holds the best weights so far: early stopping may come back to them
-        result.best_step = start
-        best_weights = snapshot(model) if config.patience else None
+    result, best_weights = TrainResult(steps_done=start, first_step=start + 1), None
+    waited = int(resumed.get("waited", 0))  # evaluations since the best, towards early stopping's patience
+    if resume:  # early stopping picks up where it was: the best so far, and its weights to come back to
+        result.best_step = int(resumed.get("best_step", start))
+        best_weights = (resumed_best or snapshot(model)) if config.patience else None
     log = open(log_path, "a") if log_path else None
     batch_iter = itertools.islice(iter(batches), start, None)  # the batches of the steps already done
     bar = tqdm(total=config.steps, initial=start, disable=not config.progress, desc="training", leave=False)
@@ -214,14 +227,17 @@ def train(model, loss_fn, batches, config, evaluate=None, param_groups=None, log
                 best_loss, waited = metrics["loss"], 0
                 result.best_step, result.best_eval = step, metrics
                 best_weights = snapshot(model) if config.patience else None
-                if checkpoint_path:  # atomic: a crash leaves the previous good checkpoint
-                    save_checkpoint(checkpoint_path, model, optimizer, schedule, step,
-                                    {**(checkpoint_metadata or {}), "valid_loss": repr(best_loss)})
             else:
                 waited += 1
-                if config.patience and waited >= config.patience:
-                    result.stopped = "early stopping"
-                    break
+            if checkpoint_path and math.isfinite(metrics["loss"]):  # atomic: a crash keeps the one before
+                save_checkpoint(checkpoint_path, model, optimizer, schedule, step,
+                                {**(checkpoint_metadata or {}), "valid_loss": repr(metrics["loss"]),
+                                 "best_valid_loss": repr(best_loss), "best_step": str(result.best_step),
+                                 "waited": str(waited)},
+                                best_weights=best_weights if result.best_step != step else None)
+            if config.patience and waited >= config.patience:
+                result.stopped = "early stopping"
+                break
     except NonFiniteLoss as error:
         result.stopped = "non-finite loss"
         tqdm.write(f"training stopped: {error}{last_good(checkpoint_path)}")

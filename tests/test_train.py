@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import minigrad as mg
+from minigrad.io import load_metadata
 from minigrad import nn
 from models.train import TrainConfig, TrainResult, make_optimizer, make_schedule, train
 
@@ -249,11 +250,41 @@ def test_early_stopping_after_a_resume_can_go_back_to_the_checkpoints_weights(tm
 
     model = small_mlp(0)
     train(model, squared_error, stop_at_step_5(), config, evaluate=lambda m: {"loss": 1.0},
-          checkpoint_path=checkpoint)  # the step-2 evaluation is the best, and checkpointed
+          checkpoint_path=checkpoint)  # the step-2 evaluation is the best; step 4's (no better) the latest
     weights = mg.load(checkpoint)
+    assert load_metadata(checkpoint)["step"] == "4" and load_metadata(checkpoint)["waited"] == "1"
     resumed = small_mlp(1)
     result = train(resumed, squared_error, regression_batches(), config, evaluate=lambda m: {"loss": 2.0},
-                   resume=checkpoint)  # every later evaluation is worse
-    assert result.stopped == "early stopping" and result.best_step == 2
+                   resume=checkpoint)  # step 6 is worse too: patience 2 runs out there, counting step 4
+    assert result.stopped == "early stopping" and result.best_step == 2 and result.steps_done == 6
     for name, p in resumed.named_parameters():
-        np.testing.assert_array_equal(p.numpy(), weights[name].numpy())  # back at the checkpoint, not step 6's
+        np.testing.assert_array_equal(p.numpy(), weights[f"best.{name}"].numpy())  # back at step 2's weights
+        assert not np.array_equal(p.numpy(), weights[name].numpy())  # not step 4's
+
+
+def test_the_checkpoint_is_the_latest_evaluation_even_when_it_is_not_the_best(tmp_path):
+    """A run past its best validation loss must not lose its later steps to Ctrl-C: --resume continues from
+    the latest evaluation, bit for bit as if it had not stopped, and still knows which was the best."""
+    config = TrainConfig(steps=12, lr=0.05, warmup_steps=3, eval_every=2, progress=False)
+    worse_after_step_2 = [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
+
+    uninterrupted = small_mlp(0)
+    full = train(uninterrupted, squared_error, regression_batches(), config,
+                 evaluate=lambda m, losses=iter(worse_after_step_2): {"loss": next(losses)})
+
+    def ctrl_c_at_step_9():
+        for step, batch in enumerate(regression_batches(), start=1):
+            if step == 9:
+                raise KeyboardInterrupt
+            yield batch
+
+    checkpoint, losses = tmp_path / "checkpoint.safetensors", iter(worse_after_step_2)
+    train(small_mlp(0), squared_error, ctrl_c_at_step_9(), config, evaluate=lambda m: {"loss": next(losses)},
+          checkpoint_path=checkpoint)
+    assert load_metadata(checkpoint)["step"] == "8" and load_metadata(checkpoint)["best_step"] == "2"
+    resumed = small_mlp(1)
+    result = train(resumed, squared_error, regression_batches(), config, evaluate=lambda m: {"loss": next(losses)},
+                   resume=checkpoint)
+    assert (result.first_step, result.best_step) == (9, full.best_step) == (9, 2)
+    for ours, theirs in zip(resumed.parameters(), uninterrupted.parameters()):
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
