@@ -231,6 +231,7 @@ def data_fetch_command(args):
 
 
 def compare_config(args):
+    from models import user_files
     from models.compare import CompareConfig
 
     for flag, path in (("--valid", args.valid), ("--test", args.test)):
@@ -241,7 +242,7 @@ def compare_config(args):
     if args.task == "lm" and args.label_column != "label":
         raise ValueError("--label-column is for labelled sentences; language modelling reads only --text-column")
     if args.task == "lm" and args.train and args.text_column != "text" and \
-            Path(args.train).suffix.lower() not in (".csv", ".tsv", ".jsonl", ".json"):
+            Path(args.train).suffix.lower() not in user_files.TABLE_SUFFIXES:
         raise ValueError(f"--text-column {args.text_column} names a column, and {args.train} is plain text "
                          "(one text per line, no columns)")
     if args.train and args.train_domain:
@@ -250,21 +251,20 @@ def compare_config(args):
         raise ValueError(f"--train gives your own labelled sentences (or, with --task lm, plain text; with --task "
                          f"tagging, tagged sentences; with --task qa, questions and answers), so it replaces "
                          f"--task {args.task}; drop one of the two")
-    renamed = [(flag, value) for flag, value, default in (("--text-column", args.text_column, "text"),
-                                                           ("--label-column", args.label_column, "label"))
-               if value != default]
+    own_file_options = {flag: value for flag, value, default in (("--text-column", args.text_column, "text"),
+                                                                  ("--label-column", args.label_column, "label"),
+                                                                  ("--encoding", args.encoding, "utf-8"))
+                        if value != default}
+    renamed = [(flag, value) for flag, value in own_file_options.items() if flag != "--encoding"]
     if args.train and args.task == "qa" and renamed:
         raise ValueError(f"{renamed[0][0]} {renamed[0][1]} renames a field, and a qa file's fields are fixed: "
                          "question, context, answer")
     if args.train and args.task == "tagging" and renamed and \
-            Path(args.train).suffix.lower() not in (".jsonl", ".json"):
+            Path(args.train).suffix.lower() not in user_files.JSON_SUFFIXES:
         raise ValueError(f"{renamed[0][0]} {renamed[0][1]} names a field of a .jsonl / .json file, and {args.train} is "
                          "CoNLL-style (a word and its tag on each line, no fields)")
-    own_file_options = [flag for flag, value, default in (("--text-column", args.text_column, "text"),
-                                                           ("--label-column", args.label_column, "label"),
-                                                           ("--encoding", args.encoding, "utf-8")) if value != default]
     if own_file_options and not args.train:
-        raise ValueError(f"{own_file_options[0]} describes your own --train file, and none was given "
+        raise ValueError(f"{next(iter(own_file_options))} describes your own --train file, and none was given "
                          f"(the bundled task {args.task!r} has its own columns)")
     if args.text_column == args.label_column:
         raise ValueError(f"--text-column and --label-column are both {args.text_column!r}: the label would "

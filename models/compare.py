@@ -222,10 +222,8 @@ def data_notes(config, base, task):
     cut = {split: sum(len(base.tokenizer.encode(example.text)) > room for example in getattr(task, split))
            for split in ("train", "valid", "test")}
     if any(cut.values()):
-        more = (f"; --max-len up to {base.config.max_len} reads more" if config.max_len < base.config.max_len
-                else f", the most {config.model!r} reads")
         notes.append(f"{in_splits(cut, task)} texts are longer than {config.max_len} tokens and are "
-                     f"cut to their first {room}{more}")
+                     f"cut to their first {room}{reads_more(config, base)}")
     notes += validation_notes(task)
     labels_of = {}
     for example in task.train:
@@ -238,6 +236,12 @@ def data_notes(config, base, task):
         notes.append(f"{len(task.labels)} classes for {len(task.train)} training examples: is the label column "
                      "the one with the labels?")
     return notes
+
+
+def reads_more(config, base):
+    """How to read more of a text that is cut: a larger --max-len, where the model's context allows one."""
+    return (f"; --max-len up to {base.config.max_len} reads more" if config.max_len < base.config.max_len
+            else f", the most {config.model!r} reads")
 
 
 def in_splits(counts, task):
@@ -274,11 +278,8 @@ def user_task_notes(config, base, task):
                       for example in getattr(task, split)) for split in ("train", "valid", "test")}
     if not any(cut.values()):
         return []
-    counted = in_splits(cut, task)
-    more = (f"; --max-len up to {base.config.max_len} reads more" if config.max_len < base.config.max_len
-            else f", the most {config.model!r} reads")
-    return [f"{counted} sentences are longer than {config.max_len} tokens: their words past the first {room} tokens "
-            f"get no tag, and are neither trained on nor scored{more}"]
+    return [f"{in_splits(cut, task)} sentences are longer than {config.max_len} tokens: their words past the first "
+            f"{room} tokens get no tag, and are neither trained on nor scored{reads_more(config, base)}"]
 
 
 def check_modes_fit(base, task, config):
@@ -417,9 +418,12 @@ def run_mode(name, base, task, config, forgetting, progress=False, log_path=None
     return row, model
 
 
-def how_it_ended(row):
-    """What a delta records of its training: steps done of steps asked for, and why it stopped."""
-    return {name: row[name] for name in ("steps_done", "steps", "stopped")}
+def save_run_delta(model, path, row, base, task, config):
+    """A fine-tuned mode's delta, with what `minigrad predict` needs to use it: the class names, the base
+    (named from anywhere), the tokens per text it was trained on, and how its training (row) ended."""
+    save_delta(model, path, labels=task.labels or None, base=pretrained.reference(config.model),
+               max_len=batch_options(base, task, config)["max_len"],
+               training={name: row[name] for name in ("steps_done", "steps", "stopped")})
 
 
 def warm_up(base, task, config):
@@ -486,9 +490,7 @@ def compare(config, out_dir, on_start=None, on_row=None, progress=False):
             break
         if config.save_deltas and name != "scratch":  # scratch is not a change to the base: nothing to put back
             row["delta"] = f"delta-{name}.safetensors"
-            save_delta(model, out_dir / row["delta"], labels=task.labels or None,
-                       base=pretrained.reference(config.model),
-                       max_len=batch_options(base, task, config)["max_len"], training=how_it_ended(row))
+            save_run_delta(model, out_dir / row["delta"], row, base, task, config)
         add(row)
         if row["stopped"] == "interrupted":  # Ctrl-C while it trained: its row shows it as it was then
             interrupted = name

@@ -15,6 +15,7 @@ A language-model delta writes text instead: `minigrad generate --delta DELTA`. W
 the texts come from a file; a classification file that also has the label column is scored
 against it (accuracy, macro F1, each class, the confusion matrix).
 """
+import csv
 from pathlib import Path
 
 import minigrad as mg
@@ -23,7 +24,7 @@ from models import data, pretrained, user_files
 from models.finetune import load_delta
 from models.finetune.delta import read_metadata
 from models.metrics import answer_scores, classification_report
-from models.tasks import EVAL_BATCH
+from models.tasks import EVAL_BATCH, fits
 
 
 def load_tuned(delta_path, model=None, device="cpu"):
@@ -131,8 +132,8 @@ def unfinished(training):
 
 def notes(task, tokenizer, texts, max_len, questions=None):
     """What the user should know about the texts: how many are longer than the model reads (and cut)."""
-    if task == "qa":  # [BOS] question [SEP] context [EOS]
-        cut = sum(len(tokenizer.encode(q)) + len(tokenizer.encode(t)) + 3 > max_len for q, t in zip(questions, texts))
+    if task == "qa":
+        cut = sum(not fits(tokenizer, q, t, max_len) for q, t in zip(questions, texts))
     else:  # [BOS] text [EOS]
         cut = sum(len(tokenizer.encode(text)) > max_len - 2 for text in texts)
     if not cut:
@@ -193,8 +194,6 @@ def predict(tuned, tokenizer, max_len, texts, questions=None, true=None, source=
 
 def write_predictions(result, path):
     """The rows as a CSV file (text, then the prediction's columns), written atomically."""
-    import csv
-
     columns = {"classification": ["label", "probability"], "tagging": ["tags"], "qa": ["question", "answer"]}[
         result["task"]] + (["true"] if "scores" in result else [])
     temporary = path.with_suffix(".csv.tmp")

@@ -61,7 +61,7 @@ def load(name_or_path="tiny", device="cpu"):
         raise ValueError(f"{path} has no model config or tokenizer in its metadata; "
                          "was it written by models.pretrained.save_pretrained?")
     model = LanguageModel(TransformerConfig(**json.loads(metadata["config"])))
-    # a training checkpoint also holds the optimizer's state (models.train.save_checkpoint): not the model's
+    # a training checkpoint also holds the optimizer's state and early stopping's best weights: not the model's
     model.load_state_dict(weights_of(mg.load(path)))
     model.to(device)
     model.tokenizer = Tokenizer.from_json(metadata["tokenizer"], source=str(path))

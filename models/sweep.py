@@ -15,10 +15,10 @@ from dataclasses import replace
 from pathlib import Path
 
 from minigrad import backend
-from models import pretrained, tasks
-from models.compare import (batch_options, check_before_training, check_modes_fit, how_it_ended, run_mode, scores,
+from models import tasks
+from models.compare import (batch_options, check_before_training, check_modes_fit, run_mode, save_run_delta, scores,
                             start_run)
-from models.finetune import MODES, mode_options, save_delta
+from models.finetune import MODES, mode_options
 from models.train import OPTIMIZERS, write_results
 
 SWEEPABLE = {"lr": float, "optimizer": str, "weight_decay": float, "steps": int, "batch_size": int,
@@ -159,9 +159,7 @@ def finetune(config, mode, out_dir, grid=(), on_start=None, on_row=None, progres
                                                           details=True)))
         except KeyboardInterrupt:  # the best is saved all the same, without a test score
             interrupted = "the test set"
-    save_delta(best_model, out_dir / "delta.safetensors", labels=task.labels or None,
-               base=pretrained.reference(config.model),
-               max_len=batch_options(base, task, config)["max_len"], training=how_it_ended(best))
+    save_run_delta(best_model, out_dir / "delta.safetensors", best, base, task, config)
     path = write_results(out_dir, command="finetune", mode=mode, config=config, notes=notes,
                          forgetting_measure=forgetting.measure,
                          task={"name": task.name, "kind": task.kind, "labels": task.labels},

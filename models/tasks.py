@@ -33,11 +33,14 @@ def loss(model, batch):
     return F.cross_entropy(logits, batch["labels"])  # classification: (B, C), (B,)
 
 
+def fits(tokenizer, question, context, max_len):
+    """Whether [BOS] question [SEP] context [EOS] fits in max_len tokens (else an answer may be cut off)."""
+    return len(tokenizer.encode(question)) + len(tokenizer.encode(context)) + 3 <= max_len
+
+
 def fitting(examples, tokenizer, max_len):
-    """The QA examples whose [BOS] question [SEP] context [EOS] fits in max_len tokens
-    (the rest cannot be answered by a model of that context length)."""
-    return [e for e in examples
-            if len(tokenizer.encode(e.question)) + len(tokenizer.encode(e.context)) + 3 <= max_len]
+    """The QA examples that fit in max_len tokens (the rest cannot be answered by a model of that context)."""
+    return [e for e in examples if fits(tokenizer, e.question, e.context, max_len)]
 
 
 def span_f1(predicted, gold):

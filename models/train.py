@@ -267,7 +267,8 @@ def strict_json(value):
 
 def last_good(checkpoint_path):
     """'; the last good checkpoint is PATH' where one was written (none is before the first evaluation)."""
-    return f"; the last good checkpoint is {checkpoint_path}" if checkpoint_path and Path(checkpoint_path).is_file() else ""
+    written = checkpoint_path and Path(checkpoint_path).is_file()
+    return f"; the last good checkpoint is {checkpoint_path}" if written else ""
 
 
 def write_results(out_dir, **sections):

@@ -4,6 +4,7 @@ import json
 import pytest
 
 from models.cli import main
+from tests.test_cli import press_ctrl_c_at_step
 
 TINY = ["--n-layers", "1", "--d-model", "16", "--n-heads", "2", "--d-ff", "32", "--max-len", "16"]
 
@@ -16,21 +17,6 @@ def pretrain(out, *options, steps=3):
 
 def resume(checkpoint, out, *options, steps=5):
     return main(["pretrain", "--resume", str(checkpoint), "--steps", str(steps), *options, "--out", str(out)])
-
-
-def press_ctrl_c_at_step(n, monkeypatch):
-    """The n-th training step from now on is interrupted by Ctrl-C (as tests/test_cli.py does)."""
-    from models import train as training
-
-    real_step, calls = training.training_step, []
-
-    def step_then_ctrl_c(*args):
-        calls.append(1)
-        if len(calls) == n:
-            raise KeyboardInterrupt
-        return real_step(*args)
-
-    monkeypatch.setattr(training, "training_step", step_then_ctrl_c)
 
 
 def test_ctrl_c_exits_130_and_says_that_no_checkpoint_was_written_yet(tmp_path, capsys, monkeypatch):
