@@ -395,16 +395,28 @@ def _json_tagged(text, path, words_field, tags_field):
         yield words, tags, [f"{_place(position)}, tag {number}" for number in range(1, len(tags) + 1)]
 
 
+CONLL_HEADER_WORDS = {"word", "words", "token", "tokens", "form", "text"}
+CONLL_HEADER_TAGS = {"tag", "tags", "label", "labels", "ner", "ner_tag", "ner_tags", "pos", "pos_tag", "chunk"}
+
+
+def _is_header(fields):
+    """Whether a CoNLL file's first line names its columns rather than tagging a word."""
+    return fields[0].lower() in CONLL_HEADER_WORDS and fields[-1].lower() in CONLL_HEADER_TAGS
+
+
 def _conll_tagged(text, path):
     """(words, tags, the line of each tag) for each sentence of a CoNLL-style file: a word and its tag on
     each line, separated by a tab or spaces; a blank line (or several) ends a sentence. A line of more
     fields is read as CoNLL-2003's (word, part of speech, chunk, tag): the first is the word, the last
-    its tag. Comment lines (CoNLL-U's "# sent_id = 1") and CoNLL-2003's -DOCSTART- lines are skipped."""
+    its tag. Comment lines (CoNLL-U's "# sent_id = 1") and CoNLL-2003's -DOCSTART- lines are skipped,
+    and so is a header line ("word<TAB>tag", as a spreadsheet or pandas writes one)."""
     words, tags, lines = [], [], []
+    first = True
     for number, line in enumerate(text.splitlines() + [""], 1):  # the "" ends the last sentence
         fields = line.split()
-        if fields and (line.startswith("#") or fields[0] == "-DOCSTART-"):
+        if fields and (line.startswith("#") or fields[0] == "-DOCSTART-" or first and _is_header(fields)):
             continue
+        first = first and not fields
         if not fields:
             if words:
                 yield words, tags, lines
@@ -535,6 +547,7 @@ def looks_tagged(path, tags, words_field="words", encoding="utf-8"):
         return has_column(path, words_field, encoding)
     lines = [line.split() for line in _read_text(path, encoding).splitlines()
              if line.strip() and not line.startswith("#")]
+    lines = lines[1:] if lines and _is_header(lines[0]) else lines
     return bool(lines) and all(len(fields) >= 2 and fields[-1] in tags for fields in lines)
 
 

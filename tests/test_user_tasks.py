@@ -127,6 +127,16 @@ def test_conll_2003_columns_comments_docstart_lines_and_tag_ids_are_read(tmp_pat
     assert names == ["0", "3", "10"] and examples[1].tags == (2,)
 
 
+
+def test_a_conll_files_header_line_is_skipped_not_read_as_a_sentence(tmp_path):
+    body = "the\tO\nbattery\tASP\n\ngood\tOPN\n"
+    examples, names = user_files.load_tagged(write(tmp_path, "headed.tsv", "Word\tTag\n" + body))
+    assert names == ["ASP", "O", "OPN"] and [e.words for e in examples] == [("the", "battery"), ("good",)]
+    assert user_files.looks_tagged(write(tmp_path, "headed2.tsv", "token ner_tags\n" + body), names)
+    # only the first line is a header: further on, "word tag" is a word and its tag
+    examples, names = user_files.load_tagged(write(tmp_path, "later.tsv", body + "\nword\ttag\n"))
+    assert "tag" in names and examples[-1].words == ("word",)
+
 # ---- question-answering files ------------------------------------------------------------------------------
 def test_qa_answers_are_found_as_the_first_run_of_context_words(tmp_path):
     path = jsonl(tmp_path, "qa.jsonl", [
