@@ -106,6 +106,13 @@ def as_array(data, dtype=None, device="cpu"):
     return xp.asarray(data, dtype=None if dtype is None else dtype_of(dtype))
 
 
+def python_scalar(value):
+    """A NumPy scalar (np.float64(2), np.sqrt(d)) as the Python number it holds; anything else as it is.
+    PyTorch treats both alike, as weak scalars: float32 * np.float64(2) stays float32 (NumPy would
+    make it float64)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def to_numpy(array):
     """A host NumPy array, whatever device the array lives on."""
     return cupy.asnumpy(array) if device_of(array) == "cuda" else np.asarray(array)

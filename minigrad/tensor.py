@@ -51,6 +51,8 @@ class Tensor:
     """An n-dimensional array that can record how it was computed."""
 
     __hash__ = object.__hash__  # == is elementwise; hashing stays by identity
+    # NumPy hands `np.float64(2) * t` back to Tensor.__rmul__, instead of making an object array of tensors
+    __array_ufunc__ = None
 
     def __init__(self, data, requires_grad=False, dtype=None, device=None):
         if isinstance(data, Tensor):

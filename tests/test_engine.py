@@ -362,6 +362,21 @@ def test_integer_tensors_mix_with_floats_as_constants():
     assert mg.cat([mg.ones(2, dtype=mg.float64), integers]).dtype == mg.float64
 
 
+def test_numbers_keep_float32_whatever_made_them():
+    # NumPy scalars are numbers, as in PyTorch: x / np.sqrt(d) stays float32, and np.float64(2) * x is
+    # a tensor (it was an object array of one-element tensors)
+    x, integers = mg.ones(2, requires_grad=True), mg.tensor([1, 2])
+    for y in (x / np.sqrt(4.0), np.float64(2) * x, x + np.int64(1), np.float32(2) - x, integers * np.float64(0.5)):
+        assert isinstance(y, mg.Tensor) and y.dtype == mg.float32
+    assert (np.int64(2) * integers).dtype == mg.int64
+    (np.float64(3) * x).sum().backward()
+    assert x.grad.tolist() == [3.0, 3.0]
+    # where of two numbers, and a clamp of integers to a float bound, give the default float32
+    assert mg.where(x > 0, 1.0, 0.0).dtype == mg.float32 and mg.where(x > 0, 1, 0.5).dtype == mg.float32
+    assert mg.where(x > 0, 1, 0).dtype == mg.int64
+    assert integers.clamp(0.5, 1.5).dtype == mg.float32 and x.clamp(np.float64(0.5)).dtype == mg.float32
+
+
 def test_broadcast_error_names_the_op_and_shapes():
     with pytest.raises(ValueError, match=r"Mul: .*\(2,3\) \(4,\)"):
         mg.ones(2, 3) * mg.ones(4)

@@ -14,7 +14,8 @@ from minigrad.tensor import Tensor
 def promote(*operands):
     """Integer/bool tensors meeting a float tensor become that float dtype, and meeting a Python
     float the default float32, as in PyTorch (NumPy would make float64 of float32 * int64 or of
-    int64 * 0.5)."""
+    int64 * 0.5). NumPy scalars count as Python numbers, as in PyTorch."""
+    operands = tuple(backend.python_scalar(x) for x in operands)
     if not any(isinstance(x, Tensor) and not backend.is_floating(x.dtype) for x in operands):
         return operands  # no integer or bool tensor: nothing to convert
     floats = [x.dtype for x in operands if isinstance(x, Tensor) and backend.is_floating(x.dtype)]
@@ -399,6 +400,7 @@ def clamp(x, min=None, max=None):
     if any(isinstance(bound, Tensor) and bound.requires_grad for bound in (min, max)):
         raise TypeError("clamp: min= and max= are constants here; for bounds that learn, "
                         "use mg.maximum(x, low) and mg.minimum(x, high)")
+    x, min, max = promote(x, min, max)  # an integer x clamped to 0.5 becomes float32, as in PyTorch
     min, max = (x._raw(bound) if isinstance(bound, Tensor) else bound for bound in (min, max))
     return Clamp.apply(x, low=min, high=max)
 
@@ -451,6 +453,8 @@ def where(condition, a, b):
     if not isinstance(condition, Tensor) or condition.dtype != backend.bool_:
         raise TypeError(f"where: the condition must be a bool tensor (e.g. x > 0), got "
                         f"{condition.dtype.name if isinstance(condition, Tensor) else type(condition).__name__}")
+    if not isinstance(a, Tensor) and not isinstance(b, Tensor):  # two numbers: a tensor of a's default
+        a = Tensor(a, device=condition.device)  # dtype (float32 or int64), as in PyTorch; NumPy: float64
     return Where.apply(condition, *promote(a, b))
 
 
