@@ -157,7 +157,7 @@ def generate_command(args):
 
 def predict_command(args):
     from models import report, user_files
-    from models.predict import load_tuned, predict, read_input, write_predictions
+    from models.predict import class_names, load_tuned, predict, read_input, write_predictions
     from models.train import write_results
 
     if args.input and args.texts:
@@ -167,7 +167,7 @@ def predict_command(args):
     tuned, tokenizer, max_len = load_tuned(args.delta, args.model, args.device)
     texts, true, questions = list(args.texts), None, None
     if args.input and not (tuned.task == "qa" and args.question):  # one question for a file of texts: below
-        texts, true, questions = read_input(args.input, tuned.task, tuned.labels, args.text_column or "text",
+        texts, true, questions = read_input(args.input, tuned.task, class_names(tuned), args.text_column or "text",
                                             args.label_column, args.encoding)
     elif args.input:
         texts = user_files.read_texts(args.input, args.text_column or "text", args.encoding)
@@ -201,8 +201,10 @@ def predict_command(args):
                   f"{len(texts)} answered questions of {args.input} (whole words, as SQuAD scores them)")
         else:
             what = "token accuracy" if task == "tagging" else "accuracy"
+            counted = len(texts) if task == "tagging" else sum(map(sum, scores["confusion_matrix"]))
             print(f"\n{what} {100 * scores['accuracy']:.1f}%, macro F1 {scores['macro_f1']:.3f} "
-                  f"on the {len(texts)} labelled texts of {args.input}:")
+                  f"on the {counted} labelled texts of {args.input}"
+                  + (f" whose label the model knows:" if counted < len(texts) else ":"))
             print("\n".join(report.class_details(scores["per_class"], scores["confusion_matrix"], result["labels"])))
     if args.input or args.out:
         out = output_folder(args, "predict")

@@ -101,12 +101,12 @@ def answer(model, tokenizer, questions, contexts, max_len):
 
 def read_input(path, task, labels=None, text_column="text", label_column=None, encoding="utf-8"):
     """(texts, truth or None, questions or None) from a file, in the formats finetune reads:
-        classification  the text column; truth: label indices, where the file has the label column
-                        (label_column given: it must be there)
+        classification  the text column; truth: the label names, where the file has the label column
+                        (label_column given: it must be there), labels the model lacks too
         tagging         tagged sentences (CoNLL lines or JSON words + tags): the words joined, truth: the
-                        tag indices of each; or plain texts
+                        indices of each word's tag in `labels`; or plain texts
         qa              {"question", "context"(, "answer")} objects: contexts, questions, truth: the answers
-    Truth comes in the delta's label names (`labels`), and is scored by predict()."""
+    `labels`: the delta's class names (class_names). predict() scores the truth."""
     if task == "qa":
         questions, contexts, answers = user_files.read_questions(path, encoding)
         return contexts, answers, questions
@@ -116,10 +116,30 @@ def read_input(path, task, labels=None, text_column="text", label_column=None, e
     scored = task == "classification" and (label_column is not None or
                                            user_files.has_column(path, "label", encoding))
     if scored:
-        examples, _ = user_files.load_examples(path, text_column=text_column, label_column=label_column or "label",
-                                               encoding=encoding, labels=labels)
-        return [e.text for e in examples], [e.label for e in examples], None
+        examples, names = user_files.load_examples(path, text_column=text_column, label_column=label_column or "label",
+                                                   encoding=encoding, labels=labels, keep_unknown=True)
+        return [e.text for e in examples], [names[e.label] for e in examples], None
     return user_files.read_texts(path, text_column, encoding), None, None
+
+
+def class_names(tuned):
+    """The names of a delta's classes (or tags), in the order of its head's outputs: "0", "1", ...
+    where it saved none."""
+    return tuned.labels or [str(i) for i in range(tuned.num_labels or 0)]
+
+
+def unknown_labels(true, names):
+    """The true labels that are none of the model's classes (names), most frequent first, as a note
+    (their texts are predicted but cannot be scored); an error where no label is a class at all:
+    then the file most likely writes its classes another way."""
+    unknown = sorted(set(true) - set(names), key=lambda label: -true.count(label))
+    if len(unknown) == len(set(true)):
+        raise ValueError(f"none of the file's labels ({', '.join(unknown[:5])}{', ...' * (len(unknown) > 5)}) is one of "
+                         f"the model's classes ({', '.join(names)}): are the labels written another way, or is "
+                         "--label-column another column?")
+    counts = ", ".join(f"{label!r} {true.count(label)}" for label in unknown)
+    return [f"{sum(label in unknown for label in true)} of {len(true)} texts have a label the model has no class "
+            f"for ({counts}): they are predicted but left out of the scores"] if unknown else []
 
 
 def unfinished(training):
@@ -147,7 +167,8 @@ def predict(tuned, tokenizer, max_len, texts, questions=None, true=None, source=
     """Predictions of a tuned model (from load_tuned) for texts, as a dict: "task", "mode", "labels",
     "max_len", "notes", "rows" (one dict per text: the text and, by task, "label", "probability" and
     "probabilities", one per class; "tags", [word, TAG] pairs; or "question" and "answer") and, given
-    `true` (see read_input), "scores": classification_report for a classifier (over texts) or a tagger
+    `true` (see read_input), "scores": classification_report for a classifier (over the texts whose
+    label it knows) or a tagger
     (over words), models.metrics.answer_scores for qa. questions: qa's, one per text."""
     if tuned.task == "lm":
         raise ValueError(f"{source} adapted a language model: it writes text rather than labelling it; "
@@ -161,18 +182,22 @@ def predict(tuned, tokenizer, max_len, texts, questions=None, true=None, source=
     blank = next((n for n, text in enumerate(texts, 1) if not text.strip()), None)
     if blank:
         raise ValueError(f"text {blank} is empty: there is nothing to predict from")
-    names = tuned.labels or [str(i) for i in range(tuned.num_labels or 0)]
+    names = class_names(tuned)
     result = {"task": tuned.task, "mode": tuned.mode, "labels": names, "max_len": max_len,
               "notes": unfinished(tuned.how_trained) + notes(tuned.task, tokenizer, texts, max_len, questions)}
+    if tuned.task == "classification" and true is not None:
+        result["notes"] += unknown_labels(true, names)
     if tuned.task == "classification":
         probabilities = classify(tuned, tokenizer, texts, max_len)
         best = [max(range(len(p)), key=p.__getitem__) for p in probabilities]
         result["rows"] = [{"text": t, "label": names[b], "probability": p[b], "probabilities": p}
                           for t, b, p in zip(texts, best, probabilities)]
         if true is not None:
-            result["scores"] = classification_report(true, best, tuned.num_labels)
+            index = {name: i for i, name in enumerate(names)}
+            pairs = [(index[label], b) for label, b in zip(true, best) if label in index]
+            result["scores"] = classification_report([t for t, _ in pairs], [b for _, b in pairs], tuned.num_labels)
             for row, label in zip(result["rows"], true):
-                row["true"] = names[label]
+                row["true"] = label
     elif tuned.task == "tagging":
         tagged = tag(tuned, tokenizer, texts, max_len)
         result["rows"] = [{"text": t, "tags": [[word, "?" if i is None else names[i]] for word, i in words]}

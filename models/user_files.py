@@ -215,7 +215,7 @@ def _label_name(value):
     return whole_number[1] if whole_number else name
 
 
-def _examples(rows, path, text_column, label_column, labels):
+def _examples(rows, path, text_column, label_column, labels, keep_unknown=False):
     found = []  # (line, text, label name)
     for line, row in rows:
         text, label = _text_field(row[text_column], path, line, text_column), row[label_column]
@@ -230,6 +230,8 @@ def _examples(rows, path, text_column, label_column, labels):
         raise ValueError(f"{path} has no rows of data")
     if labels:
         names = [_label_name(name) for name in labels]
+        if keep_unknown:  # a file scored against a model's classes: its other labels follow them
+            names += sorted({label for *_, label in found} - set(names), key=_label_order)
     else:
         names = sorted({label for *_, label in found}, key=_label_order)
     index = {name: i for i, name in enumerate(names)}
@@ -241,17 +243,18 @@ def _examples(rows, path, text_column, label_column, labels):
     return [Example(text, index[label]) for _, text, label in found], names
 
 
-def load_csv(path, text_column="text", label_column="label", encoding="utf-8", labels=None):
+def load_csv(path, text_column="text", label_column="label", encoding="utf-8", labels=None, keep_unknown=False):
     """Read (text, label index) examples and the label names from a CSV file with a header row.
-    Without `labels`, the names are the labels found, sorted; with it, any other label is an error."""
+    Without `labels`, the names are the labels found, sorted; with it, any other label is an error,
+    or with keep_unknown, the names are `labels` followed by the others found, sorted."""
     rows = _csv_rows(_read_text(path, encoding), path, [text_column, label_column])
-    return _examples(rows, path, text_column, label_column, labels)
+    return _examples(rows, path, text_column, label_column, labels, keep_unknown)
 
 
-def load_jsonl(path, text_column="text", label_column="label", encoding="utf-8", labels=None):
+def load_jsonl(path, text_column="text", label_column="label", encoding="utf-8", labels=None, keep_unknown=False):
     """Like load_csv, for a file of one JSON object per line."""
     rows = _jsonl_rows(_read_text(path, encoding), path, [text_column, label_column])
-    return _examples(rows, path, text_column, label_column, labels)
+    return _examples(rows, path, text_column, label_column, labels, keep_unknown)
 
 
 def load_examples(path, **options):

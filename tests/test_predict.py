@@ -47,7 +47,7 @@ def test_a_classifier_predicts_what_evaluation_scored(tiny, tmp_path):
     scored = tasks.evaluate(tuned, examples, tiny.tokenizer, 2, options)
     loaded, tokenizer, fed = load_tuned(path)
     assert fed == max_len == 48  # the delta says how many tokens training read
-    result = predict(loaded, tokenizer, fed, [e.text for e in examples], true=[e.label for e in examples])
+    result = predict(loaded, tokenizer, fed, [e.text for e in examples], true=[task.labels[e.label] for e in examples])
     assert result["scores"]["accuracy"] == scored["accuracy"]
     assert 0 < scored["accuracy"] < 1  # so the equality above says something
     for row in result["rows"]:
@@ -120,7 +120,7 @@ def test_qa_input_puts_each_word_where_the_training_batch_has_its_answer(tiny):
 def test_read_input_scores_a_file_that_has_labels_and_reads_one_that_has_none(tmp_path):
     names = ["negative", "positive"]
     labelled = write_csv(tmp_path / "a.csv", [["label", "text"], ["positive", "good"], ["negative", "bad"]])
-    assert read_input(labelled, "classification", names) == (["good", "bad"], [1, 0], None)
+    assert read_input(labelled, "classification", names) == (["good", "bad"], ["positive", "negative"], None)
     unlabelled = write_csv(tmp_path / "b.tsv", [["text\tid"], ["good\t1"]])
     assert read_input(unlabelled, "classification", names) == (["good"], None, None)
     with pytest.raises(ValueError, match="has no column 'sentiment'"):  # asked for by name: it must be there
@@ -130,12 +130,12 @@ def test_read_input_scores_a_file_that_has_labels_and_reads_one_that_has_none(tm
     assert read_input(plain, "classification", names) == (["good", "bad"], None, None)
     jsonl = tmp_path / "d.jsonl"
     jsonl.write_text('{"text": "good", "label": 1}\n')
-    assert read_input(jsonl, "classification", ["0", "1"]) == (["good"], [1], None)
+    assert read_input(jsonl, "classification", ["0", "1"]) == (["good"], ["1"], None)
     array = tmp_path / "f.json"
     array.write_text('[{"text": "good", "label": "positive"},\n {"text": "bad", "label": "negative"}]')
-    assert read_input(array, "classification", names) == (["good", "bad"], [1, 0], None)
-    with pytest.raises(ValueError, match="unknown label 'neutral'; allowed labels: negative, positive"):
-        read_input(write_csv(tmp_path / "e.csv", [["text", "label"], ["meh", "neutral"]]), "classification", names)
+    assert read_input(array, "classification", names) == (["good", "bad"], ["positive", "negative"], None)
+    one_class = write_csv(tmp_path / "e.csv", [["text", "label"], ["meh", "neutral"]])  # predict says what it can score
+    assert read_input(one_class, "classification", names) == (["meh"], ["neutral"], None)
 
 
 def test_read_input_reads_a_taggers_and_a_qa_models_own_formats(tmp_path):
@@ -314,10 +314,32 @@ def test_a_classifier_saved_without_label_names_predicts_class_numbers(tiny, tmp
     _, tuned, _, max_len = saved(tiny, tmp_path, "sentiment")
     save_delta(tuned, tmp_path / "unnamed.safetensors", base="tiny", max_len=max_len)
     loaded, tokenizer, fed = load_tuned(tmp_path / "unnamed.safetensors")
-    result = predict(loaded, tokenizer, fed, ["good .", "awful ."], true=[1, 0])
+    result = predict(loaded, tokenizer, fed, ["good .", "awful ."], true=["1", "0"])
     assert result["labels"] == ["0", "1"] and {row["label"] for row in result["rows"]} <= {"0", "1"}
     assert [row["true"] for row in result["rows"]] == ["1", "0"]
 
+
+
+def test_labels_the_model_has_no_class_for_are_predicted_not_scored(tiny, tmp_path, capsys):
+    delta = saved(tiny, tmp_path, "sentiment")[0]
+    loaded, tokenizer, fed = load_tuned(delta)
+    texts = ["good .", "awful .", "it is a film .", "fine .", "so so ."]
+    true = ["positive", "negative", "neutral", "positive", "neutral"]
+    result = predict(loaded, tokenizer, fed, texts, true=true)
+    scored = predict(loaded, tokenizer, fed, texts[:2] + texts[3:4], true=true[:2] + true[3:4])["scores"]
+    assert result["scores"] == scored and sum(map(sum, scored["confusion_matrix"])) == 3
+    assert [row["true"] for row in result["rows"]] == true and len(result["rows"]) == 5
+    assert result["notes"] == ["2 of 5 texts have a label the model has no class for ('neutral' 2): "
+                               "they are predicted but left out of the scores"]
+    with pytest.raises(ValueError, match=r"none of the file's labels \(1, 0\) is one of the model's classes "
+                                         r"\(negative, positive\)"):
+        predict(loaded, tokenizer, fed, texts[:3], true=["1", "1", "0"])
+    file = write_csv(tmp_path / "t.csv", [["text", "label"]] + [[t, label] for t, label in zip(texts, true)])
+    assert main(["predict", str(delta), "--input", str(file), "--out", str(tmp_path / "p")]) == 0
+    out = capsys.readouterr().out
+    assert "note: 2 of 5 texts have a label" in out and "on the 3 labelled texts of" in out
+    written = list(csv.reader(open(tmp_path / "p" / "predictions.csv", newline="")))
+    assert [row[-1] for row in written[1:]] == true
 
 def test_predictions_csv_has_each_tasks_columns(tmp_path):
     from models.predict import write_predictions
@@ -344,7 +366,7 @@ def test_read_input_reads_the_text_column_it_is_given(tmp_path):
     assert read_input(reviews, "classification", names, text_column="review") == (["good", "bad"], None, None)
     scored = write_csv(tmp_path / "s.csv", [["review", "stars"], ["good", "positive"]])
     assert read_input(scored, "classification", names, text_column="review", label_column="stars") == (
-        ["good"], [1], None)
+        ["good"], ["positive"], None)
     no_labels = tmp_path / "n.jsonl"
     no_labels.write_text('{"text": "good"}\n{"text": "bad"}\n')
     assert read_input(no_labels, "classification", names) == (["good", "bad"], None, None)
