@@ -60,7 +60,7 @@ class TrainConfig:
 
 @dataclass
 class TrainResult:
-    history: list = field(default_factory=list)  # one dict per evaluation
+    history: list = field(default_factory=list)  # one dict per evaluation (a resumed run's earlier ones first)
     train_losses: list = field(default_factory=list)  # one float per step
     steps_done: int = 0  # counted from the start of training, resumed steps included
     first_step: int = 1  # the first step this call ran (> 1 when it resumed a checkpoint)
@@ -199,6 +199,8 @@ def train(model, loss_fn, batches, config, evaluate=None, param_groups=None, log
     waited = int(resumed.get("waited", 0))  # evaluations since the best, towards early stopping's patience
     if resume:  # early stopping picks up where it was: the best so far, and its weights to come back to
         result.best_step = int(resumed.get("best_step", start))
+        result.history = json.loads(resumed.get("history", "[]"))  # the evaluations before the checkpoint
+        result.best_eval = next((h for h in result.history if h["step"] == result.best_step), {})
         best_weights = (resumed_best or snapshot(model)) if config.patience else None
     log = open(log_path, "a") if log_path else None
     batch_iter = itertools.islice(iter(batches), start, None)  # the batches of the steps already done
@@ -233,7 +235,7 @@ def train(model, loss_fn, batches, config, evaluate=None, param_groups=None, log
                 save_checkpoint(checkpoint_path, model, optimizer, schedule, step,
                                 {**(checkpoint_metadata or {}), "valid_loss": repr(metrics["loss"]),
                                  "best_valid_loss": repr(best_loss), "best_step": str(result.best_step),
-                                 "waited": str(waited)},
+                                 "waited": str(waited), "history": json.dumps(result.history)},
                                 best_weights=best_weights if result.best_step != step else None)
             if config.patience and waited >= config.patience:
                 result.stopped = "early stopping"

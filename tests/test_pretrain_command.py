@@ -80,6 +80,8 @@ def test_a_resumed_run_records_the_settings_it_used(tmp_path):
     step = int(json.loads((tmp_path / "a" / "results.json").read_text())["final"]["steps"])
     assert results["resumed_from"] == {"checkpoint": str(tmp_path / "a" / "checkpoint.safetensors"), "step": step}
     assert results["timings"]["of_steps"] == f"{step + 1}-{results['final']['steps']}"
+    earlier = json.loads((tmp_path / "a" / "results.json").read_text())["history"]
+    assert results["history"][:len(earlier)] == earlier and results["history"][-1]["step"] > step  # the whole run
     assert json.loads((tmp_path / "a" / "results.json").read_text())["resumed_from"] is None
     assert (config["corpus_sentences"], config["vocab_size"], config["model"]["d_model"]) == (50, 270, 16)
     from models.pretraining import resumed_settings  # what --resume compares the options given with

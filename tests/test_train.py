@@ -286,5 +286,6 @@ def test_the_checkpoint_is_the_latest_evaluation_even_when_it_is_not_the_best(tm
     result = train(resumed, squared_error, regression_batches(), config, evaluate=lambda m: {"loss": next(losses)},
                    resume=checkpoint)
     assert (result.first_step, result.best_step) == (9, full.best_step) == (9, 2)
+    assert result.history == full.history and result.best_eval == full.best_eval == full.history[0]
     for ours, theirs in zip(resumed.parameters(), uninterrupted.parameters()):
         np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
