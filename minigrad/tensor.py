@@ -107,7 +107,12 @@ class Tensor:
         return int(self.data.size)
 
     def __len__(self):
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor; it holds one value: use .item()")
         return self.shape[0]
+
+    def __iter__(self):  # the rows; without it, list() of a 0-d tensor would be [] (via __getitem__)
+        return (self[i] for i in range(len(self)))
 
     def __repr__(self):
         grad = ", requires_grad=True" if self.requires_grad else ""

@@ -70,6 +70,11 @@ def test_numpy_item_and_repr():
         mg.tensor("abc")
     with pytest.raises(ValueError, match="one element"):
         float(t)
+    # a 0-d tensor has no length and no rows, as in PyTorch (len gave IndexError, list() a tuple index error)
+    for no_rows in (len, list):
+        with pytest.raises(TypeError, match="len\\(\\) of a 0-d tensor"):
+            no_rows(mg.tensor(1.0))
+    assert [row.tolist() for row in mg.tensor([[1, 2], [3, 4]])] == [[1, 2], [3, 4]] and list(mg.zeros(0, 2)) == []
 
 
 def test_silent_float_errors_silences_overflow_nan_and_division_by_zero():

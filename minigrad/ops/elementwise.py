@@ -399,7 +399,7 @@ def clamp(x, min=None, max=None):
         raise ValueError("clamp: give at least one of min= and max=")
     if any(isinstance(bound, Tensor) and bound.requires_grad for bound in (min, max)):
         raise TypeError("clamp: min= and max= are constants here; for bounds that learn, "
-                        "use mg.maximum(x, low) and mg.minimum(x, high)")
+                        "use x.maximum(low) and mg.where(x > high, high, x)")
     x, min, max = promote(x, min, max)  # an integer x clamped to 0.5 becomes float32, as in PyTorch
     min, max = (x._raw(bound) if isinstance(bound, Tensor) else bound for bound in (min, max))
     return Clamp.apply(x, low=min, high=max)
