@@ -382,6 +382,18 @@ def test_numbers_keep_float32_whatever_made_them():
     assert integers.clamp(0.5, 1.5).dtype == mg.float32 and x.clamp(np.float64(0.5)).dtype == mg.float32
 
 
+def test_real_valued_ops_of_integers_give_float32():
+    # PyTorch's default dtype, not NumPy's float64 (which then refused to mix with a float32 model)
+    integers = mg.tensor([1, 2, 4])
+    for y in (integers.exp(), integers.log(), integers.sqrt(), integers.sin(), integers.cos(), integers.tanh(),
+              integers.sigmoid(), mg.nn.functional.gelu(integers), integers.softmax(-1), integers.log_softmax(-1),
+              integers.mean(), (integers > 1).mean(), integers.var(), integers @ mg.ones(3),
+              mg.nn.functional.linear(integers, mg.ones(2, 3), mg.ones(2))):
+        assert y.dtype == mg.float32
+    np.testing.assert_allclose(integers.softmax(-1).numpy(), np.exp([1, 2, 4]) / np.exp([1, 2, 4]).sum(), rtol=1e-6)
+    assert integers.relu().dtype == mg.int64 and (integers @ integers).dtype == mg.int64
+
+
 def test_broadcast_error_names_the_op_and_shapes():
     with pytest.raises(ValueError, match=r"Mul: .*\(2,3\) \(4,\)"):
         mg.ones(2, 3) * mg.ones(4)

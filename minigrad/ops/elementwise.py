@@ -27,6 +27,14 @@ def promote(*operands):
                  if isinstance(x, Tensor) and not backend.is_floating(x.dtype) else x for x in operands)
 
 
+def floating(x):
+    """An integer or bool tensor as float32 (PyTorch's default dtype), for ops whose values are real
+    (exp, log, mean, ...): NumPy would make float64 of them. Anything else as it is."""
+    if isinstance(x, Tensor) and not backend.is_floating(x.dtype):
+        return Tensor._from_array(x.data.astype(backend.DEFAULT_DTYPE))
+    return x
+
+
 class Add(Function):
     """a + b;  d/da = 1, d/db = 1"""
 
@@ -159,7 +167,7 @@ class Exp(Function):
 
 
 def exp(x):
-    return Exp.apply(x)
+    return Exp.apply(floating(x))
 
 
 class Log(Function):
@@ -177,7 +185,7 @@ class Log(Function):
 
 
 def log(x):
-    return Log.apply(x)
+    return Log.apply(floating(x))
 
 
 class Sqrt(Function):
@@ -196,7 +204,7 @@ class Sqrt(Function):
 
 
 def sqrt(x):
-    return Sqrt.apply(x)
+    return Sqrt.apply(floating(x))
 
 
 class Sin(Function):
@@ -214,7 +222,7 @@ class Sin(Function):
 
 
 def sin(x):
-    return Sin.apply(x)
+    return Sin.apply(floating(x))
 
 
 class Cos(Function):
@@ -232,7 +240,7 @@ class Cos(Function):
 
 
 def cos(x):
-    return Cos.apply(x)
+    return Cos.apply(floating(x))
 
 
 class Tanh(Function):
@@ -251,7 +259,7 @@ class Tanh(Function):
 
 
 def tanh(x):
-    return Tanh.apply(x)
+    return Tanh.apply(floating(x))
 
 
 class Sigmoid(Function):
@@ -274,7 +282,7 @@ class Sigmoid(Function):
 
 
 def sigmoid(x):
-    return Sigmoid.apply(x)
+    return Sigmoid.apply(floating(x))
 
 
 class Relu(Function):
@@ -349,6 +357,7 @@ class GeluTanh(Function):
 
 
 def gelu(x, approximate="none"):
+    x = floating(x)
     if approximate == "none":
         return Gelu.apply(x)
     if approximate == "tanh":

@@ -15,6 +15,7 @@ import math
 
 from minigrad import backend
 from minigrad.function import Function
+from minigrad.ops.elementwise import floating
 from minigrad.ops.reduce import normalize_dims
 from minigrad.tensor import Tensor
 
@@ -42,7 +43,7 @@ class Softmax(Function):
 
 
 def softmax(x, dim=-1):
-    return Softmax.apply(x, dims=normalize_dims(dim, x.ndim))
+    return Softmax.apply(floating(x), dims=normalize_dims(dim, x.ndim))
 
 
 def log_softmax_array(x, dims):
@@ -69,7 +70,7 @@ class LogSoftmax(Function):
 
 
 def log_softmax(x, dim=-1):
-    return LogSoftmax.apply(x, dims=normalize_dims(dim, x.ndim))
+    return LogSoftmax.apply(floating(x), dims=normalize_dims(dim, x.ndim))
 
 
 class CrossEntropy(Function):

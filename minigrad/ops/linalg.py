@@ -3,6 +3,7 @@ import math
 
 from minigrad import backend
 from minigrad.function import Function
+from minigrad.ops.elementwise import promote
 
 
 def rows(a):
@@ -65,7 +66,7 @@ class Matmul(Function):
 
 
 def matmul(a, b):
-    return Matmul.apply(a, b)
+    return Matmul.apply(*promote(a, b))  # integers times floats: floats (NumPy: float64 of float32 @ int64)
 
 
 class Linear(Function):
@@ -98,4 +99,4 @@ class Linear(Function):
 
 
 def linear(x, weight, bias=None):
-    return Linear.apply(x, weight, bias)
+    return Linear.apply(*promote(x, weight, bias))

@@ -6,6 +6,7 @@ gradient then broadcasts against the input.
 """
 from minigrad import backend
 from minigrad.function import Function
+from minigrad.ops.elementwise import floating
 
 
 def normalize_dims(dim, ndim):
@@ -62,7 +63,7 @@ class Mean(Function):
 
 
 def mean(x, dim=None, keepdim=False):
-    return Mean.apply(x, dims=normalize_dims(dim, x.ndim), keepdim=keepdim)
+    return Mean.apply(floating(x), dims=normalize_dims(dim, x.ndim), keepdim=keepdim)
 
 
 class Max(Function):
@@ -110,4 +111,4 @@ class Var(Function):
 
 
 def var(x, dim=None, keepdim=False, unbiased=True):
-    return Var.apply(x, dims=normalize_dims(dim, x.ndim), keepdim=keepdim, unbiased=unbiased)
+    return Var.apply(floating(x), dims=normalize_dims(dim, x.ndim), keepdim=keepdim, unbiased=unbiased)
