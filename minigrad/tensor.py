@@ -124,6 +124,10 @@ class Tensor:
         """The values as a host NumPy array (a copy when the tensor is on the GPU)."""
         return backend.to_numpy(self.data)
 
+    def __array__(self, dtype=None, copy=None):  # np.asarray(t), np.testing on tensors: the values, not an object array
+        values = self.numpy()
+        return values if dtype is None else values.astype(dtype)
+
     def item(self):
         if self.data.size != 1:
             raise ValueError(f"item() needs a tensor with one element, got shape {self.shape}")

@@ -75,6 +75,10 @@ def test_numpy_item_and_repr():
         with pytest.raises(TypeError, match="len\\(\\) of a 0-d tensor"):
             no_rows(mg.tensor(1.0))
     assert [row.tolist() for row in mg.tensor([[1, 2], [3, 4]])] == [[1, 2], [3, 4]] and list(mg.zeros(0, 2)) == []
+    # NumPy sees the values, as with torch (it made an object array of one-element tensors)
+    np.testing.assert_array_equal(np.asarray(mg.tensor([1.0, 2.0])), np.array([1, 2], dtype=np.float32))
+    assert np.asarray(mg.tensor([1, 2]), dtype=np.float64).dtype == np.float64
+    assert mg.tensor([mg.tensor(1.0), mg.tensor(2.0)]).tolist() == [1.0, 2.0]
 
 
 def test_silent_float_errors_silences_overflow_nan_and_division_by_zero():
