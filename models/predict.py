@@ -24,7 +24,7 @@ from models import data, pretrained, user_files
 from models.finetune import load_delta
 from models.finetune.delta import read_metadata
 from models.metrics import answer_scores, classification_report
-from models.tasks import EVAL_BATCH, fits
+from models.tasks import EVAL_BATCH, answer_words, fits
 
 
 def load_tuned(delta_path, model=None, device="cpu"):
@@ -92,10 +92,8 @@ def answer(model, tokenizer, questions, contexts, max_len):
             rows = [data.qa_input(tokenizer, question, context, max_len) for question, context in chunk]
             logits = model(*padded([ids for ids, _ in rows], tokenizer, device))  # (B, T, 2)
             starts, ends = logits[..., 0].argmax(-1).tolist(), logits[..., 1].argmax(-1).tolist()
-            for (_, context), (_, spans), start, end in zip(chunk, rows, starts, ends):
-                end = max(start, end)  # an end before the start: the start token alone, as evaluation scores it
-                answers.append(" ".join(word for word, (first, last) in zip(context.split(), spans)
-                                        if first <= last and first <= end and last >= start))
+            answers += [answer_words(context, spans, start, end)
+                        for (_, context), (_, spans), start, end in zip(chunk, rows, starts, ends)]
     return answers
 
 

@@ -4,7 +4,8 @@
     tagging         one tag per word: cross-entropy over the tagged tokens (IGNORE elsewhere);
                     token accuracy and macro F1 over the tags
     qa              an answer span in the context: cross-entropy of the start position plus
-                    that of the end position; exact match (both right) and span-overlap F1
+                    that of the end position; exact match and F1 of the answer's words, as
+                    SQuAD scores them (the context words the predicted tokens fall in)
     lm              plain text (domain adaptation): the mean cross-entropy of every next token;
                     that loss and the perplexity exp(loss), the number of equally likely tokens
                     the model is as unsure as
@@ -14,7 +15,7 @@ import math
 from minigrad import no_grad
 from minigrad.nn import functional as F
 from models import data
-from models.metrics import classification_report
+from models.metrics import answer_scores, classification_report
 
 KINDS = ("classification", "tagging", "qa", "lm")
 EVAL_BATCH = 32  # examples per evaluation batch; larger ones are slower per example on a CPU (MiniLM: 2x at 256)
@@ -43,13 +44,13 @@ def fitting(examples, tokenizer, max_len):
     return [e for e in examples if fits(tokenizer, e.question, e.context, max_len)]
 
 
-def span_f1(predicted, gold):
-    """Overlap F1 of two inclusive token spans (start, end)."""
-    overlap = max(0, min(predicted[1], gold[1]) - max(predicted[0], gold[0]) + 1)
-    if not overlap:
-        return 0.0
-    precision, recall = overlap / (predicted[1] - predicted[0] + 1), overlap / (gold[1] - gold[0] + 1)
-    return 2 * precision * recall / (precision + recall)
+def answer_words(context, spans, start, end):
+    """The answer a predicted start and end token give: the context words whose tokens fall between
+    them, inclusive (spans: each word's (first, last) token, from data.qa_input). An end before the
+    start: the start token alone."""
+    end = max(start, end)
+    return " ".join(word for word, (first, last) in zip(context.split(), spans)
+                    if first <= last and first <= end and last >= start)
 
 
 def by_length(examples):
@@ -71,8 +72,8 @@ def evaluate_lm(model, examples, tokenizer, batch_options):
 
 def evaluate(model, examples, tokenizer, num_labels, batch_options, details=False):
     """{"loss", "accuracy", "macro_f1"} over examples, in eval mode without a graph
-    (for qa: accuracy = exact match, macro_f1 = mean span-overlap F1, both over token positions
-    rather than SQuAD's normalised answer words; for lm: {"loss", "perplexity"}).
+    (for qa: accuracy = exact match, macro_f1 = mean word F1 of the answers, as `minigrad predict`
+    scores them; for lm: {"loss", "perplexity"}).
     details (classification, tagging): also "per_class" precision / recall / F1 / support and the
     "confusion_matrix" (rows: true class, columns: predicted)."""
     model.eval()
@@ -80,7 +81,8 @@ def evaluate(model, examples, tokenizer, num_labels, batch_options, details=Fals
     with no_grad():
         if isinstance(examples[0], data.TextExample):
             return evaluate_lm(model, examples, tokenizer, batch_options)
-        for batch in data.batches(by_length(examples), tokenizer, EVAL_BATCH, shuffle=False, **batch_options):
+        ordered = by_length(examples)
+        for number, batch in enumerate(data.batches(ordered, tokenizer, EVAL_BATCH, shuffle=False, **batch_options)):
             logits = model(batch["input_ids"], batch["attention_mask"])
             # the batch's loss is a mean over its examples, or over its tagged tokens (tagging):
             # weigh it by that count, so the total is a mean over all of them, whatever EVAL_BATCH is
@@ -91,8 +93,11 @@ def evaluate(model, examples, tokenizer, num_labels, batch_options, details=Fals
                 count += weight
             if "start" in batch:
                 starts, ends = logits[..., 0].argmax(-1).tolist(), logits[..., 1].argmax(-1).tolist()
-                predicted += [(s, max(s, e)) for s, e in zip(starts, ends)]  # an end before the start: empty->1 token
-                true += list(zip(batch["start"].tolist(), batch["end"].tolist()))
+                for e, start, end in zip(ordered[number * EVAL_BATCH:], starts, ends):
+                    _, spans = data.qa_input(tokenizer, e.question, e.context, batch_options.get("max_len"),
+                                             batch_options.get("add_special_tokens", True))
+                    predicted.append(answer_words(e.context, spans, start, end))
+                    true.append(" ".join(e.context.split()[e.start:e.end + 1]))
             elif batch["labels"].ndim == 2:
                 for row_logits, row_labels in zip(logits.argmax(-1).tolist(), batch["labels"].tolist()):
                     pairs = [(p, t) for p, t in zip(row_logits, row_labels) if t != data.IGNORE]
@@ -102,9 +107,9 @@ def evaluate(model, examples, tokenizer, num_labels, batch_options, details=Fals
                 predicted += logits.argmax(-1).tolist()
                 true += batch["labels"].tolist()
     mean_loss = total / count
-    if predicted and isinstance(predicted[0], tuple):
-        return {"loss": mean_loss, "accuracy": sum(p == t for p, t in zip(predicted, true)) / len(true),
-                "macro_f1": sum(span_f1(p, t) for p, t in zip(predicted, true)) / len(true)}
+    if isinstance(examples[0], data.QAExample):
+        scores = answer_scores(predicted, true)
+        return {"loss": mean_loss, "accuracy": scores["exact_match"], "macro_f1": scores["f1"]}
     report = classification_report(true, predicted, num_labels)
     scores = {"loss": mean_loss, "accuracy": report["accuracy"], "macro_f1": report["macro_f1"]}
     if details:

@@ -4,13 +4,16 @@ import json
 import pytest
 
 from models.cli import main
-from models.tasks import span_f1
+from models.tasks import answer_words
 
 
-def test_span_f1_by_hand():
-    assert span_f1((3, 5), (3, 5)) == 1.0
-    assert span_f1((3, 3), (3, 4)) == pytest.approx(2 * 1 * 0.5 / 1.5)  # precision 1, recall 1/2
-    assert span_f1((0, 1), (4, 6)) == 0.0
+def test_an_answer_is_the_context_words_the_predicted_tokens_fall_in():
+    context = "the battery is not bad"
+    spans = [(3, 3), (4, 5), (6, 6), (7, 6), (8, 9)]  # "battery": 2 tokens; "not": none; "bad": 2
+    assert answer_words(context, spans, 8, 9) == "bad"
+    assert answer_words(context, spans, 5, 8) == "battery is bad"  # a start inside a word takes the word
+    assert answer_words(context, spans, 6, 3) == "is"  # an end before the start: the start token alone
+    assert answer_words(context, spans, 0, 2) == ""  # in the question: no context word
 
 
 @pytest.mark.parametrize("task", ["tagging", "qa"])
