@@ -9,8 +9,9 @@ nothing below). Per mode we report:
     trainable   parameters the optimizer updates (and their share of all)
     s/step      mean time of a training step (forward, backward, update)
     peak MB     parameters + optimizer state + the largest transient memory of a step
-    val acc/F1  accuracy and macro F1 on the validation set; test acc on the test set
-                (qa: exact match and word F1, as SQuAD scores answers; results.json adds per-class scores and confusion matrices)
+    val acc/F1  accuracy and macro F1 on the validation set; test acc on the test set (qa: exact
+                match and word F1, as SQuAD scores answers; results.json adds per-class scores
+                and confusion matrices)
     forgetting  how much of its pretraining the body lost (models/forgetting.py): a decoder's
                 pretraining-domain LM loss after minus before, an encoder's embedding drift
 
