@@ -126,6 +126,14 @@ def dtype_of(dtype):
         raise TypeError(f"unknown dtype {dtype!r}; expected float32, float64, int64 or bool") from None
 
 
+def device_or_dtype(target):
+    """What .to(target) asks for: a device name as itself, anything else as a dtype. PyTorch's numbered
+    devices ("cuda:0") are named as unknown devices, not as unknown dtypes."""
+    if isinstance(target, str) and target.split(":")[0] in DEVICES:
+        return check_device(target)
+    return dtype_of(target)
+
+
 def is_floating(dtype):
     return np.dtype(dtype).kind == "f"  # (np.issubdtype is 10x slower, and this runs on every op)
 

@@ -164,12 +164,13 @@ class Tensor:
 
     def to(self, target):
         """A copy on another device ("cpu"/"cuda") or, differentiably, of another dtype."""
+        target = backend.device_or_dtype(target)
         if target in backend.DEVICES:
             if target == self.device:
                 return self
             moved = Tensor._from_array(backend.as_array(self.data, device=target))
             return moved.requires_grad_(self.requires_grad) if self.is_leaf else moved
-        return ops.cast(self, backend.dtype_of(target))
+        return ops.cast(self, target)
 
     def float(self):
         return self.to(backend.float32)

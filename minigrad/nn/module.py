@@ -142,10 +142,11 @@ class Module:
 
     def to(self, target):
         """Move every parameter to a device ("cpu"/"cuda") or cast floating ones to a dtype, in place."""
-        if isinstance(target, str) and target in backend.DEVICES:
+        target = backend.device_or_dtype(target)
+        if target in backend.DEVICES:
             convert = lambda array: backend.as_array(array, device=target)  # noqa: E731
         else:
-            dtype = backend.dtype_of(target)
+            dtype = target
             if not backend.is_floating(dtype):  # as PyTorch: integer weights would be truncated and untrainable
                 raise TypeError(f"nn.Module.to only accepts floating point dtypes (or a device), got {dtype.name}")
             convert = lambda array: array.astype(dtype) if backend.is_floating(array.dtype) else array  # noqa: E731
