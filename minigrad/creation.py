@@ -20,17 +20,19 @@ def _shape(shape):
 
 
 def full(shape, value, dtype=None, device="cpu", requires_grad=False):
+    """A tensor filled with value; its dtype, unless given, is value's, as in torch.full: float32 for a
+    float, int64 for an int (labels, ignore_index), bool for a bool (masks)."""
     xp = backend.xp_for(device)
-    array = xp.full(_shape((shape,)), value, dtype=backend.dtype_of(dtype or backend.DEFAULT_DTYPE))
-    return Tensor(array, requires_grad=requires_grad)
+    dtype = backend.dtype_of(dtype) if dtype is not None else backend.as_array(value).dtype
+    return Tensor(xp.full(_shape((shape,)), value, dtype=dtype), requires_grad=requires_grad)
 
 
 def zeros(*shape, dtype=None, device="cpu", requires_grad=False):
-    return full(_shape(shape), 0, dtype, device, requires_grad)
+    return full(_shape(shape), 0, dtype or backend.DEFAULT_DTYPE, device, requires_grad)
 
 
 def ones(*shape, dtype=None, device="cpu", requires_grad=False):
-    return full(_shape(shape), 1, dtype, device, requires_grad)
+    return full(_shape(shape), 1, dtype or backend.DEFAULT_DTYPE, device, requires_grad)
 
 
 def zeros_like(t, dtype=None, requires_grad=False):

@@ -38,7 +38,10 @@ def test_default_dtypes():
     assert mg.zeros(2, 3).dtype == mg.float32 and mg.zeros(2, 3).shape == (2, 3)
     assert mg.ones((2, 3), dtype=mg.float64).dtype == mg.float64
     assert mg.arange(5).dtype == mg.int64 and mg.arange(0.0, 1.0, 0.25).dtype == mg.float32
-    assert mg.full((2,), 7.0).tolist() == [7.0, 7.0]
+    assert mg.full((2,), 7.0).tolist() == [7.0, 7.0] and mg.full((2,), 7.0).dtype == mg.float32
+    # full's dtype is the value's, as torch.full's (an int or a bool gave float32 labels or masks)
+    assert mg.full((2,), -100).dtype == mg.int64 and mg.full(3, True).dtype == bool
+    assert mg.full((2,), 7, dtype=mg.float64).dtype == mg.float64 and mg.zeros(2).dtype == mg.float32
     assert mg.zeros_like(mg.ones(3, dtype=mg.float64)).dtype == mg.float64
 
 
