@@ -154,6 +154,19 @@ def test_the_exponents_gradient_is_zero_at_base_zero():
     np.testing.assert_allclose(b.grad.numpy(), [0, 8 * np.log(2)], rtol=1e-12)
 
 
+def test_squeeze_takes_a_dim_or_a_tuple_of_dims():
+    x = mg.zeros(1, 2, 1, 1)
+    assert x.squeeze().shape == (2,) and x.squeeze(-2).shape == (1, 2, 1) and x.squeeze(1).shape == (1, 2, 1, 1)
+    assert x.squeeze((0, -1)).shape == (2, 1)  # PyTorch 2's tuple of dims (was a TypeError about a tuple)
+
+
+def test_min_and_max_of_booleans():
+    # as in PyTorch (min crashed on NumPy's boolean minus, whose message suggested a ~ minigrad lacks)
+    mask = mg.tensor([[True, False], [True, True]])
+    assert mask.min().item() is False and mask.max().item() is True
+    assert mask.min(1).tolist() == [False, True] and mask.min(0, keepdim=True).tolist() == [[True, False]]
+
+
 def test_clamp_takes_constant_tensor_bounds_and_refuses_learned_ones():
     x = mg.tensor([1.0, -2.0, 3.0], dtype=mg.float64, requires_grad=True)
     y = ops.clamp(x, min=mg.tensor(0.0, dtype=mg.float64), max=mg.tensor(2.0, dtype=mg.float64))

@@ -89,7 +89,10 @@ def max(x, dim=None, keepdim=False):
 
 
 def min(x, dim=None, keepdim=False):
-    """min x = -max(-x): the same tie rule, no second class."""
+    """min x = -max(-x): the same tie rule, no second class. Booleans have no minus (NumPy refuses it):
+    for them min x = not max(not x), with x == 0 as not x."""
+    if x.dtype == backend.bool_:
+        return max(x == 0, dim, keepdim) == 0
     return -max(-x, dim, keepdim)
 
 

@@ -9,6 +9,7 @@ import itertools
 from minigrad import backend
 from minigrad.function import Function
 from minigrad.ops.elementwise import promote
+from minigrad.ops.reduce import normalize_dims
 from minigrad.tensor import Tensor
 
 
@@ -31,7 +32,8 @@ def reshape(x, *shape):
 
 
 def squeeze(x, dim=None):
-    dims = range(x.ndim) if dim is None else [backend.positive_dim(dim, x.ndim)]
+    """x without its size-1 dims: all of them, or those of dim (an int or a tuple, as in PyTorch 2)."""
+    dims = normalize_dims(dim, x.ndim)
     return reshape(x, *[n for i, n in enumerate(x.shape) if not (i in dims and n == 1)])
 
 
