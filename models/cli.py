@@ -164,6 +164,7 @@ def predict_command(args):
         raise ValueError("give the texts after the delta or in --input FILE, not both")
     if args.question is not None and not args.question.strip():
         raise ValueError("--question is empty")
+    out = output_folder(args, "predict") if args.input or args.out else None  # checked before the work
     tuned, tokenizer, max_len = load_tuned(args.delta, args.model, args.device)
     texts, true, questions = list(args.texts), None, None
     if args.input and not (tuned.task == "qa" and args.question):  # one question for a file of texts: below
@@ -206,8 +207,7 @@ def predict_command(args):
                   f"on the {counted} labelled texts of {args.input}"
                   + (f" whose label the model knows:" if counted < len(texts) else ":"))
             print("\n".join(report.class_details(scores["per_class"], scores["confusion_matrix"], result["labels"])))
-    if args.input or args.out:
-        out = output_folder(args, "predict")
+    if out:
         out.mkdir(parents=True, exist_ok=True)
         csv_path = write_predictions(result, out / "predictions.csv")
         path = write_results(out, command="predict", delta=args.delta, input=args.input,
@@ -249,7 +249,7 @@ def compare_config(args):
                          "(one text per line, no columns)")
     if args.train and args.train_domain:
         raise ValueError("--train-domain picks a domain of a bundled task; your own --train file has none")
-    if args.train and args.task not in ("sentiment", "lm", "tagging", "qa"):  # sentiment: the default, i.e. not given
+    if args.train and args.task not in ("sentiment", "classification", "lm", "tagging", "qa"):  # sentiment: the default
         raise ValueError(f"--train gives your own labelled sentences (or, with --task lm, plain text; with --task "
                          f"tagging, tagged sentences; with --task qa, questions and answers), so it replaces "
                          f"--task {args.task}; drop one of the two")
@@ -271,7 +271,8 @@ def compare_config(args):
     if args.text_column == args.label_column:
         raise ValueError(f"--text-column and --label-column are both {args.text_column!r}: the label would "
                          "be read from the text itself")
-    config = CompareConfig(model=args.model, task=args.task, steps=args.steps, seed=args.seed, device=args.device,
+    own_sentences = args.train and args.task in ("sentiment", "classification")  # what results.json records
+    config = CompareConfig(model=args.model, task="classification" if own_sentences else args.task, steps=args.steps, seed=args.seed, device=args.device,
                            batch_size=args.batch_size, eval_every=args.eval_every, max_len=args.max_len,
                            train_path=args.train, valid_path=args.valid,
                            test_path=args.test,
@@ -413,9 +414,10 @@ def compare_command(args):
         report.plot_curves(rows, curves, kind)
         report.plot_score_vs_parameters(rows, versus, kind)
         print(f"plots:   {curves}, {versus}")
-    if config.save_deltas:
-        print(f"deltas:  {out}/delta-<mode>.safetensors (every mode but scratch); use one: "
-              f"minigrad predict {out / 'delta-lora.safetensors'} \"a new text\"")
+    deltas = sorted(out.glob("delta-*.safetensors")) if config.save_deltas else []
+    if deltas:
+        print(f"deltas:  {', '.join(d.name for d in deltas)} in {out}; use one: "
+              f"minigrad predict {deltas[0]} \"a new text\"")
     print(f"done in {time.perf_counter() - start:.0f} s")
     return exit_status(interrupted)
 
@@ -575,7 +577,7 @@ def add_task_options(parser):
                         help="a bundled task: sentiment, domain, tagging, qa; after `minigrad data fetch rt-polarity`: "
                              "rt-polarity (real sentiment) or lm-rt-polarity (language modelling on real reviews); "
                              "with --train: lm (language modelling on your own text), tagging or qa (your own tagged "
-                             "sentences or questions; see --train), else your labelled sentences")
+                             "sentences or questions; see --train), else (classification) your labelled sentences")
     parser.add_argument("--train-domain", choices=DOMAINS, default=None,
                         help="domain shift: train and validate on this domain of a bundled task, test on the other")
     parser.add_argument("--steps", type=at_least(1), default=None,

@@ -23,6 +23,7 @@ same words either way, so it cannot get these right: the sentiment task needs wo
 """
 import csv
 import io
+import math
 import random
 import re
 from dataclasses import dataclass, field
@@ -341,6 +342,20 @@ def rt_polarity_examples(raw):
     return [Example(text.strip(), {"-1": 0, "1": 1}[label]) for label, text in rows]
 
 
+def shares(n, sizes):
+    """n split in proportion to sizes, in whole numbers that add up to n: each gets its exact share
+    rounded down, and what is left goes one each to the largest remainders (Hamilton's method).
+    Rounding each share on its own would not add up: 40 classes of 5 rows, 10 % held out, is half
+    a row each, and rounding half to even gives every class 0."""
+    total = sum(sizes)
+    exact = [n * size / total for size in sizes]
+    counts = [math.floor(share) for share in exact]
+    by_remainder = sorted(range(len(sizes)), key=lambda i: counts[i] - exact[i])  # largest remainder first
+    for i in by_remainder[:n - sum(counts)]:
+        counts[i] += 1
+    return counts
+
+
 def stratified_split(examples, n_valid, n_test, seed):
     """(train, valid, test) with each class in the same proportion in every split.
 
@@ -348,12 +363,12 @@ def stratified_split(examples, n_valid, n_test, seed):
     then train; each split is then shuffled so the classes are mixed. The same seed gives
     the same splits on every machine (random.Random does not depend on the platform)."""
     rng = random.Random(f"split/{seed}")
+    labels = sorted({e.label for e in examples})
+    sizes = [sum(e.label == label for e in examples) for label in labels]
     train, valid, test = [], [], []
-    for label in sorted({e.label for e in examples}):
+    for label, k_test, k_valid in zip(labels, shares(n_test, sizes), shares(n_valid, sizes)):
         group = [e for e in examples if e.label == label]
         rng.shuffle(group)
-        share = len(group) / len(examples)
-        k_test, k_valid = round(n_test * share), round(n_valid * share)
         test += group[:k_test]
         valid += group[k_test:k_test + k_valid]
         train += group[k_test + k_valid:]

@@ -32,6 +32,10 @@ def load_tuned(delta_path, model=None, device="cpu"):
     a name or checkpoint path) with the delta put back on it."""
     if Path(delta_path).is_dir() and (Path(delta_path) / "delta.safetensors").is_file():
         delta_path = Path(delta_path) / "delta.safetensors"  # the run folder finetune wrote
+    deltas = sorted(Path(delta_path).glob("delta-*.safetensors")) if Path(delta_path).is_dir() else []
+    if deltas:  # the run folder of `compare --save-deltas`: one delta per mode
+        raise ValueError(f"{delta_path} holds a delta for each mode `minigrad compare` ran: "
+                         f"{', '.join(d.name for d in deltas)}; pass one of them")
     if not Path(delta_path).is_file():
         raise FileNotFoundError(f"no delta file {delta_path}: expected the delta.safetensors that `minigrad finetune` "
                                 "wrote in its output folder")

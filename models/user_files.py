@@ -83,24 +83,77 @@ def _delimiter(text, columns):
     return max(DELIMITERS, key=lambda d: len(headers[d]))  # the first of equals: a comma
 
 
+class StrayQuote(ValueError):
+    """A double quote that opened a quoted field where the file meant a plain quote mark."""
+
+
 def _csv_rows(text, path, columns):
     """(line number, row dict) for each record, after checking the header names `columns`.
-    A short row's missing fields are "" (so they read as empty, not as a missing value)."""
+    A short row's missing fields are "" (so they read as empty, not as a missing value).
+
+    A field that starts with a double quote runs to the next one, across lines. A stray quote
+    ('"the best', '5" screen') would so swallow the rows after it into one text: that is an
+    error naming the line the quote opened on. A tab-separated file is then read again with its
+    quotes as text: such files (GLUE's .tsv) seldom quote their fields."""
     csv.field_size_limit(CSV_FIELD_LIMIT)
     delimiter = _delimiter(text, columns)
-    reader = csv.DictReader(io.StringIO(text, newline=""), restval="", delimiter=delimiter)
+    try:
+        return _parsed_rows(text, path, columns, delimiter, csv.QUOTE_MINIMAL)
+    except StrayQuote:
+        if delimiter != "\t":
+            raise
+        return _parsed_rows(text, path, columns, delimiter, csv.QUOTE_NONE)
+
+
+def _parsed_rows(text, path, columns, delimiter, quoting):
+    lines = text.split("\n")
+    reader = csv.DictReader(io.StringIO(text, newline=""), restval="", delimiter=delimiter, quoting=quoting,
+                            strict=True)
+    rows, start = [], 2
     try:
         _check_header(reader.fieldnames, path, columns)
+        start = reader.line_num + 1
         for row in reader:
+            while start < reader.line_num and not lines[start - 1].strip():
+                start += 1  # blank lines before the record: it starts after them
             extra = row.pop(None, [])  # fields past the header's: a text with an unquoted separator in it
             if any(field.strip() for field in extra):
                 raise ValueError(f"{path}, line {reader.line_num}: {len(reader.fieldnames) + len(extra)} fields, but "
                                  f"the header names {len(reader.fieldnames)}; put a text that contains "
                                  f"{delimiter!r} in double quotes (\"good{delimiter} really good\")")
-            yield reader.line_num, row
-    except csv.Error as error:
-        # reader.reader counts every line read, so this is the line the parser stopped on
-        raise ValueError(f"{path}, line {reader.reader.line_num}: not valid CSV ({error})") from None
+            rows.append((start, row))
+            start = reader.line_num + 1
+    except csv.Error as error:  # most likely the parser ran on inside a quoted field a stray quote opened
+        if '"' not in lines[start - 1]:
+            raise ValueError(f"{path}, line {start}: not valid CSV ({error})") from None
+        raise StrayQuote(f"{path}, line {start}: {_stray_quote(lines[start - 1])} that does not close where it "
+                         f"should (the CSV reader: {error}); {STRAY_QUOTE_HINT}") from None
+    if len(columns) > 1:
+        _check_no_swallowed_rows(rows, path, columns, reader.fieldnames, delimiter, lines)
+    return rows
+
+
+def _stray_quote(line):
+    return f"a double quote opens a quoted text here ({line[:60]!r})"
+
+
+STRAY_QUOTE_HINT = 'inside a quoted text write a quote as two (""); a text that starts with none needs no quotes'
+
+
+def _check_no_swallowed_rows(rows, path, columns, header, delimiter, lines):
+    """A text over several lines, one of which reads as a whole row with a label the file uses in
+    its place ("the best film,positive"), is rows a stray quote swallowed: an error, not one example."""
+    text_column, label_column = columns
+    labels, where = {row[label_column] for _, row in rows}, header.index(label_column)
+    for start, row in rows:
+        if "\n" not in row[text_column]:
+            continue
+        for inner in row[text_column].split("\n"):
+            fields = next(csv.reader([inner], delimiter=delimiter), [])
+            if len(fields) == len(header) and fields[where] in labels:
+                raise StrayQuote(f"{path}, line {start}: {_stray_quote(lines[start - 1])} that runs over "
+                                 f"{row[text_column].count(chr(10)) + 1} lines, taking in rows such as {inner[:60]!r} "
+                                 f"as its text; {STRAY_QUOTE_HINT}")
 
 
 # The options that name the columns, in the order the loaders pass them: [text_column, label_column]
@@ -272,13 +325,7 @@ def _hold_out(examples, valid_fraction, seed):
         examples = examples[:]
         random.Random(seed).shuffle(examples)
         return examples[n_valid:], examples[:n_valid]
-    train, valid, _ = stratified_split(examples, n_valid, 0, seed)
-    # Each class's share is rounded on its own, so on a few rows all of them can round down (two
-    # rows of two classes: half a row each) or all up (many classes of one row each).
-    if not valid:
-        valid.append(train.pop())
-    if not train:
-        train.append(valid.pop())
+    train, valid, _ = stratified_split(examples, n_valid, 0, seed)  # exactly n_valid: both parts have some
     return train, valid
 
 

@@ -52,6 +52,9 @@ def test_compare_on_the_users_csv(tmp_path, capsys):
                  "--no-baselines", "--out", str(tmp_path / "run")]) == 0
     results = json.loads((tmp_path / "run" / "results.json").read_text())
     assert [row["mode"] for row in results["rows"]] == ["head", "lora"]
+    assert results["config"]["task"] == "classification" and results["task"]["name"] == "mine"  # not "sentiment"
+    assert main(["compare", "--train", str(tmp_path / "mine.csv"), "--task", "classification", "--modes", "head",
+                 "--steps", "1", "--no-baselines", "--out", str(tmp_path / "named")]) == 0  # the same, said
 
 
 def test_texts_longer_than_max_len_are_counted_before_the_table(tmp_path, capsys):
@@ -773,6 +776,10 @@ def test_compare_can_keep_every_modes_delta_and_each_predicts_what_it_scored(tmp
     from models.finetune.delta import read_metadata  # each records the tokens it was trained on, as finetune's does
 
     assert [read_metadata(out / f"delta-{mode}.safetensors").get("max_len") for mode in ("head", "lora")] == ["48", "48"]
+    assert f"use one: minigrad predict {out / 'delta-head.safetensors'} " in capsys.readouterr().out  # one that exists
+    assert main(["predict", str(out), "good"]) == 2  # the run folder: which delta?
+    assert "holds a delta for each mode `minigrad compare` ran: delta-head.safetensors, delta-lora.safetensors; " \
+           "pass one of them" in capsys.readouterr().err
     task = data.load_task("sentiment")
     (tmp_path / "valid.csv").write_text("text,label\n" + "".join(f'"{e.text}",{task.labels[e.label]}\n'
                                                                  for e in task.valid))
@@ -781,6 +788,11 @@ def test_compare_can_keep_every_modes_delta_and_each_predicts_what_it_scored(tmp
                  "--out", str(tmp_path / "p")]) == 0
     assert json.loads((tmp_path / "p" / "results.json").read_text())["scores"]["accuracy"] == \
         rows["lora"]["val_accuracy"]
+    capsys.readouterr()  # an --out that holds a run is refused before anything is predicted or printed
+    assert main(["predict", str(out / "delta-lora.safetensors"), "--input", str(tmp_path / "valid.csv"),
+                 "--out", str(tmp_path / "p")]) == 2
+    printed = capsys.readouterr()
+    assert "already holds the results of an earlier run" in printed.err and "accuracy" not in printed.out
 
 
 def test_generate_says_which_characters_of_the_prompt_the_vocabulary_lacks(tmp_path, capsys):

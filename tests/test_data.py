@@ -266,10 +266,45 @@ def test_a_csv_field_past_the_csv_modules_limit_loads_and_csv_errors_name_the_li
     limit = csv.field_size_limit()
     monkeypatch.setattr(user_files, "CSV_FIELD_LIMIT", 1000)  # any other csv.Error takes the same way out
     try:
-        with pytest.raises(ValueError, match=r"long.csv, line 3: not valid CSV \(field larger than field limit"):
+        with pytest.raises(ValueError, match=r"long.csv, line 3: a double quote opens a quoted text here .* "
+                                             r"\(the CSV reader: field larger than field limit"):
             user_files.load_csv(path)
     finally:
         csv.field_size_limit(limit)  # the limit is the whole process's
+
+
+def test_a_stray_double_quote_is_named_where_it_opens_rather_than_swallowing_the_rows_after_it(tmp_path):
+    rows = [f"text {i},{'pos' if i % 2 else 'neg'}" for i in range(12)]
+
+    def with_lines(changes, name="q.csv"):
+        return write(tmp_path, name, "\n".join(["text,label"] + [changes.get(i, r) for i, r in enumerate(rows)]) + "\n")
+
+    never_closed = with_lines({3: '"the best,pos'})
+    with pytest.raises(ValueError, match=r"q.csv, line 5: a double quote opens a quoted text here \('\"the best,pos'\) "
+                                         r"that does not close where it should \(the CSV reader: unexpected end"):
+        user_files.load_csv(never_closed)
+    closed_by_another = with_lines({3: '"the best,pos', 8: 'a 5" screen,neg'})
+    with pytest.raises(ValueError, match=r"q.csv, line 5: a double quote opens .* \(the CSV reader: ',' expected"):
+        user_files.load_csv(closed_by_another)
+    closed_at_a_field_end = with_lines({3: '"the best,pos', 8: 'a 5",neg'})  # valid CSV: one text of 6 lines
+    with pytest.raises(ValueError, match=r"q.csv, line 5: a double quote opens .* that runs over 6 lines, taking in "
+                                         r"rows such as 'the best,pos' as its text; inside a quoted text write"):
+        user_files.load_csv(closed_at_a_field_end)
+    # quoted texts over several lines, commas and quotes in them, are still read as they should be
+    fine = with_lines({3: '"first line, ""quoted""\nsecond, line\nthird",pos'})
+    examples, _ = user_files.load_csv(fine)
+    assert len(examples) == 12 and examples[3].text == 'first line, "quoted"\nsecond, line\nthird'
+    # errors name the line a record starts on, after blank lines
+    with pytest.raises(ValueError, match=r"q.csv, line 8: empty text"):
+        user_files.load_csv(with_lines({3: '"a\nb",pos\n\n,neg'}))
+
+
+def test_a_tab_separated_files_quotes_are_read_as_text_where_they_open_no_quoted_field(tmp_path):
+    lines = ["text\tlabel", '" the best film\tpos', "dull\tneg", 'she said "wow"\tpos', "fine\tpos"]
+    examples, _ = user_files.load_csv(write(tmp_path, "glue.tsv", "\n".join(lines) + "\n"))  # GLUE's .tsv style
+    assert [e.text for e in examples] == ['" the best film', "dull", 'she said "wow"', "fine"]
+    quoted = write(tmp_path, "pandas.tsv", 'text\tlabel\n"tab\there, ""quoted"""\tpos\nok\tneg\n')  # pandas' style
+    assert [e.text for e in user_files.load_csv(quoted)[0]] == ['tab\there, "quoted"', "ok"]
 
 
 def test_a_directory_is_not_a_data_file(tmp_path):
@@ -499,6 +534,14 @@ def test_each_class_gets_its_rounded_share_of_the_validation_set():
     train, valid, test = data.stratified_split(examples, n_valid=3, n_test=0, seed=0)
     assert sorted(e.label for e in valid) == [0, 0, 1]  # 2.1 rows of class 0, 0.9 of class 1
     assert len(train) == 7 and test == []
+
+
+def test_many_small_classes_still_hold_out_the_asked_share_in_all():
+    examples = [data.Example(f"text {c} {k}", c) for c in range(40) for k in range(5)]  # 40 classes of 5
+    train, valid, test = data.stratified_split(examples, n_valid=20, n_test=10, seed=0)
+    assert (len(train), len(valid), len(test)) == (170, 20, 10)  # rounded class by class: 0 each
+    assert max(collections.Counter(e.label for e in valid).values()) == 1  # spread over 20 classes
+    assert data.shares(5, [4] * 12) == [1] * 5 + [0] * 7 and data.shares(3, [7, 3]) == [2, 1]
 
 
 def test_user_text_keeps_a_text_for_training_and_reads_a_validation_file(tmp_path):
