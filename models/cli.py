@@ -305,6 +305,12 @@ def finetune_command(args):
     if args.lr is not None and grid and "lr" in grid[0]:
         raise ValueError(f"--lr {args.lr} and --sweep lr=... both set the learning rate; give one of them")
     out = output_folder(args, "finetune")
+
+    swept = bool(args.sweep)
+
+    def setting(row):  # a grid point; without a sweep, the mode options given
+        return point_name(row["point"] if swept else config.options)
+
     kind = measure = labels = None  # known once the task's data is loaded: the table's columns follow the kind
 
     def start_table(config, task, forgetting, notes):
@@ -312,32 +318,32 @@ def finetune_command(args):
         kind, measure, labels = task.kind, forgetting.measure, task.labels
         steps = "steps as in each setting" if grid and "steps" in grid[0] else plural(config.steps, "step")
         print(f"fine-tuning {config.model!r} on {task.name!r} with mode {args.mode!r}, {steps}"
-              + (f", {plural(len(grid), 'setting')}" if grid else ""))
+              + (f", {plural(len(grid), 'setting')}" if swept else ""))
         print_notes(notes)
-        print(f"{'setting':<32} " + report.table_header(kind), flush=True)
+        print(f"{'setting':<32} " + report.table_header(kind, test=False), flush=True)
 
     try:
         rows, best, path, interrupted = finetune(
             config, args.mode, out, grid, on_start=start_table, progress=sys.stderr.isatty(),
-            on_row=lambda row: print(f"{point_name(row['point']):<32} " + report.table_row(row, kind), flush=True))
+            on_row=lambda row: print(f"{setting(row):<32} " + report.table_row(row, kind, test=False), flush=True))
     except KeyboardInterrupt:  # before any setting had a score: there is no best to save
         print("\ninterrupted before any setting was scored: no delta was saved", file=sys.stderr)
         return 130
     if kind == "lm":
-        print(f"\nbest: {point_name(best['point'])}: val perplexity {best['val_perplexity']:.2f}\n"
+        print(f"\n{'best: ' * swept}{setting(best)}: val perplexity {best['val_perplexity']:.2f}\n"
               f"greedy sample: {best['sample']}")
     else:
         score = {"qa": "exact match", "tagging": "token accuracy"}.get(kind, "accuracy")
         test = (f", test {score} {100 * best['test_accuracy']:.1f}%" if best.get("test_accuracy") is not None
                 else " (not tested: interrupted)" if interrupted is not None
                 else " (no test set: --test FILE scores one)")
-        print(f"\nbest: {point_name(best['point'])}: val {score} {100 * best['val_accuracy']:.1f}%{test}")
+        print(f"\n{'best: ' * swept}{setting(best)}: val {score} {100 * best['val_accuracy']:.1f}%{test}")
     split = "test" if best.get("test_per_class") else "val"
     if best.get(f"{split}_per_class"):  # classification and tagging: where the errors are
         print(f"\nthe best run on the {'test' if split == 'test' else 'validation'} set, class by class:")
         print("\n".join(report.class_details(best[f"{split}_per_class"], best[f"{split}_confusion_matrix"], labels)))
     print(f"\nforgetting: {measure}")
-    print_stopped(rows, lambda row: point_name(row["point"]), interrupted)
+    print_stopped(rows, setting, interrupted)
     delta = out / "delta.safetensors"
     use = (f"minigrad generate --delta {delta}" if kind == "lm" else
            f'minigrad predict {delta} --question "a question" "a text that answers it"' if kind == "qa" else

@@ -1,8 +1,8 @@
 """How `minigrad compare` shows its results: a text table, per-class details and two PNG plots.
 
 The score columns follow the task's kind: accuracy and macro F1 (classification; token
-accuracy for tagging, exact match and span F1 for qa), or, for language modelling (lm),
-the loss and perplexity on the new domain's texts.
+accuracy for tagging, exact match and word F1 of the answers for qa), or, for language
+modelling (lm), the loss and perplexity on the new domain's texts.
 """
 import matplotlib
 
@@ -28,7 +28,7 @@ ACCURACY_COLUMNS = [
     ("val F1", 7, shown("val_macro_f1", lambda v: f"{v:.3f}")),
     ("test acc", 8, shown("test_accuracy", lambda v: f"{100 * v:.1f}%")),
 ]
-QA_COLUMNS = [  # the same scores, under their QA names: exact match of the span, and span-overlap F1
+QA_COLUMNS = [  # the same scores, under their QA names: exact match and word F1 of the answers
     ("val EM", 8, shown("val_accuracy", lambda v: f"{100 * v:.1f}%")),
     ("val F1", 7, shown("val_macro_f1", lambda v: f"{v:.3f}")),
     ("test EM", 8, shown("test_accuracy", lambda v: f"{100 * v:.1f}%")),
@@ -41,19 +41,20 @@ LM_COLUMNS = [
 FORGETTING_COLUMN = ("forgetting", 10, shown("forgetting", lambda v: f"{round(v, 3) + 0.0:+.3f}"))  # no "-0.000"
 
 
-def columns(kind):
+def columns(kind, test=True):
+    """test=False: without the test score (finetune scores the test set once, for the chosen setting)."""
     scores = {"lm": LM_COLUMNS, "qa": QA_COLUMNS}.get(kind, ACCURACY_COLUMNS)
-    return COLUMNS + scores + [FORGETTING_COLUMN]
+    return COLUMNS + (scores if test else scores[:-1]) + [FORGETTING_COLUMN]
 
 
-def table_header(kind="classification"):
+def table_header(kind="classification", test=True):
     return "  ".join(f"{name:<{width}}" if i == 0 else f"{name:>{width}}"
-                     for i, (name, width, _) in enumerate(columns(kind)))
+                     for i, (name, width, _) in enumerate(columns(kind, test)))
 
 
-def table_row(row, kind="classification"):
+def table_row(row, kind="classification", test=True):
     return "  ".join(f"{cell(row):<{width}}" if i == 0 else f"{cell(row):>{width}}"
-                     for i, (_, width, cell) in enumerate(columns(kind)))
+                     for i, (_, width, cell) in enumerate(columns(kind, test)))
 
 
 def table(rows, kind="classification"):

@@ -89,7 +89,7 @@ class StrayQuote(ValueError):
 
 def _csv_rows(text, path, columns):
     """(line number, row dict) for each record, after checking the header names `columns`.
-    A short row's missing fields are "" (so they read as empty, not as a missing value).
+    A row short of one of `columns` is an error; its other missing fields are "" (unread columns).
 
     A field that starts with a double quote runs to the next one, across lines. A stray quote
     ('"the best', '5" screen') would so swallow the rows after it into one text: that is an
@@ -107,7 +107,7 @@ def _csv_rows(text, path, columns):
 
 def _parsed_rows(text, path, columns, delimiter, quoting):
     lines = text.split("\n")
-    reader = csv.DictReader(io.StringIO(text, newline=""), restval="", delimiter=delimiter, quoting=quoting,
+    reader = csv.DictReader(io.StringIO(text, newline=""), restval=None, delimiter=delimiter, quoting=quoting,
                             strict=True)
     rows, start = [], 2
     try:
@@ -121,7 +121,12 @@ def _parsed_rows(text, path, columns, delimiter, quoting):
                 raise ValueError(f"{path}, line {reader.line_num}: {len(reader.fieldnames) + len(extra)} fields, but "
                                  f"the header names {len(reader.fieldnames)}; put a text that contains "
                                  f"{delimiter!r} in double quotes (\"good{delimiter} really good\")")
-            rows.append((start, row))
+            missing = [column for column in columns if row[column] is None]
+            if missing:
+                given = sum(value is not None for value in row.values())
+                raise ValueError(f"{path}, line {start}: {given} field{'s' * (given != 1)}, but the header names "
+                                 f"{len(reader.fieldnames)}: no {missing[0]!r} (a separator {delimiter!r} missing?)")
+            rows.append((start, {name: "" if value is None else value for name, value in row.items()}))
             start = reader.line_num + 1
     except csv.Error as error:  # most likely the parser ran on inside a quoted field a stray quote opened
         if '"' not in lines[start - 1]:

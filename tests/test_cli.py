@@ -650,11 +650,15 @@ def test_your_own_test_file_is_scored_and_a_sweep_without_one_names_its_best(tmp
         (tmp_path / f"{name}.csv").write_text("text,label\n" + "".join(f'"{e.text}",{task.labels[e.label]}\n'
                                                                      for e in examples))
     own = ["--train", str(tmp_path / "train.csv"), "--valid", str(tmp_path / "valid.csv")]
-    assert main(["finetune", "--mode", "head", "--steps", "2", *own, "--test", str(tmp_path / "test.csv"),
-                 "--out", str(tmp_path / "a")]) == 0
+    assert main(["finetune", "--mode", "lora", "--option", "r=4", "--steps", "2", *own, "--test",
+                 str(tmp_path / "test.csv"), "--out", str(tmp_path / "a")]) == 0
     best = json.loads((tmp_path / "a" / "results.json").read_text())["best"]
-    assert best["test_accuracy"] is not None and f"test accuracy {100 * best['test_accuracy']:.1f}%" in \
-        capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert f"\nr=4: val accuracy {100 * best['val_accuracy']:.1f}%, test accuracy {100 * best['test_accuracy']:.1f}%" \
+        in printed  # one setting: no "best", and the row is named by the options given
+    header = next(line for line in printed.splitlines() if line.startswith("setting"))
+    assert "val acc" in header and "test acc" not in header  # scored once, below the table, not a "-" column
+    assert next(line for line in printed.splitlines() if line.startswith("r=4 "))
     assert main(["finetune", "--mode", "head", "--steps", "2", *own, "--sweep", "lr=1e-3,1e-1",
                  "--out", str(tmp_path / "b")]) == 0
     best = json.loads((tmp_path / "b" / "results.json").read_text())["best"]

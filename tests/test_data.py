@@ -502,10 +502,15 @@ def test_negative_whole_numbers_are_labels_in_numeric_order(tmp_path):
     assert [e.label for e in examples] == [2, 1, 0, 3, 2]
 
 
-def test_a_short_csv_row_reads_as_an_empty_label(tmp_path):
+def test_a_csv_row_short_of_a_column_that_is_read_is_named(tmp_path):
     path = write(tmp_path, "short.csv", "text,label\nhi,pos\nho\n")
-    with pytest.raises(ValueError, match="short.csv, line 3: empty label in column 'label'"):
+    with pytest.raises(ValueError, match=r"short.csv, line 3: 1 field, but the header names 2: no 'label' "
+                                         r"\(a separator ',' missing\?\)"):
         user_files.load_csv(path)
+    unread = write(tmp_path, "notes.csv", "text,label,notes\nhi,pos,seen twice\nho,neg\n")  # a blank last cell
+    assert user_files.load_csv(unread)[0] == [("hi", 1), ("ho", 0)]
+    with pytest.raises(ValueError, match="line 3: empty label in column 'label'"):  # there but empty: said so
+        user_files.load_csv(write(tmp_path, "empty.csv", "text,label\nhi,pos\nho,\n"))
 
 
 def test_a_jsonl_line_that_is_not_an_object_is_named(tmp_path):
