@@ -95,7 +95,7 @@ def toy_sentence():
     scores = q @ k.T  # (T, T): row i holds q_i . k_j for every j
     scaled = scores / math.sqrt(d)  # d = 4: divide by 2
     show(f"scores q k^T / sqrt(d), d = {d}:", scaled.numpy(), WORDS, WORDS)
-    exp = (scaled - scaled.max(-1, keepdim=True)).exp()  # minus the row max: same softmax, no overflow
+    exp = (scaled - scaled.max(-1, keepdim=True).values).exp()  # minus the row max: same softmax, no overflow
     weights = exp / exp.sum(-1, keepdim=True)
     show("weights = softmax of each row (each row sums to 1):", weights.numpy(), WORDS, WORDS)
     e = math.e

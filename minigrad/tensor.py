@@ -11,6 +11,7 @@ in reverse topological order, so a node's gradient is complete (summed over
 every path) before it is passed further back.
 """
 import contextlib
+from typing import NamedTuple
 
 from minigrad import backend
 
@@ -45,6 +46,13 @@ def unbroadcast(grad, shape):
     grad = backend.sum_dims(grad, tuple(range(added))).reshape(grad.shape[added:]) if added else grad
     stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
     return backend.sum_dims(grad, stretched) if stretched else grad
+
+
+class ValuesIndices(NamedTuple):
+    """What max and min along one dim return, as PyTorch's torch.return_types.max: the values
+    (which carry the gradient) and the indices where they sit (the first on ties)."""
+    values: "Tensor"
+    indices: "Tensor"
 
 
 class Tensor:
@@ -333,8 +341,12 @@ class Tensor:
     def __ge__(self, other):
         return Tensor._from_array(self.data >= self._raw(other))
 
-    def argmax(self, dim=None):
-        return Tensor._from_array(self.data.argmax(axis=dim))
+    def argmax(self, dim=None, keepdim=False):
+        """The index of the largest element (of the flattened tensor, or along dim); the first on ties."""
+        return Tensor._from_array(self.data.argmax(axis=dim, keepdims=keepdim))
+
+    def argmin(self, dim=None, keepdim=False):
+        return Tensor._from_array(self.data.argmin(axis=dim, keepdims=keepdim))
 
     def __bool__(self):
         if self.data.size != 1:
@@ -436,10 +448,14 @@ class Tensor:
         return ops.mean(self, dim, keepdim)
 
     def max(self, dim=None, keepdim=False):
-        return ops.max(self, dim, keepdim)
+        """The largest element; along one dim, as PyTorch: (values, indices), so that
+        `values, indices = x.max(1)` unpacks them. A tuple of dims gives the values alone."""
+        values = ops.max(self, dim, keepdim)
+        return ValuesIndices(values, self.argmax(dim, keepdim)) if isinstance(dim, int) else values
 
     def min(self, dim=None, keepdim=False):
-        return ops.min(self, dim, keepdim)
+        values = ops.min(self, dim, keepdim)
+        return ValuesIndices(values, self.argmin(dim, keepdim)) if isinstance(dim, int) else values
 
     def var(self, dim=None, keepdim=False, unbiased=True):
         return ops.var(self, dim, keepdim, unbiased)

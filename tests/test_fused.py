@@ -67,12 +67,12 @@ def array_and_dim(draw, max_dims=3, max_side=4):
 
 # ---- composed versions, built from primitive ops only ---------------------------------------
 def composed_softmax(x, dim=-1):
-    e = (x - x.max(dim, keepdim=True)).exp()
+    e = (x - x.max(dim, keepdim=True).values).exp()
     return e / e.sum(dim, keepdim=True)
 
 
 def composed_log_softmax(x, dim=-1):
-    shifted = x - x.max(dim, keepdim=True)
+    shifted = x - x.max(dim, keepdim=True).values
     return shifted - shifted.exp().sum(dim, keepdim=True).log()
 
 

@@ -164,7 +164,22 @@ def test_min_and_max_of_booleans():
     # as in PyTorch (min crashed on NumPy's boolean minus, whose message suggested a ~ minigrad lacks)
     mask = mg.tensor([[True, False], [True, True]])
     assert mask.min().item() is False and mask.max().item() is True
-    assert mask.min(1).tolist() == [False, True] and mask.min(0, keepdim=True).tolist() == [[True, False]]
+    assert mask.min(1).values.tolist() == [False, True] and mask.min(0, keepdim=True).values.tolist() == [[True, False]]
+
+
+@pytest.mark.parametrize("name", ["max", "min"])
+def test_max_and_min_along_a_dim_give_values_and_indices_as_pytorch_does(name):
+    x = mg.tensor([[1.0, 5.0, 5.0], [7.0, 2.0, 0.0]], requires_grad=True)
+    values, indices = getattr(x, name)(1)  # unpacks as in PyTorch (two rows: it used to unpack the rows)
+    expected = {"max": ([5.0, 7.0], [1, 0]), "min": ([1.0, 0.0], [0, 2])}[name]
+    assert (values.tolist(), indices.tolist()) == expected and indices.dtype == mg.int64
+    along = getattr(x, name)(-1, keepdim=True)
+    assert along.values.shape == along.indices.shape == (2, 1) and along.indices.tolist() == [[i] for i in expected[1]]
+    values.sum().backward()  # the values carry the gradient
+    assert x.grad.numpy().sum() == 2
+    whole, dims = getattr(x, name)(), getattr(x, name)((0, 1))  # all of it, or a tuple of dims: the values alone
+    assert isinstance(whole, mg.Tensor) and isinstance(dims, mg.Tensor) and whole.item() == dims.item()
+    assert x.argmax(1, keepdim=True).tolist() == [[1], [0]] and x.argmin().item() == 5
 
 
 def test_clamp_takes_constant_tensor_bounds_and_refuses_learned_ones():
