@@ -345,10 +345,8 @@ def finetune_command(args):
     print(f"\nforgetting: {measure}")
     print_stopped(rows, setting, interrupted)
     delta = out / "delta.safetensors"
-    use = (f"minigrad generate --delta {delta}" if kind == "lm" else
-           f'minigrad predict {delta} --question "a question" "a text that answers it"' if kind == "qa" else
-           f'minigrad predict {delta} "a new text"')
-    print(f"delta (only what trained, to put back on {config.model!r}): {delta}\nresults: {path}\nuse it: {use}")
+    print(f"delta (only what trained, to put back on {config.model!r}): {delta}\nresults: {path}\n"
+          f"use it: {how_to_use(delta, kind)}")
     if all(row["stopped"] == "non-finite loss" for row in rows):
         print("\nevery setting diverged (its loss became inf or NaN): try a lower --lr", file=sys.stderr)
         return 1
@@ -422,10 +420,16 @@ def compare_command(args):
         print(f"plots:   {curves}, {versus}")
     deltas = sorted(out.glob("delta-*.safetensors")) if config.save_deltas else []
     if deltas:
-        print(f"deltas:  {', '.join(d.name for d in deltas)} in {out}; use one: "
-              f"minigrad predict {deltas[0]} \"a new text\"")
+        print(f"deltas:  {', '.join(d.name for d in deltas)} in {out}; use one: {how_to_use(deltas[0], kind)}")
     print(f"done in {time.perf_counter() - start:.0f} s")
     return exit_status(interrupted)
+
+
+def how_to_use(delta, kind):
+    """The command that puts a saved delta to work, for its task's kind."""
+    return (f"minigrad generate --delta {delta}" if kind == "lm" else
+            f'minigrad predict {delta} --question "a question" "a text that answers it"' if kind == "qa" else
+            f'minigrad predict {delta} "a new text"')
 
 
 def bench_command(args):
@@ -463,7 +467,8 @@ def build_parser():
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     cmp = commands.add_parser("compare", help="fine-tune a pretrained model in every mode, side by side (the main job)")
-    cmp.add_argument("--modes", default=None, help="comma-separated modes (default: all)")
+    cmp.add_argument("--modes", default=None,
+                     help="comma-separated modes, each a mode or modes joined by + (lora+head); default: all")
     cmp.add_argument("--no-baselines", action="store_true", help="skip the majority-class and from-scratch rows")
     cmp.add_argument("--save-deltas", action="store_true",
                      help="keep each mode's fine-tuned model as delta-<mode>.safetensors (only what it trained), "
@@ -506,7 +511,7 @@ def build_parser():
     check.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="where to run (default: cpu)")
     check.set_defaults(run=gradcheck_command)
 
-    pre = commands.add_parser("pretrain", help="pretrain a causal language model on the bundled corpus")
+    pre = commands.add_parser("pretrain", help="pretrain a causal language model on a bundled corpus")
     # Options without a value given stay None (the corpus's preset fills them in), so that --resume can
     # refuse the ones it would ignore, and options that do not apply to the corpus can be named.
     pre.add_argument("--corpus", choices=["reviews", "shakespeare"], default=None,
@@ -542,8 +547,10 @@ def build_parser():
     pred.add_argument("delta", help="a delta.safetensors written by `minigrad finetune` (or its run folder)")
     pred.add_argument("texts", nargs="*", help="texts to classify, tag, or (qa) answer --question from")
     pred.add_argument("--input", default=None,
-                      help="a file of texts instead: .csv / .tsv / .jsonl (--text-column; a classifier's file with "
-                           "--label-column is also scored) or plain text, one per line")
+                      help="a file of texts instead, in a format finetune reads: .csv / .tsv / .jsonl / .json "
+                           "(--text-column) or plain text, one per line; a tagger's CoNLL or words + tags file; QA "
+                           "question / context objects. Where it holds the truth (a label column, tags, answers), "
+                           "it is scored")
     pred.add_argument("--question", default=None,
                       help="qa: the question to answer from each text (or --input a file of question / context "
                            "objects, each with its own)")
@@ -587,11 +594,12 @@ def add_task_options(parser):
     parser.add_argument("--train-domain", choices=DOMAINS, default=None,
                         help="domain shift: train and validate on this domain of a bundled task, test on the other")
     parser.add_argument("--steps", type=at_least(1), default=None,
-                        help="training steps per mode (default: the model's, 100 for tiny, 200 for minilm)")
+                        help="training steps per mode (default: the model's, 100 for tiny, 200 for minilm; "
+                             "language modelling on tiny: 200)")
     parser.add_argument("--batch-size", type=at_least(1), default=None, help="default: the model's, 32 for both")
     parser.add_argument("--eval-every", type=at_least(1), default=None,
                         help="steps between validations (the curves' points; finetune --patience's checks; "
-                             "default: the model's, 20 for tiny, 50 for minilm)")
+                             "default: the model's, 20 for tiny, 50 for minilm; language modelling on tiny: 50)")
     parser.add_argument("--max-len", type=at_least(3), default=None,
                         help="tokens per text, longer ones are cut (default: the model's, 48 for tiny, 64 for minilm; "
                              "at most its context, 64 and 512)")
@@ -604,7 +612,8 @@ def add_task_options(parser):
                              '"context": ..., "answer": ...}, the answer a run of the context\'s words')
     parser.add_argument("--valid", default=None, help="your own validation data (default: split off --train)")
     parser.add_argument("--test", default=None,
-                        help="your own test data, scored once at the end (the best sweep setting is chosen on --valid)")
+                        help="your own test data, scored once at the end (choices, such as a sweep's best "
+                             "setting, are made on --valid)")
     parser.add_argument("--text-column", default="text")
     parser.add_argument("--label-column", default="label")
     parser.add_argument("--encoding", default="utf-8")

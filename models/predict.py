@@ -12,8 +12,10 @@ rebuilds the fine-tuned model and says what it makes of each text, in the terms 
                     most likely end token
 
 A language-model delta writes text instead: `minigrad generate --delta DELTA`. With --input FILE
-the texts come from a file; a classification file that also has the label column is scored
-against it (accuracy, macro F1, each class, the confusion matrix).
+the texts come from a file, in the formats finetune reads; where the file holds the truth it is
+scored: a classifier's label column (accuracy, macro F1, each class, the confusion matrix; labels
+the model has no class for are predicted, not scored), a tagger's tags (token accuracy), QA
+answers (exact match and word F1, as SQuAD scores them).
 """
 import csv
 from pathlib import Path
