@@ -341,6 +341,28 @@ class Tensor:
     def __ge__(self, other):
         return Tensor._from_array(self.data >= self._raw(other))
 
+    # Logic on masks (bool, or bitwise on integers), as comparisons: values with no gradient
+    def _logic(self, other, symbol, combine):
+        for x in (self, other):
+            if isinstance(x, Tensor) and backend.is_floating(x.dtype) or isinstance(x, float):
+                raise TypeError(f"{symbol} works on boolean (or integer) tensors, such as masks from comparisons; "
+                                f"got {x.dtype.name if isinstance(x, Tensor) else 'a float'}")
+        return Tensor._from_array(combine(self.data, self._raw(other)))
+
+    def __and__(self, other):
+        return self._logic(other, "&", lambda a, b: a & b)
+
+    def __or__(self, other):
+        return self._logic(other, "|", lambda a, b: a | b)
+
+    def __xor__(self, other):
+        return self._logic(other, "^", lambda a, b: a ^ b)
+
+    __rand__, __ror__, __rxor__ = __and__, __or__, __xor__
+
+    def __invert__(self):
+        return self._logic(True, "~", lambda a, _: ~a)
+
     def argmax(self, dim=None, keepdim=False):
         """The index of the largest element (of the flattened tensor, or along dim); the first on ties."""
         return Tensor._from_array(self.data.argmax(axis=dim, keepdims=keepdim))

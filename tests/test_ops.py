@@ -454,3 +454,15 @@ def test_catalogue_covers_every_op_class():
     aliases = {"scaleddotproductattention": "attention"}
     missing = [c for c in classes if aliases.get(c.lower(), c.lower()) not in names]
     assert not missing, f"ops missing from minigrad.opcheck: {missing}"
+
+
+def test_masks_combine_with_and_or_xor_and_invert_as_in_pytorch():
+    x = mg.tensor([1.0, 2.0, 3.0, 4.0], requires_grad=True)
+    inside = (x > 1) & (x < 4)
+    assert inside.tolist() == [False, True, True, False] and (~inside).tolist() == [True, False, False, True]
+    assert ((x < 2) | (x > 3)).tolist() == [True, False, False, True] and ((x > 1) ^ (x > 2)).tolist() == [0, 1, 0, 0]
+    assert (True & inside).tolist() == inside.tolist() and not inside.requires_grad  # a mask: no gradient
+    assert x[inside].tolist() == [2.0, 3.0]
+    assert (mg.tensor([6, 5]) & 3).tolist() == [2, 1] and (~mg.tensor([0])).tolist() == [-1]  # bitwise on integers
+    with pytest.raises(TypeError, match="& works on boolean .* got float32"):
+        x & inside

@@ -424,3 +424,13 @@ def test_clip_grad_norm_of_non_finite_gradients_against_pytorch(bad):
     assert total == expected or math.isnan(total) and math.isnan(expected)
     for p, q in zip(ours, theirs):
         np.testing.assert_array_equal(p.grad.numpy(), q.grad.numpy())  # NaN == NaN here
+
+
+def test_zero_grad_sets_gradients_to_none_or_to_zeros():
+    w = mg.tensor([1.0, 2.0], requires_grad=True)
+    optimizer = optim.SGD([w], lr=0.1)
+    (w * mg.tensor([float("nan"), 3.0])).sum().backward()
+    optimizer.zero_grad(set_to_none=False)
+    assert w.grad.tolist() == [0.0, 0.0]  # zeros, even where the gradient was NaN
+    optimizer.zero_grad()
+    assert w.grad is None  # PyTorch 2's default

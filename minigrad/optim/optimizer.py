@@ -46,11 +46,14 @@ class Optimizer:
         check_hyperparameters(type(self).__name__, group)
         self.param_groups.append(group)
 
-    def zero_grad(self):
-        """Forget the gradients (set them to None): backward() adds into .grad."""
+    def zero_grad(self, set_to_none=True):
+        """Forget the gradients: backward() adds into .grad. set_to_none=False keeps each as zeros."""
         for group in self.param_groups:
             for p in group["params"]:
-                p.grad = None
+                if set_to_none or p.grad is None:
+                    p.grad = None
+                else:  # zeros, not grad * 0: a NaN gradient would stay NaN
+                    p.grad = Tensor._from_array(backend.xp_of(p.grad.data).zeros_like(p.grad.data))
 
     def step(self):
         with no_grad():
