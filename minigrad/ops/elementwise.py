@@ -11,10 +11,15 @@ from minigrad.function import Function
 from minigrad.tensor import Tensor
 
 
+PLAIN_NUMBERS = (float, int, type(None))  # None: a missing operand (linear without a bias)
+
+
 def promote(*operands):
     """Integer/bool tensors meeting a float tensor become that float dtype, and meeting a Python
     float the default float32, as in PyTorch (NumPy would make float64 of float32 * int64 or of
     int64 * 0.5). NumPy scalars count as Python numbers, as in PyTorch."""
+    if all(type(x) in PLAIN_NUMBERS or isinstance(x, Tensor) and x.data.dtype.kind == "f" for x in operands):
+        return operands  # the usual case, checked in one quick pass (this runs on every op)
     operands = tuple(backend.python_scalar(x) for x in operands)
     if not any(isinstance(x, Tensor) and not backend.is_floating(x.dtype) for x in operands):
         return operands  # no integer or bool tensor: nothing to convert
