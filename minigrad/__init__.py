@@ -3,7 +3,7 @@
     import minigrad as mg
     x = mg.tensor([1.0, 2.0], requires_grad=True)
     (x * x).sum().backward()
-    x.grad  # tensor([2., 4.])
+    x.grad  # tensor([2. 4.], dtype=float32): d/dx sum(x^2) = 2x
 """
 from minigrad.backend import cuda_is_available, float32, float64, int64, manual_seed
 from minigrad.tensor import Tensor, no_grad, is_grad_enabled

@@ -8,8 +8,8 @@ number can be estimated without calculus, by nudging x both ways:
 If the two disagree, the backward is wrong. This only works in float64: with
 eps = 1e-6, float32's rounding error (~1e-7 relative) swamps the signal.
 
-Full mode builds both whole Jacobians, element by element: exact, but one
-forward pass per input element and one backward per output element. Fast mode
+Full mode builds both whole Jacobians, element by element: exact, but two
+forward passes per input element and one backward per output element. Fast mode
 (as Chainer's check_backward and PyTorch's fast_mode do) compares one number per
 random direction instead: v . J . u, with u over the input and v over the
 output -- backward gives v . J, a directional difference gives J . u.

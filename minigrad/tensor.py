@@ -50,7 +50,9 @@ def unbroadcast(grad, shape):
 
 class ValuesIndices(NamedTuple):
     """What max and min along one dim return, as PyTorch's torch.return_types.max: the values
-    (which carry the gradient) and the indices where they sit (the first on ties)."""
+    (which carry the gradient) and the indices where they sit (the first on ties). On ties the
+    values' gradient is split evenly among the tied elements; PyTorch's max(dim) gives it all to
+    the returned index (both are valid subgradients)."""
     values: "Tensor"
     indices: "Tensor"
 
@@ -171,7 +173,8 @@ class Tensor:
         return self
 
     def to(self, target):
-        """A copy on another device ("cpu"/"cuda") or, differentiably, of another dtype."""
+        """A copy on another device ("cpu"/"cuda"; self when already there), or a differentiable
+        cast to a dtype (a new tensor even for the same dtype)."""
         target = backend.device_or_dtype(target)
         if target in backend.DEVICES:
             if target == self.device:
@@ -191,10 +194,12 @@ class Tensor:
 
     # ---- backward ------------------------------------------------------------
     def backward(self, grad=None, retain_graph=False):
-        """Fill .grad of every leaf this tensor depends on with d(self)/d(leaf).
+        """Add d(self)/d(leaf) into .grad of every leaf this tensor depends on (gradients
+        accumulate: clear them between steps).
 
         On a scalar, grad defaults to 1. On anything else, pass grad= (the
-        gradient of some scalar loss with respect to this tensor).
+        gradient g of some scalar loss with respect to this tensor): each leaf
+        then gets the vector-Jacobian product g . d(self)/d(leaf).
         """
         if not self.requires_grad:
             raise RuntimeError(

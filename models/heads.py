@@ -28,13 +28,14 @@ class LMHead(nn.Module):
 
 
 def pool(hidden, attention_mask, how):
-    """(B, T, d) -> (B, d): the first token, the last real token, or the mean over real tokens."""
+    """(B, T, d) -> (B, d): the first token, the last real token, or the mean over real tokens.
+    Padding is on the right (as the tokenizers pad), so the last real token sits at mask.sum() - 1."""
     if how == "first":
         return hidden[:, 0]
     mask = (mg.ones(hidden.shape[:2], device=hidden.device) if attention_mask is None
             else attention_mask.to(hidden.dtype))  # (B, T)
     if how == "last":
-        last = mask.sum(1).long() - 1  # index of each row's last real token
+        last = mask.sum(1).long() - 1  # index of each row's last real token (right padding)
         return hidden[mg.arange(hidden.shape[0], device=hidden.device), last]
     return (hidden * mask.unsqueeze(-1)).sum(1) / mask.sum(1, keepdim=True).clamp(min=1)
 

@@ -1,8 +1,8 @@
 """One config-driven transformer, read top to bottom:
 SelfAttention -> FeedForward -> LayerCache -> Block -> TransformerConfig -> Transformer.
 
-causal=True gives a GPT-style decoder (a token sees only the tokens before
-it); causal=False a BERT-style encoder (every real token sees every other).
+causal=True gives a GPT-style decoder (a token sees itself and the tokens
+before it); causal=False a BERT-style encoder (every real token sees every other).
 norm_first=True is pre-LN (GPT-2, the project's own models: x + f(LN(x)),
 stable to train); False is post-LN (BERT: LN(x + f(x)), what imported BERT
 weights expect). The body returns hidden states (B, T, d_model); the heads in
@@ -151,8 +151,9 @@ class Transformer(nn.Module):
         self.init_weights()
 
     def init_weights(self):
-        """GPT-2's scheme: N(0, 0.02) weights, zero biases, and residual projections
-        scaled by 1/sqrt(2 n_layers) so the residual stream's variance stays put with depth."""
+        """GPT-2's scheme: N(0, 0.02^2) weights (std 0.02, embeddings too), zero biases, and the
+        residual projections' std scaled by 1/sqrt(2 n_layers): each of the 2 n_layers branches adds
+        to the residual stream, so its variance stays put with depth. LayerNorm weights stay 1."""
         for name, p in self.named_parameters():
             if name.endswith("bias"):
                 nn.init.zeros_(p)

@@ -147,7 +147,8 @@ class Pow(Function):
         # (b == 0) lifts the exponent to 0 where b = 0: the slope of the flat x^0 = 1 is then
         # b * a^0 = 0, not 0 * a^-1 = 0 * inf at a = 0 (and b may be an array or a Python number)
         grad_a = grad * b * a ** (b - 1 + (b == 0)) if need_a else None
-        # log(a) is only real for a > 0; 0 ** b is flat in b there, so its slope is 0
+        # log(a) is only real for a > 0. Elsewhere we give 0: 0 ** b (b > 0) is flat in b, and a < 0
+        # has a ** b real only at whole b, so no slope in b (PyTorch gives NaN there)
         grad_b = grad * out * xp.log(xp.where(a > 0, a, 1)) if need_b else None
         return grad_a, grad_b
 
@@ -468,7 +469,7 @@ def where(condition, a, b):
         raise TypeError(f"where: the condition must be a bool tensor (e.g. x > 0), got "
                         f"{condition.dtype.name if isinstance(condition, Tensor) else type(condition).__name__}")
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):  # two numbers: a tensor of a's default
-        a = Tensor(a, device=condition.device)  # dtype (float32 or int64), as in PyTorch; NumPy: float64
+        a = Tensor(a, device=condition.device)  # dtype (float32 or int64), as in PyTorch; NumPy: float64 for floats
     return Where.apply(condition, *promote(a, b))
 
 

@@ -340,10 +340,13 @@ def scaled_dot_product_attention(q, k, v, attn_mask=None, is_causal=False, dropo
 
     attn_mask is boolean (True = may attend, as in PyTorch) or a float added to
     the scores, and broadcasts to (..., Tq, Tk). is_causal hides keys j > i from
-    query i and, unlike PyTorch, may be combined with attn_mask (causal + padding).
-    A query that may attend to nothing gets a zero output and zero gradients
-    (PyTorch gives NaN). scale defaults to 1/sqrt(D). dropout_p drops attention
-    probabilities whenever it is > 0: pass 0 in evaluation, as in PyTorch.
+    query i and may be combined with attn_mask (causal + padding: a key must pass
+    both). PyTorch's docs say that combination is an error, though its 2.13 CPU
+    kernels accept it and combine them the same way. A query that may attend to
+    nothing gets a zero output and zero gradients, as PyTorch 2.13's kernels give
+    (its documented reference code, softmax of an all -inf row, gives NaN).
+    scale defaults to 1/sqrt(D). dropout_p drops attention probabilities
+    whenever it is > 0: pass 0 in evaluation, as in PyTorch.
     """
     if min(q.ndim, k.ndim, v.ndim) < 2 or q.shape[-1] != k.shape[-1] or k.shape[-2] != v.shape[-2]:
         raise ValueError(

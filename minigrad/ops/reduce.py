@@ -67,7 +67,8 @@ def mean(x, dim=None, keepdim=False):
 
 
 class Max(Function):
-    """max_i x_i;  d/dx_i = 1/k for each of the k elements equal to the max (ties split evenly), else 0"""
+    """max_i x_i;  d/dx_i = 1/k for each of the k elements equal to the max (ties split evenly, as
+    PyTorch's max() and amax), else 0"""
 
     @staticmethod
     def forward(ctx, x, dims, keepdim):

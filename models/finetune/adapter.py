@@ -3,11 +3,12 @@
     h -> h + up(gelu(down(h)))      down: d -> r,  up: r -> d,  r = d / reduction_factor
 
 inserted after the attention and after the feed-forward sublayer of every
-block, before the block's residual add and LayerNorm. `up` starts at zero, so
-at the start the adapter is exactly the identity and the model is exactly the
-pretrained one; training then grows a small correction. The nonlinearity is the
-model's own GELU (exact, or the tanh approximation GPT-2 and the shipped model
-use, ~3x cheaper here than our exact erf). The body stays frozen:
+block, before the block's dropout and residual add (and, post-LN, its
+LayerNorm). `up` starts at zero, so at the start the adapter is exactly the
+identity and the model is exactly the pretrained one; training then grows a
+small correction. The nonlinearity is the model's own GELU (exact, or the tanh
+approximation GPT-2 and the shipped model use, ~3x cheaper here than our exact
+erf). The body stays frozen:
 per adapter only 2 d r + r + d numbers train (Houlsby: ~3.6 % of BERT per task,
 within 0.4 % of full fine-tuning on GLUE). Houlsby also trained the LayerNorms:
 that is the combination "adapter+params" with patterns=["*ln*", "*norm*"].
