@@ -262,6 +262,14 @@ class Tensor:
                         stack.append((parent, False))
         return order
 
+    def _forget_grad(self, set_to_none=True):
+        """What zero_grad does to each parameter: no gradient (None), or zeros (not grad * 0, which
+        would keep a NaN)."""
+        if set_to_none or self.grad is None:
+            self.grad = None
+        else:
+            self.grad = Tensor._from_array(backend.xp_of(self.grad.data).zeros_like(self.grad.data))
+
     def _accumulate_grad(self, grad):
         # a fresh, row-major array: op gradients may alias each other (add passes grad through),
         # and a transposed one would make every optimizer pass over it strided

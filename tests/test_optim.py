@@ -434,3 +434,9 @@ def test_zero_grad_sets_gradients_to_none_or_to_zeros():
     assert w.grad.tolist() == [0.0, 0.0]  # zeros, even where the gradient was NaN
     optimizer.zero_grad()
     assert w.grad is None  # PyTorch 2's default
+    layer = nn.Linear(2, 1)
+    layer(mg.ones(1, 2)).sum().backward()
+    layer.zero_grad(set_to_none=False)
+    assert [p.grad.tolist() for p in layer.parameters()] == [[[0.0, 0.0]], [0.0]]
+    layer.zero_grad()
+    assert all(p.grad is None for p in layer.parameters())

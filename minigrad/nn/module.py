@@ -135,10 +135,10 @@ class Module:
             param.requires_grad_(requires_grad)
         return self
 
-    def zero_grad(self):
-        """Forget every parameter's gradient (backward() adds into .grad)."""
+    def zero_grad(self, set_to_none=True):
+        """Forget every parameter's gradient (backward() adds into .grad); set_to_none=False keeps zeros."""
         for param in self.parameters():
-            param.grad = None
+            param._forget_grad(set_to_none)
 
     def to(self, target):
         """Move every parameter to a device ("cpu"/"cuda") or cast floating ones to a dtype, in place."""

@@ -50,10 +50,7 @@ class Optimizer:
         """Forget the gradients: backward() adds into .grad. set_to_none=False keeps each as zeros."""
         for group in self.param_groups:
             for p in group["params"]:
-                if set_to_none or p.grad is None:
-                    p.grad = None
-                else:  # zeros, not grad * 0: a NaN gradient would stay NaN
-                    p.grad = Tensor._from_array(backend.xp_of(p.grad.data).zeros_like(p.grad.data))
+                p._forget_grad(set_to_none)
 
     def step(self):
         with no_grad():
