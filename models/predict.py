@@ -135,8 +135,9 @@ def class_names(tuned):
 def unknown_labels(true, names):
     """The true labels that are none of the model's classes (names), most frequent first, as a note
     (their texts are predicted but cannot be scored); an error where no label is a class at all:
-    then the file most likely writes its classes another way."""
-    unknown = sorted(set(true) - set(names), key=lambda label: -true.count(label))
+    then the file most likely writes its classes another way. Labels as frequent keep the file's order."""
+    unknown = sorted(dict.fromkeys(label for label in true if label not in names),
+                     key=lambda label: -true.count(label))
     if len(unknown) == len(set(true)):
         raise ValueError(f"none of the file's labels ({', '.join(unknown[:5])}{', ...' * (len(unknown) > 5)}) is one of "
                          f"the model's classes ({', '.join(names)}): are the labels written another way, or is "

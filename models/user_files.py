@@ -109,7 +109,7 @@ def _parsed_rows(text, path, columns, delimiter, quoting):
     lines = text.split("\n")
     reader = csv.DictReader(io.StringIO(text, newline=""), restval=None, delimiter=delimiter, quoting=quoting,
                             strict=True)
-    rows, start = [], 2
+    rows, start = [], 1  # the line a record starts on: the header's, until it is read
     try:
         _check_header(reader.fieldnames, path, columns)
         start = reader.line_num + 1

@@ -299,12 +299,30 @@ def test_a_stray_double_quote_is_named_where_it_opens_rather_than_swallowing_the
         user_files.load_csv(with_lines({3: '"a\nb",pos\n\n,neg'}))
 
 
+def test_a_stray_quote_in_the_header_is_named_on_line_1(tmp_path):
+    with pytest.raises(ValueError, match=r"h.csv, line 1: a double quote opens a quoted text here \('\"text,label'\)"):
+        user_files.load_csv(write(tmp_path, "h.csv", '"text,label\nfoo,pos\nbar,neg\n'))
+
+
+def test_only_a_line_that_reads_as_a_row_with_a_label_in_the_label_column_is_a_swallowed_row(tmp_path):
+    one_line = write(tmp_path, "one.csv", 'text,label\n"so good,pos",neg\nfine,pos\n')  # a quoted text on one line
+    assert user_files.load_csv(one_line)[0] == [("so good,pos", 0), ("fine", 1)]
+    three = write(tmp_path, "three.csv", 'id,text,label\n1,"first\nsecond,pos",pos\n2,dull,neg\n')  # 2 fields of 3
+    assert [e.text for e in user_files.load_csv(three)[0]] == ["first\nsecond,pos", "dull"]
+    label_first = write(tmp_path, "first.csv", 'label,text\npos,"the best\nneg,dull\npos,fine"\nneg,bad\npos,ok\n')
+    with pytest.raises(ValueError, match=r"first.csv, line 2: a double quote opens .* that runs over 3 lines"):
+        user_files.load_csv(label_first)
+
+
 def test_a_tab_separated_files_quotes_are_read_as_text_where_they_open_no_quoted_field(tmp_path):
     lines = ["text\tlabel", '" the best film\tpos', "dull\tneg", 'she said "wow"\tpos', "fine\tpos"]
     examples, _ = user_files.load_csv(write(tmp_path, "glue.tsv", "\n".join(lines) + "\n"))  # GLUE's .tsv style
     assert [e.text for e in examples] == ['" the best film', "dull", 'she said "wow"', "fine"]
     quoted = write(tmp_path, "pandas.tsv", 'text\tlabel\n"tab\there, ""quoted"""\tpos\nok\tneg\n')  # pandas' style
     assert [e.text for e in user_files.load_csv(quoted)[0]] == ['tab\there, "quoted"', "ok"]
+    # a quote closed at a field's end rows later: the rows it took in are read, its quotes as text
+    closed = write(tmp_path, "closed.tsv", 'text\tlabel\n"the best\tpos\ndull\tneg\nfine"\tpos\nbad\tneg\n')
+    assert [e.text for e in user_files.load_csv(closed)[0]] == ['"the best', "dull", 'fine"', "bad"]
 
 
 def test_a_directory_is_not_a_data_file(tmp_path):
@@ -507,10 +525,24 @@ def test_a_csv_row_short_of_a_column_that_is_read_is_named(tmp_path):
     with pytest.raises(ValueError, match=r"short.csv, line 3: 1 field, but the header names 2: no 'label' "
                                          r"\(a separator ',' missing\?\)"):
         user_files.load_csv(path)
+    with pytest.raises(ValueError, match=r"three.csv, line 3: 2 fields, but the header names 3: no 'label'"):
+        user_files.load_csv(write(tmp_path, "three.csv", "id,text,label\n1,hi,pos\n2,ho\n"))
     unread = write(tmp_path, "notes.csv", "text,label,notes\nhi,pos,seen twice\nho,neg\n")  # a blank last cell
     assert user_files.load_csv(unread)[0] == [("hi", 1), ("ho", 0)]
     with pytest.raises(ValueError, match="line 3: empty label in column 'label'"):  # there but empty: said so
         user_files.load_csv(write(tmp_path, "empty.csv", "text,label\nhi,pos\nho,\n"))
+
+
+def test_with_keep_unknown_the_labels_not_given_follow_the_given_ones_sorted(tmp_path):
+    rows = [("a", "pos"), ("b", "meh"), ("c", "awful"), ("d", "neg")]
+    csv_path = write(tmp_path, "k.csv", "text,label\n" + "".join(f"{text},{label}\n" for text, label in rows))
+    jsonl_path = write(tmp_path, "k.jsonl", "".join(json.dumps({"text": text, "label": label}) + "\n"
+                                                    for text, label in rows))
+    for path in (csv_path, jsonl_path):
+        examples, names = user_files.load_examples(path, labels=["neg", "pos"], keep_unknown=True)
+        assert names == ["neg", "pos", "awful", "meh"] and [e.label for e in examples] == [1, 3, 2, 0]
+        with pytest.raises(ValueError, match="unknown label 'meh'"):  # without it, an error
+            user_files.load_examples(path, labels=["neg", "pos"])
 
 
 def test_a_jsonl_line_that_is_not_an_object_is_named(tmp_path):

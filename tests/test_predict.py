@@ -338,9 +338,43 @@ def test_labels_the_model_has_no_class_for_are_predicted_not_scored(tiny, tmp_pa
     file = write_csv(tmp_path / "t.csv", [["text", "label"]] + [[t, label] for t, label in zip(texts, true)])
     assert main(["predict", str(delta), "--input", str(file), "--out", str(tmp_path / "p")]) == 0
     out = capsys.readouterr().out
-    assert "note: 2 of 5 texts have a label" in out and "on the 3 labelled texts of" in out
+    assert "note: 2 of 5 texts have a label" in out
+    assert f"on the 3 labelled texts of {file} whose label the model knows:" in out
     written = list(csv.reader(open(tmp_path / "p" / "predictions.csv", newline="")))
     assert [row[-1] for row in written[1:]] == true
+
+
+def test_unknown_labels_are_noted_most_frequent_first_then_in_the_files_order():
+    from models.predict import unknown_labels
+
+    assert unknown_labels(["pos", "neg", "pos"], ["neg", "pos"]) == []  # all known: no note
+    assert unknown_labels(["c", "pos", "b", "a", "b"], ["neg", "pos"]) == [
+        "4 of 5 texts have a label the model has no class for ('b' 2, 'c' 1, 'a' 1): they are predicted but left "
+        "out of the scores"]
+    with pytest.raises(ValueError, match=r"none of the file's labels \(e, d, c, b, a\) is one of the model's classes"):
+        unknown_labels(list("edcba"), ["neg", "pos"])
+    with pytest.raises(ValueError, match=r"none of the file's labels \(f, e, d, c, b, \.\.\.\) is one"):
+        unknown_labels(list("fedcba"), ["neg", "pos"])
+
+
+def test_a_file_of_one_class_is_scored_against_the_classes_of_a_delta_without_label_names(tiny, tmp_path, capsys):
+    _, tuned, _, max_len = saved(tiny, tmp_path, "sentiment")
+    delta = tmp_path / "unnamed.safetensors"
+    save_delta(tuned, delta, base="tiny", max_len=max_len)
+    file = write_csv(tmp_path / "ones.csv", [["text", "label"], ["good .", "1"], ["fine .", "1"]])
+    assert main(["predict", str(delta), "--input", str(file), "--out", str(tmp_path / "p")]) == 0
+    scores = json.loads((tmp_path / "p" / "results.json").read_text())["scores"]
+    assert [sum(row) for row in scores["confusion_matrix"]] == [0, 2]  # both texts, as class "1"
+
+
+def test_input_without_out_writes_its_predictions_in_a_new_run_folder(tiny, tmp_path, capsys, monkeypatch):
+    delta = saved(tiny, tmp_path, "sentiment")[0]
+    file = write_csv(tmp_path / "t.csv", [["text"], ["good ."], ["awful ."]])
+    monkeypatch.chdir(tmp_path)
+    assert main(["predict", str(delta), "--input", str(file)]) == 0
+    written, = (tmp_path / "runs").glob("*-predict/predictions.csv")
+    assert [row["text"] for row in csv.DictReader(open(written, newline=""))] == ["good .", "awful ."]
+
 
 def test_predictions_csv_has_each_tasks_columns(tmp_path):
     from models.predict import write_predictions

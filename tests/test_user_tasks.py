@@ -136,6 +136,13 @@ def test_a_conll_files_header_line_is_skipped_not_read_as_a_sentence(tmp_path):
     # only the first line is a header: further on, "word tag" is a word and its tag
     examples, names = user_files.load_tagged(write(tmp_path, "later.tsv", body + "\nword\ttag\n"))
     assert "tag" in names and examples[-1].words == ("word",)
+    # after blank lines, and with columns between the word and the tag, it is a header still
+    for name, header in [("blank.tsv", "\n\nword\ttag\n"), ("wide.txt", "token lemma ner\n")]:
+        examples, names = user_files.load_tagged(write(tmp_path, name, header + body))
+        assert names == ["ASP", "O", "OPN"] and [e.words for e in examples] == [("the", "battery"), ("good",)]
+    # a first word that names a column is a word where its tag is not a column's name
+    examples, names = user_files.load_tagged(write(tmp_path, "text.tsv", "Text\tO\nmining\tASP\n"))
+    assert names == ["ASP", "O"] and examples[0].words == ("Text", "mining")
 
 # ---- question-answering files ------------------------------------------------------------------------------
 def test_qa_answers_are_found_as_the_first_run_of_context_words(tmp_path):
