@@ -209,6 +209,12 @@ def test_ctrl_c_stops_the_whole_comparison_and_keeps_what_finished(tmp_path, cap
     assert "lora: interrupted after 1 step" in capsys.readouterr().out
 
 
+def test_ctrl_c_in_a_finetune_without_a_sweep_names_its_run_by_the_options_given(tmp_path, capsys, monkeypatch):
+    press_ctrl_c_at_step(2, monkeypatch)
+    assert main(["finetune", "--mode", "lora", "--option", "r=2", "--steps", "3", "--out", str(tmp_path / "ft")]) == 130
+    assert "\nr=2: interrupted after 1 step" in capsys.readouterr().out
+
+
 def press_ctrl_c_while_scoring(n, monkeypatch):
     """Ctrl-C during the n-th final scoring (compare scores each mode's validation, then test, after it
     has trained; finetune each setting's validation, then the best one's test): outside the training
@@ -656,9 +662,11 @@ def test_your_own_test_file_is_scored_and_a_sweep_without_one_names_its_best(tmp
     printed = capsys.readouterr().out
     assert f"\nr=4: val accuracy {100 * best['val_accuracy']:.1f}%, test accuracy {100 * best['test_accuracy']:.1f}%" \
         in printed  # one setting: no "best", and the row is named by the options given
+    assert next(line for line in printed.splitlines() if line.startswith("fine-tuning")).endswith("mode 'lora', 2 steps")
     header = next(line for line in printed.splitlines() if line.startswith("setting"))
     assert "val acc" in header and "test acc" not in header  # scored once, below the table, not a "-" column
-    assert next(line for line in printed.splitlines() if line.startswith("r=4 "))
+    row = next(line for line in printed.splitlines() if line.startswith("r=4 "))
+    assert len(row) == len(header)  # no test cell under no test column
     assert main(["finetune", "--mode", "head", "--steps", "2", *own, "--sweep", "lr=1e-3,1e-1",
                  "--out", str(tmp_path / "b")]) == 0
     best = json.loads((tmp_path / "b" / "results.json").read_text())["best"]
@@ -780,7 +788,9 @@ def test_compare_can_keep_every_modes_delta_and_each_predicts_what_it_scored(tmp
     from models.finetune.delta import read_metadata  # each records the tokens it was trained on, as finetune's does
 
     assert [read_metadata(out / f"delta-{mode}.safetensors").get("max_len") for mode in ("head", "lora")] == ["48", "48"]
-    assert f"use one: minigrad predict {out / 'delta-head.safetensors'} " in capsys.readouterr().out  # one that exists
+    printed = capsys.readouterr().out
+    assert f"deltas:  delta-head.safetensors, delta-lora.safetensors in {out}; " in printed  # every one written
+    assert f"use one: minigrad predict {out / 'delta-head.safetensors'} " in printed  # one that exists
     assert main(["predict", str(out), "good"]) == 2  # the run folder: which delta?
     assert "holds a delta for each mode `minigrad compare` ran: delta-head.safetensors, delta-lora.safetensors; " \
            "pass one of them" in capsys.readouterr().err

@@ -127,3 +127,13 @@ def test_finetune_keeps_the_lowest_validation_loss(sea_file, tmp_path, capsys):
     results = json.loads((out / "results.json").read_text())
     assert results["best"]["val_loss"] == min(row["val_loss"] for row in results["rows"])
     assert "val perplexity" in capsys.readouterr().out
+
+
+def test_finetune_without_a_sweep_names_its_setting_by_its_options_and_says_how_to_generate(sea_file, tmp_path, capsys):
+    out = tmp_path / "tune"
+    assert main(["finetune", "--task", "lm", "--train", str(sea_file), "--mode", "lora", "--option", "r=2",
+                 "--steps", "2", "--out", str(out)]) == 0
+    best = json.loads((out / "results.json").read_text())["best"]
+    printed = capsys.readouterr().out
+    assert f"\nr=2: val perplexity {best['val_perplexity']:.2f}\n" in printed and "best:" not in printed
+    assert f"use it: minigrad generate --delta {out / 'delta.safetensors'}" in printed

@@ -19,7 +19,10 @@ def test_an_answer_is_the_context_words_the_predicted_tokens_fall_in():
 @pytest.mark.parametrize("task", ["tagging", "qa"])
 def test_compare_runs_tagging_and_qa(task, tmp_path, capsys):
     out = tmp_path / task
-    assert main(["compare", "--task", task, "--modes", "head,lora", "--steps", "3", "--out", str(out)]) == 0
+    assert main(["compare", "--task", task, "--modes", "head,lora", "--steps", "3", "--save-deltas",
+                 "--out", str(out)]) == 0
+    use = '--question "a question" "a text that answers it"' if task == "qa" else '"a new text"'
+    assert f"use one: minigrad predict {out / 'delta-head.safetensors'} {use}" in capsys.readouterr().out
     rows = {row["mode"]: row for row in json.loads((out / "results.json").read_text())["rows"]}
     assert set(rows) == {"head", "lora", "scratch"}  # no majority class outside classification
     for row in rows.values():
