@@ -126,7 +126,7 @@ def test_finetune_keeps_the_lowest_validation_loss(sea_file, tmp_path, capsys):
                  "--sweep", "lr=1e-4,1e-2", "--out", str(out)]) == 0
     results = json.loads((out / "results.json").read_text())
     assert results["best"]["val_loss"] == min(row["val_loss"] for row in results["rows"])
-    assert "val perplexity" in capsys.readouterr().out
+    assert f"best: lr={results['best']['point']['lr']}: val perplexity" in capsys.readouterr().out
 
 
 def test_finetune_without_a_sweep_names_its_setting_by_its_options_and_says_how_to_generate(sea_file, tmp_path, capsys):

@@ -297,6 +297,11 @@ def test_a_stray_double_quote_is_named_where_it_opens_rather_than_swallowing_the
     # errors name the line a record starts on, after blank lines
     with pytest.raises(ValueError, match=r"q.csv, line 8: empty text"):
         user_files.load_csv(with_lines({3: '"a\nb",pos\n\n,neg'}))
+    with pytest.raises(ValueError, match=r"crlf.csv, line 5: empty text"):  # Windows line ends too
+        user_files.load_csv(write(tmp_path, "crlf.csv", "text,label\r\nfoo,pos\r\n\r\n\r\n,neg\r\n"))
+    # a line separator that is not a line end (U+2028, inside a text) leaves the lines named as they are
+    with pytest.raises(ValueError, match=r"sep.csv, line 5: a double quote opens a quoted text here \('\"the best"):
+        user_files.load_csv(with_lines({1: "one\u2028two,pos", 3: '"the best,pos'}, "sep.csv"))
 
 
 def test_a_stray_quote_in_the_header_is_named_on_line_1(tmp_path):

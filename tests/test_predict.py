@@ -268,6 +268,12 @@ def test_a_run_folder_stands_for_its_delta_and_a_pretrained_model_is_not_one(tin
     assert "text 2 is empty" in capsys.readouterr().err
 
 
+def test_a_compare_run_folder_of_one_delta_is_not_taken_for_a_finetune_run(tmp_path):
+    (tmp_path / "delta-head.safetensors").write_bytes(b"")  # compare --modes head --save-deltas
+    with pytest.raises(ValueError, match="holds a delta for each mode `minigrad compare` ran: delta-head.safetensors; "):
+        load_tuned(tmp_path)
+
+
 def test_a_word_without_tokens_gets_no_tag_and_is_never_part_of_an_answer():
     """WordPiece drops control characters: a word made only of them has no token to carry a tag or an answer."""
     from models.tokenizers import WordPieceTokenizer

@@ -143,6 +143,7 @@ def test_a_conll_files_header_line_is_skipped_not_read_as_a_sentence(tmp_path):
     # a first word that names a column is a word where its tag is not a column's name
     examples, names = user_files.load_tagged(write(tmp_path, "text.tsv", "Text\tO\nmining\tASP\n"))
     assert names == ["ASP", "O"] and examples[0].words == ("Text", "mining")
+    assert not user_files.looks_tagged(write(tmp_path, "none.txt", "# a comment, no lines\n"), names)
 
 # ---- question-answering files ------------------------------------------------------------------------------
 def test_qa_answers_are_found_as_the_first_run_of_context_words(tmp_path):
