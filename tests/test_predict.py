@@ -171,6 +171,7 @@ def test_predict_end_to_end_reproduces_finetunes_validation_accuracy(tmp_path, c
     assert main(["predict", str(out / "delta.safetensors"), "--input", str(valid), "--out", str(tmp_path / "p")]) == 0
     printed = capsys.readouterr().out
     assert f"accuracy {100 * best['val_accuracy']:.1f}%" in printed and "... and 490 more" in printed
+    assert f"on the 500 labelled texts of {valid}:\n" in printed  # every label known: no "whose label ..."
     results = json.loads((tmp_path / "p" / "results.json").read_text())
     assert results["scores"]["accuracy"] == best["val_accuracy"]
     rows = list(csv.DictReader(open(tmp_path / "p" / "predictions.csv")))
