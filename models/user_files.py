@@ -72,10 +72,15 @@ def _read_text(path, encoding):
 DELIMITERS = (",", "\t", ";")
 
 
+def _lines(text):
+    """The lines as the csv module counts them: \n, \r\n or an old Mac's lone \r ends one."""
+    return [line.rstrip("\r\n") for line in io.StringIO(text, newline="")]
+
+
 def _delimiter(text, columns):
     """The delimiter under which the header row names every one of `columns`; failing that, the one
     that splits the header into the most fields (so an error lists the columns as the file has them)."""
-    first_line = text.split("\n", 1)[0]
+    first_line = io.StringIO(text, newline="").readline().rstrip("\r\n")
     headers = {d: next(csv.reader([first_line], delimiter=d), []) for d in DELIMITERS}
     for delimiter, header in headers.items():
         if all(column in header for column in columns):
@@ -106,7 +111,7 @@ def _csv_rows(text, path, columns):
 
 
 def _parsed_rows(text, path, columns, delimiter, quoting):
-    lines = text.split("\n")
+    lines = _lines(text)
     reader = csv.DictReader(io.StringIO(text, newline=""), restval=None, delimiter=delimiter, quoting=quoting,
                             strict=True)
     rows, start = [], 1  # the line a record starts on: the header's, until it is read
@@ -151,13 +156,14 @@ def _check_no_swallowed_rows(rows, path, columns, header, delimiter, lines):
     text_column, label_column = columns
     labels, where = {row[label_column] for _, row in rows}, header.index(label_column)
     for start, row in rows:
-        if "\n" not in row[text_column]:
+        inner_lines = _lines(row[text_column])
+        if len(inner_lines) < 2:
             continue
-        for inner in row[text_column].split("\n"):
+        for inner in inner_lines:
             fields = next(csv.reader([inner], delimiter=delimiter), [])
             if len(fields) == len(header) and fields[where] in labels:
                 raise StrayQuote(f"{path}, line {start}: {_stray_quote(lines[start - 1])} that runs over "
-                                 f"{row[text_column].count(chr(10)) + 1} lines, taking in rows such as {inner[:60]!r} "
+                                 f"{len(inner_lines)} lines, taking in rows such as {inner[:60]!r} "
                                  f"as its text; {STRAY_QUOTE_HINT}")
 
 
@@ -601,7 +607,7 @@ def looks_tagged(path, tags, words_field="words", encoding="utf-8"):
     if Path(path).suffix.lower() in JSON_SUFFIXES:
         return has_column(path, words_field, encoding)
     lines = [line.split() for line in _read_text(path, encoding).splitlines()
-             if line.strip() and not line.startswith("#")]
+             if line.strip() and not line.startswith("#") and line.split()[0] != "-DOCSTART-"]
     lines = lines[1:] if lines and _is_header(lines[0]) else lines
     return bool(lines) and all(len(fields) >= 2 and fields[-1] in tags for fields in lines)
 

@@ -319,6 +319,14 @@ def test_only_a_line_that_reads_as_a_row_with_a_label_in_the_label_column_is_a_s
         user_files.load_csv(label_first)
 
 
+def test_an_old_mac_csv_of_lone_carriage_returns_reads_and_names_its_lines(tmp_path):
+    path = write(tmp_path, "mac.csv", "text,label\rgood,pos\rbad,neg\r\"oops,pos\rfine,pos\r")
+    with pytest.raises(ValueError, match=r"mac.csv, line 4: a double quote opens a quoted text here \('\"oops,pos'\)"):
+        user_files.load_csv(path)
+    assert user_files.load_csv(write(tmp_path, "ok.csv", "text,label\rgood,pos\rbad,neg\r"))[0] == [("good", 1),
+                                                                                                    ("bad", 0)]
+
+
 def test_a_tab_separated_files_quotes_are_read_as_text_where_they_open_no_quoted_field(tmp_path):
     lines = ["text\tlabel", '" the best film\tpos', "dull\tneg", 'she said "wow"\tpos', "fine\tpos"]
     examples, _ = user_files.load_csv(write(tmp_path, "glue.tsv", "\n".join(lines) + "\n"))  # GLUE's .tsv style

@@ -133,6 +133,8 @@ def test_a_conll_files_header_line_is_skipped_not_read_as_a_sentence(tmp_path):
     examples, names = user_files.load_tagged(write(tmp_path, "headed.tsv", "Word\tTag\n" + body))
     assert names == ["ASP", "O", "OPN"] and [e.words for e in examples] == [("the", "battery"), ("good",)]
     assert user_files.looks_tagged(write(tmp_path, "headed2.tsv", "token ner_tags\n" + body), names)
+    docstart = write(tmp_path, "docstart.conll", "-DOCSTART- O\n\nword tag\n" + body)  # a header after -DOCSTART-
+    assert user_files.looks_tagged(docstart, names) and len(user_files.load_tagged(docstart)[0]) == 2
     # only the first line is a header: further on, "word tag" is a word and its tag
     examples, names = user_files.load_tagged(write(tmp_path, "later.tsv", body + "\nword\ttag\n"))
     assert "tag" in names and examples[-1].words == ("word",)
