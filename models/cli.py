@@ -233,7 +233,7 @@ def data_fetch_command(args):
 
 
 def compare_config(args):
-    from models import user_files
+    from models import tables
     from models.compare import CompareConfig
 
     for flag, path in (("--valid", args.valid), ("--test", args.test)):
@@ -244,7 +244,7 @@ def compare_config(args):
     if args.task == "lm" and args.label_column != "label":
         raise ValueError("--label-column is for labelled sentences; language modelling reads only --text-column")
     if args.task == "lm" and args.train and args.text_column != "text" and \
-            Path(args.train).suffix.lower() not in user_files.TABLE_SUFFIXES:
+            Path(args.train).suffix.lower() not in tables.TABLE_SUFFIXES:
         raise ValueError(f"--text-column {args.text_column} names a column, and {args.train} is plain text "
                          "(one text per line, no columns)")
     if args.train and args.train_domain:
@@ -262,7 +262,7 @@ def compare_config(args):
         raise ValueError(f"{renamed[0][0]} {renamed[0][1]} renames a field, and a qa file's fields are fixed: "
                          "question, context, answer")
     if args.train and args.task == "tagging" and renamed and \
-            Path(args.train).suffix.lower() not in user_files.JSON_SUFFIXES:
+            Path(args.train).suffix.lower() not in tables.JSON_SUFFIXES:
         raise ValueError(f"{renamed[0][0]} {renamed[0][1]} names a field of a .jsonl / .json file, and {args.train} is "
                          "CoNLL-style (a word and its tag on each line, no fields)")
     if own_file_options and not args.train:

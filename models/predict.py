@@ -22,7 +22,7 @@ from pathlib import Path
 
 import minigrad as mg
 from minigrad.nn import functional as F
-from models import data, pretrained, user_files
+from models import data, pretrained, tables, user_files
 from models.finetune import load_delta
 from models.finetune.delta import read_metadata
 from models.metrics import answer_scores, classification_report
@@ -118,7 +118,7 @@ def read_input(path, task, labels=None, text_column="text", label_column=None, e
         examples, _ = user_files.load_tagged(path, encoding=encoding, tags=labels)
         return [e.text for e in examples], [e.tags for e in examples], None
     scored = task == "classification" and (label_column is not None or
-                                           user_files.has_column(path, "label", encoding))
+                                           tables.has_column(path, "label", encoding))
     if scored:
         examples, names = user_files.load_examples(path, text_column=text_column, label_column=label_column or "label",
                                                    encoding=encoding, labels=labels, keep_unknown=True)

@@ -11,239 +11,14 @@
                                   of the context's words
 
 Without a validation file, a seeded share of the training file is held out for validation.
+Reading a file's text and its rows (CSV, TSV, JSON): models/tables.py.
 """
-import codecs
-import csv
-import io
-import json
 import random
 import re
-import shlex
 from pathlib import Path
 
+from models import tables
 from models.data import Example, QAExample, TaggedExample, TaskData, TextExample, stratified_split
-
-# Python's csv module refuses a field over 131,072 characters (a guard against runaway quotes), but
-# a whole document in one cell is a fair thing to fine-tune on. Not sys.maxsize: on platforms where
-# a C long is 32 bits, field_size_limit(sys.maxsize) overflows.
-CSV_FIELD_LIMIT = 2**31 - 1
-
-
-# The byte-order marks that Windows tools (Notepad's "Unicode", PowerShell's redirection, Excel's
-# "Unicode Text") put at the start of UTF-16 and UTF-32 files. UTF-32's come first: its little-endian
-# mark, FF FE 00 00, starts with UTF-16's FF FE.
-WIDE_BYTE_ORDER_MARKS = ((b"\xff\xfe\x00\x00", "utf-32"), (b"\x00\x00\xfe\xff", "utf-32"),
-                         (b"\xff\xfe", "utf-16"), (b"\xfe\xff", "utf-16"))
-
-
-def _marked_encoding(raw):
-    """"utf-16" or "utf-32" where the bytes start with that encoding's byte-order mark, else None."""
-    return next((name for mark, name in WIDE_BYTE_ORDER_MARKS if raw.startswith(mark)), None)
-
-
-def _read_text(path, encoding):
-    path = Path(path)
-    if path.is_dir():
-        raise IsADirectoryError(f"{path} is a directory; expected a data file (CSV, JSONL or plain text)")
-    if not path.is_file():
-        raise FileNotFoundError(f"data file not found: {path}")
-    raw = path.read_bytes()
-    try:
-        codec = codecs.lookup(encoding).name  # the canonical name: "UTF16" and "utf_16" are "utf-16"
-    except LookupError:
-        raise ValueError(f"unknown encoding {encoding!r} for {path}") from None
-    # Read as UTF-8 such a file fails on its first byte, and as latin-1 it "works", giving a header
-    # of letters with NULs between them; either way the mark says what the encoding is.
-    marked = _marked_encoding(raw)
-    if marked and not codec.startswith(marked):  # "utf-16-le" is fine: the mark is then removed below
-        raise ValueError(f"{path} is {marked.upper()} text (it starts with a {marked.upper()} byte-order mark), "
-                         f"not {encoding}; pass --encoding {marked}")
-    try:
-        return raw.decode(encoding).removeprefix("\ufeff")  # a byte-order mark (Excel) is not text
-    except LookupError:
-        raise ValueError(f"unknown encoding {encoding!r} for {path}") from None
-    except UnicodeDecodeError as error:
-        line = raw[:error.start].count(b"\n") + 1
-        raise ValueError(f"{path} is not valid {encoding}: byte {raw[error.start]:#04x} on line {line} cannot be "
-                         f"decoded; pass the file's encoding, e.g. --encoding latin-1") from None
-
-
-# Commas first; then tabs (.tsv) and semicolons (what spreadsheets write where the decimal mark is a comma)
-DELIMITERS = (",", "\t", ";")
-
-
-def _lines(text):
-    """The lines as the csv module counts them: \n, \r\n or an old Mac's lone \r ends one."""
-    return [line.rstrip("\r\n") for line in io.StringIO(text, newline="")]
-
-
-def _delimiter(text, columns):
-    """The delimiter under which the header row names every one of `columns`; failing that, the one
-    that splits the header into the most fields (so an error lists the columns as the file has them)."""
-    first_line = io.StringIO(text, newline="").readline().rstrip("\r\n")
-    headers = {d: next(csv.reader([first_line], delimiter=d), []) for d in DELIMITERS}
-    for delimiter, header in headers.items():
-        if all(column in header for column in columns):
-            return delimiter
-    return max(DELIMITERS, key=lambda d: len(headers[d]))  # the first of equals: a comma
-
-
-class StrayQuote(ValueError):
-    """A double quote that opened a quoted field where the file meant a plain quote mark."""
-
-
-def _csv_rows(text, path, columns):
-    """(line number, row dict) for each record, after checking the header names `columns`.
-    A row short of one of `columns` is an error; its other missing fields are "" (unread columns).
-
-    A field that starts with a double quote runs to the next one, across lines. A stray quote
-    ('"the best', '5" screen') would so swallow the rows after it into one text: that is an
-    error naming the line the quote opened on. A tab-separated file is then read again with its
-    quotes as text: such files (GLUE's .tsv) seldom quote their fields."""
-    csv.field_size_limit(CSV_FIELD_LIMIT)
-    delimiter = _delimiter(text, columns)
-    try:
-        return _parsed_rows(text, path, columns, delimiter, csv.QUOTE_MINIMAL)
-    except StrayQuote:
-        if delimiter != "\t":
-            raise
-        return _parsed_rows(text, path, columns, delimiter, csv.QUOTE_NONE)
-
-
-def _parsed_rows(text, path, columns, delimiter, quoting):
-    lines = _lines(text)
-    reader = csv.DictReader(io.StringIO(text, newline=""), restval=None, delimiter=delimiter, quoting=quoting,
-                            strict=True)
-    rows, start = [], 1  # the line a record starts on: the header's, until it is read
-    try:
-        _check_header(reader.fieldnames, path, columns)
-        start = reader.line_num + 1
-        for row in reader:
-            while start < reader.line_num and not lines[start - 1].strip():
-                start += 1  # blank lines before the record: it starts after them
-            extra = row.pop(None, [])  # fields past the header's: a text with an unquoted separator in it
-            if any(field.strip() for field in extra):
-                raise ValueError(f"{path}, line {reader.line_num}: {len(reader.fieldnames) + len(extra)} fields, but "
-                                 f"the header names {len(reader.fieldnames)}; put a text that contains "
-                                 f"{delimiter!r} in double quotes (\"good{delimiter} really good\")")
-            missing = [column for column in columns if row[column] is None]
-            if missing:
-                given = sum(value is not None for value in row.values())
-                raise ValueError(f"{path}, line {start}: {given} field{'s' * (given != 1)}, but the header names "
-                                 f"{len(reader.fieldnames)}: no {missing[0]!r} (a separator {delimiter!r} missing?)")
-            rows.append((start, {name: "" if value is None else value for name, value in row.items()}))
-            start = reader.line_num + 1
-    except csv.Error as error:  # most likely the parser ran on inside a quoted field a stray quote opened
-        if '"' not in lines[start - 1]:
-            raise ValueError(f"{path}, line {start}: not valid CSV ({error})") from None
-        raise StrayQuote(f"{path}, line {start}: {_stray_quote(lines[start - 1])} that does not close where it "
-                         f"should (the CSV reader: {error}); {STRAY_QUOTE_HINT}") from None
-    if len(columns) > 1:
-        _check_no_swallowed_rows(rows, path, columns, reader.fieldnames, delimiter, lines)
-    return rows
-
-
-def _stray_quote(line):
-    return f"a double quote opens a quoted text here ({line[:60]!r})"
-
-
-STRAY_QUOTE_HINT = 'inside a quoted text write a quote as two (""); a text that starts with none needs no quotes'
-
-
-def _check_no_swallowed_rows(rows, path, columns, header, delimiter, lines):
-    """A text over several lines, one of which reads as a whole row with a label the file uses in
-    its place ("the best film,positive"), is rows a stray quote swallowed: an error, not one example."""
-    text_column, label_column = columns
-    labels, where = {row[label_column] for _, row in rows}, header.index(label_column)
-    for start, row in rows:
-        inner_lines = _lines(row[text_column])
-        if len(inner_lines) < 2:
-            continue
-        for inner in inner_lines:
-            fields = next(csv.reader([inner], delimiter=delimiter), [])
-            if len(fields) == len(header) and fields[where] in labels:
-                raise StrayQuote(f"{path}, line {start}: {_stray_quote(lines[start - 1])} that runs over "
-                                 f"{len(inner_lines)} lines, taking in rows such as {inner[:60]!r} "
-                                 f"as its text; {STRAY_QUOTE_HINT}")
-
-
-# The options that name the columns, in the order the loaders pass them: [text_column, label_column]
-COLUMN_OPTIONS = ("--text-column", "--label-column")
-
-
-def _near_miss_hint(column, names, columns):
-    """"; did you mean --label-column ' label'?" where one of `names` is `column` but for case or
-    spaces around it ("Label", or " label" from a header written "text, label"), else "". Such a
-    name looks right in a list, so the hint gives the option exactly as it must be typed."""
-    near = [name for name in names if name.strip().casefold() == column.strip().casefold()]
-    if not near:
-        return ""
-    return f"; did you mean {COLUMN_OPTIONS[columns.index(column)]} {shlex.quote(near[0])}?"
-
-
-def _check_header(header, path, columns):
-    """The header row names each of `columns` exactly once. Only those: a repeated column that is
-    not read (often blank names, from empty cells at the end of a spreadsheet's header) does no harm."""
-    if header is None:
-        raise ValueError(f"{path} is empty: expected a header row naming the columns {columns}")
-    for column in columns:
-        if column not in header:
-            hint = _near_miss_hint(column, header, columns)
-            if not hint and len(header) == 1 and len(columns) > 1:
-                # one column where a text and a label were asked for: most likely a plain-text file
-                hint = " (one column: for plain text, one example per line, use --task lm)"
-            # quoted, so a stray space or an empty name shows
-            raise ValueError(f"{path} has no column {column!r}; its columns are: "
-                             f"{', '.join(map(repr, header))}{hint}")
-        if header.count(column) > 1:  # csv.DictReader would quietly read the last one
-            raise ValueError(f"{path} has {header.count(column)} columns named {column!r}; rename all but one, "
-                             "so it is clear which to read")
-
-
-def _place(position):
-    """Where a row is, for messages: "line 3" for a line number, as _csv_rows and _jsonl_rows give
-    for lines; a JSON array's "item 3" as it is."""
-    return f"line {position}" if isinstance(position, int) else position
-
-
-def _json_lines(text, path):
-    """(line number, value) for each non-blank line of JSON Lines."""
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            yield number, json.loads(line)
-        except json.JSONDecodeError as error:
-            raise ValueError(f"{path}, line {number}: not valid JSON ({error.msg})") from None
-
-
-def _json_array(text, path):
-    """("item N", value) for each element of a JSON array, counting from 1. The array may span
-    many lines, so an element has no line of its own; its place in the array names it instead."""
-    try:
-        items = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{path}, line {error.lineno}: not valid JSON ({error.msg})") from None
-    for number, item in enumerate(items, 1):
-        yield f"item {number}", item
-
-
-def _jsonl_rows(text, path, columns):
-    """(position, object) for each record, each checked to have `columns`. A record is a line (the
-    position a line number) of a JSON Lines file, or, where a .json file holds one JSON array (as
-    many tools export), an element of it (the position "item N"; see _place)."""
-    is_array = text.lstrip().startswith("[")
-    if is_array and Path(path).suffix.lower() == ".jsonl":  # JSON Lines is one object per line
-        raise ValueError(f"{path} looks like a JSON array (it starts with '['), not JSON Lines (one object per "
-                         "line, as .jsonl says); rename it to .json to read it as an array of objects")
-    for position, row in (_json_array if is_array else _json_lines)(text, path):
-        if not isinstance(row, dict):
-            raise ValueError(f"{path}, {_place(position)}: expected a JSON object, got {type(row).__name__}")
-        for column in columns:
-            if column not in row:
-                raise ValueError(f"{path}, {_place(position)}: no field {column!r}; its fields are: "
-                                 f"{', '.join(map(repr, row))}{_near_miss_hint(column, row, columns)}")
-        yield position, row
 
 
 def _label_order(name):
@@ -252,18 +27,12 @@ def _label_order(name):
     return (0, int(name), name) if re.fullmatch(r"-?\d+", name) else (1, 0, name)
 
 
-def _json_kind(value):
-    """What JSON calls a value's type, for saying what a field holds."""
-    kinds = {dict: "an object", list: "an array", type(None): "null", bool: "true/false", str: "a string"}
-    return kinds.get(type(value), "a number")
-
-
 def _text_field(value, path, line, column):
     """A text field's value, checked to be a string that is not blank."""
     if not isinstance(value, str):  # a JSON number or array; str() would make up a text
-        raise ValueError(f"{path}, {_place(line)}: the text in {column!r} is {_json_kind(value)}; expected a string")
+        raise ValueError(f"{path}, {tables.place(line)}: the text in {column!r} is {tables.json_kind(value)}; expected a string")
     if not value.strip():
-        raise ValueError(f"{path}, {_place(line)}: empty text in column {column!r}")
+        raise ValueError(f"{path}, {tables.place(line)}: empty text in column {column!r}")
     return value
 
 
@@ -284,11 +53,11 @@ def _examples(rows, path, text_column, label_column, labels, keep_unknown=False)
     for line, row in rows:
         text, label = _text_field(row[text_column], path, line, text_column), row[label_column]
         if not isinstance(label, (str, int, float)):  # a JSON object, array or null names no class
-            raise ValueError(f"{path}, {_place(line)}: the label in {label_column!r} is {_json_kind(label)}; "
+            raise ValueError(f"{path}, {tables.place(line)}: the label in {label_column!r} is {tables.json_kind(label)}; "
                              "expected a string or a number")
         label = _label_name(label)
         if not label:
-            raise ValueError(f"{path}, {_place(line)}: empty label in column {label_column!r}")
+            raise ValueError(f"{path}, {tables.place(line)}: empty label in column {label_column!r}")
         found.append((line, text, label))
     if not found:
         raise ValueError(f"{path} has no rows of data")
@@ -301,7 +70,7 @@ def _examples(rows, path, text_column, label_column, labels, keep_unknown=False)
     index = {name: i for i, name in enumerate(names)}
     for line, _, label in found:
         if label not in index:
-            raise ValueError(f"{path}, {_place(line)}: unknown label {label!r}; allowed labels: {', '.join(names)}")
+            raise ValueError(f"{path}, {tables.place(line)}: unknown label {label!r}; allowed labels: {', '.join(names)}")
     if len(names) < 2:
         raise ValueError(f"{path}: only one class ({names[0]!r}); a classifier needs at least two")
     return [Example(text, index[label]) for _, text, label in found], names
@@ -311,19 +80,19 @@ def load_csv(path, text_column="text", label_column="label", encoding="utf-8", l
     """Read (text, label index) examples and the label names from a CSV file with a header row.
     Without `labels`, the names are the labels found, sorted; with it, any other label is an error,
     or with keep_unknown, the names are `labels` followed by the others found, sorted."""
-    rows = _csv_rows(_read_text(path, encoding), path, [text_column, label_column])
+    rows = tables.csv_rows(tables.read_text(path, encoding), path, [text_column, label_column])
     return _examples(rows, path, text_column, label_column, labels, keep_unknown)
 
 
 def load_jsonl(path, text_column="text", label_column="label", encoding="utf-8", labels=None, keep_unknown=False):
     """Like load_csv, for a file of one JSON object per line."""
-    rows = _jsonl_rows(_read_text(path, encoding), path, [text_column, label_column])
+    rows = tables.jsonl_rows(tables.read_text(path, encoding), path, [text_column, label_column])
     return _examples(rows, path, text_column, label_column, labels, keep_unknown)
 
 
 def load_examples(path, **options):
     """load_jsonl for .jsonl/.json files, load_csv for anything else."""
-    return (load_jsonl if Path(path).suffix.lower() in (".jsonl", ".json") else load_csv)(path, **options)
+    return (load_jsonl if Path(path).suffix.lower() in tables.JSON_SUFFIXES else load_csv)(path, **options)
 
 
 def _hold_out(examples, valid_fraction, seed):
@@ -355,34 +124,15 @@ def load_user_task(train_path, valid_path=None, test_path=None, text_column="tex
     return TaskData(Path(train_path).stem, "classification", names, train, valid, test)
 
 
-TABLE_SUFFIXES = (".csv", ".tsv", ".jsonl", ".json")  # files with named columns; any other is plain text
-
-
 def read_texts(path, text_column="text", encoding="utf-8"):
     """The texts of a file: the text column of a .csv or .tsv (with a header row) or a .jsonl
     file; any other file is plain text, one text per non-blank line."""
     suffix = Path(path).suffix.lower()
-    text = _read_text(path, encoding)
-    if suffix not in TABLE_SUFFIXES:
+    text = tables.read_text(path, encoding)
+    if suffix not in tables.TABLE_SUFFIXES:
         return [line for line in text.splitlines() if line.strip()]
-    rows = (_jsonl_rows if suffix in (".jsonl", ".json") else _csv_rows)(text, path, [text_column])
+    rows = (tables.jsonl_rows if suffix in tables.JSON_SUFFIXES else tables.csv_rows)(text, path, [text_column])
     return [_text_field(row[text_column], path, line, text_column) for line, row in rows]
-
-
-def has_column(path, column, encoding="utf-8"):
-    """Whether a .csv / .tsv file's header row, or a JSON file's first object, names `column`
-    (a file that is not valid is left to the reader that follows, which says where)."""
-    suffix = Path(path).suffix.lower()
-    if suffix not in TABLE_SUFFIXES:
-        return False
-    text = _read_text(path, encoding)
-    if suffix in (".jsonl", ".json"):
-        try:
-            _, first = next(_jsonl_rows(text, path, []), (None, None))
-        except ValueError:
-            return False
-        return isinstance(first, dict) and column in first
-    return column in next(csv.reader([text.split("\n", 1)[0]], delimiter=_delimiter(text, [column])), [])
 
 
 def load_texts(path, text_column="text", encoding="utf-8"):
@@ -418,7 +168,6 @@ def load_user_text(train_path, valid_path=None, text_column="text", encoding="ut
 # A question-answering file is JSON, one object per question, the answer a run of the context's words:
 #
 #     {"question": "what about the battery ?", "context": "the battery is not bad .", "answer": "not bad"}
-JSON_SUFFIXES = (".jsonl", ".json")
 TAGGING_FIELDS = ("words", "tags")  # a JSON tagging file's fields, unless --text-column / --label-column say others
 QA_FIELDS = ("question", "context", "answer")
 
@@ -428,13 +177,13 @@ def _token_list(value, where, field_name, noun):
     whitespace-free token: the sentence is its words joined by spaces, and split at spaces again."""
     if not isinstance(value, list):
         hint = " (split the sentence into its words)" if isinstance(value, str) and noun == "word" else ""
-        raise ValueError(f"{where}: {field_name!r} is {_json_kind(value)}; expected an array of {noun}s, one string "
+        raise ValueError(f"{where}: {field_name!r} is {tables.json_kind(value)}; expected an array of {noun}s, one string "
                          f"per word{hint}")
     for number, item in enumerate(value, 1):
         if noun == "tag" and isinstance(item, int) and not isinstance(item, bool):
             item = value[number - 1] = str(item)  # a tag id, as datasets exports them ("ner_tags": [0, 3, ...])
         if not isinstance(item, str):
-            raise ValueError(f"{where}: {noun} {number} in {field_name!r} is {_json_kind(item)}; expected a string")
+            raise ValueError(f"{where}: {noun} {number} in {field_name!r} is {tables.json_kind(item)}; expected a string")
         if not item.strip():
             raise ValueError(f"{where}: {noun} {number} in {field_name!r} is empty")
         if len(item.split()) > 1 or item != item.strip():
@@ -445,15 +194,15 @@ def _token_list(value, where, field_name, noun):
 
 def _json_tagged(text, path, words_field, tags_field):
     """(words, tags, where each tag is) for each object of a JSON tagging file."""
-    for position, row in _jsonl_rows(text, path, [words_field, tags_field]):
-        where = f"{path}, {_place(position)}"
+    for position, row in tables.jsonl_rows(text, path, [words_field, tags_field]):
+        where = f"{path}, {tables.place(position)}"
         words = _token_list(row[words_field], where, words_field, "word")
         tags = _token_list(row[tags_field], where, tags_field, "tag")
         if not words:
             raise ValueError(f"{where}: empty sentence: {words_field!r} has no words")
         if len(words) != len(tags):
             raise ValueError(f"{where}: {len(words)} words but {len(tags)} tags; expected one tag per word")
-        yield words, tags, [f"{_place(position)}, tag {number}" for number in range(1, len(tags) + 1)]
+        yield words, tags, [f"{tables.place(position)}, tag {number}" for number in range(1, len(tags) + 1)]
 
 
 CONLL_HEADER_WORDS = {"word", "words", "token", "tokens", "form", "text"}
@@ -497,8 +246,8 @@ def load_tagged(path, words_field="words", tags_field="tags", encoding="utf-8", 
     sorted; with it (the training file's), any other tag is an error."""
     if words_field == tags_field:
         raise ValueError(f"the words and the tags are both read from the field {words_field!r}; name two fields")
-    text = _read_text(path, encoding)
-    is_json = Path(path).suffix.lower() in JSON_SUFFIXES
+    text = tables.read_text(path, encoding)
+    is_json = Path(path).suffix.lower() in tables.JSON_SUFFIXES
     sentences = list(_json_tagged(text, path, words_field, tags_field) if is_json else _conll_tagged(text, path))
     if not sentences:
         raise ValueError(f"{path} has no sentences: expected " + (
@@ -540,20 +289,20 @@ def _missing_answer_hint(context, answer):
 def load_qa(path, encoding="utf-8"):
     """QAExamples from a .jsonl / .json file of {"question", "context", "answer"} objects (all three
     strings). The answer is the first run of the context's words (split at spaces) that are its words."""
-    if Path(path).suffix.lower() not in JSON_SUFFIXES:
+    if Path(path).suffix.lower() not in tables.JSON_SUFFIXES:
         raise ValueError(f"{path}: question answering reads .jsonl (one object per line) or a .json array of "
                          f"objects with the fields {', '.join(QA_FIELDS)}")
     examples = []
-    for position, row in _jsonl_rows(_read_text(path, encoding), path, []):
+    for position, row in tables.jsonl_rows(tables.read_text(path, encoding), path, []):
         missing = [name for name in QA_FIELDS if name not in row]
-        if missing:  # checked here, not by _jsonl_rows: these names are fixed, no --text-column renames them
-            raise ValueError(f"{path}, {_place(position)}: no field {missing[0]!r}; expected the fields "
+        if missing:  # checked here, not by tables.jsonl_rows: these names are fixed, no --text-column renames them
+            raise ValueError(f"{path}, {tables.place(position)}: no field {missing[0]!r}; expected the fields "
                              f"{', '.join(QA_FIELDS)}, and its fields are: {', '.join(map(repr, row))}")
         question, context, answer = (_text_field(row[name], path, position, name) for name in QA_FIELDS)
         context_words = context.split()
         span = answer_span(context_words, answer.split())
         if span is None:
-            raise ValueError(f"{path}, {_place(position)}: the answer {answer!r} is not in the context as a run of "
+            raise ValueError(f"{path}, {tables.place(position)}: the answer {answer!r} is not in the context as a run of "
                              f"whole words{_missing_answer_hint(context, answer)}")
         start, end = span
         examples.append(QAExample(question.strip(), " ".join(context_words), start, end,
@@ -604,9 +353,9 @@ def looks_tagged(path, tags, words_field="words", encoding="utf-8"):
     --input): a JSON file whose first object has words_field, or a file whose every non-blank,
     non-comment line ends in one of `tags` (a sentence that happens to end in a tag name on each
     of its lines is unlikely)."""
-    if Path(path).suffix.lower() in JSON_SUFFIXES:
-        return has_column(path, words_field, encoding)
-    lines = [line.split() for line in _read_text(path, encoding).splitlines()
+    if Path(path).suffix.lower() in tables.JSON_SUFFIXES:
+        return tables.has_column(path, words_field, encoding)
+    lines = [line.split() for line in tables.read_text(path, encoding).splitlines()
              if line.strip() and not line.startswith("#") and line.split()[0] != "-DOCSTART-"]
     lines = lines[1:] if lines and _is_header(lines[0]) else lines
     return bool(lines) and all(len(fields) >= 2 and fields[-1] in tags for fields in lines)
@@ -615,7 +364,7 @@ def looks_tagged(path, tags, words_field="words", encoding="utf-8"):
 def read_questions(path, encoding="utf-8"):
     """(questions, contexts, answers or None) from a .jsonl / .json file of {"question", "context"}
     objects, each with an "answer" (then scored) or none."""
-    rows = list(_jsonl_rows(_read_text(path, encoding), path, ["question", "context"]))
+    rows = list(tables.jsonl_rows(tables.read_text(path, encoding), path, ["question", "context"]))
     if not rows:
         raise ValueError(f"{path} has no questions: expected one object per question, with the fields question, "
                          "context (and answer, to be scored)")
@@ -624,7 +373,7 @@ def read_questions(path, encoding="utf-8"):
     answered = [("answer" in row) for _, row in rows]
     if any(answered) and not all(answered):
         position = rows[answered.index(False)][0]
-        raise ValueError(f"{path}, {_place(position)}: no field 'answer', which the rows before have; give every "
+        raise ValueError(f"{path}, {tables.place(position)}: no field 'answer', which the rows before have; give every "
                          "question its answer (to be scored) or none")
     answers = [_text_field(row["answer"], path, position, "answer") for position, row in rows] if all(answered) \
         else None

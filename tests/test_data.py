@@ -7,7 +7,7 @@ import math
 
 import pytest
 
-from models import data, user_files
+from models import data, tables, user_files
 from models.data import ASPECT, IGNORE, NEGATION, OPINION, OTHER, clause, sentence
 from models.tokenizers import BPETokenizer, CharTokenizer
 
@@ -264,7 +264,7 @@ def test_a_csv_field_past_the_csv_modules_limit_loads_and_csv_errors_name_the_li
     path = write(tmp_path, "long.csv", f'text,label\nshort,neg\n"{long_text}",pos\n')
     assert user_files.load_csv(path)[0] == [("short", 0), (long_text, 1)]
     limit = csv.field_size_limit()
-    monkeypatch.setattr(user_files, "CSV_FIELD_LIMIT", 1000)  # any other csv.Error takes the same way out
+    monkeypatch.setattr(tables, "CSV_FIELD_LIMIT", 1000)  # any other csv.Error takes the same way out
     try:
         with pytest.raises(ValueError, match=r"long.csv, line 3: a double quote opens a quoted text here .* "
                                              r"\(the CSV reader: field larger than field limit"):
@@ -722,11 +722,11 @@ def test_a_big_endian_utf32_file_is_named_as_such(tmp_path):
 
 
 def test_has_column_looks_at_the_header_or_the_first_object_and_leaves_a_bad_file_to_its_reader(tmp_path):
-    assert user_files.has_column(write(tmp_path, "a.csv", "text,label\ngood,pos\n"), "label")
-    assert user_files.has_column(write(tmp_path, "b.tsv", "text\tlabel\ngood\tpos\n"), "label")
-    assert not user_files.has_column(write(tmp_path, "c.csv", "text,stars\ngood,5\n"), "label")
-    assert user_files.has_column(write(tmp_path, "d.jsonl", '{"text": "good", "label": "pos"}\n'), "label")
-    assert not user_files.has_column(write(tmp_path, "e.jsonl", '{"text": "good"}\n'), "label")
-    assert not user_files.has_column(write(tmp_path, "f.txt", "label\n"), "label")  # plain text has no columns
-    assert not user_files.has_column(write(tmp_path, "g.jsonl", '{"text": "good", "label": \n'), "label")  # not JSON
-    assert not user_files.has_column(write(tmp_path, "h.jsonl", '["good", "pos"]\n'), "label")  # not an object
+    assert tables.has_column(write(tmp_path, "a.csv", "text,label\ngood,pos\n"), "label")
+    assert tables.has_column(write(tmp_path, "b.tsv", "text\tlabel\ngood\tpos\n"), "label")
+    assert not tables.has_column(write(tmp_path, "c.csv", "text,stars\ngood,5\n"), "label")
+    assert tables.has_column(write(tmp_path, "d.jsonl", '{"text": "good", "label": "pos"}\n'), "label")
+    assert not tables.has_column(write(tmp_path, "e.jsonl", '{"text": "good"}\n'), "label")
+    assert not tables.has_column(write(tmp_path, "f.txt", "label\n"), "label")  # plain text has no columns
+    assert not tables.has_column(write(tmp_path, "g.jsonl", '{"text": "good", "label": \n'), "label")  # not JSON
+    assert not tables.has_column(write(tmp_path, "h.jsonl", '["good", "pos"]\n'), "label")  # not an object
