@@ -348,7 +348,7 @@ def shares(n, sizes):
     Rounding each share on its own would not add up: 40 classes of 5 rows, 10 % held out, is half
     a row each, and rounding half to even gives every class 0."""
     total = sum(sizes)
-    exact = [n * size / total for size in sizes]
+    exact = [n * size / total if total else 0 for size in sizes]
     counts = [math.floor(share) for share in exact]
     by_remainder = sorted(range(len(sizes)), key=lambda i: counts[i] - exact[i])  # largest remainder first
     for i in by_remainder[:n - sum(counts)]:
@@ -366,7 +366,9 @@ def stratified_split(examples, n_valid, n_test, seed):
     labels = sorted({e.label for e in examples})
     sizes = [sum(e.label == label for e in examples) for label in labels]
     train, valid, test = [], [], []
-    for label, k_test, k_valid in zip(labels, shares(n_test, sizes), shares(n_valid, sizes)):
+    k_tests = shares(n_test, sizes)
+    k_valids = shares(n_valid, [size - k for size, k in zip(sizes, k_tests)])  # from what test left
+    for label, k_test, k_valid in zip(labels, k_tests, k_valids):
         group = [e for e in examples if e.label == label]
         rng.shuffle(group)
         test += group[:k_test]

@@ -592,6 +592,9 @@ def test_many_small_classes_still_hold_out_the_asked_share_in_all():
     assert (len(train), len(valid), len(test)) == (170, 20, 10)  # rounded class by class: 0 each
     assert max(collections.Counter(e.label for e in valid).values()) == 1  # spread over 20 classes
     assert data.shares(5, [4] * 12) == [1] * 5 + [0] * 7 and data.shares(3, [7, 3]) == [2, 1]
+    one_row_classes = [data.Example(f"text {c}", c) for c in range(6)]
+    train, valid, test = data.stratified_split(one_row_classes, n_valid=2, n_test=2, seed=0)
+    assert (len(train), len(valid), len(test)) == (2, 2, 2)  # valid's shares come from what test left
 
 
 def test_user_text_keeps_a_text_for_training_and_reads_a_validation_file(tmp_path):
