@@ -173,8 +173,8 @@ def predict(tuned, tokenizer, max_len, texts, questions=None, true=None, source=
     "max_len", "notes", "rows" (one dict per text: the text and, by task, "label", "probability" and
     "probabilities", one per class; "tags", [word, TAG] pairs; or "question" and "answer") and, given
     `true` (see read_input), "scores": classification_report for a classifier (over the texts whose
-    label it knows) or a tagger
-    (over words), models.metrics.answer_scores for qa. questions: qa's, one per text."""
+    label it knows) or a tagger (over words), models.metrics.answer_scores for qa. questions: qa's,
+    one per text."""
     if tuned.task == "lm":
         raise ValueError(f"{source} adapted a language model: it writes text rather than labelling it; "
                          f"use `minigrad generate --delta {source}`")
