@@ -229,6 +229,51 @@ def test_load_state_dict_non_strict_allows_missing_and_unexpected_keys_only():
         model.load_state_dict({"out.bias": mg.zeros(3)}, strict=False)
 
 
+class Masked(nn.Module):
+    """nanoGPT's attention keeps its causal mask as a buffer."""
+
+    def __init__(self):
+        super().__init__()
+        self.proj = nn.Linear(3, 3)
+        self.register_buffer("bias", mg.tensor(np.tril(np.ones((3, 3)))).view(1, 3, 3) == 1)
+        self.register_buffer("scratch", mg.zeros(2), persistent=False)
+
+    def forward(self, x):  # (B, 3, 3)
+        return self.proj(x).masked_fill(~self.bias, 0.0)
+
+
+def test_buffers_are_saved_loaded_and_moved_but_never_trained():
+    model = nn.Sequential(Masked())
+    assert [name for name, _ in model.named_buffers()] == ["0.bias", "0.scratch"]
+    assert list(model.state_dict()) == ["0.proj.weight", "0.proj.bias", "0.bias"]  # not the non-persistent one
+    assert all(p is not model[0].bias for p in model.parameters()) and len(list(model.buffers())) == 2
+    model(mg.randn(2, 3, 3)).sum().backward()
+    assert model[0].bias.grad is None and model[0].proj.weight.grad is not None
+    other = nn.Sequential(Masked())
+    with mg.no_grad():
+        other[0].bias.fill_(False)
+    assert other.load_state_dict(model.state_dict()).missing_keys == []
+    assert other[0].bias.tolist() == model[0].bias.tolist()
+    with pytest.raises(RuntimeError, match="missing keys.*0.bias"):
+        other.load_state_dict({k: v for k, v in model.state_dict().items() if k != "0.bias"})
+    model.to(mg.float64)
+    assert model[0].scratch.dtype == mg.float64 and model[0].bias.dtype.name == "bool"  # masks stay masks
+    model[0].scratch = mg.ones(2)  # assigning a tensor to a buffer's name replaces the buffer
+    assert model[0]._buffers["scratch"].tolist() == [1.0, 1.0]
+    with pytest.raises(KeyError, match="attribute 'proj' already exists"):
+        model[0].register_buffer("proj", mg.zeros(1))
+    with pytest.raises(TypeError, match="must be a Tensor"):
+        model[0].register_buffer("w", nn.Parameter(mg.zeros(1)))
+
+
+def test_parameters_without_recursing_are_the_modules_own():
+    model = nn.Linear(2, 2)
+    outer = nn.Sequential(model)
+    outer.gain = nn.Parameter(mg.ones(1))
+    assert list(outer.parameters(recurse=False)) == [outer.gain]
+    assert len(list(outer.parameters())) == 3
+
+
 def test_load_state_dict_bumps_versions_and_keeps_parameters_the_same_objects():
     model = MLP()
     weight = model.out.weight

@@ -14,7 +14,9 @@ such as "blocks.0.attn.weight" without any bookkeeping in the subclass:
             return self.out(self.hidden(x).relu())
 
 Those names are what state_dict() saves, what load_state_dict() checks and
-what fine-tuning uses to choose which parameters train.
+what fine-tuning uses to choose which parameters train. A buffer
+(register_buffer) is a tensor the module keeps but does not train, such as a
+causal mask: it is saved and moved with the parameters, and never optimized.
 """
 from collections import namedtuple
 
@@ -31,6 +33,8 @@ class Module:
         # object.__setattr__: our own __setattr__ needs these two dicts to exist already
         object.__setattr__(self, "_parameters", {})
         object.__setattr__(self, "_modules", {})
+        object.__setattr__(self, "_buffers", {})
+        object.__setattr__(self, "_non_persistent_buffers", set())
         self.training = True
 
     def forward(self, *args, **kwargs):
@@ -52,8 +56,9 @@ class Module:
                 f"or change the values in place with `with mg.no_grad(): self.{name}.copy_(...)`"
             )
         registry = self._parameters if isinstance(value, Parameter) else (
-            self._modules if isinstance(value, Module) else None)
-        for other in (self._parameters, self._modules, self.__dict__):
+            self._modules if isinstance(value, Module) else (
+                self._buffers if name in self._buffers and isinstance(value, Tensor) else None))
+        for other in (self._parameters, self._modules, self._buffers, self.__dict__):
             if other is not registry:
                 other.pop(name, None)  # a name lives in one place only
         if registry is None:
@@ -62,17 +67,32 @@ class Module:
             registry[name] = value  # an existing name keeps its place in the order
 
     def __getattr__(self, name):  # only called when normal lookup fails
-        for registry in ("_parameters", "_modules"):
+        for registry in ("_parameters", "_modules", "_buffers"):
             if name in self.__dict__.get(registry, {}):
                 return self.__dict__[registry][name]
         raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
 
     def __delattr__(self, name):
-        for registry in (self._parameters, self._modules):
+        for registry in (self._parameters, self._modules, self._buffers):
             if name in registry:
                 del registry[name]
                 return
         object.__delattr__(self, name)
+
+    def register_buffer(self, name, tensor, persistent=True):
+        """Keep tensor as self.<name>: saved in state_dict() (unless persistent=False) and moved by
+        to(), but not a parameter, so no optimizer changes it (a causal mask, running statistics)."""
+        if not isinstance(tensor, Tensor) or isinstance(tensor, Parameter):
+            raise TypeError(f"register_buffer: {name!r} must be a Tensor (not a Parameter), got {type(tensor).__name__}")
+        if "." in name or not name:
+            raise KeyError(f"register_buffer: buffer name {name!r} must be non-empty and can't contain '.'")
+        if hasattr(self, name) and name not in self._buffers:
+            raise KeyError(f"register_buffer: attribute {name!r} already exists")
+        self._buffers[name] = tensor
+        if persistent:
+            self._non_persistent_buffers.discard(name)
+        else:
+            self._non_persistent_buffers.add(name)
 
     # ---- walking the tree ------------------------------------------------------------
     def named_modules(self, prefix=""):
@@ -110,8 +130,20 @@ class Module:
                 seen.add(id(param))
                 yield (f"{module_name}.{name}" if module_name else name), param
 
-    def parameters(self):
+    def parameters(self, recurse=True):
+        """Every parameter of the tree; recurse=False: only this module's own."""
+        if not recurse:
+            return iter(self._parameters.values())
         return (param for _, param in self.named_parameters())
+
+    def named_buffers(self, prefix=""):
+        """(dotted name, Tensor) for every buffer in the tree."""
+        for module_name, module in self.named_modules(prefix):
+            for name, buffer in module._buffers.items():
+                yield (f"{module_name}.{name}" if module_name else name), buffer
+
+    def buffers(self):
+        return (buffer for _, buffer in self.named_buffers())
 
     def apply(self, fn):
         """Call fn(module) on every module of the tree (e.g. a custom initialisation)."""
@@ -154,15 +186,28 @@ class Module:
             param.data = convert(param.data)  # a parameter is a leaf: replacing its array is safe
             if param.grad is not None:
                 param.grad = Tensor._from_array(convert(param.grad.data))
+        for buffer in self.buffers():
+            buffer.data = convert(buffer.data)
         return self
 
     # ---- checkpoints -----------------------------------------------------------------
+    def _checkpoint_tensors(self):
+        """{dotted name: Tensor} of what a checkpoint holds: every parameter, tied ones under each of
+        their names, and every persistent buffer."""
+        tensors = dict(self.named_parameters(remove_duplicate=False))
+        for module_name, module in self.named_modules():
+            for name, buffer in module._buffers.items():
+                if name not in module._non_persistent_buffers:
+                    tensors[f"{module_name}.{name}" if module_name else name] = buffer
+        return tensors
+
     def state_dict(self):
-        """{dotted name: Tensor} for every parameter, tied ones under each of their names.
+        """{dotted name: Tensor} for every parameter (tied ones under each of their names) and
+        persistent buffer.
 
         The tensors share memory with the parameters: copy them to keep a snapshot.
         """
-        return {name: param.detach() for name, param in self.named_parameters(remove_duplicate=False)}
+        return {name: tensor.detach() for name, tensor in self._checkpoint_tensors().items()}
 
     def load_state_dict(self, state_dict, strict=True):
         """Copy the values of state_dict into the parameters, checking everything first.
@@ -171,7 +216,7 @@ class Module:
         wrong dtypes are all reported together in one error, and then nothing is
         loaded. Returns (missing_keys, unexpected_keys), as PyTorch does.
         """
-        own = dict(self.named_parameters(remove_duplicate=False))
+        own = self._checkpoint_tensors()
         missing = [name for name in own if name not in state_dict]
         unexpected = [name for name in state_dict if name not in own]
         problems = []
