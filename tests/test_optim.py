@@ -324,6 +324,19 @@ def test_warmup_cosine_curve():
         lr_scheduler.WarmupCosineLR(sgd(), 5, 3)
 
 
+def test_cosine_annealing_matches_pytorch_per_group_and_past_t_max():
+    torch = pytest.importorskip("torch")
+    opt = optim.SGD([{"params": [param()], "lr": 0.1}, {"params": [param()], "lr": 0.02}])
+    ours = lr_scheduler.CosineAnnealingLR(opt, T_max=5, eta_min=0.01)
+    theirs_opt = torch.optim.SGD([{"params": [torch.zeros(1, requires_grad=True)], "lr": 0.1},
+                                  {"params": [torch.zeros(1, requires_grad=True)], "lr": 0.02}])
+    theirs = torch.optim.lr_scheduler.CosineAnnealingLR(theirs_opt, T_max=5, eta_min=0.01)
+    for _ in range(13):  # on down to eta_min at 5, back up at 10
+        np.testing.assert_allclose(ours.get_last_lr(), theirs.get_last_lr(), rtol=1e-12)
+        opt.step(), theirs_opt.step()
+        ours.step(), theirs.step()
+
+
 def test_step_and_linear_curves():
     assert lrs(lr_scheduler.StepLR(sgd(1.0), step_size=3, gamma=0.5), 7) == [1, 1, 1, 0.5, 0.5, 0.5, 0.25]
     np.testing.assert_allclose(lrs(lr_scheduler.LinearLR(sgd(1.0), total_iters=4), 6), [1, 0.75, 0.5, 0.25, 0, 0])

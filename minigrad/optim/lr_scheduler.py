@@ -1,4 +1,5 @@
-"""Learning-rate schedules: lr at step t = the group's initial lr * factor(t).
+"""Learning-rate schedules: lr at step t = the group's initial lr * factor(t)
+(CosineAnnealingLR's floor eta_min is an lr itself, the same for every group).
 
 Call scheduler.step() once after each optimizer.step(). Building a scheduler
 already sets the lr for step 0. Each group keeps its own initial lr (saved as
@@ -22,10 +23,13 @@ class LRScheduler:
     def factor(self, step):
         raise NotImplementedError
 
+    def lr(self, base_lr, step):
+        return base_lr * self.factor(step)
+
     def step(self):
         self.last_epoch += 1
         for group, base_lr in zip(self.optimizer.param_groups, self.base_lrs):
-            group["lr"] = base_lr * self.factor(self.last_epoch)
+            group["lr"] = self.lr(base_lr, self.last_epoch)
 
     def get_last_lr(self):
         return [group["lr"] for group in self.optimizer.param_groups]
@@ -80,6 +84,23 @@ class LinearLR(LRScheduler):
             return self.end_factor
         progress = min(step, self.total_iters) / self.total_iters
         return self.start_factor + (self.end_factor - self.start_factor) * progress
+
+
+class CosineAnnealingLR(LRScheduler):
+    """PyTorch's cosine from each group's lr down to eta_min over T_max steps:
+
+        lr = eta_min + (initial lr - eta_min) (1 + cos(pi step / T_max)) / 2
+
+    Past T_max the cosine goes on, back up to the initial lr at 2 T_max, as in PyTorch; to stay at
+    the floor (and to warm up first), use WarmupCosineLR.
+    """
+
+    def __init__(self, optimizer, T_max, eta_min=0.0):
+        self.T_max, self.eta_min = T_max, eta_min
+        super().__init__(optimizer)
+
+    def lr(self, base_lr, step):
+        return self.eta_min + (base_lr - self.eta_min) * 0.5 * (1 + math.cos(math.pi * step / self.T_max))
 
 
 class WarmupCosineLR(LRScheduler):
