@@ -6,9 +6,12 @@
     x.grad  # tensor([2. 4.], dtype=float32): d/dx sum(x^2) = 2x
 """
 from minigrad.backend import cuda_is_available, float32, float64, int64, manual_seed
+long = int64  # PyTorch's name for it: dtype=torch.long in code you port
 from minigrad.tensor import Tensor, no_grad, is_grad_enabled
-from minigrad.creation import arange, full, ones, ones_like, rand, randn, tensor, zeros, zeros_like
-from minigrad.ops import cat, stack, where
+from minigrad.creation import (
+    arange, full, ones, ones_like, rand, randint, randn, randperm, tensor, zeros, zeros_like,
+)
+from minigrad.ops import cat, stack, tril, triu, where
 from minigrad.gradcheck import GradcheckError, gradcheck
 
 from minigrad.io import save, load

@@ -57,6 +57,23 @@ def rand(*shape, dtype=None, device="cpu", requires_grad=False):
     return Tensor(array, requires_grad=requires_grad)
 
 
+def randint(low, high=None, size=None, dtype=None, device="cpu"):
+    """Integers drawn uniformly from [low, high), int64 unless dtype says otherwise; as in PyTorch,
+    randint(high, size) starts at 0."""
+    if size is None:  # randint(high, size)
+        low, high, size = 0, low, high
+    elif high is None:  # randint(high, size=size)
+        low, high = 0, low
+    array = backend.generator(device).integers(low, high, size=_shape((size,)))
+    return Tensor(array, dtype=dtype or backend.int64)
+
+
+def randperm(n, device="cpu"):
+    """The numbers 0 .. n-1 in a random order (int64), e.g. to shuffle a dataset each epoch: the
+    ranks of n uniform draws."""
+    return Tensor(backend.generator(device).random(n).argsort(), dtype=backend.int64)
+
+
 def arange(start, end=None, step=1, dtype=None, device="cpu"):
     """Evenly spaced values in [start, end); int64 unless a float bound or dtype says otherwise."""
     if end is None:

@@ -116,6 +116,13 @@ class Tensor:
     def numel(self):
         return int(self.data.size)
 
+    def size(self, dim=None):
+        """The shape, or the length of one dim (x.size(-1)), as PyTorch's x.size()."""
+        return self.shape if dim is None else self.shape[dim]
+
+    def dim(self):
+        return self.ndim
+
     def __len__(self):
         if self.ndim == 0:
             raise TypeError("len() of a 0-d tensor; it holds one value: use .item()")
@@ -148,6 +155,15 @@ class Tensor:
 
     def __int__(self):
         return int(self.item())
+
+    def __index__(self):  # d[i:i + n] with i from an integer tensor (a batch's start), as in PyTorch
+        if self.dtype.kind not in "iu" or self.data.size != 1:
+            raise TypeError(f"only an integer tensor of one element can be an index, got dtype "
+                            f"{self.dtype.name} and shape {self.shape}")
+        return int(self.item())
+
+    def __format__(self, spec):  # f"{loss:.4f}": a 0-d tensor formats as its value, as in PyTorch
+        return format(self.item(), spec) if self.ndim == 0 else object.__format__(self, spec)
 
     def tolist(self):
         return self.numpy().tolist()
@@ -470,6 +486,17 @@ class Tensor:
 
     clip = clamp
 
+    def tril(self, diagonal=0):
+        return ops.tril(self, diagonal)
+
+    def triu(self, diagonal=0):
+        return ops.triu(self, diagonal)
+
+    def masked_fill(self, mask, value):
+        """value where the bool mask is True, self elsewhere (e.g. -inf on the attention scores of
+        future tokens): where(mask, value, self), so the filled places pass no gradient back."""
+        return ops.where(mask, value, self)
+
     def pow(self, exponent):
         return ops.pow(self, exponent)
 
@@ -500,6 +527,11 @@ class Tensor:
 
     view = reshape
 
+    def contiguous(self):
+        """self: view() here is reshape(), which copies when the layout needs it, so PyTorch's
+        x.transpose(1, 2).contiguous().view(B, T, C) has no layout to fix."""
+        return self
+
     def flatten(self, start_dim=0):
         return ops.reshape(self, *self.shape[:start_dim], -1)
 
@@ -521,6 +553,12 @@ class Tensor:
 
     def unsqueeze(self, dim):
         return ops.unsqueeze(self, dim)
+
+    def split(self, split_size_or_sections, dim=0):
+        return ops.split(self, split_size_or_sections, dim)
+
+    def chunk(self, chunks, dim=0):
+        return ops.chunk(self, chunks, dim)
 
     def gather(self, dim, index):
         return ops.gather(self, dim, index)

@@ -84,6 +84,34 @@ def test_numpy_item_and_repr():
     assert mg.tensor([mg.tensor(1.0), mg.tensor(2.0)]).tolist() == [1.0, 2.0]
 
 
+def test_size_dim_index_and_format_as_in_pytorch():
+    # what ported PyTorch code calls: B, T, C = x.size(); d[i:i + n] with i from randint; f"{loss:.4f}"
+    x = mg.zeros(2, 3, 4)
+    assert x.size() == (2, 3, 4) and x.size(-1) == 4 and x.size(0) == 2 and x.dim() == 3
+    assert x.transpose(0, 1).contiguous().view(3, 8).shape == (3, 8) and mg.long == mg.int64
+    data, start = mg.arange(10), mg.tensor([3, 1])[0]
+    assert data[start:start + 2].tolist() == [3, 4] and list(range(mg.tensor(3))) == [0, 1, 2]
+    for bad in (mg.tensor([1, 2]), mg.tensor(1.0)):
+        with pytest.raises(TypeError, match="only an integer tensor of one element can be an index"):
+            data[bad:]
+    loss = mg.tensor(1.23456)
+    assert f"{loss:.3f}" == "1.235" and "{:.1f}".format(mg.tensor(2)) == "2.0" and f"{loss}" == str(loss.item())
+    assert f"{mg.tensor([1.0])}" == repr(mg.tensor([1.0]))  # not 0-d: the repr, as in PyTorch
+    with pytest.raises(TypeError):
+        f"{mg.tensor([1.0]):.2f}"
+
+
+def test_randint_and_randperm_are_seeded_and_in_range():
+    mg.manual_seed(0)
+    ids, low_high, perm = mg.randint(10, (200,)), mg.randint(5, 8, (4, 50)), mg.randperm(7)
+    mg.manual_seed(0)
+    assert mg.randint(10, (200,)).tolist() == ids.tolist()
+    assert ids.dtype == mg.int64 and ids.shape == (200,) and set(ids.tolist()) == set(range(10))
+    assert low_high.shape == (4, 50) and set(low_high.tolist()[0] + low_high.tolist()[1]) <= {5, 6, 7}
+    assert mg.randint(3, size=(2,)).shape == (2,) and mg.randint(0, 3, size=5).shape == (5,)
+    assert perm.dtype == mg.int64 and sorted(perm.tolist()) == list(range(7))
+
+
 def test_silent_float_errors_silences_overflow_nan_and_division_by_zero():
     import warnings
 

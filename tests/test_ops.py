@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 import minigrad as mg
 from minigrad import ops
 from minigrad.opcheck import BINARY, UNARY, catalogue_cases, distinct, real
-from tests.strategies import broadcastable_pairs, make_input, nonempty_shapes, seeds, shapes
+from tests.strategies import broadcastable_pairs, make_input, nonempty_shapes, seeds, shapes, small_dims
 
 checks = settings(max_examples=40, deadline=None)
 
@@ -239,6 +239,58 @@ def test_where_gradcheck(pair, seed):
     a, b = make_input(real, pair[0], seed), make_input(real, pair[1], seed + 1)
     condition = mg.tensor(np.random.default_rng(seed).uniform(size=pair[0]) > 0.5)
     mg.gradcheck(lambda a, b: ops.where(condition, a, b), [a, b])
+
+
+@checks
+@given(shape=nonempty_shapes, seed=seeds)
+def test_masked_fill(shape, seed):
+    x = make_input(real, shape, seed)
+    mask = mg.tensor(np.random.default_rng(seed).uniform(size=shape[-1:]) > 0.5)  # broadcast, as a causal mask
+    np.testing.assert_array_equal(x.masked_fill(mask, -np.inf).numpy(), np.where(mask.numpy(), -np.inf, x.numpy()))
+    mg.gradcheck(lambda x: x.masked_fill(mask, 0.5), [x])
+    assert x.masked_fill(mask, 0.5).dtype == mg.float64
+
+
+@checks
+@given(shape=st.lists(small_dims, min_size=2, max_size=3).map(tuple), seed=seeds, diagonal=st.integers(-2, 2),
+       transposed=st.booleans())
+def test_tril_and_triu(shape, seed, diagonal, transposed):
+    x = make_input(real, shape, seed, transposed)
+    np.testing.assert_array_equal(mg.tril(x, diagonal).numpy(), np.tril(x.numpy(), diagonal))
+    np.testing.assert_array_equal(x.triu(diagonal).numpy(), np.triu(x.numpy(), diagonal))
+    mg.gradcheck(lambda x: mg.tril(x, diagonal), [x])
+    mg.gradcheck(lambda x: x.triu(diagonal), [x])
+
+
+def test_tril_of_ones_is_a_causal_mask_and_needs_two_dims():
+    assert (mg.tril(mg.ones(3, 3)) == 1).tolist() == [[True, False, False], [True, True, False], [True, True, True]]
+    assert mg.tril(mg.ones(2, 2, dtype=mg.int64)).dtype == mg.int64
+    with pytest.raises(ValueError, match=r"tril: needs a tensor of at least 2 dims, got shape \(3,\)"):
+        mg.tril(mg.ones(3))
+
+
+@checks
+@given(shape=nonempty_shapes, seed=seeds, data=st.data())
+def test_split_and_chunk(shape, seed, data):
+    x = make_input(real, shape, seed, transposed=data.draw(st.booleans()))
+    dim = data.draw(st.integers(-len(shape), len(shape) - 1))
+    size = data.draw(st.integers(1, 4))
+    pieces = x.split(size, dim)
+    expected = np.array_split(x.numpy(), range(size, shape[dim], size), axis=dim)
+    assert len(pieces) == len(expected)
+    for piece, want in zip(pieces, expected):
+        np.testing.assert_array_equal(piece.numpy(), want)
+    mg.gradcheck(lambda x: ops.cat([p * (i + 1) for i, p in enumerate(x.split(size, dim))], dim), [x])
+    sections = [1, shape[dim] - 1]
+    assert [p.shape[dim] for p in x.split(sections, dim)] == sections
+
+
+def test_split_sizes_must_add_up_and_chunk_rounds_up_as_pytorch():
+    x = mg.arange(12).reshape(2, 6)
+    assert [p.shape for p in x.chunk(4, dim=1)] == [(2, 2)] * 3  # ceil(6 / 4) = 2 each: three chunks
+    assert [p.tolist() for p in mg.arange(5).split(2)] == [[0, 1], [2, 3], [4]]
+    with pytest.raises(ValueError, match=r"split: sizes \[2, 2\] add up to 4, but dim 1 of shape \(2, 6\) is 6"):
+        x.split([2, 2], dim=1)
 
 
 @st.composite

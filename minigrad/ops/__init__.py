@@ -1,11 +1,11 @@
 """Every differentiable op, one Function class each, with a lowercase wrapper."""
 from minigrad.ops.elementwise import (
     abs, add, cast, clamp, clone, cos, div, exp, gelu, log, maximum, mul, neg, pow, relu,
-    sigmoid, sin, sqrt, sub, tanh, where,
+    sigmoid, sin, sqrt, sub, tanh, tril, triu, where,
 )
 from minigrad.ops.reduce import max, mean, min, sum, var
 from minigrad.ops.shape import (
-    cat, expand, gather, getitem, permute, reshape, squeeze, stack, transpose, unsqueeze,
+    cat, chunk, expand, gather, getitem, permute, reshape, split, squeeze, stack, transpose, unsqueeze,
 )
 from minigrad.ops.linalg import linear, matmul
 from minigrad.ops.fused import (

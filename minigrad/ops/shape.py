@@ -165,6 +165,28 @@ def stack(tensors, dim=0):
     return cat([unsqueeze(t, dim) for t in tensors], dim=dim)
 
 
+def split(x, split_size_or_sections, dim=0):
+    """Slices of x along dim, of split_size elements each (the last may be shorter) or of the listed
+    sizes, as torch.split: nanoGPT's q, k, v = qkv.split(d_model, dim=2). Each slice's gradient
+    goes back to its own place in x."""
+    dim = backend.positive_dim(dim, x.ndim)
+    n = x.shape[dim]
+    if isinstance(split_size_or_sections, int):
+        sizes = [min(split_size_or_sections, n - start) for start in range(0, n, split_size_or_sections)]
+    else:
+        sizes = list(split_size_or_sections)
+        if sum(sizes) != n:
+            raise ValueError(f"split: sizes {sizes} add up to {sum(sizes)}, but dim {dim} of shape {x.shape} is {n}")
+    starts = itertools.accumulate([0] + sizes)
+    return tuple(getitem(x, (slice(None),) * dim + (slice(start, start + size),))
+                 for start, size in zip(starts, sizes))
+
+
+def chunk(x, chunks, dim=0):
+    """x split along dim into `chunks` slices of ceil(n / chunks) elements (fewer slices if they run out)."""
+    return split(x, -(-x.shape[backend.positive_dim(dim, x.ndim)] // chunks), dim)
+
+
 def along_dim_index(xp, index, dim):
     """The full index tuple that picks x[..., index[...], ...] along `dim` (PyTorch's gather)."""
     grids = [xp.arange(n).reshape([n if i == axis else 1 for i in range(index.ndim)])
