@@ -4,6 +4,9 @@ The score columns follow the task's kind: accuracy and macro F1 (classification;
 accuracy for tagging, exact match and word F1 of the answers for qa), or, for language
 modelling (lm), the loss and perplexity on the new domain's texts.
 """
+import itertools
+import math
+
 import matplotlib
 
 matplotlib.use("Agg")  # files only: no window, works on a server
@@ -11,8 +14,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 
 
 def shown(key, text):
-    """row -> text(row[key]), or "-" where the row has no such value (a baseline has no s/step)."""
-    return lambda r: text(r[key]) if r.get(key) is not None else "-"
+    """row -> text(row[key]), "-" where the row has no such value (a baseline has no s/step), and a
+    diverged run's NaN or infinity as plain "nan" / "inf" (not "nan%" or "+nan")."""
+    return lambda r: "-" if r.get(key) is None else text(r[key]) if math.isfinite(r[key]) else str(r[key])
 
 
 COLUMNS = [  # (header, width, row -> text)
@@ -47,14 +51,24 @@ def columns(kind, test=True):
     return COLUMNS + (scores if test else scores[:-1]) + [FORGETTING_COLUMN]
 
 
+def aligned(cells, widths):
+    """The first cell left-aligned, every other one ending where its header ends, two spaces between
+    columns. A cell wider than its column (a combination such as lora+params+head, a perplexity in the
+    hundred thousands) takes the room it needs, at least a space, and the cells after it line up again:
+    rows are printed as they finish, so the widths can't follow the longest one."""
+    text, end = "", -2
+    for i, (cell, width) in enumerate(zip(cells, widths)):
+        end += 2 + width
+        text = f"{cell:<{width}}" if i == 0 else text + " " * max(1, end - len(text) - len(cell)) + cell
+    return text
+
+
 def table_header(kind="classification", test=True):
-    return "  ".join(f"{name:<{width}}" if i == 0 else f"{name:>{width}}"
-                     for i, (name, width, _) in enumerate(columns(kind, test)))
+    return aligned(*zip(*((name, width) for name, width, _ in columns(kind, test))))
 
 
 def table_row(row, kind="classification", test=True):
-    return "  ".join(f"{cell(row):<{width}}" if i == 0 else f"{cell(row):>{width}}"
-                     for i, (_, width, cell) in enumerate(columns(kind, test)))
+    return aligned(*zip(*((cell(row), width) for _, width, cell in columns(kind, test))))
 
 
 def table(rows, kind="classification"):
@@ -76,10 +90,34 @@ def class_details(per_class, confusion_matrix, labels):
     return lines
 
 
+SCORE_NAMES = {"qa": "exact match", "tagging": "token accuracy"}  # what val_accuracy holds, by the task's kind
+
+
 def headline(kind):
-    """The score the plots show: (row key, axis label, factor) -- accuracy in %, or perplexity for lm."""
+    """The score the plots show: (row key, axis label, factor) -- accuracy (exact match for qa, token
+    accuracy for tagging) in %, or perplexity for lm."""
     return ("val_perplexity", "validation perplexity", 1) if kind == "lm" else \
-        ("val_accuracy", "validation accuracy (%)", 100)
+        ("val_accuracy", f"validation {SCORE_NAMES.get(kind, 'accuracy')} (%)", 100)
+
+
+# A mode keeps its colour in every run and in both plots (with --modes head,lora, head was blue and lora
+# orange, while the full run drew them orange and gray); combinations take the extras in turn. Baselines
+# are black and dotted: a gray line beside gray LoRA read as one of the modes.
+MODE_COLORS = {"full": "tab:blue", "head": "tab:orange", "layers": "tab:green", "params": "tab:red",
+               "layerwise-lr": "tab:purple", "prompt": "tab:brown", "adapter": "tab:pink", "lora": "tab:cyan",
+               "scratch": "tab:gray"}
+EXTRA_COLORS = ["tab:olive", *plt.get_cmap("Dark2").colors[:7]]  # Dark2's 8th is a gray, too like scratch
+BASELINE = {"color": "black", "linestyle": ":", "linewidth": 1.2}
+
+
+def mode_colors(rows):
+    """mode -> colour for the rows that trained."""
+    extras = itertools.cycle(EXTRA_COLORS)
+    return {row["mode"]: MODE_COLORS.get(row["mode"]) or next(extras) for row in rows if row["trainable"]}
+
+
+def finite(value):
+    return value is not None and math.isfinite(value)
 
 
 def plot_curves(rows, path, kind="classification"):
@@ -87,44 +125,98 @@ def plot_curves(rows, path, kind="classification"):
     mode; the untrained baselines that have them (majority class, the pretrained LM) as
     horizontal lines. The loss shows what the score hides: growing over-confidence."""
     panels = [headline(kind)] + ([] if kind == "lm" else [("val_loss", "validation loss", 1)])
-    fig, axes = plt.subplots(1, len(panels), figsize=(7 * len(panels), 4.5), squeeze=False)
+    colors = mode_colors(rows)
+    fig, axes = plt.subplots(1, len(panels), figsize=(6.5 * len(panels) + 1.6, 4.5), squeeze=False)
     for ax, (key, label, factor) in zip(axes[0], panels):
         for row in rows:
             if row.get("curve"):
                 ax.plot([p["step"] for p in row["curve"]], [factor * p[key] for p in row["curve"]], marker="o",
-                        markersize=3, label=row["mode"], linestyle="--" if row["mode"] == "scratch" else "-")
-            elif not row["trainable"] and row.get(key) is not None:
-                ax.axhline(factor * row[key], color="gray", linewidth=1, label=row["mode"])
+                        markersize=3, label=row["mode"], color=colors[row["mode"]],
+                        linestyle="--" if row["mode"] == "scratch" else "-")
+            elif not row["trainable"] and finite(row.get(key)):
+                ax.axhline(factor * row[key], label=row["mode"], **BASELINE)
         ax.set(xlabel="training step", ylabel=label, title=f"Fine-tuning modes: {label}")
+        ax.set_xlim(left=0)  # training starts at 0: the first point is the first evaluation, not the start
         if kind == "lm":
             ax.set_yscale("log")  # from scratch starts near the vocabulary size
-        ax.legend(fontsize=8, ncol=2)
         ax.grid(alpha=0.3)
+    # one legend for both panels, outside them: inside, it sat on the curves of whichever panel had no room
+    axes[0][-1].legend(*axes[0][0].get_legend_handles_labels(), fontsize=8, loc="upper left",
+                       bbox_to_anchor=(1.02, 1), borderaxespad=0)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
 
 
+def spots(points, to_points, apart=5):
+    """One column's points [(score, mode)] -> [(score, [modes])], highest first: points closer than
+    `apart` typographic points on the page (to_points: score -> its height there) share a spot."""
+    merged = []
+    for score, mode in sorted(points, key=lambda p: -to_points(p[0])):
+        if merged and to_points(merged[-1][0]) - to_points(score) < apart:
+            merged[-1][1].append(mode)
+        else:
+            merged.append((score, [mode]))
+    order = [mode for _, mode in points]
+    return [(score, sorted(modes, key=order.index)) for score, modes in merged]  # "full, layerwise-lr", as in the table
+
+
 def plot_score_vs_parameters(rows, path, kind="classification"):
-    """The validation score against trainable parameters (log scale): what each mode buys per parameter."""
+    """The validation score against trainable parameters (log scale): what each mode buys per parameter;
+    the untrained baselines (majority class, the pretrained LM) as labelled horizontal lines."""
     key, label, factor = headline(kind)
+    colors = mode_colors(rows)
     fig, ax = plt.subplots(figsize=(7, 4.5))
-    same_count = {}  # modes that train the same parameters (full, layerwise-lr) share one label
+    columns = {}  # count -> [(score, mode)]: full, layerwise-lr and scratch train the same parameters
     for row in rows:
+        if not finite(row.get(key)):  # a diverged mode has no point to place
+            continue
         if row["trainable"]:
-            ax.scatter(row["trainable"], factor * row[key], s=40)
-            same_count.setdefault((row["trainable"], row["mode"] == "scratch"), []).append(row)
-    largest = max(count for count, _ in same_count)
-    previous, below = None, False
-    for (count, _), group in sorted(same_count.items()):
-        at_right_edge = count == largest  # label to the left of the point, below it
+            columns.setdefault(row["trainable"], []).append((factor * row[key], row["mode"]))
+        else:
+            ax.axhline(factor * row[key], **BASELINE)
+            ax.annotate(row["mode"], (0.01, factor * row[key]), xycoords=("axes fraction", "data"), xytext=(0, 3),
+                        textcoords="offset points", fontsize=8)
+    ax.set_xscale("log")
+    if kind == "lm":
+        ax.set_yscale("log")  # as in the curves: the pretrained model's perplexity is in the thousands
+    ax.margins(x=0.06, y=0.1)  # room for the labels below the lowest point (they were cut by the axis)
+    ax.update_datalim([(count, score) for count, points in columns.items() for score, _ in points])
+    ax.set(xlabel="trainable parameters (log scale)", ylabel=label, title=f"{label} vs trainable parameters")
+    ax.autoscale_view()
+    fig.tight_layout()  # limits and layout known: where the points land on the page, to keep labels apart
+
+    def to_points(score):  # a score's height on the page, in typographic points (the labels' offsets)
+        return ax.transData.transform((1, score))[1] * 72 / fig.dpi
+
+    largest = max(columns, default=None)  # none where every mode diverged
+    previous, below, right_labels = None, False, []
+    for count in sorted(columns):
+        at_right_edge = count == largest  # labels to the right, past the axes: to the left they ran over the points
         below = previous is not None and count < 3 * previous and not below  # a close neighbour: take turns
         previous = count
-        ax.annotate(", ".join(r["mode"] for r in group), (count, factor * group[0][key]), fontsize=8,
-                    xytext=(-6, -12) if at_right_edge else (4, -12) if below else (4, 5), textcoords="offset points",
-                    ha="right" if at_right_edge else "left")
-    ax.set_xscale("log")
-    ax.set(xlabel="trainable parameters (log scale)", ylabel=label, title=f"{label} vs trainable parameters")
+        column = spots(columns[count], to_points)
+        last = None  # where the label above went: in one column, each label at least a line below it
+        for score, modes in column:
+            for i, mode in enumerate(modes):  # a second mode on one spot as a ring around it, or it hides
+                ax.scatter(count, score, s=110 if i else 40, color=colors[mode], facecolors="none" if i else None,
+                           linewidths=1.5, zorder=3)
+            if len(column) == 1 and not at_right_edge:  # above or below, as the turns say
+                xytext, va = (4, -12 if below else 5), "baseline"
+            else:  # beside its point, pushed down clear of the label above it in the column
+                height = to_points(score) if last is None else min(to_points(score), last - 10)
+                xytext, va, last = (7, height - to_points(score)), "center", height
+            text = ax.annotate(", ".join(modes), (count, score), fontsize=8, textcoords="offset points",
+                               xytext=xytext, va=va)
+            if at_right_edge:
+                right_labels.append(text)
+    if right_labels:  # widen the log axis on the right until the rightmost labels end inside it
+        renderer, box = fig.canvas.get_renderer(), ax.get_window_extent()
+        low, high = (math.log10(x) for x in ax.get_xlim())
+        point = box.x0 + (math.log10(largest) - low) / (high - low) * box.width
+        past = max(t.get_window_extent(renderer).x1 for t in right_labels) + 4 - point  # pixels, at any scale
+        if point + past > box.x1:  # the point at x, its labels after it: the axis ends where they do
+            ax.set_xlim(right=10 ** (low + (math.log10(largest) - low) * box.width / (box.width - past)))
     ax.grid(alpha=0.3, which="both")
     fig.tight_layout()
     fig.savefig(path, dpi=120)

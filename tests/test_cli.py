@@ -621,14 +621,15 @@ def test_close_neighbours_labels_take_turns_above_and_below(tmp_path, monkeypatc
     from matplotlib.axes import Axes
 
     from models import report
-    placed = {}
-    monkeypatch.setattr(Axes, "annotate", lambda self, text, xy, xytext=None, **kw: placed.update({text: xytext}))
+    placed, annotate = {}, Axes.annotate
+    monkeypatch.setattr(Axes, "annotate", lambda self, text, xy, xytext=None, **kw:
+                        placed.update({text: xytext}) or annotate(self, text, xy, xytext=xytext, **kw))
     rows = [{"mode": mode, "trainable": n, "val_accuracy": 0.9} for mode, n in
             (("b", 200), ("a", 100), ("c", 500), ("d", 50_000), ("e", 100_000))]  # in any order
     report.plot_score_vs_parameters(rows, tmp_path / "plot.png")
     # from the fewest: a above; b (2x a) below; c (2.5x b) above again; d far away above; e, the largest,
-    # to the left and below
-    assert placed == {"a": (4, 5), "b": (4, -12), "c": (4, 5), "d": (4, 5), "e": (-6, -12)}
+    # beside it on the right (the axis is widened to hold it)
+    assert placed == {"a": (4, 5), "b": (4, -12), "c": (4, 5), "d": (4, 5), "e": (7, 0)}
 
 
 # ---- from a practitioner's probe ------------------------------------------------------------

@@ -1,0 +1,114 @@
+"""What `minigrad compare` shows a reader: the table's alignment and the two plots' labels, colours
+and baselines (models/report.py). The plots are checked through the calls they make, not by pixels."""
+import matplotlib
+import pytest
+from matplotlib.axes import Axes
+
+from models import report
+
+ROW = {"trainable": 8_322, "trainable_pct": 3.4, "seconds_per_step": 0.026, "peak_mb": 45.7, "val_accuracy": 0.986,
+       "val_macro_f1": 0.986, "test_accuracy": 0.978, "forgetting": 0.013}
+
+
+def column_ends(line):
+    """Where each run of non-spaces ends: the right edges of right-aligned cells."""
+    return [i + 1 for i, c in enumerate(line) if c != " " and (i + 1 == len(line) or line[i + 1] == " ")]
+
+
+def header_ends(kind="classification"):
+    """Where each column's header ends (headers such as "peak MB" have spaces of their own)."""
+    ends, end = [], -2
+    for _, width, _ in report.columns(kind):
+        end += 2 + width
+        ends.append(end)
+    return ends
+
+
+@pytest.mark.parametrize("mode", ["lora", "lora+params+head", "layerwise-lr+lora+params"])
+def test_a_long_mode_name_does_not_shift_the_columns_after_it(mode):
+    row = report.table_row({**ROW, "mode": mode})
+    # "%" ... forgetting end where their headers do; "trainable" too, while the name fits in its spare room
+    assert column_ends(row)[1 + (len(mode) > 20):] == header_ends()[1 + (len(mode) > 20):]
+    assert row.startswith(mode + " ")
+
+
+def test_a_huge_perplexity_takes_room_from_its_neighbour_and_the_rest_line_up():
+    row = {"mode": "pretrained", "trainable": 0, "trainable_pct": 0.0, "val_loss": 12.5, "val_perplexity": 268337.29,
+           "test_perplexity": 270000.0}
+    line = report.table_row(row, "lm")
+    assert "12.500 268337.29" in line and column_ends(line)[-2:] == header_ends("lm")[-2:]
+
+
+def test_a_diverged_run_shows_nan_and_inf_without_units_or_sign():
+    row = {**ROW, "mode": "full", "val_accuracy": float("nan"), "forgetting": float("nan")}
+    assert "nan%" not in report.table_row(row) and "+nan" not in report.table_row(row)
+    assert report.table_row(row).split()[-1] == "nan"
+    lm = {"mode": "full", "trainable": 1, "trainable_pct": 1.0, "val_loss": float("nan"),
+          "val_perplexity": float("inf"), "test_perplexity": float("inf")}
+    assert report.table_row(lm, "lm").split()[-4:-1] == ["nan", "inf", "inf"]
+
+
+@pytest.mark.parametrize("kind, label", [("classification", "validation accuracy (%)"),
+                                         ("tagging", "validation token accuracy (%)"),
+                                         ("qa", "validation exact match (%)"), ("lm", "validation perplexity")])
+def test_the_score_axis_names_the_tasks_own_score(kind, label):
+    assert report.headline(kind)[1] == label
+
+
+def test_a_mode_keeps_its_colour_whichever_modes_run_and_baselines_are_not_a_modes_colour():
+    every = [{"mode": m, "trainable": 1} for m in ("full", "head", "lora", "scratch")]
+    some = [{"mode": m, "trainable": 1} for m in ("lora", "head")] + [{"mode": "majority class", "trainable": 0}]
+    assert report.mode_colors(every)["lora"] == report.mode_colors(some)["lora"] != report.mode_colors(every)["head"]
+    combos = report.mode_colors([{"mode": m, "trainable": 1} for m in ("lora+params", "lora+head", "lora")])
+    assert len(set(combos.values())) == 3  # combinations take colours no named mode has
+    assert not set(combos.values()) & {c for m, c in report.MODE_COLORS.items() if m != "lora"}
+    named = [matplotlib.colors.to_rgb(c) for c in report.MODE_COLORS.values()]
+    assert matplotlib.colors.to_rgb(report.BASELINE["color"]) not in named
+
+
+def annotations(monkeypatch):
+    """Record every label the plot places: text -> (its point, its offset)."""
+    placed, annotate = {}, Axes.annotate
+    monkeypatch.setattr(Axes, "annotate", lambda self, text, xy, xytext=None, **kw:
+                        placed.update({text: (xy, xytext)}) or annotate(self, text, xy, xytext=xytext, **kw))
+    return placed
+
+
+def test_modes_with_the_same_parameter_count_are_labelled_at_their_own_scores(tmp_path, monkeypatch):
+    placed = annotations(monkeypatch)
+    rows = [{"mode": "full", "trainable": 237_058, "val_accuracy": 0.654},
+            {"mode": "layers", "trainable": 100_226, "val_accuracy": 0.654},
+            {"mode": "layerwise-lr", "trainable": 237_058, "val_accuracy": 0.646},
+            {"mode": "scratch", "trainable": 237_058, "val_accuracy": 0.591}]
+    report.plot_score_vs_parameters(rows, tmp_path / "plot.png", "qa")
+    # before, one label "full, layerwise-lr" sat at full's score, beside layerwise-lr's point
+    assert placed["full"][0] == (237_058, pytest.approx(65.4)) and placed["layerwise-lr"][0][1] == pytest.approx(64.6)
+    # the right-most column: beside the points, a lower label only ever pushed further down
+    assert placed["full"][1] == (7, 0) and placed["layerwise-lr"][1][0] == 7 and placed["layerwise-lr"][1][1] <= 0
+    assert "scratch" in placed and "full, layerwise-lr" not in placed
+
+
+def test_modes_on_one_spot_share_a_label_in_the_tables_order(tmp_path, monkeypatch):
+    placed = annotations(monkeypatch)
+    rows = [{"mode": "full", "trainable": 237_058, "val_accuracy": 0.98},
+            {"mode": "layerwise-lr", "trainable": 237_058, "val_accuracy": 0.98},
+            {"mode": "head", "trainable": 130, "val_accuracy": 0.97}]
+    report.plot_score_vs_parameters(rows, tmp_path / "plot.png")
+    assert "full, layerwise-lr" in placed
+
+
+def test_baselines_are_drawn_and_a_diverged_mode_is_left_out(tmp_path, monkeypatch):
+    placed, lines = annotations(monkeypatch), []
+    axhline = Axes.axhline
+    monkeypatch.setattr(Axes, "axhline", lambda self, y, **kw: lines.append(y) or axhline(self, y, **kw))
+    rows = [{"mode": "full", "trainable": 237_058, "val_accuracy": float("nan")},
+            {"mode": "head", "trainable": 130, "val_accuracy": 0.97},
+            {"mode": "majority class", "trainable": 0, "val_accuracy": 0.54}]
+    report.plot_score_vs_parameters(rows, tmp_path / "plot.png")
+    assert lines == [pytest.approx(54.0)] and "majority class" in placed and "full" not in placed
+    report.plot_score_vs_parameters(rows[:1] + rows[2:], tmp_path / "none.png")  # every mode diverged: still a plot
+    assert (tmp_path / "none.png").is_file()
+    lines.clear()
+    report.plot_curves([{**rows[1], "curve": [{"step": 20, "val_accuracy": 0.9, "val_loss": 0.3}]}, rows[2]],
+                       tmp_path / "curves.png")
+    assert lines == [pytest.approx(54.0)]  # on the score panel only: the majority class has no loss
