@@ -389,8 +389,9 @@ def run_mode(name, base, task, config, forgetting, progress=False, log_path=None
         model = prepare(base, name, num_labels=num_labels, task=task.kind, **config.options)
     if config.dropout is not None:
         model.set_dropout(config.dropout)
-    # a combination ("lora+params") without a rate of its own takes that of its first mode that has one
-    lr = config.lr.get(name) or next(config.lr[part] for part in name.split("+") if part in config.lr)
+    # A combination ("prompt+lora") without a rate of its own takes the smallest of its modes': the one
+    # that moves pretrained weights least. Prompt's 3e-2, right for free vectors, wrecked a body with LoRA.
+    lr = config.lr.get(name) or min(config.lr[part] for part in name.split("+") if part in config.lr)
     tokenizer, options = base.tokenizer, batch_options(base, task, config)
     result = train(model, tasks.loss, endless_batches(task.train, tokenizer, config, options),
                    TrainConfig(steps=config.steps, lr=lr, optimizer=config.optimizer, weight_decay=config.weight_decay,

@@ -893,3 +893,12 @@ def test_a_delta_whose_training_was_interrupted_says_so_when_it_predicts(tmp_pat
     capsys.readouterr()
     assert main(["predict", str(out), "good ."]) == 0
     assert "note: this delta's training was interrupted after 1 of 3 steps" in capsys.readouterr().out
+
+
+def test_a_combined_mode_trains_at_the_smallest_of_its_modes_learning_rates(tmp_path, capsys):
+    from models.compare import CompareConfig, with_defaults
+    rates = with_defaults(CompareConfig(), "classification").lr
+    assert rates["prompt"] > rates["lora"]  # prompt's rate, right for free vectors, would wreck LoRA's body
+    assert main(["compare", "--modes", "prompt+lora", "--steps", "1", "--no-baselines", "--out", str(tmp_path / "r")]) == 0
+    (row,) = json.loads((tmp_path / "r" / "results.json").read_text())["rows"]
+    assert row["lr"] == rates["lora"]
