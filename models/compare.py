@@ -118,6 +118,9 @@ def with_defaults(config, kind, context=None):
              if getattr(config, name) is None}
     if context and "max_len" in unset:
         unset["max_len"] = min(unset["max_len"], context)
+    steps = config.steps or unset["steps"]
+    if "eval_every" in unset and steps < unset["eval_every"]:  # fewer steps than one interval: the curves
+        unset["eval_every"] = steps // 4 or steps                # would be a single point, at the end
     options = dict(config.options)
     if kind == "classification" and defaults.pooling:
         options.setdefault("pooling", defaults.pooling)

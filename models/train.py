@@ -219,7 +219,7 @@ def train(model, loss_fn, batches, config, evaluate=None, param_groups=None, log
             if evaluate is None or (step % config.eval_every and step != config.steps):
                 continue
             model.eval()
-            with mg.no_grad():
+            with mg.no_grad(), backend.silent_float_errors():  # weights on their way to inf: its loss says so
                 metrics = {"step": step, "train_loss": value, **evaluate(model)}
             result.history.append(metrics)
             if log:
