@@ -311,6 +311,8 @@ def finetune_command(args):
     def setting(row):  # a grid point; without a sweep, the mode options given
         return point_name(row["point"] if swept else config.options)
 
+    width = max(32, *(len(point_name(point)) for point in grid), len(point_name(config.options)))
+
     kind = measure = labels = None  # known once the task's data is loaded: the table's columns follow the kind
 
     def start_table(config, task, forgetting, notes):
@@ -320,12 +322,12 @@ def finetune_command(args):
         print(f"fine-tuning {config.model!r} on {task.name!r} with mode {args.mode!r}, {steps}"
               + (f", {plural(len(grid), 'setting')}" if swept else ""))
         print_notes(notes)
-        print(f"{'setting':<32} " + report.table_header(kind, test=False), flush=True)
+        print(f"{'setting':<{width}} " + report.table_header(kind, test=False), flush=True)
 
     try:
         rows, best, path, interrupted = finetune(
             config, args.mode, out, grid, on_start=start_table, progress=sys.stderr.isatty(),
-            on_row=lambda row: print(f"{setting(row):<32} " + report.table_row(row, kind, test=False), flush=True))
+            on_row=lambda row: print(f"{setting(row):<{width}} " + report.table_row(row, kind, test=False), flush=True))
     except KeyboardInterrupt:  # before any setting had a score: there is no best to save
         print("\ninterrupted before any setting was scored: no delta was saved", file=sys.stderr)
         return 130
@@ -413,7 +415,7 @@ def compare_command(args):
             print(f"  {row['mode']:<15}{row.get('sample', '-')}")
     print(f"\nresults: {path}")
     if any(row.get("trainable") for row in rows):  # a mode was scored: there is something to plot
-        score = "perplexity" if kind == "lm" else "accuracy"
+        score = {"lm": "perplexity", "qa": "exact_match", "tagging": "token_accuracy"}.get(kind, "accuracy")
         curves, versus = out / "curves.png", out / f"{score}_vs_parameters.png"
         report.plot_curves(rows, curves, kind)
         report.plot_score_vs_parameters(rows, versus, kind)

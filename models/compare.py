@@ -327,6 +327,20 @@ def domain_shift(name, train_domain, seed):
                          source.train, source.valid, target.test)
 
 
+# What a row's score keys hold, by the task's kind (the keys are one set for every task)
+SCORE_MEANINGS = {
+    "classification": {"accuracy": "accuracy", "macro_f1": "macro F1 over the classes"},
+    "tagging": {"accuracy": "token accuracy", "macro_f1": "macro F1 over the tags"},
+    "qa": {"accuracy": "exact match of the answer's words", "macro_f1": "word F1 of the answers (SQuAD's)"},
+    "lm": {"loss": "mean next-token cross-entropy", "perplexity": "exp(loss)"},
+}
+
+
+def task_record(task):
+    """The task as results.json records it: its name, kind, labels and what its score keys hold."""
+    return {"name": task.name, "kind": task.kind, "labels": task.labels, "scores": SCORE_MEANINGS[task.kind]}
+
+
 def batch_options(base, task, config):
     """How to batch the task's examples: a decoder tags a word on its last piece (by then it
     has read the whole word); question + context, and an LM's windows of text, fill the model's context."""
@@ -503,6 +517,6 @@ def compare(config, out_dir, on_start=None, on_row=None, progress=False):
     if config.baselines and task.kind == "classification" and interrupted is None:
         add(majority_row(task))
     path = write_results(out_dir, command="compare", config=config, notes=notes, forgetting_measure=forgetting.measure,
-                         task={"name": task.name, "kind": task.kind, "labels": task.labels},
+                         task=task_record(task),
                          rows=rows, interrupted=interrupted, seconds=time.perf_counter() - start)
     return rows, path, interrupted

@@ -17,7 +17,7 @@ from pathlib import Path
 from minigrad import backend
 from models import tasks
 from models.compare import (batch_options, check_before_training, check_modes_fit, run_mode, save_run_delta, scores,
-                            start_run)
+                            start_run, task_record)
 from models.finetune import MODES, mode_options
 from models.train import OPTIMIZERS, write_results
 
@@ -97,7 +97,8 @@ def parse_options(specs):
 
 def point_name(point):
     """A grid point as the sweep wrote it: "lr=0.001 optimizer=sgd" ("defaults" without a grid)."""
-    return " ".join(f"{k}={'+'.join(map(str, v)) if isinstance(v, list) else v}" for k, v in point.items()) or "defaults"
+    return " ".join(f"{k}={'+'.join(map(str, v)) if isinstance(v, (list, tuple)) else v}"
+                    for k, v in point.items()) or "defaults"
 
 
 def at_point(config, mode, point):
@@ -162,6 +163,6 @@ def finetune(config, mode, out_dir, grid=(), on_start=None, on_row=None, progres
     save_run_delta(best_model, out_dir / "delta.safetensors", best, base, task, config)
     path = write_results(out_dir, command="finetune", mode=mode, config=config, notes=notes,
                          forgetting_measure=forgetting.measure,
-                         task={"name": task.name, "kind": task.kind, "labels": task.labels},
+                         task=task_record(task),
                          rows=rows, best=best, interrupted=interrupted, delta=str(out_dir / "delta.safetensors"))
     return rows, best, path, interrupted

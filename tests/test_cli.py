@@ -906,3 +906,17 @@ def test_a_combined_mode_trains_at_the_smallest_of_its_modes_learning_rates(tmp_
     assert main(["compare", "--modes", "prompt+lora", "--steps", "1", "--no-baselines", "--out", str(tmp_path / "r")]) == 0
     (row,) = json.loads((tmp_path / "r" / "results.json").read_text())["rows"]
     assert row["lr"] == rates["lora"]
+
+
+def test_a_long_sweep_setting_is_shown_whole_and_its_columns_stay_aligned(tmp_path, capsys):
+    from models.sweep import point_name
+    assert point_name({"targets": ("query", "key", "value", "out"), "r": 16}) == "targets=query+key+value+out r=16"
+    assert main(["finetune", "--mode", "lora", "--steps", "1", "--sweep", "targets=query+key+value+out,query",
+                 "alpha=16,32", "--out", str(tmp_path / "ft")]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    header = next(line for line in lines if line.startswith("setting"))
+    rows = [line for line in lines if line.startswith("targets=")]
+    assert len(rows) == 4 and "targets=query+key+value+out alpha=16 " in rows[0]
+    assert all(row.index(" lora ") == header.index(" mode ") for row in rows)  # the mode column lines up
+    task = json.loads((tmp_path / "ft" / "results.json").read_text())["task"]
+    assert task["scores"] == {"accuracy": "accuracy", "macro_f1": "macro F1 over the classes"}

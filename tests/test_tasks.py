@@ -23,8 +23,13 @@ def test_compare_runs_tagging_and_qa(task, tmp_path, capsys):
                  "--out", str(out)]) == 0
     use = '--question "a question" "a text that answers it"' if task == "qa" else '"a new text"'
     assert f"use one: minigrad predict {out / 'delta-head.safetensors'} {use}" in capsys.readouterr().out
-    rows = {row["mode"]: row for row in json.loads((out / "results.json").read_text())["rows"]}
+    results = json.loads((out / "results.json").read_text())
+    rows = {row["mode"]: row for row in results["rows"]}
     assert set(rows) == {"head", "lora", "scratch"}  # no majority class outside classification
+    assert results["task"]["scores"]["accuracy"] == {"tagging": "token accuracy",
+                                                     "qa": "exact match of the answer's words"}[task]
+    score = {"tagging": "token_accuracy", "qa": "exact_match"}[task]
+    assert (out / f"{score}_vs_parameters.png").exists()  # named for the score it plots
     for row in rows.values():
         assert 0 <= row["val_accuracy"] <= 1 and 0 <= row["val_macro_f1"] <= 1
     assert rows["head"]["trainable"] == 64 * ({"tagging": 4, "qa": 2}[task]) + {"tagging": 4, "qa": 2}[task]
