@@ -103,7 +103,8 @@ def test_compare_adapts_the_language_model_end_to_end(sea_file, tmp_path, capsys
     printed = capsys.readouterr().out
     assert "val ppl" in printed and "val acc" not in printed and "greedy samples" in printed
     results = json.loads((out / "results.json").read_text())
-    assert results["task"] == {"name": "sea", "kind": "lm", "labels": []}
+    assert results["task"] == {"name": "sea", "kind": "lm", "labels": [],
+                               "scores": {"loss": "mean next-token cross-entropy", "perplexity": "exp(loss)"}}
     rows = {row["mode"]: row for row in results["rows"]}
     assert list(rows) == ["pretrained", "full", "lora", "scratch"]  # no majority class: there are no classes
     for row in rows.values():

@@ -280,7 +280,8 @@ def test_finetune_on_the_users_tagged_sentences_and_predict_with_their_tags(tmp_
     assert main(["finetune", "--mode", "head", "--task", "tagging", "--train", str(train), "--valid", str(valid),
                  "--steps", "2", "--out", str(out)]) == 0
     results = json.loads((out / "results.json").read_text())
-    assert results["task"] == {"name": "train", "kind": "tagging", "labels": ["ASP", "NEG", "O", "OPN"]}
+    assert results["task"] == {"name": "train", "kind": "tagging", "labels": ["ASP", "NEG", "O", "OPN"],
+                               "scores": {"accuracy": "token accuracy", "macro_f1": "macro F1 over the tags"}}
     [row] = results["rows"]
     assert row["steps_done"] == 2 and 0 <= row["val_accuracy"] <= 1 and len(row["val_per_class"]) == 4
     capsys.readouterr()
