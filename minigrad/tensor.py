@@ -522,6 +522,9 @@ class Tensor:
     def var(self, dim=None, keepdim=False, unbiased=True):
         return ops.var(self, dim, keepdim, unbiased)
 
+    def std(self, dim=None, keepdim=False, unbiased=True):
+        return self.var(dim, keepdim, unbiased).sqrt()  # d/dx sqrt(var) = d var / (2 std)
+
     def reshape(self, *shape):
         return ops.reshape(self, *shape)
 
@@ -544,6 +547,12 @@ class Tensor:
     @property
     def T(self):
         return ops.permute(self, *reversed(range(self.ndim)))
+
+    def t(self):
+        """A matrix's transpose (PyTorch's t(): at most 2 dims)."""
+        if self.ndim > 2:
+            raise ValueError(f"t() expects a tensor of at most 2 dims, got shape {self.shape}; use transpose(dim0, dim1)")
+        return self.T
 
     def expand(self, *shape):
         return ops.expand(self, *shape)

@@ -518,3 +518,13 @@ def test_masks_combine_with_and_or_xor_and_invert_as_in_pytorch():
     assert (mg.tensor([6, 5]) & 3).tolist() == [2, 1] and (~mg.tensor([0])).tolist() == [-1]  # bitwise on integers
     with pytest.raises(TypeError, match="& works on boolean .* got float32"):
         x & inside
+
+
+def test_std_and_t_as_in_pytorch():
+    x = mg.tensor([[1.0, 2.0, 4.0], [3.0, 3.0, 9.0]], dtype=mg.float64, requires_grad=True)
+    np.testing.assert_allclose(x.std(1).numpy(), np.std(x.numpy(), axis=1, ddof=1))
+    np.testing.assert_allclose(x.std(unbiased=False).numpy(), np.std(x.numpy()))
+    mg.gradcheck(lambda x: x.std(0, keepdim=True), [x])
+    assert x.t().shape == (3, 2) and mg.tensor([1.0, 2.0]).t().shape == (2,)
+    with pytest.raises(ValueError, match="t\\(\\) expects a tensor of at most 2 dims"):
+        mg.zeros(2, 2, 2).t()
