@@ -390,7 +390,7 @@ class Tensor:
     __rand__, __ror__, __rxor__ = __and__, __or__, __xor__
 
     def __invert__(self):
-        return self._logic(True, "~", lambda a, _: ~a)
+        return self._logic(None, "~", lambda a, _: ~a)  # no second operand
 
     def argmax(self, dim=None, keepdim=False):
         """The index of the largest element (of the flattened tensor, or along dim); the first on ties."""

@@ -201,7 +201,7 @@ def predict_command(args):
             print(f"\nexact match {100 * scores['exact_match']:.1f}%, word F1 {scores['f1']:.3f} on the "
                   f"{len(texts)} answered questions of {args.input} (whole words, as SQuAD scores them)")
         else:
-            what = "token accuracy" if task == "tagging" else "accuracy"
+            what = report.SCORE_NAMES.get(task, "accuracy")
             counted = len(texts) if task == "tagging" else sum(map(sum, scores["confusion_matrix"]))
             print(f"\n{what} {100 * scores['accuracy']:.1f}%, macro F1 {scores['macro_f1']:.3f} "
                   f"on the {counted} labelled texts of {args.input}"
@@ -272,7 +272,8 @@ def compare_config(args):
         raise ValueError(f"--text-column and --label-column are both {args.text_column!r}: the label would "
                          "be read from the text itself")
     own_sentences = args.train and args.task in ("sentiment", "classification")  # what results.json records
-    config = CompareConfig(model=args.model, task="classification" if own_sentences else args.task, steps=args.steps, seed=args.seed, device=args.device,
+    config = CompareConfig(model=args.model, task="classification" if own_sentences else args.task, steps=args.steps,
+                           seed=args.seed, device=args.device,
                            batch_size=args.batch_size, eval_every=args.eval_every, max_len=args.max_len,
                            train_path=args.train, valid_path=args.valid,
                            test_path=args.test,
@@ -335,7 +336,7 @@ def finetune_command(args):
         print(f"\n{'best: ' * swept}{setting(best)}: val perplexity {best['val_perplexity']:.2f}\n"
               f"greedy sample: {best['sample']}")
     else:
-        score = {"qa": "exact match", "tagging": "token accuracy"}.get(kind, "accuracy")
+        score = report.SCORE_NAMES.get(kind, "accuracy")
         test = (f", test {score} {100 * best['test_accuracy']:.1f}%" if best.get("test_accuracy") is not None
                 else " (not tested: interrupted)" if interrupted is not None
                 else " (no test set: --test FILE scores one)")
@@ -415,7 +416,7 @@ def compare_command(args):
             print(f"  {row['mode']:<15}{row.get('sample', '-')}")
     print(f"\nresults: {path}")
     if any(row.get("trainable") for row in rows):  # a mode was scored: there is something to plot
-        score = {"lm": "perplexity", "qa": "exact_match", "tagging": "token_accuracy"}.get(kind, "accuracy")
+        score = "perplexity" if kind == "lm" else report.SCORE_NAMES.get(kind, "accuracy").replace(" ", "_")
         curves, versus = out / "curves.png", out / f"{score}_vs_parameters.png"
         report.plot_curves(rows, curves, kind)
         report.plot_score_vs_parameters(rows, versus, kind)

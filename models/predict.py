@@ -18,6 +18,7 @@ the model has no class for are predicted, not scored), a tagger's tags (token ac
 answers (exact match and word F1, as SQuAD scores them).
 """
 import csv
+from collections import Counter
 from pathlib import Path
 
 import minigrad as mg
@@ -136,14 +137,14 @@ def unknown_labels(true, names):
     """The true labels that are none of the model's classes (names), most frequent first, as a note
     (their texts are predicted but cannot be scored); an error where no label is a class at all:
     then the file most likely writes its classes another way. Labels as frequent keep the file's order."""
-    unknown = sorted(dict.fromkeys(label for label in true if label not in names),
-                     key=lambda label: -true.count(label))
+    unknown = Counter(label for label in true if label not in names).most_common()  # ties: the file's order
     if len(unknown) == len(set(true)):
-        raise ValueError(f"none of the file's labels ({', '.join(unknown[:5])}{', ...' * (len(unknown) > 5)}) is one of "
+        listed = [label for label, _ in unknown[:5]]
+        raise ValueError(f"none of the file's labels ({', '.join(listed)}{', ...' * (len(unknown) > 5)}) is one of "
                          f"the model's classes ({', '.join(names)}): are the labels written another way, or is "
                          "--label-column another column?")
-    counts = ", ".join(f"{label!r} {true.count(label)}" for label in unknown)
-    return [f"{sum(label in unknown for label in true)} of {len(true)} texts have a label the model has no class "
+    counts = ", ".join(f"{label!r} {n}" for label, n in unknown)
+    return [f"{sum(n for _, n in unknown)} of {len(true)} texts have a label the model has no class "
             f"for ({counts}): they are predicted but left out of the scores"] if unknown else []
 
 

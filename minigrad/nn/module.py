@@ -83,7 +83,8 @@ class Module:
         """Keep tensor as self.<name>: saved in state_dict() (unless persistent=False) and moved by
         to(), but not a parameter, so no optimizer changes it (a causal mask, running statistics)."""
         if not isinstance(tensor, Tensor) or isinstance(tensor, Parameter):
-            raise TypeError(f"register_buffer: {name!r} must be a Tensor (not a Parameter), got {type(tensor).__name__}")
+            raise TypeError(f"register_buffer: {name!r} must be a Tensor (not a Parameter), "
+                            f"got {type(tensor).__name__}")
         if "." in name or not name:
             raise KeyError(f"register_buffer: buffer name {name!r} must be non-empty and can't contain '.'")
         if hasattr(self, name) and name not in self._buffers:
@@ -136,11 +137,12 @@ class Module:
             return iter(self._parameters.values())
         return (param for _, param in self.named_parameters())
 
-    def named_buffers(self, prefix=""):
-        """(dotted name, Tensor) for every buffer in the tree."""
+    def named_buffers(self, prefix="", persistent_only=False):
+        """(dotted name, Tensor) for every buffer in the tree (persistent_only: those state_dict saves)."""
         for module_name, module in self.named_modules(prefix):
             for name, buffer in module._buffers.items():
-                yield (f"{module_name}.{name}" if module_name else name), buffer
+                if not (persistent_only and name in module._non_persistent_buffers):
+                    yield (f"{module_name}.{name}" if module_name else name), buffer
 
     def buffers(self):
         return (buffer for _, buffer in self.named_buffers())
@@ -194,12 +196,7 @@ class Module:
     def _checkpoint_tensors(self):
         """{dotted name: Tensor} of what a checkpoint holds: every parameter, tied ones under each of
         their names, and every persistent buffer."""
-        tensors = dict(self.named_parameters(remove_duplicate=False))
-        for module_name, module in self.named_modules():
-            for name, buffer in module._buffers.items():
-                if name not in module._non_persistent_buffers:
-                    tensors[f"{module_name}.{name}" if module_name else name] = buffer
-        return tensors
+        return {**dict(self.named_parameters(remove_duplicate=False)), **dict(self.named_buffers(persistent_only=True))}
 
     def state_dict(self):
         """{dotted name: Tensor} for every parameter (tied ones under each of their names) and

@@ -473,21 +473,22 @@ def where(condition, a, b):
     return Where.apply(condition, *promote(a, b))
 
 
+def on_or_below(x, diagonal, name):
+    """A bool mask over x's last two dims: True on and below its diagonal-th diagonal."""
+    if x.ndim < 2:
+        raise ValueError(f"{name}: needs a tensor of at least 2 dims, got shape {x.shape}")
+    return Tensor._from_array(backend.xp_of(x.data).tri(*x.shape[-2:], k=diagonal, dtype=backend.bool_))
+
+
 def tril(x, diagonal=0):
     """x with the elements above its diagonal-th diagonal (over the last two dims) set to 0, as torch.tril;
     tril(ones(T, T)) is a causal mask. where(kept, x, 0): only kept elements pass a gradient back."""
-    if x.ndim < 2:
-        raise ValueError(f"tril: needs a tensor of at least 2 dims, got shape {x.shape}")
-    kept = backend.xp_of(x.data).tri(*x.shape[-2:], k=diagonal, dtype=backend.bool_)
-    return where(Tensor._from_array(kept), x, 0)
+    return where(on_or_below(x, diagonal, "tril"), x, 0)
 
 
 def triu(x, diagonal=0):
     """x with the elements below its diagonal-th diagonal set to 0, as torch.triu."""
-    if x.ndim < 2:
-        raise ValueError(f"triu: needs a tensor of at least 2 dims, got shape {x.shape}")
-    dropped = backend.xp_of(x.data).tri(*x.shape[-2:], k=diagonal - 1, dtype=backend.bool_)
-    return where(Tensor._from_array(dropped), 0, x)
+    return where(on_or_below(x, diagonal - 1, "triu"), 0, x)
 
 
 class Cast(Function):
