@@ -17,7 +17,7 @@ Benchmark-only dependencies: `pip install torch==2.13.0 threadpoolctl`.
 import argparse
 import os
 
-from common import (limit_threads, machine_info, memory_in_subprocess, peak_memory_mb, thread_report,
+from common import (limit_threads, machine_info, memory_in_subprocess, peak_memory_mib, thread_report,
                     time_interleaved, today, using_threads, write_section)
 
 
@@ -105,7 +105,7 @@ def main():
         print(f"{n} thread(s): minigrad {ours:.2f} ms, torch {theirs:.2f} ms, ratio {ours / theirs:.2f}x "
               f"(first loss {first[0]:.6f} vs {first[1]:.6f})")
     memory = {fw: memory_in_subprocess(__file__, "--threads", "1", "--memory-of", fw) for fw in ("minigrad", "torch")}
-    print(f"peak memory of a step: minigrad {memory['minigrad']:.1f} MB, torch {memory['torch']:.1f} MB")
+    print(f"peak memory of a step: minigrad {memory['minigrad']:.1f} MiB, torch {memory['torch']:.1f} MiB")
     load_after = os.getloadavg()[0]
     body = "\n".join([
         "## MLP training step: minigrad vs PyTorch CPU (`benchmarks/bench_mlp.py`)",
@@ -124,7 +124,7 @@ def main():
         "Peak memory of a step (1 thread; each framework in a fresh process, peak resident memory of 3",
         "steps minus resident memory before them, the high-water mark reset first; target <= 1.5x):",
         "",
-        "| minigrad MB | PyTorch MB | minigrad / PyTorch |",
+        "| minigrad MiB | PyTorch MiB | minigrad / PyTorch |",
         "|---:|---:|---:|",
         f"| {memory['minigrad']:.1f} | {memory['torch']:.1f} | **{memory['minigrad'] / max(memory['torch'], 0.1):.2f}x** |",
         "",
@@ -140,6 +140,6 @@ def main():
 if __name__ == "__main__":
     if ARGS.memory_of:  # in a fresh process: only this framework's step runs
         steps = dict(zip(("minigrad", "torch"), training_steps()))
-        print(peak_memory_mb(steps[ARGS.memory_of]))
+        print(peak_memory_mib(steps[ARGS.memory_of]))
     else:
         main()

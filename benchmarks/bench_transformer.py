@@ -15,7 +15,7 @@ Benchmark-only dependencies: `pip install torch==2.13.0 threadpoolctl`.
 """
 import argparse
 
-from common import (limit_threads, machine_info, memory_in_subprocess, peak_memory_mb, time_interleaved, today,
+from common import (limit_threads, machine_info, memory_in_subprocess, peak_memory_mib, time_interleaved, today,
                     using_threads, write_section)
 
 CONFIGS = {  # name: (model config overrides, batch, sequence length)
@@ -94,7 +94,7 @@ resident memory of 3 steps minus resident memory before them (the high-water mar
 set-up does not count), each framework in its own process.
 Targets: time <= 1.3x, memory <= 1.5x.
 
-| config | minigrad ms | PyTorch ms | time ratio | minigrad MB | PyTorch MB | memory ratio |
+| config | minigrad ms | PyTorch ms | time ratio | minigrad MiB | PyTorch MiB | memory ratio |
 |---|---:|---:|---:|---:|---:|---:|
 """ + "\n".join(rows)
     if ARGS.quick:
@@ -107,6 +107,6 @@ Targets: time <= 1.3x, memory <= 1.5x.
 if __name__ == "__main__":
     if ARGS.memory_of:  # in a fresh process: only this framework's steps exist
         framework, name = ARGS.memory_of.split(":", 1)
-        print(peak_memory_mb(build(name, check=False)[0][framework]))
+        print(peak_memory_mib(build(name, check=False)[0][framework]))
     else:
         main()

@@ -92,25 +92,25 @@ def time_interleaved(cases, repeats, warmup=2, pause=0.0):
     return {name: statistics.median(times) for name, times in samples.items()}
 
 
-def peak_memory_mb(step, repeats=3):
-    """Peak resident memory of `repeats` calls of step, above the resident memory before them (MB),
+def peak_memory_mib(step, repeats=3):
+    """Peak resident memory of `repeats` calls of step, above the resident memory before them (MiB),
     run in a process of its own (memory_in_subprocess). Linux's high-water mark of the process is
     reset first (writing 5 to /proc/self/clear_refs), so imports and set-up that peaked higher
     before do not count."""
-    def status_mb(key):  # from /proc/self/status, in kB
+    def status_mib(key):  # from /proc/self/status, in kB
         with open("/proc/self/status") as f:
             return next(int(line.split()[1]) for line in f if line.startswith(key)) / 1024
 
     with open("/proc/self/clear_refs", "w") as f:
         f.write("5")  # the high-water mark is now the resident size
-    before = status_mb("VmRSS")
+    before = status_mib("VmRSS")
     for _ in range(repeats):
         step()
-    return status_mb("VmHWM") - before
+    return status_mib("VmHWM") - before
 
 
 def memory_in_subprocess(script, *args):
-    """Run `script *args` in a fresh process; it prints peak_memory_mb's result as its last line."""
+    """Run `script *args` in a fresh process; it prints peak_memory_mib's result as its last line."""
     out = subprocess.run([sys.executable, str(script), *args], capture_output=True, text=True, check=True).stdout
     return float(out.strip().splitlines()[-1])
 

@@ -93,7 +93,7 @@ def main(quick):
 
     forgetting = forgetting_probe(base)  # next-token loss on held-out reviews, after - before
     majority = majority_row(task)
-    header = f"{'mode':<14} {'lr':>6} {'trainable':>10} {'%':>7} {'s/step':>7} {'peak MB':>8} {'val acc':>8} {'forgetting':>11}"
+    header = f"{'mode':<14} {'lr':>6} {'trainable':>10} {'%':>7} {'s/step':>7} {'peak MiB':>8} {'val acc':>8} {'forgetting':>11}"
     print(header)
     print("-" * len(header))
     print(f"{'majority':<14} {'':>6} {0:>10,} {0:>7.2f} {'':>7} {'':>8} {majority['val_accuracy']:8.1%} {'':>11}")
@@ -102,7 +102,7 @@ def main(quick):
         row, _ = run_mode(mode, base, task, config, forgetting)  # (table row, fine-tuned model)
         forgot = "" if mode == "scratch" else f"{row['forgetting']:+11.3f}"
         print(f"{mode:<14} {row['lr']:6.0e} {row['trainable']:>10,} {row['trainable_pct']:7.2f} "
-              f"{row['seconds_per_step']:7.3f} {row['peak_mb']:8.1f} {row['val_accuracy']:8.1%} {forgot:>11}",
+              f"{row['seconds_per_step']:7.3f} {row['peak_mib']:8.1f} {row['val_accuracy']:8.1%} {forgot:>11}",
               flush=True)
         rows.append(row)
 

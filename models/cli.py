@@ -394,11 +394,12 @@ def compare_command(args):
         if not config.modes:
             raise ValueError(f"--modes {args.modes!r} names no mode; expected e.g. --modes full,lora,head")
     out = output_folder(args, "compare")
-    kind = measure = None  # known once the task's data is loaded: the table's columns follow the kind
+    kind = measure = run = None  # known once the task's data is loaded: the table's columns follow the kind
 
     def start_table(config, task, forgetting, notes):
-        nonlocal kind, measure
+        nonlocal kind, measure, run
         kind, measure = task.kind, forgetting.measure
+        run = f"{config.model!r} on {task.name!r}: {plural(config.steps, 'step')} each, seed {config.seed}, on {config.device}"
         baselines = 1 + (kind in ("classification", "lm"))  # scratch, + majority class or the pretrained LM
         print(f"fine-tuning {config.model!r} on {task.name!r}: {plural(len(config.modes), 'mode')}"
               f"{' + ' + plural(baselines, 'baseline') if config.baselines else ''}, {plural(config.steps, 'step')} each, "
@@ -416,10 +417,12 @@ def compare_command(args):
             print(f"  {row['mode']:<15}{row.get('sample', '-')}")
     print(f"\nresults: {path}")
     if any(row.get("trainable") for row in rows):  # a mode was scored: there is something to plot
+        # trained on one domain, the score that matters is the other domain's: the test set's
+        split = "test" if config.train_domain else "val"
         score = "perplexity" if kind == "lm" else report.SCORE_NAMES.get(kind, "accuracy").replace(" ", "_")
-        curves, versus = out / "curves.png", out / f"{score}_vs_parameters.png"
-        report.plot_curves(rows, curves, kind)
-        report.plot_score_vs_parameters(rows, versus, kind)
+        curves, versus = out / "curves.png", out / f"{'test_' * (split == 'test')}{score}_vs_parameters.png"
+        report.plot_curves(rows, curves, kind, run)
+        report.plot_score_vs_parameters(rows, versus, kind, split, run)
         print(f"plots:   {curves}, {versus}")
     deltas = sorted(out.glob("delta-*.safetensors")) if config.save_deltas else []
     if deltas:

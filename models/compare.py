@@ -8,7 +8,7 @@ nothing below). Per mode we report:
 
     trainable   parameters the optimizer updates (and their share of all)
     s/step      mean time of a training step (forward, backward, update)
-    peak MB     parameters + optimizer state + the largest transient memory of a step
+    peak MiB    parameters + optimizer state + the largest transient memory of a step
     val acc/F1  accuracy and macro F1 on the validation set; test acc on the test set (qa: exact
                 match and word F1, as SQuAD scores answers; results.json adds per-class scores
                 and confusion matrices)
@@ -119,8 +119,8 @@ def with_defaults(config, kind, context=None):
     if context and "max_len" in unset:
         unset["max_len"] = min(unset["max_len"], context)
     steps = config.steps or unset["steps"]
-    if "eval_every" in unset and steps < unset["eval_every"]:  # fewer steps than one interval: the curves
-        unset["eval_every"] = steps // 4 or steps                # would be a single point, at the end
+    if "eval_every" in unset and steps < 2 * unset["eval_every"]:  # fewer steps than two intervals: the
+        unset["eval_every"] = steps // 4 or steps                    # curves would be a single point
     options = dict(config.options)
     if kind == "classification" and defaults.pooling:
         options.setdefault("pooling", defaults.pooling)
@@ -428,7 +428,7 @@ def run_mode(name, base, task, config, forgetting, progress=False, log_path=None
         "weight_decay": config.weight_decay,
         "steps": config.steps, "batch_size": config.batch_size, "trainable": trainable, "total": total,
         "trainable_pct": 100 * trainable / total, "seconds_per_step": result.seconds_per_step,
-        "peak_mb": None if peak is None else peak / 2**20,
+        "peak_mib": None if peak is None else peak / 2**20,
         **scores("val", val), **scores("test", test), "forgetting": forgotten, **sample, "stopped": result.stopped,
         "steps_done": result.steps_done, "log": None if log_path is None else Path(log_path).name,
         "curve": [{"step": h["step"], **scores("val", {k: v for k, v in h.items() if k not in ("step", "train_loss")})}

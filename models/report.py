@@ -25,7 +25,7 @@ COLUMNS = [  # (header, width, row -> text)
     ("%", 6, lambda r: f"{r['trainable_pct']:.1f}" if r["trainable_pct"] >= 0.1 or not r["trainable"]
      else f"{r['trainable_pct']:.2f}"),
     ("s/step", 7, shown("seconds_per_step", lambda v: f"{v:.3f}")),
-    ("peak MB", 8, shown("peak_mb", lambda v: f"{v:.1f}")),
+    ("peak MiB", 8, shown("peak_mib", lambda v: f"{v:.1f}")),
 ]
 ACCURACY_COLUMNS = [
     ("val acc", 8, shown("val_accuracy", lambda v: f"{100 * v:.1f}%")),
@@ -93,11 +93,19 @@ def class_details(per_class, confusion_matrix, labels):
 SCORE_NAMES = {"qa": "exact match", "tagging": "token accuracy"}  # what val_accuracy holds, by the task's kind
 
 
-def headline(kind):
+def headline(kind, split="val"):
     """The score the plots show: (row key, axis label, factor) -- accuracy (exact match for qa, token
-    accuracy for tagging) in %, or perplexity for lm."""
-    return ("val_perplexity", "validation perplexity", 1) if kind == "lm" else \
-        ("val_accuracy", f"validation {SCORE_NAMES.get(kind, 'accuracy')} (%)", 100)
+    accuracy for tagging) in %, or perplexity for lm; on the validation set, or the test set ("test")."""
+    name = {"val": "validation", "test": "test"}[split]
+    return (f"{split}_perplexity", f"{name} perplexity", 1) if kind == "lm" else \
+        (f"{split}_accuracy", f"{name} {SCORE_NAMES.get(kind, 'accuracy')} (%)", 100)
+
+
+def titled(fig, run):
+    """The run the plot is of (model, task, steps, ...) above its panels: a plot saved apart from its
+    table still says what it shows."""
+    if run:
+        fig.suptitle(run, fontsize=9)
 
 
 # A mode keeps its colour in every run and in both plots (with --modes head,lora, head was blue and lora
@@ -120,7 +128,7 @@ def finite(value):
     return value is not None and math.isfinite(value)
 
 
-def plot_curves(rows, path, kind="classification"):
+def plot_curves(rows, path, kind="classification", run=None):
     """Validation score (left) and validation loss (right) against training step, one line per
     mode; the untrained baselines that have them (majority class, the pretrained LM) as
     horizontal lines. The loss shows what the score hides: growing over-confidence."""
@@ -143,6 +151,7 @@ def plot_curves(rows, path, kind="classification"):
     # one legend for both panels, outside them: inside, it sat on the curves of whichever panel had no room
     axes[0][-1].legend(*axes[0][0].get_legend_handles_labels(), fontsize=8, loc="upper left",
                        bbox_to_anchor=(1.02, 1), borderaxespad=0)
+    titled(fig, run)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -161,10 +170,10 @@ def spots(points, to_points, apart=5):
     return [(score, sorted(modes, key=order.index)) for score, modes in merged]  # "full, layerwise-lr", as in the table
 
 
-def plot_score_vs_parameters(rows, path, kind="classification"):
-    """The validation score against trainable parameters (log scale): what each mode buys per parameter;
-    the untrained baselines (majority class, the pretrained LM) as labelled horizontal lines."""
-    key, label, factor = headline(kind)
+def plot_score_vs_parameters(rows, path, kind="classification", split="val", run=None):
+    """The validation (or test) score against trainable parameters (log scale): what each mode buys per
+    parameter; the untrained baselines (majority class, the pretrained LM) as labelled horizontal lines."""
+    key, label, factor = headline(kind, split)
     colors = mode_colors(rows)
     fig, ax = plt.subplots(figsize=(7, 4.5))
     columns = {}  # count -> [(score, mode)]: full, layerwise-lr and scratch train the same parameters
@@ -184,6 +193,7 @@ def plot_score_vs_parameters(rows, path, kind="classification"):
     ax.update_datalim([(count, score) for count, points in columns.items() for score, _ in points])
     ax.set(xlabel="trainable parameters (log scale)", ylabel=label, title=f"{label} vs trainable parameters")
     ax.autoscale_view()
+    titled(fig, run)
     fig.tight_layout()  # limits and layout known: where the points land on the page, to keep labels apart
 
     def to_points(score):  # a score's height on the page, in typographic points (the labels' offsets)

@@ -358,6 +358,8 @@ def test_domain_shift_trains_on_one_domain_and_tests_on_the_other(tmp_path):
     assert main(["compare", "--modes", "head", "--steps", "2", "--no-baselines", "--train-domain", "movies",
                  "--out", str(out)]) == 0
     assert json.loads((out / "results.json").read_text())["task"]["name"] == "sentiment, movies -> products"
+    # what a mode buys on the other domain is the test score: that is the plot of score against parameters
+    assert (out / "test_accuracy_vs_parameters.png").exists() and not (out / "accuracy_vs_parameters.png").exists()
     with pytest.raises(ValueError, match="needs a bundled task with both domains"):
         domain_shift("domain", "movies", seed=0)
 

@@ -131,7 +131,7 @@ def test_the_table_shows_forgetting_with_its_sign_and_a_dash_where_a_row_has_no_
 
     rows = [{"mode": "majority class", "trainable": 0, "trainable_pct": 0.0, "val_accuracy": 0.5,
              "val_macro_f1": 1 / 3, "test_accuracy": 1.0},
-            {"mode": "lora", "trainable": 1234, "trainable_pct": 0.05, "seconds_per_step": 0.0123, "peak_mb": 12.34,
+            {"mode": "lora", "trainable": 1234, "trainable_pct": 0.05, "seconds_per_step": 0.0123, "peak_mib": 12.34,
              "val_accuracy": 0.875, "val_macro_f1": 0.8, "test_accuracy": 0.9, "forgetting": -0.0421}]
     _, baseline, lora = table(rows).splitlines()
     assert baseline.split() == ["majority", "class", "0", "0.0", "-", "-", "50.0%", "0.333", "100.0%", "-"]

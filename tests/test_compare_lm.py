@@ -140,8 +140,9 @@ def test_finetune_without_a_sweep_names_its_setting_by_its_options_and_says_how_
     assert f"use it: minigrad generate --delta {out / 'delta.safetensors'}" in printed
 
 
-def test_a_run_shorter_than_one_evaluation_interval_still_draws_curves():
+def test_a_run_shorter_than_two_evaluation_intervals_still_draws_curves():
     assert with_defaults(CompareConfig(task="lm-rt-polarity", steps=40), "lm").eval_every == 10  # 50 by default
     assert with_defaults(CompareConfig(steps=2), "classification").eval_every == 2  # a smoke run: once, at the end
+    assert with_defaults(CompareConfig(steps=20), "classification").eval_every == 5  # one interval of 20: one point
     assert with_defaults(CompareConfig(steps=40, eval_every=30), "classification").eval_every == 30  # as asked
     assert with_defaults(CompareConfig(), "classification").eval_every == 20  # the defaults as they were

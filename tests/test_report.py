@@ -6,7 +6,7 @@ from matplotlib.axes import Axes
 
 from models import report
 
-ROW = {"trainable": 8_322, "trainable_pct": 3.4, "seconds_per_step": 0.026, "peak_mb": 45.7, "val_accuracy": 0.986,
+ROW = {"trainable": 8_322, "trainable_pct": 3.4, "seconds_per_step": 0.026, "peak_mib": 45.7, "val_accuracy": 0.986,
        "val_macro_f1": 0.986, "test_accuracy": 0.978, "forgetting": 0.013}
 
 
@@ -16,7 +16,7 @@ def column_ends(line):
 
 
 def header_ends(kind="classification"):
-    """Where each column's header ends (headers such as "peak MB" have spaces of their own)."""
+    """Where each column's header ends (headers such as "peak MiB" have spaces of their own)."""
     ends, end = [], -2
     for _, width, _ in report.columns(kind):
         end += 2 + width
@@ -53,6 +53,8 @@ def test_a_diverged_run_shows_nan_and_inf_without_units_or_sign():
                                          ("qa", "validation exact match (%)"), ("lm", "validation perplexity")])
 def test_the_score_axis_names_the_tasks_own_score(kind, label):
     assert report.headline(kind)[1] == label
+    test_key, test_label, _ = report.headline(kind, "test")
+    assert test_key.startswith("test_") and test_label == label.replace("validation", "test")
 
 
 def test_a_mode_keeps_its_colour_whichever_modes_run_and_baselines_are_not_a_modes_colour():
@@ -112,3 +114,15 @@ def test_baselines_are_drawn_and_a_diverged_mode_is_left_out(tmp_path, monkeypat
     report.plot_curves([{**rows[1], "curve": [{"step": 20, "val_accuracy": 0.9, "val_loss": 0.3}]}, rows[2]],
                        tmp_path / "curves.png")
     assert lines == [pytest.approx(54.0)]  # on the score panel only: the majority class has no loss
+
+
+def test_each_plot_names_the_run_it_is_of(tmp_path, monkeypatch):
+    from matplotlib.figure import Figure
+    titles = []
+    monkeypatch.setattr(Figure, "suptitle", lambda self, text, **kw: titles.append(text))
+    rows = [{"mode": "head", "trainable": 130, "val_accuracy": 0.97, "test_accuracy": 0.91,
+             "curve": [{"step": 20, "val_accuracy": 0.97, "val_loss": 0.1}]}]
+    run = "'tiny' on 'sentiment, products -> movies': 20 steps each, seed 0, on cpu"
+    report.plot_curves(rows, tmp_path / "curves.png", run=run)
+    report.plot_score_vs_parameters(rows, tmp_path / "versus.png", split="test", run=run)
+    assert titles == [run, run]
