@@ -93,12 +93,12 @@ def as_array(data, dtype=None, device="cpu"):
     """Turn nested lists, scalars or arrays into an array on `device`.
 
     Python floats become float32 (the default dtype) and Python ints int64;
-    an existing array keeps its dtype unless one is given.
+    an existing array (or NumPy scalar, as in PyTorch) keeps its dtype unless one is given.
     """
     xp = xp_for(device)
     if device == "cpu" and device_of(data) == "cuda":
         data = cupy.asnumpy(data)
-    if dtype is None and not is_array(data):
+    if dtype is None and not is_array(data) and not isinstance(data, np.generic):  # np.float64(2.5) keeps its dtype
         kind = np.asarray(data).dtype.kind
         if kind not in "fciub":
             raise TypeError(f"a tensor holds numbers (or booleans), got {type(data).__name__} {data!r:.60}")

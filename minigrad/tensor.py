@@ -296,10 +296,15 @@ class Tensor:
 
     # ---- in-place updates (optimizers, initialisation) ------------------------
     def _check_inplace(self, what):
-        if self.requires_grad and is_grad_enabled():
+        if self.requires_grad and is_grad_enabled() and self.is_leaf:
             raise RuntimeError(
                 f"{what}: in-place change of a tensor that requires grad while grad mode is on; "
                 "wrap the update in `with mg.no_grad():` (as optimizers do)"
+            )
+        if self.requires_grad and is_grad_enabled():  # no_grad would not help: backward would miss the change
+            raise RuntimeError(
+                f"{what}: in-place change of a tensor the graph computed; the graph cannot record it, so "
+                "compute a new tensor instead: h = h.masked_fill(mask, value), mg.where(condition, value, h)"
             )
         if backend.shares_elements(self.data):
             raise RuntimeError(f"{what}: this tensor is an expanded view, where many elements share one "
@@ -328,6 +333,36 @@ class Tensor:
         self._check_inplace("mul_")
         self.data *= self._raw(other)
         return self
+
+    def div_(self, other):
+        self._check_inplace("div_")
+        self.data /= self._raw(other)
+        return self
+
+    # a += b: PyTorch changes a in place, and so does minigrad where no graph is recorded (under
+    # mg.no_grad(), or where nothing requires grad): `p -= lr * p.grad` updates the parameter. Where
+    # one is, an in-place change cannot be recorded, so a non-leaf gets a new node, as `a = a + b`:
+    # the same value and gradient, though another name for the old tensor keeps its old value.
+    def _augmented(self, other, in_place, out_of_place, symbol):
+        recorded = is_grad_enabled() and (self.requires_grad or isinstance(other, Tensor) and other.requires_grad)
+        if not recorded:
+            return in_place(other)
+        if self.is_leaf and self.requires_grad:
+            raise RuntimeError(f"{symbol}: in-place change of a tensor that requires grad while grad mode is on; "
+                               f"wrap the update in `with mg.no_grad():` (as optimizers do: p {symbol} lr * p.grad)")
+        return out_of_place(other)
+
+    def __iadd__(self, other):
+        return self._augmented(other, self.add_, self.__add__, "+=")
+
+    def __isub__(self, other):
+        return self._augmented(other, self.sub_, self.__sub__, "-=")
+
+    def __imul__(self, other):
+        return self._augmented(other, self.mul_, self.__mul__, "*=")
+
+    def __itruediv__(self, other):
+        return self._augmented(other, self.div_, self.__truediv__, "/=")
 
     def copy_(self, other):
         self._check_inplace("copy_")

@@ -151,7 +151,7 @@ def test_leaf_gradients_own_their_memory():
     x, y = mg.tensor([1.0, 1.0], requires_grad=True), mg.tensor([1.0, 1.0], requires_grad=True)
     seed = mg.tensor([1.0, 1.0])
     (x + y).backward(grad=seed)
-    assert mg.optim.clip_grad_norm_([x, y], max_norm=1.0) == pytest.approx(2.0)
+    assert mg.optim.clip_grad_norm_([x, y], max_norm=1.0).item() == pytest.approx(2.0)
     np.testing.assert_allclose(x.grad.numpy(), [0.5, 0.5], rtol=1e-5)
     np.testing.assert_allclose(y.grad.numpy(), [0.5, 0.5], rtol=1e-5)
     np.testing.assert_array_equal(seed.numpy(), [1.0, 1.0])  # the caller's gradient is not touched
@@ -317,6 +317,51 @@ def test_in_place_on_a_tensor_that_requires_grad_needs_no_grad():
         p[0] = 5.0
         p.copy_(mg.tensor([2.0]))
     assert p.item() == 2.0 and p._version == 3
+
+
+def test_a_change_inside_the_graph_says_to_compute_a_new_tensor_not_to_use_no_grad():
+    h = mg.tensor([1.0, 2.0], requires_grad=True) * 2
+    with pytest.raises(RuntimeError, match=r"^__setitem__: in-place change of a tensor the graph computed; .*masked_fill"):
+        h[0] = 0.0  # under no_grad backward would miss the change: its gradient would still flow
+
+
+@pytest.mark.parametrize("symbol, apply, expected", [
+    ("-=", lambda w, g: w.__isub__(0.25 * g), [0.5, 1.0]), ("+=", lambda w, g: w.__iadd__(g), [3.0, 6.0]),
+    ("*=", lambda w, g: w.__imul__(g), [2.0, 8.0]), ("/=", lambda w, g: w.__itruediv__(g), [0.5, 0.5]),
+])
+def test_augmented_assignment_changes_a_parameter_in_place_under_no_grad(symbol, apply, expected):
+    w = mg.tensor([1.0, 2.0], requires_grad=True)
+    (w * w).sum().backward()  # w.grad = 2w = [2, 4]
+    same = w
+    with mg.no_grad():
+        w = apply(w, w.grad)  # what `w -= lr * w.grad` does: Python assigns what __isub__ returns
+    assert w is same and w.requires_grad and w.grad is not None  # the same leaf: its grad can be zeroed
+    np.testing.assert_allclose(same.numpy(), expected)
+    with pytest.raises(RuntimeError, match=f"^{re.escape(symbol)}: in-place change of a tensor that requires grad"):
+        apply(w, w.grad)  # grad mode on: the update belongs under no_grad, as in PyTorch
+
+
+def test_augmented_assignment_outside_any_graph_changes_every_name_for_the_tensor():
+    a = mg.ones(3)
+    b = a
+    a += 1
+    a *= mg.tensor([1.0, 2.0, 3.0])
+    assert a is b and b.tolist() == [2.0, 4.0, 6.0]
+
+
+def test_augmented_assignment_inside_a_graph_records_a_new_node_with_the_right_gradient():
+    x = mg.tensor([1.0, 2.0], dtype=mg.float64, requires_grad=True)
+    h = x * 2
+    h += x * x  # a residual `out += identity`: h = 2x + x^2
+    acc = mg.zeros(2, dtype=mg.float64)
+    acc += h  # a tensor that needs no grad, plus one that does
+    acc.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [4.0, 6.0])  # d/dx (2x + x^2) = 2 + 2x
+
+
+def test_a_numpy_scalar_keeps_its_dtype_as_in_pytorch():
+    assert mg.tensor(np.float64(2.5)).dtype == mg.float64 and mg.tensor(np.int32(2)).dtype == np.int32
+    assert mg.tensor(2.5).dtype == mg.float32  # a Python float takes the default dtype
 
 
 @pytest.mark.parametrize("view", [

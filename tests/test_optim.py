@@ -339,10 +339,27 @@ def test_cosine_annealing_matches_pytorch_per_group_and_past_t_max():
 
 def test_step_and_linear_curves():
     assert lrs(lr_scheduler.StepLR(sgd(1.0), step_size=3, gamma=0.5), 7) == [1, 1, 1, 0.5, 0.5, 0.5, 0.25]
-    np.testing.assert_allclose(lrs(lr_scheduler.LinearLR(sgd(1.0), total_iters=4), 6), [1, 0.75, 0.5, 0.25, 0, 0])
+    decay = lr_scheduler.LinearLR(sgd(1.0), start_factor=1.0, end_factor=0.0, total_iters=4)
+    np.testing.assert_allclose(lrs(decay, 6), [1, 0.75, 0.5, 0.25, 0, 0])
+    assert lrs(lr_scheduler.MultiStepLR(sgd(1.0), milestones=[4, 2], gamma=0.5), 6) == [1, 1, 0.5, 0.5, 0.25, 0.25]
+    np.testing.assert_allclose(lrs(lr_scheduler.ExponentialLR(sgd(1.0), gamma=0.9), 3), [1, 0.9, 0.81])
     warmup = lr_scheduler.LinearLR(sgd(0.3), start_factor=1 / 3, end_factor=1.0, total_iters=2)
     np.testing.assert_allclose(lrs(warmup, 4), [0.1, 0.2, 0.3, 0.3])
     np.testing.assert_allclose(lrs(lr_scheduler.LambdaLR(sgd(2.0), lambda t: 1 / (t + 1)), 3), [2, 1, 2 / 3])
+
+
+@pytest.mark.parametrize("name, options", [("LinearLR", {}), ("LinearLR", {"start_factor": 0.1}),
+                                           ("ExponentialLR", {"gamma": 0.8}),
+                                           ("MultiStepLR", {"milestones": [2, 5], "gamma": 0.3})])
+def test_schedules_follow_pytorchs_with_its_defaults(name, options):
+    torch = pytest.importorskip("torch")
+    ours = getattr(lr_scheduler, name)(sgd(0.1), **options)  # code ported with PyTorch's defaults keeps its schedule
+    theirs_opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+    theirs = getattr(torch.optim.lr_scheduler, name)(theirs_opt, **options)
+    for _ in range(8):
+        np.testing.assert_allclose(ours.get_last_lr(), theirs.get_last_lr(), rtol=1e-12)
+        theirs_opt.step()
+        ours.step(), theirs.step()
 
 
 def test_linear_with_no_steps_starts_at_end_factor():
@@ -385,10 +402,10 @@ def test_clip_grad_norm_scales_to_max_norm_and_returns_the_norm_before():
     a.grad = mg.tensor([[3.0, 0, 0], [0, 0, 0]], dtype=mg.float64)
     b.grad = mg.tensor([[0, 4.0, 0], [0, 0, 0]], dtype=mg.float64)
     total = optim.clip_grad_norm_([a, b, none], max_norm=1.0)
-    assert isinstance(total, float) and total == pytest.approx(5.0)
+    assert isinstance(total, mg.Tensor) and total.ndim == 0 and total.item() == pytest.approx(5.0)  # as PyTorch
     assert a.grad.numpy()[0, 0] == pytest.approx(0.6) and b.grad.numpy()[0, 1] == pytest.approx(0.8)
     assert none.grad is None
-    assert optim.clip_grad_norm_([a, b], max_norm=1.0) == pytest.approx(1.0, abs=1e-5)
+    assert optim.clip_grad_norm_([a, b], max_norm=1.0).item() == pytest.approx(1.0, abs=1e-5)
 
 
 def test_clip_grad_norm_leaves_small_gradients_untouched():
@@ -396,9 +413,9 @@ def test_clip_grad_norm_leaves_small_gradients_untouched():
     p.grad = mg.tensor(GRADS[0], dtype=mg.float64)
     before = p.grad.numpy().tobytes()
     total = optim.clip_grad_norm_(p, max_norm=10.0)
-    assert total == pytest.approx(np.linalg.norm(GRADS[0]))
+    assert total.item() == pytest.approx(np.linalg.norm(GRADS[0]))
     assert p.grad.numpy().tobytes() == before
-    assert optim.clip_grad_norm_([param()], 1.0) == 0.0  # no gradients at all
+    assert optim.clip_grad_norm_([param()], 1.0).item() == 0.0  # no gradients at all
 
 
 def test_clip_grad_norm_against_pytorch():
@@ -408,9 +425,25 @@ def test_clip_grad_norm_against_pytorch():
     for p, q, g in zip(ours, theirs, GRADS):
         p.grad, q.grad = mg.tensor(g * 3, dtype=mg.float64), torch.tensor(g * 3)
     total = optim.clip_grad_norm_(ours, 0.5)
-    assert total == pytest.approx(float(torch.nn.utils.clip_grad_norm_(theirs, 0.5)), rel=1e-12)
+    assert total.item() == pytest.approx(float(torch.nn.utils.clip_grad_norm_(theirs, 0.5)), rel=1e-12)
     for p, q in zip(ours, theirs):
         np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("norm_type", [1, 3.0, math.inf])
+def test_clip_grad_norm_of_other_norms_and_clip_grad_value_against_pytorch(norm_type):
+    torch = pytest.importorskip("torch")
+    ours, theirs = [param(), param()], [torch.tensor(P0, requires_grad=True) for _ in range(2)]
+    for p, q, g in zip(ours, theirs, GRADS):
+        p.grad, q.grad = mg.tensor(g * 3, dtype=mg.float64), torch.tensor(g * 3)
+    total = optim.clip_grad_norm_(ours, 0.5, norm_type=norm_type)
+    assert total.item() == pytest.approx(float(torch.nn.utils.clip_grad_norm_(theirs, 0.5, norm_type)), rel=1e-12)
+    optim.clip_grad_value_(ours, 0.01)
+    torch.nn.utils.clip_grad_value_(theirs, 0.01)
+    for p, q in zip(ours, theirs):
+        np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-12)
+    with pytest.raises(ValueError, match="norm_type must be positive"):
+        optim.clip_grad_norm_(ours, 0.5, norm_type=0)
 
 
 def test_clip_grad_norm_spreads_a_nan_to_every_gradient():
@@ -418,7 +451,7 @@ def test_clip_grad_norm_spreads_a_nan_to_every_gradient():
     a, b, none = param(), param(), param()
     a.grad = mg.tensor([[math.nan, 1.0, 0], [0, 0, 0]], dtype=mg.float64)
     b.grad = mg.tensor(GRADS[0], dtype=mg.float64)
-    assert math.isnan(optim.clip_grad_norm_([a, b, none], max_norm=1.0))
+    assert math.isnan(optim.clip_grad_norm_([a, b, none], max_norm=1.0).item())
     assert np.isnan(a.grad.numpy()).all() and np.isnan(b.grad.numpy()).all()
     assert none.grad is None
 
@@ -432,7 +465,7 @@ def test_clip_grad_norm_of_non_finite_gradients_against_pytorch(bad):
     theirs = [torch.tensor(P0, requires_grad=True) for _ in range(2)]
     for p, q, g in zip(ours, theirs, grads):
         p.grad, q.grad = mg.tensor(g, dtype=mg.float64), torch.tensor(g)
-    total = optim.clip_grad_norm_(ours, 1.0)
+    total = optim.clip_grad_norm_(ours, 1.0).item()
     expected = float(torch.nn.utils.clip_grad_norm_(theirs, 1.0))
     assert total == expected or math.isnan(total) and math.isnan(expected)
     for p, q in zip(ours, theirs):

@@ -5,7 +5,7 @@
 """
 from minigrad.optim import lr_scheduler
 from minigrad.optim.adam import Adam, AdamW
-from minigrad.optim.clip_grad import clip_grad_norm_
+from minigrad.optim.clip_grad import clip_grad_norm_, clip_grad_value_
 from minigrad.optim.optimizer import Optimizer
 from minigrad.optim.rmsprop import RMSprop
 from minigrad.optim.sgd import SGD

@@ -1,14 +1,22 @@
-"""Gradient clipping: cap the length of the whole gradient vector."""
+"""Gradient clipping: cap the length of the whole gradient vector (or each of its numbers)."""
 import math
 
 from minigrad import backend
 from minigrad.tensor import Tensor
 
 
-def clip_grad_norm_(parameters, max_norm):
-    """Scale all gradients together so their joint L2 norm is at most max_norm; return the norm before.
+def gradients(parameters):
+    """The .grad of each parameter that has one (a lone tensor counts as a list of one)."""
+    params = [parameters] if isinstance(parameters, Tensor) else list(parameters)
+    return [p.grad for p in params if p.grad is not None]
 
-        total = sqrt(sum over params of sum(g^2)),   g <- g * max_norm / total  if total > max_norm
+
+def clip_grad_norm_(parameters, max_norm, norm_type=2.0):
+    """Scale all gradients together so their joint norm is at most max_norm; return the norm before
+    (a 0-d tensor, as PyTorch).
+
+        total = (sum over params of sum |g|^p)^(1/p)   (p = inf: the largest |g|),
+        g <- g * max_norm / total  if total > max_norm
 
     One shared factor keeps the direction of the step and only shortens it, so
     one bad batch cannot throw the weights far. Parameters without a gradient
@@ -16,13 +24,27 @@ def clip_grad_norm_(parameters, max_norm):
     gradient holds a NaN, the norm is NaN and every gradient becomes NaN, as in
     PyTorch: a NaN guard after clipping then sees it whichever parameter it checks.
     """
-    params = [parameters] if isinstance(parameters, Tensor) else list(parameters)
-    grads = [p.grad for p in params if p.grad is not None]
-    # one BLAS dot product per gradient (no squared temporary), summed on the device: one sync
-    squares = [backend.xp_of(g.data).vdot(g.data.ravel(), g.data.ravel()) for g in grads]
-    total = math.sqrt(float(sum(squares))) if squares else 0.0
+    grads = gradients(parameters)
+    p = float(norm_type)
+    if not p > 0:
+        raise ValueError(f"clip_grad_norm_: norm_type must be positive (or inf), got {norm_type!r}")
+    if p == math.inf:
+        maxima = [float(abs(g.data).max()) for g in grads]
+        total = math.nan if any(map(math.isnan, maxima)) else max(maxima, default=0.0)  # max() would skip a NaN
+    else:
+        # p = 2: one BLAS dot product per gradient (no squared temporary), summed on the device: one sync
+        powers = [backend.xp_of(g.data).vdot(g.data.ravel(), g.data.ravel()) if p == 2 else (abs(g.data) ** p).sum()
+                  for g in grads]
+        total = float(sum(powers)) ** (1 / p) if powers else 0.0
     scale = max_norm / (total + 1e-6)  # + 1e-6 as PyTorch: no division by zero
     if not scale >= 1:  # `scale < 1` would be False for a NaN scale and leave the other gradients finite
         for g in grads:
             g.mul_(scale)
-    return total
+    return Tensor(total, dtype=grads[0].dtype, device=grads[0].device) if grads else Tensor(0.0)
+
+
+def clip_grad_value_(parameters, clip_value):
+    """Clamp every gradient number into [-clip_value, clip_value], each on its own (unlike the norm,
+    this changes the step's direction)."""
+    for g in gradients(parameters):
+        backend.xp_of(g.data).clip(g.data, -clip_value, clip_value, out=g.data)

@@ -66,14 +66,36 @@ class StepLR(LRScheduler):
         return self.gamma ** (step // self.step_size)
 
 
+class MultiStepLR(LRScheduler):
+    """factor = gamma ** (how many milestones step has reached): drop the lr at chosen steps."""
+
+    def __init__(self, optimizer, milestones, gamma=0.1):
+        self.milestones, self.gamma = sorted(milestones), gamma
+        super().__init__(optimizer)
+
+    def factor(self, step):
+        return self.gamma ** sum(1 for milestone in self.milestones if step >= milestone)
+
+
+class ExponentialLR(LRScheduler):
+    """factor = gamma ** step: multiply the lr by gamma every step."""
+
+    def __init__(self, optimizer, gamma):
+        self.gamma = gamma
+        super().__init__(optimizer)
+
+    def factor(self, step):
+        return self.gamma ** step
+
+
 class LinearLR(LRScheduler):
     """factor goes linearly from start_factor to end_factor over total_iters steps, then stays.
 
-    The defaults decay the lr linearly to 0 (PyTorch's defaults, 1/3 -> 1 over
-    5 steps, are a warmup instead: pass them explicitly for that).
+    PyTorch's defaults, a warmup from 1/3 of the lr to all of it over 5 steps; for a
+    linear decay to 0 pass start_factor=1.0, end_factor=0.0, total_iters=steps.
     """
 
-    def __init__(self, optimizer, start_factor=1.0, end_factor=0.0, total_iters=100):
+    def __init__(self, optimizer, start_factor=1 / 3, end_factor=1.0, total_iters=5):
         self.start_factor, self.end_factor, self.total_iters = start_factor, end_factor, total_iters
         super().__init__(optimizer)
 
