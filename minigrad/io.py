@@ -7,6 +7,15 @@ and PyTorch and Hugging Face read it too.
     mg.save(model.state_dict(), "model.safetensors", metadata={"step": "100"})
     model.load_state_dict(mg.load("model.safetensors"))
 
+A nested checkpoint, as PyTorch code saves with torch.save, works too:
+
+    mg.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": 3}, "ckpt.safetensors")
+    ckpt = mg.load("ckpt.safetensors")  # the same dicts, lists and numbers back (tuples come back as lists)
+
+Its tensors are stored under their paths ("model.weight", "optimizer.state.0.exp_avg"),
+and the shape of the rest as JSON in the file's metadata: still a plain safetensors file,
+and no pickle, so loading it runs no code.
+
 A save never leaves a broken file behind: the bytes go to a temporary file in
 the same folder, are flushed to disk (fsync), and only then renamed over the
 target. A rename within one file system is atomic, so whenever the process
@@ -14,6 +23,7 @@ dies, the path holds either the old checkpoint or the new one, never half.
 Saving through a symbolic link writes the file it points to (the link stays),
 and an overwritten file keeps its permission bits.
 """
+import json
 import os
 import stat
 from pathlib import Path
@@ -24,22 +34,61 @@ import safetensors.numpy
 from minigrad.tensor import Tensor
 
 
+TREE = "minigrad.tree"  # the metadata key that holds a nested checkpoint's structure
+
+
 def save(state_dict, path, metadata=None):
-    """Write {name: Tensor} (CPU or CUDA) to path, atomically; metadata is an optional {str: str}."""
+    """Write {name: Tensor} (CPU or CUDA) to path, atomically; metadata is an optional {str: str}.
+    A dict that nests dicts, lists and numbers around its tensors is saved too (see the top)."""
     if not isinstance(state_dict, dict):
         raise TypeError(f"save: expected a state dict {{name: Tensor}} such as model.state_dict(), "
                         f"got {type(state_dict).__name__}")
+    for key, text in (metadata or {}).items():
+        if not isinstance(key, str) or not isinstance(text, str) or key == TREE:
+            raise TypeError(f"save: metadata must map str to str (other than {TREE!r}), got {key!r}: {text!r}")
+    tensors, metadata = {}, dict(metadata or {})
+    if all(isinstance(k, str) and isinstance(v, Tensor) for k, v in state_dict.items()):
+        tensors = state_dict  # flat: the safetensors file any framework reads as {name: tensor}
+    else:
+        metadata[TREE] = json.dumps(tree(state_dict, [], tensors))
     arrays = {}
-    for name, value in state_dict.items():
-        if not isinstance(name, str) or not isinstance(value, Tensor):
-            raise TypeError(f"save: expected {{str: Tensor}}, got {type(name).__name__} -> {type(value).__name__}")
+    for name, value in tensors.items():
         array = value.numpy()  # on the host
         # safetensors writes the raw memory, so it must be one C-ordered block
         arrays[name] = array if array.flags.c_contiguous else array.copy(order="C")
-    for key, text in (metadata or {}).items():
-        if not isinstance(key, str) or not isinstance(text, str):
-            raise TypeError(f"save: metadata must map str to str, got {key!r}: {text!r}")
-    write_atomically(Path(path), safetensors.numpy.save(arrays, metadata=metadata))
+    write_atomically(Path(path), safetensors.numpy.save(arrays, metadata=metadata or None))
+
+
+def tree(value, path, tensors):
+    """value as JSON, each tensor replaced by its name in `tensors` (where it is put): its path."""
+    where = ".".join(map(str, path))
+    if isinstance(value, Tensor):
+        if where in tensors:
+            raise ValueError(f"save: two tensors would be stored as {where!r}; rename one of the keys")
+        tensors[where] = value
+        return {"tensor": where}
+    if isinstance(value, dict):
+        for key in value:
+            if not isinstance(key, (str, int)) or isinstance(key, bool):
+                raise TypeError(f"save: keys must be str or int, got {key!r} ({type(key).__name__}) in {where or 'the dict'}")
+        return {"dict": [[key, tree(item, path + [key], tensors)] for key, item in value.items()]}
+    if isinstance(value, (list, tuple)):
+        return {"list": [tree(item, path + [i], tensors) for i, item in enumerate(value)]}
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return {"value": value}
+    raise TypeError(f"save: {where or 'the value'} is a {type(value).__name__}; a checkpoint holds tensors, "
+                    "numbers, strings, None, and dicts and lists of them")
+
+
+def untree(node, tensors):
+    """The inverse of tree: JSON and stored tensors -> the nested value."""
+    if "tensor" in node:
+        return tensors[node["tensor"]]
+    if "dict" in node:
+        return {key: untree(item, tensors) for key, item in node["dict"]}
+    if "list" in node:
+        return [untree(item, tensors) for item in node["list"]]
+    return node["value"]
 
 
 def write_atomically(path, data):
@@ -79,7 +128,9 @@ def load(path, device="cpu"):
         arrays = safetensors.numpy.load_file(path)
     except safetensors.SafetensorError as error:
         raise damaged(path, error) from None
-    return {name: Tensor(array, device=device) for name, array in arrays.items()}
+    tensors = {name: Tensor(array, device=device) for name, array in arrays.items()}
+    structure = load_metadata(path).get(TREE)
+    return tensors if structure is None else untree(json.loads(structure), tensors)
 
 
 def check_not_a_directory(path):

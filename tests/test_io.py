@@ -3,6 +3,7 @@ import os
 
 import numpy as np
 import pytest
+import safetensors.numpy
 
 import minigrad as mg
 from minigrad import nn
@@ -61,11 +62,35 @@ def test_pytorch_reads_our_files(tmp_path):
     np.testing.assert_array_equal(loaded["2.weight"].numpy(), source[2].weight.numpy())
 
 
+def test_a_nested_checkpoint_as_pytorch_code_saves_it_round_trips(tmp_path):
+    path = tmp_path / "checkpoint.safetensors"
+    source = model()
+    opt = mg.optim.AdamW(source.parameters(), lr=3e-4, betas=(0.9, 0.95))
+    source(mg.tensor([[1, 2]])).sum().backward()
+    opt.step()
+    mg.save({"model": source.state_dict(), "optimizer": opt.state_dict(), "epoch": 3,
+             "config": {"dims": (6, 4), "name": None, "best": 0.25}}, path)
+    loaded = mg.load(path)
+    assert loaded["epoch"] == 3 and loaded["config"] == {"dims": [6, 4], "name": None, "best": 0.25}  # tuples: lists
+    copy = model()
+    copy.load_state_dict(loaded["model"])
+    restored = mg.optim.AdamW(copy.parameters(), lr=1.0)
+    restored.load_state_dict(loaded["optimizer"])  # int keys (parameter indices) come back as ints
+    assert restored.param_groups[0]["lr"] == 3e-4 and restored.state[copy[2].weight]["step"] == 1
+    np.testing.assert_array_equal(restored.state[copy[2].weight]["exp_avg"], opt.state[source[2].weight]["exp_avg"])
+    # still a plain safetensors file: its tensors are stored under their paths
+    assert "optimizer.state.4.exp_avg_sq" in safetensors.numpy.load_file(path) and "model.2.weight" in mg.io.load_metadata(path)["minigrad.tree"]
+
+
 # ---- bad input ---------------------------------------------------------------------------------
 def test_save_rejects_what_it_cannot_write(tmp_path):
     path = tmp_path / "bad.safetensors"
-    with pytest.raises(TypeError, match=r"expected \{str: Tensor\}"):
+    with pytest.raises(TypeError, match=r"save: w is a ndarray; a checkpoint holds tensors, numbers"):
         mg.save({"w": np.zeros(2)}, path)
+    with pytest.raises(TypeError, match=r"keys must be str or int, got \(1, 2\) \(tuple\) in optimizer"):
+        mg.save({"optimizer": {(1, 2): mg.zeros(1)}}, path)
+    with pytest.raises(ValueError, match="two tensors would be stored as 'a.b'"):
+        mg.save({"a.b": mg.zeros(1), "a": {"b": mg.ones(1)}}, path)
     with pytest.raises(TypeError, match="such as model.state_dict"):
         mg.save(model(), path)
     with pytest.raises(TypeError, match="metadata must map str to str"):
