@@ -9,7 +9,13 @@ from minigrad.backend import cuda_is_available, float32, float64, int64, manual_
 long = int64  # PyTorch's name for it: dtype=torch.long in code you port
 from minigrad.tensor import Tensor, no_grad, is_grad_enabled
 from minigrad.creation import (
-    arange, full, ones, ones_like, rand, randint, randn, randperm, tensor, zeros, zeros_like,
+    arange, empty_like, full, full_like, ones, ones_like, rand, rand_like, randint, randn, randn_like,
+    randperm, tensor, zeros, zeros_like,
+)
+from minigrad.functions import (  # the torch.X(t, ...) forms of the tensor methods
+    abs, add, argmax, argmin, chunk, clamp, clip, cos, div, exp, flatten, gather, log, log_softmax,
+    matmul, max, maximum, mean, min, minimum, mul, permute, pow, relu, reshape, sigmoid, sin,
+    softmax, split, sqrt, squeeze, std, sub, sum, tanh, transpose, unsqueeze, var,
 )
 from minigrad.ops import cat, stack, tril, triu, where
 from minigrad.gradcheck import GradcheckError, gradcheck

@@ -43,6 +43,23 @@ def ones_like(t, dtype=None, requires_grad=False):
     return full(t.shape, 1, dtype or t.dtype, t.device, requires_grad)
 
 
+def full_like(t, value, dtype=None, requires_grad=False):
+    return full(t.shape, value, dtype or t.dtype, t.device, requires_grad)
+
+
+def empty_like(t, dtype=None, requires_grad=False):
+    """zeros_like: PyTorch leaves the values unset; here they are 0 (the same cost on a CPU)."""
+    return zeros_like(t, dtype, requires_grad)
+
+
+def randn_like(t, dtype=None, requires_grad=False):
+    return randn(*t.shape, dtype=dtype or t.dtype, device=t.device, requires_grad=requires_grad)
+
+
+def rand_like(t, dtype=None, requires_grad=False):
+    return rand(*t.shape, dtype=dtype or t.dtype, device=t.device, requires_grad=requires_grad)
+
+
 def randn(*shape, dtype=None, device="cpu", requires_grad=False):
     """Standard normal samples from the device's seeded generator."""
     dtype = backend.dtype_of(dtype or backend.DEFAULT_DTYPE)

@@ -126,6 +126,7 @@ def catalogue_cases():
         Case("mean", lambda x: ops.mean(x, 0, keepdim=True), matrix),
         Case("max", lambda x: ops.max(x, 1), lambda rng, d: [leaf(distinct(rng, (3, 4)), d)]),
         Case("min", lambda x: ops.min(x), lambda rng, d: [leaf(distinct(rng, (3, 4)), d)]),
+        Case("minimum", ops.minimum, lambda rng, d: [leaf(real(rng, (2, 3)), d), leaf(real(rng, (3,)), d)]),
         Case("var", lambda x: ops.var(x, 1), matrix),
         Case("var", lambda x: ops.var(x, unbiased=False), matrix),
         Case("reshape", lambda x: ops.reshape(x, 2, 6), matrix),

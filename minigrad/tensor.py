@@ -11,6 +11,7 @@ in reverse topological order, so a node's gradient is complete (summed over
 every path) before it is passed further back.
 """
 import contextlib
+import math
 from typing import NamedTuple
 
 from minigrad import backend
@@ -538,6 +539,9 @@ class Tensor:
     def maximum(self, other):
         return ops.maximum(self, other)
 
+    def minimum(self, other):
+        return ops.minimum(self, other)
+
     def sum(self, dim=None, keepdim=False):
         return ops.sum(self, dim, keepdim)
 
@@ -546,11 +550,16 @@ class Tensor:
 
     def max(self, dim=None, keepdim=False):
         """The largest element; along one dim, as PyTorch: (values, indices), so that
-        `values, indices = x.max(1)` unpacks them. A tuple of dims gives the values alone."""
+        `values, indices = x.max(1)` unpacks them. A tuple of dims gives the values alone.
+        Given a tensor instead of a dim, the elementwise maximum, as torch.max(a, b)."""
+        if isinstance(dim, Tensor):
+            return ops.maximum(self, dim)
         values = ops.max(self, dim, keepdim)
         return ValuesIndices(values, self.argmax(dim, keepdim)) if isinstance(dim, int) else values
 
     def min(self, dim=None, keepdim=False):
+        if isinstance(dim, Tensor):  # torch.min(a, b): the elementwise minimum
+            return ops.minimum(self, dim)
         values = ops.min(self, dim, keepdim)
         return ValuesIndices(values, self.argmin(dim, keepdim)) if isinstance(dim, int) else values
 
@@ -570,8 +579,16 @@ class Tensor:
         x.transpose(1, 2).contiguous().view(B, T, C) has no layout to fix."""
         return self
 
-    def flatten(self, start_dim=0):
-        return ops.reshape(self, *self.shape[:start_dim], -1)
+    def flatten(self, start_dim=0, end_dim=-1):
+        """The dims start_dim .. end_dim (both included) merged into one, as PyTorch's flatten;
+        a 0-d tensor becomes 1-d."""
+        if self.ndim == 0:
+            return ops.reshape(self, 1)
+        start, end = backend.positive_dim(start_dim, self.ndim), backend.positive_dim(end_dim, self.ndim)
+        if start > end:
+            raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim} in shape {self.shape}")
+        merged = math.prod(self.shape[start:end + 1])  # not -1: that cannot say how many when a dim is 0
+        return ops.reshape(self, *self.shape[:start], merged, *self.shape[end + 1:])
 
     def transpose(self, dim0=-2, dim1=-1):
         return ops.transpose(self, dim0, dim1)

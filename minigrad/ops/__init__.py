@@ -1,6 +1,6 @@
 """Every differentiable op, one Function class each, with a lowercase wrapper."""
 from minigrad.ops.elementwise import (
-    abs, add, cast, clamp, clone, cos, div, exp, gelu, log, maximum, mul, neg, pow, relu,
+    abs, add, cast, clamp, clone, cos, div, exp, gelu, log, maximum, minimum, mul, neg, pow, relu,
     sigmoid, sin, sqrt, sub, tanh, tril, triu, where,
 )
 from minigrad.ops.reduce import max, mean, min, sum, var

@@ -440,6 +440,12 @@ def maximum(a, b):
     return Maximum.apply(*promote(a, b))
 
 
+def minimum(a, b):
+    """min(a, b) elementwise = -max(-a, -b): Maximum's rule (ties split evenly), no second class."""
+    a, b = promote(a, b)
+    return neg(maximum(-a, -b))
+
+
 class Where(Function):
     """condition ? a : b;  d/da = condition, d/db = not condition.
 

@@ -1,0 +1,167 @@
+"""The torch.X(t, ...) forms of tensor methods, for code ported from PyTorch: mg.exp(x) is
+x.exp(), mg.sum(x, 1) is x.sum(1), mg.max(a, b) is a.max(b). Each is one line that calls the
+method (or the op), so there is nothing here to differentiate: the ops do that.
+
+A Python number or a list in place of the tensor becomes a tensor first (float32 for floats).
+"""
+from minigrad import ops
+from minigrad.tensor import Tensor
+
+
+def _tensor(x):
+    return x if isinstance(x, Tensor) else Tensor(x)
+
+
+# ---- elementwise ------------------------------------------------------------------------------
+def exp(x):
+    return _tensor(x).exp()
+
+
+def log(x):
+    return _tensor(x).log()
+
+
+def sqrt(x):
+    return _tensor(x).sqrt()
+
+
+def sin(x):
+    return _tensor(x).sin()
+
+
+def cos(x):
+    return _tensor(x).cos()
+
+
+def tanh(x):
+    return _tensor(x).tanh()
+
+
+def sigmoid(x):
+    return _tensor(x).sigmoid()
+
+
+def relu(x):
+    return _tensor(x).relu()
+
+
+def abs(x):
+    return _tensor(x).abs()
+
+
+def clamp(x, min=None, max=None):
+    return _tensor(x).clamp(min, max)
+
+
+clip = clamp
+
+
+def add(a, b):
+    return ops.add(a, b)
+
+
+def sub(a, b):
+    return ops.sub(a, b)
+
+
+def mul(a, b):
+    return ops.mul(a, b)
+
+
+def div(a, b):
+    return ops.div(a, b)
+
+
+def pow(x, exponent):
+    return ops.pow(x, exponent)
+
+
+def maximum(a, b):
+    return ops.maximum(a, b)
+
+
+def minimum(a, b):
+    return ops.minimum(a, b)
+
+
+def softmax(x, dim):
+    return _tensor(x).softmax(dim)
+
+
+def log_softmax(x, dim):
+    return _tensor(x).log_softmax(dim)
+
+
+# ---- reductions -------------------------------------------------------------------------------
+def sum(x, dim=None, keepdim=False):
+    return _tensor(x).sum(dim, keepdim)
+
+
+def mean(x, dim=None, keepdim=False):
+    return _tensor(x).mean(dim, keepdim)
+
+
+def var(x, dim=None, keepdim=False, unbiased=True):
+    return _tensor(x).var(dim, keepdim, unbiased)
+
+
+def std(x, dim=None, keepdim=False, unbiased=True):
+    return _tensor(x).std(dim, keepdim, unbiased)
+
+
+def max(x, dim=None, keepdim=False):
+    """The largest element; (values, indices) along an int dim; given a tensor, the elementwise maximum."""
+    return _tensor(x).max(dim, keepdim)
+
+
+def min(x, dim=None, keepdim=False):
+    return _tensor(x).min(dim, keepdim)
+
+
+def argmax(x, dim=None, keepdim=False):
+    return _tensor(x).argmax(dim, keepdim)
+
+
+def argmin(x, dim=None, keepdim=False):
+    return _tensor(x).argmin(dim, keepdim)
+
+
+# ---- shapes -----------------------------------------------------------------------------------
+def matmul(a, b):
+    return ops.matmul(a, b)
+
+
+def reshape(x, shape):
+    return _tensor(x).reshape(shape)
+
+
+def transpose(x, dim0, dim1):
+    return _tensor(x).transpose(dim0, dim1)
+
+
+def permute(x, dims):
+    return _tensor(x).permute(dims)
+
+
+def flatten(x, start_dim=0, end_dim=-1):
+    return _tensor(x).flatten(start_dim, end_dim)
+
+
+def unsqueeze(x, dim):
+    return _tensor(x).unsqueeze(dim)
+
+
+def squeeze(x, dim=None):
+    return _tensor(x).squeeze(dim)
+
+
+def split(x, split_size_or_sections, dim=0):
+    return _tensor(x).split(split_size_or_sections, dim)
+
+
+def chunk(x, chunks, dim=0):
+    return _tensor(x).chunk(chunks, dim)
+
+
+def gather(x, dim, index):
+    return _tensor(x).gather(dim, index)
