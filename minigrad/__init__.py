@@ -5,8 +5,10 @@
     (x * x).sum().backward()
     x.grad  # tensor([2. 4.], dtype=float32): d/dx sum(x^2) = 2x
 """
-from minigrad.backend import cuda_is_available, float32, float64, int64, manual_seed
-long = int64  # PyTorch's name for it: dtype=torch.long in code you port
+from minigrad.backend import cuda_is_available, float32, float64, int32, int64, manual_seed
+from minigrad.backend import bool_ as bool
+# PyTorch's other names for the dtypes, in code you port: dtype=torch.long, torch.float, ...
+long, int, float, double = int64, int32, float32, float64
 from minigrad.tensor import Tensor, no_grad, is_grad_enabled
 from minigrad.creation import (
     arange, empty_like, full, full_like, ones, ones_like, rand, rand_like, randint, randn, randn_like,

@@ -25,6 +25,7 @@ except ImportError:  # pragma: no cover - depends on the machine
 float32 = np.dtype("float32")
 float64 = np.dtype("float64")
 int64 = np.dtype("int64")
+int32 = np.dtype("int32")
 bool_ = np.dtype("bool")
 DEFAULT_DTYPE = float32
 DEVICES = ("cpu", "cuda")
@@ -51,8 +52,12 @@ def cuda_device_name():
 
 
 def check_device(device):
+    """The device's name, "cpu" or "cuda"; PyTorch's "cuda:0" (the first GPU) is "cuda", the one GPU
+    minigrad uses."""
+    if device == "cuda:0":
+        device = "cuda"
     if device not in DEVICES:
-        raise ValueError(f"unknown device {device!r}; expected one of {DEVICES}")
+        raise ValueError(f"unknown device {device!r}; expected one of {DEVICES} (or 'cuda:0')")
     if device == "cuda" and not cuda_is_available():
         raise RuntimeError(CUDA_HELP)
     return device
@@ -123,12 +128,12 @@ def dtype_of(dtype):
     try:
         return np.dtype(dtype)
     except TypeError:
-        raise TypeError(f"unknown dtype {dtype!r}; expected float32, float64, int64 or bool") from None
+        raise TypeError(f"unknown dtype {dtype!r}; expected float32, float64, int64, int32 or bool") from None
 
 
 def device_or_dtype(target):
-    """What .to(target) asks for: a device name as itself, anything else as a dtype. PyTorch's numbered
-    devices ("cuda:0") are named as unknown devices, not as unknown dtypes."""
+    """What .to(target) asks for: a device name as itself ("cuda:0" as "cuda"), anything else as a
+    dtype. Other numbered devices ("cuda:1") are named as unknown devices, not as unknown dtypes."""
     if isinstance(target, str) and target.split(":")[0] in DEVICES:
         return check_device(target)
     return dtype_of(target)
@@ -327,6 +332,7 @@ def manual_seed(seed):
 
 def generator(device="cpu"):
     """The seeded random generator of a device (seed 0 until manual_seed is called)."""
+    device = check_device(device)
     if device not in _generators:
         xp = xp_for(device)
         _generators[device] = xp.random.default_rng(0)

@@ -189,10 +189,18 @@ class Tensor:
         self._retains_grad = True
         return self
 
-    def to(self, target):
-        """A copy on another device ("cpu"/"cuda"; self when already there), or a differentiable
-        cast to a dtype (a new tensor even for the same dtype)."""
-        target = backend.device_or_dtype(target)
+    def to(self, target=None, dtype=None, device=None):
+        """A copy on another device ("cpu", "cuda" or "cuda:0"; self when already there), or a cast to
+        a dtype (a new tensor even for the same dtype), or both: x.to("cuda", mg.float64),
+        x.to(device="cuda", dtype=mg.float64). A cast between float dtypes is differentiable (the
+        gradient is cast back); a cast to an integer or bool dtype leaves the graph."""
+        out = self
+        for each in (target, device, dtype):
+            if each is not None:
+                out = out._to_one(backend.device_or_dtype(each))
+        return out
+
+    def _to_one(self, target):
         if target in backend.DEVICES:
             if target == self.device:
                 return self
@@ -200,6 +208,13 @@ class Tensor:
             return moved.requires_grad_(self.requires_grad) if self.is_leaf else moved
         return ops.cast(self, target)
 
+    def cpu(self):
+        return self.to("cpu")
+
+    def cuda(self):
+        return self.to("cuda")
+
+    # the dtype casts of PyTorch, as .to(dtype)
     def float(self):
         return self.to(backend.float32)
 
@@ -208,6 +223,12 @@ class Tensor:
 
     def long(self):
         return self.to(backend.int64)
+
+    def int(self):
+        return self.to(backend.int32)
+
+    def bool(self):
+        return self.to(backend.bool_)
 
     # ---- backward ------------------------------------------------------------
     def backward(self, grad=None, retain_graph=False):

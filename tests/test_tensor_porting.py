@@ -106,3 +106,58 @@ def test_minimum_gradchecks():
     a, b = make_input(real, (2, 3), 0), make_input(real, (3,), 1)
     mg.gradcheck(ops.minimum, [a, b])
     mg.gradcheck(lambda a: ops.minimum(a, 0.25), [a])
+
+
+# ---- 2. dtype names and casts -----------------------------------------------------------------
+def test_dtype_names_as_in_torch():
+    assert mg.float == mg.float32 and mg.double == mg.float64 and mg.long == mg.int64 and mg.int == mg.int32
+    assert mg.zeros(2, dtype=mg.int32).dtype == mg.int32 and mg.zeros(2, dtype=mg.bool).dtype == mg.bool
+    assert mg.tensor([1, 2], dtype=mg.int).dtype.name == "int32"
+
+
+def test_cast_methods():
+    x = mg.tensor([1.7, -2.2, 0.0])
+    assert x.double().dtype == mg.float64 and x.double().float().dtype == mg.float32
+    assert x.long().tolist() == [1, -2, 0] and x.int().dtype == mg.int32
+    assert x.bool().tolist() == [True, True, False]
+    assert x.cpu() is x and x.to("cpu") is x
+
+
+def test_float_double_casts_keep_the_gradient_path_and_integer_casts_leave_it():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    y = x.double()
+    assert y.requires_grad and y.dtype == mg.float64
+    (y * y).sum().backward()
+    assert x.grad.dtype == mg.float32 and x.grad.tolist() == [2.0, 4.0]
+    assert not x.int().requires_grad and not x.bool().requires_grad
+    mg.gradcheck(lambda x: x.double() * 3, [make_input(real, (2, 3), 0)])  # (float32 would defeat finite differences)
+
+
+def test_to_takes_device_and_dtype_together_and_by_keyword():
+    x = mg.tensor([1.0, 2.0])
+    assert x.to("cpu", mg.float64).dtype == mg.float64
+    assert x.to(device="cpu", dtype="float64").dtype == mg.float64
+    assert x.to(dtype=mg.int64).tolist() == [1, 2]
+
+
+def test_cuda_colon_zero_is_cuda_and_other_numbers_are_unknown():
+    with pytest.raises(ValueError, match=r"unknown device 'cuda:1'"):
+        mg.zeros(2).to("cuda:1")
+    if not mg.cuda_is_available():
+        with pytest.raises(RuntimeError, match="pip install"):
+            mg.zeros(2).to("cuda:0")
+
+
+@pytest.fixture
+def fake_cuda(monkeypatch):
+    from tests import simulated_cuda
+    simulated_cuda.install(monkeypatch)
+
+
+def test_cuda_colon_zero_moves_to_the_gpu(fake_cuda):
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    y = x.to("cuda:0")
+    assert y.device == "cuda" and y.requires_grad
+    assert mg.zeros(2, device="cuda:0").device == "cuda" and mg.randn(2, device="cuda:0").device == "cuda"
+    assert y.cpu().device == "cpu" and x.cuda().device == "cuda"
+    assert mg.randn_like(y).device == "cuda"
