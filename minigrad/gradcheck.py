@@ -57,13 +57,13 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, fast=False, upcast=Fal
 
 
 def prepare_input(x, upcast, eps):
+    """A checked input as a leaf copy of its own: an input computed by a graph (mg.randn(...) * 0.1)
+    would get no .grad and would take backward on into its own history; the caller's .grad stays."""
     if not (isinstance(x, Tensor) and x.requires_grad):
         return x
-    if x.dtype != backend.float64:
-        if not upcast:
-            raise GradcheckError(FLOAT32_EXPLANATION.format(eps=eps))
-        return Tensor(x.data.astype(backend.float64), requires_grad=True)
-    return x
+    if x.dtype != backend.float64 and not upcast:
+        raise GradcheckError(FLOAT32_EXPLANATION.format(eps=eps))
+    return Tensor(x.data.astype(backend.float64, copy=True), requires_grad=True)
 
 
 def evaluate(fn, inputs):

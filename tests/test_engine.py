@@ -649,6 +649,18 @@ def test_gradcheck_leaves_its_inputs_as_they_were(fast):
     np.testing.assert_array_equal(x.numpy(), values)  # each nudge is undone exactly
 
 
+@pytest.mark.parametrize("fast", [False, True])
+def test_gradcheck_passes_a_correct_op_on_inputs_a_graph_computed(fast):
+    # mg.randn(...) * 0.1 is no leaf: it would get no .grad, and backward would run on into the * 0.1
+    x = mg.randn(3, dtype=mg.float64, requires_grad=True) * 0.1
+    assert mg.gradcheck(lambda t: (t ** 2).sum(), [x], fast=fast)
+    assert mg.gradcheck(lambda t: t.tanh() * 3, [x], fast=fast)  # twice: the input's own graph is intact
+    leaf = mg.tensor([1.0, 2.0], dtype=mg.float64, requires_grad=True)
+    leaf.grad = mg.tensor([5.0, 5.0], dtype=mg.float64)
+    mg.gradcheck(lambda t: t * t, [leaf], fast=fast)
+    assert leaf.grad.tolist() == [5.0, 5.0]  # the caller's gradient is not touched
+
+
 class SlightlyOffForA(Mul):
     """a * b, with a's gradient 1e-7 too big: inside the tolerance, but the largest error."""
 
