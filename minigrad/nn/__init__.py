@@ -3,10 +3,15 @@
     from minigrad import nn
     from minigrad.nn import functional as F
     model = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 2))
+    loss = nn.CrossEntropyLoss()(model(x), y)
 """
 from minigrad.nn import functional, init
 from minigrad.nn.containers import ModuleDict, ModuleList, Sequential
-from minigrad.nn.layers import GELU, Dropout, Embedding, LayerNorm, Linear, ReLU
+from minigrad.nn.layers import (
+    GELU, Dropout, Embedding, Flatten, Identity, LayerNorm, LeakyReLU, Linear, LogSoftmax, ReLU, Sigmoid,
+    SiLU, Softmax, Tanh,
+)
+from minigrad.nn.losses import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
 from minigrad.nn.module import Module
 from minigrad.nn.parameter import Parameter
 from minigrad.nn.summary import count_parameters, print_trainable_parameters

@@ -1,9 +1,146 @@
 """minigrad.nn.functional, imported as F: the layers' math as plain functions.
 
 Most are the engine's ops under their PyTorch names; a layer such as
-nn.Linear only owns parameters and calls one of these in its forward.
+nn.Linear only owns parameters and calls one of these in its forward. The rest
+(the losses below cross_entropy, and silu, leaky_relu, one_hot) are composed
+from those ops, so their backward is the ops' own: nothing new to derive.
 """
+import math
+
+from minigrad import creation, ops
 from minigrad.ops import (  # noqa: F401  (re-exported)
     cross_entropy, dropout, embedding, gelu, layer_norm, linear, log_softmax, relu,
-    scaled_dot_product_attention, sigmoid, softmax,
+    scaled_dot_product_attention, sigmoid, softmax, tanh,
 )
+from minigrad.ops.fused import check_class_targets, check_class_weight, check_reduction
+from minigrad.tensor import Tensor
+
+
+# ---- activations ----------------------------------------------------------------------------
+def silu(x):
+    """x sigmoid(x) (also called swish)."""
+    return x * ops.sigmoid(x)
+
+
+def leaky_relu(x, negative_slope=0.01):
+    """x where x > 0, negative_slope * x elsewhere (the slope at 0 too, as in PyTorch)."""
+    return ops.where(x > 0, x, x * negative_slope)
+
+
+def one_hot(ids, num_classes=-1):
+    """int64 (..., num_classes): 1 at each id's class, 0 elsewhere; num_classes=-1 means max(ids) + 1.
+    A comparison against every class (not rows of an identity matrix), so a big vocabulary costs
+    ids.size * num_classes, never num_classes^2. No gradient: ids are not differentiable."""
+    ids = ids if isinstance(ids, Tensor) else Tensor(ids)
+    if ids.dtype.kind not in "iu":
+        raise TypeError(f"one_hot: ids must be an integer tensor, got dtype {ids.dtype.name}")
+    if ids.numel() == 0 and num_classes == -1:
+        raise ValueError("one_hot: cannot infer num_classes from an empty tensor; pass num_classes")
+    if ids.numel():
+        low, high = int(ids.min().item()), int(ids.max().item())
+        num_classes = high + 1 if num_classes == -1 else num_classes
+        if low < 0 or high >= num_classes:
+            raise IndexError(f"one_hot: ids must be in [0, {num_classes}), got ids from {low} to {high}")
+    classes = creation.arange(num_classes, device=ids.device)
+    return (ids.unsqueeze(-1) == classes).long()
+
+
+# ---- losses ---------------------------------------------------------------------------------
+def apply_reduction(losses, reduction):
+    """The losses as they are ("none"), or their sum or mean (a scalar)."""
+    if reduction == "none":
+        return losses
+    return losses.sum() if reduction == "sum" else losses.mean()
+
+
+def check_same_shape(name, input, target):
+    """Raise unless input and target have one shape. PyTorch broadcasts a (N, 1) input against a
+    (N,) target into an (N, N) loss with only a warning, which silently trains the wrong thing."""
+    if input.shape != target.shape:
+        raise ValueError(f"{name}: input of shape {input.shape} and target of shape {target.shape} differ; "
+                         "they must have the same shape (reshape one, e.g. input.squeeze(-1))")
+
+
+def pointwise_loss(name, input, target, reduction):
+    """target as a tensor, after checking the shapes and the reduction that every pointwise loss shares."""
+    target = target if isinstance(target, Tensor) else Tensor(target, dtype=input.dtype, device=input.device)
+    check_same_shape(name, input, target)
+    check_reduction(name, reduction)
+    return target
+
+
+def mse_loss(input, target, reduction="mean"):
+    """mean((x - y)^2)"""
+    target = pointwise_loss("mse_loss", input, target, reduction)
+    return apply_reduction((input - target) ** 2, reduction)
+
+
+def l1_loss(input, target, reduction="mean"):
+    """mean(|x - y|)"""
+    target = pointwise_loss("l1_loss", input, target, reduction)
+    return apply_reduction((input - target).abs(), reduction)
+
+
+def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
+    """sum_i -w[t_i] x[i, t_i] / sum_i w[t_i] over the rows not ignored, x holding log-probabilities.
+
+    Classes last, as in cross_entropy: (N, C) with (N,) targets, or (B, T, C) with
+    (B, T). nll_loss(log_softmax(x), t) is cross_entropy(x, t). If every target
+    is ignored, "mean" gives 0 (PyTorch gives NaN).
+    """
+    target = target if isinstance(target, Tensor) else Tensor(target, device=input.device)
+    check_class_targets("nll_loss", input, target, ignore_index)
+    check_reduction("nll_loss", reduction)
+    check_class_weight("nll_loss", weight, input.shape[-1])
+    kept = target != ignore_index
+    target = ops.where(kept, target, 0)  # any class will do for an ignored row: where() drops it
+    picked = input.gather(-1, target.unsqueeze(-1)).squeeze(-1)  # x[i, t_i]
+    losses = ops.where(kept, -picked, 0.0)  # where, not a product with 0: an ignored row's x[i, 0] may be -inf
+    row_weight = kept.to(input.dtype) if weight is None else ops.where(kept, weight[target], 0.0)
+    if weight is not None:
+        losses = losses * row_weight
+    if reduction != "mean":
+        return apply_reduction(losses, reduction)
+    total = row_weight.sum()
+    return losses.sum() / ops.where(total != 0, total, 1.0)  # every row ignored: 0, not 0/0
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean", pos_weight=None):
+    """mean(-w [p y log s(x) + (1 - y) log(1 - s(x))]), s the sigmoid, p the pos_weight (1 if not given).
+
+    Computed from the logits as (1 - y) x + (1 + (p - 1) y) softplus(-x), with
+    softplus(-x) = -log s(x) = log(1 + e^-|x|) + max(-x, 0): e^-|x| never overflows,
+    and no log of a rounded-to-0 probability. weight broadcasts against the loss;
+    pos_weight against the last dim (one weight per class, for multi-label).
+    """
+    target = pointwise_loss("binary_cross_entropy_with_logits", input, target, reduction)
+    # maximum splits the gradient at the tie -x = 0: with |x|'s gradient of 0 there, the sum gets the
+    # exact slope -1/2 of softplus(-x) at 0 (each piece has a kink at 0, their sum has none)
+    softplus_neg = (1 + (-input.abs()).exp()).log() + (-input).maximum(0)
+    log_weight = 1 if pos_weight is None else 1 + (pos_weight - 1) * target
+    losses = (1 - target) * input + log_weight * softplus_neg
+    return apply_reduction(losses if weight is None else losses * weight, reduction)
+
+
+MIN_LOG = -100  # PyTorch's floor for binary_cross_entropy's logs: p = 0 costs 100, not inf
+
+
+def floored_log(p):
+    """max(log p, -100), with a gradient of 0 where the floor applies; log never sees p <= e^-100
+    (where() hands it 1 there), so no log 0 = -inf reaches the gradient as 0 * inf = NaN."""
+    above = p > math.exp(MIN_LOG)
+    return ops.where(above, ops.where(above, p, 1.0).log(), float(MIN_LOG))
+
+
+def binary_cross_entropy(input, target, weight=None, reduction="mean"):
+    """mean(-w [y log x + (1 - y) log(1 - x)]) for probabilities x in [0, 1], each log at least -100.
+
+    binary_cross_entropy_with_logits on the logits is the stable way; this one is
+    for models that end in a sigmoid already.
+    """
+    target = pointwise_loss("binary_cross_entropy", input, target, reduction)
+    if ((input < 0) | (input > 1)).any():
+        raise ValueError("binary_cross_entropy: input must hold probabilities in [0, 1]; for logits "
+                         "use binary_cross_entropy_with_logits")
+    losses = -(target * floored_log(input) + (1 - target) * floored_log(1 - input))
+    return apply_reduction(losses if weight is None else losses * weight, reduction)

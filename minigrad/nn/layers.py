@@ -5,11 +5,12 @@ the same model in PyTorch would (in distribution).
 """
 import math
 
-from minigrad import creation
+from minigrad import backend, creation, ops
 from minigrad.nn import functional as F
 from minigrad.nn import init
 from minigrad.nn.module import Module
 from minigrad.nn.parameter import Parameter
+from minigrad.tensor import Tensor, no_grad
 
 
 class Linear(Module):
@@ -37,19 +38,36 @@ class Linear(Module):
 
 
 class Embedding(Module):
-    """A (num_embeddings, embedding_dim) table; integer ids (...) pick rows (..., embedding_dim)."""
+    """A (num_embeddings, embedding_dim) table; integer ids (...) pick rows (..., embedding_dim).
 
-    def __init__(self, num_embeddings, embedding_dim):
+    padding_idx: that row starts at zero and gets no gradient, so it stays what it is
+    (usually the vector of the padding token), as in PyTorch.
+    """
+
+    def __init__(self, num_embeddings, embedding_dim, padding_idx=None):
         super().__init__()
+        if padding_idx is not None and not -num_embeddings <= padding_idx < num_embeddings:
+            raise ValueError(f"Embedding: padding_idx {padding_idx} is out of range for {num_embeddings} rows")
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
+        self.padding_idx = None if padding_idx is None else padding_idx % num_embeddings  # -1: the last row
         self.weight = Parameter(creation.zeros(num_embeddings, embedding_dim))
         init.normal_(self.weight)  # N(0, 1), as in PyTorch
+        if self.padding_idx is not None:
+            with no_grad():
+                self.weight[self.padding_idx] = 0
 
     def forward(self, ids):
-        return F.embedding(ids, self.weight)
+        out = F.embedding(ids, self.weight)
+        if self.padding_idx is None:
+            return out
+        ids = ids if isinstance(ids, Tensor) else Tensor(ids)
+        # padding positions keep their values, but where() sends their gradient to out.detach(), a
+        # dead end, so the padding row's gradient is 0
+        return ops.where((ids != self.padding_idx).unsqueeze(-1), out, out.detach())
 
     def extra_repr(self):
-        return f"{self.num_embeddings}, {self.embedding_dim}"
+        padding = "" if self.padding_idx is None else f", padding_idx={self.padding_idx}"
+        return f"{self.num_embeddings}, {self.embedding_dim}{padding}"
 
 
 class LayerNorm(Module):
@@ -112,3 +130,95 @@ class ReLU(Module):
 
     def forward(self, x):
         return F.relu(x)
+
+
+class LeakyReLU(Module):
+    """x where x > 0, negative_slope * x elsewhere."""
+
+    def __init__(self, negative_slope=0.01):
+        super().__init__()
+        self.negative_slope = negative_slope
+
+    def forward(self, x):
+        return F.leaky_relu(x, self.negative_slope)
+
+    def extra_repr(self):
+        return f"negative_slope={self.negative_slope}"
+
+
+class Tanh(Module):
+    """tanh(x)."""
+
+    def forward(self, x):
+        return F.tanh(x)
+
+
+class Sigmoid(Module):
+    """1 / (1 + e^-x)."""
+
+    def forward(self, x):
+        return F.sigmoid(x)
+
+
+class SiLU(Module):
+    """x sigmoid(x)."""
+
+    def forward(self, x):
+        return F.silu(x)
+
+
+class Softmax(Module):
+    """e^x / sum e^x along dim. dim is required: PyTorch's guess when it is left out is deprecated."""
+
+    def __init__(self, dim):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, x):
+        return F.softmax(x, self.dim)
+
+    def extra_repr(self):
+        return f"dim={self.dim}"
+
+
+class LogSoftmax(Module):
+    """x - log sum e^x along dim (for NLLLoss). dim is required, as for Softmax."""
+
+    def __init__(self, dim):
+        super().__init__()
+        self.dim = dim
+
+    def forward(self, x):
+        return F.log_softmax(x, self.dim)
+
+    def extra_repr(self):
+        return f"dim={self.dim}"
+
+
+class Identity(Module):
+    """x, unchanged: a placeholder where a layer may go (arguments are accepted and ignored, as in PyTorch)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__()
+
+    def forward(self, x):
+        return x
+
+
+class Flatten(Module):
+    """x with dims start_dim..end_dim merged into one: (N, C, H, W) -> (N, C*H*W) by default."""
+
+    def __init__(self, start_dim=1, end_dim=-1):
+        super().__init__()
+        self.start_dim, self.end_dim = start_dim, end_dim
+
+    def forward(self, x):
+        start, end = (backend.positive_dim(d, x.ndim) for d in (self.start_dim, self.end_dim))
+        if start > end:
+            raise ValueError(f"Flatten: start_dim {self.start_dim} comes after end_dim {self.end_dim} "
+                             f"for an input of shape {x.shape}")
+        # the merged size by hand, not -1: reshape cannot infer it when some dim is 0
+        return x.reshape(*x.shape[:start], math.prod(x.shape[start:end + 1]), *x.shape[end + 1:])
+
+    def extra_repr(self):
+        return f"start_dim={self.start_dim}, end_dim={self.end_dim}"

@@ -74,71 +74,113 @@ def log_softmax(x, dim=-1):
 
 
 class CrossEntropy(Function):
-    """loss_i = (1 - s) (-log p[i, t_i]) + s mean_c(-log p[i, c]), p = softmax(logits), s the label
-    smoothing, weighted w_i = 0 for ignored rows, 1/(rows kept) for "mean", 1 otherwise;
-    d loss / d logits[i] = w_i (p[i] - q[i]), q = (1 - s) onehot(t_i) + s / C, the smoothed target
+    """loss_i = -sum_c q[i, c] log p[i, c], p = softmax(logits), q the smoothed, weighted target:
+    (1 - s) w[t_i] at class t_i plus s w[c] / C at every class c (s the label smoothing, w the class
+    weights, all 1 when not given); ignored rows count 0, and "mean" divides by the sum of w[t_i] over
+    the rows kept (PyTorch's weighted mean);  d loss_i / d logits[i] = p[i] sum_c q[i, c] - q[i]
     """
 
     @staticmethod
-    def forward(ctx, logits, target, ignore_index, label_smoothing, reduction):
+    def forward(ctx, logits, target, weight, ignore_index, label_smoothing, reduction):
         xp = backend.xp_of(logits)
         log_p = log_softmax_array(logits.reshape(-1, logits.shape[-1]), (1,))  # (N, C)
         target = target.reshape(-1)  # (N,)
         kept = target != ignore_index
-        target = xp.where(kept, target, 0)  # any class will do: the row's weight is 0
-        weight = kept.astype(logits.dtype)  # (N,)
+        target = xp.where(kept, target, 0)  # any class will do: the row's scale is 0
+        rows = xp.arange(target.shape[0])
+        scale = kept.astype(logits.dtype)  # (N,)
+        target_weight = None if weight is None else weight[target]  # w[t_i] (N,)
         if reduction == "mean":
-            weight = weight / xp.maximum(weight.sum(), 1)  # every row ignored: loss 0, not 0/0
-        losses = -log_p[xp.arange(target.shape[0]), target]
+            total = scale.sum() if weight is None else (target_weight * scale).sum()
+            scale = scale / xp.where(total != 0, total, 1)  # every row ignored: loss 0, not 0/0
+        losses = -log_p[rows, target]
+        if weight is not None:
+            losses = losses * target_weight
         if label_smoothing:  # skipped at 0, so a -inf logit elsewhere cannot make 0 * inf
-            losses = (1 - label_smoothing) * losses - label_smoothing * backend.mean_dims(log_p, (1,))[:, 0]
-        losses = xp.where(kept, losses, 0) * weight
-        ctx.save_for_backward(log_p, target, weight)
+            spread = backend.mean_dims(log_p if weight is None else log_p * weight, (1,))[:, 0]
+            losses = (1 - label_smoothing) * losses - label_smoothing * spread
+        losses = xp.where(kept, losses, 0) * scale
+        ctx.save_for_backward(log_p, target, weight, scale)
         ctx.logits_shape, ctx.smoothing = logits.shape, label_smoothing
         return losses.reshape(logits.shape[:-1]) if reduction == "none" else losses.sum()
 
     @staticmethod
     def backward(ctx, grad):
-        log_p, target, weight = ctx.saved_arrays
+        log_p, target, weight, scale = ctx.saved_arrays
         xp = backend.xp_of(log_p)
-        q = xp.full_like(log_p, ctx.smoothing / log_p.shape[1])  # (N, C)
-        q[xp.arange(target.shape[0]), target] += 1 - ctx.smoothing
-        row_grad = grad.reshape(-1) * weight  # grad is a scalar, or one value per row for "none"
-        return ((xp.exp(log_p) - q) * row_grad[:, None]).reshape(ctx.logits_shape), None
+        rows, s = xp.arange(target.shape[0]), ctx.smoothing
+        q = xp.full_like(log_p, s / log_p.shape[1])  # (N, C)
+        if weight is None:
+            q[rows, target] += 1 - s
+        else:
+            q *= weight
+            q[rows, target] += (1 - s) * weight[target]
+        grad_logits = xp.exp(log_p)
+        if weight is not None:  # without class weights each row of q sums to 1
+            grad_logits *= backend.sum_dims(q, (1,))
+        grad_logits -= q
+        row_grad = grad.reshape(-1) * scale  # grad is a scalar, or one value per row for "none"
+        return (grad_logits * row_grad[:, None]).reshape(ctx.logits_shape), None, None
 
 
-def cross_entropy(logits, target, ignore_index=-100, label_smoothing=0.0, reduction="mean"):
+def check_class_weight(name, weight, classes):
+    """Raise unless weight is None or a constant (classes,) float tensor: one weight per class."""
+    if weight is None:
+        return
+    if not isinstance(weight, Tensor) or not backend.is_floating(weight.dtype) or weight.shape != (classes,):
+        got = (f"shape {weight.shape}, dtype {weight.dtype.name}" if isinstance(weight, Tensor)
+               else type(weight).__name__)
+        raise ValueError(f"{name}: weight must be a float tensor of shape ({classes},), one weight per class; "
+                         f"got {got}")
+    if weight.requires_grad:
+        raise ValueError(f"{name}: class weights are constants here (PyTorch has no gradient for them "
+                         "either); pass weight.detach()")
+
+
+def check_class_targets(name, scores, target, ignore_index):
+    """target: a tensor of integer classes of scores.shape[:-1] (classes last), each in range or ignore_index."""
+    if target.dtype.kind not in "iu":
+        raise TypeError(
+            f"{name}: target must hold integer class indices, got dtype {target.dtype.name} "
+            "(class-probability targets are not supported)"
+        )
+    if scores.ndim == 0 or scores.shape[:-1] != target.shape:
+        raise ValueError(
+            f"{name}: input of shape {scores.shape} (classes last) needs a target of shape "
+            f"{scores.shape[:-1]}, got target of shape {target.shape}"
+        )
+    classes, t = scores.shape[-1], target.data
+    bad = t[(t != ignore_index) & ((t < 0) | (t >= classes))]
+    if bad.size:
+        raise IndexError(
+            f"{name}: target {int(bad[0])} is out of range for {classes} classes "
+            f"(valid targets are 0..{classes - 1}, or ignore_index={ignore_index})"
+        )
+
+
+def check_reduction(name, reduction):
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"{name}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+
+
+def cross_entropy(logits, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
     """Softmax cross-entropy of logits (..., C) against integer class targets (...).
 
     The class dim is last: (N, C) logits with (N,) targets as in PyTorch, or a
     language model's (B, T, C) with (B, T). PyTorch's (N, C, d1, ...) layout is
     not accepted; move the class dim last with .permute first. "mean" averages
     over the targets that are not ignore_index; if every target is ignored it
-    gives 0 with zero gradients (PyTorch gives NaN).
+    gives 0 with zero gradients (PyTorch gives NaN). weight (C,) scales each
+    class's loss, and "mean" then divides by the summed weights of the targets
+    kept, as PyTorch does.
     """
     target = target if isinstance(target, Tensor) else Tensor(target)
-    if target.dtype.kind not in "iu":
-        raise TypeError(
-            f"cross_entropy: target must hold integer class indices, got dtype {target.dtype.name} "
-            "(class-probability targets are not supported)"
-        )
-    if logits.ndim == 0 or logits.shape[:-1] != target.shape:
-        raise ValueError(
-            f"cross_entropy: logits of shape {logits.shape} (classes last) need a target of shape "
-            f"{logits.shape[:-1]}, got target of shape {target.shape}"
-        )
-    if reduction not in ("mean", "sum", "none"):
-        raise ValueError(f"cross_entropy: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    check_class_targets("cross_entropy", logits, target, ignore_index)
+    check_reduction("cross_entropy", reduction)
+    check_class_weight("cross_entropy", weight, logits.shape[-1])
     if not 0 <= label_smoothing <= 1:
         raise ValueError(f"cross_entropy: label_smoothing must be in [0, 1], got {label_smoothing}")
-    classes, t = logits.shape[-1], target.data
-    bad = t[(t != ignore_index) & ((t < 0) | (t >= classes))]
-    if bad.size:
-        raise IndexError(
-            f"cross_entropy: target {int(bad[0])} is out of range for {classes} classes "
-            f"(valid targets are 0..{classes - 1}, or ignore_index={ignore_index})"
-        )
-    return CrossEntropy.apply(logits, target, ignore_index=ignore_index,
+    return CrossEntropy.apply(logits, target, weight, ignore_index=ignore_index,
                               label_smoothing=label_smoothing, reduction=reduction)
 
 
