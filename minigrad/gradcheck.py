@@ -53,16 +53,24 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, fast=False, upcast=Fal
     if not checked:
         raise ValueError("gradcheck: no input has requires_grad=True, so there is nothing to check")
     compare = compare_projections if fast else compare_jacobians
-    return compare(fn, inputs, checked, eps, atol, rtol, directions, seed)
+    grads = [inputs[i].grad for i in checked]  # checking overwrites them: the caller's come back after
+    try:
+        return compare(fn, inputs, checked, eps, atol, rtol, directions, seed)
+    finally:
+        for i, grad in zip(checked, grads):
+            inputs[i].grad = grad
 
 
 def prepare_input(x, upcast, eps):
-    """A checked input as a leaf copy of its own: an input computed by a graph (mg.randn(...) * 0.1)
-    would get no .grad and would take backward on into its own history; the caller's .grad stays."""
+    """A checked input: the tensor itself where it is a float64 leaf (fn may read it from outside, as
+    `lambda w: layer(x)` reads layer.weight), else a float64 leaf copy. An input a graph computed
+    (mg.randn(...) * 0.1) would get no .grad and would take backward on into its own history."""
     if not (isinstance(x, Tensor) and x.requires_grad):
         return x
     if x.dtype != backend.float64 and not upcast:
         raise GradcheckError(FLOAT32_EXPLANATION.format(eps=eps))
+    if x.dtype == backend.float64 and x.is_leaf:
+        return x
     return Tensor(x.data.astype(backend.float64, copy=True), requires_grad=True)
 
 

@@ -661,6 +661,16 @@ def test_gradcheck_passes_a_correct_op_on_inputs_a_graph_computed(fast):
     assert leaf.grad.tolist() == [5.0, 5.0]  # the caller's gradient is not touched
 
 
+@pytest.mark.parametrize("fast", [False, True])
+def test_gradcheck_checks_a_leaf_that_fn_reads_from_outside(fast, monkeypatch):
+    # `mg.gradcheck(lambda w: layer(x), [layer.weight])`: fn ignores its argument and reads the
+    # parameter itself, so gradcheck must nudge that very tensor, not a copy (which would check nothing)
+    monkeypatch.setattr(PlantedSquare, "plant", staticmethod(lambda right, grad: 3 * right))
+    weight = mg.tensor([0.5, -1.5], dtype=mg.float64, requires_grad=True)
+    with pytest.raises(mg.GradcheckError, match="gradient mismatch"):
+        mg.gradcheck(lambda _: PlantedSquare.apply(weight), [weight], fast=fast)
+
+
 class SlightlyOffForA(Mul):
     """a * b, with a's gradient 1e-7 too big: inside the tolerance, but the largest error."""
 
