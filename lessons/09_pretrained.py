@@ -7,14 +7,14 @@ So far every model here learned from text we generated. This lesson goes to real
    meaning get similar vectors. Its 22.6 M weights are the same tensors as our
    bidirectional Transformer's (post-LN blocks, token types), under other names, so
    importing it is renaming (models/minilm.py). It reads text through BERT's WordPiece
-   tokenizer: lower-case, split off punctuation, cut each word into the longest pieces of a
-   fixed 30,522-token vocabulary. A sentence embedding is the mean of the last hidden
+   tokenizer: lower-case, strip accents ("Zürich" -> "zurich"), split off punctuation, cut
+   each word into the longest pieces of a fixed 30,522-token vocabulary. A sentence embedding is the mean of the last hidden
    states over the real tokens, scaled to length 1; the dot product of two such unit
    vectors is their cosine similarity, 1 for the same direction, ~0 for unrelated.
 
 2. Pretrain on Shakespeare's plays, one character at a time: nanoGPT's small CPU example
    (4 layers, 4 heads, width 128, context 64, batch 12). Each batch is 12 windows of 65
-   characters that start anywhere in the 4.4 MB of plays; the model learns spelling, then
+   characters that start anywhere in the 4.8 MB of plays; the model learns spelling, then
    words, then the shape of a play (names in capitals, verse lines).
 
 Both need something that is not in the repository. The lesson says what it skips and how
@@ -145,7 +145,8 @@ def shakespeare_part(steps, checkpoint):
     for row in report["result"].history:
         print(f"  step {row['step']:5d}  valid loss {row['loss']:.3f}")
     print(f"{steps} steps in {time.perf_counter() - started:.0f} s ({1e3 * report['result'].seconds_per_step:.0f} ms "
-          "per step). nanoGPT reports a valid loss of ~1.88 after 2,000 steps of this configuration;")
+          "per step). nanoGPT reports a valid loss of ~1.88 after 2,000 steps of this configuration")
+    print("(on its own 1 MB subset of the plays, so the two numbers are close cousins, not twins);")
     print("`minigrad pretrain --corpus shakespeare --out runs/shakespeare` runs exactly those (1.90 here, in 2-3")
     print("minutes; see benchmarks/RESULTS.md), and `--shakespeare runs/shakespeare/model.safetensors` samples from it.")
     sample_shakespeare(model, f"this {steps}-step model")

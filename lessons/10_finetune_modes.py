@@ -32,8 +32,9 @@ gap to it is what pretraining buys. Each mode runs through
 models.compare.run_mode (the code behind `minigrad compare`): the same
 pretrained weights, the same batches in the same order, the same validation
 set. "forgetting" is how much worse the body got at its pretraining task
-(next-token loss on reviews) after fine-tuning: 0 for the modes that leave the
-body's weights alone.
+(next-token loss on reviews) after fine-tuning: exactly 0 for head-only and
+prompt tuning, which change nothing the LM path uses; small for adapters and
+LoRA, which leave the body's weights alone but add to what its blocks compute.
 
 Accuracy is one number; the lesson ends by looking behind it, at one mode's
 per-class precision (of the reviews it called positive, how many were),
@@ -47,17 +48,12 @@ import argparse
 import time
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")  # write PNG files, never open a window
-import matplotlib.pyplot as plt
-
 from models import data, pretrained
 from models.compare import CompareConfig, majority_row, run_mode, with_defaults
 from models.finetune import MODES
 from models.forgetting import forgetting_probe
 from models.metrics import classification_report
-from models.report import class_details
+from models.report import class_details, plot_score_vs_parameters
 
 FIGURES = Path(__file__).parent / "figures"
 
@@ -125,24 +121,10 @@ def main(quick):
 
     behind_the_accuracy(rows[0], task)
 
-    fig, ax = plt.subplots(figsize=(8, 4.8))
-    for row in rows:
-        if row["mode"] == "scratch":
-            ax.axhline(row["val_accuracy"], color="tab:red", linestyle=":", label="scratch (random weights, all train)")
-            continue
-        ax.plot(row["trainable"], row["val_accuracy"], "o", color="tab:blue")
-        ax.annotate(row["mode"], (row["trainable"], row["val_accuracy"]), textcoords="offset points",
-                    xytext=(5, 4), fontsize=9)
-    ax.axhline(majority["val_accuracy"], color="gray", linestyle="--", label="majority class")
-    ax.set_xscale("log")
-    ax.set_xlabel("trainable parameters (log scale)")
-    ax.set_ylabel("validation accuracy")
-    ax.set_title(f"Fine-tuning modes after {steps} steps: accuracy vs what trains")
-    ax.legend(loc="lower right")
     FIGURES.mkdir(exist_ok=True)
     path = FIGURES / "10_finetune_modes.png"
-    fig.savefig(path, dpi=100, bbox_inches="tight")
-    plt.close(fig)
+    # the plot `minigrad compare` draws: each mode a labelled point, the majority class a dotted line
+    plot_score_vs_parameters(rows + [majority], path, run=f"'tiny' on 'sentiment': {steps} steps each, seed 0")
     print(f"\nfigure written to {path}  ({time.perf_counter() - started:.0f} s in all)")
 
 

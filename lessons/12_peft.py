@@ -238,6 +238,8 @@ def main(quick):
     axes[0].set_title("trainable parameters (log scale)")
     axes[1].bar(names, [1000 * times[m] for m in names], color="tab:orange")
     axes[1].set_title("ms per training step")
+    for ax in axes[:2]:
+        ax.tick_params(axis="x", labelrotation=30)  # "prompt" and "adapter" ran into each other
     axes[2].bar(["full checkpoint", "LoRA delta"], [full_size / 1024, delta_size / 1024], color="tab:green")
     axes[2].set_yscale("log")
     axes[2].set_title("file size (KiB, log scale)")

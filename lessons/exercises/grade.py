@@ -70,6 +70,7 @@ class Exercise:
     inputs: tuple  # input names, in order, for messages: "input 1 = b"
     cases: list
     expected_unsolved: str = "todo"  # how the shipped file should grade: "todo", or "fail" (find the bug)
+    stuck: str = ""  # a hint for when the learner's backward raises an error (a NumPy shape error says little)
 
     @property
     def number(self):
@@ -119,7 +120,8 @@ EXERCISES = [
         Case("x (3, 4), dim=0", ((3, 4),), {"dim": 0}),
         Case("x (2, 3, 4), dim=1", ((2, 3, 4),), {"dim": 1}),
         Case("x (2, 3, 4), dim=-1, keepdim=True", ((2, 3, 4),), {"dim": -1, "keepdim": True}),
-    ]),
+    ], stuck="without keepdim the summed dim is gone from grad: put it back with size 1 "
+             "(xp.expand_dims(grad, ctx.dim)) before stretching it to x's shape"),
     Exercise("ex09_matmul", "Matmul", "out = a @ b",
              "dL/da, dL/db as matrix products; a b shared by a batch sums over it", ("a", "b"), [
         Case("a (3, 4) @ b (4, 2)", ((3, 4), (4, 2))),
@@ -392,9 +394,10 @@ def grade_file(exercise, path, solutions, device):
             with time_limit(SECONDS_PER_CASE):
                 if reference is not None and not same_forward(op, reference, tensors, options):
                     result.status = "fail"
+                    original = (f"`git diff {path.name}` shows what changed" if path.parent == HERE
+                                else f"the original is {HERE / path.name}")  # a --folder copy may be outside git
                     result.message = (f"{about}: forward no longer computes {exercise.title!r}; the exercise is "
-                                      f"the backward: put forward back as it was (`git diff {path.name}` shows "
-                                      "what changed)")
+                                      f"the backward: put forward back as it was ({original})")
                     return result
                 weights = output_weights(op, tensors, options, seed=number)
                 outcome = mg.gradcheck(lambda *ts: op.apply(*ts, **options) * weights, tensors)
@@ -413,7 +416,8 @@ def grade_file(exercise, path, solutions, device):
             return result
         except (Exception, SystemExit) as error:  # noqa: BLE001 - e.g. a shape error in the learner's backward
             what = "exit() was called" if isinstance(error, SystemExit) else f"{type(error).__name__}: {error}"
-            result.message = f"{about}: {what}{where_in(path, error)}"
+            hint = f" (hint: {exercise.stuck})" if exercise.stuck and not isinstance(error, SystemExit) else ""
+            result.message = f"{about}: {what}{where_in(path, error)}{hint}"
             return result
         result.cases += 1
         result.max_abs_error = max(result.max_abs_error, outcome.max_abs_error)

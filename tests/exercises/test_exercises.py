@@ -155,6 +155,16 @@ def test_grader_survives_what_a_learner_might_write(tmp_path, old, new, expected
     assert second.passed  # one broken exercise does not stop the others
 
 
+def test_a_shape_error_in_a_backward_gets_the_exercises_hint_and_a_changed_forward_names_the_original(tmp_path):
+    broken_copy(tmp_path, "ex08_sum_dim", "            grad = xp.expand_dims(grad, ctx.dim)", "            pass")
+    (result,) = grade.grade(["ex08"], folder=tmp_path)
+    assert result.status == "error" and "ValueError" in result.message  # NumPy's words, then what they mean here
+    assert "(hint: without keepdim the summed dim is gone from grad: put it back" in result.message
+    broken_copy(tmp_path, "ex01_mul", "return a * b", "return a + b")
+    (result,) = grade.grade(["ex01"], folder=tmp_path)
+    assert f"the original is {grade.HERE / 'ex01_mul.py'}" in result.message  # a copy outside the repo has no git diff
+
+
 @pytest.mark.parametrize("name, old, new, expected", [
     ("ex11_cross_entropy", "return grad * p / n", "return p / n", "gradient mismatch at input 0 = logits"),
     ("ex05_tanh", "return grad * (1 - y * y)", "return grad ** 2 * (1 - y * y)", "gradient mismatch at input 0 = x"),
