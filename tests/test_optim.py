@@ -438,7 +438,7 @@ def test_clip_grad_norm_of_other_norms_and_clip_grad_value_against_pytorch(norm_
         p.grad, q.grad = mg.tensor(g * 3, dtype=mg.float64), torch.tensor(g * 3)
     total = optim.clip_grad_norm_(ours, 0.5, norm_type=norm_type)
     assert total.item() == pytest.approx(float(torch.nn.utils.clip_grad_norm_(theirs, 0.5, norm_type)), rel=1e-12)
-    optim.clip_grad_value_(ours, 0.01)
+    mg.nn.utils.clip_grad_value_(ours, 0.01)  # where PyTorch code calls it from
     torch.nn.utils.clip_grad_value_(theirs, 0.01)
     for p, q in zip(ours, theirs):
         np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-12)

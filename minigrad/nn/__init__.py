@@ -5,7 +5,7 @@
     model = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 2))
     loss = nn.CrossEntropyLoss()(model(x), y)
 """
-from minigrad.nn import functional, init
+from minigrad.nn import functional, init, utils
 from minigrad.nn.containers import ModuleDict, ModuleList, Sequential
 from minigrad.nn.layers import (
     GELU, Dropout, Embedding, Flatten, Identity, LayerNorm, LeakyReLU, Linear, LogSoftmax, ReLU, Sigmoid,
