@@ -362,6 +362,40 @@ def test_schedules_follow_pytorchs_with_its_defaults(name, options):
         ours.step(), theirs.step()
 
 
+@pytest.mark.parametrize("options", [{}, {"mode": "max", "threshold_mode": "abs", "threshold": 0.05},
+                                     {"patience": 1, "cooldown": 2, "factor": 0.5, "min_lr": [0.02, 0.0]}])
+def test_reduce_on_plateau_follows_pytorchs(options):
+    torch = pytest.importorskip("torch")
+    metrics = [1.0, 0.9, 0.95, 0.9, 0.91, 0.89999, 0.92, 0.5, 0.6, 0.7, 0.8, 0.4, -0.1, -0.1, -0.1, -0.09] * 2
+    if options.get("mode") == "max":
+        metrics = [-m for m in metrics]
+    options = {"patience": 2, **options}
+    ours = lr_scheduler.ReduceLROnPlateau(optim.SGD([{"params": [param()], "lr": 0.1},
+                                                     {"params": [param()], "lr": 0.04}]), **options)
+    theirs_opt = torch.optim.SGD([{"params": [torch.zeros(1, requires_grad=True)], "lr": 0.1},
+                                  {"params": [torch.zeros(1, requires_grad=True)], "lr": 0.04}])
+    theirs = torch.optim.lr_scheduler.ReduceLROnPlateau(theirs_opt, **options)
+    cuts = 0
+    for metric in metrics:
+        before = ours.get_last_lr()
+        ours.step(metric), theirs.step(metric)
+        cuts += ours.get_last_lr() != before
+        np.testing.assert_allclose(ours.get_last_lr(), [g["lr"] for g in theirs_opt.param_groups], rtol=1e-12)
+    assert cuts >= 2  # the metrics plateau often enough to cut the lr more than once
+
+
+def test_reduce_on_plateau_resumes_and_rejects_what_would_raise_the_lr():
+    ours = lr_scheduler.ReduceLROnPlateau(sgd(1.0), patience=0)
+    ours.step(1.0), ours.step(2.0)  # no improvement: cut at once
+    saved = ours.state_dict()
+    again = lr_scheduler.ReduceLROnPlateau(sgd(0.1), patience=0)
+    again.load_state_dict(saved)
+    again.step(1.5)  # still not better than the saved best (1.0)
+    assert ours.get_last_lr() == [pytest.approx(0.1)] and again.get_last_lr() == [pytest.approx(0.01)]
+    with pytest.raises(ValueError, match=r"factor must be in \[0, 1\)"):
+        lr_scheduler.ReduceLROnPlateau(sgd(1.0), factor=2.0)
+
+
 def test_linear_with_no_steps_starts_at_end_factor():
     # PyTorch keeps start_factor for ever here (and its closed form divides by zero); no steps
     # to get from start to end means being at the end from step 0

@@ -147,3 +147,65 @@ class WarmupCosineLR(LRScheduler):
             return step / self.warmup_steps
         progress = min(1.0, (step - self.warmup_steps) / max(1, self.total_steps - self.warmup_steps))
         return self.min_factor + (1 - self.min_factor) * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+class ReduceLROnPlateau:
+    """Multiply every group's lr by factor when a watched number (the validation loss) has not
+    improved for more than `patience` calls of step(metric), as PyTorch's: a schedule that follows
+    the run, not the step count.
+
+        improved:  metric < best * (1 - threshold)   (mode "min", threshold_mode "rel")
+                   metric < best - threshold         (mode "min", threshold_mode "abs"; "max" mirrors both:
+                   metric > best * (1 + threshold), metric > best + threshold)
+        after a cut, `cooldown` calls pass before bad calls count again; no lr goes below min_lr,
+        and a cut smaller than eps is skipped.
+    """
+
+    def __init__(self, optimizer, mode="min", factor=0.1, patience=10, threshold=1e-4, threshold_mode="rel",
+                 cooldown=0, min_lr=0.0, eps=1e-8):
+        if mode not in ("min", "max") or threshold_mode not in ("rel", "abs"):
+            raise ValueError(f"ReduceLROnPlateau: mode must be 'min' or 'max' and threshold_mode 'rel' or 'abs', "
+                             f"got {mode!r}, {threshold_mode!r}")
+        if not 0 <= factor < 1:
+            raise ValueError(f"ReduceLROnPlateau: factor must be in [0, 1) (it multiplies the lr), got {factor}")
+        self.optimizer, self.mode, self.factor, self.patience = optimizer, mode, factor, patience
+        self.threshold, self.threshold_mode, self.cooldown, self.eps = threshold, threshold_mode, cooldown, eps
+        groups = optimizer.param_groups
+        self.min_lrs = list(min_lr) if isinstance(min_lr, (list, tuple)) else [min_lr] * len(groups)
+        self.best = math.inf if mode == "min" else -math.inf
+        self.num_bad_epochs = self.cooldown_counter = 0
+        self.last_epoch = 0
+
+    def improved(self, metric):
+        if self.mode == "min":
+            bar = self.best * (1 - self.threshold) if self.threshold_mode == "rel" else self.best - self.threshold
+            return metric < bar
+        bar = self.best * (1 + self.threshold) if self.threshold_mode == "rel" else self.best + self.threshold
+        return metric > bar
+
+    def step(self, metric):
+        metric = float(metric)
+        self.last_epoch += 1
+        if self.improved(metric):
+            self.best, self.num_bad_epochs = metric, 0
+        else:
+            self.num_bad_epochs += 1
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.num_bad_epochs = 0
+        if self.num_bad_epochs > self.patience:
+            for group, min_lr in zip(self.optimizer.param_groups, self.min_lrs):
+                new_lr = max(group["lr"] * self.factor, min_lr)
+                if group["lr"] - new_lr > self.eps:
+                    group["lr"] = new_lr
+            self.cooldown_counter, self.num_bad_epochs = self.cooldown, 0
+
+    def get_last_lr(self):
+        return [group["lr"] for group in self.optimizer.param_groups]
+
+    def state_dict(self):
+        return {key: getattr(self, key) for key in ("best", "num_bad_epochs", "cooldown_counter", "last_epoch")}
+
+    def load_state_dict(self, state_dict):
+        for key, value in state_dict.items():
+            setattr(self, key, value)
