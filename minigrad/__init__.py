@@ -9,15 +9,16 @@ from minigrad.backend import cuda_is_available, float32, float64, int32, int64, 
 from minigrad.backend import bool_ as bool
 # PyTorch's other names for the dtypes, in code you port: dtype=torch.long, torch.float, ...
 long, int, float, double = int64, int32, float32, float64
-from minigrad.tensor import Tensor, no_grad, is_grad_enabled
+from minigrad.tensor import Tensor, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from minigrad.creation import (
-    arange, empty_like, full, full_like, ones, ones_like, rand, rand_like, randint, randn, randn_like,
-    randperm, tensor, zeros, zeros_like,
+    arange, empty, empty_like, eye, from_numpy, full, full_like, linspace, multinomial, ones, ones_like,
+    rand, rand_like, randint, randn, randn_like, randperm, tensor, zeros, zeros_like,
 )
 from minigrad.functions import (  # the torch.X(t, ...) forms of the tensor methods
-    abs, add, argmax, argmin, chunk, clamp, clip, cos, div, exp, flatten, gather, log, log_softmax,
-    matmul, max, maximum, mean, min, minimum, mul, permute, pow, relu, reshape, sigmoid, sin,
-    softmax, split, sqrt, squeeze, std, sub, sum, tanh, transpose, unsqueeze, var,
+    abs, add, argmax, argmin, chunk, clamp, clip, cos, cumsum, div, exp, flatten, flip, floor_divide,
+    gather, log, log_softmax, matmul, max, maximum, mean, min, minimum, mul, norm, permute, pow, prod,
+    relu, remainder, reshape, sigmoid, sin, softmax, split, sqrt, squeeze, std, sub, sum, tanh, topk,
+    transpose, unbind, unsqueeze, var,
 )
 from minigrad.ops import cat, stack, tril, triu, where
 from minigrad.gradcheck import GradcheckError, gradcheck

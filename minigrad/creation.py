@@ -97,3 +97,58 @@ def arange(start, end=None, step=1, dtype=None, device="cpu"):
         start, end = 0, start
     array = backend.xp_for(device).arange(start, end, step)
     return Tensor(array, dtype=dtype or (backend.int64 if array.dtype.kind in "iu" else backend.DEFAULT_DTYPE))
+
+
+def empty(*shape, dtype=None, device="cpu", requires_grad=False):
+    """zeros: PyTorch leaves the values unset; here they are 0."""
+    return zeros(*shape, dtype=dtype, device=device, requires_grad=requires_grad)
+
+
+def linspace(start, end, steps, dtype=None, device="cpu", requires_grad=False):
+    """steps evenly spaced values from start to end, both included (float32 unless dtype says otherwise)."""
+    array = backend.xp_for(device).linspace(start, end, steps)
+    return Tensor(array, dtype=dtype or backend.DEFAULT_DTYPE, requires_grad=requires_grad)
+
+
+def eye(n, m=None, dtype=None, device="cpu", requires_grad=False):
+    """The n x m (n x n) identity matrix: ones on the diagonal, zeros elsewhere."""
+    array = backend.xp_for(device).eye(n, m, dtype=backend.dtype_of(dtype or backend.DEFAULT_DTYPE))
+    return Tensor(array, requires_grad=requires_grad)
+
+
+def from_numpy(array):
+    """A tensor sharing the memory of a NumPy array (changing one changes the other), with its dtype,
+    as torch.from_numpy; mg.tensor(array) copies instead."""
+    if not backend.is_array(array) or backend.device_of(array) != "cpu":
+        raise TypeError(f"from_numpy expects a NumPy array, got {type(array).__name__}")
+    return Tensor(array)
+
+
+def multinomial(probs, num_samples, replacement=False):
+    """num_samples indices drawn with probabilities proportional to the weights in probs (1-d, or
+    2-d: one row of draws per row), int64, from the device's seeded generator; no gradient. As
+    torch.multinomial: without replacement, an index is drawn at most once per row.
+
+    With replacement, each draw u in [0, 1) picks the first index whose running sum of weights
+    exceeds u * total. Without, each index gets the key -log(1 - u) / weight, and the num_samples
+    smallest keys win: drawing one by one without replacement gives the same distribution
+    (Efraimidis & Spirakis, 2006). Zero weights are never drawn."""
+    if probs.ndim not in (1, 2):
+        raise ValueError(f"multinomial: probs must be 1-d or 2-d, got shape {probs.shape}")
+    weights = probs.data.astype(backend.float64)
+    xp, n = backend.xp_of(weights), probs.shape[-1]
+    if not replacement and num_samples > n:
+        raise ValueError(f"multinomial: cannot draw {num_samples} samples from {n} categories without replacement")
+    bad = (weights < 0).any() | ~xp.isfinite(weights).all() | (weights.sum(axis=-1) <= 0).any()
+    if bool(bad):  # one read back from a GPU
+        raise ValueError("multinomial: probs must be finite and non-negative, with a positive sum in each row")
+    draws = backend.generator(probs.device).random(weights.shape[:-1] + (num_samples if replacement else n,),
+                                                   dtype=backend.float64)
+    if replacement:
+        running = xp.cumsum(weights, axis=-1)
+        threshold = draws * running[..., -1:]
+        picked = (running[..., None, :] <= threshold[..., :, None]).sum(axis=-1)
+    else:
+        keys = xp.where(weights > 0, -xp.log(1 - draws) / xp.where(weights > 0, weights, 1), xp.inf)
+        picked = xp.argsort(keys, axis=-1)[..., :num_samples]
+    return Tensor(picked, dtype=backend.int64)

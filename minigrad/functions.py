@@ -165,3 +165,35 @@ def chunk(x, chunks, dim=0):
 
 def gather(x, dim, index):
     return _tensor(x).gather(dim, index)
+
+
+def cumsum(x, dim):
+    return _tensor(x).cumsum(dim)
+
+
+def prod(x, dim=None, keepdim=False):
+    return _tensor(x).prod(dim, keepdim)
+
+
+def norm(x, p=2, dim=None, keepdim=False):
+    return _tensor(x).norm(p, dim, keepdim)
+
+
+def topk(x, k, dim=-1, largest=True, sorted=True):
+    return _tensor(x).topk(k, dim, largest, sorted)
+
+
+def flip(x, dims):
+    return _tensor(x).flip(dims)
+
+
+def unbind(x, dim=0):
+    return _tensor(x).unbind(dim)
+
+
+def floor_divide(a, b):
+    return ops.floor_divide(a, b)
+
+
+def remainder(a, b):
+    return ops.remainder(a, b)

@@ -110,6 +110,22 @@ def padded_attention(q, k, v):
     return ops.scaled_dot_product_attention(q, k, v, attn_mask=keep)
 
 
+def away_from_jumps(rng, shape):
+    """(a, b) with b in [0.5, 2) of either sign and a / b at least 0.2 from a whole number, where
+    a % b jumps."""
+    b = nonzero(rng, shape)
+    return [b * (rng.integers(-3, 3, shape) + rng.uniform(0.2, 0.8, shape)), b]
+
+
+def with_zeros(rng, shape):
+    """Reals with some elements exactly 0 (one row with one zero, one with two), where a product's
+    gradient must not divide by zero."""
+    x = real(rng, shape)
+    x[0, 1] = 0
+    x[-1, :2] = 0
+    return x
+
+
 def catalogue_cases():
     """Every op on a few fixed shapes: plain, broadcast, transposed, repeated indices."""
     cases = []
@@ -128,6 +144,21 @@ def catalogue_cases():
         Case("min", lambda x: ops.min(x), lambda rng, d: [leaf(distinct(rng, (3, 4)), d)]),
         Case("minimum", ops.minimum, lambda rng, d: [leaf(real(rng, (2, 3)), d), leaf(real(rng, (3,)), d)]),
         Case("var", lambda x: ops.var(x, 1), matrix),
+        Case("prod", lambda x: ops.prod(x, 1), lambda rng, d: [leaf(with_zeros(rng, (3, 4)), d)]),
+        Case("prod", lambda x: ops.prod(x, 0, keepdim=True), lambda rng, d: [leaf(with_zeros(rng, (3, 4)), d)]),
+        Case("prod", lambda x: ops.prod(x), matrix),
+        Case("cumsum", lambda x: ops.cumsum(x, 1), matrix),
+        Case("cumsum", lambda x: ops.cumsum(x, 0), lambda rng, d: [leaf(real(rng, (4, 3)).T, d)]),
+        Case("norm", lambda x: ops.norm(x), matrix),
+        Case("norm", lambda x: ops.norm(x, 1, dim=1), lambda rng, d: [leaf(avoiding(0)(rng, (3, 4)), d)]),
+        Case("norm", lambda x: ops.norm(x, 3, dim=0, keepdim=True), matrix),
+        Case("norm", lambda x: ops.norm(x, float("inf"), dim=1), lambda rng, d: [leaf(distinct(rng, (3, 4)), d)]),
+        Case("remainder", ops.remainder, lambda rng, d: [leaf(x, d) for x in away_from_jumps(rng, (3, 4))]),
+        Case("topk", lambda x: ops.topk(x, 2, dim=1).values, lambda rng, d: [leaf(distinct(rng, (3, 4)), d)]),
+        Case("topk", lambda x: ops.topk(x, 3, dim=0, largest=False).values,
+             lambda rng, d: [leaf(distinct(rng, (3, 4)), d)]),
+        Case("flip", lambda x: ops.flip(x, (0, 1)), matrix),
+        Case("repeat", lambda x: ops.repeat(x, 2, 1, 3), matrix),
         Case("var", lambda x: ops.var(x, unbiased=False), matrix),
         Case("reshape", lambda x: ops.reshape(x, 2, 6), matrix),
         Case("transpose", lambda x: ops.transpose(x, 0, 1), matrix),

@@ -34,6 +34,29 @@ def no_grad():
         _grad_enabled = previous
 
 
+class set_grad_enabled:
+    """Grad mode on or off, as torch.set_grad_enabled. Called, it sets the mode:
+    mg.set_grad_enabled(False). As a context manager, `with mg.set_grad_enabled(training):`, it
+    puts the previous mode back at the end of the block."""
+
+    def __init__(self, mode):
+        global _grad_enabled
+        self.previous, _grad_enabled = _grad_enabled, bool(mode)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        global _grad_enabled
+        _grad_enabled = self.previous
+
+
+def inference_mode(mode=True):
+    """torch.inference_mode(): here no_grad() (PyTorch's also skips its in-place bookkeeping, which
+    minigrad has no way to skip); inference_mode(False) changes nothing."""
+    return no_grad() if mode else contextlib.nullcontext()
+
+
 def unbroadcast(grad, shape):
     """Sum a gradient back to `shape`, undoing NumPy broadcasting.
 
@@ -50,7 +73,7 @@ def unbroadcast(grad, shape):
 
 
 class ValuesIndices(NamedTuple):
-    """What max and min along one dim return, as PyTorch's torch.return_types.max: the values
+    """What max and min along one dim (and topk) return, as PyTorch's torch.return_types.max: the values
     (which carry the gradient) and the indices where they sit (the first on ties). On ties the
     values' gradient is split evenly among the tied elements; PyTorch's max(dim) gives it all to
     the returned index (both are valid subgradients)."""
@@ -402,6 +425,19 @@ class Tensor:
     def zero_(self):
         return self.fill_(0, name="zero_")
 
+    def masked_fill_(self, mask, value):
+        """value where the bool mask (broadcast to this shape) is True, in place; as fill_, only
+        where no graph would have to record it (see masked_fill for the differentiable form)."""
+        mask = self._raw(mask)
+        if mask.dtype != backend.bool_:
+            raise TypeError(f"masked_fill_: the mask must be a bool tensor (e.g. x > 0), got {mask.dtype.name}")
+        if backend.broadcast_shape(mask.shape, self.shape) != self.shape:
+            raise ValueError(f"masked_fill_: a mask of shape {tuple(mask.shape)} does not fit a tensor "
+                             f"of shape {self.shape}")
+        self._check_inplace("masked_fill_")
+        self.data[...] = backend.xp_of(self.data).where(mask, self._raw(value), self.data)
+        return self
+
     def __setitem__(self, index, value):
         self._check_inplace("__setitem__")
         parts = tuple(self._raw(p) for p in (index if isinstance(index, tuple) else (index,)))
@@ -501,6 +537,18 @@ class Tensor:
     def __neg__(self):
         return ops.neg(self)
 
+    def __floordiv__(self, other):  # no gradient (see ops.floor_divide)
+        return ops.floor_divide(self, other)
+
+    def __rfloordiv__(self, other):
+        return ops.floor_divide(other, self)
+
+    def __mod__(self, other):
+        return ops.remainder(self, other)
+
+    def __rmod__(self, other):
+        return ops.remainder(other, self)
+
     def __matmul__(self, other):
         return ops.matmul(self, other)
 
@@ -584,6 +632,24 @@ class Tensor:
         values = ops.min(self, dim, keepdim)
         return ValuesIndices(values, self.argmin(dim, keepdim)) if isinstance(dim, int) else values
 
+    def prod(self, dim=None, keepdim=False):
+        return ops.prod(self, dim, keepdim)
+
+    def cumsum(self, dim):
+        return ops.cumsum(self, dim)
+
+    def norm(self, p=2, dim=None, keepdim=False):
+        return ops.norm(self, p, dim, keepdim)
+
+    def topk(self, k, dim=-1, largest=True, sorted=True):
+        return ops.topk(self, k, dim, largest, sorted)
+
+    def floor_divide(self, other):
+        return ops.floor_divide(self, other)
+
+    def remainder(self, other):
+        return ops.remainder(self, other)
+
     def var(self, dim=None, keepdim=False, unbiased=True):
         return ops.var(self, dim, keepdim, unbiased)
 
@@ -630,6 +696,26 @@ class Tensor:
     def expand(self, *shape):
         return ops.expand(self, *shape)
 
+    def expand_as(self, other):
+        return ops.expand(self, *other.shape)
+
+    def reshape_as(self, other):
+        return ops.reshape(self, *other.shape)
+
+    view_as = reshape_as
+
+    def repeat(self, *sizes):
+        return ops.repeat(self, *sizes)
+
+    def flip(self, *dims):
+        """x.flip(0), x.flip(0, 1) or x.flip([0, 1]), as PyTorch."""
+        return ops.flip(self, dims[0] if len(dims) == 1 else dims)
+
+    def unbind(self, dim=0):
+        """The slices along dim, that dim removed: a tuple, as torch.unbind (each a view by indexing)."""
+        dim = backend.positive_dim(dim, self.ndim)
+        return tuple(self[(slice(None),) * dim + (i,)] for i in range(self.shape[dim]))
+
     def squeeze(self, dim=None):
         return ops.squeeze(self, dim)
 
@@ -657,5 +743,20 @@ class Tensor:
     def clone(self):
         return ops.clone(self)
 
+    # ---- new tensors like this one (its dtype and device, unless given), as PyTorch's x.new_* ----
+    def new_full(self, size, fill_value, dtype=None, requires_grad=False):
+        return creation.full(size, fill_value, dtype or self.dtype, self.device, requires_grad)
 
-from minigrad import ops  # noqa: E402  (ops need Tensor defined first)
+    def new_zeros(self, *size, dtype=None, requires_grad=False):
+        return creation.zeros(*size, dtype=dtype or self.dtype, device=self.device, requires_grad=requires_grad)
+
+    def new_ones(self, *size, dtype=None, requires_grad=False):
+        return creation.ones(*size, dtype=dtype or self.dtype, device=self.device, requires_grad=requires_grad)
+
+    new_empty = new_zeros
+
+    def new_tensor(self, data, dtype=None, requires_grad=False):
+        return creation.tensor(data, requires_grad, dtype or self.dtype, self.device)
+
+
+from minigrad import creation, ops  # noqa: E402  (they need Tensor defined first)

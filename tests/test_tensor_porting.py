@@ -161,3 +161,252 @@ def test_cuda_colon_zero_moves_to_the_gpu(fake_cuda):
     assert mg.zeros(2, device="cuda:0").device == "cuda" and mg.randn(2, device="cuda:0").device == "cuda"
     assert y.cpu().device == "cpu" and x.cuda().device == "cuda"
     assert mg.randn_like(y).device == "cuda"
+
+
+# ---- 3. tensor methods ------------------------------------------------------------------------
+X = [[0.3, -1.2, 2.0, 0.5], [-0.7, 1.1, 0.9, -2.5], [1.4, -0.2, -0.6, 0.8]]
+
+
+@pytest.mark.parametrize("call", [
+    lambda x: x.flatten(), lambda x: x.reshape(3, 2, 2).flatten(1), lambda x: x.reshape(3, 2, 2).flatten(0, 1),
+    lambda x: x.reshape(3, 2, 2).flatten(-2, -1), lambda x: x.norm(), lambda x: x.norm(dim=1),
+    lambda x: x.norm(1, dim=0, keepdim=True), lambda x: x.norm(3), lambda x: x.norm(float("inf"), dim=1),
+    lambda x: x.norm(p="fro"), lambda x: x.expand_as(x.new_zeros(2, 3, 4)), lambda x: x.view_as(x.new_zeros(4, 3)),
+    lambda x: x.reshape_as(x.new_zeros(2, 6)), lambda x: x.unbind(1)[2], lambda x: x.unbind(0)[-1],
+    lambda x: x.repeat(2, 3), lambda x: x.repeat(2, 1, 2), lambda x: x.flip(0), lambda x: x.flip(0, 1),
+    lambda x: x.flip([1]), lambda x: x.cumsum(1), lambda x: x.cumsum(-2), lambda x: x.prod(),
+    lambda x: x.prod(1), lambda x: x.prod(0, keepdim=True), lambda x: x.topk(2).values,
+    lambda x: x.topk(2, dim=0, largest=False)[0], lambda x: x.topk(4, dim=1).values,
+    lambda x: x % 0.7, lambda x: x % -0.7, lambda x: (x * 0 + 1.3) % x, lambda x: x.remainder(x.flip(0)),
+    lambda x: x.masked_fill(x > 0, 0.0), lambda x: x.detach() // 0.7 + x,
+], ids=lambda c: None)
+def test_methods_match_torch_values_and_gradients(call):
+    x, tx = pair(X)
+    ours, theirs = call(x), call(tx)
+    assert_same(ours, theirs)
+    weights = np.random.default_rng(0).uniform(-1, 1, ours.shape)
+    (ours * mg.tensor(weights, dtype=mg.float64)).sum().backward()
+    (theirs * pair(weights, requires_grad=False)[1]).sum().backward()
+    assert_same(x.grad, tx.grad)
+
+
+def test_topk_indices_match_torch_and_unpack_like_max():
+    x, tx = pair(X, requires_grad=False)
+    values, indices = x.topk(3, dim=1)
+    assert indices.tolist() == tx.topk(3, dim=1).indices.tolist() and indices.dtype == mg.int64
+    assert x.topk(1, dim=0, largest=False).indices.tolist() == tx.topk(1, dim=0, largest=False).indices.tolist()
+    assert mg.topk(x, 2).values.tolist() == values[:, :2].tolist()
+    with pytest.raises(ValueError, match="topk: k=5 is out of range for dim 1 of size 4"):
+        x.topk(5)
+
+
+def test_prod_gradient_is_right_with_zeros_present():
+    """d/dx_i prod(x) = the product of the others: not NaN (0/0) where x_i = 0."""
+    for values in ([2.0, 0.0, 3.0, 4.0], [0.0, 5.0, 0.0, 2.0], [0.0]):
+        x, tx = pair(values)
+        x.prod().backward()
+        tx.prod().backward()
+        assert_same(x.grad, tx.grad)
+    x = mg.tensor([[2.0, 0.0, 3.0], [0.0, 0.0, 1.0]], dtype=mg.float64, requires_grad=True)
+    x.prod(1).sum().backward()
+    assert x.grad.tolist() == [[0.0, 6.0, 0.0], [0.0, 0.0, 0.0]]
+    assert mg.tensor([[1, 2], [3, 4]]).prod(0).tolist() == [3, 8]  # integers: no gradient, as they are
+
+
+def test_norm_at_the_zero_vector_has_gradient_zero_not_nan():
+    for p in (2, 3, 1, float("inf")):
+        x = mg.zeros(3, dtype=mg.float64, requires_grad=True)
+        x.norm(p).backward()
+        assert x.grad.tolist() == [0.0, 0.0, 0.0], p
+    x = mg.tensor([[0.0, 0.0], [3.0, 4.0]], dtype=mg.float64, requires_grad=True)
+    x.norm(dim=1).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [[0, 0], [0.6, 0.8]])
+    with pytest.raises(ValueError, match="norm: p must be"):
+        x.norm(0.5)
+
+
+def test_norm_and_cumsum_and_repeat_gradcheck():
+    x = make_input(real, (2, 3, 4), 0)
+    mg.gradcheck(lambda x: x.norm(dim=(0, 2)), [x])
+    mg.gradcheck(lambda x: x.cumsum(2), [x])
+    mg.gradcheck(lambda x: x.repeat(1, 2, 1, 2), [x])
+    mg.gradcheck(lambda x: x.flip(1, 2) * x, [x])
+    mg.gradcheck(lambda x: x.prod(-1), [x])
+    assert mg.tensor(2.0).cumsum(0).tolist() == 2.0  # a 0-d tensor, as in PyTorch
+
+
+def test_cumsum_of_integers_stays_integer():
+    assert mg.tensor([1, 2, 3]).cumsum(0).tolist() == [1, 3, 6]
+    assert mg.tensor([True, False, True]).cumsum(0).tolist() == [1, 1, 2]
+
+
+@pytest.mark.parametrize("a, b", [([7, -7, 7, -7, 0], [2, 2, -2, -2, 3]),
+                                  ([7.5, -7.5, 7.5, -7.5, 0.0], [2.0, 2.0, -2.0, -2.0, 3.0])])
+def test_floor_divide_and_remainder_match_torch_for_integers_and_floats(a, b):
+    torch = torch_or_skip()
+    x, y, tx, ty = mg.tensor(a), mg.tensor(b), torch.tensor(a), torch.tensor(b)
+    for ours, theirs in [(x // y, tx // ty), (x % y, tx % ty), (x // 2, tx // 2), (x % 3, tx % 3),
+                         (10 // y, 10 // ty), (10 % y, 10 % ty), (mg.remainder(x, y), torch.remainder(tx, ty)),
+                         (mg.floor_divide(x, y), torch.floor_divide(tx, ty))]:
+        assert ours.tolist() == theirs.tolist() and str(ours.dtype) == str(theirs.dtype).replace("torch.", "")
+    assert (mg.tensor([7, 8]) // 2.0).dtype == mg.float32  # an integer meeting a float is float32, as in PyTorch
+
+
+def test_floor_divide_has_no_gradient_and_remainder_has_slope_one_in_x():
+    x = mg.tensor([2.5, -1.5], requires_grad=True)
+    assert not (x // 2).requires_grad
+    (x % 2).sum().backward()
+    assert x.grad.tolist() == [1.0, 1.0]
+
+
+def test_masked_fill_in_place_follows_the_in_place_rules():
+    x = mg.tensor([[1.0, -2.0], [3.0, -4.0]])
+    assert x.masked_fill_(x < 0, 0.0) is x and x.tolist() == [[1.0, 0.0], [3.0, 0.0]]
+    x.masked_fill_(mg.tensor([True, False]), 9.0)  # a mask broadcasts, as in PyTorch
+    assert x.tolist() == [[9.0, 0.0], [9.0, 0.0]]
+    w = mg.ones(2, requires_grad=True)
+    with pytest.raises(RuntimeError, match="masked_fill_: in-place change of a tensor that requires grad"):
+        w.masked_fill_(w > 0, 0.0)
+    with mg.no_grad():
+        w.masked_fill_(mg.tensor([False, True]), 5.0)
+    assert w.tolist() == [1.0, 5.0]
+    h = w * 2
+    with pytest.raises(RuntimeError, match="masked_fill_: in-place change of a tensor the graph computed"):
+        h.masked_fill_(h > 0, 0.0)
+    with pytest.raises(TypeError, match="must be a bool tensor"):
+        x.masked_fill_(mg.tensor([1, 0]), 0.0)
+    with pytest.raises(ValueError, match="does not fit"):
+        mg.zeros(2).masked_fill_(mg.zeros(2, 2) > 0, 1.0)
+
+
+def test_masked_fill_in_place_is_seen_by_ops_that_saved_the_tensor():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    y = x.detach()
+    z = x * y  # saves y
+    y.masked_fill_(y > 1, 0.0)
+    with pytest.raises(RuntimeError, match="modified in place"):
+        z.sum().backward()
+
+
+def test_new_tensors_take_dtype_and_device_from_self():
+    x = mg.zeros(2, dtype=mg.float64)
+    assert x.new_zeros(2, 3).shape == (2, 3) and x.new_zeros((2, 3)).dtype == mg.float64
+    assert x.new_ones(3).tolist() == [1.0, 1.0, 1.0] and x.new_empty(1).dtype == mg.float64
+    assert x.new_full((2,), 4).tolist() == [4.0, 4.0] and x.new_full((2,), 4).dtype == mg.float64
+    assert x.new_tensor([1, 2]).dtype == mg.float64 and x.new_tensor([1, 2], dtype=mg.long).dtype == mg.int64
+    assert x.new_zeros(2, dtype=mg.int64).dtype == mg.int64 and x.new_ones(2, requires_grad=True).requires_grad
+
+
+def test_unbind_repeat_flip_as_in_torch():
+    torch = torch_or_skip()
+    x, tx = pair([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], requires_grad=False)
+    assert [t.tolist() for t in x.unbind(1)] == [t.tolist() for t in tx.unbind(1)]
+    assert [t.tolist() for t in mg.unbind(x)] == [t.tolist() for t in torch.unbind(tx)]
+    assert x.repeat(2, 0, 1).shape == tuple(tx.repeat(2, 0, 1).shape)
+    assert mg.tensor([1, 2]).repeat(3).tolist() == [1, 2, 1, 2, 1, 2]
+    assert mg.flip(x, [0, 1]).tolist() == torch.flip(tx, [0, 1]).tolist()
+    with pytest.raises(ValueError, match="repeat: give at least one count per dim"):
+        x.repeat(2)
+
+
+def test_where_with_the_condition_alone_gives_the_nonzero_indices():
+    torch = torch_or_skip()
+    x = mg.tensor([[0.0, 1.5], [2.0, 0.0]])
+    rows, cols = mg.where(x > 0)
+    expected = torch.where(torch.tensor([[0.0, 1.5], [2.0, 0.0]]) > 0)
+    assert rows.tolist() == expected[0].tolist() and cols.tolist() == expected[1].tolist()
+    assert x[mg.where(x > 0)].tolist() == [1.5, 2.0]
+
+
+def test_multinomial_draws_in_proportion_and_is_seeded():
+    probs = mg.tensor([[0.1, 0.0, 0.6, 0.3], [1.0, 1.0, 0.0, 2.0]])  # rows need not sum to 1
+    mg.manual_seed(1)
+    draws = mg.multinomial(probs, 20000, replacement=True)
+    assert draws.shape == (2, 20000) and draws.dtype == mg.int64 and not draws.requires_grad
+    for row, expected in zip(draws.numpy(), ([0.1, 0, 0.6, 0.3], [0.25, 0.25, 0, 0.5])):
+        np.testing.assert_allclose(np.bincount(row, minlength=4) / 20000, expected, atol=0.015)
+    mg.manual_seed(1)
+    assert mg.multinomial(probs, 20000, replacement=True).tolist() == draws.tolist()
+
+
+def test_multinomial_without_replacement_never_repeats_and_follows_the_weights():
+    probs = mg.tensor([0.1, 0.0, 0.6, 0.3])
+    firsts, seconds = [], []
+    for _ in range(3000):
+        drawn = mg.multinomial(probs, 3).tolist()
+        assert len(set(drawn)) == 3 and 1 not in drawn  # a zero weight is never drawn
+        firsts.append(drawn[0])
+        seconds.append(drawn[1])
+    np.testing.assert_allclose(np.bincount(firsts, minlength=4) / 3000, [0.1, 0, 0.6, 0.3], atol=0.03)
+    # second draw, given the first: P(2nd = 0) = 0.6 * 0.1/0.4 + 0.3 * 0.1/0.7 = 0.193
+    assert abs(np.mean(np.array(seconds) == 0) - 0.193) < 0.03
+    with pytest.raises(ValueError, match="without replacement"):
+        mg.multinomial(probs, 5)
+    with pytest.raises(ValueError, match="non-negative"):
+        mg.multinomial(mg.tensor([0.5, -0.1]), 1)
+
+
+def test_creation_functions_as_in_torch():
+    torch = torch_or_skip()
+    np.testing.assert_allclose(mg.linspace(-1, 2, 7).numpy(), torch.linspace(-1, 2, 7).numpy())
+    assert mg.linspace(0, 1, 3).dtype == mg.float32 and mg.linspace(0, 1, 3, dtype=mg.float64).dtype == mg.float64
+    assert mg.eye(3).tolist() == torch.eye(3).tolist() and mg.eye(2, 3).tolist() == torch.eye(2, 3).tolist()
+    assert mg.eye(2, dtype=mg.long).dtype == mg.int64
+    assert mg.empty(2, 3).shape == (2, 3) and mg.empty((2,), dtype=mg.float64).dtype == mg.float64
+    array = np.arange(3.0)
+    t = mg.from_numpy(array)
+    assert t.dtype == mg.float64  # keeps the array's dtype
+    array[0] = 7
+    assert t.tolist() == [7.0, 1.0, 2.0]  # and its memory, as torch.from_numpy
+    with pytest.raises(TypeError, match="from_numpy expects a NumPy array"):
+        mg.from_numpy([1, 2])
+
+
+def test_set_grad_enabled_as_a_function_and_as_a_context_manager():
+    x = mg.ones(2, requires_grad=True)
+    with mg.set_grad_enabled(False):
+        assert not (x * 2).requires_grad
+        with mg.set_grad_enabled(True):
+            assert (x * 2).requires_grad
+        assert not mg.is_grad_enabled()
+    assert mg.is_grad_enabled()
+    try:
+        mg.set_grad_enabled(False)
+        assert not mg.is_grad_enabled() and not (x * 2).requires_grad
+    finally:
+        mg.set_grad_enabled(True)
+    assert (x * 2).requires_grad
+
+
+def test_inference_mode_is_no_grad():
+    x = mg.ones(2, requires_grad=True)
+    with mg.inference_mode():
+        assert not (x * 2).requires_grad
+    with mg.inference_mode(False):
+        assert (x * 2).requires_grad
+
+    @mg.inference_mode()
+    def predict(x):
+        return x * 2
+
+    assert not predict(x).requires_grad and mg.is_grad_enabled()
+
+
+def test_new_ops_on_the_simulated_gpu(fake_cuda):
+    """Only names CuPy has, no host arrays meeting device ones, the device's own generator."""
+    x = mg.tensor(X, dtype=mg.float64, device="cuda", requires_grad=True)
+    outs = [x.cumsum(1), x.prod(1), x.norm(dim=0), x.topk(2).values, x.flip(0), x.repeat(2, 1), x % 0.7,
+            x.remainder(1.5), x.unbind(0)[1], mg.minimum(x, 0.0), x.max(x.flip(1))]
+    sum(o.sum() for o in outs).backward()
+    assert x.grad.device == "cuda"
+    assert (x // 0.7).device == "cuda" and mg.where(x > 0)[0].device == "cuda"
+    draws = mg.multinomial(mg.tensor([[0.2, 0.8]], device="cuda"), 4, replacement=True)
+    assert draws.device == "cuda" and draws.shape == (1, 4)
+    assert mg.multinomial(mg.tensor([0.2, 0.0, 0.8], device="cuda"), 2).device == "cuda"
+    assert mg.linspace(0, 1, 3, device="cuda").device == "cuda" and mg.eye(2, device="cuda").device == "cuda"
+    y = mg.zeros(2, 2, device="cuda")
+    y.masked_fill_(mg.tensor([True, False], device="cuda"), 1.0)
+    assert y.tolist() == [[1.0, 0.0], [1.0, 0.0]] and y.new_ones(2).device == "cuda"
+    for p in (2, 1, float("inf")):
+        mg.gradcheck(lambda x: x.norm(p, dim=1), [mg.tensor(np.abs(X) + 0.1 * np.arange(4), dtype=mg.float64,
+                                                               device="cuda", requires_grad=True)])

@@ -1,11 +1,12 @@
 """Every differentiable op, one Function class each, with a lowercase wrapper."""
 from minigrad.ops.elementwise import (
-    abs, add, cast, clamp, clone, cos, div, exp, gelu, log, maximum, minimum, mul, neg, pow, relu,
-    sigmoid, sin, sqrt, sub, tanh, tril, triu, where,
+    abs, add, cast, clamp, clone, cos, div, exp, floor_divide, gelu, log, maximum, minimum, mul, neg,
+    pow, relu, remainder, sigmoid, sin, sqrt, sub, tanh, tril, triu, where,
 )
-from minigrad.ops.reduce import max, mean, min, sum, var
+from minigrad.ops.reduce import cumsum, max, mean, min, norm, prod, sum, var
 from minigrad.ops.shape import (
-    cat, chunk, expand, gather, getitem, permute, reshape, split, squeeze, stack, transpose, unsqueeze,
+    cat, chunk, expand, flip, gather, getitem, permute, repeat, reshape, split, squeeze, stack, topk,
+    transpose, unsqueeze,
 )
 from minigrad.ops.linalg import linear, matmul
 from minigrad.ops.fused import (

@@ -157,6 +157,34 @@ def pow(a, b):
     return Pow.apply(*promote(a, b))
 
 
+def floor_divide(a, b):
+    """a // b rounded down (floor), as Python's // and torch.floor_divide, for integers and floats. A
+    step function: its slope is 0 wherever it has one, so it is returned outside the graph (no gradient)."""
+    a, b = promote(a, b)
+    raw = [x.data if isinstance(x, Tensor) else x for x in (a, b)]
+    return Tensor._from_array(raw[0] // raw[1])
+
+
+class Remainder(Function):
+    """a mod b with the sign of b (Python's %, torch.remainder) = a - floor(a/b) b;
+    d/da = 1, d/db = -floor(a/b)"""
+
+    @staticmethod
+    def forward(ctx, a, b):
+        ctx.save_for_backward(a, b)
+        return a % b
+
+    @staticmethod
+    def backward(ctx, grad):
+        a, b = ctx.saved_arrays
+        need_a, need_b = ctx.needs_input_grad
+        return (grad if need_a else None), (-grad * (a // b) if need_b else None)
+
+
+def remainder(a, b):
+    return Remainder.apply(*promote(a, b))
+
+
 class Exp(Function):
     """e^x;  d/dx = e^x"""
 
@@ -470,7 +498,11 @@ class Where(Function):
         )
 
 
-def where(condition, a, b):
+def where(condition, a=None, b=None):
+    """a where condition is True, b elsewhere. With the condition alone, as torch.where(x): the
+    indices of its nonzero (True) elements, one integer tensor per dim."""
+    if a is None and b is None and isinstance(condition, Tensor):
+        return tuple(Tensor._from_array(i) for i in backend.xp_of(condition.data).nonzero(condition.data))
     if not isinstance(condition, Tensor) or condition.dtype != backend.bool_:
         raise TypeError(f"where: the condition must be a bool tensor (e.g. x > 0), got "
                         f"{condition.dtype.name if isinstance(condition, Tensor) else type(condition).__name__}")

@@ -1,4 +1,5 @@
-"""Reductions: sum, mean, max, min, var over some dims (all dims by default).
+"""Reductions: sum, mean, max, min, var, prod, norm over some dims (all dims by default), and the
+running sum cumsum.
 
 Backward spreads the gradient of each reduced value back over the elements
 that produced it. `backend.keep_dims_shape` restores the reduced dims as size 1, so the
@@ -6,7 +7,8 @@ gradient then broadcasts against the input.
 """
 from minigrad import backend
 from minigrad.function import Function
-from minigrad.ops.elementwise import floating
+from minigrad.ops.elementwise import abs, floating, pow, sqrt, where
+from minigrad.tensor import Tensor
 
 
 def normalize_dims(dim, ndim):
@@ -116,3 +118,83 @@ class Var(Function):
 
 def var(x, dim=None, keepdim=False, unbiased=True):
     return Var.apply(floating(x), dims=normalize_dims(dim, x.ndim), keepdim=keepdim, unbiased=unbiased)
+
+
+class Prod(Function):
+    """x_1 x_2 ... x_n along one dim;  d/dx_i = the product of all the others
+
+    The others' product is (product of those before i) * (product of those after i), two running
+    products, never out / x_i: that would divide by zero wherever an element is 0."""
+
+    @staticmethod
+    def forward(ctx, x, dim, keepdim):
+        ctx.save_for_backward(x)
+        ctx.dim = dim
+        return x.prod(axis=dim, keepdims=keepdim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_arrays
+        xp = backend.xp_of(x)
+        if x.shape[ctx.dim] == 0:
+            return xp.zeros_like(x)
+        row = xp.moveaxis(x, ctx.dim, -1)  # the reduced dim last
+        ones = xp.ones_like(row[..., :1])
+        before = xp.concatenate([ones, xp.cumprod(row[..., :-1], axis=-1)], axis=-1)
+        after = xp.flip(xp.concatenate([ones, xp.cumprod(xp.flip(row, -1)[..., :-1], axis=-1)], axis=-1), -1)
+        others = xp.moveaxis(before * after, -1, ctx.dim)
+        return grad.reshape(backend.keep_dims_shape(x.shape, (ctx.dim,))) * others
+
+
+def prod(x, dim=None, keepdim=False):
+    """The product of all elements (dim=None) or along one dim, as torch.prod; its gradient is
+    right where elements are 0 (see Prod)."""
+    if dim is None:
+        return Prod.apply(x.reshape(-1) if x.ndim != 1 else x, dim=0, keepdim=False).reshape(
+            (1,) * x.ndim if keepdim else ())
+    return Prod.apply(x, dim=backend.positive_dim(dim, x.ndim), keepdim=keepdim)
+
+
+class Cumsum(Function):
+    """running sums along dim: out_i = x_1 + ... + x_i;  d/dx_j = sum of the gradient over i >= j"""
+
+    @staticmethod
+    def forward(ctx, x, dim):
+        ctx.dim = dim
+        return backend.xp_of(x).cumsum(x, axis=dim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        # d/dx cumsum(x) = reversed cumsum of the gradient
+        xp = backend.xp_of(grad)
+        return xp.flip(xp.cumsum(xp.flip(grad, ctx.dim), axis=ctx.dim), ctx.dim)
+
+
+def cumsum(x, dim):
+    if x.ndim == 0:
+        return cumsum(x.reshape(1), 0).reshape(())
+    return Cumsum.apply(x, dim=backend.positive_dim(dim, x.ndim))
+
+
+def norm(x, p=2, dim=None, keepdim=False):
+    """The p-norm (sum_i |x_i|^p)^(1/p) over dims (all by default), as torch.norm: p = 2 (or "fro"),
+    1, inf, or any p >= 1. Composed of other ops, so no backward of its own.
+
+    At the zero vector the norm has no derivative; its gradient there is 0 (as PyTorch's), not
+    the NaN of 0 * (1 / 0) a plain sqrt would give: the root is taken of where(s > 0, s, 1),
+    and where selects the gradient, so none reaches the sum of the zero vector."""
+    x = floating(x)
+    if p == float("inf"):
+        return max(abs(x), dim, keepdim)
+    if p == 1:
+        return sum(abs(x), dim, keepdim)
+    if p in (2, "fro"):
+        total = sum(x * x, dim, keepdim)
+        root = sqrt
+    elif isinstance(p, (int, float)) and p >= 1:
+        total = sum(pow(abs(x), p), dim, keepdim)
+        root = lambda s: pow(s, 1 / p)  # noqa: E731
+    else:
+        raise ValueError(f"norm: p must be a number >= 1, inf or 'fro', got {p!r}")
+    positive = Tensor._from_array(total.data > 0)
+    return where(positive, root(where(positive, total, 1.0)), 0.0)

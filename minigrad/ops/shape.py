@@ -10,7 +10,7 @@ from minigrad import backend
 from minigrad.function import Function
 from minigrad.ops.elementwise import promote
 from minigrad.ops.reduce import normalize_dims
-from minigrad.tensor import Tensor
+from minigrad.tensor import Tensor, ValuesIndices
 
 
 class Reshape(Function):
@@ -222,3 +222,42 @@ def gather(x, dim, index):
     dim = backend.positive_dim(dim, x.ndim)
     backend.check_index_range((slice(None),) * dim + (index.data,), x.shape, "gather")
     return Gather.apply(x, index, dim=dim)
+
+
+def flip(x, dims):
+    """x with the order of its elements reversed along dims (an int or a list), as torch.flip: a
+    slice with step -1 in each, so the gradient is flipped back by GetItem."""
+    dims = normalize_dims(dims, x.ndim)
+    return getitem(x, tuple(slice(None, None, -1) if d in dims else slice(None) for d in range(x.ndim)))
+
+
+def repeat(x, *sizes):
+    """x tiled sizes[i] times along dim i, as PyTorch's x.repeat (extra leading sizes add dims).
+    Composed, no backward of its own: each dim of size n gets a size-1 dim before it, expanded to
+    the repeat count, then the pairs merge -- (r, n) -> r * n -- so Expand sums the gradient back."""
+    sizes = tuple(sizes[0]) if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)) else sizes
+    if len(sizes) < x.ndim:
+        raise ValueError(f"repeat: give at least one count per dim of shape {x.shape}, got {sizes}")
+    shape = (1,) * (len(sizes) - x.ndim) + x.shape
+    pairs = reshape(x, *[n for size in shape for n in (1, size)])
+    tiled = expand(pairs, *[n for count, size in zip(sizes, shape) for n in (count, size)])
+    return reshape(tiled, *[count * size for count, size in zip(sizes, shape)])
+
+
+def topk(x, k, dim=-1, largest=True, sorted=True):
+    """The k largest (or smallest) elements along dim and their indices, as torch.topk: (values,
+    indices), the values gathered from x, so the gradient goes back to where they came from.
+    Sorted best first (also when sorted=False, which PyTorch allows); the order among ties is
+    unspecified, as in PyTorch."""
+    dim = backend.positive_dim(dim, x.ndim)
+    n = x.shape[dim] if x.ndim else 1
+    if not 0 <= k <= n:
+        raise ValueError(f"topk: k={k} is out of range for dim {dim} of size {n} in shape {x.shape}")
+    if x.ndim == 0:
+        return topk(x.reshape(1), k, 0, largest, sorted)
+    xp = backend.xp_of(x.data)
+    order = xp.argsort(x.data, axis=dim)
+    if largest:
+        order = xp.flip(order, dim)
+    indices = Tensor._from_array(order[(slice(None),) * dim + (slice(0, k),)])
+    return ValuesIndices(gather(x, dim, indices), indices)
