@@ -485,10 +485,10 @@ def test_unknown_device_and_missing_cuda():
     if not mg.cuda_is_available():
         with pytest.raises(RuntimeError, match="pip install"):
             mg.zeros(2).to("cuda")
-    # PyTorch's numbered devices are unknown devices here, not unknown dtypes (as .to() said)
+    # one GPU here: cuda:0 is cuda, and another numbered device is an unknown device, not an unknown dtype
     for movable in (mg.zeros(2), mg.nn.Linear(2, 2)):
-        with pytest.raises(ValueError, match=r"unknown device 'cuda:0'; expected one of \('cpu', 'cuda'\)"):
-            movable.to("cuda:0")
+        with pytest.raises(ValueError, match=r"unknown device 'cuda:1'; expected one of \('cpu', 'cuda'\)"):
+            movable.to("cuda:1")
 
 
 @pytest.mark.parametrize("call", [
