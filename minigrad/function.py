@@ -5,6 +5,13 @@ An op is a subclass with two static methods working on raw arrays:
     forward(ctx, *inputs, **options) -> output array
     backward(ctx, grad)              -> one gradient per input (or None)
 
+The inputs are the positional arguments of `Op.apply` (tensors, or constants
+such as None); keyword options are not inputs and get no gradient. backward
+returns a tuple in the inputs' order (or a lone array for a one-input op),
+each gradient of its input's shape (or, where forward broadcast that input, of
+the broadcast shape: the engine sums it back). Tensor.backward raises an error
+naming the op when the count or a shape is wrong.
+
 `ctx` carries what backward needs: arrays saved with `ctx.save_for_backward`,
 any attribute the op sets, and `ctx.needs_input_grad` so that backward can
 skip gradients nobody asked for (a frozen weight costs no matmul). Everything

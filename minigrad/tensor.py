@@ -72,6 +72,34 @@ def unbroadcast(grad, shape):
     return backend.sum_dims(grad, stretched) if stretched else grad
 
 
+def check_gradient_count(ctx, input_grads):
+    """A backward returns one gradient per input of its op (each positional argument of apply,
+    None for one that needs no gradient). Extra trailing Nones are dropped, as PyTorch does;
+    too few, or an extra gradient that is not None, is an error in that op's backward."""
+    name, expected, got = ctx.op.__name__, len(ctx.inputs), len(input_grads)
+    if got > expected and all(g is None for g in input_grads[expected:]):
+        return input_grads[:expected]
+    raise RuntimeError(
+        f"{name}.backward returned {got} gradient(s), but {name} has {expected} input(s) (the "
+        f"positional arguments of {name}.apply): return one gradient per input, in order, "
+        "None for one that needs no gradient"
+    )
+
+
+def sum_to_input(ctx, position, grad, shape):
+    """unbroadcast a gradient to its input's shape, or say which op's backward got it wrong."""
+    try:
+        summed = unbroadcast(grad, shape)
+    except (ValueError, IndexError):  # more dims than the gradient has, say: no broadcast makes it
+        summed = None
+    if summed is None or summed.shape != shape:
+        raise RuntimeError(
+            f"{ctx.op.__name__}.backward returned a gradient of shape {tuple(grad.shape)} for input "
+            f"{position}, which has shape {shape}: return one gradient per input, each of its input's shape"
+        )
+    return summed
+
+
 class ValuesIndices(NamedTuple):
     """What max and min along one dim (and topk) return, as PyTorch's torch.return_types.max: the values
     (which carry the gradient) and the indices where they sit (the first on ties). On ties the
@@ -293,9 +321,13 @@ class Tensor:
             input_grads = ctx.op.backward(ctx, node_grad)
             if not isinstance(input_grads, tuple):
                 input_grads = (input_grads,)
-            for parent, parent_grad, needed in zip(ctx.inputs, input_grads, ctx.needs_input_grad):
+            if len(input_grads) != len(ctx.inputs):
+                input_grads = check_gradient_count(ctx, input_grads)
+            for position, (parent, parent_grad, needed) in enumerate(
+                    zip(ctx.inputs, input_grads, ctx.needs_input_grad)):
                 if needed and parent_grad is not None:
-                    parent_grad = unbroadcast(parent_grad, parent.shape)
+                    if parent_grad.shape != parent.shape:  # broadcast in forward, or a wrong backward
+                        parent_grad = sum_to_input(ctx, position, parent_grad, parent.shape)
                     key = id(parent)
                     grads[key] = grads[key] + parent_grad if key in grads else parent_grad
             if not retain_graph:

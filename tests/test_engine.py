@@ -432,6 +432,84 @@ def test_an_input_that_no_gradient_reaches_is_skipped():
     assert a.grad.item() == 1.0 and b.grad is None
 
 
+# ---- what a Function's backward returns: one gradient per input, each of its shape ----------
+def custom_op(name, backward, inputs=1):
+    """A learner's op: forward doubles x (plus y for two inputs), backward as given."""
+    forward = (lambda ctx, x: x * 2) if inputs == 1 else (lambda ctx, x, y: x * 2 + y)
+    return type(name, (Function,), {"forward": staticmethod(forward), "backward": staticmethod(backward)})
+
+
+@pytest.mark.parametrize("backward, shape", [
+    (lambda ctx, grad: (grad * 2).T, r"\(4, 3\)"),  # transposed
+    (lambda ctx, grad: (grad * 2).sum(axis=0), r"\(4,\)"),  # summed without keepdims
+    (lambda ctx, grad: (grad * 2).sum(axis=0, keepdims=True), r"\(1, 4\)"),  # summed with keepdims
+    (lambda ctx, grad: (grad * 2)[..., None], r"\(3, 4, 1\)"),  # an extra trailing dim
+])
+def test_a_gradient_of_the_wrong_shape_names_the_op_input_and_shapes(backward, shape):
+    x = mg.randn(3, 4, requires_grad=True)
+    y = custom_op("MyOp", backward).apply(x)
+    with pytest.raises(RuntimeError, match=rf"MyOp\.backward returned a gradient of shape {shape} for input 0, "
+                                           r"which has shape \(3, 4\): return one gradient per input"):
+        y.sum().backward()
+    assert x.grad is None
+
+
+def test_a_gradient_no_broadcast_explains_gets_the_same_message():
+    x = mg.randn(3, 1, requires_grad=True)
+    y = custom_op("MyOp", lambda ctx, grad: grad.reshape(-1)).apply(x)  # (3,): fewer dims than x, not a NumPy error
+    with pytest.raises(RuntimeError, match=r"MyOp\.backward returned a gradient of shape \(3,\) for input 0, "
+                                           r"which has shape \(3, 1\)"):
+        y.sum().backward()
+
+
+def test_a_wrong_shape_is_caught_at_the_op_not_where_paths_meet():
+    x = mg.randn(3, 4, requires_grad=True)
+    wrong = custom_op("MyOp", lambda ctx, grad: (grad, grad.T), inputs=2)
+    with pytest.raises(RuntimeError, match=r"MyOp\.backward .* shape \(4, 3\) for input 1, which has shape \(3, 4\)"):
+        (wrong.apply(x, x) + x).sum().backward()
+
+
+def test_too_few_gradients_names_the_op():
+    x = mg.randn(3, 4, requires_grad=True)
+    y = mg.randn(3, 4, requires_grad=True)
+    one = custom_op("MyOp", lambda ctx, grad: grad * 2, inputs=2)
+    with pytest.raises(RuntimeError, match=r"MyOp\.backward returned 1 gradient\(s\), but MyOp has 2 input\(s\)"):
+        one.apply(x, y).sum().backward()
+
+
+def test_extra_gradients_are_an_error_unless_they_are_none():
+    x = mg.randn(3, requires_grad=True)
+    extra_none = custom_op("MyOp", lambda ctx, grad: (grad * 2, None))  # ignored, as in PyTorch
+    extra_none.apply(x).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [2, 2, 2])
+    extra = custom_op("MyOp", lambda ctx, grad: (grad * 2, grad))
+    with pytest.raises(RuntimeError, match=r"MyOp\.backward returned 2 gradient\(s\), but MyOp has 1 input"):
+        extra.apply(x).sum().backward()
+
+
+def test_a_broadcast_gradient_is_summed_back_before_the_shape_check():
+    a = mg.randn(3, 1, dtype=mg.float64, requires_grad=True)
+    b = mg.randn(4, dtype=mg.float64, requires_grad=True)
+    add = custom_op("BroadcastingAdd", lambda ctx, grad: (grad, grad), inputs=2)  # grad is (3, 4) for both
+    add.apply(a, b).sum().backward()
+    np.testing.assert_array_equal(a.grad.numpy(), np.full((3, 1), 4.0))
+    np.testing.assert_array_equal(b.grad.numpy(), np.full(4, 3.0))
+
+
+def test_an_input_that_needs_no_gradient_is_not_checked():
+    x = mg.randn(3, 4, requires_grad=True)
+    frozen = mg.randn(3, 4)
+    anything = custom_op("MyOp", lambda ctx, grad: (grad * 2, grad.T), inputs=2)
+    anything.apply(x, frozen).sum().backward()
+    assert x.grad.shape == (3, 4)
+
+
+def test_every_op_returns_one_gradient_per_input():
+    x = mg.randn(2, 3, dtype=mg.float64, requires_grad=True)
+    x.gather(1, mg.tensor([[2, 0], [1, 1]])).sum().backward()  # Gather: (x, index) -> (full, None)
+    np.testing.assert_array_equal(x.grad.numpy(), [[1, 0, 1], [0, 2, 0]])
+
+
 # ---- mixing devices and dtypes ---------------------------------------------------------
 def test_mixing_float_dtypes_is_an_error():
     with pytest.raises(TypeError, match=r"Add: inputs mix dtypes \['float32', 'float64'\]"):

@@ -100,7 +100,10 @@ def min(x, dim=None, keepdim=False):
 
 
 class Var(Function):
-    """(1/(n - c)) sum_i (x_i - mean)^2, c = 1 if unbiased;  d/dx_i = 2 (x_i - mean) / (n - c)"""
+    """(1/(n - c)) sum_i (x_i - mean)^2, c = 1 if unbiased;  d/dx_i = 2 (x_i - mean) / (n - c)
+
+    The path through the mean drops out: its contribution is
+    -2/(n (n - c)) * sum_j (x_j - mean) = 0, since deviations from the mean sum to zero."""
 
     @staticmethod
     def forward(ctx, x, dims, keepdim, unbiased):

@@ -211,7 +211,7 @@ class Gather(Function):
         xp = backend.xp_of(grad)
         full = xp.zeros(ctx.input_shape, dtype=grad.dtype)
         backend.scatter_add(full, along_dim_index(xp, index, ctx.dim), grad)
-        return full
+        return full, None  # the index, an integer tensor, has no gradient
 
 
 def gather(x, dim, index):
