@@ -1,6 +1,5 @@
 """The `minigrad` command."""
 import argparse
-import math
 import sys
 import time
 from dataclasses import replace
@@ -80,6 +79,7 @@ def output_folder(args, command):
 
 
 def pretrain_command(args):
+    from models.metrics import perplexity
     from models.pretraining import PRESETS, interruption_note, pretrain, resumed_settings
 
     given = {name: value for name, value in vars(args).items()  # an option not given is None
@@ -120,9 +120,18 @@ def pretrain_command(args):
     out = output_folder(args, "pretrain")  # pretrain() refuses one holding another run, unless resuming it there
     model, report = pretrain(config, out_dir=out, device=args.device, resume=args.resume)
     final = report["final"]
-    print(f"pretrained {final['steps']} steps: train loss {final['train_loss']:.4f}, "
-          f"valid loss {final['valid_loss']:.4f} (perplexity {math.exp(final['valid_loss']):.2f})")
+    if final["weights_step"] is None:
+        print(f"pretraining diverged (its loss became inf or NaN) after {plural(final['steps'], 'step')}, before "
+              f"its first evaluation: no model was saved; try a lower --lr\nresults: {report['results_path']}",
+              file=sys.stderr)
+        return 1
+    print(f"pretrained {plural(final['steps'], 'step')}: train loss {final['train_loss']:.4f}, "
+          f"valid loss {final['valid_loss']:.4f} (perplexity {perplexity(final['valid_loss']):.2f})")
     print(f"model: {out / 'model.safetensors'}\nresults: {report['results_path']}")
+    if report["result"].stopped == "non-finite loss":
+        print(f"the loss diverged after {plural(final['steps'], 'step')}: the model holds the weights of step "
+              f"{final['weights_step']}, its last evaluation; try a lower --lr", file=sys.stderr)
+        return 1
     if report["result"].stopped == "interrupted":  # Ctrl-C: what --resume can continue from, if anything yet
         print(f"interrupted after {plural(final['steps'], 'step')}: "
               f"{interruption_note(out, config, report['result'], resume=args.resume)}")
@@ -332,7 +341,9 @@ def finetune_command(args):
     except KeyboardInterrupt:  # before any setting had a score: there is no best to save
         print("\ninterrupted before any setting was scored: no delta was saved", file=sys.stderr)
         return 130
-    if kind == "lm":
+    if best["weights_step"] is None:
+        print(f"\n{'best: ' * swept}{setting(best)}: diverged before its first evaluation, so there is nothing to score")
+    elif kind == "lm":
         print(f"\n{'best: ' * swept}{setting(best)}: val perplexity {best['val_perplexity']:.2f}\n"
               f"greedy sample: {best['sample']}")
     else:
@@ -348,8 +359,11 @@ def finetune_command(args):
     print(f"\nforgetting: {measure}")
     print_stopped(rows, setting, interrupted)
     delta = out / "delta.safetensors"
-    print(f"delta (only what trained, to put back on {config.model!r}): {delta}\nresults: {path}\n"
-          f"use it: {how_to_use(delta, kind)}")
+    if delta.is_file():
+        print(f"delta (only what trained, to put back on {config.model!r}): {delta}\nresults: {path}\n"
+              f"use it: {how_to_use(delta, kind)}")
+    else:
+        print(f"no delta: the best setting's weights diverged before any evaluation\nresults: {path}")
     if all(row["stopped"] == "non-finite loss" for row in rows):
         print("\nevery setting diverged (its loss became inf or NaN): try a lower --lr", file=sys.stderr)
         return 1
@@ -369,9 +383,13 @@ def print_stopped(rows, name_of, interrupted=None):
     """A line for every run that did not train all its steps for a reason other than early stopping,
     and for the run `interrupted` names, if Ctrl-C came outside its training (it has no row)."""
     for row in rows:
-        if row.get("stopped") in ("interrupted", "non-finite loss"):
-            print(f"{name_of(row)}: {row['stopped']} after {plural(row['steps_done'], 'step')} "
+        if row.get("stopped") == "interrupted":
+            print(f"{name_of(row)}: interrupted after {plural(row['steps_done'], 'step')} "
                   "(the table shows it as it was then)")
+        elif row.get("stopped") == "non-finite loss":
+            kept = (f"the table shows its weights of step {row['weights_step']}, its last evaluation"
+                    if row.get("weights_step") else "its weights diverged before any evaluation, so it has no scores")
+            print(f"{name_of(row)}: non-finite loss after {plural(row['steps_done'], 'step')} ({kept})")
     if interrupted is not None and not (rows and rows[-1].get("stopped") == "interrupted"):
         print(f"{interrupted}: interrupted before it was scored (not in the table)")
 

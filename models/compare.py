@@ -22,6 +22,7 @@ before any training (the "before" of before -> after), and every row carries a g
 sample of what the model now writes.
 """
 import itertools
+import math
 import time
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -417,11 +418,15 @@ def run_mode(name, base, task, config, forgetting, progress=False, log_path=None
                    evaluate=lambda m: tasks.evaluate(m, task.valid, tokenizer, num_labels, options),
                    param_groups=model.param_groups, log_path=log_path)
     trainable, total = count_parameters(model)
-    with backend.silent_float_errors():  # a diverged model scores NaN, and the table shows it
-        val = tasks.evaluate(model, task.valid, tokenizer, num_labels, options, details=True)
-        test = tasks.evaluate(model, task.test, tokenizer, num_labels, options, details=True) if task.test else {}
+    # weights that diverged before any evaluation are no model: NaN logits would all "predict" class 0
+    # and score as the majority class. Their row says NaN instead.
+    scored = result.weights_step is not None
+    with backend.silent_float_errors():  # weights on their way to inf score NaN, and the table shows it
+        val = tasks.evaluate(model, task.valid, tokenizer, num_labels, options, details=True) if scored else unscored(task)
+        test = (tasks.evaluate(model, task.test, tokenizer, num_labels, options, details=True) if scored
+                else unscored(task)) if task.test else {}
         forgotten = None if name == "scratch" else forgetting(model.transformer)  # scratch had nothing to forget
-        sample = {"sample": greedy_sample(model, tokenizer)} if task.kind == "lm" else {}
+        sample = {"sample": greedy_sample(model, tokenizer) if scored else ""} if task.kind == "lm" else {}
         peak = peak_step_bytes(model, next(endless_batches(task.train, tokenizer, config, options)), config)
     row = {
         "mode": name, "options": model.mode_options, "lr": lr, "optimizer": config.optimizer,
@@ -430,11 +435,18 @@ def run_mode(name, base, task, config, forgetting, progress=False, log_path=None
         "trainable_pct": 100 * trainable / total, "seconds_per_step": result.seconds_per_step,
         "peak_mib": None if peak is None else peak / 2**20,
         **scores("val", val), **scores("test", test), "forgetting": forgotten, **sample, "stopped": result.stopped,
-        "steps_done": result.steps_done, "log": None if log_path is None else Path(log_path).name,
+        "steps_done": result.steps_done, "weights_step": result.weights_step,
+        "log": None if log_path is None else Path(log_path).name,
         "curve": [{"step": h["step"], **scores("val", {k: v for k, v in h.items() if k not in ("step", "train_loss")})}
                   for h in result.history],
     }
     return row, model
+
+
+def unscored(task):
+    """The scores of weights that diverged: NaN, whatever the task's kind."""
+    names = ("loss", "perplexity") if task.kind == "lm" else ("loss", "accuracy", "macro_f1")
+    return dict.fromkeys(names, math.nan)
 
 
 def save_run_delta(model, path, row, base, task, config):
@@ -442,7 +454,7 @@ def save_run_delta(model, path, row, base, task, config):
     (named from anywhere), the tokens per text it was trained on, and how its training (row) ended."""
     save_delta(model, path, labels=task.labels or None, base=pretrained.reference(config.model),
                max_len=batch_options(base, task, config)["max_len"],
-               training={name: row[name] for name in ("steps_done", "steps", "stopped")})
+               training={name: row[name] for name in ("steps_done", "steps", "stopped", "weights_step")})
 
 
 def warm_up(base, task, config):
@@ -507,7 +519,8 @@ def compare(config, out_dir, on_start=None, on_row=None, progress=False):
         except KeyboardInterrupt:  # outside its training (while it was prepared or scored): it has no row
             interrupted = name
             break
-        if config.save_deltas and name != "scratch":  # scratch is not a change to the base: nothing to put back
+        # scratch is not a change to the base, and diverged weights are no model: nothing to put back
+        if config.save_deltas and name != "scratch" and row["weights_step"] is not None:
             row["delta"] = f"delta-{name}.safetensors"
             save_run_delta(model, out_dir / row["delta"], row, base, task, config)
         add(row)

@@ -69,5 +69,8 @@ def answer_scores(predicted, gold):
 
 
 def perplexity(mean_cross_entropy):
-    """exp(mean negative log-likelihood per token): the effective number of equally likely next tokens."""
-    return math.exp(mean_cross_entropy)
+    """exp(mean negative log-likelihood per token): the effective number of equally likely next tokens.
+    A diverging model's loss can pass 709, where exp overflows a float: its perplexity is then inf."""
+    if mean_cross_entropy >= 709:
+        return math.inf
+    return math.exp(mean_cross_entropy)  # NaN stays NaN

@@ -153,7 +153,9 @@ def unfinished(training):
     if not training or training["stopped"] not in ("interrupted", "non-finite loss"):
         return []
     how = "was interrupted" if training["stopped"] == "interrupted" else "diverged (a non-finite loss)"
-    return [f"this delta's training {how} after {training['steps_done']} of {training['steps']} steps"]
+    weights = training.get("weights_step")  # deltas saved before it was recorded lack it
+    kept = f"; it holds the weights of step {weights}, its last evaluation" if weights and how.startswith("diverged") else ""
+    return [f"this delta's training {how} after {training['steps_done']} of {training['steps']} steps{kept}"]
 
 
 def notes(task, tokenizer, texts, max_len, questions=None):

@@ -11,6 +11,7 @@ anywhere, as in nanoGPT. The loss is the mean cross-entropy of every next token;
 its exp is the perplexity.
 """
 import json
+import math
 import random
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -152,7 +153,8 @@ def refuse_another_run(out_dir, resume):
     to its log, mixing two runs: refused, except for --resume continuing a checkpoint in its own folder."""
     if resume and Path(resume).resolve().parent == out_dir.resolve():
         return
-    found = [name for name in RUN_FILES if (out_dir / name).exists()]
+    # an empty file is no run: a run that failed before its first evaluation leaves an empty log
+    found = [name for name in RUN_FILES if (out_dir / name).is_file() and (out_dir / name).stat().st_size]
     if found:
         checkpoint = out_dir / "checkpoint.safetensors"
         instead = (f", or continue that run with --resume {checkpoint} --out {out_dir}" if checkpoint.is_file()
@@ -225,6 +227,9 @@ def pretrain(config=PretrainConfig(), out_dir="runs/pretrain", device="cpu", res
                 "pretrain_config": json.dumps({**{name: getattr(config, name) for name in RESUMED_FIELDS},
                                                "steps": config.train.steps})}
     config.train.warmup_steps = min(config.train.warmup_steps, config.train.steps // 10)  # short runs: less
+    if model.config.max_len < 2:
+        raise ValueError(f"--max-len {model.config.max_len} leaves nothing to learn: a language model needs at least "
+                         "2 tokens per window, one to read and the next to predict")
     out_dir.mkdir(parents=True, exist_ok=True)  # only now: a mistake found above leaves no folder behind
     result = train(
         model, lambda m, batch: m.lm_loss(*batch),
@@ -233,11 +238,14 @@ def pretrain(config=PretrainConfig(), out_dir="runs/pretrain", device="cpu", res
         log_path=out_dir / "log.jsonl", checkpoint_path=checkpoint, checkpoint_metadata=metadata, resume=resume,
     )
     model.eval()
-    final = {"train_loss": lm_loss_on(model, train_rows[:1000], tokenizer, device),
-             "valid_loss": lm_loss_on(model, valid_rows, tokenizer, device), "steps": result.steps_done}
-    save_pretrained(model, tokenizer, out_dir / "model.safetensors", step=final["steps"],
-                    train_loss=f"{final['train_loss']:.4f}", valid_loss=f"{final['valid_loss']:.4f}",
-                    seed=config.seed, corpus=config.corpus)
+    final = {"train_loss": math.nan, "valid_loss": math.nan, "steps": result.steps_done,
+             "weights_step": result.weights_step}
+    if result.weights_step is not None:  # weights that diverged before any evaluation are no model to save
+        final.update(train_loss=lm_loss_on(model, train_rows[:1000], tokenizer, device),
+                     valid_loss=lm_loss_on(model, valid_rows, tokenizer, device))
+        save_pretrained(model, tokenizer, out_dir / "model.safetensors", step=result.weights_step,
+                        train_loss=f"{final['train_loss']:.4f}", valid_loss=f"{final['valid_loss']:.4f}",
+                        seed=config.seed, corpus=config.corpus)
     model.tokenizer = tokenizer
     resumed = {"checkpoint": str(Path(resume).resolve()), "step": result.first_step - 1} if resume else None
     path = write_results(out_dir, command="pretrain", config=config, final=final, resumed_from=resumed,

@@ -11,6 +11,7 @@ delta file -- only the parameters it trained -- that `minigrad predict` (or
 """
 import itertools
 import math
+import re
 from dataclasses import replace
 from pathlib import Path
 
@@ -51,7 +52,8 @@ def parse_grid(specs, option_names=()):
         if name in axes:
             raise ValueError(f"--sweep names {name} twice; list all its values in one item: {name}=V1,V2,...")
         if name not in SWEEPABLE:  # a list-valued option's lists are joined with "+": targets=query+value,query
-            axes[name] = [option_value(v.replace("+", ",")) for v in values.split(",")]
+            # (but not the + of an exponent: alpha=1e+1 is one number)
+            axes[name] = [option_value(",".join(re.split(r"(?<![0-9][eE])\+", v))) for v in values.split(",")]
             continue
         try:
             axes[name] = [SWEEPABLE[name](v) for v in values.split(",")]
@@ -114,7 +116,8 @@ def better(row, best):
     validation accuracy, then lower validation loss (lm: lower loss alone). NaN never wins."""
     def key(r):
         loss = r["val_loss"] if math.isfinite(r["val_loss"]) else math.inf
-        return r["stopped"] not in ("interrupted", "non-finite loss"), r.get("val_accuracy", 0), -loss
+        accuracy = r.get("val_accuracy", 0)
+        return r["stopped"] not in ("interrupted", "non-finite loss"), accuracy if math.isfinite(accuracy) else -1, -loss
     return key(row) > key(best)
 
 
@@ -152,7 +155,8 @@ def finetune(config, mode, out_dir, grid=(), on_start=None, on_row=None, progres
             break
     if best is None:  # stopped before any point had a score: nothing to save
         raise KeyboardInterrupt
-    if task.test and interrupted is None:  # scoring every setting on it and keeping the best would flatter the best
+    usable = best["weights_step"] is not None  # diverged before any evaluation: no weights to test or save
+    if task.test and interrupted is None and usable:  # scoring every setting on it and keeping the best would flatter the best
         try:
             with backend.silent_float_errors():  # a diverged best scores NaN, said so by the table
                 best.update(scores("test", tasks.evaluate(best_model, task.test, base.tokenizer,
@@ -160,9 +164,11 @@ def finetune(config, mode, out_dir, grid=(), on_start=None, on_row=None, progres
                                                           details=True)))
         except KeyboardInterrupt:  # the best is saved all the same, without a test score
             interrupted = "the test set"
-    save_run_delta(best_model, out_dir / "delta.safetensors", best, base, task, config)
+    delta = out_dir / "delta.safetensors" if usable else None
+    if delta:
+        save_run_delta(best_model, delta, best, base, task, config)
     path = write_results(out_dir, command="finetune", mode=mode, config=config, notes=notes,
                          forgetting_measure=forgetting.measure,
                          task=task_record(task),
-                         rows=rows, best=best, interrupted=interrupted, delta=str(out_dir / "delta.safetensors"))
+                         rows=rows, best=best, interrupted=interrupted, delta=delta and str(delta))
     return rows, best, path, interrupted

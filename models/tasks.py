@@ -10,12 +10,11 @@
                     that loss and the perplexity exp(loss), the number of equally likely tokens
                     the model is as unsure as
 """
-import math
 
 from minigrad import no_grad
 from minigrad.nn import functional as F
 from models import data
-from models.metrics import answer_scores, classification_report
+from models.metrics import answer_scores, classification_report, perplexity
 
 KINDS = ("classification", "tagging", "qa", "lm")
 EVAL_BATCH = 32  # examples per evaluation batch; larger ones are slower per example on a CPU (MiniLM: 2x at 256)
@@ -67,7 +66,7 @@ def evaluate_lm(model, examples, tokenizer, batch_options):
         predicted = int(batch["attention_mask"][:, 1:].sum().item())  # every real token after a row's first
         total += loss(model, batch).item() * predicted
         count += predicted
-    return {"loss": total / count, "perplexity": math.exp(total / count)}
+    return {"loss": total / count, "perplexity": perplexity(total / count)}
 
 
 def evaluate(model, examples, tokenizer, num_labels, batch_options, details=False):

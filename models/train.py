@@ -9,6 +9,11 @@ optimizer and schedule, gradient clipping, early stopping that restores the
 best weights, a NaN/inf guard, a progress bar, a JSONL log and atomic
 checkpoints; Ctrl-C stops cleanly after the current step.
 
+A loss that turns inf or NaN stops the run, and the model goes back to the
+weights of its last evaluation (the best one, with early stopping): the weights
+that diverged are no model to score or save. Before any evaluation there is
+nothing to go back to, and result.weights_step says so (None).
+
 A checkpoint (written at every evaluation, so it is the latest state) holds the
 weights, the optimizer's buffers, the schedule's position, the CPU's random state
 (dropout masks) and where early stopping stands (the best validation loss, its
@@ -54,8 +59,8 @@ class TrainConfig:
             raise ValueError(f"unknown optimizer {self.optimizer!r}; expected one of {sorted(OPTIMIZERS)}")
         if self.schedule not in SCHEDULES:
             raise ValueError(f"unknown schedule {self.schedule!r}; expected one of {SCHEDULES}")
-        if self.steps < 1 or self.lr <= 0:
-            raise ValueError(f"steps must be >= 1 and lr > 0, got steps={self.steps}, lr={self.lr}")
+        if self.steps < 1 or not 0 < self.lr < math.inf:
+            raise ValueError(f"steps must be >= 1 and lr a finite number > 0, got steps={self.steps}, lr={self.lr}")
 
 
 @dataclass
@@ -68,6 +73,9 @@ class TrainResult:
     best_eval: dict = field(default_factory=dict)
     stopped: str = "finished"  # or "early stopping", "interrupted", "non-finite loss"
     seconds: float = 0.0  # time spent in training steps (evaluations excluded)
+    # the step whose weights the model holds at the end: steps_done, or the best evaluation's (early
+    # stopping), or the last evaluation's before a non-finite loss; None: diverged with none to go back to
+    weights_step: int = None
 
     @property
     def seconds_per_step(self):
@@ -202,6 +210,8 @@ def train(model, loss_fn, batches, config, evaluate=None, param_groups=None, log
         result.history = json.loads(resumed.get("history", "[]"))  # the evaluations before the checkpoint
         result.best_eval = next((h for h in result.history if h["step"] == result.best_step), {})
         best_weights = (resumed_best or snapshot(model)) if config.patience else None
+    good_weights, good_step = None, None  # without early stopping: the last evaluation's, should the loss diverge
+    diverged = None  # the NonFiniteLoss that stopped the run
     log = open(log_path, "a") if log_path else None
     batch_iter = itertools.islice(iter(batches), start, None)  # the batches of the steps already done
     bar = tqdm(total=config.steps, initial=start, disable=not config.progress, desc="training", leave=False)
@@ -231,6 +241,8 @@ def train(model, loss_fn, batches, config, evaluate=None, param_groups=None, log
                 best_weights = snapshot(model) if config.patience else None
             else:
                 waited += 1
+            if not config.patience and math.isfinite(metrics["loss"]):
+                good_weights, good_step = snapshot(model), step
             if checkpoint_path and math.isfinite(metrics["loss"]):  # atomic: a crash keeps the one before
                 save_checkpoint(checkpoint_path, model, optimizer, schedule, step,
                                 {**(checkpoint_metadata or {}), "valid_loss": repr(metrics["loss"]),
@@ -241,8 +253,7 @@ def train(model, loss_fn, batches, config, evaluate=None, param_groups=None, log
                 result.stopped = "early stopping"
                 break
     except NonFiniteLoss as error:
-        result.stopped = "non-finite loss"
-        tqdm.write(f"training stopped: {error}{last_good(checkpoint_path)}")
+        result.stopped, diverged = "non-finite loss", error
     except KeyboardInterrupt:
         result.stopped = "interrupted"
         tqdm.write(f"training interrupted (Ctrl-C): stopping cleanly{last_good(checkpoint_path)}")
@@ -250,8 +261,19 @@ def train(model, loss_fn, batches, config, evaluate=None, param_groups=None, log
         bar.close()
         if log:
             log.close()
+    result.weights_step = result.steps_done
     if best_weights is not None and result.best_step != result.steps_done:
-        model.load_state_dict(best_weights)  # early stopping: go back to the best evaluation
+        model.load_state_dict(best_weights)  # early stopping (or a diverged run): go back to the best evaluation
+        result.weights_step = result.best_step
+    elif diverged and good_weights is not None:
+        model.load_state_dict(good_weights)
+        result.weights_step = good_step
+    elif diverged:
+        result.weights_step = None
+    if diverged:
+        back = (f"back to the weights of step {result.weights_step} (its evaluation)" if result.weights_step
+                else "no evaluation came before it, so there are no good weights to go back to")
+        tqdm.write(f"training stopped: {diverged}; {back}{last_good(checkpoint_path)}")
     return result
 
 

@@ -492,6 +492,7 @@ def test_sweep_and_option_parsing():
     assert parse_grid(["patience=0,3"]) == [{"patience": 0}, {"patience": 3}]  # 0: no early stopping, allowed
     assert parse_grid(["targets=query+value,query", "r=4"], ["targets", "r"]) == [  # a list's items joined with +
         {"targets": ["query", "value"], "r": 4}, {"targets": "query", "r": 4}]
+    assert parse_grid(["alpha=1e+1,16"], ["alpha"]) == [{"alpha": 10.0}, {"alpha": 16}]  # an exponent's + is no list
     from models.sweep import point_name
     assert point_name({"targets": ["query", "value"], "r": 4}) == "targets=query+value r=4"  # as it was written
     assert parse_grid(["weight_decay=0", "dropout=0,0.5"]) == [{"weight_decay": 0.0, "dropout": 0.0},
@@ -685,10 +686,16 @@ def test_a_diverged_run_is_written_as_valid_json_and_fails(tmp_path, capsys):
         assert main(["finetune", "--mode", "full", "--lr", "1e30", "--optimizer", "sgd", "--steps", "10",
                      "--out", str(out)]) == 1
     assert not [w for w in caught if issubclass(w.category, RuntimeWarning)]  # NumPy's overflow noise stays quiet
-    assert "every setting diverged" in capsys.readouterr().err
+    printed = capsys.readouterr()
+    assert "every setting diverged" in printed.err
     text = (out / "results.json").read_text()
     assert "NaN" not in text and "Infinity" not in text
-    assert json.loads(text)["best"]["stopped"] == "non-finite loss"
+    best = json.loads(text)["best"]
+    assert best["stopped"] == "non-finite loss" and best["weights_step"] is None
+    # NaN logits all "predict" class 0, which scored as the majority class (54 %): no score, no delta instead
+    assert best["val_accuracy"] is None and not (out / "delta.safetensors").exists()
+    assert "defaults: diverged before its first evaluation, so there is nothing to score" in printed.out
+    assert "no delta: the best setting's weights diverged" in printed.out and "use it:" not in printed.out
 
 
 def test_results_json_writes_every_non_finite_number_as_null(tmp_path):
@@ -895,10 +902,18 @@ def test_a_delta_whose_training_was_interrupted_says_so_when_it_predicts(tmp_pat
     out = tmp_path / "ft"
     assert main(["finetune", "--mode", "head", "--steps", "3", "--out", str(out)]) == 130
     tuned = load_delta(pretrained.load("tiny"), out / "delta.safetensors")
-    assert tuned.how_trained == {"steps_done": 1, "steps": 3, "stopped": "interrupted"} and not tuned.training
+    assert tuned.how_trained == {"steps_done": 1, "steps": 3, "stopped": "interrupted", "weights_step": 1}
+    assert not tuned.training
     capsys.readouterr()
     assert main(["predict", str(out), "good ."]) == 0
     assert "note: this delta's training was interrupted after 1 of 3 steps" in capsys.readouterr().out
+
+
+def test_a_delta_whose_training_diverged_says_which_steps_weights_it_holds():
+    from models.predict import unfinished
+    training = {"steps_done": 30, "steps": 100, "stopped": "non-finite loss", "weights_step": 20}
+    assert unfinished(training) == ["this delta's training diverged (a non-finite loss) after 30 of 100 steps; "
+                                    "it holds the weights of step 20, its last evaluation"]
 
 
 def test_a_combined_mode_trains_at_the_smallest_of_its_modes_learning_rates(tmp_path, capsys):

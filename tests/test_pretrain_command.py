@@ -107,11 +107,26 @@ def test_a_fresh_run_never_writes_into_an_earlier_runs_folder(tmp_path, capsys):
     assert (out / "log.jsonl").read_text().startswith(log)
 
 
-def test_a_folder_with_only_a_log_is_an_earlier_run_too(tmp_path, capsys):
-    (tmp_path / "log.jsonl").write_text("")  # a run killed before its first evaluation
+def test_a_folder_with_only_a_log_is_an_earlier_run_too_unless_the_log_is_empty(tmp_path, capsys):
+    (tmp_path / "log.jsonl").write_text('{"step": 5, "loss": 3.2}\n')  # a run killed after an evaluation
     assert pretrain(tmp_path) == 2
     error = capsys.readouterr().err
     assert "already holds an earlier pretraining run (log.jsonl)" in error and "--resume" not in error
+    (tmp_path / "log.jsonl").write_text("")  # one that failed before its first: nothing there to lose
+    assert pretrain(tmp_path) == 0
+
+
+def test_a_diverged_run_saves_no_model_and_fails(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert pretrain(out, "--lr", "1e6", steps=6) == 1
+    assert "before its first evaluation: no model was saved; try a lower --lr" in capsys.readouterr().err
+    assert not (out / "model.safetensors").exists()  # a model of NaN weights generated empty text, with exit 0
+    assert json.loads((out / "results.json").read_text())["final"]["weights_step"] is None
+
+
+def test_a_window_of_one_token_is_refused_before_anything_is_written(tmp_path, capsys):
+    assert main(["pretrain", "--steps", "2", "--sentences", "50", *TINY[:-1], "1", "--out", str(tmp_path / "run")]) == 2
+    assert "--max-len 1 leaves nothing to learn" in capsys.readouterr().err and not (tmp_path / "run").exists()
 
 
 @pytest.mark.parametrize("sentences", ["0", "1"])

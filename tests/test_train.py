@@ -79,6 +79,32 @@ def test_a_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, ca
     assert mg.io.load_metadata(checkpoint)["step"] == "2"
 
 
+@pytest.mark.parametrize("patience", [0, 5])
+def test_a_diverged_run_goes_back_to_the_weights_of_its_last_evaluation(patience, capsys):
+    model, seen = quadratic_model(), []
+
+    def loss_fn(m, batch):  # d/dw (-w) = -1: sgd at lr 1 moves w up by one a step; the 4th loss is NaN
+        seen.append(m.weight.item())
+        return -m.weight.sum() * (1.0 if len(seen) < 4 else float("nan"))
+
+    result = train(model, loss_fn, itertools.repeat(None),
+                   TrainConfig(steps=10, lr=1.0, optimizer="sgd", momentum=0.0, schedule="constant", clip_grad_norm=0,
+                               eval_every=2, patience=patience, progress=False),
+                   evaluate=lambda m: {"loss": 0.0})
+    assert result.stopped == "non-finite loss" and result.steps_done == 3
+    assert result.weights_step == 2 and model.weight.item() == seen[2]  # the weights evaluated at step 2
+    assert "the loss is nan; stopping (try a lower lr); back to the weights of step 2" in capsys.readouterr().out
+
+
+def test_a_run_that_diverges_before_any_evaluation_says_it_has_no_weights_to_go_back_to(capsys):
+    model = quadratic_model()
+    result = train(model, distance_to_two, itertools.repeat(None),
+                   TrainConfig(steps=20, lr=1e20, optimizer="sgd", clip_grad_norm=0, eval_every=10, progress=False),
+                   evaluate=lambda m: {"loss": 0.0})
+    assert result.stopped == "non-finite loss" and result.weights_step is None
+    assert "no evaluation came before it, so there are no good weights to go back to" in capsys.readouterr().out
+
+
 def test_a_diverging_run_is_stopped_by_the_guard_without_numpys_overflow_warnings(capsys):
     """w -> w - lr * 2 (w - 2) with lr 1e20 overflows float32 within a few steps."""
     import warnings
