@@ -342,7 +342,8 @@ def finetune_command(args):
         print("\ninterrupted before any setting was scored: no delta was saved", file=sys.stderr)
         return 130
     if best["weights_step"] is None:
-        print(f"\n{'best: ' * swept}{setting(best)}: diverged before its first evaluation, so there is nothing to score")
+        print(f"\n{'best: ' * swept}{setting(best)}: diverged before its first evaluation, so there is nothing "
+              "to score")
     elif kind == "lm":
         print(f"\n{'best: ' * swept}{setting(best)}: val perplexity {best['val_perplexity']:.2f}\n"
               f"greedy sample: {best['sample']}")
@@ -417,7 +418,8 @@ def compare_command(args):
     def start_table(config, task, forgetting, notes):
         nonlocal kind, measure, run
         kind, measure = task.kind, forgetting.measure
-        run = f"{config.model!r} on {task.name!r}: {plural(config.steps, 'step')} each, seed {config.seed}, on {config.device}"
+        run = (f"{config.model!r} on {task.name!r}: {plural(config.steps, 'step')} each, seed {config.seed}, "
+               f"on {config.device}")
         baselines = 1 + (kind in ("classification", "lm"))  # scratch, + majority class or the pretrained LM
         print(f"fine-tuning {config.model!r} on {task.name!r}: {plural(len(config.modes), 'mode')}"
               f"{' + ' + plural(baselines, 'baseline') if config.baselines else ''}, {plural(config.steps, 'step')} each, "

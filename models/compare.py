@@ -156,8 +156,8 @@ def check_before_training(config, modes, kind, options):
 def load_data(config, base):
     """The task's splits: the user's files (texts with --task lm, tagged sentences with --task tagging,
     questions with --task qa, else labelled examples), or a bundled task. For qa, without the question +
-    context pairs longer than the model's context (a few of the bundled task's; the user's are counted
-    in task.dropped, and a split that loses every one is an error)."""
+    context pairs longer than the model's context (counted in task.dropped, for a note; a split of the
+    user's that loses every one is an error)."""
     if config.task == "lm":
         if not config.train_path:
             raise ValueError("task 'lm' adapts the language model to your own text: pass --train FILE (plain text, "
@@ -188,7 +188,7 @@ def load_data(config, base):
         for split in ("train", "valid", "test"):
             examples = getattr(task, split)
             kept = tasks.fitting(examples, base.tokenizer, base.config.max_len)
-            if config.train_path and len(kept) < len(examples):
+            if len(kept) < len(examples):
                 if not kept:
                     raise ValueError(f"none of the {len(examples)} {SPLIT_NAMES[split]} questions "
                                      f"({user_file(config, split)}) fits in the {base.config.max_len} tokens "
@@ -212,14 +212,13 @@ def data_notes(config, base, task):
     """max_len checked against the model's context, and what the user should know before training a
     classifier: how many training texts are longer than max_len tokens (and so are cut), a validation
     set too small to tell modes apart, validation texts that are also training texts, a text given two
-    labels, and labels that look like another column (nearly one class per example). qa and lm fill the
-    model's whole context; the bundled tagging task fits; the user's tagged sentences and questions get
-    user_task_notes."""
+    labels, and labels that look like another column (nearly one class per example). Tagged sentences
+    and questions get span_task_notes; lm fills the model's whole context."""
     if config.max_len > base.config.max_len:
         raise ValueError(f"max_len {config.max_len} is longer than the model's context: {config.model!r} reads "
                          f"at most {base.config.max_len} tokens")
-    if task.kind in ("tagging", "qa") and config.train_path:
-        return user_task_notes(config, base, task) + validation_notes(task)
+    if task.kind in ("tagging", "qa"):
+        return span_task_notes(config, base, task) + validation_notes(task)
     if task.kind != "classification":
         return []
     notes = []
@@ -271,9 +270,9 @@ def validation_notes(task):
     return notes
 
 
-def user_task_notes(config, base, task):
-    """For the user's tagged sentences, how many are longer than max_len tokens (their last words get no
-    tag); for the user's questions, how many were left out as longer than the model's context."""
+def span_task_notes(config, base, task):
+    """For tagged sentences, how many are longer than max_len tokens (their last words get no tag); for
+    questions, how many were left out as longer than the model's context."""
     if task.kind == "qa":
         dropped = [f"{n} of {total} {SPLIT_NAMES[split]}" for split, (n, total) in task.dropped.items()]
         return [f"left out as longer, with their context, than the {base.config.max_len} tokens {config.model!r} "
@@ -422,7 +421,8 @@ def run_mode(name, base, task, config, forgetting, progress=False, log_path=None
     # and score as the majority class. Their row says NaN instead.
     scored = result.weights_step is not None
     with backend.silent_float_errors():  # weights on their way to inf score NaN, and the table shows it
-        val = tasks.evaluate(model, task.valid, tokenizer, num_labels, options, details=True) if scored else unscored(task)
+        val = (tasks.evaluate(model, task.valid, tokenizer, num_labels, options, details=True) if scored
+               else unscored(task))
         test = (tasks.evaluate(model, task.test, tokenizer, num_labels, options, details=True) if scored
                 else unscored(task)) if task.test else {}
         forgotten = None if name == "scratch" else forgetting(model.transformer)  # scratch had nothing to forget

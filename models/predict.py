@@ -154,7 +154,8 @@ def unfinished(training):
         return []
     how = "was interrupted" if training["stopped"] == "interrupted" else "diverged (a non-finite loss)"
     weights = training.get("weights_step")  # deltas saved before it was recorded lack it
-    kept = f"; it holds the weights of step {weights}, its last evaluation" if weights and how.startswith("diverged") else ""
+    diverged = training["stopped"] == "non-finite loss"
+    kept = f"; it holds the weights of step {weights}, its last evaluation" if weights and diverged else ""
     return [f"this delta's training {how} after {training['steps_done']} of {training['steps']} steps{kept}"]
 
 
@@ -166,7 +167,7 @@ def notes(task, tokenizer, texts, max_len, questions=None):
         cut = sum(len(tokenizer.encode(text)) > max_len - 2 for text in texts)
     if not cut:
         return []
-    lost = {"classification": "only their first tokens are read", "tagging": "their last words get no tag (?)",
+    lost = {"classification": "only their first tokens are read", "tagging": "their last words get no tag (shown as ?)",
             "qa": "an answer past the cut cannot be found"}[task]
     return [f"{cut} of {len(texts)} texts are longer than the {max_len} tokens the model was fine-tuned on: {lost}"]
 

@@ -3,6 +3,7 @@ import json
 
 import pytest
 
+from models import pretrained
 from models.cli import main
 from models.tasks import answer_words
 
@@ -56,3 +57,16 @@ def test_the_evaluation_loss_does_not_depend_on_the_batch_size(task_name, monkey
         losses.append(tasks.evaluate(model, task.valid[:45], base.tokenizer, len(task.labels),
                                      {"max_len": 48, "tag_position": "last"})["loss"])
     assert losses == pytest.approx([losses[-1]] * 3, rel=1e-5)
+
+
+@pytest.mark.parametrize("task, max_len, expected", [
+    ("qa", None, "left out as longer, with their context, than the 64 tokens 'tiny' reads: 54 of 2000 training, "
+                 "14 of 500 validation, 17 of 500 test questions"),
+    ("tagging", 8, "485 of 500 validation and 487 of 500 test sentences are longer than 8 tokens: their words past the "
+                   "first 6 tokens get no tag, and are neither trained on nor scored"),
+])
+def test_a_bundled_task_says_what_it_leaves_out_as_the_users_do(task, max_len, expected):
+    from models.compare import CompareConfig, data_notes, load_data, with_defaults
+    base = pretrained.load("tiny")
+    config = with_defaults(CompareConfig(task=task, max_len=max_len), task)
+    assert expected in data_notes(config, base, load_data(config, base))[0]
