@@ -295,6 +295,8 @@ def check_modes_fit(base, task, config):
             prepare(base, name, num_labels=len(task.labels) or None, task=task.kind, **config.options)
         except ValueError as error:  # e.g. "Dropout: p must be in [0, 1)": say which mode and options
             given = " ".join(f"{k}={v}" for k, v in config.options.items())
+            if str(error).startswith(f"mode {name!r}") and not given:
+                raise  # it says which mode already
             raise ValueError(f"mode {name!r}" + (f" with options {given}" if given else "") + f": {error}") from None
 
 

@@ -79,7 +79,9 @@ class TrainResult:
 
     @property
     def seconds_per_step(self):
-        return self.seconds / max(self.steps_done - self.first_step + 1, 1)
+        """None where no step completed (a loss that was inf at the first): there is no time to average."""
+        steps = self.steps_done - self.first_step + 1
+        return self.seconds / steps if steps > 0 else None
 
 
 class NonFiniteLoss(RuntimeError):

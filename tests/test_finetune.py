@@ -153,6 +153,8 @@ def test_modes_options_and_errors_name_what_is_allowed(base):
         prepare(base, "layers", num_labels=C, top_k=3)
     with pytest.raises(ValueError, match=r"block indices \[5\] are out of range"):
         prepare(base, "layers", num_labels=C, layers=[5])
+    with pytest.raises(ValueError, match=r"layers: block 1 is listed twice in \[1, -1\]"):  # 2 blocks: -1 is 1
+        prepare(base, "layers", num_labels=C, layers=[1, -1])
     with pytest.raises(ValueError, match=r"no parameter name matches \['\*gamma'\]"):
         prepare(base, "params", num_labels=C, patterns="*gamma")
     with pytest.raises(ValueError, match=r"no Linear layer named \['qkv'\]; .*'query'"):
@@ -501,3 +503,12 @@ def test_a_lora_rank_is_at_most_the_narrower_side_of_the_layer():
     assert LoRALinear(nn.Linear(8, 4), r=4).r == 4
     with pytest.raises(ValueError, match="rank r must be between 1 and 4"):
         LoRALinear(nn.Linear(8, 4), r=5)
+
+
+def test_a_mode_with_nothing_to_train_is_named_once(base):
+    from types import SimpleNamespace
+
+    from models.compare import CompareConfig, check_modes_fit
+    lm_task = SimpleNamespace(kind="lm", labels=[])  # a language model has no head of its own to train
+    with pytest.raises(ValueError, match=r"^mode 'head' with task 'lm' leaves nothing to train$"):
+        check_modes_fit(base, lm_task, CompareConfig(modes=["head"]))

@@ -200,6 +200,7 @@ def test_patience_counts_evaluations_without_improvement_since_the_last_best():
 
 def test_seconds_per_step_counts_only_the_steps_this_call_ran():
     assert TrainResult(seconds=6.0, steps_done=12, first_step=7).seconds_per_step == pytest.approx(1.0)
+    assert TrainResult(steps_done=0, first_step=1).seconds_per_step is None  # the first loss was inf: no step to time
 
 
 def regression_batches(seed=0):

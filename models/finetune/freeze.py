@@ -73,6 +73,9 @@ def train_layers(model, *, top_k=2, layers=None):
             raise ValueError(f"layers: block indices {wrong} are out of range for {n} blocks "
                              f"(0..{n - 1}, or -1 for the top)")
         chosen = [i % n for i in layers]
+        twice = next((i for k, i in enumerate(chosen) if i in chosen[:k]), None)
+        if twice is not None:  # layers=0,0 or 3,-1 on 4 blocks: a typo for another block, most likely
+            raise ValueError(f"layers: block {twice} is listed twice in {list(layers)}")
     for i in chosen:
         for p in units[i]:
             p.requires_grad_(True)
