@@ -128,6 +128,9 @@ def pretrain_command(args):
     print(f"pretrained {plural(final['steps'], 'step')}: train loss {final['train_loss']:.4f}, "
           f"valid loss {final['valid_loss']:.4f} (perplexity {perplexity(final['valid_loss']):.2f})")
     print(f"model: {out / 'model.safetensors'}\nresults: {report['results_path']}")
+    if config.tokenizer == "bpe" and model.config.vocab_size < config.vocab_size:
+        print(f"note: the vocabulary has {model.config.vocab_size} tokens, not the {config.vocab_size} asked for: "
+              "byte-pair merges stop when no pair of tokens repeats in the corpus")
     if report["result"].stopped == "non-finite loss":
         print(f"the loss diverged after {plural(final['steps'], 'step')}: the model holds the weights of step "
               f"{final['weights_step']}, its last evaluation; try a lower --lr", file=sys.stderr)

@@ -199,3 +199,9 @@ def test_pretrain_refuses_a_validation_share_outside_0_to_1(fraction, tmp_path):
 
     with pytest.raises(ValueError, match=rf"valid_fraction must be in \[0, 1\) .*, got {fraction}"):
         pretrain_function(PretrainConfig(corpus_sentences=50, valid_fraction=fraction), out_dir=tmp_path / "run")
+
+
+def test_a_vocabulary_smaller_than_asked_for_is_noted(tmp_path, capsys):
+    assert pretrain(tmp_path / "run", "--vocab-size", "100000", steps=1) == 0  # 50 sentences cannot fill it
+    vocab = json.loads((tmp_path / "run" / "results.json").read_text())["config"]["model"]["vocab_size"]
+    assert f"note: the vocabulary has {vocab} tokens, not the 100000 asked for" in capsys.readouterr().out
