@@ -1,6 +1,7 @@
 """The `minigrad` command."""
 import argparse
 import sys
+import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
@@ -69,12 +70,23 @@ def output_folder(args, command):
         if command != "pretrain" and (out / "results.json").exists():
             raise ValueError(f"--out {out} already holds the results of an earlier run; choose a new folder "
                              "(or delete that one)")
-        return out
+        return writable(out, "--out")
     stamp = Path("runs") / f"{time.strftime('%Y%m%d-%H%M%S')}-{command}"
     out, n = stamp, 1
     while out.exists():
         n += 1
         out = stamp.with_name(f"{stamp.name}-{n}")
+    return writable(out, "the results folder")
+
+
+def writable(out, what):
+    """out, once a file can be written where it will be made: found now, not after the training it would lose."""
+    existing = next(folder for folder in (out, *out.parents) if folder.exists())
+    try:
+        tempfile.NamedTemporaryFile(dir=existing).close()
+    except OSError as error:
+        raise OSError(f"{what} {out}: cannot write in {existing} ({error.strerror}); choose a folder you can "
+                      "write to") from None
     return out
 
 

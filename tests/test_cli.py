@@ -937,3 +937,20 @@ def test_a_long_sweep_setting_is_shown_whole_and_its_columns_stay_aligned(tmp_pa
     assert all(row.index(" lora ") == header.index(" mode ") for row in rows)  # the mode column lines up
     task = json.loads((tmp_path / "ft" / "results.json").read_text())["task"]
     assert task["scores"] == {"accuracy": "accuracy", "macro_f1": "macro F1 over the classes"}
+
+
+@pytest.mark.parametrize("command", [["compare", "--modes", "head"], ["finetune", "--mode", "head"],
+                                     ["predict", "runs/any", "--input", "texts.csv"]])
+def test_an_output_folder_that_cannot_be_written_is_refused_before_any_work(command, tmp_path, capsys, monkeypatch):
+    import errno
+    import tempfile
+
+    def refuse(*args, **kwargs):  # what a read-only (or immutable) folder answers; root ignores chmod
+        raise PermissionError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(tempfile, "NamedTemporaryFile", refuse)
+    out = tmp_path / "locked" / "run"
+    assert main([*command, "--out", str(out)]) == 2
+    printed = capsys.readouterr()
+    assert f"--out {out}: cannot write in {tmp_path} (Operation not permitted)" in printed.err
+    assert "setting" not in printed.out and "mode" not in printed.out  # not even the table's header
