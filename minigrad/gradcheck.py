@@ -48,6 +48,7 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, fast=False, upcast=Fal
     (indices, masks, constants) are passed through unchanged. fn may return a
     tensor of any shape.
     """
+    given = list(inputs)
     inputs = [prepare_input(x, upcast, eps) for x in inputs]
     checked = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
     if not checked:
@@ -55,10 +56,27 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, fast=False, upcast=Fal
     compare = compare_projections if fast else compare_jacobians
     grads = [inputs[i].grad for i in checked]  # checking overwrites them: the caller's come back after
     try:
+        check_copies_are_used(fn, inputs, [i for i in checked if inputs[i] is not given[i]])
         return compare(fn, inputs, checked, eps, atol, rtol, directions, seed)
     finally:
         for i, grad in zip(checked, grads):
             inputs[i].grad = grad
+
+
+def check_copies_are_used(fn, inputs, copied):
+    """A copy fn never reads (it reads the original: `lambda w: layer(x)` reads layer.weight) would pass
+    with both Jacobians 0, having checked nothing: refused. One backward finds which inputs fn reaches."""
+    if not copied:
+        return
+    out = fn(*inputs)
+    if out.requires_grad:
+        out.backward(grad=backend.xp_of(out.data).ones(out.shape, dtype=out.dtype))
+    unused = [i for i in copied if inputs[i].grad is None]
+    if unused:
+        raise GradcheckError(
+            f"input {unused[0]} is checked through a float64 copy (made by upcast=True, or because a graph "
+            "computed it), and fn never uses that copy: fn reads the original tensor itself. Make the model "
+            "float64 (model.to(mg.float64)) and pass its float64 parameters instead")
 
 
 def prepare_input(x, upcast, eps):

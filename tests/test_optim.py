@@ -394,6 +394,8 @@ def test_reduce_on_plateau_resumes_and_rejects_what_would_raise_the_lr():
     assert ours.get_last_lr() == [pytest.approx(0.1)] and again.get_last_lr() == [pytest.approx(0.01)]
     with pytest.raises(ValueError, match=r"factor must be in \[0, 1\)"):
         lr_scheduler.ReduceLROnPlateau(sgd(1.0), factor=2.0)
+    with pytest.raises(ValueError, match="min_lr lists 2 rates for 1 parameter groups"):
+        lr_scheduler.ReduceLROnPlateau(sgd(1.0), min_lr=[0.0, 0.1])
 
 
 def test_linear_with_no_steps_starts_at_end_factor():

@@ -172,6 +172,9 @@ class ReduceLROnPlateau:
         self.threshold, self.threshold_mode, self.cooldown, self.eps = threshold, threshold_mode, cooldown, eps
         groups = optimizer.param_groups
         self.min_lrs = list(min_lr) if isinstance(min_lr, (list, tuple)) else [min_lr] * len(groups)
+        if len(self.min_lrs) != len(groups):  # zip would leave the groups past the list never cut
+            raise ValueError(f"ReduceLROnPlateau: min_lr lists {len(self.min_lrs)} rates for {len(groups)} "
+                             "parameter groups; give one per group, or one number for all")
         self.best = math.inf if mode == "min" else -math.inf
         self.num_bad_epochs = self.cooldown_counter = 0
         self.last_epoch = 0
