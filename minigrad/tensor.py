@@ -24,24 +24,36 @@ def is_grad_enabled():
 
 
 @contextlib.contextmanager
-def no_grad():
-    """Inside this block ops record no graph: for evaluation and weight updates."""
+def _grad_mode(enabled):
+    """Grad mode `enabled` (None: as it is) inside the block, the previous mode back after it. Made
+    by contextlib.contextmanager, it is also a decorator: @_grad_mode(False) on a function runs each
+    call in that mode, and each call puts back the mode its caller had."""
     global _grad_enabled
-    previous, _grad_enabled = _grad_enabled, False
+    previous = _grad_enabled
+    _grad_enabled = previous if enabled is None else bool(enabled)
     try:
         yield
     finally:
         _grad_enabled = previous
 
 
+def no_grad():
+    """Inside this block ops record no graph: for evaluation and weight updates. Also a decorator:
+    @mg.no_grad() on a function."""
+    return _grad_mode(False)
+
+
 class set_grad_enabled:
     """Grad mode on or off, as torch.set_grad_enabled. Called, it sets the mode:
     mg.set_grad_enabled(False). As a context manager, `with mg.set_grad_enabled(training):`, it
-    puts the previous mode back at the end of the block."""
+    puts the previous mode back at the end of the block. As a decorator,
+    @mg.set_grad_enabled(False), the mode holds only inside the function: the mode its construction
+    set is undone at once, as PyTorch does."""
 
     def __init__(self, mode):
         global _grad_enabled
-        self.previous, _grad_enabled = _grad_enabled, bool(mode)
+        self.mode = bool(mode)
+        self.previous, _grad_enabled = _grad_enabled, self.mode
 
     def __enter__(self):
         return self
@@ -50,11 +62,19 @@ class set_grad_enabled:
         global _grad_enabled
         _grad_enabled = self.previous
 
+    def __call__(self, function):
+        global _grad_enabled
+        _grad_enabled = self.previous  # a decorator: no mode changes until the function is called
+        return _grad_mode(self.mode)(function)
+
 
 def inference_mode(mode=True):
     """torch.inference_mode(): here no_grad() (PyTorch's also skips its in-place bookkeeping, which
-    minigrad has no way to skip); inference_mode(False) changes nothing."""
-    return no_grad() if mode else contextlib.nullcontext()
+    minigrad has no way to skip); inference_mode(False) changes nothing. A context manager or a
+    decorator, @mg.inference_mode() or bare @mg.inference_mode, as in PyTorch."""
+    if callable(mode):  # bare @mg.inference_mode: mode is the function
+        return no_grad()(mode)
+    return _grad_mode(False if mode else None)
 
 
 def unbroadcast(grad, shape):
@@ -372,7 +392,7 @@ class Tensor:
             self.grad = Tensor._from_array(self.grad.data + grad)
 
     # ---- in-place updates (optimizers, initialisation) ------------------------
-    def _check_inplace(self, what):
+    def _check_inplace(self, what, value=None):
         if self.requires_grad and is_grad_enabled() and self.is_leaf:
             raise RuntimeError(
                 f"{what}: in-place change of a tensor that requires grad while grad mode is on; "
@@ -386,6 +406,14 @@ class Tensor:
         if backend.shares_elements(self.data):
             raise RuntimeError(f"{what}: this tensor is an expanded view, where many elements share one "
                                "place in memory; change a .clone() of it instead")
+        if isinstance(value, Tensor) and value.requires_grad and is_grad_enabled():
+            # the tensor's history cannot be rebased in place (ops that already used it point to
+            # it), so the value's gradient would be dropped without a word
+            raise RuntimeError(
+                f"{what}: the value written requires grad, and an in-place write cannot record it, so its "
+                "gradient would be lost; build the tensor from its parts instead (mg.cat / mg.stack), or "
+                "select with mg.where(mask, value, out) (or write value.detach() if no gradient should flow)"
+            )
         self._version_counter[0] += 1
 
     def _raw(self, other):
@@ -397,22 +425,22 @@ class Tensor:
         return data
 
     def add_(self, other, alpha=1.0):
-        self._check_inplace("add_")
+        self._check_inplace("add_", other)
         self.data += alpha * self._raw(other) if alpha != 1.0 else self._raw(other)
         return self
 
     def sub_(self, other):
-        self._check_inplace("sub_")
+        self._check_inplace("sub_", other)
         self.data -= self._raw(other)
         return self
 
     def mul_(self, other):
-        self._check_inplace("mul_")
+        self._check_inplace("mul_", other)
         self.data *= self._raw(other)
         return self
 
     def div_(self, other):
-        self._check_inplace("div_")
+        self._check_inplace("div_", other)
         self.data /= self._raw(other)
         return self
 
@@ -442,7 +470,7 @@ class Tensor:
         return self._augmented(other, self.div_, self.__truediv__, "/=")
 
     def copy_(self, other):
-        self._check_inplace("copy_")
+        self._check_inplace("copy_", other)
         source = self._raw(other)
         if tuple(source.shape) != self.shape:
             raise ValueError(f"copy_: source has shape {tuple(source.shape)}, expected {self.shape}")
@@ -450,7 +478,7 @@ class Tensor:
         return self
 
     def fill_(self, value, name="fill_"):
-        self._check_inplace(name)
+        self._check_inplace(name, value)
         self.data.fill(value)
         return self
 
@@ -466,12 +494,12 @@ class Tensor:
         if backend.broadcast_shape(mask.shape, self.shape) != self.shape:
             raise ValueError(f"masked_fill_: a mask of shape {tuple(mask.shape)} does not fit a tensor "
                              f"of shape {self.shape}")
-        self._check_inplace("masked_fill_")
+        self._check_inplace("masked_fill_", value)
         self.data[...] = backend.xp_of(self.data).where(mask, self._raw(value), self.data)
         return self
 
     def __setitem__(self, index, value):
-        self._check_inplace("__setitem__")
+        self._check_inplace("__setitem__", value)
         parts = tuple(self._raw(p) for p in (index if isinstance(index, tuple) else (index,)))
         backend.check_index_range(parts, self.shape, "assignment")
         self.data[parts if isinstance(index, tuple) else parts[0]] = self._raw(value)
@@ -741,6 +769,8 @@ class Tensor:
 
     def flip(self, *dims):
         """x.flip(0), x.flip(0, 1) or x.flip([0, 1]), as PyTorch."""
+        if not dims:
+            raise TypeError("flip() needs the dims to flip: x.flip(0), x.flip(0, 1) or x.flip([0, 1])")
         return ops.flip(self, dims[0] if len(dims) == 1 else dims)
 
     def unbind(self, dim=0):
