@@ -3,13 +3,25 @@ x.exp(), mg.sum(x, 1) is x.sum(1), mg.max(a, b) is a.max(b). Each is one line th
 method (or the op), so there is nothing here to differentiate: the ops do that.
 
 A Python number or a list in place of the tensor becomes a tensor first (float32 for floats).
+In the two-operand ones (add, mul, maximum, ...), a Python number next to a tensor stays a number,
+as in PyTorch: a weak scalar that keeps the tensor's dtype (mg.mul(t, 2.0) of a float64 t is
+float64); a list becomes a tensor (on the other operand's device); two numbers give a 0-d tensor.
 """
-from minigrad import ops
+from minigrad import backend, ops
 from minigrad.tensor import Tensor
 
 
 def _tensor(x):
     return x if isinstance(x, Tensor) else Tensor(x)
+
+
+def _operands(a, b):
+    """a and b for an op taking two: tensors as they are, numbers kept as weak scalars (NumPy's too),
+    anything else (a list) as a tensor; the first as a tensor when both are numbers."""
+    a, b = backend.python_scalar(a), backend.python_scalar(b)
+    device = next((x.device for x in (a, b) if isinstance(x, Tensor)), None)
+    a, b = (x if isinstance(x, (Tensor, int, float)) else Tensor(x, device=device) for x in (a, b))
+    return (a if isinstance(b, Tensor) else _tensor(a)), b
 
 
 # ---- elementwise ------------------------------------------------------------------------------
@@ -57,31 +69,31 @@ clip = clamp
 
 
 def add(a, b):
-    return ops.add(a, b)
+    return ops.add(*_operands(a, b))
 
 
 def sub(a, b):
-    return ops.sub(a, b)
+    return ops.sub(*_operands(a, b))
 
 
 def mul(a, b):
-    return ops.mul(a, b)
+    return ops.mul(*_operands(a, b))
 
 
 def div(a, b):
-    return ops.div(a, b)
+    return ops.div(*_operands(a, b))
 
 
 def pow(x, exponent):
-    return ops.pow(x, exponent)
+    return ops.pow(*_operands(x, exponent))
 
 
 def maximum(a, b):
-    return ops.maximum(a, b)
+    return ops.maximum(*_operands(a, b))
 
 
 def minimum(a, b):
-    return ops.minimum(a, b)
+    return ops.minimum(*_operands(a, b))
 
 
 def softmax(x, dim):
@@ -128,7 +140,7 @@ def argmin(x, dim=None, keepdim=False):
 
 # ---- shapes -----------------------------------------------------------------------------------
 def matmul(a, b):
-    return ops.matmul(a, b)
+    return ops.matmul(*_operands(a, b))
 
 
 def reshape(x, shape):
@@ -192,8 +204,8 @@ def unbind(x, dim=0):
 
 
 def floor_divide(a, b):
-    return ops.floor_divide(a, b)
+    return ops.floor_divide(*_operands(a, b))
 
 
 def remainder(a, b):
-    return ops.remainder(a, b)
+    return ops.remainder(*_operands(a, b))

@@ -157,10 +157,20 @@ def pow(a, b):
     return Pow.apply(*promote(a, b))
 
 
+def check_integer_divisor(name, a, b):
+    """Raise ZeroDivisionError when a and b are integers and b holds a 0, as PyTorch does (NumPy
+    gives 0 with a warning; CuPy gives 0 silently). Floats divide by 0 as IEEE says: inf or nan."""
+    if any(isinstance(x, float) or isinstance(x, Tensor) and backend.is_floating(x.dtype) for x in (a, b)):
+        return
+    if bool((b.data == 0).any() if isinstance(b, Tensor) else b == 0):  # one read back from a GPU
+        raise ZeroDivisionError(f"{name}: integer division by zero (a float divisor gives inf or nan instead)")
+
+
 def floor_divide(a, b):
     """a // b rounded down (floor), as Python's // and torch.floor_divide, for integers and floats. A
     step function: its slope is 0 wherever it has one, so it is returned outside the graph (no gradient)."""
     a, b = promote(a, b)
+    check_integer_divisor("floor_divide", a, b)
     raw = [x.data if isinstance(x, Tensor) else x for x in (a, b)]
     return Tensor._from_array(raw[0] // raw[1])
 
@@ -182,7 +192,9 @@ class Remainder(Function):
 
 
 def remainder(a, b):
-    return Remainder.apply(*promote(a, b))
+    a, b = promote(a, b)
+    check_integer_divisor("remainder", a, b)
+    return Remainder.apply(a, b)
 
 
 class Exp(Function):
@@ -454,7 +466,7 @@ class Maximum(Function):
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        return backend.xp_of(a).maximum(a, b)
+        return backend.xp_of(a if backend.is_array(a) else b).maximum(a, b)  # a may be a number: maximum(0, x)
 
     @staticmethod
     def backward(ctx, grad):
@@ -469,9 +481,14 @@ def maximum(a, b):
 
 
 def minimum(a, b):
-    """min(a, b) elementwise = -max(-a, -b): Maximum's rule (ties split evenly), no second class."""
+    """min(a, b) elementwise = -max(-a, -b) for floats: Maximum's rule (ties split evenly), no second
+    class. Integers and bools have no gradient (and -x of a bool is no order reversal): their
+    minimum is computed directly."""
     a, b = promote(a, b)
-    return neg(maximum(-a, -b))
+    if any(isinstance(x, float) or isinstance(x, Tensor) and backend.is_floating(x.dtype) for x in (a, b)):
+        return neg(maximum(-a, -b))
+    raw = [x.data if isinstance(x, Tensor) else x for x in (a, b)]
+    return Tensor._from_array(backend.xp_of(raw[0] if backend.is_array(raw[0]) else raw[1]).minimum(*raw))
 
 
 class Where(Function):
@@ -500,9 +517,15 @@ class Where(Function):
 
 def where(condition, a=None, b=None):
     """a where condition is True, b elsewhere. With the condition alone, as torch.where(x): the
-    indices of its nonzero (True) elements, one integer tensor per dim."""
+    indices of its nonzero (True) elements, one integer tensor per dim (a 0-d condition counts as
+    one element: (tensor([0]),) when True)."""
     if a is None and b is None and isinstance(condition, Tensor):
-        return tuple(Tensor._from_array(i) for i in backend.xp_of(condition.data).nonzero(condition.data))
+        flat = condition.data.reshape(-1) if condition.ndim == 0 else condition.data  # NumPy: no nonzero of 0-d
+        return tuple(Tensor._from_array(i.astype(backend.int64, copy=False))
+                     for i in backend.xp_of(flat).nonzero(flat))
+    if a is None or b is None:  # NumPy would make an array of objects of where(condition, a, None)
+        raise TypeError("where: give the condition alone (the indices where it is True) or all three, "
+                        "where(condition, a, b) (a where True, b elsewhere)")
     if not isinstance(condition, Tensor) or condition.dtype != backend.bool_:
         raise TypeError(f"where: the condition must be a bool tensor (e.g. x > 0), got "
                         f"{condition.dtype.name if isinstance(condition, Tensor) else type(condition).__name__}")
