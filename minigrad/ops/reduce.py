@@ -12,11 +12,15 @@ from minigrad.tensor import Tensor
 
 
 def normalize_dims(dim, ndim):
-    """None -> every axis; an int or a tuple -> a sorted tuple of non-negative axes."""
+    """None -> every axis; an int or a tuple -> a sorted tuple of non-negative axes, each named once."""
     if dim is None:
         return tuple(range(ndim))
     dims = tuple(dim) if isinstance(dim, (tuple, list)) else (dim,)
-    return tuple(sorted(backend.positive_dim(d, ndim) for d in dims)) if ndim else ()
+    dims = sorted(backend.positive_dim(d, ndim) for d in dims)
+    for first, second in zip(dims, dims[1:]):
+        if first == second:  # as PyTorch; NumPy would raise for a sum, but flip(0, 0) would flip once
+            raise ValueError(f"dim {first} appears multiple times in the list of dims")
+    return tuple(dims) if ndim else ()
 
 
 def drop_dims(reduced, dims, keepdim):

@@ -247,17 +247,24 @@ def repeat(x, *sizes):
 def topk(x, k, dim=-1, largest=True, sorted=True):
     """The k largest (or smallest) elements along dim and their indices, as torch.topk: (values,
     indices), the values gathered from x, so the gradient goes back to where they came from.
-    Sorted best first (also when sorted=False, which PyTorch allows); the order among ties is
-    unspecified, as in PyTorch."""
+    Sorted best first (also when sorted=False, which PyTorch allows); NaN counts as the largest, as in
+    PyTorch, and tied values come lowest index first, always (PyTorch's partial sort mostly gives
+    that order, but not always: [2, 2, 2, 0, 5, 0].topk(2) -> indices [4, 2] there). A 0-d x gives
+    0-d values and indices (k=0 too: a 0-d result cannot be empty, and PyTorch gives the element)."""
     dim = backend.positive_dim(dim, x.ndim)
     n = x.shape[dim] if x.ndim else 1
     if not 0 <= k <= n:
         raise ValueError(f"topk: k={k} is out of range for dim {dim} of size {n} in shape {x.shape}")
     if x.ndim == 0:
-        return topk(x.reshape(1), k, 0, largest, sorted)
+        values, indices = topk(x.reshape(1), 1, 0, largest, sorted)
+        return ValuesIndices(values.reshape(()), indices.reshape(()))
     xp = backend.xp_of(x.data)
-    order = xp.argsort(x.data, axis=dim)
     if largest:
-        order = xp.flip(order, dim)
+        # descending, ties lowest index first: a stable ascending sort of x reversed along dim puts
+        # ties highest index first (NaN last); reversing that order, and mapping the positions in the
+        # reversed x back (i -> n - 1 - i), gives it. (-x would break on NaN, bools and unsigned ints.)
+        order = n - 1 - xp.flip(xp.argsort(xp.flip(x.data, dim), axis=dim, kind="stable"), dim)
+    else:
+        order = xp.argsort(x.data, axis=dim, kind="stable")
     indices = Tensor._from_array(order[(slice(None),) * dim + (slice(0, k),)])
     return ValuesIndices(gather(x, dim, indices), indices)
