@@ -301,6 +301,17 @@ def scatter_add(target, indices, values):
         np.add.at(target, indices, values)
 
 
+def searchsorted_rows(rows, values):
+    """For each row r of the 2-d arrays: the first index i with rows[r, i] > v, for each v in values[r]
+    (rows[r] ascending): searchsorted(side="right") one row at a time, since NumPy's and CuPy's
+    searchsorted take a single 1-d array to search."""
+    xp = xp_of(rows)
+    found = xp.empty(values.shape, dtype=int64)
+    for r in range(rows.shape[0]):
+        found[r] = xp.searchsorted(rows[r], values[r], side="right")
+    return found
+
+
 def keep_freed_memory():
     """Ask glibc to keep freed memory for reuse instead of returning it to the OS.
 

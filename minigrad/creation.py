@@ -144,10 +144,13 @@ def multinomial(probs, num_samples, replacement=False):
         raise ValueError("multinomial: probs must be finite and non-negative, with a positive sum in each row")
     draws = backend.generator(probs.device).random(weights.shape[:-1] + (num_samples if replacement else n,),
                                                    dtype=backend.float64)
-    if replacement:
+    if replacement:  # a binary search per draw: no (rows, num_samples, n) array of comparisons
         running = xp.cumsum(weights, axis=-1)
         threshold = draws * running[..., -1:]
-        picked = (running[..., None, :] <= threshold[..., :, None]).sum(axis=-1)
+        # a zero weight is never picked: its running sum is the one before it, which the threshold
+        # already reached. u * total can round up to total itself: the last index then, not n
+        picked = backend.searchsorted_rows(running.reshape(-1, n), threshold.reshape(-1, num_samples))
+        picked = xp.minimum(picked, n - 1).reshape(threshold.shape)
     else:
         keys = xp.where(weights > 0, -xp.log(1 - draws) / xp.where(weights > 0, weights, 1), xp.inf)
         picked = xp.argsort(keys, axis=-1)[..., :num_samples]
