@@ -191,6 +191,8 @@ def catalogue_cases():
             leaf(real(rng, (3, 4)), d), leaf(real(rng, (4,)), d), leaf(real(rng, (4,)), d)]),
         Case("dropout", seeded_dropout, lambda rng, d: [leaf(real(rng, (4, 5)), d)]),
         Case("embedding", lambda i, w: ops.embedding(i, w), lambda rng, d: [index([[0, 2, 2], [1, 0, 2]], d), leaf(real(rng, (3, 4)), d)]),
+        Case("binary_cross_entropy", ops.fused.binary_cross_entropy,  # probabilities away from 0 and 1
+             lambda rng, d: [leaf(rng.uniform(0.05, 0.95, (3, 4)), d), leaf(rng.uniform(0, 1, (3, 4)), d)]),
         Case("attention", causal_attention, lambda rng, d: [leaf(real(rng, (2, 4, 3)), d) for _ in range(3)]),
         Case("attention", padded_attention, lambda rng, d: [leaf(real(rng, (1, 2, 4, 3)), d) for _ in range(3)]),
     ]

@@ -490,6 +490,7 @@ OP_CLASSES = {
     "Reshape", "Permute", "Expand", "GetItem", "Cat", "Gather",  # shape (squeeze, stack... compose these)
     "Matmul", "Linear",  # linalg
     "Softmax", "LogSoftmax", "CrossEntropy", "LayerNorm", "Dropout", "Embedding", "ScaledDotProductAttention",
+    "BinaryCrossEntropy",
 }
 
 

@@ -3,15 +3,16 @@
 Most are the engine's ops under their PyTorch names; a layer such as
 nn.Linear only owns parameters and calls one of these in its forward. The rest
 (the losses below cross_entropy, and silu, leaky_relu, one_hot) are composed
-from those ops, so their backward is the ops' own: nothing new to derive.
+from those ops, so their backward is the ops' own: nothing new to derive
+(binary_cross_entropy's is ops.fused's, to match PyTorch's gradient at 0 and 1).
 """
-import math
 
 from minigrad import creation, ops
 from minigrad.ops import (  # noqa: F401  (re-exported)
     cross_entropy, dropout, embedding, gelu, layer_norm, linear, log_softmax, relu,
     scaled_dot_product_attention, sigmoid, softmax, tanh,
 )
+from minigrad.ops import fused
 from minigrad.ops.fused import check_class_targets, check_class_weight, check_reduction
 from minigrad.tensor import Tensor
 
@@ -122,25 +123,16 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
     return apply_reduction(losses if weight is None else losses * weight, reduction)
 
 
-MIN_LOG = -100  # PyTorch's floor for binary_cross_entropy's logs: p = 0 costs 100, not inf
-
-
-def floored_log(p):
-    """max(log p, -100), with a gradient of 0 where the floor applies; log never sees p <= e^-100
-    (where() hands it 1 there), so no log 0 = -inf reaches the gradient as 0 * inf = NaN."""
-    above = p > math.exp(MIN_LOG)
-    return ops.where(above, ops.where(above, p, 1.0).log(), float(MIN_LOG))
-
-
 def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     """mean(-w [y log x + (1 - y) log(1 - x)]) for probabilities x in [0, 1], each log at least -100.
 
     binary_cross_entropy_with_logits on the logits is the stable way; this one is
-    for models that end in a sigmoid already.
+    for models that end in a sigmoid already. The gradient is PyTorch's (x - y) / max(x (1 - x), 1e-12),
+    also at x = 0 or 1 (see ops.fused.BinaryCrossEntropy).
     """
     target = pointwise_loss("binary_cross_entropy", input, target, reduction)
     if ((input < 0) | (input > 1)).any():
         raise ValueError("binary_cross_entropy: input must hold probabilities in [0, 1]; for logits "
                          "use binary_cross_entropy_with_logits")
-    losses = -(target * floored_log(input) + (1 - target) * floored_log(1 - input))
+    losses = fused.binary_cross_entropy(input, target)
     return apply_reduction(losses if weight is None else losses * weight, reduction)

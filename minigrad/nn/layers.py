@@ -5,12 +5,12 @@ the same model in PyTorch would (in distribution).
 """
 import math
 
-from minigrad import backend, creation, ops
+from minigrad import creation
 from minigrad.nn import functional as F
 from minigrad.nn import init
 from minigrad.nn.module import Module
 from minigrad.nn.parameter import Parameter
-from minigrad.tensor import Tensor, no_grad
+from minigrad.tensor import no_grad
 
 
 class Linear(Module):
@@ -57,13 +57,7 @@ class Embedding(Module):
                 self.weight[self.padding_idx] = 0
 
     def forward(self, ids):
-        out = F.embedding(ids, self.weight)
-        if self.padding_idx is None:
-            return out
-        ids = ids if isinstance(ids, Tensor) else Tensor(ids)
-        # padding positions keep their values, but where() sends their gradient to out.detach(), a
-        # dead end, so the padding row's gradient is 0
-        return ops.where((ids != self.padding_idx).unsqueeze(-1), out, out.detach())
+        return F.embedding(ids, self.weight, self.padding_idx)
 
     def extra_repr(self):
         padding = "" if self.padding_idx is None else f", padding_idx={self.padding_idx}"
@@ -213,12 +207,7 @@ class Flatten(Module):
         self.start_dim, self.end_dim = start_dim, end_dim
 
     def forward(self, x):
-        start, end = (backend.positive_dim(d, x.ndim) for d in (self.start_dim, self.end_dim))
-        if start > end:
-            raise ValueError(f"Flatten: start_dim {self.start_dim} comes after end_dim {self.end_dim} "
-                             f"for an input of shape {x.shape}")
-        # the merged size by hand, not -1: reshape cannot infer it when some dim is 0
-        return x.reshape(*x.shape[:start], math.prod(x.shape[start:end + 1]), *x.shape[end + 1:])
+        return x.flatten(self.start_dim, self.end_dim)
 
     def extra_repr(self):
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"

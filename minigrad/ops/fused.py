@@ -15,7 +15,7 @@ import math
 
 from minigrad import backend
 from minigrad.function import Function
-from minigrad.ops.elementwise import floating
+from minigrad.ops.elementwise import floating, promote
 from minigrad.ops.reduce import normalize_dims
 from minigrad.tensor import Tensor
 
@@ -184,6 +184,49 @@ def cross_entropy(logits, target, weight=None, ignore_index=-100, reduction="mea
                               label_smoothing=label_smoothing, reduction=reduction)
 
 
+MIN_LOG = -100  # PyTorch's floor for binary_cross_entropy's logs: p = 0 costs 100, not inf
+
+
+def floored_logs(x):
+    """max(log x, -100) and max(log(1 - x), -100), without NumPy's warning for log 0 = -inf."""
+    xp = backend.xp_of(x)
+    with backend.silent_float_errors():
+        return xp.maximum(xp.log(x), MIN_LOG), xp.maximum(xp.log1p(-x), MIN_LOG)
+
+
+class BinaryCrossEntropy(Function):
+    """loss = -(y log x + (1 - y) log(1 - x)), each log at least -100, for probabilities x;
+    d/dx = (x - y) / max(x (1 - x), 1e-12), d/dy = log(1 - x) - log x (the floored logs)
+
+    d/dx is PyTorch's formula: the exact slope for 0 < x < 1; at x = 0 or 1, where a floored log is
+    flat, a steep slope rather than 0 (-1e12 at x = 0, y = 1), and 0 where x = y. So a prediction
+    saturated on the wrong side is still pushed back, as in PyTorch.
+    """
+
+    @staticmethod
+    def forward(ctx, x, y):
+        log_x, log_1mx = floored_logs(x)
+        ctx.save_for_backward(x, y)
+        return -(y * log_x + (1 - y) * log_1mx)
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, y = ctx.saved_arrays
+        xp = backend.xp_of(x)
+        need_x, need_y = ctx.needs_input_grad
+        grad_x = grad * (x - y) / xp.maximum(x * (1 - x), 1e-12) if need_x else None
+        grad_y = None
+        if need_y:
+            log_x, log_1mx = floored_logs(x)
+            grad_y = grad * (log_1mx - log_x)
+        return grad_x, grad_y
+
+
+def binary_cross_entropy(x, y):
+    """The elementwise losses (no weight, no reduction: nn.functional composes those)."""
+    return BinaryCrossEntropy.apply(*promote(x, y))
+
+
 class LayerNorm(Function):
     """y = x_hat w + b, x_hat = (x - mean) / sigma, sigma = sqrt(var + eps) over the normalized dims;
     dx = (g_hat - mean(g_hat) - x_hat mean(g_hat x_hat)) / sigma with g_hat = g w;  dw = g x_hat, db = g
@@ -263,12 +306,12 @@ def dropout(x, p=0.5, training=True):
 
 class Embedding(Function):
     """out[...] = weight[ids[...]], one row of the (V, D) table per id;
-    d/dweight[r] = the sum of the gradients at every position whose id is r"""
+    d/dweight[r] = the sum of the gradients at every position whose id is r (0 for the padding row)"""
 
     @staticmethod
-    def forward(ctx, ids, weight):
+    def forward(ctx, ids, weight, padding_idx):
         ctx.save_for_backward(ids)
-        ctx.weight_shape = weight.shape
+        ctx.weight_shape, ctx.padding_idx = weight.shape, padding_idx
         return weight[ids]  # ids.shape + (D,)
 
     @staticmethod
@@ -276,22 +319,30 @@ class Embedding(Function):
         (ids,) = ctx.saved_arrays
         grad_weight = backend.xp_of(grad).zeros(ctx.weight_shape, dtype=grad.dtype)  # (V, D)
         backend.scatter_add(grad_weight, ids, grad)  # repeated ids add up
+        if ctx.padding_idx is not None:
+            grad_weight[ctx.padding_idx] = 0
         return None, grad_weight
 
 
-def embedding(ids, weight):
-    """The rows of weight (V, D) picked by integer ids of any shape: out has shape ids.shape + (D,)."""
+def embedding(ids, weight, padding_idx=None):
+    """The rows of weight (V, D) picked by integer ids of any shape: out has shape ids.shape + (D,).
+    padding_idx (negative counts from the end): that row is picked as any other, but gets no
+    gradient, as in PyTorch's F.embedding."""
     ids = ids if isinstance(ids, Tensor) else Tensor(ids)
     if ids.dtype.kind not in "iu":
         raise TypeError(f"embedding: ids must be an integer tensor, got dtype {ids.dtype.name}")
     if weight.ndim != 2:
         raise ValueError(f"embedding: weight must be a (V, D) table, got shape {weight.shape}")
     rows, i = weight.shape[0], ids.data
+    if padding_idx is not None:
+        if not -rows <= padding_idx < rows:
+            raise ValueError(f"embedding: padding_idx {padding_idx} is out of range for a table of {rows} rows")
+        padding_idx %= rows
     bad = i[(i < 0) | (i >= rows)]
     if bad.size:
         raise IndexError(f"embedding: id {int(bad[0])} is out of range for a table of {rows} rows "
                          f"(ids must be in [0, {rows}))")
-    return Embedding.apply(ids, weight)
+    return Embedding.apply(ids, weight, padding_idx=padding_idx)
 
 
 def softmax_down_columns_in_place(scores_t):
