@@ -574,3 +574,24 @@ def test_one_hot_and_embedding_padding_agree_with_pytorch():
         theirs.weight.copy_(torch.tensor(ours.weight.numpy()))
     assert not theirs.weight[1].any()
     assert_agrees_with_torch(ours(ids(batch)), theirs(torch.tensor(batch)), [(ours.weight, theirs.weight)])
+
+
+def test_functional_embedding_padding_idx_as_in_torch():
+    torch = pytest.importorskip("torch")
+    batch = np.array([[0, 2, 1], [1, 0, 3]])
+    for padding_idx in (0, 2, -1):
+        (w, tw) = float32_pair(np.random.default_rng(7).normal(0, 1, (4, 3)))
+        assert_agrees_with_torch(F.embedding(ids(batch), w, padding_idx=padding_idx),
+                                 torch.nn.functional.embedding(torch.tensor(batch), tw, padding_idx=padding_idx),
+                                 [(w, tw)])
+        assert not w.grad.numpy()[padding_idx].any()
+    with pytest.raises(ValueError, match="embedding: padding_idx 4 is out of range for a table of 4 rows"):
+        F.embedding(ids(batch), w, padding_idx=4)
+
+
+def test_bce_gradient_at_exactly_0_and_1_agrees_with_pytorch():
+    torch = pytest.importorskip("torch")
+    (x, tx), (y, ty) = float32_pair([0.0, 1.0, 0.0, 1.0, 0.3, 0.0]), float32_pair([1.0, 0.0, 0.0, 1.0, 0.5, 0.25])
+    assert_agrees_with_torch(F.binary_cross_entropy(x, y, reduction="none"),
+                             torch.nn.functional.binary_cross_entropy(tx, ty, reduction="none"), [(x, tx)])
+    assert abs(x.grad.numpy()[0]) > 1e11 and x.grad.numpy()[2] == 0  # (0 - 1) / 1e-12 where x = 0, y = 1; 0 where x = y

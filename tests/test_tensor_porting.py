@@ -410,3 +410,202 @@ def test_new_ops_on_the_simulated_gpu(fake_cuda):
     for p in (2, 1, float("inf")):
         mg.gradcheck(lambda x: x.norm(p, dim=1), [mg.tensor(np.abs(X) + 0.1 * np.arange(4), dtype=mg.float64,
                                                                device="cuda", requires_grad=True)])
+
+
+# ---- 4. fixes after review: each as PyTorch does it ---------------------------------------------
+def test_where_takes_the_condition_alone_or_all_three_arguments():
+    torch = torch_or_skip()
+    cond, a = mg.tensor([True, False]), mg.tensor([1.0, 2.0])
+    with pytest.raises(TypeError, match=r"where: give the condition alone.*or all three"):
+        mg.where(cond, a)
+    with pytest.raises(TypeError, match=r"where: give the condition alone.*or all three"):
+        mg.where(cond, a, None)
+    with pytest.raises(TypeError):
+        torch.where(torch.tensor([True, False]), torch.tensor([1.0, 2.0]))
+    for value in (True, False):
+        (ours,), (theirs,) = mg.where(mg.tensor(value)), torch.where(torch.tensor(value))
+        assert ours.tolist() == theirs.tolist() and ours.dtype == mg.int64 and ours.shape == tuple(theirs.shape)
+    assert mg.where(cond, a, 0.0).tolist() == [1.0, 0.0]
+
+
+def test_assigning_a_value_that_requires_grad_refuses_instead_of_dropping_its_gradient():
+    w = mg.tensor([1.0, 2.0], requires_grad=True)
+    out = mg.zeros(2, 2)
+    with pytest.raises(RuntimeError, match=r"__setitem__: .*requires grad.*mg\.cat.*mg\.stack.*mg\.where"):
+        out[:, 0] += w
+    with pytest.raises(RuntimeError, match=r"__setitem__: .*requires grad"):
+        out[0] = w
+    for change in (lambda: out.copy_(w.expand(2, 2)), lambda: out.masked_fill_(out == 0, w[0]),
+                   lambda: out.add_(w)):
+        with pytest.raises(RuntimeError, match="requires grad"):
+            change()
+    assert out.tolist() == [[0.0, 0.0], [0.0, 0.0]]  # nothing was written
+    out[0] = w.detach()  # a value that needs no gradient, or under no_grad, is written as before
+    with mg.no_grad():
+        out[:, 1] += w
+    assert out.tolist() == [[1.0, 3.0], [0.0, 2.0]]
+    # the ways that keep the gradient: build the tensor from its parts, or select with where
+    built = mg.stack([w, mg.zeros(2)], dim=1)
+    (built * mg.tensor([[1.0, 0.0], [3.0, 0.0]])).sum().backward()
+    assert w.grad.tolist() == [1.0, 3.0]
+
+
+@pytest.mark.parametrize("divisor", [mg.tensor([2, 0]), 0])
+def test_integer_floor_divide_and_remainder_by_zero_raise(divisor):
+    torch = torch_or_skip()
+    with pytest.raises(RuntimeError, match="ZeroDivisionError"):
+        torch.tensor([7, 8]) // (torch.tensor([2, 0]) if isinstance(divisor, mg.Tensor) else 0)
+    x = mg.tensor([7, 8])
+    for divide in (lambda: x // divisor, lambda: x % divisor, lambda: mg.floor_divide(x, divisor),
+                   lambda: x.remainder(divisor), lambda: 5 // mg.tensor([1, 0]), lambda: 5 % mg.tensor([0])):
+        with pytest.raises(ZeroDivisionError, match="integer division by zero"):
+            divide()
+    # floats divide by zero as IEEE says, as in PyTorch
+    assert (mg.tensor([5.0]) // 0).tolist() == (torch.tensor([5.0]) // 0).tolist() == [float("inf")]
+    assert np.isnan((mg.tensor([5]) % 0.0).item()) and np.isnan((torch.tensor([5]) % 0.0).item())
+
+
+def test_minimum_of_bool_and_integer_tensors_as_in_torch():
+    torch = torch_or_skip()
+    a, b = [True, False, True, False], [True, True, False, False]
+    assert mg.minimum(mg.tensor(a), mg.tensor(b)).tolist() == torch.minimum(torch.tensor(a), torch.tensor(b)).tolist()
+    assert mg.tensor(a).min(mg.tensor(b)).tolist() == [True, False, False, False]
+    assert mg.tensor(a).min(mg.tensor(b)).dtype == mg.bool
+    ints = mg.minimum(mg.tensor([3, -1, 5], dtype=mg.int32), mg.tensor([2, 0, 9], dtype=mg.int32))
+    assert ints.tolist() == [2, -1, 5] and ints.dtype == mg.int32
+    assert mg.minimum(mg.tensor([3, -1]), 0).tolist() == [0, -1]
+    assert mg.minimum(mg.tensor([3, -1]), 0.5).tolist() == [0.5, -1.0]  # meeting a float: float32
+    x = mg.tensor([1.0, 3.0], requires_grad=True)
+    mg.minimum(x, 2.0).sum().backward()
+    assert x.grad.tolist() == [1.0, 0.0]
+
+
+def test_binary_functions_take_numbers_and_lists_as_torch_does():
+    torch = torch_or_skip()
+    t32 = mg.tensor([1.0, 2.0])
+    for name in ["add", "sub", "mul", "div", "pow", "maximum", "minimum", "floor_divide", "remainder"]:
+        ours, theirs = getattr(mg, name)(t32, 2), getattr(torch, name)(torch.tensor([1.0, 2.0]), torch.tensor(2))
+        assert ours.dtype == mg.float32 and ours.tolist() == theirs.tolist(), name
+        ours, theirs = getattr(mg, name)(3, t32), getattr(torch, name)(torch.tensor(3), torch.tensor([1.0, 2.0]))
+        assert ours.dtype == mg.float32 and ours.tolist() == theirs.tolist(), name
+    assert mg.add(2, 3).tolist() == 5 and mg.add(2, 3).shape == () and mg.add(2, 3).dtype == mg.int64
+    assert mg.mul(2.5, 2).dtype == mg.float32 and mg.div(7, 2).tolist() == 3.5
+    assert mg.add([1.0, 2.0], [3.0, 4.0]).tolist() == [4.0, 6.0] and mg.add([1.0], [2.0]).dtype == mg.float32
+    assert mg.mul([1.0, 2.0], t32).dtype == mg.float32  # was float64
+    assert mg.mul(np.float64(2.0), t32).dtype == mg.float32  # a NumPy scalar is weak too
+    assert mg.matmul([[1.0, 2.0]], [[3.0], [4.0]]).tolist() == [[11.0]]
+    assert mg.floor_divide([7, 8], 2).tolist() == [3, 4]
+
+
+def test_topk_of_a_0d_tensor_and_ties_as_in_torch():
+    torch = torch_or_skip()
+    x, tx = pair(3.0)
+    for k in (0, 1):
+        values, indices = x.topk(k)
+        theirs = tx.topk(k)
+        assert values.shape == () == tuple(theirs.values.shape) and indices.shape == () == tuple(theirs.indices.shape)
+        assert values.item() == theirs.values.item() == 3.0 and indices.item() == theirs.indices.item() == 0
+    x.topk(1).values.backward()
+    assert x.grad.item() == 1.0
+    with pytest.raises(ValueError, match="topk: k=2 is out of range"):
+        x.topk(2)
+    # ties come lowest index first, NaN counts as the largest; PyTorch's values are the same, and so are
+    # its indices where its partial sort keeps that order (not always: [2, 2, 2, 0, 5, 0].topk(2) -> [4, 2])
+    ties = [[1.0, 3.0, 3.0, 2.0, 1.0, float("nan")], [2.0, 2.0, 2.0, 0.0, 5.0, 0.0]]
+    x, tx = pair(ties, requires_grad=False)
+    assert x.topk(4).indices.tolist() == [[5, 1, 2, 3], [4, 0, 1, 2]]
+    assert x.topk(4, largest=False).indices.tolist() == [[0, 4, 3, 1], [3, 5, 0, 1]]
+    assert x.topk(2, dim=0).indices.tolist() == [[1, 0, 0, 0, 1, 0], [0, 1, 1, 1, 0, 1]]
+    for k, largest in [(2, True), (4, True), (3, False), (6, False), (6, True)]:
+        np.testing.assert_array_equal(x.topk(k, largest=largest).values.numpy(), tx.topk(k, largest=largest).values)
+    for values, k in [([1.0, 3.0, 3.0, 2.0], 2), ([2.0, 2.0, 2.0], 2), ([4.0, 1.0, 1.0, 0.0], 3)]:
+        assert mg.tensor(values).topk(k).indices.tolist() == torch.tensor(values).topk(k).indices.tolist()
+    assert mg.tensor([1.0, 3.0, 3.0, 2.0]).topk(2).indices.tolist() == [1, 2]
+
+
+def test_flip_refuses_a_dim_named_twice_and_flip_without_dims():
+    torch = torch_or_skip()
+    x = mg.tensor(X)
+    with pytest.raises(RuntimeError, match="dim 0 appears multiple times in the list of dims"):
+        torch.tensor(X).flip(0, 0)
+    for call in (lambda: x.flip(0, 0), lambda: x.flip([1, -1]), lambda: mg.flip(x, (0, -2)), lambda: x.sum((0, 0))):
+        with pytest.raises(ValueError, match=r"dim \d appears multiple times in the list of dims"):
+            call()
+    with pytest.raises(TypeError, match=r"flip\(\) needs the dims to flip"):
+        x.flip()
+
+
+def test_set_grad_enabled_and_inference_mode_as_decorators():
+    torch = torch_or_skip()
+    x = mg.ones(2, requires_grad=True)
+
+    @mg.set_grad_enabled(False)
+    def frozen(x):
+        return x * 2
+
+    assert mg.is_grad_enabled()  # decorating did not switch grad mode off
+    assert not frozen(x).requires_grad and mg.is_grad_enabled()
+
+    @torch.set_grad_enabled(False)
+    def torch_frozen(x):
+        return x * 2
+
+    assert torch.is_grad_enabled() and not torch_frozen(torch.ones(2, requires_grad=True)).requires_grad
+
+    @mg.set_grad_enabled(True)
+    def tracked(x):
+        return x * 2
+
+    with mg.no_grad():  # the mode inside is the decorator's, and the caller's mode comes back after
+        assert tracked(x).requires_grad and not mg.is_grad_enabled()
+    assert mg.is_grad_enabled()
+
+    @mg.inference_mode
+    def bare(x):
+        return x * 2
+
+    @mg.inference_mode()
+    def called(x):
+        return x * 2
+
+    @mg.inference_mode(False)
+    def unchanged(x):
+        return x * 2
+
+    assert not bare(x).requires_grad and not called(x).requires_grad and unchanged(x).requires_grad
+    assert bare.__name__ == "bare" and mg.is_grad_enabled()
+    with mg.no_grad():
+        assert not unchanged(x).requires_grad
+
+
+def test_multinomial_with_replacement_needs_no_samples_by_categories_array():
+    from minigrad import backend
+    probs = mg.rand(2, 50_000, dtype=mg.float64)
+    probs[:, -1] = 0.0  # a zero weight at the end is never drawn
+    with backend.PeakMemory() as memory:
+        draws = mg.multinomial(probs, 2000, replacement=True)
+    assert draws.shape == (2, 2000) and draws.max().item() < 49_999 and draws.min().item() >= 0
+    assert memory.peak_bytes < 8_000_000  # the (2, 2000, 50000) bool array would be 200 MB
+    one_row = mg.multinomial(mg.tensor([0.0, 1.0, 0.0, 3.0]), 4000, replacement=True)
+    assert one_row.shape == (4000,) and set(one_row.tolist()) == {1, 3}
+    assert abs(np.mean(one_row.numpy() == 3) - 0.75) < 0.03
+
+
+def test_review_fixes_on_the_simulated_gpu(fake_cuda):
+    """The new paths use only names CuPy has and keep every array on the device."""
+    from minigrad.nn import functional as F
+    x = mg.tensor([[1.0, 3.0, 3.0, 2.0]], device="cuda")
+    assert x.topk(2).indices.tolist() == [[1, 2]] and x.topk(2, largest=False).indices.device == "cuda"
+    assert mg.where(mg.tensor(True, device="cuda"))[0].device == "cuda"
+    assert mg.minimum(x > 1, x > 2).tolist() == [[False, True, True, False]]
+    with pytest.raises(ZeroDivisionError):
+        mg.tensor([1, 2], device="cuda") // mg.tensor([1, 0], device="cuda")
+    draws = mg.multinomial(mg.tensor([[0.0, 1.0, 3.0], [1.0, 0.0, 0.0]], device="cuda"), 50, replacement=True)
+    assert draws.device == "cuda" and set(draws.tolist()[1]) == {0} and 0 not in draws.tolist()[0]
+    w = mg.randn(3, 2, device="cuda", requires_grad=True)
+    F.embedding(mg.tensor([0, 2, 2], device="cuda"), w, padding_idx=2).sum().backward()
+    assert w.grad.device == "cuda" and w.grad.tolist() == [[1.0, 1.0], [0.0, 0.0], [0.0, 0.0]]
+    p = mg.tensor([0.0, 0.5, 1.0], device="cuda", requires_grad=True)
+    F.binary_cross_entropy(p, mg.tensor([1.0, 0.0, 1.0], device="cuda")).backward()
+    assert p.grad.device == "cuda" and np.isfinite(p.grad.numpy()).all()
+    assert mg.add([1.0, 2.0], x[0, :2]).device == "cuda"
