@@ -739,6 +739,13 @@ def test_gradcheck_passes_a_correct_op_on_inputs_a_graph_computed(fast):
     assert leaf.grad.tolist() == [5.0, 5.0]  # the caller's gradient is not touched
 
 
+def test_gradcheck_refuses_a_float64_copy_that_fn_never_reads():
+    layer, x = mg.nn.Linear(3, 2), mg.randn(4, 3)  # float32: upcast=True checks a copy of the weight
+    with pytest.raises(mg.GradcheckError, match="input 0 is checked through a float64 copy .* fn never uses that copy"):
+        mg.gradcheck(lambda weight: layer(x), [layer.weight], upcast=True)  # both Jacobians 0: checked nothing
+    assert mg.gradcheck(lambda weight: weight.tanh(), [layer.weight], upcast=True)  # a copy fn does read
+
+
 @pytest.mark.parametrize("fast", [False, True])
 def test_gradcheck_checks_a_leaf_that_fn_reads_from_outside(fast, monkeypatch):
     # `mg.gradcheck(lambda w: layer(x), [layer.weight])`: fn ignores its argument and reads the
