@@ -451,6 +451,7 @@ def test_assigning_a_value_that_requires_grad_refuses_instead_of_dropping_its_gr
 
 
 @pytest.mark.parametrize("divisor", [mg.tensor([2, 0]), 0])
+@pytest.mark.filterwarnings("ignore:divide by zero:RuntimeWarning", "ignore:invalid value:RuntimeWarning")  # floats, as 1/0
 def test_integer_floor_divide_and_remainder_by_zero_raise(divisor):
     torch = torch_or_skip()
     with pytest.raises(RuntimeError, match="ZeroDivisionError"):
