@@ -173,7 +173,8 @@ def interruption_note(out_dir, config, result, resume=None):
     every = config.train.eval_every
     first = min((result.steps_done // every + 1) * every, config.train.steps)  # the next evaluation
     where = "yet" if not resume else f"in {out_dir} yet"
-    kept = (f"{resume} is still the one to continue from" if resume else
+    kept = (f"{resume} is still the one to continue from, into another new folder (this one holds this run's "
+            f"results now): --resume {resume} --out NEW_FOLDER" if resume else
             "model.safetensors holds the weights, but not the optimizer's state that --resume needs")
     return (f"no checkpoint was written {where} (the first would have been at step {first}, at the next "
             f"evaluation: they come every {every} steps and at the last); {kept}")

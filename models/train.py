@@ -215,6 +215,8 @@ def train(model, loss_fn, batches, config, evaluate=None, param_groups=None, log
     good_weights, good_step = None, None  # without early stopping: the last evaluation's, should the loss diverge
     diverged = None  # the NonFiniteLoss that stopped the run
     log = open(log_path, "a") if log_path else None
+    if log and resume and log.tell() == 0:  # resumed into a new folder: its log starts with the evaluations before
+        log.writelines(json.dumps(metrics) + "\n" for metrics in result.history)
     batch_iter = itertools.islice(iter(batches), start, None)  # the batches of the steps already done
     bar = tqdm(total=config.steps, initial=start, disable=not config.progress, desc="training", leave=False)
     try:

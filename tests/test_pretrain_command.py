@@ -172,7 +172,9 @@ def test_after_ctrl_c_a_resumed_run_with_no_checkpoint_of_its_own_points_back_to
     stopped = SimpleNamespace(steps_done=25)
     assert interruption_note(tmp_path, config, stopped, resume="old/checkpoint.safetensors") == (
         f"no checkpoint was written in {tmp_path} yet (the first would have been at step 40, at the next evaluation: "
-        "they come every 20 steps and at the last); old/checkpoint.safetensors is still the one to continue from")
+        "they come every 20 steps and at the last); old/checkpoint.safetensors is still the one to continue from, "
+        "into another new folder (this one holds this run's results now): --resume old/checkpoint.safetensors "
+        "--out NEW_FOLDER")
     assert interruption_note(tmp_path, config, stopped).startswith("no checkpoint was written yet (")
 
 
@@ -190,6 +192,9 @@ def test_ctrl_c_on_a_run_resumed_into_a_new_folder_names_the_checkpoint_it_came_
     printed = capsys.readouterr().out
     assert f"interrupted after 3 steps: no checkpoint was written in {out} yet" in printed
     assert f"{checkpoint} is still the one to continue from" in printed
+    assert resume(checkpoint, tmp_path / "c", steps=10) == 0  # as the note says: into another new folder
+    logged = [json.loads(line)["step"] for line in (tmp_path / "c" / "log.jsonl").read_text().splitlines()]
+    assert logged[0] == 3 and logged[-1] == 10  # its log starts with the evaluation the checkpoint came from
 
 
 @pytest.mark.parametrize("fraction", [1.0, -0.1])
