@@ -1,9 +1,10 @@
 """Lesson 4: catching a wrong backward with gradcheck.
 
 A new op needs two functions: forward (the value) and backward (its
-derivative). If backward is wrong, nothing crashes -- training just quietly
-follows the wrong slope. The cure is to check every backward against finite
-differences, which need no calculus:
+derivative). A gradient of the wrong shape the engine catches at once (it
+names the op); one of the right shape but the wrong value crashes nothing --
+training just quietly follows the wrong slope. The cure is to check every
+backward against finite differences, which need no calculus:
 
     df/dx ~= (f(x + eps) - f(x - eps)) / (2 eps)
 
