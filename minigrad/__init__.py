@@ -20,7 +20,7 @@ from minigrad.functions import (  # the torch.X(t, ...) forms of the tensor meth
     relu, remainder, reshape, sigmoid, sin, softmax, split, sqrt, squeeze, std, sub, sum, tanh, topk,
     transpose, unbind, unsqueeze, var,
 )
-from minigrad.ops import cat, stack, tril, triu, where
+from minigrad.ops import cat, einsum, stack, tril, triu, where
 from minigrad.gradcheck import GradcheckError, gradcheck
 
 from minigrad.io import save, load

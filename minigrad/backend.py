@@ -287,6 +287,12 @@ def max_dims(x, dims):
     return top.reshape(kept)
 
 
+def einsum(spec, *arrays):
+    """xp.einsum with its contraction order planned (optimize=True): pairs of operands then go through
+    tensordot, which BLAS (or cuBLAS) computes; without it NumPy loops over every index in C."""
+    return xp_of(arrays[0]).einsum(spec, *arrays, optimize=True)
+
+
 def silent_float_errors():
     """A context in which NumPy does not warn about overflow, 0/0 or inf - inf (CuPy never does): for
     training, where a diverging run ends as a non-finite loss that stops it with a message of its own."""

@@ -177,6 +177,14 @@ def catalogue_cases():
         Case("matmul", ops.matmul, lambda rng, d: [leaf(real(rng, (2, 3, 4)), d), leaf(real(rng, (2, 4)).T, d)]),
         Case("matmul", ops.matmul, lambda rng, d: [leaf(real(rng, (4,)), d), leaf(real(rng, (2, 4, 3)), d)]),
         Case("matmul", ops.matmul, lambda rng, d: [leaf(real(rng, (4, 3)).T, d), leaf(real(rng, (4,)), d)]),
+        Case("einsum", lambda a, b: ops.einsum("bij,bjk->bik", a, b),
+             lambda rng, d: [leaf(real(rng, (2, 3, 4)), d), leaf(real(rng, (2, 4, 5)), d)]),
+        Case("einsum", lambda q, k: ops.einsum("bhqd,bhkd->bhqk", q, k),  # attention scores, k not transposed
+             lambda rng, d: [leaf(real(rng, (2, 2, 3, 4)), d), leaf(real(rng, (2, 2, 5, 4)).transpose(1, 0, 2, 3), d)]),
+        Case("einsum", lambda a, b, c: ops.einsum("ij,jk,kl", a, b, c),  # implicit output: il
+             lambda rng, d: [leaf(real(rng, (2, 3)), d), leaf(real(rng, (3, 4)), d), leaf(real(rng, (4, 2)), d)]),
+        Case("einsum", lambda a, b: ops.einsum("ijk,j->i", a, b),  # k summed out of a alone: its gradient broadcasts
+             lambda rng, d: [leaf(real(rng, (2, 3, 4)), d), leaf(real(rng, (3,)), d)]),
         Case("linear", ops.linear, lambda rng, d: [leaf(real(rng, (2, 3, 4)), d), leaf(real(rng, (5, 4)), d),
                                                    leaf(real(rng, (5,)), d)]),
         Case("linear", ops.linear, lambda rng, d: [leaf(real(rng, (4, 3)).T, d), leaf(real(rng, (4, 3)).T, d), None]),

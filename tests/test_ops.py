@@ -488,7 +488,7 @@ OP_CLASSES = {
     "Gelu", "GeluTanh", "Abs", "Clamp", "Maximum", "Where", "Cast", "Clone", "Remainder",  # elementwise
     "Sum", "Mean", "Max", "Var", "Cumsum", "Prod",  # reduce (min is -max(-x))
     "Reshape", "Permute", "Expand", "GetItem", "Cat", "Gather",  # shape (squeeze, stack... compose these)
-    "Matmul", "Linear",  # linalg
+    "Matmul", "Linear", "Einsum",  # linalg
     "Softmax", "LogSoftmax", "CrossEntropy", "LayerNorm", "Dropout", "Embedding", "ScaledDotProductAttention",
     "BinaryCrossEntropy",
 }

@@ -8,7 +8,7 @@ from minigrad.ops.shape import (
     cat, chunk, expand, flip, gather, getitem, permute, repeat, reshape, split, squeeze, stack, topk,
     transpose, unsqueeze,
 )
-from minigrad.ops.linalg import linear, matmul
+from minigrad.ops.linalg import einsum, linear, matmul
 from minigrad.ops.fused import (
     cross_entropy, dropout, embedding, layer_norm, log_softmax, scaled_dot_product_attention,
     softmax,

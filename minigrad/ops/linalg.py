@@ -1,4 +1,4 @@
-"""Matrix multiplication, batched and broadcasting like NumPy's matmul, and the linear layer."""
+"""Matrix multiplication, batched and broadcasting like NumPy's matmul, the linear layer, and einsum."""
 import math
 
 from minigrad import backend
@@ -100,3 +100,70 @@ class Linear(Function):
 
 def linear(x, weight, bias=None):
     return Linear.apply(*promote(x, weight, bias))
+
+
+class Einsum(Function):
+    """out = einsum(spec, x_1, ..., x_n): a product of the operands, summed over the letters the output
+    lacks;  dL/dx_i = einsum of dL/dout with every other operand, written to x_i's letters
+    (for "ij,jk->ik": dA = einsum("ik,jk->ij", g, B), that is g @ B^T).
+
+    Each element of x_i multiplies the same elements of the others that it met in forward, so its
+    gradient sums g times those, over the letters x_i lacks. A letter of x_i that no other term
+    spans (summed out alone, as j in "ij->i", or size 1 in every other term it is in: broadcast)
+    gets the same gradient all along it: a ones array of x_i's length along it makes einsum write it.
+    """
+
+    @staticmethod
+    def forward(ctx, *arrays, inputs, output):
+        ctx.save_for_backward(*arrays)
+        ctx.subscripts, ctx.output = inputs, output
+        return backend.einsum(f"{','.join(inputs)}->{output}", *arrays)
+
+    @staticmethod
+    def backward(ctx, grad):
+        arrays = ctx.saved_arrays
+        xp = backend.xp_of(grad)
+        grads = []
+        for i, (letters, array, needed) in enumerate(zip(ctx.subscripts, arrays, ctx.needs_input_grad)):
+            if not needed:
+                grads.append(None)
+                continue
+            terms = [(ctx.output, grad)] + [(s, a) for j, (s, a) in enumerate(zip(ctx.subscripts, arrays)) if j != i]
+            spanned = {}  # letter -> its length in the other terms (the broadcast one: the largest)
+            for term_letters, term in terms:
+                for letter, n in zip(term_letters, term.shape):
+                    spanned[letter] = max(spanned.get(letter, 1), n)
+            lone = "".join(c for c, n in zip(letters, array.shape) if spanned.get(c, 1) < n)
+            if lone:
+                terms.append((lone, xp.ones(tuple(array.shape[letters.index(c)] for c in lone), grad.dtype)))
+            spec = f"{','.join(s for s, _ in terms)}->{letters}"
+            grads.append(backend.einsum(spec, *(a for _, a in terms)))
+        return tuple(grads)
+
+
+def einsum_subscripts(spec, count):
+    """The letters of each operand and of the output, from "ij,jk->ik" or the implicit "ij,jk" (whose
+    output is, as in NumPy and PyTorch, the letters used once, in alphabetical order)."""
+    spec = spec.replace(" ", "")
+    if "..." in spec:
+        raise NotImplementedError(f"einsum {spec!r}: the ellipsis '...' is not supported; name every dim with a letter")
+    inputs, arrow, output = spec.partition("->")
+    inputs = inputs.split(",")
+    if len(inputs) != count:
+        raise ValueError(f"einsum {spec!r} names {len(inputs)} operand(s), but {count} were given")
+    for letters in inputs:  # x_i's gradient would have to go to a diagonal: not written
+        if len(set(letters)) != len(letters):
+            raise NotImplementedError(f"einsum {spec!r}: a letter repeated within one operand ({letters!r}: a "
+                                      "diagonal or trace) is not supported")
+    if not arrow:
+        used = "".join(inputs)
+        output = "".join(sorted(c for c in set(used) if used.count(c) == 1))
+    return inputs, output
+
+
+def einsum(spec, *operands):
+    """mg.einsum("ij,jk->ik", a, b), as torch.einsum (also with the operands in one list)."""
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    inputs, output = einsum_subscripts(spec, len(operands))
+    return Einsum.apply(*promote(*operands), inputs=inputs, output=output)
