@@ -2,10 +2,14 @@
 cosine_similarity and pad, and the small tensor helpers (outer, allclose, type_as, normal_, uniform_).
 Each is gradchecked in float64 and, where torch is installed, compared with PyTorch (values and
 gradients)."""
+import contextlib
+
 import numpy as np
 import pytest
 
 import minigrad as mg
+from minigrad import nn
+from minigrad.nn import functional as F
 
 
 def leaves(rng, *shapes):
@@ -86,3 +90,108 @@ def test_einsum_says_when_operands_do_not_fit():
         mg.einsum("ij,jk->ik", mg.zeros(2, 2))
     with pytest.raises(ValueError, match="Einsum"):  # NumPy's own message, naming the op
         mg.einsum("ij,jk->ik", mg.zeros(2, 3), mg.zeros(4, 2))
+
+
+# ---- 2. smooth L1, Huber and KL divergence losses ------------------------------------------------
+def away_from(rng, shape, kinks, margin=0.1):
+    """Differences x - y at least margin from each kink (where the loss's second derivative jumps, or
+    |d| has none), as (input, target) float64 leaves."""
+    diff = rng.uniform(-3, 3, shape)
+    for kink in kinks:
+        diff = np.where(np.abs(diff - kink) < margin, kink + 2 * margin * np.where(diff >= kink, 1, -1), diff)
+    target = rng.uniform(-1, 1, shape)
+    return (mg.tensor(target + diff, dtype=mg.float64, requires_grad=True),
+            mg.tensor(target, dtype=mg.float64, requires_grad=True))
+
+
+REGRESSION_LOSSES = [  # (name, the call given F (ours or torch's), kinks of the difference)
+    ("smooth_l1", lambda F, x, y, r: F.smooth_l1_loss(x, y, reduction=r), (-1, 1)),
+    ("smooth_l1_beta", lambda F, x, y, r: F.smooth_l1_loss(x, y, reduction=r, beta=0.5), (-0.5, 0.5)),
+    ("smooth_l1_beta0", lambda F, x, y, r: F.smooth_l1_loss(x, y, reduction=r, beta=0.0), (0,)),
+    ("huber", lambda F, x, y, r: F.huber_loss(x, y, reduction=r), (-1, 1)),
+    ("huber_delta", lambda F, x, y, r: F.huber_loss(x, y, reduction=r, delta=2.0), (-2, 2)),
+]
+
+
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("name, call, kinks", REGRESSION_LOSSES, ids=[c[0] for c in REGRESSION_LOSSES])
+def test_regression_losses_gradcheck_and_match_torch(name, call, kinks, reduction):
+    x, y = away_from(np.random.default_rng(0), (4, 5), kinks)
+    mg.gradcheck(lambda x, y: call(F, x, y, reduction), [x, y])
+    torch = pytest.importorskip("torch")
+    matches_torch(lambda x, y: call(F, x, y, reduction),
+                  lambda x, y: call(torch.nn.functional, x, y, reduction), [x, y])
+
+
+def test_huber_and_smooth_l1_values_on_both_sides_of_the_kink():
+    x, y = mg.tensor([0.5, 3.0, -4.0]), mg.zeros(3)
+    assert F.huber_loss(x, y, reduction="none", delta=2.0).tolist() == [0.125, 4.0, 6.0]  # 2 (|d| - 1)
+    assert F.smooth_l1_loss(x, y, reduction="none", beta=2.0).tolist() == [0.0625, 2.0, 3.0]  # huber / 2
+    assert F.smooth_l1_loss(x, y, beta=0.0).item() == pytest.approx(F.l1_loss(x, y).item())
+
+
+def test_regression_losses_refuse_bad_arguments():
+    x = mg.zeros(3)
+    with pytest.raises(ValueError, match="delta must be positive"):
+        F.huber_loss(x, x, delta=0.0)
+    with pytest.raises(ValueError, match="beta must not be negative"):
+        F.smooth_l1_loss(x, x, beta=-1.0)
+    with pytest.raises(ValueError, match="same shape"):
+        F.huber_loss(x, mg.zeros(3, 1))
+
+
+def distributions(rng, shape, zeros=False):
+    """(log-probabilities, probabilities) along the last dim, float64 leaves; some target
+    probabilities exactly 0 when asked (0 log 0 counts as 0)."""
+    log_p = rng.uniform(-2, 2, shape)
+    log_p -= np.log(np.exp(log_p).sum(-1, keepdims=True))
+    q = rng.uniform(0.1, 1, shape)
+    if zeros:
+        q[..., 0] = 0
+    q /= q.sum(-1, keepdims=True)
+    return (mg.tensor(log_p, dtype=mg.float64, requires_grad=True),
+            mg.tensor(q, dtype=mg.float64, requires_grad=not zeros))  # log y's slope at 0 is infinite
+
+
+@pytest.mark.parametrize("reduction", ["mean", "batchmean", "sum", "none"])
+@pytest.mark.parametrize("log_target", [False, True])
+def test_kl_div_gradchecks_and_matches_torch(reduction, log_target):
+    torch = pytest.importorskip("torch")
+    x, y = distributions(np.random.default_rng(0), (3, 4))
+    if log_target:
+        y = mg.tensor(np.log(y.numpy()), dtype=mg.float64, requires_grad=True)
+    mg.gradcheck(lambda x, y: F.kl_div(x, y, reduction=reduction, log_target=log_target), [x, y])
+    # PyTorch warns that "mean" is not the KL's mean (batchmean is); its value is ours all the same
+    with pytest.warns(UserWarning, match="batchmean") if reduction == "mean" else contextlib.nullcontext():
+        matches_torch(lambda x, y: F.kl_div(x, y, reduction, log_target),
+                      lambda x, y: torch.nn.functional.kl_div(x, y, reduction=reduction, log_target=log_target),
+                      [x, y])
+
+
+def test_kl_div_counts_zero_probabilities_as_zero():
+    torch = pytest.importorskip("torch")
+    x, y = distributions(np.random.default_rng(0), (3, 4), zeros=True)
+    loss = F.kl_div(x, y, reduction="batchmean")
+    assert np.isfinite(loss.item())
+    matches_torch(lambda x, y: F.kl_div(x, y, reduction="batchmean"),
+                  lambda x, y: torch.nn.functional.kl_div(x, y, reduction="batchmean"), [x, y])
+    mg.gradcheck(lambda x: F.kl_div(x, y, reduction="sum"), [x])
+
+
+def test_kl_div_of_a_distribution_with_itself_is_zero_and_batchmean_divides_by_rows():
+    x, y = distributions(np.random.default_rng(0), (3, 4))
+    assert F.kl_div(x, x.detach().exp(), reduction="sum").item() == pytest.approx(0, abs=1e-12)
+    total = F.kl_div(x, y, reduction="sum").item()
+    assert F.kl_div(x, y, reduction="batchmean").item() == pytest.approx(total / 3)
+    assert F.kl_div(x, y).item() == pytest.approx(total / 12)
+    with pytest.raises(ValueError, match="'batchmean'"):
+        F.kl_div(x, y, reduction="average")
+
+
+def test_loss_modules_keep_their_options():
+    x, y = mg.tensor([0.5, 3.0, -4.0]), mg.zeros(3)
+    assert nn.SmoothL1Loss(beta=2.0)(x, y).item() == F.smooth_l1_loss(x, y, beta=2.0).item()
+    assert nn.HuberLoss(reduction="sum", delta=2.0)(x, y).item() == 10.125
+    log_p, p = mg.tensor([[-1.0, -0.5]]), mg.tensor([[0.25, 0.75]])
+    assert nn.KLDivLoss(reduction="batchmean", log_target=True)(log_p, p.log()).item() == pytest.approx(
+        F.kl_div(log_p, p, reduction="batchmean").item())

@@ -2,9 +2,10 @@
 
 Most are the engine's ops under their PyTorch names; a layer such as
 nn.Linear only owns parameters and calls one of these in its forward. The rest
-(the losses below cross_entropy, and silu, leaky_relu, one_hot) are composed
-from those ops, so their backward is the ops' own: nothing new to derive
-(binary_cross_entropy's is ops.fused's, to match PyTorch's gradient at 0 and 1).
+(the losses below cross_entropy, normalize, cosine_similarity, pad, and silu,
+leaky_relu, one_hot) are composed from those ops, so their backward is the ops'
+own: nothing new to derive (binary_cross_entropy's is ops.fused's, to match
+PyTorch's gradient at 0 and 1).
 """
 
 from minigrad import creation, ops
@@ -80,6 +81,53 @@ def l1_loss(input, target, reduction="mean"):
     """mean(|x - y|)"""
     target = pointwise_loss("l1_loss", input, target, reduction)
     return apply_reduction((input - target).abs(), reduction)
+
+
+def huber(diff, delta):
+    """0.5 d^2 where |d| < delta, delta (|d| - 0.5 delta) beyond: a parabola that meets two lines with
+    their value and slope, so the gradient d (inside) or delta sign(d) (outside) has no jump."""
+    size = diff.abs()
+    return ops.where(size < delta, 0.5 * diff * diff, delta * (size - 0.5 * delta))
+
+
+def huber_loss(input, target, reduction="mean", delta=1.0):
+    """mean(huber(x - y)): squared error for errors under delta, absolute error (scaled by delta) beyond,
+    so a few outliers pull on the fit no harder than delta each."""
+    target = pointwise_loss("huber_loss", input, target, reduction)
+    if delta <= 0:
+        raise ValueError(f"huber_loss: delta must be positive, got {delta}")
+    return apply_reduction(huber(input - target, delta), reduction)
+
+
+def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
+    """mean(huber(x - y) / beta): 0.5 d^2 / beta where |d| < beta, |d| - 0.5 beta beyond; the L1 loss with
+    its kink at 0 rounded off (beta = 0 is the L1 loss itself). Huber's loss divided by beta, so the
+    slope far out is 1, not beta."""
+    target = pointwise_loss("smooth_l1_loss", input, target, reduction)
+    if beta < 0:
+        raise ValueError(f"smooth_l1_loss: beta must not be negative, got {beta}")
+    if beta == 0:  # not huber / 0: where's branch not taken would still send back 0 / 0 = NaN
+        return apply_reduction((input - target).abs(), reduction)
+    return apply_reduction(huber(input - target, beta) / beta, reduction)
+
+
+def kl_div(input, target, reduction="mean", log_target=False):
+    """sum of y (log y - x): the Kullback-Leibler divergence KL(y || p) for input x = log p (log-probabilities,
+    e.g. from log_softmax) and target probabilities y (or log y, with log_target=True); y log y is 0 where y is 0.
+
+    "batchmean" divides the sum by the batch size (input.shape[0]): the true mean KL per sample. "mean"
+    divides by the number of elements, as PyTorch does (which warns that this is not the KL's mean)."""
+    target = target if isinstance(target, Tensor) else Tensor(target, dtype=input.dtype, device=input.device)
+    check_same_shape("kl_div", input, target)
+    if reduction not in ("mean", "batchmean", "sum", "none"):
+        raise ValueError(f"kl_div: reduction must be 'mean', 'batchmean', 'sum' or 'none', got {reduction!r}")
+    if log_target:
+        losses = target.exp() * (target - input)
+    else:  # log of 1, not of 0, where y is 0: y log y is then 0, and so is its gradient's 0 * log y
+        losses = target * (ops.where(target == 0, 1.0, target).log() - input)
+    if reduction != "batchmean":
+        return apply_reduction(losses, reduction)
+    return losses.sum() / input.shape[0] if input.ndim else losses.sum()  # a 0-d input is one sample
 
 
 def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):

@@ -39,6 +39,40 @@ class L1Loss(Loss):
         return F.l1_loss(input, target, reduction=self.reduction)
 
 
+class SmoothL1Loss(Loss):
+    """mean(0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta), d = x - y."""
+
+    def __init__(self, reduction="mean", beta=1.0):
+        super().__init__(reduction)
+        self.beta = beta
+
+    def forward(self, input, target):
+        return F.smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta)
+
+
+class HuberLoss(Loss):
+    """mean(0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta)), d = x - y."""
+
+    def __init__(self, reduction="mean", delta=1.0):
+        super().__init__(reduction)
+        self.delta = delta
+
+    def forward(self, input, target):
+        return F.huber_loss(input, target, reduction=self.reduction, delta=self.delta)
+
+
+class KLDivLoss(Loss):
+    """sum of y (log y - x) for log-probabilities x and probabilities y (log y with log_target=True);
+    reduction "batchmean" divides by the batch size."""
+
+    def __init__(self, reduction="mean", log_target=False):
+        super().__init__(reduction)
+        self.log_target = log_target
+
+    def forward(self, input, target):
+        return F.kl_div(input, target, reduction=self.reduction, log_target=self.log_target)
+
+
 class NLLLoss(Loss):
     """sum_i -w[t_i] x[i, t_i] / sum_i w[t_i], x holding log-probabilities (classes last)."""
 
