@@ -195,3 +195,64 @@ def test_loss_modules_keep_their_options():
     log_p, p = mg.tensor([[-1.0, -0.5]]), mg.tensor([[0.25, 0.75]])
     assert nn.KLDivLoss(reduction="batchmean", log_target=True)(log_p, p.log()).item() == pytest.approx(
         F.kl_div(log_p, p, reduction="batchmean").item())
+
+
+# ---- 3. normalize, cosine_similarity, pad ----------------------------------------------------------
+@pytest.mark.parametrize("p, dim", [(2, 1), (2, -1), (1, 0), (3, 2)])
+def test_normalize_gradchecks_and_matches_torch(p, dim):
+    torch = pytest.importorskip("torch")
+    values = np.random.default_rng(0).uniform(-2, 2, (2, 3, 4))
+    x = mg.tensor(np.where(np.abs(values) < 0.1, 0.5, values), dtype=mg.float64, requires_grad=True)  # |x|'s kink
+    mg.gradcheck(lambda x: F.normalize(x, p, dim), [x])
+    matches_torch(lambda x: F.normalize(x, p, dim), lambda x: torch.nn.functional.normalize(x, p, dim), [x])
+
+
+def test_normalize_makes_unit_vectors_and_leaves_zero_vectors_zero():
+    torch = pytest.importorskip("torch")
+    x = mg.tensor([[3.0, 4.0], [0.0, 0.0]], dtype=mg.float64, requires_grad=True)
+    assert F.normalize(x).tolist() == [[0.6, 0.8], [0.0, 0.0]]
+    matches_torch(F.normalize, torch.nn.functional.normalize, [x])  # at 0 too: 1 / eps, as PyTorch
+
+
+@pytest.mark.parametrize("shapes, dim", [([(3, 4), (3, 4)], 1), ([(2, 3, 4), (1, 4)], -1), ([(4, 3), (4, 1)], 0)])
+def test_cosine_similarity_gradchecks_and_matches_torch(shapes, dim):
+    torch = pytest.importorskip("torch")
+    a, b = leaves(np.random.default_rng(0), *shapes)
+    mg.gradcheck(lambda a, b: F.cosine_similarity(a, b, dim), [a, b])
+    matches_torch(lambda a, b: F.cosine_similarity(a, b, dim),
+                  lambda a, b: torch.nn.functional.cosine_similarity(a, b, dim), [a, b])
+
+
+def test_cosine_similarity_makes_each_a_unit_vector_first_as_pytorch():
+    """For vectors shorter than eps, PyTorch's max(||a||, eps) max(||b||, eps) and the older
+    max(||a|| ||b||, eps) differ: two parallel vectors of length 1e-5 have cosine 1, not 0.01. (Below eps
+    the gradients differ: PyTorch clamps the norm's value but not its gradient; ours is the gradient
+    of the value computed.)"""
+    torch = pytest.importorskip("torch")
+    a, b = [[1e-5, 0.0], [1e-9, 2e-9], [0.0, 0.0]], [[1e-5, 0.0], [1.0, 2.0], [1.0, 0.0]]
+    ours = F.cosine_similarity(mg.tensor(a, dtype=mg.float64), mg.tensor(b, dtype=mg.float64))
+    theirs = torch.nn.functional.cosine_similarity(*(torch.tensor(v, dtype=torch.float64) for v in (a, b)))
+    np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-12)
+    assert ours[0].item() == pytest.approx(1.0) and ours[2].item() == 0.0
+
+
+PADS = [(1, 2), (0, 1, 2, 0), (1, 1, 0, 2, 1, 0), (-1, 2), (2, -1, -1, 1), (0, 0)]
+
+
+@pytest.mark.parametrize("amounts", PADS, ids=str)
+def test_pad_gradchecks_and_matches_torch(amounts):
+    torch = pytest.importorskip("torch")
+    x, = leaves(np.random.default_rng(0), (2, 3, 4))
+    mg.gradcheck(lambda x: F.pad(x, amounts, value=0.5), [x])
+    matches_torch(lambda x: F.pad(x, amounts, value=0.5),
+                  lambda x: torch.nn.functional.pad(x, amounts, value=0.5), [x])
+
+
+def test_pad_fills_with_value_in_the_input_dtype_and_refuses_other_modes():
+    ids = mg.tensor([[1, 2]])
+    padded = F.pad(ids, (1, 0, 0, 1), value=7)
+    assert padded.dtype == mg.int64 and padded.tolist() == [[7, 1, 2], [7, 7, 7]]
+    with pytest.raises(NotImplementedError, match="mode 'reflect'"):
+        F.pad(mg.zeros(2, 3), (1, 1), mode="reflect")
+    with pytest.raises(ValueError, match="pairs"):
+        F.pad(mg.zeros(3), (1, 1, 1, 1))

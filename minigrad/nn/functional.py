@@ -184,3 +184,43 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
                          "use binary_cross_entropy_with_logits")
     losses = fused.binary_cross_entropy(input, target)
     return apply_reduction(losses if weight is None else losses * weight, reduction)
+
+
+# ---- vectors and padding --------------------------------------------------------------------
+def normalize(input, p=2.0, dim=1, eps=1e-12):
+    """input / max(||input||_p, eps) along dim: unit vectors; eps keeps a zero vector at zero, not 0 / 0."""
+    return input / input.norm(p, dim, keepdim=True).clamp(min=eps)
+
+
+def cosine_similarity(x1, x2, dim=1, eps=1e-8):
+    """x1 . x2 / (max(||x1||, eps) max(||x2||, eps)) along dim (x1 and x2 broadcast): the cosine of the
+    angle between them. Each is made a unit vector first, as PyTorch does (its docs once said
+    max(||x1|| ||x2||, eps), which differs for vectors shorter than eps). Below eps the gradient is that
+    of the value computed; PyTorch's clamps the norm's value but not its gradient."""
+    return (normalize(x1, 2, dim, eps) * normalize(x2, 2, dim, eps)).sum(dim)
+
+
+def pad(input, pad, mode="constant", value=0.0):
+    """input with value added around it: pad = (left, right) for the last dim, then (top, bottom) for
+    the one before, and so on backwards, as PyTorch's pad; a negative amount crops instead. A cat of
+    the input with filled blocks, so the gradient is the input's slice of the output's gradient."""
+    if mode != "constant":
+        raise NotImplementedError(f"pad: mode {mode!r} is not supported; only 'constant' is")
+    if len(pad) % 2 or len(pad) // 2 > input.ndim:
+        raise ValueError(f"pad: expected (before, after) pairs for at most {input.ndim} dims of shape "
+                         f"{input.shape}, got {tuple(pad)}")
+    out = input
+    for i in range(len(pad) // 2):
+        dim, before, after = input.ndim - 1 - i, pad[2 * i], pad[2 * i + 1]
+        if before < 0 or after < 0:
+            kept = slice(max(-before, 0), out.shape[dim] - max(-after, 0))
+            out = out[(slice(None),) * dim + (kept,)]
+        parts = ([filled(out, dim, before, value)] if before > 0 else []) + [out] + (
+            [filled(out, dim, after, value)] if after > 0 else [])
+        out = ops.cat(parts, dim) if len(parts) > 1 else out
+    return out
+
+
+def filled(like, dim, n, value):
+    """A block of value shaped as `like` but n long along dim, of its dtype and on its device."""
+    return creation.full(like.shape[:dim] + (n,) + like.shape[dim + 1:], value, like.dtype, like.device)
