@@ -15,10 +15,10 @@ from minigrad.creation import (
     rand, rand_like, randint, randn, randn_like, randperm, tensor, zeros, zeros_like,
 )
 from minigrad.functions import (  # the torch.X(t, ...) forms of the tensor methods
-    abs, add, argmax, argmin, chunk, clamp, clip, cos, cumsum, div, exp, flatten, flip, floor_divide,
-    gather, log, log_softmax, matmul, max, maximum, mean, min, minimum, mul, norm, permute, pow, prod,
-    relu, remainder, reshape, sigmoid, sin, softmax, split, sqrt, squeeze, std, sub, sum, tanh, topk,
-    transpose, unbind, unsqueeze, var,
+    abs, add, allclose, argmax, argmin, chunk, clamp, clip, cos, cumsum, div, exp, flatten, flip,
+    floor_divide, gather, log, log_softmax, matmul, max, maximum, mean, min, minimum, mul, norm, outer,
+    permute, pow, prod, relu, remainder, reshape, sigmoid, sin, softmax, split, sqrt, squeeze, std, sub,
+    sum, tanh, topk, transpose, unbind, unsqueeze, var,
 )
 from minigrad.ops import cat, einsum, stack, tril, triu, where
 from minigrad.gradcheck import GradcheckError, gradcheck

@@ -143,6 +143,10 @@ def matmul(a, b):
     return ops.matmul(*_operands(a, b))
 
 
+def outer(a, b):
+    return _tensor(a).outer(_tensor(b))
+
+
 def reshape(x, shape):
     return _tensor(x).reshape(shape)
 
@@ -209,3 +213,8 @@ def floor_divide(a, b):
 
 def remainder(a, b):
     return ops.remainder(*_operands(a, b))
+
+
+def allclose(a, b, rtol=1e-5, atol=1e-8, equal_nan=False):
+    a, b = _operands(a, b)
+    return a.allclose(b, rtol, atol, equal_nan)

@@ -301,6 +301,10 @@ class Tensor:
     def bool(self):
         return self.to(backend.bool_)
 
+    def type_as(self, other):
+        """A cast to other's dtype (between float dtypes the gradient flows back, cast), as .to(other.dtype)."""
+        return self.to(other.dtype)
+
     # ---- backward ------------------------------------------------------------
     def backward(self, grad=None, retain_graph=False):
         """Add d(self)/d(leaf) into .grad of every leaf this tensor depends on (gradients
@@ -485,6 +489,18 @@ class Tensor:
     def zero_(self):
         return self.fill_(0, name="zero_")
 
+    # Random refills are nn.init's; the in-place rules are checked here, in the caller's grad mode
+    # (init's functions write under no_grad, where a leaf that requires grad may change: initialisation)
+    def normal_(self, mean=0.0, std=1.0):
+        """Samples from N(mean, std^2), in place, drawn from the device's seeded generator."""
+        self._check_inplace("normal_")
+        return init.normal_(self, mean, std)
+
+    def uniform_(self, a=0.0, b=1.0):
+        """Samples from U(a, b), in place, drawn from the device's seeded generator."""
+        self._check_inplace("uniform_")
+        return init.uniform_(self, a, b)
+
     def masked_fill_(self, mask, value):
         """value where the bool mask (broadcast to this shape) is True, in place; as fill_, only
         where no graph would have to record it (see masked_fill for the differentiable form)."""
@@ -556,6 +572,10 @@ class Tensor:
         if self.data.size != 1:
             raise ValueError(f"the truth value of a tensor of shape {self.shape} is ambiguous; use .any() or .all()")
         return bool(self.data)
+
+    def allclose(self, other, rtol=1e-5, atol=1e-8, equal_nan=False):
+        """Whether every |self - other| <= atol + rtol |other| (a Python bool, no graph), as torch.allclose."""
+        return bool(backend.xp_of(self.data).allclose(self.data, self._raw(other), rtol, atol, equal_nan))
 
     def any(self):
         return bool(self.data.any())
@@ -796,6 +816,12 @@ class Tensor:
     def matmul(self, other):
         return ops.matmul(self, other)
 
+    def outer(self, other):
+        """The outer product of two vectors: out[i, j] = self[i] other[j] (a broadcast product)."""
+        if self.ndim != 1 or other.ndim != 1:
+            raise ValueError(f"outer: expects two 1-d tensors, got shapes {self.shape} and {other.shape}")
+        return self[:, None] * other[None, :]
+
     def softmax(self, dim=-1):
         return ops.softmax(self, dim)
 
@@ -822,3 +848,4 @@ class Tensor:
 
 
 from minigrad import creation, ops  # noqa: E402  (they need Tensor defined first)
+from minigrad.nn import init  # noqa: E402

@@ -256,3 +256,69 @@ def test_pad_fills_with_value_in_the_input_dtype_and_refuses_other_modes():
         F.pad(mg.zeros(2, 3), (1, 1), mode="reflect")
     with pytest.raises(ValueError, match="pairs"):
         F.pad(mg.zeros(3), (1, 1, 1, 1))
+
+
+# ---- 4. outer, allclose, type_as, normal_, uniform_ ------------------------------------------------
+def test_outer_gradchecks_and_matches_torch():
+    torch = pytest.importorskip("torch")
+    a, b = leaves(np.random.default_rng(0), (3,), (4,))
+    mg.gradcheck(mg.outer, [a, b])
+    matches_torch(mg.outer, torch.outer, [a, b])
+    assert mg.outer([1.0, 2.0], [3.0]).tolist() == [[3.0], [6.0]] and a.outer(b).shape == (3, 4)
+    with pytest.raises(ValueError, match="two 1-d tensors"):
+        mg.outer(mg.zeros(2, 2), b)
+
+
+def test_allclose_is_a_bool_with_pytorchs_tolerances():
+    torch = pytest.importorskip("torch")
+    a = mg.tensor([1.0, 100.0], requires_grad=True)
+    for b in ([1.0, 100.0 + 1e-3], [1.0 + 1e-7, 100.0], [1.0 + 1e-4, 100.0], [1.0, 100.0]):
+        expected = torch.allclose(torch.tensor([1.0, 100.0]), torch.tensor(b))
+        assert mg.allclose(a, mg.tensor(b)) is expected and a.allclose(mg.tensor(b)) is expected
+    assert a.allclose(a + 1e-3, atol=1e-2) and not a.allclose(a + 1e-3, rtol=0, atol=0)
+    assert mg.allclose(a, 1.0, rtol=100.0) and not mg.allclose(mg.tensor([float("nan")]), float("nan"))
+    assert mg.allclose(mg.tensor([float("nan")]), float("nan"), equal_nan=True)
+
+
+def test_type_as_casts_to_the_other_dtype_keeping_the_gradient_between_floats():
+    x = mg.tensor([1.5, 2.5], requires_grad=True)
+    y = x.type_as(mg.zeros(1, dtype=mg.float64))
+    assert y.dtype == mg.float64
+    (y * y).sum().backward()
+    assert x.grad.dtype == mg.float32 and x.grad.tolist() == [3.0, 5.0]
+    assert x.type_as(mg.tensor([1])).tolist() == [1, 2] and not x.type_as(mg.tensor([1])).requires_grad
+    mg.gradcheck(lambda x: x.type_as(x) * 2, leaves(np.random.default_rng(0), (3,)))
+
+
+@pytest.mark.parametrize("name, args, check", [
+    ("normal_", (3.0, 0.5), lambda v: abs(v.mean() - 3.0) < 0.05 and abs(v.std() - 0.5) < 0.05),
+    ("uniform_", (-2.0, -1.0), lambda v: v.min() >= -2.0 and v.max() < -1.0 and abs(v.mean() + 1.5) < 0.05),
+])
+def test_random_refills_draw_from_the_seeded_generator_in_place(name, args, check):
+    x = mg.zeros(100, 100, dtype=mg.float64)
+    mg.manual_seed(3)
+    assert getattr(x, name)(*args) is x and check(x.numpy())
+    first = x.numpy().copy()
+    mg.manual_seed(3)
+    np.testing.assert_array_equal(getattr(mg.zeros(100, 100, dtype=mg.float64), name)(*args).numpy(), first)
+    assert getattr(mg.zeros(3), name)().dtype == mg.float32  # keeps the tensor's dtype
+
+
+@pytest.mark.parametrize("name", ["normal_", "uniform_"])
+def test_random_refills_follow_the_in_place_rules(name):
+    w = mg.zeros(3, requires_grad=True)
+    with pytest.raises(RuntimeError, match=f"{name}: in-place change of a tensor that requires grad"):
+        getattr(w, name)()
+    with mg.no_grad():  # initialisation: allowed, as for fill_
+        getattr(w, name)()
+    assert w.is_leaf and w.requires_grad and (w != 0).all()
+    with pytest.raises(RuntimeError, match=f"{name}: in-place change of a tensor the graph computed"):
+        getattr(w * 2, name)()
+    with pytest.raises(RuntimeError, match="expanded view"):
+        getattr(mg.zeros(1, 3).expand(2, 3), name)()
+    y = mg.ones(3, requires_grad=True) * 1.0
+    squared = y * y  # saved y for its backward ...
+    with mg.no_grad():
+        getattr(y, name)()
+    with pytest.raises(RuntimeError, match="modified in place"):  # ... which the refill made stale
+        squared.sum().backward()
