@@ -494,12 +494,14 @@ class Tensor:
     def normal_(self, mean=0.0, std=1.0):
         """Samples from N(mean, std^2), in place, drawn from the device's seeded generator."""
         self._check_inplace("normal_")
-        return init.normal_(self, mean, std)
+        self.data[...] = mean + std * backend.generator(self.device).standard_normal(self.shape, dtype=self.dtype)
+        return self
 
     def uniform_(self, a=0.0, b=1.0):
         """Samples from U(a, b), in place, drawn from the device's seeded generator."""
         self._check_inplace("uniform_")
-        return init.uniform_(self, a, b)
+        self.data[...] = a + (b - a) * backend.generator(self.device).random(self.shape, dtype=self.dtype)
+        return self
 
     def masked_fill_(self, mask, value):
         """value where the bool mask (broadcast to this shape) is True, in place; as fill_, only
@@ -848,4 +850,3 @@ class Tensor:
 
 
 from minigrad import creation, ops  # noqa: E402  (they need Tensor defined first)
-from minigrad.nn import init  # noqa: E402

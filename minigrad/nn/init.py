@@ -12,22 +12,19 @@ the signal), or 2 / (fan_in + fan_out) to balance forward and backward passes
 """
 import math
 
-from minigrad import backend
 from minigrad.tensor import no_grad
 
 
 def uniform_(tensor, a=0.0, b=1.0):
     """Samples from U(a, b)."""
-    draws = backend.generator(tensor.device).random(tensor.shape, dtype=tensor.dtype)
     with no_grad():
-        return tensor.copy_(a + (b - a) * draws)
+        return tensor.uniform_(a, b)
 
 
 def normal_(tensor, mean=0.0, std=1.0):
     """Samples from N(mean, std^2)."""
-    draws = backend.generator(tensor.device).standard_normal(tensor.shape, dtype=tensor.dtype)
     with no_grad():
-        return tensor.copy_(mean + std * draws)
+        return tensor.normal_(mean, std)
 
 
 def constant_(tensor, value):
