@@ -15,11 +15,12 @@ def gradcheck_command(args):
 
     start = time.perf_counter()
     rows = run_catalogue(device=args.device)
-    print(f"{'op':<15} {'shapes tried':<44} {'max abs err':>11} {'max rel err':>11}  pass")
+    width = max(len("op"), *(len(row["op"]) for row in rows))  # binary_cross_entropy is 20 letters
+    print(f"{'op':<{width}} {'shapes tried':<44} {'max abs err':>11} {'max rel err':>11}  pass")
     for row in rows:
         shapes = ", ".join(row["shapes"])
         shapes = shapes if len(shapes) <= 44 else shapes[:41] + "..."
-        print(f"{row['op']:<15} {shapes:<44} {row['max_abs_error']:>11.2e} {row['max_rel_error']:>11.2e}  "
+        print(f"{row['op']:<{width}} {shapes:<44} {row['max_abs_error']:>11.2e} {row['max_rel_error']:>11.2e}  "
               f"{'yes' if row['passed'] else 'NO'}")
     failed = [row for row in rows if not row["passed"]]
     for row in failed:

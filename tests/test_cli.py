@@ -17,6 +17,9 @@ def test_gradcheck_prints_an_all_pass_table(capsys):
     out = capsys.readouterr().out
     assert "matmul" in out and "attention" in out and " NO" not in out
     assert "ops pass gradcheck on cpu" in out
+    table = out.splitlines()[:-2]  # the header and a row per op: their columns start where the header's do
+    shapes_at = table[0].index("shapes tried")
+    assert all(row[shapes_at - 1] == " " and row[shapes_at] != " " for row in table[1:])
 
 
 def test_cuda_without_a_gpu_is_a_clear_error(capsys):
