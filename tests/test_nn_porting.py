@@ -306,6 +306,11 @@ def test_binary_cross_entropy_refuses_values_outside_0_1():
 
 
 # ---- nll_loss and weighted cross_entropy ---------------------------------------------------------------
+def classes_second(x):
+    """(N, ..., C) as PyTorch's (N, C, ...): the losses take the class dim second, as PyTorch."""
+    return x if x.ndim <= 2 else x.permute(0, x.ndim - 1, *range(1, x.ndim - 1))
+
+
 def np_weighted_nll(log_p, target, weight, reduction, ignore_index=-100):
     log_p, target = log_p.reshape(-1, log_p.shape[-1]), target.reshape(-1)
     kept = target != ignore_index
@@ -326,10 +331,10 @@ def test_nll_loss_values_and_gradcheck(case, seed, weighted, reduction):
     t = ids(target)
     expected = np_weighted_nll(x.numpy(), target, np.ones(shape[-1]) if weight is None else weight.numpy(),
                                reduction)
-    out = F.nll_loss(x, t, weight=weight, reduction=reduction)
+    out = F.nll_loss(classes_second(x), t, weight=weight, reduction=reduction)
     assert out.shape == (target.shape if reduction == "none" else ())
     np.testing.assert_allclose(out.numpy().reshape(-1), np.reshape(expected, -1), rtol=1e-12)
-    mg.gradcheck(lambda x: F.nll_loss(x, t, weight=weight, reduction=reduction), [x])
+    mg.gradcheck(lambda x: F.nll_loss(classes_second(x), t, weight=weight, reduction=reduction), [x])
 
 
 @checks
@@ -339,15 +344,15 @@ def test_weighted_cross_entropy_gradcheck(case, seed, smoothing, reduction, tran
     shape, target = case
     x, t = make_input(real, shape, seed, transposed), ids(target)
     weight = constant(positive, shape[-1:], seed + 1)
-    mg.gradcheck(lambda x: F.cross_entropy(x, t, weight=weight, reduction=reduction, label_smoothing=smoothing),
-                 [x])
+    mg.gradcheck(lambda x: F.cross_entropy(classes_second(x), t, weight=weight, reduction=reduction,
+                                           label_smoothing=smoothing), [x])
 
 
 def composed_weighted_cross_entropy(x, t, weight, reduction, label_smoothing):
     """PyTorch's definition, composed: nll_loss of log_softmax plus s/C times the weighted sum over
     classes of -log p, which "mean" divides by the same sum of w[t_i] as the nll term."""
     log_p = x.log_softmax(-1)
-    nll = F.nll_loss(log_p, t, weight=weight, reduction=reduction)
+    nll = F.nll_loss(classes_second(log_p), t, weight=weight, reduction=reduction)
     kept = mg.tensor((t.numpy() != -100).astype(np.float64), dtype=mg.float64)
     smooth = -(log_p * weight).sum(-1) * kept
     if reduction == "mean":
@@ -365,7 +370,7 @@ def test_weighted_cross_entropy_is_nll_of_log_softmax_plus_smoothing(case, seed,
     shape, target = case
     x, t = make_input(real, shape, seed), ids(target)
     weight = constant(positive, shape[-1:], seed + 1)
-    fused = F.cross_entropy(x, t, weight=weight, reduction=reduction, label_smoothing=smoothing)
+    fused = F.cross_entropy(classes_second(x), t, weight=weight, reduction=reduction, label_smoothing=smoothing)
     composed = composed_weighted_cross_entropy(x, t, weight, reduction, smoothing)
     np.testing.assert_allclose(fused.numpy(), composed.numpy(), rtol=1e-10, atol=1e-12)
     upstream = np.random.default_rng(seed).standard_normal(fused.shape)
@@ -407,8 +412,8 @@ def test_nll_loss_and_cross_entropy_errors():
         with pytest.raises(ValueError, match=rf"{name}: input of shape \(3, 4\) .* target of shape \(3,\), "
                                              r"got target of shape \(2,\)"):
             fn(x, ids([0, 1]))
-        with pytest.raises(TypeError, match="integer class indices"):
-            fn(x, mg.tensor([0.0, 1.0, 2.0]))
+        with pytest.raises((TypeError, ValueError), match="integer class indices|need an integer tensor"):
+            fn(x, mg.tensor([0.0, 1.0, 2.0]))  # cross_entropy reads a float target as probabilities: wrong shape
         with pytest.raises(IndexError, match="target 4 is out of range for 4 classes"):
             fn(x, ids([0, 4, 1]))
         with pytest.raises(ValueError, match=r"weight must be a float tensor of shape \(4,\).*shape \(3,\)"):
@@ -539,14 +544,14 @@ def test_cross_entropy_and_nll_with_weights_agree_with_pytorch(reduction, smooth
     t, tt = ids(target), torch.tensor(target)
     w, tw = float32_pair([0.2, 1.0, 3.0, 0.7], requires_grad=False)
 
-    def torch_layout(scores):  # PyTorch puts the classes in dim 1: (B, C, T)
+    def torch_layout(scores):  # both take PyTorch's layout, the classes in dim 1: (B, C, T)
         return scores if scores.ndim == 2 else scores.permute(0, 2, 1)
 
-    ours = nn.CrossEntropyLoss(weight=w, reduction=reduction, label_smoothing=smoothing)(x, t)
+    ours = nn.CrossEntropyLoss(weight=w, reduction=reduction, label_smoothing=smoothing)(torch_layout(x), t)
     theirs = torch.nn.CrossEntropyLoss(weight=tw, reduction=reduction, label_smoothing=smoothing)(torch_layout(tx), tt)
     assert_agrees_with_torch(ours, theirs, [(x, tx)])
     (x, tx) = float32_pair(rng.normal(0, 2, lead + (4,)))
-    ours = nn.NLLLoss(weight=w, reduction=reduction)(x.log_softmax(-1), t)
+    ours = nn.NLLLoss(weight=w, reduction=reduction)(torch_layout(x.log_softmax(-1)), t)
     theirs = torch.nn.NLLLoss(weight=tw, reduction=reduction)(torch_layout(tx.log_softmax(-1)), tt)
     assert_agrees_with_torch(ours, theirs, [(x, tx)])
 
@@ -595,3 +600,44 @@ def test_bce_gradient_at_exactly_0_and_1_agrees_with_pytorch():
     assert_agrees_with_torch(F.binary_cross_entropy(x, y, reduction="none"),
                              torch.nn.functional.binary_cross_entropy(tx, ty, reduction="none"), [(x, tx)])
     assert abs(x.grad.numpy()[0]) > 1e11 and x.grad.numpy()[2] == 0  # (0 - 1) / 1e-12 where x = 0, y = 1; 0 where x = y
+
+
+def test_losses_take_pytorchs_layout_with_the_classes_second():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(11)
+    x, tx = float32_pair(rng.normal(0, 2, (2, 5, 5)))  # C = T = 5: the classes-last reading ran silently wrong
+    target = rng.integers(0, 5, (2, 5))
+    assert_agrees_with_torch(F.cross_entropy(x, ids(target)), torch.nn.functional.cross_entropy(tx, torch.tensor(target)),
+                             [(x, tx)])
+    x, tx = float32_pair(rng.normal(0, 2, (2, 5, 5)))
+    assert_agrees_with_torch(F.nll_loss(x.log_softmax(1), ids(target), reduction="none"),
+                             torch.nn.functional.nll_loss(tx.log_softmax(1), torch.tensor(target), reduction="none"),
+                             [(x, tx)])
+    with pytest.raises(ValueError, match=r"input of shape \(2, 3, 4\) \(N, C, d1, ...: the classes in dim 1, as "
+                                         r"PyTorch\) needs a target of shape \(2, 4\), got target of shape \(2, 3\)"):
+        F.cross_entropy(mg.zeros(2, 3, 4), ids(np.zeros((2, 3), dtype=np.int64)))
+
+
+@pytest.mark.parametrize("options", [{}, {"label_smoothing": 0.1}, {"reduction": "sum"}, {"reduction": "none"},
+                                     {"weighted": True}])
+@pytest.mark.parametrize("shape", [(4, 3), (2, 3, 4)])
+def test_soft_targets_agree_with_pytorch_and_pass_gradcheck(options, shape):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(12)
+    options = dict(options)
+    weight = float32_pair([0.5, 2.0, 1.0], requires_grad=False) if options.pop("weighted", False) else (None, None)
+    probabilities = rng.dirichlet(np.ones(3), (shape[0],) + shape[2:])  # (N, d1, C), each row sums to 1
+    probabilities = np.moveaxis(probabilities, -1, 1)  # PyTorch's layout: (N, C, d1)
+    (x, tx), (q, tq) = float32_pair(rng.normal(0, 2, shape)), float32_pair(probabilities)
+    ours = F.cross_entropy(x, q, weight=weight[0], **options)
+    theirs = torch.nn.functional.cross_entropy(tx, tq, weight=weight[1], **options)
+    assert_agrees_with_torch(ours, theirs, [(x, tx), (q, tq)])  # the target's gradient too
+
+
+@pytest.mark.parametrize("options", [{}, {"label_smoothing": 0.1}, {"reduction": "none"}])
+@pytest.mark.parametrize("shape", [(4, 3), (2, 3, 4)])
+def test_soft_targets_pass_gradcheck_for_the_logits_and_the_probabilities(options, shape):
+    probabilities = np.moveaxis(np.random.default_rng(13).dirichlet(np.ones(3), (shape[0],) + shape[2:]), -1, 1)
+    x, q = make_input(real, shape, 3), mg.tensor(probabilities, dtype=mg.float64, requires_grad=True)
+    weight = mg.tensor([0.5, 2.0, 1.0], dtype=mg.float64)
+    mg.gradcheck(lambda x, q: F.cross_entropy(x, q, weight=weight, **options), [x, q])

@@ -2,16 +2,16 @@
 
 Most are the engine's ops under their PyTorch names; a layer such as
 nn.Linear only owns parameters and calls one of these in its forward. The rest
-(the losses below cross_entropy, normalize, cosine_similarity, pad, and silu,
-leaky_relu, one_hot) are composed from those ops, so their backward is the ops'
-own: nothing new to derive (binary_cross_entropy's is ops.fused's, to match
-PyTorch's gradient at 0 and 1).
+(the losses, normalize, cosine_similarity, pad, and silu, leaky_relu, one_hot)
+are composed from those ops, so their backward is the ops' own: nothing new to
+derive (cross_entropy's and binary_cross_entropy's are ops.fused's). The losses
+take PyTorch's layout, the class dim second: (N, C) or (N, C, d1, ...).
 """
 
 from minigrad import creation, ops
 from minigrad.ops import (  # noqa: F401  (re-exported)
-    cross_entropy, dropout, embedding, gelu, layer_norm, linear, log_softmax, relu,
-    scaled_dot_product_attention, sigmoid, softmax, tanh,
+    dropout, embedding, gelu, layer_norm, linear, log_softmax, relu, scaled_dot_product_attention, sigmoid,
+    softmax, tanh,
 )
 from minigrad.ops import fused
 from minigrad.ops.fused import check_class_targets, check_class_weight, check_reduction
@@ -130,14 +130,59 @@ def kl_div(input, target, reduction="mean", log_target=False):
     return losses.sum() / input.shape[0] if input.ndim else losses.sum()  # a 0-d input is one sample
 
 
+def classes_last(x):
+    """PyTorch's (N, C, d1, ...) layout as (N, d1, ..., C): the losses below take PyTorch's layout, the
+    class dim second, and the engine's ops.cross_entropy takes the class dim last (as a language
+    model's (B, T, C) logits come). A (C,) or (N, C) input is already both."""
+    return x if x.ndim <= 2 else x.permute(0, *range(2, x.ndim), 1)
+
+
+def check_class_layout(name, input, target):
+    """An (N, C, d1, ...) input needs (N, d1, ...) class targets: said in PyTorch's terms, before the move."""
+    expected = input.shape[:1] + input.shape[2:]
+    if input.ndim > 2 and target.shape != expected:
+        raise ValueError(f"{name}: input of shape {input.shape} (N, C, d1, ...: the classes in dim 1, as PyTorch) "
+                         f"needs a target of shape {expected}, got target of shape {target.shape}")
+
+
+def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
+    """Softmax cross-entropy, in PyTorch's layout: logits (N, C) with class targets (N,), or (N, C, d1, ...)
+    with (N, d1, ...) -- the class dim second, so a language model's (B, T, C) logits go in as
+    logits.view(-1, C) with targets.view(-1), as nanoGPT does. A float target of the input's shape
+    holds class probabilities (soft labels: distillation, mixup). See ops.cross_entropy for the rest."""
+    target = target if isinstance(target, Tensor) else Tensor(target, device=input.device)
+    if target.dtype.kind == "f":
+        return soft_cross_entropy(input, target, weight, reduction, label_smoothing)
+    check_class_layout("cross_entropy", input, target)
+    return ops.cross_entropy(classes_last(input), target, weight=weight, ignore_index=ignore_index,
+                             reduction=reduction, label_smoothing=label_smoothing)
+
+
+def soft_cross_entropy(input, target, weight, reduction, label_smoothing):
+    """mean_i -sum_c w[c] q[i, c] log softmax(x)[i, c], q the target's probabilities (smoothed: (1 - s) q + s / C).
+    Composed, so the target gets a gradient too, as in PyTorch."""
+    if target.shape != input.shape:
+        raise ValueError(f"cross_entropy: a float target holds class probabilities, of the input's shape "
+                         f"{input.shape}; got {target.shape} (class indices need an integer tensor: target.long())")
+    check_reduction("cross_entropy", reduction)
+    log_p, q = classes_last(input).log_softmax(-1), classes_last(target)
+    check_class_weight("cross_entropy", weight, log_p.shape[-1])
+    if label_smoothing:
+        q = q * (1 - label_smoothing) + label_smoothing / log_p.shape[-1]
+    losses = -(q * log_p * (1 if weight is None else weight)).sum(-1)  # (N, d1, ...)
+    return apply_reduction(losses, reduction)  # "mean" over the rows, weighted or not, as PyTorch
+
+
 def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     """sum_i -w[t_i] x[i, t_i] / sum_i w[t_i] over the rows not ignored, x holding log-probabilities.
 
-    Classes last, as in cross_entropy: (N, C) with (N,) targets, or (B, T, C) with
-    (B, T). nll_loss(log_softmax(x), t) is cross_entropy(x, t). If every target
-    is ignored, "mean" gives 0 (PyTorch gives NaN).
+    PyTorch's layout, as cross_entropy: (N, C) with (N,) targets, or (N, C, d1, ...)
+    with (N, d1, ...). nll_loss(log_softmax(x, 1), t) is cross_entropy(x, t). If
+    every target is ignored, "mean" gives 0 (PyTorch gives NaN).
     """
     target = target if isinstance(target, Tensor) else Tensor(target, device=input.device)
+    check_class_layout("nll_loss", input, target)
+    input = classes_last(input)
     check_class_targets("nll_loss", input, target, ignore_index)
     check_reduction("nll_loss", reduction)
     check_class_weight("nll_loss", weight, input.shape[-1])

@@ -167,8 +167,8 @@ def cross_entropy(logits, target, weight=None, ignore_index=-100, reduction="mea
     """Softmax cross-entropy of logits (..., C) against integer class targets (...).
 
     The class dim is last: (N, C) logits with (N,) targets as in PyTorch, or a
-    language model's (B, T, C) with (B, T). PyTorch's (N, C, d1, ...) layout is
-    not accepted; move the class dim last with .permute first. "mean" averages
+    language model's (B, T, C) with (B, T). (F.cross_entropy takes PyTorch's
+    (N, C, d1, ...) layout, and moves the class dim last for this.) "mean" averages
     over the targets that are not ignore_index; if every target is ignored it
     gives 0 with zero gradients (PyTorch gives NaN). weight (C,) scales each
     class's loss, and "mean" then divides by the summed weights of the targets
