@@ -6,6 +6,7 @@
     x.grad  # tensor([2. 4.], dtype=float32): d/dx sum(x^2) = 2x
 """
 from minigrad.backend import cuda_is_available, float32, float64, int32, int64, manual_seed
+from minigrad.backend import Device as device  # mg.device("cuda"), as torch.device
 from minigrad.backend import bool_ as bool
 # PyTorch's other names for the dtypes, in code you port: dtype=torch.long, torch.float, ...
 long, int, float, double = int64, int32, float32, float64
@@ -24,4 +25,4 @@ from minigrad.ops import cat, einsum, stack, tril, triu, where
 from minigrad.gradcheck import GradcheckError, gradcheck
 
 from minigrad.io import save, load
-from minigrad import nn, optim
+from minigrad import cuda, nn, optim

