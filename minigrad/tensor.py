@@ -261,10 +261,11 @@ class Tensor:
         return self
 
     def to(self, target=None, dtype=None, device=None):
-        """A copy on another device ("cpu", "cuda" or "cuda:0"; self when already there), or a cast to
-        a dtype (a new tensor even for the same dtype), or both: x.to("cuda", mg.float64),
-        x.to(device="cuda", dtype=mg.float64). A cast between float dtypes is differentiable (the
-        gradient is cast back); a cast to an integer or bool dtype leaves the graph."""
+        """A copy on another device ("cpu", "cuda", "cuda:0" or an mg.device), or a cast to a dtype,
+        or both: x.to("cuda", mg.float64), x.to(device="cuda", dtype=mg.float64). Already on that
+        device and of that dtype, it is self, not a copy, as in PyTorch (so an in-place change of
+        the result changes x: call .clone() for a copy). A cast between float dtypes is
+        differentiable (the gradient is cast back); a cast to an integer or bool dtype leaves the graph."""
         out = self
         for each in (target, device, dtype):
             if each is not None:
@@ -277,7 +278,7 @@ class Tensor:
                 return self
             moved = Tensor._from_array(backend.as_array(self.data, device=target))
             return moved.requires_grad_(self.requires_grad) if self.is_leaf else moved
-        return ops.cast(self, target)
+        return self if target == self.dtype else ops.cast(self, target)
 
     def cpu(self):
         return self.to("cpu")

@@ -71,3 +71,28 @@ def test_cuda_devices_on_the_simulated_gpu(fake_cuda):
     assert mg.tensor([1.0, 2.0]).to(mg.device("cuda")).device is mg.device("cuda")
     model = nn.Linear(2, 3).to(mg.device("cuda:0"))
     assert model.weight.device is mg.device("cuda") and model(x).device == "cuda"
+
+
+# ---- 2. .to() and the casts give self when nothing changes ---------------------------------------
+def test_to_and_casts_give_self_when_nothing_changes():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    assert x.to(mg.float32) is x and x.float() is x and x.to("cpu", mg.float32) is x and x.type_as(x) is x
+    assert x.to(device="cpu", dtype=mg.float32) is x and x.to("float32") is x
+    assert x.double() is not x and x.double().double().dtype == mg.float64
+    ids = mg.tensor([1, 2])
+    assert ids.long() is ids and ids.int() is not ids and (ids > 1).bool().dtype == mg.bool
+    y = x * 2  # a non-leaf too: the same node, no Cast in the graph
+    assert y.float() is y
+    with mg.no_grad():
+        z = mg.zeros(3)
+        z.float().fill_(5.0)  # an in-place write meant for the original reaches it, as in PyTorch
+    assert z.tolist() == [5.0, 5.0, 5.0]
+    assert z.float().clone() is not z  # a copy, when one is wanted
+
+
+def test_to_gives_self_as_torch_does():
+    torch = pytest.importorskip("torch")
+    t = torch.zeros(2)
+    assert t.to(torch.float32) is t and t.float() is t and t.to("cpu") is t  # what minigrad now matches
+    x = mg.zeros(2)
+    assert x.to(mg.float32) is x and x.float() is x and x.to("cpu") is x
