@@ -245,7 +245,7 @@ class Masked(nn.Module):
 def test_buffers_are_saved_loaded_and_moved_but_never_trained():
     model = nn.Sequential(Masked())
     assert [name for name, _ in model.named_buffers()] == ["0.bias", "0.scratch"]
-    assert list(model.state_dict()) == ["0.proj.weight", "0.proj.bias", "0.bias"]  # not the non-persistent one
+    assert list(model.state_dict()) == ["0.bias", "0.proj.weight", "0.proj.bias"]  # not the non-persistent one
     assert all(p is not model[0].bias for p in model.parameters()) and len(list(model.buffers())) == 2
     model(mg.randn(2, 3, 3)).sum().backward()
     assert model[0].bias.grad is None and model[0].proj.weight.grad is not None

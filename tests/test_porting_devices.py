@@ -96,3 +96,62 @@ def test_to_gives_self_as_torch_does():
     assert t.to(torch.float32) is t and t.float() is t and t.to("cpu") is t  # what minigrad now matches
     x = mg.zeros(2)
     assert x.to(mg.float32) is x and x.float() is x and x.to("cpu") is x
+
+
+# ---- 3. state_dict's order ---------------------------------------------------------------------
+class Block(nn.Module):
+    """A child (proj), a parameter of its own set after it, and a buffer: PyTorch lists the block's own
+    parameters, then its own buffers, then its children's."""
+
+    def __init__(self):
+        super().__init__()
+        self.proj = nn.Linear(3, 2)
+        self.gain = nn.Parameter(mg.ones(2))
+        self.register_buffer("mask", mg.ones(3))
+        self.register_buffer("scratch", mg.zeros(1), persistent=False)
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.blocks = nn.Sequential(Block(), Block())
+        self.register_buffer("position", mg.arange(4))
+        self.head = nn.Linear(2, 1)
+
+
+def torch_net(torch):
+    class TorchBlock(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.proj = torch.nn.Linear(3, 2)
+            self.gain = torch.nn.Parameter(torch.ones(2))
+            self.register_buffer("mask", torch.ones(3))
+            self.register_buffer("scratch", torch.zeros(1), persistent=False)
+
+    class TorchNet(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.blocks = torch.nn.Sequential(TorchBlock(), TorchBlock())
+            self.register_buffer("position", torch.arange(4))
+            self.head = torch.nn.Linear(2, 1)
+
+    return TorchNet()
+
+
+def test_state_dict_order_is_pytorchs():
+    keys = list(Net().state_dict())
+    assert keys == ["position", "blocks.0.gain", "blocks.0.mask", "blocks.0.proj.weight", "blocks.0.proj.bias",
+                    "blocks.1.gain", "blocks.1.mask", "blocks.1.proj.weight", "blocks.1.proj.bias",
+                    "head.weight", "head.bias"]
+    torch = pytest.importorskip("torch")
+    assert keys == list(torch_net(torch).state_dict())
+
+
+def test_state_dict_loads_by_name_whatever_the_order():
+    source, target = Net(), Net()
+    with mg.no_grad():
+        source.blocks[1].mask.fill_(3.0)
+    state = dict(reversed(list(source.state_dict().items())))
+    assert target.load_state_dict(state).missing_keys == []
+    assert target.blocks[1].mask.tolist() == [3.0] * 3
+    assert target.head.weight.tolist() == source.head.weight.tolist()

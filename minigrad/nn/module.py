@@ -195,12 +195,21 @@ class Module:
     # ---- checkpoints -----------------------------------------------------------------
     def _checkpoint_tensors(self):
         """{dotted name: Tensor} of what a checkpoint holds: every parameter, tied ones under each of
-        their names, and every persistent buffer."""
-        return {**dict(self.named_parameters(remove_duplicate=False)), **dict(self.named_buffers(persistent_only=True))}
+        their names, and every persistent buffer, in PyTorch's order: each module's own parameters,
+        then its own buffers, then its children's (depth first, in the order they were set)."""
+        tensors = {}
+        for module_name, module in self.named_modules():
+            prefix = f"{module_name}." if module_name else ""
+            for name, param in module._parameters.items():
+                tensors[prefix + name] = param
+            for name, buffer in module._buffers.items():
+                if name not in module._non_persistent_buffers:
+                    tensors[prefix + name] = buffer
+        return tensors
 
     def state_dict(self):
         """{dotted name: Tensor} for every parameter (tied ones under each of their names) and
-        persistent buffer.
+        persistent buffer, in PyTorch's order (see _checkpoint_tensors).
 
         The tensors share memory with the parameters: copy them to keep a snapshot.
         """
