@@ -155,3 +155,28 @@ def test_state_dict_loads_by_name_whatever_the_order():
     assert target.load_state_dict(state).missing_keys == []
     assert target.blocks[1].mask.tolist() == [3.0] * 3
     assert target.head.weight.tolist() == source.head.weight.tolist()
+
+
+# ---- 4. F.softmax / F.log_softmax need dim -------------------------------------------------------
+@pytest.mark.parametrize("fn", [F.softmax, F.log_softmax])
+def test_functional_softmax_needs_dim(fn):
+    x = mg.randn(2, 3, 4)
+    with pytest.raises(TypeError, match="needs dim.*implicit dim is deprecated"):
+        fn(x)
+    with pytest.raises(TypeError, match="needs dim"):
+        fn(x, None)
+    np.testing.assert_allclose(fn(x, dim=1).numpy(), fn(x, 1).numpy())
+    assert fn(x, -1).shape == (2, 3, 4) and x.softmax().shape == (2, 3, 4)  # the method keeps its default
+
+
+def test_functional_softmax_matches_torch_with_dim_and_dtype():
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(0).normal(size=(2, 3, 4)).astype(np.float32)
+    for ours, theirs in ((F.softmax, torch.nn.functional.softmax), (F.log_softmax, torch.nn.functional.log_softmax)):
+        for dim in (0, 1, -1):
+            np.testing.assert_allclose(ours(mg.tensor(x), dim=dim).numpy(), theirs(torch.tensor(x), dim=dim).numpy(),
+                                       rtol=1e-5, atol=1e-6)
+        out = ours(mg.tensor(x), dim=-1, dtype=mg.float64)
+        assert out.dtype == mg.float64
+        np.testing.assert_allclose(out.numpy(), theirs(torch.tensor(x), dim=-1, dtype=torch.float64).numpy(), rtol=1e-12)
+    assert nn.Softmax(dim=1)(mg.tensor(x)).shape == (2, 3, 4) and nn.LogSoftmax(-1)(mg.tensor(x)).shape == (2, 3, 4)

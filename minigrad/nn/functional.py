@@ -10,8 +10,7 @@ take PyTorch's layout, the class dim second: (N, C) or (N, C, d1, ...).
 
 from minigrad import creation, ops
 from minigrad.ops import (  # noqa: F401  (re-exported)
-    dropout, embedding, gelu, layer_norm, linear, log_softmax, relu, scaled_dot_product_attention, sigmoid,
-    softmax, tanh,
+    dropout, embedding, gelu, layer_norm, linear, relu, scaled_dot_product_attention, sigmoid, tanh,
 )
 from minigrad.ops import fused
 from minigrad.ops.fused import check_class_targets, check_class_weight, check_reduction
@@ -19,6 +18,29 @@ from minigrad.tensor import Tensor
 
 
 # ---- activations ----------------------------------------------------------------------------
+def softmax_dim(name, dim):
+    """dim, which F.softmax and F.log_softmax require: PyTorch's guess when it is left out is deprecated
+    and is not the last dim (it takes dim 0 for 0-, 1- and 3-d inputs, dim 1 otherwise), so code that
+    leaves it out would silently normalise along another dim here."""
+    if dim is None:
+        raise TypeError(f"{name}() needs dim, the dim to normalise along (e.g. dim=-1 for the last): "
+                        "PyTorch's implicit dim is deprecated and is not the last dim (0 for 0-, 1- and "
+                        "3-d inputs, else 1)")
+    return dim
+
+
+def softmax(input, dim=None, *, dtype=None):
+    """e^x / sum e^x along dim (required); dtype=: cast the input first, as PyTorch's dtype argument."""
+    dim = softmax_dim("softmax", dim)
+    return ops.softmax(input if dtype is None else input.to(dtype), dim)
+
+
+def log_softmax(input, dim=None, *, dtype=None):
+    """x - log sum e^x along dim (required), computed stably in one op (never log(softmax(x)))."""
+    dim = softmax_dim("log_softmax", dim)
+    return ops.log_softmax(input if dtype is None else input.to(dtype), dim)
+
+
 def silu(x):
     """x sigmoid(x) (also called swish)."""
     return x * ops.sigmoid(x)
