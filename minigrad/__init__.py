@@ -10,16 +10,17 @@ from minigrad.backend import Device as device  # mg.device("cuda"), as torch.dev
 from minigrad.backend import bool_ as bool
 # PyTorch's other names for the dtypes, in code you port: dtype=torch.long, torch.float, ...
 long, int, float, double = int64, int32, float32, float64
-from minigrad.tensor import Tensor, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
+from minigrad.tensor import Tensor, enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from minigrad.creation import (
-    arange, empty, empty_like, eye, from_numpy, full, full_like, linspace, multinomial, ones, ones_like,
-    rand, rand_like, randint, randn, randn_like, randperm, tensor, zeros, zeros_like,
+    arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like, linspace, multinomial, ones,
+    ones_like, rand, rand_like, randint, randn, randn_like, randperm, tensor, zeros, zeros_like,
 )
 from minigrad.functions import (  # the torch.X(t, ...) forms of the tensor methods
-    abs, add, allclose, argmax, argmin, chunk, clamp, clip, cos, cumsum, div, exp, flatten, flip,
-    floor_divide, gather, log, log_softmax, matmul, max, maximum, mean, min, minimum, mul, norm, outer,
-    permute, pow, prod, relu, remainder, reshape, sigmoid, sin, softmax, split, sqrt, squeeze, std, sub,
-    sum, tanh, topk, transpose, unbind, unsqueeze, var,
+    abs, add, allclose, argmax, argmin, argsort, bmm, chunk, clamp, clip, cos, cumsum, div, exp, flatten,
+    flip, floor_divide, gather, is_tensor, isfinite, isinf, isnan, log, log1p, log_softmax, logsumexp,
+    matmul, max, maximum, mean, min, minimum, mm, mul, norm, outer, permute, pow, prod, relu, remainder,
+    reshape, sigmoid, sin, softmax, sort, split, sqrt, square, squeeze, std, sub, sum, tanh, topk,
+    transpose, unbind, unsqueeze, var,
 )
 from minigrad.ops import cat, einsum, stack, tril, triu, where
 from minigrad.gradcheck import GradcheckError, gradcheck

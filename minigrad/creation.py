@@ -15,6 +15,15 @@ def tensor(data, requires_grad=False, dtype=None, device=None):
     return Tensor(data, requires_grad=requires_grad, dtype=dtype, device=device)
 
 
+def as_tensor(data, dtype=None, device=None):
+    """data as a tensor, copying only when it must, as torch.as_tensor: a tensor already of that dtype
+    and on that device is returned itself (else converted, as .to() does), a NumPy array of that
+    dtype on the CPU is shared (changing one changes the other); lists and scalars are copied in."""
+    if isinstance(data, Tensor):
+        return data.to(device=device, dtype=dtype)
+    return Tensor(data, dtype=dtype, device=device)
+
+
 def _shape(shape):
     return tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
 

@@ -15,6 +15,11 @@ def _tensor(x):
     return x if isinstance(x, Tensor) else Tensor(x)
 
 
+def is_tensor(obj):
+    """Whether obj is a Tensor (a Parameter is one too), as torch.is_tensor."""
+    return isinstance(obj, Tensor)
+
+
 def _operands(a, b):
     """a and b for an op taking two: tensors as they are, numbers kept as weak scalars (NumPy's too),
     anything else (a list) as a tensor; the first as a tensor when both are numbers."""
@@ -31,6 +36,26 @@ def exp(x):
 
 def log(x):
     return _tensor(x).log()
+
+
+def log1p(x):
+    return _tensor(x).log1p()
+
+
+def square(x):
+    return _tensor(x).square()
+
+
+def isnan(x):
+    return _tensor(x).isnan()
+
+
+def isinf(x):
+    return _tensor(x).isinf()
+
+
+def isfinite(x):
+    return _tensor(x).isfinite()
 
 
 def sqrt(x):
@@ -130,6 +155,10 @@ def min(x, dim=None, keepdim=False):
     return _tensor(x).min(dim, keepdim)
 
 
+def logsumexp(x, dim, keepdim=False):
+    return _tensor(x).logsumexp(dim, keepdim)
+
+
 def argmax(x, dim=None, keepdim=False):
     return _tensor(x).argmax(dim, keepdim)
 
@@ -141,6 +170,14 @@ def argmin(x, dim=None, keepdim=False):
 # ---- shapes -----------------------------------------------------------------------------------
 def matmul(a, b):
     return ops.matmul(*_operands(a, b))
+
+
+def mm(a, b):
+    return _tensor(a).mm(_tensor(b))
+
+
+def bmm(a, b):
+    return _tensor(a).bmm(_tensor(b))
 
 
 def outer(a, b):
@@ -197,6 +234,14 @@ def norm(x, p=2, dim=None, keepdim=False):
 
 def topk(x, k, dim=-1, largest=True, sorted=True):
     return _tensor(x).topk(k, dim, largest, sorted)
+
+
+def sort(x, dim=-1, descending=False, stable=False):
+    return _tensor(x).sort(dim, descending, stable)
+
+
+def argsort(x, dim=-1, descending=False, stable=False):
+    return _tensor(x).argsort(dim, descending, stable)
 
 
 def flip(x, dims):

@@ -25,6 +25,11 @@ def positive(rng, shape):
     return rng.uniform(0.5, 2, shape)
 
 
+def above_minus_one(rng, shape):
+    """Values where log1p is defined (x > -1), kept away from -1, where it falls to -inf."""
+    return rng.uniform(-0.5, 2, shape)
+
+
 def nonzero(rng, shape):
     return rng.choice([-1.0, 1.0], shape) * rng.uniform(0.5, 2, shape)
 
@@ -190,6 +195,12 @@ def catalogue_cases():
         Case("linear", ops.linear, lambda rng, d: [leaf(real(rng, (4, 3)).T, d), leaf(real(rng, (4, 3)).T, d), None]),
         Case("where", lambda c, a, b: ops.where(c, a, b), lambda rng, d: [
             Tensor(backend.as_array(rng.uniform(0, 1, (3, 4)) > 0.5, device=d)), leaf(real(rng, (3, 4)), d), leaf(real(rng, (4,)), d)]),
+        Case("log1p", ops.log1p, lambda rng, d: [leaf(above_minus_one(rng, (3, 4)), d)]),
+        Case("log1p", ops.log1p, lambda rng, d: [leaf(above_minus_one(rng, (4, 3)).T, d)]),
+        Case("logsumexp", lambda x: ops.logsumexp(x, 1), matrix),
+        Case("logsumexp", lambda x: ops.logsumexp(x, (0, 1), keepdim=True), matrix),
+        Case("sort", lambda x: ops.sort(x, 1).values, lambda rng, d: [leaf(distinct(rng, (3, 4)), d)]),
+        Case("sort", lambda x: ops.sort(x, 0, descending=True).values, lambda rng, d: [leaf(distinct(rng, (3, 4)), d)]),
         Case("softmax", lambda x: ops.softmax(x, -1), matrix),
         Case("log_softmax", lambda x: ops.log_softmax(x, 0), matrix),
         Case("cross_entropy", lambda x, t: ops.cross_entropy(x, t), lambda rng, d: [leaf(real(rng, (4, 5)), d), index([1, 0, 4, 1], d)]),

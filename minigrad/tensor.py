@@ -37,10 +37,16 @@ def _grad_mode(enabled):
         _grad_enabled = previous
 
 
-def no_grad():
+def no_grad(function=None):
     """Inside this block ops record no graph: for evaluation and weight updates. Also a decorator:
-    @mg.no_grad() on a function."""
-    return _grad_mode(False)
+    @mg.no_grad() on a function, or bare @mg.no_grad, as in PyTorch."""
+    return _grad_mode(False)(function) if callable(function) else _grad_mode(False)
+
+
+def enable_grad(function=None):
+    """Grad mode on inside the block (or the decorated function), even within no_grad(), as
+    torch.enable_grad: `with mg.enable_grad():`, @mg.enable_grad() or bare @mg.enable_grad."""
+    return _grad_mode(True)(function) if callable(function) else _grad_mode(True)
 
 
 class set_grad_enabled:
@@ -120,6 +126,33 @@ def sum_to_input(ctx, position, grad, shape):
     return summed
 
 
+def device_and_dtype(name, args, device=None, dtype=None):
+    """(Device or None, NumPy dtype or None) from what .to() takes, for tensors and modules:
+    to("cuda"), to(mg.float64), to("cuda", mg.float64), to(device=..., dtype=...), to(other_tensor)
+    (its device and dtype); each named once."""
+    found = {"device": [], "dtype": []}
+    for each in args:
+        if isinstance(each, Tensor):
+            found["device"].append(each.device)
+            found["dtype"].append(each.dtype)
+        elif each is not None:
+            target = backend.device_or_dtype(each)
+            found["device" if isinstance(target, str) else "dtype"].append(target)
+    if device is not None:
+        found["device"].append(backend.check_device(device))
+    if dtype is not None:
+        found["dtype"].append(backend.dtype_of(dtype))
+    for kind, values in found.items():
+        if len(values) > 1:
+            raise TypeError(f"{name}: {kind} given more than once, got {', '.join(map(str, values))}")
+    return (found["device"] or [None])[0], (found["dtype"] or [None])[0]
+
+
+def cuda_device(device=None):
+    """.cuda(device)'s device: None, 0 or a name ("cuda", "cuda:0", mg.device): minigrad's one GPU."""
+    return "cuda" if device is None else f"cuda:{device}" if isinstance(device, int) else device
+
+
 class ValuesIndices(NamedTuple):
     """What max and min along one dim (and topk) return, as PyTorch's torch.return_types.max: the values
     (which carry the gradient) and the indices where they sit (the first on ties). On ties the
@@ -187,6 +220,8 @@ class Tensor:
 
     def numel(self):
         return int(self.data.size)
+
+    nelement = numel  # PyTorch's older name
 
     def size(self, dim=None):
         """The shape, or the length of one dim (x.size(-1)), as PyTorch's x.size()."""
@@ -260,31 +295,30 @@ class Tensor:
         self._retains_grad = True
         return self
 
-    def to(self, target=None, dtype=None, device=None):
+    def to(self, *args, device=None, dtype=None, non_blocking=False, copy=False):
         """A copy on another device ("cpu", "cuda", "cuda:0" or an mg.device), or a cast to a dtype,
         or both: x.to("cuda", mg.float64), x.to(device="cuda", dtype=mg.float64). Already on that
         device and of that dtype, it is self, not a copy, as in PyTorch (so an in-place change of
         the result changes x: call .clone() for a copy). A cast between float dtypes is
-        differentiable (the gradient is cast back); a cast to an integer or bool dtype leaves the graph."""
+        differentiable (the gradient is cast back); a cast to an integer or bool dtype leaves the graph.
+        x.to(other) takes other's device and dtype; copy=True always gives a new tensor; non_blocking
+        is accepted and ignored (each copy here completes before it returns)."""
+        device, dtype = device_and_dtype("to", args, device, dtype)
         out = self
-        for each in (target, device, dtype):
-            if each is not None:
-                out = out._to_one(backend.device_or_dtype(each))
-        return out
-
-    def _to_one(self, target):
-        if isinstance(target, str):  # a Device (device_or_dtype gives a dtype as a NumPy dtype)
-            if target is self.device:
-                return self
-            moved = Tensor._from_array(backend.as_array(self.data, device=target))
-            return moved.requires_grad_(self.requires_grad) if self.is_leaf else moved
-        return self if target == self.dtype else ops.cast(self, target)
+        if device is not None and device is not self.device:
+            out = Tensor._from_array(backend.as_array(self.data, device=device))
+            if self.is_leaf:
+                out.requires_grad_(self.requires_grad)
+        if dtype is not None and dtype != out.dtype:
+            out = ops.cast(out, dtype)
+        return ops.clone(self) if copy and out is self else out
 
     def cpu(self):
         return self.to("cpu")
 
-    def cuda(self):
-        return self.to("cuda")
+    def cuda(self, device=None, non_blocking=False):
+        """On the GPU; device may be None, 0, "cuda", "cuda:0" or mg.device("cuda"), all the one GPU."""
+        return self.to(cuda_device(device))
 
     # the dtype casts of PyTorch, as .to(dtype)
     def float(self):
@@ -648,6 +682,23 @@ class Tensor:
     def log(self):
         return ops.log(self)
 
+    def log1p(self):
+        """log(1 + x), exact also for tiny x (where 1 + x would round x away)."""
+        return ops.log1p(self)
+
+    def square(self):
+        return ops.mul(self, self)
+
+    # NaN / infinity tests: bool tensors, no gradient, as comparisons
+    def isnan(self):
+        return Tensor._from_array(backend.xp_of(self.data).isnan(self.data))
+
+    def isinf(self):
+        return Tensor._from_array(backend.xp_of(self.data).isinf(self.data))
+
+    def isfinite(self):
+        return Tensor._from_array(backend.xp_of(self.data).isfinite(self.data))
+
     def sqrt(self):
         return ops.sqrt(self)
 
@@ -721,11 +772,22 @@ class Tensor:
     def cumsum(self, dim):
         return ops.cumsum(self, dim)
 
+    def logsumexp(self, dim, keepdim=False):
+        """log sum e^x along dim (an int or a tuple), computed without overflow (see ops.logsumexp)."""
+        return ops.logsumexp(self, dim, keepdim)
+
     def norm(self, p=2, dim=None, keepdim=False):
         return ops.norm(self, p, dim, keepdim)
 
     def topk(self, k, dim=-1, largest=True, sorted=True):
         return ops.topk(self, k, dim, largest, sorted)
+
+    def sort(self, dim=-1, descending=False, stable=False):
+        """(values, indices) sorted along dim, as torch.sort; the values carry the gradient back."""
+        return ops.sort(self, dim, descending, stable)
+
+    def argsort(self, dim=-1, descending=False, stable=False):
+        return ops.argsort(self, dim, descending, stable)
 
     def floor_divide(self, other):
         return ops.floor_divide(self, other)
@@ -817,6 +879,20 @@ class Tensor:
         return ops.gather(self, dim, index)
 
     def matmul(self, other):
+        return ops.matmul(self, other)
+
+    def mm(self, other):
+        """A matrix product of two 2-d tensors, as torch.mm (matmul, with no broadcasting to allow)."""
+        if self.ndim != 2 or other.ndim != 2 or self.shape[1] != other.shape[0]:
+            raise ValueError(f"mm: expects matrices (n, m) and (m, p), got shapes {self.shape} and {other.shape}")
+        return ops.matmul(self, other)
+
+    def bmm(self, other):
+        """A batch of matrix products, as torch.bmm: (b, n, m) @ (b, m, p) -> (b, n, p), no broadcasting."""
+        if (self.ndim != 3 or other.ndim != 3 or self.shape[0] != other.shape[0]
+                or self.shape[2] != other.shape[1]):
+            raise ValueError(f"bmm: expects batches of matrices (b, n, m) and (b, m, p), got shapes "
+                             f"{self.shape} and {other.shape}")
         return ops.matmul(self, other)
 
     def outer(self, other):

@@ -484,7 +484,7 @@ def test_catalogue_case(case, device):
 
 # Every op class, by name: adding an op means adding it here and to minigrad.opcheck.
 OP_CLASSES = {
-    "Add", "Sub", "Neg", "Mul", "Div", "Pow", "Exp", "Log", "Sqrt", "Sin", "Cos", "Tanh", "Sigmoid", "Relu",
+    "Add", "Sub", "Neg", "Mul", "Div", "Pow", "Exp", "Log", "Log1p", "Sqrt", "Sin", "Cos", "Tanh", "Sigmoid", "Relu",
     "Gelu", "GeluTanh", "Abs", "Clamp", "Maximum", "Where", "Cast", "Clone", "Remainder",  # elementwise
     "Sum", "Mean", "Max", "Var", "Cumsum", "Prod",  # reduce (min is -max(-x))
     "Reshape", "Permute", "Expand", "GetItem", "Cat", "Gather",  # shape (squeeze, stack... compose these)

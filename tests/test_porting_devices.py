@@ -180,3 +180,209 @@ def test_functional_softmax_matches_torch_with_dim_and_dtype():
         assert out.dtype == mg.float64
         np.testing.assert_allclose(out.numpy(), theirs(torch.tensor(x), dim=-1, dtype=torch.float64).numpy(), rtol=1e-12)
     assert nn.Softmax(dim=1)(mg.tensor(x)).shape == (2, 3, 4) and nn.LogSoftmax(-1)(mg.tensor(x)).shape == (2, 3, 4)
+
+
+# ---- 5. Module helpers, grad modes and the small tensor helpers ------------------------------------
+def leaves(rng, *shapes, low=-2, high=2):
+    """float64 leaves of uniform(low, high) values, one per shape."""
+    return [mg.tensor(rng.uniform(low, high, shape), dtype=mg.float64, requires_grad=True) for shape in shapes]
+
+
+def matches_torch(ours_fn, theirs_fn, inputs, rtol=1e-10, atol=1e-12):
+    """ours_fn(*inputs) and theirs_fn on torch copies agree, in value and in the gradients of a random
+    weighted sum of the output."""
+    torch = pytest.importorskip("torch")
+    copies = [torch.tensor(x.numpy(), requires_grad=x.requires_grad) for x in inputs]
+    ours, theirs = ours_fn(*inputs), theirs_fn(*copies)
+    np.testing.assert_allclose(ours.numpy(), theirs.detach().numpy(), rtol=rtol, atol=atol)
+    weights = np.random.default_rng(1).uniform(-1, 1, theirs.shape)
+    (ours * mg.tensor(weights)).sum().backward()
+    (theirs * torch.tensor(weights)).sum().backward()
+    for x, copy_ in zip(inputs, copies):
+        np.testing.assert_allclose(x.grad.numpy(), copy_.grad.numpy(), rtol=rtol, atol=atol)
+
+
+class WithMask(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.linear = nn.Linear(2, 3)
+        self.register_buffer("mask", mg.ones(3) > 0)
+        self.register_buffer("scale", mg.ones(3))
+
+
+def test_module_float_double_and_to_with_device_and_dtype():
+    model = WithMask()
+    assert model.double() is model and model.linear.weight.dtype == mg.float64 and model.scale.dtype == mg.float64
+    assert model.mask.dtype == mg.bool  # masks stay masks
+    assert model.float() is model and model.linear.bias.dtype == mg.float32
+    assert model.to("cpu", mg.float64) is model and model.linear.weight.dtype == mg.float64
+    model.to(device="cpu", dtype=mg.float32)
+    assert model.linear.weight.dtype == mg.float32 and model.linear.weight.device is mg.device("cpu")
+    model.to(mg.device("cpu"), dtype="float64", non_blocking=True)
+    assert model.scale.dtype == mg.float64
+    model.to(mg.zeros(1))  # a tensor's device and dtype
+    assert model.scale.dtype == mg.float32 and model.cpu() is model
+    with pytest.raises(TypeError, match="only accepts floating point dtypes"):
+        model.to("cpu", mg.int64)
+    with pytest.raises(TypeError, match="dtype given more than once"):
+        model.to(mg.float32, dtype=mg.float64)
+    assert model.linear.weight.dtype == mg.float32  # nothing changed by a refused call
+
+
+def test_module_helpers_match_torch():
+    torch = pytest.importorskip("torch")
+    theirs = torch.nn.Linear(2, 3)
+    assert theirs.double().weight.dtype == torch.float64 and theirs.to("cpu", torch.float32).weight.dtype == torch.float32
+    ours = nn.Linear(2, 3)
+    assert ours.double().weight.dtype == mg.float64 and ours.to("cpu", mg.float32).weight.dtype == mg.float32
+
+
+def test_module_cuda_on_the_simulated_gpu(fake_cuda):
+    model = WithMask().cuda()
+    assert model.linear.weight.device is mg.device("cuda") and model.mask.device == "cuda"
+    assert model.cpu().scale.device is mg.device("cpu") and model.cuda(0).scale.device == "cuda"
+    model.to(device="cpu", dtype=mg.float64)
+    assert model.scale.device == "cpu" and model.scale.dtype == mg.float64
+    x = mg.ones(2)
+    assert x.cuda().device == "cuda" and x.to("cuda", non_blocking=True).device == "cuda" and x.cuda(0).device == "cuda"
+
+
+def test_tensor_to_takes_non_blocking_copy_and_another_tensor():
+    x = mg.tensor([1.0, 2.0])
+    assert x.to("cpu", non_blocking=True) is x and x.to(mg.float32, copy=True) is not x
+    assert x.to(mg.zeros(1, dtype=mg.float64)).dtype == mg.float64 and x.to(mg.zeros(1)) is x
+    with pytest.raises(TypeError, match="device given more than once"):
+        x.to("cpu", device="cpu")
+
+
+def test_no_grad_bare_decorator_and_enable_grad():
+    @mg.no_grad
+    def doubled(x):
+        return x * 2
+
+    x = mg.ones(2, requires_grad=True)
+    assert doubled.__name__ == "doubled" and not doubled(x).requires_grad and mg.is_grad_enabled()
+    with mg.no_grad():
+        assert not mg.is_grad_enabled()
+        with mg.enable_grad():
+            assert mg.is_grad_enabled() and (x * 2).requires_grad
+        assert not mg.is_grad_enabled()
+
+        @mg.enable_grad
+        def tripled(x):
+            return x * 3
+
+        @mg.enable_grad()
+        def quadrupled(x):
+            return x * 4
+
+        assert tripled(x).requires_grad and quadrupled(x).requires_grad and not mg.is_grad_enabled()
+    assert mg.is_grad_enabled()
+
+
+def test_is_tensor_and_as_tensor():
+    x = mg.tensor([1.0, 2.0])
+    assert mg.is_tensor(x) and mg.is_tensor(nn.Parameter(mg.ones(1))) and not mg.is_tensor(np.ones(2))
+    assert not mg.is_tensor([1.0])
+    assert mg.as_tensor(x) is x and mg.as_tensor(x, mg.float32, "cpu") is x
+    assert mg.as_tensor(x, dtype=mg.float64).dtype == mg.float64
+    array = np.arange(3.0)
+    shared = mg.as_tensor(array)
+    array[0] = 7.0  # a NumPy array of that dtype, on the CPU: the memory is shared
+    assert shared.tolist() == [7.0, 1.0, 2.0] and shared.dtype == mg.float64
+    assert mg.as_tensor(array, dtype=mg.float32).dtype == mg.float32
+    assert mg.as_tensor([1, 2]).dtype == mg.int64 and mg.as_tensor([1.5]).dtype == mg.float32
+    torch = pytest.importorskip("torch")
+    assert torch.as_tensor(np.arange(3.0)).dtype == torch.float64 and torch.as_tensor([1.5]).dtype == torch.float32
+
+
+def test_logsumexp_is_stable_differentiable_and_matches_torch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    (x,) = leaves(rng, (3, 4))
+    mg.gradcheck(lambda x: mg.logsumexp(x, 1), [x])
+    mg.gradcheck(lambda x: x.logsumexp((0, 1), keepdim=True), [x])
+    mg.gradcheck(lambda x: x.logsumexp(-2), [x])
+    for dim, keepdim in ((1, False), (0, True), ((0, 1), False), (-1, True)):
+        (y,) = leaves(rng, (3, 4))
+        matches_torch(lambda y: y.logsumexp(dim, keepdim), lambda y: torch.logsumexp(y, dim, keepdim), [y])
+    big = mg.tensor([[1000.0, 1000.0], [-1000.0, -1000.0]])  # e^1000 overflows: m + log(2) does not
+    np.testing.assert_allclose(big.logsumexp(1).numpy(), [1000 + np.log(2), -1000 + np.log(2)], rtol=1e-6)
+    inf = float("inf")
+    edge = mg.tensor([[-inf, -inf], [inf, 0.0], [-inf, 1.0]])
+    np.testing.assert_allclose(edge.logsumexp(1).numpy(), torch.logsumexp(torch.tensor(edge.numpy()), 1).numpy())
+    assert mg.logsumexp(mg.tensor([1, 2]), 0).dtype == mg.float32  # integers: float32, as in PyTorch
+
+
+def test_mm_and_bmm():
+    rng = np.random.default_rng(0)
+    a, b = leaves(rng, (2, 3), (3, 4))
+    mg.gradcheck(mg.mm, [a, b])
+    assert a.mm(b).shape == (2, 4)
+    p, q = leaves(rng, (2, 3, 4), (2, 4, 5))
+    mg.gradcheck(mg.bmm, [p, q])
+    torch = pytest.importorskip("torch")
+    matches_torch(mg.bmm, torch.bmm, [p, q])
+    for bad in ((mg.ones(3), mg.ones(3, 2)), (mg.ones(2, 3), mg.ones(2, 3)), (mg.ones(1, 2, 3), mg.ones(2, 3))):
+        with pytest.raises(ValueError, match="mm: expects matrices"):
+            mg.mm(*bad)
+    for bad in ((mg.ones(2, 3, 4), mg.ones(3, 4, 5)), (mg.ones(2, 3, 4), mg.ones(4, 5)), (mg.ones(2, 3, 4), mg.ones(2, 3, 5))):
+        with pytest.raises(ValueError, match="bmm: expects batches"):
+            mg.bmm(*bad)
+
+
+def test_isnan_isinf_isfinite_match_torch_and_have_no_graph():
+    torch = pytest.importorskip("torch")
+    values = [1.0, float("nan"), float("inf"), -float("inf"), 0.0]
+    x = mg.tensor(values, requires_grad=True)
+    for name in ("isnan", "isinf", "isfinite"):
+        ours = getattr(x, name)()
+        assert ours.dtype == mg.bool and not ours.requires_grad
+        assert ours.tolist() == getattr(torch.tensor(values), name)().tolist() == getattr(mg, name)(x).tolist()
+    assert mg.tensor([1, 2]).isfinite().tolist() == [True, True] and not mg.tensor([3]).isnan().any()
+
+
+def test_square_and_log1p():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    (x,) = leaves(rng, (3, 4))
+    mg.gradcheck(lambda x: x.square(), [x])
+    matches_torch(mg.square, torch.square, leaves(rng, (3, 4)))
+    (y,) = leaves(rng, (3, 4), low=-0.5, high=2)
+    mg.gradcheck(mg.log1p, [y])
+    matches_torch(lambda y: y.log1p(), torch.log1p, leaves(rng, (3, 4), low=-0.9, high=3))
+    tiny = mg.tensor([1e-10, -1e-12, 0.0], requires_grad=True)  # float32: log(1 + x) would give 0 for these
+    np.testing.assert_allclose(tiny.log1p().numpy(), [1e-10, -1e-12, 0.0], rtol=1e-6)
+    tiny.log1p().sum().backward()
+    np.testing.assert_allclose(tiny.grad.numpy(), 1 / (1 + np.array([1e-10, -1e-12, 0.0])), rtol=1e-6)
+    assert mg.tensor([0, 1]).log1p().dtype == mg.float32 and mg.tensor([3]).square().tolist() == [9]
+
+
+def test_sort_and_argsort_match_torch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    x = mg.tensor(rng.permutation(24).reshape(2, 3, 4) + rng.uniform(0.2, 0.8, (2, 3, 4)), dtype=mg.float64,
+                  requires_grad=True)
+    for dim in (0, 1, -1):
+        for descending in (False, True):
+            values, indices = x.sort(dim, descending=descending)
+            theirs = torch.sort(torch.tensor(x.numpy()), dim, descending=descending)
+            np.testing.assert_array_equal(values.numpy(), theirs.values.numpy())
+            np.testing.assert_array_equal(indices.numpy(), theirs.indices.numpy())
+            assert indices.dtype == mg.int64 and not indices.requires_grad
+            assert x.argsort(dim, descending).tolist() == theirs.indices.tolist()
+            mg.gradcheck(lambda x: x.sort(dim, descending=descending).values, [x])
+    matches_torch(lambda x: mg.sort(x, 1, True).values, lambda x: torch.sort(x, 1, True).values, [x])
+    ties = [2.0, float("nan"), 1.0, 2.0, 1.0, float("nan")]  # stable: tied values keep their order; NaN is the largest
+    for descending in (False, True):
+        ours = mg.sort(mg.tensor(ties), descending=descending)
+        theirs = torch.sort(torch.tensor(ties), descending=descending, stable=True)
+        assert ours.indices.tolist() == theirs.indices.tolist() == mg.argsort(mg.tensor(ties), descending=descending).tolist()
+        np.testing.assert_array_equal(ours.values.numpy(), theirs.values.numpy())
+    assert mg.tensor([3, 1, 2]).sort().values.tolist() == [1, 2, 3]  # integers too
+    values, indices = mg.tensor(5.0).sort()
+    assert values.shape == indices.shape == () and values.item() == 5.0 and indices.item() == 0
+
+
+def test_nelement():
+    assert mg.ones(2, 3).nelement() == 6 == mg.ones(2, 3).numel()

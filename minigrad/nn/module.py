@@ -23,7 +23,7 @@ from collections import namedtuple
 from minigrad import backend
 from minigrad.nn.parameter import Parameter
 from minigrad.nn.summary import count_parameters
-from minigrad.tensor import Tensor, no_grad
+from minigrad.tensor import Tensor, cuda_device, device_and_dtype, no_grad
 
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
@@ -174,16 +174,22 @@ class Module:
         for param in self.parameters():
             param._forget_grad(set_to_none)
 
-    def to(self, target):
-        """Move every parameter to a device ("cpu"/"cuda") or cast floating ones to a dtype, in place."""
-        target = backend.device_or_dtype(target)
-        if target in backend.DEVICES:
-            convert = lambda array: backend.as_array(array, device=target)  # noqa: E731
-        else:
-            dtype = target
-            if not backend.is_floating(dtype):  # as PyTorch: integer weights would be truncated and untrainable
-                raise TypeError(f"nn.Module.to only accepts floating point dtypes (or a device), got {dtype.name}")
-            convert = lambda array: array.astype(dtype) if backend.is_floating(array.dtype) else array  # noqa: E731
+    def to(self, *args, device=None, dtype=None, non_blocking=False):
+        """Move every parameter and buffer to a device ("cpu", "cuda", "cuda:0" or an mg.device) and/or
+        cast the floating ones to a float dtype, in place, as PyTorch: model.to("cuda"),
+        model.to(mg.float64), model.to("cuda", mg.float64), model.to(device=..., dtype=...), or
+        model.to(tensor) (its device and dtype). non_blocking is accepted and ignored."""
+        device, dtype = device_and_dtype("nn.Module.to", args, device, dtype)
+        if dtype is not None and not backend.is_floating(dtype):  # integer weights would be truncated and untrainable
+            raise TypeError(f"nn.Module.to only accepts floating point dtypes (or a device), got {dtype.name}")
+
+        def convert(array):
+            if device is not None:
+                array = backend.as_array(array, device=device)
+            if dtype is not None and backend.is_floating(array.dtype) and array.dtype != dtype:
+                array = array.astype(dtype)  # masks and integer buffers stay as they are
+            return array
+
         for param in self.parameters():
             param.data = convert(param.data)  # a parameter is a leaf: replacing its array is safe
             if param.grad is not None:
@@ -191,6 +197,21 @@ class Module:
         for buffer in self.buffers():
             buffer.data = convert(buffer.data)
         return self
+
+    def float(self):
+        """Floating parameters and buffers as float32, in place."""
+        return self.to(dtype=backend.float32)
+
+    def double(self):
+        """Floating parameters and buffers as float64, in place (for gradcheck, say)."""
+        return self.to(dtype=backend.float64)
+
+    def cpu(self):
+        return self.to("cpu")
+
+    def cuda(self, device=None):
+        """Onto the GPU; device may be None, 0, "cuda", "cuda:0" or mg.device("cuda"): minigrad's one GPU."""
+        return self.to(cuda_device(device))
 
     # ---- checkpoints -----------------------------------------------------------------
     def _checkpoint_tensors(self):

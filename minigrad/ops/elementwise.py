@@ -234,6 +234,25 @@ def log(x):
     return Log.apply(floating(x))
 
 
+class Log1p(Function):
+    """ln(1 + x);  d/dx = 1/(1 + x). One op, not log(1 + x): for tiny x, 1 + x rounds x away
+    (1 + 1e-10 is 1.0000000001 only to ~7 digits in float64, and 1 in float32), log1p keeps it."""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return backend.xp_of(x).log1p(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_arrays
+        return grad / (1 + x)
+
+
+def log1p(x):
+    return Log1p.apply(floating(x))
+
+
 class Sqrt(Function):
     """sqrt(x);  d/dx = 1 / (2 sqrt(x))"""
 

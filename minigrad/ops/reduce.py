@@ -183,6 +183,19 @@ def cumsum(x, dim):
     return Cumsum.apply(x, dim=backend.positive_dim(dim, x.ndim))
 
 
+def logsumexp(x, dim, keepdim=False):
+    """log sum e^x along dim (an int or a tuple), as m + log sum e^(x - m), m the max along dim:
+    e^(x - m) <= 1 never overflows, and one term is 1, so the log never sees 0 (a row of -inf
+    gives -inf, a +inf gives +inf: m is taken as 0 there). Composed, with m detached: its
+    gradient would cancel anyway, so the gradient is e^(x - logsumexp) = softmax(x) along dim."""
+    x = floating(x)
+    m = max(x.detach(), dim, keepdim=True)
+    m = where(m.isfinite(), m, 0.0)
+    with backend.silent_float_errors():  # log 0 = -inf for a row of -inf, as in PyTorch (no warning)
+        total = sum((x - m).exp(), dim, keepdim).log()
+    return total + m.reshape(total.shape)
+
+
 def norm(x, p=2, dim=None, keepdim=False):
     """The p-norm (sum_i |x_i|^p)^(1/p) over dims (all by default), as torch.norm: p = 2 (or "fro"),
     1, inf, or any p >= 1. Composed of other ops, so no backward of its own.

@@ -258,13 +258,36 @@ def topk(x, k, dim=-1, largest=True, sorted=True):
     if x.ndim == 0:
         values, indices = topk(x.reshape(1), 1, 0, largest, sorted)
         return ValuesIndices(values.reshape(()), indices.reshape(()))
-    xp = backend.xp_of(x.data)
-    if largest:
-        # descending, ties lowest index first: a stable ascending sort of x reversed along dim puts
-        # ties highest index first (NaN last); reversing that order, and mapping the positions in the
-        # reversed x back (i -> n - 1 - i), gives it. (-x would break on NaN, bools and unsigned ints.)
-        order = n - 1 - xp.flip(xp.argsort(xp.flip(x.data, dim), axis=dim, kind="stable"), dim)
-    else:
-        order = xp.argsort(x.data, axis=dim, kind="stable")
+    order = sort_order(x.data, dim, descending=largest)
     indices = Tensor._from_array(order[(slice(None),) * dim + (slice(0, k),)])
+    return ValuesIndices(gather(x, dim, indices), indices)
+
+
+def sort_order(array, dim, descending):
+    """The indices that sort array along dim (a non-negative dim of an array of at least 1 dim), ties
+    lowest index first, NaN counted as the largest (last ascending, first descending), as PyTorch."""
+    xp = backend.xp_of(array)
+    if not descending:
+        return xp.argsort(array, axis=dim, kind="stable")
+    # descending, ties lowest index first: a stable ascending sort of x reversed along dim puts
+    # ties highest index first (NaN last); reversing that order, and mapping the positions in the
+    # reversed x back (i -> n - 1 - i), gives it. (-x would break on NaN, bools and unsigned ints.)
+    n = array.shape[dim]
+    return n - 1 - xp.flip(xp.argsort(xp.flip(array, dim), axis=dim, kind="stable"), dim)
+
+
+def argsort(x, dim=-1, descending=False, stable=False):
+    """The indices that sort x along dim (int64), as torch.argsort; always stable here (tied values keep
+    their order), so stable=True changes nothing. No gradient: indices are not differentiable."""
+    if x.ndim == 0:  # PyTorch sorts a 0-d tensor as one element: index 0
+        return Tensor._from_array(backend.xp_of(x.data).zeros((), dtype=backend.int64))
+    return Tensor._from_array(sort_order(x.data, backend.positive_dim(dim, x.ndim), descending))
+
+
+def sort(x, dim=-1, descending=False, stable=False):
+    """(values, indices) along dim, as torch.sort: the values gathered from x at the indices, so the
+    gradient goes back to where each value came from. Stable (see argsort); NaN sorts as the largest."""
+    indices = argsort(x, dim, descending)
+    if x.ndim == 0:
+        return ValuesIndices(gather(x.reshape(1), 0, indices.reshape(1)).reshape(()), indices)
     return ValuesIndices(gather(x, dim, indices), indices)
