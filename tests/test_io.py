@@ -95,6 +95,10 @@ def test_save_rejects_what_it_cannot_write(tmp_path):
         mg.save(model(), path)
     with pytest.raises(TypeError, match="metadata must map str to str"):
         mg.save({"w": mg.zeros(2)}, path, metadata={"step": 100})
+    with pytest.raises(TypeError, match="other than 'minigrad.tree'"):  # the key a nested checkpoint's layout uses
+        mg.save({"w": mg.zeros(2)}, path, metadata={"minigrad.tree": "x"})
+    with pytest.raises(TypeError, match="other than 'minigrad.tree'"):
+        mg.save({"w": {"v": mg.zeros(2)}}, path, metadata={"minigrad.tree": "x"})
     assert not path.exists()
 
 

@@ -286,6 +286,14 @@ def test_binary_cross_entropy_floors_each_log_at_minus_100_with_finite_gradients
     assert np.isfinite(x.grad.numpy()).all()
 
 
+def test_binary_cross_entropy_gradient_at_0_and_1_is_pytorchs_steep_slope():
+    # (x - y) / max(x (1 - x), 1e-12): -1e12 at x = 0, y = 1, +1e12 at x = 1, y = 0, 0 where x = y
+    x = mg.tensor([0.0, 1.0, 0.0, 1.0], dtype=mg.float64, requires_grad=True)
+    y = mg.tensor([1.0, 0.0, 0.0, 1.0], dtype=mg.float64)
+    F.binary_cross_entropy(x, y, reduction="sum").backward()
+    assert x.grad.tolist() == [-1e12, 1e12, 0.0, 0.0]
+
+
 @pytest.mark.parametrize("name", sorted(POINTWISE))
 def test_pointwise_loss_shape_mismatch_names_both_shapes(name):
     fn = POINTWISE[name][0]
@@ -632,6 +640,18 @@ def test_soft_targets_agree_with_pytorch_and_pass_gradcheck(options, shape):
     ours = F.cross_entropy(x, q, weight=weight[0], **options)
     theirs = torch.nn.functional.cross_entropy(tx, tq, weight=weight[1], **options)
     assert_agrees_with_torch(ours, theirs, [(x, tx), (q, tq)])  # the target's gradient too
+
+
+def test_soft_targets_are_smoothed_by_label_smoothing_over_the_class_count():
+    # q = (1 - s) q + s / C: with s = 0.2, C = 2, the target [1, 0] becomes [0.9, 0.1]
+    x = mg.tensor([[0.0, 0.0], [0.0, math.log(3)]], dtype=mg.float64)  # p = [1/2, 1/2] and [1/4, 3/4]
+    q = mg.tensor([[1.0, 0.0], [1.0, 0.0]], dtype=mg.float64)
+    losses = F.cross_entropy(x, q, label_smoothing=0.2, reduction="none")
+    np.testing.assert_allclose(losses.numpy(), [math.log(2), 0.9 * math.log(4) + 0.1 * math.log(4 / 3)], rtol=1e-12)
+    three = F.cross_entropy(mg.tensor([[0.0, math.log(2), math.log(5)]], dtype=mg.float64),  # p = [1/8, 2/8, 5/8]
+                            mg.tensor([[0.0, 0.0, 1.0]], dtype=mg.float64), label_smoothing=0.3)
+    assert three.item() == pytest.approx(-(0.1 * math.log(1 / 8) + 0.1 * math.log(2 / 8) + 0.8 * math.log(5 / 8)),
+                                         rel=1e-12)
 
 
 @pytest.mark.parametrize("options", [{}, {"label_smoothing": 0.1}, {"reduction": "none"}])

@@ -398,6 +398,56 @@ def test_reduce_on_plateau_resumes_and_rejects_what_would_raise_the_lr():
         lr_scheduler.ReduceLROnPlateau(sgd(1.0), min_lr=[0.0, 0.1])
 
 
+def test_linear_defaults_warm_up_from_a_third_over_five_steps():
+    # PyTorch's defaults: start_factor 1/3, end_factor 1, total_iters 5: factor 1/3 + (2/3) t / 5
+    np.testing.assert_allclose(lrs(lr_scheduler.LinearLR(sgd(0.3)), 7),
+                               [0.3 * f for f in (1 / 3, 7 / 15, 3 / 5, 11 / 15, 13 / 15, 1, 1)], rtol=1e-12)
+
+
+def plateau_lrs(metrics, lr=1.0, **options):
+    """The lr after each call of ReduceLROnPlateau.step(metric)."""
+    scheduler = lr_scheduler.ReduceLROnPlateau(sgd(lr), **options)
+    out = []
+    for metric in metrics:
+        scheduler.step(metric)
+        out.append(scheduler.get_last_lr()[0])
+    return out
+
+
+def test_reduce_on_plateau_max_mode_with_a_relative_threshold():
+    # improved: metric > best (1 + threshold). 1.05 is not above 1 * 1.1 (a cut); 1.2 is; 1.25 is not above 1.32
+    assert plateau_lrs([1.0, 1.05, 1.2, 1.25], mode="max", threshold=0.1, patience=0, factor=0.5) == [1, 0.5, 0.5, 0.25]
+    assert plateau_lrs([1.0, 1.05, 1.2], mode="max", threshold=0.1, threshold_mode="abs", patience=0,
+                       factor=0.5) == [1, 0.5, 0.5]
+
+
+def test_reduce_on_plateau_counts_no_bad_calls_during_cooldown():
+    # patience 1: the third call of a flat metric cuts; then 2 calls of cooldown count nothing,
+    # so the next cut comes 4 calls later (bad, bad -> cut), not 2
+    assert plateau_lrs([1.0] * 11, patience=1, cooldown=2, factor=0.5) == [1, 1, 0.5, 0.5, 0.5, 0.5, 0.25, 0.25,
+                                                                            0.25, 0.25, 0.125]
+
+
+def test_reduce_on_plateau_keeps_min_lr_and_skips_cuts_below_eps():
+    assert plateau_lrs([1.0] * 3, lr=0.1, factor=0.1, patience=0, min_lr=0.05) == [0.1, 0.05, 0.05]
+    assert plateau_lrs([1.0] * 3, lr=1e-9, factor=0.5, patience=0, eps=1e-8) == [1e-9, 1e-9, 1e-9]
+    assert plateau_lrs([1.0] * 3, lr=1e-9, factor=0.5, patience=0, eps=1e-10) == [1e-9, 5e-10, 2.5e-10]
+
+
+def test_reduce_on_plateau_resumes_in_the_middle_of_a_cooldown():
+    ours = lr_scheduler.ReduceLROnPlateau(sgd(1.0), patience=0, cooldown=2, factor=0.5)
+    ours.step(1.0), ours.step(1.0)  # the second call cuts, and the cooldown starts
+    saved = ours.state_dict()
+    assert saved["cooldown_counter"] == 2 and ours.get_last_lr() == [0.5]
+    again = lr_scheduler.ReduceLROnPlateau(sgd(0.5), patience=0, cooldown=2, factor=0.5)
+    again.load_state_dict(saved)
+    assert again.cooldown_counter == 2 and again.best == 1.0 and again.last_epoch == 2
+    for _ in range(4):
+        ours.step(1.0), again.step(1.0)
+        assert again.get_last_lr() == ours.get_last_lr() and again.cooldown_counter == ours.cooldown_counter
+    assert ours.get_last_lr() == [0.25]  # two calls of cooldown, then a cut
+
+
 def test_linear_with_no_steps_starts_at_end_factor():
     # PyTorch keeps start_factor for ever here (and its closed form divides by zero); no steps
     # to get from start to end means being at the end from step 0
@@ -464,6 +514,34 @@ def test_clip_grad_norm_against_pytorch():
     assert total.item() == pytest.approx(float(torch.nn.utils.clip_grad_norm_(theirs, 0.5)), rel=1e-12)
     for p, q in zip(ours, theirs):
         np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-12)
+
+
+def test_clip_grad_norm_of_other_norms_by_hand():
+    for norm_type, expected in [(1, 7.0), (3.0, 91 ** (1 / 3)), (2, 5.0), (math.inf, 4.0)]:
+        p = mg.tensor([0.0, 0.0], dtype=mg.float64, requires_grad=True)
+        p.grad = mg.tensor([3.0, -4.0], dtype=mg.float64)
+        assert optim.clip_grad_norm_(p, 100.0, norm_type=norm_type).item() == pytest.approx(expected, rel=1e-12)
+        assert p.grad.tolist() == [3.0, -4.0]  # within the limit: untouched
+    p.grad = mg.tensor([3.0, -4.0], dtype=mg.float64)
+    assert optim.clip_grad_norm_(p, 3.5, norm_type=1).item() == 7.0
+    np.testing.assert_allclose(p.grad.numpy(), [1.5, -2.0], rtol=1e-6)  # scaled by 3.5 / (7 + 1e-6)
+
+
+def test_clip_grad_norm_inf_spreads_a_nan_to_every_gradient():
+    for nan_first in (True, False):  # max() over the maxima would skip a NaN that comes after a number
+        a, b = param(), param()
+        a.grad = mg.tensor([[math.nan, 0.1, 0], [0, 0, 0]], dtype=mg.float64)
+        b.grad = mg.tensor([[0.5, 0, 0], [0, 0, 0]], dtype=mg.float64)
+        params = [a, b] if nan_first else [b, a]
+        assert math.isnan(optim.clip_grad_norm_(params, max_norm=1.0, norm_type=math.inf).item())
+        assert np.isnan(a.grad.numpy()).all() and np.isnan(b.grad.numpy()).all()
+
+
+def test_clip_grad_value_clamps_both_sides():
+    p = mg.tensor([0.0, 0.0, 0.0, 0.0], dtype=mg.float64, requires_grad=True)
+    p.grad = mg.tensor([-3.0, 0.5, 3.0, -1.0], dtype=mg.float64)
+    optim.clip_grad_value_(p, 1.0)
+    assert p.grad.tolist() == [-1.0, 0.5, 1.0, -1.0]
 
 
 @pytest.mark.parametrize("norm_type", [1, 3.0, math.inf])

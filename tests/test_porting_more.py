@@ -3,6 +3,7 @@ cosine_similarity and pad, and the small tensor helpers (outer, allclose, type_a
 Each is gradchecked in float64 and, where torch is installed, compared with PyTorch (values and
 gradients)."""
 import contextlib
+import math
 
 import numpy as np
 import pytest
@@ -169,13 +170,22 @@ def test_kl_div_gradchecks_and_matches_torch(reduction, log_target):
 
 
 def test_kl_div_counts_zero_probabilities_as_zero():
-    torch = pytest.importorskip("torch")
     x, y = distributions(np.random.default_rng(0), (3, 4), zeros=True)
     loss = F.kl_div(x, y, reduction="batchmean")
     assert np.isfinite(loss.item())
+    mg.gradcheck(lambda x: F.kl_div(x, y, reduction="sum"), [x])
+    log_p = mg.tensor([[0.5, 0.5]], dtype=mg.float64).log().requires_grad_()
+    losses = F.kl_div(log_p, mg.tensor([[1.0, 0.0]], dtype=mg.float64), reduction="none")
+    assert losses.tolist() == [[pytest.approx(math.log(2), rel=1e-12), 0.0]]  # 1 (log 1 - log 1/2), 0 log 0 = 0
+    losses.sum().backward()
+    assert log_p.grad.tolist() == [[-1.0, 0.0]]  # -y
+
+
+def test_kl_div_with_zero_probabilities_matches_torch():
+    torch = pytest.importorskip("torch")
+    x, y = distributions(np.random.default_rng(0), (3, 4), zeros=True)
     matches_torch(lambda x, y: F.kl_div(x, y, reduction="batchmean"),
                   lambda x, y: torch.nn.functional.kl_div(x, y, reduction="batchmean"), [x, y])
-    mg.gradcheck(lambda x: F.kl_div(x, y, reduction="sum"), [x])
 
 
 def test_kl_div_of_a_distribution_with_itself_is_zero_and_batchmean_divides_by_rows():
@@ -221,6 +231,15 @@ def test_cosine_similarity_gradchecks_and_matches_torch(shapes, dim):
     mg.gradcheck(lambda a, b: F.cosine_similarity(a, b, dim), [a, b])
     matches_torch(lambda a, b: F.cosine_similarity(a, b, dim),
                   lambda a, b: torch.nn.functional.cosine_similarity(a, b, dim), [a, b])
+
+
+def test_cosine_similarity_values_by_hand():
+    a = mg.tensor([[1.0, 0.0], [1.0, 1.0], [3.0, 4.0], [1.0, 2.0]], dtype=mg.float64)
+    b = mg.tensor([[1.0, 0.0], [1.0, 0.0], [-3.0, -4.0], [-2.0, 1.0]], dtype=mg.float64)
+    np.testing.assert_allclose(F.cosine_similarity(a, b).numpy(), [1.0, 1 / math.sqrt(2), -1.0, 0.0],
+                               rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(F.cosine_similarity(a.T, b.T, dim=0).numpy(), [1.0, 1 / math.sqrt(2), -1.0, 0.0],
+                               rtol=1e-12, atol=1e-15)
 
 
 def test_cosine_similarity_makes_each_a_unit_vector_first_as_pytorch():

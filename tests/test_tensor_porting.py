@@ -225,6 +225,33 @@ def test_norm_at_the_zero_vector_has_gradient_zero_not_nan():
         x.norm(0.5)
 
 
+def test_prod_of_every_element_with_keepdim_keeps_each_dim_as_one():
+    # minigrad's extension (torch.prod(x) takes no keepdim): as sum() over all dims with keepdim
+    x = mg.tensor([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]], dtype=mg.float64)
+    assert x.prod(keepdim=True).shape == (1, 1) and x.prod(keepdim=True).tolist() == [[720.0]]
+    assert mg.ones(2, 3, 4).prod(keepdim=True).shape == (1, 1, 1)
+    assert x.prod().shape == () and x.prod().item() == 720.0
+
+
+def test_p_norm_takes_absolute_values():
+    x = mg.tensor([-1.0, 2.0], dtype=mg.float64, requires_grad=True)
+    assert x.norm(3).item() == pytest.approx(9 ** (1 / 3), rel=1e-12)  # (|-1|^3 + 2^3)^(1/3), not 7^(1/3)
+    assert mg.tensor([[-3.0, 0.0], [1.0, -1.0]]).norm(4, dim=1).tolist() == pytest.approx([3.0, 2 ** 0.25])
+    x.norm(3).backward()  # d/dx = x |x| / norm^2
+    np.testing.assert_allclose(x.grad.numpy(), [-1 / 9 ** (2 / 3), 4 / 9 ** (2 / 3)], rtol=1e-12)
+    mixed = mg.tensor([[-1.5, 0.7, -0.4], [2.0, -0.3, 1.1]], dtype=mg.float64, requires_grad=True)
+    mg.gradcheck(lambda x: x.norm(3), [mixed])
+    mg.gradcheck(lambda x: x.norm(3, dim=1), [mixed])
+
+
+def test_flatten_merges_start_dim_to_end_dim_both_included():
+    x = mg.arange(24).reshape(2, 3, 4)
+    assert x.flatten(1).shape == (2, 12) and x.flatten(0, 1).shape == (6, 4)
+    assert x.flatten().shape == (24,) and x.flatten(-2, -1).shape == (2, 12) and x.flatten(1, 1).shape == (2, 3, 4)
+    assert x.flatten(0, 1).tolist() == np.arange(24).reshape(6, 4).tolist()
+    assert mg.tensor(5.0).flatten().shape == (1,)
+
+
 def test_norm_and_cumsum_and_repeat_gradcheck():
     x = make_input(real, (2, 3, 4), 0)
     mg.gradcheck(lambda x: x.norm(dim=(0, 2)), [x])
@@ -303,8 +330,15 @@ def test_unbind_repeat_flip_as_in_torch():
     assert [t.tolist() for t in x.unbind(1)] == [t.tolist() for t in tx.unbind(1)]
     assert [t.tolist() for t in mg.unbind(x)] == [t.tolist() for t in torch.unbind(tx)]
     assert x.repeat(2, 0, 1).shape == tuple(tx.repeat(2, 0, 1).shape)
-    assert mg.tensor([1, 2]).repeat(3).tolist() == [1, 2, 1, 2, 1, 2]
     assert mg.flip(x, [0, 1]).tolist() == torch.flip(tx, [0, 1]).tolist()
+
+
+def test_repeat_tiles_the_whole_tensor():
+    assert mg.tensor([1, 2]).repeat(3).tolist() == [1, 2, 1, 2, 1, 2]  # not [1, 1, 1, 2, 2, 2]
+    x = mg.tensor([[1.0, 2.0], [3.0, 4.0]])
+    assert x.repeat(2, 1).tolist() == [[1.0, 2.0], [3.0, 4.0], [1.0, 2.0], [3.0, 4.0]]
+    assert x.repeat(1, 2).tolist() == [[1.0, 2.0, 1.0, 2.0], [3.0, 4.0, 3.0, 4.0]]
+    assert x.repeat(2, 1, 1).shape == (2, 2, 2) and x.repeat(2, 0, 1).shape == (2, 0, 2)
     with pytest.raises(ValueError, match="repeat: give at least one count per dim"):
         x.repeat(2)
 
@@ -498,6 +532,29 @@ def test_binary_functions_take_numbers_and_lists_as_torch_does():
     assert mg.floor_divide([7, 8], 2).tolist() == [3, 4]
 
 
+TIES = [[1.0, 3.0, 3.0, 2.0, 1.0, float("nan")], [2.0, 2.0, 2.0, 0.0, 5.0, 0.0]]
+
+
+def test_topk_of_a_0d_tensor_and_ties_lowest_index_first():
+    x = mg.tensor(3.0, dtype=mg.float64, requires_grad=True)
+    for k in (0, 1):
+        values, indices = x.topk(k)
+        assert values.shape == () and indices.shape == () and values.item() == 3.0 and indices.item() == 0
+    x.topk(1).values.backward()
+    assert x.grad.item() == 1.0
+    with pytest.raises(ValueError, match="topk: k=2 is out of range"):
+        x.topk(2)
+    # ties come lowest index first, NaN counts as the largest (last when largest=False)
+    x = mg.tensor(TIES, dtype=mg.float64)
+    assert x.topk(4).indices.tolist() == [[5, 1, 2, 3], [4, 0, 1, 2]]
+    assert x.topk(4, largest=False).indices.tolist() == [[0, 4, 3, 1], [3, 5, 0, 1]]
+    assert x.topk(2, dim=0).indices.tolist() == [[1, 0, 0, 0, 1, 0], [0, 1, 1, 1, 0, 1]]
+    assert x.topk(1, dim=0, largest=False).indices.tolist() == [[0, 1, 1, 1, 0, 1]]
+    assert x[0].topk(6, largest=False).indices.tolist() == [0, 4, 3, 1, 2, 5]
+    assert mg.tensor([4.0, 1.0, 3.0]).topk(2, largest=False).values.tolist() == [1.0, 3.0]
+    assert mg.tensor([1.0, 3.0, 3.0, 2.0]).topk(2).indices.tolist() == [1, 2]
+
+
 def test_topk_of_a_0d_tensor_and_ties_as_in_torch():
     torch = torch_or_skip()
     x, tx = pair(3.0)
@@ -506,22 +563,13 @@ def test_topk_of_a_0d_tensor_and_ties_as_in_torch():
         theirs = tx.topk(k)
         assert values.shape == () == tuple(theirs.values.shape) and indices.shape == () == tuple(theirs.indices.shape)
         assert values.item() == theirs.values.item() == 3.0 and indices.item() == theirs.indices.item() == 0
-    x.topk(1).values.backward()
-    assert x.grad.item() == 1.0
-    with pytest.raises(ValueError, match="topk: k=2 is out of range"):
-        x.topk(2)
-    # ties come lowest index first, NaN counts as the largest; PyTorch's values are the same, and so are
-    # its indices where its partial sort keeps that order (not always: [2, 2, 2, 0, 5, 0].topk(2) -> [4, 2])
-    ties = [[1.0, 3.0, 3.0, 2.0, 1.0, float("nan")], [2.0, 2.0, 2.0, 0.0, 5.0, 0.0]]
-    x, tx = pair(ties, requires_grad=False)
-    assert x.topk(4).indices.tolist() == [[5, 1, 2, 3], [4, 0, 1, 2]]
-    assert x.topk(4, largest=False).indices.tolist() == [[0, 4, 3, 1], [3, 5, 0, 1]]
-    assert x.topk(2, dim=0).indices.tolist() == [[1, 0, 0, 0, 1, 0], [0, 1, 1, 1, 0, 1]]
+    # PyTorch's values are the same, and so are its indices where its partial sort keeps the
+    # lowest-index-first order (not always: [2, 2, 2, 0, 5, 0].topk(2) -> [4, 2])
+    x, tx = pair(TIES, requires_grad=False)
     for k, largest in [(2, True), (4, True), (3, False), (6, False), (6, True)]:
         np.testing.assert_array_equal(x.topk(k, largest=largest).values.numpy(), tx.topk(k, largest=largest).values)
     for values, k in [([1.0, 3.0, 3.0, 2.0], 2), ([2.0, 2.0, 2.0], 2), ([4.0, 1.0, 1.0, 0.0], 3)]:
         assert mg.tensor(values).topk(k).indices.tolist() == torch.tensor(values).topk(k).indices.tolist()
-    assert mg.tensor([1.0, 3.0, 3.0, 2.0]).topk(2).indices.tolist() == [1, 2]
 
 
 def test_flip_refuses_a_dim_named_twice_and_flip_without_dims():
@@ -536,22 +584,29 @@ def test_flip_refuses_a_dim_named_twice_and_flip_without_dims():
         x.flip()
 
 
-def test_set_grad_enabled_and_inference_mode_as_decorators():
+def test_set_grad_enabled_as_a_decorator_as_in_torch():
     torch = torch_or_skip()
-    x = mg.ones(2, requires_grad=True)
-
-    @mg.set_grad_enabled(False)
-    def frozen(x):
-        return x * 2
-
-    assert mg.is_grad_enabled()  # decorating did not switch grad mode off
-    assert not frozen(x).requires_grad and mg.is_grad_enabled()
 
     @torch.set_grad_enabled(False)
     def torch_frozen(x):
         return x * 2
 
     assert torch.is_grad_enabled() and not torch_frozen(torch.ones(2, requires_grad=True)).requires_grad
+
+
+def test_set_grad_enabled_and_inference_mode_as_decorators():
+    x = mg.ones(2, requires_grad=True)
+    try:
+        @mg.set_grad_enabled(False)
+        def frozen(x):
+            assert not mg.is_grad_enabled()  # the mode inside
+            return x * 2
+
+        assert mg.is_grad_enabled()  # decorating did not switch grad mode off
+        assert (x * 2).requires_grad
+        assert not frozen(x).requires_grad and mg.is_grad_enabled()
+    finally:
+        mg.set_grad_enabled(True)  # a failure above must not leave grad mode off for the other tests
 
     @mg.set_grad_enabled(True)
     def tracked(x):
