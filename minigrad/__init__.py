@@ -24,6 +24,7 @@ from minigrad.functions import (  # the torch.X(t, ...) forms of the tensor meth
 )
 from minigrad.ops import cat, einsum, stack, tril, triu, where
 from minigrad.gradcheck import GradcheckError, gradcheck
+from minigrad.random import Generator
 
 from minigrad.io import save, load
 from minigrad import cuda, nn, optim

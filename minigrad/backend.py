@@ -398,9 +398,20 @@ def manual_seed(seed):
         _generators["cuda"] = cupy.random.default_rng(seed)
 
 
-def generator(device="cpu"):
-    """The seeded random generator of a device (seed 0 until manual_seed is called)."""
+def new_generator(device, seed):
+    """A random generator of its own on a device, for mg.Generator."""
+    return xp_for(check_device(device)).random.default_rng(seed)
+
+
+def generator(device="cpu", chosen=None):
+    """The seeded random generator of a device (seed 0 until manual_seed is called), or the one an
+    mg.Generator holds (`chosen`, as PyTorch's generator= arguments), which must be on that device."""
     device = check_device(device)
+    if chosen is not None:
+        if chosen.device != device:
+            raise ValueError(f"a generator on {chosen.device} cannot draw numbers for {device}; make one with "
+                             f"mg.Generator({str(device)!r})")
+        return chosen.stream
     if device not in _generators:
         xp = xp_for(device)
         _generators[device] = xp.random.default_rng(0)

@@ -69,35 +69,35 @@ def rand_like(t, dtype=None, requires_grad=False):
     return rand(*t.shape, dtype=dtype or t.dtype, device=t.device, requires_grad=requires_grad)
 
 
-def randn(*shape, dtype=None, device="cpu", requires_grad=False):
-    """Standard normal samples from the device's seeded generator."""
+def randn(*shape, dtype=None, device="cpu", requires_grad=False, generator=None):
+    """Standard normal samples from the device's seeded generator (or from `generator`, an mg.Generator)."""
     dtype = backend.dtype_of(dtype or backend.DEFAULT_DTYPE)
-    array = backend.generator(device).standard_normal(_shape(shape), dtype=dtype)
+    array = backend.generator(device, generator).standard_normal(_shape(shape), dtype=dtype)
     return Tensor(array, requires_grad=requires_grad)
 
 
-def rand(*shape, dtype=None, device="cpu", requires_grad=False):
-    """Uniform samples in [0, 1) from the device's seeded generator."""
+def rand(*shape, dtype=None, device="cpu", requires_grad=False, generator=None):
+    """Uniform samples in [0, 1) from the device's seeded generator (or from `generator`)."""
     dtype = backend.dtype_of(dtype or backend.DEFAULT_DTYPE)
-    array = backend.generator(device).random(_shape(shape), dtype=dtype)
+    array = backend.generator(device, generator).random(_shape(shape), dtype=dtype)
     return Tensor(array, requires_grad=requires_grad)
 
 
-def randint(low, high=None, size=None, dtype=None, device="cpu"):
+def randint(low, high=None, size=None, dtype=None, device="cpu", generator=None):
     """Integers drawn uniformly from [low, high), int64 unless dtype says otherwise; as in PyTorch,
     randint(high, size) starts at 0."""
     if size is None:  # randint(high, size)
         low, high, size = 0, low, high
     elif high is None:  # randint(high, size=size)
         low, high = 0, low
-    array = backend.generator(device).integers(low, high, size=_shape((size,)))
+    array = backend.generator(device, generator).integers(low, high, size=_shape((size,)))
     return Tensor(array, dtype=dtype or backend.int64)
 
 
-def randperm(n, device="cpu"):
+def randperm(n, device="cpu", generator=None):
     """The numbers 0 .. n-1 in a random order (int64), e.g. to shuffle a dataset each epoch: the
     ranks of n uniform draws."""
-    return Tensor(backend.generator(device).random(n).argsort(), dtype=backend.int64)
+    return Tensor(backend.generator(device, generator).random(n).argsort(), dtype=backend.int64)
 
 
 def arange(start, end=None, step=1, dtype=None, device="cpu"):
@@ -133,7 +133,7 @@ def from_numpy(array):
     return Tensor(array)
 
 
-def multinomial(probs, num_samples, replacement=False):
+def multinomial(probs, num_samples, replacement=False, generator=None):
     """num_samples indices drawn with probabilities proportional to the weights in probs (1-d, or
     2-d: one row of draws per row), int64, from the device's seeded generator; no gradient. As
     torch.multinomial: without replacement, an index is drawn at most once per row.
@@ -151,7 +151,7 @@ def multinomial(probs, num_samples, replacement=False):
     bad = (weights < 0).any() | ~xp.isfinite(weights).all() | (weights.sum(axis=-1) <= 0).any()
     if bool(bad):  # one read back from a GPU
         raise ValueError("multinomial: probs must be finite and non-negative, with a positive sum in each row")
-    draws = backend.generator(probs.device).random(weights.shape[:-1] + (num_samples if replacement else n,),
+    draws = backend.generator(probs.device, generator).random(weights.shape[:-1] + (num_samples if replacement else n,),
                                                    dtype=backend.float64)
     if replacement:  # a binary search per draw: no (rows, num_samples, n) array of comparisons
         running = xp.cumsum(weights, axis=-1)

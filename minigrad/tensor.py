@@ -526,17 +526,22 @@ class Tensor:
 
     # Random refills are nn.init's; the in-place rules are checked here, in the caller's grad mode
     # (init's functions write under no_grad, where a leaf that requires grad may change: initialisation)
-    def normal_(self, mean=0.0, std=1.0):
-        """Samples from N(mean, std^2), in place, drawn from the device's seeded generator."""
+    def normal_(self, mean=0.0, std=1.0, generator=None):
+        """Samples from N(mean, std^2), in place, drawn from the device's seeded generator (or `generator`)."""
         self._check_inplace("normal_")
-        self.data[...] = mean + std * backend.generator(self.device).standard_normal(self.shape, dtype=self.dtype)
+        draws = backend.generator(self.device, generator).standard_normal(self.shape, dtype=self.dtype)
+        self.data[...] = mean + std * draws
         return self
 
-    def uniform_(self, a=0.0, b=1.0):
-        """Samples from U(a, b), in place, drawn from the device's seeded generator."""
+    def uniform_(self, a=0.0, b=1.0, generator=None):
+        """Samples from U(a, b), in place, drawn from the device's seeded generator (or `generator`)."""
         self._check_inplace("uniform_")
-        self.data[...] = a + (b - a) * backend.generator(self.device).random(self.shape, dtype=self.dtype)
+        self.data[...] = a + (b - a) * backend.generator(self.device, generator).random(self.shape, dtype=self.dtype)
         return self
+
+    def multinomial(self, num_samples, replacement=False, generator=None):
+        """Indices drawn with these weights: mg.multinomial(self, ...)."""
+        return creation.multinomial(self, num_samples, replacement, generator)
 
     def masked_fill_(self, mask, value):
         """value where the bool mask (broadcast to this shape) is True, in place; as fill_, only

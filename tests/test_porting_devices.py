@@ -397,3 +397,37 @@ def test_sort_and_argsort_match_torch():
 
 def test_nelement():
     assert mg.ones(2, 3).nelement() == 6 == mg.ones(2, 3).numel()
+
+
+# ---- generators: torch.Generator and generator= ---------------------------------------------------
+def draws(generator):
+    """One of each kind of random draw, from generator."""
+    probs = mg.tensor([[0.2, 0.3, 0.5], [0.6, 0.4, 0.0]])
+    weight = mg.zeros(2, 3)
+    with mg.no_grad():
+        weight.normal_(0, 0.02, generator=generator)
+    return [mg.randn(2, 3, generator=generator), mg.rand(4, generator=generator),
+            mg.randint(0, 10, (5,), generator=generator), mg.randperm(6, generator=generator),
+            mg.multinomial(probs, 2, generator=generator), probs.multinomial(4, True, generator=generator),
+            weight, mg.nn.init.uniform_(mg.zeros(3), -1, 1, generator=generator)]
+
+
+def test_a_generator_seeded_alike_draws_alike_and_leaves_the_global_stream_alone():
+    mg.manual_seed(7)
+    expected_global = mg.rand(3).tolist()
+    mg.manual_seed(7)
+    first = draws(mg.Generator().manual_seed(2147483647))  # makemore's seed
+    assert mg.rand(3).tolist() == expected_global  # the global stream did not move
+    second = draws(mg.Generator().manual_seed(2147483647))
+    assert all(a.tolist() == b.tolist() for a, b in zip(first, second))
+    other = draws(mg.Generator().manual_seed(1))
+    assert first[0].tolist() != other[0].tolist()
+    assert mg.Generator().manual_seed(5).initial_seed() == 5
+
+
+def test_a_generator_draws_only_for_its_own_device(fake_cuda):
+    with pytest.raises(ValueError, match=r"a generator on cpu cannot draw numbers for cuda; make one with "
+                                         r"mg.Generator\('cuda'\)"):
+        mg.randn(2, device="cuda", generator=mg.Generator())
+    on_gpu = mg.Generator("cuda").manual_seed(3)
+    assert mg.randn(2, device="cuda", generator=on_gpu).device == "cuda"
