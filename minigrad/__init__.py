@@ -27,4 +27,4 @@ from minigrad.gradcheck import GradcheckError, gradcheck
 from minigrad.random import Generator
 
 from minigrad.io import save, load
-from minigrad import cuda, nn, optim
+from minigrad import autograd, cuda, nn, optim

@@ -349,6 +349,16 @@ class Tensor:
         gradient g of some scalar loss with respect to this tensor): each leaf
         then gets the vector-Jacobian product g . d(self)/d(leaf).
         """
+        def deliver(node, node_grad):  # leaves, and the tensors asked to keep theirs (retain_grad)
+            if node._ctx is None or node._retains_grad:
+                node._accumulate_grad(node_grad)
+
+        self._backpropagate(grad, retain_graph, deliver)
+
+    def _backpropagate(self, grad, retain_graph, deliver):
+        """The chain rule, backwards over the graph: deliver(node, gradient) gets each tensor's whole
+        gradient, once every op that used it has passed its share back (backward puts it in .grad;
+        mg.autograd.grad keeps only the inputs asked for)."""
         if not self.requires_grad:
             raise RuntimeError(
                 "backward() called on a tensor that does not require grad: no input of the "
@@ -372,8 +382,7 @@ class Tensor:
             node_grad = grads.pop(id(node), None)
             if node_grad is None:  # every op that uses it returned None for it: nothing flows here
                 continue
-            if node._ctx is None or node._retains_grad:
-                node._accumulate_grad(node_grad)
+            deliver(node, node_grad)
             ctx = node._ctx
             if ctx is None:
                 continue

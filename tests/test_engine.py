@@ -775,3 +775,43 @@ def test_gradcheck_with_nothing_to_check_says_so():
     x = mg.tensor([1.0, 2.0], dtype=mg.float64)  # requires_grad=False
     with pytest.raises(ValueError, match="no input has requires_grad=True"):
         mg.gradcheck(lambda x: x * 2, [x])
+
+
+# ---- mg.autograd.grad: gradients as values ---------------------------------------------------------
+def test_autograd_grad_returns_the_gradients_asked_for_and_touches_no_grad():
+    x = mg.tensor([1.0, 2.0], dtype=mg.float64, requires_grad=True)
+    w = mg.tensor([3.0, -1.0], dtype=mg.float64, requires_grad=True)
+    h = x * w
+    loss = (h * h).sum()  # d/dh = 2h = [6, -4]; d/dx = 2h w = [18, 4]
+    dx, dh = mg.autograd.grad(loss, [x, h], retain_graph=True)
+    assert dx.tolist() == [18.0, 4.0] and dh.tolist() == [6.0, -4.0]
+    assert x.grad is None and w.grad is None  # unlike backward(), nothing is accumulated anywhere
+    (dw,) = mg.autograd.grad(loss, w)  # the graph was kept: it can be walked again, this time freed
+    assert dw.tolist() == [6.0, -8.0]  # 2h x
+    with pytest.raises(RuntimeError, match="second time"):
+        loss.backward()
+
+
+def test_autograd_grad_sums_over_outputs_takes_grad_outputs_and_names_an_unused_input():
+    x = mg.tensor([1.0, 2.0], dtype=mg.float64, requires_grad=True)
+    w = mg.tensor([5.0], dtype=mg.float64, requires_grad=True)
+    (dx,) = mg.autograd.grad([(x * 2).sum(), (x * x).sum()], x)  # 2 + 2x
+    assert dx.tolist() == [4.0, 6.0]
+    (dx,) = mg.autograd.grad(x * 3, x, grad_outputs=mg.tensor([1.0, -1.0], dtype=mg.float64))
+    assert dx.tolist() == [3.0, -3.0]
+    with pytest.raises(RuntimeError, match="input 1 is not used to compute the outputs"):
+        mg.autograd.grad((x * 2).sum(), [x, w])
+    assert mg.autograd.grad((x * 2).sum(), [x, w], allow_unused=True)[1] is None
+    with pytest.raises(NotImplementedError, match="no second derivative"):
+        mg.autograd.grad((x * x).sum(), x, create_graph=True)
+
+
+def test_autograd_grad_agrees_with_pytorch():
+    torch = pytest.importorskip("torch")
+    values = np.array([[0.5, -1.0, 2.0], [1.5, 0.2, -0.3]])
+    x, tx = mg.tensor(values, requires_grad=True), torch.tensor(values, dtype=torch.float32, requires_grad=True)
+    hidden, t_hidden = x.tanh(), tx.tanh()
+    ours = mg.autograd.grad(hidden.softmax(-1)[:, 0].sum(), [x, hidden])
+    theirs = torch.autograd.grad(t_hidden.softmax(-1)[:, 0].sum(), [tx, t_hidden])
+    for mine, reference in zip(ours, theirs):
+        np.testing.assert_allclose(mine.numpy(), reference.numpy(), rtol=1e-5, atol=1e-7)

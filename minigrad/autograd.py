@@ -1,0 +1,38 @@
+"""mg.autograd.grad: gradients as values, as torch.autograd.grad, instead of added into .grad.
+
+    dx, = mg.autograd.grad(loss, [x])   # d loss / d x; x.grad, and every other .grad, untouched
+
+The same backward pass as loss.backward(), over the same graph, but the gradient
+of each input asked for (a leaf or not) is handed back rather than accumulated.
+No create_graph: minigrad's backward computes on arrays and records no graph of
+its own, so a gradient here cannot be differentiated again.
+"""
+from minigrad.tensor import Tensor
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=False, create_graph=False, allow_unused=False):
+    """(d outputs / d input for each input), as a tuple of tensors; outputs a tensor (or a list of
+    them, their vector-Jacobian products summed), grad_outputs the g of each (1 for a scalar)."""
+    if create_graph:
+        raise NotImplementedError("autograd.grad(create_graph=True): minigrad's backward records no graph of "
+                                  "the gradient, so there is no second derivative to take")
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    seeds = [grad_outputs] if isinstance(grad_outputs, Tensor) or grad_outputs is None else list(grad_outputs)
+    if grad_outputs is None:
+        seeds = [None] * len(outputs)
+    if len(seeds) != len(outputs):
+        raise ValueError(f"autograd.grad: {len(seeds)} grad_outputs for {len(outputs)} outputs; give one per output")
+    wanted, found = {id(x) for x in inputs}, {}
+
+    def deliver(node, node_grad):
+        if id(node) in wanted:
+            found[id(node)] = found[id(node)] + node_grad if id(node) in found else node_grad
+
+    for n, (output, seed) in enumerate(zip(outputs, seeds)):
+        output._backpropagate(seed, retain_graph or n < len(outputs) - 1, deliver)
+    unused = [i for i, x in enumerate(inputs) if id(x) not in found]
+    if unused and not allow_unused:
+        raise RuntimeError(f"autograd.grad: input {unused[0]} is not used to compute the outputs (or needs no grad); "
+                           "pass allow_unused=True to get None for it")
+    return tuple(Tensor._from_array(found[id(x)].copy()) if id(x) in found else None for x in inputs)
