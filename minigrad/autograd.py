@@ -18,19 +18,24 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=False, create_graph=Fa
                                   "the gradient, so there is no second derivative to take")
     outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
-    seeds = [grad_outputs] if isinstance(grad_outputs, Tensor) or grad_outputs is None else list(grad_outputs)
     if grad_outputs is None:
         seeds = [None] * len(outputs)
+    elif isinstance(grad_outputs, Tensor):
+        seeds = [grad_outputs]
+    else:
+        seeds = list(grad_outputs)
     if len(seeds) != len(outputs):
         raise ValueError(f"autograd.grad: {len(seeds)} grad_outputs for {len(outputs)} outputs; give one per output")
     wanted, found = {id(x) for x in inputs}, {}
 
-    def deliver(node, node_grad):
-        if id(node) in wanted:
-            found[id(node)] = found[id(node)] + node_grad if id(node) in found else node_grad
+    def deliver(node, node_grad):  # one pass per output: an input's gradients from the passes add up
+        key = id(node)
+        if key in wanted:
+            found[key] = found[key] + node_grad if key in found else node_grad
 
     for n, (output, seed) in enumerate(zip(outputs, seeds)):
-        output._backpropagate(seed, retain_graph or n < len(outputs) - 1, deliver)
+        last = n == len(outputs) - 1  # the passes before the last keep the graph the outputs share
+        output._backpropagate(seed, retain_graph or not last, deliver)
     unused = [i for i, x in enumerate(inputs) if id(x) not in found]
     if unused and not allow_unused:
         raise RuntimeError(f"autograd.grad: input {unused[0]} is not used to compute the outputs (or needs no grad); "

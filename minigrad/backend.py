@@ -69,10 +69,7 @@ class Device(str):
     def __new__(cls, name, index=None):
         if index is not None:  # mg.device("cuda", 0)
             name = f"{name}:{index}"
-        canonical = _DEVICE_NAMES.get(name) if isinstance(name, str) else None
-        if canonical is None:
-            raise ValueError(f"unknown device {name!r}; expected one of {DEVICES} (or 'cuda:0')")
-        return canonical
+        return named_device(name)
 
     @property
     def type(self):
@@ -102,12 +99,18 @@ CUDA = str.__new__(Device, "cuda")
 _DEVICE_NAMES = {"cpu": CPU, "cpu:0": CPU, "cuda": CUDA, "cuda:0": CUDA}
 
 
-def check_device(device):
+def named_device(name):
     """The device (CPU or CUDA, a Device) a name or Device stands for; PyTorch's "cuda:0" (the first
-    GPU) is "cuda", the one GPU minigrad uses. "cuda" without a GPU is an error."""
-    canonical = _DEVICE_NAMES.get(device) if isinstance(device, str) else None
+    GPU) is "cuda", the one GPU minigrad uses. Only the name is checked, not that the GPU is there."""
+    canonical = _DEVICE_NAMES.get(name) if isinstance(name, str) else None
     if canonical is None:
-        raise ValueError(f"unknown device {device!r}; expected one of {DEVICES} (or 'cuda:0')")
+        raise ValueError(f"unknown device {name!r}; expected one of {DEVICES} (or 'cuda:0')")
+    return canonical
+
+
+def check_device(device):
+    """named_device(device), which must be usable: "cuda" without a GPU is an error."""
+    canonical = named_device(device)
     if canonical is CUDA and not cuda_is_available():
         raise RuntimeError(CUDA_HELP)
     return canonical
@@ -124,7 +127,7 @@ def device_of(array):
 
 
 def xp_of(array):
-    return cupy if cupy is not None and isinstance(array, cupy.ndarray) else np
+    return cupy if device_of(array) is CUDA else np
 
 
 def is_array(value):
@@ -400,7 +403,7 @@ def manual_seed(seed):
 
 def new_generator(device, seed):
     """A random generator of its own on a device, for mg.Generator."""
-    return xp_for(check_device(device)).random.default_rng(seed)
+    return xp_for(device).random.default_rng(seed)
 
 
 def generator(device="cpu", chosen=None):

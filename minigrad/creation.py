@@ -135,8 +135,8 @@ def from_numpy(array):
 
 def multinomial(probs, num_samples, replacement=False, generator=None):
     """num_samples indices drawn with probabilities proportional to the weights in probs (1-d, or
-    2-d: one row of draws per row), int64, from the device's seeded generator; no gradient. As
-    torch.multinomial: without replacement, an index is drawn at most once per row.
+    2-d: one row of draws per row), int64, from the device's seeded generator (or `generator`);
+    no gradient. As torch.multinomial: without replacement, an index is drawn at most once per row.
 
     With replacement, each draw u in [0, 1) picks the first index whose running sum of weights
     exceeds u * total. Without, each index gets the key -log(1 - u) / weight, and the num_samples
@@ -151,8 +151,9 @@ def multinomial(probs, num_samples, replacement=False, generator=None):
     bad = (weights < 0).any() | ~xp.isfinite(weights).all() | (weights.sum(axis=-1) <= 0).any()
     if bool(bad):  # one read back from a GPU
         raise ValueError("multinomial: probs must be finite and non-negative, with a positive sum in each row")
-    draws = backend.generator(probs.device, generator).random(weights.shape[:-1] + (num_samples if replacement else n,),
-                                                   dtype=backend.float64)
+    draws_per_row = num_samples if replacement else n  # without replacement: one key per index
+    stream = backend.generator(probs.device, generator)
+    draws = stream.random(weights.shape[:-1] + (draws_per_row,), dtype=backend.float64)
     if replacement:  # a binary search per draw: no (rows, num_samples, n) array of comparisons
         running = xp.cumsum(weights, axis=-1)
         threshold = draws * running[..., -1:]
@@ -161,6 +162,7 @@ def multinomial(probs, num_samples, replacement=False, generator=None):
         picked = backend.searchsorted_rows(running.reshape(-1, n), threshold.reshape(-1, num_samples))
         picked = xp.minimum(picked, n - 1).reshape(threshold.shape)
     else:
-        keys = xp.where(weights > 0, -xp.log(1 - draws) / xp.where(weights > 0, weights, 1), xp.inf)
+        positive = weights > 0  # a zero weight gets the key inf (last), never 1 / 0
+        keys = xp.where(positive, -xp.log(1 - draws) / xp.where(positive, weights, 1), xp.inf)
         picked = xp.argsort(keys, axis=-1)[..., :num_samples]
     return Tensor(picked, dtype=backend.int64)

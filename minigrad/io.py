@@ -70,7 +70,8 @@ def tree(value, path, tensors):
     if isinstance(value, dict):
         for key in value:
             if not isinstance(key, (str, int)) or isinstance(key, bool):
-                raise TypeError(f"save: keys must be str or int, got {key!r} ({type(key).__name__}) in {where or 'the dict'}")
+                raise TypeError(f"save: keys must be str or int, got {key!r} ({type(key).__name__}) "
+                                f"in {where or 'the dict'}")
         return {"dict": [[key, tree(item, path + [key], tensors)] for key, item in value.items()]}
     if isinstance(value, (list, tuple)):
         return {"list": [tree(item, path + [i], tensors) for i, item in enumerate(value)]}

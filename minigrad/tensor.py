@@ -37,16 +37,23 @@ def _grad_mode(enabled):
         _grad_enabled = previous
 
 
+def _block_or_decorated(enabled, function):
+    """_grad_mode(enabled) as a with-block; given a function (a bare @decorator), that function
+    wrapped to run in the mode."""
+    block = _grad_mode(enabled)
+    return block(function) if callable(function) else block
+
+
 def no_grad(function=None):
     """Inside this block ops record no graph: for evaluation and weight updates. Also a decorator:
     @mg.no_grad() on a function, or bare @mg.no_grad, as in PyTorch."""
-    return _grad_mode(False)(function) if callable(function) else _grad_mode(False)
+    return _block_or_decorated(False, function)
 
 
 def enable_grad(function=None):
     """Grad mode on inside the block (or the decorated function), even within no_grad(), as
     torch.enable_grad: `with mg.enable_grad():`, @mg.enable_grad() or bare @mg.enable_grad."""
-    return _grad_mode(True)(function) if callable(function) else _grad_mode(True)
+    return _block_or_decorated(True, function)
 
 
 class set_grad_enabled:
@@ -79,7 +86,7 @@ def inference_mode(mode=True):
     minigrad has no way to skip); inference_mode(False) changes nothing. A context manager or a
     decorator, @mg.inference_mode() or bare @mg.inference_mode, as in PyTorch."""
     if callable(mode):  # bare @mg.inference_mode: mode is the function
-        return no_grad()(mode)
+        return _block_or_decorated(False, mode)
     return _grad_mode(False if mode else None)
 
 
@@ -98,10 +105,11 @@ def unbroadcast(grad, shape):
     return backend.sum_dims(grad, stretched) if stretched else grad
 
 
-def check_gradient_count(ctx, input_grads):
-    """A backward returns one gradient per input of its op (each positional argument of apply,
-    None for one that needs no gradient). Extra trailing Nones are dropped, as PyTorch does;
-    too few, or an extra gradient that is not None, is an error in that op's backward."""
+def one_gradient_per_input(ctx, input_grads):
+    """input_grads, whose count differs from the op's inputs, cut to one gradient per input (each
+    positional argument of apply, None for one that needs no gradient). Extra trailing Nones are
+    dropped, as PyTorch does; too few, or an extra gradient that is not None, is an error in that
+    op's backward."""
     name, expected, got = ctx.op.__name__, len(ctx.inputs), len(input_grads)
     if got > expected and all(g is None for g in input_grads[expected:]):
         return input_grads[:expected]
@@ -150,7 +158,9 @@ def device_and_dtype(name, args, device=None, dtype=None):
 
 def cuda_device(device=None):
     """.cuda(device)'s device: None, 0 or a name ("cuda", "cuda:0", mg.device): minigrad's one GPU."""
-    return "cuda" if device is None else f"cuda:{device}" if isinstance(device, int) else device
+    if device is None:
+        return "cuda"
+    return f"cuda:{device}" if isinstance(device, int) else device
 
 
 class ValuesIndices(NamedTuple):
@@ -305,7 +315,7 @@ class Tensor:
         is accepted and ignored (each copy here completes before it returns)."""
         device, dtype = device_and_dtype("to", args, device, dtype)
         out = self
-        if device is not None and device is not self.device:
+        if device is not None and device != self.device:
             out = Tensor._from_array(backend.as_array(self.data, device=device))
             if self.is_leaf:
                 out.requires_grad_(self.requires_grad)
@@ -390,7 +400,7 @@ class Tensor:
             if not isinstance(input_grads, tuple):
                 input_grads = (input_grads,)
             if len(input_grads) != len(ctx.inputs):
-                input_grads = check_gradient_count(ctx, input_grads)
+                input_grads = one_gradient_per_input(ctx, input_grads)
             for position, (parent, parent_grad, needed) in enumerate(
                     zip(ctx.inputs, input_grads, ctx.needs_input_grad)):
                 if needed and parent_grad is not None:
@@ -446,7 +456,7 @@ class Tensor:
                 f"{what}: in-place change of a tensor that requires grad while grad mode is on; "
                 "wrap the update in `with mg.no_grad():` (as optimizers do)"
             )
-        if self.requires_grad and is_grad_enabled():  # no_grad would not help: backward would miss the change
+        if self.requires_grad and is_grad_enabled():  # a non-leaf: no_grad would not help, backward would miss it
             raise RuntimeError(
                 f"{what}: in-place change of a tensor the graph computed; the graph cannot record it, so "
                 "compute a new tensor instead: h = h.masked_fill(mask, value), mg.where(condition, value, h)"
@@ -497,7 +507,8 @@ class Tensor:
     # one is, an in-place change cannot be recorded, so a non-leaf gets a new node, as `a = a + b`:
     # the same value and gradient, though another name for the old tensor keeps its old value.
     def _augmented(self, other, in_place, out_of_place, symbol):
-        recorded = is_grad_enabled() and (self.requires_grad or isinstance(other, Tensor) and other.requires_grad)
+        other_requires_grad = isinstance(other, Tensor) and other.requires_grad
+        recorded = is_grad_enabled() and (self.requires_grad or other_requires_grad)
         if not recorded:
             return in_place(other)
         if self.is_leaf and self.requires_grad:
@@ -547,10 +558,6 @@ class Tensor:
         self._check_inplace("uniform_")
         self.data[...] = a + (b - a) * backend.generator(self.device, generator).random(self.shape, dtype=self.dtype)
         return self
-
-    def multinomial(self, num_samples, replacement=False, generator=None):
-        """Indices drawn with these weights: mg.multinomial(self, ...)."""
-        return creation.multinomial(self, num_samples, replacement, generator)
 
     def masked_fill_(self, mask, value):
         """value where the bool mask (broadcast to this shape) is True, in place; as fill_, only
@@ -611,6 +618,16 @@ class Tensor:
 
     def __invert__(self):
         return self._logic(None, "~", lambda a, _: ~a)  # no second operand
+
+    # NaN / infinity tests, elementwise
+    def isnan(self):
+        return Tensor._from_array(backend.xp_of(self.data).isnan(self.data))
+
+    def isinf(self):
+        return Tensor._from_array(backend.xp_of(self.data).isinf(self.data))
+
+    def isfinite(self):
+        return Tensor._from_array(backend.xp_of(self.data).isfinite(self.data))
 
     def argmax(self, dim=None, keepdim=False):
         """The index of the largest element (of the flattened tensor, or along dim); the first on ties."""
@@ -702,16 +719,6 @@ class Tensor:
 
     def square(self):
         return ops.mul(self, self)
-
-    # NaN / infinity tests: bool tensors, no gradient, as comparisons
-    def isnan(self):
-        return Tensor._from_array(backend.xp_of(self.data).isnan(self.data))
-
-    def isinf(self):
-        return Tensor._from_array(backend.xp_of(self.data).isinf(self.data))
-
-    def isfinite(self):
-        return Tensor._from_array(backend.xp_of(self.data).isfinite(self.data))
 
     def sqrt(self):
         return ops.sqrt(self)
@@ -923,6 +930,10 @@ class Tensor:
 
     def clone(self):
         return ops.clone(self)
+
+    def multinomial(self, num_samples, replacement=False, generator=None):
+        """Indices drawn with these weights: mg.multinomial(self, ...)."""
+        return creation.multinomial(self, num_samples, replacement, generator)
 
     # ---- new tensors like this one (its dtype and device, unless given), as PyTorch's x.new_* ----
     def new_full(self, size, fill_value, dtype=None, requires_grad=False):

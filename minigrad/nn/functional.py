@@ -77,6 +77,11 @@ def apply_reduction(losses, reduction):
     return losses.sum() if reduction == "sum" else losses.mean()
 
 
+def target_tensor(target, input, dtype=None):
+    """A target given as a list or an array, as a tensor on the input's device (of dtype, if given)."""
+    return target if isinstance(target, Tensor) else Tensor(target, dtype=dtype, device=input.device)
+
+
 def check_same_shape(name, input, target):
     """Raise unless input and target have one shape. PyTorch broadcasts a (N, 1) input against a
     (N,) target into an (N, N) loss with only a warning, which silently trains the wrong thing."""
@@ -87,7 +92,7 @@ def check_same_shape(name, input, target):
 
 def pointwise_loss(name, input, target, reduction):
     """target as a tensor, after checking the shapes and the reduction that every pointwise loss shares."""
-    target = target if isinstance(target, Tensor) else Tensor(target, dtype=input.dtype, device=input.device)
+    target = target_tensor(target, input, input.dtype)
     check_same_shape(name, input, target)
     check_reduction(name, reduction)
     return target
@@ -139,7 +144,7 @@ def kl_div(input, target, reduction="mean", log_target=False):
 
     "batchmean" divides the sum by the batch size (input.shape[0]): the true mean KL per sample. "mean"
     divides by the number of elements, as PyTorch does (which warns that this is not the KL's mean)."""
-    target = target if isinstance(target, Tensor) else Tensor(target, dtype=input.dtype, device=input.device)
+    target = target_tensor(target, input, input.dtype)
     check_same_shape("kl_div", input, target)
     if reduction not in ("mean", "batchmean", "sum", "none"):
         raise ValueError(f"kl_div: reduction must be 'mean', 'batchmean', 'sum' or 'none', got {reduction!r}")
@@ -172,7 +177,7 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     with (N, d1, ...) -- the class dim second, so a language model's (B, T, C) logits go in as
     logits.view(-1, C) with targets.view(-1), as nanoGPT does. A float target of the input's shape
     holds class probabilities (soft labels: distillation, mixup). See ops.cross_entropy for the rest."""
-    target = target if isinstance(target, Tensor) else Tensor(target, device=input.device)
+    target = target_tensor(target, input)
     if target.dtype.kind == "f":
         return soft_cross_entropy(input, target, weight, reduction, label_smoothing)
     check_class_layout("cross_entropy", input, target)
@@ -202,7 +207,7 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     with (N, d1, ...). nll_loss(log_softmax(x, 1), t) is cross_entropy(x, t). If
     every target is ignored, "mean" gives 0 (PyTorch gives NaN).
     """
-    target = target if isinstance(target, Tensor) else Tensor(target, device=input.device)
+    target = target_tensor(target, input)
     check_class_layout("nll_loss", input, target)
     input = classes_last(input)
     check_class_targets("nll_loss", input, target, ignore_index)
@@ -282,8 +287,11 @@ def pad(input, pad, mode="constant", value=0.0):
         if before < 0 or after < 0:
             kept = slice(max(-before, 0), out.shape[dim] - max(-after, 0))
             out = out[(slice(None),) * dim + (kept,)]
-        parts = ([filled(out, dim, before, value)] if before > 0 else []) + [out] + (
-            [filled(out, dim, after, value)] if after > 0 else [])
+        parts = [out]
+        if before > 0:
+            parts.insert(0, filled(out, dim, before, value))
+        if after > 0:
+            parts.append(filled(out, dim, after, value))
         out = ops.cat(parts, dim) if len(parts) > 1 else out
     return out
 

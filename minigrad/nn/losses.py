@@ -74,7 +74,7 @@ class KLDivLoss(Loss):
 
 
 class NLLLoss(Loss):
-    """sum_i -w[t_i] x[i, t_i] / sum_i w[t_i], x holding log-probabilities (classes last)."""
+    """sum_i -w[t_i] x[i, t_i] / sum_i w[t_i], x holding log-probabilities (classes in dim 1, as PyTorch)."""
 
     def __init__(self, weight=None, ignore_index=-100, reduction="mean"):
         super().__init__(reduction)
@@ -87,7 +87,8 @@ class NLLLoss(Loss):
 
 
 class CrossEntropyLoss(Loss):
-    """sum_i -w[t_i] log softmax(x_i)[t_i] / sum_i w[t_i], with optional label smoothing (classes last)."""
+    """sum_i -w[t_i] log softmax(x_i)[t_i] / sum_i w[t_i], with optional label smoothing (classes in dim 1,
+    as PyTorch)."""
 
     def __init__(self, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
         super().__init__(reduction)

@@ -157,10 +157,20 @@ def pow(a, b):
     return Pow.apply(*promote(a, b))
 
 
+def has_float(a, b):
+    """Whether a Python float or a float tensor takes part (after promote, every tensor then is one)."""
+    return any(isinstance(x, float) or (isinstance(x, Tensor) and backend.is_floating(x.dtype)) for x in (a, b))
+
+
+def values_of(a, b):
+    """The arrays of tensors, numbers as they are: for results computed outside the graph."""
+    return [x.data if isinstance(x, Tensor) else x for x in (a, b)]
+
+
 def check_integer_divisor(name, a, b):
     """Raise ZeroDivisionError when a and b are integers and b holds a 0, as PyTorch does (NumPy
     gives 0 with a warning; CuPy gives 0 silently). Floats divide by 0 as IEEE says: inf or nan."""
-    if any(isinstance(x, float) or isinstance(x, Tensor) and backend.is_floating(x.dtype) for x in (a, b)):
+    if has_float(a, b):
         return
     if bool((b.data == 0).any() if isinstance(b, Tensor) else b == 0):  # one read back from a GPU
         raise ZeroDivisionError(f"{name}: integer division by zero (a float divisor gives inf or nan instead)")
@@ -171,8 +181,8 @@ def floor_divide(a, b):
     step function: its slope is 0 wherever it has one, so it is returned outside the graph (no gradient)."""
     a, b = promote(a, b)
     check_integer_divisor("floor_divide", a, b)
-    raw = [x.data if isinstance(x, Tensor) else x for x in (a, b)]
-    return Tensor._from_array(raw[0] // raw[1])
+    dividend, divisor = values_of(a, b)
+    return Tensor._from_array(dividend // divisor)
 
 
 class Remainder(Function):
@@ -479,13 +489,18 @@ def clamp(x, min=None, max=None):
     return Clamp.apply(x, low=min, high=max)
 
 
+def array_module(a, b):
+    """numpy or cupy, from whichever of a and b is an array (the other may be a number: maximum(0, x))."""
+    return backend.xp_of(a if backend.is_array(a) else b)
+
+
 class Maximum(Function):
     """max(a, b) elementwise;  d/da = 1 where a > b, 0 where a < b, 1/2 on ties"""
 
     @staticmethod
     def forward(ctx, a, b):
         ctx.save_for_backward(a, b)
-        return backend.xp_of(a if backend.is_array(a) else b).maximum(a, b)  # a may be a number: maximum(0, x)
+        return array_module(a, b).maximum(a, b)
 
     @staticmethod
     def backward(ctx, grad):
@@ -504,10 +519,10 @@ def minimum(a, b):
     class. Integers and bools have no gradient (and -x of a bool is no order reversal): their
     minimum is computed directly."""
     a, b = promote(a, b)
-    if any(isinstance(x, float) or isinstance(x, Tensor) and backend.is_floating(x.dtype) for x in (a, b)):
+    if has_float(a, b):
         return neg(maximum(-a, -b))
-    raw = [x.data if isinstance(x, Tensor) else x for x in (a, b)]
-    return Tensor._from_array(backend.xp_of(raw[0] if backend.is_array(raw[0]) else raw[1]).minimum(*raw))
+    a, b = values_of(a, b)
+    return Tensor._from_array(array_module(a, b).minimum(a, b))
 
 
 class Where(Function):

@@ -156,9 +156,10 @@ class Prod(Function):
 def prod(x, dim=None, keepdim=False):
     """The product of all elements (dim=None) or along one dim, as torch.prod; its gradient is
     right where elements are 0 (see Prod)."""
-    if dim is None:
-        return Prod.apply(x.reshape(-1) if x.ndim != 1 else x, dim=0, keepdim=False).reshape(
-            (1,) * x.ndim if keepdim else ())
+    if dim is None:  # the product of the flattened x, then shaped as a full reduction
+        flat = x.reshape(-1) if x.ndim != 1 else x
+        product = Prod.apply(flat, dim=0, keepdim=False)
+        return product.reshape((1,) * x.ndim if keepdim else ())
     return Prod.apply(x, dim=backend.positive_dim(dim, x.ndim), keepdim=keepdim)
 
 
@@ -172,7 +173,7 @@ class Cumsum(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        # d/dx cumsum(x) = reversed cumsum of the gradient
+        # the sum over i >= j is a running sum taken from the far end: flip, cumsum, flip back
         xp = backend.xp_of(grad)
         return xp.flip(xp.cumsum(xp.flip(grad, ctx.dim), axis=ctx.dim), ctx.dim)
 

@@ -13,6 +13,11 @@ from minigrad.ops.reduce import normalize_dims
 from minigrad.tensor import Tensor, ValuesIndices
 
 
+def sizes_given(sizes):
+    """x.reshape(2, 3) or x.reshape((2, 3)): the numbers as one tuple, however they were passed."""
+    return tuple(sizes[0]) if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)) else sizes
+
+
 class Reshape(Function):
     """x with a new shape, same values in the same order;  the gradient is reshaped back"""
 
@@ -27,7 +32,7 @@ class Reshape(Function):
 
 
 def reshape(x, *shape):
-    shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+    shape = sizes_given(shape)
     return Reshape.apply(x, shape=shape)
 
 
@@ -56,7 +61,7 @@ class Permute(Function):
 
 
 def permute(x, *dims):
-    dims = tuple(dims[0]) if len(dims) == 1 and isinstance(dims[0], (tuple, list)) else dims
+    dims = sizes_given(dims)
     if len(dims) != x.ndim or sorted(backend.positive_dim(d, x.ndim) for d in dims) != list(range(x.ndim)):
         raise ValueError(f"permute: {dims} is not an ordering of the {x.ndim} dims of shape {x.shape}")
     return Permute.apply(x, dims=tuple(backend.positive_dim(d, x.ndim) for d in dims))
@@ -84,7 +89,7 @@ class Expand(Function):
 
 
 def expand(x, *shape):
-    shape = tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
+    shape = sizes_given(shape)
     lead = len(shape) - x.ndim  # new dims go in front
     if lead < 0 or -1 in shape[:lead]:
         raise ValueError(f"expand: cannot expand shape {x.shape} to {shape}: give at least {x.ndim} dims, "
@@ -235,7 +240,7 @@ def repeat(x, *sizes):
     """x tiled sizes[i] times along dim i, as PyTorch's x.repeat (extra leading sizes add dims).
     Composed, no backward of its own: each dim of size n gets a size-1 dim before it, expanded to
     the repeat count, then the pairs merge -- (r, n) -> r * n -- so Expand sums the gradient back."""
-    sizes = tuple(sizes[0]) if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)) else sizes
+    sizes = sizes_given(sizes)
     if len(sizes) < x.ndim:
         raise ValueError(f"repeat: give at least one count per dim of shape {x.shape}, got {sizes}")
     shape = (1,) * (len(sizes) - x.ndim) + x.shape

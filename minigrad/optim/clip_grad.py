@@ -30,17 +30,22 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0):
         raise ValueError(f"clip_grad_norm_: norm_type must be positive (or inf), got {norm_type!r}")
     if p == math.inf:
         maxima = [float(abs(g.data).max()) for g in grads]
-        total = math.nan if any(map(math.isnan, maxima)) else max(maxima, default=0.0)  # max() would skip a NaN
+        total = math.nan if any(map(math.isnan, maxima)) else max(maxima, default=0.0)  # max() can miss a NaN
     else:
-        # p = 2: one BLAS dot product per gradient (no squared temporary), summed on the device: one sync
-        powers = [backend.xp_of(g.data).vdot(g.data.ravel(), g.data.ravel()) if p == 2 else (abs(g.data) ** p).sum()
-                  for g in grads]
+        powers = [sum_of_powers(g.data, p) for g in grads]
         total = float(sum(powers)) ** (1 / p) if powers else 0.0
     scale = max_norm / (total + 1e-6)  # + 1e-6 as PyTorch: no division by zero
     if not scale >= 1:  # `scale < 1` would be False for a NaN scale and leave the other gradients finite
         for g in grads:
             g.mul_(scale)
     return Tensor(total, dtype=grads[0].dtype, device=grads[0].device) if grads else Tensor(0.0)
+
+
+def sum_of_powers(array, p):
+    """sum |g|^p over the array, left on the device (summed with the others there: one sync)."""
+    if p == 2:  # one BLAS dot product, no squared temporary
+        return backend.xp_of(array).vdot(array.ravel(), array.ravel())
+    return (abs(array) ** p).sum()
 
 
 def clip_grad_value_(parameters, clip_value):
