@@ -26,7 +26,9 @@ def _operands(a, b):
     a, b = backend.python_scalar(a), backend.python_scalar(b)
     device = next((x.device for x in (a, b) if isinstance(x, Tensor)), None)
     a, b = (x if isinstance(x, (Tensor, int, float)) else Tensor(x, device=device) for x in (a, b))
-    return (a if isinstance(b, Tensor) else _tensor(a)), b
+    if not isinstance(b, Tensor):  # a number: the op then needs a as a tensor (two numbers give a 0-d one)
+        a = _tensor(a)
+    return a, b
 
 
 # ---- elementwise ------------------------------------------------------------------------------

@@ -937,7 +937,8 @@ class Tensor:
 
     # ---- new tensors like this one (its dtype and device, unless given), as PyTorch's x.new_* ----
     def new_full(self, size, fill_value, dtype=None, requires_grad=False):
-        return creation.full(size, fill_value, dtype or self.dtype, self.device, requires_grad)
+        return creation.full(size, fill_value, dtype=dtype or self.dtype, device=self.device,
+                             requires_grad=requires_grad)
 
     def new_zeros(self, *size, dtype=None, requires_grad=False):
         return creation.zeros(*size, dtype=dtype or self.dtype, device=self.device, requires_grad=requires_grad)
@@ -948,7 +949,7 @@ class Tensor:
     new_empty = new_zeros
 
     def new_tensor(self, data, dtype=None, requires_grad=False):
-        return creation.tensor(data, requires_grad, dtype or self.dtype, self.device)
+        return creation.tensor(data, dtype=dtype or self.dtype, device=self.device, requires_grad=requires_grad)
 
 
 from minigrad import creation, ops  # noqa: E402  (they need Tensor defined first)

@@ -138,7 +138,8 @@ def check_class_weight(name, weight, classes):
 
 
 def check_class_targets(name, scores, target, ignore_index):
-    """target: a tensor of integer classes of scores.shape[:-1] (classes last), each in range or ignore_index."""
+    """Raise unless target holds integer classes, of shape scores.shape[:-1] (classes last), each in range
+    or ignore_index."""
     if target.dtype.kind not in "iu":
         raise TypeError(
             f"{name}: target must hold integer class indices, got dtype {target.dtype.name} "

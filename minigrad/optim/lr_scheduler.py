@@ -155,8 +155,9 @@ class ReduceLROnPlateau:
     the run, not the step count.
 
         improved:  metric < best * (1 - threshold)   (mode "min", threshold_mode "rel")
-                   metric < best - threshold         (mode "min", threshold_mode "abs"; "max" mirrors both:
-                   metric > best * (1 + threshold), metric > best + threshold)
+                   metric < best - threshold         (mode "min", threshold_mode "abs")
+                   metric > best * (1 + threshold)   (mode "max", threshold_mode "rel")
+                   metric > best + threshold         (mode "max", threshold_mode "abs")
         after a cut, `cooldown` calls pass before bad calls count again; no lr goes below min_lr,
         and a cut smaller than eps is skipped.
     """
