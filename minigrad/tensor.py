@@ -124,7 +124,7 @@ def sum_to_input(ctx, position, grad, shape):
     """unbroadcast a gradient to its input's shape, or say which op's backward got it wrong."""
     try:
         summed = unbroadcast(grad, shape)
-    except (ValueError, IndexError):  # more dims than the gradient has, say: no broadcast makes it
+    except (ValueError, IndexError):  # e.g. the input has more dims than the gradient: no broadcast did that
         summed = None
     if summed is None or summed.shape != shape:
         raise RuntimeError(
@@ -164,10 +164,10 @@ def cuda_device(device=None):
 
 
 class ValuesIndices(NamedTuple):
-    """What max and min along one dim (and topk) return, as PyTorch's torch.return_types.max: the values
-    (which carry the gradient) and the indices where they sit (the first on ties). On ties the
-    values' gradient is split evenly among the tied elements; PyTorch's max(dim) gives it all to
-    the returned index (both are valid subgradients)."""
+    """What max and min along one dim (and topk and sort) return, as PyTorch's torch.return_types.max:
+    the values (which carry the gradient) and the indices where they sit (the first on ties). On ties
+    max's and min's gradient is split evenly among the tied elements; PyTorch's max(dim) gives it all
+    to the returned index (both are valid subgradients)."""
     values: "Tensor"
     indices: "Tensor"
 
@@ -556,7 +556,8 @@ class Tensor:
     def uniform_(self, a=0.0, b=1.0, generator=None):
         """Samples from U(a, b), in place, drawn from the device's seeded generator (or `generator`)."""
         self._check_inplace("uniform_")
-        self.data[...] = a + (b - a) * backend.generator(self.device, generator).random(self.shape, dtype=self.dtype)
+        draws = backend.generator(self.device, generator).random(self.shape, dtype=self.dtype)
+        self.data[...] = a + (b - a) * draws
         return self
 
     def masked_fill_(self, mask, value):

@@ -91,7 +91,7 @@ class ExponentialLR(LRScheduler):
 class LinearLR(LRScheduler):
     """factor goes linearly from start_factor to end_factor over total_iters steps, then stays.
 
-    PyTorch's defaults, a warmup from 1/3 of the lr to all of it over 5 steps; for a
+    The defaults are PyTorch's: a warmup from 1/3 of the lr to all of it over 5 steps. For a
     linear decay to 0 pass start_factor=1.0, end_factor=0.0, total_iters=steps.
     """
 
