@@ -1,5 +1,6 @@
 """Ways to make a tensor: from data, filled with a constant, or random."""
 from minigrad import backend
+from minigrad.ops.shape import sizes_given  # zeros(2, 3) or zeros((2, 3)), as reshape takes them
 from minigrad.tensor import Tensor
 
 
@@ -24,24 +25,20 @@ def as_tensor(data, dtype=None, device=None):
     return Tensor(data, dtype=dtype, device=device)
 
 
-def _shape(shape):
-    return tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else shape
-
-
 def full(shape, value, dtype=None, device="cpu", requires_grad=False):
     """A tensor filled with value; its dtype, unless given, is value's, as in torch.full: float32 for a
     float, int64 for an int (labels, ignore_index), bool for a bool (masks)."""
     xp = backend.xp_for(device)
     dtype = backend.dtype_of(dtype) if dtype is not None else backend.as_array(value).dtype
-    return Tensor(xp.full(_shape((shape,)), value, dtype=dtype), requires_grad=requires_grad)
+    return Tensor(xp.full(sizes_given((shape,)), value, dtype=dtype), requires_grad=requires_grad)
 
 
 def zeros(*shape, dtype=None, device="cpu", requires_grad=False):
-    return full(_shape(shape), 0, dtype or backend.DEFAULT_DTYPE, device, requires_grad)
+    return full(sizes_given(shape), 0, dtype or backend.DEFAULT_DTYPE, device, requires_grad)
 
 
 def ones(*shape, dtype=None, device="cpu", requires_grad=False):
-    return full(_shape(shape), 1, dtype or backend.DEFAULT_DTYPE, device, requires_grad)
+    return full(sizes_given(shape), 1, dtype or backend.DEFAULT_DTYPE, device, requires_grad)
 
 
 def zeros_like(t, dtype=None, requires_grad=False):
@@ -72,14 +69,14 @@ def rand_like(t, dtype=None, requires_grad=False):
 def randn(*shape, dtype=None, device="cpu", requires_grad=False, generator=None):
     """Standard normal samples from the device's seeded generator (or from `generator`, an mg.Generator)."""
     dtype = backend.dtype_of(dtype or backend.DEFAULT_DTYPE)
-    array = backend.generator(device, generator).standard_normal(_shape(shape), dtype=dtype)
+    array = backend.generator(device, generator).standard_normal(sizes_given(shape), dtype=dtype)
     return Tensor(array, requires_grad=requires_grad)
 
 
 def rand(*shape, dtype=None, device="cpu", requires_grad=False, generator=None):
     """Uniform samples in [0, 1) from the device's seeded generator (or from `generator`)."""
     dtype = backend.dtype_of(dtype or backend.DEFAULT_DTYPE)
-    array = backend.generator(device, generator).random(_shape(shape), dtype=dtype)
+    array = backend.generator(device, generator).random(sizes_given(shape), dtype=dtype)
     return Tensor(array, requires_grad=requires_grad)
 
 
@@ -90,7 +87,7 @@ def randint(low, high=None, size=None, dtype=None, device="cpu", generator=None)
         low, high, size = 0, low, high
     elif high is None:  # randint(high, size=size)
         low, high = 0, low
-    array = backend.generator(device, generator).integers(low, high, size=_shape((size,)))
+    array = backend.generator(device, generator).integers(low, high, size=sizes_given((size,)))
     return Tensor(array, dtype=dtype or backend.int64)
 
 

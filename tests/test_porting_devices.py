@@ -13,6 +13,7 @@ import minigrad as mg
 from minigrad import backend, nn
 from minigrad.nn import functional as F
 from tests import simulated_cuda
+from tests.test_porting_more import matches_torch
 
 
 @pytest.fixture
@@ -187,20 +188,6 @@ def test_functional_softmax_matches_torch_with_dim_and_dtype():
 def leaves(rng, *shapes, low=-2, high=2):
     """float64 leaves of uniform(low, high) values, one per shape."""
     return [mg.tensor(rng.uniform(low, high, shape), dtype=mg.float64, requires_grad=True) for shape in shapes]
-
-
-def matches_torch(ours_fn, theirs_fn, inputs, rtol=1e-10, atol=1e-12):
-    """ours_fn(*inputs) and theirs_fn on torch copies agree, in value and in the gradients of a random
-    weighted sum of the output."""
-    torch = pytest.importorskip("torch")
-    copies = [torch.tensor(x.numpy(), requires_grad=x.requires_grad) for x in inputs]
-    ours, theirs = ours_fn(*inputs), theirs_fn(*copies)
-    np.testing.assert_allclose(ours.numpy(), theirs.detach().numpy(), rtol=rtol, atol=atol)
-    weights = np.random.default_rng(1).uniform(-1, 1, theirs.shape)
-    (ours * mg.tensor(weights)).sum().backward()
-    (theirs * torch.tensor(weights)).sum().backward()
-    for x, copy_ in zip(inputs, copies):
-        np.testing.assert_allclose(x.grad.numpy(), copy_.grad.numpy(), rtol=rtol, atol=atol)
 
 
 class WithMask(nn.Module):
