@@ -122,9 +122,19 @@ def write_atomically(path, data):
             os.close(folder)
 
 
-def load(path, device="cpu"):
-    """Read a safetensors file into {name: Tensor} on device; a damaged file is a clear ValueError."""
+def load(path, device="cpu", map_location=None, weights_only=True):
+    """Read a safetensors file into {name: Tensor} on device; a damaged file is a clear ValueError.
+
+    map_location is PyTorch's name for device ("cpu", "cuda", mg.device(...)), so that
+    `torch.load(path, map_location=device)` ports as it is. weights_only is accepted and changes
+    nothing: a safetensors file holds only tensors and plain values, so loading never runs code."""
+    if map_location is not None:
+        if not isinstance(map_location, str):  # PyTorch also takes a dict or a function: renaming devices
+            raise TypeError(f"load: map_location must name a device ('cpu' or 'cuda'), got "
+                            f"{type(map_location).__name__}; minigrad has one of each, so there is nothing to remap")
+        device = map_location
     check_not_a_directory(path)
+    check_not_pickled(path)
     try:
         arrays = safetensors.numpy.load_file(path)
     except safetensors.SafetensorError as error:
@@ -132,6 +142,18 @@ def load(path, device="cpu"):
     tensors = {name: Tensor(array, device=device) for name, array in arrays.items()}
     structure = load_metadata(path).get(TREE)
     return tensors if structure is None else untree(json.loads(structure), tensors)
+
+
+def check_not_pickled(path):
+    """A file torch.save wrote (a zip archive of pickles; before PyTorch 1.6 a bare pickle that starts
+    with its magic number) is named as one: reading it would mean running pickled code, which minigrad
+    never does. (A safetensors file starts with its header's length: no such bytes.)"""
+    with open(path, "rb") as file:
+        start = file.read(4)
+    if start in (b"PK\x03\x04", b"\x80\x02\x8a\x0a"):  # zip's signature; pickle protocol 2, then a 10-byte long
+        raise ValueError(f"{path} is a PyTorch pickle checkpoint (torch.save), and minigrad reads safetensors only "
+                         "(loading a pickle can run code). Convert it where PyTorch is installed: "
+                         "safetensors.torch.save_file(torch.load(PATH), 'model.safetensors') for a state dict")
 
 
 def check_not_a_directory(path):
@@ -146,6 +168,7 @@ def damaged(path, error):
 def load_metadata(path):
     """The {str: str} metadata saved with the checkpoint at path ({} if none), without reading the tensors."""
     check_not_a_directory(path)
+    check_not_pickled(path)
     try:
         with safetensors.safe_open(path, framework="np") as file:
             return file.metadata() or {}

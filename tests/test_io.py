@@ -116,6 +116,43 @@ def test_a_damaged_file_is_a_clear_error_naming_the_path(tmp_path, damage):
         mg.io.load_metadata(path)
 
 
+def test_map_location_is_pytorchs_name_for_device(tmp_path):
+    path = tmp_path / "ckpt.pt"  # PyTorch code's file name: the contents are safetensors all the same
+    weights = model().state_dict()
+    mg.save({"model": weights, "epoch": 3}, path)
+    loaded = mg.load(path, map_location="cpu", weights_only=False)
+    assert loaded["epoch"] == 3 and loaded["model"]["2.weight"].device == "cpu"
+    np.testing.assert_array_equal(loaded["model"]["2.weight"].numpy(), weights["2.weight"].numpy())
+    with pytest.raises(ValueError, match="unknown device 'tpu'"):
+        mg.load(path, map_location="tpu")
+    with pytest.raises(TypeError, match="map_location must name a device .* got dict"):
+        mg.load(path, map_location={"cuda:1": "cuda:0"})
+
+
+def zip_archive(path):
+    import zipfile
+    with zipfile.ZipFile(path, "w") as archive:  # what torch.save writes since PyTorch 1.6
+        archive.writestr("archive/data.pkl", b"\x80\x02}q\x00.")
+
+
+@pytest.mark.parametrize("write", [zip_archive, lambda path: path.write_bytes(b"\x80\x02\x8a\x0al\xfc\x9cF\xf9 j\xa8P\x19.")],
+                         ids=["zip", "legacy pickle"])
+def test_a_pytorch_pickle_is_named_as_one_and_never_unpickled(tmp_path, write):
+    path = tmp_path / "model.pt"
+    write(path)
+    for read in (mg.load, mg.io.load_metadata):
+        with pytest.raises(ValueError, match="model.pt is a PyTorch pickle checkpoint .*safetensors.torch.save_file"):
+            read(path)
+
+
+def test_a_file_torch_save_wrote_is_named_as_a_pickle(tmp_path):
+    torch = pytest.importorskip("torch")
+    path = tmp_path / "model.pt"
+    torch.save({"weight": torch.zeros(2)}, path)
+    with pytest.raises(ValueError, match="is a PyTorch pickle checkpoint"):
+        mg.load(path)
+
+
 def test_a_missing_file_names_the_path(tmp_path):
     with pytest.raises(FileNotFoundError, match="nowhere.safetensors"):
         mg.load(tmp_path / "nowhere.safetensors")
