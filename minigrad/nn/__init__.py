@@ -6,14 +6,15 @@
     loss = nn.CrossEntropyLoss()(model(x), y)
 """
 from minigrad.nn import functional, init, utils
-from minigrad.nn.containers import ModuleDict, ModuleList, Sequential
-from minigrad.nn.layers import (
-    GELU, Dropout, Embedding, Flatten, Identity, LayerNorm, LeakyReLU, Linear, LogSoftmax, ReLU, Sigmoid,
-    SiLU, Softmax, Tanh,
+from minigrad.nn.activation import (
+    ELU, GELU, GLU, Hardtanh, LeakyReLU, LogSigmoid, LogSoftmax, Mish, ReLU, Sigmoid, SiLU, Softmax, Softplus, Tanh,
 )
+from minigrad.nn.containers import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
+from minigrad.nn.layers import Dropout, Embedding, Flatten, Identity, Linear, Unflatten
 from minigrad.nn.losses import (
     BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss, KLDivLoss, L1Loss, MSELoss, NLLLoss, SmoothL1Loss,
 )
 from minigrad.nn.module import Module
+from minigrad.nn.normalization import BatchNorm1d, LayerNorm, RMSNorm
 from minigrad.nn.parameter import Parameter
 from minigrad.nn.summary import count_parameters, print_trainable_parameters

@@ -2,19 +2,20 @@
 
 Most are the engine's ops under their PyTorch names; a layer such as
 nn.Linear only owns parameters and calls one of these in its forward. The rest
-(the losses, normalize, cosine_similarity, pad, and silu, leaky_relu, one_hot)
-are composed from those ops, so their backward is the ops' own: nothing new to
-derive (cross_entropy's and binary_cross_entropy's are ops.fused's). The losses
-take PyTorch's layout, the class dim second: (N, C) or (N, C, d1, ...).
+(the losses, the other activations, rms_norm, batch_norm, normalize,
+cosine_similarity, pad, one_hot) are composed from those ops, so their backward
+is the ops' own: nothing new to derive (cross_entropy's and
+binary_cross_entropy's are ops.fused's). The losses take PyTorch's layout, the
+class dim second: (N, C) or (N, C, d1, ...).
 """
 
-from minigrad import creation, ops
+from minigrad import backend, creation, ops
 from minigrad.ops import (  # noqa: F401  (re-exported)
     dropout, embedding, gelu, layer_norm, linear, relu, scaled_dot_product_attention, sigmoid, tanh,
 )
 from minigrad.ops import fused
 from minigrad.ops.fused import check_class_targets, check_class_weight, check_reduction
-from minigrad.tensor import Tensor
+from minigrad.tensor import Tensor, no_grad
 
 
 # ---- activations ----------------------------------------------------------------------------
@@ -51,6 +52,57 @@ def leaky_relu(x, negative_slope=0.01):
     return ops.where(x > 0, x, x * negative_slope)
 
 
+def elu(input, alpha=1.0):
+    """x where x > 0, alpha (e^x - 1) elsewhere: negative outputs (down to -alpha) keep the mean
+    activation near 0, and the curve is smooth at 0 for alpha = 1. The slope at 0 is alpha, as PyTorch's.
+    e^x of min(x, 0): where x > 0 that branch is not taken, but its backward still multiplies the
+    gradient 0 by e^x, and 0 * inf (x > 88 in float32) would be NaN."""
+    return ops.where(input > 0, input, alpha * (input.clamp(max=0).exp() - 1))
+
+
+def hardtanh(input, min_val=-1.0, max_val=1.0):
+    """x clamped to [min_val, max_val]. Slope 1 strictly inside, 0 elsewhere, at the two corners too, as
+    PyTorch's hardtanh (clamp's slope is 1 at the corners): outside, the clamped value is a constant."""
+    if min_val > max_val:
+        raise ValueError(f"hardtanh: min_val ({min_val}) must not be greater than max_val ({max_val})")
+    inside = (input > min_val) & (input < max_val)
+    return ops.where(inside, input, input.detach().clamp(min_val, max_val))
+
+
+def log1p_exp(z):
+    """log(1 + e^z) computed as log(1 + e^-|z|) + max(z, 0), which is the same number but never
+    overflows (e^-|z| <= 1). At z = 0, |z| has slope 0 and maximum splits its tie in half, so the
+    slope is exactly sigmoid(0) = 1/2 (each piece has a kink at 0; their sum has none)."""
+    return (-z.abs()).exp().log1p() + z.maximum(0)
+
+
+def softplus(input, beta=1.0, threshold=20.0):
+    """log(1 + e^(beta x)) / beta: a smooth relu (beta sharpens it); x itself where beta x > threshold,
+    as PyTorch (the two differ there by less than e^-threshold / beta)."""
+    z = input * beta
+    return ops.where(z > threshold, input, log1p_exp(z) / beta)
+
+
+def logsigmoid(input):
+    """log sigmoid(x) = -log(1 + e^-x), without ever rounding sigmoid(x) to 0 (whose log is -inf)."""
+    return -log1p_exp(-input)
+
+
+def mish(input):
+    """x tanh(log(1 + e^x)): a smooth, slightly non-monotonic relu (YOLOv4's activation)."""
+    return input * log1p_exp(input).tanh()
+
+
+def glu(input, dim=-1):
+    """a sigmoid(b), a and b the first and second halves of input along dim: the gated linear unit,
+    (..., 2n, ...) -> (..., n, ...). (LLaMA's SwiGLU gates with silu instead, on two projections.)"""
+    dim = backend.positive_dim(dim, input.ndim)
+    if input.shape[dim] % 2:
+        raise ValueError(f"glu: halving dim {dim} needs an even size there, got input of shape {input.shape}")
+    a, b = input.chunk(2, dim)
+    return a * ops.sigmoid(b)
+
+
 def one_hot(ids, num_classes=-1):
     """int64 (..., num_classes): 1 at each id's class, 0 elsewhere; num_classes=-1 means max(ids) + 1.
     A comparison against every class (not rows of an identity matrix), so a big vocabulary costs
@@ -67,6 +119,72 @@ def one_hot(ids, num_classes=-1):
             raise IndexError(f"one_hot: ids must be in [0, {num_classes}), got ids from {low} to {high}")
     classes = creation.arange(num_classes, device=ids.device)
     return (ids.unsqueeze(-1) == classes).long()
+
+
+# ---- normalisation --------------------------------------------------------------------------
+def shape_tuple(normalized_shape):
+    """normalized_shape as a tuple: 4 -> (4,), [2, 4] -> (2, 4)."""
+    return (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+
+
+def rms_norm(input, normalized_shape, weight=None, eps=None):
+    """x / sqrt(mean(x^2) + eps) * weight over the last len(normalized_shape) dims: LLaMA's RMSNorm,
+    LayerNorm without subtracting the mean and without a bias (rescaling alone keeps the activations'
+    size steady, and costs less). eps=None is the machine epsilon of x's dtype, as PyTorch (1.2e-7 for
+    float32, 2.2e-16 for float64). Composed, so each step's backward is an op's own."""
+    shape = shape_tuple(normalized_shape)
+    if not shape or len(shape) > input.ndim or input.shape[input.ndim - len(shape):] != shape:
+        raise ValueError(f"rms_norm: input of shape {input.shape} does not end in normalized_shape {shape}")
+    if weight is not None and weight.shape != shape:
+        raise ValueError(f"rms_norm: weight has shape {weight.shape}, expected normalized_shape {shape}")
+    if not backend.is_floating(input.dtype):
+        raise TypeError(f"rms_norm: input must be a float tensor, got dtype {input.dtype.name}")
+    if eps is None:
+        eps = backend.xp_of(input.data).finfo(input.dtype).eps
+    dims = tuple(range(input.ndim - len(shape), input.ndim))
+    out = input / ((input * input).mean(dims, keepdim=True) + eps).sqrt()
+    return out if weight is None else out * weight
+
+
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1, eps=1e-5):
+    """(x - mean) / sqrt(var + eps) * weight + bias for each channel (dim 1 of (N, C) or (N, C, L, ...)),
+    the statistics taken over every other dim.
+
+    training=True: the batch's own mean and (biased) variance, and running_mean / running_var (if given)
+    move toward them in place, new = (1 - momentum) old + momentum batch, with the unbiased variance
+    (n / (n - 1) var, an estimate of the whole data's). training=False: the running statistics, so one
+    example's output does not depend on the rest of its batch."""
+    if input.ndim < 2:
+        raise ValueError(f"batch_norm: expected an input of shape (N, C, ...), got shape {input.shape}")
+    channels = input.shape[1]
+    for name, t in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight), ("bias", bias)):
+        if t is not None and t.shape != (channels,):
+            raise ValueError(f"batch_norm: {name} has shape {t.shape}, expected ({channels},): one per channel "
+                             f"of the input of shape {input.shape}")
+    if not training and running_mean is None:
+        raise ValueError("batch_norm: training=False normalises with running_mean and running_var; pass them, "
+                         "or training=True for the batch's own statistics")
+    dims = (0, *range(2, input.ndim))  # every dim but the channels
+    if training:
+        n = input.numel() // channels
+        if n < 2:
+            raise ValueError(f"batch_norm: training needs more than 1 value per channel for a variance, "
+                             f"got input of shape {input.shape}")
+        mean, var = input.mean(dims), input.var(dims, unbiased=False)  # (C,)
+        if running_mean is not None:
+            with no_grad():  # a record of the data seen, not part of what is differentiated
+                running_mean.mul_(1 - momentum).add_(mean, alpha=momentum)
+                running_var.mul_(1 - momentum).add_(var * (n / (n - 1)), alpha=momentum)
+    else:
+        mean, var = running_mean, running_var
+
+    def per_channel(t):  # (C,) -> (C, 1, ...): broadcasts against (N, C, L, ...)
+        return t.reshape((channels,) + (1,) * (input.ndim - 2))
+
+    out = (input - per_channel(mean)) / per_channel(var + eps).sqrt()
+    if weight is not None:
+        out = out * per_channel(weight)
+    return out if bias is None else out + per_channel(bias)
 
 
 # ---- losses ---------------------------------------------------------------------------------
@@ -230,14 +348,12 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
     """mean(-w [p y log s(x) + (1 - y) log(1 - s(x))]), s the sigmoid, p the pos_weight (1 if not given).
 
     Computed from the logits as (1 - y) x + (1 + (p - 1) y) softplus(-x), with
-    softplus(-x) = -log s(x) = log(1 + e^-|x|) + max(-x, 0): e^-|x| never overflows,
-    and no log of a rounded-to-0 probability. weight broadcasts against the loss;
+    softplus(-x) = -log s(x) from log1p_exp, which never overflows, and no log of a
+    rounded-to-0 probability. weight broadcasts against the loss;
     pos_weight against the last dim (one weight per class, for multi-label).
     """
     target = pointwise_loss("binary_cross_entropy_with_logits", input, target, reduction)
-    # maximum splits the gradient at the tie -x = 0: with |x|'s gradient of 0 there, the sum gets the
-    # exact slope -1/2 of softplus(-x) at 0 (each piece has a kink at 0, their sum has none)
-    softplus_neg = (1 + (-input.abs()).exp()).log() + (-input).maximum(0)
+    softplus_neg = log1p_exp(-input)
     log_weight = 1 if pos_weight is None else 1 + (pos_weight - 1) * target
     losses = (1 - target) * input + log_weight * softplus_neg
     return apply_reduction(losses if weight is None else losses * weight, reduction)

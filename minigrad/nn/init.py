@@ -12,6 +12,7 @@ the signal), or 2 / (fan_in + fan_out) to balance forward and backward passes
 """
 import math
 
+from minigrad import backend, creation
 from minigrad.tensor import no_grad
 
 
@@ -25,6 +26,65 @@ def normal_(tensor, mean=0.0, std=1.0, generator=None):
     """Samples from N(mean, std^2)."""
     with no_grad():
         return tensor.normal_(mean, std, generator)
+
+
+def normal_mass(mean, std, a, b):
+    """P(a <= X <= b) for X ~ N(mean, std^2), from the normal CDF Phi(z) = (1 + erf(z / sqrt 2)) / 2."""
+    def cdf(x):
+        return 0.5 * (1 + math.erf((x - mean) / (std * math.sqrt(2))))
+    return cdf(b) - cdf(a)
+
+
+def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
+    """Samples from N(mean, std^2) restricted to [a, b]: a draw outside is drawn again until it lands
+    inside (rejection sampling, which gives exactly that distribution). a and b are values, not
+    numbers of std: timm's trunc_normal_(w, std=0.02) cuts at +-2, 100 std out, so in effect nowhere."""
+    if not std > 0 or not a < b:
+        raise ValueError(f"trunc_normal_: needs std > 0 and a < b, got std={std}, a={a}, b={b}")
+    inside = normal_mass(mean, std, a, b)  # the chance that one draw lands in [a, b]
+    if inside < 0.01:  # each value would take 1/inside draws on average
+        raise ValueError(f"trunc_normal_: [{a}, {b}] holds only {inside:.2g} of N({mean}, {std}^2); "
+                         "choose a mean and std for which at least 1% of draws land in [a, b]")
+    with no_grad():
+        values = creation.empty(tensor.numel(), dtype=tensor.dtype, device=tensor.device)
+        todo = creation.arange(tensor.numel(), device=tensor.device)  # the positions still to draw: all
+        while todo.numel():
+            draws = mean + std * creation.randn(todo.numel(), dtype=tensor.dtype, device=tensor.device,
+                                                generator=generator)
+            values[todo] = draws
+            todo = todo[(draws < a) | (draws > b)]  # only those outside [a, b] are drawn again
+        return tensor.copy_(values.reshape(tensor.shape))
+
+
+def orthogonal_(tensor, gain=1.0, generator=None):
+    """gain times a (semi-)orthogonal matrix, dims after the first flattened into (rows, cols): its
+    rows (or its columns, whichever are fewer) are orthonormal, so W x keeps the length of x in
+    their span and a deep linear stack neither explodes nor vanishes (Saxe et al., 2013).
+
+    Q of the QR factorisation of a Gaussian matrix, each column's sign set by R's diagonal: that
+    makes Q uniformly distributed over the orthogonal matrices (Mezzadri, 2007), as PyTorch does."""
+    if tensor.ndim < 2:
+        raise ValueError(f"orthogonal_: needs a tensor of at least 2 dims, got shape {tensor.shape}")
+    if tensor.numel() == 0:
+        return tensor
+    rows = tensor.shape[0]
+    cols = tensor.numel() // rows
+    draws = creation.randn(max(rows, cols), min(rows, cols), dtype=tensor.dtype, device=tensor.device,
+                           generator=generator).data  # tall: QR gives as many orthonormal columns as it has
+    xp = backend.xp_of(draws)
+    q, r = xp.linalg.qr(draws)
+    q *= xp.sign(xp.diagonal(r))
+    with no_grad():
+        return tensor.copy_((q if rows >= cols else q.T).reshape(tensor.shape) * gain)
+
+
+def eye_(tensor):
+    """The identity matrix in a 2-d tensor (ones on the diagonal, zeros elsewhere): a Linear layer
+    that starts by passing its inputs through unchanged (as many as fit)."""
+    if tensor.ndim != 2:
+        raise ValueError(f"eye_: needs a 2-d tensor, got shape {tensor.shape}")
+    with no_grad():
+        return tensor.copy_(creation.eye(*tensor.shape, dtype=tensor.dtype, device=tensor.device))
 
 
 def constant_(tensor, value):

@@ -1,11 +1,13 @@
-"""The layers: each owns its parameters and calls one function of F in forward.
+"""The layers with weights (Linear, Embedding), Dropout, and the shape layers (Identity, Flatten,
+Unflatten). Activations are in activation.py, normalisation layers in normalization.py.
 
-Default initialisations follow PyTorch, so a model written here starts where
-the same model in PyTorch would (in distribution).
+Each layer owns its parameters and calls one function of F in forward. Default
+initialisations follow PyTorch, so a model written here starts where the same
+model in PyTorch would (in distribution).
 """
 import math
 
-from minigrad import creation
+from minigrad import backend, creation
 from minigrad.nn import functional as F
 from minigrad.nn import init
 from minigrad.nn.module import Module
@@ -64,29 +66,6 @@ class Embedding(Module):
         return f"{self.num_embeddings}, {self.embedding_dim}{padding}"
 
 
-class LayerNorm(Module):
-    """(x - mean) / sqrt(var + eps) * weight + bias over the last dims, weight 1 and bias 0 at first."""
-
-    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True):
-        super().__init__()
-        shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
-        self.normalized_shape, self.eps = shape, eps
-        self.weight = Parameter(creation.ones(shape)) if elementwise_affine else None
-        self.bias = Parameter(creation.zeros(shape)) if elementwise_affine and bias else None
-
-    def forward(self, x):
-        return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
-
-    def extra_repr(self):
-        # the defaults are left out; PyTorch prints both flags always, bias=False too when there is no weight
-        text = f"{self.normalized_shape}, eps={self.eps}"
-        if self.weight is None:
-            text += ", elementwise_affine=False"
-        if self.bias is None:
-            text += ", bias=False"
-        return text
-
-
 class Dropout(Module):
     """Zeroes each element with probability p while training (scaling the rest by 1/(1-p)); identity in eval()."""
 
@@ -101,92 +80,6 @@ class Dropout(Module):
 
     def extra_repr(self):
         return f"p={self.p}"
-
-
-class GELU(Module):
-    """x Phi(x); approximate="tanh" uses the tanh formula of GPT-2 and BERT."""
-
-    def __init__(self, approximate="none"):
-        super().__init__()
-        if approximate not in ("none", "tanh"):
-            raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got {approximate!r}")
-        self.approximate = approximate
-
-    def forward(self, x):
-        return F.gelu(x, approximate=self.approximate)
-
-    def extra_repr(self):
-        return f"approximate={self.approximate!r}" if self.approximate != "none" else ""
-
-
-class ReLU(Module):
-    """max(x, 0)."""
-
-    def forward(self, x):
-        return F.relu(x)
-
-
-class LeakyReLU(Module):
-    """x where x > 0, negative_slope * x elsewhere."""
-
-    def __init__(self, negative_slope=0.01):
-        super().__init__()
-        self.negative_slope = negative_slope
-
-    def forward(self, x):
-        return F.leaky_relu(x, self.negative_slope)
-
-    def extra_repr(self):
-        return f"negative_slope={self.negative_slope}"
-
-
-class Tanh(Module):
-    """tanh(x)."""
-
-    def forward(self, x):
-        return F.tanh(x)
-
-
-class Sigmoid(Module):
-    """1 / (1 + e^-x)."""
-
-    def forward(self, x):
-        return F.sigmoid(x)
-
-
-class SiLU(Module):
-    """x sigmoid(x)."""
-
-    def forward(self, x):
-        return F.silu(x)
-
-
-class Softmax(Module):
-    """e^x / sum e^x along dim. dim is required: PyTorch's guess when it is left out is deprecated."""
-
-    def __init__(self, dim):
-        super().__init__()
-        self.dim = dim
-
-    def forward(self, x):
-        return F.softmax(x, self.dim)
-
-    def extra_repr(self):
-        return f"dim={self.dim}"
-
-
-class LogSoftmax(Module):
-    """x - log sum e^x along dim (for NLLLoss). dim is required, as for Softmax."""
-
-    def __init__(self, dim):
-        super().__init__()
-        self.dim = dim
-
-    def forward(self, x):
-        return F.log_softmax(x, self.dim)
-
-    def extra_repr(self):
-        return f"dim={self.dim}"
 
 
 class Identity(Module):
@@ -211,3 +104,26 @@ class Flatten(Module):
 
     def extra_repr(self):
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
+
+
+class Unflatten(Module):
+    """Dim `dim` of x split into unflattened_size, Flatten's inverse: Unflatten(1, (C, H, W)) makes
+    (N, C*H*W) into (N, C, H, W). One size may be -1, inferred as in reshape."""
+
+    def __init__(self, dim, unflattened_size):
+        super().__init__()
+        self.dim, self.unflattened_size = dim, tuple(unflattened_size)
+        if self.unflattened_size.count(-1) > 1:
+            raise ValueError(f"Unflatten: only one size can be -1 (inferred), got {self.unflattened_size}")
+
+    def forward(self, x):
+        dim = backend.positive_dim(self.dim, x.ndim)
+        length, known = x.shape[dim], math.prod(n for n in self.unflattened_size if n != -1)
+        inferred = -1 in self.unflattened_size
+        if not (length == known or inferred and known and length % known == 0):
+            raise ValueError(f"Unflatten: the sizes {self.unflattened_size} don't multiply up to the size of "
+                             f"dim {self.dim} ({length}) of the input of shape {x.shape}")
+        return x.reshape(x.shape[:dim] + self.unflattened_size + x.shape[dim + 1:])
+
+    def extra_repr(self):
+        return f"dim={self.dim}, unflattened_size={self.unflattened_size}"

@@ -17,7 +17,15 @@ Those names are what state_dict() saves, what load_state_dict() checks and
 what fine-tuning uses to choose which parameters train. A buffer
 (register_buffer) is a tensor the module keeps but does not train, such as a
 causal mask: it is saved and moved with the parameters, and never optimized.
+
+Hooks let code outside a module watch or change what goes through it without
+editing its forward (record activations, check shapes, patch an input):
+
+    handle = model.hidden.register_forward_hook(lambda module, args, output: print(output.shape))
+    model(x)          # prints the hidden layer's output shape
+    handle.remove()
 """
+import itertools
 from collections import namedtuple
 
 from minigrad import backend
@@ -35,13 +43,41 @@ class Module:
         object.__setattr__(self, "_modules", {})
         object.__setattr__(self, "_buffers", {})
         object.__setattr__(self, "_non_persistent_buffers", set())
+        object.__setattr__(self, "_forward_pre_hooks", {})  # {handle id: hook}, called in the order registered
+        object.__setattr__(self, "_forward_hooks", {})
         self.training = True
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f"{type(self).__name__} must define forward()")
 
     def __call__(self, *args, **kwargs):
-        return self.forward(*args, **kwargs)
+        if self._forward_pre_hooks or self._forward_hooks:
+            return self._call_with_hooks(args, kwargs)
+        return self.forward(*args, **kwargs)  # no hooks, the usual case: the check above is all they cost
+
+    # ---- hooks: functions called around forward, from outside the module ---------------------
+    def register_forward_pre_hook(self, hook):
+        """Call hook(module, args) before each forward; if it returns something, that replaces the
+        positional args (a value that is not a tuple counts as a 1-tuple), as PyTorch."""
+        return add_hook(self._forward_pre_hooks, hook, "register_forward_pre_hook")
+
+    def register_forward_hook(self, hook):
+        """Call hook(module, args, output) after each forward; if it returns something, that
+        replaces the output, as PyTorch."""
+        return add_hook(self._forward_hooks, hook, "register_forward_hook")
+
+    def _call_with_hooks(self, args, kwargs):
+        # list(...): a hook may remove itself (or another) while the hooks are being called
+        for hook in list(self._forward_pre_hooks.values()):
+            new_args = hook(self, args)
+            if new_args is not None:
+                args = new_args if isinstance(new_args, tuple) else (new_args,)
+        output = self.forward(*args, **kwargs)
+        for hook in list(self._forward_hooks.values()):
+            new_output = hook(self, args, output)
+            if new_output is not None:
+                output = new_output
+        return output
 
     # ---- registration: attributes that are Parameters or Modules join the tree -----
     def __setattr__(self, name, value):
@@ -291,6 +327,34 @@ class Module:
             child = repr(module).replace("\n", "\n  ")
             lines.append(f"  ({name}): {child}")
         return "\n".join(lines) + "\n)"
+
+
+class RemovableHandle:
+    """What registering a hook returns: remove() takes the hook off again, as does leaving a
+    `with module.register_forward_hook(fn):` block."""
+
+    _ids = itertools.count()  # one counter for all handles, so no two hooks share an id
+
+    def __init__(self, hooks):
+        self.hooks, self.id = hooks, next(RemovableHandle._ids)
+
+    def remove(self):
+        self.hooks.pop(self.id, None)  # a second remove() does nothing
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.remove()
+
+
+def add_hook(hooks, hook, name):
+    """hooks[id] = hook, after checking that it can be called; its handle removes it."""
+    if not callable(hook):
+        raise TypeError(f"{name}: the hook must be callable, got {type(hook).__name__}")
+    handle = RemovableHandle(hooks)
+    hooks[handle.id] = hook
+    return handle
 
 
 def parameter_count_comment(module):
