@@ -422,6 +422,19 @@ def test_sequential():
         nn.Sequential(nn.ReLU(), lambda x: x)
 
 
+def test_sequential_layers_can_be_replaced_and_appended_as_in_pytorch():
+    model = nn.Sequential(nn.Linear(3, 4), nn.ReLU())
+    model[0] = nn.Linear(3, 5)  # what a LoRA tutorial does: wrap a layer in place
+    model[-1] = nn.Tanh()
+    model.append(nn.Linear(5, 2))
+    assert [n for n, _ in model.named_parameters()] == ["0.weight", "0.bias", "2.weight", "2.bias"]
+    assert model(mg.zeros(1, 3)).shape == (1, 2) and isinstance(model[1], nn.Tanh)
+    with pytest.raises(IndexError):
+        model[3] = nn.ReLU()
+    with pytest.raises(TypeError, match="holds Modules"):
+        model[0] = 3
+
+
 def test_module_list_and_dict():
     layers = nn.ModuleList([nn.Linear(2, 2)]).append(nn.Linear(2, 3)).extend([nn.ReLU()])
     assert len(layers) == 3 and [n for n, _ in layers.named_parameters()][-1] == "1.bias"

@@ -46,6 +46,14 @@ class Sequential(Module):
             setattr(picked, name, self._modules[name])
         return picked
 
+    def __setitem__(self, index, module):  # e.g. model.layers[0] = LinearWithLoRA(model.layers[0])
+        name = list(self._modules)[index]  # IndexError when out of range, as for a list
+        setattr(self, name, check_module(self, module))
+
+    def append(self, module):
+        setattr(self, str(len(self)), check_module(self, module))
+        return self
+
     def __len__(self):
         return len(self._modules)
 
