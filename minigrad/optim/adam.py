@@ -1,6 +1,6 @@
 """Adam and AdamW: per-parameter step sizes from running moments of the gradient."""
 from minigrad import backend
-from minigrad.optim.optimizer import Optimizer
+from minigrad.optim.optimizer import Optimizer, running_average_, weight_decayed
 
 
 class Adam(Optimizer):
@@ -13,32 +13,31 @@ class Adam(Optimizer):
 
     Dividing by 1 - beta^t undoes the pull towards the zero that m and v start
     from. Each weight moves by about lr, whatever the scale of its gradient.
+
+    amsgrad=True (Reddi et al., 2018) divides by the largest v so far instead of v:
+    v_max <- max(v_max, v) (state "max_exp_avg_sq"). The denominator never shrinks, so
+    a weight's steps do not grow again when its gradients turn small after large ones.
+    decoupled_weight_decay=True is AdamW.
     """
 
-    decoupled_weight_decay = False
-
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0):
-        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay))
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0, amsgrad=False, *,
+                 decoupled_weight_decay=False):
+        super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
+                                      amsgrad=amsgrad, decoupled_weight_decay=decoupled_weight_decay))
 
     def update(self, p, g, state, group):
         xp = backend.xp_of(g)
-        lr, (beta1, beta2), decay = group["lr"], group["betas"], group["weight_decay"]
-        if decay and self.decoupled_weight_decay:
-            p.mul_(1 - lr * decay)
-        elif decay:
-            g = g + decay * p.data
-        if not state:
-            state.update(step=0, exp_avg=xp.zeros_like(p.data), exp_avg_sq=xp.zeros_like(p.data))
-        state["step"] += 1
-        t, m, v = state["step"], state["exp_avg"], state["exp_avg_sq"]
-        m *= beta1
-        m += (1 - beta1) * g
-        v *= beta2
-        v += (1 - beta2) * g * g
+        beta1, beta2 = group["betas"]
+        g = weight_decayed(p, g, group, decoupled=group["decoupled_weight_decay"])
+        t, m, v = moments_(state, p, g, group["betas"])
+        if group["amsgrad"]:
+            v_max = state.setdefault("max_exp_avg_sq", xp.zeros_like(v))
+            xp.maximum(v_max, v, out=v_max)
+            v = v_max
         # lr m_hat / (sqrt(v_hat) + eps), the bias corrections applied as scalars (fewer array passes)
         denominator = xp.sqrt(v / (1 - beta2**t))
         denominator += group["eps"]
-        p.sub_(lr / (1 - beta1**t) * m / denominator)
+        p.sub_(group["lr"] / (1 - beta1**t) * m / denominator)
 
 
 class AdamW(Adam):
@@ -51,7 +50,23 @@ class AdamW(Adam):
     the same factor.
     """
 
-    decoupled_weight_decay = True
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False):
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
+                         decoupled_weight_decay=True)
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2):
-        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
+
+def moments_(state, p, g, betas):
+    """Adam's bookkeeping, shared by its variants: count the step t and update, in state,
+
+        m <- beta1 m + (1 - beta1) g   ("exp_avg"),   v <- beta2 v + (1 - beta2) g^2   ("exp_avg_sq"),
+
+    both zeros before the first step (PyTorch's names, so state dicts read alike); return t, m, v.
+    """
+    if not state:
+        xp = backend.xp_of(p.data)
+        state.update(step=0, exp_avg=xp.zeros_like(p.data), exp_avg_sq=xp.zeros_like(p.data))
+    beta1, beta2 = betas
+    state["step"] += 1
+    running_average_(state["exp_avg"], g, beta1)
+    running_average_(state["exp_avg_sq"], g * g, beta2)
+    return state["step"], state["exp_avg"], state["exp_avg_sq"]

@@ -5,12 +5,18 @@ Call scheduler.step() once after each optimizer.step(). Building a scheduler
 already sets the lr for step 0. Each group keeps its own initial lr (saved as
 group["initial_lr"]), so layer-wise learning rates keep their ratios while the
 schedule moves them all together.
+
+Every schedule here is a function of the step number (PyTorch's closed forms, which
+its step-by-step updates lr <- lr * ratio follow), so resuming needs nothing but the
+step. SequentialLR runs schedules one after another, ChainedScheduler multiplies them.
 """
+import bisect
 import math
 
 
 class LRScheduler:
-    """The base class: subclasses define factor(step)."""
+    """The base class: subclasses define factor(step); or lr(base_lr, step), where the lr is not the
+    initial lr times a factor; or go_to(step), where a step sets more than each group's lr from its own."""
 
     def __init__(self, optimizer):
         self.optimizer = optimizer
@@ -28,8 +34,12 @@ class LRScheduler:
 
     def step(self):
         self.last_epoch += 1
+        self.go_to(self.last_epoch)
+
+    def go_to(self, step):
+        """Set each group's lr (and whatever else the schedule moves) to its value at `step`."""
         for group, base_lr in zip(self.optimizer.param_groups, self.base_lrs):
-            group["lr"] = self.lr(base_lr, self.last_epoch)
+            group["lr"] = self.lr(base_lr, step)
 
     def get_last_lr(self):
         return [group["lr"] for group in self.optimizer.param_groups]
@@ -108,6 +118,38 @@ class LinearLR(LRScheduler):
         return self.start_factor + (self.end_factor - self.start_factor) * progress
 
 
+class ConstantLR(LRScheduler):
+    """factor = the given factor for the first total_iters steps, then 1: a flat warmup.
+
+    PyTorch's defaults: a third of the lr for 5 steps. (The number is kept as constant_factor:
+    factor(step) is the method every schedule here has.)
+    """
+
+    def __init__(self, optimizer, factor=1 / 3, total_iters=5):
+        if not 0 <= factor <= 1:
+            raise ValueError(f"ConstantLR: factor must be in [0, 1] (it multiplies the lr), got {factor}")
+        self.constant_factor, self.total_iters = factor, total_iters
+        super().__init__(optimizer)
+
+    def factor(self, step):
+        return self.constant_factor if step < self.total_iters else 1.0
+
+
+class PolynomialLR(LRScheduler):
+    """factor = (1 - step / total_iters) ** power, down to 0 at total_iters, then 0.
+
+    power 1 is a linear decay to zero; power 2 falls fast early and flattens at the end.
+    """
+
+    def __init__(self, optimizer, total_iters=5, power=1.0):
+        check_positive_int("PolynomialLR", "total_iters", total_iters)
+        self.total_iters, self.power = total_iters, power
+        super().__init__(optimizer)
+
+    def factor(self, step):
+        return (1.0 - min(self.total_iters, step) / self.total_iters) ** self.power
+
+
 class CosineAnnealingLR(LRScheduler):
     """PyTorch's cosine from each group's lr down to eta_min over T_max steps:
 
@@ -123,6 +165,29 @@ class CosineAnnealingLR(LRScheduler):
 
     def lr(self, base_lr, step):
         return self.eta_min + (base_lr - self.eta_min) * 0.5 * (1 + math.cos(math.pi * step / self.T_max))
+
+
+class CosineAnnealingWarmRestarts(LRScheduler):
+    """SGDR (Loshchilov & Hutter, 2017): a cosine from the initial lr down to eta_min over T_0 steps,
+    then a jump back up (a warm restart) and a cosine T_mult times as long, and so on:
+
+        lr = eta_min + (initial lr - eta_min) (1 + cos(pi T_cur / T_i)) / 2
+
+    where T_i = T_0 T_mult^i is the length of the cycle that step is in, and T_cur how far into it.
+    """
+
+    def __init__(self, optimizer, T_0, T_mult=1, eta_min=0.0):
+        check_positive_int("CosineAnnealingWarmRestarts", "T_0", T_0)
+        check_positive_int("CosineAnnealingWarmRestarts", "T_mult", T_mult)
+        self.T_0, self.T_mult, self.eta_min = T_0, T_mult, eta_min
+        super().__init__(optimizer)
+
+    def lr(self, base_lr, step):
+        t_cur, t_i = step, self.T_0
+        while t_cur >= t_i:  # walk past the finished cycles, in integers: no rounding at a restart
+            t_cur -= t_i
+            t_i *= self.T_mult
+        return self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(math.pi * t_cur / t_i)) / 2
 
 
 class WarmupCosineLR(LRScheduler):
@@ -149,6 +214,162 @@ class WarmupCosineLR(LRScheduler):
         return self.min_factor + (1 - self.min_factor) * 0.5 * (1 + math.cos(math.pi * progress))
 
 
+class OneCycleLR(LRScheduler):
+    """The 1cycle policy (Smith & Topin, 2017), as PyTorch's: the lr rises from max_lr / div_factor
+    to max_lr over the first pct_start of total_steps, then anneals to (max_lr / div_factor) /
+    final_div_factor; the momentum (beta1 for Adam-like optimizers) moves the other way, from
+    max_momentum down to base_momentum at the peak and back.
+
+        three_phase=False:  start -> peak (step pct_start total_steps - 1) -> end (step total_steps - 1)
+        three_phase=True:   start -> peak -> start (step 2 pct_start total_steps - 2) -> end
+
+    Each phase goes from one point to the next along a half cosine (anneal_strategy="cos") or a
+    line ("linear"). max_lr (and the momenta) may be one number or a list, one per group; the
+    optimizer's own lr is not used. step() may be called total_steps times, and no more.
+    """
+
+    def __init__(self, optimizer, max_lr, total_steps=None, epochs=None, steps_per_epoch=None, pct_start=0.3,
+                 anneal_strategy="cos", cycle_momentum=True, base_momentum=0.85, max_momentum=0.95,
+                 div_factor=25.0, final_div_factor=1e4, three_phase=False):
+        if total_steps is None:
+            if epochs is None or steps_per_epoch is None:
+                raise ValueError("OneCycleLR needs total_steps, or epochs and steps_per_epoch "
+                                 "(total_steps = epochs * steps_per_epoch); got none of them")
+            check_positive_int("OneCycleLR", "epochs", epochs)
+            check_positive_int("OneCycleLR", "steps_per_epoch", steps_per_epoch)
+            total_steps = epochs * steps_per_epoch
+        check_positive_int("OneCycleLR", "total_steps", total_steps)
+        if not 0 <= pct_start <= 1:
+            raise ValueError(f"OneCycleLR: pct_start must be in [0, 1] (the part of the steps spent "
+                             f"warming up), got {pct_start}")
+        if anneal_strategy not in ("cos", "linear"):
+            raise ValueError(f"OneCycleLR: anneal_strategy must be 'cos' or 'linear', got {anneal_strategy!r}")
+        self.total_steps, self.anneal_strategy = total_steps, anneal_strategy
+        self.final_div_factor = final_div_factor
+        peak_step = pct_start * total_steps - 1
+        if three_phase:  # (the step a phase ends at, the point it starts from, the point it reaches)
+            self.phases = [(peak_step, "start", "peak"), (2 * pct_start * total_steps - 2, "peak", "start"),
+                           (total_steps - 1, "start", "end")]
+        else:
+            self.phases = [(peak_step, "start", "peak"), (total_steps - 1, "peak", "end")]
+        self.max_lrs = per_group("OneCycleLR", "max_lr", max_lr, optimizer)
+        for group, top in zip(optimizer.param_groups, self.max_lrs):
+            group["initial_lr"] = top / div_factor  # replaced, not setdefault: this schedule sets its own start
+        self.cycle_momentum = cycle_momentum
+        if cycle_momentum:
+            if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
+                raise ValueError(f"OneCycleLR: cycle_momentum=True needs an optimizer with momentum or betas, "
+                                 f"and {type(optimizer).__name__} has neither; pass cycle_momentum=False")
+            self.momenta = [{"start": top, "peak": bottom, "end": top} for top, bottom in zip(
+                per_group("OneCycleLR", "max_momentum", max_momentum, optimizer),
+                per_group("OneCycleLR", "base_momentum", base_momentum, optimizer))]
+        super().__init__(optimizer)
+
+    def anneal(self, start, end, fraction):
+        if self.anneal_strategy == "cos":
+            return end + (start - end) / 2.0 * (math.cos(math.pi * fraction) + 1)
+        return (end - start) * fraction + start
+
+    def phase_at(self, step):
+        """(the point the phase of `step` starts from, the point it goes to, the fraction of it done)."""
+        if step > self.total_steps:
+            raise ValueError(f"OneCycleLR: step() called {step} times, but total_steps is {self.total_steps}; "
+                             "build the schedule with the total number of steps of the run")
+        start_step = 0.0
+        for i, (end_step, start, end) in enumerate(self.phases):
+            if step <= end_step or i == len(self.phases) - 1:
+                # a phase of no length is over at once (PyTorch divides by zero there)
+                fraction = (step - start_step) / (end_step - start_step) if end_step != start_step else 1.0
+                return start, end, fraction
+            start_step = end_step
+
+    def go_to(self, step):
+        start, end, fraction = self.phase_at(step)
+        for i, (group, base_lr) in enumerate(zip(self.optimizer.param_groups, self.base_lrs)):
+            lrs = {"start": base_lr, "peak": self.max_lrs[i], "end": base_lr / self.final_div_factor}
+            group["lr"] = self.anneal(lrs[start], lrs[end], fraction)
+            if self.cycle_momentum:
+                momentum = self.anneal(self.momenta[i][start], self.momenta[i][end], fraction)
+                if "betas" in group:
+                    group["betas"] = (momentum, *group["betas"][1:])
+                else:
+                    group["momentum"] = momentum
+
+
+class CompositeLR(LRScheduler):
+    """What SequentialLR and ChainedScheduler share: schedules of one optimizer, saved and loaded along."""
+
+    def __init__(self, optimizer, schedulers):
+        self.schedulers = list(schedulers)
+        if not self.schedulers:
+            raise ValueError(f"{type(self).__name__} needs at least one scheduler, got none")
+        for i, scheduler in enumerate(self.schedulers):
+            if not isinstance(scheduler, LRScheduler):
+                raise ValueError(f"{type(self).__name__}: schedulers[{i}] is a {type(scheduler).__name__}, "
+                                 "not a step-driven schedule (ReduceLROnPlateau steps on a metric: step it yourself)")
+            if scheduler.optimizer is not optimizer:
+                raise ValueError(f"{type(self).__name__}: schedulers[{i}] belongs to another optimizer; "
+                                 "expected every scheduler to be built on the same one")
+        super().__init__(optimizer)
+
+    def state_dict(self):
+        return {**super().state_dict(), "schedulers": [s.state_dict() for s in self.schedulers]}
+
+    def load_state_dict(self, state_dict):
+        for scheduler, saved in zip(self.schedulers, state_dict["schedulers"]):
+            scheduler.load_state_dict(saved)
+        super().load_state_dict(state_dict)  # last: it sets the lr these would have set
+
+
+class SequentialLR(CompositeLR):
+    """One schedule after another: schedulers[i] takes over at milestones[i - 1] and starts from its own
+    step 0 there (a warmup, then a decay: SequentialLR(opt, [LinearLR(...), CosineAnnealingLR(...)], [5])).
+    """
+
+    def __init__(self, optimizer, schedulers, milestones):
+        self.milestones = list(milestones)
+        if len(self.milestones) != len(schedulers) - 1:
+            raise ValueError(f"SequentialLR: expected one milestone fewer than schedulers, got {len(schedulers)} "
+                             f"schedulers and {len(self.milestones)} milestones")
+        if self.milestones != sorted(self.milestones):
+            raise ValueError(f"SequentialLR: milestones must increase, got {self.milestones}")
+        super().__init__(optimizer, schedulers)
+
+    def go_to(self, step):
+        turn = bisect.bisect_right(self.milestones, step)  # how many milestones step has reached
+        turn_began = self.milestones[turn - 1] if turn else 0
+        self.schedulers[turn].go_to(step - turn_began)
+
+
+class ChainedScheduler(CompositeLR):
+    """Several schedules at once: each one's lr rule is applied to the lr the one before it gives,
+
+        lr = s_n.lr(... s_2.lr(s_1.lr(initial lr, step), step) ..., step)
+
+    For schedules that multiply the lr by a factor that is initial lr * the product of their factors,
+    as PyTorch's (ConstantLR(factor=0.1, total_iters=2) with ExponentialLR(gamma=0.9): 0.1 * 0.9^t, then
+    0.9^t); so for StepLR, MultiStepLR, ExponentialLR, LinearLR, ConstantLR, PolynomialLR and, with no
+    eta_min and within T_max, CosineAnnealingLR. PyTorch computes LambdaLR and CosineAnnealingWarmRestarts
+    from the initial lr, so in its chain they overwrite what came before; here they scale it too.
+    OneCycleLR sets the lr outright (PyTorch calls it not chainable) and is refused.
+    """
+
+    def __init__(self, schedulers, optimizer=None):
+        schedulers = list(schedulers)
+        for i, scheduler in enumerate(schedulers):
+            if isinstance(scheduler, OneCycleLR):
+                raise ValueError(f"ChainedScheduler: schedulers[{i}] is a OneCycleLR, which sets the lr outright "
+                                 "instead of scaling it; expected schedules that multiply the lr")
+        if optimizer is None and schedulers:
+            optimizer = schedulers[0].optimizer
+        super().__init__(optimizer, schedulers)
+
+    def lr(self, base_lr, step):
+        for scheduler in self.schedulers:
+            base_lr = scheduler.lr(base_lr, step)
+        return base_lr
+
+
 class ReduceLROnPlateau:
     """Multiply every group's lr by factor when a watched number (the validation loss) has not
     improved for more than `patience` calls of step(metric), as PyTorch's: a schedule that follows
@@ -171,11 +392,7 @@ class ReduceLROnPlateau:
             raise ValueError(f"ReduceLROnPlateau: factor must be in [0, 1) (it multiplies the lr), got {factor}")
         self.optimizer, self.mode, self.factor, self.patience = optimizer, mode, factor, patience
         self.threshold, self.threshold_mode, self.cooldown, self.eps = threshold, threshold_mode, cooldown, eps
-        groups = optimizer.param_groups
-        self.min_lrs = list(min_lr) if isinstance(min_lr, (list, tuple)) else [min_lr] * len(groups)
-        if len(self.min_lrs) != len(groups):  # zip would leave the groups past the list never cut
-            raise ValueError(f"ReduceLROnPlateau: min_lr lists {len(self.min_lrs)} rates for {len(groups)} "
-                             "parameter groups; give one per group, or one number for all")
+        self.min_lrs = per_group("ReduceLROnPlateau", "min_lr", min_lr, optimizer)
         self.best = math.inf if mode == "min" else -math.inf
         self.num_bad_epochs = self.cooldown_counter = 0
         self.last_epoch = 0
@@ -213,3 +430,20 @@ class ReduceLROnPlateau:
     def load_state_dict(self, state_dict):
         for key, value in state_dict.items():
             setattr(self, key, value)
+
+
+def check_positive_int(scheduler, name, value):
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{scheduler}: {name} must be a positive integer, got {value!r}")
+
+
+def per_group(scheduler, name, value, optimizer):
+    """One value per parameter group: a list or tuple as given, a number repeated. A list of the wrong
+    length is an error (zip would quietly leave the groups past a short one alone)."""
+    groups = len(optimizer.param_groups)
+    if not isinstance(value, (list, tuple)):
+        return [value] * groups
+    if len(value) != groups:
+        raise ValueError(f"{scheduler}: {name} lists {len(value)} {'rates' if name.endswith('lr') else 'values'} "
+                         f"for {groups} parameter groups; give one per group, or one number for all")
+    return list(value)

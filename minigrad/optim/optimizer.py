@@ -115,7 +115,8 @@ class Optimizer:
         return "\n".join(lines) + "\n)"
 
 
-NON_NEGATIVE = ("lr", "eps", "momentum", "weight_decay", "alpha")
+NON_NEGATIVE = ("lr", "eps", "momentum", "weight_decay", "alpha", "lr_decay", "initial_accumulator_value",
+                "momentum_decay")
 
 
 def check_hyperparameters(optimizer, group):
@@ -126,3 +127,26 @@ def check_hyperparameters(optimizer, group):
     for i, beta in enumerate(group.get("betas", ())):
         if not 0 <= beta < 1:  # beta = 1: the running average never moves and the bias correction divides by 0
             raise ValueError(f"{optimizer}: betas[{i}] must be in [0, 1), got {beta}")
+
+
+# ---- pieces of update rules that several optimizers share ------------------------------------------
+def weight_decayed(p, g, group, decoupled=False):
+    """The gradient to step with after weight decay (none if group["weight_decay"] is 0):
+
+        L2 (decoupled=False):  g + weight_decay p   (the gradient of the penalty weight_decay |p|^2 / 2)
+        decoupled (AdamW's):   p <- p (1 - lr weight_decay) now, and g as it is
+    """
+    decay = group["weight_decay"]
+    if not decay:
+        return g
+    if decoupled:
+        p.mul_(1 - group["lr"] * decay)
+        return g
+    return g + decay * p.data
+
+
+def running_average_(average, value, beta):
+    """average <- beta average + (1 - beta) value, in place: an exponential moving average whose
+    memory is about 1 / (1 - beta) steps."""
+    average *= beta
+    average += (1 - beta) * value

@@ -1,6 +1,6 @@
 """RMSprop: divide each gradient by a running root-mean-square of its recent values."""
 from minigrad import backend
-from minigrad.optim.optimizer import Optimizer
+from minigrad.optim.optimizer import Optimizer, running_average_, weight_decayed
 
 
 class RMSprop(Optimizer):
@@ -18,16 +18,13 @@ class RMSprop(Optimizer):
     def update(self, p, g, state, group):
         xp = backend.xp_of(g)
         alpha, momentum = group["alpha"], group["momentum"]
-        if group["weight_decay"]:
-            g = g + group["weight_decay"] * p.data
+        g = weight_decayed(p, g, group)
         if not state:
             state["square_avg"] = xp.zeros_like(p.data)
             if momentum:
                 state["momentum_buffer"] = xp.zeros_like(p.data)
-        v = state["square_avg"]
-        v *= alpha
-        v += (1 - alpha) * g * g
-        step = g / (xp.sqrt(v) + group["eps"])
+        running_average_(state["square_avg"], g * g, alpha)
+        step = g / (xp.sqrt(state["square_avg"]) + group["eps"])
         if momentum:
             buf = state["momentum_buffer"]
             buf *= momentum

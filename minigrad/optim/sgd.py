@@ -1,5 +1,5 @@
 """Stochastic gradient descent, with momentum, Nesterov momentum and L2 weight decay."""
-from minigrad.optim.optimizer import Optimizer
+from minigrad.optim.optimizer import Optimizer, weight_decayed
 
 
 class SGD(Optimizer):
@@ -17,8 +17,7 @@ class SGD(Optimizer):
                                       nesterov=nesterov, weight_decay=weight_decay))
 
     def update(self, p, g, state, group):
-        if group["weight_decay"]:
-            g = g + group["weight_decay"] * p.data
+        g = weight_decayed(p, g, group)
         momentum = group["momentum"]
         if momentum:
             buf = state.get("momentum_buffer")
