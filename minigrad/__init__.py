@@ -16,11 +16,13 @@ from minigrad.creation import (
     ones_like, rand, rand_like, randint, randn, randn_like, randperm, tensor, zeros, zeros_like,
 )
 from minigrad.functions import (  # the torch.X(t, ...) forms of the tensor methods
-    abs, add, allclose, argmax, argmin, argsort, bmm, chunk, clamp, clip, cos, cumsum, div, exp, flatten,
-    flip, floor_divide, gather, is_tensor, isfinite, isinf, isnan, log, log1p, log_softmax, logsumexp,
-    matmul, max, maximum, mean, min, minimum, mm, mul, norm, outer, permute, pow, prod, relu, remainder,
-    reshape, sigmoid, sin, softmax, sort, split, sqrt, square, squeeze, std, sub, sum, tanh, topk,
-    transpose, unbind, unsqueeze, var,
+    abs, add, allclose, argmax, argmin, argsort, bernoulli, bmm, broadcast_to, ceil, chunk, clamp, clip, cos,
+    cumprod, cumsum, diag, diagonal, div, dot, equal, exp, flatten, flip, floor, floor_divide, gather,
+    get_default_dtype, index_select, is_tensor, isclose, isfinite, isinf, isnan, log, log1p, log_softmax,
+    logical_and, logical_not, logical_or, logical_xor, logsumexp, masked_fill, masked_select, matmul, max,
+    maximum, mean, min, minimum, mm, mul, nonzero, norm, normal, numel, outer, permute, pow, prod, reciprocal,
+    relu, remainder, repeat_interleave, reshape, roll, round, rsqrt, set_default_dtype, sigmoid, sign, sin,
+    softmax, sort, split, sqrt, square, squeeze, std, sub, sum, tanh, topk, transpose, unbind, unsqueeze, var,
 )
 from minigrad.ops import cat, einsum, stack, tril, triu, where
 from minigrad.gradcheck import GradcheckError, gradcheck

@@ -25,7 +25,9 @@ from minigrad.tensor import Tensor, is_grad_enabled
 
 
 class Context:
-    """The node of the graph: one op application, its inputs and saved arrays."""
+    """The node of the graph: one op application, its inputs and saved arrays. It is also what
+    x.grad_fn shows, as PyTorch's: `<MulBackward0 object at ...>`, with .name() and
+    .next_functions, the nodes its gradient flows on to (a tutorial can print and walk the graph)."""
 
     def __init__(self, op, inputs):
         self.op = op
@@ -70,6 +72,47 @@ class Context:
     def free(self):
         self._saved = ()
         self.freed = True
+
+    # ---- seen as a grad_fn ------------------------------------------------------------------------
+    def name(self):
+        return f"{self.op.__name__}Backward0"
+
+    def __repr__(self):
+        return f"<{self.name()} object at {id(self):#x}>"
+
+    @property
+    def next_functions(self):
+        """One (node, 0) pair per input, as PyTorch's: the input's grad_fn, an AccumulateGrad for a
+        leaf that requires grad, None for an input that needs no gradient (or a constant)."""
+        return tuple((next_node(x) if needed else None, 0) for x, needed in zip(self.inputs, self.needs_input_grad))
+
+
+def next_node(tensor):
+    """Where a gradient goes after reaching tensor: its op's node, or an AccumulateGrad for a leaf."""
+    return tensor._ctx if tensor._ctx is not None else AccumulateGrad(tensor)
+
+
+class AccumulateGrad:
+    """The end of a path in grad_fn.next_functions, as PyTorch's: backward adds the gradient into
+    .grad of the leaf .variable. One per leaf, as far as == and sets go (a walk over the graph visits
+    a leaf once however many ops use it), though each look makes a new one."""
+
+    next_functions = ()
+
+    def __init__(self, variable):
+        self.variable = variable
+
+    def name(self):
+        return "AccumulateGrad"
+
+    def __repr__(self):
+        return f"<AccumulateGrad object at {id(self):#x}>"
+
+    def __eq__(self, other):
+        return isinstance(other, AccumulateGrad) and other.variable is self.variable
+
+    def __hash__(self):
+        return id(self.variable)
 
 
 class Function:

@@ -7,7 +7,8 @@ In the two-operand ones (add, mul, maximum, ...), a Python number next to a tens
 as in PyTorch: a weak scalar that keeps the tensor's dtype (mg.mul(t, 2.0) of a float64 t is
 float64); a list becomes a tensor (on the other operand's device); two numbers give a 0-d tensor.
 """
-from minigrad import backend, ops
+from minigrad import backend, creation, ops
+from minigrad.ops.shape import sizes_given
 from minigrad.tensor import Tensor
 
 
@@ -18,6 +19,25 @@ def _tensor(x):
 def is_tensor(obj):
     """Whether obj is a Tensor (a Parameter is one too), as torch.is_tensor."""
     return isinstance(obj, Tensor)
+
+
+def numel(x):
+    return x.numel()
+
+
+def get_default_dtype():
+    """The dtype of new float tensors: float32, unless set_default_dtype changed it."""
+    return backend.DEFAULT_DTYPE
+
+
+def set_default_dtype(dtype):
+    """Make new float tensors (mg.tensor of floats, zeros, randn, ...; integers meeting a float) of
+    dtype, mg.float32 or mg.float64, as torch.set_default_dtype: backend.DEFAULT_DTYPE is the one
+    place they all read it from."""
+    dtype = backend.dtype_of(dtype)
+    if dtype not in (backend.float32, backend.float64):
+        raise TypeError(f"set_default_dtype: expected mg.float32 or mg.float64, got {dtype.name}")
+    backend.DEFAULT_DTYPE = dtype
 
 
 def _operands(a, b):
@@ -42,6 +62,30 @@ def log(x):
 
 def log1p(x):
     return _tensor(x).log1p()
+
+
+def rsqrt(x):
+    return _tensor(x).rsqrt()
+
+
+def reciprocal(x):
+    return _tensor(x).reciprocal()
+
+
+def sign(x):
+    return _tensor(x).sign()
+
+
+def floor(x):
+    return _tensor(x).floor()
+
+
+def ceil(x):
+    return _tensor(x).ceil()
+
+
+def round(x, decimals=0):
+    return _tensor(x).round(decimals)
 
 
 def square(x):
@@ -95,12 +139,16 @@ def clamp(x, min=None, max=None):
 clip = clamp
 
 
-def add(a, b):
-    return ops.add(*_operands(a, b))
+def add(a, b, alpha=1):
+    """a + alpha * b."""
+    a, b = _operands(a, b)
+    return ops.add(a, b if alpha == 1 else b * alpha)
 
 
-def sub(a, b):
-    return ops.sub(*_operands(a, b))
+def sub(a, b, alpha=1):
+    """a - alpha * b."""
+    a, b = _operands(a, b)
+    return ops.sub(a, b if alpha == 1 else b * alpha)
 
 
 def mul(a, b):
@@ -121,6 +169,35 @@ def maximum(a, b):
 
 def minimum(a, b):
     return ops.minimum(*_operands(a, b))
+
+
+def masked_fill(x, mask, value):
+    return _tensor(x).masked_fill(mask, value)
+
+
+def logical_and(a, b):
+    return _tensor(a).logical_and(b)
+
+
+def logical_or(a, b):
+    return _tensor(a).logical_or(b)
+
+
+def logical_xor(a, b):
+    return _tensor(a).logical_xor(b)
+
+
+def logical_not(x):
+    return _tensor(x).logical_not()
+
+
+def isclose(a, b, rtol=1e-5, atol=1e-8, equal_nan=False):
+    a, b = _operands(a, b)
+    return a.isclose(b, rtol, atol, equal_nan)
+
+
+def equal(a, b):
+    return _tensor(a).equal(_tensor(b))
 
 
 def softmax(x, dim):
@@ -186,6 +263,15 @@ def outer(a, b):
     return _tensor(a).outer(_tensor(b))
 
 
+def dot(a, b):
+    return _tensor(a).dot(_tensor(b))
+
+
+def broadcast_to(x, size):
+    """x expanded to size (a view, as x.expand); the gradient is summed back."""
+    return _tensor(x).expand(size)
+
+
 def reshape(x, shape):
     return _tensor(x).reshape(shape)
 
@@ -222,8 +308,40 @@ def gather(x, dim, index):
     return _tensor(x).gather(dim, index)
 
 
+def index_select(x, dim, index):
+    return _tensor(x).index_select(dim, index)
+
+
+def masked_select(x, mask):
+    return _tensor(x).masked_select(mask)
+
+
+def nonzero(x, as_tuple=False):
+    return _tensor(x).nonzero(as_tuple)
+
+
+def repeat_interleave(x, repeats, dim=None):
+    return _tensor(x).repeat_interleave(repeats, dim)
+
+
+def roll(x, shifts, dims=None):
+    return _tensor(x).roll(shifts, dims)
+
+
+def diagonal(x, offset=0, dim1=0, dim2=1):
+    return _tensor(x).diagonal(offset, dim1, dim2)
+
+
+def diag(x, diagonal=0):
+    return _tensor(x).diag(diagonal)
+
+
 def cumsum(x, dim):
     return _tensor(x).cumsum(dim)
+
+
+def cumprod(x, dim):
+    return _tensor(x).cumprod(dim)
 
 
 def prod(x, dim=None, keepdim=False):
@@ -265,3 +383,27 @@ def remainder(a, b):
 def allclose(a, b, rtol=1e-5, atol=1e-8, equal_nan=False):
     a, b = _operands(a, b)
     return a.allclose(b, rtol, atol, equal_nan)
+
+
+# ---- random draws -----------------------------------------------------------------------------
+def bernoulli(probs, generator=None):
+    return probs.bernoulli(generator)
+
+
+def normal(mean, std, size=None, generator=None):
+    """Samples of N(mean, std^2), as torch.normal: mean and std numbers with size= the shape, or
+    tensors (broadcast together; the result takes their shape, dtype and device). No gradient:
+    PyTorch's for mean and std is 0 anyway."""
+    tensors = [x for x in (mean, std) if isinstance(x, Tensor)]
+    if not tensors and size is None:
+        raise TypeError("normal: with a number for both mean and std, give size= (as normal(0.0, 1.0, size=(2, 3)))")
+    if tensors and size is not None:
+        raise TypeError("normal: give size= only when mean and std are both numbers; a tensor's shape is the size")
+    mean, std = (x.data if isinstance(x, Tensor) else x for x in (mean, std))
+    if bool((std < 0).any() if backend.is_array(std) else std < 0):  # one read back from a GPU
+        raise ValueError("normal: std must be >= 0")
+    if not tensors:
+        return creation.randn(*sizes_given((size,)), generator=generator) * std + mean
+    shape = backend.broadcast_shape(*(x.shape for x in tensors))
+    draws = creation.randn(*shape, dtype=tensors[0].dtype, device=tensors[0].device, generator=generator)
+    return Tensor._from_array(draws.data * std + mean)

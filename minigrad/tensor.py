@@ -172,6 +172,16 @@ class ValuesIndices(NamedTuple):
     indices: "Tensor"
 
 
+class RemovableHandle:
+    """What register_hook returns, as PyTorch's: handle.remove() takes the hook off (again: no effect)."""
+
+    def __init__(self, hooks):
+        self.hooks = hooks  # the tensor's dict, keyed by the handles
+
+    def remove(self):
+        self.hooks.pop(self, None)
+
+
 class Tensor:
     """An n-dimensional array that can record how it was computed."""
 
@@ -189,6 +199,7 @@ class Tensor:
         self._ctx = None
         self._version_counter = [0]  # in-place changes of this memory; a view shares its base's list
         self._retains_grad = False
+        self._hooks = {}  # register_hook's: handle -> hook, in the order registered
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
@@ -199,6 +210,7 @@ class Tensor:
         out = cls.__new__(cls)
         out.data, out.grad, out._ctx = array, None, None
         out._version_counter, out._retains_grad, out.requires_grad = [0], False, False
+        out._hooks = {}
         return out
 
     @property
@@ -228,6 +240,31 @@ class Tensor:
     def is_leaf(self):
         return self._ctx is None
 
+    @property
+    def grad_fn(self):
+        """The graph node that made this tensor (None for a leaf, or where no graph was recorded), as
+        PyTorch's: print it (<MulBackward0 object at ...>) or walk the graph by its .next_functions."""
+        return self._ctx
+
+    @property
+    def is_cuda(self):
+        return self.device == "cuda"
+
+    def is_contiguous(self):
+        """Whether the elements lie in memory in row-major order with no gaps (a transposed or expanded
+        view does not; .contiguous() gives a copy that does)."""
+        return bool(self.data.flags.c_contiguous)
+
+    def stride(self, dim=None):
+        """How many elements apart in memory neighbours along each dim (or along dim) are, as PyTorch
+        counts them (NumPy's strides count bytes): (3, 1) for a (2, 3) tensor, (1, 3) for its .T."""
+        strides = tuple(step // self.data.itemsize for step in self.data.strides)
+        return strides if dim is None else strides[backend.positive_dim(dim, self.ndim)]
+
+    def element_size(self):
+        """Bytes per element: 4 for float32, 8 for float64 and int64."""
+        return self.data.itemsize
+
     def numel(self):
         return int(self.data.size)
 
@@ -248,8 +285,11 @@ class Tensor:
     def __iter__(self):  # the rows; without it, list() of a 0-d tensor would be [] (via __getitem__)
         return (self[i] for i in range(len(self)))
 
-    def __repr__(self):
-        grad = ", requires_grad=True" if self.requires_grad else ""
+    def __repr__(self):  # as PyTorch's: an op's result names its node, a leaf that requires grad says so
+        if self._ctx is not None:
+            grad = f", grad_fn=<{self._ctx.name()}>"
+        else:
+            grad = ", requires_grad=True" if self.requires_grad else ""
         body = str(self.numpy()).replace("\n", "\n       ")
         return f"tensor({body}, dtype={self.dtype.name}{', device=cuda' if self.device == 'cuda' else ''}{grad})"
 
@@ -365,6 +405,31 @@ class Tensor:
 
         self._backpropagate(grad, retain_graph, deliver)
 
+    def register_hook(self, hook):
+        """Have backward (and mg.autograd.grad) call hook(grad) with this tensor's whole gradient,
+        once every op that used the tensor has passed its share back. If the hook returns a tensor,
+        that replaces the gradient: it flows on to the inputs, and on a leaf it is what lands in
+        .grad. The hook should not change its argument in place (the array may be shared with other
+        gradients). Returns a handle: handle.remove() takes the hook off again."""
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        handle = RemovableHandle(self._hooks)
+        self._hooks[handle] = hook
+        return handle
+
+    def _run_hooks(self, grad):
+        """grad after each hook in turn (a hook returning None leaves it as it is)."""
+        for hook in list(self._hooks.values()):  # a copy: a hook may remove itself
+            replaced = hook(Tensor._from_array(grad))
+            if replaced is None:
+                continue
+            if not isinstance(replaced, Tensor) or replaced.shape != self.shape:
+                got = f"shape {replaced.shape}" if isinstance(replaced, Tensor) else type(replaced).__name__
+                raise RuntimeError(f"hook {getattr(hook, '__name__', hook)!r} returned {got} for the gradient of "
+                                   f"a tensor of shape {self.shape}; return a tensor of that shape, or None to keep it")
+            grad = replaced.data
+        return grad
+
     def _backpropagate(self, grad, retain_graph, deliver):
         """The chain rule, backwards over the graph: deliver(node, gradient) gets each tensor's whole
         gradient, once every op that used it has passed its share back (backward puts it in .grad;
@@ -392,6 +457,8 @@ class Tensor:
             node_grad = grads.pop(id(node), None)
             if node_grad is None:  # every op that uses it returned None for it: nothing flows here
                 continue
+            if node._hooks:
+                node_grad = node._run_hooks(node_grad)
             deliver(node, node_grad)
             ctx = node._ctx
             if ctx is None:
@@ -536,6 +603,32 @@ class Tensor:
         self.data[...] = source
         return self
 
+    def exp_(self):
+        """e^x in place (a float tensor), as add_: only where no graph would have to record it."""
+        self._check_inplace("exp_")
+        backend.xp_of(self.data).exp(self.data, out=self.data)
+        return self
+
+    def clamp_(self, min=None, max=None):
+        """clamp in place, as add_: only where no graph would have to record it (see clamp)."""
+        if min is None and max is None:
+            raise ValueError("clamp_: give at least one of min= and max=")
+        self._check_inplace("clamp_")
+        backend.xp_of(self.data).clip(self.data, self._raw(min), self._raw(max), out=self.data)
+        return self
+
+    # squeeze_ / unsqueeze_ change the shape alone: the same memory seen through a new shape, so
+    # every other view of it stays one. As in PyTorch, that counts as an in-place change.
+    def squeeze_(self, dim=None):
+        self._check_inplace("squeeze_")
+        self.data = self.data.reshape(ops.squeeze(self.detach(), dim).shape)
+        return self
+
+    def unsqueeze_(self, dim):
+        self._check_inplace("unsqueeze_")
+        self.data = self.data.reshape(ops.unsqueeze(self.detach(), dim).shape)
+        return self
+
     def fill_(self, value, name="fill_"):
         self._check_inplace(name, value)
         self.data.fill(value)
@@ -597,6 +690,36 @@ class Tensor:
 
     def __ge__(self, other):
         return Tensor._from_array(self.data >= self._raw(other))
+
+    eq, ne, lt, le, gt, ge = __eq__, __ne__, __lt__, __le__, __gt__, __ge__
+
+    def isclose(self, other, rtol=1e-5, atol=1e-8, equal_nan=False):
+        """Elementwise |self - other| <= atol + rtol |other|, a bool tensor (allclose is its all())."""
+        return Tensor._from_array(backend.xp_of(self.data).isclose(self.data, self._raw(other), rtol, atol, equal_nan))
+
+    def equal(self, other):
+        """Whether other has this shape and the same values everywhere (a Python bool), as torch.equal."""
+        return self.shape == tuple(other.shape) and bool((self.data == self._raw(other)).all())
+
+    # Logic on truth values: any dtype, nonzero as True, a bool tensor out (`&` and `|` are bitwise)
+    def logical_and(self, other):
+        return Tensor._from_array(backend.xp_of(self.data).logical_and(self.data, self._raw(other)))
+
+    def logical_or(self, other):
+        return Tensor._from_array(backend.xp_of(self.data).logical_or(self.data, self._raw(other)))
+
+    def logical_xor(self, other):
+        return Tensor._from_array(backend.xp_of(self.data).logical_xor(self.data, self._raw(other)))
+
+    def logical_not(self):
+        return Tensor._from_array(backend.xp_of(self.data).logical_not(self.data))
+
+    def nonzero(self, as_tuple=False):
+        """The positions of the nonzero (True) elements, in row-major order: an int64 tensor with one
+        row (of ndim indices) per element, or with as_tuple=True one 1-d tensor per dim (as where(x))."""
+        if as_tuple:
+            return ops.where(self)
+        return Tensor._from_array(backend.xp_of(self.data).argwhere(self.data).astype(backend.int64, copy=False))
 
     # Logic on masks (bool, or bitwise on integers), as comparisons: values with no gradient
     def _logic(self, other, symbol, combine):
@@ -686,6 +809,16 @@ class Tensor:
     def __neg__(self):
         return ops.neg(self)
 
+    mul, div, neg = __mul__, __truediv__, __neg__
+
+    def add(self, other, alpha=1):
+        """self + alpha * other, as PyTorch's x.add(y, alpha=...)."""
+        return ops.add(self, other if alpha == 1 else other * alpha)
+
+    def sub(self, other, alpha=1):
+        """self - alpha * other."""
+        return ops.sub(self, other if alpha == 1 else other * alpha)
+
     def __floordiv__(self, other):  # no gradient (see ops.floor_divide)
         return ops.floor_divide(self, other)
 
@@ -721,6 +854,27 @@ class Tensor:
     def square(self):
         return ops.mul(self, self)
 
+    def rsqrt(self):
+        """1 / sqrt(x) = x^(-1/2), by pow: d/dx = -x^(-3/2) / 2."""
+        return ops.pow(self, -0.5)
+
+    def reciprocal(self):
+        """1 / x, by div: d/dx = -1 / x^2."""
+        return ops.div(1.0, self)
+
+    # step functions: no gradient flows through them (see ops.elementwise.whole)
+    def sign(self):
+        return ops.sign(self)
+
+    def floor(self):
+        return ops.floor(self)
+
+    def ceil(self):
+        return ops.ceil(self)
+
+    def round(self, decimals=0):
+        return ops.round(self, decimals)
+
     def sqrt(self):
         return ops.sqrt(self)
 
@@ -752,6 +906,13 @@ class Tensor:
 
     def triu(self, diagonal=0):
         return ops.triu(self, diagonal)
+
+    def where(self, condition, other):
+        """self where condition is True, other elsewhere: mg.where(condition, self, other)."""
+        return ops.where(condition, self, other)
+
+    def masked_select(self, mask):
+        return ops.masked_select(self, mask)
 
     def masked_fill(self, mask, value):
         """value where the bool mask is True, self elsewhere (e.g. -inf on the attention scores of
@@ -794,6 +955,9 @@ class Tensor:
     def cumsum(self, dim):
         return ops.cumsum(self, dim)
 
+    def cumprod(self, dim):
+        return ops.cumprod(self, dim)
+
     def logsumexp(self, dim, keepdim=False):
         """log sum e^x along dim (an int or a tuple), computed without overflow (see ops.logsumexp)."""
         return ops.logsumexp(self, dim, keepdim)
@@ -829,9 +993,10 @@ class Tensor:
     view = reshape
 
     def contiguous(self):
-        """self: view() here is reshape(), which copies when the layout needs it, so PyTorch's
-        x.transpose(1, 2).contiguous().view(B, T, C) has no layout to fix."""
-        return self
+        """self if its elements lie in row-major order already (is_contiguous), else a copy that has
+        them so, as PyTorch's. (view() is reshape() here, which copies when it must, so
+        x.transpose(1, 2).view(B, T, C) would work without it too.)"""
+        return self if self.is_contiguous() else ops.clone(self)
 
     def flatten(self, start_dim=0, end_dim=-1):
         """The dims start_dim .. end_dim (both included) merged into one, as PyTorch's flatten;
@@ -854,6 +1019,14 @@ class Tensor:
     def T(self):
         return ops.permute(self, *reversed(range(self.ndim)))
 
+    @property
+    def mT(self):
+        """The last two dims swapped: a batch of matrices, each transposed."""
+        if self.ndim < 2:
+            raise ValueError(f"mT needs a tensor of at least 2 dims (a matrix, or a batch of them), "
+                             f"got shape {self.shape}")
+        return ops.transpose(self, -2, -1)
+
     def t(self):
         """A matrix's transpose (PyTorch's t(): at most 2 dims)."""
         if self.ndim > 2:
@@ -873,6 +1046,18 @@ class Tensor:
 
     def repeat(self, *sizes):
         return ops.repeat(self, *sizes)
+
+    def repeat_interleave(self, repeats, dim=None):
+        return ops.repeat_interleave(self, repeats, dim)
+
+    def roll(self, shifts, dims=None):
+        return ops.roll(self, shifts, dims)
+
+    def diagonal(self, offset=0, dim1=0, dim2=1):
+        return ops.diagonal(self, offset, dim1, dim2)
+
+    def diag(self, diagonal=0):
+        return ops.diag(self, diagonal)
 
     def flip(self, *dims):
         """x.flip(0), x.flip(0, 1) or x.flip([0, 1]), as PyTorch."""
@@ -900,6 +1085,9 @@ class Tensor:
     def gather(self, dim, index):
         return ops.gather(self, dim, index)
 
+    def index_select(self, dim, index):
+        return ops.index_select(self, dim, index)
+
     def matmul(self, other):
         return ops.matmul(self, other)
 
@@ -917,6 +1105,12 @@ class Tensor:
                              f"{self.shape} and {other.shape}")
         return ops.matmul(self, other)
 
+    def dot(self, other):
+        """The inner product of two 1-d tensors of one length, sum_i self[i] other[i] (0-d), as torch.dot."""
+        if self.ndim != 1 or other.ndim != 1 or self.shape != other.shape:
+            raise ValueError(f"dot: expects two 1-d tensors of one length, got shapes {self.shape} and {other.shape}")
+        return ops.matmul(self, other)
+
     def outer(self, other):
         """The outer product of two vectors: out[i, j] = self[i] other[j] (a broadcast product)."""
         if self.ndim != 1 or other.ndim != 1:
@@ -931,6 +1125,16 @@ class Tensor:
 
     def clone(self):
         return ops.clone(self)
+
+    def bernoulli(self, generator=None):
+        """1 with probability p, else 0, for each element p of this float tensor of probabilities (in
+        its dtype), as torch.bernoulli; drawn from the device's seeded generator (or `generator`), no gradient."""
+        if not backend.is_floating(self.dtype):
+            raise TypeError(f"bernoulli: the probabilities must be a float tensor, got {self.dtype.name}")
+        if bool(((self.data < 0) | (self.data > 1)).any()):  # one read back from a GPU
+            raise ValueError("bernoulli: every probability must lie in [0, 1]")
+        draws = backend.generator(self.device, generator).random(self.shape, dtype=self.dtype)
+        return Tensor._from_array((draws < self.data).astype(self.dtype))
 
     def multinomial(self, num_samples, replacement=False, generator=None):
         """Indices drawn with these weights: mg.multinomial(self, ...)."""

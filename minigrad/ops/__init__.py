@@ -1,12 +1,12 @@
 """Every differentiable op, one Function class each, with a lowercase wrapper."""
 from minigrad.ops.elementwise import (
-    abs, add, cast, clamp, clone, cos, div, exp, floor_divide, gelu, log, log1p, maximum, minimum, mul, neg,
-    pow, relu, remainder, sigmoid, sin, sqrt, sub, tanh, tril, triu, where,
+    abs, add, cast, ceil, clamp, clone, cos, div, exp, floor, floor_divide, gelu, log, log1p, maximum,
+    minimum, mul, neg, pow, relu, remainder, round, sigmoid, sign, sin, sqrt, sub, tanh, tril, triu, where,
 )
-from minigrad.ops.reduce import cumsum, logsumexp, max, mean, min, norm, prod, sum, var
+from minigrad.ops.reduce import cumprod, cumsum, logsumexp, max, mean, min, norm, prod, sum, var
 from minigrad.ops.shape import (
-    argsort, cat, chunk, expand, flip, gather, getitem, permute, repeat, reshape, sort, split, squeeze, stack,
-    topk, transpose, unsqueeze,
+    argsort, cat, chunk, diag, diagonal, expand, flip, gather, getitem, index_select, masked_select, permute,
+    repeat, repeat_interleave, reshape, roll, sort, split, squeeze, stack, topk, transpose, unsqueeze,
 )
 from minigrad.ops.linalg import einsum, linear, matmul
 from minigrad.ops.fused import (

@@ -16,8 +16,9 @@ PLAIN_NUMBERS = (float, int, type(None))  # None: a missing operand (linear with
 
 def promote(*operands):
     """Integer/bool tensors meeting a float tensor become that float dtype, and meeting a Python
-    float the default float32, as in PyTorch (NumPy would make float64 of float32 * int64 or of
-    int64 * 0.5). NumPy scalars count as Python numbers, as in PyTorch."""
+    float the default dtype (float32 unless mg.set_default_dtype changed it), as in PyTorch (NumPy
+    would make float64 of float32 * int64 or of int64 * 0.5). NumPy scalars count as Python numbers,
+    as in PyTorch."""
     if all(type(x) in PLAIN_NUMBERS or isinstance(x, Tensor) and x.data.dtype.kind == "f" for x in operands):
         return operands  # the usual case, checked in one quick pass (this runs on every op)
     operands = tuple(backend.python_scalar(x) for x in operands)
@@ -25,7 +26,7 @@ def promote(*operands):
         return operands  # no integer or bool tensor: nothing to convert
     floats = [x.dtype for x in operands if isinstance(x, Tensor) and backend.is_floating(x.dtype)]
     if not floats and any(isinstance(x, float) for x in operands):
-        floats = [backend.float32]
+        floats = [backend.DEFAULT_DTYPE]
     if not floats:
         return operands
     return tuple(Tensor._from_array(x.data.astype(floats[0]))
@@ -33,7 +34,7 @@ def promote(*operands):
 
 
 def floating(x):
-    """An integer or bool tensor as float32 (PyTorch's default dtype), for ops whose values are real
+    """An integer or bool tensor as the default dtype (float32, as PyTorch's), for ops whose values are real
     (exp, log, mean, ...): NumPy would make float64 of them. Anything else as it is."""
     if isinstance(x, Tensor) and not backend.is_floating(x.dtype):
         return Tensor._from_array(x.data.astype(backend.DEFAULT_DTYPE))
@@ -125,8 +126,8 @@ class Div(Function):
 def div(a, b):
     a, b = promote(a, b)
     if not any(isinstance(x, Tensor) and backend.is_floating(x.dtype) for x in (a, b)):
-        # integer / integer is a float: the default float32, as in PyTorch (NumPy would give float64)
-        a, b = (cast(x, backend.float32) if isinstance(x, Tensor) else x for x in (a, b))
+        # integer / integer is a float: of the default dtype, as in PyTorch (NumPy would give float64)
+        a, b = (cast(x, backend.DEFAULT_DTYPE) if isinstance(x, Tensor) else x for x in (a, b))
     return Div.apply(a, b)
 
 
@@ -174,6 +175,37 @@ def check_integer_divisor(name, a, b):
         return
     if bool((b.data == 0).any() if isinstance(b, Tensor) else b == 0):  # one read back from a GPU
         raise ZeroDivisionError(f"{name}: integer division by zero (a float divisor gives inf or nan instead)")
+
+
+def whole(x, round_array):
+    """round_array(x's array) for a float x; for an integer or bool x, already whole, a copy keeping its
+    dtype (NumPy's floor of an integer array would be float64). Outside the graph, as floor_divide:
+    a step function (floor, ceil, round, sign) is flat wherever it has a slope, so no gradient flows."""
+    if not backend.is_floating(x.dtype):
+        return Tensor._from_array(x.data.copy())
+    return Tensor._from_array(round_array(x.data))
+
+
+def floor(x):
+    """The largest whole number <= x, elementwise; no gradient (see whole)."""
+    return whole(x, backend.xp_of(x.data).floor)
+
+
+def ceil(x):
+    """The smallest whole number >= x, elementwise; no gradient (see whole)."""
+    return whole(x, backend.xp_of(x.data).ceil)
+
+
+def round(x, decimals=0):
+    """x rounded to `decimals` places, halves to the even neighbour (2.5 -> 2), as PyTorch and NumPy;
+    no gradient (see whole)."""
+    return whole(x, lambda array: backend.xp_of(array).round(array, decimals))
+
+
+def sign(x):
+    """-1, 0 or 1 as x is negative, zero or positive, in x's dtype; a step function too, so no
+    gradient (see whole)."""
+    return Tensor._from_array(backend.xp_of(x.data).sign(x.data))
 
 
 def floor_divide(a, b):

@@ -1,5 +1,5 @@
 """Reductions: sum, mean, max, min, var, prod, norm over some dims (all dims by default), and the
-running sum cumsum.
+running sum and product, cumsum and cumprod.
 
 Backward spreads the gradient of each reduced value back over the elements
 that produced it. `backend.keep_dims_shape` restores the reduced dims as size 1, so the
@@ -182,6 +182,24 @@ def cumsum(x, dim):
     if x.ndim == 0:
         return cumsum(x.reshape(1), 0).reshape(())
     return Cumsum.apply(x, dim=backend.positive_dim(dim, x.ndim))
+
+
+def cumprod(x, dim):
+    """Running products along dim: out_i = x_1 x_2 ... x_i, the product of row i of a triangle whose row
+    i holds x_1 .. x_i and then ones. Composed so (where, then Prod along the rows), its gradient is
+    Prod's, right where elements are 0; the triangle costs n^2 elements per row of n. Integers, which
+    have no gradient, are multiplied up directly."""
+    if x.ndim == 0:
+        return cumprod(x.reshape(1), 0).reshape(())
+    dim = backend.positive_dim(dim, x.ndim)
+    xp = backend.xp_of(x.data)
+    if not backend.is_floating(x.dtype):
+        return Tensor._from_array(xp.cumprod(x.data, axis=dim))
+    last = x.transpose(dim, -1)  # (..., n): the running dim last
+    n = last.shape[-1]
+    upto = Tensor._from_array(xp.tri(n, dtype=backend.bool_))  # upto[i, j]: j <= i
+    triangle = where(upto, last.unsqueeze(-2), 1.0)  # (..., n, n): row i is x_1 .. x_i, 1, .., 1
+    return prod(triangle, -1).transpose(dim, -1)
 
 
 def logsumexp(x, dim, keepdim=False):

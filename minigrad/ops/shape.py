@@ -8,7 +8,7 @@ import itertools
 
 from minigrad import backend
 from minigrad.function import Function
-from minigrad.ops.elementwise import promote
+from minigrad.ops.elementwise import promote, where
 from minigrad.ops.reduce import normalize_dims
 from minigrad.tensor import Tensor, ValuesIndices
 
@@ -247,6 +247,93 @@ def repeat(x, *sizes):
     pairs = reshape(x, *[n for size in shape for n in (1, size)])
     tiled = expand(pairs, *[n for count, size in zip(sizes, shape) for n in (count, size)])
     return reshape(tiled, *[count * size for count, size in zip(sizes, shape)])
+
+
+def repeat_interleave(x, repeats, dim=None):
+    """Each element repeated `repeats` times in a row along dim (of the flattened x when dim is None),
+    as torch.repeat_interleave with an int: [a, b] -> [a, a, b, b]. Composed, as repeat: a size-1 dim
+    after dim, expanded to the count, then the pair merged -- (n, r) -> n * r -- so Expand sums the
+    gradient back."""
+    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 0:
+        raise TypeError(f"repeat_interleave: repeats must be an int >= 0 here, got {repeats!r}")
+    if dim is None:
+        return repeat_interleave(reshape(x, -1), repeats, 0)
+    dim = backend.positive_dim(dim, x.ndim)
+    pairs = unsqueeze(x, dim + 1)
+    tiled = expand(pairs, *pairs.shape[:dim + 1], repeats, *pairs.shape[dim + 2:])
+    return reshape(tiled, *x.shape[:dim], x.shape[dim] * repeats, *x.shape[dim + 1:])
+
+
+def roll(x, shifts, dims=None):
+    """x shifted along dims, what falls off one end coming back at the other, as torch.roll:
+    x.roll(1, 0), x.roll((1, -2), (0, 1)), or with dims=None the flattened x rolled and put back in
+    shape. Along a dim of n, out[i] = x[(i - shift) mod n]: index_select picks that, so the
+    gradient goes back to where each element came from."""
+    if dims is None:
+        return reshape(roll(reshape(x, -1), shifts, 0), *x.shape)
+    shifts = tuple(shifts) if isinstance(shifts, (tuple, list)) else (shifts,)
+    dims = tuple(dims) if isinstance(dims, (tuple, list)) else (dims,)
+    if len(shifts) != len(dims):
+        raise ValueError(f"roll: {len(shifts)} shift(s) for {len(dims)} dim(s); give one shift per dim")
+    xp = backend.xp_of(x.data)
+    for shift, dim in zip(shifts, dims):
+        n = x.shape[backend.positive_dim(dim, x.ndim)]
+        x = index_select(x, dim, Tensor._from_array((xp.arange(n) - shift) % n))
+    return x
+
+
+def index_select(x, dim, index):
+    """The slices of x along dim at the positions in index (an integer tensor of at most 1 dim), as
+    torch.index_select: x[:, index] for dim 1. Indexing, so repeated positions add up their gradients."""
+    if not isinstance(index, Tensor) or index.dtype.kind not in "iu" or index.ndim > 1:
+        got = f"{index.dtype.name} of shape {index.shape}" if isinstance(index, Tensor) else type(index).__name__
+        raise TypeError(f"index_select: index must be an integer tensor of 0 or 1 dims, got {got}")
+    dim = backend.positive_dim(dim, x.ndim)
+    return getitem(x, (slice(None),) * dim + (index.data.reshape(-1),))
+
+
+def masked_select(x, mask):
+    """The elements of x where the bool mask is True, as a 1-d tensor in row-major order (x and mask
+    broadcast to one shape first), as torch.masked_select; indexing by the mask passes the gradient back."""
+    if not isinstance(mask, Tensor) or mask.dtype != backend.bool_:
+        raise TypeError("masked_select: the mask must be a bool tensor (e.g. x > 0)")
+    shape = backend.broadcast_shape(x.shape, mask.shape)
+    return getitem(expand(x, *shape), backend.xp_of(mask.data).broadcast_to(mask.data, shape))
+
+
+def diagonal(x, offset=0, dim1=0, dim2=1):
+    """The offset-th diagonal over dims dim1 and dim2 (offset > 0 above the main one, < 0 below), as a new
+    last dim, as torch.diagonal: out[..., i] = x[..., i, i + offset] once the two dims are moved last.
+    Picked by indexing, so the gradient goes back to the diagonal and nowhere else."""
+    if x.ndim < 2:
+        raise ValueError(f"diagonal: needs a tensor of at least 2 dims, got shape {x.shape}")
+    dim1, dim2 = backend.positive_dim(dim1, x.ndim), backend.positive_dim(dim2, x.ndim)
+    if dim1 == dim2:
+        raise ValueError(f"diagonal: needs two different dims, got dim {dim1} twice (of shape {x.shape})")
+    others = [d for d in range(x.ndim) if d not in (dim1, dim2)]
+    moved = permute(x, *others, dim1, dim2)  # (..., rows, cols)
+    rows, cols = moved.shape[-2:]
+    first_row, first_col = max(-offset, 0), max(offset, 0)  # where the diagonal starts
+    steps = backend.xp_of(x.data).arange(max(min(rows - first_row, cols - first_col), 0))
+    return getitem(moved, (slice(None),) * len(others) + (steps + first_row, steps + first_col))
+
+
+def diag(x, offset=0):
+    """A 1-d x as the offset-th diagonal of a square matrix (the rest 0); a 2-d x's offset-th diagonal
+    as a vector: torch.diag both ways (whose keyword for offset is `diagonal`). The matrix is
+    where(on the diagonal, x[i], 0), i = min(row, col) the place along the diagonal: the gradient
+    goes back from the diagonal alone."""
+    if x.ndim == 2:
+        return diagonal(x, offset)
+    if x.ndim != 1:
+        raise ValueError(f"diag: expects a 1-d tensor (to make a matrix) or a 2-d one (to read its diagonal), "
+                         f"got shape {x.shape}")
+    xp, n = backend.xp_of(x.data), x.shape[0]
+    size = n + abs(offset)
+    rows, cols = xp.arange(size)[:, None], xp.arange(size)[None, :]
+    on_diagonal = Tensor._from_array(cols - rows == offset)
+    along = xp.minimum(xp.minimum(rows, cols), n - 1)  # (off the diagonal, any index: where drops it)
+    return where(on_diagonal, getitem(x, along), 0)
 
 
 def topk(x, k, dim=-1, largest=True, sorted=True):
