@@ -64,6 +64,10 @@ def log1p(x):
     return _tensor(x).log1p()
 
 
+def erf(x):
+    return _tensor(x).erf()
+
+
 def rsqrt(x):
     return _tensor(x).rsqrt()
 

@@ -66,6 +66,7 @@ UNARY = {
     "sigmoid": (ops.sigmoid, real),
     "relu": (ops.relu, avoiding(0)),
     "gelu": (ops.gelu, real),
+    "erf": (ops.erf, real),
     "gelu_tanh": (lambda x: ops.gelu(x, approximate="tanh"), real),
     "abs": (ops.abs, avoiding(0)),
     "clamp": (lambda x: ops.clamp(x, -0.5, 0.5), avoiding(-0.5, 0.5)),

@@ -862,6 +862,9 @@ class Tensor:
         """1 / x, by div: d/dx = -1 / x^2."""
         return ops.div(1.0, self)
 
+    def erf(self):
+        return ops.erf(self)
+
     # step functions: no gradient flows through them (see ops.elementwise.whole)
     def sign(self):
         return ops.sign(self)

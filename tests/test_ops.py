@@ -20,7 +20,7 @@ checks = settings(max_examples=40, deadline=None)
 UNARY_REFERENCE = {
     "neg": np.negative, "exp": np.exp, "log": np.log, "sqrt": np.sqrt, "sin": np.sin, "cos": np.cos,
     "tanh": np.tanh, "sigmoid": lambda x: 1 / (1 + np.exp(-x)), "relu": lambda x: np.maximum(x, 0),
-    "gelu": lambda x: 0.5 * x * (1 + scipy.special.erf(x / np.sqrt(2))),
+    "gelu": lambda x: 0.5 * x * (1 + scipy.special.erf(x / np.sqrt(2))), "erf": scipy.special.erf,
     "gelu_tanh": lambda x: 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x**3))),
     "abs": np.abs, "clamp": lambda x: np.clip(x, -0.5, 0.5), "pow_scalar": lambda x: x**3,
     "pow_fractional": lambda x: x**1.5, "rpow_scalar": lambda x: 2.0**x, "clone": lambda x: x,
@@ -485,7 +485,7 @@ def test_catalogue_case(case, device):
 # Every op class, by name: adding an op means adding it here and to minigrad.opcheck.
 OP_CLASSES = {
     "Add", "Sub", "Neg", "Mul", "Div", "Pow", "Exp", "Log", "Log1p", "Sqrt", "Sin", "Cos", "Tanh", "Sigmoid", "Relu",
-    "Gelu", "GeluTanh", "Abs", "Clamp", "Maximum", "Where", "Cast", "Clone", "Remainder",  # elementwise
+    "Gelu", "GeluTanh", "Erf", "Abs", "Clamp", "Maximum", "Where", "Cast", "Clone", "Remainder",  # elementwise
     "Sum", "Mean", "Max", "Var", "Cumsum", "Prod",  # reduce (min is -max(-x))
     "Reshape", "Permute", "Expand", "GetItem", "Cat", "Gather",  # shape (squeeze, stack... compose these)
     "Matmul", "Linear", "Einsum",  # linalg

@@ -295,6 +295,24 @@ def log1p(x):
     return Log1p.apply(floating(x))
 
 
+class Erf(Function):
+    """erf x = (2 / sqrt(pi)) * integral from 0 to x of e^(-t^2) dt;  d/dx = (2 / sqrt(pi)) e^(-x^2)"""
+
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return backend.erf(x)
+
+    @staticmethod
+    def backward(ctx, grad):
+        (x,) = ctx.saved_arrays
+        return grad * (2 / math.sqrt(math.pi)) * backend.xp_of(x).exp(-x * x)
+
+
+def erf(x):
+    return Erf.apply(floating(x))
+
+
 class Sqrt(Function):
     """sqrt(x);  d/dx = 1 / (2 sqrt(x))"""
 
