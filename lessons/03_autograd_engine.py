@@ -21,7 +21,8 @@ backward() then does three things, which this lesson prints one by one:
 To show the machinery this lesson peeks at internals that user code never
 needs: `t._topological_order()`, and each node's `t._ctx` (its op class
 `_ctx.op`, its `_ctx.inputs`, and the op's `backward`). Everything else is the
-public API.
+public API, which the last part shows as PyTorch has it: `L.grad_fn` and
+`next_functions`, and `register_hook` to watch or change a gradient on its way.
 
 Run: python lessons/03_autograd_engine.py   (--quick: same lesson, it is already quick)
 """
@@ -121,7 +122,27 @@ def main(quick):
     except RuntimeError as error:
         print(f"   a fourth backward raises RuntimeError:\n   {error}")
 
+    print("\n6. The same graph as PyTorch shows it: grad_fn, and hooks on the gradients.")
+    (a2, _, _, _, _, n2, _, L2), names2 = build()  # a fresh graph (the one above was freed)
+    print(f"   L = {L2!r}")
+    print("   L.grad_fn.next_functions, walked back to the leaves (AccumulateGrad puts a leaf's .grad):")
+    show_grad_fn(L2.grad_fn, names2)
+    seen = []
+    n2.register_hook(lambda grad: seen.append(grad.item()))  # called with dL/dn once it is complete
+    a2.register_hook(lambda grad: grad * 0.5)  # a returned tensor replaces the gradient: here halved
+    L2.backward()
+    print(f"   a hook on n saw dL/dn = {seen[0]:+.4f}; one on a halved it: a.grad = {a2.grad.item():+.4f} (not -9.6)")
+
     draw(order, names, first_grads)
+
+
+def show_grad_fn(node, names, indent="   "):
+    """Print node and, below it, the nodes it passes gradients to (PyTorch's grad_fn tree)."""
+    leaf = getattr(node, "variable", None)  # an AccumulateGrad node knows its leaf
+    print(f"{indent}{node.name()}" + (f" -> {names[id(leaf)]}.grad" if leaf is not None else ""))
+    for next_node, _ in node.next_functions:
+        if next_node is not None:
+            show_grad_fn(next_node, names, indent + "  ")
 
 
 def draw(order, names, grads):

@@ -3,7 +3,7 @@
     import minigrad as mg
     x = mg.tensor([1.0, 2.0], requires_grad=True)
     (x * x).sum().backward()
-    x.grad  # tensor([2. 4.], dtype=float32): d/dx sum(x^2) = 2x
+    x.grad  # tensor([2., 4.]): d/dx sum(x^2) = 2x
 """
 from minigrad.backend import cuda_is_available, float32, float64, int32, int64, manual_seed
 from minigrad.backend import Device as device  # mg.device("cuda"), as torch.device
@@ -18,7 +18,7 @@ from minigrad.creation import (
 from minigrad.functions import (  # the torch.X(t, ...) forms of the tensor methods
     abs, add, allclose, argmax, argmin, argsort, bernoulli, bmm, broadcast_to, ceil, chunk, clamp, clip, cos,
     cumprod, cumsum, diag, diagonal, div, dot, equal, erf, exp, flatten, flip, floor, floor_divide, gather,
-    get_default_dtype, index_select, is_tensor, isclose, isfinite, isinf, isnan, log, log1p, log_softmax,
+    get_default_dtype, index_select, is_tensor, isclose, isfinite, isinf, isnan, log, log1p, log2, log10, log_softmax,
     logical_and, logical_not, logical_or, logical_xor, logsumexp, masked_fill, masked_select, matmul, max,
     maximum, mean, min, minimum, mm, mul, nonzero, norm, normal, numel, outer, permute, pow, prod, reciprocal,
     relu, remainder, repeat_interleave, reshape, roll, round, rsqrt, set_default_dtype, sigmoid, sign, sin,
@@ -29,4 +29,4 @@ from minigrad.gradcheck import GradcheckError, gradcheck
 from minigrad.random import Generator
 
 from minigrad.io import save, load
-from minigrad import autograd, cuda, nn, optim
+from minigrad import autograd, cuda, nn, optim, utils

@@ -177,6 +177,15 @@ def to_numpy(array):
     return cupy.asnumpy(array) if device_of(array) == "cuda" else np.asarray(array)
 
 
+def array_text(array, prefix):
+    """array's values as PyTorch prints a tensor: commas between them, 4 decimals ("1., 2." when
+    every value is whole), scientific notation for a wide range, later rows aligned under prefix."""
+    host = to_numpy(array)
+    whole = host.dtype.kind != "f" or bool(np.all(np.mod(host[np.isfinite(host)], 1) == 0))
+    return np.array2string(host, separator=", ", precision=4, floatmode="maxprec" if whole else "fixed",
+                           prefix=prefix)
+
+
 def dtype_of(dtype):
     """Normalise "float32", np.float32 or mg.float32 to a NumPy dtype."""
     try:

@@ -9,7 +9,7 @@ float64); a list becomes a tensor (on the other operand's device); two numbers g
 """
 from minigrad import backend, creation, ops
 from minigrad.ops.shape import sizes_given
-from minigrad.tensor import Tensor
+from minigrad.tensor import Tensor, accepts_keepdims
 
 
 def _tensor(x):
@@ -62,6 +62,14 @@ def log(x):
 
 def log1p(x):
     return _tensor(x).log1p()
+
+
+def log2(x):
+    return _tensor(x).log2()
+
+
+def log10(x):
+    return _tensor(x).log10()
 
 
 def erf(x):
@@ -213,39 +221,48 @@ def log_softmax(x, dim):
 
 
 # ---- reductions -------------------------------------------------------------------------------
+@accepts_keepdims
 def sum(x, dim=None, keepdim=False):
     return _tensor(x).sum(dim, keepdim)
 
 
+@accepts_keepdims
 def mean(x, dim=None, keepdim=False):
     return _tensor(x).mean(dim, keepdim)
 
 
+@accepts_keepdims
 def var(x, dim=None, keepdim=False, unbiased=True):
     return _tensor(x).var(dim, keepdim, unbiased)
 
 
+@accepts_keepdims
 def std(x, dim=None, keepdim=False, unbiased=True):
     return _tensor(x).std(dim, keepdim, unbiased)
 
 
+@accepts_keepdims
 def max(x, dim=None, keepdim=False):
     """The largest element; (values, indices) along an int dim; given a tensor, the elementwise maximum."""
     return _tensor(x).max(dim, keepdim)
 
 
+@accepts_keepdims
 def min(x, dim=None, keepdim=False):
     return _tensor(x).min(dim, keepdim)
 
 
+@accepts_keepdims
 def logsumexp(x, dim, keepdim=False):
     return _tensor(x).logsumexp(dim, keepdim)
 
 
+@accepts_keepdims
 def argmax(x, dim=None, keepdim=False):
     return _tensor(x).argmax(dim, keepdim)
 
 
+@accepts_keepdims
 def argmin(x, dim=None, keepdim=False):
     return _tensor(x).argmin(dim, keepdim)
 
@@ -348,6 +365,7 @@ def cumprod(x, dim):
     return _tensor(x).cumprod(dim)
 
 
+@accepts_keepdims
 def prod(x, dim=None, keepdim=False):
     return _tensor(x).prod(dim, keepdim)
 

@@ -11,6 +11,7 @@ in reverse topological order, so a node's gradient is complete (summed over
 every path) before it is passed further back.
 """
 import contextlib
+import functools
 import math
 from typing import NamedTuple
 
@@ -163,6 +164,24 @@ def cuda_device(device=None):
     return f"cuda:{device}" if isinstance(device, int) else device
 
 
+def accepts_keepdims(reduction):
+    """PyTorch's reductions also take NumPy's spelling, keepdims= for keepdim= (makemore's
+    P.sum(1, keepdims=True)): the same here."""
+    @functools.wraps(reduction)
+    def reduce(x, *args, keepdims=None, **kwargs):
+        if keepdims is not None:
+            kwargs["keepdim"] = keepdims
+        return reduction(x, *args, **kwargs)
+    return reduce
+
+
+# ufunc name -> the Tensor method Python calls for `number_or_array OP tensor` (see __array_ufunc__)
+REFLECTED = {"add": "__radd__", "subtract": "__rsub__", "multiply": "__rmul__", "divide": "__rtruediv__",
+             "power": "__rpow__", "matmul": "__rmatmul__", "floor_divide": "__rfloordiv__", "remainder": "__rmod__",
+             "less": "__gt__", "less_equal": "__ge__", "greater": "__lt__", "greater_equal": "__le__",
+             "equal": "__eq__", "not_equal": "__ne__"}
+
+
 class ValuesIndices(NamedTuple):
     """What max and min along one dim (and topk and sort) return, as PyTorch's torch.return_types.max:
     the values (which carry the gradient) and the indices where they sit (the first on ties). On ties
@@ -186,8 +205,22 @@ class Tensor:
     """An n-dimensional array that can record how it was computed."""
 
     __hash__ = object.__hash__  # == is elementwise; hashing stays by identity
-    # NumPy hands `np.float64(2) * t` back to Tensor.__rmul__, instead of making an object array of tensors
-    __array_ufunc__ = None
+
+    def __array_ufunc__(self, ufunc, method, *inputs, out=None, **kwargs):
+        """What NumPy does when one of its arrays or numbers meets a Tensor.
+
+        - `np.float64(2) * t`, `array + t`: the tensor's own operator (t.__rmul__, t.__radd__), so the
+          result is a tensor, as if NumPy had stepped aside (not an object array of tensors).
+        - `W.data += -lr * W.grad`, the weight update of micrograd and makemore: W.data is the NumPy
+          array itself here, and it is updated in place with the tensor's values. No graph is made,
+          as with PyTorch's .data.
+        Anything else (np.exp(t), ...) is a TypeError: use the tensor's methods (t.exp())."""
+        if out is not None and method == "__call__" and all(backend.is_array(o) for o in out):
+            return ufunc(*(x.data if isinstance(x, Tensor) else x for x in inputs), out=out, **kwargs)
+        if method == "__call__" and len(inputs) == 2 and inputs[1] is self and not kwargs and out is None \
+                and ufunc.__name__ in REFLECTED:
+            return getattr(self, REFLECTED[ufunc.__name__])(inputs[0])
+        return NotImplemented
 
     def __init__(self, data, requires_grad=False, dtype=None, device=None):
         if isinstance(data, Tensor):
@@ -285,13 +318,13 @@ class Tensor:
     def __iter__(self):  # the rows; without it, list() of a 0-d tensor would be [] (via __getitem__)
         return (self[i] for i in range(len(self)))
 
-    def __repr__(self):  # as PyTorch's: an op's result names its node, a leaf that requires grad says so
-        if self._ctx is not None:
-            grad = f", grad_fn=<{self._ctx.name()}>"
-        else:
-            grad = ", requires_grad=True" if self.requires_grad else ""
-        body = str(self.numpy()).replace("\n", "\n       ")
-        return f"tensor({body}, dtype={self.dtype.name}{', device=cuda' if self.device == 'cuda' else ''}{grad})"
+    def __repr__(self):
+        """As PyTorch prints a tensor: its values, its dtype where it is not the default one (float32,
+        int64, bool), its device where it is the GPU, and grad_fn (an op's result) or requires_grad (a leaf)."""
+        extras = [] if self.dtype in (backend.DEFAULT_DTYPE, backend.int64, backend.bool_) else [f"dtype={self.dtype.name}"]
+        extras += ["device=cuda"] if self.device == "cuda" else []
+        extras += [f"grad_fn=<{self._ctx.name()}>"] if self._ctx is not None else ["requires_grad=True"] if self.requires_grad else []
+        return f"tensor({backend.array_text(self.data, prefix='tensor(')}{''.join(', ' + e for e in extras)})"
 
     # ---- leaving the graph -------------------------------------------------
     def numpy(self):
@@ -753,10 +786,12 @@ class Tensor:
     def isfinite(self):
         return Tensor._from_array(backend.xp_of(self.data).isfinite(self.data))
 
+    @accepts_keepdims
     def argmax(self, dim=None, keepdim=False):
         """The index of the largest element (of the flattened tensor, or along dim); the first on ties."""
         return Tensor._from_array(self.data.argmax(axis=dim, keepdims=keepdim))
 
+    @accepts_keepdims
     def argmin(self, dim=None, keepdim=False):
         return Tensor._from_array(self.data.argmin(axis=dim, keepdims=keepdim))
 
@@ -847,6 +882,12 @@ class Tensor:
     def log(self):
         return ops.log(self)
 
+    def log2(self):
+        return ops.log(self) / math.log(2)  # log2 x = ln x / ln 2: d/dx = 1 / (x ln 2)
+
+    def log10(self):
+        return ops.log(self) / math.log(10)
+
     def log1p(self):
         """log(1 + x), exact also for tiny x (where 1 + x would round x away)."""
         return ops.log1p(self)
@@ -931,12 +972,15 @@ class Tensor:
     def minimum(self, other):
         return ops.minimum(self, other)
 
+    @accepts_keepdims
     def sum(self, dim=None, keepdim=False):
         return ops.sum(self, dim, keepdim)
 
+    @accepts_keepdims
     def mean(self, dim=None, keepdim=False):
         return ops.mean(self, dim, keepdim)
 
+    @accepts_keepdims
     def max(self, dim=None, keepdim=False):
         """The largest element; along one dim, as PyTorch: (values, indices), so that
         `values, indices = x.max(1)` unpacks them. A tuple of dims gives the values alone.
@@ -946,12 +990,14 @@ class Tensor:
         values = ops.max(self, dim, keepdim)
         return ValuesIndices(values, self.argmax(dim, keepdim)) if isinstance(dim, int) else values
 
+    @accepts_keepdims
     def min(self, dim=None, keepdim=False):
         if isinstance(dim, Tensor):  # torch.min(a, b): the elementwise minimum
             return ops.minimum(self, dim)
         values = ops.min(self, dim, keepdim)
         return ValuesIndices(values, self.argmin(dim, keepdim)) if isinstance(dim, int) else values
 
+    @accepts_keepdims
     def prod(self, dim=None, keepdim=False):
         return ops.prod(self, dim, keepdim)
 
@@ -961,6 +1007,7 @@ class Tensor:
     def cumprod(self, dim):
         return ops.cumprod(self, dim)
 
+    @accepts_keepdims
     def logsumexp(self, dim, keepdim=False):
         """log sum e^x along dim (an int or a tuple), computed without overflow (see ops.logsumexp)."""
         return ops.logsumexp(self, dim, keepdim)
@@ -984,9 +1031,11 @@ class Tensor:
     def remainder(self, other):
         return ops.remainder(self, other)
 
+    @accepts_keepdims
     def var(self, dim=None, keepdim=False, unbiased=True):
         return ops.var(self, dim, keepdim, unbiased)
 
+    @accepts_keepdims
     def std(self, dim=None, keepdim=False, unbiased=True):
         return self.var(dim, keepdim, unbiased).sqrt()  # d/dx sqrt(var) = d var / (2 std)
 

@@ -20,7 +20,8 @@ EXPECTED = {
     "02_gradient_descent.py": ["4.4", "4.400000", "3.920000", "3.536000", "after one step w = 4.4"],
     "03_autograd_engine.py": [
         "t  = Tanh(n)", "dt/dn = +0.6400", "dL/da = -9.6000", "dL/db = +6.4000",
-        "a.grad = -19.2000", "retain_graph=True",
+        "a.grad = -19.2000", "retain_graph=True", "grad_fn=<MulBackward0>", "AccumulateGrad -> a.grad",
+        "a hook on n saw dL/dn = +3.2000", "a.grad = -4.8000",
     ],
     "04_gradcheck.py": [
         "analytic (backward) 4 vs numeric (finite differences) 12", "gradcheck needs float64",

@@ -665,3 +665,59 @@ def test_review_fixes_on_the_simulated_gpu(fake_cuda):
     F.binary_cross_entropy(p, mg.tensor([1.0, 0.0, 1.0], device="cuda")).backward()
     assert p.grad.device == "cuda" and np.isfinite(p.grad.numpy()).all()
     assert mg.add([1.0, 2.0], x[0, :2]).device == "cuda"
+
+
+# ---- makemore's and micrograd's idioms -----------------------------------------------------------
+REDUCTIONS = ["sum", "mean", "prod", "logsumexp", "var", "std", "argmax", "argmin"]
+
+
+@pytest.mark.parametrize("name", REDUCTIONS)
+def test_reductions_take_numpys_keepdims_spelling_as_pytorch_does(name):
+    x = mg.tensor(np.random.default_rng(0).uniform(1, 4, (2, 3)), dtype=mg.float64)
+    for ours in (getattr(x, name)(1, keepdims=True), getattr(mg, name)(x, 1, keepdims=True)):
+        np.testing.assert_array_equal(ours.numpy(), getattr(x, name)(1, keepdim=True).numpy())
+        assert ours.shape == (2, 1)
+    torch = pytest.importorskip("torch")
+    assert tuple(getattr(torch.tensor(x.numpy()), name)(1, keepdims=True).shape) == (2, 1)
+
+
+def test_max_and_min_take_keepdims_and_still_unpack():
+    values, indices = mg.tensor([[1.0, 5.0, 2.0]]).max(1, keepdims=True)
+    assert values.tolist() == [[5.0]] and indices.tolist() == [[1]]
+    assert mg.min(mg.tensor([[1.0, 5.0]]), 1, keepdims=True).values.shape == (1, 1)
+
+
+def test_log2_and_log10_values_and_gradients():
+    x = mg.tensor([0.5, 8.0, 100.0], dtype=mg.float64, requires_grad=True)
+    np.testing.assert_allclose(x.log2().numpy(), np.log2([0.5, 8.0, 100.0]), rtol=1e-15)
+    np.testing.assert_allclose(mg.log10(x).numpy(), [np.log10(0.5), np.log10(8.0), 2.0], rtol=1e-15)
+    mg.gradcheck(lambda x: x.log2(), [x])
+    mg.gradcheck(lambda x: x.log10(), [x])
+
+
+def test_updating_dot_data_in_place_with_a_tensor_works_as_in_pytorch():
+    """micrograd's and makemore's update, p.data += -lr * p.grad: here p.data is the NumPy array, and
+    it is changed in place (the same array, no graph), as PyTorch changes p's storage."""
+    W = mg.tensor([[1.0, -2.0], [3.0, 0.5]], requires_grad=True)
+    (W * W).sum().backward()  # grad 2W
+    array = W.data
+    W.data += -0.25 * W.grad
+    assert W.data is array and isinstance(W.data, type(array))
+    np.testing.assert_allclose(W.numpy(), [[0.5, -1.0], [1.5, 0.25]])
+    W.data -= W.grad  # every in-place operator works
+    W.data *= mg.tensor(2.0)
+    np.testing.assert_allclose(W.numpy(), [[-3.0, 6.0], [-9.0, -1.5]])
+    assert W.requires_grad and W.is_leaf and W.grad_fn is None
+
+
+def test_numpy_numbers_and_arrays_before_a_tensor_give_tensors():
+    t = mg.tensor([1.0, 2.0])
+    for result, expected in ((np.float32(2) * t, [2.0, 4.0]), (np.float64(3) - t, [2.0, 1.0]),
+                             (np.array([4.0, 4.0], dtype=np.float32) / t, [4.0, 2.0]),
+                             (np.array([1.0, 3.0]) > t, [False, True]), (np.int64(2) ** t, [2.0, 4.0])):
+        assert isinstance(result, mg.Tensor) and result.tolist() == expected
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    (np.float32(3) * x).sum().backward()  # stays in the graph
+    assert x.grad.tolist() == [3.0, 3.0]
+    with pytest.raises(TypeError, match="exp"):
+        np.exp(t)  # use t.exp()
