@@ -18,3 +18,4 @@ from minigrad.nn.module import Module
 from minigrad.nn.normalization import BatchNorm1d, LayerNorm, RMSNorm
 from minigrad.nn.parameter import Parameter
 from minigrad.nn.summary import count_parameters, print_trainable_parameters
+from minigrad.nn.transformer import MultiheadAttention, Transformer, TransformerEncoder, TransformerEncoderLayer

@@ -1,27 +1,40 @@
-"""Activation layers: each calls one function of F (nonlinearities have no weights)."""
+"""Activation layers: each calls one function of F (nonlinearities have no weights).
+inplace=True is accepted and computed out of place (see nn/functional.py), and shown as PyTorch shows it."""
 from minigrad.nn import functional as F
 from minigrad.nn.module import Module
+
+
+def inplace_note(layer):
+    """", inplace=True" for a layer made with inplace=True, else nothing: PyTorch's repr leaves out the default."""
+    return ", inplace=True" if layer.inplace else ""
 
 
 class ReLU(Module):
     """max(x, 0)."""
 
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = inplace
+
     def forward(self, x):
         return F.relu(x)
+
+    def extra_repr(self):
+        return "inplace=True" if self.inplace else ""
 
 
 class LeakyReLU(Module):
     """x where x > 0, negative_slope * x elsewhere."""
 
-    def __init__(self, negative_slope=0.01):
+    def __init__(self, negative_slope=0.01, inplace=False):
         super().__init__()
-        self.negative_slope = negative_slope
+        self.negative_slope, self.inplace = negative_slope, inplace
 
     def forward(self, x):
         return F.leaky_relu(x, self.negative_slope)
 
     def extra_repr(self):
-        return f"negative_slope={self.negative_slope}"
+        return f"negative_slope={self.negative_slope}{inplace_note(self)}"
 
 
 class GELU(Module):
@@ -92,31 +105,31 @@ class LogSoftmax(Module):
 class ELU(Module):
     """x where x > 0, alpha (e^x - 1) elsewhere."""
 
-    def __init__(self, alpha=1.0):
+    def __init__(self, alpha=1.0, inplace=False):
         super().__init__()
-        self.alpha = alpha
+        self.alpha, self.inplace = alpha, inplace
 
     def forward(self, x):
         return F.elu(x, self.alpha)
 
     def extra_repr(self):
-        return f"alpha={self.alpha}"
+        return f"alpha={self.alpha}{inplace_note(self)}"
 
 
 class Hardtanh(Module):
     """x clamped to [min_val, max_val] (slope 0 at the corners, as PyTorch's)."""
 
-    def __init__(self, min_val=-1.0, max_val=1.0):
+    def __init__(self, min_val=-1.0, max_val=1.0, inplace=False):
         super().__init__()
         if min_val >= max_val:  # as PyTorch's module, which (unlike F.hardtanh) wants a real interval
             raise ValueError(f"Hardtanh: min_val ({min_val}) must be less than max_val ({max_val})")
-        self.min_val, self.max_val = min_val, max_val
+        self.min_val, self.max_val, self.inplace = min_val, max_val, inplace
 
     def forward(self, x):
         return F.hardtanh(x, self.min_val, self.max_val)
 
     def extra_repr(self):
-        return f"min_val={self.min_val}, max_val={self.max_val}"
+        return f"min_val={self.min_val}, max_val={self.max_val}{inplace_note(self)}"
 
 
 class Softplus(Module):

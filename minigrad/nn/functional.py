@@ -7,11 +7,14 @@ cosine_similarity, pad, one_hot) are composed from those ops, so their backward
 is the ops' own: nothing new to derive (cross_entropy's and
 binary_cross_entropy's are ops.fused's). The losses take PyTorch's layout, the
 class dim second: (N, C) or (N, C, d1, ...).
+
+inplace=True (PyTorch's memory saver, on relu, leaky_relu, elu, hardtanh, dropout and their layers) is
+accepted and computed out of place: the same values and gradients, but the input is not overwritten.
 """
 
 from minigrad import backend, creation, ops
 from minigrad.ops import (  # noqa: F401  (re-exported)
-    dropout, embedding, gelu, layer_norm, linear, relu, scaled_dot_product_attention, sigmoid, tanh,
+    embedding, gelu, layer_norm, linear, scaled_dot_product_attention, sigmoid, tanh,
 )
 from minigrad.ops import fused
 from minigrad.ops.fused import check_class_targets, check_class_weight, check_reduction
@@ -19,6 +22,17 @@ from minigrad.tensor import Tensor, no_grad
 
 
 # ---- activations ----------------------------------------------------------------------------
+def relu(input, inplace=False):
+    """max(x, 0) (inplace: see the top of this file)."""
+    return ops.relu(input)
+
+
+def dropout(input, p=0.5, training=True, inplace=False):
+    """Zero each element with probability p while training, scaling the rest by 1/(1 - p) (inplace: see the
+    top of this file)."""
+    return ops.dropout(input, p, training)
+
+
 def softmax_dim(name, dim):
     """dim, which F.softmax and F.log_softmax require: PyTorch's guess when it is left out is deprecated
     and is not the last dim (it takes dim 0 for 0-, 1- and 3-d inputs, dim 1 otherwise), so code that
@@ -47,12 +61,12 @@ def silu(x):
     return x * ops.sigmoid(x)
 
 
-def leaky_relu(x, negative_slope=0.01):
+def leaky_relu(x, negative_slope=0.01, inplace=False):
     """x where x > 0, negative_slope * x elsewhere (the slope at 0 too, as in PyTorch)."""
     return ops.where(x > 0, x, x * negative_slope)
 
 
-def elu(input, alpha=1.0):
+def elu(input, alpha=1.0, inplace=False):
     """x where x > 0, alpha (e^x - 1) elsewhere: negative outputs (down to -alpha) keep the mean
     activation near 0, and the curve is smooth at 0 for alpha = 1. The slope at 0 is alpha, as PyTorch's.
     e^x of min(x, 0): where x > 0 that branch is not taken, but its backward still multiplies the
@@ -60,7 +74,7 @@ def elu(input, alpha=1.0):
     return ops.where(input > 0, input, alpha * (input.clamp(max=0).exp() - 1))
 
 
-def hardtanh(input, min_val=-1.0, max_val=1.0):
+def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
     """x clamped to [min_val, max_val]. Slope 1 strictly inside, 0 elsewhere, at the two corners too, as
     PyTorch's hardtanh (clamp's slope is 1 at the corners): outside, the clamped value is a constant."""
     if min_val > max_val:

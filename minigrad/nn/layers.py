@@ -67,19 +67,20 @@ class Embedding(Module):
 
 
 class Dropout(Module):
-    """Zeroes each element with probability p while training (scaling the rest by 1/(1-p)); identity in eval()."""
+    """Zeroes each element with probability p while training (scaling the rest by 1/(1-p)); identity in eval().
+    inplace=True is accepted and computed out of place (see nn/functional.py)."""
 
-    def __init__(self, p=0.5):
+    def __init__(self, p=0.5, inplace=False):
         super().__init__()
         if not 0 <= p < 1:
             raise ValueError(f"Dropout: p must be in [0, 1), got {p}")
-        self.p = p
+        self.p, self.inplace = p, inplace
 
     def forward(self, x):
         return F.dropout(x, self.p, training=self.training)
 
     def extra_repr(self):
-        return f"p={self.p}"
+        return f"p={self.p}" + (", inplace=True" if self.inplace else "")  # PyTorch's also shows inplace=False
 
 
 class Identity(Module):
