@@ -24,7 +24,11 @@ def loss(model, batch):
     """The task's training loss; the kind is read off the batch's targets."""
     if "labels" not in batch and "start" not in batch:  # lm: the text is its own target
         return model.lm_loss(batch["input_ids"], batch["attention_mask"])
-    logits = model(batch["input_ids"], batch["attention_mask"])
+    return loss_of(model(batch["input_ids"], batch["attention_mask"]), batch)
+
+
+def loss_of(logits, batch):
+    """The loss of the logits a classification, tagging or qa model gave for batch."""
     if "start" in batch:  # qa: logits (B, T, 2)
         return (F.cross_entropy(logits[..., 0], batch["start"]) + F.cross_entropy(logits[..., 1], batch["end"])) / 2
     if batch["labels"].ndim == 2:  # tagging: logits (B, T, tags), labels (B, T)
@@ -88,7 +92,7 @@ def evaluate(model, examples, tokenizer, num_labels, batch_options, details=Fals
             tagged = "labels" in batch and batch["labels"].ndim == 2
             weight = int((batch["labels"] != data.IGNORE).sum().item()) if tagged else len(batch["input_ids"])
             if weight:  # a batch with no tagged token left (all cut off by max_len) has no loss to count
-                total += loss(model, batch).item() * weight
+                total += loss_of(logits, batch).item() * weight  # the same logits: one forward pass
                 count += weight
             if "start" in batch:
                 starts, ends = logits[..., 0].argmax(-1).tolist(), logits[..., 1].argmax(-1).tolist()
