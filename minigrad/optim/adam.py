@@ -68,5 +68,5 @@ def moments_(state, p, g, betas):
     beta1, beta2 = betas
     state["step"] += 1
     running_average_(state["exp_avg"], g, beta1)
-    running_average_(state["exp_avg_sq"], g * g, beta2)
+    running_average_(state["exp_avg_sq"], g, beta2, squared=True)
     return state["step"], state["exp_avg"], state["exp_avg_sq"]

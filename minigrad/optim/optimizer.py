@@ -145,8 +145,10 @@ def weight_decayed(p, g, group, decoupled=False):
     return g + decay * p.data
 
 
-def running_average_(average, value, beta):
-    """average <- beta average + (1 - beta) value, in place: an exponential moving average whose
-    memory is about 1 / (1 - beta) steps."""
+def running_average_(average, value, beta, squared=False):
+    """average <- beta average + (1 - beta) value (value^2 if squared), in place: an exponential moving
+    average whose memory is about 1 / (1 - beta) steps. The square is rounded as ((1 - beta) value) value,
+    the order of PyTorch's addcmul_ (and of minigrad's results so far: the same numbers run after run)."""
     average *= beta
-    average += (1 - beta) * value
+    step = (1 - beta) * value
+    average += step * value if squared else step

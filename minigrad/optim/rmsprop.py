@@ -23,7 +23,7 @@ class RMSprop(Optimizer):
             state["square_avg"] = xp.zeros_like(p.data)
             if momentum:
                 state["momentum_buffer"] = xp.zeros_like(p.data)
-        running_average_(state["square_avg"], g * g, alpha)
+        running_average_(state["square_avg"], g, alpha, squared=True)
         step = g / (xp.sqrt(state["square_avg"]) + group["eps"])
         if momentum:
             buf = state["momentum_buffer"]
