@@ -136,26 +136,16 @@ def one_hot(ids, num_classes=-1):
 
 
 # ---- normalisation --------------------------------------------------------------------------
-def shape_tuple(normalized_shape):
-    """normalized_shape as a tuple: 4 -> (4,), [2, 4] -> (2, 4)."""
-    return (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
-
-
 def rms_norm(input, normalized_shape, weight=None, eps=None):
     """x / sqrt(mean(x^2) + eps) * weight over the last len(normalized_shape) dims: LLaMA's RMSNorm,
     LayerNorm without subtracting the mean and without a bias (rescaling alone keeps the activations'
     size steady, and costs less). eps=None is the machine epsilon of x's dtype, as PyTorch (1.2e-7 for
     float32, 2.2e-16 for float64). Composed, so each step's backward is an op's own."""
-    shape = shape_tuple(normalized_shape)
-    if not shape or len(shape) > input.ndim or input.shape[input.ndim - len(shape):] != shape:
-        raise ValueError(f"rms_norm: input of shape {input.shape} does not end in normalized_shape {shape}")
-    if weight is not None and weight.shape != shape:
-        raise ValueError(f"rms_norm: weight has shape {weight.shape}, expected normalized_shape {shape}")
+    dims = fused.normalized_dims("rms_norm", input, normalized_shape, weight=weight)
     if not backend.is_floating(input.dtype):
         raise TypeError(f"rms_norm: input must be a float tensor, got dtype {input.dtype.name}")
     if eps is None:
         eps = backend.xp_of(input.data).finfo(input.dtype).eps
-    dims = tuple(range(input.ndim - len(shape), input.ndim))
     out = input / ((input * input).mean(dims, keepdim=True) + eps).sqrt()
     return out if weight is None else out * weight
 

@@ -9,6 +9,7 @@ from minigrad import creation
 from minigrad.nn import functional as F
 from minigrad.nn.module import Module
 from minigrad.nn.parameter import Parameter
+from minigrad.ops.fused import shape_tuple
 
 
 class LayerNorm(Module):
@@ -16,7 +17,7 @@ class LayerNorm(Module):
 
     def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True):
         super().__init__()
-        shape = F.shape_tuple(normalized_shape)
+        shape = shape_tuple(normalized_shape)
         self.normalized_shape, self.eps = shape, eps
         self.weight = Parameter(creation.ones(shape)) if elementwise_affine else None
         self.bias = Parameter(creation.zeros(shape)) if elementwise_affine and bias else None
@@ -40,7 +41,7 @@ class RMSNorm(Module):
 
     def __init__(self, normalized_shape, eps=None, elementwise_affine=True):
         super().__init__()
-        self.normalized_shape, self.eps = F.shape_tuple(normalized_shape), eps
+        self.normalized_shape, self.eps = shape_tuple(normalized_shape), eps
         self.weight = Parameter(creation.ones(self.normalized_shape)) if elementwise_affine else None
 
     def forward(self, x):

@@ -263,15 +263,26 @@ class LayerNorm(Function):
         return grad_x, (grad * x_hat if need_weight else None), (grad if need_bias else None)
 
 
+def shape_tuple(normalized_shape):
+    """normalized_shape as a tuple: 4 -> (4,), [2, 4] -> (2, 4)."""
+    return (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+
+
+def normalized_dims(op_name, x, normalized_shape, **params):
+    """The last len(normalized_shape) dims of x, which a norm averages over, after checking that x ends
+    in normalized_shape and that each of params (weight, bias; None: absent) has exactly that shape."""
+    shape = shape_tuple(normalized_shape)
+    if not shape or len(shape) > x.ndim or x.shape[x.ndim - len(shape):] != shape:
+        raise ValueError(f"{op_name}: input of shape {x.shape} does not end in normalized_shape {shape}")
+    for name, p in params.items():
+        if p is not None and p.shape != shape:
+            raise ValueError(f"{op_name}: {name} has shape {p.shape}, expected normalized_shape {shape}")
+    return tuple(range(x.ndim - len(shape), x.ndim))
+
+
 def layer_norm(x, normalized_shape, weight=None, bias=None, eps=1e-5):
     """Normalise over the last len(normalized_shape) dims, then scale by weight and shift by bias."""
-    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
-    if not shape or len(shape) > x.ndim or x.shape[x.ndim - len(shape):] != shape:
-        raise ValueError(f"layer_norm: input of shape {x.shape} does not end in normalized_shape {shape}")
-    for name, p in (("weight", weight), ("bias", bias)):
-        if p is not None and p.shape != shape:
-            raise ValueError(f"layer_norm: {name} has shape {p.shape}, expected normalized_shape {shape}")
-    dims = tuple(range(x.ndim - len(shape), x.ndim))
+    dims = normalized_dims("layer_norm", x, normalized_shape, weight=weight, bias=bias)
     return LayerNorm.apply(x, weight, bias, dims=dims, eps=eps)
 
 
