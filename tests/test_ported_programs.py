@@ -323,3 +323,70 @@ def test_nanogpts_two_attention_paths_give_the_same_model():
     assert losses[0] == pytest.approx(losses[1], rel=1e-5)
     for p, q in zip(flash.parameters(), slow.parameters()):
         np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-4, atol=1e-6)
+
+
+# ---- a classifier built from torch.nn's transformer modules, with PyTorch tutorial idioms ---------
+class PositionalEncoding(nn.Module):  # as in PyTorch's "Language Modeling with nn.Transformer" tutorial
+    def __init__(self, d_model, dropout=0.1, max_len=64):
+        super().__init__()
+        self.dropout = nn.Dropout(p=dropout)
+        position = torch.arange(max_len).unsqueeze(1)
+        div_term = torch.exp(torch.arange(0, d_model, 2) * (-math.log(10000.0) / d_model))
+        pe = torch.zeros(max_len, 1, d_model)
+        pe[:, 0, 0::2] = torch.sin(position * div_term)
+        pe[:, 0, 1::2] = torch.cos(position * div_term)
+        self.register_buffer("pe", pe)
+
+    def forward(self, x):
+        return self.dropout(x + self.pe[:x.size(0)])
+
+
+class EncoderClassifier(nn.Module):
+    def __init__(self, ntoken, d_model=32, nhead=4, d_hid=64, nlayers=2, nclass=2, dropout=0.1):
+        super().__init__()
+        self.embedding = nn.Embedding(ntoken, d_model, padding_idx=0)
+        self.pos_encoder = PositionalEncoding(d_model, dropout)
+        self.encoder = nn.TransformerEncoder(nn.TransformerEncoderLayer(d_model, nhead, d_hid, dropout), nlayers)
+        self.d_model = d_model
+        self.head = nn.Linear(d_model, nclass)
+
+    def forward(self, src, pad_mask):
+        src = self.pos_encoder(self.embedding(src.t()) * math.sqrt(self.d_model))  # (T, B, d): sequence first
+        out = self.encoder(src, src_key_padding_mask=pad_mask)
+        keep = (~pad_mask).t().unsqueeze(-1).float()
+        return self.head((out * keep).sum(0) / keep.sum(0))  # the mean over the real tokens
+
+
+def test_a_transformer_encoder_classifier_with_dataloader_and_one_cycle_learns():
+    from minigrad.utils.data import DataLoader, TensorDataset, random_split
+    torch.manual_seed(0)
+    N, T, V = 512, 12, 20
+    X = torch.randint(1, V, (N, T))
+    pad = torch.arange(T).unsqueeze(0) >= torch.randint(4, T + 1, (N,)).unsqueeze(1)
+    X = X.masked_fill(pad, 0)
+    y = ((X == 7).sum(1) > (X == 3).sum(1)).long()  # more 7s than 3s: attention must count two tokens
+    train, valid = random_split(TensorDataset(X, pad, y), [0.8, 0.2], generator=torch.Generator().manual_seed(42))
+    model = EncoderClassifier(V)
+    opt = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=0.01)
+    loader = DataLoader(train, batch_size=32, shuffle=True)
+    epochs = 5
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, epochs=epochs, steps_per_epoch=len(loader))
+    criterion = nn.CrossEntropyLoss(label_smoothing=0.05)
+    for epoch in range(epochs):
+        model.train()
+        for xb, mb, yb in loader:
+            opt.zero_grad()
+            loss = criterion(model(xb, mb), yb)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), 0.5)
+            opt.step()
+            sched.step()
+    model.eval()
+    correct = total = 0
+    with torch.no_grad():
+        for xb, mb, yb in DataLoader(valid, batch_size=64):
+            correct += (model(xb, mb).argmax(1) == yb).sum().item()
+            total += len(yb)
+    majority = max(y.float().mean().item(), 1 - y.float().mean().item())
+    assert total == 102 and correct / total > max(0.9, majority + 0.1), (correct / total, majority)
+    assert sched.get_last_lr()[0] < 1e-5  # one cycle: up to max_lr, then down to nearly nothing
