@@ -16,6 +16,7 @@ import math
 from typing import NamedTuple
 
 from minigrad import backend
+from minigrad.hooks import add_hook
 
 _grad_enabled = True
 
@@ -191,16 +192,6 @@ class ValuesIndices(NamedTuple):
     indices: "Tensor"
 
 
-class RemovableHandle:
-    """What register_hook returns, as PyTorch's: handle.remove() takes the hook off (again: no effect)."""
-
-    def __init__(self, hooks):
-        self.hooks = hooks  # the tensor's dict, keyed by the handles
-
-    def remove(self):
-        self.hooks.pop(self, None)
-
-
 class Tensor:
     """An n-dimensional array that can record how it was computed."""
 
@@ -321,10 +312,16 @@ class Tensor:
     def __repr__(self):
         """As PyTorch prints a tensor: its values, its dtype where it is not the default one (float32,
         int64, bool), its device where it is the GPU, and grad_fn (an op's result) or requires_grad (a leaf)."""
-        extras = [] if self.dtype in (backend.DEFAULT_DTYPE, backend.int64, backend.bool_) else [f"dtype={self.dtype.name}"]
-        extras += ["device=cuda"] if self.device == "cuda" else []
-        extras += [f"grad_fn=<{self._ctx.name()}>"] if self._ctx is not None else ["requires_grad=True"] if self.requires_grad else []
-        return f"tensor({backend.array_text(self.data, prefix='tensor(')}{''.join(', ' + e for e in extras)})"
+        parts = [backend.array_text(self.data, prefix="tensor(")]
+        if self.dtype not in (backend.DEFAULT_DTYPE, backend.int64, backend.bool_):
+            parts.append(f"dtype={self.dtype.name}")
+        if self.device == "cuda":
+            parts.append("device=cuda")
+        if self._ctx is not None:
+            parts.append(f"grad_fn=<{self._ctx.name()}>")
+        elif self.requires_grad:
+            parts.append("requires_grad=True")
+        return f"tensor({', '.join(parts)})"
 
     # ---- leaving the graph -------------------------------------------------
     def numpy(self):
@@ -446,9 +443,7 @@ class Tensor:
         gradients). Returns a handle: handle.remove() takes the hook off again."""
         if not self.requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
-        handle = RemovableHandle(self._hooks)
-        self._hooks[handle] = hook
-        return handle
+        return add_hook(self._hooks, hook, "register_hook")
 
     def _run_hooks(self, grad):
         """grad after each hook in turn (a hook returning None leaves it as it is)."""

@@ -99,9 +99,21 @@ def test_hooks_run_in_autograd_grad_and_leave_grad_alone():
     assert x.grad is None
 
 
-def test_hooks_refuse_tensors_without_gradient_and_wrong_shapes():
+def test_a_hook_handle_is_a_context_manager_as_a_modules_is():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    with x.register_hook(lambda grad: grad * 3):
+        x.sum().backward()
+    assert x.grad.tolist() == [3.0, 3.0]
+    x.grad = None
+    x.sum().backward()  # the block is left: the hook is off
+    assert x.grad.tolist() == [1.0, 1.0]
+
+
+def test_hooks_refuse_tensors_without_gradient_uncallable_hooks_and_wrong_shapes():
     with pytest.raises(RuntimeError, match="cannot register a hook on a tensor that doesn't require gradient"):
         mg.tensor([1.0]).register_hook(print)
+    with pytest.raises(TypeError, match="register_hook: the hook must be callable, got int"):
+        mg.tensor([1.0], requires_grad=True).register_hook(3)
     x = mg.tensor([1.0, 2.0], requires_grad=True)
     x.register_hook(lambda grad: grad.sum())
     with pytest.raises(RuntimeError, match=r"returned shape \(\) .* shape \(2,\)"):

@@ -25,10 +25,10 @@ editing its forward (record activations, check shapes, patch an input):
     model(x)          # prints the hidden layer's output shape
     handle.remove()
 """
-import itertools
 from collections import namedtuple
 
 from minigrad import backend
+from minigrad.hooks import add_hook
 from minigrad.nn.parameter import Parameter
 from minigrad.nn.summary import count_parameters
 from minigrad.tensor import Tensor, cuda_device, device_and_dtype, no_grad
@@ -43,7 +43,7 @@ class Module:
         object.__setattr__(self, "_modules", {})
         object.__setattr__(self, "_buffers", {})
         object.__setattr__(self, "_non_persistent_buffers", set())
-        object.__setattr__(self, "_forward_pre_hooks", {})  # {handle id: hook}, called in the order registered
+        object.__setattr__(self, "_forward_pre_hooks", {})  # {handle: hook}, called in the order registered
         object.__setattr__(self, "_forward_hooks", {})
         self.training = True
 
@@ -327,34 +327,6 @@ class Module:
             child = repr(module).replace("\n", "\n  ")
             lines.append(f"  ({name}): {child}")
         return "\n".join(lines) + "\n)"
-
-
-class RemovableHandle:
-    """What registering a hook returns: remove() takes the hook off again, as does leaving a
-    `with module.register_forward_hook(fn):` block."""
-
-    _ids = itertools.count()  # one counter for all handles, so no two hooks share an id
-
-    def __init__(self, hooks):
-        self.hooks, self.id = hooks, next(RemovableHandle._ids)
-
-    def remove(self):
-        self.hooks.pop(self.id, None)  # a second remove() does nothing
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc_info):
-        self.remove()
-
-
-def add_hook(hooks, hook, name):
-    """hooks[id] = hook, after checking that it can be called; its handle removes it."""
-    if not callable(hook):
-        raise TypeError(f"{name}: the hook must be callable, got {type(hook).__name__}")
-    handle = RemovableHandle(hooks)
-    hooks[handle.id] = hook
-    return handle
 
 
 def parameter_count_comment(module):
