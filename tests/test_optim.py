@@ -20,12 +20,12 @@ def param(device="cpu"):
     return nn.Parameter(mg.tensor(P0.copy(), dtype=mg.float64, device=device))
 
 
-def run(make_optimizer, steps=2, device="cpu"):
+def run(make_optimizer, steps=2, device="cpu", grads=GRADS):
     """The parameter's values after each of the first `steps` steps on the fixed gradients."""
     p = param(device)
     opt = make_optimizer([p])
     values = []
-    for g in GRADS[:steps]:
+    for g in grads[:steps]:
         p.grad = mg.tensor(g, dtype=mg.float64, device=device)
         opt.step()
         values.append(p.numpy().copy())
@@ -300,7 +300,7 @@ def test_state_dict_layout_and_mismatch():
 
 # ---- schedules -------------------------------------------------------------------------------------
 def lrs(scheduler, steps):
-    """The lr used at each of the first `steps` steps."""
+    """The (first group's) lr used at each of the first `steps` steps."""
     out = []
     for _ in range(steps):
         out.append(scheduler.get_last_lr()[0])

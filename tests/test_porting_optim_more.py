@@ -14,26 +14,24 @@ import pytest
 import minigrad as mg
 from minigrad import nn, optim
 from minigrad.optim import lr_scheduler
+from tests import test_optim
+from tests.test_optim import P0, lrs, param
 
-P0 = np.array([[0.5, -1.0, 2.0], [0.0, 1.5, -0.3]])
+# ten gradients of very different sizes (scales 0.01 to 3): where the adaptive rules part ways
 GRADS = [np.random.default_rng(seed).normal(size=P0.shape) * scale
          for seed, scale in enumerate([1.0, 0.5, 2.0, 0.1, 1.0, 0.01, 3.0, 0.3, 1.0, 0.05])]
 
 
-def param(device="cpu"):
-    return nn.Parameter(mg.tensor(P0.copy(), dtype=mg.float64, device=device))
-
-
 def run(make_optimizer, steps, device="cpu"):
-    """The parameter's values after each of the first `steps` steps on the fixed gradients."""
-    p = param(device)
-    opt = make_optimizer([p])
-    values = []
-    for g in GRADS[:steps]:
-        p.grad = mg.tensor(g, dtype=mg.float64, device=device)
-        opt.step()
-        values.append(p.numpy().copy())
-    return values
+    """The parameter's values after each of the first `steps` steps on this file's gradients."""
+    return test_optim.run(make_optimizer, steps, device, grads=GRADS)
+
+
+def take_steps(optimizer, p, grads):
+    """optimizer.step() once for each gradient of grads, put in p.grad first."""
+    for g in grads:
+        p.grad = mg.tensor(g, dtype=mg.float64)
+        optimizer.step()
 
 
 # ---- the update rules, written out by hand ---------------------------------------------------------
@@ -205,9 +203,7 @@ def test_amsgrad_divides_by_the_largest_second_moment_so_far():
 def test_nadam_keeps_the_product_of_its_momentum_schedule():
     p = param()
     opt = optim.NAdam([p], momentum_decay=0.1)
-    for g in GRADS[:3]:
-        p.grad = mg.tensor(g, dtype=mg.float64)
-        opt.step()
+    take_steps(opt, p, GRADS[:3])
     mus = [0.9 * (1 - 0.5 * 0.96 ** (t * 0.1)) for t in (1, 2, 3)]
     assert opt.state[p]["mu_product"] == pytest.approx(math.prod(mus), rel=1e-15)
     assert opt.state[p]["step"] == 3
@@ -227,9 +223,7 @@ def test_state_dict_resumes_exactly(name):
     straight = run(lambda ps: cls(ps, **options), steps=10)[-1]
     p = param()
     first = cls([p], **options)
-    for g in GRADS[:7]:
-        p.grad = mg.tensor(g, dtype=mg.float64)
-        first.step()
+    take_steps(first, p, GRADS[:7])
     saved = first.state_dict()
     if options.get("amsgrad"):
         assert isinstance(saved["state"][0]["max_exp_avg_sq"], mg.Tensor)
@@ -237,9 +231,7 @@ def test_state_dict_resumes_exactly(name):
     resumed = cls([resumed_p], lr=123.0)  # the saved hyperparameters win
     resumed.load_state_dict(saved)
     assert resumed.param_groups[0] == {**first.param_groups[0], "params": [resumed_p]}
-    for g in GRADS[7:]:
-        resumed_p.grad = mg.tensor(g, dtype=mg.float64)
-        resumed.step()
+    take_steps(resumed, resumed_p, GRADS[7:])
     np.testing.assert_array_equal(resumed_p.numpy(), straight)
 
 
@@ -248,9 +240,7 @@ def test_state_dict_survives_a_checkpoint_file(name, tmp_path):
     options, cls, _, _ = CASES[name]
     p = param()
     first = cls([p], **options)
-    for g in GRADS[:4]:
-        p.grad = mg.tensor(g, dtype=mg.float64)
-        first.step()
+    take_steps(first, p, GRADS[:4])
     mg.save({"optimizer": first.state_dict()}, tmp_path / "checkpoint.safetensors")
     resumed = cls([p])  # built with the defaults: the file brings the options back
     resumed.load_state_dict(mg.load(tmp_path / "checkpoint.safetensors")["optimizer"])
@@ -266,9 +256,7 @@ def test_frozen_and_gradless_parameters_stay_bit_identical(name):
     frozen.requires_grad_(False)
     frozen.grad = mg.tensor(GRADS[0], dtype=mg.float64)
     opt = cls([frozen, gradless, trained], **options)
-    for g in GRADS[:3]:
-        trained.grad = mg.tensor(g, dtype=mg.float64)
-        opt.step()
+    take_steps(opt, trained, GRADS[:3])
     assert frozen.numpy().tobytes() == P0.tobytes() and gradless.numpy().tobytes() == P0.tobytes()
     assert frozen not in opt.state and gradless not in opt.state and not np.allclose(trained.numpy(), P0)
 
@@ -314,16 +302,6 @@ def test_hyperparameters_out_of_range_are_refused_like_pytorch(cls, options, mes
 # ---- schedules ---------------------------------------------------------------------------------------
 def sgd(lr=1.0, momentum=0.0, groups=1):
     return optim.SGD([{"params": [param()], "lr": lr * (i + 1)} for i in range(groups)], momentum=momentum)
-
-
-def lrs(scheduler, steps):
-    """The first group's lr at each of the first `steps` steps."""
-    out = []
-    for _ in range(steps):
-        out.append(scheduler.get_last_lr()[0])
-        scheduler.optimizer.step()
-        scheduler.step()
-    return out
 
 
 def test_constant_and_polynomial_curves():
