@@ -231,14 +231,7 @@ class OneCycleLR(LRScheduler):
     def __init__(self, optimizer, max_lr, total_steps=None, epochs=None, steps_per_epoch=None, pct_start=0.3,
                  anneal_strategy="cos", cycle_momentum=True, base_momentum=0.85, max_momentum=0.95,
                  div_factor=25.0, final_div_factor=1e4, three_phase=False):
-        if total_steps is None:
-            if epochs is None or steps_per_epoch is None:
-                raise ValueError("OneCycleLR needs total_steps, or epochs and steps_per_epoch "
-                                 "(total_steps = epochs * steps_per_epoch); got none of them")
-            check_positive_int("OneCycleLR", "epochs", epochs)
-            check_positive_int("OneCycleLR", "steps_per_epoch", steps_per_epoch)
-            total_steps = epochs * steps_per_epoch
-        check_positive_int("OneCycleLR", "total_steps", total_steps)
+        total_steps = one_cycle_total_steps(total_steps, epochs, steps_per_epoch)
         if not 0 <= pct_start <= 1:
             raise ValueError(f"OneCycleLR: pct_start must be in [0, 1] (the part of the steps spent "
                              f"warming up), got {pct_start}")
@@ -246,12 +239,7 @@ class OneCycleLR(LRScheduler):
             raise ValueError(f"OneCycleLR: anneal_strategy must be 'cos' or 'linear', got {anneal_strategy!r}")
         self.total_steps, self.anneal_strategy = total_steps, anneal_strategy
         self.final_div_factor = final_div_factor
-        peak_step = pct_start * total_steps - 1
-        if three_phase:  # (the step a phase ends at, the point it starts from, the point it reaches)
-            self.phases = [(peak_step, "start", "peak"), (2 * pct_start * total_steps - 2, "peak", "start"),
-                           (total_steps - 1, "start", "end")]
-        else:
-            self.phases = [(peak_step, "start", "peak"), (total_steps - 1, "peak", "end")]
+        self.phases = one_cycle_phases(total_steps, pct_start, three_phase)
         self.max_lrs = per_group("OneCycleLR", "max_lr", max_lr, optimizer)
         for group, top in zip(optimizer.param_groups, self.max_lrs):
             group["initial_lr"] = top / div_factor  # replaced, not setdefault: this schedule sets its own start
@@ -266,6 +254,11 @@ class OneCycleLR(LRScheduler):
         super().__init__(optimizer)
 
     def anneal(self, start, end, fraction):
+        """The point `fraction` (0 to 1) of the way from start to end:
+
+            cos:     end + (start - end) (1 + cos(pi fraction)) / 2   (flat at both ends)
+            linear:  start + (end - start) fraction
+        """
         if self.anneal_strategy == "cos":
             return end + (start - end) / 2.0 * (math.cos(math.pi * fraction) + 1)
         return (end - start) * fraction + start
@@ -296,6 +289,28 @@ class OneCycleLR(LRScheduler):
                     group["momentum"] = momentum
 
 
+def one_cycle_total_steps(total_steps, epochs, steps_per_epoch):
+    """OneCycleLR's total_steps as given, or else epochs * steps_per_epoch, checked."""
+    if total_steps is None:
+        if epochs is None or steps_per_epoch is None:
+            raise ValueError("OneCycleLR needs total_steps, or epochs and steps_per_epoch "
+                             "(total_steps = epochs * steps_per_epoch); got none of them")
+        check_positive_int("OneCycleLR", "epochs", epochs)
+        check_positive_int("OneCycleLR", "steps_per_epoch", steps_per_epoch)
+        total_steps = epochs * steps_per_epoch
+    check_positive_int("OneCycleLR", "total_steps", total_steps)
+    return total_steps
+
+
+def one_cycle_phases(total_steps, pct_start, three_phase):
+    """OneCycleLR's phases, each (the step it ends at, the point it starts from, the point it reaches)."""
+    peak_step = pct_start * total_steps - 1
+    if three_phase:
+        return [(peak_step, "start", "peak"), (2 * pct_start * total_steps - 2, "peak", "start"),
+                (total_steps - 1, "start", "end")]
+    return [(peak_step, "start", "peak"), (total_steps - 1, "peak", "end")]
+
+
 class CompositeLR(LRScheduler):
     """What SequentialLR and ChainedScheduler share: schedules of one optimizer, saved and loaded along."""
 
@@ -323,7 +338,9 @@ class CompositeLR(LRScheduler):
 
 class SequentialLR(CompositeLR):
     """One schedule after another: schedulers[i] takes over at milestones[i - 1] and starts from its own
-    step 0 there (a warmup, then a decay: SequentialLR(opt, [LinearLR(...), CosineAnnealingLR(...)], [5])).
+    step 0 there (a warmup, then a decay: SequentialLR(opt, [LinearLR(...), CosineAnnealingLR(...)], [5])):
+
+        lr(step) = schedulers[i]'s lr at step - milestones[i - 1],   milestones[i - 1] <= step < milestones[i]
     """
 
     def __init__(self, optimizer, schedulers, milestones):
@@ -346,10 +363,10 @@ class ChainedScheduler(CompositeLR):
 
         lr = s_n.lr(... s_2.lr(s_1.lr(initial lr, step), step) ..., step)
 
-    For schedules that multiply the lr by a factor that is initial lr * the product of their factors,
-    as PyTorch's (ConstantLR(factor=0.1, total_iters=2) with ExponentialLR(gamma=0.9): 0.1 * 0.9^t, then
-    0.9^t); so for StepLR, MultiStepLR, ExponentialLR, LinearLR, ConstantLR, PolynomialLR and, with no
-    eta_min and within T_max, CosineAnnealingLR. PyTorch computes LambdaLR and CosineAnnealingWarmRestarts
+    For schedules that multiply the lr by a factor, that is the initial lr times the product of their
+    factors, as in PyTorch (ConstantLR(factor=0.1, total_iters=2) with ExponentialLR(gamma=0.9): 0.1 * 0.9^t,
+    then 0.9^t). That holds for StepLR, MultiStepLR, ExponentialLR, LinearLR, ConstantLR, PolynomialLR
+    and, with no eta_min and within T_max, CosineAnnealingLR. PyTorch computes LambdaLR and CosineAnnealingWarmRestarts
     from the initial lr, so in its chain they overwrite what came before; here they scale it too.
     OneCycleLR sets the lr outright (PyTorch calls it not chainable) and is refused.
     """

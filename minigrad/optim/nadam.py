@@ -24,11 +24,11 @@ class NAdam(Optimizer):
 
     def update(self, p, g, state, group):
         xp = backend.xp_of(g)
-        lr, (beta1, beta2), psi = group["lr"], group["betas"], group["momentum_decay"]
+        lr, (beta1, beta2), momentum_decay = group["lr"], group["betas"], group["momentum_decay"]
         g = weight_decayed(p, g, group, decoupled=group["decoupled_weight_decay"])
         t, m, v = moments_(state, p, g, group["betas"])
-        mu = beta1 * (1 - 0.5 * 0.96 ** (t * psi))
-        mu_next = beta1 * (1 - 0.5 * 0.96 ** ((t + 1) * psi))
+        mu = beta1 * (1 - 0.5 * 0.96 ** (t * momentum_decay))
+        mu_next = beta1 * (1 - 0.5 * 0.96 ** ((t + 1) * momentum_decay))
         state["mu_product"] = state.get("mu_product", 1.0) * mu  # M_t (M_0 = 1, the empty product)
         denominator = xp.sqrt(v / (1 - beta2**t))
         denominator += group["eps"]
