@@ -286,6 +286,11 @@ def test_diag_keeps_integers_and_lets_no_infinity_leak_off_the_diagonal():
     assert mg.tensor([1, 2, 3]).roll(1).tolist() == [3, 1, 2] and mg.roll(mg.tensor([[1, 2]]), 1, 1).tolist() == [[2, 1]]
 
 
+def test_diag_of_an_empty_vector_is_all_zeros_as_in_torch():
+    assert mg.diag(mg.zeros(0)).shape == (0, 0)
+    assert mg.diag(mg.zeros(0, dtype=mg.float64), 2).tolist() == [[0.0, 0.0], [0.0, 0.0]]  # was an IndexError
+
+
 def test_shape_ops_name_their_bad_input():
     x = mg.ones(2, 3)
     with pytest.raises(ValueError, match="diag: expects a 1-d tensor .* got shape"):

@@ -330,6 +330,8 @@ def diag(x, offset=0):
                          f"got shape {x.shape}")
     xp, n = backend.xp_of(x.data), x.shape[0]
     size = n + abs(offset)
+    if n == 0:  # no values to place, and none to pick with `along` below: all zeros, as torch.diag
+        return x.new_zeros(size, size)
     rows, cols = xp.arange(size)[:, None], xp.arange(size)[None, :]
     on_diagonal = Tensor._from_array(cols - rows == offset)
     along = xp.minimum(xp.minimum(rows, cols), n - 1)  # (off the diagonal, any index: where drops it)
