@@ -87,7 +87,7 @@ def default_collate(batch):
         return mg.stack(list(batch))
     if backend.is_array(first):
         return mg.stack([mg.as_tensor(example) for example in batch])
-    if isinstance(first, str) or isinstance(first, bytes):
+    if isinstance(first, (str, bytes)):
         return list(batch)
     if isinstance(first, bool):  # before Number: a bool is an int to Python
         return mg.tensor(list(batch), dtype=mg.bool)
