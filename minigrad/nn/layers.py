@@ -120,8 +120,8 @@ class Unflatten(Module):
     def forward(self, x):
         dim = backend.positive_dim(self.dim, x.ndim)
         length, known = x.shape[dim], math.prod(n for n in self.unflattened_size if n != -1)
-        inferred = -1 in self.unflattened_size
-        if not (length == known or inferred and known and length % known == 0):
+        inferred = -1 in self.unflattened_size  # then the -1 takes length / known, which must be whole
+        if not (length == known or (inferred and known != 0 and length % known == 0)):
             raise ValueError(f"Unflatten: the sizes {self.unflattened_size} don't multiply up to the size of "
                              f"dim {self.dim} ({length}) of the input of shape {x.shape}")
         return x.reshape(x.shape[:dim] + self.unflattened_size + x.shape[dim + 1:])
