@@ -14,8 +14,10 @@ What it simulates, as CuPy does it (checked against CuPy's source and docs):
 - a device array is its own type, `cupy.ndarray`, not an np.ndarray subclass; it holds a NumPy
   array (its "device memory") and computes with NumPy;
 - mixing it with a host np.ndarray in an operator, a ufunc or a cupy function is a TypeError
-  ("Unsupported type"); Python and NumPy scalars are fine; `np.asarray(device_array)` is a
-  TypeError ("Implicit conversion to a NumPy array is not allowed...");
+  ("Unsupported type"), and so is `device_array + t` for any t with an `__array_ufunc__` of its own
+  (a minigrad Tensor: CuPy defers to t.__radd__ only when t.__array_ufunc__ is None); Python and
+  NumPy scalars are fine; `np.asarray(device_array)` is a TypeError ("Implicit conversion to a
+  NumPy array is not allowed...");
 - host -> device only through `cupy.asarray` / `cupy.array` (and, as CuPy allows, NumPy index
   arrays and values in advanced-index assignment); device -> host through `cupy.asnumpy`, `.get()`,
   and the syncing conversions `.item()`, `.tolist()`, `float()`, `int()`, `bool()`;
@@ -61,6 +63,10 @@ def to_host(value, allow_host=False):
             raise TypeError(f"Unsupported type {type(value)}: a host NumPy array cannot meet a device "
                             "array (copy it with cupy.asarray first)")
         return value
+    if getattr(value, "__array_ufunc__", None) is not None:  # another array-like type (a minigrad Tensor)
+        # CuPy's operators hand `device_array + other` to other's reflected operator only when
+        # other.__array_ufunc__ is None (cupy/_core/core.pyx, _should_use_rop); else its kernels refuse it
+        raise TypeError(f"Unsupported type {type(value)}")
     if isinstance(value, (list, tuple)):
         return type(value)(to_host(v, allow_host) for v in value)
     if isinstance(value, dict):

@@ -30,7 +30,8 @@ def test_device_arrays_never_mix_with_host_arrays(fake_cuda):
     x = cupy.asarray(np.arange(3.0))
     assert not isinstance(x, np.ndarray) and backend.device_of(x) == "cuda" and mg.cuda_is_available()
     host = np.ones(3)
-    mixes = [lambda: x + host, lambda: host * x, lambda: cupy.maximum(x, host), lambda: cupy.exp(host),
+    tensor = mg.ones(3, device="cuda")  # has an __array_ufunc__ of its own, so CuPy's operators don't defer to it
+    mixes = [lambda: x + host, lambda: host * x, lambda: x * tensor, lambda: cupy.maximum(x, host), lambda: cupy.exp(host),
              lambda: cupy.where(x > 0, host, 0.0), lambda: cupy.concatenate([x, host]), lambda: x.dot(host),
              lambda: cupyx.scipy.special.erf(host)]
     for mix in mixes:
