@@ -133,14 +133,12 @@ def load(path, device="cpu", map_location=None, weights_only=True):
             raise TypeError(f"load: map_location must name a device ('cpu' or 'cuda'), got "
                             f"{type(map_location).__name__}; minigrad has one of each, so there is nothing to remap")
         device = map_location
-    check_not_a_directory(path)
-    check_not_pickled(path)
+    structure = load_metadata(path).get(TREE)  # also names a folder, a torch.save pickle or a damaged header
     try:
         arrays = safetensors.numpy.load_file(path)
-    except safetensors.SafetensorError as error:
+    except safetensors.SafetensorError as error:  # e.g. a file cut short after its header
         raise damaged(path, error) from None
     tensors = {name: Tensor(array, device=device) for name, array in arrays.items()}
-    structure = load_metadata(path).get(TREE)
     return tensors if structure is None else untree(json.loads(structure), tensors)
 
 
