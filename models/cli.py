@@ -7,6 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import minigrad as mg
+from models import resume
 from models.data import DOMAINS
 
 
@@ -307,14 +308,15 @@ def compare_config(args):
     return config
 
 
-def finetune_command(args):
-    from models import report
+def finetune_config(args):
+    """(config, mode, grid) from finetune's options, checked."""
     from models.finetune import mode_options, parse_mode
-    from models.sweep import finetune, parse_grid, parse_options, point_name
+    from models.sweep import parse_grid, parse_options
 
-    args.mode = "+".join(parse_mode(args.mode))  # " lora" and "lora + params" as "lora", "lora+params"
-
-    config = replace(compare_config(args), lr={args.mode: args.lr} if args.lr is not None else {},
+    if args.mode is None:
+        raise ValueError("finetune needs --mode (e.g. --mode lora), or --resume RUN_FOLDER to continue a run")
+    mode = "+".join(parse_mode(args.mode))  # " lora" and "lora + params" as "lora", "lora+params"
+    config = replace(compare_config(args), lr={mode: args.lr} if args.lr is not None else {},
                      optimizer=args.optimizer, weight_decay=args.weight_decay, patience=args.patience, augment=args.augment,
                      augment_keep=tuple(w for w in args.augment_keep.split(",") if w), dropout=args.dropout,
                      options=parse_options(args.option))
@@ -323,16 +325,28 @@ def finetune_command(args):
                          "add --augment P (e.g. 0.1)")
     if args.sweep is not None and not args.sweep:
         raise ValueError("--sweep names nothing to vary; expected NAME=V1,V2,... (e.g. --sweep lr=1e-4,1e-3)")
-    grid = parse_grid(args.sweep or [], [option for name in parse_mode(args.mode) for option in mode_options(name)]
+    grid = parse_grid(args.sweep or [], [option for name in parse_mode(mode) for option in mode_options(name)]
                       + ["pooling"])
     both = sorted(set(config.options) & set(grid[0] if grid else {}))
     if both:
         raise ValueError(f"{both[0]} is given with --option and swept with --sweep; give it in one of the two")
     if args.lr is not None and grid and "lr" in grid[0]:
         raise ValueError(f"--lr {args.lr} and --sweep lr=... both set the learning rate; give one of them")
-    out = output_folder(args, "finetune")
+    return config, mode, grid
 
-    swept = bool(args.sweep)
+
+def finetune_command(args):
+    from models import report
+    from models.sweep import finetune, point_name
+
+    if args.resume:  # the run's own mode, grid and settings
+        resumed = resumed_run(args, "finetune")
+        config, mode, grid, out = resume.config_from(resumed), resumed["mode"], resumed["grid"], Path(args.resume)
+    else:
+        resumed = None
+        config, mode, grid = finetune_config(args)
+        out = output_folder(args, "finetune")
+    swept = any(grid)  # without --sweep the grid is one empty point
 
     def setting(row):  # a grid point; without a sweep, the mode options given
         return point_name(row["point"] if swept else config.options)
@@ -345,14 +359,16 @@ def finetune_command(args):
         nonlocal kind, measure, labels
         kind, measure, labels = task.kind, forgetting.measure, task.labels
         steps = "steps as in each setting" if grid and "steps" in grid[0] else plural(config.steps, "step")
-        print(f"fine-tuning {config.model!r} on {task.name!r} with mode {args.mode!r}, {steps}"
+        print(f"fine-tuning {config.model!r} on {task.name!r} with mode {mode!r}, {steps}"
               + (f", {plural(len(grid), 'setting')}" if swept else ""))
         print_notes(notes)
+        if resumed:
+            print(resumed_note(resumed, "setting"))
         print(f"{'setting':<{width}} " + report.table_header(kind, test=False), flush=True)
 
     try:
         rows, best, path, interrupted = finetune(
-            config, args.mode, out, grid, on_start=start_table, progress=sys.stderr.isatty(),
+            config, mode, out, grid, on_start=start_table, progress=sys.stderr.isatty(), resumed=resumed,
             on_row=lambda row: print(f"{setting(row):<{width}} " + report.table_row(row, kind, test=False), flush=True))
     except KeyboardInterrupt:  # before any setting had a score: there is no best to save
         print("\ninterrupted before any setting was scored: no delta was saved", file=sys.stderr)
@@ -374,7 +390,7 @@ def finetune_command(args):
         print(f"\nthe best run on the {'test' if split == 'test' else 'validation'} set, class by class:")
         print("\n".join(report.class_details(best[f"{split}_per_class"], best[f"{split}_confusion_matrix"], labels)))
     print(f"\nforgetting: {measure}")
-    print_stopped(rows, setting, interrupted)
+    print_stopped(rows, setting, interrupted, f"minigrad finetune --resume {out}")
     delta = out / "delta.safetensors"
     if delta.is_file():
         print(f"delta (only what trained, to put back on {config.model!r}): {delta}\nresults: {path}\n"
@@ -396,9 +412,10 @@ def print_notes(notes):
     print("".join(f"note: {note}\n" for note in notes), flush=True)
 
 
-def print_stopped(rows, name_of, interrupted=None):
+def print_stopped(rows, name_of, interrupted=None, resume_command=None):
     """A line for every run that did not train all its steps for a reason other than early stopping,
-    and for the run `interrupted` names, if Ctrl-C came outside its training (it has no row)."""
+    and for the run `interrupted` names, if Ctrl-C came outside its training (it has no row); then,
+    if Ctrl-C stopped the run, the resume_command that continues it."""
     for row in rows:
         if row.get("stopped") == "interrupted":
             print(f"{name_of(row)}: interrupted after {plural(row['steps_done'], 'step')} "
@@ -409,6 +426,26 @@ def print_stopped(rows, name_of, interrupted=None):
             print(f"{name_of(row)}: non-finite loss after {plural(row['steps_done'], 'step')} ({kept})")
     if interrupted is not None and not (rows and rows[-1].get("stopped") == "interrupted"):
         print(f"{interrupted}: interrupted before it was scored (not in the table)")
+    if interrupted is not None and resume_command:
+        print(f"to continue where it stopped: {resume_command}")
+
+
+def resumed_run(args, command):
+    """What the unfinished run that --resume names recorded (models.resume.read_run), after refusing
+    any other option: a resumed run continues with the settings it started with."""
+    defaults = vars(build_parser().parse_args([command, "--resume", args.resume]))
+    given = [name for name, value in vars(args).items() if value != defaults.get(name)]
+    if given:
+        flag = "--" + given[0].replace("_", "-")
+        raise ValueError(f"{flag} cannot be given with --resume: a resumed run continues with the settings it "
+                         f"started with (in {Path(args.resume) / 'results.json'}); give --resume alone")
+    return resume.read_run(args.resume, command)
+
+
+def resumed_note(record, unit):
+    """The line that says where a resumed run picks up."""
+    done = len(resume.finished_rows(record))
+    return f"resuming: {plural(done, unit)} done before the stop (rows as they were then), the rest to run\n"
 
 
 def exit_status(interrupted):
@@ -422,13 +459,17 @@ def compare_command(args):
     from models.finetune import parse_mode
 
     start = time.perf_counter()
-    config = compare_config(args)
-    config.baselines, config.save_deltas = not args.no_baselines, args.save_deltas
-    if args.modes is not None:
-        config.modes = ["+".join(parse_mode(m)) for m in args.modes.split(",") if m.strip()]
-        if not config.modes:
-            raise ValueError(f"--modes {args.modes!r} names no mode; expected e.g. --modes full,lora,head")
-    out = output_folder(args, "compare")
+    if args.resume:  # the run's own settings
+        resumed = resumed_run(args, "compare")
+        config, out = resume.config_from(resumed), Path(args.resume)
+    else:
+        resumed, config = None, compare_config(args)
+        config.baselines, config.save_deltas = not args.no_baselines, args.save_deltas
+        if args.modes is not None:
+            config.modes = ["+".join(parse_mode(m)) for m in args.modes.split(",") if m.strip()]
+            if not config.modes:
+                raise ValueError(f"--modes {args.modes!r} names no mode; expected e.g. --modes full,lora,head")
+        out = output_folder(args, "compare")
     kind = measure = run = None  # known once the task's data is loaded: the table's columns follow the kind
 
     def start_table(config, task, forgetting, notes):
@@ -441,12 +482,15 @@ def compare_command(args):
               f"{' + ' + plural(baselines, 'baseline') if config.baselines else ''}, {plural(config.steps, 'step')} each, "
               f"on {config.device}")
         print_notes(notes)
+        if resumed:
+            print(resumed_note(resumed, "mode"))
         print(report.table_header(kind), flush=True)
 
     rows, path, interrupted = compare(config, out_dir=out, on_start=start_table, progress=sys.stderr.isatty(),
-                         on_row=lambda row: print(report.table_row(row, kind), flush=True))
+                                      on_row=lambda row: print(report.table_row(row, kind), flush=True),
+                                      resumed=resumed)
     print(f"\nforgetting: {measure}")
-    print_stopped(rows, lambda row: row["mode"], interrupted)
+    print_stopped(rows, lambda row: row["mode"], interrupted, f"minigrad compare --resume {out}")
     if kind == "lm":
         print("greedy samples, from [BOS]:")
         for row in rows:
@@ -516,10 +560,11 @@ def build_parser():
                      help="keep each mode's fine-tuned model as delta-<mode>.safetensors (only what it trained), "
                           "for `minigrad predict`")
     add_task_options(cmp)
+    add_resume(cmp, "compare")
     cmp.set_defaults(run=compare_command)
 
     tune = commands.add_parser("finetune", help="fine-tune in one mode, with all its options and a grid search")
-    tune.add_argument("--mode", required=True, help="a mode, or several joined with '+', e.g. lora+params")
+    tune.add_argument("--mode", default=None, help="a mode, or several joined with '+', e.g. lora+params (required)")
     tune.add_argument("--option", action="append", default=[], metavar="NAME=VALUE",
                       help="a mode option, e.g. --option r=4 --option targets=query,value")
     tune.add_argument("--lr", type=positive(), default=None,
@@ -538,6 +583,7 @@ def build_parser():
                            "Sweepable: lr, optimizer, weight_decay, steps, batch_size, dropout, patience, augment, "
                            "and the mode's own options (lora: r=4,8,16; a list joined with +: targets=query+value,query)")
     add_task_options(tune)
+    add_resume(tune, "finetune")
     tune.set_defaults(run=finetune_command)
 
     ex = commands.add_parser("exercises", help="grade your backward passes in lessons/exercises/",
@@ -660,6 +706,12 @@ def add_task_options(parser):
     parser.add_argument("--label-column", default="label")
     parser.add_argument("--encoding", default="utf-8")
     add_common(parser)
+
+
+def add_resume(parser, command):
+    parser.add_argument("--resume", default=None, metavar="RUN_FOLDER",
+                        help=f"continue an interrupted `minigrad {command}` run in its folder: its finished rows are "
+                             "kept, the one in training continues from its checkpoint (alone: it uses the run's settings)")
 
 
 def add_common(parser):

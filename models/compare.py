@@ -29,7 +29,7 @@ from pathlib import Path
 
 import minigrad as mg
 from minigrad import backend
-from models import data, pretrained, tasks, user_files
+from models import data, pretrained, resume, tasks, user_files
 from models.finetune import MODES, count_parameters, parse_mode, prepare, resolve_options, save_delta
 from models.forgetting import forgetting_probe
 from models.generate import generate_ids
@@ -395,10 +395,11 @@ def head_options(config):
     return {"pooling": config.options["pooling"]} if "pooling" in config.options else {}
 
 
-def run_mode(name, base, task, config, forgetting, progress=False, log_path=None):
+def run_mode(name, base, task, config, forgetting, progress=False, log_path=None, checkpoint_path=None, resume=None):
     """Fine-tune one mode (or the from-scratch baseline); returns (table row with curves, model).
     config has its defaults filled in (with_defaults); forgetting is a models.forgetting measure;
-    progress: show a progress bar; log_path: a JSONL file that gets every evaluation."""
+    progress: show a progress bar; log_path: a JSONL file that gets every evaluation; checkpoint_path:
+    where training keeps its checkpoint; resume: a checkpoint of this mode's training to continue from."""
     mg.manual_seed(config.seed)
     num_labels = len(task.labels) or None  # qa and lm have no classes
     if name == "scratch":  # the same network, head and steps, from random weights
@@ -417,7 +418,8 @@ def run_mode(name, base, task, config, forgetting, progress=False, log_path=None
                                warmup_steps=config.steps // 10, eval_every=config.eval_every,
                                patience=config.patience, progress=progress),
                    evaluate=lambda m: tasks.evaluate(m, task.valid, tokenizer, num_labels, options),
-                   param_groups=model.param_groups, log_path=log_path)
+                   param_groups=model.param_groups, log_path=log_path, checkpoint_path=checkpoint_path,
+                   checkpoint_metadata={"mode": name}, resume=resume)
     trainable, total = count_parameters(model)
     # weights that diverged before any evaluation are no model: NaN logits would all "predict" class 0
     # and score as the majority class. Their row says NaN instead.
@@ -493,31 +495,45 @@ def pretrained_row(base, task, config):
     return {**row, "sample": greedy_sample(base, base.tokenizer)}
 
 
-def compare(config, out_dir, on_start=None, on_row=None, progress=False):
+def compare(config, out_dir, on_start=None, on_row=None, progress=False, resumed=None):
     """Run every mode; returns (rows, results path, the mode Ctrl-C stopped or None): Ctrl-C keeps
     the rows that finished and runs nothing more. on_start(config, task, forgetting, notes) is called
     once the model and data are loaded (config with the model's defaults filled in; notes: lines worth
     telling the user first, such as how many texts are cut); on_row(row) as each
     row is ready, in the table's order: the pretrained model (lm), the modes, scratch, majority class.
-    out_dir gets results.json and each mode's evaluations as log-<mode>.jsonl; progress: a progress bar."""
+    out_dir gets results.json (after every row: models/resume.py) and each mode's evaluations as
+    log-<mode>.jsonl; progress: a progress bar. resumed: the results.json of an unfinished run in
+    out_dir, to continue (config must be its config)."""
     start = time.perf_counter()
     base, task, config, forgetting, notes = start_run(config, on_start)
     warm_up(base, task, config)
-    rows = []
+    rows, done = [], {row["mode"]: row for row in resume.finished_rows(resumed)} if resumed else {}
+    earlier_seconds = resumed["seconds"] if resumed else 0.0
+    interrupted = None  # the mode Ctrl-C stopped
+    out_dir = Path(out_dir)
+
+    def record(state):
+        return write_results(out_dir, command="compare", state=state, config=config, notes=notes,
+                             forgetting_measure=forgetting.measure, task=task_record(task), rows=rows,
+                             interrupted=interrupted, seconds=earlier_seconds + time.perf_counter() - start)
 
     def add(row):
         rows.append(row)
         if on_row:
             on_row(row)
+        record("running")  # the rows so far are safe on disk: --resume continues after them
 
     if config.baselines and task.kind == "lm":
-        add(pretrained_row(base, task, config))
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)  # now that every setting has been checked
-    interrupted = None  # the mode Ctrl-C stopped
+        add(done.get("pretrained") or pretrained_row(base, task, config))
+    record("running")  # from now on the folder holds a run that --resume can continue
     for name in config.modes + (["scratch"] if config.baselines else []):
+        if name in done:
+            add(done[name])
+            continue
         try:
-            row, model = run_mode(name, base, task, config, forgetting, progress, out_dir / f"log-{name}.jsonl")
+            row, model = run_mode(name, base, task, config, forgetting, progress, out_dir / f"log-{name}.jsonl",
+                                  resume.checkpoint_path(out_dir, name),
+                                  resume.checkpoint_to_resume(out_dir, name) if resumed else None)
         except KeyboardInterrupt:  # outside its training (while it was prepared or scored): it has no row
             interrupted = name
             break
@@ -525,13 +541,13 @@ def compare(config, out_dir, on_start=None, on_row=None, progress=False):
         if config.save_deltas and name != "scratch" and row["weights_step"] is not None:
             row["delta"] = f"delta-{name}.safetensors"
             save_run_delta(model, out_dir / row["delta"], row, base, task, config)
-        add(row)
         if row["stopped"] == "interrupted":  # Ctrl-C while it trained: its row shows it as it was then
             interrupted = name
+            add(row)
             break
+        add(row)
+        resume.forget_checkpoint(out_dir, name)
     if config.baselines and task.kind == "classification" and interrupted is None:
         add(majority_row(task))
-    path = write_results(out_dir, command="compare", config=config, notes=notes, forgetting_measure=forgetting.measure,
-                         task=task_record(task),
-                         rows=rows, interrupted=interrupted, seconds=time.perf_counter() - start)
+    path = record("interrupted" if interrupted else "finished")
     return rows, path, interrupted

@@ -16,10 +16,10 @@ from dataclasses import replace
 from pathlib import Path
 
 from minigrad import backend
-from models import tasks
+from models import resume, tasks
 from models.compare import (batch_options, check_before_training, check_modes_fit, run_mode, save_run_delta, scores,
                             start_run, task_record)
-from models.finetune import MODES, mode_options
+from models.finetune import MODES, load_delta, mode_options
 from models.train import OPTIMIZERS, write_results
 
 SWEEPABLE = {"lr": float, "optimizer": str, "weight_decay": float, "steps": int, "batch_size": int,
@@ -121,11 +121,13 @@ def better(row, best):
     return key(row) > key(best)
 
 
-def finetune(config, mode, out_dir, grid=(), on_start=None, on_row=None, progress=False):
+def finetune(config, mode, out_dir, grid=(), on_start=None, on_row=None, progress=False, resumed=None):
     """Train `mode` at every grid point; keep, test and save the best. Returns (rows, best, results path,
     what Ctrl-C stopped, a grid point's name or "the test set", or None: the best so far is kept).
     on_start(config, task, forgetting, notes), on_row(row) and progress as in models.compare.compare; each
-    point's evaluations go to out_dir/log-<n>.jsonl (n counts the points from 1)."""
+    point's evaluations go to out_dir/log-<n>.jsonl (n counts the points from 1). out_dir keeps the best
+    setting so far as delta.safetensors, and results.json up to date (models/resume.py); resumed: the
+    results.json of an unfinished run there, to continue (config, mode and grid must be its own)."""
     base, task, config, forgetting, notes = start_run(replace(config, modes=[mode]))
     points = [(point, at_point(config, mode, point)) for point in grid or [{}]]
     for _, run_config in points:  # every setting checked before the first one trains
@@ -133,30 +135,52 @@ def finetune(config, mode, out_dir, grid=(), on_start=None, on_row=None, progres
         check_modes_fit(base, task, run_config)  # and its mode options against the model (r=0, ...)
     if on_start:
         on_start(config, task, forgetting, notes)
+    done = resume.finished_rows(resumed) if resumed else []
     rows, best, best_model = [], None, None
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
+    delta = out_dir / "delta.safetensors"
     interrupted = None  # the grid point Ctrl-C stopped
     development = replace(task, test=[])  # the test set scores the chosen setting alone, once, at the end
+
+    def record(state):
+        return write_results(out_dir, command="finetune", state=state, mode=mode, grid=list(grid), config=config,
+                             notes=notes, forgetting_measure=forgetting.measure, task=task_record(task), rows=rows,
+                             best=best, interrupted=interrupted, delta=str(delta) if delta.is_file() else None)
+
+    record("running")  # from now on the folder holds a run that --resume can continue
     for n, (point, run_config) in enumerate(points, start=1):
-        try:
-            row, model = run_mode(mode, base, development, run_config, forgetting, progress, out_dir / f"log-{n}.jsonl")
-        except KeyboardInterrupt:  # outside its training (while it was prepared or scored): it has no row
-            interrupted = point_name(point)
-            break
-        row["point"] = point
+        if n <= len(done):  # it finished before the run was stopped: its row, and the best so far, as they were
+            row = done[n - 1]
+        else:
+            try:
+                row, model = run_mode(mode, base, development, run_config, forgetting, progress,
+                                      out_dir / f"log-{n}.jsonl", resume.checkpoint_path(out_dir, n),
+                                      resume.checkpoint_to_resume(out_dir, n) if resumed else None)
+            except KeyboardInterrupt:  # outside its training (while it was prepared or scored): it has no row
+                interrupted = point_name(point)
+                break
+            row["point"] = point
         rows.append(row)
         if on_row:
             on_row(row)
         if best is None or better(row, best):
-            best, best_model = row, model
+            best, best_model = row, None if n <= len(done) else model  # an earlier run's best: in the delta
+            if best_model is not None and row["weights_step"] is not None:
+                save_run_delta(model, delta, row, base, task, config)
+            elif best_model is not None:  # diverged before any evaluation: no weights to save
+                delta.unlink(missing_ok=True)
         if row["stopped"] == "interrupted":  # Ctrl-C: keep the best so far, run no more points
             interrupted = point_name(point)
             break
+        record("running")  # the rows so far are safe on disk: --resume continues after them
+        resume.forget_checkpoint(out_dir, n)
     if best is None:  # stopped before any point had a score: nothing to save
         raise KeyboardInterrupt
     usable = best["weights_step"] is not None  # diverged before any evaluation: no weights to test or save
     if task.test and interrupted is None and usable:  # scoring every setting on it and keeping the best would flatter the best
+        if best_model is None:  # resumed, and the best setting ran before the stop
+            best_model = load_delta(base, delta)
         try:
             with backend.silent_float_errors():  # a diverged best scores NaN, said so by the table
                 best.update(scores("test", tasks.evaluate(best_model, task.test, base.tokenizer,
@@ -164,11 +188,5 @@ def finetune(config, mode, out_dir, grid=(), on_start=None, on_row=None, progres
                                                           details=True)))
         except KeyboardInterrupt:  # the best is saved all the same, without a test score
             interrupted = "the test set"
-    delta = out_dir / "delta.safetensors" if usable else None
-    if delta:
-        save_run_delta(best_model, delta, best, base, task, config)
-    path = write_results(out_dir, command="finetune", mode=mode, config=config, notes=notes,
-                         forgetting_measure=forgetting.measure,
-                         task=task_record(task),
-                         rows=rows, best=best, interrupted=interrupted, delta=delta and str(delta))
+    path = record("interrupted" if interrupted else "finished")
     return rows, best, path, interrupted

@@ -15,11 +15,12 @@ that diverged are no model to score or save. Before any evaluation there is
 nothing to go back to, and result.weights_step says so (None).
 
 A checkpoint (written at every evaluation, so it is the latest state) holds the
-weights, the optimizer's buffers, the schedule's position, the CPU's random state
-(dropout masks) and where early stopping stands (the best validation loss, its
-step and, where they are not the latest, its weights); `train(..., resume=path)`
-restores them all and skips the batches the first steps used, so an interrupted
-run continues exactly as if it had never stopped (given the same batches: the
+weights that train (all of them in pretraining; a fine-tuning mode's own, as the
+frozen rest is the base model's: see trained_state), the optimizer's buffers,
+the schedule's position, the CPU's random state (dropout masks) and where early
+stopping stands (the best validation loss, its step and, where they are not the
+latest, its weights); `train(..., resume=path)` restores them all and skips the
+batches the first steps used, so an interrupted run continues exactly as if it had never stopped (given the same batches: the
 same data and seed; on a GPU the dropout masks differ). Its JSONL log is appended
 to, and holds every evaluation once.
 """
@@ -132,12 +133,33 @@ def weights_of(tensors):
     return {k: v for k, v in tensors.items() if not k.startswith(CHECKPOINT_EXTRAS)}
 
 
+def trained_state(model):
+    """{state_dict name: Tensor} of what training changes: the parameters that train, and buffers
+    (running statistics) if the model has any. Frozen weights stay as loaded, so snapshots and
+    checkpoints leave them out: for LoRA on MiniLM that is 0.3 % of the model's numbers."""
+    frozen = {name for name, p in model.named_parameters(remove_duplicate=False) if not p.requires_grad}
+    return {name: value for name, value in model.state_dict().items() if name not in frozen}
+
+
+def load_trained_state(model, weights, source):
+    """Put trained_state(model)'s values back from weights, which must hold exactly those names."""
+    expected = trained_state(model)
+    missing = [name for name in expected if name not in weights]
+    unexpected = [name for name in weights if name not in expected]
+    if missing or unexpected:
+        def listed(names):  # the first few: a mode's are dozens, with one pattern
+            return ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "") or "none"
+        raise ValueError(f"{source} does not fit this model: it was written by training other weights "
+                         f"(another mode or model?); missing: {listed(missing)}; unexpected: {listed(unexpected)}")
+    model.load_state_dict(weights, strict=False)  # not strict: the frozen rest stays as it is
+
+
 def save_checkpoint(path, model, optimizer, schedule, step, metadata=None, best_weights=None):
-    """The weights, the optimizer's buffers (Adam's moments, momentum) and the schedule's position
-    after `step` steps, in one file written atomically: all that resuming needs. best_weights: the
-    best evaluation's weights, for early stopping to come back to, where they are not these."""
+    """The trained weights, the optimizer's buffers (Adam's moments, momentum) and the schedule's
+    position after `step` steps, in one file written atomically: all that resuming needs. best_weights:
+    the best evaluation's weights, for early stopping to come back to, where they are not these."""
     state = optimizer.state_dict()  # {"state": {param index: {name: Tensor or number}}, "param_groups"}
-    tensors, numbers = dict(model.state_dict()), {}
+    tensors, numbers = trained_state(model), {}
     tensors.update({f"{BEST_PREFIX}{name}": value for name, value in (best_weights or {}).items()})
     for index, buffers in state["state"].items():
         for name, value in buffers.items():
@@ -159,7 +181,7 @@ def load_checkpoint(path, model, optimizer, schedule):
         raise ValueError(f"{path} holds weights but no optimizer state, so training cannot continue exactly "
                          "from it: resume from the checkpoint.safetensors a training run wrote")
     tensors = mg.load(path, device=next(iter(model.parameters())).device)
-    model.load_state_dict(weights_of(tensors))
+    load_trained_state(model, weights_of(tensors), path)
     saved, state = json.loads(metadata["optimizer"]), {}
     buffers = {k[len(OPTIMIZER_PREFIX):]: v for k, v in tensors.items() if k.startswith(OPTIMIZER_PREFIX)}
     for key, value in {**buffers, **saved["numbers"]}.items():
@@ -173,8 +195,8 @@ def load_checkpoint(path, model, optimizer, schedule):
 
 
 def snapshot(model):
-    """A copy of every parameter's values (for restoring the best weights)."""
-    return {name: p.detach().clone() for name, p in model.state_dict().items()}
+    """A copy of what training changes (for restoring the best weights)."""
+    return {name: p.detach().clone() for name, p in trained_state(model).items()}
 
 
 def training_step(model, loss_fn, batch, optimizer, trainable, clip_norm, step):
@@ -267,10 +289,10 @@ def train(model, loss_fn, batches, config, evaluate=None, param_groups=None, log
             log.close()
     result.weights_step = result.steps_done
     if best_weights is not None and result.best_step != result.steps_done:
-        model.load_state_dict(best_weights)  # early stopping (or a diverged run): go back to the best evaluation
+        model.load_state_dict(best_weights, strict=False)  # early stopping (or a diverged run): go back to the best evaluation
         result.weights_step = result.best_step
     elif diverged and good_weights is not None:
-        model.load_state_dict(good_weights)
+        model.load_state_dict(good_weights, strict=False)
         result.weights_step = good_step
     elif diverged:
         result.weights_step = None

@@ -25,13 +25,9 @@ import minigrad as mg
 from minigrad.io import load_metadata
 
 from models.finetune.lora import LoRALinear
+from models.train import load_trained_state, trained_state
 
 FORMAT = "minigrad-finetune-delta/2"  # /2: the base fingerprint is a SHA-256 (it was a sum of |w|)
-
-
-def trainable_state(model):
-    """{name: Tensor} of the parameters that train, named as in model.state_dict()."""
-    return {name: p.detach() for name, p in model.named_parameters(remove_duplicate=False) if p.requires_grad}
 
 
 def fingerprint(model):
@@ -72,7 +68,7 @@ def save_delta(model, path, labels=None, base=None, max_len=None, training=None)
         "max_len": json.dumps(max_len),
         "training": json.dumps(training),
     }
-    mg.save(trainable_state(model), path, metadata=metadata)
+    mg.save(trained_state(model), path, metadata=metadata)
 
 
 def read_metadata(path):
@@ -107,13 +103,7 @@ def load_delta(base_model, path):
             f"model's: SHA-256 {metadata['base_fingerprint'][:12]}... when saved, {here[:12]}... "
             f"here; its base was {metadata.get('base', '?')!r} with config {metadata['base_config']})")
     delta = mg.load(path, device=next(tuned.parameters()).device)
-    expected = trainable_state(tuned)
-    missing = [name for name in expected if name not in delta]
-    unexpected = [name for name in delta if name not in expected]
-    if missing or unexpected:
-        raise ValueError(f"load_delta: {path} does not fit mode {metadata['mode']!r}; "
-                         f"missing: {missing or 'none'}; unexpected: {unexpected or 'none'}")
-    tuned.load_state_dict(delta, strict=False)  # not strict: the frozen rest is the base's, on purpose
+    load_trained_state(tuned, delta, f"load_delta: {path} (mode {metadata['mode']!r})")  # the frozen rest: the base's
     tuned.labels = json.loads(metadata.get("labels", "null"))  # class names of the head's outputs, if saved
     tuned.max_len = json.loads(metadata.get("max_len", "null"))
     tuned.how_trained = json.loads(metadata.get("training", "null"))  # not .training: that is train or eval mode

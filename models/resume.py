@@ -1,0 +1,90 @@
+"""Continue a `minigrad compare` or `minigrad finetune` run that stopped part-way (Ctrl-C, a crash,
+a machine that went down): `--resume RUN_FOLDER`.
+
+Such a run keeps its folder up to date as it goes, so that nothing finished is lost:
+
+    results.json                  rewritten after every row; its "state" is "running" until the
+                                  run ends ("finished") or Ctrl-C stops it ("interrupted")
+    checkpoint-<run>.safetensors  the row in training (a mode, or a setting of a sweep): written at
+                                  each of its evaluations (models/train.py), deleted once its row is
+                                  in results.json
+    delta.safetensors             finetune: the best setting so far
+
+A resumed run reads them back. The rows that finished stay as they are, the one that was training
+continues from its checkpoint (from its first step if it had none yet), and the rest run as they
+would have: with the settings the run started with (results.json's config), the same batches in
+the same order, so the table comes out as one uninterrupted run's would (on the CPU, bit for bit).
+"""
+import dataclasses
+import json
+import math
+from pathlib import Path
+
+RESULTS = "results.json"
+STATES = ("running", "interrupted", "finished")
+
+
+def checkpoint_path(out_dir, run):
+    """Where the row `run` (a mode's name, or a sweep setting's number) keeps its training checkpoint."""
+    return Path(out_dir) / f"checkpoint-{run}.safetensors"
+
+
+def read_run(folder, command):
+    """The results.json of an unfinished `command` run in folder, checked: what it recorded so far."""
+    folder = Path(folder)
+    path = folder / RESULTS
+    if not folder.is_dir():
+        raise FileNotFoundError(f"--resume {folder}: no such folder; expected the folder of an interrupted "
+                                f"`minigrad {command}` run (its output says where: runs/<timestamp>-{command}/)")
+    if not path.is_file():
+        raise FileNotFoundError(f"--resume {folder}: it has no {RESULTS}, so no row of a `minigrad {command}` run "
+                                "finished there (a run writes it after each row): start the run again instead")
+    try:
+        record = json.loads(path.read_text())
+    except ValueError as error:
+        raise ValueError(f"--resume {folder}: {path} is not valid JSON ({error}); was it edited?") from None
+    if record.get("command") != command:
+        raise ValueError(f"--resume {folder}: that is a `minigrad {record.get('command')}` run, not a "
+                         f"`minigrad {command}` one: resume it with `minigrad {record.get('command')} --resume`")
+    if record.get("state") == "finished":
+        raise ValueError(f"--resume {folder}: that run finished; nothing is left to run (its results: {path})")
+    if record.get("state") not in STATES:
+        raise ValueError(f"--resume {folder}: {path} does not say how far the run got (written by an older "
+                         "minigrad?); start the run again instead")
+    return record
+
+
+def config_from(record):
+    """The CompareConfig the recorded run started with (its model's defaults filled in)."""
+    from models.compare import CompareConfig
+
+    saved = dict(record["config"])
+    saved["augment_keep"] = tuple(saved["augment_keep"])
+    return CompareConfig(**{f.name: saved[f.name] for f in dataclasses.fields(CompareConfig)})
+
+
+def finished_rows(record):
+    """The rows that ran to their end (not the one Ctrl-C stopped), with JSON's nulls back as NaN
+    where a score was NaN (a diverged run's), as the table printed them first."""
+    return [restore_nans(row) for row in record["rows"] if row.get("stopped") != "interrupted"]
+
+
+def restore_nans(row):
+    """A row read from results.json: scores written as null (JSON has no NaN) are NaN again."""
+    def score(key, value):
+        return math.nan if value is None and key.startswith(("val_", "test_")) else value
+    row = {key: score(key, value) for key, value in row.items()}
+    if row.get("curve"):
+        row["curve"] = [{key: score(key, value) for key, value in point.items()} for point in row["curve"]]
+    return row
+
+
+def checkpoint_to_resume(out_dir, run):
+    """run's checkpoint, if the run wrote one before it stopped; else None (it starts from its first step)."""
+    path = checkpoint_path(out_dir, run)
+    return path if path.is_file() else None
+
+
+def forget_checkpoint(out_dir, run):
+    """Remove run's checkpoint once its row is safe in results.json: only an unfinished row needs one."""
+    checkpoint_path(out_dir, run).unlink(missing_ok=True)
