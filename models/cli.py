@@ -96,6 +96,8 @@ def pretrain_command(args):
     from models.metrics import perplexity
     from models.pretraining import PRESETS, interruption_note, pretrain, resumed_settings
 
+    if args.resume and Path(args.resume).is_dir():  # a run's folder: the checkpoint it keeps there
+        args.resume = str(Path(args.resume) / "checkpoint.safetensors")
     given = {name: value for name, value in vars(args).items()  # an option not given is None
              if value is not None and name not in ("steps", "out", "device", "resume", "command", "run")}
     if args.resume and given:  # the checkpoint's settings are used: refuse any other value rather than ignore it
@@ -616,7 +618,7 @@ def build_parser():
     for name in ("n-layers", "d-model", "n-heads", "d-ff", "max-len"):
         pre.add_argument(f"--{name}", type=at_least(1), default=None, help="model size (default: the corpus's: the tiny config for reviews, nanoGPT's for shakespeare)")
     pre.add_argument("--resume", default=None,
-                     help="continue exactly from the checkpoint.safetensors an earlier run wrote "
+                     help="continue exactly from the checkpoint.safetensors an earlier run wrote, or its folder "
                           "(weights, optimizer, schedule, data order)")
     add_common(pre)
     pre.set_defaults(run=pretrain_command, seed=None)  # None unless given: the preset's 0, or the checkpoint's

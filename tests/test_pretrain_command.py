@@ -210,3 +210,12 @@ def test_a_vocabulary_smaller_than_asked_for_is_noted(tmp_path, capsys):
     assert pretrain(tmp_path / "run", "--vocab-size", "100000", steps=1) == 0  # 50 sentences cannot fill it
     vocab = json.loads((tmp_path / "run" / "results.json").read_text())["config"]["model"]["vocab_size"]
     assert f"note: the vocabulary has {vocab} tokens, not the 100000 asked for" in capsys.readouterr().out
+
+
+def test_resume_takes_the_run_folder_as_well_as_its_checkpoint(checkpoint, tmp_path):
+    """As compare and finetune --resume do: the folder stands for the checkpoint it holds."""
+    assert resume(checkpoint.parent, tmp_path / "from-folder") == 0
+    assert resume(checkpoint, tmp_path / "from-file") == 0
+    by_folder, by_file = (json.loads((tmp_path / name / "results.json").read_text())
+                          for name in ("from-folder", "from-file"))
+    assert by_folder["final"] == by_file["final"] and by_folder["final"]["steps"] == 5
