@@ -20,6 +20,8 @@ state) on the pretrained body; they differ in *what else* trains:
                 "layer-wise lr decay").
   prompt        n learnable vectors put in front of the input; the model is
                 frozen. Prompt tuning (Lester et al. 2021).
+  prefix        n learnable keys and values put in front of every block's own;
+                the model is frozen. Prefix tuning (Li & Liang 2021).
   adapter       a small bottleneck MLP after each sublayer, the identity at the
                 start; the model is frozen. Houlsby et al. 2019.
   lora          a low-rank update B A of the attention's query and value
@@ -33,7 +35,7 @@ models.compare.run_mode (the code behind `minigrad compare`): the same
 pretrained weights, the same batches in the same order, the same validation
 set. "forgetting" is how much worse the body got at its pretraining task
 (next-token loss on reviews) after fine-tuning: exactly 0 for head-only and
-prompt tuning, which change nothing the LM path uses; small for adapters and
+prompt and prefix tuning, which change nothing the LM path uses; small for adapters and
 LoRA, which leave the body's weights alone but add to what its blocks compute.
 
 Accuracy is one number; the lesson ends by looking behind it, at one mode's
@@ -104,12 +106,12 @@ def main(quick):
 
     print(f"\npretraining loss of the body before fine-tuning: {forgetting.before:.3f} (forgetting = after - before)")
     print("Read the table: a frozen body with only a head already scores far above the majority class --")
-    print("the pretrained features carry the sentiment. head and prompt leave the body exactly as it was")
+    print("the pretrained features carry the sentiment. head, prompt and prefix leave the body as it was")
     print("(forgetting 0); LoRA and adapters add a small path inside it, so its next-token loss moves a")
     print("little, but the pretrained weights themselves are intact (remove the update and the original is")
     print("back); params, layers, full and layerwise-lr change the pretrained weights themselves.")
     print("The step gets much cheaper only where backward can stop early (head: no gradient enters the")
-    print("body); BitFit, prompt, adapters and LoRA still backpropagate through every layer (lesson 12).")
+    print("body); BitFit, prompt, prefix, adapters and LoRA still backpropagate through the layers (lesson 12).")
     print("(s/step is measured while training, on whatever else the machine is doing: expect it to wobble.)")
     if not quick:
         scratch = rows[-1]["val_accuracy"]

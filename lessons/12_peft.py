@@ -1,11 +1,13 @@
-"""Lesson 12: parameter-efficient fine-tuning from the inside -- prompt tuning, adapters, LoRA.
+"""Lesson 12: parameter-efficient fine-tuning from the inside -- prompt and prefix tuning, adapters, LoRA.
 
 Full fine-tuning changes every weight: one full copy of the model per task.
 The parameter-efficient modes freeze the pretrained weights and add a few new
-ones, in three different places:
+ones, in four different places:
 
   prompt   (Lester et al. 2021)  n vectors in front of the input, as if they
            were the embeddings of n extra tokens: n * d numbers.
+  prefix   (Li & Liang 2021)     n keys and values in front of every block's
+           own, which every token attends to: 2 * n_layers * n * d numbers.
   adapter  (Houlsby et al. 2019) h -> h + up(gelu(down(h))) after the attention
            and after the MLP of every block; down: d -> r, up: r -> d (r = d / 16
            by default: reduction_factor=16), with `up` zero at the start, so the
@@ -16,8 +18,8 @@ ones, in three different places:
 
 We look at where the new parameters sit (the module tree), count them against
 the body, check what the frozen weights get from backward (nothing: p.grad is
-None), see why a causal model's prompt needs computing only once per batch,
-time one training step of each mode, merge and unmerge LoRA, check that
+None), see why a causal model's prompt needs computing only once per batch and
+where prefix tuning starts, time one training step of each mode, merge and unmerge LoRA, check that
 adapters and LoRA start as the identity, and save only what trained.
 
 Run: python lessons/12_peft.py   (--quick for fewer timing steps)
@@ -40,7 +42,7 @@ from models.finetune import count_parameters, describe, load_delta, merge_lora, 
 from models.train import TrainConfig, make_optimizer, train, training_step
 
 FIGURES = Path(__file__).parent / "figures"
-LR = {"full": 1e-3, "head": 1e-2, "prompt": 3e-2, "adapter": 3e-3, "lora": 5e-3}
+LR = {"full": 1e-3, "head": 1e-2, "prompt": 3e-2, "prefix": 1e-1, "adapter": 3e-3, "lora": 5e-3}
 
 
 def where_they_sit(base):
@@ -53,6 +55,8 @@ def where_they_sit(base):
     models = {}
     for mode, options, formula in [
         ("prompt", {"n_prompt": 8}, lambda o: (f"n_prompt * d = 8 * {d}", 8 * d)),
+        ("prefix", {"n_prefix": 8}, lambda o: (f"keys and values * {L} blocks * n_prefix * d = 2 * {L} * 8 * {d}",
+                                               2 * L * 8 * d)),
         ("adapter", {"reduction_factor": 16}, lambda o: (f"2 per block * {L} blocks * (2 d r + r + d), r = d / 16 = {r}: "
                                                   f"{2 * L} * (2*{d}*{r} + {r} + {d})", 2 * L * (2 * d * r + r + d))),
         ("lora", {"r": 8}, lambda o: (f"2 targets (query, value) * {L} blocks * r (d_in + d_out) = {2 * L} * "
@@ -111,7 +115,7 @@ def time_steps(base, batch, repeats):
     # every block for the activations' gradients and computes no weight gradient: the least any mode
     # with parameters in the bottom block can cost
     for name, mode, options in [("full", "full", {}), ("head", "head", {}), ("prompt", "prompt", {}),
-                                ("adapter", "adapter", {}), ("lora", "lora", {}),
+                                ("prefix", "prefix", {}), ("adapter", "adapter", {}), ("lora", "lora", {}),
                                 ("floor", "params", {"patterns": ["*blocks.0.ln1.weight"]})]:
         mg.manual_seed(0)
         model = prepare(base, mode, num_labels=2, **options)
@@ -129,13 +133,14 @@ def time_steps(base, batch, repeats):
         trainable, _ = count_parameters(runs[mode][0])
         print(f"{mode:<8} {trainable:>10,} {1000 * seconds:8.1f} {seconds / times['full']:7.2f}x")
     print("head: nothing in the body requires grad, so its forward records no graph and backward stops at")
-    print("the head. prompt, adapter and LoRA have parameters inside or before every block, so backward")
+    print("the head. prompt, prefix, adapter and LoRA have parameters inside or before every block, so backward")
     print("still runs through the whole body to reach them: it skips the weight gradients of the frozen")
     print("layers (and their optimizer state), not the gradients flowing through the activations.")
     print("floor trains only the bottom block's first LayerNorm: the forward plus that whole backward, with")
-    print("no weight gradient, is the least prompt, adapter or LoRA can cost; their own ops come on top. On")
-    print("this small model the weight gradients are only about a quarter of a full step, so all three")
-    print("stay near 0.8x (bigger models save more: see benchmarks/RESULTS.md).")
+    print("no weight gradient, is the least prompt, prefix, adapter or LoRA can cost; their own ops come on")
+    print("top. On this small model the weight gradients are only about a quarter of a full step, so all")
+    print("of them stay near 0.8x (bigger models save more: see benchmarks/RESULTS.md). prompt costs most:")
+    print("its own pass through the body, and 8 more keys per query; prefix has the keys but not the pass.")
     print("(Timings on a shared machine wobble by tens of percent from run to run; what holds is head far")
     print("below full, and prompt, adapter and LoRA much closer to full than their parameter counts suggest.)\n")
     return times, {mode: count_parameters(run[0])[0] for mode, run in runs.items()}
@@ -176,10 +181,11 @@ def identity_at_init(base, models, batch):
     ids, mask = batch["input_ids"], batch["attention_mask"]
     with mg.no_grad():
         reference = base.body(ids, mask).numpy()
-        for mode in ["adapter", "lora", "prompt"]:
+        for mode in ["adapter", "lora", "prompt", "prefix"]:
             hidden = models[mode].body(ids, mask).numpy()
             why = {"adapter": "up = 0, so h + up(...) = h", "lora": "B = 0, so B A x = 0",
-                   "prompt": "8 extra vectors to attend to: not the identity"}[mode]
+                   "prompt": "8 extra vectors to attend to: not the identity",
+                   "prefix": "8 extra keys and values per block: not the identity"}[mode]
             print(f"at init, {mode:<7} body vs pretrained body: max abs difference {np.abs(hidden - reference).max():.1e}"
                   f"   ({why})")
     print()
@@ -198,7 +204,13 @@ def prompt_through_a_cache(models, batch):
     print(f"every block are the same for every review: minigrad runs P alone (batch 1, {n} positions) once per")
     print("batch, keeps each block's keys and values (a KV cache), and runs the reviews on their own")
     print(f"{ids.shape[1]} positions, attending to the cached prompt first. Same numbers: max abs difference "
-          f"{np.abs(cached - concatenated).max():.1e}.\n")
+          f"{np.abs(cached - concatenated).max():.1e}.")
+    with mg.no_grad():
+        prefixed = models["prefix"].body(ids, mask).numpy()  # prepared from the same random draw as the prompt
+    print("Prefix tuning starts from exactly those cached keys and values (max abs difference "
+          f"{np.abs(prefixed - cached).max():.1e})")
+    print("and trains them directly, block by block: 2 * n_layers times the numbers, and no pass of P")
+    print("through the body.\n")
 
 
 def deltas(base, lora_model, probe, logits):

@@ -112,9 +112,9 @@ def titled(fig, run):
 # orange, while the full run drew them orange and gray); combinations take the extras in turn. Baselines
 # are black and dotted: a gray line beside gray LoRA read as one of the modes.
 MODE_COLORS = {"full": "tab:blue", "head": "tab:orange", "layers": "tab:green", "params": "tab:red",
-               "layerwise-lr": "tab:purple", "prompt": "tab:brown", "adapter": "tab:pink", "lora": "tab:cyan",
-               "scratch": "tab:gray"}
-EXTRA_COLORS = ["tab:olive", *plt.get_cmap("Dark2").colors[:7]]  # Dark2's 8th is a gray, too like scratch
+               "layerwise-lr": "tab:purple", "prompt": "tab:brown", "prefix": "tab:olive", "adapter": "tab:pink",
+               "lora": "tab:cyan", "scratch": "tab:gray"}
+EXTRA_COLORS = plt.get_cmap("Dark2").colors[:7]  # Dark2's 8th is a gray, too like scratch
 BASELINE = {"color": "black", "linestyle": ":", "linewidth": 1.2}
 
 

@@ -13,7 +13,9 @@ per forward: 0 where a query may look at a key, -inf where not. A KV cache
 (new_cache(): one LayerCache per block) holds each block's keys and values of
 positions run earlier, so that in a causal body new tokens attend to them as if
 they came first: generation feeds one token per step this way, and prompt
-tuning runs its prompt through the body once per batch.
+tuning runs its prompt through the body once per batch. A fixed cache holds keys
+and values of no position at all (prefix tuning learns them), which an encoder's
+tokens may attend to as well.
 """
 import math
 from dataclasses import asdict, dataclass
@@ -67,21 +69,24 @@ class FeedForward(nn.Module):
 
 
 class LayerCache:
-    """One block's attention keys and values (B or 1, H, T_past, d/H) of positions run earlier."""
+    """One block's attention keys and values (B or 1, H, T_past, d/H) of positions run earlier.
+    fixed=True: they stay as given (a learned prefix), and each call's own are not added."""
 
-    def __init__(self):
-        self.keys = self.values = None
+    def __init__(self, keys=None, values=None, fixed=False):
+        self.keys, self.values, self.fixed = keys, values, fixed
 
     def __len__(self):
         return 0 if self.keys is None else self.keys.shape[2]
 
     def extend(self, k, v):
-        """Put the cached positions in front of this call's k, v (B, H, T, d/H); keep and return both.
-        A cache filled with batch 1 serves every row of a bigger batch (expand: no copy until cat)."""
+        """Put the cached positions in front of this call's k, v (B, H, T, d/H); keep both (unless
+        fixed) and return them. A cache filled with batch 1 serves every row of a bigger batch
+        (expand: no copy until cat)."""
         if self.keys is not None:
             k = mg.cat([self.keys.expand(k.shape[0], *self.keys.shape[1:]), k], dim=2)
             v = mg.cat([self.values.expand(v.shape[0], *self.values.shape[1:]), v], dim=2)
-        self.keys, self.values = k, v
+        if not self.fixed:
+            self.keys, self.values = k, v
         return k, v
 
 
@@ -199,9 +204,10 @@ class Transformer(nn.Module):
         """Run the blocks on embeddings x (B, T, d); attention_mask (B, T) is 1 on real tokens, 0 on
         padding. cache (from new_cache()): x's tokens also attend to the positions cached there, as if
         those came first, and x's own keys and values are added to it."""
-        if cache is not None and not self.config.causal:
+        if cache is not None and not self.config.causal and not all(layer.fixed for layer in cache):
             raise ValueError("Transformer: a KV cache needs a causal body (in an encoder, earlier "
-                             "positions also attend to later ones, so their keys and values would change)")
+                             "positions also attend to later ones, so their keys and values would change); "
+                             "only a fixed one, LayerCache(keys, values, fixed=True), fits any body")
         past = 0 if cache is None else len(cache[0])
         bias = self.attention_bias(attention_mask, x.shape[1], past, x)
         x = self.drop(x)

@@ -12,7 +12,7 @@ import minigrad as mg
 from minigrad import nn
 from minigrad.nn import functional as F
 from models.finetune import (
-    MODES, LoRALinear, PromptTuned, WithAdapter, count_parameters, describe, load_delta, merge_lora,
+    MODES, LoRALinear, PrefixTuned, PromptTuned, WithAdapter, count_parameters, describe, load_delta, merge_lora,
     mode_options, prepare, save_delta, unmerge_lora,
 )
 from models.heads import LanguageModel, SequenceClassificationHead, TransformerWithHead
@@ -36,6 +36,7 @@ HEAD = D * C + C  # the new classifier
 BIASES = L * (4 * D + D + FF + D + D) + D  # BitFit: q k v out, ln1, up, down, ln2 biases; final norm's
 NORMS = L * 2 * (2 * D) + FINAL_NORM  # every LayerNorm's weight and bias
 PROMPT = 4 * D  # n_prompt=4 vectors
+PREFIX = L * 2 * 4 * D  # n_prefix=4 keys and 4 values per block, (1, H, 4, D / H) each
 ADAPTERS = L * 2 * ((D * 4 + 4) + (4 * D + D))  # 2 adapters per block, bottleneck D / 4 = 4: down + up
 LORA = L * 2 * 2 * (D + D)  # q and v per block, r=2: A (r, in) + B (out, r)
 
@@ -49,11 +50,13 @@ CASES = [
     ("params", {"patterns": ["*ln*", "*norm*"]}, NORMS + HEAD, 0),
     ("layerwise-lr", {}, BODY + HEAD, 0),
     ("prompt", {"n_prompt": 4}, PROMPT + HEAD, PROMPT),
+    ("prefix", {"n_prefix": 4}, PREFIX + HEAD, PREFIX),
     ("adapter", {"reduction_factor": 4}, ADAPTERS + HEAD, ADAPTERS),
     ("lora", {"r": 2}, LORA + HEAD, LORA),
     ("lora+params", {"r": 2}, LORA + BIASES + HEAD, LORA),
     ("adapter+params", {"reduction_factor": 4, "patterns": "*ln*,*norm*"}, ADAPTERS + NORMS + HEAD, ADAPTERS),
     ("prompt+layers", {"n_prompt": 4, "layers": [-1]}, PROMPT + BLOCK + FINAL_NORM + HEAD, PROMPT),
+    ("prefix+lora", {"n_prefix": 4, "r": 2}, PREFIX + LORA + HEAD, PREFIX + LORA),
 ]
 IDS = [case[0] + ("-" + "-".join(case[1]) if case[1] else "") for case in CASES]
 
@@ -136,7 +139,7 @@ def test_prepare_leaves_the_pretrained_model_alone(base):
 
 
 def test_modes_options_and_errors_name_what_is_allowed(base):
-    assert list(MODES) == ["full", "head", "layers", "params", "layerwise-lr", "prompt", "adapter", "lora"]
+    assert list(MODES) == ["full", "head", "layers", "params", "layerwise-lr", "prompt", "prefix", "adapter", "lora"]
     names = [option for mode in MODES for option in mode_options(mode)]
     assert len(names) == len(set(names)), "an option name shared by two modes could not be passed flat"
     with pytest.raises(ValueError, match=r"unknown fine-tuning mode 'loar'; expected one of full, head, .*lora"):
@@ -147,6 +150,10 @@ def test_modes_options_and_errors_name_what_is_allowed(base):
         prepare(base, "head", num_labels=C, r=4)
     with pytest.raises(ValueError, match=r"'full' trains every parameter already"):
         prepare(base, "full+lora", num_labels=C)
+    with pytest.raises(ValueError, match=r"modes prompt and prefix both put learned vectors in front"):
+        prepare(base, "prefix+prompt", num_labels=C)
+    with pytest.raises(ValueError, match=r"prefix: n_prefix must be at least 1, got 0"):
+        prepare(base, "prefix", num_labels=C, n_prefix=0)
     with pytest.raises(ValueError, match=r"names a mode twice"):
         prepare(base, "lora+lora", num_labels=C)
     with pytest.raises(ValueError, match=r"top_k must be between 0 and 2"):
@@ -304,11 +311,65 @@ def test_a_causal_prompt_run_once_through_a_cache_equals_the_prompt_concatenated
     assert np.abs(cached_grad).sum() > 0
 
 
+def test_a_causal_prefix_starts_where_prompt_tuning_starts(base):
+    """From the same random draw, the prefix is the prompt's keys and values in every block: the two
+    models agree at the start, though the prefix trains those directly."""
+    ids, mask, _ = example_batch()
+    mg.manual_seed(3)
+    prompted = prepare(base, "prompt", num_labels=C, n_prompt=4)
+    mg.manual_seed(3)
+    prefixed = prepare(base, "prefix", num_labels=C, n_prefix=4)
+    assert isinstance(prefixed.body, PrefixTuned) and not any(p.requires_grad for p in prefixed.body.body.parameters())
+    np.testing.assert_allclose(logits(prefixed, ids, mask), logits(prompted, ids, mask), rtol=1e-5, atol=1e-6)
+    assert prefixed.body(ids, mask).shape == (4, 6, D)  # queries: the input's own positions alone
+
+
+@pytest.mark.parametrize("causal", [True, False], ids=["decoder", "encoder"])
+def test_a_prefix_is_attended_to_in_every_block_of_a_decoder_or_an_encoder(causal):
+    """Each block's keys are [prefix; input's], so every prefix tensor gets a gradient; padding keys
+    stay hidden (other content on them changes nothing); the longest input still fits."""
+    body = Transformer(config(causal=causal, norm_first=causal))
+    tuned = prepare(body, "prefix", num_labels=C, n_prefix=4)
+    ids, mask, labels = example_batch()
+    F.cross_entropy(tuned(ids, mask), labels).backward()
+    prefix = tuned.body
+    assert all(np.abs(p.grad.numpy()).sum() > 0 for p in [*prefix.prefix_keys, *prefix.prefix_values])
+    assert [tuple(k.shape) for k in prefix.prefix_keys] == [(1, H, 4, D // H)] * L
+    padded = ids.numpy().copy()
+    padded[mask.numpy() == 0] = 7
+    np.testing.assert_allclose(logits(tuned, mg.tensor(padded), mask), logits(tuned, ids, mask), atol=1e-6)
+    assert tuned(mg.tensor(np.arange(MAX_LEN).reshape(1, -1) % V)).shape == (1, C)
+
+
+def test_an_encoder_refuses_a_growing_cache_but_takes_a_fixed_prefix():
+    from models.transformer import LayerCache
+
+    body = Transformer(config(causal=False, norm_first=False))
+    x = body.embed(mg.tensor([[1, 2, 3]]))
+    with pytest.raises(ValueError, match="a KV cache needs a causal body.*fixed=True"):
+        body.encode(x, cache=body.new_cache())
+    fixed = [LayerCache(mg.zeros(1, H, 2, D // H), mg.zeros(1, H, 2, D // H), fixed=True) for _ in range(L)]
+    assert body.encode(x, cache=fixed).shape == (1, 3, D)
+    assert all(len(layer) == 2 for layer in fixed)  # the call's own keys were not added
+
+
+def test_a_prefix_tuned_language_model_generates_through_a_growing_cache(base):
+    """Generation fills the cache with the prefix first, then one token at a time: the last position's
+    logits match running the whole sequence at once."""
+    tuned = prepare(base, "prefix", task="lm", n_prefix=4).eval()
+    ids = mg.tensor([[1, 5, 9, 2, 7]])
+    whole = tuned(ids).numpy()[0, -1]
+    cache = tuned.new_cache()
+    tuned(ids[:, :4], cache=cache)
+    assert len(cache[0]) == 4 + 4
+    np.testing.assert_allclose(tuned(ids[:, 4:], cache=cache).numpy()[0, -1], whole, rtol=1e-5, atol=1e-5)
+
+
 # ---- deltas ----------------------------------------------------------------------------------
 @pytest.mark.parametrize("mode, options", [
     ("head", {}), ("layers", {"top_k": 1}), ("params", {}), ("layerwise-lr", {}), ("full", {}),
-    ("prompt", {"n_prompt": 4}), ("adapter", {"reduction_factor": 4}), ("lora", {"r": 2}),
-    ("lora+params", {"r": 2}),
+    ("prompt", {"n_prompt": 4}), ("prefix", {"n_prefix": 4}), ("adapter", {"reduction_factor": 4}),
+    ("lora", {"r": 2}), ("lora+params", {"r": 2}),
 ])
 def test_delta_round_trips_onto_a_fresh_base(base, tmp_path, mode, options):
     ids, mask, _ = example_batch()
@@ -323,7 +384,7 @@ def test_delta_round_trips_onto_a_fresh_base(base, tmp_path, mode, options):
     assert np.array_equal(logits(loaded, ids, mask), logits(tuned, ids, mask))
     mg.save(tuned.state_dict(), tmp_path / "full.safetensors")
     delta, full = (os.path.getsize(tmp_path / f"{name}.safetensors") for name in ("delta", "full"))
-    if mode in ("head", "prompt", "adapter", "lora"):
+    if mode in ("head", "prompt", "prefix", "adapter", "lora"):
         assert delta < full / 4, f"{mode}: delta {delta} bytes vs full checkpoint {full} bytes"
 
 

@@ -14,6 +14,7 @@
 | `params`       | parameters matching name globs ("*bias" = BitFit)    | freeze.py   |
 | `layerwise-lr` | everything, lr decayed per layer from the top down   | freeze.py   |
 | `prompt`       | n prompt vectors in front of the input + head        | prompt.py   |
+| `prefix`       | n keys and values in front of every block's + head   | prefix.py   |
 | `adapter`      | bottleneck adapters after every sublayer + head      | adapter.py  |
 | `lora`         | low-rank updates of the attention's q and v + head   | lora.py     |
 
@@ -29,9 +30,11 @@ ValueError naming the ones they do take.
 Combining modes: join their names with "+", e.g. "lora+params" (LoRA plus
 BitFit's biases) or "adapter+params" with patterns=["*ln*", "*norm*"]
 (Houlsby's adapters plus LayerNorms). What trains is the union of what each
-mode trains. The modes that add modules (prompt, lora, adapter) run first, then
-the ones that unfreeze (head, layers, params), whatever the order written;
-"full" and "layerwise-lr" already train everything, so they stand alone.
+mode trains. The modes that add modules (prompt or prefix, lora, adapter) run
+first, then the ones that unfreeze (head, layers, params), whatever the order
+written; "full" and "layerwise-lr" already train everything, so they stand
+alone, and "prompt" and "prefix" both put something in front of the input, so
+they do not combine with each other.
 """
 import inspect
 from copy import deepcopy
@@ -42,10 +45,11 @@ from models.heads import (
 )
 from models.transformer import Transformer
 
-from models.finetune import adapter, freeze, lora, prompt
+from models.finetune import adapter, freeze, lora, prefix, prompt
 from models.finetune.adapter import Adapter, WithAdapter
 from models.finetune.delta import load_delta, save_delta
 from models.finetune.lora import LoRALinear, merge_lora, unmerge_lora
+from models.finetune.prefix import PrefixTuned
 from models.finetune.prompt import PromptTuned
 
 MODES = {
@@ -55,17 +59,19 @@ MODES = {
     "params": freeze.train_params,
     "layerwise-lr": freeze.train_layerwise_lr,
     "prompt": prompt.add_prompt,
+    "prefix": prefix.add_prefix,
     "adapter": adapter.add_adapters,
     "lora": lora.add_lora,
 }
-APPLY_ORDER = ("prompt", "lora", "adapter", "head", "layers", "params", "full", "layerwise-lr")
+APPLY_ORDER = ("prompt", "prefix", "lora", "adapter", "head", "layers", "params", "full", "layerwise-lr")
 STANDALONE = ("full", "layerwise-lr")
+IN_FRONT = ("prompt", "prefix")  # each wraps the body to put vectors in front: one of them at a time
 TASKS = ("classification", "tagging", "qa", "lm")
 
 __all__ = [
     "MODES", "TASKS", "prepare", "FineTunedModel", "count_parameters", "describe", "mode_options",
     "save_delta", "load_delta", "merge_lora", "unmerge_lora", "LoRALinear", "Adapter", "WithAdapter",
-    "PromptTuned",
+    "PromptTuned", "PrefixTuned",
 ]
 
 
@@ -79,7 +85,7 @@ class FineTunedModel(TransformerWithHead):
 
     @property
     def transformer(self):
-        """The pretrained Transformer inside (the body, or inside the prompt wrapper)."""
+        """The pretrained Transformer inside (the body, or inside the prompt or prefix wrapper)."""
         return next(m for m in self.modules() if isinstance(m, Transformer))
 
     def lm_loss(self, input_ids, attention_mask=None):
@@ -111,6 +117,10 @@ def parse_mode(mode):
         raise ValueError(f"mode {alone[0]!r} trains every parameter already, so it does not combine "
                          f"with others (got {mode!r}); the modes that combine are "
                          f"{', '.join(m for m in MODES if m not in STANDALONE)}")
+    in_front = [name for name in IN_FRONT if name in names]
+    if len(in_front) > 1:
+        raise ValueError(f"modes {' and '.join(in_front)} both put learned vectors in front of the input (prompt: "
+                         f"before the first block; prefix: in every block's keys and values); choose one of them")
     return sorted(names, key=APPLY_ORDER.index)
 
 

@@ -48,13 +48,7 @@ class PromptTuned(nn.Module):
         self.body = body.requires_grad_(False)
         self.config = body.config
         self.n_prompt = n_prompt
-        table = body.token_embedding.weight  # (vocab, d)
-        rows = (mg.rand(n_prompt, device=table.device) * table.shape[0]).long()
-        with mg.no_grad():
-            start = table[rows]  # (n, d), a copy of n random rows
-            if body.embedding_norm is not None:  # BERT normalises its inputs: start at their scale too
-                start = body.embedding_norm(start)
-            self.prompt = nn.Parameter(start)
+        self.prompt = nn.Parameter(starting_vectors(body, n_prompt))
 
     def extend_mask(self, attention_mask):
         """(B, T) -> (B, n + T) with ones for the prompt; None (no padding) stays None."""
@@ -90,6 +84,17 @@ class PromptTuned(nn.Module):
 
     def extra_repr(self):
         return f"n_prompt={self.n_prompt}"
+
+
+def starting_vectors(body, n):
+    """(n, d): n random rows of the token embedding (copies), as the body's blocks see its inputs."""
+    table = body.token_embedding.weight  # (vocab, d)
+    rows = (mg.rand(n, device=table.device) * table.shape[0]).long()
+    with mg.no_grad():
+        start = table[rows]
+        if body.embedding_norm is not None:  # BERT normalises its inputs: start at their scale too
+            start = body.embedding_norm(start)
+    return start.detach()
 
 
 def add_prompt(model, *, n_prompt=8):
