@@ -170,6 +170,20 @@ def spots(points, to_points, apart=5):
     return [(score, sorted(modes, key=order.index)) for score, modes in merged]  # "full, layerwise-lr", as in the table
 
 
+LABEL_SPOTS = [(4, 5), (4, -12), (4, 15), (4, -22)]  # offsets in points: above, below, then a line further out
+
+
+def clear_label(ax, label, point, placed, renderer):
+    """The label of one point, at the first of LABEL_SPOTS where it overlaps no box in placed (with
+    modes a few hundred parameters apart, labels side by side ran into each other); the first if none."""
+    for xytext in LABEL_SPOTS:
+        text = ax.annotate(label, point, fontsize=8, textcoords="offset points", xytext=xytext, va="baseline")
+        box = text.get_window_extent(renderer).padded(3)  # a few pixels apart: touching labels read as one
+        if not any(box.overlaps(other) for other in placed) or xytext == LABEL_SPOTS[-1]:
+            return text
+        text.remove()
+
+
 def plot_score_vs_parameters(rows, path, kind="classification", split="val", run=None):
     """The validation (or test) score against trainable parameters (log scale): what each mode buys per
     parameter; the untrained baselines (majority class, the pretrained LM) as labelled horizontal lines."""
@@ -200,28 +214,28 @@ def plot_score_vs_parameters(rows, path, kind="classification", split="val", run
         return ax.transData.transform((1, score))[1] * 72 / fig.dpi
 
     largest = max(columns, default=None)  # none where every mode diverged
-    previous, below, right_labels = None, False, []
+    renderer, placed, right_labels = fig.canvas.get_renderer(), [], []  # placed: the labels' boxes so far
     for count in sorted(columns):
         at_right_edge = count == largest  # labels to the right, past the axes: to the left they ran over the points
-        below = previous is not None and count < 3 * previous and not below  # a close neighbour: take turns
-        previous = count
         column = spots(columns[count], to_points)
         last = None  # where the label above went: in one column, each label at least a line below it
         for score, modes in column:
             for i, mode in enumerate(modes):  # a second mode on one spot as a ring around it, or it hides
                 ax.scatter(count, score, s=110 if i else 40, color=colors[mode], facecolors="none" if i else None,
                            linewidths=1.5, zorder=3)
-            if len(column) == 1 and not at_right_edge:  # above or below, as the turns say
-                xytext, va = (4, -12 if below else 5), "baseline"
+            label = ", ".join(modes)
+            if len(column) == 1 and not at_right_edge:  # above, below, or a line further out: the first clear spot
+                text = clear_label(ax, label, (count, score), placed, renderer)
             else:  # beside its point, pushed down clear of the label above it in the column
                 height = to_points(score) if last is None else min(to_points(score), last - 10)
-                xytext, va, last = (7, height - to_points(score)), "center", height
-            text = ax.annotate(", ".join(modes), (count, score), fontsize=8, textcoords="offset points",
-                               xytext=xytext, va=va)
+                last = height
+                text = ax.annotate(label, (count, score), fontsize=8, textcoords="offset points",
+                                   xytext=(7, height - to_points(score)), va="center")
+            placed.append(text.get_window_extent(renderer))
             if at_right_edge:
                 right_labels.append(text)
     if right_labels:  # widen the log axis on the right until the rightmost labels end inside it
-        renderer, box = fig.canvas.get_renderer(), ax.get_window_extent()
+        box = ax.get_window_extent()
         low, high = (math.log10(x) for x in ax.get_xlim())
         point = box.x0 + (math.log10(largest) - low) / (high - low) * box.width
         past = max(t.get_window_extent(renderer).x1 for t in right_labels) + 4 - point  # pixels, at any scale
