@@ -623,19 +623,28 @@ def test_forgetting_never_shows_minus_zero():
     assert [cell({"forgetting": v}) for v in (-0.0004, -0.0, 0.0123, -0.0123)] == ["+0.000", "+0.000", "+0.012", "-0.012"]
 
 
-def test_close_neighbours_labels_take_turns_above_and_below(tmp_path, monkeypatch):
+def test_labels_of_close_neighbours_never_overlap(tmp_path, monkeypatch):
+    from itertools import combinations
+
     from matplotlib.axes import Axes
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     from models import report
-    placed, annotate = {}, Axes.annotate
-    monkeypatch.setattr(Axes, "annotate", lambda self, text, xy, xytext=None, **kw:
-                        placed.update({text: xytext}) or annotate(self, text, xy, xytext=xytext, **kw))
+    labels, annotate = {}, Axes.annotate
+    monkeypatch.setattr(Axes, "annotate", lambda self, text, xy, **kw:  # the last one made is the one kept
+                        labels.setdefault(text, []).append(annotate(self, text, xy, **kw)) or labels[text][-1])
     rows = [{"mode": mode, "trainable": n, "val_accuracy": 0.9} for mode, n in
-            (("b", 200), ("a", 100), ("c", 500), ("d", 50_000), ("e", 100_000))]  # in any order
+            (("b", 200), ("a", 100), ("params", 3_000), ("c", 500), ("prefix", 4_200), ("adapter", 4_800),
+             ("d", 50_000), ("e", 100_000))]  # in any order; params, prefix and adapter as in a real run
     report.plot_score_vs_parameters(rows, tmp_path / "plot.png")
-    # from the fewest: a above; b (2x a) below; c (2.5x b) above again; d far away above; e, the largest,
-    # beside it on the right (the axis is widened to hold it)
-    assert placed == {"a": (4, 5), "b": (4, -12), "c": (4, 5), "d": (4, 5), "e": (7, 0)}
+    kept = {text: made[-1] for text, made in labels.items()}
+    renderer = FigureCanvasAgg(kept["a"].figure).get_renderer()  # the closed figure's canvas draws no more
+    boxes = {text: label.get_window_extent(renderer) for text, label in kept.items()}
+    for (one, first), (other, second) in combinations(boxes.items(), 2):
+        assert not first.overlaps(second), f"the labels {one!r} and {other!r} overlap"
+    assert kept["a"].xyann == kept["d"].xyann == (4, 5)  # above, where nothing is in the way
+    assert kept["adapter"].xyann != (4, 5)  # above was taken: params' label reaches over its point
+    assert kept["e"].xyann == (7, 0)  # the largest: beside it on the right (the axis is widened to hold it)
 
 
 # ---- from a practitioner's probe ------------------------------------------------------------
