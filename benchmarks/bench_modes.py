@@ -71,14 +71,16 @@ def versus_pytorch(tiny, batch, repeats):
     torch.set_num_threads(ARGS.threads)
     ids = batch["input_ids"].numpy()  # (32, T): predict tokens 1.. from the ones before
     floor_mode, floor_options = floor_case(tiny.config)[1:]
-    modes = ("full", "floor", "lora", "adapter", "prompt")
+    modes = ("full", "floor", "lora", "adapter", "prompt", "prefix")
     cases = {}
     for mode in modes:
         mg.manual_seed(0)
         ours = prepare(tiny, floor_mode, task="lm", **floor_options) if mode == "floor" else prepare(tiny, mode, task="lm")
         prompt = ours.body.prompt.numpy() if mode == "prompt" else None
+        prefix = (([k.numpy() for k in ours.body.prefix_keys], [v.numpy() for v in ours.body.prefix_values])
+                  if mode == "prefix" else None)
         cases["minigrad", mode] = minigrad_step(ours, ids)
-        cases["PyTorch", mode] = torch_step(fine_tuning_twin(tiny, mode, prompt), ids)
+        cases["PyTorch", mode] = torch_step(fine_tuning_twin(tiny, mode, prompt, prefix), ids)
     for mode in modes:  # the same work: the first steps' losses agree
         ours, theirs = cases["minigrad", mode](), cases["PyTorch", mode]()
         if abs(ours - theirs) > 1e-4 * abs(theirs):

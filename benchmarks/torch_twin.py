@@ -34,8 +34,8 @@ class TorchCache:
     """models/transformer.py's LayerCache: a block's keys and values of the positions run earlier;
     one filled with batch 1 serves a whole batch (expand, then cat)."""
 
-    def __init__(self):
-        self.keys = self.values = None
+    def __init__(self, keys=None, values=None):
+        self.keys, self.values = keys, values
 
     def __len__(self):
         return 0 if self.keys is None else self.keys.shape[2]
@@ -144,12 +144,28 @@ class TorchPromptTuned(torch.nn.Module):
         return self.lm(ids, caches)
 
 
-def fine_tuning_twin(ours, mode, prompt=None):
+class TorchPrefixTuned(torch.nn.Module):
+    """models/finetune/prefix.py: every block's cache starts with its learned keys and values
+    (1, H, n, d/H); the batch's tokens attend to those first."""
+
+    def __init__(self, lm, keys, values):
+        super().__init__()
+        self.lm = lm
+        self.keys = torch.nn.ParameterList(torch.nn.Parameter(torch.tensor(k)) for k in keys)
+        self.values = torch.nn.ParameterList(torch.nn.Parameter(torch.tensor(v)) for v in values)
+
+    def forward(self, ids):
+        return self.lm(ids, [TorchCache(k, v) for k, v in zip(self.keys, self.values)])
+
+
+def fine_tuning_twin(ours, mode, prompt=None, prefix=None):
     """twin_of(ours) set up as models.finetune.prepare(ours, mode, task="lm") sets up ours:
     "full" trains everything; "floor" only blocks.0.ln1.weight; "lora" and "adapter" freeze
     the body and add their modules as minigrad does (LoRA on query and value, r 8; adapters of
     bottleneck d_model / 16, the default); "prompt"
-    puts the prompt vectors given (a NumPy (n, d) array, minigrad's starting prompt) in front."""
+    puts the prompt vectors given (a NumPy (n, d) array, minigrad's starting prompt) in front;
+    "prefix" the keys and values given (prefix: two lists of (1, H, n, d/H) arrays, minigrad's) in
+    front of every block's."""
     twin = twin_of(ours)
     twin.requires_grad_(mode == "full")
     c = ours.config
@@ -162,4 +178,6 @@ def fine_tuning_twin(ours, mode, prompt=None):
             block.mlp = TorchWithAdapter(block.mlp, c.d_model, r, approximate=c.gelu_approximate)
     if mode == "floor":
         twin.blocks[0].ln1.weight.requires_grad_(True)
+    if mode == "prefix":
+        return TorchPrefixTuned(twin, *prefix)
     return TorchPromptTuned(twin, prompt) if mode == "prompt" else twin
