@@ -128,6 +128,25 @@ def test_finetune_on_cuda_saves_a_delta_that_loads_back_on_cuda(fake_cuda, tmp_p
     assert printed[0] == printed[1] and printed[0].endswith("  not bad at all .\n")
 
 
+def test_a_sweep_stopped_on_cuda_resumes_there_from_its_device_checkpoint(fake_cuda, tmp_path, monkeypatch, capsys):
+    """The setting that finished is kept as it was; the stopped one continues from its checkpoint (of
+    device arrays) to its last step. Not bit for bit as on the CPU: the device's dropout masks come from
+    its own generator, whose state a checkpoint does not hold (models/train.py)."""
+    from tests.test_resume import comparable, logged_steps, results, stop_at_step
+    sweep = ["finetune", "--mode", "prefix", "--sweep", "lr=1e-1,3e-2", "--steps", "4", "--eval-every", "2",
+             "--device", "cuda"]
+    assert main(sweep + ["--out", str(tmp_path / "whole")]) == 0, capsys.readouterr().err
+    stop_at_step(4 + 3, monkeypatch)  # the second setting's third step: its step-2 checkpoint holds device arrays
+    assert main(sweep + ["--out", str(tmp_path / "stopped")]) == 130
+    monkeypatch.undo()
+    simulated_cuda.install(monkeypatch)  # undo took the fake device away too
+    assert main(["finetune", "--resume", str(tmp_path / "stopped")]) == 0, capsys.readouterr().err
+    resumed, whole = results(tmp_path / "stopped")["rows"], results(tmp_path / "whole")["rows"]
+    assert comparable(resumed[:1]) == comparable(whole[:1])
+    assert resumed[1]["steps_done"] == 4 and resumed[1]["stopped"] == "finished"
+    assert logged_steps(tmp_path / "stopped" / "log-2.jsonl") == [2, 4]
+
+
 def test_pretrain_resume_and_generate_on_cuda(fake_cuda, tmp_path, capsys):
     out = tmp_path / "pre"
     args = ["pretrain", "--steps", "2", "--sentences", "100", "--vocab-size", "300", "--n-layers", "1",
