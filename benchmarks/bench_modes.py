@@ -137,8 +137,8 @@ through every layer for activation gradients, with no weight gradients, which is
 frozen-body mode that trains something in the bottom block (adapters, LoRA, prompts) can cost.
 A causal body's prompt runs once per batch through a KV cache (models/finetune/prompt.py), so the
 batch's sequences stay T long; the prompt's own pass and its 8 extra keys per query are its cost.
-A prefix (models/finetune/prefix.py) is learned keys and values: no pass of its own, no extra
-queries, and a backward that stops at the bottom block's attention, so it may cost less than the floor.
+A prefix (models/finetune/prefix.py) is learned keys and values: no pass of its own and no extra
+queries, so it costs about the floor, as LoRA and adapters do.
 
 """ + "\n\n".join(sections)
     if not ARGS.quick:

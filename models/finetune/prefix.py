@@ -20,9 +20,9 @@ Choices made here:
 - No reparametrisation: Li & Liang train P = MLP(P') for stability and keep only P; P-tuning v2
   found that task-dependent. Here P trains directly, like every other parameter.
 - The prefix has no position: the real tokens keep positions 0..T-1, as with prompts.
-- The gradient reaches P_l through the attention alone: backward runs through the blocks above
-  the bottom one (their keys and values depend on the input), but nothing runs through a
-  prompt pass, and no weight gradient is computed.
+- Backward reaches block l's prefix through the blocks above it and that block's attention, so
+  it still runs down to the bottom block's attention, as for LoRA; but there is no prompt pass to
+  run back through, and no weight gradient is computed.
 
 The prefix rides in the body's KV cache (models/transformer.py), the place that holds keys and
 values of positions that come first: a fixed one (the prefix stays a prefix) for training and
