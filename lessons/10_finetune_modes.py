@@ -27,6 +27,9 @@ state) on the pretrained body; they differ in *what else* trains:
   lora          a low-rank update B A of the attention's query and value
                 weights, zero at the start; the model is frozen. LoRA (Hu et al.
                 2021).
+  ia3           vectors that rescale each block's keys, values and MLP
+                activations, 1 at the start; the model is frozen. (IA)^3 (Liu
+                et al. 2022).
 
 Two baselines frame the numbers: always answering the majority class, and the
 same network trained from random weights ("scratch") for the same steps -- the
@@ -36,7 +39,7 @@ pretrained weights, the same batches in the same order, the same validation
 set. "forgetting" is how much worse the body got at its pretraining task
 (next-token loss on reviews) after fine-tuning: exactly 0 for head-only and
 prompt and prefix tuning, which change nothing the LM path uses; small for adapters and
-LoRA, which leave the body's weights alone but add to what its blocks compute.
+LoRA (and (IA)^3), which leave the body's weights alone but change what its blocks compute.
 
 Accuracy is one number; the lesson ends by looking behind it, at one mode's
 per-class precision (of the reviews it called positive, how many were),
@@ -111,7 +114,8 @@ def main(quick):
     print("little, but the pretrained weights themselves are intact (remove the update and the original is")
     print("back); params, layers, full and layerwise-lr change the pretrained weights themselves.")
     print("The step gets much cheaper only where backward can stop early (head: no gradient enters the")
-    print("body); BitFit, prompt, prefix, adapters and LoRA still backpropagate through the layers (lesson 12).")
+    print("body); BitFit, prompt, prefix, adapters, LoRA and (IA)^3 still backpropagate through the layers")
+    print("(lesson 12).")
     print("(s/step is measured while training, on whatever else the machine is doing: expect it to wobble.)")
     if not quick:
         scratch = rows[-1]["val_accuracy"]

@@ -1,8 +1,8 @@
-"""Lesson 12: parameter-efficient fine-tuning from the inside -- prompt and prefix tuning, adapters, LoRA.
+"""Lesson 12: parameter-efficient fine-tuning from the inside -- prompt and prefix tuning, adapters, LoRA, (IA)^3.
 
 Full fine-tuning changes every weight: one full copy of the model per task.
 The parameter-efficient modes freeze the pretrained weights and add a few new
-ones, in four different places:
+ones, in five different places:
 
   prompt   (Lester et al. 2021)  n vectors in front of the input, as if they
            were the embeddings of n extra tokens: n * d numbers.
@@ -15,6 +15,9 @@ ones, in four different places:
   lora     (Hu et al. 2021)      W x -> W x + (alpha / r) B A x for the query and
            value projections; A (r, d), B (d, r), B zero at the start. After
            training, B A folds into W: no extra cost at inference.
+  ia3      (Liu et al. 2022)     k -> l_k * k, v -> l_v * v, and the MLP's activations
+           a -> l_ff * a in every block: vectors that start at 1 and multiply
+           where LoRA adds, (2 d + d_ff) numbers per block, the fewest of all.
 
 We look at where the new parameters sit (the module tree), count them against
 the body, check what the frozen weights get from backward (nothing: p.grad is
@@ -42,7 +45,7 @@ from models.finetune import count_parameters, describe, load_delta, merge_lora, 
 from models.train import TrainConfig, make_optimizer, train, training_step
 
 FIGURES = Path(__file__).parent / "figures"
-LR = {"full": 1e-3, "head": 1e-2, "prompt": 3e-2, "prefix": 1e-1, "adapter": 3e-3, "lora": 5e-3}
+LR = {"full": 1e-3, "head": 1e-2, "prompt": 3e-2, "prefix": 1e-1, "adapter": 3e-3, "lora": 5e-3, "ia3": 1e-2}
 
 
 def where_they_sit(base):
@@ -61,6 +64,8 @@ def where_they_sit(base):
                                                   f"{2 * L} * (2*{d}*{r} + {r} + {d})", 2 * L * (2 * d * r + r + d))),
         ("lora", {"r": 8}, lambda o: (f"2 targets (query, value) * {L} blocks * r (d_in + d_out) = {2 * L} * "
                                       f"8 * ({d} + {d})", 2 * L * 8 * (d + d))),
+        ("ia3", {}, lambda o: (f"{L} blocks * (2 d + d_ff) = {L} * (2*{d} + {config.d_ff})",
+                               L * (2 * d + config.d_ff))),
     ]:
         mg.manual_seed(0)
         tuned = prepare(base, mode, num_labels=2, **options)
@@ -116,6 +121,7 @@ def time_steps(base, batch, repeats):
     # with parameters in the bottom block can cost
     for name, mode, options in [("full", "full", {}), ("head", "head", {}), ("prompt", "prompt", {}),
                                 ("prefix", "prefix", {}), ("adapter", "adapter", {}), ("lora", "lora", {}),
+                                ("ia3", "ia3", {}),
                                 ("floor", "params", {"patterns": ["*blocks.0.ln1.weight"]})]:
         mg.manual_seed(0)
         model = prepare(base, mode, num_labels=2, **options)
@@ -133,7 +139,7 @@ def time_steps(base, batch, repeats):
         trainable, _ = count_parameters(runs[mode][0])
         print(f"{mode:<8} {trainable:>10,} {1000 * seconds:8.1f} {seconds / times['full']:7.2f}x")
     print("head: nothing in the body requires grad, so its forward records no graph and backward stops at")
-    print("the head. prompt, prefix, adapter and LoRA have parameters inside or before every block, so backward")
+    print("the head. prompt, prefix, adapter, LoRA and ia3 have parameters inside or before every block, so backward")
     print("still runs through the whole body to reach them: it skips the weight gradients of the frozen")
     print("layers (and their optimizer state), not the gradients flowing through the activations.")
     print("floor trains only the bottom block's first LayerNorm: the forward plus that whole backward, with")
@@ -181,9 +187,9 @@ def identity_at_init(base, models, batch):
     ids, mask = batch["input_ids"], batch["attention_mask"]
     with mg.no_grad():
         reference = base.body(ids, mask).numpy()
-        for mode in ["adapter", "lora", "prompt", "prefix"]:
+        for mode in ["adapter", "lora", "ia3", "prompt", "prefix"]:
             hidden = models[mode].body(ids, mask).numpy()
-            why = {"adapter": "up = 0, so h + up(...) = h", "lora": "B = 0, so B A x = 0",
+            why = {"adapter": "up = 0, so h + up(...) = h", "lora": "B = 0, so B A x = 0", "ia3": "l = 1, so l * k = k",
                    "prompt": "8 extra vectors to attend to: not the identity",
                    "prefix": "8 extra keys and values per block: not the identity"}[mode]
             print(f"at init, {mode:<7} body vs pretrained body: max abs difference {np.abs(hidden - reference).max():.1e}"

@@ -113,7 +113,7 @@ def titled(fig, run):
 # are black and dotted: a gray line beside gray LoRA read as one of the modes.
 MODE_COLORS = {"full": "tab:blue", "head": "tab:orange", "layers": "tab:green", "params": "tab:red",
                "layerwise-lr": "tab:purple", "prompt": "tab:brown", "prefix": "tab:olive", "adapter": "tab:pink",
-               "lora": "tab:cyan", "scratch": "tab:gray"}
+               "lora": "tab:cyan", "ia3": "gold", "scratch": "tab:gray"}
 EXTRA_COLORS = plt.get_cmap("Dark2").colors[:7]  # Dark2's 8th is a gray, too like scratch
 BASELINE = {"color": "black", "linestyle": ":", "linewidth": 1.2}
 

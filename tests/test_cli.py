@@ -35,7 +35,7 @@ def test_compare_end_to_end(tmp_path, capsys):
     out = tmp_path / "run"
     assert main(["compare", "--steps", "2", "--out", str(out)]) == 0
     printed = capsys.readouterr().out
-    for mode in ("full", "head", "layers", "params", "layerwise-lr", "prompt", "prefix", "adapter", "lora",
+    for mode in ("full", "head", "layers", "params", "layerwise-lr", "prompt", "prefix", "adapter", "lora", "ia3",
                  "scratch", "majority class"):
         assert mode in printed
     results = json.loads((out / "results.json").read_text())

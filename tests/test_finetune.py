@@ -39,6 +39,7 @@ PROMPT = 4 * D  # n_prompt=4 vectors
 PREFIX = L * 2 * 4 * D  # n_prefix=4 keys and 4 values per block, (1, H, 4, D / H) each
 ADAPTERS = L * 2 * ((D * 4 + 4) + (4 * D + D))  # 2 adapters per block, bottleneck D / 4 = 4: down + up
 LORA = L * 2 * 2 * (D + D)  # q and v per block, r=2: A (r, in) + B (out, r)
+IA3 = L * (D + D + FF)  # per block: a scale for the keys, one for the values, one for the MLP's activations
 
 # mode, options, trainable count, parameters the mode adds
 CASES = [
@@ -57,6 +58,8 @@ CASES = [
     ("adapter+params", {"reduction_factor": 4, "patterns": "*ln*,*norm*"}, ADAPTERS + NORMS + HEAD, ADAPTERS),
     ("prompt+layers", {"n_prompt": 4, "layers": [-1]}, PROMPT + BLOCK + FINAL_NORM + HEAD, PROMPT),
     ("prefix+lora", {"n_prefix": 4, "r": 2}, PREFIX + LORA + HEAD, PREFIX + LORA),
+    ("ia3", {}, IA3 + HEAD, IA3),
+    ("lora+ia3", {"r": 2}, LORA + IA3 + HEAD, LORA + IA3),  # IA3 rescales the LoRA-adapted values, both train
 ]
 IDS = [case[0] + ("-" + "-".join(case[1]) if case[1] else "") for case in CASES]
 
@@ -139,7 +142,8 @@ def test_prepare_leaves_the_pretrained_model_alone(base):
 
 
 def test_modes_options_and_errors_name_what_is_allowed(base):
-    assert list(MODES) == ["full", "head", "layers", "params", "layerwise-lr", "prompt", "prefix", "adapter", "lora"]
+    assert list(MODES) == ["full", "head", "layers", "params", "layerwise-lr", "prompt", "prefix", "adapter", "lora",
+                           "ia3"]
     names = [option for mode in MODES for option in mode_options(mode)]
     assert len(names) == len(set(names)), "an option name shared by two modes could not be passed flat"
     with pytest.raises(ValueError, match=r"unknown fine-tuning mode 'loar'; expected one of full, head, .*lora"):
@@ -233,9 +237,9 @@ def test_lora_linear_is_base_plus_scaled_low_rank_update():
     np.testing.assert_array_equal(linear.weight.numpy(), W)  # the original, bit for bit
 
 
-@pytest.mark.parametrize("mode", ["lora", "adapter"])
+@pytest.mark.parametrize("mode", ["lora", "adapter", "ia3"])
 @pytest.mark.parametrize("encoder", [False, True])
-def test_lora_and_adapters_start_exactly_at_the_base_model(mode, encoder):
+def test_lora_adapters_and_ia3_start_exactly_at_the_base_model(mode, encoder):
     ids, mask, _ = example_batch()
     base = LanguageModel(config(causal=not encoder, norm_first=not encoder))
     tuned = prepare(base, mode, num_labels=C) if encoder else prepare(base, mode, task="lm")  # an encoder is no LM
@@ -264,6 +268,28 @@ def test_merged_lora_gives_the_same_outputs_and_unmerge_restores_the_base(base):
 
 
 # ---- adapters and prompts ----------------------------------------------------------------
+def test_ia3_rescales_the_keys_values_and_mlp_activations_feature_by_feature(base):
+    """With the scales set by hand, each block computes what the formula says: the key and value
+    projections' outputs times l_k and l_v, and down(l_ff * gelu(up(x)))."""
+    from models.finetune.ia3 import Rescaled
+
+    tuned = prepare(base, "ia3", num_labels=C).eval()
+    block, reference = tuned.transformer.blocks[0], base.body.blocks[0]
+    assert isinstance(block.attn.key, Rescaled) and isinstance(block.mlp.down, Rescaled)
+    rng = np.random.default_rng(4)
+    for scale in (block.attn.key.ia3_scale, block.attn.value.ia3_scale, block.mlp.down.ia3_scale):
+        scale.data[...] = rng.uniform(0.5, 1.5, scale.shape)
+    x = mg.tensor(rng.standard_normal((2, 5, D)).astype(np.float32))
+    with mg.no_grad():
+        np.testing.assert_allclose(block.attn.key(x).numpy(),
+                                   reference.attn.key(x).numpy() * block.attn.key.ia3_scale.numpy(), rtol=1e-6)
+        np.testing.assert_allclose(block.attn.value(x).numpy(),
+                                   reference.attn.value(x).numpy() * block.attn.value.ia3_scale.numpy(), rtol=1e-6)
+        hidden = reference.mlp.act(reference.mlp.up(x))
+        np.testing.assert_allclose(block.mlp(x).numpy(),
+                                   reference.mlp.down(hidden * block.mlp.down.ia3_scale).numpy(), rtol=1e-5, atol=1e-6)
+
+
 def test_adapters_sit_after_attention_and_feed_forward(base):
     tuned = prepare(base, "adapter", num_labels=C)
     for block in tuned.transformer.blocks:
@@ -369,7 +395,7 @@ def test_a_prefix_tuned_language_model_generates_through_a_growing_cache(base):
 @pytest.mark.parametrize("mode, options", [
     ("head", {}), ("layers", {"top_k": 1}), ("params", {}), ("layerwise-lr", {}), ("full", {}),
     ("prompt", {"n_prompt": 4}), ("prefix", {"n_prefix": 4}), ("adapter", {"reduction_factor": 4}),
-    ("lora", {"r": 2}), ("lora+params", {"r": 2}),
+    ("lora", {"r": 2}), ("lora+params", {"r": 2}), ("ia3", {}),
 ])
 def test_delta_round_trips_onto_a_fresh_base(base, tmp_path, mode, options):
     ids, mask, _ = example_batch()
@@ -384,7 +410,7 @@ def test_delta_round_trips_onto_a_fresh_base(base, tmp_path, mode, options):
     assert np.array_equal(logits(loaded, ids, mask), logits(tuned, ids, mask))
     mg.save(tuned.state_dict(), tmp_path / "full.safetensors")
     delta, full = (os.path.getsize(tmp_path / f"{name}.safetensors") for name in ("delta", "full"))
-    if mode in ("head", "prompt", "prefix", "adapter", "lora"):
+    if mode in ("head", "prompt", "prefix", "adapter", "lora", "ia3"):
         assert delta < full / 4, f"{mode}: delta {delta} bytes vs full checkpoint {full} bytes"
 
 

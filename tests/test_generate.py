@@ -31,7 +31,7 @@ def generate_without_cache(model, ids, steps):
     return ids
 
 
-@pytest.mark.parametrize("mode", [None, "lora", "adapter", "prompt", "prefix"])
+@pytest.mark.parametrize("mode", [None, "lora", "adapter", "prompt", "prefix", "ia3"])
 def test_cached_greedy_generation_matches_rerunning_the_context(mode):
     base = language_model()
     model = base if mode is None else prepare(base, mode, task="lm")

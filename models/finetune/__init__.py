@@ -17,6 +17,7 @@
 | `prefix`       | n keys and values in front of every block's + head   | prefix.py   |
 | `adapter`      | bottleneck adapters after every sublayer + head      | adapter.py  |
 | `lora`         | low-rank updates of the attention's q and v + head   | lora.py     |
+| `ia3`          | vectors rescaling keys, values, MLP activations + head | ia3.py    |
 
 The new head always trains (for task "lm" the head is the model's own LM head,
 which, tied to the token embedding, has no parameters of its own).
@@ -30,7 +31,7 @@ ValueError naming the ones they do take.
 Combining modes: join their names with "+", e.g. "lora+params" (LoRA plus
 BitFit's biases) or "adapter+params" with patterns=["*ln*", "*norm*"]
 (Houlsby's adapters plus LayerNorms). What trains is the union of what each
-mode trains. The modes that add modules (prompt or prefix, lora, adapter) run
+mode trains. The modes that add modules (prompt or prefix, lora, ia3, adapter) run
 first, then the ones that unfreeze (head, layers, params), whatever the order
 written; "full" and "layerwise-lr" already train everything, so they stand
 alone, and "prompt" and "prefix" both put something in front of the input, so
@@ -45,7 +46,7 @@ from models.heads import (
 )
 from models.transformer import Transformer
 
-from models.finetune import adapter, freeze, lora, prefix, prompt
+from models.finetune import adapter, freeze, ia3, lora, prefix, prompt
 from models.finetune.adapter import Adapter, WithAdapter
 from models.finetune.delta import load_delta, save_delta
 from models.finetune.lora import LoRALinear, merge_lora, unmerge_lora
@@ -62,8 +63,9 @@ MODES = {
     "prefix": prefix.add_prefix,
     "adapter": adapter.add_adapters,
     "lora": lora.add_lora,
+    "ia3": ia3.add_ia3,
 }
-APPLY_ORDER = ("prompt", "prefix", "lora", "adapter", "head", "layers", "params", "full", "layerwise-lr")
+APPLY_ORDER = ("prompt", "prefix", "lora", "ia3", "adapter", "head", "layers", "params", "full", "layerwise-lr")
 STANDALONE = ("full", "layerwise-lr")
 IN_FRONT = ("prompt", "prefix")  # each wraps the body to put vectors in front: one of them at a time
 TASKS = ("classification", "tagging", "qa", "lm")
