@@ -61,10 +61,10 @@ MODEL_DEFAULTS = {
                           steps=100, batch_size=32, max_len=48, eval_every=20),
     # all-MiniLM-L6-v2: BERT's rates for training every weight (Devlin et al. 2019: 2e-5 to 5e-5; layerwise-lr
     # gives 1e-4 to the top and 0.8x less per layer down), and the larger ones the frozen-body modes' papers use
-    # (BitFit, adapters, LoRA: ~1e-3); prompt and prefix tuning's free vectors 3e-2 (for prefix, the best of 3e-3 /
-    # 3e-2 / 1e-1 on validation). 200 steps of 32 are about two passes over rt-polarity's 3,000 training
-    # sentences; 64 WordPiece tokens hold all but 5 of its 4,000 whole. Mean pooling: the pooling its sentence
-    # embeddings were trained with.
+    # (BitFit, adapters, LoRA: ~1e-3; (IA)^3: 3e-3, as Liu et al. and the best of 1e-3 / 3e-3 / 1e-2 on validation);
+    # prompt and prefix tuning's free vectors 3e-2 (for prefix, the best of 3e-3 / 3e-2 / 1e-1 on validation).
+    # 200 steps of 32 are about two passes over rt-polarity's 3,000 training sentences; 64 WordPiece tokens hold
+    # all but 5 of its 4,000 whole. Mean pooling: the pooling its sentence embeddings were trained with.
     "minilm": ModelDefaults(lr={"full": 5e-5, "head": 2e-3, "layers": 1e-4, "params": 1e-3, "layerwise-lr": 1e-4,
                                 "prompt": 3e-2, "prefix": 3e-2, "adapter": 1e-3, "lora": 1e-3, "ia3": 3e-3,
                                 "scratch": 1e-4},
