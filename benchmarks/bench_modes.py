@@ -71,7 +71,7 @@ def versus_pytorch(tiny, batch, repeats):
     torch.set_num_threads(ARGS.threads)
     ids = batch["input_ids"].numpy()  # (32, T): predict tokens 1.. from the ones before
     floor_mode, floor_options = floor_case(tiny.config)[1:]
-    modes = ("full", "floor", "lora", "adapter", "prompt", "prefix")
+    modes = ("full", "floor", "lora", "adapter", "prompt", "prefix", "ia3")
     cases = {}
     for mode in modes:
         mg.manual_seed(0)

@@ -144,6 +144,18 @@ class TorchPromptTuned(torch.nn.Module):
         return self.lm(ids, caches)
 
 
+class TorchRescaled(torch.nn.Module):
+    """models/finetune/ia3.py's Rescaled: base's output (or input) times a learned vector, 1 at the start."""
+
+    def __init__(self, base, size, where="output"):
+        super().__init__()
+        self.base, self.where = base, where
+        self.ia3_scale = torch.nn.Parameter(torch.ones(size))
+
+    def forward(self, x):
+        return self.base(x * self.ia3_scale) if self.where == "input" else self.base(x) * self.ia3_scale
+
+
 class TorchPrefixTuned(torch.nn.Module):
     """models/finetune/prefix.py: every block's cache starts with its learned keys and values
     (1, H, n, d/H); the batch's tokens attend to those first."""
@@ -165,13 +177,17 @@ def fine_tuning_twin(ours, mode, prompt=None, prefix=None):
     bottleneck d_model / 16, the default); "prompt"
     puts the prompt vectors given (a NumPy (n, d) array, minigrad's starting prompt) in front;
     "prefix" the keys and values given (prefix: two lists of (1, H, n, d/H) arrays, minigrad's) in
-    front of every block's."""
+    front of every block's; "ia3" rescales every block's keys, values and MLP activations."""
     twin = twin_of(ours)
     twin.requires_grad_(mode == "full")
     c = ours.config
     for block in twin.blocks:
         if mode == "lora":
             block.attn.query, block.attn.value = TorchLoRALinear(block.attn.query), TorchLoRALinear(block.attn.value)
+        if mode == "ia3":
+            block.attn.key = TorchRescaled(block.attn.key, c.d_model)
+            block.attn.value = TorchRescaled(block.attn.value, c.d_model)
+            block.mlp.down = TorchRescaled(block.mlp.down, c.d_ff, where="input")
         if mode == "adapter":
             r = bottleneck_size(c.d_model)
             block.attn = TorchWithAdapter(block.attn, c.d_model, r, approximate=c.gelu_approximate)

@@ -1,6 +1,6 @@
-"""Prompt and prefix tuning against PyTorch: the shipped model's weights, and the prompt (or the
-prefix's keys and values) minigrad starts from, put into benchmarks/torch_twin.py's PyTorch twin;
-the next-token loss and the gradient of what trains must agree."""
+"""Prompt tuning, prefix tuning and (IA)^3 against PyTorch: the shipped model's weights, and the
+prompt (or the prefix's keys and values) minigrad starts from, put into benchmarks/torch_twin.py's
+PyTorch twin; the next-token loss and the gradient of what trains must agree."""
 import importlib.util
 from pathlib import Path
 
@@ -27,7 +27,7 @@ def tiny_and_ids():
     return tiny, batch["input_ids"].numpy()
 
 
-@pytest.mark.parametrize("mode", ["prompt", "prefix"])
+@pytest.mark.parametrize("mode", ["prompt", "prefix", "ia3"])
 def test_the_loss_and_the_gradient_of_what_trains_agree_with_pytorch(tiny_and_ids, mode):
     tiny, ids = tiny_and_ids
     mg.manual_seed(0)
@@ -36,6 +36,10 @@ def test_the_loss_and_the_gradient_of_what_trains_agree_with_pytorch(tiny_and_id
         trained = [ours.body.prompt]
         twin = torch_twin.fine_tuning_twin(tiny, mode, prompt=ours.body.prompt.numpy())
         theirs = [twin.prompt]
+    elif mode == "ia3":
+        trained = [p for name, p in ours.named_parameters() if name.endswith("ia3_scale")]
+        twin = torch_twin.fine_tuning_twin(tiny, mode)
+        theirs = [p for name, p in twin.named_parameters() if name.endswith("ia3_scale")]
     else:
         trained = [*ours.body.prefix_keys, *ours.body.prefix_values]
         twin = torch_twin.fine_tuning_twin(tiny, mode, prefix=([k.numpy() for k in ours.body.prefix_keys],
