@@ -17,7 +17,7 @@
 | `prefix`       | n keys and values in front of every block's + head   | prefix.py   |
 | `adapter`      | bottleneck adapters after every sublayer + head      | adapter.py  |
 | `lora`         | low-rank updates of the attention's q and v + head   | lora.py     |
-| `ia3`          | vectors rescaling keys, values, MLP activations + head | ia3.py    |
+| `ia3`          | scales of keys, values and MLP activations + head    | ia3.py      |
 
 The new head always trains (for task "lm" the head is the model's own LM head,
 which, tied to the token embedding, has no parameters of its own).
