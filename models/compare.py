@@ -510,7 +510,7 @@ def compare(config, out_dir, on_start=None, on_row=None, progress=False, resumed
     out_dir gets results.json (after every row: models/resume.py) and each mode's evaluations as
     log-<mode>.jsonl; progress: a progress bar. resumed: the results.json of an unfinished run in
     out_dir, to continue (config must be its config)."""
-    start = time.perf_counter()
+    start, settings = time.perf_counter(), config  # settings: as given, what a resumed run starts from again
     base, task, config, forgetting, notes = start_run(config, on_start)
     warm_up(base, task, config)
     rows, done = [], {row["mode"]: row for row in resume.finished_rows(resumed)} if resumed else {}
@@ -519,7 +519,7 @@ def compare(config, out_dir, on_start=None, on_row=None, progress=False, resumed
     out_dir = Path(out_dir)
 
     def record(state):
-        return write_results(out_dir, command="compare", state=state, config=config, notes=notes,
+        return write_results(out_dir, command="compare", state=state, settings=settings, config=config, notes=notes,
                              forgetting_measure=forgetting.measure, task=task_record(task), rows=rows,
                              interrupted=interrupted, seconds=earlier_seconds + time.perf_counter() - start)
 

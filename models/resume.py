@@ -12,7 +12,7 @@ Such a run keeps its folder up to date as it goes, so that nothing finished is l
 
 A resumed run reads them back. The rows that finished stay as they are, the one that was training
 continues from its checkpoint (from its first step if it had none yet), and the rest run as they
-would have: with the settings the run started with (results.json's config), the same batches in
+would have: with the settings the run was given (results.json's "settings"), the same batches in
 the same order, so the table comes out as one uninterrupted run's would (on the CPU, bit for bit).
 """
 import dataclasses
@@ -48,17 +48,18 @@ def read_run(folder, command):
                          f"`minigrad {command}` one: resume it with `minigrad {record.get('command')} --resume`")
     if record.get("state") == "finished":
         raise ValueError(f"--resume {folder}: that run finished; nothing is left to run (its results: {path})")
-    if record.get("state") not in STATES:
+    if record.get("state") not in STATES or "settings" not in record:
         raise ValueError(f"--resume {folder}: {path} does not say how far the run got (written by an older "
                          "minigrad?); start the run again instead")
     return record
 
 
 def config_from(record):
-    """The CompareConfig the recorded run started with (its model's defaults filled in)."""
+    """The CompareConfig the recorded run was given (its "settings": the model's defaults are filled in
+    again as the run starts, as they were the first time; its "config" has them filled)."""
     from models.compare import CompareConfig
 
-    saved = dict(record["config"])
+    saved = dict(record["settings"])
     saved["augment_keep"] = tuple(saved["augment_keep"])
     return CompareConfig(**{f.name: saved[f.name] for f in dataclasses.fields(CompareConfig)})
 

@@ -128,6 +128,7 @@ def finetune(config, mode, out_dir, grid=(), on_start=None, on_row=None, progres
     point's evaluations go to out_dir/log-<n>.jsonl (n counts the points from 1). out_dir keeps the best
     setting so far as delta.safetensors, and results.json up to date (models/resume.py); resumed: the
     results.json of an unfinished run there, to continue (config, mode and grid must be its own)."""
+    settings = config  # as given, what a resumed run starts from again
     base, task, config, forgetting, notes = start_run(replace(config, modes=[mode]))
     points = [(point, at_point(config, mode, point)) for point in grid or [{}]]
     for _, run_config in points:  # every setting checked before the first one trains
@@ -144,7 +145,8 @@ def finetune(config, mode, out_dir, grid=(), on_start=None, on_row=None, progres
     development = replace(task, test=[])  # the test set scores the chosen setting alone, once, at the end
 
     def record(state):
-        return write_results(out_dir, command="finetune", state=state, mode=mode, grid=list(grid), config=config,
+        return write_results(out_dir, command="finetune", state=state, mode=mode, grid=list(grid), settings=settings,
+                             config=config,
                              notes=notes, forgetting_measure=forgetting.measure, task=task_record(task), rows=rows,
                              best=best, interrupted=interrupted, delta=str(delta) if delta.is_file() else None)
 

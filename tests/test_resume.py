@@ -136,3 +136,22 @@ def test_a_fine_tuning_checkpoint_holds_only_what_trains(tmp_path):
     head = prepare(base, "head", num_labels=2)  # another mode: its trained weights are other ones
     with pytest.raises(ValueError, match=r"does not fit this model.*missing: none; unexpected: body.blocks.0.attn.query.lora_A, .* and 13 more"):
         load_trained_state(head, weights, path)
+
+
+def test_a_resumed_language_model_comparison_keeps_its_pretrained_row(tmp_path, monkeypatch, capsys):
+    """The lm task's first row scores the model before any training; a resumed run keeps it as it was
+    (and starts again from the settings as given: --max-len, which lm fills in itself, is no option there)."""
+    from models import data
+    texts = tmp_path / "texts.txt"
+    texts.write_text("\n".join(example.text for example in data.load_task("sentiment").train[:200]) + "\n")
+    run = ["compare", "--task", "lm", "--train", str(texts), "--modes", "prefix", "--steps", "4",
+           "--eval-every", "2"]
+    whole, stopped = tmp_path / "whole", tmp_path / "stopped"
+    assert main(run + ["--out", str(whole)]) == 0
+    assert [row["mode"] for row in results(whole)["rows"]] == ["pretrained", "prefix", "scratch"]
+    stop_at_step(3, monkeypatch)
+    assert main(run + ["--out", str(stopped)]) == 130
+    monkeypatch.undo()
+    capsys.readouterr()
+    assert main(["compare", "--resume", str(stopped)]) == 0
+    assert comparable(results(stopped)["rows"]) == comparable(results(whole)["rows"])
