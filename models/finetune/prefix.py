@@ -74,8 +74,10 @@ def starting_keys_and_values(body, n):
     handles = [getattr(block.attn, name).register_forward_hook(
                    lambda module, args, output, name=name: caught[name].append(output))
                for block in body.blocks for name in caught]
+    training, start = body.training, starting_vectors(body, n).unsqueeze(0)  # (1, n, d), no positions, as a prompt
     with mg.no_grad():
-        body.encode(starting_vectors(body, n).unsqueeze(0))  # (1, n, d), no positions, as a prompt has
+        body.eval().encode(start)  # without dropout: the values the body gives them
+    body.train(training)
     for handle in handles:
         handle.remove()
     attention = body.blocks[0].attn
