@@ -599,3 +599,15 @@ def test_a_mode_with_nothing_to_train_is_named_once(base):
     lm_task = SimpleNamespace(kind="lm", labels=[])  # a language model has no head of its own to train
     with pytest.raises(ValueError, match=r"^mode 'head' with task 'lm' leaves nothing to train$"):
         check_modes_fit(base, lm_task, CompareConfig(modes=["head"]))
+
+
+def test_a_prefix_starts_from_the_body_without_dropout_and_leaves_its_mode_alone():
+    body = Transformer(config(dropout=0.5)).train()
+    mg.manual_seed(5)
+    from_training = PrefixTuned(body, n_prefix=4)
+    assert body.training  # given back as it came
+    mg.manual_seed(5)
+    from_eval = PrefixTuned(body.eval(), n_prefix=4)
+    for ours, theirs in zip([*from_training.prefix_keys, *from_training.prefix_values],
+                            [*from_eval.prefix_keys, *from_eval.prefix_values]):
+        np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
