@@ -22,8 +22,9 @@ ones, in five different places:
 We look at where the new parameters sit (the module tree), count them against
 the body, check what the frozen weights get from backward (nothing: p.grad is
 None), see why a causal model's prompt needs computing only once per batch and
-where prefix tuning starts, time one training step of each mode, merge and unmerge LoRA, check that
-adapters and LoRA start as the identity, and save only what trained.
+where prefix tuning starts, time one training step of each mode, merge and
+unmerge LoRA and (IA)^3, check that adapters, LoRA and (IA)^3 start as the
+identity, and save only what trained.
 
 Run: python lessons/12_peft.py   (--quick for fewer timing steps)
 """
@@ -41,7 +42,8 @@ import numpy as np
 
 import minigrad as mg
 from models import data, pretrained, tasks
-from models.finetune import count_parameters, describe, load_delta, merge_lora, prepare, save_delta, unmerge_lora
+from models.finetune import (count_parameters, describe, load_delta, merge_ia3, merge_lora, prepare, save_delta,
+                             unmerge_ia3, unmerge_lora)
 from models.train import TrainConfig, make_optimizer, train, training_step
 
 FIGURES = Path(__file__).parent / "figures"
@@ -182,6 +184,27 @@ def lora_merge(base, task, steps):
     return model, probe, before
 
 
+def ia3_merge(base, task, steps, probe):
+    """(IA)^3 folds in too: its scales multiply the rows (keys, values) or the columns (the MLP's down
+    projection) of the weights they scale."""
+    mg.manual_seed(0)
+    model = prepare(base, "ia3", num_labels=2)
+    batches = data.batches(task.train, base.tokenizer, 32, max_len=48, seed=0)
+    train(model, tasks.loss, batches, TrainConfig(steps=steps, lr=LR["ia3"], progress=False),
+          param_groups=model.param_groups)
+    model.eval()
+    key = model.transformer.blocks[0].attn.key
+    with mg.no_grad():
+        before = model(probe["input_ids"], probe["attention_mask"]).numpy()
+        merge_ia3(model)
+        merged = model(probe["input_ids"], probe["attention_mask"]).numpy()
+        unmerge_ia3(model)
+    scale = key.ia3_scale.numpy()
+    print(f"(IA)^3 after {steps} steps: block 0's key scales range {scale.min():.3f} to {scale.max():.3f}")
+    print("merge:   W_K' = diag(l_k) W_K (and W_down' = W_down diag(l_ff)); logits merged vs scaled: max abs "
+          f"difference {np.abs(merged - before).max():.1e}\n")
+
+
 def identity_at_init(base, models, batch):
     """Adapters and LoRA add nothing at the start; a prompt changes the input, so it does."""
     ids, mask = batch["input_ids"], batch["attention_mask"]
@@ -247,6 +270,7 @@ def main(quick):
     prompt_through_a_cache(models, batch)
     times, counts = time_steps(base, batch, repeats=5 if quick else 40)
     lora_model, probe, logits = lora_merge(base, task, steps=5 if quick else 30)
+    ia3_merge(base, task, 5 if quick else 30, probe)
     delta_size, full_size = deltas(base, lora_model, probe, logits)
 
     fig, axes = plt.subplots(1, 3, figsize=(14, 4))

@@ -12,8 +12,8 @@ import minigrad as mg
 from minigrad import nn
 from minigrad.nn import functional as F
 from models.finetune import (
-    MODES, LoRALinear, PrefixTuned, PromptTuned, WithAdapter, count_parameters, describe, load_delta, merge_lora,
-    mode_options, prepare, save_delta, unmerge_lora,
+    MODES, LoRALinear, PrefixTuned, PromptTuned, WithAdapter, count_parameters, describe, load_delta, merge_ia3,
+    merge_lora, mode_options, prepare, save_delta, unmerge_ia3, unmerge_lora,
 )
 from models.heads import LanguageModel, SequenceClassificationHead, TransformerWithHead
 from models.train import TrainConfig, make_optimizer, train
@@ -288,6 +288,29 @@ def test_ia3_rescales_the_keys_values_and_mlp_activations_feature_by_feature(bas
         hidden = reference.mlp.act(reference.mlp.up(x))
         np.testing.assert_allclose(block.mlp(x).numpy(),
                                    reference.mlp.down(hidden * block.mlp.down.ia3_scale).numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_merged_ia3_gives_the_same_outputs_and_unmerge_restores_the_base(base, tmp_path):
+    from models.finetune.ia3 import Rescaled
+
+    ids, mask, _ = example_batch()
+    tuned = prepare(base, "ia3", num_labels=C)
+    fit(tuned)  # the scales move off 1
+    weights = {name: p.numpy().copy() for name, p in tuned.named_parameters() if not p.requires_grad}
+    before = logits(tuned, ids, mask)
+    merge_ia3(tuned)
+    assert not any(p.requires_grad for name, p in tuned.named_parameters() if name.endswith("ia3_scale"))
+    np.testing.assert_allclose(logits(tuned, ids, mask), before, rtol=1e-5, atol=1e-6)
+    with pytest.raises(ValueError, match="unmerge_ia3"):
+        save_delta(tuned, tmp_path / "delta.safetensors")
+    unmerge_ia3(tuned)
+    assert all(np.array_equal(p.numpy(), weights[name]) for name, p in tuned.named_parameters() if name in weights)
+    assert all(p.requires_grad for name, p in tuned.named_parameters() if name.endswith("ia3_scale"))
+    np.testing.assert_array_equal(logits(tuned, ids, mask), before)
+    both = prepare(base, "lora+ia3", num_labels=C)  # LoRA's values: their update is not in a weight
+    with pytest.raises(ValueError, match="only a scale around a Linear layer folds.*LoRALinear"):
+        merge_ia3(both)
+    assert not any(m.merged for m in both.modules() if isinstance(m, Rescaled))  # not the keys' either
 
 
 def test_adapters_sit_after_attention_and_feed_forward(base):

@@ -49,6 +49,7 @@ from models.transformer import Transformer
 from models.finetune import adapter, freeze, ia3, lora, prefix, prompt
 from models.finetune.adapter import Adapter, WithAdapter
 from models.finetune.delta import load_delta, save_delta
+from models.finetune.ia3 import merge_ia3, unmerge_ia3
 from models.finetune.lora import LoRALinear, merge_lora, unmerge_lora
 from models.finetune.prefix import PrefixTuned
 from models.finetune.prompt import PromptTuned
@@ -72,7 +73,7 @@ TASKS = ("classification", "tagging", "qa", "lm")
 
 __all__ = [
     "MODES", "TASKS", "prepare", "FineTunedModel", "count_parameters", "describe", "mode_options",
-    "save_delta", "load_delta", "merge_lora", "unmerge_lora", "LoRALinear", "Adapter", "WithAdapter",
+    "save_delta", "load_delta", "merge_lora", "unmerge_lora", "merge_ia3", "unmerge_ia3", "LoRALinear", "Adapter", "WithAdapter",
     "PromptTuned", "PrefixTuned",
 ]
 

@@ -24,6 +24,7 @@ import json
 import minigrad as mg
 from minigrad.io import load_metadata
 
+from models.finetune.ia3 import Rescaled
 from models.finetune.lora import LoRALinear
 from models.train import load_trained_state, trained_state
 
@@ -53,6 +54,9 @@ def save_delta(model, path, labels=None, base=None, max_len=None, training=None)
     if any(m.merged for m in model.modules() if isinstance(m, LoRALinear)):
         raise ValueError("save_delta: the LoRA updates are merged into the base weights; "
                          "call unmerge_lora(model) first, so the frozen weights are the base's again")
+    if any(m.merged for m in model.modules() if isinstance(m, Rescaled)):
+        raise ValueError("save_delta: the (IA)^3 scales are merged into the base weights; "
+                         "call unmerge_ia3(model) first, so the frozen weights are the base's again")
     if labels is not None and len(labels) != model.num_labels:
         raise ValueError(f"save_delta: {len(labels)} labels for a head with {model.num_labels} outputs")
     metadata = {
