@@ -41,9 +41,7 @@ class Rescaled(nn.Module):
         """Fold the scale into base's weight: rows (and the bias) for an output scale, columns for an
         input one. forward then runs base alone, so the scale stops training until unmerge(). The
         original weight and bias are kept aside: unmerge() gives them back bit for bit."""
-        if not isinstance(self.base, nn.Linear):
-            raise ValueError(f"ia3: only a scale around a Linear layer folds into its weight; this one is around "
-                             f"a {type(self.base).__name__} (a LoRA layer: its update is not in the weight)")
+        check_foldable(self)
         if not self.merged:
             weight, bias = self.base.weight, self.base.bias
             self.original = (weight.detach().clone(), None if bias is None else bias.detach().clone())
@@ -84,13 +82,19 @@ def add_ia3(model):
         block.mlp.down = Rescaled(block.mlp.down, d_ff, where="input")  # the GELU's output, before down
 
 
+def check_foldable(scale):
+    """Only a plain Linear layer has a weight that holds all it computes, for a scale to fold into."""
+    if not isinstance(scale.base, nn.Linear):
+        raise ValueError(f"ia3: only a scale around a Linear layer folds into its weight; this one is around "
+                         f"a {type(scale.base).__name__} (a LoRA layer: its update is not in the weight)")
+
+
 def merge_ia3(model):
     """Fold every (IA)^3 scale of the model into the weights it scales (for inference); all or none:
     a scale that cannot fold stops it before any has."""
     scales = [module for module in model.modules() if isinstance(module, Rescaled)]
     for module in scales:
-        if not isinstance(module.base, nn.Linear):
-            module.merge()  # raises, naming the layer that cannot take the scale
+        check_foldable(module)
     for module in scales:
         module.merge()
     return model
