@@ -7,7 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import minigrad as mg
-from models import resume
+from models import resume, seeds
 from models.data import DOMAINS
 
 
@@ -445,8 +445,10 @@ def resumed_run(args, command):
 
 
 def resumed_note(record, unit):
-    """The line that says where a resumed run picks up."""
+    """The line that says where a resumed run picks up (compare with --seeds counts runs, not modes)."""
     done = len(resume.finished_rows(record))
+    if record["settings"].get("seeds", 1) > 1:
+        done, unit = len(resume.finished_runs(record)), "run"
     return f"resuming: {plural(done, unit)} done before the stop (rows as they were then), the rest to run\n"
 
 
@@ -466,7 +468,7 @@ def compare_command(args):
         config, out = resume.config_from(resumed), Path(args.resume)
     else:
         resumed, config = None, compare_config(args)
-        config.baselines, config.save_deltas = not args.no_baselines, args.save_deltas
+        config.baselines, config.save_deltas, config.seeds = not args.no_baselines, args.save_deltas, args.seeds
         if args.modes is not None:
             config.modes = ["+".join(parse_mode(m)) for m in args.modes.split(",") if m.strip()]
             if not config.modes:
@@ -477,22 +479,26 @@ def compare_command(args):
     def start_table(config, task, forgetting, notes):
         nonlocal kind, measure, run
         kind, measure = task.kind, forgetting.measure
-        run = (f"{config.model!r} on {task.name!r}: {plural(config.steps, 'step')} each, seed {config.seed}, "
-               f"on {config.device}")
+        seeded = (f"seed {config.seed}" if config.seeds == 1 else
+                  f"seeds {config.seed}-{config.seed + config.seeds - 1}, mean ± standard deviation")
+        run = f"{config.model!r} on {task.name!r}: {plural(config.steps, 'step')} each, {seeded}, on {config.device}"
         baselines = 1 + (kind in ("classification", "lm"))  # scratch, + majority class or the pretrained LM
         print(f"fine-tuning {config.model!r} on {task.name!r}: {plural(len(config.modes), 'mode')}"
-              f"{' + ' + plural(baselines, 'baseline') if config.baselines else ''}, {plural(config.steps, 'step')} each, "
+              f"{' + ' + plural(baselines, 'baseline') if config.baselines else ''}, {plural(config.steps, 'step')} each"
+              f"{f', {config.seeds} seeds each (rows: mean ± standard deviation)' if config.seeds > 1 else ''}, "
               f"on {config.device}")
         print_notes(notes)
         if resumed:
             print(resumed_note(resumed, "mode"))
-        print(report.table_header(kind), flush=True)
+        print(report.table_header(kind, spread=config.seeds > 1), flush=True)
 
-    rows, path, interrupted = compare(config, out_dir=out, on_start=start_table, progress=sys.stderr.isatty(),
-                                      on_row=lambda row: print(report.table_row(row, kind), flush=True),
-                                      resumed=resumed)
+    rows, path, interrupted = compare(
+        config, out_dir=out, on_start=start_table, progress=sys.stderr.isatty(), resumed=resumed,
+        on_row=lambda row: print(report.table_row(row, kind, spread=config.seeds > 1), flush=True))
     print(f"\nforgetting: {measure}")
-    print_stopped(rows, lambda row: row["mode"], interrupted, f"minigrad compare --resume {out}")
+    runs = [run for row in rows for run in seeds.runs_of(row)]
+    print_stopped(runs, lambda run: seeds.run_name(run["mode"], run.get("seed"), config.seeds), interrupted,
+                  f"minigrad compare --resume {out}")
     if kind == "lm":
         print("greedy samples, from [BOS]:")
         for row in rows:
@@ -561,6 +567,9 @@ def build_parser():
     cmp.add_argument("--save-deltas", action="store_true",
                      help="keep each mode's fine-tuned model as delta-<mode>.safetensors (only what it trained), "
                           "for `minigrad predict`")
+    cmp.add_argument("--seeds", type=at_least(1), default=1,
+                     help="train every mode N times, with seeds --seed, --seed + 1, ...: each row is the mean, "
+                          "with the standard deviation after the ± (default: 1)")
     add_task_options(cmp)
     add_resume(cmp, "compare")
     cmp.set_defaults(run=compare_command)

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import minigrad as mg
 from minigrad import backend
-from models import data, pretrained, resume, tasks, user_files
+from models import data, pretrained, resume, seeds, tasks, user_files
 from models.finetune import MODES, count_parameters, parse_mode, prepare, resolve_options, save_delta
 from models.forgetting import forgetting_probe
 from models.generate import generate_ids
@@ -92,6 +92,7 @@ class CompareConfig:
     max_len: int = None
     eval_every: int = None
     seed: int = 0
+    seeds: int = 1  # train every mode with seeds seed, seed + 1, ...: its row is their mean (models/seeds.py)
     device: str = "cpu"
     baselines: bool = True
     save_deltas: bool = False  # each mode's delta (only what it trained) as delta-<mode>.safetensors
@@ -439,7 +440,7 @@ def run_mode(name, base, task, config, forgetting, progress=False, log_path=None
         sample = {"sample": greedy_sample(model, tokenizer) if scored else ""} if task.kind == "lm" else {}
         peak = peak_step_bytes(model, next(endless_batches(task.train, tokenizer, config, options)), config)
     row = {
-        "mode": name, "options": model.mode_options, "lr": lr, "optimizer": config.optimizer,
+        "mode": name, "seed": config.seed, "options": model.mode_options, "lr": lr, "optimizer": config.optimizer,
         "weight_decay": config.weight_decay,
         "steps": config.steps, "batch_size": config.batch_size, "trainable": trainable, "total": total,
         "trainable_pct": 100 * trainable / total, "seconds_per_step": result.seconds_per_step,
@@ -502,26 +503,29 @@ def pretrained_row(base, task, config):
 
 
 def compare(config, out_dir, on_start=None, on_row=None, progress=False, resumed=None):
-    """Run every mode; returns (rows, results path, the mode Ctrl-C stopped or None): Ctrl-C keeps
+    """Run every mode; returns (rows, results path, the run Ctrl-C stopped or None): Ctrl-C keeps
     the rows that finished and runs nothing more. on_start(config, task, forgetting, notes) is called
     once the model and data are loaded (config with the model's defaults filled in; notes: lines worth
     telling the user first, such as how many texts are cut); on_row(row) as each
     row is ready, in the table's order: the pretrained model (lm), the modes, scratch, majority class.
-    out_dir gets results.json (after every row: models/resume.py) and each mode's evaluations as
-    log-<mode>.jsonl; progress: a progress bar. resumed: the results.json of an unfinished run in
-    out_dir, to continue (config must be its config)."""
+    With config.seeds > 1 a mode's row is the mean of its runs (models/seeds.py).
+    out_dir gets results.json (after every run: models/resume.py) and each run's evaluations as
+    log-<mode>.jsonl (log-<mode>-seed<seed>.jsonl); progress: a progress bar. resumed: the results.json
+    of an unfinished run in out_dir, to continue (config must be its config)."""
     start, settings = time.perf_counter(), config  # settings: as given, what a resumed run starts from again
     base, task, config, forgetting, notes = start_run(config, on_start)
     warm_up(base, task, config)
-    rows, done = [], {row["mode"]: row for row in resume.finished_rows(resumed)} if resumed else {}
+    rows, done = [], resume.finished_runs(resumed) if resumed else {}
     earlier_seconds = resumed["seconds"] if resumed else 0.0
-    interrupted = None  # the mode Ctrl-C stopped
+    interrupted = None  # the run Ctrl-C stopped
     out_dir = Path(out_dir)
+    run_seeds = range(config.seed, config.seed + config.seeds)
 
-    def record(state):
+    def record(state, unfinished=()):
         return write_results(out_dir, command="compare", state=state, settings=settings, config=config, notes=notes,
-                             forgetting_measure=forgetting.measure, task=task_record(task), rows=rows,
-                             interrupted=interrupted, seconds=earlier_seconds + time.perf_counter() - start)
+                             forgetting_measure=forgetting.measure, task=task_record(task),
+                             rows=rows + list(unfinished), interrupted=interrupted,
+                             seconds=earlier_seconds + time.perf_counter() - start)
 
     def add(row):
         rows.append(row)
@@ -529,30 +533,42 @@ def compare(config, out_dir, on_start=None, on_row=None, progress=False, resumed
             on_row(row)
         record("running")  # the rows so far are safe on disk: --resume continues after them
 
+    def row_of(runs):
+        return runs[0] if config.seeds == 1 else seeds.aggregate(runs)
+
     if config.baselines and task.kind == "lm":
-        add(done.get("pretrained") or pretrained_row(base, task, config))
+        add(done.get(("pretrained", None)) or pretrained_row(base, task, config))
     record("running")  # from now on the folder holds a run that --resume can continue
     for name in config.modes + (["scratch"] if config.baselines else []):
-        if name in done:
-            add(done[name])
-            continue
-        try:
-            row, model = run_mode(name, base, task, config, forgetting, progress, out_dir / f"log-{name}.jsonl",
-                                  resume.checkpoint_path(out_dir, name),
-                                  resume.checkpoint_to_resume(out_dir, name) if resumed else None)
-        except KeyboardInterrupt:  # outside its training (while it was prepared or scored): it has no row
-            interrupted = name
+        runs = []
+        for seed in run_seeds:
+            if (name, seed) in done:
+                runs.append(done[name, seed])
+                continue
+            run = seeds.run_name(name, seed, config.seeds)
+            try:
+                row, model = run_mode(name, base, task, replace(config, seed=seed), forgetting, progress,
+                                      out_dir / f"log-{run}.jsonl", resume.checkpoint_path(out_dir, run),
+                                      resume.checkpoint_to_resume(out_dir, run) if resumed else None)
+            except KeyboardInterrupt:  # outside its training (while it was prepared or scored): it has no row
+                interrupted = run
+                break
+            # scratch is not a change to the base, and diverged weights are no model: nothing to put back
+            if config.save_deltas and name != "scratch" and row["weights_step"] is not None:
+                row["delta"] = f"delta-{run}.safetensors"
+                save_run_delta(model, out_dir / row["delta"], row, base, task, config)
+            runs.append(row)
+            if row["stopped"] == "interrupted":  # Ctrl-C while it trained: its row shows it as it was then
+                interrupted = run
+                break
+            if len(runs) < config.seeds:  # the mode's row is not ready, but its runs so far are safe on disk
+                record("running", unfinished=[row_of(runs)])
+                resume.forget_checkpoint(out_dir, run)
+        if runs:  # Ctrl-C between runs: the row of those that finished (so resume finds them)
+            add(row_of(runs))
+        if interrupted:
             break
-        # scratch is not a change to the base, and diverged weights are no model: nothing to put back
-        if config.save_deltas and name != "scratch" and row["weights_step"] is not None:
-            row["delta"] = f"delta-{name}.safetensors"
-            save_run_delta(model, out_dir / row["delta"], row, base, task, config)
-        if row["stopped"] == "interrupted":  # Ctrl-C while it trained: its row shows it as it was then
-            interrupted = name
-            add(row)
-            break
-        add(row)
-        resume.forget_checkpoint(out_dir, name)
+        resume.forget_checkpoint(out_dir, seeds.run_name(name, run_seeds[-1], config.seeds))
     if config.baselines and task.kind == "classification" and interrupted is None:
         add(majority_row(task))
     path = record("interrupted" if interrupted else "finished")

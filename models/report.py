@@ -13,42 +13,68 @@ matplotlib.use("Agg")  # files only: no window, works on a server
 import matplotlib.pyplot as plt  # noqa: E402
 
 
-def shown(key, text):
+def shown(key, text, spread=None):
     """row -> text(row[key]), "-" where the row has no such value (a baseline has no s/step), and a
-    diverged run's NaN or infinity as plain "nan" / "inf" (not "nan%" or "+nan")."""
-    return lambda r: "-" if r.get(key) is None else text(r[key]) if math.isfinite(r[key]) else str(r[key])
+    diverged run's NaN or infinity as plain "nan" / "inf" (not "nan%" or "+nan"). spread: how to write
+    the standard deviation over seeds (row[key + "_std"], models/seeds.py), after a "±"."""
+    def cell(row):
+        value, std = row.get(key), row.get(f"{key}_std")
+        if value is None:
+            return "-"
+        if not math.isfinite(value):
+            return str(value)
+        return text(value) + (f" ±{spread(std)}" if spread and std is not None and math.isfinite(std) else "")
+    return cell
 
 
-COLUMNS = [  # (header, width, row -> text)
-    ("mode", 15, lambda r: r["mode"]),
-    ("trainable", 10, lambda r: f"{r['trainable']:,}"),
+def percent(v):
+    return f"{100 * v:.1f}%"
+
+
+def points(v):  # a spread of percentages, in percentage points
+    return f"{100 * v:.1f}"
+
+
+def three(v):
+    return f"{v:.3f}"
+
+
+def two(v):
+    return f"{v:.2f}"
+
+
+COLUMNS = [  # (header, width, row -> text, extra width for the spread over seeds)
+    ("mode", 15, lambda r: r["mode"], 0),
+    ("trainable", 10, lambda r: f"{r['trainable']:,}", 0),
     ("%", 6, lambda r: f"{r['trainable_pct']:.1f}" if r["trainable_pct"] >= 0.1 or not r["trainable"]
-     else f"{r['trainable_pct']:.2f}"),
-    ("s/step", 7, shown("seconds_per_step", lambda v: f"{v:.3f}")),
-    ("peak MiB", 8, shown("peak_mib", lambda v: f"{v:.1f}")),
+     else f"{r['trainable_pct']:.2f}", 0),
+    ("s/step", 7, shown("seconds_per_step", three), 0),
+    ("peak MiB", 8, shown("peak_mib", lambda v: f"{v:.1f}"), 0),
 ]
 ACCURACY_COLUMNS = [
-    ("val acc", 8, shown("val_accuracy", lambda v: f"{100 * v:.1f}%")),
-    ("val F1", 7, shown("val_macro_f1", lambda v: f"{v:.3f}")),
-    ("test acc", 8, shown("test_accuracy", lambda v: f"{100 * v:.1f}%")),
+    ("val acc", 8, shown("val_accuracy", percent, points), 5),
+    ("val F1", 7, shown("val_macro_f1", three, three), 7),
+    ("test acc", 8, shown("test_accuracy", percent, points), 5),
 ]
 QA_COLUMNS = [  # the same scores, under their QA names: exact match and word F1 of the answers
-    ("val EM", 8, shown("val_accuracy", lambda v: f"{100 * v:.1f}%")),
-    ("val F1", 7, shown("val_macro_f1", lambda v: f"{v:.3f}")),
-    ("test EM", 8, shown("test_accuracy", lambda v: f"{100 * v:.1f}%")),
+    ("val EM", 8, shown("val_accuracy", percent, points), 5),
+    ("val F1", 7, shown("val_macro_f1", three, three), 7),
+    ("test EM", 8, shown("test_accuracy", percent, points), 5),
 ]
 LM_COLUMNS = [
-    ("val loss", 8, shown("val_loss", lambda v: f"{v:.3f}")),
-    ("val ppl", 8, shown("val_perplexity", lambda v: f"{v:.2f}")),
-    ("test ppl", 8, shown("test_perplexity", lambda v: f"{v:.2f}")),
+    ("val loss", 8, shown("val_loss", three, three), 7),
+    ("val ppl", 8, shown("val_perplexity", two, two), 6),
+    ("test ppl", 8, shown("test_perplexity", two, two), 6),
 ]
-FORGETTING_COLUMN = ("forgetting", 10, shown("forgetting", lambda v: f"{round(v, 3) + 0.0:+.3f}"))  # no "-0.000"
+FORGETTING_COLUMN = ("forgetting", 10, shown("forgetting", lambda v: f"{round(v, 3) + 0.0:+.3f}", three), 7)  # no "-0.000"
 
 
-def columns(kind, test=True):
-    """test=False: without the test score (finetune scores the test set once, for the chosen setting)."""
+def columns(kind, test=True, spread=False):
+    """[(header, width, row -> text)]. test=False: without the test score (finetune scores the test set
+    once, for the chosen setting); spread: the rows are means over seeds, with "± std" in the scores."""
     scores = {"lm": LM_COLUMNS, "qa": QA_COLUMNS}.get(kind, ACCURACY_COLUMNS)
-    return COLUMNS + (scores if test else scores[:-1]) + [FORGETTING_COLUMN]
+    chosen = COLUMNS + (scores if test else scores[:-1]) + [FORGETTING_COLUMN]
+    return [(name, width + extra * spread, cell) for name, width, cell, extra in chosen]
 
 
 def aligned(cells, widths):
@@ -63,16 +89,16 @@ def aligned(cells, widths):
     return text
 
 
-def table_header(kind="classification", test=True):
-    return aligned(*zip(*((name, width) for name, width, _ in columns(kind, test))))
+def table_header(kind="classification", test=True, spread=False):
+    return aligned(*zip(*((name, width) for name, width, _ in columns(kind, test, spread))))
 
 
-def table_row(row, kind="classification", test=True):
-    return aligned(*zip(*((cell(row), width) for _, width, cell in columns(kind, test))))
+def table_row(row, kind="classification", test=True, spread=False):
+    return aligned(*zip(*((cell(row), width) for _, width, cell in columns(kind, test, spread))))
 
 
-def table(rows, kind="classification"):
-    return "\n".join([table_header(kind)] + [table_row(r, kind) for r in rows])
+def table(rows, kind="classification", spread=False):
+    return "\n".join([table_header(kind, spread=spread)] + [table_row(r, kind, spread=spread) for r in rows])
 
 
 def class_details(per_class, confusion_matrix, labels):
@@ -138,9 +164,14 @@ def plot_curves(rows, path, kind="classification", run=None):
     for ax, (key, label, factor) in zip(axes[0], panels):
         for row in rows:
             if row.get("curve"):
-                ax.plot([p["step"] for p in row["curve"]], [factor * p[key] for p in row["curve"]], marker="o",
-                        markersize=3, label=row["mode"], color=colors[row["mode"]],
+                steps, values = [p["step"] for p in row["curve"]], [factor * p[key] for p in row["curve"]]
+                ax.plot(steps, values, marker="o", markersize=3, label=row["mode"], color=colors[row["mode"]],
                         linestyle="--" if row["mode"] == "scratch" else "-")
+                spread = [factor * p[f"{key}_std"] for p in row["curve"] if finite(p.get(f"{key}_std"))]
+                if len(spread) == len(values):  # a mean over seeds: one standard deviation either side
+                    ax.fill_between(steps, [v - s for v, s in zip(values, spread)],
+                                    [v + s for v, s in zip(values, spread)], color=colors[row["mode"]], alpha=0.15,
+                                    linewidth=0)
             elif not row["trainable"] and finite(row.get(key)):
                 ax.axhline(factor * row[key], label=row["mode"], **BASELINE)
         ax.set(xlabel="training step", ylabel=label, title=f"Fine-tuning modes: {label}")
@@ -196,6 +227,9 @@ def plot_score_vs_parameters(rows, path, kind="classification", split="val", run
             continue
         if row["trainable"]:
             columns.setdefault(row["trainable"], []).append((factor * row[key], row["mode"]))
+            if finite(row.get(f"{key}_std")):  # a mean over seeds: a bar of one standard deviation either side
+                ax.errorbar(row["trainable"], factor * row[key], yerr=factor * row[f"{key}_std"], capsize=3,
+                            color=colors[row["mode"]], linewidth=1, zorder=2)
         else:
             ax.axhline(factor * row[key], **BASELINE)
             ax.annotate(row["mode"], (0.01, factor * row[key]), xycoords=("axes fraction", "data"), xytext=(0, 3),

@@ -5,7 +5,8 @@ Such a run keeps its folder up to date as it goes, so that nothing finished is l
 
     results.json                  rewritten after every row; its "state" is "running" until the
                                   run ends ("finished") or Ctrl-C stops it ("interrupted")
-    checkpoint-<run>.safetensors  the row in training (a mode, or a setting of a sweep): written at
+    checkpoint-<run>.safetensors  the row in training (a mode, a mode's seed with --seeds, or a
+                                  setting of a sweep): written at
                                   each of its evaluations (models/train.py), deleted once its row is
                                   in results.json
     delta.safetensors             finetune: the best setting so far
@@ -61,13 +62,20 @@ def config_from(record):
 
     saved = dict(record["settings"])
     saved["augment_keep"] = tuple(saved["augment_keep"])
-    return CompareConfig(**{f.name: saved[f.name] for f in dataclasses.fields(CompareConfig)})
+    return CompareConfig(**{f.name: saved[f.name] for f in dataclasses.fields(CompareConfig) if f.name in saved})
 
 
 def finished_rows(record):
     """The rows that ran to their end (not the one Ctrl-C stopped), with JSON's nulls back as NaN
     where a score was NaN (a diverged run's), as the table printed them first."""
     return [restore_nans(row) for row in record["rows"] if row.get("stopped") != "interrupted"]
+
+
+def finished_runs(record):
+    """compare's runs that ran to their end, by (mode, seed): with --seeds, the runs inside each row
+    (models/seeds.py); the pretrained language model's row has no seed (None)."""
+    return {(run["mode"], run.get("seed")): restore_nans(run) for row in record["rows"] for run in row.get("runs", [row])
+            if run.get("stopped") != "interrupted"}
 
 
 def restore_nans(row):

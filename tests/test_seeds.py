@@ -1,0 +1,154 @@
+"""`minigrad compare --seeds N`: each mode trained with N seeds, its row their mean and standard deviation."""
+import json
+import math
+
+import pytest
+
+from models import data, report
+from models.cli import main
+from models.seeds import aggregate, mean_and_std, run_name
+
+from test_resume import stop_at_step
+
+
+def run(seed, accuracy, steps=(2, 4), stopped=None, peak=10.0, seconds=0.5, forgetting=0.01):
+    """A run's row as compare writes it, with made-up scores."""
+    return {"mode": "lora", "seed": seed, "options": {"r": 8}, "lr": 5e-3, "optimizer": "adamw", "weight_decay": 0.0,
+            "steps": 4, "batch_size": 32, "trainable": 8322, "total": 245380, "trainable_pct": 3.4,
+            "seconds_per_step": seconds, "peak_mib": peak, "val_loss": 1 - accuracy, "val_accuracy": accuracy,
+            "val_per_class": [{"f1": accuracy}], "test_accuracy": accuracy - 0.1, "forgetting": forgetting,
+            "stopped": stopped, "steps_done": steps[-1], "weights_step": steps[-1], "log": f"log-lora-seed{seed}.jsonl",
+            "curve": [{"step": step, "val_accuracy": accuracy * step / 4} for step in steps]}
+
+
+def test_a_modes_row_is_the_mean_and_sample_deviation_of_its_runs():
+    runs = [run(0, 0.8, seconds=0.4, peak=10.0), run(1, 0.9, seconds=0.5, peak=12.0), run(2, 1.0, seconds=0.9)]
+    row = aggregate(runs)
+    assert row["val_accuracy"] == pytest.approx(0.9) and row["val_accuracy_std"] == pytest.approx(0.1)  # n - 1
+    assert row["test_accuracy"] == pytest.approx(0.8) and row["test_accuracy_std"] == pytest.approx(0.1)
+    assert row["forgetting"] == pytest.approx(0.01) and row["forgetting_std"] == pytest.approx(0.0)
+    assert row["seconds_per_step"] == pytest.approx(0.6) and row["peak_mib"] == 12.0  # the largest peak
+    assert (row["mode"], row["trainable"], row["options"], row["seeds"]) == ("lora", 8322, {"r": 8}, [0, 1, 2])
+    assert row["runs"] == runs and "val_per_class" not in row  # the details stay in each run's own row
+    assert row["curve"] == [{"step": 2, "val_accuracy": pytest.approx(0.45), "val_accuracy_std": pytest.approx(0.05)},
+                            {"step": 4, "val_accuracy": pytest.approx(0.9), "val_accuracy_std": pytest.approx(0.1)}]
+    assert row["stopped"] is None
+
+
+def test_the_mean_curve_keeps_the_steps_every_run_evaluated_and_a_stop_is_reported():
+    early = run(1, 0.9, steps=(2,), stopped="early stopping")
+    row = aggregate([run(0, 0.8, steps=(2, 4)), early])
+    assert [point["step"] for point in row["curve"]] == [2]
+    assert row["stopped"] is None  # early stopping is a run's own choice, not a fault
+    diverged = {**run(2, 0.5, stopped="non-finite loss"), "val_accuracy": math.nan}
+    row = aggregate([run(0, 0.8), diverged, run(1, 0.9, stopped="interrupted")])
+    assert row["stopped"] == "interrupted"  # the most telling reason any run gave
+    assert math.isnan(row["val_accuracy"]) and math.isnan(row["val_accuracy_std"])  # a diverged run shows
+
+
+def test_one_value_has_no_deviation_and_a_missing_score_none():
+    assert mean_and_std([0.7]) == (0.7, None)
+    assert mean_and_std([0.7, None]) == (None, None)
+    assert run_name("lora", 3, 1) == "lora" and run_name("lora", 3, 2) == "lora-seed3"
+
+
+def test_the_table_writes_the_deviation_after_the_mean():
+    row = aggregate([run(0, 0.8), run(1, 0.9)])
+    cells = report.table_row(row, spread=True)
+    assert "85.0% ±7.1" in cells and "75.0% ±7.1" in cells and "+0.010 ±0.000" in cells
+    assert "±" not in report.table_row(run(0, 0.8))  # a single run has no spread
+    header, line = report.table_header(spread=True), report.table_row(row, spread=True)
+    assert header.index("val acc") + len("val acc") == line.index("85.0% ±7.1") + len("85.0% ±7.1")  # aligned
+
+
+def results(folder):
+    return json.loads((folder / "results.json").read_text())
+
+
+def without_timing(value, *others):
+    """A row (and the runs inside it) without what differs from one run of the program to the next: time,
+    memory, and the name of its log file (a single-seed run's is log-<mode>.jsonl); and without others."""
+    left_out = ("seconds_per_step", "peak_mib", "log", *others)
+    if isinstance(value, dict):
+        return {k: without_timing(v, *others) for k, v in value.items() if k not in left_out}
+    if isinstance(value, list):
+        return [without_timing(v, *others) for v in value]
+    return value
+
+
+COMPARE = ["compare", "--modes", "head,lora", "--steps", "4", "--eval-every", "2", "--no-baselines"]
+
+
+def write_task(folder):
+    """The bundled sentiment task (a few hundred of its examples) as the user's own files: a run's --seed
+    then changes only the run (new weights, batch order), not the data, as in a run over seeds."""
+    import csv
+
+    task = data.load_task("sentiment")
+    files = []
+    for split, count in (("train", 300), ("valid", 100), ("test", 100)):
+        path = folder / f"{split}.csv"
+        with path.open("w", newline="") as file:
+            writer = csv.writer(file)
+            writer.writerow(["text", "label"])
+            writer.writerows((e.text, task.labels[e.label]) for e in getattr(task, split)[:count])
+        files += [f"--{split}", str(path)]
+    return files
+
+
+def test_each_seed_is_the_run_that_seed_gives_alone(tmp_path, capsys):
+    own = COMPARE + write_task(tmp_path)
+    assert main(own + ["--seeds", "2", "--seed", "3", "--out", str(tmp_path / "both")]) == 0
+    out = capsys.readouterr().out
+    assert "2 seeds each (rows: mean ± standard deviation)" in out and "±" in out.split("mode")[1]
+    assert main(own + ["--seed", "3", "--out", str(tmp_path / "three")]) == 0
+    assert main(own + ["--seed", "4", "--out", str(tmp_path / "four")]) == 0
+    rows, alone = results(tmp_path / "both")["rows"], [results(tmp_path / name)["rows"] for name in ("three", "four")]
+    for index, row in enumerate(rows):
+        assert row["seeds"] == [3, 4]
+        # forgetting is measured on reviews --seed draws: a run over seeds keeps the first seed's draw
+        assert without_timing(row["runs"], "forgetting") == without_timing([alone[0][index], alone[1][index]],
+                                                                           "forgetting")
+        accuracies = [alone[0][index]["val_accuracy"], alone[1][index]["val_accuracy"]]
+        assert row["val_accuracy"] == pytest.approx(sum(accuracies) / 2)
+        assert row["val_accuracy_std"] == pytest.approx(abs(accuracies[0] - accuracies[1]) / math.sqrt(2))
+    assert accuracies[0] != accuracies[1]  # the seeds differ: the spread is not a constant 0
+    logs = sorted(path.name for path in (tmp_path / "both").glob("log-*"))
+    assert logs == ["log-head-seed3.jsonl", "log-head-seed4.jsonl", "log-lora-seed3.jsonl", "log-lora-seed4.jsonl"]
+    assert (tmp_path / "both" / "curves.png").is_file()
+
+
+def test_the_data_is_the_one_seed_gives_for_every_run(tmp_path):
+    """The bundled tasks are drawn with --seed: every run over seeds is scored on that draw."""
+    assert main(COMPARE + ["--modes", "head", "--seeds", "2", "--seed", "3", "--out", str(tmp_path / "both")]) == 0
+    assert main(COMPARE + ["--modes", "head", "--seed", "3", "--out", str(tmp_path / "three")]) == 0
+    first = results(tmp_path / "both")["rows"][0]["runs"][0]
+    assert without_timing(first) == without_timing(results(tmp_path / "three")["rows"][0])
+
+
+@pytest.mark.parametrize("stop", [KeyboardInterrupt, RuntimeError], ids=["ctrl-c", "crash"])
+def test_a_resumed_run_over_seeds_keeps_the_seeds_that_finished(tmp_path, monkeypatch, capsys, stop):
+    whole, stopped = tmp_path / "whole", tmp_path / "stopped"
+    seeded = COMPARE + ["--seeds", "2"]
+    assert main(seeded + ["--out", str(whole)]) == 0
+    stop_at_step(4 + 4 + 4 + 3, monkeypatch, stop)  # lora's second seed, after its step-2 checkpoint
+    assert main(seeded + ["--out", str(stopped)]) == (130 if stop is KeyboardInterrupt else 2)
+    unfinished = results(stopped)["rows"][-1]
+    assert unfinished["mode"] == "lora" and unfinished["runs"][0]["seed"] == 0  # the first seed is on disk
+    assert (stopped / "checkpoint-lora-seed1.safetensors").is_file()
+    assert not (stopped / "checkpoint-lora-seed0.safetensors").exists()
+    if stop is KeyboardInterrupt:
+        assert "lora-seed1: interrupted after 2 steps" in capsys.readouterr().out
+    monkeypatch.undo()
+    capsys.readouterr()
+
+    assert main(["compare", "--resume", str(stopped)]) == 0
+    assert "resuming: 3 runs done before the stop" in capsys.readouterr().out
+    assert without_timing(results(stopped)["rows"]) == without_timing(results(whole)["rows"])
+    assert not list(stopped.glob("checkpoint-*"))
+
+
+def test_seeds_must_be_at_least_one(capsys):
+    with pytest.raises(SystemExit):
+        main(COMPARE + ["--seeds", "0"])
+    assert "argument --seeds: expected a value >= 1, got 0" in capsys.readouterr().err
