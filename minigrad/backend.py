@@ -401,10 +401,13 @@ def keep_freed_memory():
 keep_freed_memory()
 
 _generators = {}
+_seed = 0  # the last manual_seed's, which restart_generator starts from
 
 
 def manual_seed(seed):
     """Seed every device's generator, so runs are reproducible."""
+    global _seed
+    _seed = seed
     _generators["cpu"] = np.random.default_rng(seed)
     if cuda_is_available():
         _generators["cuda"] = cupy.random.default_rng(seed)
@@ -428,6 +431,14 @@ def generator(device="cpu", chosen=None):
         xp = xp_for(device)
         _generators[device] = xp.random.default_rng(0)
     return _generators[device]
+
+
+def restart_generator(device, key):
+    """Start a device's generator afresh, from the manual seed and key (an int, e.g. a training step).
+    For the GPU, whose generator cannot be saved (CuPy: "random states cannot be serialized"): a
+    checkpoint restarts it at its step, and a run resumed from that checkpoint restarts it the same
+    way, so both draw the same numbers (dropout masks) from there on."""
+    _generators[check_device(device)] = xp_for(device).random.default_rng([_seed, key])
 
 
 def cpu_generator_state():

@@ -17,12 +17,14 @@ nothing to go back to, and result.weights_step says so (None).
 A checkpoint (written at every evaluation, so it is the latest state) holds the
 weights that train (all of them in pretraining; a fine-tuning mode's own, as the
 frozen rest is the base model's: see trained_state), the optimizer's buffers,
-the schedule's position, the CPU's random state (dropout masks) and where early
-stopping stands (the best validation loss, its step and, where they are not the
-latest, its weights); `train(..., resume=path)` restores them all and skips the
-batches the first steps used, so an interrupted run continues exactly as if it had never stopped (given the same batches: the
-same data and seed; on a GPU the dropout masks differ). Its JSONL log is appended
-to, and holds every evaluation once.
+the schedule's position, the CPU's random state (dropout masks; a GPU's generator,
+whose state cannot be saved, restarts from the seed and the step instead: see
+restart_device_generator) and where early stopping stands (the best validation
+loss, its step and, where they are not the latest, its weights);
+`train(..., resume=path)` restores them all and skips the batches the first steps
+used, so an interrupted run continues exactly as if it had never stopped (given the
+same batches: the same data and seed). Its JSONL log is appended to, and holds
+every evaluation once.
 """
 import itertools
 import json
@@ -171,6 +173,16 @@ def save_checkpoint(path, model, optimizer, schedule, step, metadata=None, best_
         **(metadata or {}), "step": str(step), "schedule": json.dumps(schedule.state_dict()),
         "cpu_random_state": json.dumps(backend.cpu_generator_state()),
         "optimizer": json.dumps({"numbers": numbers, "param_groups": state["param_groups"]})})
+    restart_device_generator(model, step)
+
+
+def restart_device_generator(model, step):
+    """On a GPU, whose generator's state a checkpoint cannot hold, restart it at every checkpoint's step
+    (backend.restart_generator): a run resumed there draws the dropout masks the whole run drew. The
+    CPU's state is saved as it is (cpu_random_state), so CPU runs draw as if never checkpointed."""
+    device = next(iter(model.parameters())).device
+    if device != "cpu":
+        backend.restart_generator(device, step)
 
 
 def load_checkpoint(path, model, optimizer, schedule):
@@ -190,6 +202,7 @@ def load_checkpoint(path, model, optimizer, schedule):
     optimizer.load_state_dict({"state": state, "param_groups": saved["param_groups"]})
     schedule.load_state_dict(json.loads(metadata["schedule"]))
     backend.set_cpu_generator_state(json.loads(metadata["cpu_random_state"]))
+    restart_device_generator(model, int(metadata["step"]))
     best = {k[len(BEST_PREFIX):]: v for k, v in tensors.items() if k.startswith(BEST_PREFIX)}
     return metadata, best or None
 
