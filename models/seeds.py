@@ -1,4 +1,5 @@
-"""`minigrad compare --seeds N`: every mode trained N times, and its row the mean and spread of the N.
+"""`--seeds N`: every mode of `minigrad compare` (every setting of `minigrad finetune`) trained N times,
+and its row the mean and spread of the N.
 
 On a small data set, which mode "wins" can be down to luck: the seed draws the new weights (a head,
 LoRA's A, a prompt's rows), the order of the batches and the dropout masks, and fine-tuning is known

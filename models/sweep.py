@@ -7,16 +7,18 @@ Each grid point is trained from the same pretrained weights on the same batches;
 the best one by validation accuracy (then validation loss) is kept, scored on the
 test set (it alone: the test set plays no part in the choice), and saved as a small
 delta file -- only the parameters it trained -- that `minigrad predict` (or
-`models.finetune.load_delta`) puts back on the pretrained model.
+`models.finetune.load_delta`) puts back on the pretrained model. With --seeds N each
+point trains N times and is judged by the mean of its runs (models/seeds.py).
 """
 import itertools
 import math
 import re
+import shutil
 from dataclasses import replace
 from pathlib import Path
 
 from minigrad import backend
-from models import resume, tasks
+from models import resume, seeds, tasks
 from models.compare import (batch_options, check_before_training, check_modes_fit, run_mode, save_run_delta, scores,
                             start_run, task_record)
 from models.finetune import MODES, load_delta, mode_options
@@ -125,9 +127,15 @@ def finetune(config, mode, out_dir, grid=(), on_start=None, on_row=None, progres
     """Train `mode` at every grid point; keep, test and save the best. Returns (rows, best, results path,
     what Ctrl-C stopped, a grid point's name or "the test set", or None: the best so far is kept).
     on_start(config, task, forgetting, notes), on_row(row) and progress as in models.compare.compare; each
-    point's evaluations go to out_dir/log-<n>.jsonl (n counts the points from 1). out_dir keeps the best
-    setting so far as delta.safetensors, and results.json up to date (models/resume.py); resumed: the
-    results.json of an unfinished run there, to continue (config, mode and grid must be its own)."""
+    point's evaluations go to out_dir/log-<n>.jsonl (n counts the points from 1; log-<n>-seed<seed>.jsonl
+    with config.seeds > 1). out_dir keeps the best setting so far as delta.safetensors, and results.json
+    up to date (models/resume.py); resumed: the results.json of an unfinished run there, to continue
+    (config, mode and grid must be its own).
+
+    With config.seeds > 1 every point trains once per seed (models/seeds.py) and is judged by the mean of
+    its runs; the model saved (and tested) is the chosen point's run with the best validation score, whose
+    seed the row records as "saved_seed". While a point trains, its best run so far waits in
+    candidate-<n>.safetensors."""
     settings = config  # as given, what a resumed run starts from again
     base, task, config, forgetting, notes = start_run(replace(config, modes=[mode]))
     points = [(point, at_point(config, mode, point)) for point in grid or [{}]]
@@ -136,7 +144,7 @@ def finetune(config, mode, out_dir, grid=(), on_start=None, on_row=None, progres
         check_modes_fit(base, task, run_config)  # and its mode options against the model (r=0, ...)
     if on_start:
         on_start(config, task, forgetting, notes)
-    done = resume.finished_rows(resumed) if resumed else []
+    recorded = resume.recorded_rows(resumed) if resumed else []  # by point: as they were when the run stopped
     rows, best, best_model = [], None, None
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -144,39 +152,69 @@ def finetune(config, mode, out_dir, grid=(), on_start=None, on_row=None, progres
     interrupted = None  # the grid point Ctrl-C stopped
     development = replace(task, test=[])  # the test set scores the chosen setting alone, once, at the end
 
-    def record(state):
+    def record(state, unfinished=()):
         return write_results(out_dir, command="finetune", state=state, mode=mode, grid=list(grid), settings=settings,
-                             config=config,
-                             notes=notes, forgetting_measure=forgetting.measure, task=task_record(task), rows=rows,
-                             best=best, interrupted=interrupted, delta=str(delta) if delta.is_file() else None)
+                             config=config, notes=notes, forgetting_measure=forgetting.measure,
+                             task=task_record(task), rows=rows + list(unfinished), best=best, interrupted=interrupted,
+                             delta=str(delta) if delta.is_file() else None)
 
     record("running")  # from now on the folder holds a run that --resume can continue
     for n, (point, run_config) in enumerate(points, start=1):
-        if n <= len(done):  # it finished before the run was stopped: its row, and the best so far, as they were
-            row = done[n - 1]
-        else:
-            try:
-                row, model = run_mode(mode, base, development, run_config, forgetting, progress,
-                                      out_dir / f"log-{n}.jsonl", resume.checkpoint_path(out_dir, n),
-                                      resume.checkpoint_to_resume(out_dir, n) if resumed else None)
-            except KeyboardInterrupt:  # outside its training (while it was prepared or scored): it has no row
+        finished = resume.finished_by_seed(recorded[n - 1]) if n <= len(recorded) else {}
+        if len(finished) == config.seeds:  # it finished before the stop: its row as it was then
+            rows.append(recorded[n - 1])
+            if on_row:
+                on_row(recorded[n - 1])
+            if best is None or better(recorded[n - 1], best):
+                best, best_model = recorded[n - 1], None  # its model is in the delta
+            continue
+        candidate, runs, chosen, chosen_model = out_dir / f"candidate-{n}.safetensors", [], None, None
+        for seed in range(config.seed, config.seed + config.seeds):
+            run, earlier = seeds.run_name(n, seed, config.seeds), finished.get(seed)
+            if earlier:
+                runs.append(earlier)
+            else:
+                try:
+                    row, model = run_mode(mode, base, development, replace(run_config, seed=seed), forgetting, progress,
+                                          out_dir / f"log-{run}.jsonl", resume.checkpoint_path(out_dir, run),
+                                          resume.checkpoint_to_resume(out_dir, run) if resumed else None)
+                except KeyboardInterrupt:  # outside its training (while it was prepared or scored): it has no row
+                    interrupted = point_name(point)
+                    break
+                row["point"] = point
+                runs.append(row)
+            if chosen is None or better(runs[-1], chosen):  # the point's best run so far: its model waits on disk
+                chosen, chosen_model = runs[-1], None if earlier else model
+                if chosen_model is not None and chosen["weights_step"] is not None:
+                    save_run_delta(chosen_model, candidate, chosen, base, task, config)
+                elif chosen_model is not None:  # diverged before any evaluation: no weights to save
+                    candidate.unlink(missing_ok=True)
+            if runs[-1]["stopped"] == "interrupted":  # Ctrl-C: keep the best so far, run no more
                 interrupted = point_name(point)
                 break
-            row["point"] = point
+            if len(runs) < config.seeds:  # the point is not done, but its runs so far are safe on disk
+                record("running", unfinished=[row_of(runs, config.seeds, point)])
+                resume.forget_checkpoint(out_dir, run)
+        if not runs:
+            break
+        row = row_of(runs, config.seeds, point)
+        row["saved_seed"], row["weights_step"] = chosen["seed"], chosen["weights_step"]  # of the model it keeps
+        if len(runs) < config.seeds:  # Ctrl-C between seeds: below any setting that ran them all
+            row["stopped"] = "interrupted"
         rows.append(row)
         if on_row:
             on_row(row)
         if best is None or better(row, best):
-            best, best_model = row, None if n <= len(done) else model  # an earlier run's best: in the delta
-            if best_model is not None and row["weights_step"] is not None:
-                save_run_delta(model, delta, row, base, task, config)
-            elif best_model is not None:  # diverged before any evaluation: no weights to save
+            best, best_model = row, chosen_model
+            if candidate.is_file():
+                copy_atomically(candidate, delta)
+            else:  # its chosen run diverged before any evaluation: no weights to save
                 delta.unlink(missing_ok=True)
-        if row["stopped"] == "interrupted":  # Ctrl-C: keep the best so far, run no more points
-            interrupted = point_name(point)
+        if interrupted:  # the candidate stays: the resumed run finishes this setting
             break
+        candidate.unlink(missing_ok=True)
         record("running")  # the rows so far are safe on disk: --resume continues after them
-        resume.forget_checkpoint(out_dir, n)
+        resume.forget_checkpoint(out_dir, seeds.run_name(n, config.seed + config.seeds - 1, config.seeds))
     if best is None:  # stopped before any point had a score: nothing to save
         raise KeyboardInterrupt
     usable = best["weights_step"] is not None  # diverged before any evaluation: no weights to test or save
@@ -192,3 +230,16 @@ def finetune(config, mode, out_dir, grid=(), on_start=None, on_row=None, progres
             interrupted = "the test set"
     path = record("interrupted" if interrupted else "finished")
     return rows, best, path, interrupted
+
+
+def copy_atomically(source, target):
+    """target becomes a copy of source, all at once: a crash midway leaves the old target."""
+    temporary = target.with_suffix(".tmp")
+    shutil.copyfile(source, temporary)
+    temporary.replace(target)
+
+
+def row_of(runs, count, point):
+    """A grid point's row: its one run, or the mean of its runs over seeds (models/seeds.py)."""
+    row = runs[0] if count == 1 else seeds.aggregate(runs)
+    return {**row, "point": point}

@@ -38,7 +38,7 @@ EXPECTED = {
         "greedy            :", "top-k 5 (temp 1)  :",
     ],
     "10_finetune_modes.py": ["trainable", "val acc", "forgetting", "majority", "head ", "lora ",
-                             "confusion matrix", "macro F1"],
+                             "confusion matrix", "macro F1", "luck or a real difference?", "mean "],
     "11_overfitting.py": [
         "(keeping the label words: 0)", "early stopping", "weight decay 1.0", "augment, keep labels",
         "lower test loss than no remedy", "higher test accuracy than no remedy",

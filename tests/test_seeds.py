@@ -152,3 +152,49 @@ def test_seeds_must_be_at_least_one(capsys):
     with pytest.raises(SystemExit):
         main(COMPARE + ["--seeds", "0"])
     assert "argument --seeds: expected a value >= 1, got 0" in capsys.readouterr().err
+
+
+SWEEP = ["finetune", "--mode", "lora", "--option", "r=2", "--sweep", "lr=1e-2,3e-3", "--steps", "4", "--eval-every", "2",
+         "--seeds", "2"]
+
+
+def validation_accuracy_of(delta):
+    """The validation accuracy of the model a delta rebuilds on the shipped model."""
+    from models import pretrained, tasks
+    from models.finetune import load_delta
+
+    base = pretrained.load("tiny")
+    task = data.load_task("sentiment")
+    model = load_delta(base, delta)
+    return tasks.evaluate(model, task.valid, base.tokenizer, 2, {"max_len": 48, "device": "cpu"})["accuracy"]
+
+
+def test_a_sweep_over_seeds_picks_by_the_mean_and_saves_that_settings_best_run(tmp_path, capsys):
+    assert main(SWEEP + ["--out", str(tmp_path)]) == 0
+    out = capsys.readouterr().out
+    record = results(tmp_path)
+    rows, best = record["rows"], record["best"]
+    assert [row["seeds"] for row in rows] == [[0, 1], [0, 1]]
+    assert best["point"] == max(rows, key=lambda row: row["val_accuracy"])["point"]  # by the mean
+    runs = best["runs"]
+    saved = max(runs, key=lambda run: (run["val_accuracy"], -run["val_loss"]))
+    assert best["saved_seed"] == saved["seed"]
+    assert validation_accuracy_of(tmp_path / "delta.safetensors") == saved["val_accuracy"]  # that run's model
+    assert f"over 2 seeds; saved: seed {saved['seed']}'s model (val {100 * saved['val_accuracy']:.1f}%)" in out
+    assert not list(tmp_path.glob("candidate-*"))  # only the chosen setting's model is kept
+
+
+def test_a_sweep_over_seeds_resumes_with_the_seeds_that_finished(tmp_path, monkeypatch, capsys):
+    whole, stopped = tmp_path / "whole", tmp_path / "stopped"
+    assert main(SWEEP + ["--out", str(whole)]) == 0
+    stop_at_step(4 + 4 + 4 + 3, monkeypatch)  # the second setting's second seed, after its step-2 checkpoint
+    assert main(SWEEP + ["--out", str(stopped)]) == 130
+    assert (stopped / "candidate-2.safetensors").is_file()  # the second setting's first seed, waiting
+    assert "lr=0.003 (seed 1): interrupted after 2 steps" in capsys.readouterr().out
+    monkeypatch.undo()
+
+    assert main(["finetune", "--resume", str(stopped)]) == 0
+    finished, expected = results(stopped), results(whole)
+    assert without_timing(finished["rows"]) == without_timing(expected["rows"])
+    assert without_timing(finished["best"]) == without_timing(expected["best"])
+    assert validation_accuracy_of(stopped / "delta.safetensors") == validation_accuracy_of(whole / "delta.safetensors")
