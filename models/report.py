@@ -63,8 +63,8 @@ QA_COLUMNS = [  # the same scores, under their QA names: exact match and word F1
 ]
 LM_COLUMNS = [
     ("val loss", 8, shown("val_loss", three, three), 7),
-    ("val ppl", 8, shown("val_perplexity", two, two), 6),
-    ("test ppl", 8, shown("test_perplexity", two, two), 6),
+    ("val ppl", 8, shown("val_perplexity", two, two), 8),
+    ("test ppl", 8, shown("test_perplexity", two, two), 8),
 ]
 FORGETTING_COLUMN = ("forgetting", 10, shown("forgetting", lambda v: f"{round(v, 3) + 0.0:+.3f}", three), 7)  # no "-0.000"
 
