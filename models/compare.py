@@ -533,9 +533,6 @@ def compare(config, out_dir, on_start=None, on_row=None, progress=False, resumed
             on_row(row)
         record("running")  # the rows so far are safe on disk: --resume continues after them
 
-    def row_of(runs):
-        return runs[0] if config.seeds == 1 else seeds.aggregate(runs)
-
     if config.baselines and task.kind == "lm":
         add(done.get(("pretrained", None)) or pretrained_row(base, task, config))
     record("running")  # from now on the folder holds a run that --resume can continue
@@ -562,10 +559,10 @@ def compare(config, out_dir, on_start=None, on_row=None, progress=False, resumed
                 interrupted = run
                 break
             if len(runs) < config.seeds:  # the mode's row is not ready, but its runs so far are safe on disk
-                record("running", unfinished=[row_of(runs)])
+                record("running", unfinished=[seeds.row_of(runs, config.seeds)])
                 resume.forget_checkpoint(out_dir, run)
         if runs:  # Ctrl-C between runs: the row of those that finished (so resume finds them)
-            add(row_of(runs))
+            add(seeds.row_of(runs, config.seeds))
         if interrupted:
             break
         resume.forget_checkpoint(out_dir, seeds.run_name(name, run_seeds[-1], config.seeds))

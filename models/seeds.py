@@ -87,6 +87,11 @@ def mean_curve(curves):
     return points
 
 
+def row_of(runs, seeds):
+    """The table's row for a mode (a setting) run with `seeds` seeds: its one run, or their aggregate."""
+    return runs[0] if seeds == 1 else aggregate(runs)
+
+
 def runs_of(row):
     """The runs behind a row of the table: its own runs where it aggregates several, else itself."""
     return row.get("runs", [row])

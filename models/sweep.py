@@ -193,11 +193,11 @@ def finetune(config, mode, out_dir, grid=(), on_start=None, on_row=None, progres
                 interrupted = point_name(point)
                 break
             if len(runs) < config.seeds:  # the point is not done, but its runs so far are safe on disk
-                record("running", unfinished=[row_of(runs, config.seeds, point)])
+                record("running", unfinished=[{**seeds.row_of(runs, config.seeds), "point": point}])
                 resume.forget_checkpoint(out_dir, run)
         if not runs:
             break
-        row = row_of(runs, config.seeds, point)
+        row = {**seeds.row_of(runs, config.seeds), "point": point}
         row["saved_seed"], row["weights_step"] = chosen["seed"], chosen["weights_step"]  # of the model it keeps
         if len(runs) < config.seeds:  # Ctrl-C between seeds: below any setting that ran them all
             row["stopped"] = "interrupted"
@@ -238,8 +238,3 @@ def copy_atomically(source, target):
     shutil.copyfile(source, temporary)
     temporary.replace(target)
 
-
-def row_of(runs, count, point):
-    """A grid point's row: its one run, or the mean of its runs over seeds (models/seeds.py)."""
-    row = runs[0] if count == 1 else seeds.aggregate(runs)
-    return {**row, "point": point}
