@@ -237,4 +237,3 @@ def copy_atomically(source, target):
     temporary = target.with_suffix(".tmp")
     shutil.copyfile(source, temporary)
     temporary.replace(target)
-
