@@ -109,6 +109,17 @@ def test_compare_on_cuda_end_to_end(fake_cuda, tmp_path, capsys):
     assert rows["head"]["forgetting"] == pytest.approx(0.0, abs=1e-9) and rows["lora"]["trainable"] > 0
 
 
+def test_compare_over_seeds_on_cuda(fake_cuda, tmp_path, capsys):
+    """The means and deviations are host numbers (results.json and the table need them), each seed its own run."""
+    out = tmp_path / "run"
+    assert main(["compare", "--device", "cuda", "--steps", "2", "--modes", "head,prompt", "--seeds", "2",
+                 "--out", str(out)]) == 0, capsys.readouterr().err
+    rows = {row["mode"]: row for row in json.loads((out / "results.json").read_text())["rows"]}
+    assert [run["seed"] for run in rows["prompt"]["runs"]] == [0, 1]
+    assert rows["prompt"]["runs"][0]["val_loss"] != rows["prompt"]["runs"][1]["val_loss"]
+    assert rows["head"]["val_accuracy_std"] >= 0 and "±" in capsys.readouterr().out
+
+
 def test_finetune_on_cuda_saves_a_delta_that_loads_back_on_cuda(fake_cuda, tmp_path, capsys):
     from models.finetune import load_delta
     out = tmp_path / "tune"
