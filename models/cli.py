@@ -394,7 +394,8 @@ def finetune_command(args):
               f"{saved_run(best, 'val_accuracy', '{:.1%}')}{test}")
     split = "test" if best.get("test_per_class") else "val"
     if best.get(f"{split}_per_class"):  # classification and tagging: where the errors are
-        print(f"\nthe best run on the {'test' if split == 'test' else 'validation'} set, class by class:")
+        which = f"seed {best['saved_seed']}'s model" if spread else "the best run"
+        print(f"\n{which} on the {'test' if split == 'test' else 'validation'} set, class by class:")
         print("\n".join(report.class_details(best[f"{split}_per_class"], best[f"{split}_confusion_matrix"], labels)))
     print(f"\nforgetting: {measure}")
     runs = [run for row in rows for run in seeds.runs_of(row)]
