@@ -53,7 +53,7 @@ STOPS = ("interrupted", "non-finite loss")
 
 
 def aggregate(runs):
-    """One row for a mode's runs (two or more), as described above."""
+    """One row for a mode's runs, as described above (one run only where Ctrl-C stopped the others)."""
     first = runs[0]
     row = {key: first[key] for key in ("mode", "options", "lr", "optimizer", "weight_decay", "steps", "batch_size",
                                        "trainable", "total", "trainable_pct")}
