@@ -18,7 +18,7 @@ def run(seed, accuracy, steps=(2, 4), stopped=None, peak=10.0, seconds=0.5, forg
             "seconds_per_step": seconds, "peak_mib": peak, "val_loss": 1 - accuracy, "val_accuracy": accuracy,
             "val_per_class": [{"f1": accuracy}], "test_accuracy": accuracy - 0.1, "forgetting": forgetting,
             "stopped": stopped, "steps_done": steps[-1], "weights_step": steps[-1], "log": f"log-lora-seed{seed}.jsonl",
-            "curve": [{"step": step, "val_accuracy": accuracy * step / 4} for step in steps]}
+            "curve": [{"step": step, "val_loss": 1.0, "val_accuracy": accuracy * step / 4} for step in steps]}
 
 
 def test_a_modes_row_is_the_mean_and_sample_deviation_of_its_runs():
@@ -30,8 +30,10 @@ def test_a_modes_row_is_the_mean_and_sample_deviation_of_its_runs():
     assert row["seconds_per_step"] == pytest.approx(0.6) and row["peak_mib"] == 12.0  # the largest peak
     assert (row["mode"], row["trainable"], row["options"], row["seeds"]) == ("lora", 8322, {"r": 8}, [0, 1, 2])
     assert row["runs"] == runs and "val_per_class" not in row  # the details stay in each run's own row
-    assert row["curve"] == [{"step": 2, "val_accuracy": pytest.approx(0.45), "val_accuracy_std": pytest.approx(0.05)},
-                            {"step": 4, "val_accuracy": pytest.approx(0.9), "val_accuracy_std": pytest.approx(0.1)}]
+    assert row["curve"] == [{"step": 2, "val_loss": 1.0, "val_loss_std": 0.0, "val_accuracy": pytest.approx(0.45),
+                             "val_accuracy_std": pytest.approx(0.05)},
+                            {"step": 4, "val_loss": 1.0, "val_loss_std": 0.0, "val_accuracy": pytest.approx(0.9),
+                             "val_accuracy_std": pytest.approx(0.1)}]
     assert row["stopped"] is None
 
 
@@ -198,3 +200,26 @@ def test_a_sweep_over_seeds_resumes_with_the_seeds_that_finished(tmp_path, monke
     assert without_timing(finished["rows"]) == without_timing(expected["rows"])
     assert without_timing(finished["best"]) == without_timing(expected["best"])
     assert validation_accuracy_of(stopped / "delta.safetensors") == validation_accuracy_of(whole / "delta.safetensors")
+
+
+def drawn_figure(monkeypatch, plot, *args):
+    """The figure a report plot draws (kept open to look at, instead of closed after saving)."""
+    kept = []
+    monkeypatch.setattr(report.plt, "close", kept.append)
+    plot(*args)
+    return kept[0]
+
+
+def test_the_plots_show_the_spread_of_a_mean_and_no_spread_for_one_run(tmp_path, monkeypatch):
+    from matplotlib.collections import PolyCollection
+    from matplotlib.container import ErrorbarContainer
+
+    mean, single = aggregate([run(0, 0.8), run(1, 0.9)]), {**run(0, 0.8), "mode": "head", "trainable": 130}
+    figure = drawn_figure(monkeypatch, report.plot_curves, [mean, single], tmp_path / "curves.png")
+    bands = [c for c in figure.axes[0].collections if isinstance(c, PolyCollection)]
+    assert len(bands) == 1  # lora's band of one standard deviation; head's single run has none
+    at_step_4 = [y for x, y in bands[0].get_paths()[0].vertices if x == 4]  # 85 % ± 7.07 points there
+    assert (min(at_step_4), max(at_step_4)) == (pytest.approx(85 - 7.071, abs=1e-3), pytest.approx(85 + 7.071, abs=1e-3))
+    figure = drawn_figure(monkeypatch, report.plot_score_vs_parameters, [mean, single], tmp_path / "versus.png")
+    bars = [c for c in figure.axes[0].containers if isinstance(c, ErrorbarContainer)]
+    assert len(bars) == 1 and (tmp_path / "versus.png").is_file()
