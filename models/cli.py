@@ -522,6 +522,9 @@ def compare_command(args):
         config, out_dir=out, on_start=start_table, progress=sys.stderr.isatty(), resumed=resumed,
         on_row=lambda row: print(report.table_row(row, kind, spread=config.seeds > 1), flush=True))
     print(f"\nforgetting: {measure}")
+    if config.seeds > 1:
+        print(f"each row: the mean over {config.seeds} seeds ± their sample standard deviation; two rows whose means "
+              "are less than about two deviations apart are not told apart by this run")
     runs = [run for row in rows for run in seeds.runs_of(row)]
     print_stopped(runs, lambda run: seeds.run_name(run["mode"], run.get("seed"), config.seeds), interrupted,
                   f"minigrad compare --resume {out}")

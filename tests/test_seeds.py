@@ -103,6 +103,7 @@ def test_each_seed_is_the_run_that_seed_gives_alone(tmp_path, capsys):
     assert main(own + ["--seeds", "2", "--seed", "3", "--out", str(tmp_path / "both")]) == 0
     out = capsys.readouterr().out
     assert "2 seeds each (rows: mean ± standard deviation)" in out and "±" in out.split("mode")[1]
+    assert "each row: the mean over 2 seeds ± their sample standard deviation" in out
     assert main(own + ["--seed", "3", "--out", str(tmp_path / "three")]) == 0
     assert main(own + ["--seed", "4", "--out", str(tmp_path / "four")]) == 0
     rows, alone = results(tmp_path / "both")["rows"], [results(tmp_path / name)["rows"] for name in ("three", "four")]
