@@ -93,13 +93,14 @@ class NonFiniteLoss(RuntimeError):
 
 def make_optimizer(param_groups, config):
     """param_groups: parameters, or dicts whose "lr_scale" multiplies config.lr (layer-wise rates);
-    frozen parameters are left out. Weight decay applies to matrices only: biases and LayerNorm
+    frozen parameters are left out, but for those of a group that thaws later ("trains_from": see
+    thaw). Weight decay applies to matrices only: biases and LayerNorm
     gains (the 1-d parameters) get none, as in nanoGPT and Hugging Face -- pulling a gain towards 0
     switches its feature off, and a bias is no measure of a model's complexity."""
     param_groups = list(param_groups)
     groups = param_groups if param_groups and isinstance(param_groups[0], dict) else [{"params": param_groups}]
-    groups = [{key: value for key, value in g.items() if key != "lr_scale"}
-              | {"params": [p for p in g["params"] if p.requires_grad]}
+    groups = [{key: value for key, value in g.items() if key not in ("lr_scale", "trains_from")}
+              | {"params": [p for p in g["params"] if p.requires_grad or "trains_from" in g]}
               | ({"lr": config.lr * g["lr_scale"]} if "lr_scale" in g else {}) for g in groups]
     if config.weight_decay:
         groups = [part for group in groups for part in split_by_decay(group)]
@@ -207,9 +208,22 @@ def load_checkpoint(path, model, optimizer, schedule):
     return metadata, best or None
 
 
-def snapshot(model):
-    """A copy of what training changes (for restoring the best weights)."""
-    return {name: p.detach().clone() for name, p in trained_state(model).items()}
+def snapshot(model, trainable=()):
+    """A copy of what training changes (for restoring the best weights), and of the parameters in
+    `trainable` that have yet to thaw (gradual unfreezing): going back puts them back as they were."""
+    waiting = {id(p) for p in trainable}
+    kept = {**trained_state(model), **{name: p for name, p in model.named_parameters() if id(p) in waiting}}
+    return {name: value.detach().clone() for name, value in kept.items()}
+
+
+def thaw(param_groups, step):
+    """Gradual unfreezing: a group with "trains_from": N (layerwise-lr's unfreeze_every) is frozen before
+    step N and trains from it on; other groups are left as they are. Set for a step before it runs, and
+    for a checkpoint's or an evaluation's step when their weights are put back."""
+    for group in param_groups:
+        if isinstance(group, dict) and "trains_from" in group:
+            for parameter in group["params"]:
+                parameter.requires_grad_(step >= group["trains_from"])
 
 
 def training_step(model, loss_fn, batch, optimizer, trainable, clip_norm, step):
@@ -234,8 +248,11 @@ def train(model, loss_fn, batches, config, evaluate=None, param_groups=None, log
     checkpoint this function wrote, to continue from."""
     if param_groups is None:  # a prepared model's own groups (layerwise-lr's rates), else every parameter
         param_groups = getattr(model, "param_groups", None) or model.parameters()
+    param_groups = list(param_groups)
     optimizer = make_optimizer(param_groups, config)
     schedule = make_schedule(optimizer, config)
+    if resume:  # what had thawed by the checkpoint's step is what it holds
+        thaw(param_groups, int(load_metadata(resume).get("step", 0)))
     resumed, resumed_best = load_checkpoint(resume, model, optimizer, schedule) if resume else ({}, None)
     start = int(resumed.get("step", 0))
     best_loss = float(resumed.get("best_valid_loss", resumed.get("valid_loss", math.inf)))
@@ -246,7 +263,7 @@ def train(model, loss_fn, batches, config, evaluate=None, param_groups=None, log
         result.best_step = int(resumed.get("best_step", start))
         result.history = json.loads(resumed.get("history", "[]"))  # the evaluations before the checkpoint
         result.best_eval = next((h for h in result.history if h["step"] == result.best_step), {})
-        best_weights = (resumed_best or snapshot(model)) if config.patience else None
+        best_weights = (resumed_best or snapshot(model, trainable)) if config.patience else None
     good_weights, good_step = None, None  # without early stopping: the last evaluation's, should the loss diverge
     diverged = None  # the NonFiniteLoss that stopped the run
     log = open(log_path, "a") if log_path else None
@@ -257,6 +274,7 @@ def train(model, loss_fn, batches, config, evaluate=None, param_groups=None, log
     try:
         for step in range(start + 1, config.steps + 1):
             started = time.perf_counter()  # time the steps, not the evaluations
+            thaw(param_groups, step)
             with backend.silent_float_errors():  # a diverging run is stopped, and said so, by the NaN guard
                 value = training_step(model, loss_fn, next(batch_iter), optimizer, trainable, config.clip_grad_norm, step)
             schedule.step()
@@ -277,11 +295,11 @@ def train(model, loss_fn, batches, config, evaluate=None, param_groups=None, log
             if metrics["loss"] < best_loss:
                 best_loss, waited = metrics["loss"], 0
                 result.best_step, result.best_eval = step, metrics
-                best_weights = snapshot(model) if config.patience else None
+                best_weights = snapshot(model, trainable) if config.patience else None
             else:
                 waited += 1
             if not config.patience and math.isfinite(metrics["loss"]):
-                good_weights, good_step = snapshot(model), step
+                good_weights, good_step = snapshot(model, trainable), step
             if checkpoint_path and math.isfinite(metrics["loss"]):  # atomic: a crash keeps the one before
                 save_checkpoint(checkpoint_path, model, optimizer, schedule, step,
                                 {**(checkpoint_metadata or {}), "valid_loss": repr(metrics["loss"]),
@@ -309,6 +327,8 @@ def train(model, loss_fn, batches, config, evaluate=None, param_groups=None, log
         result.weights_step = good_step
     elif diverged:
         result.weights_step = None
+    if result.weights_step:  # the groups that had thawed by then are what these weights trained
+        thaw(param_groups, result.weights_step)
     if diverged:
         back = (f"back to the weights of step {result.weights_step} (its evaluation)" if result.weights_step
                 else "no evaluation came before it, so there are no good weights to go back to")

@@ -232,7 +232,9 @@ def prepare(model, mode, num_labels=None, task="classification", copy=True, **op
         raise ValueError(f"mode {mode!r} with task {task!r} leaves nothing to train")
     tuned.param_groups = groups or [{"params": trainable}]
     grouped = [p for group in tuned.param_groups for p in group["params"]]
-    assert {id(p) for p in grouped} == {id(p) for p in trainable} and len(grouped) == len(trainable)
+    waiting = [p for group in tuned.param_groups if group.get("trains_from", 1) > 1 for p in group["params"]]
+    assert {id(p) for p in grouped} == {id(p) for p in trainable + waiting}  # each once, trainable now or later
+    assert len(grouped) == len(trainable) + len(waiting)
     tuned.mode = "+".join(modes)
     tuned.mode_options = {option: value for chosen in resolved.values() for option, value in chosen.items()}
     if task == "classification":

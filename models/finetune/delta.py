@@ -26,7 +26,7 @@ from minigrad.io import load_metadata
 
 from models.finetune.ia3 import Rescaled
 from models.finetune.lora import LoRALinear
-from models.train import load_trained_state, trained_state
+from models.train import load_trained_state, thaw, trained_state
 
 FORMAT = "minigrad-finetune-delta/2"  # /2: the base fingerprint is a SHA-256 (it was a sum of |w|)
 
@@ -71,8 +71,16 @@ def save_delta(model, path, labels=None, base=None, max_len=None, training=None)
         "base": str(base),
         "max_len": json.dumps(max_len),
         "training": json.dumps(training),
+        "thawed_at": json.dumps(thawed_at(model)),
     }
     mg.save(trained_state(model), path, metadata=metadata)
+
+
+def thawed_at(model):
+    """Gradual unfreezing: the step by which the groups that train now had thawed (what the delta holds;
+    load_delta thaws the same ones), or None."""
+    steps = [g["trains_from"] for g in model.param_groups if "trains_from" in g and g["params"][0].requires_grad]
+    return max(steps, default=None)
 
 
 def read_metadata(path):
@@ -100,6 +108,9 @@ def load_delta(base_model, path):
     metadata = read_metadata(path)
     tuned = prepare(base_model, metadata["mode"], num_labels=json.loads(metadata["num_labels"]),
                     task=metadata["task"], **json.loads(metadata["options"]))
+    step = json.loads(metadata.get("thawed_at", "null"))
+    if step is not None:  # the layers that had thawed trained; the rest stayed the base's, as they are here
+        thaw(tuned.param_groups, step)
     here = fingerprint(tuned)
     if metadata["base_fingerprint"] != here:
         raise ValueError(

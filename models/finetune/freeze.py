@@ -5,7 +5,9 @@
     layers        the top k blocks (or chosen ones) + head     layer-wise / hierarchical fine-tuning
     params        parameters whose names match globs + head    "*bias" = BitFit, "*ln*" = LayerNorms
     layerwise-lr  every parameter, with the learning rate      ULMFiT's discriminative rates,
-                  decayed by a factor per layer going down     BERT's layer-wise lr decay (LLRD)
+                  decayed by a factor per layer going down     BERT's layer-wise lr decay (LLRD);
+                  (unfreeze_every=N: one layer more every N    with ULMFiT's gradual unfreezing
+                  steps, the head first)
 
 Each function gets the model prepare() built, with every parameter frozen but the
 new head, and switches on (requires_grad_(True)) what its mode trains; its
@@ -101,7 +103,7 @@ def train_params(model, *, patterns=("*bias",)):
             p.requires_grad_(True)
 
 
-def train_layerwise_lr(model, *, decay=0.8):
+def train_layerwise_lr(model, *, decay=0.8, unfreeze_every=0):
     """layerwise-lr: everything trains; the head gets the training lr, and each layer below
     gets decay times the rate of the layer above it:
 
@@ -113,10 +115,26 @@ def train_layerwise_lr(model, *, decay=0.8):
     Each group carries its factor as "lr_scale"; the training loop multiplies it by
     TrainConfig.lr (and the schedule then moves all groups together).
     A tied LM head lives in the token embedding, so it gets the deepest rate.
+
+    unfreeze_every=N > 0 adds ULMFiT's gradual unfreezing: at first only the top
+    group trains, and every N steps the next one down joins it ("trains_from": the
+    step it starts at; the training loop thaws it then, models/train.py: thaw). The
+    new head settles before the gradients it sends down can disturb the layers
+    below, and the lowest, most general layers move least and last. Until a group
+    thaws, its parameters cost no gradient, as in any frozen mode.
     """
     if not 0 < decay <= 1:
         raise ValueError(f"layerwise-lr: decay must be in (0, 1], got {decay}")
+    if unfreeze_every < 0:
+        raise ValueError(f"layerwise-lr: unfreeze_every must be >= 0 (0: every layer trains from the start), "
+                         f"got {unfreeze_every}")
     model.requires_grad_(True)
     top_down = [list(model.head.parameters())] + layer_units(model.transformer)[::-1]
     groups = [{"params": params, "lr_scale": decay**depth} for depth, params in enumerate(top_down)]
-    return [g for g in groups if g["params"]]  # a tied LM head has no parameters of its own
+    groups = [g for g in groups if g["params"]]  # a tied LM head has no parameters of its own
+    if unfreeze_every:
+        for order, group in enumerate(groups):
+            group["trains_from"] = 1 + order * unfreeze_every
+            for parameter in group["params"]:
+                parameter.requires_grad_(order == 0)
+    return groups
