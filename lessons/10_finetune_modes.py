@@ -17,7 +17,9 @@ state) on the pretrained body; they differ in *what else* trains:
                 2021): only the biases, ~1 % of the model.
   layerwise-lr  everything, but the learning rate shrinks by a factor per layer
                 going down: ULMFiT's discriminative learning rates (BERT's
-                "layer-wise lr decay").
+                "layer-wise lr decay"). Its option unfreeze_every=N adds ULMFiT's
+                gradual unfreezing: the head alone first, one layer more every N
+                steps (the README shows it forgetting 50x less).
   prompt        n learnable vectors put in front of the input; the model is
                 frozen. Prompt tuning (Lester et al. 2021).
   prefix        n learnable keys and values put in front of every block's own;
