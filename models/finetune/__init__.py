@@ -13,6 +13,8 @@
 | `layers`       | the top k blocks (or chosen ones) + head             | freeze.py   |
 | `params`       | parameters matching name globs ("*bias" = BitFit)    | freeze.py   |
 | `layerwise-lr` | everything, lr decayed per layer from the top down   | freeze.py   |
+|                | (unfreeze_every=N: the head first, a layer more      |             |
+|                | every N steps: ULMFiT's gradual unfreezing)          |             |
 | `prompt`       | n prompt vectors in front of the input + head        | prompt.py   |
 | `prefix`       | n keys and values in front of every block's + head   | prefix.py   |
 | `adapter`      | bottleneck adapters after every sublayer + head      | adapter.py  |
