@@ -205,13 +205,19 @@ class Tensor:
         - `W.data += -lr * W.grad`, the weight update of micrograd and makemore: W.data is the NumPy
           array itself here, and it is updated in place with the tensor's values. No graph is made,
           as with PyTorch's .data.
-        Anything else (np.exp(t), ...) is a TypeError: use the tensor's methods (t.exp())."""
+        Anything else (np.exp(t), ...) is a TypeError that names what to use instead (t.exp())."""
         if out is not None and method == "__call__" and all(backend.is_array(o) for o in out):
             return ufunc(*(x.data if isinstance(x, Tensor) else x for x in inputs), out=out, **kwargs)
         if method == "__call__" and len(inputs) == 2 and inputs[1] is self and not kwargs and out is None \
                 and ufunc.__name__ in REFLECTED:
             return getattr(self, REFLECTED[ufunc.__name__])(inputs[0])
-        return NotImplemented
+        # np.exp(t) and the like: NumPy would compute on the values and drop the graph, so say what works
+        call = f"np.{ufunc.__name__}" + ("" if method == "__call__" else f".{method}")
+        name = {"absolute": "abs", "true_divide": "div"}.get(ufunc.__name__, ufunc.__name__)
+        instead = f"t.{name}(...)" if method == "__call__" and hasattr(Tensor, name) else "the tensor's own methods"
+        raise TypeError(f"{call} on a minigrad Tensor: NumPy's functions cannot record it in the graph, so its "
+                        f"gradient would be lost; use {instead}, or {call}(t.numpy(){', ...' * (ufunc.nin > 1)}) "
+                        "for plain numbers without a gradient")
 
     def __init__(self, data, requires_grad=False, dtype=None, device=None):
         if isinstance(data, Tensor):

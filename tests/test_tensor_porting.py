@@ -719,5 +719,9 @@ def test_numpy_numbers_and_arrays_before_a_tensor_give_tensors():
     x = mg.tensor([1.0, 2.0], requires_grad=True)
     (np.float32(3) * x).sum().backward()  # stays in the graph
     assert x.grad.tolist() == [3.0, 3.0]
-    with pytest.raises(TypeError, match="exp"):
-        np.exp(t)  # use t.exp()
+    with pytest.raises(TypeError, match=r"np.exp on a minigrad Tensor: .* use t.exp\(...\), or np.exp\(t.numpy\(\)\)"):
+        np.exp(t)
+    with pytest.raises(TypeError, match=r"use t.maximum\(...\), or np.maximum\(t.numpy\(\), ...\)"):
+        np.maximum(t, 1.0)
+    with pytest.raises(TypeError, match=r"np.add.reduce on a minigrad Tensor: .* the tensor's own methods"):
+        np.add.reduce(t)
