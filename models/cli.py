@@ -393,10 +393,14 @@ def finetune_command(args):
         print(f"\n{'best: ' * swept}{setting(best)}: val {score} {100 * best['val_accuracy']:.1f}%{over_seeds(best)}"
               f"{saved_run(best, 'val_accuracy', '{:.1%}')}{test}")
     split = "test" if best.get("test_per_class") else "val"
-    if best.get(f"{split}_per_class"):  # classification and tagging: where the errors are
+    # scored on the test set, the best row holds the kept model's details; else they are in its own run's row
+    scored = best if split == "test" else next(run for run in seeds.runs_of(best)
+                                               if run.get("seed") == best.get("saved_seed", run.get("seed")))
+    if scored.get(f"{split}_per_class"):  # classification and tagging: where the errors are
         which = f"seed {best['saved_seed']}'s model" if spread else "the best run"
         print(f"\n{which} on the {'test' if split == 'test' else 'validation'} set, class by class:")
-        print("\n".join(report.class_details(best[f"{split}_per_class"], best[f"{split}_confusion_matrix"], labels)))
+        print("\n".join(report.class_details(scored[f"{split}_per_class"], scored[f"{split}_confusion_matrix"],
+                                              labels)))
     print(f"\nforgetting: {measure}")
     runs = [run for row in rows for run in seeds.runs_of(row)]
     print_stopped(runs, lambda run: setting(run) + (f" (seed {run['seed']})" if spread else ""), interrupted,
@@ -473,8 +477,11 @@ def resumed_run(args, command):
 def resumed_note(record, unit):
     """The line that says where a resumed run picks up (compare with --seeds counts runs, not modes)."""
     done = len(resume.finished_rows(record))
-    if record["settings"].get("seeds", 1) > 1:
-        done, unit = len(resume.finished_runs(record)), "run"
+    if record["settings"].get("seeds", 1) > 1:  # the runs that trained (not the pretrained LM's row)
+        seed = record["settings"]["seed"]
+        done = sum(run["mode"] != "pretrained" for row in resume.recorded_rows(record)
+                   for run in resume.finished_by_seed(row, seed).values())
+        unit = "run"
     return f"resuming: {plural(done, unit)} done before the stop (rows as they were then), the rest to run\n"
 
 

@@ -495,7 +495,7 @@ def majority_row(task):
 def pretrained_row(base, task, config):
     """The pretrained language model before any training (for lm tasks): where every mode starts."""
     options = batch_options(base, task, config)
-    row = {"mode": "pretrained", "trainable": 0, "trainable_pct": 0.0,
+    row = {"mode": "pretrained", "seed": config.seed, "trainable": 0, "trainable_pct": 0.0,
            **scores("val", tasks.evaluate(base, task.valid, base.tokenizer, None, options))}
     if task.test:
         row.update(scores("test", tasks.evaluate(base, task.test, base.tokenizer, None, options)))
@@ -534,7 +534,7 @@ def compare(config, out_dir, on_start=None, on_row=None, progress=False, resumed
         record("running")  # the rows so far are safe on disk: --resume continues after them
 
     if config.baselines and task.kind == "lm":
-        add(done.get(("pretrained", None)) or pretrained_row(base, task, config))
+        add(done.get(("pretrained", config.seed)) or pretrained_row(base, task, config))
     record("running")  # from now on the folder holds a run that --resume can continue
     for name in config.modes + (["scratch"] if config.baselines else []):
         runs = []
@@ -562,7 +562,10 @@ def compare(config, out_dir, on_start=None, on_row=None, progress=False, resumed
                 record("running", unfinished=[seeds.row_of(runs, config.seeds)])
                 resume.forget_checkpoint(out_dir, run)
         if runs:  # Ctrl-C between runs: the row of those that finished (so resume finds them)
-            add(seeds.row_of(runs, config.seeds))
+            row = seeds.row_of(runs, config.seeds)
+            if len(runs) < config.seeds:
+                row = {**row, "stopped": "interrupted"}  # a mean over fewer seeds than asked
+            add(row)
         if interrupted:
             break
         resume.forget_checkpoint(out_dir, seeds.run_name(name, run_seeds[-1], config.seeds))

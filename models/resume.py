@@ -76,16 +76,18 @@ def recorded_rows(record):
     return [restore_nans(row) for row in record["rows"]]
 
 
-def finished_by_seed(row):
+def finished_by_seed(row, seed):
     """A row's runs that ran to their end, by seed: with --seeds, the runs inside it (models/seeds.py);
-    else the row itself, unless Ctrl-C stopped it."""
-    return {run.get("seed"): run for run in row.get("runs", [row]) if run.get("stopped") != "interrupted"}
+    else the row itself, unless Ctrl-C stopped it. A row without a seed (written before runs recorded
+    theirs) ran with `seed`, the run's --seed."""
+    return {run.get("seed", seed): run for run in row.get("runs", [row]) if run.get("stopped") != "interrupted"}
 
 
 def finished_runs(record):
-    """compare's runs that ran to their end, by (mode, seed); the pretrained language model's row has no
-    seed (None)."""
-    return {(run["mode"], seed): run for row in recorded_rows(record) for seed, run in finished_by_seed(row).items()}
+    """compare's runs that ran to their end, by (mode, seed)."""
+    seed = record["settings"]["seed"]
+    return {(run["mode"], run_seed): run for row in recorded_rows(record)
+            for run_seed, run in finished_by_seed(row, seed).items()}
 
 
 def restore_nans(row):

@@ -10,8 +10,8 @@ Runs of one mode differ only in their seed: seed, seed + 1, ..., seed + N - 1. T
 and the probe that measures forgetting) stays the one `--seed` gives, so that every run is scored on
 the same examples. A mode's row then holds
 
-    its settings and parameter counts        the same for every run
-    s/step                                   the mean; peak MiB: the largest
+    its settings and parameter count         the same for every run
+    s/step                                   the mean; peak MiB and trainable: the largest
     each score and forgetting                the mean, and beside it (key + "_std") the sample
                                              standard deviation over the runs
     curve                                    the mean (and standard deviation) at each evaluation
@@ -56,8 +56,11 @@ def aggregate(runs):
     """One row for a mode's runs, as described above (one run only where Ctrl-C stopped the others)."""
     first = runs[0]
     row = {key: first[key] for key in ("mode", "options", "lr", "optimizer", "weight_decay", "steps", "batch_size",
-                                       "trainable", "total", "trainable_pct")}
-    row["seconds_per_step"] = sum(run["seconds_per_step"] for run in runs) / len(runs)
+                                       "total")}
+    most = max(runs, key=lambda run: run["trainable"])  # runs may end with different layers thawed (unfreeze_every)
+    row["trainable"], row["trainable_pct"] = most["trainable"], most["trainable_pct"]
+    timed = [run["seconds_per_step"] for run in runs if run["seconds_per_step"] is not None]  # None: no step ran
+    row["seconds_per_step"] = sum(timed) / len(timed) if timed else None
     peaks = [run["peak_mib"] for run in runs]
     row["peak_mib"] = None if None in peaks else max(peaks)
     for key in spread_keys(first):

@@ -160,7 +160,7 @@ def finetune(config, mode, out_dir, grid=(), on_start=None, on_row=None, progres
 
     record("running")  # from now on the folder holds a run that --resume can continue
     for n, (point, run_config) in enumerate(points, start=1):
-        finished = resume.finished_by_seed(recorded[n - 1]) if n <= len(recorded) else {}
+        finished = resume.finished_by_seed(recorded[n - 1], config.seed) if n <= len(recorded) else {}
         if len(finished) == config.seeds:  # it finished before the stop: its row as it was then
             rows.append(recorded[n - 1])
             if on_row:
@@ -199,6 +199,8 @@ def finetune(config, mode, out_dir, grid=(), on_start=None, on_row=None, progres
             break
         row = {**seeds.row_of(runs, config.seeds), "point": point}
         row["saved_seed"], row["weights_step"] = chosen["seed"], chosen["weights_step"]  # of the model it keeps
+        if "sample" in chosen:  # a language model's greedy sample: the kept model's
+            row["sample"] = chosen["sample"]
         if len(runs) < config.seeds:  # Ctrl-C between seeds: below any setting that ran them all
             row["stopped"] = "interrupted"
         rows.append(row)
@@ -212,8 +214,8 @@ def finetune(config, mode, out_dir, grid=(), on_start=None, on_row=None, progres
                 delta.unlink(missing_ok=True)
         if interrupted:  # the candidate stays: the resumed run finishes this setting
             break
-        candidate.unlink(missing_ok=True)
         record("running")  # the rows so far are safe on disk: --resume continues after them
+        candidate.unlink(missing_ok=True)  # only now: until the row is recorded, a resumed run needs it
         resume.forget_checkpoint(out_dir, seeds.run_name(n, config.seed + config.seeds - 1, config.seeds))
     if best is None:  # stopped before any point had a score: nothing to save
         raise KeyboardInterrupt

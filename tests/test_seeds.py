@@ -1,4 +1,5 @@
 """`minigrad compare --seeds N`: each mode trained with N seeds, its row their mean and standard deviation."""
+import itertools
 import json
 import math
 
@@ -224,3 +225,67 @@ def test_the_plots_show_the_spread_of_a_mean_and_no_spread_for_one_run(tmp_path,
     figure = drawn_figure(monkeypatch, report.plot_score_vs_parameters, [mean, single], tmp_path / "versus.png")
     bars = [c for c in figure.axes[0].containers if isinstance(c, ErrorbarContainer)]
     assert len(bars) == 1 and (tmp_path / "versus.png").is_file()
+
+
+# ---- found in review: the edges of stopping and resuming ------------------------------------------
+def test_a_run_that_timed_no_step_has_no_s_per_step_and_the_mean_takes_the_others():
+    row = aggregate([run(0, 0.8, seconds=0.4), {**run(1, 0.9), "seconds_per_step": None}])
+    assert row["seconds_per_step"] == pytest.approx(0.4)
+    assert aggregate([{**run(0, 0.8), "seconds_per_step": None}] * 2)["seconds_per_step"] is None
+
+
+def test_ctrl_c_on_a_seeds_first_step_resumes(tmp_path, monkeypatch, capsys):
+    """Its row then has no timed step (s/step None): the mean over seeds must not trip on it."""
+    seeded, stopped = COMPARE + ["--modes", "lora", "--seeds", "2"], tmp_path / "stopped"
+    stop_at_step(4 + 1, monkeypatch)  # the second seed's first step
+    assert main(seeded + ["--out", str(stopped)]) == 130
+    monkeypatch.undo()
+    assert main(["compare", "--resume", str(stopped)]) == 0
+    assert "resuming: 1 run done before the stop" in capsys.readouterr().out
+    assert [run["seed"] for run in results(stopped)["rows"][0]["runs"]] == [0, 1]
+
+
+def test_a_crash_before_a_finished_setting_is_recorded_keeps_its_model(tmp_path, monkeypatch):
+    """The setting's candidate model stays on disk until results.json holds its row."""
+    from models import sweep
+
+    real, folder = sweep.write_results, tmp_path / "stopped"
+
+    def crash_once_the_first_setting_is_done(out_dir, **sections):
+        if sections["state"] == "running" and any(len(row.get("runs", [])) == 2 for row in sections["rows"]):
+            raise RuntimeError("the machine went down")
+        return real(out_dir, **sections)
+
+    monkeypatch.setattr(sweep, "write_results", crash_once_the_first_setting_is_done)
+    assert main(SWEEP + ["--out", str(folder)]) == 2
+    monkeypatch.undo()
+    assert main(["finetune", "--resume", str(folder)]) == 0
+    best = results(folder)["best"]
+    saved = next(run for run in best["runs"] if run["seed"] == best["saved_seed"])
+    assert validation_accuracy_of(folder / "delta.safetensors") == saved["val_accuracy"]
+
+
+def test_a_language_models_run_over_seeds_shows_the_kept_models_sample(tmp_path, capsys):
+    words = ("good", "bad", "slow", "fine", "long", "dull", "sharp", "cheap")
+    texts = tmp_path / "texts.txt"  # 111 texts: more than a batch, so the seeds' batches differ
+    texts.write_text("".join(f"the {a} film is {b} and the {c} cast is {d} .\n"
+                             for a, b, c, d in itertools.islice(itertools.product(words, repeat=4), 0, 4096, 37)))
+    assert main(["finetune", "--task", "lm", "--train", str(texts), "--mode", "full", "--lr", "3e-2", "--steps", "4",
+                 "--eval-every", "2", "--seeds", "2", "--out", str(tmp_path / "run")]) == 0
+    best = results(tmp_path / "run")["best"]
+    kept = next(run for run in best["runs"] if run["seed"] == best["saved_seed"])
+    assert best["saved_seed"] == 1 and best["runs"][0]["sample"] != kept["sample"]  # not the first run's
+    assert best["sample"] == kept["sample"] and "greedy sample; saved: seed 1" in capsys.readouterr().out
+
+
+def test_a_run_recorded_before_runs_had_seeds_resumes_without_training_them_again(tmp_path, monkeypatch, capsys):
+    stopped = tmp_path / "stopped"
+    stop_at_step(4 + 3, monkeypatch)  # lora, after head finished
+    assert main(COMPARE + ["--out", str(stopped)]) == 130
+    monkeypatch.undo()
+    record = results(stopped)
+    for row in record["rows"]:
+        del row["seed"]  # as an older minigrad wrote them
+    (stopped / "results.json").write_text(json.dumps(record))
+    assert main(["compare", "--resume", str(stopped)]) == 0
+    assert len((stopped / "log-head.jsonl").read_text().splitlines()) == 2  # head's evaluations, once each
