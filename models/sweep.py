@@ -212,7 +212,9 @@ def finetune(config, mode, out_dir, grid=(), on_start=None, on_row=None, progres
                 copy_atomically(candidate, delta)
             else:  # its chosen run diverged before any evaluation: no weights to save
                 delta.unlink(missing_ok=True)
-        if interrupted:  # the candidate stays: the resumed run finishes this setting
+        if interrupted:  # a finished run's candidate stays, for the resumed run to weigh the rest against
+            if chosen["stopped"] == "interrupted":  # none finished: the resumed run trains them again
+                candidate.unlink(missing_ok=True)
             break
         record("running")  # the rows so far are safe on disk: --resume continues after them
         candidate.unlink(missing_ok=True)  # only now: until the row is recorded, a resumed run needs it

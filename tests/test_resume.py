@@ -73,6 +73,7 @@ def test_a_resumed_sweep_keeps_the_best_setting_and_tests_it_once(tmp_path, monk
     assert main(sweep + ["--out", str(stopped)]) == 130
     assert results(stopped)["best"]["point"] == {"lr": 0.01}  # the best so far, saved as it was found
     assert (stopped / "delta.safetensors").is_file() and (stopped / "checkpoint-2.safetensors").is_file()
+    assert not list(stopped.glob("candidate-*"))  # the stopped setting had no finished run to keep
     monkeypatch.undo()
     capsys.readouterr()
 
