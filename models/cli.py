@@ -364,8 +364,7 @@ def finetune_command(args):
         kind, measure, labels = task.kind, forgetting.measure, task.labels
         steps = "steps as in each setting" if grid and "steps" in grid[0] else plural(config.steps, "step")
         print(f"fine-tuning {config.model!r} on {task.name!r} with mode {mode!r}, {steps}"
-              + (f", {plural(len(grid), 'setting')}" if swept else "")
-              + (f", {config.seeds} seeds each (rows: mean ± standard deviation)" if spread else ""))
+              + (f", {plural(len(grid), 'setting')}" if swept else "") + seeds_each(config))
         print_notes(notes)
         if resumed:
             print(resumed_note(resumed, "setting"))
@@ -394,16 +393,15 @@ def finetune_command(args):
               f"{saved_run(best, 'val_accuracy', '{:.1%}')}{test}")
     split = "test" if best.get("test_per_class") else "val"
     # scored on the test set, the best row holds the kept model's details; else they are in its own run's row
-    scored = best if split == "test" else next(run for run in seeds.runs_of(best)
-                                               if run.get("seed") == best.get("saved_seed", run.get("seed")))
+    scored = best if split == "test" else kept_run(best)
     if scored.get(f"{split}_per_class"):  # classification and tagging: where the errors are
         which = f"seed {best['saved_seed']}'s model" if spread else "the best run"
         print(f"\n{which} on the {'test' if split == 'test' else 'validation'} set, class by class:")
         print("\n".join(report.class_details(scored[f"{split}_per_class"], scored[f"{split}_confusion_matrix"],
                                               labels)))
     print(f"\nforgetting: {measure}")
-    runs = [run for row in rows for run in seeds.runs_of(row)]
-    print_stopped(runs, lambda run: setting(run) + (f" (seed {run['seed']})" if spread else ""), interrupted,
+    print_stopped(seeds.runs_in(rows), lambda run: setting(run) + (f" (seed {run['seed']})" if spread else ""),
+                  interrupted,
                   f"minigrad finetune --resume {out}")
     delta = out / "delta.safetensors"
     if delta.is_file():
@@ -431,8 +429,18 @@ def saved_run(row, key, text):
     """Which of a mean's runs finetune saved (and tested): "; saved: seed 1's model (val 80.8%)"."""
     if "seeds" not in row:
         return ""
-    run = next(run for run in row["runs"] if run["seed"] == row["saved_seed"])
+    run = kept_run(row)
     return f"; saved: seed {run['seed']}'s model (val {text.format(run[key])})"
+
+
+def kept_run(row):
+    """The run of a finetune row whose model was kept: the row itself, or its run of the saved seed."""
+    return next(run for run in seeds.runs_of(row) if run.get("seed") == row.get("saved_seed", run.get("seed")))
+
+
+def seeds_each(config):
+    """", 3 seeds each (rows: mean ± standard deviation)" for a run over seeds, else ""."""
+    return f", {config.seeds} seeds each (rows: mean ± standard deviation)" if config.seeds > 1 else ""
 
 
 def plural(count, noun):
@@ -518,8 +526,7 @@ def compare_command(args):
         baselines = 1 + (kind in ("classification", "lm"))  # scratch, + majority class or the pretrained LM
         print(f"fine-tuning {config.model!r} on {task.name!r}: {plural(len(config.modes), 'mode')}"
               f"{' + ' + plural(baselines, 'baseline') if config.baselines else ''}, {plural(config.steps, 'step')} each"
-              f"{f', {config.seeds} seeds each (rows: mean ± standard deviation)' if config.seeds > 1 else ''}, "
-              f"on {config.device}")
+              f"{seeds_each(config)}, on {config.device}")
         print_notes(notes)
         if resumed:
             print(resumed_note(resumed, "mode"))
@@ -532,8 +539,8 @@ def compare_command(args):
     if config.seeds > 1:
         print(f"each row: the mean over {config.seeds} seeds ± their sample standard deviation; two rows whose means "
               "are less than about two deviations apart are not told apart by this run")
-    runs = [run for row in rows for run in seeds.runs_of(row)]
-    print_stopped(runs, lambda run: seeds.run_name(run["mode"], run.get("seed"), config.seeds), interrupted,
+    print_stopped(seeds.runs_in(rows), lambda run: seeds.run_name(run["mode"], run.get("seed"), config.seeds),
+                  interrupted,
                   f"minigrad compare --resume {out}")
     if kind == "lm":
         print("greedy samples, from [BOS]:")

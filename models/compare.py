@@ -562,10 +562,7 @@ def compare(config, out_dir, on_start=None, on_row=None, progress=False, resumed
                 record("running", unfinished=[seeds.row_of(runs, config.seeds)])
                 resume.forget_checkpoint(out_dir, run)
         if runs:  # Ctrl-C between runs: the row of those that finished (so resume finds them)
-            row = seeds.row_of(runs, config.seeds)
-            if len(runs) < config.seeds:
-                row = {**row, "stopped": "interrupted"}  # a mean over fewer seeds than asked
-            add(row)
+            add(seeds.row_of(runs, config.seeds))
         if interrupted:
             break
         resume.forget_checkpoint(out_dir, seeds.run_name(name, run_seeds[-1], config.seeds))

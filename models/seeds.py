@@ -91,10 +91,21 @@ def mean_curve(curves):
 
 
 def row_of(runs, seeds):
-    """The table's row for a mode (a setting) run with `seeds` seeds: its one run, or their aggregate."""
-    return runs[0] if seeds == 1 else aggregate(runs)
+    """The table's row for a mode (a setting) run with `seeds` seeds: its one run, or their aggregate,
+    marked interrupted where Ctrl-C left fewer runs than seeds (it then ranks below any complete row)."""
+    if seeds == 1:
+        return runs[0]
+    row = aggregate(runs)
+    if len(runs) < seeds:
+        row["stopped"] = "interrupted"
+    return row
 
 
 def runs_of(row):
     """The runs behind a row of the table: its own runs where it aggregates several, else itself."""
     return row.get("runs", [row])
+
+
+def runs_in(rows):
+    """Every run behind the rows of a table, in order."""
+    return [run for row in rows for run in runs_of(row)]

@@ -201,8 +201,6 @@ def finetune(config, mode, out_dir, grid=(), on_start=None, on_row=None, progres
         row["saved_seed"], row["weights_step"] = chosen["seed"], chosen["weights_step"]  # of the model it keeps
         if "sample" in chosen:  # a language model's greedy sample: the kept model's
             row["sample"] = chosen["sample"]
-        if len(runs) < config.seeds:  # Ctrl-C between seeds: below any setting that ran them all
-            row["stopped"] = "interrupted"
         rows.append(row)
         if on_row:
             on_row(row)

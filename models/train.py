@@ -186,14 +186,16 @@ def restart_device_generator(model, step):
         backend.restart_generator(device, step)
 
 
-def load_checkpoint(path, model, optimizer, schedule):
+def load_checkpoint(path, model, optimizer, schedule, param_groups=()):
     """Put what save_checkpoint wrote back into model, optimizer and schedule; returns its metadata
-    (with "step", and what else the run recorded) and the best weights it holds (None: the latest are)."""
+    (with "step", and what else the run recorded) and the best weights it holds (None: the latest are).
+    param_groups: those gradual unfreezing thaws (what had thawed by the step is what the file holds)."""
     metadata = load_metadata(path)
     if "optimizer" not in metadata:
         raise ValueError(f"{path} holds weights but no optimizer state, so training cannot continue exactly "
                          "from it: resume from the checkpoint.safetensors a training run wrote")
     tensors = mg.load(path, device=next(iter(model.parameters())).device)
+    thaw(param_groups, int(metadata["step"]))
     load_trained_state(model, weights_of(tensors), path)
     saved, state = json.loads(metadata["optimizer"]), {}
     buffers = {k[len(OPTIMIZER_PREFIX):]: v for k, v in tensors.items() if k.startswith(OPTIMIZER_PREFIX)}
@@ -251,9 +253,7 @@ def train(model, loss_fn, batches, config, evaluate=None, param_groups=None, log
     param_groups = list(param_groups)
     optimizer = make_optimizer(param_groups, config)
     schedule = make_schedule(optimizer, config)
-    if resume:  # what had thawed by the checkpoint's step is what it holds
-        thaw(param_groups, int(load_metadata(resume).get("step", 0)))
-    resumed, resumed_best = load_checkpoint(resume, model, optimizer, schedule) if resume else ({}, None)
+    resumed, resumed_best = load_checkpoint(resume, model, optimizer, schedule, param_groups) if resume else ({}, None)
     start = int(resumed.get("step", 0))
     best_loss = float(resumed.get("best_valid_loss", resumed.get("valid_loss", math.inf)))
     trainable = [p for g in optimizer.param_groups for p in g["params"]]
