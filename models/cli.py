@@ -501,7 +501,7 @@ def exit_status(interrupted):
 def compare_command(args):
     from models import report
     from models.compare import compare
-    from models.finetune import parse_mode
+    from models.variants import row_name
 
     start = time.perf_counter()
     if args.resume:  # the run's own settings
@@ -511,15 +511,17 @@ def compare_command(args):
         resumed, config = None, compare_config(args)
         config.baselines, config.save_deltas = not args.no_baselines, args.save_deltas
         if args.modes is not None:
-            config.modes = ["+".join(parse_mode(m)) for m in args.modes.split(",") if m.strip()]
+            config.modes = [row_name(m) for m in args.modes.split(",") if m.strip()]
             if not config.modes:
                 raise ValueError(f"--modes {args.modes!r} names no mode; expected e.g. --modes full,lora,head")
         out = output_folder(args, "compare")
     kind = measure = run = None  # known once the task's data is loaded: the table's columns follow the kind
+    table = {}  # how the table is laid out: its columns (kind), the spread over seeds, the rows' names
 
     def start_table(config, task, forgetting, notes):
         nonlocal kind, measure, run
         kind, measure = task.kind, forgetting.measure
+        table.update(kind=kind, spread=config.seeds > 1, names=config.modes)
         seeded = (f"seed {config.seed}" if config.seeds == 1 else
                   f"seeds {config.seed}-{config.seed + config.seeds - 1}, mean ± standard deviation")
         run = f"{config.model!r} on {task.name!r}: {plural(config.steps, 'step')} each, {seeded}, on {config.device}"
@@ -530,11 +532,11 @@ def compare_command(args):
         print_notes(notes)
         if resumed:
             print(resumed_note(resumed, "mode"))
-        print(report.table_header(kind, spread=config.seeds > 1), flush=True)
+        print(report.table_header(**table), flush=True)
 
     rows, path, interrupted = compare(
         config, out_dir=out, on_start=start_table, progress=sys.stderr.isatty(), resumed=resumed,
-        on_row=lambda row: print(report.table_row(row, kind, spread=config.seeds > 1), flush=True))
+        on_row=lambda row: print(report.table_row(row, **table), flush=True))
     print(f"\nforgetting: {measure}")
     if config.seeds > 1:
         print(f"each row: the mean over {config.seeds} seeds ± their sample standard deviation; two rows whose means "
@@ -605,7 +607,9 @@ def build_parser():
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     cmp = commands.add_parser("compare", help="fine-tune a pretrained model in every mode, side by side (the main job)")
     cmp.add_argument("--modes", default=None,
-                     help="comma-separated modes, each a mode or modes joined by + (lora+head); default: all")
+                     help="comma-separated modes, each a mode or modes joined by + (lora+head); default: all. "
+                          "A mode with settings of its own is MODE:NAME=VALUE..., NAME one of its options or lr, "
+                          "a list joined by +: --modes lora:r=2,lora:r=16:targets=query+value,full:lr=1e-3")
     cmp.add_argument("--no-baselines", action="store_true", help="skip the majority-class and from-scratch rows")
     cmp.add_argument("--save-deltas", action="store_true",
                      help="keep each mode's fine-tuned model as delta-<mode>.safetensors (only what it trained), "

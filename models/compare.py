@@ -36,6 +36,7 @@ from models.generate import generate_ids
 from models.heads import LanguageModel
 from models.metrics import classification_report
 from models.train import OPTIMIZERS, NonFiniteLoss, TrainConfig, make_optimizer, train, training_step, write_results
+from models.variants import file_stem, split_row
 
 SAMPLE_TOKENS = 30  # length of each lm row's greedy sample
 
@@ -146,8 +147,18 @@ def check_before_training(config, modes, kind, options):
     repeated = sorted({mode for mode in modes if modes.count(mode) > 1})
     if repeated:
         raise ValueError(f"mode {repeated[0]!r} is listed twice")
-    for mode in modes:
-        resolve_options(parse_mode(mode), kind, options)  # unknown modes and options, wrong types
+    stems = {}
+    for name in modes:
+        mode, own, _ = split_row(name)
+        try:
+            resolve_options(parse_mode(mode), kind, {**options, **own})  # unknown modes and options, wrong types
+        except (ValueError, TypeError) as error:
+            if not own:
+                raise
+            raise type(error)(f"--modes item {name!r}: {error}") from None
+        if stems.setdefault(file_stem(name), name) != name:
+            raise ValueError(f"--modes items {stems[file_stem(name)]!r} and {name!r} would share the files "
+                             f"{file_stem(name)}.*; write one of them differently")
     for name in ("steps", "batch_size", "max_len", "eval_every"):
         if not (isinstance(getattr(config, name), int) and getattr(config, name) >= 1):
             raise ValueError(f"{name} must be a positive integer, got {getattr(config, name)!r}")
@@ -298,13 +309,25 @@ def check_modes_fit(base, task, config):
     model (r=0, top_k past its blocks, a pattern that names no parameter) are found before anything
     trains, not when that mode's turn comes."""
     for name in config.modes:
+        mode, options, _ = row_settings(name, config)
         try:
-            prepare(base, name, num_labels=len(task.labels) or None, task=task.kind, **config.options)
+            prepare(base, mode, num_labels=len(task.labels) or None, task=task.kind, **options)
         except ValueError as error:  # e.g. "Dropout: p must be in [0, 1)": say which mode and options
-            given = " ".join(f"{k}={v}" for k, v in config.options.items())
+            given = " ".join(f"{k}={v}" for k, v in options.items())
             if str(error).startswith(f"mode {name!r}") and not given:
                 raise  # it says which mode already
             raise ValueError(f"mode {name!r}" + (f" with options {given}" if given else "") + f": {error}") from None
+
+
+def row_settings(name, config):
+    """A row's mode, the options it is prepared with (config's, then its own: models/variants.py)
+    and its learning rate (its own, else the mode's usual one)."""
+    mode, own, lr = split_row(name)
+    # A combination ("prompt+lora") without a rate of its own takes the smallest of its modes': the one
+    # that moves pretrained weights least. Prompt's 3e-2, right for free vectors, wrecked a body with LoRA.
+    lr = lr or config.lr.get(name) or min((config.lr[part] for part in mode.split("+") if part in config.lr),
+                                          default=None)  # None: config has no rates yet (before with_defaults)
+    return mode, {**config.options, **own}, lr
 
 
 def start_run(config, on_start=None):
@@ -409,16 +432,14 @@ def run_mode(name, base, task, config, forgetting, progress=False, log_path=None
     where training keeps its checkpoint; resume: a checkpoint of this mode's training to continue from."""
     mg.manual_seed(config.seed)
     num_labels = len(task.labels) or None  # qa and lm have no classes
+    mode, mode_options, lr = row_settings(name, config)
     if name == "scratch":  # the same network, head and steps, from random weights
         model = prepare(LanguageModel(base.config).to(config.device), "full", num_labels=num_labels, task=task.kind,
                         **head_options(config))
     else:
-        model = prepare(base, name, num_labels=num_labels, task=task.kind, **config.options)
+        model = prepare(base, mode, num_labels=num_labels, task=task.kind, **mode_options)
     if config.dropout is not None:
         model.set_dropout(config.dropout)
-    # A combination ("prompt+lora") without a rate of its own takes the smallest of its modes': the one
-    # that moves pretrained weights least. Prompt's 3e-2, right for free vectors, wrecked a body with LoRA.
-    lr = config.lr.get(name) or min(config.lr[part] for part in name.split("+") if part in config.lr)
     tokenizer, options = base.tokenizer, batch_options(base, task, config)
     result = train(model, tasks.loss, endless_batches(task.train, tokenizer, config, options),
                    TrainConfig(steps=config.steps, lr=lr, optimizer=config.optimizer, weight_decay=config.weight_decay,
@@ -543,16 +564,17 @@ def compare(config, out_dir, on_start=None, on_row=None, progress=False, resumed
                 runs.append(done[name, seed])
                 continue
             run = seeds.run_name(name, seed, config.seeds)
+            stem = file_stem(run)  # the name of its files
             try:
                 row, model = run_mode(name, base, task, replace(config, seed=seed), forgetting, progress,
-                                      out_dir / f"log-{run}.jsonl", resume.checkpoint_path(out_dir, run),
-                                      resume.checkpoint_to_resume(out_dir, run) if resumed else None)
+                                      out_dir / f"log-{stem}.jsonl", resume.checkpoint_path(out_dir, stem),
+                                      resume.checkpoint_to_resume(out_dir, stem) if resumed else None)
             except KeyboardInterrupt:  # outside its training (while it was prepared or scored): it has no row
                 interrupted = run
                 break
             # scratch is not a change to the base, and diverged weights are no model: nothing to put back
             if config.save_deltas and name != "scratch" and row["weights_step"] is not None:
-                row["delta"] = f"delta-{run}.safetensors"
+                row["delta"] = f"delta-{stem}.safetensors"
                 save_run_delta(model, out_dir / row["delta"], row, base, task, config)
             runs.append(row)
             if row["stopped"] == "interrupted":  # Ctrl-C while it trained: its row shows it as it was then
@@ -560,12 +582,12 @@ def compare(config, out_dir, on_start=None, on_row=None, progress=False, resumed
                 break
             if len(runs) < config.seeds:  # the mode's row is not ready, but its runs so far are safe on disk
                 record("running", unfinished=[seeds.row_of(runs, config.seeds)])
-                resume.forget_checkpoint(out_dir, run)
+                resume.forget_checkpoint(out_dir, stem)
         if runs:  # Ctrl-C between runs: the row of those that finished (so resume finds them)
             add(seeds.row_of(runs, config.seeds))
         if interrupted:
             break
-        resume.forget_checkpoint(out_dir, seeds.run_name(name, run_seeds[-1], config.seeds))
+        resume.forget_checkpoint(out_dir, file_stem(seeds.run_name(name, run_seeds[-1], config.seeds)))
     if config.baselines and task.kind == "classification" and interrupted is None:
         add(majority_row(task))
     path = record("interrupted" if interrupted else "finished")

@@ -69,12 +69,15 @@ LM_COLUMNS = [
 FORGETTING_COLUMN = ("forgetting", 10, shown("forgetting", lambda v: f"{round(v, 3) + 0.0:+.3f}", three), 7)  # no "-0.000"
 
 
-def columns(kind, test=True, spread=False):
+def columns(kind, test=True, spread=False, names=()):
     """[(header, width, row -> text)]. test=False: without the test score (finetune scores the test set
-    once, for the chosen setting); spread: the rows are means over seeds, with "± std" in the scores."""
+    once, for the chosen setting); spread: the rows are means over seeds, with "± std" in the scores;
+    names: the rows' names, when known before the first row, so that the first column fits them all
+    (compare's variants, such as layerwise-lr:unfreeze_every=25)."""
     scores = {"lm": LM_COLUMNS, "qa": QA_COLUMNS}.get(kind, ACCURACY_COLUMNS)
     chosen = COLUMNS + (scores if test else scores[:-1]) + [FORGETTING_COLUMN]
-    return [(name, width + extra * spread, cell) for name, width, cell, extra in chosen]
+    widths = [max([chosen[0][1], *(len(name) + 1 for name in names)])] + [width for _, width, _, _ in chosen[1:]]
+    return [(name, width + extra * spread, cell) for (name, _, cell, extra), width in zip(chosen, widths)]
 
 
 def aligned(cells, widths):
@@ -89,16 +92,18 @@ def aligned(cells, widths):
     return text
 
 
-def table_header(kind="classification", test=True, spread=False):
-    return aligned(*zip(*((name, width) for name, width, _ in columns(kind, test, spread))))
+def table_header(kind="classification", test=True, spread=False, names=()):
+    return aligned(*zip(*((name, width) for name, width, _ in columns(kind, test, spread, names))))
 
 
-def table_row(row, kind="classification", test=True, spread=False):
-    return aligned(*zip(*((cell(row), width) for _, width, cell in columns(kind, test, spread))))
+def table_row(row, kind="classification", test=True, spread=False, names=()):
+    return aligned(*zip(*((cell(row), width) for _, width, cell in columns(kind, test, spread, names))))
 
 
 def table(rows, kind="classification", spread=False):
-    return "\n".join([table_header(kind, spread=spread)] + [table_row(r, kind, spread=spread) for r in rows])
+    names = [row["mode"] for row in rows]
+    return "\n".join([table_header(kind, spread=spread, names=names)] +
+                     [table_row(r, kind, spread=spread, names=names) for r in rows])
 
 
 def class_details(per_class, confusion_matrix, labels):

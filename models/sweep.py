@@ -12,7 +12,6 @@ point trains N times and is judged by the mean of its runs (models/seeds.py).
 """
 import itertools
 import math
-import re
 import shutil
 from dataclasses import replace
 from pathlib import Path
@@ -21,7 +20,7 @@ from minigrad import backend
 from models import resume, seeds, tasks
 from models.compare import (batch_options, check_before_training, check_modes_fit, run_mode, save_run_delta, scores,
                             start_run, task_record)
-from models.finetune import MODES, load_delta, mode_options
+from models.finetune import MODES, load_delta, mode_options, option_value
 from models.train import OPTIMIZERS, write_results
 
 SWEEPABLE = {"lr": float, "optimizer": str, "weight_decay": float, "steps": int, "batch_size": int,
@@ -54,8 +53,7 @@ def parse_grid(specs, option_names=()):
         if name in axes:
             raise ValueError(f"--sweep names {name} twice; list all its values in one item: {name}=V1,V2,...")
         if name not in SWEEPABLE:  # a list-valued option's lists are joined with "+": targets=query+value,query
-            # (but not the + of an exponent: alpha=1e+1 is one number)
-            axes[name] = [option_value(",".join(re.split(r"(?<![0-9][eE])\+", v))) for v in values.split(",")]
+            axes[name] = [option_value(v, joined_by="+") for v in values.split(",")]
             continue
         try:
             axes[name] = [SWEEPABLE[name](v) for v in values.split(",")]
@@ -71,18 +69,6 @@ def parse_grid(specs, option_names=()):
         if repeated is not None:
             raise ValueError(f"--sweep {name} lists {repeated} twice: each setting would train twice")
     return [dict(zip(axes, combination)) for combination in itertools.product(*axes.values())]
-
-
-def option_value(text):
-    """A mode option's value as text -> a number where it parses as one, a list where it has commas."""
-    if "," in text:
-        return [option_value(part) for part in text.split(",")]
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return text
 
 
 def parse_options(specs):

@@ -40,6 +40,7 @@ alone, and "prompt" and "prefix" both put something in front of the input, so
 they do not combine with each other.
 """
 import inspect
+import re
 from copy import deepcopy
 
 from minigrad.nn import count_parameters, print_trainable_parameters
@@ -167,6 +168,21 @@ def checked_option(mode, option, value, default):
     else:
         return int(value) if isinstance(default, int) else value
     raise TypeError(f"option {option}= of mode {mode!r} must be {expected} (default {default!r}), got {value!r}")
+
+
+def option_value(text, joined_by=","):
+    """A mode option's value written as text -> a number where it parses as one, a list where
+    joined_by joins several. "+" joins them where commas part something else (a sweep's values,
+    compare's rows), though not the + of an exponent: alpha=1e+1 is one number."""
+    parts = re.split(r"(?<![0-9][eE])\+" if joined_by == "+" else re.escape(joined_by), text)
+    if len(parts) > 1:
+        return [option_value(part) for part in parts]
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
 
 
 def split_model(model):

@@ -1,0 +1,121 @@
+"""`minigrad compare --modes lora:r=2,lora:r=8,...`: variants of one mode, each with settings of its
+own, as rows side by side (models/variants.py)."""
+import json
+
+import pytest
+
+from models import compare
+from models.cli import main
+from models.variants import file_stem, row_name, split_row
+from tests.test_resume import comparable, results, stop_at_step
+
+
+def test_a_row_is_named_as_written_with_its_modes_in_the_order_they_apply():
+    assert row_name("lora") == "lora"
+    assert row_name(" head + lora : r = 4 ") == "lora+head:r=4"
+    assert row_name("layerwise-lr:unfreeze_every=25:lr=1e-2") == "layerwise-lr:unfreeze_every=25:lr=1e-2"
+
+
+def test_a_rows_settings_are_read_as_the_modes_options_are():
+    assert split_row("lora") == ("lora", {}, None)
+    assert split_row("scratch") == ("scratch", {}, None)
+    mode, options, lr = split_row("lora+head:r=4:targets=query+key+value:alpha=1e+1:lr=3e-3")
+    assert (mode, lr) == ("lora+head", 3e-3)
+    assert options == {"r": 4, "targets": ["query", "key", "value"], "alpha": 10.0}  # an exponent's + is no list
+    assert type(options["r"]) is int
+    assert split_row("params:patterns=*ln*") == ("params", {"patterns": "*ln*"}, None)
+
+
+@pytest.mark.parametrize("spec, message", [
+    ("lora:r", "--modes item 'lora:r': 'r' is not NAME=VALUE"),
+    ("lora:", "--modes item 'lora:': '' is not NAME=VALUE"),
+    ("lora:r=", "'r=' is not NAME=VALUE"),
+    ("lora:r=4:r=8", "--modes item 'lora:r=4:r=8' sets r twice"),
+    ("full:lr=0", "lr must be a number > 0, got '0'"),
+    ("full:lr=fast", "lr must be a number > 0, got 'fast'"),
+    ("loar:r=4", "unknown fine-tuning mode 'loar'"),
+])
+def test_a_malformed_row_is_named(spec, message):
+    with pytest.raises(ValueError, match=message):
+        row_name(spec)
+
+
+def test_a_rows_files_have_names_any_file_system_takes():
+    assert file_stem("params:patterns=*ln*") == "params_patterns=_ln_"
+    assert file_stem("lora+head:r=4:lr=1e-3-seed2") == "lora+head_r=4_lr=1e-3-seed2"
+    assert file_stem("layers:layers=0+2") == "layers_layers=0+2"
+
+
+@pytest.mark.parametrize("modes, message", [
+    ("lora:rank=4", "--modes item 'lora:rank=4': unknown option 'rank' for mode 'lora'"),
+    ("lora:r=four", "--modes item 'lora:r=four': option r= of mode 'lora' must be a whole number"),
+    ("head:r=4", "unknown option 'r' for mode 'head'"),
+    ("params:patterns=*ln*,params:patterns=?ln?", "'params:patterns=*ln*' and 'params:patterns=?ln?' would share "
+                                                  "the files params_patterns=_ln_.*"),
+    ("lora:r=4,lora:r=4", "mode 'lora:r=4' is listed twice"),
+    ("lora:r=0", "mode 'lora:r=0' with options r=0: lora: rank r must be between 1 and 64"),  # found with the model
+])
+def test_a_row_whose_settings_do_not_fit_its_mode_is_refused_before_anything_trains(modes, message, tmp_path, capsys):
+    assert main(["compare", "--modes", modes, "--steps", "1", "--out", str(tmp_path / "run")]) == 2
+    printed = capsys.readouterr()
+    assert message in printed.err and "trainable" not in printed.out
+    assert not (tmp_path / "run").exists()
+
+
+def test_variants_train_side_by_side_each_with_its_own_settings(tmp_path, capsys):
+    out = tmp_path / "run"
+    modes = "lora:r=2,lora:r=4:lr=1e-3,params:patterns=*ln*,layerwise-lr:unfreeze_every=1"
+    assert main(["compare", "--modes", modes, "--steps", "2", "--eval-every", "1", "--no-baselines",
+                 "--save-deltas", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    header, *lines = printed[printed.index("mode "):].splitlines()[:5]
+    assert [line.split()[0] for line in lines] == modes.split(",")
+    assert {len(line) for line in lines} == {len(header)}  # the first column fits the longest name
+    rows = {row["mode"]: row for row in results(out)["rows"]}
+    small, large = rows["lora:r=2"], rows["lora:r=4:lr=1e-3"]
+    assert (small["options"]["r"], large["options"]["r"]) == (2, 4)
+    assert small["lr"] == compare.MODEL_DEFAULTS["tiny"].lr["lora"] and large["lr"] == 1e-3
+    per_rank = 2 * 4 * (64 + 64)  # query and value in 4 blocks: a row of A (r x 64) and a column of B (64 x r)
+    assert large["trainable"] - small["trainable"] == (4 - 2) * per_rank
+    assert rows["params:patterns=*ln*"]["options"]["patterns"] == "*ln*"
+    assert rows["layerwise-lr:unfreeze_every=1"]["options"]["unfreeze_every"] == 1
+    for row in rows.values():  # each row's files under its file-safe name
+        assert (out / row["log"]).is_file() and (out / row["delta"]).is_file()
+    assert (out / "log-params_patterns=_ln_.jsonl").is_file()
+    assert main(["predict", str(out / rows["lora:r=4:lr=1e-3"]["delta"]), "a wonderful film"]) == 0
+    assert "a wonderful film" in capsys.readouterr().out
+
+
+def test_a_variant_of_the_mode_with_its_defaults_trains_the_same_model_as_the_mode(tmp_path, capsys):
+    out, same = tmp_path / "run", f"lora:r=8:lr={compare.MODEL_DEFAULTS['tiny'].lr['lora']}"
+    assert main(["compare", "--modes", f"lora,{same}", "--steps", "3", "--eval-every", "1",
+                 "--no-baselines", "--out", str(out)]) == 0
+    plain, variant = comparable(results(out)["rows"])
+    assert plain.pop("mode") == "lora" and variant.pop("mode") == same
+    assert plain.pop("log") != variant.pop("log")
+    assert plain == variant
+
+
+def test_a_resumed_comparison_of_variants_gives_the_uninterrupted_table(tmp_path, monkeypatch, capsys):
+    args = ["compare", "--modes", "lora:r=2,params:patterns=*ln*", "--steps", "4", "--eval-every", "2",
+            "--no-baselines"]
+    whole, stopped = tmp_path / "whole", tmp_path / "stopped"
+    assert main(args + ["--out", str(whole)]) == 0
+    stop_at_step(4 + 3, monkeypatch)  # the second row's 3rd step: its step-2 evaluation left a checkpoint
+    assert main(args + ["--out", str(stopped)]) == 130
+    assert (stopped / "checkpoint-params_patterns=_ln_.safetensors").is_file()
+    monkeypatch.undo()
+    assert main(["compare", "--resume", str(stopped)]) == 0
+    assert "resuming: 1 mode done before the stop" in capsys.readouterr().out
+    assert comparable(results(stopped)["rows"]) == comparable(results(whole)["rows"])
+    assert not list(stopped.glob("checkpoint-*"))
+
+
+def test_a_table_of_rows_fits_its_longest_name():
+    from models.report import table
+
+    row = {"trainable": 1, "trainable_pct": 1.0, "seconds_per_step": 0.1, "peak_mib": 1.0, "val_accuracy": 0.5,
+           "val_macro_f1": 0.5, "test_accuracy": 0.5, "forgetting": 0.0}
+    lines = table([{**row, "mode": "lora"}, {**row, "mode": "layerwise-lr:unfreeze_every=25"}]).splitlines()
+    assert len({len(line) for line in lines}) == 1
+    assert lines[1].startswith("lora" + " " * 27)
