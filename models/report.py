@@ -220,6 +220,22 @@ def clear_label(ax, label, point, placed, renderer):
         text.remove()
 
 
+def widen_to_fit(ax, labels, renderer):
+    """Widen the log x axis on the right until every label [(its point's x, text)] ends inside it. A label
+    sits right of its point, `past` pixels at any scale, and the point at x lies a fraction
+    (log x - low) / (high - low) of the way along: the axis must end at high >= low + (log x - low) * W / (W - past)."""
+    box = ax.get_window_extent()
+    low, high = (math.log10(x) for x in ax.get_xlim())
+    needed = high
+    for x, text in labels:
+        point = box.x0 + (math.log10(x) - low) / (high - low) * box.width
+        past = text.get_window_extent(renderer).x1 + 4 - point
+        if point + past > box.x1 and past < box.width:  # (a label wider than the axes can't fit at any scale)
+            needed = max(needed, low + (math.log10(x) - low) * box.width / (box.width - past))
+    if needed > high:
+        ax.set_xlim(right=10 ** needed)
+
+
 def plot_score_vs_parameters(rows, path, kind="classification", split="val", run=None):
     """The validation (or test) score against trainable parameters (log scale): what each mode buys per
     parameter; the untrained baselines (majority class, the pretrained LM) as labelled horizontal lines."""
@@ -253,16 +269,16 @@ def plot_score_vs_parameters(rows, path, kind="classification", split="val", run
         return ax.transData.transform((1, score))[1] * 72 / fig.dpi
 
     largest = max(columns, default=None)  # none where every mode diverged
-    renderer, placed, right_labels = fig.canvas.get_renderer(), [], []  # placed: the labels' boxes so far
+    renderer, placed, labels = fig.canvas.get_renderer(), [], []  # placed: the labels' boxes so far
     for count in sorted(columns):
         at_right_edge = count == largest  # labels to the right, past the axes: to the left they ran over the points
         column = spots(columns[count], to_points)
         last = None  # where the label above went: in one column, each label at least a line below it
         for score, modes in column:
             for i, mode in enumerate(modes):  # a second mode on one spot as a ring around it, or it hides
-                ax.scatter(count, score, s=110 if i else 40, color=colors[mode], facecolors="none" if i else None,
+                ax.scatter(count, score, s=40 + 70 * i, color=colors[mode], facecolors="none" if i else None,
                            linewidths=1.5, zorder=3)
-            label = ", ".join(modes)
+            label = ", ".join(modes) if len(", ".join(modes)) <= 30 else ",\n".join(modes)  # long names: a line each
             if len(column) == 1 and not at_right_edge:  # above, below, or a line further out: the first clear spot
                 text = clear_label(ax, label, (count, score), placed, renderer)
             else:  # beside its point, pushed down clear of the label above it in the column
@@ -271,15 +287,9 @@ def plot_score_vs_parameters(rows, path, kind="classification", split="val", run
                 text = ax.annotate(label, (count, score), fontsize=8, textcoords="offset points",
                                    xytext=(7, height - to_points(score)), va="center")
             placed.append(text.get_window_extent(renderer))
-            if at_right_edge:
-                right_labels.append(text)
-    if right_labels:  # widen the log axis on the right until the rightmost labels end inside it
-        box = ax.get_window_extent()
-        low, high = (math.log10(x) for x in ax.get_xlim())
-        point = box.x0 + (math.log10(largest) - low) / (high - low) * box.width
-        past = max(t.get_window_extent(renderer).x1 for t in right_labels) + 4 - point  # pixels, at any scale
-        if point + past > box.x1:  # the point at x, its labels after it: the axis ends where they do
-            ax.set_xlim(right=10 ** (low + (math.log10(largest) - low) * box.width / (box.width - past)))
+            labels.append((count, text))
+    widen_to_fit(ax, labels, renderer)
+
     ax.grid(alpha=0.3, which="both")
     fig.tight_layout()
     fig.savefig(path, dpi=120)

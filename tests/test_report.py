@@ -126,3 +126,21 @@ def test_each_plot_names_the_run_it_is_of(tmp_path, monkeypatch):
     report.plot_curves(rows, tmp_path / "curves.png", run=run)
     report.plot_score_vs_parameters(rows, tmp_path / "versus.png", split="test", run=run)
     assert titles == [run, run]
+
+
+def test_long_names_on_one_spot_take_a_line_each_and_every_label_ends_inside_the_axes(tmp_path, monkeypatch):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    made, annotate = {}, Axes.annotate
+    monkeypatch.setattr(Axes, "annotate", lambda self, text, xy, **kw:  # the last one made is the one kept
+                        made.__setitem__(text, annotate(self, text, xy, **kw)) or made[text])
+    same = ["lora", "lora:r=16:targets=query", "lora:r=4:targets=query+key+value+out"]  # 8,322 parameters each
+    rows = ([{"mode": mode, "trainable": 8_322, "val_accuracy": 0.982} for mode in same] +
+            [{"mode": "lora:r=1", "trainable": 1_154, "val_accuracy": 0.98},
+             {"mode": "lora:r=32", "trainable": 32_898, "val_accuracy": 0.98}])
+    report.plot_score_vs_parameters(rows, tmp_path / "plot.png")
+    assert ",\n".join(same) in made  # not one line running far past its point
+    renderer = FigureCanvasAgg(made["lora:r=1"].figure).get_renderer()
+    axes = made["lora:r=1"].axes.get_window_extent(renderer)
+    for text, label in made.items():
+        assert label.get_window_extent(renderer).x1 <= axes.x1, f"the label {text!r} runs past the axes"
