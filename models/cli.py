@@ -546,8 +546,9 @@ def compare_command(args):
                   f"minigrad compare --resume {out}")
     if kind == "lm":
         print("greedy samples, from [BOS]:")
+        width = max([15, *(len(row["mode"]) + 2 for row in rows)])
         for row in rows:
-            print(f"  {row['mode']:<15}{row.get('sample', '-')}")
+            print(f"  {row['mode']:<{width}}{row.get('sample', '-')}")
     print(f"\nresults: {path}")
     if any(row.get("trainable") for row in rows):  # a mode was scored: there is something to plot
         # trained on one domain, the score that matters is the other domain's: the test set's
