@@ -147,17 +147,18 @@ def check_before_training(config, modes, kind, options):
     repeated = sorted({mode for mode in modes if modes.count(mode) > 1})
     if repeated:
         raise ValueError(f"mode {repeated[0]!r} is listed twice")
-    stems = {}
+    stems = {}  # lower case: on a file system that ignores case, *LN* and *ln* would share files
     for name in modes:
         mode, own, _ = split_row(name)
-        try:
-            resolve_options(parse_mode(mode), kind, {**options, **own})  # unknown modes and options, wrong types
+        try:  # unknown modes and options, wrong types
+            resolve_options(parse_mode(mode), kind, {**options, **own}, also=("lr",) if own else ())
         except (ValueError, TypeError) as error:
             if not own:
                 raise
             raise type(error)(f"--modes item {name!r}: {error}") from None
-        if stems.setdefault(file_stem(name), name) != name:
-            raise ValueError(f"--modes items {stems[file_stem(name)]!r} and {name!r} would share the files "
+        stem = file_stem(name).lower()
+        if stems.setdefault(stem, name) != name:
+            raise ValueError(f"--modes items {stems[stem]!r} and {name!r} would share the files "
                              f"{file_stem(name)}.*; write one of them differently")
     for name in ("steps", "batch_size", "max_len", "eval_every"):
         if not (isinstance(getattr(config, name), int) and getattr(config, name) >= 1):
@@ -308,15 +309,23 @@ def check_modes_fit(base, task, config):
     """Every mode prepared once on (a copy of) the model, then dropped: the mistakes that depend on the
     model (r=0, top_k past its blocks, a pattern that names no parameter) are found before anything
     trains, not when that mode's turn comes."""
+    trains = {}  # what each row trains: two rows that train the same model would only repeat it
     for name in config.modes:
-        mode, options, _ = row_settings(name, config)
+        mode, options, lr = row_settings(name, config)
         try:
             prepare(base, mode, num_labels=len(task.labels) or None, task=task.kind, **options)
         except ValueError as error:  # e.g. "Dropout: p must be in [0, 1)": say which mode and options
-            given = " ".join(f"{k}={v}" for k, v in options.items())
+            given = " ".join(f"{k}={v}" for k, v in config.options.items())  # a variant's own are in its name
             if str(error).startswith(f"mode {name!r}") and not given:
                 raise  # it says which mode already
-            raise ValueError(f"mode {name!r}" + (f" with options {given}" if given else "") + f": {error}") from None
+            row = f"--modes item {name!r}" if ":" in name else f"mode {name!r}"
+            raise ValueError(row + (f" with options {given}" if given else "") + f": {error}") from None
+        resolved = resolve_options(parse_mode(mode), task.kind, options)
+        head = {k: v for k, v in options.items() if not any(k in chosen for chosen in resolved.values())}  # pooling
+        same = trains.setdefault(repr((mode, resolved, head, lr)), name)
+        if same != name:
+            raise ValueError(f"--modes items {same!r} and {name!r} train the same model (the same options, "
+                             "defaults included, and learning rate); list one of them")
 
 
 def row_settings(name, config):

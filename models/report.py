@@ -140,19 +140,23 @@ def titled(fig, run):
 
 
 # A mode keeps its colour in every run and in both plots (with --modes head,lora, head was blue and lora
-# orange, while the full run drew them orange and gray); combinations take the extras in turn. Baselines
-# are black and dotted: a gray line beside gray LoRA read as one of the modes.
+# orange, while the full run drew them orange and gray); combinations and variants (lora:r=4) take the
+# extras in turn, each with a marker of its own too: past seven the colours come round again, and some
+# extras are near a mode's colour. Baselines are black and dotted: a gray line beside gray LoRA read as
+# one of the modes.
 MODE_COLORS = {"full": "tab:blue", "head": "tab:orange", "layers": "tab:green", "params": "tab:red",
                "layerwise-lr": "tab:purple", "prompt": "tab:brown", "prefix": "tab:olive", "adapter": "tab:pink",
                "lora": "tab:cyan", "ia3": "gold", "scratch": "tab:gray"}
 EXTRA_COLORS = plt.get_cmap("Dark2").colors[:7]  # Dark2's 8th is a gray, too like scratch
+EXTRA_MARKERS = ("s", "^", "D", "v", "P", "X")  # a named mode's is "o"; with 7 colours, no pair repeats before 42
 BASELINE = {"color": "black", "linestyle": ":", "linewidth": 1.2}
 
 
-def mode_colors(rows):
-    """mode -> colour for the rows that trained."""
-    extras = itertools.cycle(EXTRA_COLORS)
-    return {row["mode"]: MODE_COLORS.get(row["mode"]) or next(extras) for row in rows if row["trainable"]}
+def mode_styles(rows):
+    """mode -> (colour, marker) for the rows that trained."""
+    extras = zip(itertools.cycle(EXTRA_COLORS), itertools.cycle(EXTRA_MARKERS))
+    return {row["mode"]: (MODE_COLORS[row["mode"]], "o") if row["mode"] in MODE_COLORS else next(extras)
+            for row in rows if row["trainable"]}
 
 
 def finite(value):
@@ -164,18 +168,19 @@ def plot_curves(rows, path, kind="classification", run=None):
     mode; the untrained baselines that have them (majority class, the pretrained LM) as
     horizontal lines. The loss shows what the score hides: growing over-confidence."""
     panels = [headline(kind)] + ([] if kind == "lm" else [("val_loss", "validation loss", 1)])
-    colors = mode_colors(rows)
+    styles = mode_styles(rows)
     fig, axes = plt.subplots(1, len(panels), figsize=(6.5 * len(panels) + 1.6, 4.5), squeeze=False)
     for ax, (key, label, factor) in zip(axes[0], panels):
         for row in rows:
             if row.get("curve"):
                 steps, values = [p["step"] for p in row["curve"]], [factor * p[key] for p in row["curve"]]
-                ax.plot(steps, values, marker="o", markersize=3, label=row["mode"], color=colors[row["mode"]],
+                color, marker = styles[row["mode"]]
+                ax.plot(steps, values, marker=marker, markersize=3, label=row["mode"], color=color,
                         linestyle="--" if row["mode"] == "scratch" else "-")
                 spread = [factor * p[f"{key}_std"] for p in row["curve"] if finite(p.get(f"{key}_std"))]
                 if len(spread) == len(values):  # a mean over seeds: one standard deviation either side
                     ax.fill_between(steps, [v - s for v, s in zip(values, spread)],
-                                    [v + s for v, s in zip(values, spread)], color=colors[row["mode"]], alpha=0.15,
+                                    [v + s for v, s in zip(values, spread)], color=color, alpha=0.15,
                                     linewidth=0)
             elif not row["trainable"] and finite(row.get(key)):
                 ax.axhline(factor * row[key], label=row["mode"], **BASELINE)
@@ -211,7 +216,7 @@ LABEL_SPOTS = [(4, 5), (4, -12), (4, 15), (4, -22)]  # offsets in points: above,
 
 def clear_label(ax, label, point, placed, renderer):
     """The label of one point, at the first of LABEL_SPOTS where it overlaps no box in placed (with
-    modes a few hundred parameters apart, labels side by side ran into each other); the first if none."""
+    modes a few hundred parameters apart, labels side by side ran into each other); the last if none."""
     for xytext in LABEL_SPOTS:
         text = ax.annotate(label, point, fontsize=8, textcoords="offset points", xytext=xytext, va="baseline")
         box = text.get_window_extent(renderer).padded(3)  # a few pixels apart: touching labels read as one
@@ -240,7 +245,7 @@ def plot_score_vs_parameters(rows, path, kind="classification", split="val", run
     """The validation (or test) score against trainable parameters (log scale): what each mode buys per
     parameter; the untrained baselines (majority class, the pretrained LM) as labelled horizontal lines."""
     key, label, factor = headline(kind, split)
-    colors = mode_colors(rows)
+    styles = mode_styles(rows)
     fig, ax = plt.subplots(figsize=(7, 4.5))
     columns = {}  # count -> [(score, mode)]: full, layerwise-lr and scratch train the same parameters
     for row in rows:
@@ -250,7 +255,7 @@ def plot_score_vs_parameters(rows, path, kind="classification", split="val", run
             columns.setdefault(row["trainable"], []).append((factor * row[key], row["mode"]))
             if finite(row.get(f"{key}_std")):  # a mean over seeds: a bar of one standard deviation either side
                 ax.errorbar(row["trainable"], factor * row[key], yerr=factor * row[f"{key}_std"], capsize=3,
-                            color=colors[row["mode"]], linewidth=1, zorder=2)
+                            color=styles[row["mode"]][0], linewidth=1, zorder=2)
         else:
             ax.axhline(factor * row[key], **BASELINE)
             ax.annotate(row["mode"], (0.01, factor * row[key]), xycoords=("axes fraction", "data"), xytext=(0, 3),
@@ -276,7 +281,8 @@ def plot_score_vs_parameters(rows, path, kind="classification", split="val", run
         last = None  # where the label above went: in one column, each label at least a line below it
         for score, modes in column:
             for i, mode in enumerate(modes):  # a second mode on one spot as a ring around it, or it hides
-                ax.scatter(count, score, s=40 + 70 * i, color=colors[mode], facecolors="none" if i else None,
+                color, marker = styles[mode]
+                ax.scatter(count, score, s=40 + 70 * i, color=color, marker=marker, facecolors="none" if i else None,
                            linewidths=1.5, zorder=3)
             label = ", ".join(modes) if len(", ".join(modes)) <= 30 else ",\n".join(modes)  # long names: a line each
             if len(column) == 1 and not at_right_edge:  # above, below, or a line further out: the first clear spot

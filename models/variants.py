@@ -14,30 +14,41 @@ with every character a file name should not hold (: * ? / and the like) as _.
 
 A mode's option that every row should share needs no variant: a plain row takes the mode's defaults.
 """
+import math
 import re
 
 from models.finetune import option_value, parse_mode
 
 NOT_IN_FILE_NAMES = re.compile(r"[^A-Za-z0-9_.+=,-]")
+LONGEST_STEM = 200  # characters: "checkpoint-<stem>-seed<N>.safetensors" must stay under file systems' 255
 
 
 def row_name(spec):
     """" head+lora : r=4 " -> "lora+head:r=4": the mode as parse_mode orders it, then the settings as
     written. Errors name the row and what it should look like; options are checked against the
     mode later (check_before_training), with the task known."""
-    mode, *settings = [part.strip() for part in spec.split(":")]
+    item = spec.strip()
+    mode, *settings = [part.strip() for part in item.split(":")]
     written = {}
     for setting in settings:
         name, equals, value = (part.strip() for part in setting.partition("="))
         if not (name and equals and value):
-            raise ValueError(f"--modes item {spec.strip()!r}: {setting!r} is not NAME=VALUE; "
+            raise ValueError(f"--modes item {item!r}: {setting!r} is not NAME=VALUE; "
                              "expected e.g. lora:r=4 or full:lr=1e-3")
         if name in written:
-            raise ValueError(f"--modes item {spec.strip()!r} sets {name} twice")
-        if name == "lr" and not (isinstance(option_value(value), (int, float)) and option_value(value) > 0):
-            raise ValueError(f"--modes item {spec.strip()!r}: lr must be a number > 0, got {value!r}")
-        written[name] = value
-    return ":".join(["+".join(parse_mode(mode))] + [f"{name}={value}" for name, value in written.items()])
+            raise ValueError(f"--modes item {item!r} sets {name} twice")
+        lr = option_value(value)
+        if name == "lr" and not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
+            raise ValueError(f"--modes item {item!r}: lr must be a finite number > 0, got {value!r}")
+        written[name] = "+".join(part.strip() for part in value.split("+"))  # "query + value" as "query+value"
+    try:
+        row = ":".join(["+".join(parse_mode(mode))] + [f"{name}={value}" for name, value in written.items()])
+    except ValueError as error:  # an unknown mode: say which item, where the item says more than the mode
+        raise ValueError(f"--modes item {item!r}: {error}" if settings else str(error)) from None
+    if len(file_stem(row)) > LONGEST_STEM:
+        raise ValueError(f"--modes item {item[:40]!r}...: {len(row)} characters, too long to name its files "
+                         f"(at most {LONGEST_STEM})")
+    return row
 
 
 def split_row(name):

@@ -60,10 +60,16 @@ def test_the_score_axis_names_the_tasks_own_score(kind, label):
 def test_a_mode_keeps_its_colour_whichever_modes_run_and_baselines_are_not_a_modes_colour():
     every = [{"mode": m, "trainable": 1} for m in ("full", "head", "lora", "scratch")]
     some = [{"mode": m, "trainable": 1} for m in ("lora", "head")] + [{"mode": "majority class", "trainable": 0}]
-    assert report.mode_colors(every)["lora"] == report.mode_colors(some)["lora"] != report.mode_colors(every)["head"]
-    combos = report.mode_colors([{"mode": m, "trainable": 1} for m in ("lora+params", "lora+head", "lora")])
+    def colors(rows):
+        return {mode: color for mode, (color, _) in report.mode_styles(rows).items()}
+
+    assert colors(every)["lora"] == colors(some)["lora"] != colors(every)["head"]
+    combos = colors([{"mode": m, "trainable": 1} for m in ("lora+params", "lora+head", "lora")])
     assert len(set(combos.values())) == 3  # combinations take colours no named mode has
     assert not set(combos.values()) & {c for m, c in report.MODE_COLORS.items() if m != "lora"}
+    variants = report.mode_styles([{"mode": f"lora:r={r}", "trainable": 1} for r in range(1, 43)])
+    assert len(set(variants.values())) == 42  # no two rows alike, though colours come round after seven
+    assert all(marker != "o" for _, marker in variants.values())  # and none looks like a named mode's point
     named = [matplotlib.colors.to_rgb(c) for c in report.MODE_COLORS.values()]
     assert matplotlib.colors.to_rgb(report.BASELINE["color"]) not in named
 

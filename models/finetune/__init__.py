@@ -40,6 +40,7 @@ alone, and "prompt" and "prefix" both put something in front of the input, so
 they do not combine with each other.
 """
 import inspect
+import math
 import re
 from copy import deepcopy
 
@@ -130,11 +131,12 @@ def parse_mode(mode):
     return sorted(names, key=APPLY_ORDER.index)
 
 
-def resolve_options(modes, task, options):
-    """The options each chosen mode gets, defaults filled in; unknown or missing ones are errors."""
+def resolve_options(modes, task, options, also=()):
+    """The options each chosen mode gets, defaults filled in; unknown or missing ones are errors.
+    also: settings the caller takes itself (compare's lr), named among the allowed ones in the error."""
     per_mode = {name: mode_options(name) for name in modes}
     allowed = [option for defaults in per_mode.values() for option in defaults]
-    allowed += ["pooling"] if task == "classification" else []
+    allowed += (["pooling"] if task == "classification" else []) + list(also)
     for option in options:
         if option not in allowed:
             raise ValueError(f"unknown option {option!r} for mode {'+'.join(modes)!r} and task {task!r}; "
@@ -154,15 +156,15 @@ def resolve_options(modes, task, options):
 
 def checked_option(mode, option, value, default):
     """value, if it is the kind of value the option's default is: a whole number (4.0 becomes 4),
-    a number, or names; else a TypeError that says which kind."""
+    a finite number, or names; else a TypeError that says which kind."""
     if isinstance(default, bool) or default is None or default is inspect.Parameter.empty:
         return value
     number = isinstance(value, (int, float)) and not isinstance(value, bool)
     names = isinstance(value, str) or (isinstance(value, (tuple, list)) and all(isinstance(v, str) for v in value))
     if isinstance(default, int) and not (number and float(value).is_integer()):
         expected = "a whole number"
-    elif isinstance(default, float) and not number:
-        expected = "a number"
+    elif isinstance(default, float) and not (number and math.isfinite(value)):
+        expected = "a finite number"
     elif isinstance(default, (tuple, list)) and not names:
         expected = "a name or a list of names"
     else:
@@ -176,7 +178,7 @@ def option_value(text, joined_by=","):
     compare's rows), though not the + of an exponent: alpha=1e+1 is one number."""
     parts = re.split(r"(?<![0-9][eE])\+" if joined_by == "+" else re.escape(joined_by), text)
     if len(parts) > 1:
-        return [option_value(part) for part in parts]
+        return [option_value(part.strip()) for part in parts]
     for kind in (int, float):
         try:
             return kind(text)
