@@ -610,7 +610,8 @@ def build_parser():
     cmp.add_argument("--modes", default=None,
                      help="comma-separated modes, each a mode or modes joined by + (lora+head); default: all. "
                           "A mode with settings of its own is MODE:NAME=VALUE..., NAME one of its options or lr, "
-                          "a list joined by +: --modes lora:r=2,lora:r=16:targets=query+value,full:lr=1e-3")
+                          "optimizer, weight_decay, dropout, patience, augment; a list joined by +: "
+                          "--modes lora:r=2,lora:r=16:targets=query+value,full:lr=1e-3:weight_decay=0.1")
     cmp.add_argument("--no-baselines", action="store_true", help="skip the majority-class and from-scratch rows")
     cmp.add_argument("--save-deltas", action="store_true",
                      help="keep each mode's fine-tuned model as delta-<mode>.safetensors (only what it trained), "

@@ -36,7 +36,7 @@ from models.generate import generate_ids
 from models.heads import LanguageModel
 from models.metrics import classification_report
 from models.train import OPTIMIZERS, NonFiniteLoss, TrainConfig, make_optimizer, train, training_step, write_results
-from models.variants import file_stem, split_row
+from models.variants import ROW_SETTINGS, file_stem, split_row
 
 SAMPLE_TOKENS = 30  # length of each lm row's greedy sample
 
@@ -149,13 +149,16 @@ def check_before_training(config, modes, kind, options):
         raise ValueError(f"mode {repeated[0]!r} is listed twice")
     stems = {}  # lower case: on a file system that ignores case, *LN* and *ln* would share files
     for name in modes:
-        mode, own, _ = split_row(name)
+        mode, own, settings = split_row(name)
         try:  # unknown modes and options, wrong types
-            resolve_options(parse_mode(mode), kind, {**options, **own}, also=("lr",) if own else ())
+            resolve_options(parse_mode(mode), kind, {**options, **own}, also=ROW_SETTINGS if own else ())
         except (ValueError, TypeError) as error:
             if not own:
                 raise
             raise type(error)(f"--modes item {name!r}: {error}") from None
+        if settings.get("augment") and kind != "classification":
+            raise ValueError(f"--modes item {name!r}: augment drops and swaps the words of labelled sentences; "
+                             f"a {kind} task has no augmentation here")
         stem = file_stem(name).lower()
         if stems.setdefault(stem, name) != name:
             raise ValueError(f"--modes items {stems[stem]!r} and {name!r} would share the files "
@@ -311,7 +314,7 @@ def check_modes_fit(base, task, config):
     trains, not when that mode's turn comes."""
     trains = {}  # what each row trains: two rows that train the same model would only repeat it
     for name in config.modes:
-        mode, options, lr = row_settings(name, config)
+        mode, options, lr, row_config = row_settings(name, config)
         try:
             prepare(base, mode, num_labels=len(task.labels) or None, task=task.kind, **options)
         except ValueError as error:  # e.g. "Dropout: p must be in [0, 1)": say which mode and options
@@ -322,21 +325,22 @@ def check_modes_fit(base, task, config):
             raise ValueError(row + (f" with options {given}" if given else "") + f": {error}") from None
         resolved = resolve_options(parse_mode(mode), task.kind, options)
         head = {k: v for k, v in options.items() if not any(k in chosen for chosen in resolved.values())}  # pooling
-        same = trains.setdefault(repr((mode, resolved, head, lr)), name)
+        training = [getattr(row_config, setting) for setting in ROW_SETTINGS if setting != "lr"]
+        same = trains.setdefault(repr((mode, resolved, head, lr, training)), name)
         if same != name:
-            raise ValueError(f"--modes items {same!r} and {name!r} train the same model (the same options, "
-                             "defaults included, and learning rate); list one of them")
+            raise ValueError(f"--modes items {same!r} and {name!r} train the same model (the same options and "
+                             "training settings, defaults included); list one of them")
 
 
 def row_settings(name, config):
-    """A row's mode, the options it is prepared with (config's, then its own: models/variants.py)
-    and its learning rate (its own, else the mode's usual one)."""
-    mode, own, lr = split_row(name)
+    """A row's mode, the options it is prepared with (config's, then its own: models/variants.py), its
+    learning rate (its own, else the mode's usual one) and config with the row's training settings in place."""
+    mode, own, settings = split_row(name)
     # A combination ("prompt+lora") without a rate of its own takes the smallest of its modes': the one
     # that moves pretrained weights least. Prompt's 3e-2, right for free vectors, wrecked a body with LoRA.
-    lr = lr or config.lr.get(name) or min((config.lr[part] for part in mode.split("+") if part in config.lr),
-                                          default=None)  # None: config has no rates yet (before with_defaults)
-    return mode, {**config.options, **own}, lr
+    lr = settings.pop("lr", None) or config.lr.get(name) or min(
+        (config.lr[part] for part in mode.split("+") if part in config.lr), default=None)  # None: no rates yet
+    return mode, {**config.options, **own}, lr, replace(config, **settings)
 
 
 def start_run(config, on_start=None):
@@ -441,7 +445,7 @@ def run_mode(name, base, task, config, forgetting, progress=False, log_path=None
     where training keeps its checkpoint; resume: a checkpoint of this mode's training to continue from."""
     mg.manual_seed(config.seed)
     num_labels = len(task.labels) or None  # qa and lm have no classes
-    mode, mode_options, lr = row_settings(name, config)
+    mode, mode_options, lr, config = row_settings(name, config)  # config: with the row's own settings in place
     if name == "scratch":  # the same network, head and steps, from random weights
         model = prepare(LanguageModel(base.config).to(config.device), "full", num_labels=num_labels, task=task.kind,
                         **head_options(config))

@@ -21,45 +21,32 @@ from models import resume, seeds, tasks
 from models.compare import (batch_options, check_before_training, check_modes_fit, run_mode, save_run_delta, scores,
                             start_run, task_record)
 from models.finetune import MODES, load_delta, mode_options, option_value
-from models.train import OPTIMIZERS, write_results
-
-SWEEPABLE = {"lr": float, "optimizer": str, "weight_decay": float, "steps": int, "batch_size": int,
-             "dropout": float, "patience": int, "augment": float}  # and the mode's own options (r, n_prompt...)
-ALLOWED = {  # checked as the grid is read, before any model loads: (test, what is expected)
-    "lr": (lambda v: v > 0, "expected > 0"),
-    "optimizer": (lambda v: v in OPTIMIZERS, f"expected one of {', '.join(sorted(OPTIMIZERS))}"),
-    "weight_decay": (lambda v: v >= 0, "expected >= 0"),
-    "steps": (lambda v: v >= 1, "expected >= 1"),
-    "batch_size": (lambda v: v >= 1, "expected >= 1"),
-    "dropout": (lambda v: 0 <= v < 1, "expected a probability in [0, 1)"),
-    "patience": (lambda v: v >= 0, "expected >= 0 (0: no early stopping)"),
-    "augment": (lambda v: 0 <= v < 1, "expected a probability in [0, 1)"),
-}
-
+from models.train import write_results
+from models.variants import ALLOWED, TRAINING_SETTINGS
 
 def parse_grid(specs, option_names=()):
     """["lr=1e-4,3e-4", "optimizer=adamw,sgd"] -> the 4 combinations, as dicts. Besides the training
-    settings in SWEEPABLE, the names in option_names (the mode's own, e.g. lora's r and alpha) may vary:
+    settings in TRAINING_SETTINGS, the names in option_names (the mode's own, e.g. lora's r and alpha) may vary:
     their values are read as --option reads them (numbers where they parse), and checked per point
     when the model is there (finetune)."""
     axes = {}
     for spec in specs:
         name, _, values = spec.partition("=")
-        if name not in (*SWEEPABLE, *option_names) or not values:
+        if name not in (*TRAINING_SETTINGS, *option_names) or not values:
             owners = [mode for mode in MODES if name in mode_options(mode)]
             whose = f" ({name} is an option of {' and '.join(owners)}, not of this mode)" if owners and values else ""
             raise ValueError(f"bad --sweep item {spec!r}: expected NAME=V1,V2,... with NAME one of "
-                             f"{', '.join([*SWEEPABLE, *option_names])}{whose}")
+                             f"{', '.join([*TRAINING_SETTINGS, *option_names])}{whose}")
         if name in axes:
             raise ValueError(f"--sweep names {name} twice; list all its values in one item: {name}=V1,V2,...")
-        if name not in SWEEPABLE:  # a list-valued option's lists are joined with "+": targets=query+value,query
+        if name not in TRAINING_SETTINGS:  # a list-valued option's lists are joined with "+": targets=query+value,query
             axes[name] = [option_value(v, joined_by="+") for v in values.split(",")]
             continue
         try:
-            axes[name] = [SWEEPABLE[name](v) for v in values.split(",")]
+            axes[name] = [TRAINING_SETTINGS[name](v) for v in values.split(",")]
         except ValueError:
             raise ValueError(f"bad --sweep item {spec!r}: every value of {name} must be "
-                             f"{'a number' if SWEEPABLE[name] is float else 'an integer'}") from None
+                             f"{'a number' if TRAINING_SETTINGS[name] is float else 'an integer'}") from None
         allowed, expected = ALLOWED[name]
         bad = [v for v in axes[name] if not allowed(v)]
         if bad:
@@ -93,8 +80,8 @@ def point_name(point):
 
 def at_point(config, mode, point):
     """config with one grid point's values in place: its lr is the mode's, and a mode option joins the options."""
-    settings = {k: v for k, v in point.items() if k in SWEEPABLE and k != "lr"}
-    options = {**config.options, **{k: v for k, v in point.items() if k not in SWEEPABLE}}
+    settings = {k: v for k, v in point.items() if k in TRAINING_SETTINGS and k != "lr"}
+    options = {**config.options, **{k: v for k, v in point.items() if k not in TRAINING_SETTINGS}}
     return replace(config, **settings, options=options,
                    lr={**config.lr, **({mode: point["lr"]} if "lr" in point else {})})
 

@@ -3,11 +3,12 @@
     minigrad compare --modes lora:r=1,lora:r=8,lora:r=32              LoRA's rank, side by side
     minigrad compare --modes layerwise-lr,layerwise-lr:unfreeze_every=25   ULMFiT's gradual unfreezing
     minigrad compare --modes params,params:patterns=*norm*            BitFit beside LayerNorms only
-    minigrad compare --modes full,full:lr=1e-3                        a learning rate of its own
+    minigrad compare --modes full,full:lr=1e-3,full:weight_decay=0.1:dropout=0.3   rates, regularisation
 
 A row is MODE[:NAME=VALUE]...: MODE as everywhere else (lora, lora+head), each NAME one of its
-options (see models/finetune/ or `minigrad finetune --help`) or lr, the row's learning rate. A
-list is joined with + (lora:targets=query+key+value), since commas part the rows. The row is
+options (see models/finetune/ or `minigrad finetune --help`) or a training setting of the row's own
+(ROW_SETTINGS: lr, optimizer, weight_decay, dropout, patience, augment). A list is joined with +
+(lora:targets=query+key+value), since commas part the rows. The row is
 named as it was written, with its modes in the order they are applied, so the table, the plots
 and results.json tell the variants apart. Its files (log-, checkpoint-, delta-) take that name
 with every character a file name should not hold (: * ? / and the like) as _.
@@ -18,7 +19,23 @@ import math
 import re
 
 from models.finetune import option_value, parse_mode
+from models.train import OPTIMIZERS
 
+TRAINING_SETTINGS = {"lr": float, "optimizer": str, "weight_decay": float, "steps": int, "batch_size": int,
+                     "dropout": float, "patience": int, "augment": float}  # a sweep's; and the mode's own options
+ALLOWED = {  # checked as a sweep's grid or compare's rows are read, before any model loads: (test, what is expected)
+    "lr": (lambda v: math.isfinite(v) and v > 0, "expected a finite number > 0"),
+    "optimizer": (lambda v: v in OPTIMIZERS, f"expected one of {', '.join(sorted(OPTIMIZERS))}"),
+    "weight_decay": (lambda v: math.isfinite(v) and v >= 0, "expected a finite number >= 0"),
+    "steps": (lambda v: v >= 1, "expected >= 1"),
+    "batch_size": (lambda v: v >= 1, "expected >= 1"),
+    "dropout": (lambda v: 0 <= v < 1, "expected a probability in [0, 1)"),
+    "patience": (lambda v: v >= 0, "expected >= 0 (0: no early stopping)"),
+    "augment": (lambda v: 0 <= v < 1, "expected a probability in [0, 1)"),
+}
+# What a row may set besides its mode's options: not steps or batch_size, since every row of the table
+# trains as many steps on the same batches (what makes it a fair comparison).
+ROW_SETTINGS = ("lr", "optimizer", "weight_decay", "dropout", "patience", "augment")
 NOT_IN_FILE_NAMES = re.compile(r"[^A-Za-z0-9_.+=,-]")
 LONGEST_STEM = 200  # characters: "checkpoint-<stem>-seed<N>.safetensors" must stay under file systems' 255
 
@@ -37,9 +54,11 @@ def row_name(spec):
                              "expected e.g. lora:r=4 or full:lr=1e-3")
         if name in written:
             raise ValueError(f"--modes item {item!r} sets {name} twice")
-        lr = option_value(value)
-        if name == "lr" and not (isinstance(lr, (int, float)) and math.isfinite(lr) and lr > 0):
-            raise ValueError(f"--modes item {item!r}: lr must be a finite number > 0, got {value!r}")
+        if name in TRAINING_SETTINGS and name not in ROW_SETTINGS:
+            raise ValueError(f"--modes item {item!r}: every row trains the same --steps on the same batches "
+                             f"(--batch-size), so {name} is set for the whole table")
+        if name in ROW_SETTINGS:
+            setting_value(name, value, item)  # checked now; read again by split_row
         written[name] = "+".join(part.strip() for part in value.split("+"))  # "query + value" as "query+value"
     try:
         row = ":".join(["+".join(parse_mode(mode))] + [f"{name}={value}" for name, value in written.items()])
@@ -51,12 +70,29 @@ def row_name(spec):
     return row
 
 
+def setting_value(name, text, item):
+    """A training setting of a row, read and checked: "1e-3" -> 0.001 for lr; errors name the row."""
+    try:
+        value = TRAINING_SETTINGS[name](text)
+    except ValueError:
+        value = None
+    allowed, expected = ALLOWED[name]
+    if value is None or not allowed(value):
+        raise ValueError(f"--modes item {item!r}: {name}={text}, {expected}")
+    return value
+
+
 def split_row(name):
-    """"lora:r=4:lr=1e-3" -> ("lora", {"r": 4}, 0.001): the mode, its own options and its learning
-    rate (None: the mode's usual one). A plain mode (or "scratch") -> (name, {}, None)."""
-    mode, *settings = name.split(":")
-    options = {key: option_value(value, joined_by="+") for key, _, value in (s.partition("=") for s in settings)}
-    return mode, options, options.pop("lr", None)
+    """"lora:r=4:lr=1e-3:dropout=0.2" -> ("lora", {"r": 4}, {"lr": 0.001, "dropout": 0.2}): the mode, its own
+    options and its own training settings. A plain mode (or "scratch") -> (name, {}, {})."""
+    mode, *written = name.split(":")
+    options, settings = {}, {}
+    for key, _, value in (setting.partition("=") for setting in written):
+        if key in ROW_SETTINGS:
+            settings[key] = setting_value(key, value, name)
+        else:
+            options[key] = option_value(value, joined_by="+")
+    return mode, options, settings
 
 
 def file_stem(run):

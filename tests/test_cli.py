@@ -370,8 +370,8 @@ def test_domain_shift_trains_on_one_domain_and_tests_on_the_other(tmp_path):
 @pytest.mark.parametrize("sweep, message", [
     (["steps=2,0"], "steps=0, expected >= 1"),
     (["optimizer=sgd,bogus"], "optimizer=bogus, expected one of adam, adamw, rmsprop, sgd"),
-    (["weight_decay=0,-1"], "weight_decay=-1.0, expected >= 0"),
-    (["lr=1e-3,nan"], "lr=nan, expected > 0"),
+    (["weight_decay=0,-1"], "weight_decay=-1.0, expected a finite number >= 0"),
+    (["lr=1e-3,nan"], "lr=nan, expected a finite number > 0"),
 ])
 def test_every_sweep_point_is_checked_before_the_first_trains(sweep, message, tmp_path, capsys):
     out = tmp_path / "ft"
@@ -656,7 +656,7 @@ def test_labels_of_close_neighbours_never_overlap(tmp_path, monkeypatch):
     (["compare", "--task", "lm", "--train", "t.txt", "--label-column", "y"], "--label-column is for labelled sentences"),
     (["compare", "--task", "lm", "--train", "t.txt", "--text-column", "body"], "t.txt is plain text"),
     (["finetune", "--mode", "lora", "--option", "r=2", "--option", "r=16"], "--option r is given twice"),
-    (["finetune", "--mode", "head", "--sweep", "lr=1,-1"], "lr=-1.0, expected > 0"),
+    (["finetune", "--mode", "head", "--sweep", "lr=1,-1"], "lr=-1.0, expected a finite number > 0"),
     (["finetune", "--mode", "head", "--sweep", "optimizer=adamw,lion"], "optimizer=lion, expected one of adam, adamw"),
 ])
 def test_options_that_cannot_apply_are_refused_before_anything_loads(args, message, tmp_path, capsys):

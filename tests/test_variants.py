@@ -19,13 +19,14 @@ def test_a_row_is_named_as_written_with_its_modes_in_the_order_they_apply():
 
 
 def test_a_rows_settings_are_read_as_the_modes_options_are():
-    assert split_row("lora") == ("lora", {}, None)
-    assert split_row("scratch") == ("scratch", {}, None)
-    mode, options, lr = split_row("lora+head:r=4:targets=query+key+value:alpha=1e+1:lr=3e-3")
-    assert (mode, lr) == ("lora+head", 3e-3)
+    assert split_row("lora") == ("lora", {}, {})
+    assert split_row("scratch") == ("scratch", {}, {})
+    mode, options, settings = split_row("lora+head:r=4:targets=query+key+value:alpha=1e+1:lr=3e-3:optimizer=sgd")
+    assert (mode, settings) == ("lora+head", {"lr": 3e-3, "optimizer": "sgd"})
     assert options == {"r": 4, "targets": ["query", "key", "value"], "alpha": 10.0}  # an exponent's + is no list
     assert type(options["r"]) is int
-    assert split_row("params:patterns=*ln*") == ("params", {"patterns": "*ln*"}, None)
+    assert split_row("params:patterns=*ln*") == ("params", {"patterns": "*ln*"}, {})
+    assert split_row("full:patience=3:dropout=0.1") == ("full", {}, {"patience": 3, "dropout": 0.1})
 
 
 @pytest.mark.parametrize("spec, message", [
@@ -33,10 +34,10 @@ def test_a_rows_settings_are_read_as_the_modes_options_are():
     ("lora:", "--modes item 'lora:': '' is not NAME=VALUE"),
     ("lora:r=", "'r=' is not NAME=VALUE"),
     ("lora:r=4:r=8", "--modes item 'lora:r=4:r=8' sets r twice"),
-    ("full:lr=0", "lr must be a finite number > 0, got '0'"),
-    ("full:lr=fast", "lr must be a finite number > 0, got 'fast'"),
-    ("full:lr=inf", "lr must be a finite number > 0, got 'inf'"),
-    ("full:lr=1e999", "lr must be a finite number > 0, got '1e999'"),
+    ("full:lr=0", "--modes item 'full:lr=0': lr=0, expected a finite number > 0"),
+    ("full:lr=fast", "lr=fast, expected a finite number > 0"),
+    ("full:lr=inf", "lr=inf, expected a finite number > 0"),
+    ("full:lr=1e999", "lr=1e999, expected a finite number > 0"),
     ("loar:r=4", "--modes item 'loar:r=4': unknown fine-tuning mode 'loar'"),
     ("params:patterns=" + "+".join(["*bias"] * 60), "characters, too long to name its files (at most 200)"),
 ])
@@ -54,7 +55,13 @@ def test_a_rows_files_have_names_any_file_system_takes():
 @pytest.mark.parametrize("modes, message", [
     ("lora:rank=4", "--modes item 'lora:rank=4': unknown option 'rank' for mode 'lora'"),
     ("full:learning_rate=1e-3", "unknown option 'learning_rate' for mode 'full' and task 'classification'; "
-                                "its options are: pooling, lr"),
+                                "its options are: pooling, lr, optimizer, weight_decay, dropout, patience, augment"),
+    ("full:optimizer=lion", "--modes item 'full:optimizer=lion': optimizer=lion, expected one of adam, adamw"),
+    ("full:dropout=1.5", "dropout=1.5, expected a probability in [0, 1)"),
+    ("full:weight_decay=inf", "weight_decay=inf, expected a finite number >= 0"),
+    ("full:patience=soon", "patience=soon, expected >= 0"),
+    ("head:augment=0.1 --task tagging", "--modes item 'head:augment=0.1': augment drops and swaps the words"),
+    ("full:steps=50", "every row trains the same --steps on the same batches (--batch-size), so steps is set for"),
     ("lora:r=four", "--modes item 'lora:r=four': option r= of mode 'lora' must be a whole number"),
     ("head:r=4", "unknown option 'r' for mode 'head'"),
     ("params:patterns=*ln*,params:patterns=?ln?", "'params:patterns=*ln*' and 'params:patterns=?ln?' would share "
@@ -65,7 +72,8 @@ def test_a_rows_files_have_names_any_file_system_takes():
     ("lora:alpha=inf", "option alpha= of mode 'lora' must be a finite number"),
 ])
 def test_a_row_whose_settings_do_not_fit_its_mode_is_refused_before_anything_trains(modes, message, tmp_path, capsys):
-    assert main(["compare", "--modes", modes, "--steps", "1", "--out", str(tmp_path / "run")]) == 2
+    modes, *task = modes.split(" ")
+    assert main(["compare", "--modes", modes, *task, "--steps", "1", "--out", str(tmp_path / "run")]) == 2
     printed = capsys.readouterr()
     assert message in printed.err and "trainable" not in printed.out
     assert not (tmp_path / "run").exists()
@@ -95,6 +103,17 @@ def test_variants_train_side_by_side_each_with_its_own_settings(tmp_path, capsys
     assert "a wonderful film" in capsys.readouterr().out
 
 
+def test_a_rows_training_settings_reach_its_training(tmp_path):
+    out = tmp_path / "run"
+    assert main(["compare", "--modes", "head,head:dropout=0.5,head:optimizer=sgd:weight_decay=0.1:patience=1",
+                 "--steps", "4", "--eval-every", "1", "--no-baselines", "--out", str(out)]) == 0
+    plain, dropped, sgd = results(out)["rows"]
+    assert (plain["optimizer"], plain["weight_decay"]) == ("adamw", 0.0)
+    assert (sgd["optimizer"], sgd["weight_decay"]) == ("sgd", 0.1)
+    assert dropped["optimizer"] == "adamw" and dropped["curve"] != plain["curve"]  # the same seed and batches:
+    assert sgd["curve"] != plain["curve"]                                          # only dropout, or sgd, differ
+
+
 def test_a_variant_of_the_mode_with_its_defaults_trains_the_same_model_as_the_mode(tmp_path, capsys):
     same = f"lora:r=8:lr={compare.MODEL_DEFAULTS['tiny'].lr['lora']}"
     rows = []
@@ -113,6 +132,8 @@ def test_a_variant_of_the_mode_with_its_defaults_trains_the_same_model_as_the_mo
     assert f"--modes items 'lora' and '{same}' train the same model" in capsys.readouterr().err
     assert main(["compare", "--modes", "lora:r=4,lora:r=4.0", "--steps", "1", "--out", str(tmp_path / "r4")]) == 2
     assert "--modes items 'lora:r=4' and 'lora:r=4.0' train the same model" in capsys.readouterr().err
+    assert main(["compare", "--modes", "full,full:weight_decay=0", "--steps", "1", "--out", str(tmp_path / "wd")]) == 2
+    assert "--modes items 'full' and 'full:weight_decay=0' train the same model" in capsys.readouterr().err
     assert main(["compare", "--modes", "head,head:pooling=mean", "--steps", "1", "--no-baselines",
                  "--out", str(tmp_path / "pooling")]) == 0  # the head's pooling differs: two models
 
