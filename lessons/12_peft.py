@@ -23,7 +23,7 @@ We look at where the new parameters sit (the module tree), count them against
 the body, check what the frozen weights get from backward (nothing: p.grad is
 None), see why a causal model's prompt needs computing only once per batch and
 where prefix tuning starts, time one training step of each mode, merge and
-unmerge LoRA and (IA)^3, check that adapters, LoRA and (IA)^3 start as the
+unmerge LoRA and (IA)^3, see what LoRA's rank changes (its scale alpha / r), check that adapters, LoRA and (IA)^3 start as the
 identity, and save only what trained.
 
 Run: python lessons/12_peft.py   (--quick for fewer timing steps)
@@ -184,6 +184,36 @@ def lora_merge(base, task, steps):
     return model, probe, before
 
 
+def rank_and_scale(base, task, steps):
+    """LoRA's rank: more columns in B and rows in A, but the update is scaled by alpha / r. With Adam every
+    entry of B moves about lr per step whatever r is, and B A sums r such rank-one terms with little in
+    common, so |B A| grows like sqrt(r): (alpha / r) B A then shrinks like 1 / sqrt(r). A larger rank
+    takes smaller steps. Rank-stabilised LoRA (Kalajdzievski 2023) scales by alpha / sqrt(r) instead,
+    here by choosing alpha proportional to sqrt(r)."""
+    print(f"LoRA's rank, after {steps} steps at lr {LR['lora']} (Adam): |update| is the size (Frobenius norm)")
+    print("of block 0's query update (alpha / r) B A, with alpha = 16 (LoRA's default) and with alpha = 5.66 sqrt(r)")
+    print(f"{'r':>4} {'trainable':>10} {'|update|, alpha 16':>20} {'val acc':>8} {'|update|, alpha 5.66 sqrt(r)':>30} "
+          f"{'val acc':>8}")
+    for r in (1, 8, 32):
+        cells = []
+        for alpha in (16, 16 / 8 ** 0.5 * r ** 0.5):  # both 16 at r = 8, LoRA's default
+            mg.manual_seed(0)
+            model = prepare(base, "lora", num_labels=2, r=r, alpha=alpha)
+            batches = data.batches(task.train, base.tokenizer, 32, max_len=48, seed=0)
+            train(model, tasks.loss, batches, TrainConfig(steps=steps, lr=LR["lora"], progress=False),
+                  param_groups=model.param_groups)
+            with mg.no_grad():
+                update = model.transformer.blocks[0].attn.query.delta_weight().numpy()
+            accuracy = tasks.evaluate(model, task.valid, base.tokenizer, 2, {"max_len": 48})["accuracy"]
+            cells.append((np.linalg.norm(update), accuracy))
+        (plain, plain_acc), (stable, stable_acc) = cells
+        print(f"{r:>4} {count_parameters(model)[0]:>10,} {plain:>20.3f} {100 * plain_acc:>7.1f}% {stable:>30.3f} "
+              f"{100 * stable_acc:>7.1f}%")
+    print("With alpha / r the update shrinks as the rank grows: rank 32 moves the weights less than rank 1 in")
+    print("the same steps, which is why, in `minigrad compare --modes lora:r=1,lora:r=32`, the higher rank")
+    print("forgets less. With alpha ~ sqrt(r) the size of the steps depends far less on the rank.\n")
+
+
 def ia3_merge(base, task, steps, probe):
     """(IA)^3 folds in too: its scales multiply the rows (keys, values) or the columns (the MLP's down
     projection) of the weights they scale."""
@@ -270,6 +300,7 @@ def main(quick):
     prompt_through_a_cache(models, batch)
     times, counts = time_steps(base, batch, repeats=5 if quick else 40)
     lora_model, probe, logits = lora_merge(base, task, steps=5 if quick else 30)
+    rank_and_scale(base, task, steps=5 if quick else 30)
     ia3_merge(base, task, 5 if quick else 30, probe)
     delta_size, full_size = deltas(base, lora_model, probe, logits)
 

@@ -48,6 +48,7 @@ EXPECTED = {
         "adapter body vs pretrained body: max abs difference 0.0e+00",
         "lora    body vs pretrained body: max abs difference 0.0e+00",
         "logits merged vs with the LoRA path", "load_delta(base, path): logits max abs difference",
+        "|update|, alpha 16", "the higher rank\nforgets less",
     ],
 }
 
