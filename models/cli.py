@@ -315,9 +315,16 @@ def finetune_config(args):
     """(config, mode, grid) from finetune's options, checked."""
     from models.finetune import mode_options, parse_mode
     from models.sweep import parse_grid, parse_options
+    from models.variants import ROW_SETTINGS
 
     if args.mode is None:
         raise ValueError("finetune needs --mode (e.g. --mode lora), or --resume RUN_FOLDER to continue a run")
+    if ":" in args.mode:  # compare's way of writing a variant: say how finetune writes it
+        mode, *settings = [part.strip() for part in args.mode.split(":")]
+        flags = [f"--{name.replace('_', '-')} {value}" if name in ROW_SETTINGS else f"--option {name}={value}"
+                 for name, _, value in (setting.partition("=") for setting in settings)]
+        raise ValueError(f"--mode {args.mode!r}: finetune takes the mode's settings as options: --mode {mode} "
+                         f"{' '.join(flags)} (MODE:NAME=VALUE is how compare's --modes writes them)")
     mode = "+".join(parse_mode(args.mode))  # " lora" and "lora + params" as "lora", "lora+params"
     config = replace(compare_config(args), lr={mode: args.lr} if args.lr is not None else {},
                      optimizer=args.optimizer, weight_decay=args.weight_decay, patience=args.patience, augment=args.augment,

@@ -161,3 +161,10 @@ def test_a_table_of_rows_fits_its_longest_name():
     lines = table([{**row, "mode": "lora"}, {**row, "mode": "layerwise-lr:unfreeze_every=25"}]).splitlines()
     assert len({len(line) for line in lines}) == 1
     assert lines[1].startswith("lora" + " " * 27)
+
+
+def test_finetune_points_a_variant_to_its_options(tmp_path, capsys):
+    assert main(["finetune", "--mode", "lora:r=4:weight_decay=0.1", "--out", str(tmp_path / "run")]) == 2
+    assert ("finetune takes the mode's settings as options: --mode lora --option r=4 --weight-decay 0.1"
+            in capsys.readouterr().err)
+    assert not (tmp_path / "run").exists()
