@@ -17,7 +17,8 @@ ones, in five different places:
            training, B A folds into W: no extra cost at inference.
   ia3      (Liu et al. 2022)     k -> l_k * k, v -> l_v * v, and the MLP's activations
            a -> l_ff * a in every block: vectors that start at 1 and multiply
-           where LoRA adds, (2 d + d_ff) numbers per block, the fewest of all.
+           where LoRA adds, (2 d + d_ff) numbers per block, the fewest of the modes
+           that change every block (only the prompt's n * d are fewer).
 
 We look at where the new parameters sit (the module tree), count them against
 the body, check what the frozen weights get from backward (nothing: p.grad is
@@ -175,7 +176,7 @@ def lora_merge(base, task, steps):
         unmerged = model(probe["input_ids"], probe["attention_mask"]).numpy()
         W_back = query.base.weight.numpy()
     print(f"LoRA after {steps} steps: block 0's query update (alpha/r) B A is {delta.shape[0]}x{delta.shape[1]} "
-          f"but of rank {np.linalg.matrix_rank(delta)} (r = {query.r}); |B A| max = {np.abs(delta).max():.4f}")
+          f"but of rank {np.linalg.matrix_rank(delta)} (r = {query.r}); its largest entry {np.abs(delta).max():.4f}")
     print(f"merge:   W' = W + (alpha/r) B A;  max |W' - W - delta| = {np.abs(W_merged - W - delta).max():.1e}")
     print(f"         logits merged vs with the LoRA path: max abs difference {np.abs(merged - before).max():.1e}")
     print(f"unmerge: max |W_back - W| = {np.abs(W_back - W).max():.1e}; "
