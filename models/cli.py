@@ -1,9 +1,11 @@
 """The `minigrad` command."""
 import argparse
+import io
 import math
 import sys
 import tempfile
 import time
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 
@@ -80,6 +82,35 @@ def output_folder(args, command):
         n += 1
         out = stamp.with_name(f"{stamp.name}-{n}")
     return writable(out, "the results folder")
+
+
+class Tee(io.TextIOBase):
+    """A stream that writes to another and keeps a copy of what it wrote."""
+
+    def __init__(self, stream):
+        self.stream, self.copy = stream, io.StringIO()
+
+    def write(self, text):
+        self.copy.write(text)
+        return self.stream.write(text)
+
+    def flush(self):
+        self.stream.flush()
+
+
+@contextmanager
+def transcript(out):
+    """What the command prints (its table, notes and where it wrote things), kept in out/output.txt
+    when it ends, however it ends (a resumed run writes it anew, with every row): the table is still
+    there when the terminal is gone. Nothing is written where the run never made its folder."""
+    tee = sys.stdout = Tee(sys.stdout)
+    try:
+        yield
+    finally:
+        sys.stdout = tee.stream
+        if out.is_dir():
+            from minigrad.io import write_atomically
+            write_atomically(out / "output.txt", tee.copy.getvalue().encode())
 
 
 def writable(out, what):
@@ -346,9 +377,6 @@ def finetune_config(args):
 
 
 def finetune_command(args):
-    from models import report
-    from models.sweep import finetune, point_name
-
     if args.resume:  # the run's own mode, grid and settings
         resumed = resumed_run(args, "finetune")
         config, mode, grid, out = resume.config_from(resumed), resumed["mode"], resumed["grid"], Path(args.resume)
@@ -356,6 +384,15 @@ def finetune_command(args):
         resumed = None
         config, mode, grid = finetune_config(args)
         out = output_folder(args, "finetune")
+    with transcript(out):
+        return fine_tuned(config, mode, grid, out, resumed)
+
+
+def fine_tuned(config, mode, grid, out, resumed):
+    """finetune's run, and what it prints: a row per setting as it finishes, then the best one."""
+    from models import report
+    from models.sweep import finetune, point_name
+
     swept = any(grid)  # without --sweep the grid is one empty point
 
     def setting(row):  # a grid point; without a sweep, the mode options given
@@ -506,8 +543,6 @@ def exit_status(interrupted):
 
 
 def compare_command(args):
-    from models import report
-    from models.compare import compare
     from models.variants import row_name
 
     start = time.perf_counter()
@@ -522,6 +557,15 @@ def compare_command(args):
             if not config.modes:
                 raise ValueError(f"--modes {args.modes!r} names no mode; expected e.g. --modes full,lora,head")
         out = output_folder(args, "compare")
+    with transcript(out):
+        return compared(config, out, resumed, start)
+
+
+def compared(config, out, resumed, start):
+    """compare's run, and what it prints: the table row by row as they finish, then the plots."""
+    from models import report
+    from models.compare import compare
+
     kind = measure = run = None  # known once the task's data is loaded: the table's columns follow the kind
     table = {}  # how the table is laid out: its columns (kind), the spread over seeds, the rows' names
 
@@ -556,7 +600,7 @@ def compare_command(args):
         width = max([15, *(len(row["mode"]) + 2 for row in rows)])
         for row in rows:
             print(f"  {row['mode']:<{width}}{row.get('sample', '-')}")
-    print(f"\nresults: {path}")
+    print(f"\nresults: {path}; what this printed: {out / 'output.txt'}")
     if any(row.get("trainable") for row in rows):  # a mode was scored: there is something to plot
         # trained on one domain, the score that matters is the other domain's: the test set's
         split = "test" if config.train_domain else "val"

@@ -966,3 +966,25 @@ def test_an_output_folder_that_cannot_be_written_is_refused_before_any_work(comm
     printed = capsys.readouterr()
     assert f"--out {out}: cannot write in {tmp_path} (Operation not permitted)" in printed.err
     assert "setting" not in printed.out and "mode" not in printed.out  # not even the table's header
+
+
+def test_what_a_run_prints_is_kept_in_its_folder_however_it_ends(tmp_path, capsys, monkeypatch):
+    out, tuned = tmp_path / "compare", tmp_path / "finetune"
+    assert main(["compare", "--modes", "head", "--steps", "2", "--no-baselines", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert (out / "output.txt").read_text() == printed and "head " in printed
+    assert main(["finetune", "--mode", "head", "--steps", "2", "--sweep", "lr=1e-3,1e-2", "--out", str(tuned)]) == 0
+    assert (tuned / "output.txt").read_text() == capsys.readouterr().out
+
+    stopped = tmp_path / "stopped"
+    press_ctrl_c_at_step(3, monkeypatch)  # the second mode's first step
+    assert main(["compare", "--modes", "head,lora", "--steps", "2", "--no-baselines", "--out", str(stopped)]) == 130
+    kept = (stopped / "output.txt").read_text()
+    assert kept == capsys.readouterr().out and "minigrad compare --resume" in kept
+    monkeypatch.undo()
+    assert main(["compare", "--resume", str(stopped)]) == 0  # written anew, with every row
+    kept = (stopped / "output.txt").read_text()
+    assert kept == capsys.readouterr().out and "head " in kept and "lora " in kept and "resuming" in kept
+
+    assert main(["compare", "--modes", "nope", "--out", str(tmp_path / "refused")]) == 2
+    assert not (tmp_path / "refused").exists()  # a run that never started leaves nothing
