@@ -651,13 +651,33 @@ def exercises_command(args):
     return grade.main(args.grader_args, prog="minigrad exercises")
 
 
+def modes_help():
+    """The modes, what each trains and its options with their defaults: the end of compare's and
+    finetune's --help, generated from the modes themselves (models/finetune/)."""
+    from models.finetune import MODES, mode_options
+    from models.heads import POOLINGS
+
+    def shown(value):
+        return "+".join(map(str, value)) if isinstance(value, (tuple, list)) else str(value)
+
+    lines = ["modes and their options (with their defaults):"]
+    for mode in MODES:
+        options = ", ".join(f"{name}={shown(value)}" for name, value in mode_options(mode).items())
+        lines.append(f"  {mode:<13} {options or '(none)'}")
+    lines += [f"  any mode on a classification task: pooling={'|'.join(POOLINGS)} (the model's own by default)",
+              "A list is joined with + in compare's --modes (lora:targets=query+key) and with commas in",
+              "finetune's --option (--option targets=query,key). layers=None trains the top_k blocks."]
+    return "\n".join(lines)
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="minigrad",
         description="minigrad: a readable autograd engine and the fine-tuning modes of LLMs, side by side.",
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
-    cmp = commands.add_parser("compare", help="fine-tune a pretrained model in every mode, side by side (the main job)")
+    cmp = commands.add_parser("compare", help="fine-tune a pretrained model in every mode, side by side (the main job)",
+                              epilog=modes_help(), formatter_class=argparse.RawDescriptionHelpFormatter)
     cmp.add_argument("--modes", default=None,
                      help="comma-separated modes, each a mode or modes joined by + (lora+head); default: all. "
                           "A mode with settings of its own is MODE:NAME=VALUE..., NAME one of its options or lr, "
@@ -671,7 +691,8 @@ def build_parser():
     add_resume(cmp, "compare")
     cmp.set_defaults(run=compare_command)
 
-    tune = commands.add_parser("finetune", help="fine-tune in one mode, with all its options and a grid search")
+    tune = commands.add_parser("finetune", help="fine-tune in one mode, with all its options and a grid search",
+                               epilog=modes_help(), formatter_class=argparse.RawDescriptionHelpFormatter)
     tune.add_argument("--mode", default=None, help="a mode, or several joined with '+', e.g. lora+params (required)")
     tune.add_argument("--option", action="append", default=[], metavar="NAME=VALUE",
                       help="a mode option, e.g. --option r=4 --option targets=query,value")

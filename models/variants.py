@@ -6,7 +6,7 @@
     minigrad compare --modes full,full:lr=1e-3,full:weight_decay=0.1:dropout=0.3   rates, regularisation
 
 A row is MODE[:NAME=VALUE]...: MODE as everywhere else (lora, lora+head), each NAME one of its
-options (see models/finetune/ or `minigrad finetune --help`) or a training setting of the row's own
+options (`minigrad compare --help` lists them) or a training setting of the row's own
 (ROW_SETTINGS: lr, optimizer, weight_decay, dropout, patience, augment). A list is joined with +
 (lora:targets=query+key+value), since commas part the rows. The row is
 named as it was written, with its modes in the order they are applied, so the table, the plots

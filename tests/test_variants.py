@@ -168,3 +168,15 @@ def test_finetune_points_a_variant_to_its_options(tmp_path, capsys):
     assert ("finetune takes the mode's settings as options: --mode lora --option r=4 --weight-decay 0.1"
             in capsys.readouterr().err)
     assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("command", ["compare", "finetune"])
+def test_help_lists_every_mode_with_its_options_and_their_defaults(command, capsys):
+    from models.finetune import MODES, mode_options
+
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    printed = capsys.readouterr().out
+    for mode in MODES:
+        assert f"\n  {mode:<13} " in printed and all(f"{name}=" in printed for name in mode_options(mode))
+    assert "lora          r=8, alpha=16.0, lora_dropout=0.0, targets=query+value" in printed
