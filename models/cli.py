@@ -338,8 +338,19 @@ def compare_config(args):
                            train_path=args.train, valid_path=args.valid,
                            test_path=args.test,
                            text_column=args.text_column, label_column=args.label_column, encoding=args.encoding,
-                           train_domain=args.train_domain)
+                           train_domain=args.train_domain, optimizer=args.optimizer, weight_decay=args.weight_decay,
+                           patience=args.patience, augment=args.augment, dropout=args.dropout,
+                           augment_keep=tuple(w for w in args.augment_keep.split(",") if w))
     return config
+
+
+def check_augment_keep(config, modes=()):
+    """--augment-keep without augmentation (from --augment, or, in compare, a row's augment=) is a mistake."""
+    from models.variants import split_row
+
+    if config.augment_keep and not config.augment and not any(split_row(m)[2].get("augment") for m in modes):
+        raise ValueError(f"--augment-keep {','.join(config.augment_keep)} lists words augmentation keeps, but "
+                         "augmentation is off: add --augment P (e.g. 0.1)")
 
 
 def finetune_config(args):
@@ -358,12 +369,8 @@ def finetune_config(args):
                          f"{' '.join(flags)} (MODE:NAME=VALUE is how compare's --modes writes them)")
     mode = "+".join(parse_mode(args.mode))  # " lora" and "lora + params" as "lora", "lora+params"
     config = replace(compare_config(args), lr={mode: args.lr} if args.lr is not None else {},
-                     optimizer=args.optimizer, weight_decay=args.weight_decay, patience=args.patience, augment=args.augment,
-                     augment_keep=tuple(w for w in args.augment_keep.split(",") if w), dropout=args.dropout,
                      options=parse_options(args.option))
-    if args.augment_keep and not args.augment:
-        raise ValueError(f"--augment-keep {args.augment_keep} lists words augmentation keeps, but augmentation is off: "
-                         "add --augment P (e.g. 0.1)")
+    check_augment_keep(config)
     if args.sweep is not None and not args.sweep:
         raise ValueError("--sweep names nothing to vary; expected NAME=V1,V2,... (e.g. --sweep lr=1e-4,1e-3)")
     grid = parse_grid(args.sweep or [], [option for name in parse_mode(mode) for option in mode_options(name)]
@@ -556,6 +563,7 @@ def compare_command(args):
             config.modes = [row_name(m) for m in args.modes.split(",") if m.strip()]
             if not config.modes:
                 raise ValueError(f"--modes {args.modes!r} names no mode; expected e.g. --modes full,lora,head")
+        check_augment_keep(config, config.modes or ())
         out = output_folder(args, "compare")
     with transcript(out):
         return compared(config, out, resumed, start)
@@ -687,6 +695,7 @@ def build_parser():
     cmp.add_argument("--save-deltas", action="store_true",
                      help="keep each mode's fine-tuned model as delta-<mode>.safetensors (only what it trained), "
                           "for `minigrad predict`")
+    add_training_options(cmp, "every row (a row may set its own: --modes full:dropout=0.1)")
     add_task_options(cmp)
     add_resume(cmp, "compare")
     cmp.set_defaults(run=compare_command)
@@ -698,15 +707,7 @@ def build_parser():
                       help="a mode option, e.g. --option r=4 --option targets=query,value")
     tune.add_argument("--lr", type=positive(), default=None,
                       help="learning rate (default: the mode's usual one)")
-    tune.add_argument("--optimizer", default="adamw", choices=["adamw", "adam", "sgd", "rmsprop"])
-    tune.add_argument("--weight-decay", type=at_least(0.0, float), default=0.0)
-    tune.add_argument("--patience", type=at_least(0), default=0,
-                      help="early stopping after N evaluations without improvement (0: off)")
-    tune.add_argument("--augment", type=probability, default=0.0, help="token dropout / swap probability")
-    tune.add_argument("--augment-keep", default="", metavar="WORDS",
-                      help="comma-separated words augmentation never drops or moves, e.g. not,never,hardly,but")
-    tune.add_argument("--dropout", type=probability, default=None,
-                      help="every dropout of the body and the head at this rate (default: the model's own)")
+    add_training_options(tune)
     tune.add_argument("--sweep", nargs="*", default=None, metavar="NAME=V1,V2",
                       help="grid search, e.g. --sweep lr=1e-4,3e-4,1e-3 optimizer=adamw,sgd; best by validation. "
                            "Sweepable: lr, optimizer, weight_decay, steps, batch_size, dropout, patience, augment, "
@@ -797,6 +798,21 @@ def build_parser():
     gen.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     gen.set_defaults(run=generate_command)
     return parser
+
+
+def add_training_options(parser, applies_to=None):
+    """How a model trains: the optimizer and the regularisation (compare: for every row, unless the row sets
+    its own; finetune: a sweep may vary them)."""
+    group = parser.add_argument_group("training" + (f", for {applies_to}" if applies_to else ""))
+    group.add_argument("--optimizer", default="adamw", choices=["adamw", "adam", "sgd", "rmsprop"])
+    group.add_argument("--weight-decay", type=at_least(0.0, float), default=0.0)
+    group.add_argument("--patience", type=at_least(0), default=0,
+                       help="early stopping after N evaluations without improvement (0: off)")
+    group.add_argument("--augment", type=probability, default=0.0, help="token dropout / swap probability")
+    group.add_argument("--augment-keep", default="", metavar="WORDS",
+                       help="comma-separated words augmentation never drops or moves, e.g. not,never,hardly,but")
+    group.add_argument("--dropout", type=probability, default=None,
+                       help="every dropout of the body and the head at this rate (default: the model's own)")
 
 
 def add_task_options(parser):

@@ -180,3 +180,22 @@ def test_help_lists_every_mode_with_its_options_and_their_defaults(command, caps
     for mode in MODES:
         assert f"\n  {mode:<13} " in printed and all(f"{name}=" in printed for name in mode_options(mode))
     assert "lora          r=8, alpha=16.0, lora_dropout=0.0, targets=query+value" in printed
+
+
+def test_compare_trains_every_row_with_its_training_options_unless_the_row_sets_its_own(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["compare", "--modes", "head,head:optimizer=adamw:weight_decay=0", "--optimizer", "sgd",
+                 "--weight-decay", "0.1", "--patience", "2", "--steps", "2", "--no-baselines", "--out", str(out)]) == 0
+    plain, own = results(out)["rows"]
+    assert (plain["optimizer"], plain["weight_decay"]) == ("sgd", 0.1)
+    assert (own["optimizer"], own["weight_decay"]) == ("adamw", 0.0)
+    assert results(out)["settings"]["patience"] == 2
+    # words to keep from augmentation need augmentation: for the table, or for a row
+    assert main(["compare", "--modes", "head", "--augment-keep", "not", "--steps", "1",
+                 "--out", str(tmp_path / "off")]) == 2
+    assert "--augment-keep not lists words augmentation keeps, but augmentation is off" in capsys.readouterr().err
+    assert main(["compare", "--modes", "head:augment=0.1", "--augment-keep", "not", "--steps", "1", "--no-baselines",
+                 "--out", str(tmp_path / "row")]) == 0
+    assert main(["compare", "--task", "tagging", "--augment", "0.1", "--steps", "1",
+                 "--out", str(tmp_path / "tagging")]) == 2
+    assert "a tagging task's targets sit on its words" in capsys.readouterr().err
