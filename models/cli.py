@@ -687,7 +687,8 @@ def build_parser():
     cmp = commands.add_parser("compare", help="fine-tune a pretrained model in every mode, side by side (the main job)",
                               epilog=modes_help(), formatter_class=argparse.RawDescriptionHelpFormatter)
     cmp.add_argument("--modes", default=None,
-                     help="comma-separated modes, each a mode or modes joined by + (lora+head); default: all. "
+                     help="comma-separated modes, each a mode or modes joined by + (lora+head); default: all "
+                          "(which may also be listed: --modes all,lora:r=1). "
                           "A mode with settings of its own is MODE:NAME=VALUE..., NAME one of its options or lr, "
                           "optimizer, weight_decay, dropout, patience, augment; a list joined by +: "
                           "--modes lora:r=2,lora:r=16:targets=query+value,full:lr=1e-3:weight_decay=0.1")

@@ -87,7 +87,7 @@ LM_DEFAULTS = {
 class CompareConfig:
     model: str = "tiny"
     task: str = "sentiment"
-    modes: list = None  # None: every mode that applies to the task
+    modes: list = None  # None (or "all" among them): every mode that applies to the task
     steps: int = None  # None here and below: the model's defaults (see with_defaults)
     batch_size: int = None
     max_len: int = None
@@ -134,7 +134,8 @@ def with_defaults(config, kind, context=None):
     if kind == "classification" and defaults.pooling:
         options.setdefault("pooling", defaults.pooling)
     # an LM's head is the token embedding itself (tied), so "head" alone would train nothing
-    modes = config.modes or [mode for mode in MODES if not (kind == "lm" and mode == "head")]
+    every = [mode for mode in MODES if not (kind == "lm" and mode == "head")]
+    modes = [row for name in config.modes or ["all"] for row in (every if name == "all" else [name])]
     check_before_training(replace(config, **unset), modes, kind, options)
     return replace(config, **unset, modes=modes, lr={**defaults.lr, **config.lr}, options=options)
 

@@ -45,6 +45,8 @@ def row_name(spec):
     written. Errors name the row and what it should look like; options are checked against the
     mode later (check_before_training), with the task known."""
     item = spec.strip()
+    if item == "all":  # every mode that applies to the task, as without --modes (compare's with_defaults)
+        return item
     mode, *settings = [part.strip() for part in item.split(":")]
     written = {}
     for setting in settings:

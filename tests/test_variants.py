@@ -199,3 +199,13 @@ def test_compare_trains_every_row_with_its_training_options_unless_the_row_sets_
     assert main(["compare", "--task", "tagging", "--augment", "0.1", "--steps", "1",
                  "--out", str(tmp_path / "tagging")]) == 2
     assert "a tagging task's targets sit on its words" in capsys.readouterr().err
+
+
+def test_all_modes_may_be_listed_beside_variants(tmp_path, capsys):
+    from models.finetune import MODES
+
+    out = tmp_path / "run"
+    assert main(["compare", "--modes", "all,lora:r=1", "--steps", "1", "--no-baselines", "--out", str(out)]) == 0
+    assert [row["mode"] for row in results(out)["rows"]] == [*MODES, "lora:r=1"]
+    assert main(["compare", "--modes", "all,lora", "--steps", "1", "--out", str(tmp_path / "twice")]) == 2
+    assert "mode 'lora' is listed twice" in capsys.readouterr().err
