@@ -7,13 +7,13 @@
 
 A row is MODE[:NAME=VALUE]...: MODE as everywhere else (lora, lora+head), each NAME one of its
 options (`minigrad compare --help` lists them) or a training setting of the row's own
-(ROW_SETTINGS: lr, optimizer, weight_decay, dropout, patience, augment). A list is joined with +
-(lora:targets=query+key+value), since commas part the rows. The row is
-named as it was written, with its modes in the order they are applied, so the table, the plots
-and results.json tell the variants apart. Its files (log-, checkpoint-, delta-) take that name
-with every character a file name should not hold (: * ? / and the like) as _.
+(ROW_SETTINGS: lr, optimizer, weight_decay, dropout, patience, augment), which overrides compare's
+--optimizer, --dropout, ... for that row. A list is joined with + (lora:targets=query+key+value),
+since commas part the rows; `all` stands for every mode (--modes all,lora:r=1).
 
-A mode's option that every row should share needs no variant: a plain row takes the mode's defaults.
+The row is named as it was written, with its modes in the order they are applied, so the table,
+the plots and results.json tell the variants apart. Its files (log-, checkpoint-, delta-) take
+that name with every character a file name should not hold (: * ? / and the like) as _.
 """
 import math
 import re
