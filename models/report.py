@@ -11,6 +11,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only: no window, works on a server
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.transforms import Bbox  # noqa: E402
 
 
 def shown(key, text, spread=None):
@@ -214,15 +215,18 @@ def spots(points, to_points, apart=5):
 LABEL_SPOTS = [(4, 5), (4, -12), (4, 15), (4, -22)]  # offsets in points: above, below, then a line further out
 
 
-def clear_label(ax, label, point, placed, renderer):
-    """The label of one point, at the first of LABEL_SPOTS where it overlaps no box in placed (with
-    modes a few hundred parameters apart, labels side by side ran into each other); the last if none."""
-    for xytext in LABEL_SPOTS:
-        text = ax.annotate(label, point, fontsize=8, textcoords="offset points", xytext=xytext, va="baseline")
-        box = text.get_window_extent(renderer).padded(3)  # a few pixels apart: touching labels read as one
-        if not any(box.overlaps(other) for other in placed) or xytext == LABEL_SPOTS[-1]:
-            return text
-        text.remove()
+def clear_label(ax, label, point, placed, renderer, markers=()):
+    """The label of one point: just above or just below it where that overlaps neither a box in placed
+    (the labels so far) nor another point's marker; else at the first of LABEL_SPOTS clear of the
+    labels (with modes a few hundred parameters apart, labels side by side ran into each other, and
+    a label over the next point hid it); the last if none."""
+    for obstacles, spots in ((list(placed) + list(markers), LABEL_SPOTS[:2]), (placed, LABEL_SPOTS)):
+        for xytext in spots:
+            text = ax.annotate(label, point, fontsize=8, textcoords="offset points", xytext=xytext, va="baseline")
+            box = text.get_window_extent(renderer).padded(3)  # a few pixels apart: touching labels read as one
+            if not any(box.overlaps(other) for other in obstacles) or xytext == LABEL_SPOTS[-1]:
+                return text
+            text.remove()
 
 
 def widen_to_fit(ax, labels, renderer):
@@ -273,6 +277,11 @@ def plot_score_vs_parameters(rows, path, kind="classification", split="val", run
     def to_points(score):  # a score's height on the page, in typographic points (the labels' offsets)
         return ax.transData.transform((1, score))[1] * 72 / fig.dpi
 
+    def marker(count, score):  # a point's marker on the page, in pixels
+        x, y = ax.transData.transform((count, score))
+        return Bbox.from_bounds(x - 5, y - 5, 10, 10)
+
+    markers = [(count, marker(count, score)) for count, points in columns.items() for score, _ in points]
     largest = max(columns, default=None)  # none where every mode diverged
     renderer, placed, labels = fig.canvas.get_renderer(), [], []  # placed: the labels' boxes so far
     for count in sorted(columns):
@@ -286,7 +295,8 @@ def plot_score_vs_parameters(rows, path, kind="classification", split="val", run
                            linewidths=1.5, zorder=3)
             label = ", ".join(modes) if len(", ".join(modes)) <= 30 else ",\n".join(modes)  # long names: a line each
             if len(column) == 1 and not at_right_edge:  # above, below, or a line further out: the first clear spot
-                text = clear_label(ax, label, (count, score), placed, renderer)
+                others = [box for x, box in markers if x != count]
+                text = clear_label(ax, label, (count, score), placed, renderer, others)
             else:  # beside its point, pushed down clear of the label above it in the column
                 height = to_points(score) if last is None else min(to_points(score), last - 10)
                 last = height

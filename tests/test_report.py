@@ -150,3 +150,14 @@ def test_long_names_on_one_spot_take_a_line_each_and_every_label_ends_inside_the
     axes = made["lora:r=1"].axes.get_window_extent(renderer)
     for text, label in made.items():
         assert label.get_window_extent(renderer).x1 <= axes.x1, f"the label {text!r} runs past the axes"
+
+
+def test_a_label_goes_below_its_point_rather_than_over_the_next_point(tmp_path, monkeypatch):
+    placed = annotations(monkeypatch)
+    rows = [{"mode": "lora:r=1", "trainable": 1_154, "val_accuracy": 0.904},
+            {"mode": "lora:r=7", "trainable": 7_298, "val_accuracy": 0.928},  # the next point is up and to the right
+            {"mode": "lora:r=9", "trainable": 9_346, "val_accuracy": 0.930},
+            {"mode": "head", "trainable": 130, "val_accuracy": 0.922}]
+    report.plot_score_vs_parameters(rows, tmp_path / "plot.png")
+    assert placed["lora:r=1"][1] == (4, 5)  # above, where nothing is in the way
+    assert placed["lora:r=7"][1] == (4, -12)  # above, it would sit on lora:r=9's marker
