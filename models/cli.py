@@ -215,17 +215,11 @@ def generate_command(args):
     return 0
 
 
-def predict_command(args):
-    from models import report, user_files
-    from models.predict import class_names, load_tuned, predict, read_input, write_predictions
-    from models.train import write_results
+def predict_inputs(args, tuned):
+    """(texts, true labels / tags / answers or None, questions or None) from the command line or --input."""
+    from models import user_files
+    from models.predict import class_names, read_input
 
-    if args.input and args.texts:
-        raise ValueError("give the texts after the delta or in --input FILE, not both")
-    if args.question is not None and not args.question.strip():
-        raise ValueError("--question is empty")
-    out = output_folder(args, "predict") if args.input or args.out else None  # checked before the work
-    tuned, tokenizer, max_len = load_tuned(args.delta, args.model, args.device)
     texts, true, questions = list(args.texts), None, None
     if args.input and not (tuned.task == "qa" and args.question):  # one question for a file of texts: below
         texts, true, questions = read_input(args.input, tuned.task, class_names(tuned), args.text_column or "text",
@@ -234,6 +228,24 @@ def predict_command(args):
         texts = user_files.read_texts(args.input, args.text_column or "text", args.encoding)
     if args.question:
         questions = [args.question] * len(texts)
+    return texts, true, questions
+
+
+def predict_command(args):
+    from models import report
+    from models.predict import delta_files, load_tuned, predict, write_predictions
+    from models.train import write_results
+
+    if args.input and args.texts:
+        raise ValueError("give the texts after the delta or in --input FILE, not both")
+    if args.question is not None and not args.question.strip():
+        raise ValueError("--question is empty")
+    deltas = delta_files(args.delta)
+    out = output_folder(args, "predict") if args.input or args.out else None  # checked before the work
+    if len(deltas) > 1:  # compare's run folder: every mode's delta, side by side
+        return predict_with_each(args, deltas, out)
+    tuned, tokenizer, max_len = load_tuned(args.delta, args.model, args.device)
+    texts, true, questions = predict_inputs(args, tuned)
     result = predict(tuned, tokenizer, max_len, texts, questions, true, source=args.delta)
     task = result["task"]
     print(f"{args.delta}: {result['mode']} on {tuned.base_name!r}, {task}"
@@ -277,6 +289,43 @@ def predict_command(args):
 
 
 PREVIEW = 10  # predictions printed for an --input file; predictions.csv has them all
+
+
+def predict_with_each(args, deltas, out):
+    """predict with every delta of a `compare --save-deltas` run folder ({row name: file}), on the same
+    texts: the predictions side by side, each delta's scores where --input holds the truth, and with
+    --input (or --out) each delta's predictions-<row>.csv and one results.json."""
+    from models.predict import load_tuned, predict, scores_by_delta, side_by_side, write_predictions
+    from models.train import write_results
+    from models.variants import file_stem
+
+    results, inputs, notes = {}, None, []
+    for name, path in deltas.items():
+        tuned, tokenizer, max_len = load_tuned(path, args.model, args.device)
+        texts, true, questions = inputs = inputs or predict_inputs(args, tuned)  # one compare run: one task
+        results[name] = predict(tuned, tokenizer, max_len, texts, questions, true, source=str(path))
+        own = [note.replace("this delta's", f"{name}'s") for note in results[name]["notes"]]  # unfinished()'s
+        notes += [note for note in own if note not in notes]  # the texts' notes, once
+    first = next(iter(results.values()))
+    print(f"{args.delta}: {plural(len(results), 'delta')} of `minigrad compare` on {tuned.base_name!r}, {first['task']}"
+          + (f" ({', '.join(first['labels'])})" if first["task"] == "classification" else "")
+          + (f"; question: {args.question}" if args.question else ""))
+    print_notes(notes)
+    print("\n".join(side_by_side(results, PREVIEW if args.input else None)))
+    if args.input and len(first["rows"]) > PREVIEW:
+        print(f"... and {len(first['rows']) - PREVIEW} more")
+    if "scores" in first:
+        print(f"\nscored against the truth in {args.input}:")
+        print("\n".join(scores_by_delta(results)))
+    if out:
+        out.mkdir(parents=True, exist_ok=True)
+        files = {name: write_predictions(result, out / f"predictions-{file_stem(name)}.csv")
+                 for name, result in results.items()}
+        path = write_results(out, command="predict", delta=args.delta, input=args.input,
+                             deltas={name: {k: v for k, v in result.items() if k != "rows"} | {"predictions": files[name].name}
+                                     for name, result in results.items()})
+        print(f"\npredictions: {', '.join(f.name for f in files.values())} in {out}\nresults: {path}")
+    return 0
 
 
 def data_fetch_command(args):
@@ -763,7 +812,8 @@ def build_parser():
     fetch.set_defaults(run=data_fetch_command)
 
     pred = commands.add_parser("predict", help="use a fine-tuned model (the delta finetune saved) on new text")
-    pred.add_argument("delta", help="a delta.safetensors written by `minigrad finetune` (or its run folder)")
+    pred.add_argument("delta", help="a delta.safetensors written by `minigrad finetune` (or its run folder), or the "
+                                    "run folder of `minigrad compare --save-deltas`: every mode's delta side by side")
     pred.add_argument("texts", nargs="*", help="texts to classify, tag, or (qa) answer --question from")
     pred.add_argument("--input", default=None,
                       help="a file of texts instead, in a format finetune reads: .csv / .tsv / .jsonl / .json "
@@ -782,8 +832,8 @@ def build_parser():
     pred.add_argument("--encoding", default="utf-8")
     pred.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     pred.add_argument("--out", default=None,
-                      help="output folder for predictions.csv and results.json (default with --input: "
-                           "runs/<timestamp>-predict/)")
+                      help="output folder for predictions.csv (predictions-<mode>.csv, one per delta of a compare "
+                           "run) and results.json (default with --input: runs/<timestamp>-predict/)")
     pred.set_defaults(run=predict_command)
 
     gen = commands.add_parser("generate", help="sample text from a pretrained language model")

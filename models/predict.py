@@ -11,13 +11,16 @@ rebuilds the fine-tuned model and says what it makes of each text, in the terms 
     qa              the answer to --question: the words from the most likely start token to the
                     most likely end token
 
-A language-model delta writes text instead: `minigrad generate --delta DELTA`. With --input FILE
+Given the run folder of `minigrad compare --save-deltas`, every mode's delta predicts the same texts,
+side by side (and, with --input, each is scored). A language-model delta writes text instead:
+`minigrad generate --delta DELTA`. With --input FILE
 the texts come from a file, in the formats finetune reads; where the file holds the truth it is
 scored: a classifier's label column (accuracy, macro F1, each class, the confusion matrix; labels
 the model has no class for are predicted, not scored), a tagger's tags (token accuracy), QA
 answers (exact match and word F1, as SQuAD scores them).
 """
 import csv
+import json
 from collections import Counter
 from pathlib import Path
 
@@ -30,15 +33,36 @@ from models.metrics import answer_scores, classification_report
 from models.tasks import EVAL_BATCH, answer_words, fits
 
 
+def delta_files(path):
+    """{name: delta file} that path names: itself; the delta.safetensors of finetune's run folder; or
+    every delta-*.safetensors of a `compare --save-deltas` run folder, named as compare's table names
+    their rows (lora:r=4, lora-seed1; the file names can't hold every character a row name does)."""
+    path = Path(path)
+    if not path.is_dir():
+        return {path.name: path}
+    if (path / "delta.safetensors").is_file():
+        return {path.name: path / "delta.safetensors"}
+    deltas = {delta.name: delta for delta in sorted(path.glob("delta-*.safetensors"))}
+    named = {}  # in the table's order, where the folder's results.json has it
+    record = path / "results.json"
+    rows = json.loads(record.read_text()).get("rows", []) if record.is_file() else []
+    for row in rows:
+        for run in row.get("runs") or [row]:
+            if run.get("delta") in deltas:
+                named[row["mode"] + (f"-seed{run['seed']}" if row.get("runs") else "")] = deltas.pop(run["delta"])
+    named |= {file.removesuffix(".safetensors").removeprefix("delta-"): delta for file, delta in deltas.items()}
+    return named or {path.name: path / "delta.safetensors"}
+
+
 def load_tuned(delta_path, model=None, device="cpu"):
     """(tuned model, tokenizer, max_len) from a delta: its base model (the one it names, or `model`,
-    a name or checkpoint path) with the delta put back on it."""
-    if Path(delta_path).is_dir() and (Path(delta_path) / "delta.safetensors").is_file():
-        delta_path = Path(delta_path) / "delta.safetensors"  # the run folder finetune wrote
-    deltas = sorted(Path(delta_path).glob("delta-*.safetensors")) if Path(delta_path).is_dir() else []
-    if deltas:  # the run folder of `compare --save-deltas`: one delta per mode
+    a name or checkpoint path) with the delta put back on it. delta_path: a file, or a run folder
+    that holds one (delta_files)."""
+    deltas = delta_files(delta_path)
+    if len(deltas) > 1:  # the run folder of `compare --save-deltas`: one delta per mode
         raise ValueError(f"{delta_path} holds a delta for each mode `minigrad compare` ran: "
-                         f"{', '.join(d.name for d in deltas)}; pass one of them")
+                         f"{', '.join(d.name for d in deltas.values())}; pass one of them")
+    (delta_path,) = deltas.values()
     if not Path(delta_path).is_file():
         raise FileNotFoundError(f"no delta file {delta_path}: expected the delta.safetensors that `minigrad finetune` "
                                 "wrote in its output folder")
@@ -224,6 +248,43 @@ def predict(tuned, tokenizer, max_len, texts, questions=None, true=None, source=
             for row, gold in zip(result["rows"], true):
                 row["true"] = gold
     return result
+
+
+def side_by_side(results, shown=None):
+    """Lines that put several deltas' predictions ({name: predict()'s dict}, one task) text by text:
+    a classifier's label and probability in a column per delta, then the text; a tagger's tags or
+    qa's answer on a line per delta under each text. shown: how many texts (default: all)."""
+    names, first = list(results), next(iter(results.values()))
+    width = max(len(name) for name in names)
+    texts = range(len(first["rows"]) if shown is None else min(shown, len(first["rows"])))
+    if first["task"] == "classification":
+        cell = max(max(len(label) for label in first["labels"]) + 6, *(len(name) for name in names))
+        lines = ["  ".join(f"{name:<{cell}}" for name in names) + "  text"]
+        return lines + ["  ".join(f"{r['rows'][i]['label']} {r['rows'][i]['probability']:.2f}".ljust(cell)
+                                  for r in results.values()) + f"  {first['rows'][i]['text']}" for i in texts]
+    lines = []
+    for i in texts:
+        row = first["rows"][i]
+        lines.append(f"{row['text']}" if first["task"] == "tagging" else f"{row['question']}\n  in: {row['text']}")
+        for name, result in results.items():
+            got = result["rows"][i]
+            shown_as = (" ".join(f"{word}/{tag}" for word, tag in got["tags"]) if first["task"] == "tagging"
+                        else got["answer"] or "(none)")
+            lines.append(f"  {name:<{width}}  {shown_as}")
+    return lines
+
+
+def scores_by_delta(results):
+    """A line per delta with its scores against the truth an --input file held: exact match and word F1
+    (qa), else accuracy (a tagger's over words) and macro F1."""
+    width = max(len(name) for name in results)
+    qa = next(iter(results.values()))["task"] == "qa"
+    lines = [f"{'':<{width}}  {'exact match' if qa else 'accuracy':>11}  {'word F1' if qa else 'macro F1':>8}"]
+    for name, result in results.items():
+        scores = result["scores"]
+        first, second = (scores["exact_match"], scores["f1"]) if qa else (scores["accuracy"], scores["macro_f1"])
+        lines.append(f"{name:<{width}}  {100 * first:>10.1f}%  {second:>8.3f}")
+    return lines
 
 
 def write_predictions(result, path):

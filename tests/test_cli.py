@@ -817,7 +817,10 @@ def test_compare_can_keep_every_modes_delta_and_each_predicts_what_it_scored(tmp
     printed = capsys.readouterr().out
     assert f"deltas:  delta-head.safetensors, delta-lora.safetensors in {out}; " in printed  # every one written
     assert f"use one: minigrad predict {out / 'delta-head.safetensors'} " in printed  # one that exists
-    assert main(["predict", str(out), "good"]) == 2  # the run folder: which delta?
+    assert main(["predict", str(out), "good"]) == 0  # the run folder: every delta, side by side
+    header, row = capsys.readouterr().out.splitlines()[-2:]
+    assert header.split() == ["head", "lora", "text"] and row.endswith("  good")
+    assert main(["generate", "--delta", str(out)]) == 2  # one model writes: which?
     assert "holds a delta for each mode `minigrad compare` ran: delta-head.safetensors, delta-lora.safetensors; " \
            "pass one of them" in capsys.readouterr().err
     task = data.load_task("sentiment")
@@ -833,6 +836,16 @@ def test_compare_can_keep_every_modes_delta_and_each_predicts_what_it_scored(tmp
                  "--out", str(tmp_path / "p")]) == 2
     printed = capsys.readouterr()
     assert "already holds the results of an earlier run" in printed.err and "accuracy" not in printed.out
+    # every delta of the run on the same file: each scores what compare's table said it scored
+    assert main(["predict", str(out), "--input", str(tmp_path / "valid.csv"), "--out", str(tmp_path / "each")]) == 0
+    scored = json.loads((tmp_path / "each" / "results.json").read_text())["deltas"]
+    assert {mode: scored[mode]["scores"]["accuracy"] for mode in scored} == \
+        {mode: rows[mode]["val_accuracy"] for mode in ("head", "lora")}
+    assert (tmp_path / "each" / scored["lora"]["predictions"]).read_text().startswith("text,label,probability,true")
+    lines = capsys.readouterr().out.split("scored against the truth in")[1].splitlines()
+    for mode in ("head", "lora"):  # the printed scores: a line per delta
+        (line,) = [line for line in lines if line.split()[:1] == [mode]]
+        assert line.split()[1] == f"{100 * rows[mode]['val_accuracy']:.1f}%"
 
 
 def test_generate_says_which_characters_of_the_prompt_the_vocabulary_lacks(tmp_path, capsys):

@@ -269,10 +269,20 @@ def test_a_run_folder_stands_for_its_delta_and_a_pretrained_model_is_not_one(tin
     assert "text 2 is empty" in capsys.readouterr().err
 
 
-def test_a_compare_run_folder_of_one_delta_is_not_taken_for_a_finetune_run(tmp_path):
+def test_a_run_folder_names_its_deltas_as_its_table_names_its_rows(tmp_path):
+    from models.predict import delta_files
+
     (tmp_path / "delta-head.safetensors").write_bytes(b"")  # compare --modes head --save-deltas
-    with pytest.raises(ValueError, match="holds a delta for each mode `minigrad compare` ran: delta-head.safetensors; "):
-        load_tuned(tmp_path)
+    assert delta_files(tmp_path) == {"head": tmp_path / "delta-head.safetensors"}  # not taken for finetune's
+    (tmp_path / "delta-params_patterns=_ln_-seed3.safetensors").write_bytes(b"")
+    seed3 = {"seed": 3, "delta": "delta-params_patterns=_ln_-seed3.safetensors"}
+    (tmp_path / "results.json").write_text(json.dumps({"rows": [
+        {"mode": "head", "delta": "delta-head.safetensors"}, {"mode": "params:patterns=*ln*", "runs": [seed3]}]}))
+    assert list(delta_files(tmp_path)) == ["head", "params:patterns=*ln*-seed3"]
+    one = tmp_path / "delta-head.safetensors"
+    assert delta_files(one) == {one.name: one}
+    (tmp_path / "delta.safetensors").write_bytes(b"")  # finetune's folder: its one delta
+    assert list(delta_files(tmp_path).values()) == [tmp_path / "delta.safetensors"]
 
 
 def test_a_word_without_tokens_gets_no_tag_and_is_never_part_of_an_answer():
@@ -457,3 +467,25 @@ def test_an_empty_answer_is_shown_as_none(tiny, tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(predicting, "answer", lambda model, tokenizer, question, contexts, max_len: [""] * len(contexts))
     assert main(["predict", str(delta), "--question", "what about the price ?", "the battery is good ."]) == 0
     assert "answer: (none)\n  in: the battery is good ." in capsys.readouterr().out
+
+
+def test_several_deltas_predictions_are_shown_text_by_text():
+    from models.predict import scores_by_delta, side_by_side
+
+    def classified(label, p):
+        return {"task": "classification", "labels": ["negative", "positive"],
+                "rows": [{"text": "not bad", "label": label, "probability": p}],
+                "scores": {"accuracy": 1.0 if label == "positive" else 0.0, "macro_f1": 0.5}}
+
+    lines = side_by_side({"head": classified("negative", 0.61), "lora:r=1": classified("positive", 0.8)})
+    assert lines == ["head            lora:r=1        text",  # a column per delta, as wide as "positive 0.80"
+                     "negative 0.61   positive 0.80   not bad"]
+    assert scores_by_delta({"head": classified("negative", 0.61), "lora:r=1": classified("positive", 0.8)}) == [
+        "             accuracy  macro F1", "head             0.0%     0.500", "lora:r=1       100.0%     0.500"]
+    tagged = {name: {"task": "tagging", "rows": [{"text": "good screen", "tags": [["good", "OPINION"], ["screen", t]]}]}
+              for name, t in (("head", "ASPECT"), ("lora", "O"))}
+    assert side_by_side(tagged) == ["good screen", "  head  good/OPINION screen/ASPECT", "  lora  good/OPINION screen/O"]
+    answered = {name: {"task": "qa", "rows": [{"question": "what is good ?", "text": "the screen is good", "answer": a}]}
+                for name, a in (("head", "screen"), ("lora", ""))}
+    assert side_by_side(answered, shown=1) == ["what is good ?\n  in: the screen is good", "  head  screen",
+                                               "  lora  (none)"]
