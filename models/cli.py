@@ -321,9 +321,9 @@ def predict_with_each(args, deltas, out):
         out.mkdir(parents=True, exist_ok=True)
         files = {name: write_predictions(result, out / f"predictions-{file_stem(name)}.csv")
                  for name, result in results.items()}
-        path = write_results(out, command="predict", delta=args.delta, input=args.input,
-                             deltas={name: {k: v for k, v in result.items() if k != "rows"} | {"predictions": files[name].name}
-                                     for name, result in results.items()})
+        summaries = {name: {k: v for k, v in result.items() if k != "rows"} | {"predictions": files[name].name}
+                     for name, result in results.items()}
+        path = write_results(out, command="predict", delta=args.delta, input=args.input, deltas=summaries)
         print(f"\npredictions: {', '.join(f.name for f in files.values())} in {out}\nresults: {path}")
     return 0
 
