@@ -1,6 +1,7 @@
 """The `minigrad` command."""
 import argparse
 import io
+import json
 import math
 import sys
 import tempfile
@@ -233,7 +234,7 @@ def predict_inputs(args, tuned):
 
 def predict_command(args):
     from models import report
-    from models.predict import delta_files, load_tuned, predict, write_predictions
+    from models.predict import compare_run, delta_files, load_tuned, predict, write_predictions
     from models.train import write_results
 
     if args.input and args.texts:
@@ -242,7 +243,7 @@ def predict_command(args):
         raise ValueError("--question is empty")
     deltas = delta_files(args.delta)
     out = output_folder(args, "predict") if args.input or args.out else None  # checked before the work
-    if len(deltas) > 1:  # compare's run folder: every mode's delta, side by side
+    if compare_run(args.delta):  # every mode's delta, side by side
         return predict_with_each(args, deltas, out)
     tuned, tokenizer, max_len = load_tuned(args.delta, args.model, args.device)
     texts, true, questions = predict_inputs(args, tuned)
@@ -295,10 +296,16 @@ def predict_with_each(args, deltas, out):
     """predict with every delta of a `compare --save-deltas` run folder ({row name: file}), on the same
     texts: the predictions side by side, each delta's scores where --input holds the truth, and with
     --input (or --out) each delta's predictions-<row>.csv and one results.json."""
+    from models.finetune.delta import read_metadata
     from models.predict import load_tuned, predict, scores_by_delta, side_by_side, write_predictions
     from models.train import write_results
     from models.variants import file_stem
 
+    does = {name: (read_metadata(path)["task"], read_metadata(path)["labels"]) for name, path in deltas.items()}
+    if len(set(does.values())) > 1:  # deltas gathered from several runs: no one table fits them
+        kinds = "; ".join(f"{name}: {task}" + (f" {', '.join(json.loads(labels))}" if json.loads(labels) else "")
+                          for name, (task, labels) in does.items())
+        raise ValueError(f"{args.delta} holds deltas of different tasks or classes ({kinds}); pass one of them")
     results, inputs, notes = {}, None, []
     for name, path in deltas.items():
         tuned, tokenizer, max_len = load_tuned(path, args.model, args.device)
@@ -463,7 +470,7 @@ def fine_tuned(config, mode, grid, out, resumed):
         nonlocal kind, measure, labels
         kind, measure, labels = task.kind, forgetting.measure, task.labels
         steps = "steps as in each setting" if grid and "steps" in grid[0] else plural(config.steps, "step")
-        print(f"fine-tuning {config.model!r} on {task.name!r} with mode {mode!r}, {steps}"
+        print(f"fine-tuning {config.model!r} on {task.name!r} with mode {mode!r}, {steps}{training_said(config)}"
               + (f", {plural(len(grid), 'setting')}" if swept else "") + seeds_each(config))
         print_notes(notes)
         if resumed:
@@ -505,10 +512,12 @@ def fine_tuned(config, mode, grid, out, resumed):
                   f"minigrad finetune --resume {out}")
     delta = out / "delta.safetensors"
     if delta.is_file():
-        print(f"delta (only what trained, to put back on {config.model!r}): {delta}\nresults: {path}\n"
+        print(f"delta (only what trained, to put back on {config.model!r}): {delta}\nresults: {path}; "
+              f"what this printed: {out / 'output.txt'}\n"
               f"use it: {how_to_use(delta, kind)}")
     else:
-        print(f"no delta: the best setting's weights diverged before any evaluation\nresults: {path}")
+        print(f"no delta: the best setting's weights diverged before any evaluation\nresults: {path}; "
+              f"what this printed: {out / 'output.txt'}")
     if all(row["stopped"] == "non-finite loss" for row in rows):
         print("\nevery setting diverged (its loss became inf or NaN): try a lower --lr", file=sys.stderr)
         return 1
@@ -553,11 +562,15 @@ def print_notes(notes):
 
 
 def print_stopped(rows, name_of, interrupted=None, resume_command=None):
-    """A line for every run that did not train all its steps for a reason other than early stopping,
-    and for the run `interrupted` names, if Ctrl-C came outside its training (it has no row); then,
-    if Ctrl-C stopped the run, the resume_command that continues it."""
+    """A line for every run that did not train all its steps, and why (early stopping, Ctrl-C, a loss
+    that blew up), and for the run `interrupted` names, if Ctrl-C came outside its training (it has no
+    row); then, if Ctrl-C stopped the run, the resume_command that continues it."""
     for row in rows:
-        if row.get("stopped") == "interrupted":
+        if row.get("stopped") == "early stopping":
+            waited = f" in {plural(row['patience'], 'evaluation')}" if row.get("patience") else ""
+            print(f"{name_of(row)}: stopped early after {row['steps_done']} of {plural(row['steps'], 'step')} (no "
+                  f"better validation loss{waited}; the table shows its weights of step {row['weights_step']}, the best)")
+        elif row.get("stopped") == "interrupted":
             print(f"{name_of(row)}: interrupted after {plural(row['steps_done'], 'step')} "
                   "(the table shows it as it was then)")
         elif row.get("stopped") == "non-finite loss":
@@ -593,6 +606,17 @@ def resumed_note(record, unit):
     return f"resuming: {plural(done, unit)} done before the stop (rows as they were then), the rest to run\n"
 
 
+def training_said(config):
+    """The training settings a run's first line should say, those that differ from the defaults:
+    ", sgd, weight decay 0.1, early stopping (patience 3)"."""
+    said = [config.optimizer] if config.optimizer != "adamw" else []
+    said += [f"weight decay {config.weight_decay:g}"] if config.weight_decay else []
+    said += [f"dropout {config.dropout:g}"] if config.dropout is not None else []
+    said += [f"early stopping (patience {config.patience})"] if config.patience else []
+    said += [f"augmentation {config.augment:g}"] if config.augment else []
+    return "".join(f", {part}" for part in said)
+
+
 def exit_status(interrupted):
     """130 (the shell's code for Ctrl-C) when the run was interrupted, else 0."""
     return 130 if interrupted is not None else 0
@@ -612,6 +636,8 @@ def compare_command(args):
             config.modes = [row_name(m) for m in args.modes.split(",") if m.strip()]
             if not config.modes:
                 raise ValueError(f"--modes {args.modes!r} names no mode; expected e.g. --modes full,lora,head")
+            if config.modes.count("all") > 1:
+                raise ValueError("--modes lists 'all' twice")
         check_augment_keep(config, config.modes or ())
         out = output_folder(args, "compare")
     with transcript(out):
@@ -636,7 +662,7 @@ def compared(config, out, resumed, start):
         baselines = 1 + (kind in ("classification", "lm"))  # scratch, + majority class or the pretrained LM
         print(f"fine-tuning {config.model!r} on {task.name!r}: {plural(len(config.modes), 'mode')}"
               f"{' + ' + plural(baselines, 'baseline') if config.baselines else ''}, {plural(config.steps, 'step')} each"
-              f"{seeds_each(config)}, on {config.device}")
+              f"{training_said(config)}{seeds_each(config)}, on {config.device}")
         print_notes(notes)
         if resumed:
             print(resumed_note(resumed, "mode"))
@@ -668,7 +694,9 @@ def compared(config, out, resumed, start):
         print(f"plots:   {curves}, {versus}")
     deltas = sorted(out.glob("delta-*.safetensors")) if config.save_deltas else []
     if deltas:
-        print(f"deltas:  {', '.join(d.name for d in deltas)} in {out}; use one: {how_to_use(deltas[0], kind)}")
+        use = (f"use one: {how_to_use(deltas[0], kind)}" if kind == "lm" else  # one model writes at a time
+               f"use them all, side by side: {how_to_use(out, kind)}")
+        print(f"deltas:  {', '.join(d.name for d in deltas)} in {out}; {use}")
     print(f"done in {time.perf_counter() - start:.0f} s")
     return exit_status(interrupted)
 

@@ -317,17 +317,16 @@ def check_modes_fit(base, task, config):
     for name in config.modes:
         mode, options, lr, row_config = row_settings(name, config)
         try:
-            prepare(base, mode, num_labels=len(task.labels) or None, task=task.kind, **options)
+            model = prepare(base, mode, num_labels=len(task.labels) or None, task=task.kind, **options)
         except ValueError as error:  # e.g. "Dropout: p must be in [0, 1)": say which mode and options
             given = " ".join(f"{k}={v}" for k, v in config.options.items())  # a variant's own are in its name
             if str(error).startswith(f"mode {name!r}") and not given:
                 raise  # it says which mode already
             row = f"--modes item {name!r}" if ":" in name else f"mode {name!r}"
             raise ValueError(row + (f" with options {given}" if given else "") + f": {error}") from None
-        resolved = resolve_options(parse_mode(mode), task.kind, options)
-        head = {k: v for k, v in options.items() if not any(k in chosen for chosen in resolved.values())}  # pooling
         training = [getattr(row_config, setting) for setting in ROW_SETTINGS if setting != "lr"]
-        same = trains.setdefault(repr((mode, resolved, head, lr, training)), name)
+        # the prepared model's options: every default filled in, the head's pooling too (head:pooling=last is head)
+        same = trains.setdefault(repr((mode, model.mode_options, lr, training)), name)
         if same != name:
             raise ValueError(f"--modes items {same!r} and {name!r} train the same model (the same options and "
                              "training settings, defaults included); list one of them")
@@ -476,7 +475,8 @@ def run_mode(name, base, task, config, forgetting, progress=False, log_path=None
         peak = peak_step_bytes(model, next(endless_batches(task.train, tokenizer, config, options)), config)
     row = {
         "mode": name, "seed": config.seed, "options": model.mode_options, "lr": lr, "optimizer": config.optimizer,
-        "weight_decay": config.weight_decay,
+        "weight_decay": config.weight_decay, "dropout": config.dropout, "patience": config.patience,
+        "augment": config.augment,
         "steps": config.steps, "batch_size": config.batch_size, "trainable": trainable, "total": total,
         "trainable_pct": 100 * trainable / total, "seconds_per_step": result.seconds_per_step,
         "peak_mib": None if peak is None else peak / 2**20,

@@ -38,20 +38,37 @@ def delta_files(path):
     every delta-*.safetensors of a `compare --save-deltas` run folder, named as compare's table names
     their rows (lora:r=4, lora-seed1; the file names can't hold every character a row name does)."""
     path = Path(path)
-    if not path.is_dir():
-        return {path.name: path}
-    if (path / "delta.safetensors").is_file():
-        return {path.name: path / "delta.safetensors"}
+    if not compare_run(path):
+        return {path.name: path / "delta.safetensors" if path.is_dir() else path}
     deltas = {delta.name: delta for delta in sorted(path.glob("delta-*.safetensors"))}
-    named = {}  # in the table's order, where the folder's results.json has it
-    record = path / "results.json"
-    rows = json.loads(record.read_text()).get("rows", []) if record.is_file() else []
-    for row in rows:
+    if not deltas:
+        raise FileNotFoundError(f"{path} is a `minigrad compare` run that kept no deltas: run it with --save-deltas "
+                                "to keep every mode's fine-tuned model")
+    named = {}  # in the table's order, where the folder's results.json is compare's
+    for row in compare_rows(path / "results.json"):
         for run in row.get("runs") or [row]:
             if run.get("delta") in deltas:
                 named[row["mode"] + (f"-seed{run['seed']}" if row.get("runs") else "")] = deltas.pop(run["delta"])
     named |= {file.removesuffix(".safetensors").removeprefix("delta-"): delta for file, delta in deltas.items()}
-    return named or {path.name: path / "delta.safetensors"}
+    return named
+
+
+def compare_run(path):
+    """Whether path is the run folder of `minigrad compare` (not finetune's, which holds delta.safetensors)."""
+    path = Path(path)
+    if not path.is_dir() or (path / "delta.safetensors").is_file():
+        return False
+    return any(path.glob("delta-*.safetensors")) or bool(compare_rows(path / "results.json"))
+
+
+def compare_rows(record):
+    """The rows of a compare run's results.json, or [] where there is none or it is not compare's."""
+    try:
+        recorded = json.loads(Path(record).read_text())
+        rows = recorded.get("rows") if recorded.get("command") == "compare" else None
+        return [row for row in rows if isinstance(row.get("mode"), str)] if isinstance(rows, list) else []
+    except (OSError, ValueError, AttributeError):  # missing, not JSON, not a dict of dict rows
+        return []
 
 
 def load_tuned(delta_path, model=None, device="cpu"):

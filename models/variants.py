@@ -48,6 +48,9 @@ def row_name(spec):
     if item == "all":  # every mode that applies to the task, as without --modes (compare's with_defaults)
         return item
     mode, *settings = [part.strip() for part in item.split(":")]
+    if mode == "all":
+        raise ValueError(f"--modes item {item!r}: 'all' stands for every mode and takes no settings; give them to a "
+                         "mode (e.g. --modes all,lora:lr=1e-3), or give compare's own --optimizer, --dropout, ...")
     written = {}
     for setting in settings:
         name, equals, value = (part.strip() for part in setting.partition("="))
@@ -74,12 +77,14 @@ def row_name(spec):
 
 def setting_value(name, text, item):
     """A training setting of a row, read and checked: "1e-3" -> 0.001 for lr; errors name the row."""
+    kind = TRAINING_SETTINGS[name]
     try:
-        value = TRAINING_SETTINGS[name](text)
+        value = kind(text)
     except ValueError:
-        value = None
+        raise ValueError(f"--modes item {item!r}: {name}={text}, expected "
+                         f"{'an integer' if kind is int else 'a number'}") from None
     allowed, expected = ALLOWED[name]
-    if value is None or not allowed(value):
+    if not allowed(value):
         raise ValueError(f"--modes item {item!r}: {name}={text}, {expected}")
     return value
 

@@ -816,7 +816,7 @@ def test_compare_can_keep_every_modes_delta_and_each_predicts_what_it_scored(tmp
     assert [read_metadata(out / f"delta-{mode}.safetensors").get("max_len") for mode in ("head", "lora")] == ["48", "48"]
     printed = capsys.readouterr().out
     assert f"deltas:  delta-head.safetensors, delta-lora.safetensors in {out}; " in printed  # every one written
-    assert f"use one: minigrad predict {out / 'delta-head.safetensors'} " in printed  # one that exists
+    assert f"use them all, side by side: minigrad predict {out} " in printed
     assert main(["predict", str(out), "good"]) == 0  # the run folder: every delta, side by side
     header, row = capsys.readouterr().out.splitlines()[-2:]
     assert header.split() == ["head", "lora", "text"] and row.endswith("  good")

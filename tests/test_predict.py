@@ -276,7 +276,7 @@ def test_a_run_folder_names_its_deltas_as_its_table_names_its_rows(tmp_path):
     assert delta_files(tmp_path) == {"head": tmp_path / "delta-head.safetensors"}  # not taken for finetune's
     (tmp_path / "delta-params_patterns=_ln_-seed3.safetensors").write_bytes(b"")
     seed3 = {"seed": 3, "delta": "delta-params_patterns=_ln_-seed3.safetensors"}
-    (tmp_path / "results.json").write_text(json.dumps({"rows": [
+    (tmp_path / "results.json").write_text(json.dumps({"command": "compare", "rows": [
         {"mode": "head", "delta": "delta-head.safetensors"}, {"mode": "params:patterns=*ln*", "runs": [seed3]}]}))
     assert list(delta_files(tmp_path)) == ["head", "params:patterns=*ln*-seed3"]
     one = tmp_path / "delta-head.safetensors"
@@ -489,3 +489,29 @@ def test_several_deltas_predictions_are_shown_text_by_text():
                 for name, a in (("head", "screen"), ("lora", ""))}
     assert side_by_side(answered, shown=1) == ["what is good ?\n  in: the screen is good", "  head  screen",
                                                "  lora  (none)"]
+
+
+def test_a_compare_run_folder_is_predicted_from_as_such_whatever_it_holds(tmp_path, capsys):
+    kept = tmp_path / "kept"
+    assert main(["compare", "--modes", "lora:r=2", "--steps", "2", "--no-baselines", "--save-deltas",
+                 "--out", str(kept)]) == 0
+    capsys.readouterr()
+    assert main(["predict", str(kept), "good ."]) == 0  # one delta: still the table's row, by its name
+    assert capsys.readouterr().out.splitlines()[-2].split() == ["lora:r=2", "text"]
+    (kept / "results.json").write_text("[1, 2]")  # not compare's: the deltas are named by their files
+    assert main(["predict", str(kept), "good ."]) == 0
+    assert capsys.readouterr().out.splitlines()[-2].split() == ["lora_r=2", "text"]
+
+    bare = tmp_path / "bare"
+    assert main(["compare", "--modes", "head", "--steps", "1", "--no-baselines", "--out", str(bare)]) == 0
+    assert main(["predict", str(bare), "good ."]) == 2
+    assert "is a `minigrad compare` run that kept no deltas: run it with --save-deltas" in capsys.readouterr().err
+
+    tagger = tmp_path / "tagger"
+    assert main(["compare", "--task", "tagging", "--modes", "head", "--steps", "1", "--no-baselines", "--save-deltas",
+                 "--out", str(tagger)]) == 0
+    (kept / "delta-tagger.safetensors").write_bytes((tagger / "delta-head.safetensors").read_bytes())
+    capsys.readouterr()
+    assert main(["predict", str(kept), "good ."]) == 2  # gathered from two runs: no one table fits
+    assert "holds deltas of different tasks or classes (lora_r=2: classification negative, positive; " \
+           "tagger: tagging" in capsys.readouterr().err

@@ -35,7 +35,9 @@ def test_a_rows_settings_are_read_as_the_modes_options_are():
     ("lora:r=", "'r=' is not NAME=VALUE"),
     ("lora:r=4:r=8", "--modes item 'lora:r=4:r=8' sets r twice"),
     ("full:lr=0", "--modes item 'full:lr=0': lr=0, expected a finite number > 0"),
-    ("full:lr=fast", "lr=fast, expected a finite number > 0"),
+    ("full:lr=fast", "lr=fast, expected a number"),
+    ("head:patience=1.5", "patience=1.5, expected an integer"),
+    ("all:lr=1e-3", "'all' stands for every mode and takes no settings"),
     ("full:lr=inf", "lr=inf, expected a finite number > 0"),
     ("full:lr=1e999", "lr=1e999, expected a finite number > 0"),
     ("loar:r=4", "--modes item 'loar:r=4': unknown fine-tuning mode 'loar'"),
@@ -59,7 +61,9 @@ def test_a_rows_files_have_names_any_file_system_takes():
     ("full:optimizer=lion", "--modes item 'full:optimizer=lion': optimizer=lion, expected one of adam, adamw"),
     ("full:dropout=1.5", "dropout=1.5, expected a probability in [0, 1)"),
     ("full:weight_decay=inf", "weight_decay=inf, expected a finite number >= 0"),
-    ("full:patience=soon", "patience=soon, expected >= 0"),
+    ("full:patience=soon", "patience=soon, expected an integer"),
+    ("all,all", "--modes lists 'all' twice"),
+    ("head,head:pooling=last", "--modes items 'head' and 'head:pooling=last' train the same model"),  # its default
     ("head:augment=0.1 --task tagging", "--modes item 'head:augment=0.1': augment drops and swaps the words"),
     ("full:steps=50", "every row trains the same --steps on the same batches (--batch-size), so steps is set for"),
     ("lora:r=four", "--modes item 'lora:r=four': option r= of mode 'lora' must be a whole number"),
@@ -209,3 +213,15 @@ def test_all_modes_may_be_listed_beside_variants(tmp_path, capsys):
     assert [row["mode"] for row in results(out)["rows"]] == [*MODES, "lora:r=1"]
     assert main(["compare", "--modes", "all,lora", "--steps", "1", "--out", str(tmp_path / "twice")]) == 2
     assert "mode 'lora' is listed twice" in capsys.readouterr().err
+
+
+def test_the_first_line_says_the_training_settings_and_early_stopping_is_reported(tmp_path, capsys):
+    assert main(["compare", "--steps", "60", "--eval-every", "2", "--no-baselines", "--patience", "1", "--optimizer",
+                 "sgd", "--modes", "head:lr=3,head:lr=3:patience=0", "--out", str(tmp_path / "run")]) == 0
+    printed = capsys.readouterr().out
+    assert "2 modes, 60 steps each, sgd, early stopping (patience 1), on cpu" in printed.splitlines()[0]
+    stopped, whole = results(tmp_path / "run")["rows"]
+    assert stopped["stopped"] == "early stopping" and whole["stopped"] == "finished"
+    assert (stopped["patience"], whole["patience"]) == (1, 0)
+    assert (f"head:lr=3: stopped early after {stopped['steps_done']} of 60 steps (no better validation loss in "
+            f"1 evaluation; the table shows its weights of step {stopped['weights_step']}, the best)") in printed
