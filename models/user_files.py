@@ -243,7 +243,7 @@ def _conll_tagged(text, path):
 def load_tagged(path, words_field="words", tags_field="tags", encoding="utf-8", tags=None):
     """(TaggedExamples, tag names) from a .jsonl / .json file of {words_field: [...], tags_field: [...]}
     objects, or any other file CoNLL-style (see above). Without `tags`, the names are the tags found,
-    sorted; with it (the training file's), any other tag is an error."""
+    sorted; with it (those the model is trained with: the training file's), any other tag is an error."""
     if words_field == tags_field:
         raise ValueError(f"the words and the tags are both read from the field {words_field!r}; name two fields")
     text = tables.read_text(path, encoding)
@@ -261,7 +261,7 @@ def load_tagged(path, words_field="words", tags_field="tags", encoding="utf-8", 
     for _, sentence_tags, places in sentences:
         for tag, place in zip(sentence_tags, places):
             if tag not in index:
-                raise ValueError(f"{path}, {place}: unknown tag {tag!r}; allowed tags (the training file's): "
+                raise ValueError(f"{path}, {place}: unknown tag {tag!r}; allowed tags (those the model is trained with): "
                                  f"{', '.join(names)}")
     examples = [TaggedExample(tuple(words), tuple(index[tag] for tag in sentence_tags))
                 for words, sentence_tags, _ in sentences]
