@@ -75,8 +75,8 @@ def test_json_tagging_fields_may_have_other_names(tmp_path):
 def test_a_validation_or_test_tag_not_in_training_is_named_with_its_place(tmp_path):
     train = conll(tmp_path, "train.conll", [review(i) for i in range(3)])
     valid = conll(tmp_path, "valid.conll", [review(1), [("the", "O"), ("camera", "ASPECT")]])
-    with pytest.raises(ValueError, match=r"valid.conll, line 8: unknown tag 'ASPECT'; allowed tags \(the training "
-                                         r"file's\): ASP, NEG, O, OPN$"):
+    with pytest.raises(ValueError, match=r"valid.conll, line 8: unknown tag 'ASPECT'; allowed tags \(those the model "
+                                         r"is trained with\): ASP, NEG, O, OPN$"):
         user_files.load_user_tagging(train, valid)
     test = jsonl(tmp_path, "test.jsonl", [{"words": ["a", "b"], "tags": ["O", "O"]},
                                           {"words": ["a", "b"], "tags": ["O", "B-ASP"]}])
