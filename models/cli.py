@@ -225,8 +225,13 @@ def predict_inputs(args, tuned):
     if args.input and not (tuned.task == "qa" and args.question):  # one question for a file of texts: below
         texts, true, questions = read_input(args.input, tuned.task, class_names(tuned), args.text_column or "text",
                                             args.label_column, args.encoding)
-    elif args.input:
-        texts = user_files.read_texts(args.input, args.text_column or "text", args.encoding)
+    elif args.input:  # one --question for every text of the file
+        try:
+            texts = user_files.read_texts(args.input, args.text_column or "text", args.encoding)
+        except ValueError as error:
+            raise ValueError(f"{error} (with --question, --input holds the texts to ask it of: a text column or "
+                             "plain lines; a file of question / context objects has its own questions: drop "
+                             "--question)") from None
     if args.question:
         questions = [args.question] * len(texts)
     return texts, true, questions

@@ -247,6 +247,9 @@ def test_a_tagged_file_and_a_question_file_are_scored_as_evaluation_scores_them(
     assert [r["question"] for r in rows] == [e.question for e in examples]
     assert sum(r["answer"] == r["true"] for r in rows) / 30 == results["scores"]["exact_match"]
     assert "to: " + examples[0].question in capsys.readouterr().out
+    assert main(["predict", str(path), "--question", "what ?", "--input", str(tmp_path / "q.jsonl"),
+                 "--out", str(tmp_path / "both")]) == 2  # one question for a file that has its own
+    assert "a file of question / context objects has its own questions: drop --question" in capsys.readouterr().err
 
 
 def test_answer_scores_count_words_as_squad_does():
