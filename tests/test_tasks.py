@@ -23,7 +23,7 @@ def test_compare_runs_tagging_and_qa(task, tmp_path, capsys):
     assert main(["compare", "--task", task, "--modes", "head,lora", "--steps", "3", "--save-deltas",
                  "--out", str(out)]) == 0
     use = '--question "a question" "a text that answers it"' if task == "qa" else '"a new text"'
-    assert f"use one: minigrad predict {out / 'delta-head.safetensors'} {use}" in capsys.readouterr().out
+    assert f"use them all, side by side: minigrad predict {out} {use}" in capsys.readouterr().out
     results = json.loads((out / "results.json").read_text())
     rows = {row["mode"]: row for row in results["rows"]}
     assert set(rows) == {"head", "lora", "scratch"}  # no majority class outside classification
