@@ -454,10 +454,11 @@ def run_mode(name, base, task, config, forgetting, progress=False, log_path=None
     if config.dropout is not None:
         model.set_dropout(config.dropout)
     tokenizer, options = base.tokenizer, batch_options(base, task, config)
+    bar_label = seeds.run_name(name, config.seed, config.seeds)  # which row the progress bar is of
     result = train(model, tasks.loss, endless_batches(task.train, tokenizer, config, options),
                    TrainConfig(steps=config.steps, lr=lr, optimizer=config.optimizer, weight_decay=config.weight_decay,
                                warmup_steps=config.steps // 10, eval_every=config.eval_every,
-                               patience=config.patience, progress=progress),
+                               patience=config.patience, progress=progress and bar_label),
                    evaluate=lambda m: tasks.evaluate(m, task.valid, tokenizer, num_labels, options),
                    param_groups=model.param_groups, log_path=log_path, checkpoint_path=checkpoint_path,
                    checkpoint_metadata={"mode": name}, resume=resume)

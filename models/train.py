@@ -55,7 +55,7 @@ class TrainConfig:
     clip_grad_norm: float = 1.0  # 0 turns clipping off
     eval_every: int = 50
     patience: int = 0  # early stopping: evaluations without improvement before stopping; 0 = never
-    progress: bool = True
+    progress: bool | str = True  # a tqdm progress bar (on stderr); a string labels it ("lora:r=4", in compare)
 
     def __post_init__(self):
         if self.optimizer not in OPTIMIZERS:
@@ -270,7 +270,8 @@ def train(model, loss_fn, batches, config, evaluate=None, param_groups=None, log
     if log and resume and log.tell() == 0:  # resumed into a new folder: its log starts with the evaluations before
         log.writelines(json.dumps(metrics) + "\n" for metrics in result.history)
     batch_iter = itertools.islice(iter(batches), start, None)  # the batches of the steps already done
-    bar = tqdm(total=config.steps, initial=start, disable=not config.progress, desc="training", leave=False)
+    bar = tqdm(total=config.steps, initial=start, disable=not config.progress, leave=False,
+               desc=config.progress if isinstance(config.progress, str) else "training")
     try:
         for step in range(start + 1, config.steps + 1):
             started = time.perf_counter()  # time the steps, not the evaluations

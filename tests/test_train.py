@@ -316,3 +316,11 @@ def test_the_checkpoint_is_the_latest_evaluation_even_when_it_is_not_the_best(tm
     assert result.history == full.history and result.best_eval == full.best_eval == full.history[0]
     for ours, theirs in zip(resumed.parameters(), uninterrupted.parameters()):
         np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
+
+
+def test_the_progress_bar_says_which_run_it_is_of(capsys):
+    for progress, label in (("lora:r=2-seed1", "lora:r=2-seed1: "), (True, "training: ")):
+        train(quadratic_model(), distance_to_two, itertools.repeat(None), TrainConfig(steps=2, progress=progress))
+        assert label in capsys.readouterr().err
+    train(quadratic_model(), distance_to_two, itertools.repeat(None), TrainConfig(steps=2, progress=False))
+    assert capsys.readouterr().err == ""
