@@ -275,14 +275,18 @@ def side_by_side(results, shown=None):
     width = max(len(name) for name in names)
     texts = range(len(first["rows"]) if shown is None else min(shown, len(first["rows"])))
     if first["task"] == "classification":
-        cell = max(max(len(label) for label in first["labels"]) + 6, *(len(name) for name in names))
-        lines = ["  ".join(f"{name:<{cell}}" for name in names) + "  text"]
-        return lines + ["  ".join(f"{r['rows'][i]['label']} {r['rows'][i]['probability']:.2f}".ljust(cell)
-                                  for r in results.values()) + f"  {first['rows'][i]['text']}" for i in texts]
+        cell = max(max(len(label) for label in first["labels"]) + 6, *(len(name) for name in names))  # "label 0.97"
+
+        def predicted(result, i):
+            return f"{result['rows'][i]['label']} {result['rows'][i]['probability']:.2f}".ljust(cell)
+
+        header = "  ".join(name.ljust(cell) for name in names) + "  text"
+        return [header] + ["  ".join(predicted(result, i) for result in results.values())
+                           + f"  {first['rows'][i]['text']}" for i in texts]
     lines = []
     for i in texts:
         row = first["rows"][i]
-        lines.append(f"{row['text']}" if first["task"] == "tagging" else f"{row['question']}\n  in: {row['text']}")
+        lines.append(row["text"] if first["task"] == "tagging" else f"{row['question']}\n  in: {row['text']}")
         for name, result in results.items():
             got = result["rows"][i]
             shown_as = (" ".join(f"{word}/{tag}" for word, tag in got["tags"]) if first["task"] == "tagging"
