@@ -246,10 +246,9 @@ def predict_command(args):
         raise ValueError("give the texts after the delta or in --input FILE, not both")
     if args.question is not None and not args.question.strip():
         raise ValueError("--question is empty")
-    deltas = delta_files(args.delta)
     out = output_folder(args, "predict") if args.input or args.out else None  # checked before the work
     if compare_run(args.delta):  # every mode's delta, side by side
-        return predict_with_each(args, deltas, out)
+        return predict_with_each(args, delta_files(args.delta), out)
     tuned, tokenizer, max_len = load_tuned(args.delta, args.model, args.device)
     texts, true, questions = predict_inputs(args, tuned)
     result = predict(tuned, tokenizer, max_len, texts, questions, true, source=args.delta)
@@ -306,7 +305,8 @@ def predict_with_each(args, deltas, out):
     from models.train import write_results
     from models.variants import file_stem
 
-    does = {name: (read_metadata(path)["task"], read_metadata(path)["labels"]) for name, path in deltas.items()}
+    metadata = {name: read_metadata(path) for name, path in deltas.items()}  # each file read once
+    does = {name: (read["task"], read["labels"]) for name, read in metadata.items()}
     if len(set(does.values())) > 1:  # deltas gathered from several runs: no one table fits them
         kinds = "; ".join(f"{name}: {task}" + (f" {', '.join(json.loads(labels))}" if json.loads(labels) else "")
                           for name, (task, labels) in does.items())

@@ -277,11 +277,11 @@ def plot_score_vs_parameters(rows, path, kind="classification", split="val", run
     def to_points(score):  # a score's height on the page, in typographic points (the labels' offsets)
         return ax.transData.transform((1, score))[1] * 72 / fig.dpi
 
-    def marker(count, score):  # a point's marker on the page, in pixels
+    def marker_box(count, score):  # a point's marker on the page, in pixels
         x, y = ax.transData.transform((count, score))
         return Bbox.from_bounds(x - 5, y - 5, 10, 10)
 
-    markers = [(count, marker(count, score)) for count, points in columns.items() for score, _ in points]
+    markers = [(count, marker_box(count, score)) for count, points in columns.items() for score, _ in points]
     largest = max(columns, default=None)  # none where every mode diverged
     renderer, placed, labels = fig.canvas.get_renderer(), [], []  # placed: the labels' boxes so far
     for count in sorted(columns):
@@ -293,7 +293,8 @@ def plot_score_vs_parameters(rows, path, kind="classification", split="val", run
                 color, marker = styles[mode]
                 ax.scatter(count, score, s=40 + 70 * i, color=color, marker=marker, facecolors="none" if i else None,
                            linewidths=1.5, zorder=3)
-            label = ", ".join(modes) if len(", ".join(modes)) <= 30 else ",\n".join(modes)  # long names: a line each
+            label = ", ".join(modes)
+            label = label if len(label) <= 30 else ",\n".join(modes)  # long names: a line each
             if len(column) == 1 and not at_right_edge:  # above, below, or a line further out: the first clear spot
                 others = [box for x, box in markers if x != count]
                 text = clear_label(ax, label, (count, score), placed, renderer, others)

@@ -24,6 +24,7 @@ from models.finetune import MODES, load_delta, mode_options, option_value
 from models.train import write_results
 from models.variants import ALLOWED, TRAINING_SETTINGS
 
+
 def parse_grid(specs, option_names=()):
     """["lr=1e-4,3e-4", "optimizer=adamw,sgd"] -> the 4 combinations, as dicts. Besides the training
     settings in TRAINING_SETTINGS, the names in option_names (the mode's own, e.g. lora's r and alpha) may vary:
