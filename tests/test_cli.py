@@ -12,6 +12,23 @@ def test_no_command_prints_help(capsys):
     assert "gradcheck" in capsys.readouterr().out
 
 
+def test_every_option_of_every_command_says_what_it_does():
+    import argparse
+    from models.cli import build_parser
+
+    def parsers(parser):
+        yield parser
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for sub in action.choices.values():
+                    yield from parsers(sub)
+
+    silent = [f"{parser.prog} {'/'.join(action.option_strings) or action.dest}"
+              for parser in parsers(build_parser()) for action in parser._actions
+              if not isinstance(action, (argparse._HelpAction, argparse._SubParsersAction)) and not action.help]
+    assert silent == []
+
+
 def test_gradcheck_prints_an_all_pass_table(capsys):
     assert main(["gradcheck"]) == 0
     out = capsys.readouterr().out
