@@ -35,27 +35,24 @@ def gradcheck_command(args):
     return 1 if failed else 0
 
 
-def at_least(low, kind=int):
-    """An argparse type: a number of `kind` that is >= low (steps, batch sizes, seeds, rates...)."""
+def at_least(low, kind=int, above=False):
+    """An argparse type: a finite number of `kind` that is >= low (> low, where above) (steps, batch sizes,
+    seeds, rates...)."""
     def parse(text):
         try:
             value = kind(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected {'an integer' if kind is int else 'a number'}, got {text!r}")
-        if not value >= low:  # also refuses NaN
-            raise argparse.ArgumentTypeError(f"expected a value >= {low}, got {text}")
+        if not (value > low if above else value >= low) or not math.isfinite(value):  # NaN fails the first test
+            raise argparse.ArgumentTypeError(f"expected {'a value' if kind is int else 'a finite number'} "
+                                             f"{'>' if above else '>='} {low}, got {text}")
         return value
     return parse
 
 
 def positive(kind=float):
-    """An argparse type: a number of `kind` that is > 0 (a learning rate)."""
-    def parse(text):
-        value = at_least(0, kind)(text)
-        if value == 0:
-            raise argparse.ArgumentTypeError("expected a value > 0, got 0")
-        return value
-    return parse
+    """An argparse type: a finite number of `kind` that is > 0 (a learning rate)."""
+    return at_least(0, kind, above=True)
 
 
 def probability(text):
@@ -218,12 +215,12 @@ def generate_command(args):
 
 def predict_inputs(args, tuned):
     """(texts, true labels / tags / answers or None, questions or None) from the command line or --input."""
-    from models import user_files
+    from models import tables, user_files
     from models.predict import class_names, read_input
 
     texts, true, questions = list(args.texts), None, None
     if args.input and not (tuned.task == "qa" and args.question):  # one question for a file of texts: below
-        texts, true, questions = read_input(args.input, tuned.task, class_names(tuned), args.text_column or "text",
+        texts, true, questions = read_input(args.input, tuned.task, class_names(tuned), args.text_column,
                                             args.label_column, args.encoding)
     elif args.input:  # one --question for every text of the file
         try:
@@ -232,6 +229,10 @@ def predict_inputs(args, tuned):
             raise ValueError(f"{error} (with --question, --input holds the texts to ask it of: a text column or "
                              "plain lines; a file of question / context objects has its own questions: drop "
                              "--question)") from None
+    if args.input and not texts:
+        raise ValueError(f"{args.input} has no texts to predict" + (
+            ": a header and no rows" if Path(args.input).suffix.lower() in tables.TABLE_SUFFIXES else
+            ": expected one per line"))
     if args.question:
         questions = [args.question] * len(texts)
     return texts, true, questions
@@ -239,7 +240,7 @@ def predict_inputs(args, tuned):
 
 def predict_command(args):
     from models import report
-    from models.predict import compare_run, delta_files, load_tuned, predict, write_predictions
+    from models.predict import compare_run, delta_files, load_tuned, one_line, predict, write_predictions
     from models.train import write_results
 
     if args.input and args.texts:
@@ -262,14 +263,14 @@ def predict_command(args):
         width = max(5, *(len(label) for label in result["labels"]))
         print(f"{'label':<{width}}  {'p':>5}  text")
         for row in shown:
-            print(f"{row['label']:<{width}}  {row['probability']:.3f}  {row['text']}")
+            print(f"{row['label']:<{width}}  {row['probability']:.3f}  {one_line(row['text'])}")
     elif task == "tagging":
         for row in shown:
             print(" ".join(f"{word}/{tag}" for word, tag in row["tags"]))
     else:
         for row in shown:
-            print(f"answer: {row['answer'] or '(none)'}" + ("" if args.question else f"\n  to: {row['question']}")
-                  + f"\n  in: {row['text']}")
+            asked = "" if args.question else f"\n  to: {one_line(row['question'])}"
+            print(f"answer: {row['answer'] or '(none)'}{asked}\n  in: {one_line(row['text'])}")
     if len(shown) < len(result["rows"]):
         print(f"... and {len(result['rows']) - len(shown)} more")
     if "scores" in result:
@@ -396,13 +397,19 @@ def compare_config(args):
     config = CompareConfig(model=args.model, task="classification" if own_sentences else args.task, steps=args.steps,
                            seed=args.seed, seeds=args.seeds, device=args.device,
                            batch_size=args.batch_size, eval_every=args.eval_every, max_len=args.max_len,
-                           train_path=args.train, valid_path=args.valid,
-                           test_path=args.test,
+                           # absolute: results.json records them, and --resume may run from another folder
+                           train_path=absolute(args.train), valid_path=absolute(args.valid),
+                           test_path=absolute(args.test),
                            text_column=args.text_column, label_column=args.label_column, encoding=args.encoding,
                            train_domain=args.train_domain, optimizer=args.optimizer, weight_decay=args.weight_decay,
                            patience=args.patience, augment=args.augment, dropout=args.dropout,
                            augment_keep=tuple(w for w in args.augment_keep.split(",") if w))
     return config
+
+
+def absolute(path):
+    """A path as given, made absolute (None stays None)."""
+    return path and str(Path(path).absolute())
 
 
 def check_augment_keep(config, modes=()):
@@ -765,7 +772,7 @@ def build_parser():
         prog="minigrad",
         description="minigrad: a readable autograd engine and the fine-tuning modes of LLMs, side by side.",
     )
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands = parser.commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     cmp = commands.add_parser("compare", help="fine-tune a pretrained model in every mode, side by side (the main job)",
                               epilog=modes_help(), formatter_class=argparse.RawDescriptionHelpFormatter)
     cmp.add_argument("--modes", default=None,
@@ -973,7 +980,10 @@ def main(argv=None):
     if unknown and args.command == "predict" and not any(word.startswith("-") for word in unknown):
         args.texts += unknown  # texts after an option: argparse stops collecting a positional list there
     elif unknown and args.command != "exercises":  # the grader parses its own options
-        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
+        hint = ("; finetune trains one mode, --mode lora (modes joined by + train together: --mode lora+head), and "
+                "compare takes --modes" if args.command == "finetune" and any(w.startswith("--modes") for w in unknown)
+                else "")
+        parser.commands.choices.get(args.command, parser).error(f"unrecognized arguments: {' '.join(unknown)}{hint}")
     if args.command is None:
         parser.print_help()
         return 0

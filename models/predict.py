@@ -145,27 +145,36 @@ def answer(model, tokenizer, questions, contexts, max_len):
     return answers
 
 
-def read_input(path, task, labels=None, text_column="text", label_column=None, encoding="utf-8"):
+def read_input(path, task, labels=None, text_column=None, label_column=None, encoding="utf-8"):
     """(texts, truth or None, questions or None) from a file, in the formats finetune reads:
         classification  the text column; truth: the label names, where the file has the label column
                         (label_column given: it must be there), labels the model lacks too
-        tagging         tagged sentences (CoNLL lines or JSON words + tags): the words joined, truth: the
-                        indices of each word's tag in `labels`; or plain texts
+        tagging         tagged sentences (CoNLL lines, or JSON objects of words and tags, the fields
+                        text_column and label_column, default "words" and "tags"): the words joined,
+                        truth: the indices of each word's tag in `labels`; or plain texts
         qa              {"question", "context"(, "answer")} objects: contexts, questions, truth: the answers
     `labels`: the delta's class names (class_names). predict() scores the truth."""
     if task == "qa":
+        renamed = next((name for name in (text_column, label_column) if name), None)
+        if renamed:
+            raise ValueError(f"a question-answering --input has fixed fields (question, context and, to be scored, "
+                             f"answer): there is no column {renamed!r} to name")
         questions, contexts, answers = user_files.read_questions(path, encoding)
         return contexts, answers, questions
-    if task == "tagging" and user_files.looks_tagged(path, labels, encoding=encoding):
-        examples, _ = user_files.load_tagged(path, encoding=encoding, tags=labels)
-        return [e.text for e in examples], [e.tags for e in examples], None
+    if task == "tagging":
+        words_field, tags_field = (text_column or user_files.TAGGING_FIELDS[0],
+                                   label_column or user_files.TAGGING_FIELDS[1])
+        if user_files.looks_tagged(path, labels, words_field, encoding):
+            examples, _ = user_files.load_tagged(path, words_field, tags_field, encoding, tags=labels)
+            return [e.text for e in examples], [e.tags for e in examples], None
     scored = task == "classification" and (label_column is not None or
                                            tables.has_column(path, "label", encoding))
     if scored:
-        examples, names = user_files.load_examples(path, text_column=text_column, label_column=label_column or "label",
+        examples, names = user_files.load_examples(path, text_column=text_column or "text",
+                                                   label_column=label_column or "label",
                                                    encoding=encoding, labels=labels, keep_unknown=True)
         return [e.text for e in examples], [names[e.label] for e in examples], None
-    return user_files.read_texts(path, text_column, encoding), None, None
+    return user_files.read_texts(path, text_column or "text", encoding), None, None
 
 
 def class_names(tuned):
@@ -267,6 +276,12 @@ def predict(tuned, tokenizer, max_len, texts, questions=None, true=None, source=
     return result
 
 
+def one_line(text):
+    """A text as one line of a printed table: a line break inside it (a quoted CSV field may hold one)
+    is shown as \\n; predictions.csv keeps the text as it is."""
+    return "\\n".join(text.splitlines())
+
+
 def side_by_side(results, shown=None):
     """Lines that put several deltas' predictions ({name: predict()'s dict}, one task) text by text:
     a classifier's label and probability in a column per delta, then the text; a tagger's tags or
@@ -282,11 +297,12 @@ def side_by_side(results, shown=None):
 
         header = "  ".join(name.ljust(cell) for name in names) + "  text"
         return [header] + ["  ".join(predicted(result, i) for result in results.values())
-                           + f"  {first['rows'][i]['text']}" for i in texts]
+                           + f"  {one_line(first['rows'][i]['text'])}" for i in texts]
     lines = []
     for i in texts:
         row = first["rows"][i]
-        lines.append(row["text"] if first["task"] == "tagging" else f"{row['question']}\n  in: {row['text']}")
+        lines.append(row["text"] if first["task"] == "tagging" else
+                     f"{one_line(row['question'])}\n  in: {one_line(row['text'])}")
         for name, result in results.items():
             got = result["rows"][i]
             shown_as = (" ".join(f"{word}/{tag}" for word, tag in got["tags"]) if first["task"] == "tagging"

@@ -350,15 +350,17 @@ def load_user_qa(train_path, valid_path=None, test_path=None, encoding="utf-8", 
 
 def looks_tagged(path, tags, words_field="words", encoding="utf-8"):
     """Whether a file holds tagged sentences rather than plain texts (`minigrad predict`, a tagger's
-    --input): a JSON file whose first object has words_field, or a file whose every non-blank,
-    non-comment line ends in one of `tags` (a sentence that happens to end in a tag name on each
-    of its lines is unlikely)."""
+    --input): a JSON file whose first object has words_field, or a CoNLL-style file: every non-blank,
+    non-comment line has a word and a tag, and at least half of them end in one of `tags` (plain
+    sentences that end in a tag name on half their lines are unlikely). Not all: a tag the model was
+    not trained with must reach load_tagged, which names it, rather than turn the file into texts."""
     if Path(path).suffix.lower() in tables.JSON_SUFFIXES:
         return tables.has_column(path, words_field, encoding)
     lines = [line.split() for line in tables.read_text(path, encoding).splitlines()
              if line.strip() and not line.startswith("#") and line.split()[0] != "-DOCSTART-"]
     lines = lines[1:] if lines and _is_header(lines[0]) else lines
-    return bool(lines) and all(len(fields) >= 2 and fields[-1] in tags for fields in lines)
+    return (bool(lines) and all(len(fields) >= 2 for fields in lines)
+            and 2 * sum(fields[-1] in tags for fields in lines) >= len(lines))
 
 
 def read_questions(path, encoding="utf-8"):

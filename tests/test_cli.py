@@ -303,6 +303,7 @@ def test_ctrl_c_before_any_point_is_scored_saves_nothing(tmp_path, capsys, monke
     (["compare", "--modes", "full,lora+lora"], "names a mode twice"),
     (["compare", "--modes", "head,head"], "mode 'head' is listed twice"),
     (["compare", "--modes", ","], "names no mode"),
+    (["finetune", "--modes", "lora"], "finetune trains one mode, --mode lora"),
     (["compare", "--batch-size", "-3"], "--batch-size: expected a value >= 1, got -3"),
     (["compare", "--steps", "0"], "--steps: expected a value >= 1"),
     (["compare", "--seed", "-5"], "--seed: expected a value >= 0"),
@@ -313,8 +314,10 @@ def test_ctrl_c_before_any_point_is_scored_saves_nothing(tmp_path, capsys, monke
     (["compare", "--label-column", "stars"], "--label-column describes your own --train file"),
     (["finetune", "--mode", "head", "--augment", "2"], "--augment: expected a probability"),
     (["finetune", "--mode", "head", "--dropout", "1"], "--dropout: expected a probability in [0, 1), got 1"),
-    (["finetune", "--mode", "head", "--lr", "nan"], "--lr: expected a value >= 0"),
-    (["finetune", "--mode", "head", "--lr", "0"], "--lr: expected a value > 0"),
+    (["finetune", "--mode", "head", "--lr", "nan"], "--lr: expected a finite number > 0, got nan"),
+    (["finetune", "--mode", "head", "--lr", "0"], "--lr: expected a finite number > 0, got 0"),
+    (["finetune", "--mode", "head", "--lr", "inf"], "--lr: expected a finite number > 0, got inf"),
+    (["compare", "--weight-decay", "inf"], "--weight-decay: expected a finite number >= 0.0, got inf"),
     (["finetune", "--mode", "head", "--sweep", "lr=abc"], "every value of lr must be a number"),
     (["finetune", "--mode", "head", "--sweep", "lr=1e-3", "lr=1e-2"], "--sweep names lr twice"),
     (["finetune", "--mode", "head", "--lr", "0.1", "--sweep", "lr=1e-3"], "give one of them"),
@@ -458,7 +461,7 @@ def test_generate_refuses_a_bidirectional_encoder(tmp_path, capsys):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--temperature", "nan"], "--temperature: expected a value >= 0, got nan"),
+    (["--temperature", "nan"], "--temperature: expected a finite number >= 0, got nan"),
     (["--samples", "0"], "--samples: expected a value >= 1, got 0"),
     (["--max-new-tokens", "-5"], "--max-new-tokens: expected a value >= 1, got -5"),
 ])

@@ -153,6 +153,48 @@ def test_read_input_reads_a_taggers_and_a_qa_models_own_formats(tmp_path):
     assert read_input(questions, "qa") == (["it is good"], None, ["what ?"])
 
 
+def test_a_tag_the_model_lacks_is_named_not_read_as_plain_text(tmp_path):
+    conll = tmp_path / "t.conll"
+    conll.write_text("the O\nbattery ASPECT\nis O\ncheap PRICE\n")
+    with pytest.raises(ValueError, match="line 4.*unknown tag 'PRICE'.*ASPECT, O"):
+        read_input(conll, "tagging", ["ASPECT", "O"])
+
+
+def test_a_taggers_json_input_may_name_its_fields_as_finetune_does(tmp_path):
+    tagged = tmp_path / "t.jsonl"
+    tagged.write_text('{"tokens": ["the", "battery"], "ner": ["O", "ASPECT"]}\n')
+    assert read_input(tagged, "tagging", ["ASPECT", "O"], "tokens", "ner") == (["the battery"], [(1, 0)], None)
+    with pytest.raises(ValueError, match="'tags'"):  # the default field names, which this file lacks
+        read_input(tagged, "tagging", ["ASPECT", "O"], "tokens")
+
+
+def test_a_qa_input_has_no_columns_to_name(tmp_path):
+    questions = tmp_path / "q.jsonl"
+    questions.write_text('{"question": "what ?", "context": "it is good"}\n')
+    with pytest.raises(ValueError, match="fixed fields.*'ctx'"):
+        read_input(questions, "qa", text_column="ctx")
+
+
+@pytest.mark.parametrize("name, content, expected", [("empty.txt", "\n\n", "expected one per line"),
+                                                     ("header.csv", "review\n", "a header and no rows")])
+def test_an_input_file_without_texts_says_so(tiny, tmp_path, capsys, name, content, expected):
+    delta = saved(tiny, tmp_path, "sentiment")[0]
+    (tmp_path / name).write_text(content)
+    assert main(["predict", str(delta), "--input", str(tmp_path / name), "--text-column", "review"]) == 2
+    assert f"{tmp_path / name} has no texts to predict: {expected}" in capsys.readouterr().err
+
+
+def test_a_text_with_a_line_break_stays_on_its_row_of_the_printed_table(tiny, tmp_path, capsys):
+    delta = saved(tiny, tmp_path, "sentiment")[0]
+    texts = write_csv(tmp_path / "t.csv", [["text"], ["good .\nreally good ."], ["bad ."]])
+    assert main(["predict", str(delta), "--input", str(texts), "--out", str(tmp_path / "p")]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    rows = printed[printed.index(next(line for line in printed if line.split() == ["label", "p", "text"])) + 1:][:2]
+    assert rows[0].endswith("  good .\\nreally good .") and rows[1].endswith("  bad .")
+    saved_rows = list(csv.DictReader(open(tmp_path / "p" / "predictions.csv", newline="")))
+    assert saved_rows[0]["text"] == "good .\nreally good ."  # the file keeps it as it is
+
+
 def test_a_taggers_input_file_is_read_for_its_texts_even_with_a_label_column(tiny, tmp_path, capsys):
     delta = saved(tiny, tmp_path, "tagging")[0]
     texts = write_csv(tmp_path / "t.csv", [["text", "label"], ["the battery is good .", "positive"]])

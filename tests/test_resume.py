@@ -141,18 +141,22 @@ def test_a_fine_tuning_checkpoint_holds_only_what_trains(tmp_path):
 
 def test_a_resumed_language_model_comparison_keeps_its_pretrained_row(tmp_path, monkeypatch, capsys):
     """The lm task's first row scores the model before any training; a resumed run keeps it as it was
-    (and starts again from the settings as given: --max-len, which lm fills in itself, is no option there)."""
+    (and starts again from the settings as given: --max-len, which lm fills in itself, is no option there).
+    The --train file was given relative to the folder the run started in, and it resumes from another."""
     from models import data
     texts = tmp_path / "texts.txt"
     texts.write_text("\n".join(example.text for example in data.load_task("sentiment").train[:200]) + "\n")
-    run = ["compare", "--task", "lm", "--train", str(texts), "--modes", "prefix", "--steps", "4",
+    run = ["compare", "--task", "lm", "--train", "texts.txt", "--modes", "prefix", "--steps", "4",
            "--eval-every", "2"]
     whole, stopped = tmp_path / "whole", tmp_path / "stopped"
+    monkeypatch.chdir(tmp_path)
     assert main(run + ["--out", str(whole)]) == 0
     assert [row["mode"] for row in results(whole)["rows"]] == ["pretrained", "prefix", "scratch"]
     stop_at_step(3, monkeypatch)
     assert main(run + ["--out", str(stopped)]) == 130
     monkeypatch.undo()
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
     capsys.readouterr()
     assert main(["compare", "--resume", str(stopped)]) == 0
     assert comparable(results(stopped)["rows"]) == comparable(results(whole)["rows"])
