@@ -34,8 +34,10 @@ TARGETS = {"head": 0.4, "adapter": 0.8, "lora": 0.8, "prompt": 0.8}
 def floor_case(config):
     """The floor of a frozen-body step: only the first LayerNorm the input meets (and the head)
     trains, so the backward runs through every layer, computing activation gradients but no
-    weight gradients. Adapters, LoRA and prompts sit in (or below) the bottom block too: none can
-    cost less. Pre-LN meets blocks.0.ln1 first; post-LN (BERT) normalises the embeddings first."""
+    weight gradients. A prompt sits below it (its gradient reaches the embeddings), so it cannot cost
+    less; adapters, LoRA, prefixes and (IA)^3 sit inside the bottom block and stop a few ops short of
+    it (that block's attention, or its projections' input gradients), so they cost about as much, a
+    little less at most. Pre-LN meets blocks.0.ln1 first; post-LN (BERT) normalises the embeddings first."""
     first_norm = "*blocks.0.ln1.weight" if config.norm_first else "*embedding_norm.weight"
     return "floor", "params", {"patterns": [first_norm]}
 
@@ -133,8 +135,9 @@ needs a causal body), and it trains with BERT's dropout 0.1. The last table runs
 modes in PyTorch too, on the same model and batch with the next-token loss: where PyTorch's ratios
 are the same, the cost of a frozen-body step is the model's shape, not the framework.
 The **floor** row trains only the bottom block's first LayerNorm (and the head): its backward runs
-through every layer for activation gradients, with no weight gradients, which is the least any
-frozen-body mode that trains something in the bottom block (adapters, LoRA, prompts) can cost.
+through every layer for activation gradients, with no weight gradients. A prompt's gradient goes
+further down (to the embeddings), so prompt tuning cannot cost less; adapters, LoRA, prefixes and
+(IA)^3 sit inside the bottom block and stop a few ops short, so they cost about the floor.
 A causal body's prompt runs once per batch through a KV cache (models/finetune/prompt.py), so the
 batch's sequences stay T long; the prompt's own pass and its 8 extra keys per query are its cost.
 A prefix (models/finetune/prefix.py) is learned keys and values: no pass of its own and no extra

@@ -106,14 +106,16 @@ def main(quick):
     print("   dL/da = dL/dt * dt/dn * dn/de * de/da = 5 * 0.64 * 1 * (-3) = -9.6")
     first_grads = {id(node): node.grad.item() for node in order}  # for the figure
 
-    print("\n4. Gradients accumulate: a second backward() ADDS to .grad.")
-    L.backward(retain_graph=True)
-    print(f"   after a second backward, a.grad = {a.grad.item():+.4f} (= 2 * -9.6)")
-    print("   That is on purpose: a value used twice gets the sum of both paths' gradients.")
+    print("\n4. Gradients add up, in two ways.")
     x = mg.tensor(3.0, dtype=mg.float64, requires_grad=True)
     (x * x).backward()  # x reaches the product by two edges: 3 + 3
-    print(f"   e.g. y = x * x at x = 3: x.grad = {x.grad.item():.1f} = 3 + 3 = 2x.")
-    print("   So clear gradients between training steps (a.grad = None), as optimizers do.")
+    print("   Within one backward, a value used twice gets the sum of both paths' gradients:")
+    print(f"   y = x * x at x = 3: x.grad = {x.grad.item():.1f} = 3 + 3 = 2x.")
+    L.backward(retain_graph=True)
+    print(f"   Across backward() calls, .grad adds up too: after a second one, a.grad = {a.grad.item():+.4f}"
+          " (= 2 * -9.6).")
+    print("   That lets you add up the gradients of several small batches before one step (gradient")
+    print("   accumulation); it also means clearing them between training steps (a.grad = None), as optimizers do.")
 
     print("\n5. retain_graph: without it, backward() frees the arrays each op saved.")
     L.backward()  # a third backward, without retain_graph: this one frees the graph

@@ -91,7 +91,7 @@ def where_they_sit(base):
         if mode == "adapter":
             print("  inside block 0 (WithAdapter = the frozen sublayer as `base`, then the adapter):")
             lines = repr(tuned.transformer.blocks[0].attn).splitlines()
-            for line in lines[:2] + ["    ... (query, key, value, out: the frozen Linear layers)"] + lines[6:10]:
+            for line in lines[:2] + ["    ... (query, key, value, out: the frozen Linear layers)"] + lines[6:]:
                 print("    " + line)
         print()
     return models
@@ -120,8 +120,8 @@ def time_steps(base, batch, repeats):
     """Median seconds of one training step (forward, backward, clip, AdamW update) per mode."""
     runs = {}
     # "floor": only the bottom block's first LayerNorm (and the head) trains, so backward runs through
-    # every block for the activations' gradients and computes no weight gradient: the least any mode
-    # with parameters in the bottom block can cost
+    # every block for the activations' gradients and computes no weight gradient: about what any mode
+    # with parameters in the bottom block costs (a prompt, below that LayerNorm, at least this much)
     for name, mode, options in [("full", "full", {}), ("head", "head", {}), ("prompt", "prompt", {}),
                                 ("prefix", "prefix", {}), ("adapter", "adapter", {}), ("lora", "lora", {}),
                                 ("ia3", "ia3", {}),
@@ -146,10 +146,12 @@ def time_steps(base, batch, repeats):
     print("still runs through the whole body to reach them: it skips the weight gradients of the frozen")
     print("layers (and their optimizer state), not the gradients flowing through the activations.")
     print("floor trains only the bottom block's first LayerNorm: the forward plus that whole backward, with")
-    print("no weight gradient, is the least prompt, prefix, adapter or LoRA can cost; their own ops come on")
-    print("top. On this small model the weight gradients are only about a quarter of a full step, so all")
-    print("of them stay near 0.8x (bigger models save more: see benchmarks/RESULTS.md). prompt costs most:")
-    print("its own pass through the body, and 8 more keys per query; prefix has the keys but not the pass.")
+    print("no weight gradient. A prompt's gradient goes further down, to the embeddings, so prompt costs at")
+    print("least that; prefix, adapter, LoRA and ia3 sit inside block 0 and stop a few ops short of it, so")
+    print("they cost about the floor, plus their own ops. On this small model the weight gradients are only")
+    print("about a quarter of a full step, so all of them land around 0.7-0.85x (bigger models save more: see")
+    print("benchmarks/RESULTS.md). prompt costs most: its own pass through the body, and 8 more keys per")
+    print("query; prefix has the keys but not the pass.")
     print("(Timings on a shared machine wobble by tens of percent from run to run; what holds is head far")
     print("below full, and prompt, adapter and LoRA much closer to full than their parameter counts suggest.)\n")
     return times, {mode: count_parameters(run[0])[0] for mode, run in runs.items()}
