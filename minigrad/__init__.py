@@ -16,8 +16,8 @@ from minigrad.creation import (
     ones_like, rand, rand_like, randint, randn, randn_like, randperm, tensor, zeros, zeros_like,
 )
 from minigrad.functions import (  # the torch.X(t, ...) forms of the tensor methods
-    abs, add, allclose, argmax, argmin, argsort, bernoulli, bmm, broadcast_to, ceil, chunk, clamp, clip, cos,
-    cumprod, cumsum, diag, diagonal, div, dot, equal, erf, exp, flatten, flip, floor, floor_divide, gather,
+    abs, add, all, allclose, any, argmax, argmin, argsort, bernoulli, bmm, broadcast_to, ceil, chunk, clamp, clip, cos,
+    clone, cumprod, cumsum, diag, diagonal, div, dot, equal, erf, exp, flatten, flip, floor, floor_divide, gather,
     get_default_dtype, index_select, is_tensor, isclose, isfinite, isinf, isnan, log, log1p, log2, log10, log_softmax,
     logical_and, logical_not, logical_or, logical_xor, logsumexp, masked_fill, masked_select, matmul, max,
     maximum, mean, min, minimum, mm, mul, nonzero, norm, normal, numel, outer, permute, pow, prod, reciprocal,
@@ -25,6 +25,7 @@ from minigrad.functions import (  # the torch.X(t, ...) forms of the tensor meth
     softmax, sort, split, sqrt, square, squeeze, std, sub, sum, tanh, topk, transpose, unbind, unsqueeze, var,
 )
 from minigrad.ops import cat, einsum, stack, tril, triu, where
+concat = cat  # torch.concat, the same function
 from minigrad.gradcheck import GradcheckError, gradcheck
 from minigrad.random import Generator
 

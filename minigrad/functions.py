@@ -232,13 +232,13 @@ def mean(x, dim=None, keepdim=False):
 
 
 @accepts_keepdims
-def var(x, dim=None, keepdim=False, unbiased=True):
-    return _tensor(x).var(dim, keepdim, unbiased)
+def var(x, dim=None, unbiased=True, keepdim=False, *, correction=None):
+    return _tensor(x).var(dim, unbiased, keepdim, correction=correction)
 
 
 @accepts_keepdims
-def std(x, dim=None, keepdim=False, unbiased=True):
-    return _tensor(x).std(dim, keepdim, unbiased)
+def std(x, dim=None, unbiased=True, keepdim=False, *, correction=None):
+    return _tensor(x).std(dim, unbiased, keepdim, correction=correction)
 
 
 @accepts_keepdims
@@ -255,6 +255,20 @@ def min(x, dim=None, keepdim=False):
 @accepts_keepdims
 def logsumexp(x, dim, keepdim=False):
     return _tensor(x).logsumexp(dim, keepdim)
+
+
+@accepts_keepdims
+def any(x, dim=None, keepdim=False):  # torch.any; the builtin any is not used in this module
+    return _tensor(x).any(dim, keepdim)
+
+
+@accepts_keepdims
+def all(x, dim=None, keepdim=False):
+    return _tensor(x).all(dim, keepdim)
+
+
+def clone(x):
+    return _tensor(x).clone()
 
 
 @accepts_keepdims

@@ -70,7 +70,7 @@ def check_copies_are_used(fn, inputs, copied):
         return
     out = fn(*inputs)
     if out.requires_grad:
-        out.backward(grad=backend.xp_of(out.data).ones(out.shape, dtype=out.dtype))
+        out.backward(gradient=backend.xp_of(out.data).ones(out.shape, dtype=out.dtype))
     unused = [i for i in copied if inputs[i].grad is None]
     if unused:
         raise GradcheckError(
@@ -99,13 +99,13 @@ def evaluate(fn, inputs):
 
 
 def backward_of(fn, inputs, checked, output_grad):
-    """The engine's v . J: backward of fn(*inputs) with grad=v, for each checked input."""
+    """The engine's v . J: backward of fn(*inputs) with gradient=v, for each checked input."""
     for i in checked:
         inputs[i].grad = None
     out = fn(*inputs)
     xp = backend.xp_of(out.data)
     if out.requires_grad:
-        out.backward(grad=output_grad.reshape(out.shape).astype(out.dtype))
+        out.backward(gradient=output_grad.reshape(out.shape).astype(out.dtype))
     return [
         xp.zeros(inputs[i].shape) if inputs[i].grad is None else inputs[i].grad.data.astype(backend.float64)
         for i in checked

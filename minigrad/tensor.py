@@ -165,6 +165,13 @@ def cuda_device(device=None):
     return f"cuda:{device}" if isinstance(device, int) else device
 
 
+def bessel(unbiased, correction):
+    """var's and std's divisor n - c: c from correction= where given, else 1 if unbiased, 0 if not."""
+    if correction is not None and unbiased is not True:
+        raise TypeError("var/std: give unbiased or correction, not both")
+    return (1 if unbiased else 0) if correction is None else correction
+
+
 def accepts_keepdims(reduction):
     """PyTorch's reductions also take NumPy's spelling, keepdims= for keepdim= (makemore's
     P.sum(1, keepdims=True)): the same here."""
@@ -385,16 +392,16 @@ class Tensor:
         """A copy on another device ("cpu", "cuda", "cuda:0" or an mg.device), or a cast to a dtype,
         or both: x.to("cuda", mg.float64), x.to(device="cuda", dtype=mg.float64). Already on that
         device and of that dtype, it is self, not a copy, as in PyTorch (so an in-place change of
-        the result changes x: call .clone() for a copy). A cast between float dtypes is
-        differentiable (the gradient is cast back); a cast to an integer or bool dtype leaves the graph.
+        the result changes x: call .clone() for a copy). A move between devices and a cast between
+        float dtypes are differentiable (the gradient goes back to x's device and dtype), so the copy of
+        a leaf that requires grad is not a leaf, as in PyTorch: create a tensor on its device instead
+        (mg.randn(3, device="cuda", requires_grad=True)). A cast to an integer or bool dtype leaves the graph.
         x.to(other) takes other's device and dtype; copy=True always gives a new tensor; non_blocking
         is accepted and ignored (each copy here completes before it returns)."""
         device, dtype = device_and_dtype("to", args, device, dtype)
         out = self
         if device is not None and device != self.device:
-            out = Tensor._from_array(backend.as_array(self.data, device=device))
-            if self.is_leaf:
-                out.requires_grad_(self.requires_grad)
+            out = ops.to_device(self, device)
         if dtype is not None and dtype != out.dtype:
             out = ops.cast(out, dtype)
         return ops.clone(self) if copy and out is self else out
@@ -427,19 +434,19 @@ class Tensor:
         return self.to(other.dtype)
 
     # ---- backward ------------------------------------------------------------
-    def backward(self, grad=None, retain_graph=False):
+    def backward(self, gradient=None, retain_graph=False):
         """Add d(self)/d(leaf) into .grad of every leaf this tensor depends on (gradients
         accumulate: clear them between steps).
 
-        On a scalar, grad defaults to 1. On anything else, pass grad= (the
-        gradient g of some scalar loss with respect to this tensor): each leaf
-        then gets the vector-Jacobian product g . d(self)/d(leaf).
+        On a scalar, gradient defaults to 1. On anything else, pass gradient= (the
+        gradient g of some scalar loss with respect to this tensor, PyTorch's name):
+        each leaf then gets the vector-Jacobian product g . d(self)/d(leaf).
         """
         def deliver(node, node_grad):  # leaves, and the tensors asked to keep theirs (retain_grad)
             if node._ctx is None or node._retains_grad:
                 node._accumulate_grad(node_grad)
 
-        self._backpropagate(grad, retain_graph, deliver)
+        self._backpropagate(gradient, retain_graph, deliver)
 
     def register_hook(self, hook):
         """Have backward (and mg.autograd.grad) call hook(grad) with this tensor's whole gradient,
@@ -477,7 +484,7 @@ class Tensor:
         if grad is None:
             if self.data.size != 1:
                 raise RuntimeError(
-                    f"backward() on a non-scalar tensor of shape {self.shape} needs grad=, a tensor "
+                    f"backward() on a non-scalar tensor of shape {self.shape} needs gradient=, a tensor "
                     "of the same shape; call it on a scalar loss (e.g. .sum() or .mean()) instead"
                 )
             grad = xp.ones_like(self.data)
@@ -805,11 +812,16 @@ class Tensor:
         """Whether every |self - other| <= atol + rtol |other| (a Python bool, no graph), as torch.allclose."""
         return bool(backend.xp_of(self.data).allclose(self.data, self._raw(other), rtol, atol, equal_nan))
 
-    def any(self):
-        return bool(self.data.any())
+    @accepts_keepdims
+    def any(self, dim=None, keepdim=False):
+        """Whether any element is nonzero (True), over everything or along dim: a bool tensor, as in
+        PyTorch (`if x.any():` reads its one element)."""
+        return Tensor._from_array(backend.xp_of(self.data).asarray(self.data.any(axis=dim, keepdims=keepdim)))
 
-    def all(self):
-        return bool(self.data.all())
+    @accepts_keepdims
+    def all(self, dim=None, keepdim=False):
+        """Whether every element is nonzero (True), over everything or along dim: a bool tensor."""
+        return Tensor._from_array(backend.xp_of(self.data).asarray(self.data.all(axis=dim, keepdims=keepdim)))
 
     # ---- arithmetic: Python operators map to ops ------------------------------
     def __add__(self, other):
@@ -961,7 +973,10 @@ class Tensor:
 
     def masked_fill(self, mask, value):
         """value where the bool mask is True, self elsewhere (e.g. -inf on the attention scores of
-        future tokens): where(mask, value, self), so the filled places pass no gradient back."""
+        future tokens): where(mask, value, self), so the filled places pass no gradient back. The
+        result has self's dtype, as in PyTorch (a number value is converted to it)."""
+        if not isinstance(value, Tensor):
+            value = self.new_full((), value)
         return ops.where(mask, value, self)
 
     def pow(self, exponent):
@@ -1033,12 +1048,15 @@ class Tensor:
         return ops.remainder(self, other)
 
     @accepts_keepdims
-    def var(self, dim=None, keepdim=False, unbiased=True):
-        return ops.var(self, dim, keepdim, unbiased)
+    def var(self, dim=None, unbiased=True, keepdim=False, *, correction=None):
+        """The variance over dim, as torch's: divided by n - 1 (unbiased) or by n (unbiased=False);
+        correction=c divides by n - c. Positional arguments in PyTorch's order: dim, unbiased, keepdim."""
+        return ops.var(self, dim, keepdim, bessel(unbiased, correction))
 
     @accepts_keepdims
-    def std(self, dim=None, keepdim=False, unbiased=True):
-        return self.var(dim, keepdim, unbiased).sqrt()  # d/dx sqrt(var) = d var / (2 std)
+    def std(self, dim=None, unbiased=True, keepdim=False, *, correction=None):
+        """The standard deviation, sqrt(var) (the same arguments); its gradient is 0 where it is 0."""
+        return ops.std(self, dim, keepdim, bessel(unbiased, correction))
 
     def reshape(self, *shape):
         return ops.reshape(self, *shape)

@@ -150,7 +150,7 @@ def test_leaf_gradients_own_their_memory():
     # scales every .grad in place) would scale it twice
     x, y = mg.tensor([1.0, 1.0], requires_grad=True), mg.tensor([1.0, 1.0], requires_grad=True)
     seed = mg.tensor([1.0, 1.0])
-    (x + y).backward(grad=seed)
+    (x + y).backward(gradient=seed)
     assert mg.optim.clip_grad_norm_([x, y], max_norm=1.0).item() == pytest.approx(2.0)
     np.testing.assert_allclose(x.grad.numpy(), [0.5, 0.5], rtol=1e-5)
     np.testing.assert_allclose(y.grad.numpy(), [0.5, 0.5], rtol=1e-5)
@@ -177,11 +177,11 @@ def test_a_shared_input_sums_gradients_over_every_path():
 
 def test_backward_of_non_scalar_needs_grad():
     y = mg.tensor([1.0, 2.0], requires_grad=True) * 2
-    with pytest.raises(RuntimeError, match=r"non-scalar tensor of shape \(2,\) needs grad="):
+    with pytest.raises(RuntimeError, match=r"non-scalar tensor of shape \(2,\) needs gradient="):
         y.backward()
-    y.backward(grad=mg.tensor([1.0, 10.0]))
+    y.backward(gradient=mg.tensor([1.0, 10.0]))
     with pytest.raises(ValueError, match=r"grad has shape \(3,\), expected \(2,\)"):
-        (mg.tensor([1.0, 2.0], requires_grad=True) * 2).backward(grad=mg.ones(3))
+        (mg.tensor([1.0, 2.0], requires_grad=True) * 2).backward(gradient=mg.ones(3))
 
 
 def test_backward_without_requires_grad_is_an_error():

@@ -44,7 +44,7 @@ def value_and_grads(fn, inputs, seed=0):
     for x in leaves:
         x.grad = None
     out = fn(*inputs)
-    out.backward(grad=np.random.default_rng(seed).standard_normal(out.shape))
+    out.backward(gradient=np.random.default_rng(seed).standard_normal(out.shape))
     return out.numpy(), [None if x.grad is None else x.grad.numpy() for x in leaves]
 
 

@@ -140,7 +140,7 @@ def test_requires_grad_zero_grad_and_apply():
     assert all(p.grad is None for p in model.parameters())
     seen = []
     model.apply(lambda m: seen.append(type(m).__name__))
-    assert seen[0] == "MLP" and len(seen) == 7
+    assert seen[-1] == "MLP" and len(seen) == 7  # children first, the root last, as in PyTorch
 
 
 def test_to_float64_converts_parameters_and_grads():
@@ -207,16 +207,23 @@ def test_load_state_dict_reports_every_problem_at_once_and_loads_nothing():
     del state["hidden.bias"]                                      # missing
     state["extra.weight"] = mg.zeros(2)                           # unexpected
     state["out.weight"] = mg.zeros(4, 2)                          # wrong shape
-    state["blocks.0.weight"] = mg.zeros(4, dtype=mg.float64)      # wrong dtype
+    state["blocks.0.weight"] = mg.zeros(4, dtype=mg.int64)        # integers for floats
     with pytest.raises(RuntimeError) as error:
         model.load_state_dict(state)
     message = str(error.value)
     for expected in ["nothing was loaded", "missing keys", "hidden.bias", "unexpected keys", "extra.weight",
                      "out.weight: checkpoint shape (4, 2), model shape (2, 4)",
-                     "blocks.0.weight: checkpoint dtype float64, model dtype float32"]:
+                     "blocks.0.weight: checkpoint dtype int64, model dtype float32"]:
         assert expected in message
     for name, p in model.named_parameters():
         np.testing.assert_array_equal(p.numpy(), before[name])
+
+
+def test_load_state_dict_converts_floats_of_another_precision_as_pytorch_does():
+    model, source = MLP(), MLP().to(mg.float64)
+    model.load_state_dict(source.state_dict())
+    assert all(p.dtype == mg.float32 for p in model.parameters())
+    np.testing.assert_array_equal(model.out.weight.numpy(), source.out.weight.numpy().astype(np.float32))
 
 
 def test_load_state_dict_non_strict_allows_missing_and_unexpected_keys_only():

@@ -180,7 +180,7 @@ def test_embedding_padding_row_starts_at_zero_and_never_gets_a_gradient():
     # every other row's gradient is the plain lookup's: the upstream gradients added up per id
     upstream = np.random.default_rng(0).standard_normal((2, 3, 3))
     table.weight.grad = None
-    table(batch).backward(grad=upstream)
+    table(batch).backward(gradient=upstream)
     expected = np.zeros((5, 3))
     np.add.at(expected, batch.numpy(), upstream)
     expected[1] = 0
@@ -382,9 +382,9 @@ def test_weighted_cross_entropy_is_nll_of_log_softmax_plus_smoothing(case, seed,
     composed = composed_weighted_cross_entropy(x, t, weight, reduction, smoothing)
     np.testing.assert_allclose(fused.numpy(), composed.numpy(), rtol=1e-10, atol=1e-12)
     upstream = np.random.default_rng(seed).standard_normal(fused.shape)
-    fused.backward(grad=upstream)
+    fused.backward(gradient=upstream)
     fused_grad, x.grad = x.grad.numpy(), None
-    composed.backward(grad=upstream)
+    composed.backward(gradient=upstream)
     np.testing.assert_allclose(fused_grad, x.grad.numpy(), rtol=1e-10, atol=1e-12)
 
 
@@ -501,7 +501,7 @@ def assert_agrees_with_torch(ours, theirs, leaves, rtol=1e-5, atol=1e-6):
     """ours and theirs: the same loss; leaves: (minigrad leaf, torch leaf) pairs whose gradients must agree."""
     np.testing.assert_allclose(ours.numpy(), theirs.detach().numpy(), rtol=rtol, atol=atol)
     upstream = np.asarray(np.random.default_rng(0).standard_normal(ours.shape), dtype=np.float32)
-    ours.backward(grad=upstream)
+    ours.backward(gradient=upstream)
     theirs.backward(gradient=pytest.importorskip("torch").tensor(upstream))
     for mine, torch_leaf in leaves:
         np.testing.assert_allclose(mine.grad.numpy(), torch_leaf.grad.numpy(), rtol=rtol, atol=atol)

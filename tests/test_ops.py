@@ -98,9 +98,10 @@ def test_var(case, keepdim, unbiased, seed):
     n = x.numel() if dim is None else int(np.prod([shape[d] for d in np.atleast_1d(dim)]))
     if unbiased and n == 1:
         return  # the unbiased variance of one value divides by zero, as in NumPy
-    expected = np.var(x.numpy(), axis=dim, keepdims=keepdim, ddof=int(unbiased))
-    np.testing.assert_allclose(ops.var(x, dim, keepdim, unbiased).numpy(), expected)
-    mg.gradcheck(lambda x: ops.var(x, dim, keepdim, unbiased), [x])
+    for reduction, reference in ((ops.var, np.var), (ops.std, np.std)):
+        expected = reference(x.numpy(), axis=dim, keepdims=keepdim, ddof=int(unbiased))
+        np.testing.assert_allclose(reduction(x, dim, keepdim, correction=int(unbiased)).numpy(), expected)
+        mg.gradcheck(lambda x: reduction(x, dim, keepdim, correction=int(unbiased)), [x])
 
 
 @pytest.mark.parametrize("reduce", [ops.max, ops.min])
@@ -485,8 +486,9 @@ def test_catalogue_case(case, device):
 # Every op class, by name: adding an op means adding it here and to minigrad.opcheck.
 OP_CLASSES = {
     "Add", "Sub", "Neg", "Mul", "Div", "Pow", "Exp", "Log", "Log1p", "Sqrt", "Sin", "Cos", "Tanh", "Sigmoid", "Relu",
-    "Gelu", "GeluTanh", "Erf", "Abs", "Clamp", "Maximum", "Where", "Cast", "Clone", "Remainder",  # elementwise
-    "Sum", "Mean", "Max", "Var", "Cumsum", "Prod",  # reduce (min is -max(-x))
+    "Gelu", "GeluTanh", "Erf", "Abs", "Clamp", "Maximum", "Where", "Cast", "ToDevice", "Clone",
+    "Remainder",  # elementwise
+    "Sum", "Mean", "Max", "Var", "Std", "Cumsum", "Prod",  # reduce (min is -max(-x))
     "Reshape", "Permute", "Expand", "GetItem", "Cat", "Gather",  # shape (squeeze, stack... compose these)
     "Matmul", "Linear", "Einsum",  # linalg
     "Softmax", "LogSoftmax", "CrossEntropy", "LayerNorm", "Dropout", "Embedding", "ScaledDotProductAttention",
@@ -496,14 +498,15 @@ OP_CLASSES = {
 
 def test_catalogue_covers_every_op_class():
     """Every Function subclass in minigrad.ops is listed above and gradchecked by the catalogue
-    that `minigrad gradcheck` runs (Cast is checked in test_cast_converts_the_gradient_back)."""
+    that `minigrad gradcheck` runs (Cast is checked in test_cast_converts_the_gradient_back; ToDevice,
+    which needs a second device, in test_porting_devices on the simulated GPU)."""
     from minigrad.function import Function
 
     classes = {cls.__name__ for module in (ops.elementwise, ops.reduce, ops.shape, ops.linalg, ops.fused)
                for cls in vars(module).values() if isinstance(cls, type) and issubclass(cls, Function)}
     classes.discard("Function")
     assert classes == OP_CLASSES
-    names = {c.name.replace("_", "") for c in catalogue_cases()} | {"cast"}
+    names = {c.name.replace("_", "") for c in catalogue_cases()} | {"cast", "todevice"}
     aliases = {"scaleddotproductattention": "attention"}
     missing = [c for c in classes if aliases.get(c.lower(), c.lower()) not in names]
     assert not missing, f"ops missing from minigrad.opcheck: {missing}"
@@ -526,6 +529,19 @@ def test_std_and_t_as_in_pytorch():
     np.testing.assert_allclose(x.std(1).numpy(), np.std(x.numpy(), axis=1, ddof=1))
     np.testing.assert_allclose(x.std(unbiased=False).numpy(), np.std(x.numpy()))
     mg.gradcheck(lambda x: x.std(0, keepdim=True), [x])
+    # PyTorch's positional order, dim, unbiased, keepdim; correction= as its newer spelling
+    np.testing.assert_allclose(x.std(1, False).numpy(), np.std(x.numpy(), axis=1))
+    np.testing.assert_allclose(mg.var(x, 1, False, True).numpy(), np.var(x.numpy(), axis=1, keepdims=True))
+    np.testing.assert_allclose(x.var(1, correction=2).numpy(), np.var(x.numpy(), axis=1, ddof=2))
+    with pytest.raises(TypeError, match="unbiased or correction, not both"):
+        x.var(1, False, correction=1)
+
+
+def test_std_of_a_constant_row_passes_a_zero_gradient_not_nan():
+    """LayerNorm as the Annotated Transformer writes it, (x - mean) / (std + eps), on a constant row."""
+    x = mg.tensor([[5.0, 5.0, 5.0], [1.0, 2.0, 4.0]], dtype=mg.float64, requires_grad=True)
+    ((x - x.mean(-1, keepdim=True)) / (x.std(-1, keepdim=True) + 1e-6)).pow(2).sum().backward()
+    assert np.isfinite(x.grad.numpy()).all() and (x.grad.numpy()[0] == 0).all()
     assert x.t().shape == (3, 2) and mg.tensor([1.0, 2.0]).t().shape == (2,)
     with pytest.raises(ValueError, match="t\\(\\) expects a tensor of at most 2 dims"):
         mg.zeros(2, 2, 2).t()

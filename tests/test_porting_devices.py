@@ -75,6 +75,18 @@ def test_cuda_devices_on_the_simulated_gpu(fake_cuda):
     assert model.weight.device is mg.device("cuda") and model(x).device == "cuda"
 
 
+def test_a_move_between_devices_passes_the_gradient_back(fake_cuda):
+    """As PyTorch's ToCopyBackward: the copy is not a leaf; the gradient reaches the original on its device."""
+    w = mg.tensor([1.0, 2.0], requires_grad=True)
+    on_gpu = w.to("cuda")
+    assert not on_gpu.is_leaf and on_gpu.requires_grad
+    (on_gpu * 3).sum().backward()
+    assert w.grad.device == "cpu" and w.grad.tolist() == [3.0, 3.0]
+    h = mg.ones(2, device="cuda", requires_grad=True) * 2
+    (h.cpu() * mg.tensor([1.0, 5.0])).sum().backward()  # a non-leaf moved back: the graph goes on
+    assert mg.tensor([1]).to("cuda").requires_grad is False
+
+
 # ---- 2. .to() and the casts give self when nothing changes ---------------------------------------
 def test_to_and_casts_give_self_when_nothing_changes():
     x = mg.tensor([1.0, 2.0], requires_grad=True)

@@ -184,9 +184,11 @@ class Module:
         return (buffer for _, buffer in self.named_buffers())
 
     def apply(self, fn):
-        """Call fn(module) on every module of the tree (e.g. a custom initialisation)."""
-        for module in self.modules():
-            fn(module)
+        """Call fn(module) on every module of the tree (e.g. a custom initialisation), children before
+        their parent, as PyTorch does: a parent's fn sees its children already done."""
+        for child in self.children():
+            child.apply(fn)
+        fn(self)
         return self
 
     # ---- modes and gradients ---------------------------------------------------------
@@ -276,8 +278,10 @@ class Module:
         """Copy the values of state_dict into the parameters, checking everything first.
 
         Missing keys (strict only), unexpected keys (strict only), wrong shapes and
-        wrong dtypes are all reported together in one error, and then nothing is
-        loaded. Returns (missing_keys, unexpected_keys), as PyTorch does.
+        values of another kind (integers for floats, floats for an integer buffer) are all
+        reported together in one error, and then nothing is loaded. Floats of another
+        precision (float64 weights into a float32 model) are converted, as PyTorch does.
+        Returns (missing_keys, unexpected_keys), as PyTorch does.
         """
         own = self._checkpoint_tensors()
         missing = [name for name in own if name not in state_dict]
@@ -293,7 +297,8 @@ class Module:
             value = value.data if isinstance(value, Tensor) else value
             if tuple(value.shape) != own[name].shape:
                 problems.append(f"{name}: checkpoint shape {tuple(value.shape)}, model shape {own[name].shape}")
-            elif value.dtype != own[name].dtype:
+            elif value.dtype != own[name].dtype and not (backend.is_floating(value.dtype)
+                                                         and backend.is_floating(own[name].dtype)):
                 problems.append(f"{name}: checkpoint dtype {value.dtype.name}, model dtype {own[name].dtype.name}")
         if problems:
             raise RuntimeError(
@@ -304,7 +309,7 @@ class Module:
             for name, value in state_dict.items():
                 if name in own:
                     value = value.data if isinstance(value, Tensor) else value
-                    own[name].copy_(backend.as_array(value, device=own[name].device))
+                    own[name].copy_(backend.as_array(value, device=own[name].device).astype(own[name].dtype, copy=False))
         return IncompatibleKeys(missing, unexpected)
 
     # ---- printing --------------------------------------------------------------------

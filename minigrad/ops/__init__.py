@@ -1,9 +1,10 @@
 """Every differentiable op, one Function class each, with a lowercase wrapper."""
 from minigrad.ops.elementwise import (
     abs, add, cast, ceil, clamp, clone, cos, div, erf, exp, floor, floor_divide, gelu, log, log1p, maximum,
-    minimum, mul, neg, pow, relu, remainder, round, sigmoid, sign, sin, sqrt, sub, tanh, tril, triu, where,
+    minimum, mul, neg, pow, relu, remainder, round, sigmoid, sign, sin, sqrt, sub, tanh, to_device, tril, triu,
+    where,
 )
-from minigrad.ops.reduce import cumprod, cumsum, logsumexp, max, mean, min, norm, prod, sum, var
+from minigrad.ops.reduce import cumprod, cumsum, logsumexp, max, mean, min, norm, prod, std, sum, var
 from minigrad.ops.shape import (
     argsort, cat, chunk, diag, diagonal, expand, flip, gather, getitem, index_select, masked_select, permute,
     repeat, repeat_interleave, reshape, roll, sort, split, squeeze, stack, topk, transpose, unsqueeze,

@@ -627,13 +627,14 @@ def on_or_below(x, diagonal, name):
 
 def tril(x, diagonal=0):
     """x with the elements above its diagonal-th diagonal (over the last two dims) set to 0, as torch.tril;
-    tril(ones(T, T)) is a causal mask. where(kept, x, 0): only kept elements pass a gradient back."""
-    return where(on_or_below(x, diagonal, "tril"), x, 0)
+    tril(ones(T, T)) is a causal mask. where(kept, x, 0): only kept elements pass a gradient back.
+    The 0 has x's dtype, so x's dtype is kept (a bool mask stays bool)."""
+    return where(on_or_below(x, diagonal, "tril"), x, x.new_zeros(()))
 
 
 def triu(x, diagonal=0):
     """x with the elements below its diagonal-th diagonal set to 0, as torch.triu."""
-    return where(on_or_below(x, diagonal - 1, "triu"), 0, x)
+    return where(on_or_below(x, diagonal - 1, "triu"), x.new_zeros(()), x)
 
 
 class Cast(Function):
@@ -651,6 +652,23 @@ class Cast(Function):
 
 def cast(x, dtype):
     return Cast.apply(x, dtype=dtype)
+
+
+class ToDevice(Function):
+    """x copied to another device (CPU <-> GPU);  d/dx = 1 (the gradient copied back to x's device)"""
+
+    @staticmethod
+    def forward(ctx, x, device):
+        ctx.source = backend.device_of(x)
+        return backend.as_array(x, device=device)
+
+    @staticmethod
+    def backward(ctx, grad):
+        return backend.as_array(grad, device=ctx.source)
+
+
+def to_device(x, device):
+    return ToDevice.apply(x, device=device)
 
 
 class Clone(Function):

@@ -440,8 +440,9 @@ class ScaledDotProductAttention(Function):
         return grad_q, grad_k, grad_v, (xp.swapaxes(grad_scores_t, -1, -2) if need_mask else None)
 
 
-def scaled_dot_product_attention(q, k, v, attn_mask=None, is_causal=False, dropout_p=0.0, scale=None):
-    """softmax(q k^T scale + mask) v for q (..., Tq, D), k (..., Tk, D), v (..., Tk, Dv).
+def scaled_dot_product_attention(q, k, v, attn_mask=None, dropout_p=0.0, is_causal=False, scale=None):
+    """softmax(q k^T scale + mask) v for q (..., Tq, D), k (..., Tk, D), v (..., Tk, Dv) (the arguments
+    in PyTorch's order).
 
     attn_mask is boolean (True = may attend, as in PyTorch) or a float added to
     the scores, and broadcasts to (..., Tq, Tk). is_causal hides keys j > i from

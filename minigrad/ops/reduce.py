@@ -103,19 +103,26 @@ def min(x, dim=None, keepdim=False):
     return -max(-x, dim, keepdim)
 
 
+def variance_parts(ctx, x, dims, correction):
+    """(x - mean, the variance with its dims kept): var = sum_i (x_i - mean)^2 / (n - c), where c is the
+    correction (1, Bessel's: unbiased; 0: the mean square). ctx keeps dims and n - c for backward."""
+    centered = x - backend.mean_dims(x, dims)
+    n = count(x.shape, dims)
+    ctx.dims, ctx.divisor = dims, n - correction if n > correction else 0  # n <= c: x / 0, inf or NaN
+    return centered, backend.sum_dims(centered * centered, dims) / ctx.divisor
+
+
 class Var(Function):
-    """(1/(n - c)) sum_i (x_i - mean)^2, c = 1 if unbiased;  d/dx_i = 2 (x_i - mean) / (n - c)
+    """(1/(n - c)) sum_i (x_i - mean)^2 (c: the correction, 1 = unbiased);  d/dx_i = 2 (x_i - mean) / (n - c)
 
     The path through the mean drops out: its contribution is
     -2/(n (n - c)) * sum_j (x_j - mean) = 0, since deviations from the mean sum to zero."""
 
     @staticmethod
-    def forward(ctx, x, dims, keepdim, unbiased):
-        centered = x - backend.mean_dims(x, dims)
+    def forward(ctx, x, dims, keepdim, correction):
+        centered, variance = variance_parts(ctx, x, dims, correction)
         ctx.save_for_backward(centered)
-        n = count(x.shape, dims)
-        ctx.dims, ctx.divisor = dims, n - 1 if unbiased and n else n  # nothing to average: 0 / 0 = NaN
-        return drop_dims(backend.sum_dims(centered * centered, dims), dims, keepdim) / ctx.divisor
+        return drop_dims(variance, dims, keepdim)
 
     @staticmethod
     def backward(ctx, grad):
@@ -123,8 +130,34 @@ class Var(Function):
         return grad.reshape(backend.keep_dims_shape(centered.shape, ctx.dims)) * 2 * centered / ctx.divisor
 
 
-def var(x, dim=None, keepdim=False, unbiased=True):
-    return Var.apply(floating(x), dims=normalize_dims(dim, x.ndim), keepdim=keepdim, unbiased=unbiased)
+class Std(Function):
+    """sqrt(var);  d/dx_i = (x_i - mean) / ((n - c) std), taken as 0 where std = 0
+
+    A constant row (std 0) has every deviation 0 and sqrt's infinite slope at 0: composed, var().sqrt()
+    gives 0 * inf = NaN there, which would spread into every parameter (LayerNorm written as
+    (x - mean) / (std + eps) meets such rows). PyTorch's std takes 0 too."""
+
+    @staticmethod
+    def forward(ctx, x, dims, keepdim, correction):
+        centered, variance = variance_parts(ctx, x, dims, correction)
+        std = backend.xp_of(x).sqrt(variance)
+        ctx.save_for_backward(centered, std)
+        return drop_dims(std, dims, keepdim)
+
+    @staticmethod
+    def backward(ctx, grad):
+        centered, std = ctx.saved_arrays
+        xp = backend.xp_of(grad)
+        slope = 1 / xp.where(std == 0, xp.inf, ctx.divisor * std)  # 1 / ((n - c) std), and 1 / inf = 0 at std 0
+        return grad.reshape(std.shape) * slope * centered
+
+
+def var(x, dim=None, keepdim=False, correction=1):
+    return Var.apply(floating(x), dims=normalize_dims(dim, x.ndim), keepdim=keepdim, correction=correction)
+
+
+def std(x, dim=None, keepdim=False, correction=1):
+    return Std.apply(floating(x), dims=normalize_dims(dim, x.ndim), keepdim=keepdim, correction=correction)
 
 
 class Prod(Function):

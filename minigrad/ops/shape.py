@@ -335,7 +335,7 @@ def diag(x, offset=0):
     rows, cols = xp.arange(size)[:, None], xp.arange(size)[None, :]
     on_diagonal = Tensor._from_array(cols - rows == offset)
     along = xp.minimum(xp.minimum(rows, cols), n - 1)  # (off the diagonal, any index: where drops it)
-    return where(on_diagonal, getitem(x, along), 0)
+    return where(on_diagonal, getitem(x, along), x.new_zeros(()))  # a 0 of x's dtype: bool stays bool
 
 
 def topk(x, k, dim=-1, largest=True, sorted=True):

@@ -9,9 +9,13 @@ schedule moves them all together.
 Every schedule here is a function of the step number (PyTorch's closed forms, which
 its step-by-step updates lr <- lr * ratio follow), so resuming needs nothing but the
 step. SequentialLR runs schedules one after another, ChainedScheduler multiplies them.
+PyTorch's step-by-step form also lets two schedulers stepped one after the other multiply;
+here the second would overwrite the first, so step() warns where the lr it set last has been
+changed since: combine them in a ChainedScheduler instead.
 """
 import bisect
 import math
+import warnings
 
 
 class LRScheduler:
@@ -24,6 +28,7 @@ class LRScheduler:
             group.setdefault("initial_lr", group["lr"])
         self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
         self.last_epoch = -1  # PyTorch's name; it counts steps
+        self.lrs_set = None  # the lrs this schedule set last: step() checks nothing else changed them
         self.step()
 
     def factor(self, step):
@@ -33,8 +38,14 @@ class LRScheduler:
         return base_lr * self.factor(step)
 
     def step(self):
+        if self.lrs_set is not None and self.get_last_lr() != self.lrs_set:
+            warnings.warn(f"{type(self).__name__}.step(): the lr was changed since this schedule set it (by another "
+                          "scheduler, or by hand), and it sets the lr from the step number alone, so that change is "
+                          "lost. To apply two schedules together, step one ChainedScheduler([first, second]) (or a "
+                          "SequentialLR, for one after the other)", stacklevel=2)
         self.last_epoch += 1
         self.go_to(self.last_epoch)
+        self.lrs_set = self.get_last_lr()
 
     def go_to(self, step):
         """Set each group's lr (and whatever else the schedule moves) to its value at `step`."""
@@ -51,6 +62,7 @@ class LRScheduler:
         """Resume: the next step() continues the schedule from the saved step."""
         self.base_lrs = list(state_dict["base_lrs"])
         self.last_epoch = state_dict["last_epoch"] - 1
+        self.lrs_set = None  # the optimizer's lrs are the saved run's, not what this schedule set before
         self.step()
 
 
