@@ -168,7 +168,7 @@ def pretrain_command(args):
     final = report["final"]
     if final["weights_step"] is None:
         print(f"pretraining diverged (its loss became inf or NaN) after {plural(final['steps'], 'step')}, before "
-              f"its first evaluation: no model was saved; try a lower --lr\nresults: {report['results_path']}",
+              f"any evaluation with a finite loss: no model was saved; try a lower --lr\nresults: {report['results_path']}",
               file=sys.stderr)
         return 1
     print(f"pretrained {plural(final['steps'], 'step')}: train loss {final['train_loss']:.4f}, "
@@ -498,7 +498,7 @@ def fine_tuned(config, mode, grid, out, resumed):
         print("\ninterrupted before any setting was scored: no delta was saved", file=sys.stderr)
         return 130
     if best["weights_step"] is None:
-        print(f"\n{'best: ' * swept}{setting(best)}: diverged before its first evaluation, so there is nothing "
+        print(f"\n{'best: ' * swept}{setting(best)}: diverged before any evaluation with a finite loss, so there is nothing "
               "to score")
     elif kind == "lm":
         print(f"\n{'best: ' * swept}{setting(best)}: val perplexity {best['val_perplexity']:.2f}{over_seeds(best)}\n"
@@ -528,7 +528,7 @@ def fine_tuned(config, mode, grid, out, resumed):
               f"what this printed: {out / 'output.txt'}\n"
               f"use it: {how_to_use(delta, kind)}")
     else:
-        print(f"no delta: the best setting's weights diverged before any evaluation\nresults: {path}; "
+        print(f"no delta: the best setting's weights diverged before any evaluation with a finite loss\nresults: {path}; "
               f"what this printed: {out / 'output.txt'}")
     if all(row["stopped"] == "non-finite loss" for row in rows):
         print("\nevery setting diverged (its loss became inf or NaN): try a lower --lr", file=sys.stderr)
@@ -587,7 +587,8 @@ def print_stopped(rows, name_of, interrupted=None, resume_command=None):
                   "(the table shows it as it was then)")
         elif row.get("stopped") == "non-finite loss":
             kept = (f"the table shows its weights of step {row['weights_step']}, its last evaluation"
-                    if row.get("weights_step") else "its weights diverged before any evaluation, so it has no scores")
+                    if row.get("weights_step") else
+                    "its weights diverged before any evaluation with a finite loss, so it has no scores")
             print(f"{name_of(row)}: non-finite loss after {plural(row['steps_done'], 'step')} ({kept})")
     if interrupted is not None and not (rows and rows[-1].get("stopped") == "interrupted"):
         print(f"{interrupted}: interrupted before it was scored (not in the table)")

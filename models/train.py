@@ -268,7 +268,7 @@ def train(model, loss_fn, batches, config, evaluate=None, param_groups=None, log
     diverged = None  # the NonFiniteLoss that stopped the run
     log = open(log_path, "a") if log_path else None
     if log and resume and log.tell() == 0:  # resumed into a new folder: its log starts with the evaluations before
-        log.writelines(json.dumps(metrics) + "\n" for metrics in result.history)
+        log.writelines(json.dumps(strict_json(metrics)) + "\n" for metrics in result.history)
     batch_iter = itertools.islice(iter(batches), start, None)  # the batches of the steps already done
     bar = tqdm(total=config.steps, initial=start, disable=not config.progress, leave=False,
                desc=config.progress if isinstance(config.progress, str) else "training")
@@ -291,17 +291,19 @@ def train(model, loss_fn, batches, config, evaluate=None, param_groups=None, log
                 metrics = {"step": step, "train_loss": value, **evaluate(model)}
             result.history.append(metrics)
             if log:
-                log.write(json.dumps(metrics) + "\n")
+                log.write(json.dumps(strict_json(metrics)) + "\n")
                 log.flush()
+            if not math.isfinite(metrics["loss"]):  # the last updates diverged: these weights predict nothing
+                raise NonFiniteLoss(f"step {step}: the validation loss is {metrics['loss']}; stopping (try a lower lr)")
             if metrics["loss"] < best_loss:
                 best_loss, waited = metrics["loss"], 0
                 result.best_step, result.best_eval = step, metrics
                 best_weights = snapshot(model, trainable) if config.patience else None
             else:
                 waited += 1
-            if not config.patience and math.isfinite(metrics["loss"]):
+            if not config.patience:
                 good_weights, good_step = snapshot(model, trainable), step
-            if checkpoint_path and math.isfinite(metrics["loss"]):  # atomic: a crash keeps the one before
+            if checkpoint_path:  # atomic: a crash keeps the one before
                 save_checkpoint(checkpoint_path, model, optimizer, schedule, step,
                                 {**(checkpoint_metadata or {}), "valid_loss": repr(metrics["loss"]),
                                  "best_valid_loss": repr(best_loss), "best_step": str(result.best_step),
@@ -330,10 +332,10 @@ def train(model, loss_fn, batches, config, evaluate=None, param_groups=None, log
         result.weights_step = None
     if result.weights_step:  # the groups that had thawed by then are what these weights trained
         thaw(param_groups, result.weights_step)
-    if diverged:
+    if diverged:  # the weights in memory are what is kept (the caller saves them), not the checkpoint
         back = (f"back to the weights of step {result.weights_step} (its evaluation)" if result.weights_step
-                else "no evaluation came before it, so there are no good weights to go back to")
-        tqdm.write(f"training stopped: {diverged}; {back}{last_good(checkpoint_path)}")
+                else "no finite evaluation came before it, so there are no good weights to go back to")
+        tqdm.write(f"training stopped: {diverged}; {back}")
     return result
 
 

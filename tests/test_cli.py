@@ -726,7 +726,7 @@ def test_a_diverged_run_is_written_as_valid_json_and_fails(tmp_path, capsys):
     assert best["stopped"] == "non-finite loss" and best["weights_step"] is None
     # NaN logits all "predict" class 0, which scored as the majority class (54 %): no score, no delta instead
     assert best["val_accuracy"] is None and not (out / "delta.safetensors").exists()
-    assert "defaults: diverged before its first evaluation, so there is nothing to score" in printed.out
+    assert "defaults: diverged before any evaluation with a finite loss, so there is nothing to score" in printed.out
     assert "no delta: the best setting's weights diverged" in printed.out and "use it:" not in printed.out
 
 

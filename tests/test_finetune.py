@@ -416,8 +416,8 @@ def test_a_prefix_tuned_language_model_generates_through_a_growing_cache(base):
 
 # ---- deltas ----------------------------------------------------------------------------------
 @pytest.mark.parametrize("mode, options", [
-    ("head", {}), ("layers", {"top_k": 1}), ("params", {}), ("layerwise-lr", {}), ("full", {}),
-    ("prompt", {"n_prompt": 4}), ("prefix", {"n_prefix": 4}), ("adapter", {"reduction_factor": 4}),
+    ("head", {}), ("layers", {"top_k": 1}), ("layers", {"layers": [0]}), ("params", {}), ("layerwise-lr", {}),
+    ("full", {}), ("prompt", {"n_prompt": 4}), ("prefix", {"n_prefix": 4}), ("adapter", {"reduction_factor": 4}),
     ("lora", {"r": 2}), ("lora+params", {"r": 2}), ("ia3", {}),
 ])
 def test_delta_round_trips_onto_a_fresh_base(base, tmp_path, mode, options):

@@ -96,13 +96,30 @@ def test_a_diverged_run_goes_back_to_the_weights_of_its_last_evaluation(patience
     assert "the loss is nan; stopping (try a lower lr); back to the weights of step 2" in capsys.readouterr().out
 
 
+@pytest.mark.parametrize("patience", [0, 5])
+def test_a_non_finite_validation_loss_is_divergence_too(patience, tmp_path, capsys):
+    """The training loss is taken before each update, so the last updates show only in an evaluation:
+    a NaN there stops the run and goes back to the last finite evaluation (step 2), not keep NaN weights."""
+    model = quadratic_model()
+    losses = iter([0.5, float("nan")])
+    result = train(model, distance_to_two, itertools.repeat(None),
+                   TrainConfig(steps=10, lr=0.1, optimizer="sgd", clip_grad_norm=0, eval_every=2, patience=patience,
+                               progress=False),
+                   evaluate=lambda m: {"loss": next(losses)}, log_path=tmp_path / "log.jsonl")
+    assert result.stopped == "non-finite loss" and result.steps_done == 4 and result.weights_step == 2
+    assert "step 4: the validation loss is nan; stopping (try a lower lr); back to the weights of step 2" in \
+        capsys.readouterr().out
+    logged = [json.loads(line) for line in (tmp_path / "log.jsonl").read_text().splitlines()]  # strict JSON: null
+    assert [entry["loss"] for entry in logged] == [0.5, None]
+
+
 def test_a_run_that_diverges_before_any_evaluation_says_it_has_no_weights_to_go_back_to(capsys):
     model = quadratic_model()
     result = train(model, distance_to_two, itertools.repeat(None),
                    TrainConfig(steps=20, lr=1e20, optimizer="sgd", clip_grad_norm=0, eval_every=10, progress=False),
                    evaluate=lambda m: {"loss": 0.0})
     assert result.stopped == "non-finite loss" and result.weights_step is None
-    assert "no evaluation came before it, so there are no good weights to go back to" in capsys.readouterr().out
+    assert "no finite evaluation came before it, so there are no good weights to go back to" in capsys.readouterr().out
 
 
 def test_a_diverging_run_is_stopped_by_the_guard_without_numpys_overflow_warnings(capsys):

@@ -151,6 +151,8 @@ def resolve_options(modes, task, options, also=()):
             raise ValueError(f"mode {name!r} needs the option {missing[0]}= (see {MODES[name].__name__})")
         resolved[name] = {option: checked_option(name, option, value, defaults[option])
                           for option, value in resolved[name].items()}
+    if resolved.get("layers", {}).get("layers") is not None:  # chosen blocks: top_k does not apply, and a delta
+        del resolved["layers"]["top_k"]                        # that recorded it could not be prepared again
     return resolved
 
 
