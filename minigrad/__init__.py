@@ -5,7 +5,7 @@
     (x * x).sum().backward()
     x.grad  # tensor([2., 4.]): d/dx sum(x^2) = 2x
 """
-from minigrad.backend import cuda_is_available, float32, float64, int32, int64, manual_seed
+from minigrad.backend import cuda_is_available, finfo, float32, float64, iinfo, int32, int64, manual_seed
 from minigrad.backend import Device as device  # mg.device("cuda"), as torch.device
 from minigrad.backend import bool_ as bool
 # PyTorch's other names for the dtypes, in code you port: dtype=torch.long, torch.float, ...

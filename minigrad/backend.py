@@ -212,6 +212,21 @@ def unravel_index(flat_index, shape):
     return tuple(int(i) for i in np.unravel_index(flat_index, shape))
 
 
+def finfo(dtype):
+    """The limits of a float dtype (eps, max, min, tiny, bits), as torch.finfo: NumPy's, the same names."""
+    return np.finfo(dtype_of(dtype))
+
+
+def iinfo(dtype):
+    """The limits of an integer dtype (max, min, bits), as torch.iinfo."""
+    return np.iinfo(dtype_of(dtype))
+
+
+def broadcast_shapes(*shapes):
+    """The shape these shapes broadcast to, or a ValueError where they do not (host arithmetic)."""
+    return np.broadcast_shapes(*shapes)
+
+
 def positive_dim(dim, ndim):
     """A dim in [-ndim, ndim) as its index in [0, ndim); a 0-d tensor accepts 0 and -1, as in PyTorch."""
     dim = operator.index(dim)  # Python or NumPy integers, nothing else

@@ -167,8 +167,11 @@ def mul(a, b):
     return ops.mul(*_operands(a, b))
 
 
-def div(a, b):
-    return ops.div(*_operands(a, b))
+def div(a, b, rounding_mode=None):
+    a, b = _operands(a, b)
+    if rounding_mode is None:
+        return ops.div(a, b)
+    return (a if isinstance(a, Tensor) else Tensor(a, device=b.device)).div(b, rounding_mode)
 
 
 def pow(x, exponent):

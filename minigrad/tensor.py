@@ -374,6 +374,14 @@ class Tensor:
         out._version_counter = self._version_counter  # same memory: an in-place change shows in both
         return out
 
+    def detach_(self):
+        """This tensor cut from its graph, in place: a leaf that does not require grad."""
+        self._ctx, self.requires_grad = None, False
+        return self
+
+    def is_floating_point(self):
+        return backend.is_floating(self.dtype)
+
     def requires_grad_(self, requires_grad=True):
         if requires_grad and not backend.is_floating(self.dtype):
             raise TypeError(
@@ -595,10 +603,8 @@ class Tensor:
         self.data += alpha * self._raw(other) if alpha != 1.0 else self._raw(other)
         return self
 
-    def sub_(self, other):
-        self._check_inplace("sub_", other)
-        self.data -= self._raw(other)
-        return self
+    def sub_(self, other, alpha=1.0):
+        return self.add_(other, -alpha)
 
     def mul_(self, other):
         self._check_inplace("mul_", other)
@@ -637,10 +643,15 @@ class Tensor:
         return self._augmented(other, self.div_, self.__truediv__, "/=")
 
     def copy_(self, other):
+        """other's values written into this tensor, broadcast to its shape (and cast to its dtype)."""
         self._check_inplace("copy_", other)
         source = self._raw(other)
-        if tuple(source.shape) != self.shape:
-            raise ValueError(f"copy_: source has shape {tuple(source.shape)}, expected {self.shape}")
+        try:
+            fits = backend.broadcast_shapes(tuple(getattr(source, "shape", ())), self.shape) == self.shape
+        except ValueError:
+            fits = False
+        if not fits:
+            raise ValueError(f"copy_: source of shape {tuple(source.shape)} does not broadcast to {self.shape}")
         self.data[...] = source
         return self
 
@@ -649,6 +660,10 @@ class Tensor:
         self._check_inplace("exp_")
         backend.xp_of(self.data).exp(self.data, out=self.data)
         return self
+
+    def relu_(self):
+        """max(x, 0) in place, as clamp_(min=0)."""
+        return self.clamp_(min=0)
 
     def clamp_(self, min=None, max=None):
         """clamp in place, as add_: only where no graph would have to record it (see clamp)."""
@@ -857,7 +872,21 @@ class Tensor:
     def __neg__(self):
         return ops.neg(self)
 
-    mul, div, neg = __mul__, __truediv__, __neg__
+    mul, neg = __mul__, __neg__
+
+    def div(self, other, rounding_mode=None):
+        """self / other; rounding_mode "floor" rounds the quotient down (self // other), "trunc" toward
+        zero, both without a gradient (as floor), and for integers giving integers, as PyTorch's."""
+        if rounding_mode is None:
+            return ops.div(self, other)
+        if rounding_mode not in ("floor", "trunc"):
+            raise ValueError(f"div: rounding_mode must be None, 'floor' or 'trunc', got {rounding_mode!r}")
+        floor = ops.floor_divide(self, other)
+        if rounding_mode == "floor":
+            return floor
+        # trunc(a / b) = floor(a / b) + 1 where the division is inexact and a / b < 0 (a and b of other signs)
+        signs_differ = (self < 0) ^ (other < 0)
+        return floor + ((ops.remainder(self, other) != 0) & signs_differ).to(floor.dtype)
 
     def add(self, other, alpha=1):
         """self + alpha * other, as PyTorch's x.add(y, alpha=...)."""
@@ -1014,6 +1043,16 @@ class Tensor:
         return ValuesIndices(values, self.argmin(dim, keepdim)) if isinstance(dim, int) else values
 
     @accepts_keepdims
+    def amax(self, dim=(), keepdim=False):
+        """The largest values over dim (an int or a tuple; all dims by default): values only, and the
+        gradient of tied maxima split evenly, as PyTorch's amax does (max(dim) here does so too)."""
+        return ops.max(self, dim if dim != () else None, keepdim)
+
+    @accepts_keepdims
+    def amin(self, dim=(), keepdim=False):
+        return ops.min(self, dim if dim != () else None, keepdim)
+
+    @accepts_keepdims
     def prod(self, dim=None, keepdim=False):
         return ops.prod(self, dim, keepdim)
 
@@ -1082,6 +1121,33 @@ class Tensor:
 
     def transpose(self, dim0=-2, dim1=-1):
         return ops.transpose(self, dim0, dim1)
+
+    swapaxes = swapdims = transpose  # PyTorch's other names for it
+
+    def movedim(self, source, destination):
+        """The dims `source` (an int or a sequence) moved to positions `destination`, the others keeping
+        their order: a permute, as PyTorch's movedim."""
+        source, destination = ([d] if isinstance(d, int) else list(d) for d in (source, destination))
+        if len(source) != len(destination):
+            raise ValueError(f"movedim: source {source} and destination {destination} name different numbers of dims")
+        source = [backend.positive_dim(d, self.ndim) for d in source]
+        destination = [backend.positive_dim(d, self.ndim) for d in destination]
+        rest = iter(d for d in range(self.ndim) if d not in source)
+        placed = dict(zip(destination, source))
+        return ops.permute(self, *(placed[i] if i in placed else next(rest) for i in range(self.ndim)))
+
+    def narrow(self, dim, start, length):
+        """length elements of dim from start on: a slice, as PyTorch's narrow (a view here too)."""
+        dim = backend.positive_dim(dim, self.ndim)
+        start = start + self.shape[dim] if start < 0 else start
+        if not 0 <= start <= start + length <= self.shape[dim]:
+            raise IndexError(f"narrow: {length} elements from {start} do not fit in dim {dim} of size {self.shape[dim]}")
+        return self[(slice(None),) * dim + (slice(start, start + length),)]
+
+    def unflatten(self, dim, sizes):
+        """dim split into several of these sizes (one may be -1), as PyTorch's unflatten."""
+        dim = backend.positive_dim(dim, self.ndim)
+        return ops.reshape(self, *self.shape[:dim], *sizes, *self.shape[dim + 1:])
 
     def permute(self, *dims):
         return ops.permute(self, *dims)

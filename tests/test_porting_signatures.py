@@ -103,3 +103,94 @@ def test_against_pytorch():
             (w * w).sum().backward()
             opt.step()
     np.testing.assert_allclose(ours_w.detach().numpy(), theirs_w.detach().numpy(), rtol=1e-6)
+
+
+# ---- names PyTorch programs call -------------------------------------------------------------------
+def test_shape_helpers_are_views_and_permutes_with_pytorchs_results():
+    x = mg.tensor(np.arange(24.0).reshape(2, 3, 4), requires_grad=True)
+    assert x.movedim(0, -1).shape == (3, 4, 2) and x.movedim((0, 1), (2, 0)).shape == (3, 4, 2)
+    assert x.movedim((0, 1), (2, 0)).numpy()[1, 2, 0] == x.numpy()[0, 1, 2]
+    assert x.narrow(2, 1, 2).numpy().tolist() == x.numpy()[:, :, 1:3].tolist()
+    assert x.narrow(-1, -3, 2).numpy().tolist() == x.numpy()[:, :, 1:3].tolist()
+    assert x.unflatten(2, (2, -1)).shape == (2, 3, 2, 2) and x.swapaxes(0, 2).shape == (4, 3, 2)
+    with pytest.raises(IndexError, match="narrow: 3 elements from 2 do not fit in dim 2 of size 4"):
+        x.narrow(2, 2, 3)
+    with pytest.raises(ValueError, match="movedim: source"):
+        x.movedim((0, 1), 2)
+    x.narrow(1, 0, 2).movedim(0, 2).sum().backward()  # gradients flow back through both
+    assert x.grad.numpy()[:, :2].tolist() == np.ones((2, 2, 4)).tolist() and not x.grad.numpy()[:, 2].any()
+
+
+def test_amax_splits_tied_maxima_evenly_and_keeps_dims():
+    v = mg.tensor([[1.0, 3.0, 3.0], [2.0, 0.0, 1.0]], requires_grad=True)
+    v.amax(1).sum().backward()
+    assert v.grad.tolist() == [[0.0, 0.5, 0.5], [1.0, 0.0, 0.0]]  # PyTorch's amax gradient
+    assert v.amax().item() == 3.0 and v.amin((0, 1)).item() == 0.0 and v.amax(0, keepdim=True).shape == (1, 3)
+
+
+def test_division_with_a_rounding_mode_and_dtype_limits():
+    a, b = mg.tensor([7, -7, 7, -7, 6]), mg.tensor([2, 2, -2, -2, 3])
+    assert a.div(b, rounding_mode="trunc").tolist() == [3, -3, -3, 3, 2]
+    assert mg.div(a, b, rounding_mode="floor").tolist() == [3, -4, -4, 3, 2] and a.div(b).dtype == mg.float32
+    assert mg.tensor([-7.5, 7.5]).div(2, rounding_mode="trunc").tolist() == [-3.0, 3.0]
+    with pytest.raises(ValueError, match="rounding_mode must be None, 'floor' or 'trunc'"):
+        a.div(b, rounding_mode="round")
+    assert mg.finfo(mg.float32).eps == 2.0 ** -23 and mg.iinfo(mg.int64).max == 2 ** 63 - 1
+    assert mg.finfo(mg.float32).min == -mg.finfo(mg.float32).max
+
+
+def test_in_place_helpers():
+    y = mg.zeros(2, 3)
+    y.copy_(mg.tensor([1.0, 2.0, 3.0]))  # broadcast, as PyTorch's copy_
+    assert y.tolist() == [[1.0, 2.0, 3.0]] * 2
+    assert y.sub_(mg.ones(2, 3), alpha=2).tolist() == [[-1.0, 0.0, 1.0]] * 2
+    assert y.relu_().tolist() == [[0.0, 0.0, 1.0]] * 2
+    with pytest.raises(ValueError, match=r"copy_: source of shape \(4,\) does not broadcast to \(2, 3\)"):
+        y.copy_(mg.ones(4))
+    h = mg.ones(2, requires_grad=True) * 2
+    assert h.detach_() is h and h.is_leaf and not h.requires_grad
+    assert h.is_floating_point() and not mg.tensor([1]).is_floating_point()
+
+
+def test_module_building_names():
+    from collections import OrderedDict
+    model = nn.Sequential(OrderedDict(fc=nn.Linear(2, 3), act=nn.ReLU()))
+    assert list(model.state_dict()) == ["fc.weight", "fc.bias"] and model[0] is model.fc
+    holder = nn.Module()
+    holder.add_module("inner", model)
+    holder.register_parameter("scale", nn.Parameter(mg.ones(1)))
+    holder.register_parameter("shift", None)
+    assert holder.get_submodule("inner.fc") is model.fc and holder.get_submodule("") is holder
+    assert list(holder.state_dict()) == ["scale", "inner.fc.weight", "inner.fc.bias"] and holder.shift is None
+    with pytest.raises(AttributeError, match="has no submodule 'nope'"):
+        holder.get_submodule("inner.nope")
+    with pytest.raises(KeyError, match="without '.'"):
+        holder.add_module("a.b", nn.ReLU())
+
+
+def test_layers_take_device_and_dtype_and_embeddings_load_pretrained_vectors():
+    assert nn.Linear(2, 3, dtype=mg.float64).weight.dtype == mg.float64
+    assert nn.LayerNorm(3, device="cpu", dtype=mg.float64).bias.dtype == mg.float64
+    norm = nn.BatchNorm1d(3, dtype=mg.float64)
+    assert norm.running_var.dtype == mg.float64 and norm.num_batches_tracked.dtype == mg.int64
+    vectors = mg.tensor([[1.0, 2.0], [3.0, 4.0]])
+    table = nn.Embedding.from_pretrained(vectors, padding_idx=0)
+    assert table(mg.tensor([1, 0])).tolist() == [[3.0, 4.0], [1.0, 2.0]]  # the padding row keeps its vector
+    assert not table.weight.requires_grad and nn.Embedding.from_pretrained(vectors, freeze=False).weight.requires_grad
+    vectors.add_(1)  # a copy, not a view of the caller's tensor
+    assert table.weight.tolist() == [[1.0, 2.0], [3.0, 4.0]]
+
+
+def test_the_names_against_pytorch():
+    torch = pytest.importorskip("torch")
+    values = np.random.default_rng(0).standard_normal((2, 3, 4))
+    ours, theirs = mg.tensor(values, dtype=mg.float64), torch.tensor(values)
+    for name, args in [("movedim", ((0, 2), (1, 0))), ("narrow", (1, 1, 2)), ("unflatten", (2, (2, 2))),
+                       ("amax", ((0, 2),)), ("amin", (1, True)), ("swapdims", (0, 1))]:
+        np.testing.assert_array_equal(getattr(ours, name)(*args).numpy(), getattr(theirs, name)(*args).numpy())
+    ints_a, ints_b = [7, -7, 7, -7, 6, 0], [2, 2, -2, -2, 3, 5]
+    for mode in (None, "floor", "trunc"):
+        ours_q, theirs_q = mg.tensor(ints_a).div(mg.tensor(ints_b), rounding_mode=mode), \
+            torch.tensor(ints_a).div(torch.tensor(ints_b), rounding_mode=mode)
+        assert ours_q.tolist() == theirs_q.tolist() and ours_q.dtype.name == str(theirs_q.dtype).split(".")[1]
+    assert mg.finfo(mg.float32).tiny == torch.finfo(torch.float32).tiny

@@ -24,12 +24,14 @@ def as_parameter(container, value):
 
 
 class Sequential(Module):
-    """Calls its modules in order, each on the output of the previous one."""
+    """Calls its modules in order, each on the output of the previous one. Sequential(a, b) names
+    them "0", "1"; Sequential(OrderedDict(fc=a, act=b)) by their keys, as in PyTorch."""
 
     def __init__(self, *modules):
         super().__init__()
-        for i, module in enumerate(modules):
-            setattr(self, str(i), check_module(self, module))
+        named = modules[0].items() if len(modules) == 1 and isinstance(modules[0], dict) else enumerate(modules)
+        for name, module in named:
+            setattr(self, str(name), check_module(self, module))
 
     def forward(self, x):
         for module in self._modules.values():

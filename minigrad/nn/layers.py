@@ -18,12 +18,13 @@ from minigrad.tensor import no_grad
 class Linear(Module):
     """y = x W^T + b, W of shape (out_features, in_features)."""
 
-    def __init__(self, in_features, out_features, bias=True):
+    def __init__(self, in_features, out_features, bias=True, device=None, dtype=None):
         super().__init__()
         self.in_features, self.out_features = in_features, out_features
         self.weight = Parameter(creation.zeros(out_features, in_features))
         self.bias = Parameter(creation.zeros(out_features)) if bias else None
         self.reset_parameters()
+        self.to(device=device, dtype=dtype)  # PyTorch's factory arguments: drawn as on the CPU, then moved
 
     def reset_parameters(self):
         # PyTorch's default, kaiming_uniform_(a=sqrt(5)), works out to U(-1/sqrt(in), 1/sqrt(in))
@@ -46,7 +47,7 @@ class Embedding(Module):
     (usually the vector of the padding token), as in PyTorch.
     """
 
-    def __init__(self, num_embeddings, embedding_dim, padding_idx=None):
+    def __init__(self, num_embeddings, embedding_dim, padding_idx=None, device=None, dtype=None):
         super().__init__()
         if padding_idx is not None and not -num_embeddings <= padding_idx < num_embeddings:
             raise ValueError(f"Embedding: padding_idx {padding_idx} is out of range for {num_embeddings} rows")
@@ -57,6 +58,19 @@ class Embedding(Module):
         if self.padding_idx is not None:
             with no_grad():
                 self.weight[self.padding_idx] = 0
+        self.to(device=device, dtype=dtype)
+
+    @classmethod
+    def from_pretrained(cls, embeddings, freeze=True, padding_idx=None):
+        """An Embedding holding these (num_embeddings, embedding_dim) vectors (copied), frozen unless
+        freeze=False; the padding row keeps its vector (it only gets no gradient), as in PyTorch."""
+        if embeddings.ndim != 2:
+            raise ValueError(f"Embedding.from_pretrained: expected a 2-d table (num_embeddings, embedding_dim), "
+                             f"got shape {tuple(embeddings.shape)}")
+        table = cls(*embeddings.shape, padding_idx=padding_idx, device=embeddings.device, dtype=embeddings.dtype)
+        with no_grad():
+            table.weight.copy_(embeddings)
+        return table.requires_grad_(not freeze)
 
     def forward(self, ids):
         return F.embedding(ids, self.weight, self.padding_idx)

@@ -115,6 +115,34 @@ class Module:
                 return
         object.__delattr__(self, name)
 
+    def add_module(self, name, module):
+        """self.<name> = module, for a name made at run time (as PyTorch's add_module); None keeps the place."""
+        if not isinstance(name, str) or not name or "." in name:
+            raise KeyError(f"add_module: module name {name!r} must be a non-empty string without '.'")
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"add_module: {name!r} must be a Module (or None), got {type(module).__name__}")
+        setattr(self, name, module)
+
+    register_module = add_module
+
+    def register_parameter(self, name, param):
+        """self.<name> = param, a Parameter (or None: no parameter there, as a Linear without bias)."""
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(f"register_parameter: {name!r} must be a Parameter (or None), got {type(param).__name__}")
+        if not isinstance(name, str) or not name or "." in name:
+            raise KeyError(f"register_parameter: parameter name {name!r} must be a non-empty string without '.'")
+        setattr(self, name, param)
+
+    def get_submodule(self, target):
+        """The module at a dotted path below this one ("blocks.0.attn"; "" is this module itself)."""
+        module = self
+        for part in target.split(".") if target else []:
+            if part not in module._modules:
+                raise AttributeError(f"get_submodule: {type(module).__name__} has no submodule {part!r} "
+                                     f"(looking for {target!r})")
+            module = module._modules[part]
+        return module
+
     def register_buffer(self, name, tensor, persistent=True):
         """Keep tensor as self.<name>: saved in state_dict() (unless persistent=False) and moved by
         to(), but not a parameter, so no optimizer changes it (a causal mask, running statistics)."""

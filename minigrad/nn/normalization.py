@@ -15,12 +15,13 @@ from minigrad.ops.fused import shape_tuple
 class LayerNorm(Module):
     """(x - mean) / sqrt(var + eps) * weight + bias over the last dims, weight 1 and bias 0 at first."""
 
-    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True):
+    def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, device=None, dtype=None):
         super().__init__()
         shape = shape_tuple(normalized_shape)
         self.normalized_shape, self.eps = shape, eps
         self.weight = Parameter(creation.ones(shape)) if elementwise_affine else None
         self.bias = Parameter(creation.zeros(shape)) if elementwise_affine and bias else None
+        self.to(device=device, dtype=dtype)  # PyTorch's factory arguments
 
     def forward(self, x):
         return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
@@ -39,10 +40,11 @@ class RMSNorm(Module):
     """x / sqrt(mean(x^2) + eps) * weight over the last dims (LLaMA's norm), weight 1 at first.
     eps=None: the machine epsilon of x's dtype, as PyTorch."""
 
-    def __init__(self, normalized_shape, eps=None, elementwise_affine=True):
+    def __init__(self, normalized_shape, eps=None, elementwise_affine=True, device=None, dtype=None):
         super().__init__()
         self.normalized_shape, self.eps = shape_tuple(normalized_shape), eps
         self.weight = Parameter(creation.ones(self.normalized_shape)) if elementwise_affine else None
+        self.to(device=device, dtype=dtype)
 
     def forward(self, x):
         return F.rms_norm(x, self.normalized_shape, self.weight, self.eps)
@@ -57,7 +59,8 @@ class BatchNorm1d(Module):
     buffers (running_mean, running_var and num_batches_tracked, saved in state_dict as PyTorch's);
     eval(): those running averages. momentum=None: a plain average over every batch so far."""
 
-    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True):
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, device=None,
+                 dtype=None):
         super().__init__()
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
@@ -69,6 +72,7 @@ class BatchNorm1d(Module):
             self.register_buffer("num_batches_tracked", creation.tensor(0))  # int64
         else:
             self.running_mean = self.running_var = self.num_batches_tracked = None
+        self.to(device=device, dtype=dtype)
 
     def forward(self, x):  # (N, C) or (N, C, L)
         if x.ndim not in (2, 3) or x.shape[1] != self.num_features:
