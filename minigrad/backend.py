@@ -222,11 +222,6 @@ def iinfo(dtype):
     return np.iinfo(dtype_of(dtype))
 
 
-def broadcast_shapes(*shapes):
-    """The shape these shapes broadcast to, or a ValueError where they do not (host arithmetic)."""
-    return np.broadcast_shapes(*shapes)
-
-
 def positive_dim(dim, ndim):
     """A dim in [-ndim, ndim) as its index in [0, ndim); a 0-d tensor accepts 0 and -1, as in PyTorch."""
     dim = operator.index(dim)  # Python or NumPy integers, nothing else
@@ -281,6 +276,14 @@ def keep_dims_shape(shape, dims):
 def broadcast_shape(*shapes):
     """The shape NumPy broadcasting gives these shapes (pure shape arithmetic, any device)."""
     return np.broadcast_shapes(*shapes)
+
+
+def broadcasts_to(shape, target):
+    """Whether an array of `shape` broadcasts to `target` unchanged (what an in-place write needs)."""
+    try:
+        return broadcast_shape(shape, target) == tuple(target)
+    except ValueError:  # the shapes do not broadcast at all
+        return False
 
 
 def erf(array):

@@ -165,7 +165,7 @@ def cuda_device(device=None):
     return f"cuda:{device}" if isinstance(device, int) else device
 
 
-def bessel(unbiased, correction):
+def correction_of(unbiased, correction):
     """var's and std's divisor n - c: c from correction= where given, else 1 if unbiased, 0 if not."""
     if correction is not None and unbiased is not True:
         raise TypeError("var/std: give unbiased or correction, not both")
@@ -599,12 +599,16 @@ class Tensor:
         return data
 
     def add_(self, other, alpha=1.0):
-        self._check_inplace("add_", other)
-        self.data += alpha * self._raw(other) if alpha != 1.0 else self._raw(other)
-        return self
+        return self._add_scaled_("add_", other, alpha)
 
     def sub_(self, other, alpha=1.0):
-        return self.add_(other, -alpha)
+        return self._add_scaled_("sub_", other, -alpha)
+
+    def _add_scaled_(self, name, other, alpha):
+        """self += alpha * other in place, for add_ and sub_ (each named in its errors)."""
+        self._check_inplace(name, other)
+        self.data += alpha * self._raw(other) if alpha != 1.0 else self._raw(other)
+        return self
 
     def mul_(self, other):
         self._check_inplace("mul_", other)
@@ -646,11 +650,7 @@ class Tensor:
         """other's values written into this tensor, broadcast to its shape (and cast to its dtype)."""
         self._check_inplace("copy_", other)
         source = self._raw(other)
-        try:
-            fits = backend.broadcast_shapes(tuple(getattr(source, "shape", ())), self.shape) == self.shape
-        except ValueError:
-            fits = False
-        if not fits:
+        if not backend.broadcasts_to(tuple(getattr(source, "shape", ())), self.shape):
             raise ValueError(f"copy_: source of shape {tuple(source.shape)} does not broadcast to {self.shape}")
         self.data[...] = source
         return self
@@ -715,7 +715,7 @@ class Tensor:
         mask = self._raw(mask)
         if mask.dtype != backend.bool_:
             raise TypeError(f"masked_fill_: the mask must be a bool tensor (e.g. x > 0), got {mask.dtype.name}")
-        if backend.broadcast_shape(mask.shape, self.shape) != self.shape:
+        if not backend.broadcasts_to(mask.shape, self.shape):
             raise ValueError(f"masked_fill_: a mask of shape {tuple(mask.shape)} does not fit a tensor "
                              f"of shape {self.shape}")
         self._check_inplace("masked_fill_", value)
@@ -838,6 +838,19 @@ class Tensor:
         """Whether every element is nonzero (True), over everything or along dim: a bool tensor."""
         return Tensor._from_array(backend.xp_of(self.data).asarray(self.data.all(axis=dim, keepdims=keepdim)))
 
+    # ---- step functions: no gradient flows through them (see ops.elementwise.whole) ------
+    def sign(self):
+        return ops.sign(self)
+
+    def floor(self):
+        return ops.floor(self)
+
+    def ceil(self):
+        return ops.ceil(self)
+
+    def round(self, decimals=0):
+        return ops.round(self, decimals)
+
     # ---- arithmetic: Python operators map to ops ------------------------------
     def __add__(self, other):
         return ops.add(self, other)
@@ -947,19 +960,6 @@ class Tensor:
 
     def erf(self):
         return ops.erf(self)
-
-    # step functions: no gradient flows through them (see ops.elementwise.whole)
-    def sign(self):
-        return ops.sign(self)
-
-    def floor(self):
-        return ops.floor(self)
-
-    def ceil(self):
-        return ops.ceil(self)
-
-    def round(self, decimals=0):
-        return ops.round(self, decimals)
 
     def sqrt(self):
         return ops.sqrt(self)
@@ -1090,12 +1090,12 @@ class Tensor:
     def var(self, dim=None, unbiased=True, keepdim=False, *, correction=None):
         """The variance over dim, as torch's: divided by n - 1 (unbiased) or by n (unbiased=False);
         correction=c divides by n - c. Positional arguments in PyTorch's order: dim, unbiased, keepdim."""
-        return ops.var(self, dim, keepdim, bessel(unbiased, correction))
+        return ops.var(self, dim, keepdim, correction_of(unbiased, correction))
 
     @accepts_keepdims
     def std(self, dim=None, unbiased=True, keepdim=False, *, correction=None):
         """The standard deviation, sqrt(var) (the same arguments); its gradient is 0 where it is 0."""
-        return ops.std(self, dim, keepdim, bessel(unbiased, correction))
+        return ops.std(self, dim, keepdim, correction_of(unbiased, correction))
 
     def reshape(self, *shape):
         return ops.reshape(self, *shape)

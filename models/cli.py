@@ -240,7 +240,7 @@ def predict_inputs(args, tuned):
 
 def predict_command(args):
     from models import report
-    from models.predict import compare_run, delta_files, load_tuned, one_line, predict, write_predictions
+    from models.predict import compare_run, delta_files, load_tuned, one_line, predict, tagged, write_predictions
     from models.train import write_results
 
     if args.input and args.texts:
@@ -266,7 +266,7 @@ def predict_command(args):
             print(f"{row['label']:<{width}}  {row['probability']:.3f}  {one_line(row['text'])}")
     elif task == "tagging":
         for row in shown:
-            print(" ".join(f"{word}/{tag}" for word, tag in row["tags"]))
+            print(tagged(row["tags"]))
     else:
         for row in shown:
             asked = "" if args.question else f"\n  to: {one_line(row['question'])}"
@@ -662,16 +662,16 @@ def compared(config, out, resumed, start):
     from models import report
     from models.compare import compare
 
-    kind = measure = run = None  # known once the task's data is loaded: the table's columns follow the kind
+    kind = measure = run_title = None  # known once the task's data is loaded: the table's columns follow the kind
     table = {}  # how the table is laid out: its columns (kind), the spread over seeds, the rows' names
 
     def start_table(config, task, forgetting, notes):
-        nonlocal kind, measure, run
+        nonlocal kind, measure, run_title
         kind, measure = task.kind, forgetting.measure
         table.update(kind=kind, spread=config.seeds > 1, names=config.modes)
         seeded = (f"seed {config.seed}" if config.seeds == 1 else
                   f"seeds {config.seed}-{config.seed + config.seeds - 1}, mean ± standard deviation")
-        run = f"{config.model!r} on {task.name!r}: {plural(config.steps, 'step')} each, {seeded}, on {config.device}"
+        run_title = f"{config.model!r} on {task.name!r}: {plural(config.steps, 'step')} each, {seeded}, on {config.device}"
         baselines = 1 + (kind in ("classification", "lm"))  # scratch, + majority class or the pretrained LM
         print(f"fine-tuning {config.model!r} on {task.name!r}: {plural(len(config.modes), 'mode')}"
               f"{' + ' + plural(baselines, 'baseline') if config.baselines else ''}, {plural(config.steps, 'step')} each"
@@ -702,8 +702,8 @@ def compared(config, out, resumed, start):
         split = "test" if config.train_domain else "val"
         score = "perplexity" if kind == "lm" else report.SCORE_NAMES.get(kind, "accuracy").replace(" ", "_")
         curves, versus = out / "curves.png", out / f"{'test_' * (split == 'test')}{score}_vs_parameters.png"
-        report.plot_curves(rows, curves, kind, run)
-        report.plot_score_vs_parameters(rows, versus, kind, split, run)
+        report.plot_curves(rows, curves, kind, run_title)
+        report.plot_score_vs_parameters(rows, versus, kind, split, run_title)
         print(f"plots:   {curves}, {versus}")
     deltas = sorted(out.glob("delta-*.safetensors")) if config.save_deltas else []
     if deltas:

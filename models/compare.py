@@ -245,7 +245,7 @@ def data_notes(config, base, task):
     if task.kind != "classification":
         return []
     notes = []
-    room = config.max_len - 2  # [BOS] and [EOS] ([CLS] and [SEP]) take two
+    room = data.text_room(config.max_len)
     cut = {split: sum(len(base.tokenizer.encode(example.text)) > room for example in getattr(task, split))
            for split in ("train", "valid", "test")}
     if any(cut.values()):
@@ -300,7 +300,7 @@ def span_task_notes(config, base, task):
         dropped = [f"{n} of {total} {SPLIT_NAMES[split]}" for split, (n, total) in task.dropped.items()]
         return [f"left out as longer, with their context, than the {base.config.max_len} tokens {config.model!r} "
                 f"reads: {', '.join(dropped)} questions"] if dropped else []
-    room = config.max_len - 2  # [BOS] and [EOS] ([CLS] and [SEP]) take two
+    room = data.text_room(config.max_len)
     cut = {split: sum(len(data.encode_words(base.tokenizer, example.words)[0]) > room
                       for example in getattr(task, split)) for split in ("train", "valid", "test")}
     if not any(cut.values()):

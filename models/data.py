@@ -436,6 +436,11 @@ def encode_words(tokenizer, words):
     return ids, spans
 
 
+def text_room(max_len):
+    """How many of a sequence's max_len tokens its text may fill: [BOS] and [EOS] ([CLS] and [SEP]) take two."""
+    return max_len - 2
+
+
 def _fit(sequence, max_len, add_special_tokens, first, last):
     """Cut a sequence to max_len; with add_special_tokens keep room for `first` and `last`
     ([BOS] and [EOS] for ids, IGNORE for labels)."""
@@ -444,7 +449,7 @@ def _fit(sequence, max_len, add_special_tokens, first, last):
                          + (" between [BOS] and [EOS]" if add_special_tokens else ""))
     if not add_special_tokens:
         return sequence[:max_len]
-    return [first] + sequence[:max_len - 2 if max_len else None] + [last]
+    return [first] + sequence[:text_room(max_len) if max_len else None] + [last]
 
 
 def pad_rows(tokenizer, rows, device, **targets):

@@ -20,6 +20,7 @@ the model has no class for are predicted, not scored), a tagger's tags (token ac
 answers (exact match and word F1, as SQuAD scores them).
 """
 import csv
+import io
 import json
 from collections import Counter
 from pathlib import Path
@@ -213,8 +214,8 @@ def notes(task, tokenizer, texts, max_len, questions=None):
     """What the user should know about the texts: how many are longer than the model reads (and cut)."""
     if task == "qa":
         cut = sum(not fits(tokenizer, q, t, max_len) for q, t in zip(questions, texts))
-    else:  # [BOS] text [EOS]
-        cut = sum(len(tokenizer.encode(text)) > max_len - 2 for text in texts)
+    else:
+        cut = sum(len(tokenizer.encode(text)) > data.text_room(max_len) for text in texts)
     if not cut:
         return []
     lost = {"classification": "only their first tokens are read", "tagging": "their last words get no tag (shown as ?)",
@@ -276,6 +277,11 @@ def predict(tuned, tokenizer, max_len, texts, questions=None, true=None, source=
     return result
 
 
+def tagged(pairs):
+    """A tagger's [word, TAG] pairs as one line: word/TAG word/TAG ..."""
+    return " ".join(f"{word}/{tag}" for word, tag in pairs)
+
+
 def one_line(text):
     """A text as one line of a printed table: a line break inside it (a quoted CSV field may hold one)
     is shown as \\n; predictions.csv keeps the text as it is."""
@@ -305,7 +311,7 @@ def side_by_side(results, shown=None):
                      f"{one_line(row['question'])}\n  in: {one_line(row['text'])}")
         for name, result in results.items():
             got = result["rows"][i]
-            shown_as = (" ".join(f"{word}/{tag}" for word, tag in got["tags"]) if first["task"] == "tagging"
+            shown_as = (tagged(got["tags"]) if first["task"] == "tagging"
                         else got["answer"] or "(none)")
             lines.append(f"  {name:<{width}}  {shown_as}")
     return lines
@@ -328,16 +334,15 @@ def write_predictions(result, path):
     """The rows as a CSV file (text, then the prediction's columns), written atomically."""
     columns = {"classification": ["label", "probability"], "tagging": ["tags"], "qa": ["question", "answer"]}[
         result["task"]] + (["true"] if "scores" in result else [])
-    temporary = path.with_suffix(".csv.tmp")
-    with open(temporary, "w", newline="", encoding="utf-8") as file:
-        writer = csv.writer(file)
-        writer.writerow(["text"] + columns)
-        for row in result["rows"]:
-            true = row.get("true")
-            cells = {"label": row.get("label"), "probability": f"{row.get('probability', 0):.4f}",
-                     "tags": " ".join(f"{w}/{t}" for w, t in row.get("tags", [])), "question": row.get("question"),
-                     "answer": row.get("answer"), "true": " ".join(true) if isinstance(true, list) else true}
-            writer.writerow([row["text"]] + [cells[c] for c in columns])
-    temporary.replace(path)
+    text = io.StringIO(newline="")
+    writer = csv.writer(text)
+    writer.writerow(["text"] + columns)
+    for row in result["rows"]:
+        true = row.get("true")
+        cells = {"label": row.get("label"), "probability": f"{row.get('probability', 0):.4f}",
+                 "tags": tagged(row.get("tags", [])), "question": row.get("question"),
+                 "answer": row.get("answer"), "true": " ".join(true) if isinstance(true, list) else true}
+        writer.writerow([row["text"]] + [cells[c] for c in columns])
+    mg.io.write_atomically(path, text.getvalue().encode("utf-8"))
     return path
 

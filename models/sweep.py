@@ -12,10 +12,10 @@ point trains N times and is judged by the mean of its runs (models/seeds.py).
 """
 import itertools
 import math
-import shutil
 from dataclasses import replace
 from pathlib import Path
 
+import minigrad as mg
 from minigrad import backend
 from models import resume, seeds, tasks
 from models.compare import (batch_options, check_before_training, check_modes_fit, run_mode, save_run_delta, scores,
@@ -210,6 +210,4 @@ def finetune(config, mode, out_dir, grid=(), on_start=None, on_row=None, progres
 
 def copy_atomically(source, target):
     """target becomes a copy of source, all at once: a crash midway leaves the old target."""
-    temporary = target.with_suffix(".tmp")
-    shutil.copyfile(source, temporary)
-    temporary.replace(target)
+    mg.io.write_atomically(target, Path(source).read_bytes())

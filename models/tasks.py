@@ -3,8 +3,8 @@
     classification  one label per text: cross-entropy; accuracy and macro F1
     tagging         one tag per word: cross-entropy over the tagged tokens (IGNORE elsewhere);
                     token accuracy and macro F1 over the tags
-    qa              an answer span in the context: cross-entropy of the start position plus
-                    that of the end position; exact match and F1 of the answer's words, as
+    qa              an answer span in the context: the mean of the cross-entropy of the start
+                    position and that of the end position; exact match and F1 of the answer's words, as
                     SQuAD scores them (the context words the predicted tokens fall in)
     lm              plain text (domain adaptation): the mean cross-entropy of every next token;
                     that loss and the perplexity exp(loss), the number of equally likely tokens
@@ -16,7 +16,6 @@ from minigrad.nn import functional as F
 from models import data
 from models.metrics import answer_scores, classification_report, perplexity
 
-KINDS = ("classification", "tagging", "qa", "lm")
 EVAL_BATCH = 32  # examples per evaluation batch; larger ones are slower per example on a CPU (MiniLM: 2x at 256)
 
 

@@ -2,8 +2,8 @@
 
     result = train(model, loss_fn, batches, TrainConfig(steps=200), evaluate=evaluate)
 
-`loss_fn(model, batch) -> scalar loss`; `batches` yields batches forever (or is
-re-iterated); `evaluate(model) -> {"loss": ..., other metrics}` runs every
+`loss_fn(model, batch) -> scalar loss`; `batches` yields a batch for every step (an
+endless generator, as models.data.batches is); `evaluate(model) -> {"loss": ..., other metrics}` runs every
 `eval_every` steps on validation data. The loop owns what every run needs:
 optimizer and schedule, gradient clipping, early stopping that restores the
 best weights, a NaN/inf guard, a progress bar, a JSONL log and atomic
@@ -228,6 +228,9 @@ def thaw(param_groups, step):
                 parameter.requires_grad_(step >= group["trains_from"])
 
 
+RAN_OUT = object()  # what next() gives once the batches are used up
+
+
 def training_step(model, loss_fn, batch, optimizer, trainable, clip_norm, step):
     """One step: forward, backward, clip, update. Returns the loss as a float."""
     model.train()
@@ -276,8 +279,12 @@ def train(model, loss_fn, batches, config, evaluate=None, param_groups=None, log
         for step in range(start + 1, config.steps + 1):
             started = time.perf_counter()  # time the steps, not the evaluations
             thaw(param_groups, step)
+            batch = next(batch_iter, RAN_OUT)
+            if batch is RAN_OUT:
+                raise ValueError(f"train: the batches ran out after {step - 1} steps, and {config.steps} were asked "
+                                 "for; expected a batch for every step (an endless generator, as data.batches)")
             with backend.silent_float_errors():  # a diverging run is stopped, and said so, by the NaN guard
-                value = training_step(model, loss_fn, next(batch_iter), optimizer, trainable, config.clip_grad_norm, step)
+                value = training_step(model, loss_fn, batch, optimizer, trainable, config.clip_grad_norm, step)
             schedule.step()
             result.seconds += time.perf_counter() - started
             result.train_losses.append(value)
@@ -363,8 +370,6 @@ def write_results(out_dir, **sections):
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "results.json"
-    temporary = path.with_suffix(".json.tmp")
     sections = {k: asdict(v) if hasattr(v, "__dataclass_fields__") else v for k, v in sections.items()}
-    temporary.write_text(json.dumps(strict_json(sections), indent=2, default=str, allow_nan=False))
-    temporary.replace(path)
+    mg.io.write_atomically(path, json.dumps(strict_json(sections), indent=2, default=str, allow_nan=False).encode())
     return path

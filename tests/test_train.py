@@ -341,3 +341,9 @@ def test_the_progress_bar_says_which_run_it_is_of(capsys):
         assert label in capsys.readouterr().err
     train(quadratic_model(), distance_to_two, itertools.repeat(None), TrainConfig(steps=2, progress=False))
     assert capsys.readouterr().err == ""
+
+
+def test_batches_that_run_out_are_a_clear_error():
+    model = quadratic_model()
+    with pytest.raises(ValueError, match="the batches ran out after 2 steps, and 5 were asked for"):
+        train(model, distance_to_two, [None, None], TrainConfig(steps=5, progress=False))

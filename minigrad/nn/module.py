@@ -38,7 +38,7 @@ IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_k
 
 class Module:
     def __init__(self):
-        # object.__setattr__: our own __setattr__ needs these two dicts to exist already
+        # object.__setattr__: our own __setattr__ needs these registries to exist already
         object.__setattr__(self, "_parameters", {})
         object.__setattr__(self, "_modules", {})
         object.__setattr__(self, "_buffers", {})
@@ -201,12 +201,11 @@ class Module:
             return iter(self._parameters.values())
         return (param for _, param in self.named_parameters())
 
-    def named_buffers(self, prefix="", persistent_only=False):
-        """(dotted name, Tensor) for every buffer in the tree (persistent_only: those state_dict saves)."""
+    def named_buffers(self, prefix=""):
+        """(dotted name, Tensor) for every buffer in the tree."""
         for module_name, module in self.named_modules(prefix):
             for name, buffer in module._buffers.items():
-                if not (persistent_only and name in module._non_persistent_buffers):
-                    yield (f"{module_name}.{name}" if module_name else name), buffer
+                yield (f"{module_name}.{name}" if module_name else name), buffer
 
     def buffers(self):
         return (buffer for _, buffer in self.named_buffers())

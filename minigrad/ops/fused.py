@@ -371,7 +371,7 @@ def softmax_down_columns_in_place(scores_t):
 
 def add_in_place(scores, term):
     """scores += term when term broadcasts into scores' shape (one pass, no copy); else scores + term."""
-    if backend.broadcast_shape(scores.shape, term.shape) == scores.shape:
+    if backend.broadcasts_to(term.shape, scores.shape):
         scores += term
         return scores
     return scores + term

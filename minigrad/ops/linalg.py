@@ -11,7 +11,7 @@ def rows(a):
     return a.reshape(math.prod(a.shape[:-1]), a.shape[-1])
 
 
-def flattens(a, b):
+def is_batch_times_matrix(a, b):
     """A batch of inputs times one matrix (every Linear layer): fold the batch into rows."""
     return a.ndim > 2 and b.ndim == 2
 
@@ -34,7 +34,7 @@ class Matmul(Function):
                 f"of the second ({b.shape[max(b.ndim - 2, 0)]})"
             )
         ctx.save_for_backward(a, b)
-        if flattens(a, b):  # (..., K) @ (K, N) as one (M, K) @ (K, N) product, not a batch of small ones
+        if is_batch_times_matrix(a, b):  # (..., K) @ (K, N) as one (M, K) @ (K, N) product, not a batch of small ones
             return (rows(a) @ b).reshape(*a.shape[:-1], b.shape[1])
         return a @ b
 
@@ -43,7 +43,7 @@ class Matmul(Function):
         a, b = ctx.saved_arrays
         xp = backend.xp_of(grad)
         need_a, need_b = ctx.needs_input_grad
-        if flattens(a, b):  # the same single products as forward: no (batch, K, N) array to sum
+        if is_batch_times_matrix(a, b):  # the same single products as forward: no (batch, K, N) array to sum
             grad2 = rows(grad)  # (M, N)
             return ((grad2 @ b.T).reshape(a.shape) if need_a else None,
                     (rows(a).T @ grad2) if need_b else None)

@@ -18,6 +18,15 @@ import math
 import warnings
 
 
+def cosine_between(start, end, fraction):
+    """The point `fraction` (0 to 1) of the way from start to end along half a cosine, flat at both ends:
+
+        end + (start - end) (1 + cos(pi fraction)) / 2
+
+    (fraction past 1 goes on along the cosine, back toward start)."""
+    return end + (start - end) * (1 + math.cos(math.pi * fraction)) / 2
+
+
 class LRScheduler:
     """The base class: subclasses define factor(step); or lr(base_lr, step), where the lr is not the
     initial lr times a factor; or go_to(step), where a step sets more than each group's lr from its own."""
@@ -176,7 +185,7 @@ class CosineAnnealingLR(LRScheduler):
         super().__init__(optimizer)
 
     def lr(self, base_lr, step):
-        return self.eta_min + (base_lr - self.eta_min) * 0.5 * (1 + math.cos(math.pi * step / self.T_max))
+        return cosine_between(base_lr, self.eta_min, step / self.T_max)
 
 
 class CosineAnnealingWarmRestarts(LRScheduler):
@@ -199,7 +208,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         while t_cur >= t_i:  # walk past the finished cycles, in integers: no rounding at a restart
             t_cur -= t_i
             t_i *= self.T_mult
-        return self.eta_min + (base_lr - self.eta_min) * (1 + math.cos(math.pi * t_cur / t_i)) / 2
+        return cosine_between(base_lr, self.eta_min, t_cur / t_i)
 
 
 class WarmupCosineLR(LRScheduler):
@@ -223,7 +232,7 @@ class WarmupCosineLR(LRScheduler):
         if step < self.warmup_steps:
             return step / self.warmup_steps
         progress = min(1.0, (step - self.warmup_steps) / max(1, self.total_steps - self.warmup_steps))
-        return self.min_factor + (1 - self.min_factor) * 0.5 * (1 + math.cos(math.pi * progress))
+        return cosine_between(1.0, self.min_factor, progress)
 
 
 class OneCycleLR(LRScheduler):
@@ -266,13 +275,10 @@ class OneCycleLR(LRScheduler):
         super().__init__(optimizer)
 
     def anneal(self, start, end, fraction):
-        """The point `fraction` (0 to 1) of the way from start to end:
-
-            cos:     end + (start - end) (1 + cos(pi fraction)) / 2   (flat at both ends)
-            linear:  start + (end - start) fraction
-        """
+        """The point `fraction` (0 to 1) of the way from start to end: along a cosine (cosine_between)
+        or a line, start + (end - start) fraction."""
         if self.anneal_strategy == "cos":
-            return end + (start - end) / 2.0 * (math.cos(math.pi * fraction) + 1)
+            return cosine_between(start, end, fraction)
         return (end - start) * fraction + start
 
     def phase_at(self, step):
