@@ -11,15 +11,16 @@ inputs, and what it saved for later. Here we build a tiny "neuron"
 with a = 2, b = -3, c = 6 + ln 2, d = 5, chosen so the numbers come out round:
 n = -6 + 6 + ln 2 = ln 2, and tanh(ln 2) = (4 - 1) / (4 + 1) = 0.6, so L = 3.
 
-backward() then does three things, which this lesson prints one by one:
+backward() hands the graph to the engine (minigrad/engine.py, one screen of code to read
+alongside this lesson), which does three things, printed here one by one:
   1. orders the nodes so every node comes after its inputs (topological order);
   2. asks each op for its *local* derivative, d(out)/d(in), which depends only
      on that op and the values it saw;
   3. walks the order in reverse, multiplying each node's gradient by the local
      derivatives (the chain rule) and *adding* the results into its inputs.
 
-To show the machinery this lesson peeks at internals that user code never
-needs: `t._topological_order()`, and each node's `t._ctx` (its op class
+To show the machinery this lesson peeks at what user code never needs: the
+engine's `topological_order(t)`, and each node's `t._ctx` (its op class
 `_ctx.op`, its `_ctx.inputs`, and the op's `backward`). Everything else is the
 public API, which the last part shows as PyTorch has it: `L.grad_fn` and
 `next_functions`, and `register_hook` to watch or change a gradient on its way.
@@ -37,6 +38,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import minigrad as mg
+from minigrad.engine import topological_order
 
 FIGURES = Path(__file__).parent / "figures"
 
@@ -71,7 +73,7 @@ def main(quick):
     name = lambda x: names[id(x)]  # noqa: E731
 
     print("1. The graph, in topological order (every node after its inputs):")
-    order = L._topological_order()
+    order = topological_order(L)
     for i, node in enumerate(order):
         print(f"   {i}: {name(node):2s} = {describe(node, names):12s} value {node.item():+.6f}")
     print("   (any order with inputs before outputs would do; this one comes from a depth-first")

@@ -10,7 +10,8 @@ from minigrad.backend import Device as device  # mg.device("cuda"), as torch.dev
 from minigrad.backend import bool_ as bool
 # PyTorch's other names for the dtypes, in code you port: dtype=torch.long, torch.float, ...
 long, int, float, double = int64, int32, float32, float64
-from minigrad.tensor import Tensor, enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
+from minigrad.grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
+from minigrad.tensor import Tensor
 from minigrad.creation import (
     arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like, linspace, multinomial, ones,
     ones_like, rand, rand_like, randint, randn, randn_like, randperm, tensor, zeros, zeros_like,

@@ -7,6 +7,7 @@ of each input asked for (a leaf or not) is handed back rather than accumulated.
 No create_graph: minigrad's backward computes on arrays and records no graph of
 its own, so a gradient here cannot be differentiated again.
 """
+from minigrad.engine import backpropagate
 from minigrad.tensor import Tensor
 
 
@@ -35,7 +36,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=False, create_graph=Fa
 
     for n, (output, seed) in enumerate(zip(outputs, seeds)):
         last = n == len(outputs) - 1  # the passes before the last keep the graph the outputs share
-        output._backpropagate(seed, retain_graph or not last, deliver)
+        backpropagate(output, seed, retain_graph or not last, deliver)
     unused = [i for i, x in enumerate(inputs) if id(x) not in found]
     if unused and not allow_unused:
         raise RuntimeError(f"autograd.grad: input {unused[0]} is not used to compute the outputs (or needs no grad); "

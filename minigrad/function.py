@@ -21,7 +21,8 @@ gradients back to each input's shape -- is done once, here and in tensor.py.
 import weakref
 
 from minigrad import backend
-from minigrad.tensor import Tensor, is_grad_enabled
+from minigrad.grad_mode import is_grad_enabled
+from minigrad.tensor import Tensor
 
 
 class Context:

@@ -18,7 +18,8 @@ import math
 from dataclasses import dataclass
 
 from minigrad import backend
-from minigrad.tensor import Tensor, no_grad
+from minigrad.grad_mode import no_grad
+from minigrad.tensor import Tensor
 
 
 class GradcheckError(AssertionError):

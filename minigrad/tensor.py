@@ -1,140 +1,19 @@
 """Tensor: an array plus the bookkeeping reverse-mode autodiff needs.
 
 A Tensor made by an op remembers the op's Context (`_ctx`): which op, which
-inputs, which arrays it saved. Together these form a directed acyclic graph
-from the leaves (parameters, data) to the result. `backward()` walks that graph
-from the result back to the leaves, applying the chain rule once per node:
-
-    dL/d(input) = dL/d(output) * d(output)/d(input)
-
-in reverse topological order, so a node's gradient is complete (summed over
-every path) before it is passed further back.
+inputs, which arrays it saved, so the tensors form a graph from the leaves
+(parameters, data) to the result. `backward()` hands that graph to the engine
+(minigrad/engine.py), which walks it back to the leaves with the chain rule and
+adds each leaf's gradient into its `.grad`. The rest of this file is the
+PyTorch-style surface: properties, operators and methods that call the ops.
 """
-import contextlib
 import functools
 import math
 from typing import NamedTuple
 
 from minigrad import backend
+from minigrad.grad_mode import is_grad_enabled
 from minigrad.hooks import add_hook
-
-_grad_enabled = True
-
-
-def is_grad_enabled():
-    return _grad_enabled
-
-
-@contextlib.contextmanager
-def _grad_mode(enabled):
-    """Grad mode `enabled` (None: as it is) inside the block, the previous mode back after it. Made
-    by contextlib.contextmanager, it is also a decorator: @_grad_mode(False) on a function runs each
-    call in that mode, and each call puts back the mode its caller had."""
-    global _grad_enabled
-    previous = _grad_enabled
-    _grad_enabled = previous if enabled is None else bool(enabled)
-    try:
-        yield
-    finally:
-        _grad_enabled = previous
-
-
-def _block_or_decorated(enabled, function):
-    """_grad_mode(enabled) as a with-block; given a function (a bare @decorator), that function
-    wrapped to run in the mode."""
-    block = _grad_mode(enabled)
-    return block(function) if callable(function) else block
-
-
-def no_grad(function=None):
-    """Inside this block ops record no graph: for evaluation and weight updates. Also a decorator:
-    @mg.no_grad() on a function, or bare @mg.no_grad, as in PyTorch."""
-    return _block_or_decorated(False, function)
-
-
-def enable_grad(function=None):
-    """Grad mode on inside the block (or the decorated function), even within no_grad(), as
-    torch.enable_grad: `with mg.enable_grad():`, @mg.enable_grad() or bare @mg.enable_grad."""
-    return _block_or_decorated(True, function)
-
-
-class set_grad_enabled:
-    """Grad mode on or off, as torch.set_grad_enabled. Called, it sets the mode:
-    mg.set_grad_enabled(False). As a context manager, `with mg.set_grad_enabled(training):`, it
-    puts the previous mode back at the end of the block. As a decorator,
-    @mg.set_grad_enabled(False), the mode holds only inside the function: the mode its construction
-    set is undone at once, as PyTorch does."""
-
-    def __init__(self, mode):
-        global _grad_enabled
-        self.mode = bool(mode)
-        self.previous, _grad_enabled = _grad_enabled, self.mode
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        global _grad_enabled
-        _grad_enabled = self.previous
-
-    def __call__(self, function):
-        global _grad_enabled
-        _grad_enabled = self.previous  # a decorator: no mode changes until the function is called
-        return _grad_mode(self.mode)(function)
-
-
-def inference_mode(mode=True):
-    """torch.inference_mode(): here no_grad() (PyTorch's also skips its in-place bookkeeping, which
-    minigrad has no way to skip); inference_mode(False) changes nothing. A context manager or a
-    decorator, @mg.inference_mode() or bare @mg.inference_mode, as in PyTorch."""
-    if callable(mode):  # bare @mg.inference_mode: mode is the function
-        return _block_or_decorated(False, mode)
-    return _grad_mode(False if mode else None)
-
-
-def unbroadcast(grad, shape):
-    """Sum a gradient back to `shape`, undoing NumPy broadcasting.
-
-    If x of shape (3, 1) was broadcast to (2, 3, 4), each x element was used
-    2 * 4 times, so its gradient is the sum over the added leading axis and over
-    the axis that was 1. Every op relies on this one helper (via backward).
-    """
-    if grad.shape == shape:
-        return grad
-    added = grad.ndim - len(shape)
-    grad = backend.sum_dims(grad, tuple(range(added))).reshape(grad.shape[added:]) if added else grad
-    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
-    return backend.sum_dims(grad, stretched) if stretched else grad
-
-
-def one_gradient_per_input(ctx, input_grads):
-    """input_grads, whose count differs from the op's inputs, cut to one gradient per input (each
-    positional argument of apply, None for one that needs no gradient). Extra trailing Nones are
-    dropped, as PyTorch does; too few, or an extra gradient that is not None, is an error in that
-    op's backward."""
-    name, expected, got = ctx.op.__name__, len(ctx.inputs), len(input_grads)
-    if got > expected and all(g is None for g in input_grads[expected:]):
-        return input_grads[:expected]
-    raise RuntimeError(
-        f"{name}.backward returned {got} gradient(s), but {name} has {expected} input(s) (the "
-        f"positional arguments of {name}.apply): return one gradient per input, in order, "
-        "None for one that needs no gradient"
-    )
-
-
-def sum_to_input(ctx, position, grad, shape):
-    """unbroadcast a gradient to its input's shape, or say which op's backward got it wrong."""
-    try:
-        summed = unbroadcast(grad, shape)
-    except (ValueError, IndexError):  # e.g. the input has more dims than the gradient: no broadcast did that
-        summed = None
-    if summed is None or summed.shape != shape:
-        raise RuntimeError(
-            f"{ctx.op.__name__}.backward returned a gradient of shape {tuple(grad.shape)} for input "
-            f"{position}, which has shape {shape}: return one gradient per input, each of its input's shape"
-        )
-    return summed
-
 
 def device_and_dtype(name, args, device=None, dtype=None):
     """(Device or None, NumPy dtype or None) from what .to() takes, for tensors and modules:
@@ -450,11 +329,13 @@ class Tensor:
         gradient g of some scalar loss with respect to this tensor, PyTorch's name):
         each leaf then gets the vector-Jacobian product g . d(self)/d(leaf).
         """
+        from minigrad.engine import backpropagate  # here: the engine imports Tensor
+
         def deliver(node, node_grad):  # leaves, and the tensors asked to keep theirs (retain_grad)
             if node._ctx is None or node._retains_grad:
                 node._accumulate_grad(node_grad)
 
-        self._backpropagate(gradient, retain_graph, deliver)
+        backpropagate(self, gradient, retain_graph, deliver)
 
     def register_hook(self, hook):
         """Have backward (and mg.autograd.grad) call hook(grad) with this tensor's whole gradient,
@@ -478,76 +359,6 @@ class Tensor:
                                    f"a tensor of shape {self.shape}; return a tensor of that shape, or None to keep it")
             grad = replaced.data
         return grad
-
-    def _backpropagate(self, grad, retain_graph, deliver):
-        """The chain rule, backwards over the graph: deliver(node, gradient) gets each tensor's whole
-        gradient, once every op that used it has passed its share back (backward puts it in .grad;
-        mg.autograd.grad keeps only the inputs asked for)."""
-        if not self.requires_grad:
-            raise RuntimeError(
-                "backward() called on a tensor that does not require grad: no input of the "
-                "computation had requires_grad=True (or it ran inside no_grad())"
-            )
-        xp = backend.xp_of(self.data)
-        if grad is None:
-            if self.data.size != 1:
-                raise RuntimeError(
-                    f"backward() on a non-scalar tensor of shape {self.shape} needs gradient=, a tensor "
-                    "of the same shape; call it on a scalar loss (e.g. .sum() or .mean()) instead"
-                )
-            grad = xp.ones_like(self.data)
-        else:
-            grad = grad.data if isinstance(grad, Tensor) else backend.as_array(grad, self.dtype, self.device)
-            if tuple(grad.shape) != self.shape:
-                raise ValueError(f"backward(): grad has shape {tuple(grad.shape)}, expected {self.shape}")
-
-        grads = {id(self): grad}
-        for node in reversed(self._topological_order()):
-            node_grad = grads.pop(id(node), None)
-            if node_grad is None:  # every op that uses it returned None for it: nothing flows here
-                continue
-            if node._hooks:
-                node_grad = node._run_hooks(node_grad)
-            deliver(node, node_grad)
-            ctx = node._ctx
-            if ctx is None:
-                continue
-            input_grads = ctx.op.backward(ctx, node_grad)
-            if not isinstance(input_grads, tuple):
-                input_grads = (input_grads,)
-            if len(input_grads) != len(ctx.inputs):
-                input_grads = one_gradient_per_input(ctx, input_grads)
-            for position, (parent, parent_grad, needed) in enumerate(
-                    zip(ctx.inputs, input_grads, ctx.needs_input_grad)):
-                if needed and parent_grad is not None:
-                    if parent_grad.shape != parent.shape:  # broadcast in forward, or a wrong backward
-                        parent_grad = sum_to_input(ctx, position, parent_grad, parent.shape)
-                    key = id(parent)
-                    grads[key] = grads[key] + parent_grad if key in grads else parent_grad
-            if not retain_graph:
-                ctx.free()
-
-    def _topological_order(self):
-        """Every tensor this one depends on (that requires grad), inputs before outputs.
-
-        An explicit stack instead of recursion, so a 100,000-op chain works.
-        """
-        order, visited = [], set()
-        stack = [(self, False)]
-        while stack:
-            node, children_done = stack.pop()
-            if children_done:
-                order.append(node)
-                continue
-            if id(node) in visited:
-                continue
-            visited.add(id(node))
-            stack.append((node, True))
-            if node._ctx is not None:
-                for parent in node._ctx.inputs:
-                    if isinstance(parent, Tensor) and parent.requires_grad and id(parent) not in visited:
-                        stack.append((parent, False))
-        return order
 
     def _forget_grad(self, set_to_none=True):
         """What zero_grad does to each parameter: no gradient (None), or zeros (not grad * 0, which

@@ -10,7 +10,7 @@ import minigrad as mg
 from minigrad import ops
 from minigrad.function import Function
 from minigrad.ops.elementwise import Mul
-from minigrad.tensor import unbroadcast
+from minigrad.engine import unbroadcast
 
 
 # ---- the seed examples ------------------------------------------------------------

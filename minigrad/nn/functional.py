@@ -18,7 +18,8 @@ from minigrad.ops import (  # noqa: F401  (re-exported)
 )
 from minigrad.ops import fused
 from minigrad.ops.fused import check_class_targets, check_class_weight, check_reduction
-from minigrad.tensor import Tensor, no_grad
+from minigrad.grad_mode import no_grad
+from minigrad.tensor import Tensor
 
 
 # ---- activations ----------------------------------------------------------------------------

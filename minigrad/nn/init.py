@@ -13,7 +13,7 @@ the signal), or 2 / (fan_in + fan_out) to balance forward and backward passes
 import math
 
 from minigrad import backend, creation
-from minigrad.tensor import no_grad
+from minigrad.grad_mode import no_grad
 
 
 def uniform_(tensor, a=0.0, b=1.0, generator=None):

@@ -12,7 +12,7 @@ from minigrad.nn import functional as F
 from minigrad.nn import init
 from minigrad.nn.module import Module
 from minigrad.nn.parameter import Parameter
-from minigrad.tensor import no_grad
+from minigrad.grad_mode import no_grad
 
 
 class Linear(Module):

@@ -31,7 +31,8 @@ from minigrad import backend
 from minigrad.hooks import add_hook
 from minigrad.nn.parameter import Parameter
 from minigrad.nn.summary import count_parameters
-from minigrad.tensor import Tensor, cuda_device, device_and_dtype, no_grad
+from minigrad.grad_mode import no_grad
+from minigrad.tensor import Tensor, cuda_device, device_and_dtype
 
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 

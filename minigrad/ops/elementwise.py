@@ -2,7 +2,7 @@
 
 Each backward returns dL/d(input) = dL/d(out) * d(out)/d(input), computed
 elementwise. Inputs may broadcast; the engine sums each gradient back to its
-input's shape afterwards (tensor.unbroadcast), so no op here worries about it.
+input's shape afterwards (engine.unbroadcast), so no op here worries about it.
 """
 import math
 

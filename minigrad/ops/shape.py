@@ -85,7 +85,7 @@ class Expand(Function):
 
     @staticmethod
     def backward(ctx, grad):
-        return grad  # tensor.unbroadcast sums over the expanded dims
+        return grad  # engine.unbroadcast sums over the expanded dims
 
 
 def expand(x, *shape):

@@ -16,7 +16,8 @@ Hyperparameters are checked when a group is added, as PyTorch checks them:
 a negative lr or a beta of 1 would not fail, it would quietly train wrong.
 """
 from minigrad import backend
-from minigrad.tensor import Tensor, no_grad
+from minigrad.grad_mode import no_grad
+from minigrad.tensor import Tensor
 
 
 class Optimizer:
