@@ -247,34 +247,54 @@ def predict(tuned, tokenizer, max_len, texts, questions=None, true=None, source=
               "notes": unfinished(tuned.how_trained) + notes(tuned.task, tokenizer, texts, max_len, questions)}
     if tuned.task == "classification" and true is not None:
         result["notes"] += unknown_labels(true, names)
-    if tuned.task == "classification":
-        probabilities = classify(tuned, tokenizer, texts, max_len)
-        best = [max(range(len(p)), key=p.__getitem__) for p in probabilities]
-        result["rows"] = [{"text": t, "label": names[b], "probability": p[b], "probabilities": p}
-                          for t, b, p in zip(texts, best, probabilities)]
-        if true is not None:
-            index = {name: i for i, name in enumerate(names)}
-            pairs = [(index[label], b) for label, b in zip(true, best) if label in index]
-            result["scores"] = classification_report([t for t, _ in pairs], [b for _, b in pairs], tuned.num_labels)
-            for row, label in zip(result["rows"], true):
-                row["true"] = label
-    elif tuned.task == "tagging":
-        tagged = tag(tuned, tokenizer, texts, max_len)
-        result["rows"] = [{"text": t, "tags": [[word, "?" if i is None else names[i]] for word, i in words]}
-                          for t, words in zip(texts, tagged)]
-        if true is not None:  # over the words that got a tag: those cut off are in the notes
-            pairs = [(t, p) for words, tags in zip(tagged, true) for (_, p), t in zip(words, tags) if p is not None]
-            result["scores"] = classification_report([t for t, _ in pairs], [p for _, p in pairs], tuned.num_labels)
-            for row, tags in zip(result["rows"], true):
-                row["true"] = [names[t] for t in tags]
-    else:
-        answers = answer(tuned, tokenizer, questions, texts, max_len)
-        result["rows"] = [{"question": q, "text": t, "answer": a} for q, t, a in zip(questions, texts, answers)]
-        if true is not None:
-            result["scores"] = answer_scores(answers, true)
-            for row, gold in zip(result["rows"], true):
-                row["true"] = gold
+    predictor = {"classification": class_rows, "tagging": tag_rows, "qa": answer_rows}[tuned.task]
+    result["rows"], scores = predictor(tuned, tokenizer, max_len, texts, questions, true)
+    if scores is not None:
+        result["scores"] = scores
     return result
+
+
+def class_rows(tuned, tokenizer, max_len, texts, questions, true):
+    """A classifier's rows (label, probability, every class's probability) and, given the true label
+    names, its scores over the texts whose label is one of its classes."""
+    names = class_names(tuned)
+    probabilities = classify(tuned, tokenizer, texts, max_len)
+    best = [max(range(len(p)), key=p.__getitem__) for p in probabilities]
+    rows = [{"text": t, "label": names[b], "probability": p[b], "probabilities": p}
+            for t, b, p in zip(texts, best, probabilities)]
+    if true is None:
+        return rows, None
+    index = {name: i for i, name in enumerate(names)}
+    pairs = [(index[label], b) for label, b in zip(true, best) if label in index]
+    for row, label in zip(rows, true):
+        row["true"] = label
+    return rows, classification_report([t for t, _ in pairs], [b for _, b in pairs], tuned.num_labels)
+
+
+def tag_rows(tuned, tokenizer, max_len, texts, questions, true):
+    """A tagger's rows ([word, TAG] pairs, "?" for a word past the cut) and, given the true tags'
+    indices, its scores over the words that got a tag (those cut off are in the notes)."""
+    names = class_names(tuned)
+    per_word = tag(tuned, tokenizer, texts, max_len)  # [(word, tag index or None), ...] per text
+    rows = [{"text": t, "tags": [[word, "?" if i is None else names[i]] for word, i in words]}
+            for t, words in zip(texts, per_word)]
+    if true is None:
+        return rows, None
+    pairs = [(t, p) for words, tags in zip(per_word, true) for (_, p), t in zip(words, tags) if p is not None]
+    for row, tags in zip(rows, true):
+        row["true"] = [names[t] for t in tags]
+    return rows, classification_report([t for t, _ in pairs], [p for _, p in pairs], tuned.num_labels)
+
+
+def answer_rows(tuned, tokenizer, max_len, texts, questions, true):
+    """A QA model's rows (question, context, answer) and, given the true answers, SQuAD's scores."""
+    answers = answer(tuned, tokenizer, questions, texts, max_len)
+    rows = [{"question": q, "text": t, "answer": a} for q, t, a in zip(questions, texts, answers)]
+    if true is None:
+        return rows, None
+    for row, gold in zip(rows, true):
+        row["true"] = gold
+    return rows, answer_scores(answers, true)
 
 
 def tagged(pairs):
