@@ -22,7 +22,9 @@ def floats(shape, low=-3.0, high=3.0):
 
 
 def leaf(array, requires_grad=True):
-    return mg.tensor(np.array(array, dtype=np.float64), dtype=mg.float64, requires_grad=requires_grad)
+    """A float64 leaf holding array's values in row-major order (np.array alone would keep a transpose's
+    column-major layout, and `x.T` of it would hand the op a contiguous array again)."""
+    return mg.tensor(np.array(array, dtype=np.float64, order="C"), dtype=mg.float64, requires_grad=requires_grad)
 
 
 def transposed_leaf(array):

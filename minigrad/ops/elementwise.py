@@ -520,12 +520,12 @@ class Clamp(Function):
     @staticmethod
     def backward(ctx, grad):
         (x,) = ctx.saved_arrays
-        inside = backend.xp_of(x).ones_like(x, dtype=bool)
+        inside = backend.xp_of(x).ones_like(grad, dtype=bool)  # grad's shape: a tensor bound may widen x
         if ctx.low is not None:
             inside &= x >= ctx.low
         if ctx.high is not None:
             inside &= x <= ctx.high
-        return grad * inside
+        return grad * inside  # summed back to x's shape by the engine, as any broadcast
 
 
 def clamp(x, min=None, max=None):

@@ -59,7 +59,9 @@ class LoRALinear(nn.Module):
         """Fold the update into base.weight; forward then skips the low-rank path, so A and B stop
         training (they would get no gradient) until unmerge(). The original weight is kept aside, so
         that unmerge() gives it back bit for bit (subtracting the update would leave ~1e-8 of float
-        rounding in it, and a delta's base fingerprint would no longer match)."""
+        rounding in it, and a delta's base fingerprint would no longer match). A merged model's
+        state_dict holds W + (alpha / r) B A beside A and B: loaded into an unmerged model, the update
+        would count twice, so save_delta refuses a merged model; unmerge before saving."""
         if not self.merged:
             self.original_weight = self.base.weight.detach().clone()
             with mg.no_grad():
