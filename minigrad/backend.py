@@ -199,7 +199,11 @@ def device_or_dtype(target):
     dtype. Other numbered devices ("cuda:1") are named as unknown devices, not as unknown dtypes."""
     if isinstance(target, str) and target.split(":")[0] in DEVICES:
         return check_device(target)  # a Device (CPU or CUDA)
-    return dtype_of(target)
+    try:
+        return dtype_of(target)
+    except TypeError:  # "gpu", "mps", a torch.device: most likely a device meant
+        raise TypeError(f"unknown device or dtype {target!r}; expected a device ({', '.join(map(repr, DEVICES))}) "
+                        "or a dtype (float32, float64, int64, int32, bool)") from None
 
 
 def is_floating(dtype):
@@ -278,12 +282,18 @@ def broadcast_shape(*shapes):
     return np.broadcast_shapes(*shapes)
 
 
+def broadcastable(*shapes):
+    """Whether arrays of these shapes broadcast together."""
+    try:
+        broadcast_shape(*shapes)
+    except ValueError:
+        return False
+    return True
+
+
 def broadcasts_to(shape, target):
     """Whether an array of `shape` broadcasts to `target` unchanged (what an in-place write needs)."""
-    try:
-        return broadcast_shape(shape, target) == tuple(target)
-    except ValueError:  # the shapes do not broadcast at all
-        return False
+    return broadcastable(shape, target) and broadcast_shape(shape, target) == tuple(target)
 
 
 def erf(array):

@@ -53,6 +53,8 @@ def save(state_dict, path, metadata=None):
         metadata[TREE] = json.dumps(tree(state_dict, [], tensors))
     arrays = {}
     for name, value in tensors.items():
+        if name == "__metadata__":  # the header's own entry: a tensor there makes a file no reader takes
+            raise ValueError("save: '__metadata__' is the name safetensors keeps for a file's metadata; rename that key")
         array = value.numpy()  # on the host
         # safetensors writes the raw memory, so it must be one C-ordered block
         arrays[name] = array if array.flags.c_contiguous else array.copy(order="C")
@@ -98,6 +100,8 @@ def write_atomically(path, data):
     # file next to that file, as a rename across file systems would not be atomic
     path = path.resolve()
     check_not_a_directory(path)
+    if not path.parent.is_dir():  # the temporary file would fail first, under a name the caller never gave
+        raise FileNotFoundError(f"cannot write {path}: the folder {path.parent} does not exist; create it first")
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         mode = stat.S_IMODE(os.stat(path).st_mode)

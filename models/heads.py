@@ -29,13 +29,15 @@ class LMHead(nn.Module):
 
 def pool(hidden, attention_mask, how):
     """(B, T, d) -> (B, d): the first token, the last real token, or the mean over real tokens.
-    Padding is on the right (as the tokenizers pad), so the last real token sits at mask.sum() - 1."""
+    The last real token is the last position the mask holds 1 (the tokenizers pad on the right, but a
+    left-padded batch finds it too)."""
     if how == "first":
         return hidden[:, 0]
     mask = (mg.ones(hidden.shape[:2], device=hidden.device) if attention_mask is None
             else attention_mask.to(hidden.dtype))  # (B, T)
     if how == "last":
-        last = mask.sum(1).long() - 1  # index of each row's last real token (right padding)
+        positions = mg.arange(1, hidden.shape[1] + 1, device=hidden.device)  # 1..T, so padding (0) never wins
+        last = (mask * positions).argmax(1)  # (B,): each row's last real token
         return hidden[mg.arange(hidden.shape[0], device=hidden.device), last]
     return (hidden * mask.unsqueeze(-1)).sum(1) / mask.sum(1, keepdim=True).clamp(min=1)
 

@@ -64,6 +64,13 @@ class TrainConfig:
             raise ValueError(f"unknown schedule {self.schedule!r}; expected one of {SCHEDULES}")
         if self.steps < 1 or not 0 < self.lr < math.inf:
             raise ValueError(f"steps must be >= 1 and lr a finite number > 0, got steps={self.steps}, lr={self.lr}")
+        for name, low in (("steps", 1), ("eval_every", 1), ("warmup_steps", 0), ("patience", 0)):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise ValueError(f"TrainConfig: {name} must be a whole number >= {low}, got {value!r}")
+        for name in ("clip_grad_norm", "weight_decay"):  # a negative clip would turn descent into ascent
+            if not 0 <= getattr(self, name) < math.inf:
+                raise ValueError(f"TrainConfig: {name} must be a finite number >= 0 (0: off), got {getattr(self, name)!r}")
 
 
 @dataclass

@@ -168,6 +168,9 @@ class Transformer(nn.Module):
 
     def embed(self, input_ids, token_type_ids=None, start=0):
         """(B, T) ids -> (B, T, d): token + position (+ token type) embeddings; positions start..start+T-1."""
+        if input_ids.ndim != 2:
+            raise ValueError(f"Transformer: input_ids must be (batch, tokens), got shape {tuple(input_ids.shape)}"
+                             + ("; for one sequence, ids.unsqueeze(0)" if input_ids.ndim == 1 else ""))
         T = input_ids.shape[1]
         if start + T > self.config.max_len:
             raise ValueError(f"Transformer: sequence of {start + T} tokens is longer than max_len {self.config.max_len}")
@@ -208,6 +211,9 @@ class Transformer(nn.Module):
             raise ValueError("Transformer: a KV cache needs a causal body (in an encoder, earlier "
                              "positions also attend to later ones, so their keys and values would change); "
                              "only a fixed one, LayerCache(keys, values, fixed=True), fits any body")
+        if attention_mask is not None and tuple(attention_mask.shape) != tuple(x.shape[:2]):
+            raise ValueError(f"Transformer: attention_mask of shape {tuple(attention_mask.shape)} does not fit the "
+                             f"input's (batch, tokens) {tuple(x.shape[:2])}; expected 1 on real tokens, 0 on padding")
         past = 0 if cache is None else len(cache[0])
         bias = self.attention_bias(attention_mask, x.shape[1], past, x)
         x = self.drop(x)

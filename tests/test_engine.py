@@ -815,3 +815,28 @@ def test_autograd_grad_agrees_with_pytorch():
     theirs = torch.autograd.grad(t_hidden.softmax(-1)[:, 0].sum(), [tx, t_hidden])
     for mine, reference in zip(ours, theirs):
         np.testing.assert_allclose(mine.numpy(), reference.numpy(), rtol=1e-5, atol=1e-7)
+
+
+# ---- mistakes an error-contract audit made: each is named, with what was expected ------------------
+@pytest.mark.parametrize("mistake, error, message", [
+    (lambda: mg.ones(2, 3, 4) @ mg.ones(5, 4, 2), ValueError, r"batch dims of \(2, 3, 4\) and \(5, 4, 2\), \(2,\) and \(5,\)"),
+    (lambda: mg.nn.functional.linear(mg.ones(2, 3), mg.ones(4, 3), mg.ones(5)), ValueError,
+     r"linear: bias of shape \(5,\); expected \(4,\)"),
+    (lambda: mg.cat(mg.ones(2, 3)), TypeError, r"cat: expected a list \(or tuple\) of tensors, got one tensor"),
+    (lambda: mg.stack(mg.ones(2)), TypeError, r"stack: expected a list"),
+    (lambda: mg.ones(2).to("gpu"), TypeError, r"unknown device or dtype 'gpu'; expected a device \('cpu', 'cuda'\)"),
+    (lambda: mg.optim.SGD([mg.zeros(1, requires_grad=True)] * 2, lr=1.0), ValueError, "parameter 1 of a group is listed twice"),
+    (lambda: mg.optim.SGD([mg.randn(2, 2, requires_grad=True) * 0.1], lr=1.0), ValueError,
+     r"can't optimize a tensor an op made \(MulBackward0\)"),
+    (lambda: mg.optim.Adam(mg.nn.Linear(2, 2)), TypeError, r"got a Linear; pass its parameters"),
+    (lambda: mg.save({"__metadata__": mg.ones(1)}, "unused.safetensors"), ValueError, "'__metadata__' is the name"),
+])
+def test_common_mistakes_are_named(mistake, error, message):
+    with pytest.raises(error, match=message):
+        mistake()
+
+
+def test_saving_into_a_missing_folder_names_the_folder(tmp_path):
+    with pytest.raises(FileNotFoundError, match=f"the folder {tmp_path / 'nope'} does not exist; create it first"):
+        mg.save({"w": mg.ones(2)}, tmp_path / "nope" / "w.safetensors")
+    assert not (tmp_path / "nope").exists()

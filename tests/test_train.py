@@ -347,3 +347,15 @@ def test_batches_that_run_out_are_a_clear_error():
     model = quadratic_model()
     with pytest.raises(ValueError, match="the batches ran out after 2 steps, and 5 were asked for"):
         train(model, distance_to_two, [None, None], TrainConfig(steps=5, progress=False))
+
+
+@pytest.mark.parametrize("setting, message", [
+    (dict(clip_grad_norm=-1.0), "clip_grad_norm must be a finite number >= 0"),  # would climb the loss
+    (dict(eval_every=0), "eval_every must be a whole number >= 1, got 0"),
+    (dict(steps=3.5), "steps must be a whole number >= 1, got 3.5"),
+    (dict(patience=-1), "patience must be a whole number >= 0"),
+    (dict(weight_decay=float("inf")), "weight_decay must be a finite number >= 0"),
+])
+def test_train_config_refuses_settings_that_would_train_wrong(setting, message):
+    with pytest.raises(ValueError, match=message):
+        TrainConfig(**setting)

@@ -133,6 +133,22 @@ def test_classification_head_pools_real_tokens_only(pooling):
     np.testing.assert_allclose(a[0], alone[0], atol=1e-6)
 
 
+def test_last_pooling_finds_the_last_real_token_however_the_batch_is_padded():
+    from models.heads import pool
+    hidden = mg.tensor(np.arange(2 * 4 * 1, dtype=np.float32).reshape(2, 4, 1))
+    right, left = ids([1, 1, 0, 0], [1, 1, 1, 1]), ids([0, 0, 1, 1], [1, 1, 1, 1])
+    assert pool(hidden, right, "last").numpy().ravel().tolist() == [1.0, 7.0]
+    assert pool(hidden, left, "last").numpy().ravel().tolist() == [3.0, 7.0]  # position 3, not mask.sum() - 1 = 1
+
+
+def test_ids_and_masks_of_the_wrong_shape_are_named():
+    body = Transformer(tiny_config())
+    with pytest.raises(ValueError, match=r"input_ids must be \(batch, tokens\), got shape \(3,\); for one sequence"):
+        body(mg.tensor([1, 2, 3]))
+    with pytest.raises(ValueError, match=r"attention_mask of shape \(1, 2\) does not fit the input's .* \(1, 3\)"):
+        body(ids([1, 2, 3]), attention_mask=ids([1, 1]))
+
+
 def test_tagging_and_span_heads():
     body = Transformer(tiny_config(causal=False, norm_first=False))
     tags = TransformerWithHead(body, TokenTaggingHead(8, 4, dropout=0.0))

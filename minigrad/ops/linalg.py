@@ -33,6 +33,10 @@ class Matmul(Function):
                 f"({a.shape[-1]}) must equal the {'first' if b.ndim == 1 else 'second-to-last'} dim "
                 f"of the second ({b.shape[max(b.ndim - 2, 0)]})"
             )
+        batch_a, batch_b = a.shape[:-2], b.shape[:-2]  # empty for a 1-d operand
+        if batch_a != batch_b and not backend.broadcastable(batch_a, batch_b):
+            raise ValueError(f"matmul: the batch dims of {a.shape} and {b.shape}, {batch_a} and {batch_b}, do not "
+                             "broadcast; expected equal sizes, or 1 where one side is shared")
         ctx.save_for_backward(a, b)
         if is_batch_times_matrix(a, b):  # (..., K) @ (K, N) as one (M, K) @ (K, N) product, not a batch of small ones
             return (rows(a) @ b).reshape(*a.shape[:-1], b.shape[1])
@@ -82,6 +86,9 @@ class Linear(Function):
         if x.shape[-1] != weight.shape[-1]:
             raise ValueError(f"linear: input of shape {x.shape} has {x.shape[-1]} features, "
                              f"but the weight {weight.shape} (out, in) expects {weight.shape[-1]}")
+        if bias is not None and bias.shape != weight.shape[:1]:
+            raise ValueError(f"linear: bias of shape {bias.shape}; expected ({weight.shape[0]},), one per output of the "
+                             f"weight {weight.shape} (out, in)")
         ctx.save_for_backward(x, weight)
         y = rows(x) @ weight.T  # (rows, out)
         if bias is not None:

@@ -152,6 +152,8 @@ class Cat(Function):
 
 
 def cat(tensors, dim=0):
+    if isinstance(tensors, Tensor):  # cat(x) for cat([x, y]): a tensor is not a sequence of them here
+        raise TypeError("cat: expected a list (or tuple) of tensors, got one tensor; mg.cat([a, b], dim)")
     if not tensors:
         raise ValueError("cat: needs at least one tensor")
     if tensors[0].ndim == 0:
@@ -161,6 +163,8 @@ def cat(tensors, dim=0):
 
 def stack(tensors, dim=0):
     """Join along a new dim: unsqueeze each, then cat."""
+    if isinstance(tensors, Tensor):
+        raise TypeError("stack: expected a list (or tuple) of tensors, got one tensor; mg.stack([a, b], dim)")
     if not tensors:
         raise ValueError("stack: needs at least one tensor")
     shapes = {t.shape for t in tensors}

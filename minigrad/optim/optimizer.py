@@ -25,6 +25,9 @@ class Optimizer:
         self.defaults = defaults
         self.param_groups = []
         self.state = {}  # param -> its dict of buffers (keys compare by identity)
+        if hasattr(params, "parameters") and not isinstance(params, Tensor):  # a Module, not its parameters
+            raise TypeError(f"{type(self).__name__} got a {type(params).__name__}; pass its parameters: "
+                            f"{type(self).__name__}(model.parameters(), lr=...)")
         groups = list(params)
         if not groups:
             raise ValueError(f"{type(self).__name__} got an empty list of parameters")
@@ -35,9 +38,16 @@ class Optimizer:
         """Add a group of parameters; hyperparameters it leaves out take the defaults."""
         params = group["params"]
         params = [params] if isinstance(params, Tensor) else list(params)
-        for p in params:
+        name = type(self).__name__
+        for i, p in enumerate(params):
             if not isinstance(p, Tensor):
-                raise TypeError(f"{type(self).__name__} optimizes Tensors, got {type(p).__name__}")
+                raise TypeError(f"{name} optimizes Tensors, got {type(p).__name__}")
+            if not p.is_leaf:  # its .grad stays None: step() would never change it
+                raise ValueError(f"{name} can't optimize a tensor an op made ({p.grad_fn.name()}): its gradient "
+                                 "flows on to its inputs; make it a leaf, e.g. (mg.randn(2, 2) * 0.1).requires_grad_(), "
+                                 "or mg.nn.Parameter(...)")
+            if any(p is q for q in params[:i]):  # step() would update it twice
+                raise ValueError(f"{name}: parameter {i} of a group is listed twice in it")
             if any(p is q for g in self.param_groups for q in g["params"]):
                 raise ValueError("a parameter appears in more than one parameter group")
         unknown = set(group) - set(self.defaults) - {"params", "initial_lr"}
