@@ -101,6 +101,8 @@ def arange(start, end=None, step=1, dtype=None, device="cpu"):
     """Evenly spaced values in [start, end); int64 unless a float bound or dtype says otherwise."""
     if end is None:
         start, end = 0, start
+    if step == 0:
+        raise ValueError("arange: step must be nonzero, got 0")
     array = backend.xp_for(device).arange(start, end, step)
     return Tensor(array, dtype=dtype or (backend.int64 if array.dtype.kind in "iu" else backend.DEFAULT_DTYPE))
 

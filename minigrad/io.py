@@ -142,6 +142,9 @@ def load(path, device="cpu", map_location=None, weights_only=True):
         arrays = safetensors.numpy.load_file(path)
     except safetensors.SafetensorError as error:  # e.g. a file cut short after its header
         raise damaged(path, error) from None
+    except (TypeError, AttributeError) as error:  # BF16 or F8 tensors (Hugging Face files): NumPy has no such dtype
+        raise ValueError(f"{path} holds tensors of a dtype NumPy cannot hold (bfloat16 or float8): {error}; "
+                         "convert the file to float32 first (in PyTorch: {k: v.float() for k, v in ...})") from None
     tensors = {name: Tensor(array, device=device) for name, array in arrays.items()}
     return tensors if structure is None else untree(json.loads(structure), tensors)
 

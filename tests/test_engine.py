@@ -830,6 +830,20 @@ def test_autograd_grad_agrees_with_pytorch():
      r"can't optimize a tensor an op made \(MulBackward0\)"),
     (lambda: mg.optim.Adam(mg.nn.Linear(2, 2)), TypeError, r"got a Linear; pass its parameters"),
     (lambda: mg.save({"__metadata__": mg.ones(1)}, "unused.safetensors"), ValueError, "'__metadata__' is the name"),
+    (lambda: mg.chunk(mg.ones(4), 0), ValueError, "chunk: chunks must be a whole number >= 1, got 0"),
+    (lambda: mg.arange(0, 5, 0), ValueError, "arange: step must be nonzero"),
+    (lambda: mg.optim.Adam([mg.nn.Parameter(mg.zeros(1))], betas=(0.9,)), ValueError, r"betas must be a pair"),
+    (lambda: mg.optim.lr_scheduler.StepLR(mg.optim.SGD([mg.nn.Parameter(mg.zeros(1))], lr=1.0), 0), ValueError,
+     "step_size must be a positive integer"),
+    (lambda: mg.nn.LayerNorm(8.0), TypeError, "normalized_shape must be a whole number or a sequence of them"),
+    (lambda: mg.nn.Linear(2, 2).load_state_dict("w.safetensors"), TypeError,
+     r"a path: load it first, model.load_state_dict\(mg.load\(path\)\)"),
+    (lambda: mg.nn.Linear(2, 2).load_state_dict({"model": mg.nn.Linear(2, 2).state_dict()}), RuntimeError,
+     r"a whole checkpoint\? pass its model's part, e.g. checkpoint\['model'\]"),
+    (lambda: mg.nn.Linear(2, 2).load_state_dict({"weight": [[1.0, 2.0], [3.0, 4.0]], "bias": mg.zeros(2)}), RuntimeError,
+     "weight: expected a tensor, got list"),
+    (lambda: next(iter(mg.utils.data.DataLoader([([1, 2, 3], 0), ([4, 5], 1)], batch_size=2))), ValueError,
+     r"sequences of different lengths \(\[2, 3\]\).*pad them"),
 ])
 def test_common_mistakes_are_named(mistake, error, message):
     with pytest.raises(error, match=message):
@@ -840,3 +854,14 @@ def test_saving_into_a_missing_folder_names_the_folder(tmp_path):
     with pytest.raises(FileNotFoundError, match=f"the folder {tmp_path / 'nope'} does not exist; create it first"):
         mg.save({"w": mg.ones(2)}, tmp_path / "nope" / "w.safetensors")
     assert not (tmp_path / "nope").exists()
+
+
+def test_a_bfloat16_file_is_named_as_such(tmp_path):
+    """Hugging Face checkpoints are often bfloat16, which NumPy cannot hold: say so, and what to do."""
+    import json
+    import struct
+    header = json.dumps({"w": {"dtype": "BF16", "shape": [2], "data_offsets": [0, 4]}}).encode()
+    path = tmp_path / "bf16.safetensors"
+    path.write_bytes(struct.pack("<Q", len(header)) + header + bytes(4))
+    with pytest.raises(ValueError, match="a dtype NumPy cannot hold .bfloat16 or float8.*convert the file to float32"):
+        mg.load(path)

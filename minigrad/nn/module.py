@@ -26,12 +26,13 @@ editing its forward (record activations, check shapes, patch an input):
     handle.remove()
 """
 from collections import namedtuple
+from pathlib import PurePath
 
 from minigrad import backend
+from minigrad.grad_mode import no_grad
 from minigrad.hooks import add_hook
 from minigrad.nn.parameter import Parameter
 from minigrad.nn.summary import count_parameters
-from minigrad.grad_mode import no_grad
 from minigrad.tensor import Tensor, cuda_device, device_and_dtype
 
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
@@ -311,6 +312,11 @@ class Module:
         precision (float64 weights into a float32 model) are converted, as PyTorch does.
         Returns (missing_keys, unexpected_keys), as PyTorch does.
         """
+        if not isinstance(state_dict, dict):
+            path = isinstance(state_dict, (str, PurePath))
+            hint = "; a path: load it first, model.load_state_dict(mg.load(path))" if path else ""
+            raise TypeError(f"load_state_dict: expected a dict of tensors, such as model.state_dict() or mg.load(path), "
+                            f"got {type(state_dict).__name__}{hint}")
         own = self._checkpoint_tensors()
         missing = [name for name in own if name not in state_dict]
         unexpected = [name for name in state_dict if name not in own]
@@ -318,12 +324,17 @@ class Module:
         if strict and missing:
             problems.append(f"missing keys (in the model, not in the checkpoint): {', '.join(missing)}")
         if strict and unexpected:
-            problems.append(f"unexpected keys (in the checkpoint, not in the model): {', '.join(unexpected)}")
+            nested = [name for name in unexpected if isinstance(state_dict[name], dict)]
+            whole = f" (a whole checkpoint? pass its model's part, e.g. checkpoint[{nested[0]!r}])" if nested else ""
+            problems.append(f"unexpected keys (in the checkpoint, not in the model): {', '.join(unexpected)}{whole}")
         for name, value in state_dict.items():
             if name not in own:
                 continue
             value = value.data if isinstance(value, Tensor) else value
-            if tuple(value.shape) != own[name].shape:
+            if not backend.is_array(value):
+                kind = type(value)
+                problems.append(f"{name}: expected a tensor, got {kind.__module__}.{kind.__name__}".replace("builtins.", ""))
+            elif tuple(value.shape) != own[name].shape:
                 problems.append(f"{name}: checkpoint shape {tuple(value.shape)}, model shape {own[name].shape}")
             elif value.dtype != own[name].dtype and not (backend.is_floating(value.dtype)
                                                          and backend.is_floating(own[name].dtype)):

@@ -12,6 +12,7 @@ Shapes in comments: N rows, C classes, V vocabulary rows, D features,
 Tq / Tk query / key positions, Dv value features.
 """
 import math
+import operator
 
 from minigrad import backend
 from minigrad.function import Function
@@ -265,7 +266,12 @@ class LayerNorm(Function):
 
 def shape_tuple(normalized_shape):
     """normalized_shape as a tuple: 4 -> (4,), [2, 4] -> (2, 4)."""
-    return (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    sizes = [normalized_shape] if not isinstance(normalized_shape, (tuple, list)) else normalized_shape
+    try:
+        return tuple(operator.index(n) for n in sizes)  # ints, NumPy's too; not 8.0
+    except TypeError:
+        raise TypeError(f"normalized_shape must be a whole number or a sequence of them (the last dims' sizes), "
+                        f"got {normalized_shape!r}") from None
 
 
 def normalized_dims(op_name, x, normalized_shape, **params):

@@ -193,6 +193,8 @@ def split(x, split_size_or_sections, dim=0):
 
 def chunk(x, chunks, dim=0):
     """x split along dim into `chunks` slices of ceil(n / chunks) elements (fewer slices if they run out)."""
+    if isinstance(chunks, bool) or not isinstance(chunks, int) or chunks < 1:
+        raise ValueError(f"chunk: chunks must be a whole number >= 1, got {chunks!r}")
     return split(x, -(-x.shape[backend.positive_dim(dim, x.ndim)] // chunks), dim)
 
 

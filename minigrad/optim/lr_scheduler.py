@@ -90,6 +90,7 @@ class StepLR(LRScheduler):
     """factor = gamma ** (step // step_size): multiply the lr by gamma every step_size steps."""
 
     def __init__(self, optimizer, step_size, gamma=0.1):
+        check_positive_int("StepLR", "step_size", step_size)
         self.step_size, self.gamma = step_size, gamma
         super().__init__(optimizer)
 

@@ -135,6 +135,8 @@ def check_hyperparameters(optimizer, group):
     for name in NON_NEGATIVE:
         if name in group and not group[name] >= 0:  # `not >=` also catches NaN
             raise ValueError(f"{optimizer}: {name} must be >= 0, got {group[name]}")
+    if "betas" in group and len(group["betas"]) != 2:
+        raise ValueError(f"{optimizer}: betas must be a pair (beta1, beta2), got {group['betas']!r}")
     for i, beta in enumerate(group.get("betas", ())):
         if not 0 <= beta < 1:  # beta = 1: the running average never moves and the bias correction divides by 0
             raise ValueError(f"{optimizer}: betas[{i}] must be in [0, 1), got {beta}")

@@ -99,8 +99,9 @@ def default_collate(batch):
         return {key: default_collate([example[key] for example in batch]) for key in first}
     if isinstance(first, (tuple, list)):
         if len({len(example) for example in batch}) != 1:
-            raise ValueError(f"default_collate: the examples of a batch have different numbers of fields "
-                             f"({sorted({len(example) for example in batch})}); each must have as many")
+            raise ValueError(f"default_collate: the batch's {len(batch)} examples (or one field of them) are "
+                             f"sequences of different lengths ({sorted({len(example) for example in batch})}); a batch "
+                             "needs them equal: pad them to one length, or give the DataLoader a collate_fn=")
         fields = [default_collate(list(column)) for column in zip(*batch)]
         return type(first)(*fields) if hasattr(first, "_fields") else fields  # a namedtuple stays one
     raise TypeError(f"default_collate: cannot batch examples of type {type(first).__name__}; expected tensors, "
