@@ -146,7 +146,12 @@ def load(path, device="cpu", map_location=None, weights_only=True):
         raise ValueError(f"{path} holds tensors of a dtype NumPy cannot hold (bfloat16 or float8): {error}; "
                          "convert the file to float32 first (in PyTorch: {k: v.float() for k, v in ...})") from None
     tensors = {name: Tensor(array, device=device) for name, array in arrays.items()}
-    return tensors if structure is None else untree(json.loads(structure), tensors)
+    if structure is None:
+        return tensors
+    try:
+        return untree(json.loads(structure), tensors)
+    except (ValueError, KeyError, TypeError, IndexError) as error:  # an edited or cut metadata entry
+        raise damaged(path, f"its {TREE!r} entry, which says how the tensors nest, does not read ({error!r})") from None
 
 
 def check_not_pickled(path):
@@ -156,8 +161,9 @@ def check_not_pickled(path):
     with open(path, "rb") as file:
         start = file.read(4)
     if start in (b"PK\x03\x04", b"\x80\x02\x8a\x0a"):  # zip's signature; pickle protocol 2, then a 10-byte long
-        raise ValueError(f"{path} is a PyTorch pickle checkpoint (torch.save), and minigrad reads safetensors only "
-                         "(loading a pickle can run code). Convert it where PyTorch is installed: "
+        raise ValueError(f"{path} is a zip archive or a pickle (a PyTorch torch.save checkpoint, most likely; NumPy's "
+                         ".npz is a zip too), and minigrad reads safetensors only (loading a pickle can run code). "
+                         "Convert it where PyTorch is installed: "
                          "safetensors.torch.save_file(torch.load(PATH), 'model.safetensors') for a state dict")
 
 

@@ -60,7 +60,12 @@ def load(name_or_path="tiny", device="cpu"):
     if "config" not in metadata or "tokenizer" not in metadata:
         raise ValueError(f"{path} has no model config or tokenizer in its metadata; "
                          "was it written by models.pretrained.save_pretrained?")
-    model = LanguageModel(TransformerConfig(**json.loads(metadata["config"])))
+    try:
+        config = TransformerConfig(**json.loads(metadata["config"]))
+    except (ValueError, TypeError) as error:  # not JSON, or a setting this minigrad does not know
+        raise ValueError(f"{path}: its model config does not read ({error}); was it edited, or written by another "
+                         "version of minigrad?") from None
+    model = LanguageModel(config)
     # a training checkpoint also holds the optimizer's state and early stopping's best weights: not the model's
     model.load_state_dict(weights_of(mg.load(path)))
     model.to(device)

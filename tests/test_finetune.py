@@ -437,6 +437,20 @@ def test_delta_round_trips_onto_a_fresh_base(base, tmp_path, mode, options):
         assert delta < full / 4, f"{mode}: delta {delta} bytes vs full checkpoint {full} bytes"
 
 
+@pytest.mark.parametrize("edit, message", [
+    (lambda m: m.pop("base_fingerprint"), "a fine-tuning delta without base_fingerprint in its metadata"),
+    (lambda m: m.update(options="{r: 2"), "its metadata entry 'options' is not valid JSON"),
+])
+def test_a_delta_with_edited_metadata_is_named(base, tmp_path, edit, message):
+    tuned = prepare(base, "lora", num_labels=C)
+    save_delta(tuned, tmp_path / "delta.safetensors")
+    metadata = mg.io.load_metadata(tmp_path / "delta.safetensors")
+    edit(metadata)
+    mg.save(mg.load(tmp_path / "delta.safetensors"), tmp_path / "edited.safetensors", metadata=metadata)
+    with pytest.raises(ValueError, match=message):
+        load_delta(base, tmp_path / "edited.safetensors")
+
+
 def test_delta_refuses_a_wrong_base_a_full_checkpoint_and_merged_weights(base, tmp_path):
     tuned = prepare(base, "lora", num_labels=C)
     fit(tuned, steps=2)

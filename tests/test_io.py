@@ -141,7 +141,7 @@ def test_a_pytorch_pickle_is_named_as_one_and_never_unpickled(tmp_path, write):
     path = tmp_path / "model.pt"
     write(path)
     for read in (mg.load, mg.io.load_metadata):
-        with pytest.raises(ValueError, match="model.pt is a PyTorch pickle checkpoint .*safetensors.torch.save_file"):
+        with pytest.raises(ValueError, match="model.pt is a zip archive or a pickle .a PyTorch torch.save checkpoint.*safetensors.torch.save_file"):
             read(path)
 
 
@@ -149,7 +149,7 @@ def test_a_file_torch_save_wrote_is_named_as_a_pickle(tmp_path):
     torch = pytest.importorskip("torch")
     path = tmp_path / "model.pt"
     torch.save({"weight": torch.zeros(2)}, path)
-    with pytest.raises(ValueError, match="is a PyTorch pickle checkpoint"):
+    with pytest.raises(ValueError, match="is a zip archive or a pickle .a PyTorch torch.save checkpoint"):
         mg.load(path)
 
 
@@ -263,3 +263,15 @@ def test_overwriting_keeps_the_permission_bits(tmp_path):
     os.chmod(path, 0o600)
     mg.save({"w": mg.zeros(2)}, path)
     assert path.stat().st_mode & 0o777 == 0o600 and mg.load(path)["w"].tolist() == [0.0, 0.0]
+
+
+def test_a_nested_checkpoint_whose_structure_was_edited_is_named(tmp_path):
+    path = tmp_path / "ckpt.safetensors"
+    mg.save({"model": {"w": mg.ones(2)}, "epoch": 3}, path)
+    metadata = mg.io.load_metadata(path)
+    tree_key = next(key for key in metadata if "tree" in key)
+    metadata[tree_key] = metadata[tree_key][:-5]  # cut short
+    arrays = safetensors.numpy.load_file(path)
+    safetensors.numpy.save_file(arrays, tmp_path / "edited.safetensors", metadata=metadata)
+    with pytest.raises(ValueError, match="not a readable safetensors checkpoint .*which says how the tensors nest"):
+        mg.load(tmp_path / "edited.safetensors")

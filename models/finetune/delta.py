@@ -96,7 +96,20 @@ def read_metadata(path):
     if found != FORMAT:
         raise ValueError(f"{path} is not a fine-tuning delta (no {FORMAT!r} in its metadata); "
                          "a full checkpoint loads with model.load_state_dict(mg.load(path))")
+    missing = [key for key in NEEDED if key not in metadata]
+    if missing:
+        raise ValueError(f"{path} is a fine-tuning delta without {', '.join(missing)} in its metadata: was it edited?")
+    for key in JSON_ENTRIES.intersection(metadata):
+        try:
+            json.loads(metadata[key])
+        except ValueError:
+            raise ValueError(f"{path}: its metadata entry {key!r} is not valid JSON ({metadata[key][:60]!r}): "
+                             "was it edited?") from None
     return metadata
+
+
+NEEDED = ("mode", "task", "num_labels", "options", "base_fingerprint", "base_config")  # what load_delta reads
+JSON_ENTRIES = {"num_labels", "options", "base_config", "thawed_at", "labels", "max_len", "training"}
 
 
 def load_delta(base_model, path):
