@@ -136,6 +136,9 @@ class LanguageModel(TransformerWithHead):
 
     def lm_loss(self, input_ids, attention_mask=None):
         """Mean cross-entropy of predicting token t+1 from tokens <= t (padding ignored)."""
+        if input_ids.ndim != 2 or input_ids.shape[1] < 2:
+            raise ValueError(f"lm_loss: input_ids must be (batch, tokens) with at least 2 tokens (one to predict "
+                             f"the next from), got shape {tuple(input_ids.shape)}")
         logits = self(input_ids[:, :-1], None if attention_mask is None else attention_mask[:, :-1])
         targets = input_ids[:, 1:]
         if attention_mask is not None:

@@ -147,6 +147,8 @@ def test_ids_and_masks_of_the_wrong_shape_are_named():
         body(mg.tensor([1, 2, 3]))
     with pytest.raises(ValueError, match=r"attention_mask of shape \(1, 2\) does not fit the input's .* \(1, 3\)"):
         body(ids([1, 2, 3]), attention_mask=ids([1, 1]))
+    with pytest.raises(ValueError, match=r"lm_loss: .* at least 2 tokens .* got shape \(1, 1\)"):
+        LanguageModel(body).lm_loss(ids([4]))
 
 
 def test_tagging_and_span_heads():
