@@ -435,7 +435,8 @@ class ScaledDotProductAttention(Function):
         if drop is not None:
             grad_probs_t *= drop
         # dS = P (dP - sum(dP P)), in place on dP (a fresh array): big (..., Tk, Tq) passes are the cost
-        column_sums = backend.sum_dims(grad_probs_t * probs_t, (probs_t.ndim - 2,))
+        # (down the keys: dP^T's axis -2, which has more leading dims than P^T's where v has more batch dims)
+        column_sums = backend.sum_dims(grad_probs_t * probs_t, (grad_probs_t.ndim - 2,))
         grad_probs_t -= column_sums
         grad_probs_t *= probs_t
         grad_scores_t = grad_probs_t

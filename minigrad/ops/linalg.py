@@ -140,7 +140,7 @@ class Einsum(Function):
             for term_letters, term in terms:
                 for letter, n in zip(term_letters, term.shape):
                     spanned[letter] = max(spanned.get(letter, 1), n)
-            lone = "".join(c for c, n in zip(letters, array.shape) if spanned.get(c, 1) < n)
+            lone = "".join(c for c, n in zip(letters, array.shape) if c not in spanned or spanned[c] < n)
             if lone:
                 terms.append((lone, xp.ones(tuple(array.shape[letters.index(c)] for c in lone), grad.dtype)))
             spec = f"{','.join(s for s, _ in terms)}->{letters}"
