@@ -350,6 +350,14 @@ def index_select(x, dim, index):
     return _tensor(x).index_select(dim, index)
 
 
+def scatter_add(x, dim, index, src):
+    return _tensor(x).scatter_add(dim, index, src)
+
+
+def index_add(x, dim, index, source, alpha=1):
+    return _tensor(x).index_add(dim, index, source, alpha=alpha)
+
+
 def masked_select(x, mask):
     return _tensor(x).masked_select(mask)
 

@@ -1036,6 +1036,14 @@ class Tensor:
     def index_select(self, dim, index):
         return ops.index_select(self, dim, index)
 
+    def scatter_add(self, dim, index, src):
+        """self with src added at the positions index names along dim (gather's opposite), out of place."""
+        return ops.scatter_add(self, dim, index, src)
+
+    def index_add(self, dim, index, source, alpha=1):
+        """self with alpha * source's slices added at the positions index (1-d) names along dim, out of place."""
+        return ops.index_add(self, dim, index, source, alpha)
+
     def matmul(self, other):
         return ops.matmul(self, other)
 

@@ -452,6 +452,38 @@ def test_gather_with_repeated_indices(shape, seed, data):
     mg.gradcheck(lambda x: x.gather(dim, mg.tensor(index)), [x])
 
 
+@checks
+@given(shape=nonempty_shapes, seed=seeds, transposed=st.booleans(), data=st.data())
+def test_scatter_add_with_repeated_indices(shape, seed, transposed, data):
+    """gather's opposite: src[i][j] added at x[index[i][j]][j] (dim 0), repeated indices adding up; src may be
+    larger than index (only index's extent is used, as in PyTorch). Checked against np.add.at."""
+    dim = data.draw(st.integers(0, len(shape) - 1))
+    index_shape = tuple(data.draw(st.integers(1, n)) if i != dim else data.draw(st.integers(1, 5))
+                        for i, n in enumerate(shape))
+    src_shape = tuple(n + data.draw(st.integers(0, 1)) for n in index_shape)
+    rng = np.random.default_rng(seed)
+    index = rng.integers(0, shape[dim], index_shape)
+    x, src = make_input(real, shape, seed, transposed), make_input(real, src_shape, seed + 1)
+    expected = x.numpy().copy()
+    positions = tuple(index if d == dim else np.arange(n).reshape([-1 if k == d else 1 for k in range(len(shape))])
+                      for d, n in enumerate(index_shape))
+    np.add.at(expected, positions, src.numpy()[tuple(slice(0, n) for n in index_shape)])
+    np.testing.assert_allclose(x.scatter_add(dim, mg.tensor(index), src).numpy(), expected, rtol=1e-12)
+    mg.gradcheck(lambda x, src: x.scatter_add(dim, mg.tensor(index), src), [x, src])
+
+
+def test_index_add_and_scatter_add_as_in_pytorch():
+    torch = pytest.importorskip("torch")
+    x, source = np.arange(12.0).reshape(3, 4), np.arange(6.0).reshape(3, 2)
+    ours = mg.tensor(x).index_add(1, mg.tensor([1, 1]), mg.tensor(source), alpha=2)  # repeated: both add
+    np.testing.assert_array_equal(ours.numpy(), torch.tensor(x).index_add(1, torch.tensor([1, 1]), torch.tensor(source),
+                                                                          alpha=2).numpy())
+    with pytest.raises(IndexError, match="scatter_add: index 3 is out of range for dim 0 of size 3"):
+        mg.tensor(x).scatter_add(0, mg.tensor([[3, 0, 0, 0]]), mg.tensor(x))
+    with pytest.raises(ValueError, match="index_add: index must be 1-d with one entry per slice of source"):
+        mg.tensor(x).index_add(1, mg.tensor([1]), mg.tensor(source))
+
+
 def test_cast_converts_the_gradient_back():
     x = mg.tensor([1.0, 2.0], dtype=mg.float64, requires_grad=True)
     y = x.to(mg.float32)  # ops.Cast
@@ -504,7 +536,7 @@ OP_CLASSES = {
     "Gelu", "GeluTanh", "Erf", "Abs", "Clamp", "Maximum", "Where", "Cast", "ToDevice", "Clone",
     "Remainder",  # elementwise
     "Sum", "Mean", "Max", "Var", "Std", "Cumsum", "Prod",  # reduce (min is -max(-x))
-    "Reshape", "Permute", "Expand", "GetItem", "Cat", "Gather",  # shape (squeeze, stack... compose these)
+    "Reshape", "Permute", "Expand", "GetItem", "Cat", "Gather", "ScatterAdd",  # shape (squeeze, stack... compose these)
     "Matmul", "Linear", "Einsum",  # linalg
     "Softmax", "LogSoftmax", "CrossEntropy", "LayerNorm", "Dropout", "Embedding", "ScaledDotProductAttention",
     "BinaryCrossEntropy",

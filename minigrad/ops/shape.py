@@ -235,6 +235,61 @@ def gather(x, dim, index):
     return Gather.apply(x, index, dim=dim)
 
 
+class ScatterAdd(Function):
+    """out = x, then out[index[i][j]][j] += src[i][j] for dim 0 (likewise any dim; repeated indices add up);
+    d/dx = g,  d/dsrc[i][j] = g[index[i][j]][j]: Gather's forward and backward, the other way round"""
+
+    @staticmethod
+    def forward(ctx, x, index, src, dim):
+        xp = backend.xp_of(x)
+        ctx.dim, ctx.src_shape = dim, src.shape
+        ctx.save_for_backward(index)
+        out = x.copy()
+        backend.scatter_add(out, along_dim_index(xp, index, dim), src[index_extent(index)])
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (index,) = ctx.saved_arrays
+        grad_src = None
+        if ctx.needs_input_grad[2]:
+            xp = backend.xp_of(grad)
+            grad_src = xp.zeros(ctx.src_shape, dtype=grad.dtype)  # src past index's extent was not used
+            grad_src[index_extent(index)] = grad[along_dim_index(xp, index, ctx.dim)]
+        return grad, None, grad_src
+
+
+def index_extent(index):
+    """The slices that pick the part of src an index of this shape uses (src may be larger, as in PyTorch)."""
+    return tuple(slice(0, n) for n in index.shape)
+
+
+def scatter_add(x, dim, index, src):
+    """x with src added at the positions index names along dim, as torch.scatter_add."""
+    if not index.ndim == x.ndim == src.ndim:
+        raise ValueError(f"scatter_add: x {x.shape}, index {index.shape} and src {src.shape} must have as many dims")
+    if backend.is_floating(index.dtype):
+        raise TypeError(f"scatter_add: index must be an integer tensor, got {index.dtype.name}")
+    dim = backend.positive_dim(dim, x.ndim)
+    if any(i > s or (d != dim and i > n) for d, (i, s, n) in enumerate(zip(index.shape, src.shape, x.shape))):
+        raise ValueError(f"scatter_add: index {index.shape} must fit inside src {src.shape}, and inside x {x.shape} "
+                         f"in every dim but {dim}")
+    backend.check_index_range((slice(None),) * dim + (index.data,), x.shape, "scatter_add")
+    x, src = promote(x, src)
+    return ScatterAdd.apply(x, index, src, dim=dim)
+
+
+def index_add(x, dim, index, source, alpha=1):
+    """x with alpha * source's slices added at x's positions index (1-d) names along dim, as
+    torch.index_add; composed: index spread to source's shape, then scatter_add."""
+    dim = backend.positive_dim(dim, x.ndim)
+    if index.ndim != 1 or source.ndim != x.ndim or index.shape[0] != source.shape[dim]:
+        raise ValueError(f"index_add: index must be 1-d with one entry per slice of source along dim {dim}, got "
+                         f"index {index.shape} and source {source.shape} for x {x.shape}")
+    spread = expand(reshape(index, *[-1 if d == dim else 1 for d in range(x.ndim)]), *source.shape)
+    return scatter_add(x, dim, spread, source if alpha == 1 else source * alpha)
+
+
 def flip(x, dims):
     """x with the order of its elements reversed along dims (an int or a list), as torch.flip: a
     slice with step -1 in each, so the gradient is flipped back by GetItem."""
