@@ -72,7 +72,7 @@ def test_default_collate_follows_pytorchs_types_and_structures():
 def test_default_collate_names_what_it_cannot_batch():
     with pytest.raises(TypeError, match="cannot batch examples of type object"):
         default_collate([object(), object()])
-    with pytest.raises(ValueError, match=r"different numbers of fields \(\[2, 3\]\)"):
+    with pytest.raises(ValueError, match=r"sequences of different lengths \(\[2, 3\]\)"):
         default_collate([(1, 2), (1, 2, 3)])
 
 
