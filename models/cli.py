@@ -497,19 +497,7 @@ def fine_tuned(config, mode, grid, out, resumed):
     except KeyboardInterrupt:  # before any setting had a score: there is no best to save
         print("\ninterrupted before any setting was scored: no delta was saved", file=sys.stderr)
         return 130
-    if best["weights_step"] is None:
-        print(f"\n{'best: ' * swept}{setting(best)}: diverged before any evaluation with a finite loss, so there is nothing "
-              "to score")
-    elif kind == "lm":
-        print(f"\n{'best: ' * swept}{setting(best)}: val perplexity {best['val_perplexity']:.2f}{over_seeds(best)}\n"
-              f"greedy sample{saved_run(best, 'val_perplexity', '{:.2f}')}: {best['sample']}")
-    else:
-        score = report.SCORE_NAMES.get(kind, "accuracy")
-        test = (f", test {score} {100 * best['test_accuracy']:.1f}%" if best.get("test_accuracy") is not None
-                else " (not tested: interrupted)" if interrupted is not None
-                else " (no test set: --test FILE scores one)")
-        print(f"\n{'best: ' * swept}{setting(best)}: val {score} {100 * best['val_accuracy']:.1f}%{over_seeds(best)}"
-              f"{saved_run(best, 'val_accuracy', '{:.1%}')}{test}")
+    print(f"\n{'best: ' * swept}{setting(best)}: {best_said(best, kind, interrupted)}")
     split = "test" if best.get("test_per_class") else "val"
     # scored on the test set, the best row holds the kept model's details; else they are in its own run's row
     scored = best if split == "test" else kept_run(best)
@@ -534,6 +522,24 @@ def fine_tuned(config, mode, grid, out, resumed):
         print("\nevery setting diverged (its loss became inf or NaN): try a lower --lr", file=sys.stderr)
         return 1
     return exit_status(interrupted)
+
+
+def best_said(best, kind, interrupted):
+    """What finetune says of its best setting: its validation score (over seeds: mean and spread), the
+    test score (or why there is none), a language model's sample; or that it has no scores."""
+    from models import report
+
+    if best["weights_step"] is None:
+        return "diverged before any evaluation with a finite loss, so there is nothing to score"
+    if kind == "lm":
+        return (f"val perplexity {best['val_perplexity']:.2f}{over_seeds(best)}\n"
+                f"greedy sample{saved_run(best, 'val_perplexity', '{:.2f}')}: {best['sample']}")
+    score = report.SCORE_NAMES.get(kind, "accuracy")
+    test = (f", test {score} {100 * best['test_accuracy']:.1f}%" if best.get("test_accuracy") is not None
+            else " (not tested: interrupted)" if interrupted is not None
+            else " (no test set: --test FILE scores one)")
+    return (f"val {score} {100 * best['val_accuracy']:.1f}%{over_seeds(best)}"
+            f"{saved_run(best, 'val_accuracy', '{:.1%}')}{test}")
 
 
 def over_seeds(row):
