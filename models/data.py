@@ -494,14 +494,22 @@ def _tagging_batch(examples, tokenizer, max_len, add_special_tokens, device, tag
 
 def qa_input(tokenizer, question, context, max_len, add_special_tokens=True):
     """(ids, spans): [BOS] question [SEP] context [EOS] cut to max_len, and where each context word's
-    tokens sit in it: spans[w] = (first, last) position (first > last: a word without tokens)."""
+    tokens sit in it: spans[w] = (first, last) position. first > last: a word without tokens, or one
+    the cut left out entirely (its first position is then where [EOS] sits, or past it)."""
     if tokenizer.sep_id is None:
         raise ValueError("question answering needs a [SEP] token in the tokenizer")
     prefix = tokenizer.encode(question) + [tokenizer.sep_id]
     context_ids, spans = encode_words(tokenizer, context.split())
     offset = len(prefix) + (1 if add_special_tokens else 0)
     ids = _fit(prefix + context_ids, max_len, add_special_tokens, tokenizer.bos_id, tokenizer.eos_id)
-    return ids, [(offset + first, offset + last) for first, last in spans]
+    kept = context_kept(ids, add_special_tokens)
+    return ids, [(offset + first, offset + last if offset + first < kept else offset + first - 1)
+                 for first, last in spans]
+
+
+def context_kept(ids, add_special_tokens=True):
+    """The first position of a qa_input row that holds no kept token of the text ([EOS], or the end)."""
+    return len(ids) - (1 if add_special_tokens else 0)
 
 
 def _qa_batch(examples, tokenizer, max_len, add_special_tokens, device):
@@ -510,14 +518,16 @@ def _qa_batch(examples, tokenizer, max_len, add_special_tokens, device):
     rows, starts, ends = [], [], []
     for example in examples:
         ids, spans = qa_input(tokenizer, example.question, example.context, max_len, add_special_tokens)
+        kept = context_kept(ids, add_special_tokens)
         # the answer's words that have tokens (a word of only characters the tokenizer drops has none)
         answer = [spans[w] for w in range(example.start, example.end + 1) if spans[w][0] <= spans[w][1]]
+        end = max([last for _, last in answer] + [spans[example.end][0]])  # a word cut out entirely: its first
+        if end >= kept:
+            raise ValueError(f"the answer {example.answer!r} ends at token {end}, past max_len={max_len}; "
+                             "raise max_len")
         if not answer:
             raise ValueError(f"the answer {example.answer!r} has no tokens: the tokenizer drops every character of it")
         start, end = answer[0][0], answer[-1][1]
-        if end >= len(ids) - (1 if add_special_tokens else 0):
-            raise ValueError(f"the answer {example.answer!r} ends at token {end}, past max_len={max_len}; "
-                             "raise max_len")
         rows.append(ids)
         starts.append(start)
         ends.append(end)

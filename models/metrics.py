@@ -13,6 +13,7 @@ absent from both was neither missed nor confused, and counting it as F1 = 0 woul
 give a perfect model on a split without it a macro F1 of 0.5.
 """
 import math
+import string
 from collections import Counter
 
 
@@ -54,14 +55,22 @@ def classification_report(y_true, y_pred, num_classes):
     }
 
 
+def normalized_answer(text):
+    """An answer's words as SQuAD v1.1's evaluation compares them (its normalize_answer): lowercased,
+    punctuation removed, the articles a, an and the dropped. "The battery." and "battery" are one answer."""
+    text = "".join(" " if ch in string.punctuation else ch for ch in text.lower())
+    return [word for word in text.split() if word not in ("a", "an", "the")]
+
+
 def answer_scores(predicted, gold):
-    """{"exact_match", "f1"} of answer texts, averaged over the questions, as SQuAD scores them on words:
-    exact match of the words, and F1 of the words the two share (as bags: a word twice counts twice)."""
+    """{"exact_match", "f1"} of answer texts, averaged over the questions, as SQuAD scores them on words
+    (normalized_answer): exact match of the words, and F1 of the words the two share (as bags: a word twice
+    counts twice)."""
     if not gold:
         raise ValueError("answer_scores: no questions")
     exact, f1 = 0, 0.0
     for p, g in zip(predicted, gold, strict=True):
-        p, g = p.split(), g.split()
+        p, g = normalized_answer(p), normalized_answer(g)
         exact += p == g
         shared = sum((Counter(p) & Counter(g)).values())
         f1 += safe_divide(2 * shared, len(p) + len(g))  # = 2 P R / (P + R), P = shared / |p|, R = shared / |g|

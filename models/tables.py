@@ -69,8 +69,9 @@ def read_text(path, encoding):
 DELIMITERS = (",", "\t", ";")
 
 
-def _lines(text):
-    """The lines as the csv module counts them: \n, \r\n or an old Mac's lone \r ends one."""
+def text_lines(text):
+    """The lines as the csv module counts them: \n, \r\n or an old Mac's lone \r ends one. (str.splitlines
+    would also end one at U+2028, \x85 or \x0c, which scraped text and JSON strings may hold.)"""
     return [line.rstrip("\r\n") for line in io.StringIO(text, newline="")]
 
 
@@ -111,7 +112,7 @@ def csv_rows(text, path, columns):
 
 
 def _parsed_rows(text, path, columns, delimiter, quoting):
-    lines = _lines(text)
+    lines = text_lines(text)
     reader = csv.DictReader(io.StringIO(text, newline=""), restval=None, delimiter=delimiter, quoting=quoting,
                             strict=True)
     rows, start = [], 1  # the line a record starts on: the header's, until it is read
@@ -156,7 +157,7 @@ def _check_no_swallowed_rows(rows, path, columns, header, delimiter, lines):
     text_column, label_column = columns
     labels, where = {row[label_column] for _, row in rows}, header.index(label_column)
     for start, row in rows:
-        inner_lines = _lines(row[text_column])
+        inner_lines = text_lines(row[text_column])
         if len(inner_lines) < 2:
             continue
         for inner in inner_lines:
@@ -208,7 +209,7 @@ def place(position):
 
 def _json_lines(text, path):
     """(line number, value) for each non-blank line of JSON Lines."""
-    for number, line in enumerate(text.splitlines(), 1):
+    for number, line in enumerate(text_lines(text), 1):
         if not line.strip():
             continue
         try:

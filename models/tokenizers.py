@@ -475,8 +475,8 @@ class WordPieceTokenizer(Tokenizer):
         text = "".join(" " if is_whitespace(ch) else f" {ch} " if is_cjk(ch) else ch
                        for ch in text if ch not in "\x00\ufffd" and not is_control(ch))
         if self.lowercase:  # NFD splits "ü" into "u" + a combining mark (category Mn), which is dropped
-            text = "".join(ch for ch in unicodedata.normalize("NFD", text.lower()) if unicodedata.category(ch) != "Mn")
-        return text
+            return "".join(ch for ch in unicodedata.normalize("NFD", text.lower()) if unicodedata.category(ch) != "Mn")
+        return unicodedata.normalize("NFC", text)  # cased: "e" + U+0301 is the vocabulary's "é", as Hugging Face's
 
     def words(self, text):
         """Normalized words, each punctuation character a word: "Don't!" -> ["don", "'", "t", "!"]."""

@@ -130,7 +130,7 @@ def read_texts(path, text_column="text", encoding="utf-8"):
     suffix = Path(path).suffix.lower()
     text = tables.read_text(path, encoding)
     if suffix not in tables.TABLE_SUFFIXES:
-        return [line for line in text.splitlines() if line.strip()]
+        return [line for line in tables.text_lines(text) if line.strip()]
     rows = (tables.jsonl_rows if suffix in tables.JSON_SUFFIXES else tables.csv_rows)(text, path, [text_column])
     return [_text_field(row[text_column], path, line, text_column) for line, row in rows]
 
@@ -222,8 +222,8 @@ def _conll_tagged(text, path):
     and so is a header line ("word<TAB>tag", as a spreadsheet or pandas writes one)."""
     words, tags, lines = [], [], []
     first = True
-    for number, line in enumerate(text.splitlines() + [""], 1):  # the "" ends the last sentence
-        fields = line.split()
+    for number, line in enumerate(tables.text_lines(text) + [""], 1):  # the "" ends the last sentence
+        fields = conll_fields(line)
         if fields and (line.startswith("#") or fields[0] == "-DOCSTART-" or first and _is_header(fields)):
             continue
         first = first and not fields
@@ -235,9 +235,19 @@ def _conll_tagged(text, path):
         if len(fields) == 1:
             raise ValueError(f"{path}, line {number}: the word {fields[0]!r} has no tag; expected a word and its tag, "
                              "separated by a tab or spaces (a blank line between sentences)")
+        if len(fields[0].split()) > 1:  # a tab-separated word with a space: the words are split at spaces later
+            raise ValueError(f"{path}, line {number}: the word {fields[0]!r} has a space in it; expected one word "
+                             "per line (a sentence is split into words at its spaces)")
         words.append(fields[0])
         tags.append(fields[-1])
         lines.append(f"line {number}")
+
+
+def conll_fields(line):
+    """A CoNLL line's fields: split at tabs where it has one, else at runs of spaces (not at other
+    whitespace: 'battery\u00a0life' is one field, as a word with a non-breaking space in it)."""
+    separator = "\t" if "\t" in line else " "
+    return [field.strip() for field in line.split(separator) if field.strip()]
 
 
 def load_tagged(path, words_field="words", tags_field="tags", encoding="utf-8", tags=None):
@@ -356,7 +366,7 @@ def looks_tagged(path, tags, words_field="words", encoding="utf-8"):
     not trained with must reach load_tagged, which names it, rather than turn the file into texts."""
     if Path(path).suffix.lower() in tables.JSON_SUFFIXES:
         return tables.has_column(path, words_field, encoding)
-    lines = [line.split() for line in tables.read_text(path, encoding).splitlines()
+    lines = [conll_fields(line) for line in tables.text_lines(tables.read_text(path, encoding))
              if line.strip() and not line.startswith("#") and line.split()[0] != "-DOCSTART-"]
     lines = lines[1:] if lines and _is_header(lines[0]) else lines
     return (bool(lines) and all(len(fields) >= 2 for fields in lines)

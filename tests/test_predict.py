@@ -300,6 +300,10 @@ def test_answer_scores_count_words_as_squad_does():
     assert scores["exact_match"] == 0.25
     # F1: 1, 2*1/(1+2) = 2/3, 0, 2*1/(2+1) = 2/3 (the gold "good" is shared once)
     assert scores["f1"] == pytest.approx((1 + 2 / 3 + 0 + 2 / 3) / 4)
+    # SQuAD's normalisation: case, punctuation and the articles a / an / the do not count
+    normalised = answer_scores(["Great.", "the battery", "very good ,", "an apple a day"], ["great", "battery", "very good",
+                                                                                           "apple day"])
+    assert normalised == {"exact_match": 1.0, "f1": 1.0}
 
 
 def test_a_run_folder_stands_for_its_delta_and_a_pretrained_model_is_not_one(tiny, tmp_path, capsys):
@@ -560,3 +564,14 @@ def test_a_compare_run_folder_is_predicted_from_as_such_whatever_it_holds(tmp_pa
     assert main(["predict", str(kept), "good ."]) == 2  # gathered from two runs: no one table fits
     assert "holds deltas of different tasks or classes (lora_r=2: classification negative, positive; " \
            "tagger: tagging" in capsys.readouterr().err
+
+
+def test_a_qa_answer_is_never_a_word_the_cut_left_out(tiny):
+    """Past max_len the context's last words have no tokens, and [EOS] is no word of theirs: predicting
+    it gives no answer, where it gave the first word the cut removed."""
+    from models.tasks import answer_words
+    context = "the screen is great , the battery is poor ."
+    ids, spans = data.qa_input(tiny.tokenizer, "what about the screen ?", context, 24)
+    eos = len(ids) - 1
+    assert answer_words(context, spans, eos, eos) == ""
+    assert answer_words(context, spans, spans[0][0], eos) == "the screen is great , the"  # the words it saw

@@ -300,3 +300,25 @@ def test_compare_on_the_users_questions(tmp_path, capsys):
     assert results["task"]["kind"] == "qa" and [row["mode"] for row in results["rows"]] == ["head"]
     row = results["rows"][0]
     assert row["steps_done"] == 2 and 0 <= row["val_accuracy"] <= 1 and 0 <= row["val_macro_f1"] <= 1
+
+
+def test_lines_end_only_at_line_breaks_not_at_unicode_separators(tmp_path):
+    """str.splitlines also ends a line at U+2028, \\x85 (cp1252's ellipsis read as latin-1) or \\x0c: a
+    text holding one stays one text, and a JSON string holding one stays valid JSON."""
+    texts = write(tmp_path, "lm.txt", "first \u2028 line\nsecond\x0cline\nthird \x85 x\n")
+    assert user_files.read_texts(texts) == ["first \u2028 line", "second\x0cline", "third \x85 x"]
+    rows = write(tmp_path, "t.jsonl", json.dumps({"text": "a\u2028b", "label": "x"}, ensure_ascii=False) + "\n"
+                 + json.dumps({"text": "c", "label": "y"}) + "\n")
+    examples, labels = user_files.load_jsonl(rows)
+    assert [e.text for e in examples] == ["a\u2028b", "c"] and labels == ["x", "y"]
+
+
+def test_a_conll_word_with_a_space_in_it_is_named_not_cut(tmp_path):
+    """A tab-separated 'New York' (or a word with a non-breaking space) was read as its first part, the
+    rest dropped without a word: a sentence is split at spaces, so such a word is refused, as in JSON."""
+    with pytest.raises(ValueError, match="line 1: the word 'New York' has a space in it"):
+        user_files.load_tagged(write(tmp_path, "t.conll", "New York\tB-LOC\nis\tO\n"))
+    with pytest.raises(ValueError, match="line 2: the word 'battery\\\\xa0life' has a space in it"):
+        user_files.load_tagged(write(tmp_path, "u.conll", "the O\nbattery\u00a0life ASPECT\n"))
+    four_columns = write(tmp_path, "v.conll", "EU NNP B-NP B-ORG\nrejects VBZ B-VP O\n")  # CoNLL-2003: first, last
+    assert user_files.load_tagged(four_columns)[1] == ["B-ORG", "O"]

@@ -42,6 +42,8 @@ def test_normalize_lowercases_strips_accents_and_cleans_whitespace(tok):
 
 def test_cased_vocabulary_keeps_case_and_accents():
     assert WordPieceTokenizer(VOCAB, lowercase=False).normalize("Z\u00fcrich") == "Z\u00fcrich"
+    # a decomposed accent (u + U+0308) is composed again, so it matches the vocabulary's "ü"
+    assert WordPieceTokenizer(VOCAB, lowercase=False).normalize("Zu\u0308rich") == "Z\u00fcrich"
 
 
 def test_words_split_at_every_punctuation_character(tok):
