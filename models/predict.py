@@ -8,8 +8,8 @@ rebuilds the fine-tuned model and says what it makes of each text, in the terms 
 
     classification  the most likely label and its probability (the softmax of the head's logits)
     tagging         each word with its tag
-    qa              the answer to --question: the words from the most likely start token to the
-                    most likely end token
+    qa              the answer to --question: the context's words from start to end of the likeliest
+                    span (start <= end, on the context: tasks.best_span)
 
 Given the run folder of `minigrad compare --save-deltas`, every mode's delta predicts the same texts,
 side by side (and, with --input, each is scored). A language-model delta writes text instead:
@@ -31,7 +31,7 @@ from models import data, pretrained, tables, user_files
 from models.finetune import load_delta
 from models.finetune.delta import read_metadata
 from models.metrics import answer_scores, classification_report
-from models.tasks import EVAL_BATCH, answer_words, fits
+from models.tasks import EVAL_BATCH, answer_words, best_span, fits
 
 
 def delta_files(path):
@@ -132,17 +132,17 @@ def tag(model, tokenizer, texts, max_len):
 
 
 def answer(model, tokenizer, questions, contexts, max_len):
-    """Each context's answer to its question: the words whose tokens fall between the most likely
-    start and the most likely end ("" where the span holds no context word)."""
+    """Each context's answer to its question: the words whose tokens fall in its likeliest span
+    (tasks.best_span; "" where the cut left no context word)."""
     device = next(model.parameters()).device
     answers = []
     with mg.no_grad():
         for chunk in in_batches(list(zip(questions, contexts))):
             rows = [data.qa_input(tokenizer, question, context, max_len) for question, context in chunk]
             logits = model(*padded([ids for ids, _ in rows], tokenizer, device))  # (B, T, 2)
-            starts, ends = logits[..., 0].argmax(-1).tolist(), logits[..., 1].argmax(-1).tolist()
-            answers += [answer_words(context, spans, start, end)
-                        for (_, context), (_, spans), start, end in zip(chunk, rows, starts, ends)]
+            starts, ends = logits[..., 0].tolist(), logits[..., 1].tolist()
+            answers += [answer_words(context, spans, *best_span(start_logits, end_logits, spans))
+                        for (_, context), (_, spans), start_logits, end_logits in zip(chunk, rows, starts, ends)]
     return answers
 
 

@@ -11,6 +11,8 @@
                     the model is as unsure as
 """
 
+import math
+
 from minigrad import no_grad
 from minigrad.nn import functional as F
 from models import data
@@ -44,6 +46,20 @@ def fits(tokenizer, question, context, max_len):
 def fitting(examples, tokenizer, max_len):
     """The QA examples that fit in max_len tokens (the rest cannot be answered by a model of that context)."""
     return [e for e in examples if fits(tokenizer, e.question, e.context, max_len)]
+
+
+def best_span(start_logits, end_logits, spans):
+    """(start, end): the token positions of the likeliest answer, start <= end and both on the context's
+    tokens, by start logit + end logit. (The likeliest start and end taken apart may cross, or fall on
+    the question.) One pass: for each end, the best start is the best one at or before it."""
+    positions = sorted(p for first, last in spans for p in range(first, last + 1))
+    best, pair, top = -math.inf, (0, 0), None  # (0, 0): [BOS], no word, where no context token is left
+    for p in positions:
+        if top is None or start_logits[p] > start_logits[top]:
+            top = p
+        if start_logits[top] + end_logits[p] > best:
+            best, pair = start_logits[top] + end_logits[p], (top, p)
+    return pair
 
 
 def answer_words(context, spans, start, end):
@@ -94,11 +110,11 @@ def evaluate(model, examples, tokenizer, num_labels, batch_options, details=Fals
                 total += loss_of(logits, batch).item() * weight  # the same logits: one forward pass
                 count += weight
             if "start" in batch:
-                starts, ends = logits[..., 0].argmax(-1).tolist(), logits[..., 1].argmax(-1).tolist()
-                for e, start, end in zip(ordered[number * EVAL_BATCH:], starts, ends):
+                starts, ends = logits[..., 0].tolist(), logits[..., 1].tolist()
+                for e, start_logits, end_logits in zip(ordered[number * EVAL_BATCH:], starts, ends):
                     _, spans = data.qa_input(tokenizer, e.question, e.context, batch_options.get("max_len"),
                                              batch_options.get("add_special_tokens", True))
-                    predicted.append(answer_words(e.context, spans, start, end))
+                    predicted.append(answer_words(e.context, spans, *best_span(start_logits, end_logits, spans)))
                     true.append(" ".join(e.context.split()[e.start:e.end + 1]))
             elif batch["labels"].ndim == 2:
                 for row_logits, row_labels in zip(logits.argmax(-1).tolist(), batch["labels"].tolist()):

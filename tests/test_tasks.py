@@ -70,3 +70,14 @@ def test_a_bundled_task_says_what_it_leaves_out_as_the_users_do(task, max_len, e
     base = pretrained.load("tiny")
     config = with_defaults(CompareConfig(task=task, max_len=max_len), task)
     assert expected in data_notes(config, base, load_data(config, base))[0]
+
+
+def test_best_span_keeps_start_before_end_and_on_the_context():
+    """The likeliest start (position 5) and end (position 2) taken apart cross; the question's token 0
+    has the highest start logit of all. The best valid span: start 3, end 4 (0.9 + 0.8)."""
+    from models.tasks import best_span
+    spans = [(2, 2), (3, 3), (4, 5)]  # context words' tokens; positions 0-1 are the question
+    starts = [9.0, 0.0, 0.1, 0.9, 0.2, 1.0]
+    ends = [0.0, 0.0, 1.2, 0.1, 0.8, -5.0]
+    assert best_span(starts, ends, spans) == (3, 4)
+    assert best_span(starts, ends, [(3, 2)]) == (0, 0)  # no context token left: no word
