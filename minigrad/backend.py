@@ -282,18 +282,22 @@ def broadcast_shape(*shapes):
     return np.broadcast_shapes(*shapes)
 
 
+def broadcast_or_none(*shapes):
+    """The shape these shapes broadcast to, or None where they do not broadcast together."""
+    try:
+        return broadcast_shape(*shapes)
+    except ValueError:
+        return None
+
+
 def broadcastable(*shapes):
     """Whether arrays of these shapes broadcast together."""
-    try:
-        broadcast_shape(*shapes)
-    except ValueError:
-        return False
-    return True
+    return broadcast_or_none(*shapes) is not None
 
 
 def broadcasts_to(shape, target):
     """Whether an array of `shape` broadcasts to `target` unchanged (what an in-place write needs)."""
-    return broadcastable(shape, target) and broadcast_shape(shape, target) == tuple(target)
+    return broadcast_or_none(shape, target) == tuple(target)
 
 
 def erf(array):

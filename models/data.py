@@ -521,9 +521,9 @@ def _qa_batch(examples, tokenizer, max_len, add_special_tokens, device):
         kept = context_kept(ids, add_special_tokens)
         # the answer's words that have tokens (a word of only characters the tokenizer drops has none)
         answer = [spans[w] for w in range(example.start, example.end + 1) if spans[w][0] <= spans[w][1]]
-        end = max([last for _, last in answer] + [spans[example.end][0]])  # a word cut out entirely: its first
-        if end >= kept:
-            raise ValueError(f"the answer {example.answer!r} ends at token {end}, past max_len={max_len}; "
+        reach = max([last for _, last in answer] + [spans[example.end][0]])  # a word cut out entirely: its first
+        if reach >= kept:
+            raise ValueError(f"the answer {example.answer!r} ends at token {reach}, past max_len={max_len}; "
                              "raise max_len")
         if not answer:
             raise ValueError(f"the answer {example.answer!r} has no tokens: the tokenizer drops every character of it")

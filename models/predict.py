@@ -141,8 +141,9 @@ def answer(model, tokenizer, questions, contexts, max_len):
             rows = [data.qa_input(tokenizer, question, context, max_len) for question, context in chunk]
             logits = model(*padded([ids for ids, _ in rows], tokenizer, device))  # (B, T, 2)
             starts, ends = logits[..., 0].tolist(), logits[..., 1].tolist()
-            answers += [answer_words(context, spans, *best_span(start_logits, end_logits, spans))
-                        for (_, context), (_, spans), start_logits, end_logits in zip(chunk, rows, starts, ends)]
+            for (_, context), (ids, spans), start_logits, end_logits in zip(chunk, rows, starts, ends):
+                span = best_span(start_logits, end_logits, spans, data.context_kept(ids))
+                answers.append(answer_words(context, spans, *span))
     return answers
 
 

@@ -48,11 +48,12 @@ def fitting(examples, tokenizer, max_len):
     return [e for e in examples if fits(tokenizer, e.question, e.context, max_len)]
 
 
-def best_span(start_logits, end_logits, spans):
+def best_span(start_logits, end_logits, spans, kept):
     """(start, end): the token positions of the likeliest answer, start <= end and both on the context's
-    tokens, by start logit + end logit. (The likeliest start and end taken apart may cross, or fall on
+    tokens the model saw (before position kept: data.context_kept; a word the cut split keeps its first
+    tokens), by start logit + end logit. (The likeliest start and end taken apart may cross, or fall on
     the question.) One pass: for each end, the best start is the best one at or before it."""
-    positions = sorted(p for first, last in spans for p in range(first, last + 1))
+    positions = sorted(p for first, last in spans for p in range(first, min(last + 1, kept)))
     best, pair, top = -math.inf, (0, 0), None  # (0, 0): [BOS], no word, where no context token is left
     for p in positions:
         if top is None or start_logits[p] > start_logits[top]:
@@ -112,9 +113,10 @@ def evaluate(model, examples, tokenizer, num_labels, batch_options, details=Fals
             if "start" in batch:
                 starts, ends = logits[..., 0].tolist(), logits[..., 1].tolist()
                 for e, start_logits, end_logits in zip(ordered[number * EVAL_BATCH:], starts, ends):
-                    _, spans = data.qa_input(tokenizer, e.question, e.context, batch_options.get("max_len"),
-                                             batch_options.get("add_special_tokens", True))
-                    predicted.append(answer_words(e.context, spans, *best_span(start_logits, end_logits, spans)))
+                    special = batch_options.get("add_special_tokens", True)
+                    ids, spans = data.qa_input(tokenizer, e.question, e.context, batch_options.get("max_len"), special)
+                    span = best_span(start_logits, end_logits, spans, data.context_kept(ids, special))
+                    predicted.append(answer_words(e.context, spans, *span))
                     true.append(" ".join(e.context.split()[e.start:e.end + 1]))
             elif batch["labels"].ndim == 2:
                 for row_logits, row_labels in zip(logits.argmax(-1).tolist(), batch["labels"].tolist()):

@@ -79,5 +79,7 @@ def test_best_span_keeps_start_before_end_and_on_the_context():
     spans = [(2, 2), (3, 3), (4, 5)]  # context words' tokens; positions 0-1 are the question
     starts = [9.0, 0.0, 0.1, 0.9, 0.2, 1.0]
     ends = [0.0, 0.0, 1.2, 0.1, 0.8, -5.0]
-    assert best_span(starts, ends, spans) == (3, 4)
-    assert best_span(starts, ends, [(3, 2)]) == (0, 0)  # no context token left: no word
+    assert best_span(starts, ends, spans, kept=6) == (3, 4)
+    assert best_span(starts, ends, [(3, 2)], kept=6) == (0, 0)  # no context token left: no word
+    # a word the cut split: its tokens past kept (here 5 to 7, past the logits too) are no candidates
+    assert best_span(starts, ends, [(2, 2), (3, 3), (4, 7)], kept=5) == (3, 4)

@@ -38,6 +38,13 @@ from minigrad.tensor import Tensor, cuda_device, device_and_dtype
 IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
 
 
+def check_attribute_name(caller, what, name):
+    """A name given at run time becomes an attribute and a part of dotted state_dict names: it must be a
+    non-empty string without '.' (which would read as a submodule's name)."""
+    if not isinstance(name, str) or not name or "." in name:
+        raise KeyError(f"{caller}: {what} name {name!r} must be a non-empty string without '.'")
+
+
 class Module:
     def __init__(self):
         # object.__setattr__: our own __setattr__ needs these registries to exist already
@@ -119,8 +126,7 @@ class Module:
 
     def add_module(self, name, module):
         """self.<name> = module, for a name made at run time (as PyTorch's add_module); None keeps the place."""
-        if not isinstance(name, str) or not name or "." in name:
-            raise KeyError(f"add_module: module name {name!r} must be a non-empty string without '.'")
+        check_attribute_name("add_module", "module", name)
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"add_module: {name!r} must be a Module (or None), got {type(module).__name__}")
         setattr(self, name, module)
@@ -131,8 +137,7 @@ class Module:
         """self.<name> = param, a Parameter (or None: no parameter there, as a Linear without bias)."""
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(f"register_parameter: {name!r} must be a Parameter (or None), got {type(param).__name__}")
-        if not isinstance(name, str) or not name or "." in name:
-            raise KeyError(f"register_parameter: parameter name {name!r} must be a non-empty string without '.'")
+        check_attribute_name("register_parameter", "parameter", name)
         setattr(self, name, param)
 
     def get_submodule(self, target):
@@ -332,8 +337,9 @@ class Module:
                 continue
             value = value.data if isinstance(value, Tensor) else value
             if not backend.is_array(value):
-                kind = type(value)
-                problems.append(f"{name}: expected a tensor, got {kind.__module__}.{kind.__name__}".replace("builtins.", ""))
+                kind = type(value)  # named with its module where it has one: torch.Tensor, not Tensor
+                where = "" if kind.__module__ == "builtins" else f"{kind.__module__}."
+                problems.append(f"{name}: expected a tensor, got {where}{kind.__name__}")
             elif tuple(value.shape) != own[name].shape:
                 problems.append(f"{name}: checkpoint shape {tuple(value.shape)}, model shape {own[name].shape}")
             elif value.dtype != own[name].dtype and not (backend.is_floating(value.dtype)

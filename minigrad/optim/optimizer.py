@@ -39,6 +39,8 @@ class Optimizer:
         params = group["params"]
         params = [params] if isinstance(params, Tensor) else list(params)
         name = type(self).__name__
+        in_other_groups = {id(q) for g in self.param_groups for q in g["params"]}
+        in_this_group = set()  # ids: one pass over the parameters, not one per pair of them
         for i, p in enumerate(params):
             if not isinstance(p, Tensor):
                 raise TypeError(f"{name} optimizes Tensors, got {type(p).__name__}")
@@ -46,10 +48,11 @@ class Optimizer:
                 raise ValueError(f"{name} can't optimize a tensor an op made ({p.grad_fn.name()}): its gradient "
                                  "flows on to its inputs; make it a leaf, e.g. (mg.randn(2, 2) * 0.1).requires_grad_(), "
                                  "or mg.nn.Parameter(...)")
-            if any(p is q for q in params[:i]):  # step() would update it twice
+            if id(p) in in_this_group:  # step() would update it twice
                 raise ValueError(f"{name}: parameter {i} of a group is listed twice in it")
-            if any(p is q for g in self.param_groups for q in g["params"]):
+            if id(p) in in_other_groups:
                 raise ValueError("a parameter appears in more than one parameter group")
+            in_this_group.add(id(p))
         unknown = set(group) - set(self.defaults) - {"params", "initial_lr"}
         if unknown:
             raise ValueError(f"{type(self).__name__}: unknown options {sorted(unknown)} in a parameter group")
