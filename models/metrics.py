@@ -57,8 +57,9 @@ def classification_report(y_true, y_pred, num_classes):
 
 def normalized_answer(text):
     """An answer's words as SQuAD v1.1's evaluation compares them (its normalize_answer): lowercased,
-    punctuation removed, the articles a, an and the dropped. "The battery." and "battery" are one answer."""
-    text = "".join(" " if ch in string.punctuation else ch for ch in text.lower())
+    punctuation deleted (not made a space: "U.S." is "us", "well-known" one word), the articles a, an
+    and the dropped. "The battery." and "battery" are one answer."""
+    text = "".join(ch for ch in text.lower() if ch not in string.punctuation)
     return [word for word in text.split() if word not in ("a", "an", "the")]
 
 
@@ -79,7 +80,9 @@ def answer_scores(predicted, gold):
 
 def perplexity(mean_cross_entropy):
     """exp(mean negative log-likelihood per token): the effective number of equally likely next tokens.
-    A diverging model's loss can pass 709, where exp overflows a float: its perplexity is then inf."""
-    if mean_cross_entropy >= 709:
+    A diverging model's loss can pass ln(1.8e308) = 709.78, where exp overflows a float: its perplexity
+    is then inf."""
+    try:
+        return math.exp(mean_cross_entropy)  # NaN stays NaN
+    except OverflowError:
         return math.inf
-    return math.exp(mean_cross_entropy)  # NaN stays NaN

@@ -52,3 +52,4 @@ def test_bad_labels_and_lengths():
 def test_perplexity_of_a_uniform_guess_is_the_vocabulary_size():
     assert perplexity(math.log(50)) == pytest.approx(50)
     assert perplexity(5500.0) == math.inf and math.isnan(perplexity(math.nan))  # a diverged run: no OverflowError
+    assert perplexity(709.5) == pytest.approx(math.exp(709.5))  # still a float64: inf only past 709.78

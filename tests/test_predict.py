@@ -305,6 +305,8 @@ def test_answer_scores_count_words_as_squad_does():
     normalised = answer_scores(["Great.", "the battery", "very good ,", "an apple a day"], ["great", "battery", "very good",
                                                                                            "apple day"])
     assert normalised == {"exact_match": 1.0, "f1": 1.0}
+    # punctuation is deleted, not made a space: "U.S." is the one word "us", as in SQuAD's script
+    assert answer_scores(["U.S.", "well-known"], ["US", "wellknown"]) == {"exact_match": 1.0, "f1": 1.0}
 
 
 def test_a_run_folder_stands_for_its_delta_and_a_pretrained_model_is_not_one(tiny, tmp_path, capsys):

@@ -579,7 +579,10 @@ class Where(Function):
     """condition ? a : b;  d/da = condition, d/db = not condition.
 
     The gradient is *selected*, never multiplied by a 0/1 mask, so an inf or NaN
-    in the branch not taken cannot leak into the other one.
+    gradient arriving where a branch was not taken is dropped, not made 0 * inf = NaN.
+    That does not guard the branch's own backward: it still runs, with gradient 0,
+    so where(x > 0, x.log(), 0) gives x a NaN gradient at 0 (0 times log's slope
+    1/0 = inf). Guard the input too: where(x > 0, where(x > 0, x, 1).log(), 0).
     """
 
     @staticmethod

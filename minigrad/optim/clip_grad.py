@@ -16,11 +16,12 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0):
     (a 0-d tensor, as PyTorch).
 
         total = (sum over params of sum |g|^p)^(1/p)   (p = inf: the largest |g|),
-        g <- g * max_norm / total  if total > max_norm
+        g <- g * max_norm / (total + 1e-6)  where that factor is < 1
 
-    One shared factor keeps the direction of the step and only shortens it, so
-    one bad batch cannot throw the weights far. Parameters without a gradient
-    are skipped; gradients already within the limit are left untouched. If any
+    (the 1e-6, as PyTorch's, keeps a zero norm from dividing by zero). One shared
+    factor keeps the direction of the step and only shortens it, so one bad batch
+    cannot throw the weights far. Parameters without a gradient are skipped;
+    gradients within the limit (factor >= 1) are left untouched. If any
     gradient holds a NaN, the norm is NaN and every gradient becomes NaN, as in
     PyTorch: a NaN guard after clipping then sees it whichever parameter it checks.
     """

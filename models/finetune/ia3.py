@@ -5,8 +5,9 @@ freeze the model and learn three vectors per block that rescale what it computes
     values   v = l_v * (x W_V^T + b_V)        l_v  (d,)
     MLP      down(l_ff * gelu(up(x)))         l_ff (d_ff,)
 
-Every l starts at 1, so training starts exactly at the pretrained model. The fewest numbers of
-any mode here, (2 d + d_ff) per block (tiny: 1,536 in all; MiniLM: 13,824), yet Liu et al. found
+Every l starts at 1, so training starts exactly at the pretrained model. Very few numbers,
+(2 d + d_ff) per block (tiny: 1,536 in all; MiniLM: 13,824): fewer than LoRA, adapters, a prefix
+or BitFit, more than prompt tuning's n d. Liu et al. found
 it ahead of LoRA and the other methods they compared for few-shot learning with T0, while training
 fewer parameters than any of them. It changes no weight, only
 how strongly each feature speaks: where LoRA adds a low-rank matrix, (IA)^3 multiplies by a
