@@ -18,7 +18,7 @@ from minigrad.creation import (
 )
 from minigrad.functions import (  # the torch.X(t, ...) forms of the tensor methods
     abs, add, all, allclose, any, argmax, argmin, argsort, bernoulli, bmm, broadcast_to, ceil, chunk, clamp, clip, cos,
-    clone, cumprod, cumsum, diag, diagonal, div, dot, equal, erf, exp, flatten, flip, floor, floor_divide, gather,
+    clone, cumprod, cumsum, diag, diagonal, div, dot, equal, erf, exp, expm1, flatten, flip, floor, floor_divide, gather,
     get_default_dtype, index_add, index_select, is_tensor, isclose, isfinite, isinf, isnan, log, log1p, log2, log10, log_softmax,
     logical_and, logical_not, logical_or, logical_xor, logsumexp, masked_fill, masked_select, matmul, max,
     maximum, mean, min, minimum, mm, mul, nonzero, norm, normal, numel, outer, permute, pow, prod, reciprocal,

@@ -64,6 +64,10 @@ def log1p(x):
     return _tensor(x).log1p()
 
 
+def expm1(x):
+    return _tensor(x).expm1()
+
+
 def log2(x):
     return _tensor(x).log2()
 

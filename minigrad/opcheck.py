@@ -60,6 +60,7 @@ UNARY = {
     "exp": (ops.exp, real),
     "log": (ops.log, positive),
     "log1p": (ops.log1p, above_minus_one),
+    "expm1": (ops.expm1, real),
     "sqrt": (ops.sqrt, positive),
     "sin": (ops.sin, real),
     "cos": (ops.cos, real),

@@ -758,6 +758,10 @@ class Tensor:
         """log(1 + x), exact also for tiny x (where 1 + x would round x away)."""
         return ops.log1p(self)
 
+    def expm1(self):
+        """exp(x) - 1, exact also for tiny x (where exp(x) would round to 1)."""
+        return ops.expm1(self)
+
     def square(self):
         return ops.mul(self, self)
 
@@ -857,11 +861,11 @@ class Tensor:
     def amax(self, dim=(), keepdim=False):
         """The largest values over dim (an int or a tuple; all dims by default): values only, and the
         gradient of tied maxima split evenly, as PyTorch's amax does (max(dim) here does so too)."""
-        return ops.max(self, dim if dim != () else None, keepdim)
+        return ops.max(self, dim, keepdim)
 
     @accepts_keepdims
     def amin(self, dim=(), keepdim=False):
-        return ops.min(self, dim if dim != () else None, keepdim)
+        return ops.min(self, dim, keepdim)
 
     @accepts_keepdims
     def prod(self, dim=None, keepdim=False):

@@ -18,7 +18,7 @@ checks = settings(max_examples=40, deadline=None)
 
 # NumPy's answer for each elementwise op: the forward pass must be right too.
 UNARY_REFERENCE = {
-    "neg": np.negative, "exp": np.exp, "log": np.log, "log1p": np.log1p, "sqrt": np.sqrt, "sin": np.sin, "cos": np.cos,
+    "neg": np.negative, "exp": np.exp, "log": np.log, "log1p": np.log1p, "expm1": np.expm1, "sqrt": np.sqrt, "sin": np.sin, "cos": np.cos,
     "tanh": np.tanh, "sigmoid": lambda x: 1 / (1 + np.exp(-x)), "relu": lambda x: np.maximum(x, 0),
     "gelu": lambda x: 0.5 * x * (1 + scipy.special.erf(x / np.sqrt(2))), "erf": scipy.special.erf,
     "gelu_tanh": lambda x: 0.5 * x * (1 + np.tanh(np.sqrt(2 / np.pi) * (x + 0.044715 * x**3))),
@@ -532,7 +532,7 @@ def test_catalogue_case(case, device):
 
 # Every op class, by name: adding an op means adding it here and to minigrad.opcheck.
 OP_CLASSES = {
-    "Add", "Sub", "Neg", "Mul", "Div", "Pow", "Exp", "Log", "Log1p", "Sqrt", "Sin", "Cos", "Tanh", "Sigmoid", "Relu",
+    "Add", "Sub", "Neg", "Mul", "Div", "Pow", "Exp", "Expm1", "Log", "Log1p", "Sqrt", "Sin", "Cos", "Tanh", "Sigmoid", "Relu",
     "Gelu", "GeluTanh", "Erf", "Abs", "Clamp", "Maximum", "Where", "Cast", "ToDevice", "Clone",
     "Remainder",  # elementwise
     "Sum", "Mean", "Max", "Var", "Std", "Cumsum", "Prod",  # reduce (min is -max(-x))
@@ -592,3 +592,29 @@ def test_std_of_a_constant_row_passes_a_zero_gradient_not_nan():
     assert x.t().shape == (3, 2) and mg.tensor([1.0, 2.0]).t().shape == (2,)
     with pytest.raises(ValueError, match="t\\(\\) expects a tensor of at most 2 dims"):
         mg.zeros(2, 2, 2).t()
+
+
+def test_division_gradient_never_squares_the_divisor():
+    # b^2 underflows (|b| < 1e-23) or overflows (|b| > 1.8e19) in float32 long before -a / b^2 does
+    a = mg.tensor([0.0, 1e-25, 3e38], requires_grad=True)
+    b = mg.tensor([1e-25, 1e-25, 1e20], requires_grad=True)
+    (a / b).sum().backward()
+    np.testing.assert_allclose(b.grad.numpy(), [0.0, -1e25, -3e-2], rtol=1e-6)
+    np.testing.assert_allclose(a.grad.numpy(), [1e25, 1e25, 1e-20], rtol=1e-6)
+
+
+def test_a_nan_maximum_takes_the_gradient_and_leaves_other_rows_alone():
+    x = mg.tensor([[1.0, np.nan, 3.0], [1.0, 2.0, 3.0]], requires_grad=True)
+    (x.max(1)[0] * mg.tensor([0.0, 1.0])).sum().backward()  # the NaN row is not used: no NaN gradient
+    np.testing.assert_array_equal(x.grad.numpy(), [[0, 0, 0], [0, 0, 1]])
+    x.grad = None
+    x.max(1)[0].sum().backward()  # used: the NaN, the row's max, gets it (as PyTorch's argmax does)
+    np.testing.assert_array_equal(x.grad.numpy(), [[0, 1, 0], [0, 0, 1]])
+
+
+@pytest.mark.parametrize("reduction", ["sum", "mean", "var", "std", "amax", "amin"])
+def test_an_empty_dim_list_reduces_every_axis_as_in_pytorch(reduction):
+    x = mg.tensor([[1.0, 2.0], [3.0, 4.0]])
+    for empty in ((), []):
+        np.testing.assert_allclose(getattr(x, reduction)(empty).numpy(), getattr(x, reduction)().numpy())
+    assert x.squeeze(()).shape == (2, 2) and x.flip(()).tolist() == x.tolist()  # for these, () is no axis

@@ -100,6 +100,16 @@ def test_adam_first_step_moves_each_weight_by_about_lr():
     np.testing.assert_allclose(P0 - after, 0.01 * np.sign(GRADS[0]), atol=1e-8)
 
 
+@pytest.mark.parametrize("cls", [optim.Adam, optim.AdamW])
+def test_adam_still_steps_by_lr_for_a_huge_float32_gradient(cls):
+    # v / (1 - beta2^t) would overflow float32 here (v ~ 1e37, 1 - beta2 = 1e-3): the step would be m / inf = 0
+    p = nn.Parameter(mg.zeros(2))
+    optimizer = cls([p], lr=0.1, weight_decay=0.0)
+    p.grad = mg.tensor([1e20, -1e20])
+    optimizer.step()
+    np.testing.assert_allclose(p.numpy(), [-0.1, 0.1], rtol=1e-6)
+
+
 def test_the_seed_example_one_step_on_a_parabola():
     # L(w) = (w - 2)^2 from w = 5: dL/dw = 6, so w <- 5 - 0.1 * 6 = 4.4
     w = nn.Parameter(mg.tensor(5.0, dtype=mg.float64))

@@ -430,3 +430,14 @@ def test_a_generator_draws_only_for_its_own_device(fake_cuda):
         mg.randn(2, device="cuda", generator=mg.Generator())
     on_gpu = mg.Generator("cuda").manual_seed(3)
     assert mg.randn(2, device="cuda", generator=on_gpu).device == "cuda"
+
+
+def test_expm1_keeps_tiny_values_and_elu_uses_it():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    (x,) = leaves(rng, (3, 4))
+    mg.gradcheck(mg.expm1, [x])
+    matches_torch(lambda x: x.expm1(), torch.expm1, leaves(rng, (3, 4), low=-3, high=3))
+    tiny = mg.tensor([1e-10, -1e-12, 0.0])  # float32: exp(x) - 1 would give 0 for these
+    np.testing.assert_allclose(tiny.expm1().numpy(), [1e-10, -1e-12, 0.0], rtol=1e-6)
+    np.testing.assert_allclose(mg.nn.functional.elu(-tiny).numpy(), [-1e-10, 1e-12, 0.0], rtol=1e-6)

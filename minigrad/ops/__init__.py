@@ -1,6 +1,6 @@
 """Every differentiable op, one Function class each, with a lowercase wrapper."""
 from minigrad.ops.elementwise import (
-    abs, add, cast, ceil, clamp, clone, cos, div, erf, exp, floor, floor_divide, gelu, log, log1p, maximum,
+    abs, add, cast, ceil, clamp, clone, cos, div, erf, exp, expm1, floor, floor_divide, gelu, log, log1p, maximum,
     minimum, mul, neg, pow, relu, remainder, round, sigmoid, sign, sin, sqrt, sub, tanh, to_device, tril, triu,
     where,
 )

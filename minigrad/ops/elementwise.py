@@ -109,18 +109,23 @@ def mul(a, b):
 
 
 class Div(Function):
-    """a / b;  d/da = 1/b, d/db = -a/b^2"""
+    """a / b;  d/da = 1/b, d/db = -a/b^2 = -(a/b) / b
+
+    d/db is taken as -(g / b) (a / b), never through b^2: b^2 underflows to 0 (|b| < 1e-23 in float32)
+    or overflows to inf (|b| > 1.8e19) long before the gradient itself does."""
 
     @staticmethod
     def forward(ctx, a, b):
-        ctx.save_for_backward(a, b)
-        return a / b
+        out = a / b
+        ctx.save_for_backward(b, out)
+        return out
 
     @staticmethod
     def backward(ctx, grad):
-        a, b = ctx.saved_arrays
+        b, out = ctx.saved_arrays
         need_a, need_b = ctx.needs_input_grad
-        return (grad / b if need_a else None), (-grad * a / (b * b) if need_b else None)
+        grad_a = grad / b  # g / b: d/da, and half of d/db
+        return (grad_a if need_a else None), (-grad_a * out if need_b else None)
 
 
 def div(a, b):
@@ -293,6 +298,26 @@ class Log1p(Function):
 
 def log1p(x):
     return Log1p.apply(floating(x))
+
+
+class Expm1(Function):
+    """e^x - 1;  d/dx = e^x = out + 1. One op, not exp(x) - 1, for the same reason as log1p: for tiny x,
+    e^x rounds to 1 and the difference to 0 (float32 gives 0 for x = -1e-10), expm1 keeps x."""
+
+    @staticmethod
+    def forward(ctx, x):
+        out = backend.xp_of(x).expm1(x)
+        ctx.save_for_backward(out)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (out,) = ctx.saved_arrays
+        return grad * (out + 1)
+
+
+def expm1(x):
+    return Expm1.apply(floating(x))
 
 
 class Erf(Function):

@@ -23,6 +23,12 @@ def normalize_dims(dim, ndim):
     return tuple(dims) if ndim else ()
 
 
+def reduced_dims(dim, ndim):
+    """The axes a reduction runs over: every one for None, and for an empty tuple or list too, as in
+    PyTorch (x.sum(dim=()) is x.sum(); squeeze and flip take () as no axis)."""
+    return normalize_dims(None if isinstance(dim, (tuple, list)) and not dim else dim, ndim)
+
+
 def drop_dims(reduced, dims, keepdim):
     """A reduction computed with its dims kept (size 1), without them unless keepdim."""
     return reduced if keepdim else reduced.reshape([n for i, n in enumerate(reduced.shape) if i not in dims])
@@ -50,7 +56,7 @@ class Sum(Function):
 
 
 def sum(x, dim=None, keepdim=False):
-    return Sum.apply(x, dims=normalize_dims(dim, x.ndim), keepdim=keepdim)
+    return Sum.apply(x, dims=reduced_dims(dim, x.ndim), keepdim=keepdim)
 
 
 class Mean(Function):
@@ -69,12 +75,13 @@ class Mean(Function):
 
 
 def mean(x, dim=None, keepdim=False):
-    return Mean.apply(floating(x), dims=normalize_dims(dim, x.ndim), keepdim=keepdim)
+    return Mean.apply(floating(x), dims=reduced_dims(dim, x.ndim), keepdim=keepdim)
 
 
 class Max(Function):
     """max_i x_i;  d/dx_i = 1/k for each of the k elements equal to the max (ties split evenly, as
-    PyTorch's max() and amax), else 0"""
+    PyTorch's max() and amax), else 0. A NaN is the max of its row, and no element == NaN: the
+    NaNs are the winners there (0/0 would make the whole row's gradient NaN, even where g = 0)."""
 
     @staticmethod
     def forward(ctx, x, dims, keepdim):
@@ -86,13 +93,13 @@ class Max(Function):
     @staticmethod
     def backward(ctx, grad):
         x, out = ctx.saved_arrays
-        winners = x == out
+        winners = (x == out) | (x != x)  # x != x: NaN
         share = winners / winners.sum(axis=ctx.dims, keepdims=True)
         return grad.reshape(out.shape) * share
 
 
 def max(x, dim=None, keepdim=False):
-    return Max.apply(x, dims=normalize_dims(dim, x.ndim), keepdim=keepdim)
+    return Max.apply(x, dims=reduced_dims(dim, x.ndim), keepdim=keepdim)
 
 
 def min(x, dim=None, keepdim=False):
@@ -153,11 +160,11 @@ class Std(Function):
 
 
 def var(x, dim=None, keepdim=False, correction=1):
-    return Var.apply(floating(x), dims=normalize_dims(dim, x.ndim), keepdim=keepdim, correction=correction)
+    return Var.apply(floating(x), dims=reduced_dims(dim, x.ndim), keepdim=keepdim, correction=correction)
 
 
 def std(x, dim=None, keepdim=False, correction=1):
-    return Std.apply(floating(x), dims=normalize_dims(dim, x.ndim), keepdim=keepdim, correction=correction)
+    return Std.apply(floating(x), dims=reduced_dims(dim, x.ndim), keepdim=keepdim, correction=correction)
 
 
 class Prod(Function):

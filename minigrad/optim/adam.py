@@ -1,4 +1,6 @@
 """Adam and AdamW: per-parameter step sizes from running moments of the gradient."""
+import math
+
 from minigrad import backend
 from minigrad.optim.optimizer import Optimizer, running_average_, weight_decayed
 
@@ -34,8 +36,11 @@ class Adam(Optimizer):
             v_max = state.setdefault("max_exp_avg_sq", xp.zeros_like(v))
             xp.maximum(v_max, v, out=v_max)
             v = v_max
-        # lr m_hat / (sqrt(v_hat) + eps), the bias corrections applied as scalars (fewer array passes)
-        denominator = xp.sqrt(v / (1 - beta2**t))
+        # lr m_hat / (sqrt(v_hat) + eps), the bias corrections applied as scalars (fewer array passes);
+        # sqrt(v) / sqrt(1 - beta2^t), in PyTorch's order: v / (1 - beta2^t) first would overflow a float32
+        # (1 - beta2^t ~ 1e-3 on the first steps) for gradients past ~1e19, and the step would be m / inf = 0
+        denominator = xp.sqrt(v)
+        denominator /= math.sqrt(1 - beta2**t)
         denominator += group["eps"]
         p.sub_(group["lr"] / (1 - beta1**t) * m / denominator)
 
