@@ -826,7 +826,7 @@ def build_parser():
     add_device(check)
     check.set_defaults(run=gradcheck_command)
 
-    pre = commands.add_parser("pretrain", help="pretrain a causal language model on a bundled corpus")
+    pre = commands.add_parser("pretrain", help="pretrain a causal language model on the bundled reviews or a fetched corpus (Shakespeare)")
     # Options without a value given stay None (the corpus's preset fills them in), so that --resume can
     # refuse the ones it would ignore, and options that do not apply to the corpus can be named.
     pre.add_argument("--corpus", choices=["reviews", "shakespeare"], default=None,
@@ -939,7 +939,8 @@ def add_task_options(parser):
     parser.add_argument("--batch-size", type=at_least(1), default=None, help="default: the model's, 32 for both")
     parser.add_argument("--eval-every", type=at_least(1), default=None,
                         help="steps between validations (the curves' points; finetune --patience's checks; "
-                             "default: the model's, 20 for tiny, 50 for minilm; language modelling on tiny: 50)")
+                             "default: the model's, 20 for tiny, 50 for minilm; language modelling on tiny: 50; "
+                             "with --steps under two such intervals, steps // 4)")
     parser.add_argument("--max-len", type=at_least(3), default=None,
                         help="tokens per text, longer ones are cut (default: the model's, 48 for tiny, 64 for minilm; "
                              "at most its context, 64 and 512)")

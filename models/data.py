@@ -239,14 +239,14 @@ def unique_reviews(n, seed, domain=None):
     raise ValueError(f"the grammar gave only {len(reviews)} distinct reviews; ask for fewer than {n}")
 
 
-def pretraining_corpus(domain=None, n_sentences=5000, seed=0):
-    """Newline-separated reviews for language-model pretraining (about 65 bytes each).
+def pretraining_corpus(domain=None, n_sentences=5000, seed=0, held_out_seeds=None):
+    """Newline-separated reviews for language-model pretraining (about 77 bytes each).
 
     Drawn from their own random stream, and never a valid or test review of
-    load_task(..., seed=seed) with its default sizes and domain, so a model pretrained
-    here has not read the texts it is evaluated on.
+    load_task(..., seed=s) with its default sizes and domain, for s in held_out_seeds (default:
+    seed alone), so a model pretrained here has not read the texts it is evaluated on.
     """
-    held_out = {review.text for review in unique_reviews(N_VALID + N_TEST, seed)}
+    held_out = {review.text for s in (held_out_seeds or (seed,)) for review in unique_reviews(N_VALID + N_TEST, s)}
     rng, lines = random.Random(f"corpus/{seed}"), []
     while len(lines) < n_sentences:
         review = random_review(rng, domain or rng.choice(DOMAINS))

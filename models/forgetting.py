@@ -1,7 +1,8 @@
 """How much of its pretraining a fine-tuned body forgot, measured on text apart from the fine-tuning's.
 
 The probe text is 200 reviews from the bundled grammar, drawn from a random stream of their
-own (pretraining_corpus with seed + 1). None is a validation or test review of the task; the
+own (pretraining_corpus with seed + 1, which also keeps out the validation and test reviews of
+the task with seed + 1). None is a validation or test review of the task; the
 grammar is small, so one may repeat a training review's sentence, which before-minus-after
 hardly notices. For the shipped model that is its pretraining domain;
 for MiniLM it is simply plain English that is not the task's own data, so what changes
@@ -30,7 +31,7 @@ N_PROBE = 200  # sentences: enough for a stable mean, a few seconds for MiniLM o
 
 def probe_texts(seed):
     """The reviews every measure uses (see the top: apart from the task's validation and test sets)."""
-    return data.pretraining_corpus(n_sentences=N_PROBE, seed=seed + 1).splitlines()
+    return data.pretraining_corpus(n_sentences=N_PROBE, seed=seed + 1, held_out_seeds=(seed, seed + 1)).splitlines()
 
 
 def forgetting_probe(base, seed=0, device="cpu"):

@@ -165,7 +165,7 @@ def refuse_another_run(out_dir, resume):
 
 def interruption_note(out_dir, config, result, resume=None):
     """After Ctrl-C: the checkpoint --resume can continue from, or that none was written yet (one is
-    written at each evaluation that improves the validation loss, so a run stopped before its first has none)."""
+    written at every evaluation, so a run stopped before its first has none)."""
     checkpoint = Path(out_dir) / "checkpoint.safetensors"
     if checkpoint.is_file():
         return (f"the last good checkpoint is {checkpoint} (step {load_metadata(checkpoint)['step']}); "

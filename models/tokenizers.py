@@ -53,7 +53,7 @@ class Tokenizer:
     """The shared interface. A subclass supplies the base vocabulary through the hooks
     `_encode_plain`, `_decode_plain`, `_base_size`, `_base_id`, `_base_token`, `_state`."""
 
-    type = None  # "char" or "bpe": the "type" field of the saved JSON file
+    type = None  # "char", "bpe" or "wordpiece": the "type" field of the saved JSON file
 
     def __init__(self, specials=SPECIAL_TOKENS, added_tokens=()):
         self.specials = list(specials)

@@ -143,3 +143,13 @@ def test_the_probe_texts_are_not_the_text_the_shipped_model_was_pretrained_on():
 
     pretraining = set(data.pretraining_corpus(n_sentences=2000, seed=0).splitlines())  # the start of its corpus
     assert not set(probe_texts(0)) & pretraining
+
+
+@pytest.mark.parametrize("seed", [0, 11, 22, 26, 28])  # 11 to 28: seeds whose probe once held a held-out review
+def test_the_probe_texts_are_never_the_tasks_validation_or_test_reviews(seed):
+    from models import data
+
+    task = data.load_task("sentiment", seed=seed)
+    held_out = {example.text for example in task.valid + task.test}
+    # a probe line is a review, sometimes with a verdict after it
+    assert not [line for line in probe_texts(seed) for text in held_out if line == text or line.startswith(text + " ")]
