@@ -205,6 +205,8 @@ class Tensor:
         """As PyTorch prints a tensor: its values, its dtype where it is not the default one (float32,
         int64, bool), its device where it is the GPU, and grad_fn (an op's result) or requires_grad (a leaf)."""
         parts = [backend.array_text(self.data, prefix="tensor(")]
+        if self.data.size == 0 and self.ndim != 1:  # "[]" alone would not say (2, 0) from (0, 3)
+            parts.append(f"size={tuple(self.shape)}")
         if self.dtype not in (backend.DEFAULT_DTYPE, backend.int64, backend.bool_):
             parts.append(f"dtype={self.dtype.name}")
         if self.device == "cuda":

@@ -65,6 +65,9 @@ def test_numpy_item_and_repr():
     assert isinstance(t.numpy(), np.ndarray) and t.numpy().shape == (1, 2)
     assert mg.tensor(3.5).item() == 3.5
     assert "requires_grad=True" in repr(mg.tensor([1.0], requires_grad=True))
+    # an empty tensor's values are "[]" whatever its shape: PyTorch adds the size where it is not (0,)
+    assert (repr(mg.zeros(2, 0)), repr(mg.zeros(0)), repr(mg.zeros(0, 3))) == (
+        "tensor([], size=(2, 0))", "tensor([])", "tensor([], size=(0, 3))")
     with pytest.raises(ValueError, match=r"one element, got shape \(1, 2\)"):
         t.item()
     assert float(mg.tensor([2.5])) == 2.5 and int(mg.tensor(7.0)) == 7  # as PyTorch: the one element

@@ -618,3 +618,12 @@ def test_an_empty_dim_list_reduces_every_axis_as_in_pytorch(reduction):
     for empty in ((), []):
         np.testing.assert_allclose(getattr(x, reduction)(empty).numpy(), getattr(x, reduction)().numpy())
     assert x.squeeze(()).shape == (2, 2) and x.flip(()).tolist() == x.tolist()  # for these, () is no axis
+
+
+def test_softmax_and_logsumexp_over_an_empty_dim_as_pytorch_and_max_names_it():
+    x = mg.zeros(2, 0, requires_grad=True)
+    assert mg.softmax(x, -1).shape == (2, 0)
+    np.testing.assert_array_equal(x.logsumexp(-1).numpy(), [-np.inf, -np.inf])  # the log of an empty sum
+    with pytest.raises(ValueError, match=r"max: dim 1 of the input's shape \(2, 0\) has size 0"):
+        x.amax(-1)
+    assert mg.zeros(0, 3).max(-1)[0].shape == (0,)  # an empty batch is fine: the reduced dim is not empty

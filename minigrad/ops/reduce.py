@@ -85,6 +85,9 @@ class Max(Function):
 
     @staticmethod
     def forward(ctx, x, dims, keepdim):
+        empty = [d for d in dims if x.shape[d] == 0]
+        if empty:  # as PyTorch: max_dims would give -inf, which is no element's value
+            raise ValueError(f"max: dim {empty[0]} of the input's shape {x.shape} has size 0: no elements to take the max of")
         out = backend.max_dims(x, dims)
         ctx.save_for_backward(x, out)
         ctx.dims = dims
@@ -248,7 +251,7 @@ def logsumexp(x, dim, keepdim=False):
     gives -inf, a +inf gives +inf: m is taken as 0 there). Composed, with m detached: its
     gradient would cancel anyway, so the gradient is e^(x - logsumexp) = softmax(x) along dim."""
     x = floating(x)
-    m = max(x.detach(), dim, keepdim=True)
+    m = Tensor._from_array(backend.max_dims(x.data, reduced_dims(dim, x.ndim)))  # no gradient; -inf over no elements
     m = where(m.isfinite(), m, 0.0)
     with backend.silent_float_errors():  # log 0 = -inf for a row of -inf, as in PyTorch (no warning)
         total = sum((x - m).exp(), dim, keepdim).log()
