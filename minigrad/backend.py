@@ -370,8 +370,8 @@ def max_dims(x, dims):
     """x.max(axis=dims, keepdims=True); over one short axis on the CPU, by folding it in halves.
     Over no elements (a dim of size 0) it is -inf, max's identity, for a float x: softmax's and
     logsumexp's shift of an empty row (NumPy would raise)."""
-    if x.size == 0 and x.dtype.kind == "f":
-        return x.max(axis=dims, keepdims=True, initial=-np.inf)
+    if x.size == 0 and x.dtype.kind == "f":  # (CuPy's max has no initial=)
+        return xp_of(x).full(keep_dims_shape(x.shape, dims), -np.inf, dtype=x.dtype)
     if not (_fast_cpu_reduce(x, dims) and len(dims) == 1 and 1 < x.shape[dims[0]] < FOLD_MAX_BELOW_LENGTH):
         return x.max(axis=dims, keepdims=True)
     kept = keep_dims_shape(x.shape, dims)

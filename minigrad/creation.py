@@ -29,6 +29,8 @@ def full(shape, value, dtype=None, device="cpu", requires_grad=False):
     """A tensor filled with value; its dtype, unless given, is value's, as in torch.full: float32 for a
     float, int64 for an int (labels, ignore_index), bool for a bool (masks)."""
     xp = backend.xp_for(device)
+    if isinstance(value, Tensor):  # a 0-d tensor, as torch.full takes: its number
+        value = value.item()
     dtype = backend.dtype_of(dtype) if dtype is not None else backend.as_array(value).dtype
     return Tensor(xp.full(sizes_given((shape,)), value, dtype=dtype), requires_grad=requires_grad)
 

@@ -420,7 +420,11 @@ class Tensor:
     def _add_scaled_(self, name, other, alpha):
         """self += alpha * other in place, for add_ and sub_ (each named in its errors)."""
         self._check_inplace(name, other)
-        self.data += alpha * self._raw(other) if alpha != 1.0 else self._raw(other)
+        other = self._raw(other)
+        if alpha == -1.0:  # sub_ as the optimizers call it: one pass, no temporary -other
+            self.data -= other
+        else:
+            self.data += other if alpha == 1.0 else alpha * other
         return self
 
     def mul_(self, other):
@@ -499,7 +503,11 @@ class Tensor:
         return self
 
     def fill_(self, value, name="fill_"):
+        """Every element set to value: a number, or a 0-d tensor (its array: no trip to the host)."""
         self._check_inplace(name, value)
+        value = self._raw(value)
+        if backend.is_array(value) and value.ndim:
+            raise RuntimeError(f"{name}: the value must be a number or a 0-d tensor, got shape {tuple(value.shape)}")
         self.data.fill(value)
         return self
 

@@ -32,6 +32,8 @@ What it simulates, as CuPy does it (checked against CuPy's source and docs):
 - `cupy.random.default_rng(seed)` is a generator of device arrays with its own stream (not
   NumPy's PCG64 draws for the same seed), without NumPy's `bit_generator.state`.
 
+Keywords NumPy's reductions have and CuPy's lack (initial=, where=) are refused, as CuPy does.
+
 What it cannot catch: kernel speed and synchronisation costs, the float32 rounding of real GPU
 kernels (different summation orders, TF32, fused multiply-adds), out-of-memory and memory-pool
 behaviour (the pool reports 0 bytes), and NumPy's keyword arguments that CuPy's functions lack
@@ -181,7 +183,12 @@ class ndarray(np.lib.mixins.NDArrayOperatorsMixin):
         method = getattr(self._host, name)
         if not callable(method):
             return to_device(method)
-        return lambda *args, **kwargs: to_device(method(*to_host(args), **to_host(kwargs)))
+
+        def device_method(*args, **kwargs):
+            refuse_numpy_only_keywords(name, kwargs)
+            return to_device(method(*to_host(args), **to_host(kwargs)))
+
+        return device_method
 
     # ---- leaving the device: explicit, or by the conversions that synchronise (counted in host_reads)
     def get(self):
@@ -296,7 +303,17 @@ class Ufunc:
         return (lambda *args, **kwargs: device_call(method, args, kwargs)) if callable(method) else method
 
 
+NUMPY_ONLY_KEYWORDS = ("initial", "where")  # of the reductions: CuPy's max, sum, ... have neither
+
+
+def refuse_numpy_only_keywords(name, kwargs):
+    for keyword in NUMPY_ONLY_KEYWORDS:
+        if keyword in kwargs:
+            raise TypeError(f"{name}() got an unexpected keyword argument '{keyword}'")
+
+
 def device_call(function, args, kwargs):
+    refuse_numpy_only_keywords(getattr(function, "__name__", "function"), kwargs)
     out = kwargs.get("out")
     result = function(*to_host(args), **to_host(kwargs))
     if out is not None:

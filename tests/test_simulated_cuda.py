@@ -226,3 +226,14 @@ def test_a_training_step_on_cuda_waits_for_the_device_only_a_few_times(fake_cuda
 def test_the_shipped_model_loads_onto_the_device_asked_for(fake_cuda):
     model = pretrained.load("tiny", device="cuda")
     assert {p.device for p in model.parameters()} == {"cuda"}
+
+
+def test_fills_from_0d_tensors_and_empty_softmax_work_on_cuda(fake_cuda):
+    x = mg.zeros(3, device="cuda")
+    assert x.fill_(mg.tensor(2.0, device="cuda")).tolist() == [2.0] * 3 and x.fill_(mg.tensor(1.0)).tolist() == [1.0] * 3
+    assert mg.full_like(x, mg.tensor(3.0, device="cuda")).tolist() == [3.0] * 3
+    with pytest.raises(RuntimeError, match=r"fill_: the value must be a number or a 0-d tensor, got shape \(3,\)"):
+        x.fill_(mg.ones(3, device="cuda"))
+    # the max of no elements (-inf) without NumPy's initial=, which CuPy's max lacks
+    assert mg.softmax(mg.zeros(2, 0, device="cuda"), -1).shape == (2, 0)
+    assert mg.zeros(2, 0, device="cuda").logsumexp(-1).tolist() == [-np.inf, -np.inf]
