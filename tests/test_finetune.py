@@ -313,6 +313,23 @@ def test_merged_ia3_gives_the_same_outputs_and_unmerge_restores_the_base(base, t
     assert not any(m.merged for m in both.modules() if isinstance(m, Rescaled))  # not the keys' either
 
 
+def test_a_merged_output_scale_scales_the_bias_too():
+    from models.finetune.ia3 import Rescaled
+
+    linear = nn.Linear(5, 4)  # a bias far from 0 (the transformer's start at 0, where a missed bias hides)
+    with mg.no_grad():
+        linear.bias.copy_(mg.randn(4))
+    bias = linear.bias.numpy().copy()
+    scaled = Rescaled(linear, 4, where="output")
+    with mg.no_grad():
+        scaled.ia3_scale.copy_(mg.tensor([0.5, 2.0, -1.0, 3.0]))
+    x = mg.randn(3, 5)
+    before = scaled(x).numpy()
+    scaled.merge()
+    np.testing.assert_allclose(scaled(x).numpy(), before, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(linear.bias.numpy(), bias * [0.5, 2.0, -1.0, 3.0], rtol=1e-6)
+
+
 def test_adapters_sit_after_attention_and_feed_forward(base):
     tuned = prepare(base, "adapter", num_labels=C)
     for block in tuned.transformer.blocks:
@@ -553,6 +570,11 @@ def test_lora_dropout_drops_the_input_of_the_update_in_training_only():
     np.testing.assert_allclose(lora(x).numpy(), expected, atol=1e-5)
     lora.train()
     assert not np.allclose(lora(x).numpy(), expected, atol=1e-3)
+    # the mask falls on x (3, 5), as in PEFT, not on x A^T (3, 2): the same seed draws the same mask
+    mg.manual_seed(7)
+    kept = F.dropout(mg.ones(3, 5), 0.5).numpy()
+    mg.manual_seed(7)
+    np.testing.assert_allclose(lora(x).numpy(), linear(x).numpy() + 2 * ((x.numpy() * kept) @ A.T) @ B.T, atol=1e-5)
 
 
 def test_a_tied_lm_head_uses_the_prepared_copys_embedding(base):

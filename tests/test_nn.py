@@ -351,6 +351,9 @@ def test_layer_norm():
     plain = nn.LayerNorm((3, 4), elementwise_affine=False)
     assert list(plain.parameters()) == []
     np.testing.assert_allclose(plain(x).numpy().reshape(2, -1).std(-1), 1, rtol=1e-4)
+    wide = nn.LayerNorm(4, eps=1.0, elementwise_affine=False).to(mg.float64)  # its own eps, not the default
+    np.testing.assert_allclose(wide(x).numpy(), (a - a.mean(-1, keepdims=True)) / np.sqrt(a.var(-1, keepdims=True) + 1.0),
+                               rtol=1e-10)
 
 
 def test_layer_norm_repr_shows_flags_that_are_not_the_default():
