@@ -547,6 +547,17 @@ def test_the_best_sweep_point_is_the_most_accurate_then_the_lowest_loss_and_neve
     assert better(row(0.5, 0.9), row(0.9, 0.1, stopped="interrupted"))
 
 
+def test_between_sweep_points_that_score_the_same_the_first_found_stays_the_best():
+    """A tie is no improvement: the earlier point keeps its place (and the delta saved for it) instead of
+    a later one, no better, replacing it. NaN losses tie with each other too."""
+    from models.sweep import better
+
+    for row in ({"val_accuracy": 0.8, "val_loss": 0.5, "stopped": "finished"},
+                {"val_accuracy": 0.6, "val_loss": float("nan"), "stopped": "interrupted"},
+                {"val_loss": 2.5, "stopped": "finished"}):  # lm: the loss alone
+        assert not better(row, dict(row)) and not better(dict(row), row)
+
+
 def test_ctrl_c_stops_the_sweep_and_keeps_the_best_so_far(tmp_path, capsys, monkeypatch):
     press_ctrl_c_at_step(3, monkeypatch)  # during the second point's training
     out = tmp_path / "ft"

@@ -126,6 +126,25 @@ def test_the_majority_baseline_predicts_the_most_frequent_training_class():
     assert row["val_macro_f1"] == pytest.approx((2 / 3 + 0) / 2)  # pos: precision 1/2, recall 1; neg: 0
 
 
+def test_the_scratch_baseline_starts_from_random_weights_not_the_pretrained_ones():
+    """scratch measures what pretraining is worth: the same network from random weights. One training
+    step moves a weight by about lr, so a body still within a few lr of the pretrained one began there."""
+    from dataclasses import replace
+
+    from models import data
+    from models.compare import run_mode
+
+    tiny, task = pretrained.load("tiny"), data.load_task("sentiment")
+    task = replace(task, train=task.train[:8], valid=task.valid[:4], test=[])
+    config = with_defaults(CompareConfig(steps=1, batch_size=4, eval_every=1), task.kind, tiny.config.max_len)
+    row, scratch = run_mode("scratch", tiny, task, config, forgetting=None)  # scratch has nothing to forget
+    assert row["forgetting"] is None and row["steps_done"] == 1
+    trained, pretrained_weights = dict(scratch.transformer.named_parameters()), dict(tiny.body.named_parameters())
+    for name in ("token_embedding.weight", "blocks.0.attn.query.weight"):
+        moved = np.abs(trained[name].numpy() - pretrained_weights[name].numpy())
+        assert moved.max() > 10 * row["lr"], name
+
+
 def test_the_table_shows_forgetting_with_its_sign_and_a_dash_where_a_row_has_no_value():
     from models.report import table
 

@@ -227,6 +227,7 @@ def test_texts_from_jsonl_and_json_files_are_not_read_as_csv(tmp_path):
         path = write(tmp_path, name, '{"text": "hi, there"}\n{"text": "bye"}\n')
         assert [t.text for t in user_files.load_texts(path)] == ["hi, there", "bye"]
 
+
 def test_loader_errors(tmp_path):
     with pytest.raises(FileNotFoundError, match="nope.csv"):
         user_files.load_csv(tmp_path / "nope.csv")
@@ -477,6 +478,17 @@ def test_qa_batches_point_at_the_answer(kind):
         assert tok.sep_id in row[:start]
     with pytest.raises(ValueError, match="raise max_len"):
         next(data.batches(examples, tok, batch_size=8, max_len=12))
+
+
+def test_a_qa_answer_whose_last_token_the_cut_removes_is_an_error_not_a_span_ending_on_eos():
+    """[BOS] q ? [SEP] aa bb cc [EOS]: 14 tokens, "cc" at 11-12. At max_len 13 its second "c" is cut,
+    and position 12 holds [EOS]: training the end on [EOS] would teach the model nothing true."""
+    tok = CharTokenizer.train(["q ? aa bb cc"])
+    example = data.QAExample("q ?", "aa bb cc", 2, 2, "cc")
+    batch = next(data.batches([example], tok, 1, max_len=14))  # the answer just fits
+    assert (batch["start"].item(), batch["end"].item()) == (11, 12) and batch["input_ids"][0, 13].item() == tok.eos_id
+    with pytest.raises(ValueError, match=r"the answer 'cc' ends at token 12, past max_len=13"):
+        next(data.batches([example], tok, 1, max_len=13))
 
 
 def test_encode_words_agrees_with_encoding_the_whole_text():

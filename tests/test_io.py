@@ -82,6 +82,18 @@ def test_a_nested_checkpoint_as_pytorch_code_saves_it_round_trips(tmp_path):
     assert "optimizer.state.4.exp_avg_sq" in safetensors.numpy.load_file(path) and "model.2.weight" in mg.io.load_metadata(path)["minigrad.tree"]
 
 
+def test_a_tuple_of_tensors_round_trips_as_a_list_of_those_tensors(tmp_path):
+    """A tuple nests like a list (each tensor stored under its path), and comes back as a list, as the
+    module's docstring says: its tensors can't be a plain JSON value."""
+    path = tmp_path / "pair.safetensors"
+    mg.save({"pair": (mg.ones(2), mg.tensor([[1.5, -2.0, 0.25]]))}, path)
+    loaded = mg.load(path)["pair"]
+    assert isinstance(loaded, list) and len(loaded) == 2
+    np.testing.assert_array_equal(loaded[0].numpy(), np.ones(2, dtype=np.float32))
+    np.testing.assert_array_equal(loaded[1].numpy(), np.array([[1.5, -2.0, 0.25]], dtype=np.float32))
+    assert set(safetensors.numpy.load_file(path)) == {"pair.0", "pair.1"}
+
+
 # ---- bad input ---------------------------------------------------------------------------------
 def test_save_rejects_what_it_cannot_write(tmp_path):
     path = tmp_path / "bad.safetensors"

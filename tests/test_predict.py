@@ -413,6 +413,22 @@ def test_labels_the_model_has_no_class_for_are_predicted_not_scored(tiny, tmp_pa
     assert [row[-1] for row in written[1:]] == true
 
 
+def test_the_confusion_matrix_has_a_row_per_true_class_and_a_column_per_predicted_one(tiny, tmp_path):
+    """One text's truth is the class the model did not predict, the rest agree: the one mistake sits at
+    [true][predicted], not at its mirror image, and each class's support counts its true labels."""
+    loaded, tokenizer, fed = load_tuned(saved(tiny, tmp_path, "sentiment")[0])
+    texts = ["good .", "awful .", "it is a film .", "the battery is not bad ."]
+    predicted = [row["label"] for row in predict(loaded, tokenizer, fed, texts)["rows"]]
+    names = loaded.labels
+    true = [names[1 - names.index(predicted[0])]] + predicted[1:]
+    scores = predict(loaded, tokenizer, fed, texts, true=true)["scores"]
+    matrix = [[0, 0], [0, 0]]
+    for t, p in zip(true, predicted):
+        matrix[names.index(t)][names.index(p)] += 1
+    assert scores["confusion_matrix"] == matrix and matrix != [list(column) for column in zip(*matrix)]
+    assert [c["support"] for c in scores["per_class"]] == [true.count(name) for name in names]
+
+
 def test_unknown_labels_are_noted_most_frequent_first_then_in_the_files_order():
     from models.predict import unknown_labels
 
@@ -578,3 +594,14 @@ def test_a_qa_answer_is_never_a_word_the_cut_left_out(tiny):
     eos = len(ids) - 1
     assert answer_words(context, spans, eos, eos) == ""
     assert answer_words(context, spans, spans[0][0], eos) == "the screen is great , the"  # the words it saw
+
+
+def test_a_qa_model_that_points_at_eos_gets_no_word_the_cut_split_from_it(tiny):
+    """At max_len 18 the cut splits "screen" (its tokens 16 to 18): [EOS] sits at 17, inside that word's
+    span. [EOS] is no token of the context, so the model's peak there is no candidate: the span comes
+    from the tokens it saw (all scored 0, so the first word), never "screen" through [EOS]."""
+    question, context = "what about the screen ?", "the screen is great , the battery is poor ."
+    ids, spans = data.qa_input(tiny.tokenizer, question, context, 18)
+    eos = len(ids) - 1
+    assert ids[eos] == tiny.tokenizer.eos_id and spans[1][0] < eos < spans[1][1]  # the cut split "screen"
+    assert answer(Pointing(eos, eos), tiny.tokenizer, [question], [context], 18) == ["the"]

@@ -1,11 +1,14 @@
 """Fine-tuning beyond sentence classification: tagging and extractive QA, end to end."""
 import json
 
+import numpy as np
 import pytest
 
+import minigrad as mg
+from minigrad.nn import functional as F
 from models import pretrained
 from models.cli import main
-from models.tasks import answer_words
+from models.tasks import answer_words, loss_of
 
 
 def test_an_answer_is_the_context_words_the_predicted_tokens_fall_in():
@@ -83,3 +86,14 @@ def test_best_span_keeps_start_before_end_and_on_the_context():
     assert best_span(starts, ends, [(3, 2)], kept=6) == (0, 0)  # no context token left: no word
     # a word the cut split: its tokens past kept (here 5 to 7, past the logits too) are no candidates
     assert best_span(starts, ends, [(2, 2), (3, 3), (4, 7)], kept=5) == (3, 4)
+
+
+def test_the_qa_loss_is_the_mean_of_the_start_and_the_end_cross_entropy():
+    """Start logits are scored against the start, end logits against the end: start != end here, so
+    scoring both against one position (or mixing the channels up) gives another number."""
+    logits = mg.tensor(np.random.default_rng(0).normal(size=(2, 5, 2)).astype(np.float32))  # (B, T, 2)
+    start, end = mg.tensor([1, 0], dtype=mg.int64), mg.tensor([3, 4], dtype=mg.int64)
+    expected = (F.cross_entropy(logits[..., 0], start).item() + F.cross_entropy(logits[..., 1], end).item()) / 2
+    assert loss_of(logits, {"start": start, "end": end}).item() == pytest.approx(expected, rel=1e-6)
+    # so the check above tells the end term from one scored against the start
+    assert F.cross_entropy(logits[..., 1], start).item() != pytest.approx(F.cross_entropy(logits[..., 1], end).item())

@@ -133,6 +133,20 @@ def test_classification_head_pools_real_tokens_only(pooling):
     np.testing.assert_allclose(a[0], alone[0], atol=1e-6)
 
 
+def test_pooled_pooling_reads_the_first_token_through_the_tanh_pooler_then_the_classifier():
+    """BERT's pooler: only h_first matters (the other tokens reach it through attention, not the head),
+    and it passes tanh(W h + b) before the classifier."""
+    head = SequenceClassificationHead(4, 3, pooling="pooled", dropout=0.0)
+    hidden = mg.tensor(np.random.default_rng(0).normal(size=(2, 5, 4)).astype(np.float32))
+    mask = ids([1, 1, 1, 1, 1], [1, 1, 1, 0, 0])
+    other = hidden.numpy().copy()
+    other[:, 1:] += 3.0  # every token but the first changed
+    logits = head(hidden, mask).numpy()
+    np.testing.assert_allclose(head(mg.tensor(other), mask).numpy(), logits, atol=1e-6)
+    expected = head.classifier(head.pooler(hidden[:, 0]).tanh()).numpy()
+    np.testing.assert_allclose(logits, expected, atol=1e-6)
+
+
 def test_last_pooling_finds_the_last_real_token_however_the_batch_is_padded():
     from models.heads import pool
     hidden = mg.tensor(np.arange(2 * 4 * 1, dtype=np.float32).reshape(2, 4, 1))
