@@ -826,7 +826,8 @@ def build_parser():
     add_device(check)
     check.set_defaults(run=gradcheck_command)
 
-    pre = commands.add_parser("pretrain", help="pretrain a causal language model on the bundled reviews or a fetched corpus (Shakespeare)")
+    pre = commands.add_parser("pretrain", help="pretrain a causal language model on the bundled reviews or a "
+                                               "fetched corpus (Shakespeare)")
     # Options without a value given stay None (the corpus's preset fills them in), so that --resume can
     # refuse the ones it would ignore, and options that do not apply to the corpus can be named.
     pre.add_argument("--corpus", choices=["reviews", "shakespeare"], default=None,

@@ -3,8 +3,9 @@
     result = train(model, loss_fn, batches, TrainConfig(steps=200), evaluate=evaluate)
 
 `loss_fn(model, batch) -> scalar loss`; `batches` yields a batch for every step (an
-endless generator, such as models.compare.endless_batches: models.data.batches is one epoch); `evaluate(model) -> {"loss": ..., other metrics}` runs every
-`eval_every` steps on validation data. The loop owns what every run needs:
+endless generator, such as models.compare.endless_batches: models.data.batches is one
+epoch); `evaluate(model) -> {"loss": ..., other metrics}` runs every `eval_every` steps
+on validation data. The loop owns what every run needs:
 optimizer and schedule, gradient clipping, early stopping that restores the
 best weights, a NaN/inf guard, a progress bar, a JSONL log and atomic
 checkpoints; Ctrl-C stops cleanly after the current step.
@@ -289,8 +290,8 @@ def train(model, loss_fn, batches, config, evaluate=None, param_groups=None, log
             batch = next(batch_iter, RAN_OUT)
             if batch is RAN_OUT:
                 raise ValueError(f"train: the batches ran out after {step - 1} steps, and {config.steps} were asked "
-                                 "for; expected a batch for every step (an endless generator, such as compare.endless_batches: "
-                                 "data.batches gives one epoch)")
+                                 "for; expected a batch for every step (an endless generator, such as "
+                                 "compare.endless_batches: data.batches gives one epoch)")
             with backend.silent_float_errors():  # a diverging run is stopped, and said so, by the NaN guard
                 value = training_step(model, loss_fn, batch, optimizer, trainable, config.clip_grad_norm, step)
             schedule.step()

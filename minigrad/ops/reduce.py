@@ -87,7 +87,8 @@ class Max(Function):
     def forward(ctx, x, dims, keepdim):
         empty = [d for d in dims if x.shape[d] == 0]
         if empty:  # as PyTorch: max_dims would give -inf, which is no element's value
-            raise ValueError(f"max: dim {empty[0]} of the input's shape {x.shape} has size 0: no elements to take the max of")
+            raise ValueError(f"max: dim {empty[0]} of the input's shape {x.shape} has size 0: "
+                             "no elements to take the max of")
         out = backend.max_dims(x, dims)
         ctx.save_for_backward(x, out)
         ctx.dims = dims
