@@ -12,7 +12,7 @@ and changes how the step is taken:
     of its squares, so steep and flat directions move at similar speeds;
   - Adam does both: a running mean of g over a running root-mean-square of g
     (with a correction for their start at zero). Its first step moves every
-    coordinate by exactly lr, whatever the gradient's size.
+    coordinate by lr (up to eps), whatever the gradient's size, unless it is ~0.
 
 The surface is a long, narrow valley, L(x, y) = x^2 / 20 + y^2, minimum at
 (0, 0): steep across (y), shallow along (x), the shape that makes plain SGD

@@ -204,7 +204,8 @@ def main(quick):
           f'{config.d_model // config.n_heads}) on "{text}"')
     print(f"{len(tokens)} tokens: {tokens}")
     top = config.n_layers - 1
-    print(f"layer {top}, the last token {tokens[-1]!r} (the one a 'last'-pooling classifier reads) looks most at:")
+    print(f"layer {top}, the last token {tokens[-1]!r} (a 'last'-pooling classifier reads the [EOS] after it, "
+          "which fine-tuning adds) looks most at:")
     for head in range(config.n_heads):
         row = result[top][0][head, -1]
         best = np.argsort(row)[::-1][:3]

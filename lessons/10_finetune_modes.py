@@ -6,8 +6,8 @@ puts a new classification head (a Linear layer on the last token's hidden
 state) on the pretrained body; they differ in *what else* trains:
 
   full          every parameter. Global fine-tuning, as ULMFiT (Howard & Ruder
-                2018) and BERT (Devlin et al. 2019) do it: the best results, but
-                a full copy of the model per task.
+                2018) and BERT (Devlin et al. 2019) do it: the strongest baseline in
+                the literature (not always here), but a full copy of the model per task.
   head          only the new head; the body is frozen ("replace the last layer",
                 feature extraction / linear probing).
   layers        the top k blocks + head (default k = 2). Layer fine-tuning: lower
@@ -16,8 +16,8 @@ state) on the pretrained body; they differ in *what else* trains:
   params        parameters chosen by name; "*bias" is BitFit (Ben Zaken et al.
                 2021): only the biases, ~1 % of the model.
   layerwise-lr  everything, but the learning rate shrinks by a factor per layer
-                going down: ULMFiT's discriminative learning rates (BERT's
-                "layer-wise lr decay"). Its option unfreeze_every=N adds ULMFiT's
+                going down: ULMFiT's discriminative learning rates ("layer-wise
+                lr decay" when fine-tuning BERT-style models). Its option unfreeze_every=N adds ULMFiT's
                 gradual unfreezing: the head alone first, one layer more every N
                 steps (the README shows it forgetting 50x less).
   prompt        n learnable vectors put in front of the input; the model is

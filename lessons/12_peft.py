@@ -190,16 +190,16 @@ def lora_merge(base, task, steps):
 def rank_and_scale(base, task, steps):
     """LoRA's rank: more columns in B and rows in A, but the update is scaled by alpha / r. With Adam every
     entry of B moves about lr per step whatever r is, and B A sums r such rank-one terms with little in
-    common, so |B A| grows like sqrt(r): (alpha / r) B A then shrinks like 1 / sqrt(r). A larger rank
-    takes smaller steps. Rank-stabilised LoRA (Kalajdzievski 2023) scales by alpha / sqrt(r) instead,
+    common, so |B A| grows with r (ideally like sqrt(r)): (alpha / r) B A then shrinks as r grows
+    (ideally like 1 / sqrt(r); more slowly in the run below). A larger rank takes smaller steps. Rank-stabilised LoRA (Kalajdzievski 2023) scales by alpha / sqrt(r) instead,
     here by choosing alpha proportional to sqrt(r)."""
     print(f"LoRA's rank, after {steps} steps at lr {LR['lora']} (Adam): |update| is the size (Frobenius norm)")
-    print("of block 0's query update (alpha / r) B A, with alpha = 16 (LoRA's default) and with alpha = 5.66 sqrt(r)")
+    print("of block 0's query update (alpha / r) B A, with alpha = 16 (this LoRA mode's default) and with alpha = 5.66 sqrt(r)")
     print(f"{'r':>4} {'trainable':>10} {'|update|, alpha 16':>20} {'val acc':>8} {'|update|, alpha 5.66 sqrt(r)':>30} "
           f"{'val acc':>8}")
     for r in (1, 8, 32):
         cells = []
-        for alpha in (16, 16 / 8 ** 0.5 * r ** 0.5):  # both 16 at r = 8, LoRA's default
+        for alpha in (16, 16 / 8 ** 0.5 * r ** 0.5):  # both 16 at r = 8, this LoRA mode's default
             mg.manual_seed(0)
             model = prepare(base, "lora", num_labels=2, r=r, alpha=alpha)
             batches = data.batches(task.train, base.tokenizer, 32, max_len=48, seed=0)

@@ -5,9 +5,11 @@
 W (out, in) stays frozen; only A and B train: r (in + out) numbers instead of
 in * out. B starts at zero, so B A = 0 and training starts exactly at the
 pretrained model; A starts random (nn.Linear's init) so that B gets a useful
-gradient. The factor alpha / r keeps the update's size roughly independent of r,
-so the same lr works when r changes. Computing (x A^T) first goes through the
-narrow r-dim space: never an (out, in) matrix while training.
+gradient. The factor alpha / r tempers the update's growth with r (B A sums r
+rank-one terms), so the same lr works across ranks; the update still shrinks
+somewhat as r grows (lesson 12 measures it, beside rsLoRA's alpha / sqrt(r)).
+Computing (x A^T) first goes through the narrow r-dim space: never an (out, in)
+matrix while training.
 
 For inference the update folds into the weight: W' = W + (alpha / r) B A, and the
 model is again plain Linear layers with no extra compute (merge); merge keeps a
