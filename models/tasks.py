@@ -101,6 +101,7 @@ def evaluate(model, examples, tokenizer, num_labels, batch_options, details=Fals
         if isinstance(examples[0], data.TextExample):
             return evaluate_lm(model, examples, tokenizer, batch_options)
         ordered = by_length(examples)
+        special = batch_options.get("add_special_tokens", True)  # qa: where the context's tokens end
         for number, batch in enumerate(data.batches(ordered, tokenizer, EVAL_BATCH, shuffle=False, **batch_options)):
             logits = model(batch["input_ids"], batch["attention_mask"])
             # the batch's loss is a mean over its examples, or over its tagged tokens (tagging):
@@ -113,7 +114,6 @@ def evaluate(model, examples, tokenizer, num_labels, batch_options, details=Fals
             if "start" in batch:
                 starts, ends = logits[..., 0].tolist(), logits[..., 1].tolist()
                 for e, start_logits, end_logits in zip(ordered[number * EVAL_BATCH:], starts, ends):
-                    special = batch_options.get("add_special_tokens", True)
                     ids, spans = data.qa_input(tokenizer, e.question, e.context, batch_options.get("max_len"), special)
                     span = best_span(start_logits, end_logits, spans, data.context_kept(ids, special))
                     predicted.append(answer_words(e.context, spans, *span))
