@@ -20,9 +20,12 @@ A save never leaves a broken file behind: the bytes go to a temporary file in
 the same folder, are flushed to disk (fsync), and only then renamed over the
 target. A rename within one file system is atomic, so whenever the process
 dies, the path holds either the old checkpoint or the new one, never half.
+A temporary file left by a writer that was killed outright (SIGKILL) is deleted
+by the next save to the same path.
 Saving through a symbolic link writes the file it points to (the link stays),
 and an overwritten file keeps its permission bits.
 """
+import glob
 import json
 import os
 import stat
@@ -102,6 +105,7 @@ def write_atomically(path, data):
     check_not_a_directory(path)
     if not path.parent.is_dir():  # the temporary file would fail first, under a name the caller never gave
         raise FileNotFoundError(f"cannot write {path}: the folder {path.parent} does not exist; create it first")
+    remove_abandoned_temporaries(path)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         mode = stat.S_IMODE(os.stat(path).st_mode)
@@ -124,6 +128,28 @@ def write_atomically(path, data):
             os.fsync(folder)
         finally:
             os.close(folder)
+
+
+def remove_abandoned_temporaries(path):
+    """Delete the temporaries of earlier writes to path whose writer is gone. A writer killed outright
+    (SIGKILL, the out-of-memory killer) cannot clean up, and its `.name.PID.tmp`, as large as the
+    checkpoint, would stay beside it for good. A temporary of a live process is its write in progress."""
+    if os.name != "posix":  # os.kill(pid, 0) asks whether a process lives only on POSIX (on Windows it kills)
+        return
+    for temporary in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
+        pid = temporary.name[len(path.name) + 2:-len(".tmp")]
+        if pid.isdigit() and not process_is_alive(int(pid)):
+            temporary.unlink(missing_ok=True)  # missing: another writer removed it first
+
+
+def process_is_alive(pid):
+    try:
+        os.kill(pid, 0)  # signal 0: nothing is sent, only whether the process exists is checked
+    except (ProcessLookupError, OverflowError):  # no such process; a number too large to be a pid
+        return False
+    except PermissionError:  # it exists, run by another user
+        return True
+    return True
 
 
 def load(path, device="cpu", map_location=None, weights_only=True):

@@ -1,5 +1,7 @@
 """Checkpoints: mg.save / mg.load round trips, metadata, every error, and atomic writes."""
 import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -253,6 +255,21 @@ def test_save_overwrites_and_keeps_no_temporary_files(tmp_path):
     mg.save({"w": mg.zeros(2)}, str(path))  # str paths work too
     assert mg.load(str(path))["w"].tolist() == [0.0, 0.0]
     assert [p.name for p in tmp_path.iterdir()] == ["model.safetensors"]
+
+
+@pytest.mark.skipif(os.name != "posix", reason="whether a pid is alive is asked the POSIX way")
+def test_a_save_deletes_the_temporaries_of_killed_writers_only(tmp_path):
+    path = tmp_path / "model[1].safetensors"  # glob's [ ] must match themselves
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()  # reaped: its pid names no process now
+    killed = tmp_path / f".{path.name}.{dead.pid}.tmp"
+    live = tmp_path / f".{path.name}.{os.getppid()}.tmp"  # a write still in progress elsewhere
+    other = tmp_path / f".other.safetensors.{dead.pid}.tmp"  # another file's
+    for leftover in (killed, live, other):
+        leftover.write_bytes(b"half a checkpoint")
+    mg.save({"w": mg.ones(2)}, path)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([path.name, live.name, other.name])
+    assert mg.load(path)["w"].tolist() == [1.0, 1.0]
 
 
 @pytest.mark.skipif(os.name != "posix", reason="symbolic links and permission bits are POSIX")
