@@ -45,7 +45,7 @@ def floor_case(config):
 def step_function(model, batch):
     optimizer = make_optimizer(model.param_groups, TrainConfig(lr=1e-4))
     trainable = [p for g in optimizer.param_groups for p in g["params"]]
-    return lambda: training_step(model, tasks.loss, batch, optimizer, trainable, 1.0, 0)
+    return lambda: training_step(model, tasks.loss, [batch], optimizer, trainable, 1.0, 0)
 
 
 def measure(base, batch, repeats, **head_options):

@@ -133,7 +133,7 @@ def time_steps(base, batch, repeats):
     for i in range(repeats + 2):  # round-robin, so a busy moment of the machine hits every mode alike
         for model, optimizer, trainable, samples in runs.values():
             started = time.perf_counter()
-            training_step(model, tasks.loss, batch, optimizer, trainable, 1.0, i)
+            training_step(model, tasks.loss, [batch], optimizer, trainable, 1.0, i)
             samples.append(time.perf_counter() - started)
     times = {mode: float(np.median(samples[2:])) for mode, (_, _, _, samples) in runs.items()}  # 2 warm-ups
     print(f"one training step, batch of {batch['input_ids'].shape[0]} reviews (median of {repeats}):")

@@ -162,6 +162,7 @@ def pretrain_command(args):
     elif args.resume:
         config.train.steps = None  # the interrupted run's own total, from its checkpoint
     config.train.lr = args.lr if args.lr is not None else config.train.lr
+    config.train.accumulate = args.accumulate or config.train.accumulate  # on --resume, the checkpoint's
     config.train.progress = sys.stderr.isatty()  # a progress bar on a terminal, not in a log file
     out = output_folder(args, "pretrain")  # pretrain() refuses one holding another run, unless resuming it there
     model, report = pretrain(config, out_dir=out, device=args.device, resume=args.resume)
@@ -396,7 +397,8 @@ def compare_config(args):
     own_sentences = args.train and args.task in ("sentiment", "classification")  # what results.json records
     config = CompareConfig(model=args.model, task="classification" if own_sentences else args.task, steps=args.steps,
                            seed=args.seed, seeds=args.seeds, device=args.device,
-                           batch_size=args.batch_size, eval_every=args.eval_every, max_len=args.max_len,
+                           batch_size=args.batch_size, accumulate=args.accumulate, eval_every=args.eval_every,
+                           max_len=args.max_len,
                            # absolute: results.json records them, and --resume may run from another folder
                            train_path=absolute(args.train), valid_path=absolute(args.valid),
                            test_path=absolute(args.test),
@@ -627,12 +629,13 @@ def resumed_note(record, unit):
 
 def training_said(config):
     """The training settings a run's first line should say, those that differ from the defaults:
-    ", sgd, weight decay 0.1, early stopping (patience 3)"."""
+    ", sgd, weight decay 0.1, early stopping (patience 3), 4 batches of 8 per step"."""
     said = [config.optimizer] if config.optimizer != "adamw" else []
     said += [f"weight decay {config.weight_decay:g}"] if config.weight_decay else []
     said += [f"dropout {config.dropout:g}"] if config.dropout is not None else []
     said += [f"early stopping (patience {config.patience})"] if config.patience else []
     said += [f"augmentation {config.augment:g}"] if config.augment else []
+    said += [f"{config.accumulate} batches of {config.batch_size} per step"] if config.accumulate > 1 else []
     return "".join(f", {part}" for part in said)
 
 
@@ -807,7 +810,7 @@ def build_parser():
     add_training_options(tune)
     tune.add_argument("--sweep", nargs="*", default=None, metavar="NAME=V1,V2",
                       help="grid search, e.g. --sweep lr=1e-4,3e-4,1e-3 optimizer=adamw,sgd; best by validation. "
-                           "Sweepable: lr, optimizer, weight_decay, steps, batch_size, dropout, patience, augment, "
+                           "Sweepable: lr, optimizer, weight_decay, steps, batch_size, accumulate, dropout, patience, augment, "
                            "and the mode's own options (lora: r=4,8,16; a list joined with +: targets=query+value,query)")
     add_task_options(tune)
     add_resume(tune, "finetune")
@@ -836,6 +839,9 @@ def build_parser():
     pre.add_argument("--steps", type=at_least(1), default=None, help="default: 3000 (reviews), 2000 (shakespeare)")
     pre.add_argument("--lr", type=positive(), default=None, help="default: 3e-3 (reviews), 1e-3 (shakespeare)")
     pre.add_argument("--batch-size", type=at_least(1), default=None, help="default: 32 (reviews), 12 (shakespeare)")
+    pre.add_argument("--accumulate", type=at_least(1), default=None, metavar="N",
+                     help="gradient accumulation: each step sums the gradients of N batches (nanoGPT's "
+                          "gradient_accumulation_steps; default: 1)")
     pre.add_argument("--sentences", type=at_least(2), default=None,
                      help="reviews in the generated corpus (default: 20000; at least 2: one to validate on, one to "
                           "train on); reviews only")
@@ -938,6 +944,9 @@ def add_task_options(parser):
                         help="training steps per mode (default: the model's, 100 for tiny, 200 for minilm; "
                              "language modelling on tiny: 200)")
     parser.add_argument("--batch-size", type=at_least(1), default=None, help="default: the model's, 32 for both")
+    parser.add_argument("--accumulate", type=at_least(1), default=1, metavar="N",
+                        help="gradient accumulation: each step sums the gradients of N batches, so it learns from "
+                             "N x --batch-size texts in the memory of one batch (default: 1)")
     parser.add_argument("--eval-every", type=at_least(1), default=None,
                         help="steps between validations (the curves' points; finetune --patience's checks; "
                              "default: the model's, 20 for tiny, 50 for minilm; language modelling on tiny: 50; "

@@ -90,6 +90,7 @@ class CompareConfig:
     modes: list = None  # None (or "all" among them): every mode that applies to the task
     steps: int = None  # None here and below: the model's defaults (see with_defaults)
     batch_size: int = None
+    accumulate: int = 1  # batches per step, their gradients summed: a step learns from accumulate x batch_size texts
     max_len: int = None
     eval_every: int = None
     seed: int = 0
@@ -164,7 +165,7 @@ def check_before_training(config, modes, kind, options):
         if stems.setdefault(stem, name) != name:
             raise ValueError(f"--modes items {stems[stem]!r} and {name!r} would share the files "
                              f"{file_stem(name)}.*; write one of them differently")
-    for name in ("steps", "batch_size", "max_len", "eval_every"):
+    for name in ("steps", "batch_size", "accumulate", "max_len", "eval_every"):
         if not (isinstance(getattr(config, name), int) and getattr(config, name) >= 1):
             raise ValueError(f"{name} must be a positive integer, got {getattr(config, name)!r}")
     if config.optimizer not in OPTIMIZERS:
@@ -412,7 +413,7 @@ def peak_step_bytes(model, batch, config):
     evaluated = [p.data.copy() for p in trainable]  # taken before the measurement starts
     try:
         with backend.PeakMemory(config.device) as memory:
-            training_step(model, tasks.loss, batch, optimizer, trainable, 1.0, 0)
+            training_step(model, tasks.loss, [batch], optimizer, trainable, 1.0, 0)
     except NonFiniteLoss:
         return None
     finally:
@@ -458,7 +459,7 @@ def run_mode(name, base, task, config, forgetting, progress=False, log_path=None
     result = train(model, tasks.loss, endless_batches(task.train, tokenizer, config, options),
                    TrainConfig(steps=config.steps, lr=lr, optimizer=config.optimizer, weight_decay=config.weight_decay,
                                warmup_steps=config.steps // 10, eval_every=config.eval_every,
-                               patience=config.patience, progress=progress and bar_label),
+                               accumulate=config.accumulate, patience=config.patience, progress=progress and bar_label),
                    evaluate=lambda m: tasks.evaluate(m, task.valid, tokenizer, num_labels, options),
                    param_groups=model.param_groups, log_path=log_path, checkpoint_path=checkpoint_path,
                    checkpoint_metadata={"mode": name}, resume=resume)
@@ -478,7 +479,8 @@ def run_mode(name, base, task, config, forgetting, progress=False, log_path=None
         "mode": name, "seed": config.seed, "options": model.mode_options, "lr": lr, "optimizer": config.optimizer,
         "weight_decay": config.weight_decay, "dropout": config.dropout, "patience": config.patience,
         "augment": config.augment,
-        "steps": config.steps, "batch_size": config.batch_size, "trainable": trainable, "total": total,
+        "steps": config.steps, "batch_size": config.batch_size, "accumulate": config.accumulate,
+        "trainable": trainable, "total": total,
         "trainable_pct": 100 * trainable / total, "seconds_per_step": result.seconds_per_step,
         "peak_mib": None if peak is None else peak / 2**20,
         **scores("val", val), **scores("test", test), "forgetting": forgotten, **sample, "stopped": result.stopped,
@@ -511,7 +513,7 @@ def warm_up(base, task, config):
     optimizer = make_optimizer(model.param_groups, TrainConfig())
     batch = next(endless_batches(task.train, base.tokenizer, config, batch_options(base, task, config)))
     for _ in range(2):
-        training_step(model, tasks.loss, batch, optimizer, list(model.parameters()), 1.0, 0)
+        training_step(model, tasks.loss, [batch], optimizer, list(model.parameters()), 1.0, 0)
 
 
 def majority_row(task):

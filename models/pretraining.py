@@ -136,11 +136,12 @@ def checkpoint_metadata(resume):
 
 def resumed_settings(resume):
     """What a run resumed from `resume` continues with, by the names of the command's options:
-    the checkpoint's own corpus, tokenizer, batch size, seed, learning rate and model sizes."""
+    the checkpoint's own corpus, tokenizer, batch size, accumulation, seed, learning rate and model sizes."""
     metadata = checkpoint_metadata(resume)
     saved, model = json.loads(metadata["pretrain_config"]), json.loads(metadata["config"])
     return {"corpus": saved["corpus"], "sentences": saved["corpus_sentences"], "tokenizer": saved["tokenizer"],
             "vocab_size": saved["vocab_size"], "batch_size": saved["batch_size"], "seed": saved["seed"],
+            "accumulate": saved.get("accumulate", 1),  # (checkpoints from before --accumulate: 1)
             "lr": json.loads(metadata["schedule"])["base_lrs"][0],
             **{name: model[name] for name in ("n_layers", "d_model", "n_heads", "d_ff", "max_len")}}
 
@@ -185,7 +186,7 @@ RESUMED_FIELDS = ("corpus", "corpus_sentences", "valid_fraction", "tokenizer", "
 
 def pretrain(config=PretrainConfig(), out_dir="runs/pretrain", device="cpu", resume=None):
     """Train a tokenizer and a causal LM from scratch (or resume from a checkpoint); returns (model, results).
-    A resumed run takes its corpus, tokenizer, batch size and seed from the checkpoint (so the data
+    A resumed run takes its corpus, tokenizer, batch size, accumulation and seed from the checkpoint (so the data
     continues where it stopped), its learning rate and weight decay (the optimizer state it restores),
     and its total steps too unless config.train.steps is set. out_dir must not hold another run."""
     out_dir = Path(out_dir)
@@ -200,6 +201,7 @@ def pretrain(config=PretrainConfig(), out_dir="runs/pretrain", device="cpu", res
             raise ValueError(f"{resume} is at step {done} already: pass more --steps than that to continue")
         for name in RESUMED_FIELDS:
             setattr(config, name, saved[name])
+        config.train.accumulate = saved.get("accumulate", 1)  # the batches each step took (before --accumulate: 1)
         # train() restores the checkpoint's optimizer and schedule: record the rate and decay they hold
         config.train.lr = json.loads(model.metadata["schedule"])["base_lrs"][0]
         config.train.weight_decay = max(group["weight_decay"]
@@ -226,7 +228,7 @@ def pretrain(config=PretrainConfig(), out_dir="runs/pretrain", device="cpu", res
     checkpoint = out_dir / "checkpoint.safetensors"
     metadata = {"config": json.dumps(model.config.to_dict()), "tokenizer": tokenizer.to_json(),
                 "pretrain_config": json.dumps({**{name: getattr(config, name) for name in RESUMED_FIELDS},
-                                               "steps": config.train.steps})}
+                                               "steps": config.train.steps, "accumulate": config.train.accumulate})}
     config.train.warmup_steps = min(config.train.warmup_steps, config.train.steps // 10)  # short runs: less
     if model.config.max_len < 2:
         raise ValueError(f"--max-len {model.config.max_len} leaves nothing to learn: a language model needs at least "

@@ -56,7 +56,7 @@ def aggregate(runs):
     """One row for a mode's runs, as described above (one run only where Ctrl-C stopped the others)."""
     first = runs[0]
     row = {key: first[key] for key in ("mode", "options", "lr", "optimizer", "weight_decay", "dropout", "patience",
-                                       "augment", "steps", "batch_size", "total") if key in first}
+                                       "augment", "steps", "batch_size", "accumulate", "total") if key in first}
     most = max(runs, key=lambda run: run["trainable"])  # runs may end with different layers thawed (unfreeze_every)
     row["trainable"], row["trainable_pct"] = most["trainable"], most["trainable_pct"]
     timed = [run["seconds_per_step"] for run in runs if run["seconds_per_step"] is not None]  # None: no step ran

@@ -4,7 +4,8 @@
 
 `loss_fn(model, batch) -> scalar loss`; `batches` yields a batch for every step (an
 endless generator, such as models.compare.endless_batches: models.data.batches is one
-epoch); `evaluate(model) -> {"loss": ..., other metrics}` runs every `eval_every` steps
+epoch), or `accumulate` batches per step, whose gradients the step sums (gradient
+accumulation: see training_step); `evaluate(model) -> {"loss": ..., other metrics}` runs every `eval_every` steps
 on validation data. The loop owns what every run needs:
 optimizer and schedule, gradient clipping, early stopping that restores the
 best weights, a NaN/inf guard, a progress bar, a JSONL log and atomic
@@ -54,6 +55,7 @@ class TrainConfig:
     warmup_steps: int = 0
     schedule: str = "cosine"  # linear warmup, then cosine decay to 0; or "constant"
     clip_grad_norm: float = 1.0  # 0 turns clipping off
+    accumulate: int = 1  # batches whose gradients one step sums: a batch N times larger, in one batch's memory
     eval_every: int = 50
     patience: int = 0  # early stopping: evaluations without improvement before stopping; 0 = never
     progress: bool | str = True  # a tqdm progress bar (on stderr); a string labels it ("lora:r=4", in compare)
@@ -65,7 +67,7 @@ class TrainConfig:
             raise ValueError(f"unknown schedule {self.schedule!r}; expected one of {SCHEDULES}")
         if self.steps < 1 or not 0 < self.lr < math.inf:
             raise ValueError(f"steps must be >= 1 and lr a finite number > 0, got steps={self.steps}, lr={self.lr}")
-        for name, low in (("steps", 1), ("eval_every", 1), ("warmup_steps", 0), ("patience", 0)):
+        for name, low in (("steps", 1), ("eval_every", 1), ("warmup_steps", 0), ("patience", 0), ("accumulate", 1)):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < low:
                 raise ValueError(f"TrainConfig: {name} must be a whole number >= {low}, got {value!r}")
@@ -236,22 +238,28 @@ def thaw(param_groups, step):
                 parameter.requires_grad_(step >= group["trains_from"])
 
 
-RAN_OUT = object()  # what next() gives once the batches are used up
+def training_step(model, loss_fn, batches, optimizer, trainable, clip_norm, step):
+    """One step on a list of batches: forward and backward on each, clip, update. Returns the mean loss.
 
-
-def training_step(model, loss_fn, batch, optimizer, trainable, clip_norm, step):
-    """One step: forward, backward, clip, update. Returns the loss as a float."""
+    Gradient accumulation: backward adds into .grad, so k batches' backward passes of loss / k leave
+    there the gradient of their mean loss, the gradient of one batch k times larger (exactly, where
+    the loss is a mean over rows and the batches have as many rows each; a mean over tokens weighs
+    each batch's tokens by 1 / k, as PyTorch loops and Hugging Face's Trainer do). Only one batch's
+    activations are alive at a time: the memory of a small batch, the update of a large one."""
     model.train()
-    loss = loss_fn(model, batch)
-    value = loss.item()
-    if not math.isfinite(value):
-        raise NonFiniteLoss(f"step {step}: the loss is {value}; stopping (try a lower lr)")
-    loss.backward()  # the graph is freed here, and `loss` goes out of scope on return
+    total = 0.0
+    for batch in batches:
+        loss = loss_fn(model, batch)
+        value = loss.item()
+        if not math.isfinite(value):  # before its backward: no NaN reaches a gradient
+            raise NonFiniteLoss(f"step {step}: the loss is {value}; stopping (try a lower lr)")
+        (loss / len(batches)).backward()  # the graph is freed here, before the next batch's forward
+        total += value
     if clip_norm:
         optim.clip_grad_norm_(trainable, clip_norm)
     optimizer.step()
     optimizer.zero_grad()
-    return value
+    return total / len(batches)
 
 
 def train(model, loss_fn, batches, config, evaluate=None, param_groups=None, log_path=None,
@@ -280,20 +288,21 @@ def train(model, loss_fn, batches, config, evaluate=None, param_groups=None, log
     log = open(log_path, "a") if log_path else None
     if log and resume and log.tell() == 0:  # resumed into a new folder: its log starts with the evaluations before
         log.writelines(json.dumps(strict_json(metrics)) + "\n" for metrics in result.history)
-    batch_iter = itertools.islice(iter(batches), start, None)  # the batches of the steps already done
+    batch_iter = itertools.islice(iter(batches), start * config.accumulate, None)  # those of the steps done
     bar = tqdm(total=config.steps, initial=start, disable=not config.progress, leave=False,
                desc=config.progress if isinstance(config.progress, str) else "training")
     try:
         for step in range(start + 1, config.steps + 1):
             started = time.perf_counter()  # time the steps, not the evaluations
             thaw(param_groups, step)
-            batch = next(batch_iter, RAN_OUT)
-            if batch is RAN_OUT:
+            step_batches = list(itertools.islice(batch_iter, config.accumulate))
+            if len(step_batches) < config.accumulate:
+                each = "a batch" if config.accumulate == 1 else f"{config.accumulate} batches (accumulate)"
                 raise ValueError(f"train: the batches ran out after {step - 1} steps, and {config.steps} were asked "
-                                 "for; expected a batch for every step (an endless generator, such as "
+                                 f"for; expected {each} for every step (an endless generator, such as "
                                  "compare.endless_batches: data.batches gives one epoch)")
             with backend.silent_float_errors():  # a diverging run is stopped, and said so, by the NaN guard
-                value = training_step(model, loss_fn, batch, optimizer, trainable, config.clip_grad_norm, step)
+                value = training_step(model, loss_fn, step_batches, optimizer, trainable, config.clip_grad_norm, step)
             schedule.step()
             result.seconds += time.perf_counter() - started
             result.train_losses.append(value)

@@ -22,19 +22,20 @@ from models.finetune import option_value, parse_mode
 from models.train import OPTIMIZERS
 
 TRAINING_SETTINGS = {"lr": float, "optimizer": str, "weight_decay": float, "steps": int, "batch_size": int,
-                     "dropout": float, "patience": int, "augment": float}  # a sweep's; and the mode's own options
+                     "accumulate": int, "dropout": float, "patience": int, "augment": float}  # a sweep's; and the mode's own options
 ALLOWED = {  # checked as a sweep's grid or compare's rows are read, before any model loads: (test, what is expected)
     "lr": (lambda v: math.isfinite(v) and v > 0, "expected a finite number > 0"),
     "optimizer": (lambda v: v in OPTIMIZERS, f"expected one of {', '.join(sorted(OPTIMIZERS))}"),
     "weight_decay": (lambda v: math.isfinite(v) and v >= 0, "expected a finite number >= 0"),
     "steps": (lambda v: v >= 1, "expected >= 1"),
     "batch_size": (lambda v: v >= 1, "expected >= 1"),
+    "accumulate": (lambda v: v >= 1, "expected >= 1 (batches per step)"),
     "dropout": (lambda v: 0 <= v < 1, "expected a probability in [0, 1)"),
     "patience": (lambda v: v >= 0, "expected >= 0 (0: no early stopping)"),
     "augment": (lambda v: 0 <= v < 1, "expected a probability in [0, 1)"),
 }
-# What a row may set besides its mode's options: not steps or batch_size, since every row of the table
-# trains as many steps on the same batches (what makes it a fair comparison).
+# What a row may set besides its mode's options: not steps, batch_size or accumulate, since every row of the
+# table trains as many steps on the same batches (what makes it a fair comparison).
 ROW_SETTINGS = ("lr", "optimizer", "weight_decay", "dropout", "patience", "augment")
 NOT_IN_FILE_NAMES = re.compile(r"[^A-Za-z0-9_.+=,-]")
 LONGEST_STEM = 200  # characters: "checkpoint-<stem>-seed<N>.safetensors" must stay under file systems' 255
@@ -61,7 +62,7 @@ def row_name(spec):
             raise ValueError(f"--modes item {item!r} sets {name} twice")
         if name in TRAINING_SETTINGS and name not in ROW_SETTINGS:
             raise ValueError(f"--modes item {item!r}: every row trains the same --steps on the same batches "
-                             f"(--batch-size), so {name} is set for the whole table")
+                             f"(--batch-size, --accumulate), so {name} is set for the whole table")
         if name in ROW_SETTINGS:
             setting_value(name, value, item)  # checked now; read again by split_row
         written[name] = "+".join(part.strip() for part in value.split("+"))  # "query + value" as "query+value"

@@ -159,6 +159,20 @@ def test_finetune_sweep_keeps_the_best_and_saves_a_delta_that_loads_back(tmp_pat
         assert tuned(batch["input_ids"], batch["attention_mask"]).shape == (8, 2)
 
 
+def test_accumulating_two_batches_of_16_trains_as_one_batch_of_32(tmp_path, capsys):
+    runs = {}
+    for batch_size, accumulate in ((32, 1), (16, 2)):
+        out = tmp_path / f"{batch_size}x{accumulate}"
+        assert main(["compare", "--modes", "lora", "--no-baselines", "--steps", "3", "--optimizer", "sgd",
+                     "--batch-size", str(batch_size), "--accumulate", str(accumulate), "--out", str(out)]) == 0
+        runs[accumulate] = json.loads((out / "results.json").read_text())["rows"][0]
+    assert "1 mode, 3 steps each, sgd, 2 batches of 16 per step, on cpu" in capsys.readouterr().out
+    assert (runs[2]["batch_size"], runs[2]["accumulate"]) == (16, 2)
+    # the same 32 texts a step (the halves of each batch of 32), so the same training, up to rounding
+    assert runs[2]["val_loss"] == pytest.approx(runs[1]["val_loss"], rel=1e-5)
+    assert [p["val_loss"] for p in runs[2]["curve"]] == pytest.approx([p["val_loss"] for p in runs[1]["curve"]], rel=1e-5)
+
+
 def test_finetune_rejects_bad_sweeps_and_options(tmp_path, capsys):
     assert main(["finetune", "--mode", "head", "--sweep", "momentum=0.9", "--out", str(tmp_path)]) == 2
     assert "bad --sweep item 'momentum=0.9'" in capsys.readouterr().err
@@ -414,12 +428,12 @@ def test_a_resumed_pretraining_adopts_the_checkpoints_data_settings_and_total(tm
     from models.train import TrainConfig
     from models.transformer import TransformerConfig
 
-    def config(steps, **overrides):
+    def config(steps, accumulate=1, **overrides):
         return PretrainConfig(**overrides, vocab_size=300, model=TransformerConfig(
             n_layers=1, d_model=16, n_heads=2, d_ff=32, max_len=32, dropout=0.0),
-            train=TrainConfig(steps=steps, eval_every=2, progress=False))
+            train=TrainConfig(steps=steps, eval_every=2, accumulate=accumulate, progress=False))
 
-    pretrain(config(2, corpus_sentences=200), out_dir=tmp_path / "a")
+    pretrain(config(2, accumulate=2, corpus_sentences=200), out_dir=tmp_path / "a")
     checkpoint = tmp_path / "a" / "checkpoint.safetensors"
     whole_run = config(2)
     whole_run.train.steps = None  # the command line's default on --resume: the saved run's total, 2
@@ -431,7 +445,7 @@ def test_a_resumed_pretraining_adopts_the_checkpoints_data_settings_and_total(tm
                          resume=checkpoint)
     assert report["final"]["steps"] == 3
     saved = json.loads(report["results_path"].read_text())["config"]
-    assert (saved["corpus_sentences"], saved["seed"], saved["batch_size"]) == (200, 0, 32)
+    assert (saved["corpus_sentences"], saved["seed"], saved["batch_size"], saved["train"]["accumulate"]) == (200, 0, 32, 2)
 
 
 def test_pretrain_may_continue_in_its_own_folder_and_nothing_else_may(tmp_path):
@@ -520,6 +534,9 @@ def test_sweep_and_option_parsing():
     assert point_name({"targets": ["query", "value"], "r": 4}) == "targets=query+value r=4"  # as it was written
     assert parse_grid(["weight_decay=0", "dropout=0,0.5"]) == [{"weight_decay": 0.0, "dropout": 0.0},
                                                                {"weight_decay": 0.0, "dropout": 0.5}]
+    assert parse_grid(["accumulate=1,4"]) == [{"accumulate": 1}, {"accumulate": 4}]
+    with pytest.raises(ValueError, match="accumulate=0, expected >= 1 .batches per step"):
+        parse_grid(["accumulate=0"])
 
 
 def test_a_grid_point_sets_its_settings_its_modes_lr_and_its_mode_options():
@@ -527,9 +544,10 @@ def test_a_grid_point_sets_its_settings_its_modes_lr_and_its_mode_options():
     from models.sweep import at_point
 
     config = CompareConfig(lr={"head": 1e-2}, options={"r": 2, "alpha": 4})
-    point = at_point(config, "lora", {"lr": 3e-4, "dropout": 0.2, "patience": 2, "optimizer": "sgd", "r": 8})
+    point = at_point(config, "lora", {"lr": 3e-4, "dropout": 0.2, "patience": 2, "optimizer": "sgd", "r": 8,
+                                      "accumulate": 4})
     assert point.lr == {"head": 1e-2, "lora": 3e-4}  # the learning rate is the swept mode's, the others' kept
-    assert (point.dropout, point.patience, point.optimizer) == (0.2, 2, "sgd")
+    assert (point.dropout, point.patience, point.optimizer, point.accumulate) == (0.2, 2, "sgd", 4)
     assert point.options == {"r": 8, "alpha": 4}  # a swept mode option replaces the one given
     assert at_point(config, "lora", {}) == config
 
@@ -825,7 +843,7 @@ def test_a_sweep_may_vary_the_modes_own_options_and_dropout(tmp_path, capsys):
     (["--sweep", "r=0,8"], "mode 'lora' with options r=0: lora: rank r must be between 1 and 64"),
     (["--sweep", "r=8,0"], "mode 'lora' with options r=0: lora: rank r must be"),  # a later point: checked first too
     (["--option", "r=2", "--sweep", "r=4,8"], "r is given with --option and swept with --sweep"),
-    (["--sweep", "rank=4,8"], "with NAME one of lr, optimizer, weight_decay, steps, batch_size, dropout, patience, "
+    (["--sweep", "rank=4,8"], "with NAME one of lr, optimizer, weight_decay, steps, batch_size, accumulate, dropout, patience, "
                               "augment, r, alpha, lora_dropout, targets, pooling"),
     (["--sweep", "dropout=0.1,1"], "dropout=1.0, expected a probability in [0, 1)"),
 ])

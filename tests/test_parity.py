@@ -34,7 +34,7 @@ def train_on(device, base, batches, mode):
     optimizer = make_optimizer(model.param_groups, TrainConfig(optimizer="sgd", lr=0.05))
     trainable = [p for g in optimizer.param_groups for p in g["params"]]
     state = backend.generator("cpu").bit_generator.state
-    losses = [training_step(model, tasks.loss, {k: v.to(device) for k, v in batch.items()}, optimizer,
+    losses = [training_step(model, tasks.loss, [{k: v.to(device) for k, v in batch.items()}], optimizer,
                             trainable, 1.0, step) for step, batch in enumerate(batches)]
     if device == "cpu":
         assert backend.generator("cpu").bit_generator.state == state, "a training step drew random numbers"

@@ -54,6 +54,7 @@ def checkpoint(tmp_path_factory):
     (["--lr", "0.01"], "0.003"), (["--d-model", "32"], "16"), (["--batch-size", "4"], "32"),
     (["--sentences", "100"], "50"), (["--corpus", "shakespeare"], "reviews"), (["--tokenizer", "char"], "bpe"),
     (["--vocab-size", "300"], "270"), (["--seed", "1"], "0"), (["--n-layers", "2"], "1"), (["--max-len", "8"], "16"),
+    (["--accumulate", "2"], "1"),
 ])
 def test_resume_refuses_the_options_it_would_ignore(option, saved, checkpoint, tmp_path, capsys):
     assert resume(checkpoint, tmp_path / "b", *option) == 2

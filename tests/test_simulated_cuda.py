@@ -218,7 +218,7 @@ def test_a_training_step_on_cuda_waits_for_the_device_only_a_few_times(fake_cuda
         optimizer = make_optimizer(model.param_groups, TrainConfig(lr=1e-4))
         trainable = [p for group in optimizer.param_groups for p in group["params"]]
         simulated_cuda.host_reads.clear()
-        training_step(model, tasks.loss, batch, optimizer, trainable, 1.0, 1)
+        training_step(model, tasks.loss, [batch], optimizer, trainable, 1.0, 1)
         reads = sum(simulated_cuda.host_reads.values())
         assert 0 < reads <= 5, f"{mode}: {reads} reads from the device in one step: {dict(simulated_cuda.host_reads)}"
 

@@ -238,9 +238,10 @@ def small_mlp(seed):
     return nn.Sequential(nn.Linear(3, 16), nn.GELU(), nn.Dropout(0.2), nn.Linear(16, 1))  # dropout draws too
 
 
-@pytest.mark.parametrize("optimizer", ["adamw", "sgd", "rmsprop"])
-def test_resuming_a_checkpoint_continues_exactly_where_training_stopped(tmp_path, optimizer):
-    config = TrainConfig(steps=12, lr=0.05, optimizer=optimizer, warmup_steps=3, eval_every=2, progress=False)
+@pytest.mark.parametrize("optimizer, accumulate", [("adamw", 1), ("sgd", 1), ("rmsprop", 1), ("adamw", 3)])
+def test_resuming_a_checkpoint_continues_exactly_where_training_stopped(tmp_path, optimizer, accumulate):
+    config = TrainConfig(steps=12, lr=0.05, optimizer=optimizer, warmup_steps=3, eval_every=2, accumulate=accumulate,
+                         progress=False)
     improving = itertools.count(0, -1)  # every evaluation is the best so far, so each one checkpoints
 
     uninterrupted = small_mlp(0)
@@ -249,8 +250,8 @@ def test_resuming_a_checkpoint_continues_exactly_where_training_stopped(tmp_path
     interrupted, checkpoint = small_mlp(0), tmp_path / "checkpoint.safetensors"
 
     def ctrl_c_at_step_8():
-        for step, batch in enumerate(regression_batches(), start=1):
-            if step == 8:
+        for number, batch in enumerate(regression_batches(), start=1):
+            if number == 7 * accumulate + 1:  # step 8's first batch
                 raise KeyboardInterrupt
             yield batch
 
@@ -345,8 +346,43 @@ def test_the_progress_bar_says_which_run_it_is_of(capsys):
 
 def test_batches_that_run_out_are_a_clear_error():
     model = quadratic_model()
-    with pytest.raises(ValueError, match="the batches ran out after 2 steps, and 5 were asked for"):
+    with pytest.raises(ValueError, match="the batches ran out after 2 steps, and 5 were asked for; expected a batch"):
         train(model, distance_to_two, [None, None], TrainConfig(steps=5, progress=False))
+    with pytest.raises(ValueError, match="ran out after 1 steps, and 5 were asked for; expected 2 batches .accumulate"):
+        train(model, distance_to_two, [None] * 3, TrainConfig(steps=5, accumulate=2, progress=False))
+
+
+def test_accumulating_the_halves_of_a_batch_takes_the_step_of_the_whole_batch():
+    x = mg.tensor(np.random.default_rng(0).standard_normal((8, 3)).astype(np.float32))
+    whole = (x, mg.tensor(np.sin(x.numpy()).sum(axis=1, keepdims=True)))
+    halves = [(whole[0][:4], whole[1][:4]), (whole[0][4:], whole[1][4:])]
+    config = dict(steps=2, lr=0.1, optimizer="sgd", momentum=0.0, schedule="constant", clip_grad_norm=0,
+                  progress=False)  # no clipping: it would hide a gradient twice too large
+    models = []
+    for batches, accumulate in ((itertools.repeat(whole), 1), (itertools.cycle(halves), 2)):
+        mg.manual_seed(0)
+        model = nn.Sequential(nn.Linear(3, 16), nn.GELU(), nn.Linear(16, 1))  # no dropout: one function for both
+        result = train(model, squared_error, batches, TrainConfig(**config, accumulate=accumulate))
+        models.append((model, result))
+    (whole_model, whole_run), (halves_model, halves_run) = models
+    for ours, theirs in zip(halves_model.parameters(), whole_model.parameters()):
+        np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-5, atol=1e-7)
+    # the loss a step reports is the mean of its batches' (the whole batch's, for halves of one size)
+    np.testing.assert_allclose(halves_run.train_losses, whole_run.train_losses, rtol=1e-5)
+    assert halves_run.train_losses[0] != halves_run.train_losses[1]  # two steps were taken, not one
+
+
+def test_every_batch_of_a_step_is_checked_for_nan_before_its_backward():
+    model = quadratic_model()
+    losses = iter([1.0, math.nan])
+
+    def second_batch_diverges(model, batch):
+        return distance_to_two(model, batch) * next(losses)
+
+    result = train(model, second_batch_diverges, itertools.repeat(None),
+                   TrainConfig(steps=3, accumulate=2, progress=False))
+    assert result.stopped == "non-finite loss" and result.steps_done == 0
+    assert model.weight.grad is not None and model.weight.grad.isfinite().all().item()  # the first batch's only
 
 
 @pytest.mark.parametrize("setting, message", [
@@ -354,6 +390,7 @@ def test_batches_that_run_out_are_a_clear_error():
     (dict(eval_every=0), "eval_every must be a whole number >= 1, got 0"),
     (dict(steps=3.5), "steps must be a whole number >= 1, got 3.5"),
     (dict(patience=-1), "patience must be a whole number >= 0"),
+    (dict(accumulate=0), "accumulate must be a whole number >= 1, got 0"),
     (dict(weight_decay=float("inf")), "weight_decay must be a finite number >= 0"),
 ])
 def test_train_config_refuses_settings_that_would_train_wrong(setting, message):

@@ -65,7 +65,8 @@ def test_a_rows_files_have_names_any_file_system_takes():
     ("all,all", "--modes lists 'all' twice"),
     ("head,head:pooling=last", "--modes items 'head' and 'head:pooling=last' train the same model"),  # its default
     ("head:augment=0.1 --task tagging", "--modes item 'head:augment=0.1': augment drops and swaps the words"),
-    ("full:steps=50", "every row trains the same --steps on the same batches (--batch-size), so steps is set for"),
+    ("full:steps=50", "every row trains the same --steps on the same batches (--batch-size, --accumulate), so steps is set"),
+    ("full:accumulate=2", "on the same batches (--batch-size, --accumulate), so accumulate is set for the whole table"),
     ("lora:r=four", "--modes item 'lora:r=four': option r= of mode 'lora' must be a whole number"),
     ("head:r=4", "unknown option 'r' for mode 'head'"),
     ("params:patterns=*ln*,params:patterns=?ln?", "'params:patterns=*ln*' and 'params:patterns=?ln?' would share "
