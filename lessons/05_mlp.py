@@ -18,6 +18,13 @@ Numbers to check: before training the two logits are nearly equal, so each
 class gets probability ~1/2 and the loss starts near ln 2 = 0.6931; at the end
 the accuracy on held-out points is above 95 %.
 
+Why zero_grad? backward() does not overwrite .grad, it adds to it. The last part
+of the lesson uses that on purpose: four backward passes over quarters of the
+batch, each of loss / 4, leave in .grad the gradient of the whole batch (the mean
+of four means of 100 is the mean of 400), while only one quarter's activations
+exist at a time. That is gradient accumulation, how a batch too large for memory
+is trained (`minigrad finetune --accumulate 4`).
+
 Run: python lessons/05_mlp.py   (--quick for fewer steps)
 """
 import argparse
@@ -84,6 +91,18 @@ def main(quick):
     test_accuracy = accuracy(model, tx, ty)
     print(f"\n{steps} steps in {seconds:.1f} s; accuracy on 400 held-out points: {test_accuracy:.1%}")
     print("more than 95 %: yes" if test_accuracy > 0.95 else "more than 95 %: NO")
+
+    print("\ngradient accumulation: backward adds into .grad")
+    optimizer.zero_grad()
+    F.cross_entropy(model(x), y).backward()  # the whole batch of 400 at once
+    whole = [p.grad.numpy().copy() for p in model.parameters()]
+    optimizer.zero_grad()
+    for quarter in range(4):  # four batches of 100; each graph is freed by its own backward
+        rows = slice(100 * quarter, 100 * (quarter + 1))
+        (F.cross_entropy(model(x[rows]), y[rows]) / 4).backward()  # / 4: the mean over the four
+    largest = max(float(np.abs(p.grad.numpy() - w).max()) for p, w in zip(model.parameters(), whole))
+    print(f"four quarters, loss / 4 each, against the whole batch: largest gradient difference {largest:.1e}")
+    print("the same gradient, up to float32 rounding: yes" if largest < 1e-6 else "the same gradient: NO")
 
     # the decision boundary: the model's class for every point of a grid
     grid_x, grid_y = np.meshgrid(np.linspace(-1.5, 2.5, 200), np.linspace(-1.0, 1.5, 150))
