@@ -5,8 +5,8 @@
 `loss_fn(model, batch) -> scalar loss`; `batches` yields a batch for every step (an
 endless generator, such as models.compare.endless_batches: models.data.batches is one
 epoch), or `accumulate` batches per step, whose gradients the step sums (gradient
-accumulation: see training_step); `evaluate(model) -> {"loss": ..., other metrics}` runs every `eval_every` steps
-on validation data. The loop owns what every run needs:
+accumulation: see training_step); `evaluate(model) -> {"loss": ..., other metrics}`
+runs every `eval_every` steps on validation data. The loop owns what every run needs:
 optimizer and schedule, gradient clipping, early stopping that restores the
 best weights, a NaN/inf guard, a progress bar, a JSONL log and atomic
 checkpoints; Ctrl-C stops cleanly after the current step.
@@ -248,13 +248,17 @@ def training_step(model, loss_fn, batches, optimizer, trainable, clip_norm, step
     activations are alive at a time: the memory of a small batch, the update of a large one."""
     model.train()
     total = 0.0
-    for batch in batches:
-        loss = loss_fn(model, batch)
-        value = loss.item()
-        if not math.isfinite(value):  # before its backward: no NaN reaches a gradient
-            raise NonFiniteLoss(f"step {step}: the loss is {value}; stopping (try a lower lr)")
-        (loss / len(batches)).backward()  # the graph is freed here, before the next batch's forward
-        total += value
+    try:
+        for batch in batches:
+            loss = loss_fn(model, batch)
+            value = loss.item()
+            if not math.isfinite(value):  # before its backward: no NaN reaches a gradient
+                raise NonFiniteLoss(f"step {step}: the loss is {value}; stopping (try a lower lr)")
+            (loss / len(batches)).backward()  # the graph is freed here, before the next batch's forward
+            total += value
+    except BaseException:  # a NaN, Ctrl-C: no step is taken, and no gradient stays for another step to add to
+        optimizer.zero_grad()
+        raise
     if clip_norm:
         optim.clip_grad_norm_(trainable, clip_norm)
     optimizer.step()
