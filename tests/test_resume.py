@@ -43,12 +43,14 @@ def logged_steps(path):
 COMPARE = ["compare", "--modes", "head,lora", "--steps", "6", "--eval-every", "2", "--no-baselines"]
 
 
-@pytest.mark.parametrize("stop", [KeyboardInterrupt, RuntimeError], ids=["ctrl-c", "crash"])
-def test_a_resumed_comparison_gives_the_uninterrupted_table(tmp_path, monkeypatch, capsys, stop):
+@pytest.mark.parametrize("stop, accumulate", [(KeyboardInterrupt, 1), (RuntimeError, 1), (KeyboardInterrupt, 2)],
+                         ids=["ctrl-c", "crash", "ctrl-c, 2 batches per step"])
+def test_a_resumed_comparison_gives_the_uninterrupted_table(tmp_path, monkeypatch, capsys, stop, accumulate):
     whole, stopped = tmp_path / "whole", tmp_path / "stopped"
-    assert main(COMPARE + ["--out", str(whole)]) == 0
+    command = COMPARE + ["--accumulate", str(accumulate)]
+    assert main(command + ["--out", str(whole)]) == 0
     stop_at_step(6 + 4, monkeypatch, stop)  # lora's 4th step: its step-2 evaluation left a checkpoint
-    assert main(COMPARE + ["--out", str(stopped)]) == (130 if stop is KeyboardInterrupt else 2)
+    assert main(command + ["--out", str(stopped)]) == (130 if stop is KeyboardInterrupt else 2)
     record = results(stopped)
     assert record["state"] == ("interrupted" if stop is KeyboardInterrupt else "running")
     assert record["rows"][0]["mode"] == "head" and (stopped / "checkpoint-lora.safetensors").is_file()
