@@ -22,8 +22,8 @@ from minigrad.functions import (  # the torch.X(t, ...) forms of the tensor meth
     get_default_dtype, index_add, index_select, is_tensor, isclose, isfinite, isinf, isnan, log, log1p, log2, log10, log_softmax,
     logical_and, logical_not, logical_or, logical_xor, logsumexp, masked_fill, masked_select, matmul, max,
     maximum, mean, min, minimum, mm, mul, nonzero, norm, normal, numel, outer, permute, pow, prod, reciprocal,
-    relu, remainder, repeat_interleave, reshape, roll, round, rsqrt, scatter_add, set_default_dtype, sigmoid, sign, sin,
-    softmax, sort, split, sqrt, square, squeeze, std, sub, sum, tanh, topk, transpose, unbind, unsqueeze, var,
+    relu, remainder, repeat_interleave, reshape, roll, round, rsqrt, scatter, scatter_add, set_default_dtype, sigmoid,
+    sign, sin, softmax, sort, split, sqrt, square, squeeze, std, sub, sum, tanh, topk, transpose, unbind, unsqueeze, var,
 )
 from minigrad.ops import cat, einsum, stack, tril, triu, where
 concat = cat  # torch.concat, the same function

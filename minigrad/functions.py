@@ -358,6 +358,10 @@ def scatter_add(x, dim, index, src):
     return _tensor(x).scatter_add(dim, index, src)
 
 
+def scatter(x, dim, index, src):
+    return _tensor(x).scatter(dim, index, src)
+
+
 def index_add(x, dim, index, source, alpha=1):
     return _tensor(x).index_add(dim, index, source, alpha=alpha)
 

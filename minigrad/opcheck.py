@@ -183,6 +183,8 @@ def catalogue_cases():
         Case("gather", lambda x, i: ops.gather(x, 1, i), lambda rng, d: [leaf(real(rng, (2, 4)), d), index([[3, 3, 0], [1, 2, 1]], d)]),
         Case("scatter_add", lambda x, i, s: ops.scatter_add(x, 1, i, s), lambda rng, d: [
             leaf(real(rng, (2, 4)), d), index([[3, 3, 0], [1, 2, 1]], d), leaf(real(rng, (2, 3)), d)]),
+        Case("scatter", lambda x, i, s: ops.scatter(x, 1, i, s), lambda rng, d: [
+            leaf(real(rng, (2, 4)), d), index([[3, 1, 0], [1, 2, 0]], d), leaf(real(rng, (2, 3)), d)]),
         Case("matmul", ops.matmul, lambda rng, d: [leaf(real(rng, (3, 4)), d), leaf(real(rng, (4, 2)), d)]),
         Case("matmul", ops.matmul, lambda rng, d: [leaf(real(rng, (2, 1, 3, 4)), d), leaf(real(rng, (3, 4, 2)), d)]),
         Case("matmul", ops.matmul, lambda rng, d: [leaf(real(rng, (2, 3, 4)), d), leaf(real(rng, (2, 4)).T, d)]),

@@ -472,6 +472,54 @@ def test_scatter_add_with_repeated_indices(shape, seed, transposed, data):
     mg.gradcheck(lambda x, src: x.scatter_add(dim, mg.tensor(index), src), [x, src])
 
 
+@checks
+@given(shape=nonempty_shapes, seed=seeds, transposed=st.booleans(), data=st.data())
+def test_scatter_writes_src_and_sends_the_gradient_to_what_was_written(shape, seed, transposed, data):
+    """src[i][j] written at x[index[i][j]][j] (dim 0); x's gradient is zero where src overwrote it. Each
+    index line has no repeat (a repeated index writes one of its values, which one unspecified), so the
+    result is checked against np.put_along_axis and gradchecked."""
+    dim = data.draw(st.integers(0, len(shape) - 1))
+    index_shape = tuple(data.draw(st.integers(1, n)) for n in shape)  # along dim at most shape[dim]: no repeat
+    src_shape = tuple(n + data.draw(st.integers(0, 1)) for n in index_shape)
+    rng = np.random.default_rng(seed)
+    lines = np.moveaxis(np.zeros(index_shape, dtype=np.int64), dim, -1)
+    for line in np.ndindex(lines.shape[:-1]):  # distinct positions along dim in each line
+        lines[line] = rng.permutation(shape[dim])[:index_shape[dim]]
+    index = np.moveaxis(lines, -1, dim)
+    x, src = make_input(real, shape, seed, transposed), make_input(real, src_shape, seed + 1)
+    widened = tuple(slice(None) if d == dim else slice(0, n) for d, n in enumerate(index_shape))
+    expected = x.numpy().copy()
+    np.put_along_axis(expected[widened], index, src.numpy()[tuple(slice(0, n) for n in index_shape)], dim)
+    np.testing.assert_array_equal(x.scatter(dim, mg.tensor(index), src).numpy(), expected)
+    mg.gradcheck(lambda x, src: x.scatter(dim, mg.tensor(index), src), [x, src])
+    mg.gradcheck(lambda x: x.scatter(dim, mg.tensor(index), 0.5), [x])  # a number written
+
+
+def test_scatter_and_its_in_place_form_as_in_pytorch():
+    torch = pytest.importorskip("torch")
+    x, index, src = np.arange(12.0).reshape(3, 4), np.array([[2, 0, 1, 1], [0, 1, 2, 0]]), -np.arange(8.0).reshape(2, 4)
+    np.testing.assert_array_equal(mg.tensor(x).scatter(0, mg.tensor(index), mg.tensor(src)).numpy(),
+                                  torch.tensor(x).scatter(0, torch.tensor(index), torch.tensor(src)).numpy())
+    ours, theirs = mg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    ours_src, theirs_src = mg.tensor(src, requires_grad=True), torch.tensor(src, requires_grad=True)
+    (ours.scatter(0, mg.tensor(index), ours_src) ** 2).sum().backward()
+    (theirs.scatter(0, torch.tensor(index), theirs_src) ** 2).sum().backward()
+    np.testing.assert_array_equal(ours.grad.numpy(), theirs.grad.numpy())
+    np.testing.assert_array_equal(ours_src.grad.numpy(), theirs_src.grad.numpy())
+    labels = [2, 0, 3]  # the one-hot idiom, in place
+    one_hot = mg.zeros(3, 4).scatter_(1, mg.tensor(labels).unsqueeze(1), 1.0)
+    np.testing.assert_array_equal(one_hot.numpy(), torch.zeros(3, 4).scatter_(1, torch.tensor(labels).unsqueeze(1),
+                                                                             1.0).numpy())
+    with pytest.raises(RuntimeError, match="scatter_: in-place change of a tensor that requires grad"):
+        mg.zeros(3, 4, requires_grad=True).scatter_(1, mg.tensor([[0]]), 1.0)
+    with pytest.raises(IndexError, match="scatter: index 4 is out of range for dim 1 of size 4"):
+        mg.zeros(3, 4).scatter(1, mg.tensor([[4]]), 1.0)
+    with pytest.raises(ValueError, match="scatter: index .2, 5. must fit inside src .2, 5., and inside x .3, 4."):
+        mg.zeros(3, 4).scatter(0, mg.tensor(np.zeros((2, 5), dtype=np.int64)), mg.ones(2, 5))
+    with pytest.raises(TypeError, match="scatter: index must be an integer tensor, got float32"):
+        mg.zeros(3, 4).scatter(0, mg.zeros(1, 1), 1.0)
+
+
 def test_index_add_and_scatter_add_as_in_pytorch():
     torch = pytest.importorskip("torch")
     x, source = np.arange(12.0).reshape(3, 4), np.arange(6.0).reshape(3, 2)
@@ -536,7 +584,7 @@ OP_CLASSES = {
     "Gelu", "GeluTanh", "Erf", "Abs", "Clamp", "Maximum", "Where", "Cast", "ToDevice", "Clone",
     "Remainder",  # elementwise
     "Sum", "Mean", "Max", "Var", "Std", "Cumsum", "Prod",  # reduce (min is -max(-x))
-    "Reshape", "Permute", "Expand", "GetItem", "Cat", "Gather", "ScatterAdd",  # shape (squeeze, stack... compose these)
+    "Reshape", "Permute", "Expand", "GetItem", "Cat", "Gather", "ScatterAdd", "Scatter",  # shape (squeeze, stack... compose these)
     "Matmul", "Linear", "Einsum",  # linalg
     "Softmax", "LogSoftmax", "CrossEntropy", "LayerNorm", "Dropout", "Embedding", "ScaledDotProductAttention",
     "BinaryCrossEntropy",

@@ -7,8 +7,8 @@ from minigrad.ops.elementwise import (
 from minigrad.ops.reduce import cumprod, cumsum, logsumexp, max, mean, min, norm, prod, std, sum, var
 from minigrad.ops.shape import (
     argsort, cat, chunk, diag, diagonal, expand, flip, gather, getitem, index_add, index_select, masked_select,
-    permute, repeat, repeat_interleave, reshape, roll, scatter_add, sort, split, squeeze, stack, topk, transpose,
-    unsqueeze,
+    permute, repeat, repeat_interleave, reshape, roll, scatter, scatter_add, sort, split, squeeze, stack, topk,
+    transpose, unsqueeze,
 )
 from minigrad.ops.linalg import einsum, linear, matmul
 from minigrad.ops.fused import (

@@ -241,22 +241,50 @@ class ScatterAdd(Function):
 
     @staticmethod
     def forward(ctx, x, index, src, dim):
-        xp = backend.xp_of(x)
         ctx.dim, ctx.src_shape = dim, src.shape
         ctx.save_for_backward(index)
         out = x.copy()
-        backend.scatter_add(out, along_dim_index(xp, index, dim), src[index_extent(index)])
+        backend.scatter_add(out, along_dim_index(backend.xp_of(x), index, dim), src[index_extent(index)])
         return out
 
     @staticmethod
     def backward(ctx, grad):
         (index,) = ctx.saved_arrays
-        grad_src = None
-        if ctx.needs_input_grad[2]:
-            xp = backend.xp_of(grad)
-            grad_src = xp.zeros(ctx.src_shape, dtype=grad.dtype)  # src past index's extent was not used
-            grad_src[index_extent(index)] = grad[along_dim_index(xp, index, ctx.dim)]
-        return grad, None, grad_src
+        return grad, None, (where_src_went(ctx, grad, index) if ctx.needs_input_grad[2] else None)
+
+
+class Scatter(Function):
+    """out = x, then out[index[i][j]][j] = src[i][j] for dim 0 (likewise any dim), as torch.scatter;
+    d/dx = g where x is kept, 0 where src overwrote it;  d/dsrc[i][j] = g[index[i][j]][j]
+
+    Where an index repeats, one of its src values lands there, which one unspecified (as in PyTorch:
+    a GPU's threads race), and each of them gets that position's gradient, as in PyTorch."""
+
+    @staticmethod
+    def forward(ctx, x, index, src, dim):
+        ctx.dim, ctx.src_shape = dim, src.shape
+        ctx.save_for_backward(index)
+        out = x.copy()
+        out[along_dim_index(backend.xp_of(x), index, dim)] = src[index_extent(index)]
+        return out
+
+    @staticmethod
+    def backward(ctx, grad):
+        (index,) = ctx.saved_arrays
+        grad_x = None
+        if ctx.needs_input_grad[0]:
+            grad_x = grad.copy()
+            grad_x[along_dim_index(backend.xp_of(grad), index, ctx.dim)] = 0  # overwritten: no path to the output
+        return grad_x, None, (where_src_went(ctx, grad, index) if ctx.needs_input_grad[2] else None)
+
+
+def where_src_went(ctx, grad, index):
+    """A scatter's d/dsrc: each src element gets the gradient of the position it was written to
+    (src past index's extent was not used: 0)."""
+    xp = backend.xp_of(grad)
+    grad_src = xp.zeros(ctx.src_shape, dtype=grad.dtype)
+    grad_src[index_extent(index)] = grad[along_dim_index(xp, index, ctx.dim)]
+    return grad_src
 
 
 def index_extent(index):
@@ -266,17 +294,33 @@ def index_extent(index):
 
 def scatter_add(x, dim, index, src):
     """x with src added at the positions index names along dim, as torch.scatter_add."""
+    x, src, dim = checked_scatter("scatter_add", x, dim, index, src)
+    return ScatterAdd.apply(x, index, src, dim=dim)
+
+
+def scatter(x, dim, index, src):
+    """x with src written at the positions index names along dim, as torch.scatter; src may be a
+    number (torch's `value`), written at every one of them."""
+    x, src, dim = checked_scatter("scatter", x, dim, index, src)
+    return Scatter.apply(x, index, src, dim=dim)
+
+
+def checked_scatter(name, x, dim, index, src):
+    """(x, src, dim) for a scatter: src a tensor of x's dtype (a number: filled to index's shape) and
+    dim positive, once every shape and index is checked to fit."""
+    if not isinstance(src, Tensor):  # a number: the value every indexed position gets
+        src = Tensor(backend.xp_for(x.device).full(index.shape, src, dtype=x.dtype))
     if not index.ndim == x.ndim == src.ndim:
-        raise ValueError(f"scatter_add: x {x.shape}, index {index.shape} and src {src.shape} must have as many dims")
+        raise ValueError(f"{name}: x {x.shape}, index {index.shape} and src {src.shape} must have as many dims")
     if backend.is_floating(index.dtype):
-        raise TypeError(f"scatter_add: index must be an integer tensor, got {index.dtype.name}")
+        raise TypeError(f"{name}: index must be an integer tensor, got {index.dtype.name}")
     dim = backend.positive_dim(dim, x.ndim)
     if any(i > s or (d != dim and i > n) for d, (i, s, n) in enumerate(zip(index.shape, src.shape, x.shape))):
-        raise ValueError(f"scatter_add: index {index.shape} must fit inside src {src.shape}, and inside x {x.shape} "
+        raise ValueError(f"{name}: index {index.shape} must fit inside src {src.shape}, and inside x {x.shape} "
                          f"in every dim but {dim}")
-    backend.check_index_range((slice(None),) * dim + (index.data,), x.shape, "scatter_add")
+    backend.check_index_range((slice(None),) * dim + (index.data,), x.shape, name)
     x, src = promote(x, src)
-    return ScatterAdd.apply(x, index, src, dim=dim)
+    return x, src, dim
 
 
 def index_add(x, dim, index, source, alpha=1):
