@@ -358,8 +358,8 @@ def scatter_add(x, dim, index, src):
     return _tensor(x).scatter_add(dim, index, src)
 
 
-def scatter(x, dim, index, src):
-    return _tensor(x).scatter(dim, index, src)
+def scatter(x, dim, index, src=None, value=None):
+    return _tensor(x).scatter(dim, index, src, value)
 
 
 def index_add(x, dim, index, source, alpha=1):

@@ -1054,15 +1054,17 @@ class Tensor:
         """self with src added at the positions index names along dim (gather's opposite), out of place."""
         return ops.scatter_add(self, dim, index, src)
 
-    def scatter(self, dim, index, src):
-        """self with src (a tensor, or a number) written at the positions index names along dim, out of place."""
-        return ops.scatter(self, dim, index, src)
+    def scatter(self, dim, index, src=None, value=None):
+        """self with src (a tensor, or a number) or value (a number) written at the positions index
+        names along dim, out of place."""
+        return ops.scatter(self, dim, index, src, value)
 
-    def scatter_(self, dim, index, src):
+    def scatter_(self, dim, index, src=None, value=None):
         """scatter, in place; as fill_, only where no graph would have to record it. The one-hot idiom:
         mg.zeros(n, classes).scatter_(1, labels.unsqueeze(1), 1.0)."""
+        written = ops.scatter(self.detach(), dim, index, src, value).data  # first: a bad index changes nothing
         self._check_inplace("scatter_", src)
-        self.data[...] = ops.scatter(self.detach(), dim, index, src).data
+        self.data[...] = written
         return self
 
     def index_add(self, dim, index, source, alpha=1):

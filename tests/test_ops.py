@@ -510,14 +510,47 @@ def test_scatter_and_its_in_place_form_as_in_pytorch():
     one_hot = mg.zeros(3, 4).scatter_(1, mg.tensor(labels).unsqueeze(1), 1.0)
     np.testing.assert_array_equal(one_hot.numpy(), torch.zeros(3, 4).scatter_(1, torch.tensor(labels).unsqueeze(1),
                                                                              1.0).numpy())
+    np.testing.assert_array_equal(mg.zeros(3).scatter(0, mg.tensor([1]), value=2.0).numpy(),
+                                  torch.zeros(3).scatter(0, torch.tensor([1]), value=2.0).numpy())
     with pytest.raises(RuntimeError, match="scatter_: in-place change of a tensor that requires grad"):
         mg.zeros(3, 4, requires_grad=True).scatter_(1, mg.tensor([[0]]), 1.0)
-    with pytest.raises(IndexError, match="scatter: index 4 is out of range for dim 1 of size 4"):
-        mg.zeros(3, 4).scatter(1, mg.tensor([[4]]), 1.0)
-    with pytest.raises(ValueError, match="scatter: index .2, 5. must fit inside src .2, 5., and inside x .3, 4."):
-        mg.zeros(3, 4).scatter(0, mg.tensor(np.zeros((2, 5), dtype=np.int64)), mg.ones(2, 5))
-    with pytest.raises(TypeError, match="scatter: index must be an integer tensor, got float32"):
-        mg.zeros(3, 4).scatter(0, mg.zeros(1, 1), 1.0)
+
+
+@pytest.mark.parametrize("call, error, message", [
+    (lambda x: x.scatter(1, mg.tensor([[4]]), 1.0), IndexError, "scatter: index 4 is out of range for dim 1 of size 4"),
+    (lambda x: x.scatter(1, mg.tensor([[-1]]), 1.0), IndexError,  # PyTorch refuses it too; x[:, -1] would wrap
+     r"scatter: index -1 is out of range for dim 1 of size 4 \(expected 0..3\)"),
+    (lambda x: x.gather(1, mg.tensor([[-1]])), IndexError, "gather: index -1 is out of range for dim 1"),
+    (lambda x: x.scatter(0, mg.tensor(np.zeros((2, 5), dtype=np.int64)), mg.ones(2, 5)), ValueError,
+     r"scatter: index \(2, 5\) must fit inside x \(3, 4\) in every dim but 0"),
+    (lambda x: x.scatter(1, mg.tensor([[0, 1, 2]]), mg.ones(1, 2)), ValueError,
+     r"scatter: index \(1, 3\) must fit inside src \(1, 2\)"),
+    (lambda x: x.scatter(0, mg.zeros(1, 1), 1.0), TypeError, "scatter: index must be an integer tensor .int64., got float32"),
+    (lambda x: x.scatter(0, mg.tensor([[True]]), 1.0), TypeError, "scatter: index must be an integer tensor .int64., got bool"),
+    (lambda x: x.scatter(0, [[0]], 1.0), TypeError, "scatter: index must be an integer tensor .int64., got list"),
+    (lambda x: x.scatter(0, mg.tensor([0]), 1.0), ValueError, r"scatter: index \(1,\) must have as many dims as x \(3, 4\)"),
+    (lambda x: x.scatter(0, mg.tensor([[0]]), mg.ones(1, 1, dtype=mg.float64)), TypeError,
+     "scatter: src is float64 and x float32; expected one dtype"),
+    (lambda x: x.scatter(0, mg.tensor([[0]]), np.ones((1, 1))), TypeError, "scatter: src must be a tensor or a number, got ndarray"),
+    (lambda x: x.scatter(0, mg.tensor([[0]])), TypeError, "scatter: give src .a tensor, or a number. or value"),
+    (lambda x: x.long().scatter(0, mg.tensor([[0]]), float("nan")), ValueError,
+     "scatter: nan cannot be written into a tensor of int64"),
+    (lambda x: mg.tensor(3.0).scatter(0, mg.tensor(0), 1.0), ValueError, "must have as many dims as x .., at least one"),
+    (lambda x: x.scatter_add(0, mg.tensor([[0]]), mg.ones(1, 1, dtype=mg.int64)), TypeError,
+     "scatter_add: src is int64 and x float32"),
+])
+def test_gather_and_the_scatters_refuse_what_pytorch_refuses(call, error, message):
+    with pytest.raises(error, match=message):
+        call(mg.zeros(3, 4))
+
+
+def test_a_scatter_in_place_that_fails_changes_nothing():
+    w, p = mg.zeros(3), mg.ones(3, requires_grad=True)
+    loss = (p * w).sum()  # saved w for backward
+    with pytest.raises(IndexError):
+        w.scatter_(0, mg.tensor([5]), 1.0)
+    loss.backward()  # w's version did not move: nothing was written
+    assert w.tolist() == [0.0, 0.0, 0.0]
 
 
 def test_index_add_and_scatter_add_as_in_pytorch():

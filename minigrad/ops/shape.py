@@ -5,6 +5,7 @@ it back, or scatter it back to where each value came from. Where one input
 element feeds several outputs (repeated indices), the gradients add up.
 """
 import itertools
+import math
 
 from minigrad import backend
 from minigrad.function import Function
@@ -226,13 +227,28 @@ class Gather(Function):
 
 
 def gather(x, dim, index):
-    if index.ndim != x.ndim:
-        raise ValueError(f"gather: index has {index.ndim} dims, expected {x.ndim} like the input {x.shape}")
-    if backend.is_floating(index.dtype):
-        raise TypeError(f"gather: index must be an integer tensor, got {index.dtype.name}")
-    dim = backend.positive_dim(dim, x.ndim)
-    backend.check_index_range((slice(None),) * dim + (index.data,), x.shape, "gather")
+    dim = checked_along_dim("gather", x, dim, index)
     return Gather.apply(x, index, dim=dim)
+
+
+def checked_along_dim(name, x, dim, index):
+    """dim made positive, once index is checked to be what gather and the scatters take (as PyTorch):
+    an integer tensor with x's dims, no longer than x in any other dim, its values in 0..n-1 along
+    dim (no negative ones: PyTorch refuses them here, where x[-1] would wrap around)."""
+    if not isinstance(index, Tensor) or index.dtype.kind not in "iu":
+        got = index.dtype.name if isinstance(index, Tensor) else type(index).__name__
+        raise TypeError(f"{name}: index must be an integer tensor (int64), got {got}")
+    if x.ndim == 0 or index.ndim != x.ndim:
+        raise ValueError(f"{name}: index {index.shape} must have as many dims as x {x.shape}, at least one")
+    dim = backend.positive_dim(dim, x.ndim)
+    if any(i > n for d, (i, n) in enumerate(zip(index.shape, x.shape)) if d != dim):
+        raise ValueError(f"{name}: index {index.shape} must fit inside x {x.shape} in every dim but {dim}")
+    n, values = x.shape[dim], index.data
+    outside = (values < 0) | (values >= n)
+    if bool(outside.any()):  # one read back from a GPU
+        raise IndexError(f"{name}: index {int(values[outside].ravel()[0])} is out of range for dim {dim} of size {n} "
+                         f"(expected 0..{n - 1})")
+    return dim
 
 
 class ScatterAdd(Function):
@@ -294,33 +310,36 @@ def index_extent(index):
 
 def scatter_add(x, dim, index, src):
     """x with src added at the positions index names along dim, as torch.scatter_add."""
-    x, src, dim = checked_scatter("scatter_add", x, dim, index, src)
+    dim, src = checked_scatter("scatter_add", x, dim, index, src)
     return ScatterAdd.apply(x, index, src, dim=dim)
 
 
-def scatter(x, dim, index, src):
-    """x with src written at the positions index names along dim, as torch.scatter; src may be a
-    number (torch's `value`), written at every one of them."""
-    x, src, dim = checked_scatter("scatter", x, dim, index, src)
+def scatter(x, dim, index, src=None, value=None):
+    """x with src written at the positions index names along dim, as torch.scatter; or value, a
+    number, written at every one of them (src may be that number too, as PyTorch takes it)."""
+    if (src is None) == (value is None):
+        raise TypeError("scatter: give src (a tensor, or a number) or value (a number), one of the two")
+    dim, src = checked_scatter("scatter", x, dim, index, value if src is None else src, numbers=True)
     return Scatter.apply(x, index, src, dim=dim)
 
 
-def checked_scatter(name, x, dim, index, src):
-    """(x, src, dim) for a scatter: src a tensor of x's dtype (a number: filled to index's shape) and
-    dim positive, once every shape and index is checked to fit."""
-    if not isinstance(src, Tensor):  # a number: the value every indexed position gets
+def checked_scatter(name, x, dim, index, src, numbers=False):
+    """(dim made positive, src) once index fits x (checked_along_dim) and src: index no longer than src in
+    any dim (src may be larger: only index's extent is used), src of x's dtype (PyTorch does not convert).
+    numbers: src may be a number, the value every indexed position gets (filled to index's shape)."""
+    dim = checked_along_dim(name, x, dim, index)
+    if numbers and isinstance(src, (int, float)):
+        if not backend.is_floating(x.dtype) and not math.isfinite(src):
+            raise ValueError(f"{name}: {src} cannot be written into a tensor of {x.dtype.name}")
         src = Tensor(backend.xp_for(x.device).full(index.shape, src, dtype=x.dtype))
-    if not index.ndim == x.ndim == src.ndim:
-        raise ValueError(f"{name}: x {x.shape}, index {index.shape} and src {src.shape} must have as many dims")
-    if backend.is_floating(index.dtype):
-        raise TypeError(f"{name}: index must be an integer tensor, got {index.dtype.name}")
-    dim = backend.positive_dim(dim, x.ndim)
-    if any(i > s or (d != dim and i > n) for d, (i, s, n) in enumerate(zip(index.shape, src.shape, x.shape))):
-        raise ValueError(f"{name}: index {index.shape} must fit inside src {src.shape}, and inside x {x.shape} "
-                         f"in every dim but {dim}")
-    backend.check_index_range((slice(None),) * dim + (index.data,), x.shape, name)
-    x, src = promote(x, src)
-    return x, src, dim
+    if not isinstance(src, Tensor):
+        raise TypeError(f"{name}: src must be a tensor{' or a number' if numbers else ''}, got {type(src).__name__}")
+    if src.ndim != x.ndim or any(i > n for i, n in zip(index.shape, src.shape)):
+        raise ValueError(f"{name}: index {index.shape} must fit inside src {src.shape} (with as many dims)")
+    if src.dtype != x.dtype:
+        raise TypeError(f"{name}: src is {src.dtype.name} and x {x.dtype.name}; expected one dtype "
+                        f"(convert src with .to(x.dtype))")
+    return dim, src
 
 
 def index_add(x, dim, index, source, alpha=1):
