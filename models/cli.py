@@ -448,8 +448,12 @@ def finetune_config(args):
     both = sorted(set(config.options) & set(grid[0] if grid else {}))
     if both:
         raise ValueError(f"{both[0]} is given with --option and swept with --sweep; give it in one of the two")
-    if args.lr is not None and grid and "lr" in grid[0]:
-        raise ValueError(f"--lr {args.lr} and --sweep lr=... both set the learning rate; give one of them")
+    defaults = vars(build_parser().parse_args(["finetune"]))
+    given = [name for name in (grid[0] if grid else ()) if name in defaults and getattr(args, name) != defaults[name]]
+    if given:  # the sweep's values would win, and the option be ignored without a word
+        flag = "--" + given[0].replace("_", "-")
+        raise ValueError(f"{flag} {getattr(args, given[0])} and --sweep {given[0]}=... both set {given[0]}; "
+                         "give one of them")
     return config, mode, grid
 
 
@@ -484,7 +488,8 @@ def fine_tuned(config, mode, grid, out, resumed):
         nonlocal kind, measure, labels
         kind, measure, labels = task.kind, forgetting.measure, task.labels
         steps = "steps as in each setting" if grid and "steps" in grid[0] else plural(config.steps, "step")
-        print(f"fine-tuning {config.model!r} on {task.name!r} with mode {mode!r}, {steps}{training_said(config)}"
+        print(f"fine-tuning {config.model!r} on {task.name!r} with mode {mode!r}, {steps}"
+              f"{training_said(config, swept=grid[0] if grid else ())}"
               + (f", {plural(len(grid), 'setting')}" if swept else "") + seeds_each(config))
         print_notes(notes)
         if resumed:
@@ -627,15 +632,17 @@ def resumed_note(record, unit):
     return f"resuming: {plural(done, unit)} done before the stop (rows as they were then), the rest to run\n"
 
 
-def training_said(config):
+def training_said(config, swept=()):
     """The training settings a run's first line should say, those that differ from the defaults:
-    ", sgd, weight decay 0.1, early stopping (patience 3), 4 batches of 8 per step"."""
+    ", sgd, weight decay 0.1, early stopping (patience 3), 4 batches of 8 per step" (swept: the
+    settings a sweep varies, which its points say)."""
     said = [config.optimizer] if config.optimizer != "adamw" else []
     said += [f"weight decay {config.weight_decay:g}"] if config.weight_decay else []
     said += [f"dropout {config.dropout:g}"] if config.dropout is not None else []
     said += [f"early stopping (patience {config.patience})"] if config.patience else []
     said += [f"augmentation {config.augment:g}"] if config.augment else []
-    said += [f"{config.accumulate} batches of {config.batch_size} per step"] if config.accumulate > 1 else []
+    batches = "batches" if "batch_size" in swept else f"batches of {config.batch_size}"
+    said += [f"{config.accumulate} {batches} per step"] if config.accumulate > 1 else []
     return "".join(f", {part}" for part in said)
 
 
@@ -840,7 +847,7 @@ def build_parser():
     pre.add_argument("--lr", type=positive(), default=None, help="default: 3e-3 (reviews), 1e-3 (shakespeare)")
     pre.add_argument("--batch-size", type=at_least(1), default=None, help="default: 32 (reviews), 12 (shakespeare)")
     pre.add_argument("--accumulate", type=at_least(1), default=None, metavar="N",
-                     help="gradient accumulation: each step sums the gradients of N batches (nanoGPT's "
+                     help="gradient accumulation: each step averages the gradients of N batches (nanoGPT's "
                           "gradient_accumulation_steps; default: 1)")
     pre.add_argument("--sentences", type=at_least(2), default=None,
                      help="reviews in the generated corpus (default: 20000; at least 2: one to validate on, one to "
@@ -945,7 +952,7 @@ def add_task_options(parser):
                              "language modelling on tiny: 200)")
     parser.add_argument("--batch-size", type=at_least(1), default=None, help="default: the model's, 32 for both")
     parser.add_argument("--accumulate", type=at_least(1), default=1, metavar="N",
-                        help="gradient accumulation: each step sums the gradients of N batches, so it learns from "
+                        help="gradient accumulation: each step averages the gradients of N batches, so it learns from "
                              "N x --batch-size texts in the memory of one batch (default: 1)")
     parser.add_argument("--eval-every", type=at_least(1), default=None,
                         help="steps between validations (the curves' points; finetune --patience's checks; "

@@ -90,7 +90,7 @@ class CompareConfig:
     modes: list = None  # None (or "all" among them): every mode that applies to the task
     steps: int = None  # None here and below: the model's defaults (see with_defaults)
     batch_size: int = None
-    accumulate: int = 1  # batches per step, their gradients summed: a step learns from accumulate x batch_size texts
+    accumulate: int = 1  # batches per step, their gradients averaged: a step learns from accumulate x batch_size texts
     max_len: int = None
     eval_every: int = None
     seed: int = 0

@@ -4,7 +4,7 @@
 
 `loss_fn(model, batch) -> scalar loss`; `batches` yields a batch for every step (an
 endless generator, such as models.compare.endless_batches: models.data.batches is one
-epoch), or `accumulate` batches per step, whose gradients the step sums (gradient
+epoch), or `accumulate` batches per step, whose gradients the step averages (gradient
 accumulation: see training_step); `evaluate(model) -> {"loss": ..., other metrics}`
 runs every `eval_every` steps on validation data. The loop owns what every run needs:
 optimizer and schedule, gradient clipping, early stopping that restores the
@@ -55,7 +55,7 @@ class TrainConfig:
     warmup_steps: int = 0
     schedule: str = "cosine"  # linear warmup, then cosine decay to 0; or "constant"
     clip_grad_norm: float = 1.0  # 0 turns clipping off
-    accumulate: int = 1  # batches whose gradients one step sums: a batch N times larger, in one batch's memory
+    accumulate: int = 1  # batches whose gradients one step averages: a batch N times larger, in one batch's memory
     eval_every: int = 50
     patience: int = 0  # early stopping: evaluations without improvement before stopping; 0 = never
     progress: bool | str = True  # a tqdm progress bar (on stderr); a string labels it ("lora:r=4", in compare)
@@ -246,6 +246,10 @@ def training_step(model, loss_fn, batches, optimizer, trainable, clip_norm, step
     the loss is a mean over rows and the batches have as many rows each; a mean over tokens weighs
     each batch's tokens by 1 / k, as PyTorch loops and Hugging Face's Trainer do). Only one batch's
     activations are alive at a time: the memory of a small batch, the update of a large one."""
+    if not (isinstance(batches, (list, tuple)) and batches):
+        got = f"an empty {type(batches).__name__}" if isinstance(batches, (list, tuple)) else type(batches).__name__
+        raise TypeError(f"training_step: batches must be a non-empty list of the step's batches ([batch] for one), "
+                        f"got {got}")
     model.train()
     total = 0.0
     try:
@@ -254,7 +258,8 @@ def training_step(model, loss_fn, batches, optimizer, trainable, clip_norm, step
             value = loss.item()
             if not math.isfinite(value):  # before its backward: no NaN reaches a gradient
                 raise NonFiniteLoss(f"step {step}: the loss is {value}; stopping (try a lower lr)")
-            (loss / len(batches)).backward()  # the graph is freed here, before the next batch's forward
+            (loss / len(batches)).backward()
+            del loss  # the last reference to this batch's graph: its activations go before the next forward
             total += value
     except BaseException:  # a NaN, Ctrl-C: no step is taken, and no gradient stays for another step to add to
         optimizer.zero_grad()

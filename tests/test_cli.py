@@ -178,6 +178,19 @@ def test_finetune_rejects_bad_sweeps_and_options(tmp_path, capsys):
     assert "bad --sweep item 'momentum=0.9'" in capsys.readouterr().err
     assert main(["finetune", "--mode", "lora", "--option", "rank=2", "--steps", "1", "--out", str(tmp_path)]) == 2
     assert "unknown option 'rank'" in capsys.readouterr().err
+    for given, swept in (["--lr", "0.01"], "lr=1e-3,1e-2"), (["--accumulate", "2"], "accumulate=1,4"), \
+            (["--batch-size", "8"], "batch_size=4,8"), (["--optimizer", "sgd"], "optimizer=adamw,sgd"):
+        assert main(["finetune", "--mode", "head", *given, "--sweep", swept, "--out", str(tmp_path)]) == 2
+        name = swept.split("=")[0]  # the sweep's values would win: the option given would be ignored
+        assert f"{' '.join(given)} and --sweep {name}=... both set {name}; give one of them" in capsys.readouterr().err
+
+
+def test_a_sweep_of_batch_sizes_accumulating_says_so_without_one_batch_size(tmp_path, capsys):
+    assert main(["finetune", "--mode", "head", "--steps", "1", "--sweep", "batch_size=4,8", "--accumulate", "2",
+                 "--out", str(tmp_path / "ft")]) == 0
+    assert "with mode 'head', 1 step, 2 batches per step, 2 settings" in capsys.readouterr().out
+    rows = json.loads((tmp_path / "ft" / "results.json").read_text())["rows"]
+    assert [(row["batch_size"], row["accumulate"]) for row in rows] == [(4, 2), (8, 2)]
 
 
 def test_exercises_command_grades_the_solutions_and_the_todos(capsys):

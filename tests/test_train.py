@@ -358,6 +358,19 @@ def test_the_progress_bar_says_which_run_it_is_of(capsys):
     assert capsys.readouterr().err == ""
 
 
+def test_a_training_step_wants_the_list_of_its_batches():
+    from models.train import training_step
+
+    model = quadratic_model()
+    optimizer = make_optimizer(list(model.parameters()), TrainConfig())
+    with pytest.raises(TypeError, match=r"batches must be a non-empty list of the step's batches \(\[batch\] for one\), "
+                                        "got dict"):
+        training_step(model, distance_to_two, {"input_ids": None}, optimizer, [model.weight], 1.0, 0)
+    with pytest.raises(TypeError, match="got an empty list"):
+        training_step(model, distance_to_two, [], optimizer, [model.weight], 1.0, 0)
+    assert model.weight.item() == 5.0
+
+
 def test_batches_that_run_out_are_a_clear_error():
     model = quadratic_model()
     with pytest.raises(ValueError, match="the batches ran out after 2 steps, and 5 were asked for; expected a batch"):
@@ -384,6 +397,22 @@ def test_accumulating_the_halves_of_a_batch_takes_the_step_of_the_whole_batch():
     # the loss a step reports is the mean of its batches' (the whole batch's, for halves of one size)
     np.testing.assert_allclose(halves_run.train_losses, whole_run.train_losses, rtol=1e-5)
     assert halves_run.train_losses[0] != halves_run.train_losses[1]  # two steps were taken, not one
+
+
+def test_an_accumulating_step_holds_one_batchs_activations_at_a_time():
+    from minigrad import backend
+    from models.train import training_step
+
+    mg.manual_seed(0)
+    model = nn.Sequential(nn.Linear(16, 512), nn.GELU(), nn.Linear(512, 1))  # activations ~40x the weights
+    batch = (mg.randn(256, 16), mg.randn(256, 1))
+    optimizer = make_optimizer(list(model.parameters()), TrainConfig(optimizer="sgd"))
+    peaks = {}
+    for k in (1, 4, 1):  # the first k = 1 step allocates the momentum buffers
+        with backend.PeakMemory("cpu") as memory:
+            training_step(model, squared_error, [batch] * k, optimizer, list(model.parameters()), 1.0, 0)
+        peaks[k] = memory.peak_bytes
+    assert peaks[4] < 1.2 * peaks[1], f"4 batches a step peak at {peaks[4]:,} bytes, 1 batch at {peaks[1]:,}"
 
 
 def test_every_batch_of_a_step_is_checked_for_nan_before_its_backward():
