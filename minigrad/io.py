@@ -133,13 +133,17 @@ def write_atomically(path, data):
 def remove_abandoned_temporaries(path):
     """Delete the temporaries of earlier writes to path whose writer is gone. A writer killed outright
     (SIGKILL, the out-of-memory killer) cannot clean up, and its `.name.PID.tmp`, as large as the
-    checkpoint, would stay beside it for good. A temporary of a live process is its write in progress."""
+    checkpoint, would stay beside it for good. A temporary whose PID names a process on this machine is
+    kept: a write in progress. Best effort: whatever stops a deletion does not stop the save."""
     if os.name != "posix":  # os.kill(pid, 0) asks whether a process lives only on POSIX (on Windows it kills)
         return
     for temporary in path.parent.glob(f".{glob.escape(path.name)}.*.tmp"):
         pid = temporary.name[len(path.name) + 2:-len(".tmp")]
         if pid.isdigit() and not process_is_alive(int(pid)):
-            temporary.unlink(missing_ok=True)  # missing: another writer removed it first
+            try:
+                temporary.unlink()
+            except OSError:  # removed by another writer first, a folder of that name, another user's file
+                pass
 
 
 def process_is_alive(pid):

@@ -283,6 +283,10 @@ def train(model, loss_fn, batches, config, evaluate=None, param_groups=None, log
     schedule = make_schedule(optimizer, config)
     resumed, resumed_best = load_checkpoint(resume, model, optimizer, schedule, param_groups) if resume else ({}, None)
     start = int(resumed.get("step", 0))
+    saved_accumulate = int(resumed.get("accumulate", 1))  # (checkpoints from before accumulate: 1)
+    if resume and saved_accumulate != config.accumulate:  # the batches to skip are start x accumulate: the saved run's
+        raise ValueError(f"train: {resume} was written by a run that took {saved_accumulate} batches a step "
+                         f"(accumulate), and this one takes {config.accumulate}; resume with the same")
     best_loss = float(resumed.get("best_valid_loss", resumed.get("valid_loss", math.inf)))
     trainable = [p for g in optimizer.param_groups for p in g["params"]]
     result, best_weights = TrainResult(steps_done=start, first_step=start + 1), None
@@ -339,7 +343,8 @@ def train(model, loss_fn, batches, config, evaluate=None, param_groups=None, log
                 good_weights, good_step = snapshot(model, trainable), step
             if checkpoint_path:  # atomic: a crash keeps the one before
                 save_checkpoint(checkpoint_path, model, optimizer, schedule, step,
-                                {**(checkpoint_metadata or {}), "valid_loss": repr(metrics["loss"]),
+                                {**(checkpoint_metadata or {}), "accumulate": str(config.accumulate),
+                                 "valid_loss": repr(metrics["loss"]),
                                  "best_valid_loss": repr(best_loss), "best_step": str(result.best_step),
                                  "waited": str(waited), "history": json.dumps(result.history)},
                                 best_weights=best_weights if result.best_step != step else None)

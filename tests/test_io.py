@@ -267,8 +267,10 @@ def test_a_save_deletes_the_temporaries_of_killed_writers_only(tmp_path):
     other = tmp_path / f".other.safetensors.{dead.pid}.tmp"  # another file's
     for leftover in (killed, live, other):
         leftover.write_bytes(b"half a checkpoint")
+    folder = tmp_path / f".{path.name}.{2**22 + 7}.tmp"  # past the largest pid Linux gives; a folder: the save goes on
+    folder.mkdir()
     mg.save({"w": mg.ones(2)}, path)
-    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([path.name, live.name, other.name])
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([path.name, live.name, other.name, folder.name])
     assert mg.load(path)["w"].tolist() == [1.0, 1.0]
 
 

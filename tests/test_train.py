@@ -2,6 +2,7 @@
 import itertools
 import json
 import math
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -273,6 +274,10 @@ def test_resuming_a_checkpoint_continues_exactly_where_training_stopped(tmp_path
                     evaluate=lambda m: {"loss": next(improving)}, checkpoint_path=checkpoint)
     assert stopped.stopped == "interrupted" and mg.io.load_metadata(checkpoint)["step"] == "6"
 
+    other = 2 if accumulate != 2 else 1
+    with pytest.raises(ValueError, match=f"took {accumulate} batches a step .accumulate., and this one takes {other}"):
+        train(small_mlp(1), squared_error, regression_batches(), replace(config, accumulate=other),
+              resume=checkpoint)  # another grouping of the batches could not continue where it stopped
     resumed = small_mlp(1)  # other weights: all of them come from the checkpoint
     result = train(resumed, squared_error, regression_batches(), config,
                    evaluate=lambda m: {"loss": next(improving)}, resume=checkpoint)
