@@ -3,6 +3,8 @@
 The elementwise tables come from minigrad.opcheck (the same table `minigrad
 gradcheck` runs); hypothesis draws the shapes, broadcasting and layouts.
 """
+import warnings
+
 import numpy as np
 import pytest
 import scipy.special
@@ -704,6 +706,9 @@ def test_an_empty_dim_list_reduces_every_axis_as_in_pytorch(reduction):
 def test_softmax_and_logsumexp_over_an_empty_dim_as_pytorch_and_max_names_it():
     x = mg.zeros(2, 0, requires_grad=True)
     assert mg.softmax(x, -1).shape == (2, 0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # nothing to normalise: no log(0) warning either
+        assert mg.log_softmax(x, -1).shape == (2, 0) and mg.log_softmax(mg.zeros(0, 3), -1).shape == (0, 3)
     np.testing.assert_array_equal(x.logsumexp(-1).numpy(), [-np.inf, -np.inf])  # the log of an empty sum
     with pytest.raises(ValueError, match=r"max: dim 1 of the input's shape \(2, 0\) has size 0"):
         x.amax(-1)

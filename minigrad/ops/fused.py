@@ -50,6 +50,8 @@ def softmax(x, dim=-1):
 def log_softmax_array(x, dims):
     """x - logsumexp(x), with logsumexp(x) = m + log sum e^(x - m), m = max x: exact, no overflow."""
     xp = backend.xp_of(x)
+    if x.size == 0:  # nothing to normalise (and the log of an empty sum would warn)
+        return x.copy()
     shifted = x - backend.max_dims(x, dims)
     return shifted - xp.log(backend.sum_dims(xp.exp(shifted), dims))
 
