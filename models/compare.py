@@ -462,7 +462,7 @@ def run_mode(name, base, task, config, forgetting, progress=False, log_path=None
                                accumulate=config.accumulate, patience=config.patience, progress=progress and bar_label),
                    evaluate=lambda m: tasks.evaluate(m, task.valid, tokenizer, num_labels, options),
                    param_groups=model.param_groups, log_path=log_path, checkpoint_path=checkpoint_path,
-                   checkpoint_metadata={"mode": name}, resume=resume)
+                   checkpoint_metadata={"mode": name}, resume=resume, loss_items=tasks.loss_items)
     trainable, total = count_parameters(model)
     # weights that diverged before any evaluation are no model: NaN logits would all "predict" class 0
     # and score as the majority class. Their row says NaN instead.

@@ -28,6 +28,17 @@ def loss(model, batch):
     return loss_of(model(batch["input_ids"], batch["attention_mask"]), batch)
 
 
+def loss_items(batch):
+    """How many terms the batch's loss is the mean of: its texts (classification, qa), its tagged tokens
+    (tagging: IGNORE elsewhere), its predicted tokens (lm: every real token after a row's first). Batches'
+    losses weighed by it make the mean over all of their terms, as one batch would have given."""
+    if "labels" not in batch and "start" not in batch:
+        return int(batch["attention_mask"][:, 1:].sum().item())
+    if "labels" in batch and batch["labels"].ndim == 2:
+        return int((batch["labels"] != data.IGNORE).sum().item())
+    return len(batch["input_ids"])
+
+
 def loss_of(logits, batch):
     """The loss of the logits a classification, tagging or qa model gave for batch."""
     if "start" in batch:  # qa: logits (B, T, 2)
@@ -83,7 +94,7 @@ def evaluate_lm(model, examples, tokenizer, batch_options):
     """{"loss", "perplexity"}: the mean next-token loss over every predicted token of the texts."""
     total, count = 0.0, 0
     for batch in data.batches(by_length(examples), tokenizer, EVAL_BATCH, shuffle=False, **batch_options):
-        predicted = int(batch["attention_mask"][:, 1:].sum().item())  # every real token after a row's first
+        predicted = loss_items(batch)  # every real token after a row's first
         total += loss(model, batch).item() * predicted
         count += predicted
     return {"loss": total / count, "perplexity": perplexity(total / count)}
@@ -106,8 +117,7 @@ def evaluate(model, examples, tokenizer, num_labels, batch_options, details=Fals
             logits = model(batch["input_ids"], batch["attention_mask"])
             # the batch's loss is a mean over its examples, or over its tagged tokens (tagging):
             # weigh it by that count, so the total is a mean over all of them, whatever EVAL_BATCH is
-            tagged = "labels" in batch and batch["labels"].ndim == 2
-            weight = int((batch["labels"] != data.IGNORE).sum().item()) if tagged else len(batch["input_ids"])
+            weight = loss_items(batch)
             if weight:  # a batch with no tagged token left (all cut off by max_len) has no loss to count
                 total += loss_of(logits, batch).item() * weight  # the same logits: one forward pass
                 count += weight

@@ -4,9 +4,10 @@
 
 `loss_fn(model, batch) -> scalar loss`; `batches` yields a batch for every step (an
 endless generator, such as models.compare.endless_batches: models.data.batches is one
-epoch), or `accumulate` batches per step, whose gradients the step averages (gradient
-accumulation: see training_step); `evaluate(model) -> {"loss": ..., other metrics}`
-runs every `eval_every` steps on validation data. The loop owns what every run needs:
+epoch), or `accumulate` batches per step, whose gradients the step averages, each weighed
+by its share of the step's loss terms (gradient accumulation: see training_step);
+`evaluate(model) -> {"loss": ..., other metrics}` runs every `eval_every` steps on
+validation data. The loop owns what every run needs:
 optimizer and schedule, gradient clipping, early stopping that restores the
 best weights, a NaN/inf guard, a progress bar, a JSONL log and atomic
 checkpoints; Ctrl-C stops cleanly after the current step.
@@ -21,8 +22,9 @@ weights that train (all of them in pretraining; a fine-tuning mode's own, as the
 frozen rest is the base model's: see trained_state), the optimizer's buffers,
 the schedule's position, the CPU's random state (dropout masks; a GPU's generator,
 whose state cannot be saved, restarts from the seed and the step instead: see
-restart_device_generator) and where early stopping stands (the best validation
-loss, its step and, where they are not the latest, its weights);
+restart_device_generator), the batches each step took (accumulate) and where early
+stopping stands (the best validation loss, its step and, where they are not the latest,
+its weights);
 `train(..., resume=path)` restores them all and skips the batches the first steps
 used, so an interrupted run continues exactly as if it had never stopped (given the
 same batches: the same data and seed). Its JSONL log is appended to, and holds
@@ -238,14 +240,16 @@ def thaw(param_groups, step):
                 parameter.requires_grad_(step >= group["trains_from"])
 
 
-def training_step(model, loss_fn, batches, optimizer, trainable, clip_norm, step):
-    """One step on a list of batches: forward and backward on each, clip, update. Returns the mean loss.
+def training_step(model, loss_fn, batches, optimizer, trainable, clip_norm, step, loss_items=None):
+    """One step on a list of batches: forward and backward on each, clip, update. Returns the step's loss.
 
-    Gradient accumulation: backward adds into .grad, so k batches' backward passes of loss / k leave
-    there the gradient of their mean loss, the gradient of one batch k times larger (exactly, where
-    the loss is a mean over rows and the batches have as many rows each; a mean over tokens weighs
-    each batch's tokens by 1 / k, as PyTorch loops and Hugging Face's Trainer do). Only one batch's
-    activations are alive at a time: the memory of a small batch, the update of a large one."""
+    Gradient accumulation: backward adds into .grad, so the backward passes of each batch's loss times
+    its share of the step leave there the gradient of one batch as large as all of them. Each loss is a
+    mean over its batch's terms (texts, or tokens), so a batch's share is its number of terms over the
+    step's, loss_items(batch) of them (Hugging Face's Trainer learned in 2024 that the usual 1 / k
+    weighs a token of a short batch above one of a long batch); without loss_items, 1 / k, exact where
+    the batches have as many terms each. Only one batch's activations are alive at a time: the memory
+    of a small batch, the update of a large one."""
     if not (isinstance(batches, (list, tuple)) and batches):
         got = f"an empty {type(batches).__name__}" if isinstance(batches, (list, tuple)) else type(batches).__name__
         raise TypeError(f"training_step: batches must be a non-empty list of the step's batches ([batch] for one), "
@@ -253,14 +257,14 @@ def training_step(model, loss_fn, batches, optimizer, trainable, clip_norm, step
     model.train()
     total = 0.0
     try:
-        for batch in batches:
+        for batch, share in zip(batches, shares(batches, loss_items)):
             loss = loss_fn(model, batch)
             value = loss.item()
             if not math.isfinite(value):  # before its backward: no NaN reaches a gradient
                 raise NonFiniteLoss(f"step {step}: the loss is {value}; stopping (try a lower lr)")
-            (loss / len(batches)).backward()
+            (loss * share).backward()
             del loss  # the last reference to this batch's graph: its activations go before the next forward
-            total += value
+            total += value * share
     except BaseException:  # a NaN, Ctrl-C: no step is taken, and no gradient stays for another step to add to
         optimizer.zero_grad()
         raise
@@ -268,14 +272,22 @@ def training_step(model, loss_fn, batches, optimizer, trainable, clip_norm, step
         optim.clip_grad_norm_(trainable, clip_norm)
     optimizer.step()
     optimizer.zero_grad()
-    return total / len(batches)
+    return total
+
+
+def shares(batches, loss_items):
+    """Each batch's weight in its step's loss: its number of loss terms over the step's (1 / k without
+    loss_items, or where no batch has any)."""
+    counts = [loss_items(batch) for batch in batches] if loss_items and len(batches) > 1 else [1] * len(batches)
+    return [count / sum(counts) for count in counts] if sum(counts) else [1 / len(batches)] * len(batches)
 
 
 def train(model, loss_fn, batches, config, evaluate=None, param_groups=None, log_path=None,
-          checkpoint_path=None, checkpoint_metadata=None, resume=None):
+          checkpoint_path=None, checkpoint_metadata=None, resume=None, loss_items=None):
     """Train model in place; returns a TrainResult. See the module docstring. param_groups: what the
     optimizer updates (default: a prepared model's own groups, else every parameter); resume: a
-    checkpoint this function wrote, to continue from."""
+    checkpoint this function wrote, to continue from; loss_items(batch): how many terms its loss is
+    the mean of, to weigh the batches a step accumulates (see training_step)."""
     if param_groups is None:  # a prepared model's own groups (layerwise-lr's rates), else every parameter
         param_groups = getattr(model, "param_groups", None) or model.parameters()
     param_groups = list(param_groups)
@@ -315,7 +327,8 @@ def train(model, loss_fn, batches, config, evaluate=None, param_groups=None, log
                                  f"for; expected {each} for every step (an endless generator, such as "
                                  "compare.endless_batches: data.batches gives one epoch)")
             with backend.silent_float_errors():  # a diverging run is stopped, and said so, by the NaN guard
-                value = training_step(model, loss_fn, step_batches, optimizer, trainable, config.clip_grad_norm, step)
+                value = training_step(model, loss_fn, step_batches, optimizer, trainable, config.clip_grad_norm, step,
+                                      loss_items)
             schedule.step()
             result.seconds += time.perf_counter() - started
             result.train_losses.append(value)

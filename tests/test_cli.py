@@ -1,6 +1,7 @@
 """The `minigrad` command end to end, on tiny settings."""
 import json
 
+import numpy as np
 import pytest
 
 from models.cli import main
@@ -171,6 +172,23 @@ def test_accumulating_two_batches_of_16_trains_as_one_batch_of_32(tmp_path, caps
     # the same 32 texts a step (the halves of each batch of 32), so the same training, up to rounding
     assert runs[2]["val_loss"] == pytest.approx(runs[1]["val_loss"], rel=1e-5)
     assert [p["val_loss"] for p in runs[2]["curve"]] == pytest.approx([p["val_loss"] for p in runs[1]["curve"]], rel=1e-5)
+
+
+def test_accumulated_lm_batches_weigh_their_tokens_as_one_batch_would(tmp_path):
+    """Texts of 2 and of 40 words, one per batch: weighed 1/2 each, the short text's tokens would count
+    ~20 times as much as the long one's; weighed by their tokens, the step is the batch of both's."""
+    words = "the movie was good bad great awful plot acting story fine slow fun dull".split()
+    rng = np.random.default_rng(0)
+    texts = [" ".join(rng.choice(words, 2 if i % 2 == 0 else 40)) for i in range(60)]
+    (tmp_path / "mixed.txt").write_text("\n".join(texts) + "\n")
+    losses = {}
+    for batch_size, accumulate in ((2, 1), (1, 2)):
+        out = tmp_path / f"{batch_size}x{accumulate}"
+        assert main(["compare", "--task", "lm", "--train", str(tmp_path / "mixed.txt"), "--modes", "lora",
+                     "--no-baselines", "--steps", "3", "--optimizer", "sgd", "--batch-size", str(batch_size),
+                     "--accumulate", str(accumulate), "--out", str(out)]) == 0
+        losses[accumulate] = json.loads((out / "results.json").read_text())["rows"][0]["val_loss"]
+    assert losses[2] == pytest.approx(losses[1], rel=1e-6)  # 1/2 each: 1e-5 apart
 
 
 def test_finetune_rejects_bad_sweeps_and_options(tmp_path, capsys):

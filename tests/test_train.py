@@ -404,6 +404,32 @@ def test_accumulating_the_halves_of_a_batch_takes_the_step_of_the_whole_batch():
     assert halves_run.train_losses[0] != halves_run.train_losses[1]  # two steps were taken, not one
 
 
+def test_accumulated_token_losses_are_weighed_by_their_tokens():
+    """A loss that is a mean over tokens: a batch of 3 tokens and one of 1 make one step of 4 tokens only if
+    each is weighed by its tokens (3/4, 1/4), not by 1/2 each (the 2024 bug of Hugging Face's Trainer)."""
+    x = mg.tensor(np.random.default_rng(0).standard_normal((4, 3)).astype(np.float32))
+    y = mg.tensor(np.sin(x.numpy()).sum(axis=1, keepdims=True))
+    whole, parts = (x, y), [(x[:3], y[:3]), (x[3:], y[3:])]  # squared_error: a mean over the rows (the "tokens")
+
+    def rows(batch):
+        return len(batch[0])
+
+    config = dict(steps=1, lr=0.1, optimizer="sgd", momentum=0.0, schedule="constant", clip_grad_norm=0,
+                  progress=False)
+    weights = {}
+    for name, batches, accumulate, loss_items in (("whole", [whole], 1, None), ("weighed", parts, 2, rows),
+                                                  ("1 / k", parts, 2, None)):
+        mg.manual_seed(0)
+        model = nn.Sequential(nn.Linear(3, 16), nn.GELU(), nn.Linear(16, 1))
+        result = train(model, squared_error, iter(batches), TrainConfig(**config, accumulate=accumulate),
+                       loss_items=loss_items)
+        weights[name] = ([p.numpy() for p in model.parameters()], result.train_losses[0])
+    for ours, theirs in zip(weights["weighed"][0], weights["whole"][0]):
+        np.testing.assert_allclose(ours, theirs, rtol=1e-5, atol=1e-7)
+    assert weights["weighed"][1] == pytest.approx(weights["whole"][1], rel=1e-6)  # the step's loss, too
+    assert not all(np.allclose(ours, theirs, rtol=1e-3) for ours, theirs in zip(weights["1 / k"][0], weights["whole"][0]))
+
+
 def test_an_accumulating_step_holds_one_batchs_activations_at_a_time():
     from minigrad import backend
     from models.train import training_step
