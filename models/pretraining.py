@@ -91,6 +91,12 @@ def window_batches(ids, length, batch_size, seed, device):
         yield mg.tensor(random_windows(ids, length, batch_size, rng), dtype=mg.int64, device=device), None
 
 
+def predicted_tokens(batch):
+    """How many next tokens a batch (ids, mask or None) predicts: what its loss is the mean of."""
+    ids, mask = batch
+    return ids.shape[0] * (ids.shape[1] - 1) if mask is None else int(mask[:, 1:].sum().item())
+
+
 def lm_loss_on(model, rows, tokenizer, device, batch_size=128):
     """Mean next-token loss over rows, batch by batch, weighted by the number of predicted tokens."""
     total, count = 0.0, 0
@@ -239,6 +245,7 @@ def pretrain(config=PretrainConfig(), out_dir="runs/pretrain", device="cpu", res
         batches, config.train,
         evaluate=lambda m: {"loss": lm_loss_on(m, valid_rows, tokenizer, device)},
         log_path=out_dir / "log.jsonl", checkpoint_path=checkpoint, checkpoint_metadata=metadata, resume=resume,
+        loss_items=predicted_tokens,
     )
     model.eval()
     final = {"train_loss": math.nan, "valid_loss": math.nan, "steps": result.steps_done,

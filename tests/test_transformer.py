@@ -274,3 +274,20 @@ def test_the_corpus_split_holds_out_the_first_reviews_or_the_end_of_the_play(mon
 def test_a_config_needs_whole_positive_sizes(sizes):
     with pytest.raises(ValueError, match=f"TransformerConfig: {next(iter(sizes))} must be a whole number >= 1"):
         TransformerConfig(**sizes)
+
+
+def test_pretraining_weighs_accumulated_batches_by_the_tokens_their_loss_is_the_mean_of():
+    from models.heads import LanguageModel
+    from models.pretraining import batch_of, predicted_tokens
+    from models.tokenizers import CharTokenizer
+
+    tokenizer = CharTokenizer.train(["abcd"])
+    rows = [[1, 2, 3, 4, 5], [1, 2]]  # 4 and 1 next tokens to predict
+    ids, mask = batch_of(rows, tokenizer, "cpu")
+    assert predicted_tokens((ids, mask)) == 5 and predicted_tokens((mg.zeros(3, 9, dtype=mg.int64), None)) == 24
+    mg.manual_seed(0)
+    model = LanguageModel(TransformerConfig(vocab_size=tokenizer.vocab_size, n_layers=1, d_model=8, n_heads=2,
+                                            d_ff=16, max_len=8, dropout=0.0))
+    apart = [batch_of([row], tokenizer, "cpu") for row in rows]  # the mean over both rows' 5 tokens, from each's
+    weighed = sum(model.lm_loss(*batch) * predicted_tokens(batch) for batch in apart) / 5
+    assert weighed.item() == pytest.approx(model.lm_loss(ids, mask).item(), rel=1e-6)
