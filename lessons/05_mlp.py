@@ -23,7 +23,9 @@ of the lesson uses that on purpose: four backward passes over quarters of the
 batch, each of loss / 4, leave in .grad the gradient of the whole batch (the mean
 of four means of 100 is the mean of 400), while only one quarter's activations
 exist at a time. That is gradient accumulation, how a batch too large for memory
-is trained (`minigrad finetune --accumulate 4`).
+is trained (`minigrad finetune --accumulate 4`). Parts of unequal sizes need each
+mean weighed by its part's share instead of 1/4: a loss averaged over the tokens
+of texts of different lengths is the case Hugging Face's Trainer got wrong until 2024.
 
 Run: python lessons/05_mlp.py   (--quick for fewer steps)
 """
