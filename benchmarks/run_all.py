@@ -13,7 +13,8 @@ import time
 from pathlib import Path
 
 HERE = Path(__file__).parent
-SUITE = ["bench_overhead.py", "bench_engine.py", "bench_mlp.py", "bench_transformer.py", "bench_modes.py", "bench_shakespeare.py", "bench_gpu.py"]
+SUITE = ["bench_overhead.py", "bench_engine.py", "bench_mlp.py", "bench_transformer.py", "bench_modes.py",
+         "bench_accumulate.py", "bench_shakespeare.py", "bench_gpu.py"]
 
 
 def main(argv=None):
