@@ -817,8 +817,8 @@ def build_parser():
     add_training_options(tune)
     tune.add_argument("--sweep", nargs="*", default=None, metavar="NAME=V1,V2",
                       help="grid search, e.g. --sweep lr=1e-4,3e-4,1e-3 optimizer=adamw,sgd; best by validation. "
-                           "Sweepable: lr, optimizer, weight_decay, steps, batch_size, accumulate, dropout, patience, augment, "
-                           "and the mode's own options (lora: r=4,8,16; a list joined with +: targets=query+value,query)")
+                           "Sweepable: lr, optimizer, weight_decay, steps, batch_size, accumulate, dropout, patience, "
+                           "augment, and the mode's own options (lora: r=4,8,16; a list joined with +: targets=query+value,query)")
     add_task_options(tune)
     add_resume(tune, "finetune")
     tune.set_defaults(run=finetune_command)

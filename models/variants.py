@@ -21,8 +21,9 @@ import re
 from models.finetune import option_value, parse_mode
 from models.train import OPTIMIZERS
 
+# a sweep's settings (and the mode's own options)
 TRAINING_SETTINGS = {"lr": float, "optimizer": str, "weight_decay": float, "steps": int, "batch_size": int,
-                     "accumulate": int, "dropout": float, "patience": int, "augment": float}  # a sweep's; and the mode's own options
+                     "accumulate": int, "dropout": float, "patience": int, "augment": float}
 ALLOWED = {  # checked as a sweep's grid or compare's rows are read, before any model loads: (test, what is expected)
     "lr": (lambda v: math.isfinite(v) and v > 0, "expected a finite number > 0"),
     "optimizer": (lambda v: v in OPTIMIZERS, f"expected one of {', '.join(sorted(OPTIMIZERS))}"),
