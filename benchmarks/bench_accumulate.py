@@ -86,7 +86,8 @@ def main():
                  f"**{seconds / reference[2]:.2f}x** |" for name, peak, seconds in rows]
         header = "| step | peak MiB | vs 32 | ms per step | vs 32 |\n|---|---:|---:|---:|---:|\n"
         sections.append(f"**{title}**, full fine-tuning, median of {repeats}; the accumulated gradient is the "
-                        f"batch of 32's to {difference:.1e} (its largest entry: {largest:.1e})\n\n" + header + "\n".join(lines))
+                        f"batch of 32's to {difference:.1e} (its largest entry: {largest:.1e})\n\n"
+                        + header + "\n".join(lines))
         print(sections[-1], "\n")
     body = f"""## Gradient accumulation: a batch of 32 in the memory of 8 (`benchmarks/bench_accumulate.py`)
 
