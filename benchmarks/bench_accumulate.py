@@ -3,8 +3,9 @@
 One training step (forward, backward, clip, AdamW) of full fine-tuning, three ways, on the same
 32 texts: one batch of 32; four batches of 8 accumulated (`--accumulate 4 --batch-size 8`); and,
 for the memory it should cost, one batch of 8 alone. Before timing, the accumulated step's
-gradient is checked against the batch of 32's. Peak memory is what NumPy allocates during the
-step (tracemalloc, as `minigrad compare` measures it); time is the median of interleaved steps.
+gradient (the change an SGD step at lr 1 makes) is checked against the batch of 32's. Peak memory
+is what NumPy allocates during the step (tracemalloc, as `minigrad compare` measures it); time is
+the median of interleaved steps.
 
     python benchmarks/bench_accumulate.py            # writes the accumulate section of RESULTS.md
     python benchmarks/bench_accumulate.py --quick    # smoke run
@@ -26,7 +27,7 @@ from minigrad import backend  # noqa: E402
 from models import data, pretrained, tasks  # noqa: E402
 from models.finetune import prepare  # noqa: E402
 from models.heads import LanguageModel  # noqa: E402
-from models.train import TrainConfig, make_optimizer, shares, training_step  # noqa: E402
+from models.train import TrainConfig, make_optimizer, training_step  # noqa: E402
 from models.transformer import TransformerConfig  # noqa: E402
 
 
@@ -36,25 +37,26 @@ def parts(batch, size):
     return [{name: value[start:start + size] for name, value in batch.items()} for start in range(0, rows, size)]
 
 
-def gradients(model, batches):
-    """The gradient one accumulated step leaves, before its update (weighed as training_step weighs)."""
-    model.zero_grad()
-    for batch, share in zip(batches, shares(batches, tasks.loss_items)):
-        (tasks.loss(model, batch) * share).backward()
-    found = {name: p.grad.numpy().copy() for name, p in model.named_parameters() if p.grad is not None}
-    model.zero_grad()
-    return found
+def update(base, batches):
+    """What one training step on batches changes in every weight, with SGD at lr 1 and no clipping:
+    minus the step's gradient."""
+    mg.manual_seed(0)  # the same new head for every way of cutting the batch
+    model = prepare(base, "full", num_labels=2)
+    model.set_dropout(0.0)  # the same function, too
+    before = [p.numpy().copy() for p in model.parameters()]
+    optimizer = make_optimizer(model.param_groups, TrainConfig(optimizer="sgd", momentum=0.0, lr=1.0))
+    training_step(model, tasks.loss, batches, optimizer, list(model.parameters()), 0, 0, tasks.loss_items)
+    return [p.numpy() - b for p, b in zip(model.parameters(), before)]
 
 
 def measure(base, batch, repeats):
-    mg.manual_seed(0)
-    model = prepare(base, "full", num_labels=2)
-    model.set_dropout(0.0)  # the same function for every way of cutting the batch
-    whole, apart = gradients(model, [batch]), gradients(model, parts(batch, 8))
-    difference = max(float(np.abs(whole[name] - apart[name]).max()) for name in whole)
-    largest = max(float(np.abs(g).max()) for g in whole.values())
+    whole, apart = update(base, [batch]), update(base, parts(batch, 8))
+    difference = max(float(np.abs(a - w).max()) for a, w in zip(apart, whole))
+    largest = max(float(np.abs(w).max()) for w in whole)
     if difference > 1e-4 * largest:
         raise RuntimeError(f"4 x 8 accumulated gives another gradient than 32 at once: {difference:.1e} apart")
+    mg.manual_seed(0)
+    model = prepare(base, "full", num_labels=2)
     optimizer = make_optimizer(model.param_groups, TrainConfig(lr=1e-6))  # tiny steps: the model barely moves
     trainable = [p for g in optimizer.param_groups for p in g["params"]]
     ways = {"one batch of 32": [batch], "4 batches of 8, accumulated": parts(batch, 8),

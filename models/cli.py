@@ -135,7 +135,7 @@ def pretrain_command(args):
         changed = [name for name, value in given.items() if value != saved[name]]  # repeating one is harmless
         if changed:
             def listed(values):  # "--lr 0.01, --d-model 32"
-                return ", ".join(f"--{name.replace('_', '-')} {values[name]}" for name in changed)
+                return ", ".join(f"{flag_of(name)} {values[name]}" for name in changed)
             used = "values are" if len(changed) > 1 else "value is"
             raise ValueError(f"{listed(given)} cannot be given with --resume: the checkpoint's own {used} used "
                              f"({listed(saved)}), as a resumed run continues with the settings it started with; "
@@ -433,7 +433,7 @@ def finetune_config(args):
         raise ValueError("finetune needs --mode (e.g. --mode lora), or --resume RUN_FOLDER to continue a run")
     if ":" in args.mode:  # compare's way of writing a variant: say how finetune writes it
         mode, *settings = [part.strip() for part in args.mode.split(":")]
-        flags = [f"--{name.replace('_', '-')} {value}" if name in ROW_SETTINGS else f"--option {name}={value}"
+        flags = [f"{flag_of(name)} {value}" if name in ROW_SETTINGS else f"--option {name}={value}"
                  for name, _, value in (setting.partition("=") for setting in settings)]
         raise ValueError(f"--mode {args.mode!r}: finetune takes the mode's settings as options: --mode {mode} "
                          f"{' '.join(flags)} (MODE:NAME=VALUE is how compare's --modes writes them)")
@@ -448,13 +448,22 @@ def finetune_config(args):
     both = sorted(set(config.options) & set(grid[0] if grid else {}))
     if both:
         raise ValueError(f"{both[0]} is given with --option and swept with --sweep; give it in one of the two")
-    defaults = vars(build_parser().parse_args(["finetune"]))
-    given = [name for name in (grid[0] if grid else ()) if name in defaults and getattr(args, name) != defaults[name]]
+    given = [name for name in options_given(args, "finetune") if grid and name in grid[0]]
     if given:  # the sweep's values would win, and the option be ignored without a word
-        flag = "--" + given[0].replace("_", "-")
-        raise ValueError(f"{flag} {getattr(args, given[0])} and --sweep {given[0]}=... both set {given[0]}; "
-                         "give one of them")
+        name = given[0]
+        raise ValueError(f"{flag_of(name)} {getattr(args, name)} and --sweep {name}=... both set {name}; give one of them")
     return config, mode, grid
+
+
+def options_given(args, command, *required):
+    """The names of the options args sets to other than their defaults in `minigrad command *required`."""
+    defaults = vars(build_parser().parse_args([command, *required]))
+    return [name for name, value in vars(args).items() if value != defaults.get(name)]
+
+
+def flag_of(name):
+    """The command-line flag of an option's name: batch_size -> --batch-size."""
+    return "--" + name.replace("_", "-")
 
 
 def finetune_command(args):
@@ -612,12 +621,10 @@ def print_stopped(rows, name_of, interrupted=None, resume_command=None):
 def resumed_run(args, command):
     """What the unfinished run that --resume names recorded (models.resume.read_run), after refusing
     any other option: a resumed run continues with the settings it started with."""
-    defaults = vars(build_parser().parse_args([command, "--resume", args.resume]))
-    given = [name for name, value in vars(args).items() if value != defaults.get(name)]
+    given = options_given(args, command, "--resume", args.resume)
     if given:
-        flag = "--" + given[0].replace("_", "-")
-        raise ValueError(f"{flag} cannot be given with --resume: a resumed run continues with the settings it "
-                         f"started with (in {Path(args.resume) / 'results.json'}); give --resume alone")
+        raise ValueError(f"{flag_of(given[0])} cannot be given with --resume: a resumed run continues with the "
+                         f"settings it started with (in {Path(args.resume) / 'results.json'}); give --resume alone")
     return resume.read_run(args.resume, command)
 
 

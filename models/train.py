@@ -279,7 +279,8 @@ def shares(batches, loss_items):
     """Each batch's weight in its step's loss: its number of loss terms over the step's (1 / k without
     loss_items, or where no batch has any)."""
     counts = [loss_items(batch) for batch in batches] if loss_items and len(batches) > 1 else [1] * len(batches)
-    return [count / sum(counts) for count in counts] if sum(counts) else [1 / len(batches)] * len(batches)
+    total = sum(counts)
+    return [count / total for count in counts] if total else [1 / len(batches)] * len(batches)
 
 
 def train(model, loss_fn, batches, config, evaluate=None, param_groups=None, log_path=None,
