@@ -60,6 +60,13 @@ def sum_to_input(ctx, position, grad, shape):
     return summed
 
 
+def in_dtype_of(tensor, grad):
+    """grad in the tensor's own dtype, as PyTorch casts every gradient: a float32 parameter gets a
+    float32 gradient even where an op's backward (or backward(gradient=...)) computed in float64, so
+    one such op cannot turn the whole rest of the backward pass, and .grad, into float64."""
+    return grad if grad.dtype == tensor.dtype else grad.astype(tensor.dtype)
+
+
 def backpropagate(output, grad, retain_graph, deliver):
     """The chain rule, backwards over the graph: deliver(node, gradient) gets each tensor's whole
     gradient, once every op that used it has passed its share back (backward puts it in .grad;
@@ -81,6 +88,7 @@ def backpropagate(output, grad, retain_graph, deliver):
         grad = grad.data if isinstance(grad, Tensor) else backend.as_array(grad, output.dtype, output.device)
         if tuple(grad.shape) != output.shape:
             raise ValueError(f"backward(): grad has shape {tuple(grad.shape)}, expected {output.shape}")
+        grad = in_dtype_of(output, grad)
 
     grads = {id(output): grad}
     for node in reversed(topological_order(output)):
@@ -103,6 +111,7 @@ def backpropagate(output, grad, retain_graph, deliver):
             if needed and parent_grad is not None:
                 if parent_grad.shape != parent.shape:  # broadcast in forward, or a wrong backward
                     parent_grad = sum_to_input(ctx, position, parent_grad, parent.shape)
+                parent_grad = in_dtype_of(parent, parent_grad)
                 key = id(parent)
                 grads[key] = grads[key] + parent_grad if key in grads else parent_grad
         if not retain_graph:

@@ -355,10 +355,12 @@ class Tensor:
             replaced = hook(Tensor._from_array(grad))
             if replaced is None:
                 continue
-            if not isinstance(replaced, Tensor) or replaced.shape != self.shape:
-                got = f"shape {replaced.shape}" if isinstance(replaced, Tensor) else type(replaced).__name__
+            if not isinstance(replaced, Tensor) or (replaced.shape, replaced.dtype) != (self.shape, self.dtype):
+                got = (f"shape {replaced.shape} and dtype {replaced.dtype}" if isinstance(replaced, Tensor)
+                       else type(replaced).__name__)
                 raise RuntimeError(f"hook {getattr(hook, '__name__', hook)!r} returned {got} for the gradient of "
-                                   f"a tensor of shape {self.shape}; return a tensor of that shape, or None to keep it")
+                                   f"a tensor of shape {self.shape} and dtype {self.dtype}; return a tensor of "
+                                   "that shape and dtype, or None to keep it")
             grad = replaced.data
         return grad
 

@@ -519,6 +519,30 @@ def test_mixing_float_dtypes_is_an_error():
         mg.ones(2) + mg.ones(2, dtype=mg.float64)
 
 
+@pytest.mark.parametrize("loss", [
+    lambda x: x.max(), lambda x: x.amax(0).sum(), lambda x: x.min(), lambda x: ops.maximum(x, x.detach()).sum(),
+    lambda x: (2 ** x).sum(), lambda x: mg.nn.functional.softplus(x).sum(),
+    lambda x: mg.nn.functional.binary_cross_entropy_with_logits(x, mg.ones(3)),
+], ids=["max", "amax", "min", "maximum", "number ** x", "softplus", "bce with logits"])
+def test_float32_gradients_stay_float32(loss):
+    # ops whose backward mixes in booleans or Python numbers compute in float64 along the way; the
+    # gradient that flows on, and what lands in .grad after accumulating, is still float32, as in PyTorch
+    x = mg.tensor([1.0, 3.0, 3.0], requires_grad=True)
+    seen = []
+    (x * 1).register_hook(lambda grad: seen.append(grad.dtype))
+    for _ in range(2):
+        loss(x * 1).backward()
+    assert x.grad.dtype == mg.float32 and (x.grad * x).dtype == mg.float32
+    assert mg.autograd.grad(loss(x), x)[0].dtype == mg.float32
+
+
+def test_a_float64_gradient_for_a_float32_output_is_cast():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    for _ in range(2):
+        (x * 2).backward(mg.tensor([1.0, 1.0], dtype=mg.float64))
+    assert x.grad.dtype == mg.float32 and x.grad.tolist() == [4.0, 4.0]
+
+
 def test_integer_tensors_mix_with_floats_as_constants():
     integers = mg.tensor([1, 2])
     assert (mg.ones(2) * integers).dtype == mg.float32

@@ -104,6 +104,21 @@ def test_tied_parameters_are_listed_once_but_saved_under_each_name():
     model.load_state_dict(model.state_dict())
 
 
+def test_a_module_held_under_two_names_is_saved_under_each_as_in_pytorch():
+    class Shared(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.first = nn.Linear(2, 2)
+            self.second = self.first
+
+    model = Shared()
+    assert [n for n, _ in model.named_modules()] == ["", "first"]
+    assert [n for n, _ in model.named_modules(remove_duplicate=False)] == ["", "first", "second"]
+    assert list(model.state_dict()) == ["first.weight", "first.bias", "second.weight", "second.bias"]
+    assert nn.count_parameters(model) == (6, 6)
+    model.load_state_dict(model.state_dict())
+
+
 def test_parameter_from_a_tensor_is_a_new_leaf():
     x = mg.tensor([1.0, 2.0], requires_grad=True)
     p = nn.Parameter(x * 2)

@@ -232,6 +232,18 @@ def test_empty_reductions_and_products():
     assert ops.linear(mg.ones(2, 0), mg.ones(3, 0)).shape == (2, 3)
 
 
+def test_prod_of_a_0d_tensor_along_its_one_dim():
+    x = mg.tensor(2.0, dtype=mg.float64, requires_grad=True)
+    for dim, keepdim in ((0, False), (-1, True)):
+        x.grad = None
+        product = x.prod(dim, keepdim=keepdim)
+        assert product.shape == () and product.item() == 2.0
+        product.backward()
+        assert x.grad.item() == 1.0  # d/dx x = 1, as torch.prod gives
+    with pytest.raises(IndexError, match="dim 1 is out of range for a tensor with 0 dims"):
+        x.prod(1)
+
+
 def test_where_never_leaks_nan_from_the_branch_not_taken():
     x = mg.tensor([-1.0, 4.0], requires_grad=True)
     safe = ops.where(x > 0, x, mg.zeros(2))

@@ -116,8 +116,12 @@ def test_hooks_refuse_tensors_without_gradient_uncallable_hooks_and_wrong_shapes
         mg.tensor([1.0], requires_grad=True).register_hook(3)
     x = mg.tensor([1.0, 2.0], requires_grad=True)
     x.register_hook(lambda grad: grad.sum())
-    with pytest.raises(RuntimeError, match=r"returned shape \(\) .* shape \(2,\)"):
+    with pytest.raises(RuntimeError, match=r"returned shape \(\) and dtype float32 .* shape \(2,\) and dtype float32"):
         x.sum().backward()
+    y = mg.tensor([1.0, 2.0], requires_grad=True)
+    y.register_hook(lambda grad: grad.double())  # as PyTorch: a hook may not change the gradient's type
+    with pytest.raises(RuntimeError, match=r"returned shape \(2,\) and dtype float64 .* dtype float32"):
+        y.sum().backward()
 
 
 # ---- 2. grad_fn -------------------------------------------------------------------------------------

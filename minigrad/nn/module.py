@@ -167,12 +167,13 @@ class Module:
             self._non_persistent_buffers.add(name)
 
     # ---- walking the tree ------------------------------------------------------------
-    def named_modules(self, prefix=""):
-        """(dotted name, module) for this module ("") and every module below it, each once."""
+    def named_modules(self, prefix="", remove_duplicate=True):
+        """(dotted name, module) for this module ("") and every module below it, each once (a module
+        held under two names, under its first), or under each of its names if remove_duplicate=False."""
         seen, stack = set(), [(prefix, self)]
         while stack:  # depth-first, children in the order they were set
             name, module = stack.pop()
-            if id(module) in seen:
+            if remove_duplicate and id(module) in seen:
                 continue
             seen.add(id(module))
             yield name, module
@@ -195,7 +196,7 @@ class Module:
         its first name, unless remove_duplicate=False.
         """
         seen = set()
-        for module_name, module in self.named_modules(prefix):
+        for module_name, module in self.named_modules(prefix, remove_duplicate):
             for name, param in module._parameters.items():
                 if remove_duplicate and id(param) in seen:
                     continue
@@ -287,11 +288,12 @@ class Module:
 
     # ---- checkpoints -----------------------------------------------------------------
     def _checkpoint_tensors(self):
-        """{dotted name: Tensor} of what a checkpoint holds: every parameter, tied ones under each of
-        their names, and every persistent buffer, in PyTorch's order: each module's own parameters,
-        then its own buffers, then its children's (depth first, in the order they were set)."""
+        """{dotted name: Tensor} of what a checkpoint holds: every parameter and persistent buffer,
+        tied ones (or a whole module held twice) under each of their names, in PyTorch's order: each
+        module's own parameters, then its own buffers, then its children's (depth first, in the order
+        they were set)."""
         tensors = {}
-        for module_name, module in self.named_modules():
+        for module_name, module in self.named_modules(remove_duplicate=False):
             prefix = f"{module_name}." if module_name else ""
             for name, param in module._parameters.items():
                 tensors[prefix + name] = param

@@ -580,7 +580,7 @@ class Maximum(Function):
     @staticmethod
     def backward(ctx, grad):
         a, b = ctx.saved_arrays
-        share_a = (a > b) + 0.5 * (a == b)  # a tie splits the gradient evenly
+        share_a = ((a > b) + 0.5 * (a == b)).astype(grad.dtype)  # a tie splits the gradient evenly
         need_a, need_b = ctx.needs_input_grad
         return (grad * share_a if need_a else None), (grad * (1 - share_a) if need_b else None)
 

@@ -97,7 +97,7 @@ class Max(Function):
     @staticmethod
     def backward(ctx, grad):
         x, out = ctx.saved_arrays
-        winners = (x == out) | (x != x)  # x != x: NaN
+        winners = ((x == out) | (x != x)).astype(grad.dtype)  # x != x: NaN; as floats, so share keeps grad's dtype
         share = winners / winners.sum(axis=ctx.dims, keepdims=True)
         return grad.reshape(out.shape) * share
 
@@ -200,11 +200,13 @@ class Prod(Function):
 def prod(x, dim=None, keepdim=False):
     """The product of all elements (dim=None) or along one dim, as torch.prod; its gradient is
     right where elements are 0 (see Prod)."""
-    if dim is None:  # the product of the flattened x, then shaped as a full reduction
+    if dim is not None:
+        dim = backend.positive_dim(dim, x.ndim)
+    if dim is None or x.ndim == 0:  # the product of the flattened x, then shaped as a full reduction
         flat = x.reshape(-1) if x.ndim != 1 else x
         product = Prod.apply(flat, dim=0, keepdim=False)
         return product.reshape((1,) * x.ndim if keepdim else ())
-    return Prod.apply(x, dim=backend.positive_dim(dim, x.ndim), keepdim=keepdim)
+    return Prod.apply(x, dim=dim, keepdim=keepdim)
 
 
 class Cumsum(Function):
