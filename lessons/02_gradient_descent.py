@@ -79,7 +79,7 @@ def main(quick):
     left.set_title("loss = 9 * 0.64^t")
     grid = np.linspace(-1.0, 5.5, 200)
     right.plot(grid, (grid - 2) ** 2, color="lightgray", label="L(w) = (w - 2)²")
-    right.plot(ws, losses, "o-", markersize=4, label="w after each step")
+    right.plot(ws, losses, "o-", markersize=4, label="w_t, t = 0, 1, 2, ...")
     for t in range(3):
         right.annotate(f"{ws[t]:.4g}", (ws[t], losses[t]), textcoords="offset points", xytext=(6, 4))
     right.set_xlabel("w")

@@ -12,7 +12,7 @@ and training is the loop every model in this project uses:
     loss = F.cross_entropy(model(x), y)   # forward: how wrong are we?
     optimizer.zero_grad()                 # forget the last step's gradients
     loss.backward()                       # d loss / d every parameter
-    optimizer.step()                      # Adam moves each parameter downhill
+    optimizer.step()                      # Adam (lesson 6) moves each parameter downhill
 
 Numbers to check: before training the two logits are nearly equal, so each
 class gets probability ~1/2 and the loss starts near ln 2 = 0.6931; at the end

@@ -19,9 +19,10 @@ be checked with a calculator. Then the two masks a transformer needs:
   - padding: a batch pads short sentences with [PAD] to one length; no real
     token may look at the padding.
 
-Finally the same computation inside the shipped pretrained model: its
-attention weights, recomputed from the query and key projections of one
-layer, on a review sentence.
+Finally the same computation inside the shipped pretrained model (lesson 8
+builds that model; here we only read its weights): its attention weights,
+recomputed from the query and key projections of one layer, on a review
+sentence.
 
 Run: python lessons/07_attention.py   (--quick: plots one layer of the model, not all)
 """

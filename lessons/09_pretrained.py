@@ -14,7 +14,8 @@ So far every model here learned from text we generated. This lesson goes to real
 
 2. Pretrain on Shakespeare's plays, one character at a time: nanoGPT's small CPU example
    (4 layers, 4 heads, width 128, context 64, batch 12). Each batch is 12 windows of 65
-   characters that start anywhere in the 4.8 MB of plays; the model learns spelling, then
+   characters that start anywhere in the first 90 % of the 4.8 MB of plays (the rest is
+   validation); the model learns spelling, then
    words, then the shape of a play (names in capitals, verse lines).
 
 Both need something that is not in the repository. The lesson says what it skips and how

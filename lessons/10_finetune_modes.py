@@ -5,9 +5,9 @@ adapts it to one task -- here: is a review positive or negative? Every mode
 puts a new classification head (a Linear layer on the last token's hidden
 state) on the pretrained body; they differ in *what else* trains:
 
-  full          every parameter. Global fine-tuning, as ULMFiT (Howard & Ruder
-                2018) and BERT (Devlin et al. 2019) do it: the strongest baseline in
-                the literature (not always here), but a full copy of the model per task.
+  full          every parameter, at one learning rate. Global fine-tuning, as BERT
+                (Devlin et al. 2019) does it: the strongest baseline in the
+                literature (not always here), but a full copy of the model per task.
   head          only the new head; the body is frozen ("replace the last layer",
                 feature extraction / linear probing).
   layers        the top k blocks + head (default k = 2). Layer fine-tuning: lower
