@@ -232,6 +232,21 @@ def test_empty_reductions_and_products():
     assert ops.linear(mg.ones(2, 0), mg.ones(3, 0)).shape == (2, 3)
 
 
+def test_linear_with_a_1d_weight_is_one_output_dropped_from_the_shape():
+    x = mg.randn(4, 3, dtype=mg.float64, requires_grad=True)
+    w = mg.randn(3, dtype=mg.float64, requires_grad=True)
+    y = ops.linear(x, w, mg.tensor(0.5, dtype=mg.float64))
+    assert y.shape == (4,)
+    np.testing.assert_allclose(y.numpy(), x.numpy() @ w.numpy() + 0.5)
+    y.sum().backward()
+    np.testing.assert_allclose(w.grad.numpy(), x.numpy().sum(0))
+
+
+def test_floor_divide_refuses_mixed_float_dtypes_as_every_op_does():
+    with pytest.raises(TypeError, match=r"floor_divide: inputs mix dtypes \['float32', 'float64'\]"):
+        mg.ones(2) // mg.tensor(2.0, dtype=mg.float64)
+
+
 def test_prod_of_a_0d_tensor_along_its_one_dim():
     x = mg.tensor(2.0, dtype=mg.float64, requires_grad=True)
     for dim, keepdim in ((0, False), (-1, True)):

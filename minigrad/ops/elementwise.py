@@ -7,7 +7,7 @@ input's shape afterwards (engine.unbroadcast), so no op here worries about it.
 import math
 
 from minigrad import backend
-from minigrad.function import Function
+from minigrad.function import Function, check_same_device_and_dtype
 from minigrad.tensor import Tensor
 
 
@@ -217,6 +217,7 @@ def floor_divide(a, b):
     """a // b rounded down (floor), as Python's // and torch.floor_divide, for integers and floats. A
     step function: its slope is 0 wherever it has one, so it is returned outside the graph (no gradient)."""
     a, b = promote(a, b)
+    check_same_device_and_dtype("floor_divide", [x for x in (a, b) if isinstance(x, Tensor)])
     check_integer_divisor("floor_divide", a, b)
     dividend, divisor = values_of(a, b)
     return Tensor._from_array(dividend // divisor)

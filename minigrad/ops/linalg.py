@@ -106,7 +106,13 @@ class Linear(Function):
 
 
 def linear(x, weight, bias=None):
-    return Linear.apply(*promote(x, weight, bias))
+    """x W^T + b (see Linear). A 1-d weight (in,) is one output, dropped from the shape as in
+    PyTorch: x . w + b, with b a single number."""
+    x, weight, bias = promote(x, weight, bias)
+    if weight.ndim == 1:
+        y = Linear.apply(x, weight.reshape(1, -1), None if bias is None else bias.reshape(1))
+        return y.reshape(y.shape[:-1])
+    return Linear.apply(x, weight, bias)
 
 
 class Einsum(Function):
