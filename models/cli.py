@@ -785,7 +785,8 @@ def modes_help():
     for mode in MODES:
         options = ", ".join(f"{name}={shown(value)}" for name, value in mode_options(mode).items())
         lines.append(f"  {mode:<13} {options or '(none)'}")
-    lines += [f"  any mode on a classification task: pooling={'|'.join(POOLINGS)} (the model's own by default)",
+    lines += [f"  any mode on a classification task: pooling={'|'.join(POOLINGS)} (the model's own by default;",
+              "    first and pooled read the first token: encoders only)",
               "A list is joined with + in compare's --modes (lora:targets=query+key) and with commas in",
               "finetune's --option (--option targets=query,key). layers=None trains the top_k blocks."]
     return "\n".join(lines)

@@ -550,6 +550,7 @@ def test_sweep_and_option_parsing():
     assert options == {"r": 4, "alpha": 0.5, "targets": ["query", "value"], "init": "zeros"}
     assert type(options["r"]) is int
     assert parse_options(["layers=0,-1", "patterns=*ln*,*norm*"]) == {"layers": [0, -1], "patterns": ["*ln*", "*norm*"]}
+    assert parse_options(["layers=None"]) == {"layers": None}  # as --help shows the default
     assert parse_grid(["lr=1e-3,1e-2", "steps=5"]) == [{"lr": 1e-3, "steps": 5}, {"lr": 1e-2, "steps": 5}]
     with pytest.raises(ValueError, match=r"bad --sweep item 'lr=': expected NAME=V1,V2"):
         parse_grid(["lr="])

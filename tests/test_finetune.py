@@ -201,6 +201,10 @@ def test_bodies_heads_and_tasks(base):
     assert prepare(body, "head", num_labels=C).head.pooling == "first"  # an encoder's [CLS]
     assert prepare(base, "head", num_labels=C).head.pooling == "last"  # a decoder's last token saw everything
     assert prepare(base, "head", num_labels=C, pooling="mean").head.pooling == "mean"
+    for first in ("first", "pooled"):  # a decoder's first token has seen only [BOS]: one prediction for every text
+        assert prepare(body, "head", num_labels=C, pooling=first).head.pooling == first
+        with pytest.raises(ValueError, match=f"pooling={first} reads the first position, .* causal .* pooling=last"):
+            prepare(base, "head", num_labels=C, pooling=first)
     other = TransformerWithHead(Transformer(config()), SequenceClassificationHead(D, 5))
     assert prepare(other, "head", num_labels=C)(ids, mask).shape == (4, C)
     assert prepare(base, "lora", num_labels=C, task="tagging")(ids, mask).shape == (4, 6, C)

@@ -181,6 +181,8 @@ def option_value(text, joined_by=","):
     parts = re.split(r"(?<![0-9][eE])\+" if joined_by == "+" else re.escape(joined_by), text)
     if len(parts) > 1:
         return [option_value(part.strip()) for part in parts]
+    if text == "None":  # as --help shows a default of None (layers=None: the top_k blocks)
+        return None
     for kind in (int, float):
         try:
             return kind(text)
@@ -208,6 +210,10 @@ def make_head(task, body, num_labels, pooling, old_head):
         raise ValueError(f"task {task!r} needs num_labels (an int >= 2), got {num_labels!r}")
     if task == "classification":
         # an encoder's first token ([CLS]) sees the whole input; in a decoder only the last one does
+        if body.config.causal and pooling in ("first", "pooled"):
+            raise ValueError(f"pooling={pooling} reads the first position, which in this causal (decoder) model has "
+                             "seen only itself, the same [BOS] for every text, so every text would get the same "
+                             "prediction; use pooling=last or pooling=mean")
         return SequenceClassificationHead(d, num_labels, pooling or ("last" if body.config.causal else "first"))
     if task == "tagging":
         return TokenTaggingHead(d, num_labels)
