@@ -551,6 +551,7 @@ def compare(config, out_dir, on_start=None, on_row=None, progress=False, resumed
     log-<mode>.jsonl (log-<mode>-seed<seed>.jsonl); progress: a progress bar. resumed: the results.json
     of an unfinished run in out_dir, to continue (config must be its config)."""
     start, settings = time.perf_counter(), config  # settings: as given, what a resumed run starts from again
+    inputs = resume.input_fingerprints(settings)
     base, task, config, forgetting, notes = start_run(config, on_start)
     warm_up(base, task, config)
     rows, done = [], resume.finished_runs(resumed) if resumed else {}
@@ -560,7 +561,8 @@ def compare(config, out_dir, on_start=None, on_row=None, progress=False, resumed
     run_seeds = range(config.seed, config.seed + config.seeds)
 
     def record(state, unfinished=()):
-        return write_results(out_dir, command="compare", state=state, settings=settings, config=config, notes=notes,
+        return write_results(out_dir, command="compare", state=state, settings=settings, inputs=inputs,
+                             config=config, notes=notes,
                              forgetting_measure=forgetting.measure, task=task_record(task),
                              rows=rows + list(unfinished), interrupted=interrupted,
                              seconds=earlier_seconds + time.perf_counter() - start)

@@ -17,12 +17,14 @@ would have: with the settings the run was given (results.json's "settings"), the
 the same order, so the table comes out as one uninterrupted run's would (on the CPU, bit for bit).
 """
 import dataclasses
+import hashlib
 import json
 import math
 from pathlib import Path
 
 RESULTS = "results.json"
 STATES = ("running", "interrupted", "finished")
+INPUT_FILES = (("train_path", "--train"), ("valid_path", "--valid"), ("test_path", "--test"), ("model", "--model"))
 
 
 def checkpoint_path(out_dir, run):
@@ -52,7 +54,28 @@ def read_run(folder, command):
     if record.get("state") not in STATES or "settings" not in record:
         raise ValueError(f"--resume {folder}: {path} does not say how far the run got (written by an older "
                          "minigrad?); start the run again instead")
+    check_inputs_unchanged(record, folder)
     return record
+
+
+def input_fingerprints(config):
+    """{flag: SHA-256 of the file} for the user's files a run reads: --train, --valid, --test, and --model
+    where it names a checkpoint file. results.json records them, so --resume can tell a changed file."""
+    paths = {flag: getattr(config, name) for name, flag in INPUT_FILES}
+    return {flag: hashlib.sha256(Path(path).read_bytes()).hexdigest()
+            for flag, path in paths.items() if path and Path(path).is_file()}
+
+
+def check_inputs_unchanged(record, folder):
+    """Refuse to resume on files other than the run's own: its finished rows learned from those, so a
+    changed --train would mix two datasets (even two label sets) in one table."""
+    config = config_from(record)
+    now = input_fingerprints(config)
+    for name, flag in INPUT_FILES:
+        if flag in record.get("inputs", {}) and now.get(flag) != record["inputs"][flag]:
+            raise ValueError(f"--resume {folder}: {flag} {getattr(config, name)} is not the file the run started "
+                             "with (it changed, or is gone), and the rows so far learned from that one; put the "
+                             "original back to resume, or start a new run on this one")
 
 
 def config_from(record):

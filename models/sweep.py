@@ -110,7 +110,7 @@ def finetune(config, mode, out_dir, grid=(), on_start=None, on_row=None, progres
     its runs; the model saved (and tested) is the chosen point's run with the best validation score, whose
     seed the row records as "saved_seed". While a point trains, its best run so far waits in
     candidate-<n>.safetensors."""
-    settings = config  # as given, what a resumed run starts from again
+    settings, inputs = config, resume.input_fingerprints(config)  # as given, what a resumed run starts from again
     base, task, config, forgetting, notes = start_run(replace(config, modes=[mode]))
     points = [(point, at_point(config, mode, point)) for point in grid or [{}]]
     for _, run_config in points:  # every setting checked before the first one trains
@@ -128,7 +128,7 @@ def finetune(config, mode, out_dir, grid=(), on_start=None, on_row=None, progres
 
     def record(state, unfinished=()):
         return write_results(out_dir, command="finetune", state=state, mode=mode, grid=list(grid), settings=settings,
-                             config=config, notes=notes, forgetting_measure=forgetting.measure,
+                             inputs=inputs, config=config, notes=notes, forgetting_measure=forgetting.measure,
                              task=task_record(task), rows=rows + list(unfinished), best=best, interrupted=interrupted,
                              delta=str(delta) if delta.is_file() else None)
 

@@ -124,6 +124,28 @@ def test_resume_refuses_other_options_and_runs_that_cannot_continue(tmp_path, ca
         assert message in capsys.readouterr().err, argv
 
 
+def test_resume_refuses_a_data_file_that_changed_since_the_run_started(tmp_path, monkeypatch, capsys):
+    train, stopped = tmp_path / "train.csv", tmp_path / "stopped"
+    words = {"positive": "good fine great", "negative": "bad poor awful"}
+    original = "text,label\n" + "".join(f"{words[label]} {n},{label}\n" for n in range(20) for label in words)
+    train.write_text(original)
+    stop_at_step(3, monkeypatch)  # Ctrl-C in head's row
+    assert main(COMPARE + ["--train", str(train), "--out", str(stopped)]) == 130
+    assert set(results(stopped)["inputs"]) == {"--train"}
+    monkeypatch.undo()
+    capsys.readouterr()
+
+    train.write_text(original + "so so,neutral\n" * 10)  # the same path, now with a third class
+    assert main(["compare", "--resume", str(stopped)]) == 2
+    assert f"--train {train} is not the file the run started with" in capsys.readouterr().err
+    train.unlink()
+    assert main(["compare", "--resume", str(stopped)]) == 2
+    assert "(it changed, or is gone)" in capsys.readouterr().err
+    train.write_text(original)  # put back, the run continues
+    assert main(["compare", "--resume", str(stopped)]) == 0
+    assert results(stopped)["state"] == "finished"
+
+
 def test_a_fine_tuning_checkpoint_holds_only_what_trains(tmp_path):
     base = pretrained.load("tiny")
     lora = prepare(base, "lora", num_labels=2, r=2)
