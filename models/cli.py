@@ -217,13 +217,14 @@ def generate_command(args):
 def predict_inputs(args, tuned):
     """(texts, true labels / tags / answers or None, questions or None) from the command line or --input."""
     from models import tables, user_files
-    from models.predict import class_names, read_input
+    from models.predict import class_names, read_input, refuse_columns_of_plain_text
 
     texts, true, questions = list(args.texts), None, None
     if args.input and not (tuned.task == "qa" and args.question):  # one question for a file of texts: below
         texts, true, questions = read_input(args.input, tuned.task, class_names(tuned), args.text_column,
                                             args.label_column, args.encoding)
     elif args.input:  # one --question for every text of the file
+        refuse_columns_of_plain_text(args.input, tuned.task, args.text_column, args.label_column)
         try:
             texts = user_files.read_texts(args.input, args.text_column or "text", args.encoding)
         except ValueError as error:
@@ -370,6 +371,9 @@ def compare_config(args):
             Path(args.train).suffix.lower() not in tables.TABLE_SUFFIXES:
         raise ValueError(f"--text-column {args.text_column} names a column, and {args.train} is plain text "
                          "(one text per line, no columns)")
+    if args.task == "classification" and not args.train:
+        raise ValueError("--task classification is your own labelled sentences: give them with --train FILE "
+                         "(the bundled sentences are --task sentiment, the default)")
     if args.train and args.train_domain:
         raise ValueError("--train-domain picks a domain of a bundled task; your own --train file has none")
     if args.train and args.task not in ("sentiment", "classification", "lm", "tagging", "qa"):  # sentiment: the default
@@ -734,6 +738,10 @@ def compared(config, out, resumed, start):
                f"use them all, side by side: {how_to_use(out, kind)}")
         print(f"deltas:  {', '.join(d.name for d in deltas)} in {out}; {use}")
     print(f"done in {time.perf_counter() - start:.0f} s")
+    trained = [run for run in seeds.runs_in(rows) if "stopped" in run]  # not the majority class / pretrained rows
+    if trained and all(run["stopped"] == "non-finite loss" for run in trained):
+        print("\nevery run diverged (its loss became inf or NaN): try a lower --lr", file=sys.stderr)
+        return 1
     return exit_status(interrupted)
 
 
@@ -862,8 +870,9 @@ def build_parser():
                           "train on); reviews only")
     pre.add_argument("--tokenizer", choices=["bpe", "char"], default=None, help="default: bpe (reviews), char (shakespeare)")
     pre.add_argument("--vocab-size", type=int, default=None, help="BPE vocabulary size (default: 512); bpe only")
-    for name in ("n-layers", "d-model", "n-heads", "d-ff", "max-len"):
-        pre.add_argument(f"--{name}", type=at_least(1), default=None, help="model size (default: the corpus's: the tiny config for reviews, nanoGPT's for shakespeare)")
+    for name in ("n-layers", "d-model", "n-heads", "d-ff", "max-len"):  # max-len >= 3: [BOS], a token, [EOS]
+        pre.add_argument(f"--{name}", type=at_least(3 if name == "max-len" else 1), default=None,
+                         help="model size (default: the corpus's: the tiny config for reviews, nanoGPT's for shakespeare)")
     pre.add_argument("--resume", default=None,
                      help="continue exactly from the checkpoint.safetensors an earlier run wrote, or its folder "
                           "(weights, optimizer, schedule, data order)")

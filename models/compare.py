@@ -216,8 +216,9 @@ def load_data(config, base):
                 if not kept:
                     raise ValueError(f"none of the {len(examples)} {SPLIT_NAMES[split]} questions "
                                      f"({user_file(config, split)}) fits in the {base.config.max_len} tokens "
-                                     f"{config.model!r} reads, as [BOS] question [SEP] context [EOS]; shorten the "
-                                     "contexts to the passage around each answer")
+                                     f"{config.model!r} reads, as [BOS] question [SEP] context [EOS]; "
+                                     + ("shorten the contexts to the passage around each answer" if config.train_path
+                                        else "use a model pretrained with a longer --max-len"))
                 task.dropped[split] = (len(examples) - len(kept), len(examples))
             setattr(task, split, kept)
     return task
@@ -227,7 +228,9 @@ SPLIT_NAMES = {"train": "training", "valid": "validation", "test": "test"}
 
 
 def user_file(config, split):
-    """Where a split of the user's data came from, for messages."""
+    """Where a split of the data came from, for messages: the user's file, or the bundled task."""
+    if config.train_path is None:
+        return f"the bundled task {config.task!r}"
     path = {"train": config.train_path, "valid": config.valid_path, "test": config.test_path}[split]
     return path or f"held out from {config.train_path}"
 

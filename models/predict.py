@@ -157,26 +157,45 @@ def read_input(path, task, labels=None, text_column=None, label_column=None, enc
         qa              {"question", "context"(, "answer")} objects: contexts, questions, truth: the answers
     `labels`: the delta's class names (class_names). predict() scores the truth."""
     if task == "qa":
-        renamed = next((name for name in (text_column, label_column) if name), None)
-        if renamed:
+        named = first_column_named(text_column, label_column)
+        if named:
             raise ValueError(f"a question-answering --input has fixed fields (question, context and, to be scored, "
-                             f"answer): there is no column {renamed!r} to name")
+                             f"answer): there is no column {named[1]!r} to name")
         questions, contexts, answers = user_files.read_questions(path, encoding)
         return contexts, answers, questions
+    refuse_columns_of_plain_text(path, task, text_column, label_column)
     if task == "tagging":
         words_field, tags_field = (text_column or user_files.TAGGING_FIELDS[0],
                                    label_column or user_files.TAGGING_FIELDS[1])
         if user_files.looks_tagged(path, labels, words_field, encoding):
             examples, _ = user_files.load_tagged(path, words_field, tags_field, encoding, tags=labels)
             return [e.text for e in examples], [e.tags for e in examples], None
-    scored = task == "classification" and (label_column is not None or
-                                           tables.has_column(path, "label", encoding))
+    text_field, label_field = text_column or "text", label_column or "label"
+    scored = task == "classification" and (label_column is not None or tables.has_column(path, "label", encoding))
+    if scored and text_field == label_field:  # every text would be scored against itself
+        default = "" if label_column else " (--label-column's default, and the file has that column)"
+        raise ValueError(f"--text-column and --label-column are both {text_field!r}{default}: the label would be "
+                         "read from the text itself")
     if scored:
-        examples, names = user_files.load_examples(path, text_column=text_column or "text",
-                                                   label_column=label_column or "label",
+        examples, names = user_files.load_examples(path, text_column=text_field, label_column=label_field,
                                                    encoding=encoding, labels=labels, keep_unknown=True)
         return [e.text for e in examples], [names[e.label] for e in examples], None
-    return user_files.read_texts(path, text_column or "text", encoding), None, None
+    return user_files.read_texts(path, text_field, encoding), None, None
+
+
+def first_column_named(text_column, label_column):
+    """(flag, name) of the first column the user named, or None."""
+    return next(((flag, name) for flag, name in (("--text-column", text_column), ("--label-column", label_column))
+                 if name), None)
+
+
+def refuse_columns_of_plain_text(path, task, text_column, label_column):
+    """A column named for a file without columns would go unread: say so instead."""
+    named = first_column_named(text_column, label_column)
+    if named and Path(path).suffix.lower() not in tables.TABLE_SUFFIXES:
+        raise ValueError(f"{named[0]} {named[1]} names a column, and {path} is plain text (one text per line"
+                         + (", or CoNLL-style: a word and its tag on each line" if task == "tagging" else "")
+                         + "; no columns)")
 
 
 def class_names(tuned):
@@ -212,16 +231,26 @@ def unfinished(training):
 
 
 def notes(task, tokenizer, texts, max_len, questions=None):
-    """What the user should know about the texts: how many are longer than the model reads (and cut)."""
-    if task == "qa":
-        cut = sum(not fits(tokenizer, q, t, max_len) for q, t in zip(questions, texts))
-    else:
+    """What the user should know about the texts: how many are longer than the model reads (and cut).
+    A QA model reads [BOS] question [SEP] text [EOS] (data.qa_input), so what is too long is the question
+    and the text together, or the question alone where it leaves no room for a word of the text."""
+    limit = f"the {max_len} tokens the model was fine-tuned on"
+    if task != "qa":
         cut = sum(len(tokenizer.encode(text)) > data.text_room(max_len) for text in texts)
-    if not cut:
-        return []
-    lost = {"classification": "only their first tokens are read", "tagging": "their last words get no tag (shown as ?)",
-            "qa": "an answer past the cut cannot be found"}[task]
-    return [f"{cut} of {len(texts)} texts are longer than the {max_len} tokens the model was fine-tuned on: {lost}"]
+        lost = {"classification": "only their first tokens are read",
+                "tagging": "their last words get no tag (shown as ?)"}[task]
+        return [f"{cut} of {len(texts)} texts are longer than {limit}: {lost}"] if cut else []
+    crowded = [len(tokenizer.encode(question)) + 1 >= data.text_room(max_len) for question in questions]  # + [SEP]
+    cut = sum(not full and not fits(tokenizer, question, text, max_len)
+              for question, text, full in zip(questions, texts, crowded))
+    lines = []
+    if any(crowded):
+        lines.append(f"{sum(crowded)} of {len(texts)} texts have a question that takes up all of {limit} by "
+                     "itself ([BOS] question [SEP] [EOS]): no word of their text is read, so they get no answer")
+    if cut:
+        lines.append(f"{cut} of {len(texts)} texts are longer than {limit} once their question is put before "
+                     "them ([BOS] question [SEP] text [EOS]): an answer past the cut cannot be found")
+    return lines
 
 
 def predict(tuned, tokenizer, max_len, texts, questions=None, true=None, source="the delta"):

@@ -369,6 +369,8 @@ def test_ctrl_c_before_any_point_is_scored_saves_nothing(tmp_path, capsys, monke
     (["finetune", "--mode", "lora", "--option", "r=abc"], "option r= of mode 'lora' must be a whole number"),
     (["compare", "--max-len", "65"], "max_len 65 is longer than the model's context: 'tiny' reads at most 64 tokens"),
     (["compare", "--max-len", "2"], "--max-len: expected a value >= 3"),
+    (["pretrain", "--max-len", "2"], "--max-len: expected a value >= 3"),  # a model nothing could be fine-tuned with
+    (["compare", "--task", "classification"], "--task classification is your own labelled sentences: give them with"),
     (["finetune", "--mode", "lora", "--option", "r=0"], "lora: rank r must be between 1 and 64"),
     (["finetune", "--mode", "lora", "--option", "r=65"], "a rank-64 update is already any update), got 65"),
     (["pretrain", "--n-heads", "0"], "--n-heads: expected a value >= 1, got 0"),
@@ -789,6 +791,14 @@ def test_a_diverged_run_is_written_as_valid_json_and_fails(tmp_path, capsys):
     assert best["val_accuracy"] is None and not (out / "delta.safetensors").exists()
     assert "defaults: diverged before any evaluation with a finite loss, so there is nothing to score" in printed.out
     assert "no delta: the best setting's weights diverged" in printed.out and "use it:" not in printed.out
+
+
+def test_a_comparison_fails_only_when_every_run_diverged(tmp_path, capsys):
+    diverging = ["compare", "--modes", "head:lr=1e300", "--steps", "3"]
+    assert main(diverging + ["--no-baselines", "--out", str(tmp_path / "all")]) == 1
+    assert "every run diverged" in capsys.readouterr().err
+    assert main(diverging + ["--out", str(tmp_path / "some")]) == 0  # scratch trains: a table to read
+    assert "every run diverged" not in capsys.readouterr().err
 
 
 def test_results_json_writes_every_non_finite_number_as_null(tmp_path):

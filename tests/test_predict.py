@@ -176,13 +176,47 @@ def test_a_qa_input_has_no_columns_to_name(tmp_path):
         read_input(questions, "qa", text_column="ctx")
 
 
-@pytest.mark.parametrize("name, content, expected", [("empty.txt", "\n\n", "expected one per line"),
-                                                     ("header.csv", "review\n", "a header and no rows")])
-def test_an_input_file_without_texts_says_so(tiny, tmp_path, capsys, name, content, expected):
+@pytest.mark.parametrize("name, content, options, expected", [
+    ("empty.txt", "\n\n", [], "expected one per line"),
+    ("header.csv", "review\n", ["--text-column", "review"], "a header and no rows")])
+def test_an_input_file_without_texts_says_so(tiny, tmp_path, capsys, name, content, options, expected):
     delta = saved(tiny, tmp_path, "sentiment")[0]
     (tmp_path / name).write_text(content)
-    assert main(["predict", str(delta), "--input", str(tmp_path / name), "--text-column", "review"]) == 2
+    assert main(["predict", str(delta), "--input", str(tmp_path / name)] + options) == 2
     assert f"{tmp_path / name} has no texts to predict: {expected}" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("options, default", [(["--text-column", "label"], " (--label-column's default"),
+                                              (["--text-column", "label", "--label-column", "label"], ":")])
+def test_a_text_column_that_is_also_the_label_column_is_refused(tiny, tmp_path, capsys, options, default):
+    delta = saved(tiny, tmp_path, "sentiment")[0]
+    labelled = write_csv(tmp_path / "t.csv", [["text", "label"], ["good .", "positive"], ["bad .", "negative"]])
+    assert main(["predict", str(delta), "--input", str(labelled), "--out", str(tmp_path / "p")] + options) == 2
+    assert (f"--text-column and --label-column are both 'label'{default}" in (err := capsys.readouterr().err)
+            and "the label would be read from the text itself" in err)
+    assert not (tmp_path / "p").exists()  # refused before anything is written
+
+
+@pytest.mark.parametrize("task, options, expected", [
+    ("classification", {"text_column": "review"}, "--text-column review names a column"),
+    ("classification", {"label_column": "stars"}, "--label-column stars names a column"),
+    ("tagging", {"text_column": "tokens"}, "--text-column tokens names a column"),
+])
+def test_a_plain_text_input_has_no_columns_to_name(tmp_path, task, options, expected):
+    plain = tmp_path / "p.txt"
+    plain.write_text("good .\nbad .\n")
+    with pytest.raises(ValueError, match="plain text \\(one text per line.*; no columns\\)") as refused:
+        read_input(plain, task, ["negative", "positive"], **options)
+    assert str(refused.value).startswith(f"{expected}, and {plain} is plain text")
+    assert ("CoNLL-style: a word and its tag on each line" in str(refused.value)) == (task == "tagging")
+
+
+def test_predict_refuses_a_column_of_a_plain_text_input_before_writing_anything(tiny, tmp_path, capsys):
+    delta = saved(tiny, tmp_path, "sentiment")[0]
+    (tmp_path / "p.txt").write_text("good .\nbad .\n")
+    args = ["predict", str(delta), "--input", str(tmp_path / "p.txt"), "--out", str(tmp_path / "out")]
+    assert main(args + ["--text-column", "foo"]) == 2
+    assert "--text-column foo names a column, and " in capsys.readouterr().err and not (tmp_path / "out").exists()
 
 
 def test_a_text_with_a_line_break_stays_on_its_row_of_the_printed_table(tiny, tmp_path, capsys):
@@ -376,8 +410,30 @@ def test_notes_count_the_texts_longer_than_the_model_reads(tiny):
         "1 of 2 texts are longer than the 7 tokens the model was fine-tuned on: only their first tokens are read"]
     question = "what is the opinion of the battery ?"  # 15 tokens, also read with each text
     assert notes("qa", tokenizer, [text], 24, [question]) == []  # [BOS] 15 [SEP] 6 [EOS]
-    assert notes("qa", tokenizer, [text], 23, [question]) == [
-        "1 of 1 texts are longer than the 23 tokens the model was fine-tuned on: an answer past the cut cannot be found"]
+    assert notes("qa", tokenizer, [text], 23, [question]) == [  # the text is short: it is the pair that is long
+        "1 of 1 texts are longer than the 23 tokens the model was fine-tuned on once their question is put before "
+        "them ([BOS] question [SEP] text [EOS]): an answer past the cut cannot be found"]
+    # at 18 tokens [BOS] question [SEP] [EOS] leaves no room for the text: the question is what is too long;
+    # "what about the battery ?" (11 tokens) leaves room, but not for all of the text; "why ?" (4) fits with it
+    assert notes("qa", tokenizer, [text] * 3, 18, [question, "what about the battery ?", "why ?"]) == [
+        "1 of 3 texts have a question that takes up all of the 18 tokens the model was fine-tuned on by itself "
+        "([BOS] question [SEP] [EOS]): no word of their text is read, so they get no answer",
+        "1 of 3 texts are longer than the 18 tokens the model was fine-tuned on once their question is put before "
+        "them ([BOS] question [SEP] text [EOS]): an answer past the cut cannot be found"]
+    assert notes("qa", tokenizer, [text], 19, [question])[0].startswith("1 of 1 texts are longer")  # one text token
+
+
+def test_a_question_too_long_for_any_of_its_text_is_blamed_for_it(tiny, tmp_path, capsys):
+    delta = saved(tiny, tmp_path, "qa", "head")[0]  # fine-tuned on 64 tokens
+    question = " ".join(["what is the opinion of the battery"] * 10) + " ?"
+    assert main(["predict", str(delta), "--question", question, "the battery is good ."]) == 0
+    printed = capsys.readouterr().out
+    assert "note: 1 of 1 texts have a question that takes up all of the 64 tokens" in printed
+    assert "texts are longer" not in printed and "answer: (none)" in printed
+    (tmp_path / "texts.txt").write_text("the battery is good .\n")  # one question for a file of texts
+    assert main(["predict", str(delta), "--question", "what ?", "--input", str(tmp_path / "texts.txt"),
+                 "--text-column", "review"]) == 2
+    assert "--text-column review names a column, and " in capsys.readouterr().err
 
 
 def test_a_classifier_saved_without_label_names_predicts_class_numbers(tiny, tmp_path):
@@ -387,7 +443,6 @@ def test_a_classifier_saved_without_label_names_predicts_class_numbers(tiny, tmp
     result = predict(loaded, tokenizer, fed, ["good .", "awful ."], true=["1", "0"])
     assert result["labels"] == ["0", "1"] and {row["label"] for row in result["rows"]} <= {"0", "1"}
     assert [row["true"] for row in result["rows"]] == ["1", "0"]
-
 
 
 def test_labels_the_model_has_no_class_for_are_predicted_not_scored(tiny, tmp_path, capsys):
