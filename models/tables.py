@@ -101,6 +101,8 @@ def csv_rows(text, path, columns):
     ('"the best', '5" screen') would so swallow the rows after it into one text: that is an
     error naming the line the quote opened on. A tab-separated file is then read again with its
     quotes as text: such files (GLUE's .tsv) seldom quote their fields."""
+    if not text.strip():  # blank lines and spaces hold no header either: not a header row of one blank name
+        raise ValueError(f"{path} is empty: expected a header row naming the columns {columns}")
     csv.field_size_limit(CSV_FIELD_LIMIT)
     delimiter = _delimiter(text, columns)
     try:
@@ -182,20 +184,51 @@ def _near_miss_hint(column, names, columns):
     return f"; did you mean {COLUMN_OPTIONS[columns.index(column)]} {shlex.quote(near[0])}?"
 
 
+# An error lists at most this many names, each cut to this length: the "header" of a file with no
+# line breaks (or one read in the wrong encoding) is the whole file, and would fill the screen.
+SHOWN_NAMES = 10
+SHOWN_NAME_LENGTH = 40
+
+
+def name_list(names):
+    """Names for an error, quoted (so a stray space or an empty name shows), the first SHOWN_NAMES
+    of them, a long one cut short with its length given."""
+    shown = [repr(name) if len(name) <= SHOWN_NAME_LENGTH else
+             f"{name[:SHOWN_NAME_LENGTH]!r}... ({len(name):,} characters)" for name in names[:SHOWN_NAMES]]
+    more = len(names) - SHOWN_NAMES
+    return ", ".join(shown) + (f" and {more:,} more" if more > 0 else "")
+
+
+def _is_wide(character):
+    """Whether a character is CJK, Hangul or private-use: what most pairs of bytes read as UTF-16 are."""
+    return ("\u2e80" <= character <= "\u9fff" or "\uac00" <= character <= "\ud7af"
+            or "\ue000" <= character <= "\uf8ff")
+
+
+def _wrong_encoding_hint(header):
+    """A hint where the header reads as text decoded in the wrong encoding, else "". UTF-16 read a byte
+    at a time puts a NUL beside each ASCII letter. A UTF-8 file read as UTF-16 pairs its bytes into
+    CJK characters, and has neither separators nor line breaks left: the header is one long name."""
+    text = "".join(header)
+    if "\x00" in text:
+        order = "be" if text.startswith("\x00") else "le"  # which side of each letter its NUL is on
+        return f" (NULs between the letters: UTF-16 text; pass --encoding utf-16-{order})"
+    if len(header) == 1 and 2 * sum(map(_is_wide, text)) > len(text):
+        return (" (mostly CJK characters, which is how a UTF-8 file read as UTF-16 looks: check --encoding, "
+                "whose default is utf-8)")
+    return ""
+
+
 def _check_header(header, path, columns):
     """The header row names each of `columns` exactly once. Only those: a repeated column that is
     not read (often blank names, from empty cells at the end of a spreadsheet's header) does no harm."""
-    if header is None:
-        raise ValueError(f"{path} is empty: expected a header row naming the columns {columns}")
     for column in columns:
         if column not in header:
-            hint = _near_miss_hint(column, header, columns)
+            hint = _near_miss_hint(column, header, columns) or _wrong_encoding_hint(header)
             if not hint and len(header) == 1 and len(columns) > 1:
                 # one column where a text and a label were asked for: most likely a plain-text file
                 hint = " (one column: for plain text, one example per line, use --task lm)"
-            # quoted, so a stray space or an empty name shows
-            raise ValueError(f"{path} has no column {column!r}; its columns are: "
-                             f"{', '.join(map(repr, header))}{hint}")
+            raise ValueError(f"{path} has no column {column!r}; its columns are: {name_list(header)}{hint}")
         if header.count(column) > 1:  # csv.DictReader would quietly read the last one
             raise ValueError(f"{path} has {header.count(column)} columns named {column!r}; rename all but one, "
                              "so it is clear which to read")
@@ -215,7 +248,22 @@ def _json_lines(text, path):
         try:
             yield number, json.loads(line)
         except json.JSONDecodeError as error:
+            _check_not_one_document(text, path)
             raise ValueError(f"{path}, line {number}: not valid JSON ({error.msg})") from None
+
+
+def _check_not_one_document(text, path):
+    """A line that is not JSON may be part of one JSON document over many lines, an object written
+    with indents ({"data": [...]}): an error that says what the file holds, not that its line "{" is
+    not JSON. (An object it is: only arrays and objects span lines, and an array is read as one.)"""
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError:
+        return  # not one document either: the line's error says where
+    arrays = [key for key, value in document.items() if isinstance(value, list)]
+    hint = f" ({arrays[0]!r} holds an array: to read it, save that array alone as the file)" if arrays else ""
+    raise ValueError(f"{path}: expected a JSON array of objects (or JSON Lines: one object per line), got a JSON "
+                     f"object with the keys {name_list(list(document))}{hint}")
 
 
 def _json_array(text, path):
@@ -243,7 +291,7 @@ def jsonl_rows(text, path, columns):
         for column in columns:
             if column not in row:
                 raise ValueError(f"{path}, {place(position)}: no field {column!r}; its fields are: "
-                                 f"{', '.join(map(repr, row))}{_near_miss_hint(column, row, columns)}")
+                                 f"{name_list(list(row))}{_near_miss_hint(column, row, columns)}")
         yield position, row
 
 

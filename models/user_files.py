@@ -13,6 +13,8 @@
 Without a validation file, a seeded share of the training file is held out for validation.
 Reading a file's text and its rows (CSV, TSV, JSON): models/tables.py.
 """
+import json
+import math
 import random
 import re
 from pathlib import Path
@@ -48,17 +50,24 @@ def _label_name(value):
     return whole_number[1] if whole_number else name
 
 
+def _label_field(value, path, line, column):
+    """A label field's class name (see _label_name), checked to name one."""
+    where = f"{path}, {tables.place(line)}"
+    if not isinstance(value, (str, int, float)):  # a JSON object, array or null names no class
+        raise ValueError(f"{where}: the label in {column!r} is {tables.json_kind(value)}; expected a string or a number")
+    # a missing number (a float NaN) is NaN in JSON as Python writes it, where a CSV file has an empty cell
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"{where}: the label in {column!r} is {json.dumps(value)}, which names no class; "
+                         "expected a string or a finite number")
+    name = _label_name(value)
+    if not name:
+        raise ValueError(f"{where}: empty label in column {column!r}")
+    return name
+
+
 def _examples(rows, path, text_column, label_column, labels, keep_unknown=False):
-    found = []  # (line, text, label name)
-    for line, row in rows:
-        text, label = _text_field(row[text_column], path, line, text_column), row[label_column]
-        if not isinstance(label, (str, int, float)):  # a JSON object, array or null names no class
-            raise ValueError(f"{path}, {tables.place(line)}: the label in {label_column!r} is {tables.json_kind(label)}; "
-                             "expected a string or a number")
-        label = _label_name(label)
-        if not label:
-            raise ValueError(f"{path}, {tables.place(line)}: empty label in column {label_column!r}")
-        found.append((line, text, label))
+    found = [(line, _text_field(row[text_column], path, line, text_column),  # (line, text, label name)
+              _label_field(row[label_column], path, line, label_column)) for line, row in rows]
     if not found:
         raise ValueError(f"{path} has no rows of data")
     if labels:
@@ -307,7 +316,7 @@ def load_qa(path, encoding="utf-8"):
         missing = [name for name in QA_FIELDS if name not in row]
         if missing:  # checked here, not by tables.jsonl_rows: these names are fixed, no --text-column renames them
             raise ValueError(f"{path}, {tables.place(position)}: no field {missing[0]!r}; expected the fields "
-                             f"{', '.join(QA_FIELDS)}, and its fields are: {', '.join(map(repr, row))}")
+                             f"{', '.join(QA_FIELDS)}, and its fields are: {tables.name_list(list(row))}")
         question, context, answer = (_text_field(row[name], path, position, name) for name in QA_FIELDS)
         context_words = context.split()
         span = answer_span(context_words, answer.split())

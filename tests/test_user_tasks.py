@@ -2,6 +2,8 @@
 CoNLL-style lines), questions with answers found in their contexts, every mistake named with its
 file and place, and the whole path from `finetune` / `compare` to `predict`."""
 import json
+from dataclasses import replace
+from types import SimpleNamespace
 
 import pytest
 
@@ -245,6 +247,10 @@ def test_questions_too_long_for_the_model_are_left_out_and_counted(tiny, tmp_pat
     only_long = jsonl(tmp_path, "long.jsonl", [long])
     with pytest.raises(ValueError, match=r"none of the 1 validation questions \(.*long.jsonl\) fits in the 64 tokens"):
         load_data(CompareConfig(task="qa", train_path=str(train), valid_path=str(only_long)), tiny)
+    short_context = SimpleNamespace(tokenizer=tiny.tokenizer, config=replace(tiny.config, max_len=4))
+    with pytest.raises(ValueError, match=r"none of the \d+ training questions \(the bundled task 'qa'\) fits in the 4 "
+                                         r"tokens .* use a model pretrained with a longer --max-len"):
+        load_data(CompareConfig(task="qa"), short_context)
 
 
 def test_tagged_sentences_longer_than_max_len_are_counted(tiny, tmp_path):
@@ -322,3 +328,71 @@ def test_a_conll_word_with_a_space_in_it_is_named_not_cut(tmp_path):
         user_files.load_tagged(write(tmp_path, "u.conll", "the O\nbattery\u00a0life ASPECT\n"))
     four_columns = write(tmp_path, "v.conll", "EU NNP B-NP B-ORG\nrejects VBZ B-VP O\n")  # CoNLL-2003: first, last
     assert user_files.load_tagged(four_columns)[1] == ["B-ORG", "O"]
+
+
+# ---- mistakes in any user file's format (models/tables.py), as every task reads them ----------------------
+@pytest.mark.parametrize("label, written", [(float("nan"), "NaN"), (float("inf"), "Infinity"),
+                                            (float("-inf"), "-Infinity")])
+def test_a_json_nan_or_infinite_label_is_an_error_as_an_empty_csv_cell_is(tmp_path, label, written):
+    """Python's json writes a missing number as NaN, and reads it back; str() would make it a class "nan"."""
+    path = jsonl(tmp_path, "nan.jsonl", [{"text": "good", "label": "pos"}, {"text": "bad", "label": label},
+                                         {"text": "fine", "label": "neg"}])
+    assert f'"label": {written}' in path.read_text()
+    with pytest.raises(ValueError, match=f"nan.jsonl, line 2: the label in 'label' is {written}, which names no "
+                                         "class; expected a string or a finite number$"):
+        user_files.load_jsonl(path)
+    with pytest.raises(ValueError, match="empty.csv, line 3: empty label in column 'label'$"):  # as in a CSV file
+        user_files.load_csv(write(tmp_path, "empty.csv", "text,label\ngood,pos\nbad,\nfine,neg\n"))
+    texts = jsonl(tmp_path, "texts.jsonl", [{"text": label, "label": "pos"}, {"text": "bad", "label": "neg"}])
+    with pytest.raises(ValueError, match="texts.jsonl, line 1: the text in 'text' is a number; expected a string$"):
+        user_files.load_jsonl(texts)
+
+
+def test_a_header_too_long_to_list_is_cut_short_and_a_wrong_encoding_is_named(tmp_path):
+    """A file without line breaks, or one read in the wrong encoding, has the whole file as its header."""
+    one_line = write(tmp_path, "one.csv", "text,label good,pos bad,neg " * 300)
+    with pytest.raises(ValueError, match=r"one.csv has no column 'label'; its columns are: 'text', 'label good', "
+                                         r"'pos bad', 'neg text', .* 'neg text' and 891 more$"):
+        user_files.load_csv(one_line)
+    content = "text,label\r\n" + "".join(f"film {i:04} was {['poor,neg', 'fine,pos'][i % 2]}\r\n" for i in range(2000))
+    utf8 = write(tmp_path, "utf8.csv", content)  # an even number of bytes, all of which UTF-16 decodes
+    with pytest.raises(ValueError) as error:  # its bytes two at a time: one long name of CJK characters
+        user_files.load_csv(utf8, encoding="utf-16")
+    message = str(error.value)
+    assert len(message) < len(str(utf8)) + 250  # not the whole file, 24,006 characters as UTF-16
+    assert message.startswith(f"{utf8} has no column 'text'; its columns are: '整瑸氬扡汥")
+    assert message.endswith(f"'... ({len(content) // 2:,} characters) (mostly CJK characters, which is how a "
+                            "UTF-8 file read as UTF-16 looks: check --encoding, whose default is utf-8)")
+    utf16 = tmp_path / "utf16.csv"
+    utf16.write_bytes("text,label\ngood,pos\nbad,neg\n".encode("utf-16-le"))  # no byte-order mark to say so
+    with pytest.raises(ValueError, match=r"its columns are: 't\\x00e\\x00x\\x00t\\x00', .* \(NULs between "
+                                         r"the letters: UTF-16 text; pass --encoding utf-16-le\)$"):
+        user_files.load_csv(utf16)
+    assert user_files.load_csv(utf16, encoding="utf-16-le")[1] == ["neg", "pos"]
+    chinese = write(tmp_path, "zh.csv", "文本,标签\n好,正\n差,负\n")  # CJK names, but separated: as written
+    with pytest.raises(ValueError, match="zh.csv has no column 'text'; its columns are: '文本', '标签'$"):
+        user_files.load_csv(chinese)
+
+
+def test_a_json_object_over_many_lines_is_named_not_read_as_bad_json_lines(tmp_path):
+    rows = [{"text": "good", "label": "pos"}, {"text": "bad", "label": "neg"}]
+    for name in ("export.json", "export.jsonl"):
+        path = write(tmp_path, name, json.dumps({"version": 2, "data": rows}, indent=2))
+        with pytest.raises(ValueError, match=rf"{name}: expected a JSON array of objects \(or JSON Lines: one object "
+                                             r"per line\), got a JSON object with the keys 'version', 'data' "
+                                             r"\('data' holds an array: to read it, save that array alone as "
+                                             r"the file\)$"):
+            user_files.load_examples(path)
+    with pytest.raises(ValueError, match=r"meta.json: .* got a JSON object with the keys 'name', 'size'$"):
+        user_files.load_texts(write(tmp_path, "meta.json", json.dumps({"name": "x", "size": 2}, indent=2)))
+    # JSON Lines, an object on each line, is read as ever; a line of it that is not JSON is named
+    assert user_files.load_examples(jsonl(tmp_path, "rows.jsonl", rows)) == ([("good", 1), ("bad", 0)], ["neg", "pos"])
+    with pytest.raises(ValueError, match=r"broken.jsonl, line 2: not valid JSON \(Expecting ':' delimiter\)$"):
+        user_files.load_examples(write(tmp_path, "broken.jsonl", '{"text": "good", "label": "pos"}\n{"text" "bad"}\n'))
+
+
+@pytest.mark.parametrize("content", ["", "  \n\n\t\n", "\r\n"])
+def test_a_blank_csv_file_is_empty_not_a_header_of_no_columns(tmp_path, content):
+    with pytest.raises(ValueError, match=r"blank.csv is empty: expected a header row naming the columns "
+                                         r"\['text', 'label'\]$"):
+        user_files.load_csv(write(tmp_path, "blank.csv", content))
