@@ -606,8 +606,11 @@ def print_stopped(rows, name_of, interrupted=None, resume_command=None):
     for row in rows:
         if row.get("stopped") == "early stopping":
             waited = f" in {plural(row['patience'], 'evaluation')}" if row.get("patience") else ""
-            print(f"{name_of(row)}: stopped early after {row['steps_done']} of {plural(row['steps'], 'step')} (no "
-                  f"better validation loss{waited}; the table shows its weights of step {row['weights_step']}, the best)")
+            # patience can run out at the last evaluation: then every step ran, and only the weights went back
+            ran = (f"stopped early after {row['steps_done']} of {plural(row['steps'], 'step')}"
+                   if row["steps_done"] < row["steps"] else f"ran its {plural(row['steps'], 'step')}")
+            print(f"{name_of(row)}: {ran} (no better validation loss{waited}; the table shows its weights of step "
+                  f"{row['weights_step']}, the best)")
         elif row.get("stopped") == "interrupted":
             print(f"{name_of(row)}: interrupted after {plural(row['steps_done'], 'step')} "
                   "(the table shows it as it was then)")
@@ -870,8 +873,8 @@ def build_parser():
                           "train on); reviews only")
     pre.add_argument("--tokenizer", choices=["bpe", "char"], default=None, help="default: bpe (reviews), char (shakespeare)")
     pre.add_argument("--vocab-size", type=int, default=None, help="BPE vocabulary size (default: 512); bpe only")
-    for name in ("n-layers", "d-model", "n-heads", "d-ff", "max-len"):  # max-len >= 3: [BOS], a token, [EOS]
-        pre.add_argument(f"--{name}", type=at_least(3 if name == "max-len" else 1), default=None,
+    for name in ("n-layers", "d-model", "n-heads", "d-ff", "max-len"):
+        pre.add_argument(f"--{name}", type=at_least(1), default=None,
                          help="model size (default: the corpus's: the tiny config for reviews, nanoGPT's for shakespeare)")
     pre.add_argument("--resume", default=None,
                      help="continue exactly from the checkpoint.safetensors an earlier run wrote, or its folder "

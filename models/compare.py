@@ -248,8 +248,11 @@ def data_notes(config, base, task):
         return span_task_notes(config, base, task) + validation_notes(task)
     if task.kind != "classification":
         return []
-    notes = []
     room = data.text_room(config.max_len)
+    if room < 1:  # a checkpoint pretrained with --max-len 1 or 2
+        raise ValueError(f"max_len {config.max_len} leaves no room for text between [BOS] and [EOS]; "
+                         f"{config.model!r} reads at most {base.config.max_len} tokens, and a classifier needs 3")
+    notes = []
     cut = {split: sum(len(base.tokenizer.encode(example.text)) > room for example in getattr(task, split))
            for split in ("train", "valid", "test")}
     if any(cut.values()):

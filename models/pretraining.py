@@ -166,7 +166,7 @@ def refuse_another_run(out_dir, resume):
         checkpoint = out_dir / "checkpoint.safetensors"
         instead = (f", or continue that run with --resume {checkpoint} --out {out_dir}" if checkpoint.is_file()
                    else " (or delete that one)")
-        raise ValueError(f"--out {out_dir} already holds an earlier pretraining run ({', '.join(found)}); "
+        raise ValueError(f"--out {out_dir} already holds an earlier run's files ({', '.join(found)}); "
                          f"choose a new folder{instead}")
 
 

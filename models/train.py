@@ -87,16 +87,18 @@ class TrainResult:
     best_step: int = 0
     best_eval: dict = field(default_factory=dict)
     stopped: str = "finished"  # or "early stopping", "interrupted", "non-finite loss"
-    seconds: float = 0.0  # time spent in training steps (evaluations excluded)
+    seconds: float = 0.0  # time spent in this call's training steps (evaluations excluded)
+    resumed_seconds_per_step: float = None  # the checkpoint's, for a resumed run that had no step left to time
     # the step whose weights the model holds at the end: steps_done, or the best evaluation's (early
     # stopping), or the last evaluation's before a non-finite loss; None: diverged with none to go back to
     weights_step: int = None
 
     @property
     def seconds_per_step(self):
-        """None where no step completed (a loss that was inf at the first): there is no time to average."""
+        """This call's time per step; where it ran none, the resumed checkpoint's; None where no step
+        completed (a loss that was inf at the first): there is no time to average."""
         steps = self.steps_done - self.first_step + 1
-        return self.seconds / steps if steps > 0 else None
+        return self.seconds / steps if steps > 0 else self.resumed_seconds_per_step
 
 
 class NonFiniteLoss(RuntimeError):
@@ -308,6 +310,7 @@ def train(model, loss_fn, batches, config, evaluate=None, param_groups=None, log
         result.best_step = int(resumed.get("best_step", start))
         result.history = json.loads(resumed.get("history", "[]"))  # the evaluations before the checkpoint
         result.best_eval = next((h for h in result.history if h["step"] == result.best_step), {})
+        result.resumed_seconds_per_step = json.loads(resumed.get("seconds_per_step", "null"))
         best_weights = (resumed_best or snapshot(model, trainable)) if config.patience else None
     good_weights, good_step = None, None  # without early stopping: the last evaluation's, should the loss diverge
     diverged = None  # the NonFiniteLoss that stopped the run
@@ -360,7 +363,8 @@ def train(model, loss_fn, batches, config, evaluate=None, param_groups=None, log
                                 {**(checkpoint_metadata or {}), "accumulate": str(config.accumulate),
                                  "valid_loss": repr(metrics["loss"]),
                                  "best_valid_loss": repr(best_loss), "best_step": str(result.best_step),
-                                 "waited": str(waited), "history": json.dumps(result.history)},
+                                 "waited": str(waited), "history": json.dumps(result.history),
+                                 "seconds_per_step": json.dumps(result.seconds_per_step)},
                                 best_weights=best_weights if result.best_step != step else None)
             if config.patience and waited >= config.patience:
                 result.stopped = "early stopping"

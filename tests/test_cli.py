@@ -369,7 +369,6 @@ def test_ctrl_c_before_any_point_is_scored_saves_nothing(tmp_path, capsys, monke
     (["finetune", "--mode", "lora", "--option", "r=abc"], "option r= of mode 'lora' must be a whole number"),
     (["compare", "--max-len", "65"], "max_len 65 is longer than the model's context: 'tiny' reads at most 64 tokens"),
     (["compare", "--max-len", "2"], "--max-len: expected a value >= 3"),
-    (["pretrain", "--max-len", "2"], "--max-len: expected a value >= 3"),  # a model nothing could be fine-tuned with
     (["compare", "--task", "classification"], "--task classification is your own labelled sentences: give them with"),
     (["finetune", "--mode", "lora", "--option", "r=0"], "lora: rank r must be between 1 and 64"),
     (["finetune", "--mode", "lora", "--option", "r=65"], "a rank-64 update is already any update), got 65"),
@@ -675,6 +674,8 @@ def test_data_notes_count_exactly_the_texts_that_get_cut_and_the_suspicious_labe
     assert notes([data.Example(f"{text} {i}", i % 2) for i in range(3)], ["a", "b"]) == []  # 2 classes never are
     lm = [data.TextExample(text * 20)] * 10
     assert notes(lm, [], kind="lm") == []  # a language model's texts are cut into windows, not cut short
+    with pytest.raises(ValueError, match=r"max_len 2 leaves no room for text between \[BOS\] and \[EOS\]"):
+        notes(ten, ["a", "b"], max_len=2)  # before anything is printed or trained
 
 
 def test_plural():
@@ -791,6 +792,18 @@ def test_a_diverged_run_is_written_as_valid_json_and_fails(tmp_path, capsys):
     assert best["val_accuracy"] is None and not (out / "delta.safetensors").exists()
     assert "defaults: diverged before any evaluation with a finite loss, so there is nothing to score" in printed.out
     assert "no delta: the best setting's weights diverged" in printed.out and "use it:" not in printed.out
+
+
+def test_patience_that_runs_out_at_the_last_evaluation_is_not_called_stopping_early(capsys):
+    from models.cli import print_stopped
+
+    row = {"mode": "head", "stopped": "early stopping", "patience": 1, "steps": 4, "weights_step": 2}
+    print_stopped([{**row, "steps_done": 3}, {**row, "mode": "lora", "steps_done": 4}], lambda r: r["mode"], None, None)
+    assert capsys.readouterr().out.splitlines() == [
+        "head: stopped early after 3 of 4 steps (no better validation loss in 1 evaluation; the table shows its "
+        "weights of step 2, the best)",
+        "lora: ran its 4 steps (no better validation loss in 1 evaluation; the table shows its weights of step 2, "
+        "the best)"]
 
 
 def test_a_comparison_fails_only_when_every_run_diverged(tmp_path, capsys):

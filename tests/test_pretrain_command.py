@@ -97,13 +97,13 @@ def test_a_fresh_run_never_writes_into_an_earlier_runs_folder(tmp_path, capsys):
     log = (out / "log.jsonl").read_text()
     assert pretrain(out) == 2
     error = capsys.readouterr().err
-    assert f"--out {out} already holds an earlier pretraining run" in error
+    assert f"--out {out} already holds an earlier run's files" in error
     assert f"--resume {out / 'checkpoint.safetensors'}" in error  # how to continue it instead
     assert (out / "log.jsonl").read_text() == log  # untouched
     other = tmp_path / "other"
     assert pretrain(other) == 0  # resuming one run's checkpoint into another run's folder would mix them too
     assert resume(out / "checkpoint.safetensors", other) == 2
-    assert f"--out {other} already holds an earlier pretraining run" in capsys.readouterr().err
+    assert f"--out {other} already holds an earlier run's files" in capsys.readouterr().err
     assert resume(out / "checkpoint.safetensors", out) == 0  # continuing in its own folder
     assert (out / "log.jsonl").read_text().startswith(log)
 
@@ -112,7 +112,7 @@ def test_a_folder_with_only_a_log_is_an_earlier_run_too_unless_the_log_is_empty(
     (tmp_path / "log.jsonl").write_text('{"step": 5, "loss": 3.2}\n')  # a run killed after an evaluation
     assert pretrain(tmp_path) == 2
     error = capsys.readouterr().err
-    assert "already holds an earlier pretraining run (log.jsonl)" in error and "--resume" not in error
+    assert "already holds an earlier run's files (log.jsonl)" in error and "--resume" not in error
     (tmp_path / "log.jsonl").write_text("")  # one that failed before its first: nothing there to lose
     assert pretrain(tmp_path) == 0
 

@@ -286,6 +286,17 @@ def test_resuming_a_checkpoint_continues_exactly_where_training_stopped(tmp_path
         np.testing.assert_array_equal(ours.numpy(), theirs.numpy())  # the same steps, bit for bit
 
 
+def test_a_resumed_run_with_no_step_left_keeps_the_checkpoints_time_per_step(tmp_path):
+    # Ctrl-C after the last step's checkpoint, while the run was scored: resumed, it times no step of its own
+    config, checkpoint = TrainConfig(steps=4, eval_every=2, progress=False), tmp_path / "checkpoint.safetensors"
+    first = train(small_mlp(0), squared_error, regression_batches(), config, evaluate=lambda m: {"loss": 1.0},
+                  checkpoint_path=checkpoint)
+    resumed = train(small_mlp(0), squared_error, regression_batches(), config, evaluate=lambda m: {"loss": 1.0},
+                    resume=checkpoint)
+    assert resumed.first_step == 5 and resumed.steps_done == 4
+    assert resumed.seconds_per_step == first.seconds_per_step > 0
+
+
 def test_a_checkpoint_without_optimizer_state_cannot_be_resumed(tmp_path):
     model = small_mlp(0)
     mg.save(model.state_dict(), tmp_path / "weights.safetensors")
