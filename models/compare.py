@@ -285,18 +285,20 @@ def in_splits(counts, task):
 
 
 def validation_notes(task):
-    """A validation set too small to tell modes apart, and validation examples that are also training
-    examples (the same text; for qa the same question about the same context)."""
+    """A validation set too small to tell modes apart, and validation or test examples that are also
+    training examples (the same text; for qa the same question about the same context)."""
     notes = []
     if len(task.valid) < 20:
         notes.append(f"only {len(task.valid)} validation example{'s' * (len(task.valid) != 1)}: each one moves "
                      f"the score by {100 / len(task.valid):.0f} points, too coarse to tell modes apart")
     key = (lambda e: (e.question, e.context)) if task.kind == "qa" else (lambda e: e.text)
     seen = {key(example) for example in task.train}
-    leaked = sum(key(example) in seen for example in task.valid)
-    if leaked:
-        notes.append(f"{leaked} of {len(task.valid)} validation examples are also training examples: the validation "
-                     "score overstates how well the model does on new text")
+    for split in ("valid", "test"):
+        examples = getattr(task, split)
+        leaked = sum(key(example) in seen for example in examples)
+        if leaked:
+            notes.append(f"{leaked} of {len(examples)} {SPLIT_NAMES[split]} examples are also training examples: "
+                         f"the {SPLIT_NAMES[split]} score overstates how well the model does on new text")
     return notes
 
 

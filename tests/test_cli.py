@@ -1023,6 +1023,10 @@ def test_user_tagging_and_qa_files_get_the_validation_notes_too():
     qa = data.TaskData("q", "qa", [], [question] * 30, [other] * 3, [])
     assert validation_notes(qa) == ["only 3 validation examples: each one moves the score by 33 points, too coarse "
                                     "to tell modes apart"]
+    new_sentence = data.TaggedExample(("the", "screen"), (0, 1))
+    in_test = data.TaskData("t", "tagging", ["O", "A"], [sentence] * 30, [new_sentence] * 20, [sentence] * 4)
+    assert validation_notes(in_test) == ["4 of 4 test examples are also training examples: the test score "
+                                             "overstates how well the model does on new text"]
 
 
 def test_a_delta_whose_training_was_interrupted_says_so_when_it_predicts(tmp_path, capsys, monkeypatch):
