@@ -7,7 +7,7 @@ and the two model shapes built from a body and a head.
 import minigrad as mg
 from minigrad import nn
 from minigrad.nn import functional as F
-from models.transformer import SelfAttention, Transformer, TransformerConfig
+from models.transformer import SelfAttention, Transformer, TransformerConfig, resized_rows
 
 POOLINGS = ("first", "last", "mean", "pooled")
 
@@ -127,6 +127,14 @@ class LanguageModel(TransformerWithHead):
     def __init__(self, config_or_body):
         body = Transformer(config_or_body) if isinstance(config_or_body, TransformerConfig) else config_or_body
         super().__init__(body, LMHead(body))
+
+    def resize_token_embeddings(self, vocab_size):
+        """The vocabulary grown (or shrunk) on both ends: the token embedding and, untied, the output
+        layer's rows (one per token it can predict); old rows kept, new ones drawn like the originals."""
+        self.body.resize_token_embeddings(vocab_size)
+        if not self.head.tied:
+            self.head.proj.weight = resized_rows(self.head.proj.weight, vocab_size)
+            self.head.proj.out_features = vocab_size
 
     def generate(self, prompt="", max_new_tokens=50, temperature=1.0, top_k=None):
         """Continue a text prompt (needs .tokenizer, as models.pretrained.load attaches)."""

@@ -351,7 +351,7 @@ class BPETokenizer(Tokenizer):
         return self._first_merge + len(self.merges)
 
     def _base_id(self, token):
-        return self._piece_ids.get(token.encode("utf-8"))
+        return self._piece_ids.get(token.encode("utf-8", errors="surrogatepass"))  # as _encode_chunk reads it
 
     def _base_token(self, i):
         return self._piece(i).decode("utf-8", errors="replace")

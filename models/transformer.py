@@ -228,12 +228,20 @@ class Transformer(nn.Module):
         return self.encode(self.embed(input_ids, token_type_ids, start), attention_mask, cache)
 
     def resize_token_embeddings(self, vocab_size):
-        """Grow (or shrink) the vocabulary: old rows are kept, new rows drawn like the originals."""
-        old = self.token_embedding.weight
-        new = nn.Embedding(vocab_size, self.config.d_model).to(old.device)
-        nn.init.normal_(new.weight, 0.0, 0.02)
-        with mg.no_grad():
-            keep = min(vocab_size, old.shape[0])
-            new.weight[:keep] = old[:keep]
-        self.token_embedding = new
+        """Grow (or shrink) the vocabulary: old rows are kept, new rows drawn like the originals. (A
+        LanguageModel's resize_token_embeddings resizes an untied output layer with it.)"""
+        self.token_embedding.weight = resized_rows(self.token_embedding.weight, vocab_size)
+        self.token_embedding.num_embeddings = vocab_size
         self.config.vocab_size = vocab_size
+
+
+def resized_rows(weight, rows):
+    """A copy of a (vocab, d) parameter with `rows` rows: the first ones kept, new ones drawn from
+    N(0, 0.02^2) as at initialisation, on its device, in its dtype, training if it trained."""
+    new = nn.Parameter(mg.zeros(rows, weight.shape[1], device=weight.device, dtype=weight.dtype),
+                       requires_grad=weight.requires_grad)
+    nn.init.normal_(new, 0.0, 0.02)
+    with mg.no_grad():
+        keep = min(rows, weight.shape[0])
+        new[:keep] = weight[:keep]
+    return new

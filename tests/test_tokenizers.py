@@ -41,6 +41,7 @@ def test_bpe_round_trips_hard_cases(text):
 def test_bpe_encodes_a_lone_surrogate_as_broken_utf8():
     # a file name decoded with surrogateescape holds one; it has bytes, which decode to U+FFFD
     assert BPE.decode(BPE.encode("a\udcffb")) == "a\ufffd\ufffd\ufffdb"
+    assert BPE.token_to_id("\udcff") is None  # three bytes, no one token: asked for, not an error
 
 
 @given(st.text(alphabet=CHAR.chars))

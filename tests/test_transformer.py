@@ -193,6 +193,20 @@ def test_resize_token_embeddings_keeps_old_rows():
     assert body(ids([13, 12])).shape == (1, 2, 8)
 
 
+def test_resizing_a_language_models_vocabulary_resizes_an_untied_output_layer_and_keeps_dtype_and_freezing():
+    for tied in (True, False):
+        model = LanguageModel(tiny_config(tie_weights=tied)).to(mg.float64)
+        model.body.token_embedding.weight.requires_grad_(False)
+        before = model(ids([3, 4])).numpy()
+        model.resize_token_embeddings(14)
+        logits = model(ids([3, 4, 13]))  # the new token is read, and predicted
+        assert logits.shape == (1, 3, 14) and logits.dtype == mg.float64
+        np.testing.assert_allclose(logits.numpy()[0, :2, :11], before[0])  # the old tokens' logits stay
+        assert not model.body.token_embedding.weight.requires_grad
+        loaded = LanguageModel(tiny_config(tie_weights=tied, vocab_size=14)).to(mg.float64)
+        loaded.load_state_dict(model.state_dict())  # a resized model saves and loads as one of its size
+
+
 def test_loading_a_checkpoint_of_another_config_names_the_mismatched_keys(tmp_path):
     small = LanguageModel(tiny_config())
     mg.save(small.state_dict(), tmp_path / "small.safetensors")

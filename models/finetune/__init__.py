@@ -22,7 +22,9 @@
 | `ia3`          | scales of keys, values and MLP activations + head    | ia3.py      |
 
 The new head always trains (for task "lm" the head is the model's own LM head,
-which, tied to the token embedding, has no parameters of its own).
+which, tied to the token embedding, has no parameters of its own; an untied one,
+a vocab x d output layer, trains in every mode too: no model the command line
+makes or ships is untied).
 
 Options are the keyword arguments of each mode's function in MODES (e.g. lora's
 r, alpha, lora_dropout, targets; layers' top_k, layers). No two modes share an
