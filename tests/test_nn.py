@@ -119,6 +119,63 @@ def test_a_module_held_under_two_names_is_saved_under_each_as_in_pytorch():
     model.load_state_dict(model.state_dict())
 
 
+def test_a_child_that_overrides_train_is_obeyed():
+    class FrozenEncoder(nn.Module):  # the idiom: a frozen part stays in eval (no dropout) while the rest trains
+        def __init__(self):
+            super().__init__()
+            self.drop = nn.Dropout(0.5)
+
+        def train(self, mode=True):
+            return super().train(False)
+
+    model = nn.Sequential(FrozenEncoder(), nn.Dropout(0.5))
+    model.train()
+    assert model.training and model[1].training
+    assert not model[0].training and not model[0].drop.training
+
+
+def test_empty_places_keep_their_order_and_their_kind_as_in_pytorch():
+    model = nn.Module()
+    model.add_module("a", nn.Linear(1, 1))
+    model.add_module("b", nn.Linear(1, 1))
+    model.add_module("a", None)  # emptied, not forgotten: a module set there later comes first again
+    assert model.a is None and [n for n, _ in model.named_children()] == ["b"]
+    assert list(model.state_dict()) == ["b.weight", "b.bias"]
+    model.a = nn.Linear(1, 1)
+    assert [n for n, _ in model.named_parameters()] == ["a.weight", "a.bias", "b.weight", "b.bias"]
+
+    layer = nn.Linear(2, 2)
+    layer.register_parameter("bias", None)  # a Linear without bias
+    assert layer.bias is None and [n for n, _ in layer.named_parameters()] == ["weight"]
+    layer.bias = nn.Parameter(mg.zeros(2))
+    assert [n for n, _ in layer.named_parameters()] == ["weight", "bias"]
+
+    cache = nn.Module()
+    cache.register_buffer("keys", mg.zeros(2))
+    cache.keys = None  # emptied: still a buffer's place, so the tensor set later is a buffer again
+    assert list(cache.state_dict()) == []
+    cache.keys = mg.ones(2)
+    cache.double()
+    assert list(cache.state_dict()) == ["keys"] and cache.keys.dtype == mg.float64
+    with pytest.raises(TypeError, match=r"cannot assign a int to 'keys', which holds a Tensor: expected a Tensor or None"):
+        cache.keys = 3
+    with pytest.raises(TypeError, match=r"cannot assign a Linear to 'weight', which holds a nn.Parameter"):
+        layer.weight = nn.Linear(1, 1)
+    with pytest.raises(TypeError, match=r"cannot assign a str to 'a', which holds a nn.Module"):
+        model.a = "a"
+
+
+def test_a_buffer_shared_by_two_modules_is_listed_once():
+    shared = mg.zeros(3)
+    first, second = nn.Module(), nn.Module()
+    first.register_buffer("mask", shared)
+    second.register_buffer("mask", shared)
+    model = nn.Sequential(first, second)
+    assert [n for n, _ in model.named_buffers()] == ["0.mask"]
+    assert [n for n, _ in model.named_buffers(remove_duplicate=False)] == ["0.mask", "1.mask"]
+    assert list(model.state_dict()) == ["0.mask", "1.mask"]  # saved under each name, as PyTorch
+
+
 def test_parameter_from_a_tensor_is_a_new_leaf():
     x = mg.tensor([1.0, 2.0], requires_grad=True)
     p = nn.Parameter(x * 2)

@@ -95,14 +95,7 @@ class Module:
                 f"cannot set {name!r} before Module.__init__() ran: call super().__init__() first "
                 f"in {type(self).__name__}.__init__"
             )
-        if name in self._parameters and isinstance(value, Tensor) and not isinstance(value, Parameter):
-            raise TypeError(
-                f"cannot assign a plain Tensor to parameter {name!r}: wrap it in nn.Parameter(...), "
-                f"or change the values in place with `with mg.no_grad(): self.{name}.copy_(...)`"
-            )
-        registry = self._parameters if isinstance(value, Parameter) else (
-            self._modules if isinstance(value, Module) else (
-                self._buffers if name in self._buffers and isinstance(value, Tensor) else None))
+        registry = self._registry_for(name, value)
         for other in (self._parameters, self._modules, self._buffers, self.__dict__):
             if other is not registry:
                 other.pop(name, None)  # a name lives in one place only
@@ -110,6 +103,35 @@ class Module:
             object.__setattr__(self, name, value)
         else:
             registry[name] = value  # an existing name keeps its place in the order
+            if registry is self._buffers and value is None:
+                self._non_persistent_buffers.discard(name)
+
+    def _registry_for(self, name, value):
+        """Where self.<name> = value goes, as in PyTorch: a Parameter or a Module joins its registry; a
+        name already registered stays there, holding None (an empty place: a Linear without bias, a
+        cache not filled yet) or a value of its kind, anything else being an error; the rest are plain
+        attributes (None here)."""
+        if isinstance(value, Parameter):
+            return self._parameters
+        if name in self._parameters:
+            if isinstance(value, Tensor):
+                raise TypeError(f"cannot assign a plain Tensor to parameter {name!r}: wrap it in nn.Parameter(...), "
+                                f"or change the values in place with `with mg.no_grad(): self.{name}.copy_(...)`")
+            kind = "nn.Parameter"
+        elif isinstance(value, Module):
+            return self._modules
+        elif name in self._modules:
+            kind = "nn.Module"
+        elif name in self._buffers:
+            if isinstance(value, Tensor):
+                return self._buffers
+            kind = "Tensor"
+        else:
+            return None
+        if value is not None:
+            raise TypeError(f"cannot assign a {type(value).__name__} to {name!r}, which holds a {kind}: "
+                            f"expected a {kind} or None (del self.{name} first, to make it something else)")
+        return next(r for r in (self._parameters, self._modules, self._buffers) if name in r)
 
     def __getattr__(self, name):  # only called when normal lookup fails
         for registry in ("_parameters", "_modules", "_buffers"):
@@ -125,11 +147,16 @@ class Module:
         object.__delattr__(self, name)
 
     def add_module(self, name, module):
-        """self.<name> = module, for a name made at run time (as PyTorch's add_module); None keeps the place."""
+        """self.<name> = module, for a name made at run time (as PyTorch's add_module); None keeps the
+        place in the order, empty, for a module set there later."""
         check_attribute_name("add_module", "module", name)
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"add_module: {name!r} must be a Module (or None), got {type(module).__name__}")
-        setattr(self, name, module)
+        if module is None:
+            self.__dict__.pop(name, None)
+            self._modules[name] = None
+        else:
+            setattr(self, name, module)
 
     register_module = add_module
 
@@ -138,7 +165,12 @@ class Module:
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(f"register_parameter: {name!r} must be a Parameter (or None), got {type(param).__name__}")
         check_attribute_name("register_parameter", "parameter", name)
-        setattr(self, name, param)
+        if param is None:  # the place is kept, empty: a parameter set there later comes in this order
+            for other in (self._modules, self._buffers, self.__dict__):
+                other.pop(name, None)
+            self._parameters[name] = None
+        else:
+            setattr(self, name, param)
 
     def get_submodule(self, target):
         """The module at a dotted path below this one ("blocks.0.attn"; "" is this module itself)."""
@@ -152,9 +184,10 @@ class Module:
 
     def register_buffer(self, name, tensor, persistent=True):
         """Keep tensor as self.<name>: saved in state_dict() (unless persistent=False) and moved by
-        to(), but not a parameter, so no optimizer changes it (a causal mask, running statistics)."""
-        if not isinstance(tensor, Tensor) or isinstance(tensor, Parameter):
-            raise TypeError(f"register_buffer: {name!r} must be a Tensor (not a Parameter), "
+        to(), but not a parameter, so no optimizer changes it (a causal mask, running statistics).
+        None keeps the place for a tensor set later (self.<name> = tensor is then a buffer)."""
+        if tensor is not None and (not isinstance(tensor, Tensor) or isinstance(tensor, Parameter)):
+            raise TypeError(f"register_buffer: {name!r} must be a Tensor (not a Parameter) or None, "
                             f"got {type(tensor).__name__}")
         if "." in name or not name:
             raise KeyError(f"register_buffer: buffer name {name!r} must be non-empty and can't contain '.'")
@@ -177,17 +210,18 @@ class Module:
                 continue
             seen.add(id(module))
             yield name, module
-            children = [(f"{name}.{n}" if name else n, m) for n, m in module._modules.items()]
+            children = [(f"{name}.{n}" if name else n, m) for n, m in module.named_children()]
             stack.extend(reversed(children))
 
     def modules(self):
         return (module for _, module in self.named_modules())
 
     def named_children(self):
-        return iter(self._modules.items())
+        """(name, module) of each direct child, in the order they were set (empty places skipped)."""
+        return ((name, module) for name, module in self._modules.items() if module is not None)
 
     def children(self):
-        return iter(self._modules.values())
+        return (module for _, module in self.named_children())
 
     def named_parameters(self, prefix="", remove_duplicate=True):
         """(dotted name, Parameter) for every parameter in the tree.
@@ -198,7 +232,7 @@ class Module:
         seen = set()
         for module_name, module in self.named_modules(prefix, remove_duplicate):
             for name, param in module._parameters.items():
-                if remove_duplicate and id(param) in seen:
+                if param is None or (remove_duplicate and id(param) in seen):
                     continue
                 seen.add(id(param))
                 yield (f"{module_name}.{name}" if module_name else name), param
@@ -206,13 +240,18 @@ class Module:
     def parameters(self, recurse=True):
         """Every parameter of the tree; recurse=False: only this module's own."""
         if not recurse:
-            return iter(self._parameters.values())
+            return (param for param in self._parameters.values() if param is not None)
         return (param for _, param in self.named_parameters())
 
-    def named_buffers(self, prefix=""):
-        """(dotted name, Tensor) for every buffer in the tree."""
-        for module_name, module in self.named_modules(prefix):
+    def named_buffers(self, prefix="", remove_duplicate=True):
+        """(dotted name, Tensor) for every buffer in the tree (one shared by two modules once, unless
+        remove_duplicate=False)."""
+        seen = set()
+        for module_name, module in self.named_modules(prefix, remove_duplicate):
             for name, buffer in module._buffers.items():
+                if buffer is None or (remove_duplicate and id(buffer) in seen):
+                    continue
+                seen.add(id(buffer))
                 yield (f"{module_name}.{name}" if module_name else name), buffer
 
     def buffers(self):
@@ -228,9 +267,11 @@ class Module:
 
     # ---- modes and gradients ---------------------------------------------------------
     def train(self, mode=True):
-        """Training mode (dropout active); train(False) is eval()."""
-        for module in self.modules():
-            module.training = mode
+        """Training mode (dropout active); train(False) is eval(). Each child's own train(mode) sets its
+        subtree, as in PyTorch, so a module that overrides train (to keep a frozen part in eval) is obeyed."""
+        self.training = mode
+        for child in self.children():
+            child.train(mode)
         return self
 
     def eval(self):
@@ -296,9 +337,10 @@ class Module:
         for module_name, module in self.named_modules(remove_duplicate=False):
             prefix = f"{module_name}." if module_name else ""
             for name, param in module._parameters.items():
-                tensors[prefix + name] = param
+                if param is not None:
+                    tensors[prefix + name] = param
             for name, buffer in module._buffers.items():
-                if name not in module._non_persistent_buffers:
+                if buffer is not None and name not in module._non_persistent_buffers:
                     tensors[prefix + name] = buffer
         return tensors
 
