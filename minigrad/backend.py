@@ -165,6 +165,11 @@ def as_array(data, dtype=None, device="cpu"):
     return xp.asarray(data, dtype=None if dtype is None else dtype_of(dtype))
 
 
+def is_numpy_scalar(value):
+    """Whether value is one element of a NumPy array (np.float32(0.5), x[i]), which has a dtype of its own."""
+    return isinstance(value, np.generic)
+
+
 def python_scalar(value):
     """A NumPy scalar (np.float64(2), np.sqrt(d)) as the Python number it holds; anything else as it is.
     PyTorch treats both alike, as weak scalars: float32 * np.float64(2) stays float32 (NumPy would

@@ -69,6 +69,28 @@ def test_default_collate_follows_pytorchs_types_and_structures():
     assert isinstance(arrays, mg.Tensor) and arrays.shape == (2, 2)
 
 
+class Rows(Dataset):
+    """What a dataset over NumPy arrays returns: self.y[i] is a NumPy scalar of the array's dtype."""
+
+    def __init__(self):
+        self.X, self.y = np.ones((5, 2), dtype=np.float32), np.arange(5, dtype=np.float32)
+
+    def __len__(self):
+        return len(self.y)
+
+    def __getitem__(self, i):
+        return self.X[i], self.y[i]
+
+
+def test_numpy_scalars_keep_their_dtype_as_in_pytorch():
+    xb, yb = next(iter(DataLoader(Rows(), batch_size=4)))
+    assert xb.dtype == yb.dtype == mg.float32 and yb.tolist() == [0.0, 1.0, 2.0, 3.0]  # not float64 targets
+    for scalar in (np.int32(3), np.uint8(3), np.float16(3), np.bool_(True)):
+        batch = default_collate([scalar, scalar])
+        assert batch.dtype == scalar.dtype and batch.shape == (2,)
+    assert default_collate([np.str_("a"), np.str_("b")]) == ["a", "b"]  # NumPy strings stay strings
+
+
 def test_default_collate_names_what_it_cannot_batch():
     with pytest.raises(TypeError, match="cannot batch examples of type object"):
         default_collate([object(), object()])
@@ -129,9 +151,12 @@ def test_lengths_and_collation_match_pytorch():
     for n, size, drop in [(10, 4, False), (10, 4, True), (8, 4, False), (3, 5, True)]:
         assert len(DataLoader(range(n), batch_size=size, drop_last=drop)) == \
             len(theirs.DataLoader(range(n), batch_size=size, drop_last=drop))
-    sample = [{"n": 1, "w": 0.5, "ok": True, "pair": (1, 2.0)}, {"n": 2, "w": 1.5, "ok": False, "pair": (3, 4.0)}]
+    sample = [{"n": 1, "w": 0.5, "ok": True, "pair": (1, 2.0), "f32": np.float32(0.5), "i32": np.int32(1),
+               "np_ok": np.bool_(True)},
+              {"n": 2, "w": 1.5, "ok": False, "pair": (3, 4.0), "f32": np.float32(1.5), "i32": np.int32(2),
+               "np_ok": np.bool_(False)}]
     ours, reference = default_collate(sample), theirs.default_collate(sample)
-    for key in ("n", "w", "ok"):
+    for key in ("n", "w", "ok", "f32", "i32", "np_ok"):
         assert str(ours[key].dtype) == str(reference[key].dtype).replace("torch.", "")
         np.testing.assert_array_equal(ours[key].numpy(), reference[key].numpy())
     assert type(ours["pair"]) is type(reference["pair"])

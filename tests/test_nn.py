@@ -1,4 +1,5 @@
 """minigrad.nn: the Module tree, each layer against NumPy and finite differences, init, state dicts."""
+import collections
 import copy
 import math
 
@@ -542,6 +543,79 @@ def test_slices_keep_the_container_type_and_sequential_keeps_the_names():
     part = layers[1:]
     assert isinstance(part, nn.ModuleList) and part[1] is layers[2]
     assert [name for name, _ in part.named_parameters()] == ["1.weight", "1.bias"]  # renumbered, as PyTorch's
+
+
+def test_deleting_a_block_renumbers_the_rest_and_their_state_dict_names():
+    model = MLP()
+    norm, linear = model.blocks
+    del model.blocks[-1]  # the edit users make most: drop the last block
+    assert list(model.blocks) == [norm] and model(mg.zeros(1, 3)).shape == (1, 2)
+    model.blocks.append(linear)
+    del model.blocks[0]
+    # what was "blocks.1" is "blocks.0" now: the names stay the positions, as in PyTorch
+    assert model.blocks[0] is linear and [n for n in model.state_dict() if "blocks" in n] == ["blocks.0.weight"]
+    with pytest.raises(IndexError):
+        del model.blocks[1]
+
+
+def test_module_list_insert_pop_and_add_as_a_list():
+    a, b, c, d = nn.Linear(1, 1), nn.ReLU(), nn.Tanh(), nn.Linear(1, 2)
+    layers = nn.ModuleList([b, c])
+    layers.insert(0, a)
+    layers.insert(-1, d)  # before the last, as list.insert
+    assert list(layers) == [a, b, d, c] and [n for n, _ in layers.named_children()] == ["0", "1", "2", "3"]
+    assert [n for n, _ in layers.named_parameters()] == ["0.weight", "0.bias", "2.weight", "2.bias"]
+    assert layers.pop(1) is b and list(layers) == [a, d, c]
+    popped = layers.pop(slice(1, None))
+    assert isinstance(popped, nn.ModuleList) and list(popped) == [d, c] and list(layers) == [a]
+    both = layers + popped
+    assert isinstance(both, nn.ModuleList) and list(both) == [a, d, c] and list(layers) == [a]  # a new list
+    same = layers
+    layers += [b]
+    assert layers is same and list(layers) == [a, b]
+    del layers[1:]
+    for index in (2, -2):  # a position is 0 .. len(layers), or -len(layers) .. -1
+        with pytest.raises(IndexError, match=f"ModuleList.insert: index {index} is out of range for 1 entries"):
+            layers.insert(index, b)
+    with pytest.raises(TypeError, match="holds Modules"):
+        layers.insert(0, 3)
+    assert list(layers) == [a]
+    del layers[:]
+    assert len(layers) == 0 and list(layers.named_parameters()) == []
+
+
+def test_sequential_is_edited_as_a_list_and_renumbered_as_pytorchs():
+    fc, act, out = nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2)
+    model = nn.Sequential(collections.OrderedDict(fc=fc, act=act, out=out))
+    del model[1]
+    assert list(model) == [fc, out] and list(model.state_dict()) == ["0.weight", "0.bias", "1.weight", "1.bias"]
+    model.insert(-1, nn.Tanh())
+    assert [type(m).__name__ for m in model] == ["Linear", "Tanh", "Linear"] and model(mg.zeros(2, 3)).shape == (2, 2)
+    assert model.pop(-1) is out and model.append(out).extend([nn.Identity()])[2] is out
+    head = model.pop(slice(2, None))
+    assert isinstance(head, nn.Sequential) and [n for n, _ in head.named_children()] == ["2", "3"]  # a slice's names
+    whole = model + head
+    assert isinstance(whole, nn.Sequential) and [n for n, _ in whole.named_children()] == ["0", "1", "2", "3"]
+    model += head
+    assert len(model) == 4 and model(mg.zeros(2, 3)).shape == (2, 2)
+
+
+def test_module_dict_del_pop_clear_and_update():
+    heads = nn.ModuleDict({"sentiment": nn.Linear(4, 2), "tags": nn.Linear(4, 5)})
+    tags = heads["tags"]
+    del heads["sentiment"]
+    assert list(heads) == ["tags"] and list(heads.state_dict()) == ["tags.weight", "tags.bias"]
+    with pytest.raises(KeyError):
+        del heads["sentiment"]
+    with pytest.raises(KeyError):
+        del heads["training"]  # an attribute, not an entry: it stays
+    assert heads.training is True
+    assert heads.pop("tags") is tags and len(heads) == 0
+    heads.update(nn.ModuleDict({"a": nn.ReLU()}))  # a ModuleDict, a dict, or (key, module) pairs
+    heads.update([("b", nn.Tanh())])
+    assert list(heads.keys()) == ["a", "b"] and [type(m).__name__ for m in heads.values()] == ["ReLU", "Tanh"]
+    heads.clear()
+    assert len(heads) == 0 and list(heads.children()) == []
 
 
 @pytest.mark.parametrize("key, error, message", [

@@ -188,8 +188,19 @@ def test_param_group_errors():
         optim.Adam([])
     with pytest.raises(TypeError, match="optimizes Tensors"):
         optim.Adam([P0])
+    with pytest.raises(TypeError, match=r"SGD takes an iterable of Tensors .*got a single Parameter; pass a list "
+                                        r"of it, SGD\(\[w\], lr=\.\.\.\), or model.parameters\(\)"):
+        optim.SGD(p, lr=0.1)  # not its rows, one by one
     with pytest.raises(ValueError, match="nesterov"):
         optim.SGD([p], lr=0.1, nesterov=True)
+
+
+def test_a_single_tensor_for_params_is_a_type_error_as_in_pytorch():
+    torch = pytest.importorskip("torch")
+    with pytest.raises(TypeError, match="should be an iterable of Tensors or dicts"):
+        torch.optim.SGD(torch.nn.Parameter(torch.ones(2, 3)), lr=0.1)
+    with pytest.raises(TypeError, match="got a single Parameter"):
+        optim.SGD(nn.Parameter(mg.ones(2, 3)), lr=0.1)
 
 
 @pytest.mark.parametrize("cls, options, message", [
@@ -309,14 +320,19 @@ def test_state_dict_layout_and_mismatch():
 
 
 # ---- schedules -------------------------------------------------------------------------------------
-def lrs(scheduler, steps):
-    """The (first group's) lr used at each of the first `steps` steps."""
+def group_lrs(scheduler, steps):
+    """Every group's lr used at each of the first `steps` steps."""
     out = []
     for _ in range(steps):
-        out.append(scheduler.get_last_lr()[0])
+        out.append(scheduler.get_last_lr())
         scheduler.optimizer.step()
         scheduler.step()
     return out
+
+
+def lrs(scheduler, steps):
+    """The (first group's) lr used at each of the first `steps` steps."""
+    return [first for first, *_ in group_lrs(scheduler, steps)]
 
 
 def sgd(lr=1.0):
@@ -356,6 +372,27 @@ def test_step_and_linear_curves():
     warmup = lr_scheduler.LinearLR(sgd(0.3), start_factor=1 / 3, end_factor=1.0, total_iters=2)
     np.testing.assert_allclose(lrs(warmup, 4), [0.1, 0.2, 0.3, 0.3])
     np.testing.assert_allclose(lrs(lr_scheduler.LambdaLR(sgd(2.0), lambda t: 1 / (t + 1)), 3), [2, 1, 2 / 3])
+
+
+def test_lambda_and_multiplicative_schedules_take_one_function_or_one_per_group():
+    def two_groups():
+        return optim.SGD([{"params": [param()], "lr": 1.0}, {"params": [param()], "lr": 2.0}])
+
+    per_group = lr_scheduler.LambdaLR(two_groups(), [lambda t: 0.5 ** t, lambda t: 1 / (t + 1)])
+    np.testing.assert_allclose(group_lrs(per_group, 3), [[1, 2], [0.5, 1], [0.25, 2 / 3]])
+    # MultiplicativeLR multiplies the lr by lr_lambda(step) at each step: 0.5 at odd steps, 0.9 at even ones
+    every_other = lr_scheduler.MultiplicativeLR(sgd(1.0), lambda t: 0.5 if t % 2 else 0.9)
+    np.testing.assert_allclose(lrs(every_other, 5), [1, 0.5, 0.45, 0.225, 0.2025])
+    both = lr_scheduler.MultiplicativeLR(two_groups(), [lambda t: 0.5, lambda t: 1.5])
+    np.testing.assert_allclose(group_lrs(both, 3), [[1, 2], [0.5, 3], [0.25, 4.5]])
+    calls = []
+    counted = lr_scheduler.MultiplicativeLR(sgd(1.0), lambda t: calls.append(t) or 0.99)
+    lrs(counted, 100)
+    assert calls == list(range(1, 101))  # one call a step, for the new step: the product so far is kept
+    for schedule in (lr_scheduler.LambdaLR, lr_scheduler.MultiplicativeLR):
+        with pytest.raises(ValueError, match=f"{schedule.__name__}: lr_lambda lists 3 functions for 2 parameter "
+                                             "groups; give one per group, or one for all"):
+            schedule(two_groups(), [lambda t: 1.0] * 3)
 
 
 @pytest.mark.parametrize("name, options", [("LinearLR", {}), ("LinearLR", {"start_factor": 0.1}),

@@ -1,8 +1,10 @@
 """More of torch.nn, so that small PyTorch models port by renaming torch to mg: RMSNorm (LLaMA's norm),
-forward hooks, ParameterList / ParameterDict, the activations ELU, Hardtanh, Softplus, LogSigmoid,
-Mish and GLU, Unflatten, the initialisations trunc_normal_, orthogonal_ and eye_, and BatchNorm1d.
+forward hooks, ParameterList / ParameterDict and editing containers (del, insert, pop, +), the activations
+ELU, Hardtanh, Softplus, LogSigmoid, Mish and GLU, Unflatten, the initialisations trunc_normal_, orthogonal_
+and eye_, and BatchNorm1d.
 Each differentiable addition is gradchecked in float64 and, where torch is installed, compared with
 PyTorch (values and gradients)."""
+import collections
 import math
 
 import numpy as np
@@ -235,6 +237,74 @@ def test_parameter_dict_is_used_as_a_dict_and_refuses_bad_keys():
     with pytest.raises(TypeError, match="ParameterDict holds Parameters"):
         params["c"] = 1.0
     assert list(params) == ["a", "b"]
+
+
+def test_parameter_containers_delete_insert_and_pop_as_the_module_ones():
+    a, b, c = mg.ones(1), mg.ones(2), mg.ones(3)
+    params = nn.ParameterList([a, b])
+    params.insert(0, c)  # a Tensor becomes a Parameter here too
+    del params[1]
+    assert [p.shape for p in params] == [(3,), (2,)] and list(params.state_dict()) == ["0", "1"]
+    assert params.pop(0).shape == (3,) and (params + [a])[1].shape == (1,) and len(params) == 1
+    per_task = nn.ParameterDict({"a": a, "b": b, "c": c})
+    del per_task["a"]
+    assert per_task.pop("b").shape == (2,) and list(per_task.state_dict()) == ["c"]
+    per_task.clear()
+    assert len(per_task) == 0 and list(per_task.parameters()) == []
+
+
+def edit_containers(lib):
+    """The same edits, with lib torch or minigrad, on a ModuleList, a Sequential with named modules, a ModuleDict,
+    a ParameterList and a ParameterDict: what each holds after each edit, and the errors of bad ones."""
+    def held(container):  # what a repr and a checkpoint see
+        return [(name, type(module).__name__) for name, module in container.named_children()], \
+            list(container.state_dict())
+
+    seen = []
+    layers = lib.nn.ModuleList([lib.nn.Linear(1, 1), lib.nn.ReLU(), lib.nn.Linear(1, 2), lib.nn.Tanh()])
+    del layers[-1]
+    seen.append(held(layers))
+    del layers[0]
+    seen.append(held(layers))
+    layers.insert(1, lib.nn.Linear(1, 3))  # PyTorch's ModuleList.insert misnames negative positions
+    seen += [held(layers), type(layers.pop(0)).__name__, held(layers)]
+    layers += [lib.nn.GELU()]
+    seen += [held(layers), held(layers + lib.nn.ModuleList([lib.nn.Linear(1, 4)]))]
+    del layers[::2]
+    seen.append(held(layers))
+    model = lib.nn.Sequential(collections.OrderedDict(fc=lib.nn.Linear(1, 2), act=lib.nn.ReLU(),
+                                                      out=lib.nn.Linear(2, 1)))
+    del model[1]  # renames every module "0", "1", ...
+    seen.append(held(model))
+    model.insert(-1, lib.nn.Tanh())
+    model.append(lib.nn.Linear(1, 5)).extend([lib.nn.ReLU()])
+    seen += [held(model), held(model.pop(slice(1, 3))), held(model), held(model + lib.nn.Sequential(lib.nn.GELU()))]
+    heads = lib.nn.ModuleDict({"a": lib.nn.Linear(1, 1), "b": lib.nn.ReLU(), "c": lib.nn.Linear(1, 2)})
+    del heads["a"]
+    seen += [held(heads), type(heads.pop("b")).__name__, held(heads)]
+    heads.update([("d", lib.nn.Tanh())])
+    seen += [held(heads), list(heads.keys()), [type(m).__name__ for m in heads.values()]]
+    heads.clear()
+    seen.append(held(heads))
+    params = lib.nn.ParameterList([lib.ones(1)])
+    params += [lib.ones(2)]
+    seen.append(held(params))
+    per_task = lib.nn.ParameterDict({"a": lib.ones(1), "b": lib.ones(2), "c": lib.ones(3)})
+    del per_task["a"]
+    seen += [tuple(per_task.pop("b").shape), held(per_task)]
+    per_task.clear()
+    seen.append(held(per_task))
+    for bad in (lambda: layers.__delitem__(5), lambda: model.pop(7), lambda: model.insert(9, lib.nn.ReLU()),
+                lambda: heads.pop("x"), lambda: heads.__delitem__("training")):
+        with pytest.raises((IndexError, KeyError)) as error:
+            bad()
+        seen.append(error.type.__name__)
+    return seen
+
+
+def test_editing_containers_matches_torch():
+    torch = pytest.importorskip("torch")
+    assert edit_containers(mg) == edit_containers(torch)
 
 
 def test_parameter_containers_train_with_an_optimizer():

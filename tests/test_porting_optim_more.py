@@ -1,6 +1,7 @@
 """More of torch.optim, so training code ports by renaming torch to mg: amsgrad for Adam and AdamW,
 Adagrad, NAdam, RAdam, Adamax, and the schedulers OneCycleLR, ConstantLR, PolynomialLR,
-CosineAnnealingWarmRestarts, SequentialLR and ChainedScheduler.
+CosineAnnealingWarmRestarts, MultiplicativeLR, SequentialLR and ChainedScheduler (and LambdaLR's
+one function per parameter group).
 
 Each optimizer's first steps against its update rule written out in NumPy, and ten steps against
 PyTorch's (when installed) to float64 precision; each schedule's curve by hand, and its lrs (and
@@ -415,6 +416,18 @@ SCHEDULES = {
                                                         s.PolynomialLR(opt, total_iters=25, power=1.5)]),
     "chained-cosine": lambda s, opt: s.ChainedScheduler([s.MultiStepLR(opt, milestones=[3, 9], gamma=0.3),
                                                          s.CosineAnnealingLR(opt, T_max=30)]),
+    "lambda-per-group": lambda s, opt: s.LambdaLR(opt, [lambda t: 0.9 ** t, lambda t: 1 / (t + 1)]),
+    "multiplicative": lambda s, opt: s.MultiplicativeLR(opt, lambda t: 0.95),
+    "multiplicative-per-group": lambda s, opt: s.MultiplicativeLR(opt, [lambda t: 0.9 if t % 3 else 0.5,
+                                                                        lambda t: 1.01]),
+    "chained-multiplicative": lambda s, opt: s.ChainedScheduler([s.MultiplicativeLR(opt, lambda t: 0.95),
+                                                                 s.StepLR(opt, step_size=4, gamma=0.5)]),
+    # StepLR's factor is still 1 at the milestone, where PyTorch's SequentialLR restarts from the initial lr
+    # (see test_a_sequential_schedule_in_a_chain_is_scaled_by_the_others_after_its_milestones_too)
+    "chained-sequential": lambda s, opt: s.ChainedScheduler([
+        s.SequentialLR(opt, [s.ConstantLR(opt, factor=0.5, total_iters=2), s.ExponentialLR(opt, gamma=0.9)],
+                       milestones=[3]),
+        s.StepLR(opt, step_size=5, gamma=0.5)]),
 }
 
 
@@ -440,6 +453,29 @@ def test_schedules_resume_from_their_state_dict(name):
     again.load_state_dict(saved)
     assert again.last_epoch == 13
     np.testing.assert_array_equal(head + lrs(again, 17), straight)
+
+
+def test_a_sequential_schedule_in_a_chain_is_scaled_by_the_others_after_its_milestones_too():
+    ours, theirs = ours_and_theirs(lambda s, opt: s.ChainedScheduler([
+        s.SequentialLR(opt, [s.LinearLR(opt, start_factor=0.25, total_iters=3), s.ExponentialLR(opt, gamma=0.5)],
+                       milestones=[3]),
+        s.StepLR(opt, step_size=2, gamma=0.5)]))
+    warmup_then_decay = [0.25, 0.5, 0.75, 1.0, 0.5, 0.25, 0.125, 0.0625]
+    halved_every_other_step = [0.5 ** (t // 2) for t in range(8)]
+    ours_lrs, theirs_lrs = np.array(lrs(ours, 8)), np.array(lrs(theirs, 8))
+    np.testing.assert_allclose(ours_lrs, np.multiply(warmup_then_decay, halved_every_other_step), rtol=1e-15)
+    np.testing.assert_allclose(theirs_lrs[:3], ours_lrs[:3], rtol=1e-12)
+    # at the milestone PyTorch restarts the decay from the initial lr, and StepLR's 0.5 of step 2 is lost
+    np.testing.assert_allclose(theirs_lrs[3:], 2 * ours_lrs[3:], rtol=1e-12)
+
+
+@pytest.mark.parametrize("schedule", ["LambdaLR", "MultiplicativeLR"])
+def test_one_lr_lambda_per_group_and_a_list_of_the_wrong_length_is_refused_as_by_pytorch(schedule):
+    torch = pytest.importorskip("torch")
+    with pytest.raises(ValueError, match="Expected 2 lr_lambdas, but got 3"):
+        getattr(torch.optim.lr_scheduler, schedule)(torch_sgd(torch, 0.0, 2), [lambda t: 1.0] * 3)
+    with pytest.raises(ValueError, match=f"{schedule}: lr_lambda lists 3 functions for 2 parameter groups"):
+        getattr(lr_scheduler, schedule)(sgd(groups=2), [lambda t: 1.0] * 3)
 
 
 def test_schedule_errors_name_the_argument():
@@ -488,6 +524,12 @@ def test_composite_schedule_errors():
     with pytest.raises(ValueError, match=r"schedulers\[1\] is a OneCycleLR, which sets the lr outright"):
         lr_scheduler.ChainedScheduler([a, lr_scheduler.OneCycleLR(opt, max_lr=0.1, total_steps=5,
                                                                   cycle_momentum=False)])
+    # refused when the chain is built, not once the OneCycleLR's turn comes
+    later = lr_scheduler.SequentialLR(opt, [a, lr_scheduler.OneCycleLR(opt, max_lr=0.1, total_steps=5,
+                                                                       cycle_momentum=False)], milestones=[100])
+    with pytest.raises(ValueError, match=r"schedulers\[0\] is a SequentialLR with a OneCycleLR in it, which sets "
+                                         "the lr outright"):
+        lr_scheduler.ChainedScheduler([later, b])
 
 
 def test_stepping_one_cycle_past_total_steps_raises_as_pytorchs():
@@ -504,5 +546,5 @@ def test_stepping_one_cycle_past_total_steps_raises_as_pytorchs():
 
 def test_new_names_are_exported():
     assert {"Adagrad", "NAdam", "RAdam", "Adamax"} <= set(dir(optim))
-    assert {"OneCycleLR", "ConstantLR", "PolynomialLR", "CosineAnnealingWarmRestarts", "SequentialLR",
-            "ChainedScheduler"} <= set(dir(lr_scheduler))
+    assert {"OneCycleLR", "ConstantLR", "PolynomialLR", "CosineAnnealingWarmRestarts", "MultiplicativeLR",
+            "SequentialLR", "ChainedScheduler"} <= set(dir(lr_scheduler))

@@ -3,6 +3,8 @@
 What a container holds is registered as if set as an attribute, so its names are
 state_dict names: the weight of a ModuleList's first module is "0.weight", a
 ParameterList's first parameter is "0", a ParameterDict's parameter is its key.
+Deleting or inserting in a list renames the entries after it by their new positions,
+as PyTorch does: after `del model.layers[0]`, the old "layers.1.weight" is "layers.0.weight".
 """
 from minigrad.nn.module import Module
 from minigrad.nn.parameter import Parameter
@@ -23,49 +25,23 @@ def as_parameter(container, value):
     return value if isinstance(value, Parameter) else Parameter(value)
 
 
-class Sequential(Module):
-    """Calls its modules in order, each on the output of the previous one. Sequential(a, b) names
-    them "0", "1"; Sequential(OrderedDict(fc=a, act=b)) by their keys, as in PyTorch."""
-
-    def __init__(self, *modules):
-        super().__init__()
-        named = modules[0].items() if len(modules) == 1 and isinstance(modules[0], dict) else enumerate(modules)
-        for name, module in named:
-            setattr(self, str(name), check_module(self, module))
-
-    def forward(self, x):
-        for module in self._modules.values():
-            x = module(x)
-        return x
-
-    def __getitem__(self, index):
-        if not isinstance(index, slice):
-            return list(self._modules.values())[index]
-        # the slice keeps the children's names ("1", "2", ...), as in PyTorch, so that its
-        # state_dict keys are those of the same weights in the whole model's state_dict
-        picked = Sequential()
-        for name in list(self._modules)[index]:
-            setattr(picked, name, self._modules[name])
-        return picked
-
-    def __setitem__(self, index, module):  # e.g. model.layers[0] = LinearWithLoRA(model.layers[0])
-        name = list(self._modules)[index]  # IndexError when out of range, as for a list
-        setattr(self, name, check_module(self, module))
-
-    def append(self, module):
-        setattr(self, str(len(self)), check_module(self, module))
-        return self
+class Container(Module):
+    """What every container here shares. A subclass says where its entries live (_entries: the
+    registry, self._modules or self._parameters, that makes them part of the tree) and what it
+    accepts (_checked)."""
 
     def __len__(self):
-        return len(self._modules)
+        return len(self._entries())
 
-    def __iter__(self):
-        return iter(self._modules.values())
+    def pop(self, key):
+        """Remove the entry at key (a list's index, or a dict's key) and return it."""
+        value = self[key]
+        del self[key]
+        return value
 
 
-class ListContainer(Module):
-    """What ModuleList and ParameterList share: entries named "0", "1", ... used as a list.
-    A subclass says where the entries live (_entries) and what it accepts (_checked)."""
+class ListContainer(Container):
+    """What Sequential, ModuleList and ParameterList share: entries named "0", "1", ... used as a list."""
 
     def __init__(self, values=()):  # ParameterList's keyword name in PyTorch; ModuleList's is modules
         super().__init__()
@@ -80,6 +56,31 @@ class ListContainer(Module):
             self.append(value)
         return self
 
+    __iadd__ = extend  # layers += [block, block]
+
+    def __add__(self, other):
+        """A new container of this one's entries, then other's, numbered from "0"."""
+        return type(self)().extend(self).extend(other)
+
+    def insert(self, index, value):
+        """Put value at position index (negative counts from the end; len(self) appends)."""
+        if not -len(self) <= index <= len(self):  # list.insert would quietly append, or put it first
+            raise IndexError(f"{type(self).__name__}.insert: index {index} is out of range for {len(self)} entries")
+        values = list(self)
+        values.insert(index, self._checked(value))
+        self._renumber(values)
+
+    def __delitem__(self, index):  # an index or a slice
+        values = list(self)
+        del values[index]  # IndexError when out of range, as for a list
+        self._renumber(values)
+
+    def _renumber(self, values):
+        """Hold exactly values, named "0", "1", ... in order: the names stay the positions."""
+        for name in list(self._entries()):
+            delattr(self, name)
+        self.extend(values)
+
     def __getitem__(self, index):
         picked = list(self._entries().values())[index]
         return type(self)(picked) if isinstance(index, slice) else picked  # renumbered from "0", as in PyTorch
@@ -87,9 +88,6 @@ class ListContainer(Module):
     def __setitem__(self, index, value):
         name = list(self._entries())[index]  # IndexError when out of range, as for a list
         setattr(self, name, self._checked(value))
-
-    def __len__(self):
-        return len(self._entries())
 
     def __iter__(self):
         return iter(self._entries().values())
@@ -118,10 +116,38 @@ class ParameterList(ListContainer):
         return as_parameter(self, value)
 
 
-class DictContainer(Module):
+class Sequential(ListContainer):
+    """Calls its modules in order, each on the output of the previous one. Sequential(a, b) names
+    them "0", "1"; Sequential(OrderedDict(fc=a, act=b)) by their keys, until a delete or an insert
+    renames them all "0", "1", ... (all as in PyTorch)."""
+
+    _entries, _checked = ModuleList._entries, ModuleList._checked  # it holds modules, as a ModuleList does
+
+    def __init__(self, *modules):
+        super().__init__()
+        named = modules[0].items() if len(modules) == 1 and isinstance(modules[0], dict) else enumerate(modules)
+        for name, module in named:
+            setattr(self, str(name), check_module(self, module))
+
+    def forward(self, x):
+        for module in self._modules.values():
+            x = module(x)
+        return x
+
+    def __getitem__(self, index):
+        if not isinstance(index, slice):
+            return super().__getitem__(index)
+        # the slice keeps the children's names ("1", "2", ...), as in PyTorch, so that its
+        # state_dict keys are those of the same weights in the whole model's state_dict
+        picked = Sequential()
+        for name in list(self._modules)[index]:
+            setattr(picked, name, self._modules[name])
+        return picked
+
+
+class DictContainer(Container):
     """What ModuleDict and ParameterDict share: entries named by their (string) keys, used as a dict.
-    A subclass says where the entries live (_entries), what it accepts (_checked) and what it
-    calls them (entry, for the messages)."""
+    A subclass also says what it calls them (entry, for the messages)."""
 
     def __init__(self, entries=None):
         super().__init__()
@@ -150,11 +176,17 @@ class DictContainer(Module):
             raise KeyError(f"{kind} key '': {self.entry} name can't be empty")
         setattr(self, key, self._checked(value))
 
+    def __delitem__(self, key):
+        if key not in self._entries():  # else delattr would remove an attribute such as "training"
+            raise KeyError(key)
+        delattr(self, key)
+
+    def clear(self):
+        for key in list(self):
+            del self[key]
+
     def __contains__(self, key):
         return key in self._entries()
-
-    def __len__(self):
-        return len(self._entries())
 
     def __iter__(self):
         return iter(self._entries())

@@ -7,7 +7,8 @@ group["initial_lr"]), so layer-wise learning rates keep their ratios while the
 schedule moves them all together.
 
 Every schedule here is a function of the step number (PyTorch's closed forms, which
-its step-by-step updates lr <- lr * ratio follow), so resuming needs nothing but the
+its step-by-step updates lr <- lr * ratio follow; MultiplicativeLR's lr <- lr * lr_lambda(step)
+is the product lr_lambda(1) ... lr_lambda(step)), so resuming needs nothing but the
 step. SequentialLR runs schedules one after another, ChainedScheduler multiplies them.
 PyTorch's step-by-step form also lets two schedulers stepped one after the other multiply;
 here the second would overwrite the first, so step() warns where the lr it set last has been
@@ -28,8 +29,9 @@ def cosine_between(start, end, fraction):
 
 
 class LRScheduler:
-    """The base class: subclasses define factor(step); or lr(base_lr, step), where the lr is not the
-    initial lr times a factor; or go_to(step), where a step sets more than each group's lr from its own."""
+    """The base class: subclasses define factor(step); or lr(base_lr, step, group_index), where the lr is
+    not the initial lr times a factor (or the factor depends on the group); or go_to(step), where a step
+    sets more than each group's lr from its own."""
 
     def __init__(self, optimizer):
         self.optimizer = optimizer
@@ -41,9 +43,10 @@ class LRScheduler:
         self.step()
 
     def factor(self, step):
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} must define factor(step), lr(base_lr, step, group_index) "
+                                  "or go_to(step)")
 
-    def lr(self, base_lr, step):
+    def lr(self, base_lr, step, group_index):
         return base_lr * self.factor(step)
 
     def step(self):
@@ -58,8 +61,8 @@ class LRScheduler:
 
     def go_to(self, step):
         """Set each group's lr (and whatever else the schedule moves) to its value at `step`."""
-        for group, base_lr in zip(self.optimizer.param_groups, self.base_lrs):
-            group["lr"] = self.lr(base_lr, step)
+        for i, (group, base_lr) in enumerate(zip(self.optimizer.param_groups, self.base_lrs)):
+            group["lr"] = self.lr(base_lr, step, i)
 
     def get_last_lr(self):
         return [group["lr"] for group in self.optimizer.param_groups]
@@ -76,14 +79,35 @@ class LRScheduler:
 
 
 class LambdaLR(LRScheduler):
-    """factor = lr_lambda(step), for any function of the step number."""
+    """factor = lr_lambda(step), for any function of the step number; lr_lambda may also be a list of
+    functions, one per parameter group (as in PyTorch)."""
 
     def __init__(self, optimizer, lr_lambda):
-        self.lr_lambda = lr_lambda
+        self.lr_lambdas = per_group(type(self).__name__, "lr_lambda", lr_lambda, optimizer)
         super().__init__(optimizer)
 
-    def factor(self, step):
-        return self.lr_lambda(step)
+    def lr(self, base_lr, step, group_index):
+        return base_lr * self.lr_lambdas[group_index](step)
+
+
+class MultiplicativeLR(LambdaLR):
+    """Each step multiplies the lr by lr_lambda(step), as PyTorch's: from the step number,
+
+        factor = lr_lambda(1) * lr_lambda(2) * ... * lr_lambda(step)    (1 at step 0)
+
+    lr_lambda may be a list of functions, one per parameter group, as for LambdaLR.
+    """
+
+    def __init__(self, optimizer, lr_lambda):
+        # products[i][t]: group i's factor at step t, kept so that a step costs one call, not t
+        self.products = [[1.0] for _ in optimizer.param_groups]
+        super().__init__(optimizer, lr_lambda)
+
+    def lr(self, base_lr, step, group_index):
+        products, lr_lambda = self.products[group_index], self.lr_lambdas[group_index]
+        while len(products) <= step:
+            products.append(products[-1] * lr_lambda(len(products)))
+        return base_lr * products[step]
 
 
 class StepLR(LRScheduler):
@@ -185,7 +209,7 @@ class CosineAnnealingLR(LRScheduler):
         self.T_max, self.eta_min = T_max, eta_min
         super().__init__(optimizer)
 
-    def lr(self, base_lr, step):
+    def lr(self, base_lr, step, group_index):
         return cosine_between(base_lr, self.eta_min, step / self.T_max)
 
 
@@ -204,7 +228,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         self.T_0, self.T_mult, self.eta_min = T_0, T_mult, eta_min
         super().__init__(optimizer)
 
-    def lr(self, base_lr, step):
+    def lr(self, base_lr, step, group_index):
         t_cur, t_i = step, self.T_0
         while t_cur >= t_i:  # walk past the finished cycles, in integers: no rounding at a restart
             t_cur -= t_i
@@ -371,10 +395,19 @@ class SequentialLR(CompositeLR):
             raise ValueError(f"SequentialLR: milestones must increase, got {self.milestones}")
         super().__init__(optimizer, schedulers)
 
-    def go_to(self, step):
+    def turn_at(self, step):
+        """(the schedule whose turn it is at step, step counted from where its turn began)."""
         turn = bisect.bisect_right(self.milestones, step)  # how many milestones step has reached
         turn_began = self.milestones[turn - 1] if turn else 0
-        self.schedulers[turn].go_to(step - turn_began)
+        return self.schedulers[turn], step - turn_began
+
+    def go_to(self, step):  # the schedule's own go_to: a OneCycleLR's moves the momentum too
+        scheduler, own_step = self.turn_at(step)
+        scheduler.go_to(own_step)
+
+    def lr(self, base_lr, step, group_index):  # this schedule as a link of a ChainedScheduler
+        scheduler, own_step = self.turn_at(step)
+        return scheduler.lr(base_lr, own_step, group_index)
 
 
 class ChainedScheduler(CompositeLR):
@@ -384,26 +417,39 @@ class ChainedScheduler(CompositeLR):
 
     For schedules that multiply the lr by a factor, that is the initial lr times the product of their
     factors, as in PyTorch (ConstantLR(factor=0.1, total_iters=2) with ExponentialLR(gamma=0.9): 0.1 * 0.9^t,
-    then 0.9^t). That holds for StepLR, MultiStepLR, ExponentialLR, LinearLR, ConstantLR, PolynomialLR
-    and, with no eta_min and within T_max, CosineAnnealingLR. PyTorch computes LambdaLR and CosineAnnealingWarmRestarts
-    from the initial lr, so in its chain they overwrite what came before; here they scale it too.
-    OneCycleLR sets the lr outright (PyTorch calls it not chainable) and is refused.
+    then 0.9^t). That holds for StepLR, MultiStepLR, ExponentialLR, LinearLR, ConstantLR, PolynomialLR,
+    MultiplicativeLR and, with no eta_min and within T_max, CosineAnnealingLR. PyTorch computes LambdaLR and
+    CosineAnnealingWarmRestarts from the initial lr, so in its chain they overwrite what came before; here
+    they scale it too. A SequentialLR scales it by the schedule whose turn it is; PyTorch's restarts that
+    schedule from the initial lr at each milestone, dropping the factors the others had multiplied in, so
+    from there the two differ unless those factors were 1. OneCycleLR sets the lr outright (PyTorch calls it
+    not chainable) and is refused, also inside a SequentialLR.
     """
 
     def __init__(self, schedulers, optimizer=None):
         schedulers = list(schedulers)
         for i, scheduler in enumerate(schedulers):
-            if isinstance(scheduler, OneCycleLR):
-                raise ValueError(f"ChainedScheduler: schedulers[{i}] is a OneCycleLR, which sets the lr outright "
-                                 "instead of scaling it; expected schedules that multiply the lr")
+            if sets_lr_outright(scheduler):
+                inside = "" if isinstance(scheduler, OneCycleLR) else " with a OneCycleLR in it"
+                raise ValueError(f"ChainedScheduler: schedulers[{i}] is a {type(scheduler).__name__}{inside}, which "
+                                 "sets the lr outright instead of scaling it; expected schedules that multiply the lr")
         if optimizer is None and schedulers:
             optimizer = schedulers[0].optimizer
         super().__init__(optimizer, schedulers)
 
-    def lr(self, base_lr, step):
+    def lr(self, base_lr, step, group_index):
         for scheduler in self.schedulers:
-            base_lr = scheduler.lr(base_lr, step)
+            base_lr = scheduler.lr(base_lr, step, group_index)
         return base_lr
+
+
+def sets_lr_outright(scheduler):
+    """Whether scheduler is a OneCycleLR or runs one (in a SequentialLR): it has no rule that scales
+    the lr it is given, for a ChainedScheduler to apply. (Checked when the chain is built: inside a
+    SequentialLR it would fail only once its turn came, maybe hours into the run.)"""
+    if isinstance(scheduler, CompositeLR):
+        return any(sets_lr_outright(inner) for inner in scheduler.schedulers)
+    return isinstance(scheduler, OneCycleLR)
 
 
 class ReduceLROnPlateau:
@@ -474,12 +520,14 @@ def check_positive_int(scheduler, name, value):
 
 
 def per_group(scheduler, name, value, optimizer):
-    """One value per parameter group: a list or tuple as given, a number repeated. A list of the wrong
-    length is an error (zip would quietly leave the groups past a short one alone)."""
+    """One value per parameter group: a list or tuple as given, a single value (a number, a function)
+    repeated. A list of the wrong length is an error (zip would quietly leave the groups past a short
+    one alone)."""
     groups = len(optimizer.param_groups)
     if not isinstance(value, (list, tuple)):
         return [value] * groups
     if len(value) != groups:
-        raise ValueError(f"{scheduler}: {name} lists {len(value)} {'rates' if name.endswith('lr') else 'values'} "
-                         f"for {groups} parameter groups; give one per group, or one number for all")
+        kind = "rates" if name.endswith("lr") else "functions" if name == "lr_lambda" else "values"
+        raise ValueError(f"{scheduler}: {name} lists {len(value)} {kind} for {groups} parameter groups; "
+                         "give one per group, or one for all")
     return list(value)

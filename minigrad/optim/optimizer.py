@@ -25,12 +25,16 @@ class Optimizer:
         self.defaults = defaults
         self.param_groups = []
         self.state = {}  # param -> its dict of buffers (keys compare by identity)
-        if hasattr(params, "parameters") and not isinstance(params, Tensor):  # a Module, not its parameters
-            raise TypeError(f"{type(self).__name__} got a {type(params).__name__}; pass its parameters: "
-                            f"{type(self).__name__}(model.parameters(), lr=...)")
+        name = type(self).__name__
+        if isinstance(params, Tensor):  # iterating over it would give its rows, and an error about those
+            raise TypeError(f"{name} takes an iterable of Tensors (or of param-group dicts), got a single "
+                            f"{type(params).__name__}; pass a list of it, {name}([w], lr=...), or model.parameters()")
+        if hasattr(params, "parameters"):  # a Module, not its parameters
+            raise TypeError(f"{name} got a {type(params).__name__}; pass its parameters: "
+                            f"{name}(model.parameters(), lr=...)")
         groups = list(params)
         if not groups:
-            raise ValueError(f"{type(self).__name__} got an empty list of parameters")
+            raise ValueError(f"{name} got an empty list of parameters")
         for group in groups if isinstance(groups[0], dict) else [{"params": groups}]:
             self.add_param_group(group)
 

@@ -7,9 +7,9 @@ are and gives the i-th; a DataLoader draws them in batches and stacks each batch
 
 The loader runs in this process (num_workers is accepted and ignored: NumPy already keeps the
 cores busy), shuffles with mg.randperm (seeded by mg.manual_seed, or by its own generator=), and
-stacks a batch with default_collate: tensors are stacked along a new first dim, Python ints become
-int64, floats float64 and bools bool tensors (as in PyTorch), strings stay a list, and tuples, lists
-and dicts are collated field by field.
+stacks a batch with default_collate: tensors are stacked along a new first dim, NumPy arrays and
+scalars keep their dtype, Python ints become int64, floats float64 and bools bool tensors (as in
+PyTorch), strings stay a list, and tuples, lists and dicts are collated field by field.
 """
 import math
 import numbers
@@ -85,10 +85,11 @@ def default_collate(batch):
     first = batch[0]
     if isinstance(first, mg.Tensor):
         return mg.stack(list(batch))
-    if backend.is_array(first):
-        return mg.stack([mg.as_tensor(example) for example in batch])
-    if isinstance(first, (str, bytes)):
+    if isinstance(first, (str, bytes)):  # first: NumPy's strings (np.str_) are NumPy scalars too
         return list(batch)
+    if backend.is_array(first) or backend.is_numpy_scalar(first):
+        # a NumPy scalar (self.y[i] of an array) keeps its dtype, as in PyTorch: float32 targets stay float32
+        return mg.stack([mg.as_tensor(example) for example in batch])
     if isinstance(first, bool):  # before Number: a bool is an int to Python
         return mg.tensor(list(batch), dtype=mg.bool)
     if isinstance(first, numbers.Integral):
