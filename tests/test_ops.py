@@ -609,12 +609,21 @@ def test_integer_cast_leaves_the_graph():
 
 
 def test_float32_gelu_is_exact_to_float32_precision():
-    """float32 GELU uses a fast erf fit (Abramowitz & Stegun 7.1.26); float64 uses SciPy's."""
+    """float32 GELU uses a fast erf fit (a rational function, backend.erf_float32); float64 uses SciPy's."""
     x = np.linspace(-6, 6, 20001)
     exact = 0.5 * x * (1 + scipy.special.erf(x / np.sqrt(2)))
     fast = ops.gelu(mg.tensor(x, dtype=mg.float32)).numpy()
     assert np.abs(fast - exact).max() < 2e-6
     np.testing.assert_allclose(ops.gelu(mg.tensor(x, dtype=mg.float64)).numpy(), exact, rtol=1e-14, atol=1e-15)
+
+
+def test_float32_erf_is_accurate_relative_to_its_value_near_zero_too():
+    x = np.concatenate([np.linspace(-6, 6, 120001), np.geomspace(1e-30, 1, 1001), [np.inf, -np.inf]])
+    exact = scipy.special.erf(x)
+    fast = mg.tensor(x, dtype=mg.float32).erf().numpy()
+    np.testing.assert_allclose(fast, exact.astype(np.float32), rtol=4e-7, atol=0)  # 1e-7 -> 1.13e-7, not 0
+    assert mg.tensor(0.5).erf().item() == pytest.approx(0.5205, abs=1e-4)  # a 0-d tensor
+    assert ops.gelu(mg.tensor([[0.5]])).shape == (1, 1)
 
 
 def test_batch_times_matrix_folds_the_batch_into_one_product():
