@@ -634,6 +634,15 @@ def test_batch_times_matrix_folds_the_batch_into_one_product():
     mg.gradcheck(lambda a, b: a.transpose(0, 1) @ b, [a, b])  # a non-contiguous batch
 
 
+@pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning")  # x^3 of the forward's tanh argument: tanh(inf) = 1
+def test_tanh_gelu_is_x_and_its_slope_1_far_out_not_nan():
+    x = mg.tensor([2e13, 1e18, 3e38, -2e13, -3e38], requires_grad=True)
+    y = ops.gelu(x, approximate="tanh")
+    y.sum().backward()
+    assert y.tolist()[:3] == x.tolist()[:3] and y.tolist()[3:] == [0.0, 0.0]
+    assert x.grad.tolist() == [1.0, 1.0, 1.0, 0.0, 0.0]
+
+
 def test_exact_and_tanh_gelu_agree_closely_but_not_exactly():
     x = mg.tensor(np.linspace(-4, 4, 101), dtype=mg.float64)
     exact, approx = ops.gelu(x).numpy(), ops.gelu(x, approximate="tanh").numpy()

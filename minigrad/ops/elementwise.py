@@ -487,18 +487,21 @@ class GeluTanh(Function):
         xp.tanh(t, out=t)
         ctx.save_for_backward(x, t)
         out = t + 1
+        out *= 0.5  # before x: (1 + tanh u) x would overflow at the largest x, where 0.5 (1 + tanh u) x is x
         out *= x
-        out *= 0.5
         return out
 
     @staticmethod
     def backward(ctx, grad):
         x, t = ctx.saved_arrays
         xp, k = backend.xp_of(x), math.sqrt(2 / math.pi)
-        slope = xp.multiply(x, x, out=xp.empty_like(x))
+        # Beyond |x| = 10, 1 - tanh^2 is below 1e-37 and the term it multiplies is nothing; x clipped there,
+        # x k (1 + 3 c x^2) cannot overflow to inf, which times that 0 would be NaN
+        near = xp.clip(x, -10, 10, out=xp.empty_like(x))
+        slope = near * near
         slope *= 3 * 0.044715 * k
         slope += k  # k (1 + 3 c x^2)
-        slope *= x
+        slope *= near
         slope *= 1 - t * t  # x (1 - tanh^2) k (1 + 3 c x^2)
         slope += t
         slope += 1
