@@ -18,6 +18,7 @@ import math
 from dataclasses import dataclass
 
 from minigrad import backend
+from minigrad.autograd import grad as gradients
 from minigrad.grad_mode import no_grad
 from minigrad.tensor import Tensor
 
@@ -42,26 +43,37 @@ FLOAT32_EXPLANATION = (
 )
 
 
-def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, fast=False, upcast=False, directions=3, seed=0):
-    """Raise GradcheckError unless backward of fn(*inputs) matches finite differences.
+def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, fast=False, upcast=False, directions=3, seed=0,
+              raise_exception=True):
+    """Raise GradcheckError unless backward of fn(*inputs) matches finite differences (with
+    raise_exception=False, return False instead, as PyTorch's gradcheck).
 
-    Every floating-point input with requires_grad=True is checked; other inputs
-    (indices, masks, constants) are passed through unchanged. fn may return a
-    tensor of any shape.
+    inputs: a tensor or a sequence of them. Every floating-point input with requires_grad=True is
+    checked; other inputs (indices, masks, constants) are passed through unchanged. fn may return a
+    tensor of any shape, or a tuple of them (each floating one is checked: topk's indices have no
+    gradient). No .grad changes: the gradients are taken as values (mg.autograd.grad).
     """
-    given = list(inputs)
-    inputs = [prepare_input(x, upcast, eps) for x in inputs]
+    given = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    inputs = [prepare_input(x, upcast, eps) for x in given]
     checked = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
     if not checked:
         raise ValueError("gradcheck: no input has requires_grad=True, so there is nothing to check")
+    check_copies_are_used(fn, inputs, [i for i in checked if inputs[i] is not given[i]])
     compare = compare_projections if fast else compare_jacobians
-    grads = [inputs[i].grad for i in checked]  # checking overwrites them: the caller's come back after
     try:
-        check_copies_are_used(fn, inputs, [i for i in checked if inputs[i] is not given[i]])
         return compare(fn, inputs, checked, eps, atol, rtol, directions, seed)
-    finally:
-        for i, grad in zip(checked, grads):
-            inputs[i].grad = grad
+    except GradcheckError:
+        if raise_exception:
+            raise
+        return False
+
+
+def outputs_of(fn, inputs):
+    """fn(*inputs)'s floating outputs, as a list: one tensor, or those of a tuple (an integer one, such
+    as topk's indices, has no gradient to check)."""
+    out = fn(*inputs)
+    outputs = list(out) if isinstance(out, (tuple, list)) else [out]
+    return [o for o in outputs if isinstance(o, Tensor) and backend.is_floating(o.dtype)]
 
 
 def check_copies_are_used(fn, inputs, copied):
@@ -69,10 +81,10 @@ def check_copies_are_used(fn, inputs, copied):
     with both Jacobians 0, having checked nothing: refused. One backward finds which inputs fn reaches."""
     if not copied:
         return
-    out = fn(*inputs)
-    if out.requires_grad:
-        out.backward(gradient=backend.xp_of(out.data).ones(out.shape, dtype=out.dtype))
-    unused = [i for i in copied if inputs[i].grad is None]
+    outputs = [o for o in outputs_of(fn, inputs) if o.requires_grad]
+    seeds = [backend.xp_of(o.data).ones(o.shape, dtype=o.dtype) for o in outputs]
+    found = gradients(outputs, [inputs[i] for i in copied], seeds, allow_unused=True) if outputs else [None] * len(copied)
+    unused = [i for i, g in zip(copied, found) if g is None]
     if unused:
         raise GradcheckError(
             f"input {unused[0]} is checked through a float64 copy (made by upcast=True, or because a graph "
@@ -94,23 +106,29 @@ def prepare_input(x, upcast, eps):
 
 
 def evaluate(fn, inputs):
-    """f(inputs) as a flat float64 array, without recording a graph."""
+    """f(inputs) as a flat float64 array (every floating output's elements, in order), without
+    recording a graph."""
     with no_grad():
-        return fn(*inputs).data.astype(backend.float64).ravel()
+        outputs = outputs_of(fn, inputs)
+    if not outputs:
+        raise ValueError("gradcheck: fn returns no floating-point tensor, so there is no gradient to check")
+    xp = backend.xp_of(outputs[0].data)
+    return xp.concatenate([o.data.astype(backend.float64).ravel() for o in outputs])
 
 
 def backward_of(fn, inputs, checked, output_grad):
-    """The engine's v . J: backward of fn(*inputs) with gradient=v, for each checked input."""
-    for i in checked:
-        inputs[i].grad = None
-    out = fn(*inputs)
-    xp = backend.xp_of(out.data)
-    if out.requires_grad:
-        out.backward(gradient=output_grad.reshape(out.shape).astype(out.dtype))
-    return [
-        xp.zeros(inputs[i].shape) if inputs[i].grad is None else inputs[i].grad.data.astype(backend.float64)
-        for i in checked
-    ]
+    """The engine's v . J for each checked input: the backward pass of fn(*inputs) with v (cut into a
+    piece per output), its gradients taken as values."""
+    outputs, seeds, start = outputs_of(fn, inputs), [], 0
+    for o in outputs:
+        seeds.append(output_grad[start:start + o.numel()].reshape(o.shape).astype(o.dtype))
+        start += o.numel()
+    differentiable = [(o, seed) for o, seed in zip(outputs, seeds) if o.requires_grad]
+    found = (gradients([o for o, _ in differentiable], [inputs[i] for i in checked],
+                       [seed for _, seed in differentiable], allow_unused=True)
+             if differentiable else [None] * len(checked))
+    xp = backend.xp_of(output_grad)
+    return [xp.zeros(inputs[i].shape) if g is None else g.data.astype(backend.float64) for i, g in zip(checked, found)]
 
 
 def directional_difference(fn, inputs, x, direction, eps):
@@ -127,8 +145,8 @@ def directional_difference(fn, inputs, x, direction, eps):
 def compare_jacobians(fn, inputs, checked, eps, atol, rtol, directions, seed):
     xp = backend.xp_of(inputs[checked[0]].data)
     with no_grad():
-        out_shape = tuple(fn(*inputs).shape)
-    n_out = math.prod(out_shape)
+        out_shapes = [tuple(o.shape) for o in outputs_of(fn, inputs)]
+    n_out = sum(math.prod(shape) for shape in out_shapes)
     # analytic: one backward per output element k gives row k of every input's Jacobian
     analytic = [xp.zeros((n_out, inputs[i].numel())) for i in checked]
     for k in range(n_out):
@@ -146,8 +164,19 @@ def compare_jacobians(fn, inputs, checked, eps, atol, rtol, directions, seed):
             numeric[:, j] = directional_difference(fn, inputs, x, direction.reshape(x.shape), eps)
         worst = report(analytic[position], numeric, atol, rtol, worst, describe=lambda k, j: (
             f"input {i} (shape {x.shape}), element {backend.unravel_index(j, x.shape)}, "
-            f"output element {backend.unravel_index(k, out_shape)}"))
+            f"{output_element(k, out_shapes)}"))
     return worst
+
+
+def output_element(k, shapes):
+    """The k-th of the outputs' elements counted together, by its place: "output element (1, 0)", or
+    with several outputs "output 1, element (1, 0)"."""
+    for n, shape in enumerate(shapes):
+        if k < math.prod(shape):
+            return f"output {n}, element {backend.unravel_index(k, shape)}" if len(shapes) > 1 else \
+                f"output element {backend.unravel_index(k, shape)}"
+        k -= math.prod(shape)
+    raise IndexError(k)
 
 
 def compare_projections(fn, inputs, checked, eps, atol, rtol, directions, seed):

@@ -766,6 +766,30 @@ def test_gradcheck_passes_a_correct_op_on_inputs_a_graph_computed(fast):
     assert leaf.grad.tolist() == [5.0, 5.0]  # the caller's gradient is not touched
 
 
+@pytest.mark.parametrize("fast", [False, True])
+def test_gradcheck_touches_no_gradient_of_anything_fn_reads(fast):
+    # checked between backward() and optimizer.step(), it must leave every .grad as it found it
+    layer = mg.nn.Linear(3, 2).to(mg.float64)
+    x = mg.randn(4, 3, dtype=mg.float64, requires_grad=True)
+    layer(x).sum().backward()
+    before = [t.grad.tolist() for t in (layer.weight, layer.bias, x)]
+    mg.gradcheck(lambda weight: layer(x), [layer.weight], fast=fast)
+    mg.gradcheck(lambda inputs: layer(inputs), [x], fast=fast)
+    assert [t.grad.tolist() for t in (layer.weight, layer.bias, x)] == before
+
+
+def test_gradcheck_takes_pytorchs_forms_one_tensor_tuples_of_outputs_and_raise_exception():
+    x = mg.tensor([0.3, -1.2, 2.0], dtype=mg.float64, requires_grad=True)
+    assert mg.gradcheck(mg.tanh, x) and mg.autograd.gradcheck(mg.tanh, x)  # one tensor, not a list
+    assert mg.gradcheck(lambda t: t.topk(2), [x])  # (values, indices): the integer indices have no gradient
+    at_zero = mg.tensor([0.0, 1.0], dtype=mg.float64, requires_grad=True)
+    with pytest.raises(mg.GradcheckError, match=r"element \(0,\), output 1, element \(0,\): analytic .* 0 vs numeric"):
+        mg.gradcheck(lambda t: (t.sin(), t.relu()), [at_zero])  # relu has no slope at 0: half each side
+    assert mg.gradcheck(lambda t: t.relu(), [at_zero], raise_exception=False) is False
+    with pytest.raises(ValueError, match="fn returns no floating-point tensor"):
+        mg.gradcheck(lambda t: t.argmax(), [x])
+
+
 def test_gradcheck_refuses_a_float64_copy_that_fn_never_reads():
     layer, x = mg.nn.Linear(3, 2), mg.randn(4, 3)  # float32: upcast=True checks a copy of the weight
     with pytest.raises(mg.GradcheckError, match="input 0 is checked through a float64 copy .* fn never uses that copy"):
