@@ -410,12 +410,23 @@ def silent_float_errors():
     return np.errstate(over="ignore", invalid="ignore", divide="ignore")
 
 
+ATOMIC_ADD_DTYPES = ("float16", "float32", "float64", "int32", "uint32", "uint64")  # what CUDA's atomicAdd adds
+
+
 def scatter_add(target, indices, values):
-    """target[indices] += values, where repeated indices add up (not overwrite)."""
-    if device_of(target) == "cuda":
+    """target[indices] += values, where repeated indices add up (not overwrite). On the GPU the adds are
+    CUDA's atomicAdd, which has no signed 64-bit or smaller integer form: int64 is added as uint64 (two's
+    complement adds alike), bool and small integers in int32 and cast back (as NumPy wraps them)."""
+    if device_of(target) != "cuda":
+        np.add.at(target, indices, values)
+    elif target.dtype == int64:
+        cupyx.scatter_add(target.view(cupy.uint64), indices, cupy.asarray(values, dtype=int64).view(cupy.uint64))
+    elif target.dtype.name in ATOMIC_ADD_DTYPES:
         cupyx.scatter_add(target, indices, values)
     else:
-        np.add.at(target, indices, values)
+        wide = target.astype(int32)
+        cupyx.scatter_add(wide, indices, cupy.asarray(values).astype(int32))
+        target[...] = wide.astype(target.dtype)
 
 
 def searchsorted_rows(rows, values):

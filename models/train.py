@@ -261,11 +261,11 @@ def training_step(model, loss_fn, batches, optimizer, trainable, clip_norm, step
     try:
         for batch, share in zip(batches, shares(batches, loss_items)):
             loss = loss_fn(model, batch)
+            (loss * share).backward()  # before the loss is read back: a GPU has the backward queued meanwhile
             value = loss.item()
-            if not math.isfinite(value):  # before its backward: no NaN reaches a gradient
-                raise NonFiniteLoss(f"step {step}: the loss is {value}; stopping (try a lower lr)")
-            (loss * share).backward()
             del loss  # the last reference to this batch's graph: its activations go before the next forward
+            if not math.isfinite(value):  # the gradients it left are forgotten below: no step takes them
+                raise NonFiniteLoss(f"step {step}: the loss is {value}; stopping (try a lower lr)")
             total += value * share
     except BaseException:  # a NaN, Ctrl-C: no step is taken, and no gradient stays for another step to add to
         optimizer.zero_grad()

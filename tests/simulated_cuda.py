@@ -29,6 +29,8 @@ What it simulates, as CuPy does it (checked against CuPy's source and docs):
   c_contiguous, f_contiguous and owndata (no `writeable`), and `broadcast_to` views are writable;
 - `cupyx.scatter_add` with integer-array indices accepts only the dtypes CUDA's atomicAdd does
   (float16/32/64, int32, uint32, uint64: not int64);
+- `cupy.where(condition, ...)` needs an array condition (CuPy calls `condition.astype`; NumPy's takes
+  a Python bool);
 - `cupy.random.default_rng(seed)` is a generator of device arrays with its own stream (not
   NumPy's PCG64 draws for the same seed), without NumPy's `bit_generator.state`.
 
@@ -338,6 +340,15 @@ def _numpy_function(name):
     return lambda *args, **kwargs: device_call(attribute, args, kwargs)
 
 
+def where(condition, *values):
+    """cupy.where: its condition must be an array (CuPy calls condition.astype), where NumPy's may be
+    a Python bool (numpy.where(2.0 > 0, 2.0, 1) works; CuPy's raises AttributeError)."""
+    if not isinstance(condition, ndarray):
+        raise AttributeError(f"{type(condition).__name__!r} object has no attribute 'astype' (cupy.where needs "
+                             "an array condition)")
+    return device_call(np.where, (condition, *values), {})
+
+
 class Generator:
     """cupy.random.Generator: draws on the device, from a stream of its own (CuPy's XORWOW, not
     NumPy's PCG64: the same seed gives other numbers than the CPU's generator)."""
@@ -389,6 +400,7 @@ def scatter_add(a, slices, value):
 cupy = types.ModuleType("cupy", "A simulated CuPy on NumPy (tests/simulated_cuda.py)")
 cupy.SIMULATED = True  # so that a benchmark run on it never records its timings as a GPU's
 cupy.ndarray, cupy.asarray, cupy.array, cupy.asnumpy, cupy.broadcast_to = ndarray, asarray, array, asnumpy, broadcast_to
+cupy.where = where
 cupy.get_default_memory_pool = lambda: _pool
 cupy.random = types.SimpleNamespace(default_rng=Generator)
 cupy.cuda = types.SimpleNamespace(

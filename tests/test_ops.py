@@ -247,6 +247,26 @@ def test_floor_divide_refuses_mixed_float_dtypes_as_every_op_does():
         mg.ones(2) // mg.tensor(2.0, dtype=mg.float64)
 
 
+@pytest.mark.parametrize("dtype", ["int64", "int32", "bool"])
+def test_integer_scatter_add_and_index_add_on_every_device(device, dtype):
+    # on a GPU, CUDA's atomicAdd has no int64 or bool form: backend.scatter_add goes around it
+    index = mg.tensor([0, 2, 0, 2, 2], device=device)
+    src = mg.tensor([1, -5, 3, 7, 1], device=device).to(getattr(mg, dtype))
+    expected = {"bool": [True, False, True]}.get(dtype, [4, 0, 3])
+    assert mg.zeros(3, dtype=getattr(mg, dtype), device=device).scatter_add(0, index, src).tolist() == expected
+    assert mg.zeros(3, dtype=getattr(mg, dtype), device=device).index_add(0, index, src).tolist() == expected
+
+
+def test_integers_to_negative_integer_powers_are_refused_on_every_device(device):
+    # NumPy and PyTorch refuse them; CuPy would quietly give 0
+    integers = mg.tensor([2, 3], device=device)
+    assert (integers ** 2).tolist() == [4, 9] and (2 ** integers).tolist() == [4, 8]
+    for power in (lambda: integers ** -1, lambda: 2 ** -integers, lambda: integers ** mg.tensor([1, -1], device=device)):
+        with pytest.raises(ValueError, match="pow: integers to negative integer powers are not allowed"):
+            power()
+    assert (integers.float() ** -1).tolist() == [0.5, pytest.approx(1 / 3)]
+
+
 def test_prod_of_a_0d_tensor_along_its_one_dim():
     x = mg.tensor(2.0, dtype=mg.float64, requires_grad=True)
     for dim, keepdim in ((0, False), (-1, True)):

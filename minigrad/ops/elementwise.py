@@ -153,14 +153,22 @@ class Pow(Function):
         # (b == 0) lifts the exponent to 0 where b = 0: the slope of the flat x^0 = 1 is then
         # b * a^0 = 0, not 0 * a^-1 = 0 * inf at a = 0 (and b may be an array or a Python number)
         grad_a = grad * b * a ** (b - 1 + (b == 0)) if need_a else None
+        if not need_b:
+            return grad_a, None
         # log(a) is only real for a > 0. Elsewhere we give 0: 0 ** b (b > 0) is flat in b, and a < 0
-        # has a ** b real only at whole b, so no slope in b (PyTorch gives NaN there)
-        grad_b = grad * out * xp.log(xp.where(a > 0, a, 1)) if need_b else None
-        return grad_a, grad_b
+        # has a ** b real only at whole b, so no slope in b (PyTorch gives NaN there). A number a (2 ** x)
+        # is taken on its own: CuPy's where needs an array condition, not a Python bool
+        log_a = xp.log(xp.where(a > 0, a, 1)) if backend.is_array(a) else (math.log(a) if a > 0 else 0.0)
+        return grad_a, grad * out * log_a
 
 
 def pow(a, b):
-    return Pow.apply(*promote(a, b))
+    a, b = promote(a, b)
+    if not has_float(a, b) and bool((b.data < 0).any() if isinstance(b, Tensor) else b < 0):  # a GPU read
+        # as NumPy and PyTorch refuse (CuPy would give 0): 2 ** -1 is no integer
+        raise ValueError("pow: integers to negative integer powers are not allowed (the result is a fraction); "
+                         "make the base a float first, e.g. x.float() ** -1")
+    return Pow.apply(a, b)
 
 
 def has_float(a, b):

@@ -154,10 +154,10 @@ def check_class_targets(name, scores, target, ignore_index):
             f"{scores.shape[:-1]}, got target of shape {target.shape}"
         )
     classes, t = scores.shape[-1], target.data
-    bad = t[(t != ignore_index) & ((t < 0) | (t >= classes))]
-    if bad.size:
+    out_of_range = (t != ignore_index) & ((t < 0) | (t >= classes))
+    if out_of_range.any():  # one bool read back from a GPU (picking the bad targets out would take more)
         raise IndexError(
-            f"{name}: target {int(bad[0])} is out of range for {classes} classes "
+            f"{name}: target {int(t[out_of_range][0])} is out of range for {classes} classes "
             f"(valid targets are 0..{classes - 1}, or ignore_index={ignore_index})"
         )
 
@@ -358,9 +358,9 @@ def embedding(ids, weight, padding_idx=None):
         if not -rows <= padding_idx < rows:
             raise ValueError(f"embedding: padding_idx {padding_idx} is out of range for a table of {rows} rows")
         padding_idx %= rows
-    bad = i[(i < 0) | (i >= rows)]
-    if bad.size:
-        raise IndexError(f"embedding: id {int(bad[0])} is out of range for a table of {rows} rows "
+    out_of_range = (i < 0) | (i >= rows)
+    if out_of_range.any():  # one bool read back from a GPU (picking the bad ids out would take more)
+        raise IndexError(f"embedding: id {int(i[out_of_range][0])} is out of range for a table of {rows} rows "
                          f"(ids must be in [0, {rows}))")
     return Embedding.apply(ids, weight, padding_idx=padding_idx)
 

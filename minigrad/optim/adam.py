@@ -33,7 +33,9 @@ class Adam(Optimizer):
         g = weight_decayed(p, g, group, decoupled=group["decoupled_weight_decay"])
         t, m, v = moments_(state, p, g, group["betas"])
         if group["amsgrad"]:
-            v_max = state.setdefault("max_exp_avg_sq", xp.zeros_like(v))
+            if "max_exp_avg_sq" not in state:  # (setdefault would allocate a zeros array every step)
+                state["max_exp_avg_sq"] = xp.zeros_like(v)
+            v_max = state["max_exp_avg_sq"]
             xp.maximum(v_max, v, out=v_max)
             v = v_max
         # lr m_hat / (sqrt(v_hat) + eps), the bias corrections applied as scalars (fewer array passes);
