@@ -10,13 +10,15 @@ NumPy on the large config, and <= 2x PyTorch CUDA.
     python benchmarks/bench_gpu.py           # writes the gpu section of RESULTS.md
     python benchmarks/bench_gpu.py --quick   # smoke run; RESULTS.md untouched
 
-On a machine without CuPy and an NVIDIA GPU it says so and measures nothing.
+On a machine without CuPy and an NVIDIA GPU it says so, measures nothing and exits with
+common.SKIPPED (77).
 """
 import argparse
 import os
+import sys
 from copy import deepcopy
 
-from common import machine_info, time_interleaved, today, write_section
+from common import SKIPPED, machine_info, time_interleaved, today, write_section
 
 import numpy as np
 
@@ -71,8 +73,8 @@ def build(name, torch):
 def main():
     args = parse_args()
     if not mg.cuda_is_available():
-        print("bench_gpu: no CuPy + NVIDIA GPU on this machine, nothing to measure (RESULTS.md untouched)")
-        return
+        print("bench_gpu skipped: no CuPy + NVIDIA GPU on this machine, nothing to measure (RESULTS.md untouched)")
+        sys.exit(SKIPPED)
     torch = torch_cuda()
     repeats = args.repeats or (2 if args.quick else 10)
     rows = []

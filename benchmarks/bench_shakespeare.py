@@ -13,14 +13,17 @@ both see the same machine load; one thread each.
     python benchmarks/bench_shakespeare.py            # 2,000 steps; writes its section of RESULTS.md
     python benchmarks/bench_shakespeare.py --quick    # 40 steps, prints only
 
+Without the data set it says so, measures nothing and exits with common.SKIPPED (77).
+
 Benchmark-only dependencies: `pip install torch==2.13.0 threadpoolctl`.
 """
 import argparse
 import random
 import statistics
+import sys
 import time
 
-from common import limit_threads, machine_info, today, using_threads, write_section
+from common import SKIPPED, limit_threads, machine_info, today, using_threads, write_section
 
 
 def parse_args():
@@ -53,7 +56,7 @@ def main():
         (train_text,), (valid_text,) = split_corpus(config)
     except FileNotFoundError as missing:  # an optional data set, as bench_modes' MiniLM section
         print(f"bench_shakespeare skipped (RESULTS.md untouched): {missing}")
-        return
+        sys.exit(SKIPPED)
     tokenizer = CharTokenizer.train([train_text])
     config.model.vocab_size = tokenizer.vocab_size
     train_ids, valid_ids = tokenizer.encode(train_text), tokenizer.encode(valid_text)

@@ -17,11 +17,11 @@ returns the exit status (0 when every selected exercise passes, else 1).
 """
 import argparse
 import contextlib
+import ctypes
 import importlib.util
 import inspect
 import os
 import re
-import signal
 import sys
 import textwrap
 import threading
@@ -127,6 +127,7 @@ EXERCISES = [
         Case("a (3, 4) @ b (4, 2)", ((3, 4), (4, 2))),
         Case("a (2, 3, 4) @ b (2, 4, 5), a batch", ((2, 3, 4), (2, 4, 5))),
         Case("a (2, 3, 4) @ b (4, 2), b shared by the batch", ((2, 3, 4), (4, 2))),
+        Case("a (2, 2, 3, 4) @ b (4, 2), b shared by two batch dims", ((2, 2, 3, 4), (4, 2))),
     ]),
     Exercise("ex10_softmax", "Softmax", "y = e^x / sum(e^x) along dim",
              "dL/dx through the softmax Jacobian y_i (delta_ij - y_j), without building it", ("x",), [
@@ -204,26 +205,40 @@ SECONDS_PER_CASE = 60  # far more than any correct backward needs: longer is an 
 
 
 class TooSlow(Exception):
-    pass
+    """Raised by time_limit, as a bare class (all a timer can raise in another thread): hence the message here."""
+
+    def __str__(self):
+        return f"still running after {SECONDS_PER_CASE} s: an endless loop?"
 
 
 @contextlib.contextmanager
-def time_limit(seconds):
-    """Raise TooSlow inside the block after `seconds` (where the OS can: SIGALRM, main thread)."""
-    if not hasattr(signal, "SIGALRM") or threading.current_thread() is not threading.main_thread():
-        yield
-        return
+def time_limit():
+    """Raise TooSlow inside the block once it has run SECONDS_PER_CASE.
 
-    def stop(signum, frame):
-        raise TooSlow(f"still running after {seconds} s: an endless loop?")
+    A timer thread raises it in this thread with CPython's PyThreadState_SetAsyncExc, which works
+    on every OS and in any thread (a SIGALRM alarm works only on Unix, in the main thread). It lands
+    between two Python steps, so an endless `while` loop stops; one long NumPy call finishes first.
+    """
+    this_thread = ctypes.c_ulong(threading.get_ident())
+    lock = threading.Lock()  # the timer raises only while the block runs, never after it
+    running = True
 
-    previous = signal.signal(signal.SIGALRM, stop)
-    signal.alarm(seconds)
+    def stop():
+        with lock:
+            if running:
+                ctypes.pythonapi.PyThreadState_SetAsyncExc(this_thread, ctypes.py_object(TooSlow))
+
+    timer = threading.Timer(SECONDS_PER_CASE, stop)
+    timer.start()
     try:
         yield
     finally:
-        signal.alarm(0)
-        signal.signal(signal.SIGALRM, previous)
+        with lock:
+            running = False
+            # a TooSlow raised just as the block ended, not yet landed: dropped, so that it cannot
+            # land later, outside the block, where nothing catches it
+            ctypes.pythonapi.PyThreadState_SetAsyncExc(this_thread, None)
+        timer.cancel()
 
 
 @contextlib.contextmanager
@@ -375,14 +390,15 @@ def grade_one(exercise, solutions=False, device="cpu", folder=None):
 def grade_file(exercise, path, solutions, device):
     result = Result(exercise.name, exercise.title, "error", "", str(path))
     try:
-        with time_limit(SECONDS_PER_CASE):  # the file runs as it loads: it too may loop forever
+        with time_limit():  # the file runs as it loads: it too may loop forever
             module = load(path)
     except (Exception, SystemExit) as error:  # noqa: BLE001 - a learner's file may fail in any way
         result.message = f"could not load {path.name}: {type(error).__name__}: {error}{where_in(path, error)}"
         return result
+    solution = SOLUTIONS / path.name  # whose forward yours is compared with, unless the learner deleted it
     try:
         op = the_op(module, exercise, path)
-        reference = None if solutions else the_op(load(SOLUTIONS / path.name), exercise, SOLUTIONS / path.name)
+        reference = the_op(load(solution), exercise, solution) if not solutions and solution.is_file() else None
     except TypeError as error:
         result.message = str(error)
         return result
@@ -391,7 +407,7 @@ def grade_file(exercise, path, solutions, device):
         tensors, options = make_inputs(case, device, seed=number)
         about = f"case {number + 1}/{len(exercise.cases)} [{case.label}]"
         try:
-            with time_limit(SECONDS_PER_CASE):
+            with time_limit():
                 if reference is not None and not same_forward(op, reference, tensors, options):
                     result.status = "fail"
                     original = (f"`git diff {path.name}` shows what changed" if path.parent == HERE
@@ -416,7 +432,9 @@ def grade_file(exercise, path, solutions, device):
             return result
         except (Exception, SystemExit) as error:  # noqa: BLE001 - e.g. a shape error in the learner's backward
             what = "exit() was called" if isinstance(error, SystemExit) else f"{type(error).__name__}: {error}"
-            hint = f" (hint: {exercise.stuck})" if exercise.stuck and not isinstance(error, SystemExit) else ""
+            # the hint is for a backward that raised: not for one that exits or loops forever
+            raised = not isinstance(error, (SystemExit, TooSlow))
+            hint = f" (hint: {exercise.stuck})" if exercise.stuck and raised else ""
             result.message = f"{about}: {what}{where_in(path, error)}{hint}"
             return result
         result.cases += 1
@@ -488,12 +506,20 @@ def main(argv=None, prog=None):
         for e in exercises:
             print(f"  {e.name:<20} {e.title}\n  {'':<20} you write: {e.asks}")
         return 0
-    if args.folder is not None and not args.folder.is_dir():
-        parser.error(f"--folder {args.folder}: no such folder (expected one holding exNN_*.py files)")
-    if args.folder is not None and not any(args.folder.glob("ex[0-9][0-9]_*.py")):
-        parser.error(f"--folder {args.folder} holds no exNN_*.py files: copy lessons/exercises there first")
-    if args.folder is not None and not args.names:  # a copy of some of the exercises: grade those
-        exercises = [e for e in exercises if (args.folder / f"{e.name}.py").is_file()]
+    if args.folder is not None:
+        if not args.folder.is_dir():
+            parser.error(f"--folder {args.folder}: no such folder (expected one holding exNN_*.py files)")
+        present = [e for e in EXERCISES if (args.folder / f"{e.name}.py").is_file()]
+        if not present:  # else nothing would be graded, or (no names given) all of them, each "missing"
+            parser.error(f"--folder {args.folder}: no file there has the name of an exercise "
+                         f"({', '.join(e.name + '.py' for e in EXERCISES)}): copy lessons/exercises there first")
+        if not args.names:  # a copy of some of the exercises: grade those
+            exercises = [e for e in exercises if e in present]
+    unchecked = [e.name for e in exercises if not (SOLUTIONS / f"{e.name}.py").is_file()]
+    if unchecked and not args.solutions:  # deleted so as not to peek, say: the backward is still graded
+        which = "" if len(unchecked) == len(exercises) else f" for {', '.join(unchecked)}"
+        print(f"No reference solution{which} in {SOLUTIONS}, so your forward is not compared with the reference "
+              f"one (leave it as given); your backward is graded as usual.")
     which = ("reference solutions" if args.solutions else "your exercises" if args.folder is None else
              f"the {len(exercises)} exercise{'s' * (len(exercises) != 1)} in {args.folder}")
     print(f"Grading {which} with mg.gradcheck (float64, finite differences), on {args.device}:")

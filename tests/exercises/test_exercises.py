@@ -12,6 +12,8 @@ import inspect
 import shutil
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -217,11 +219,43 @@ def test_a_copy_of_some_exercises_grades_those(tmp_path, capsys):
     assert f"ex02_div.py is missing (copy it there from {grade.HERE})" in out
 
 
-def test_an_endless_backward_is_stopped(tmp_path, monkeypatch):
-    broken_copy(tmp_path, "ex01_mul", "return grad * b, grad * a", "while True:\n            pass")
+def test_an_endless_backward_is_stopped_without_the_exercises_hint(tmp_path, monkeypatch):
+    broken_copy(tmp_path, "ex08_sum_dim", "return xp.broadcast_to(grad, ctx.x_shape)", "while True:\n            pass")
     monkeypatch.setattr(grade, "SECONDS_PER_CASE", 1)
-    (result,) = grade.grade(["ex01"], folder=tmp_path)
-    assert result.status == "error" and "an endless loop?" in result.message
+    (result,) = grade.grade(["ex08"], folder=tmp_path)
+    assert result.status == "error" and "TooSlow: still running after 1 s: an endless loop?" in result.message
+    assert "at ex08_sum_dim.py line " in result.message  # where it looped
+    assert "hint" not in result.message  # ex08's hint is about keepdim, nothing to do with a loop
+
+
+def test_an_endless_loop_is_stopped_off_the_main_thread_too(tmp_path, monkeypatch):
+    """Where no SIGALRM alarm could stop it: a thread (a notebook's, a GUI's) or Windows."""
+    broken_copy(tmp_path, "ex01_mul", "return grad * b, grad * a", "while True:\n            pass")
+    shutil.copy(grade.SOLUTIONS / "ex03_exp.py", tmp_path)
+    monkeypatch.setattr(grade, "SECONDS_PER_CASE", 0.5)
+    results = []
+    worker = threading.Thread(target=lambda: results.extend(grade.grade(["ex01", "ex03"], folder=tmp_path)),
+                              daemon=True)
+    worker.start()
+    worker.join(timeout=60)
+    assert not worker.is_alive(), "the endless loop was not stopped off the main thread"
+    first, second = results
+    assert first.status == "error" and "TooSlow: still running after 0.5 s" in first.message, first.message
+    assert second.passed
+
+
+def test_time_limit_stops_only_the_block_it_guards(monkeypatch):
+    monkeypatch.setattr(grade, "SECONDS_PER_CASE", 0.2)
+    with pytest.raises(grade.TooSlow):
+        with grade.time_limit():
+            give_up = time.monotonic() + 30  # endless enough; a broken time_limit must not hang the tests
+            while time.monotonic() < give_up:
+                pass
+    with grade.time_limit():
+        pass
+    past = time.monotonic() + 0.6  # well past that block's limit: nothing may be raised out here
+    while time.monotonic() < past:
+        pass
 
 
 def test_an_exercise_imports_its_siblings_from_its_own_folder(tmp_path):
@@ -308,13 +342,17 @@ def test_a_missing_folder_is_a_usage_error(tmp_path, capsys):
     with pytest.raises(SystemExit):
         grade.main(["--folder", str(tmp_path / "nope")])
     assert "no such folder" in capsys.readouterr().err
-    with pytest.raises(SystemExit):
-        grade.main(["--folder", str(tmp_path)])  # a folder, but no exercises in it
-    assert "holds no exNN_*.py files: copy lessons/exercises there first" in capsys.readouterr().err
-    (tmp_path / "notes.py").write_text("# not an exercise\n")
-    with pytest.raises(SystemExit):
-        grade.main(["--folder", str(tmp_path)])
-    assert "holds no exNN_*.py files" in capsys.readouterr().err
+    expected = ", ".join(f"{name}.py" for name in NAMES)
+    for extra in (None, "notes.py", "ex01_mult.py"):  # empty; no exercise in it; a misnamed exercise
+        if extra:
+            (tmp_path / extra).write_text("# not an exercise\n")
+        for names in ([], ["ex01"]):  # all of them would be graded "missing"; the one named too
+            with pytest.raises(SystemExit) as exited:
+                grade.main(["--folder", str(tmp_path), *names])
+            captured = capsys.readouterr()
+            assert exited.value.code == 2 and "Grading" not in captured.out
+            assert (f"--folder {tmp_path}: no file there has the name of an exercise ({expected}): "
+                    f"copy lessons/exercises there first") in captured.err
 
 
 def test_output_weights_are_fixed_random_numbers_of_either_sign_away_from_0_and_1():
@@ -331,3 +369,33 @@ def test_output_weights_are_fixed_random_numbers_of_either_sign_away_from_0_and_
     assert (weights < 0).any() and (weights > 0).any()
     np.testing.assert_array_equal(weights, grade.output_weights(Identity, [x], {}, seed=0).numpy())  # the same each run
     assert not np.array_equal(weights, grade.output_weights(Identity, [x], {}, seed=1).numpy())  # each case its own
+
+
+def test_without_the_solutions_folder_the_backward_is_still_graded(tmp_path, monkeypatch, capsys):
+    """A learner may delete solutions/ so as not to peek: only the check of the forward needs it."""
+    shutil.copy(grade.SOLUTIONS / "ex01_mul.py", tmp_path)
+    broken_copy(tmp_path, "ex05_tanh", "return grad * (1 - y * y)", "return grad * (1 - y)")
+    monkeypatch.setattr(grade, "SOLUTIONS", tmp_path / "solutions")  # not there
+    assert grade.main(["--folder", str(tmp_path)]) == 1
+    out = capsys.readouterr().out
+    assert out.count("No reference solution") == 1, out  # said once, not once per exercise
+    assert (f"No reference solution in {tmp_path / 'solutions'}, so your forward is not compared with the "
+            f"reference one (leave it as given); your backward is graded as usual.") in out
+    assert "ex01_mul             pass" in out
+    assert "ex05_tanh            FAIL" in out and "gradient mismatch at input 0 = x" in " ".join(out.split())
+    (tmp_path / "solutions").mkdir()  # one of them deleted: that one is named
+    shutil.copy(EXERCISES_DIR / "solutions" / "ex01_mul.py", tmp_path / "solutions")
+    assert grade.main(["--folder", str(tmp_path)]) == 1
+    assert f"No reference solution for ex05_tanh in {tmp_path / 'solutions'}, so" in capsys.readouterr().out
+
+
+def test_a_shared_matrix_sums_over_every_batch_dim(tmp_path):
+    """b shared by a batch of two dims: summing over the first alone leaves b's gradient a dim too many."""
+    broken_copy(tmp_path, "ex09_matmul", "return sum_leading(grad_a, a.ndim), sum_leading(grad_b, b.ndim)",
+                "return sum_leading(grad_a, a.ndim), grad_b.sum(axis=0) if grad_b.ndim > b.ndim else grad_b")
+    (result,) = grade.grade(["ex09"], folder=tmp_path)
+    assert result.status == "fail" and result.cases == 3, result.message  # one batch dim: passes
+    assert result.message.startswith("case 4/4 [a (2, 2, 3, 4) @ b (4, 2), b shared by two batch dims]: "
+                                     "Matmul.backward returned a gradient of shape (2, 4, 2) for b, but b has "
+                                     "shape (4, 2)"), result.message
+    assert "sum the gradient over the stretched dims" in result.message
