@@ -7,7 +7,8 @@ import pytest
 
 import minigrad as mg
 import minigrad.utils.data  # noqa: F401  (mg.utils.data, as torch.utils.data)
-from minigrad.utils.data import DataLoader, Dataset, Subset, TensorDataset, default_collate, random_split
+from minigrad.utils.data import (BatchSampler, DataLoader, Dataset, RandomSampler, SequentialSampler, Subset,
+                                  SubsetRandomSampler, TensorDataset, default_collate, random_split)
 
 
 def columns(n=10):
@@ -162,3 +163,58 @@ def test_lengths_and_collation_match_pytorch():
     assert type(ours["pair"]) is type(reference["pair"])
     assert [len(s) for s in random_split(range(11), [0.5, 0.5])] == \
         [len(s) for s in theirs.random_split(range(11), [0.5, 0.5], generator=torch.Generator().manual_seed(0))]
+
+
+def test_a_sampler_or_a_batch_sampler_chooses_the_examples():
+    data = list(range(10))
+    loader = DataLoader(data, batch_size=2, sampler=[3, 1, 4])  # any iterable of indices
+    assert [b.tolist() for b in loader] == [[3, 1], [4]] and len(loader) == 2
+    assert list(DataLoader(data, batch_size=None, sampler=[3, 1])) == [3, 1]
+    assert [b.tolist() for b in DataLoader(data, batch_size=2, sampler=[3, 1, 4], drop_last=True)] == [[3, 1]]
+    loader = DataLoader(data, batch_sampler=[[3, 1], [4]])
+    assert [b.tolist() for b in loader] == [[3, 1], [4]] and len(loader) == 2 and loader.batch_size is None
+    with pytest.raises(ValueError, match="sampler is mutually exclusive with shuffle"):
+        DataLoader(data, sampler=[1], shuffle=True)
+    for clash in (dict(batch_size=2), dict(batch_size=None), dict(shuffle=True), dict(sampler=[1]),
+                  dict(drop_last=True)):
+        with pytest.raises(ValueError, match="batch_sampler is mutually exclusive"):
+            DataLoader(data, batch_sampler=[[1]], **clash)
+    with pytest.raises(ValueError, match="batch_size must be a whole number >= 1"):
+        BatchSampler(SequentialSampler(data), 0, False)
+
+
+def test_random_samplers_visit_what_they_should_and_are_seeded():
+    validation = [7, 2, 9, 4]
+    first = list(SubsetRandomSampler(validation, generator=mg.Generator().manual_seed(1)))
+    assert sorted(first) == sorted(validation) and first != validation
+    assert list(SubsetRandomSampler(validation, generator=mg.Generator().manual_seed(1))) == first
+    loader = DataLoader(TensorDataset(*columns(10)), batch_size=3, sampler=SubsetRandomSampler(validation))
+    assert len(loader) == 2 and sorted(i for _, yb in loader for i in yb.tolist()) == sorted(i % 2 for i in validation)
+    assert sorted(RandomSampler(range(5))) == list(range(5))
+    twelve = list(RandomSampler(range(5), num_samples=12))  # whole shuffles, one after another
+    assert len(twelve) == 12 and sorted(twelve[:5]) == sorted(twelve[5:10]) == list(range(5))
+    drawn = list(RandomSampler(range(3), replacement=True, num_samples=50))
+    assert len(drawn) == 50 and set(drawn) == {0, 1, 2}
+    assert isinstance(DataLoader(range(3), shuffle=True).sampler, RandomSampler)
+    assert isinstance(DataLoader(range(3)).sampler, SequentialSampler)
+
+
+def test_samplers_against_pytorch():
+    torch = pytest.importorskip("torch")
+    from torch.utils import data as theirs
+    data = list(range(10))
+    for kwargs in [dict(batch_size=2, sampler=[3, 1, 4]), dict(batch_size=2, sampler=[3, 1, 4], drop_last=True),
+                   dict(batch_size=None, sampler=[5, 0]), dict(batch_sampler=[[3, 1], [4], [0, 9, 8]])]:
+        ours, reference = DataLoader(data, **kwargs), theirs.DataLoader(data, **kwargs)
+        assert len(ours) == len(reference) and ours.batch_size == reference.batch_size
+        assert [mg.as_tensor(b).tolist() for b in ours] == [torch.as_tensor(b).tolist() for b in reference]
+    for clash in (dict(sampler=[1], shuffle=True), dict(batch_sampler=[[1]], drop_last=True)):
+        for loader in (DataLoader, theirs.DataLoader):
+            with pytest.raises(ValueError, match="mutually exclusive"):
+                loader(data, **clash)
+    for size, drop in [(3, False), (3, True), (5, False)]:
+        ours, reference = BatchSampler(SequentialSampler(data), size, drop), theirs.BatchSampler(data, size, drop)
+        assert list(ours) == list(reference) and len(ours) == len(reference)
+    for kwargs in [dict(), dict(num_samples=3), dict(replacement=True, num_samples=25)]:
+        assert len(RandomSampler(data, **kwargs)) == len(theirs.RandomSampler(data, **kwargs))
+    assert len(SubsetRandomSampler([4, 2])) == len(theirs.SubsetRandomSampler([4, 2]))

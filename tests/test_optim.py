@@ -633,6 +633,30 @@ def test_clip_grad_norm_of_non_finite_gradients_against_pytorch(bad):
         np.testing.assert_array_equal(p.grad.numpy(), q.grad.numpy())  # NaN == NaN here
 
 
+@pytest.mark.parametrize("bad", [math.nan, math.inf])
+@pytest.mark.parametrize("norm_type", [2.0, math.inf])
+def test_clip_grad_norm_error_if_nonfinite_raises_and_touches_nothing_as_pytorch(bad, norm_type):
+    bad_grad = np.array([[bad, 1.0, 0], [0, 0, 0]])
+    a, b = param(), param()  # a single tensor, as well as a list; foreach is accepted
+    a.grad, b.grad = mg.tensor(bad_grad), mg.tensor(GRADS[1].copy())  # a copy: a bug scaling it would not leak
+    for parameters in (a, [b, a]):
+        with pytest.raises(RuntimeError, match="non-finite"):
+            optim.clip_grad_norm_(parameters, 1.0, norm_type, error_if_nonfinite=True, foreach=True)
+    assert a.grad.numpy()[0, 1] == 1.0 and np.array_equal(b.grad.numpy(), GRADS[1])  # not scaled
+    b.grad = mg.tensor(GRADS[1] * 10)  # finite: clipped as without the flag
+    total = optim.clip_grad_norm_(b, 1.0, norm_type, error_if_nonfinite=True, foreach=False)
+    mg.nn.utils.clip_grad_value_([b], 0.05, foreach=None)
+    torch = pytest.importorskip("torch")
+    p = torch.tensor(P0, requires_grad=True)
+    p.grad = torch.tensor(bad_grad)
+    with pytest.raises(RuntimeError, match="non-finite"):
+        torch.nn.utils.clip_grad_norm_(p, 1.0, norm_type, error_if_nonfinite=True, foreach=True)
+    p.grad = torch.tensor(GRADS[1] * 10)
+    assert total.item() == pytest.approx(float(torch.nn.utils.clip_grad_norm_(p, 1.0, norm_type, True, False)))
+    torch.nn.utils.clip_grad_value_([p], 0.05, foreach=None)
+    np.testing.assert_allclose(b.grad.numpy(), p.grad.numpy(), rtol=1e-12)
+
+
 def test_zero_grad_sets_gradients_to_none_or_to_zeros():
     w = mg.tensor([1.0, 2.0], requires_grad=True)
     optimizer = optim.SGD([w], lr=0.1)

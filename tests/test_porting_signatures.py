@@ -2,6 +2,7 @@
 PyTorch keeps them, and the names PyTorch programs call (a porting review found each of these
 different). Expected values are worked out by hand; where torch is installed, they are also
 compared with it."""
+import inspect
 import warnings
 
 import numpy as np
@@ -194,3 +195,88 @@ def test_the_names_against_pytorch():
             torch.tensor(ints_a).div(torch.tensor(ints_b), rounding_mode=mode)
         assert ours_q.tolist() == theirs_q.tolist() and ours_q.dtype.name == str(theirs_q.dtype).split(".")[1]
     assert mg.finfo(mg.float32).tiny == torch.finfo(torch.float32).tiny
+
+
+def tree(lib):
+    """The same small tree in minigrad or torch: its own parameter and buffer, children, one held twice."""
+    model = lib.nn.Sequential(lib.nn.Linear(2, 3), lib.nn.BatchNorm1d(3), lib.nn.Linear(3, 2, bias=False))
+    model.scale = lib.nn.Parameter(lib.ones(1))
+    model.register_buffer("step", lib.zeros(1))
+    model.add_module("tied", model[0])  # a module held twice: its parameters are shared
+    return model
+
+
+def test_state_dict_takes_prefix_destination_and_keep_vars_as_pytorch():
+    ours = tree(mg)
+    names = list(ours.state_dict())
+    assert list(ours.state_dict(prefix="model.")) == ["model." + name for name in names]
+    assert all(not t.requires_grad for t in ours.state_dict().values())  # detached by default
+    kept = ours.state_dict(keep_vars=True)
+    assert kept["scale"] is ours.scale and kept["0.weight"] is ours[0].weight and kept["step"] is ours.step
+    destination = {"epoch": 3}
+    assert ours.state_dict(destination, "m.") is destination
+    assert list(destination) == ["epoch"] + ["m." + name for name in names]
+    torch = pytest.importorskip("torch")
+    theirs = tree(torch)
+    assert list(ours.state_dict(prefix="model.")) == list(theirs.state_dict(prefix="model."))
+    assert list(ours.state_dict(prefix="p", keep_vars=True)) == list(theirs.state_dict(prefix="p", keep_vars=True))
+
+
+def test_named_parameters_and_buffers_take_recurse_as_pytorch():
+    ours = tree(mg)
+    assert [n for n, _ in ours.named_parameters(recurse=False)] == ["scale"]
+    assert [n for n, _ in ours.named_parameters("m", recurse=False)] == ["m.scale"]
+    assert list(ours.parameters(recurse=False)) == [ours.scale] and list(ours.buffers(recurse=False)) == [ours.step]
+    assert [n for n, _ in ours.named_buffers(recurse=False)] == ["step"]
+    torch = pytest.importorskip("torch")
+    theirs = tree(torch)
+    for prefix in ("", "m"):
+        for recurse in (True, False):
+            for remove_duplicate in (True, False):
+                kwargs = dict(prefix=prefix, recurse=recurse, remove_duplicate=remove_duplicate)
+                for method in ("named_parameters", "named_buffers"):
+                    assert [n for n, _ in getattr(ours, method)(**kwargs)] == \
+                        [n for n, _ in getattr(theirs, method)(**kwargs)], (method, kwargs)
+    for recurse in (True, False):
+        assert len(list(ours.parameters(recurse))) == len(list(theirs.parameters(recurse)))
+        assert len(list(ours.buffers(recurse))) == len(list(theirs.buffers(recurse)))
+
+
+def test_get_parameter_and_get_buffer_follow_a_dotted_path_as_pytorch():
+    ours = tree(mg)
+    assert ours.get_parameter("0.weight") is ours[0].weight and ours.get_parameter("scale") is ours.scale
+    assert ours.get_buffer("1.running_mean") is ours[1].running_mean and ours.get_buffer("step") is ours.step
+    for method, target, message in [
+            ("get_parameter", "0.nope", r"get_parameter: Linear has no attribute 'nope' \(looking for '0.nope'\)"),
+            ("get_parameter", "1.running_mean", "'running_mean' of BatchNorm1d is not an nn.Parameter"),
+            ("get_parameter", "2.bias", "'bias' of Linear is not an nn.Parameter"),  # no bias: None
+            ("get_parameter", "0.in_features", "'in_features' of Linear is not an nn.Parameter"),
+            ("get_buffer", "0.weight", "get_buffer: 'weight' of Linear is not a buffer"),
+            ("get_buffer", "", "Sequential has no attribute ''"),
+            ("get_buffer", "7.step", "has no submodule '7'")]:
+        with pytest.raises(AttributeError, match=message):
+            getattr(ours, method)(target)
+    torch = pytest.importorskip("torch")
+    theirs = tree(torch)
+    for method in ("get_parameter", "get_buffer"):
+        for target in ("0.weight", "tied.bias", "scale", "step", "1.running_mean", "1.num_batches_tracked",
+                       "0.nope", "2.bias", "0.in_features", "", "7.step", "0.weight.x"):
+            try:
+                expected = tuple(getattr(theirs, method)(target).shape)
+            except AttributeError:
+                with pytest.raises(AttributeError):
+                    getattr(ours, method)(target)
+            else:
+                assert tuple(getattr(ours, method)(target).shape) == expected, (method, target)
+
+
+def test_layers_take_their_input_by_pytorchs_keyword():
+    x = mg.randn(2, 4)
+    layer = nn.Linear(4, 3)
+    np.testing.assert_array_equal(layer(input=x).numpy(), layer(x).numpy())
+    assert nn.Embedding(5, 2)(input=mg.tensor([1, 4])).shape == (2, 2)
+    assert nn.Dropout().eval()(input=x).tolist() == x.tolist() and nn.Flatten(0)(input=x).shape == (8,)
+    torch = pytest.importorskip("torch")
+    for name in ("Linear", "Embedding", "Dropout", "Identity", "Flatten", "Unflatten"):
+        assert list(inspect.signature(getattr(nn, name).forward).parameters) == \
+            list(inspect.signature(getattr(torch.nn, name).forward).parameters), name

@@ -33,8 +33,8 @@ class Linear(Module):
         if self.bias is not None:
             init.uniform_(self.bias, -bound, bound)
 
-    def forward(self, x):  # (..., in) -> (..., out)
-        return F.linear(x, self.weight, self.bias)
+    def forward(self, input):  # (..., in) -> (..., out); `input`, PyTorch's name, as are the others here
+        return F.linear(input, self.weight, self.bias)
 
     def extra_repr(self):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
@@ -72,8 +72,8 @@ class Embedding(Module):
             table.weight.copy_(embeddings)
         return table.requires_grad_(not freeze)
 
-    def forward(self, ids):
-        return F.embedding(ids, self.weight, self.padding_idx)
+    def forward(self, input):  # integer ids
+        return F.embedding(input, self.weight, self.padding_idx)
 
     def extra_repr(self):
         padding = "" if self.padding_idx is None else f", padding_idx={self.padding_idx}"
@@ -90,39 +90,39 @@ class Dropout(Module):
             raise ValueError(f"Dropout: p must be in [0, 1), got {p}")
         self.p, self.inplace = p, inplace
 
-    def forward(self, x):
-        return F.dropout(x, self.p, training=self.training)
+    def forward(self, input):
+        return F.dropout(input, self.p, training=self.training)
 
     def extra_repr(self):
         return f"p={self.p}" + (", inplace=True" if self.inplace else "")  # PyTorch's also shows inplace=False
 
 
 class Identity(Module):
-    """x, unchanged: a placeholder where a layer may go (arguments are accepted and ignored, as in PyTorch)."""
+    """The input, unchanged: a placeholder where a layer may go (arguments are accepted and ignored, as in PyTorch)."""
 
     def __init__(self, *args, **kwargs):
         super().__init__()
 
-    def forward(self, x):
-        return x
+    def forward(self, input):
+        return input
 
 
 class Flatten(Module):
-    """x with dims start_dim..end_dim merged into one: (N, C, H, W) -> (N, C*H*W) by default."""
+    """The input with dims start_dim..end_dim merged into one: (N, C, H, W) -> (N, C*H*W) by default."""
 
     def __init__(self, start_dim=1, end_dim=-1):
         super().__init__()
         self.start_dim, self.end_dim = start_dim, end_dim
 
-    def forward(self, x):
-        return x.flatten(self.start_dim, self.end_dim)
+    def forward(self, input):
+        return input.flatten(self.start_dim, self.end_dim)
 
     def extra_repr(self):
         return f"start_dim={self.start_dim}, end_dim={self.end_dim}"
 
 
 class Unflatten(Module):
-    """Dim `dim` of x split into unflattened_size, Flatten's inverse: Unflatten(1, (C, H, W)) makes
+    """Dim `dim` of the input split into unflattened_size, Flatten's inverse: Unflatten(1, (C, H, W)) makes
     (N, C*H*W) into (N, C, H, W). One size may be -1, inferred as in reshape."""
 
     def __init__(self, dim, unflattened_size):
@@ -131,14 +131,14 @@ class Unflatten(Module):
         if self.unflattened_size.count(-1) > 1:
             raise ValueError(f"Unflatten: only one size can be -1 (inferred), got {self.unflattened_size}")
 
-    def forward(self, x):
-        dim = backend.positive_dim(self.dim, x.ndim)
-        length, known = x.shape[dim], math.prod(n for n in self.unflattened_size if n != -1)
+    def forward(self, input):
+        dim = backend.positive_dim(self.dim, input.ndim)
+        length, known = input.shape[dim], math.prod(n for n in self.unflattened_size if n != -1)
         inferred = -1 in self.unflattened_size  # then the -1 takes length / known, which must be whole
         if not (length == known or (inferred and known != 0 and length % known == 0)):
             raise ValueError(f"Unflatten: the sizes {self.unflattened_size} don't multiply up to the size of "
-                             f"dim {self.dim} ({length}) of the input of shape {x.shape}")
-        return x.reshape(x.shape[:dim] + self.unflattened_size + x.shape[dim + 1:])
+                             f"dim {self.dim} ({length}) of the input of shape {input.shape}")
+        return input.reshape(input.shape[:dim] + self.unflattened_size + input.shape[dim + 1:])
 
     def extra_repr(self):
         return f"dim={self.dim}, unflattened_size={self.unflattened_size}"

@@ -182,6 +182,32 @@ class Module:
             module = module._modules[part]
         return module
 
+    def get_parameter(self, target):
+        """The Parameter at a dotted path below this module ("blocks.0.attn.weight"), as PyTorch's."""
+        module, name = self._owner_of("get_parameter", target)
+        if not isinstance(module._parameters.get(name), Parameter):  # an empty place (None) is not one either
+            raise AttributeError(f"get_parameter: {name!r} of {type(module).__name__} is not an nn.Parameter "
+                                 f"(looking for {target!r})")
+        return module._parameters[name]
+
+    def get_buffer(self, target):
+        """The buffer at a dotted path below this module ("blocks.0.attn.mask"), as PyTorch's (None for
+        a place registered empty)."""
+        module, name = self._owner_of("get_buffer", target)
+        if name not in module._buffers:
+            raise AttributeError(f"get_buffer: {name!r} of {type(module).__name__} is not a buffer "
+                                 f"(looking for {target!r})")
+        return module._buffers[name]
+
+    def _owner_of(self, caller, target):
+        """(module, name) for the dotted path to an attribute: "blocks.0.attn.weight" -> (that attn, "weight")."""
+        module_path, _, name = target.rpartition(".")
+        module = self.get_submodule(module_path)
+        if not hasattr(module, name):
+            raise AttributeError(f"{caller}: {type(module).__name__} has no attribute {name!r} "
+                                 f"(looking for {target!r})")
+        return module, name
+
     def register_buffer(self, name, tensor, persistent=True):
         """Keep tensor as self.<name>: saved in state_dict() (unless persistent=False) and moved by
         to(), but not a parameter, so no optimizer changes it (a causal mask, running statistics).
@@ -223,39 +249,37 @@ class Module:
     def children(self):
         return (module for _, module in self.named_children())
 
-    def named_parameters(self, prefix="", remove_duplicate=True):
-        """(dotted name, Parameter) for every parameter in the tree.
+    def named_parameters(self, prefix="", recurse=True, remove_duplicate=True):
+        """(dotted name, Parameter) for every parameter in the tree, or only this module's own if
+        recurse=False; prefix starts every name ("model" -> "model.out.weight").
 
         A parameter shared by two modules (tied weights) is listed once, under
         its first name, unless remove_duplicate=False.
         """
-        seen = set()
-        for module_name, module in self.named_modules(prefix, remove_duplicate):
-            for name, param in module._parameters.items():
-                if param is None or (remove_duplicate and id(param) in seen):
-                    continue
-                seen.add(id(param))
-                yield (f"{module_name}.{name}" if module_name else name), param
+        return self._named_tensors("_parameters", prefix, recurse, remove_duplicate)
 
     def parameters(self, recurse=True):
-        """Every parameter of the tree; recurse=False: only this module's own."""
-        if not recurse:
-            return (param for param in self._parameters.values() if param is not None)
-        return (param for _, param in self.named_parameters())
+        """Every parameter of the tree, each once; recurse=False: only this module's own."""
+        return (param for _, param in self.named_parameters(recurse=recurse))
 
-    def named_buffers(self, prefix="", remove_duplicate=True):
-        """(dotted name, Tensor) for every buffer in the tree (one shared by two modules once, unless
-        remove_duplicate=False)."""
+    def named_buffers(self, prefix="", recurse=True, remove_duplicate=True):
+        """(dotted name, Tensor) for every buffer, with the same arguments as named_parameters."""
+        return self._named_tensors("_buffers", prefix, recurse, remove_duplicate)
+
+    def buffers(self, recurse=True):
+        return (buffer for _, buffer in self.named_buffers(recurse=recurse))
+
+    def _named_tensors(self, registry, prefix, recurse, remove_duplicate):
+        """named_parameters and named_buffers: the tensors of each module's registry ("_parameters" or
+        "_buffers") in the tree, or in this module only if not recurse, empty places skipped."""
+        modules = self.named_modules(prefix, remove_duplicate) if recurse else [(prefix, self)]
         seen = set()
-        for module_name, module in self.named_modules(prefix, remove_duplicate):
-            for name, buffer in module._buffers.items():
-                if buffer is None or (remove_duplicate and id(buffer) in seen):
+        for module_name, module in modules:
+            for name, tensor in getattr(module, registry).items():
+                if tensor is None or (remove_duplicate and id(tensor) in seen):
                     continue
-                seen.add(id(buffer))
-                yield (f"{module_name}.{name}" if module_name else name), buffer
-
-    def buffers(self):
-        return (buffer for _, buffer in self.named_buffers())
+                seen.add(id(tensor))
+                yield (f"{module_name}.{name}" if module_name else name), tensor
 
     def apply(self, fn):
         """Call fn(module) on every module of the tree (e.g. a custom initialisation), children before
@@ -344,13 +368,19 @@ class Module:
                     tensors[prefix + name] = buffer
         return tensors
 
-    def state_dict(self):
+    def state_dict(self, destination=None, prefix="", keep_vars=False):
         """{dotted name: Tensor} for every parameter (tied ones under each of their names) and
         persistent buffer, in PyTorch's order (see _checkpoint_tensors).
 
-        The tensors share memory with the parameters: copy them to keep a snapshot.
+        The tensors share memory with the parameters: copy them to keep a snapshot. As in PyTorch,
+        prefix is put before every name as it is ("model." -> "model.out.bias": give it its dot),
+        destination is a dict to add them to (and return) instead of a new one, and keep_vars=True
+        gives the Parameters and buffers themselves (requires_grad and all) instead of detached views.
         """
-        return {name: tensor.detach() for name, tensor in self._checkpoint_tensors().items()}
+        destination = {} if destination is None else destination
+        for name, tensor in self._checkpoint_tensors().items():
+            destination[prefix + name] = tensor if keep_vars else tensor.detach()
+        return destination
 
     def load_state_dict(self, state_dict, strict=True):
         """Copy the values of state_dict into the parameters, checking everything first.

@@ -11,9 +11,9 @@ def gradients(parameters):
     return [p.grad for p in params if p.grad is not None]
 
 
-def clip_grad_norm_(parameters, max_norm, norm_type=2.0):
+def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False, foreach=None):
     """Scale all gradients together so their joint norm is at most max_norm; return the norm before
-    (a 0-d tensor, as PyTorch).
+    (a 0-d tensor, as PyTorch). parameters: tensors, or one tensor.
 
         total = (sum over params of sum |g|^p)^(1/p)   (p = inf: the largest |g|),
         g <- g * max_norm / (total + 1e-6)  where that factor is < 1
@@ -23,7 +23,9 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0):
     cannot throw the weights far. Parameters without a gradient are skipped;
     gradients within the limit (factor >= 1) are left untouched. If any
     gradient holds a NaN, the norm is NaN and every gradient becomes NaN, as in
-    PyTorch: a NaN guard after clipping then sees it whichever parameter it checks.
+    PyTorch: a NaN guard after clipping then sees it whichever parameter it checks;
+    error_if_nonfinite=True raises instead, touching nothing. foreach (PyTorch's choice
+    of kernel) is accepted and ignored.
     """
     grads = gradients(parameters)
     p = float(norm_type)
@@ -35,6 +37,9 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0):
     else:
         powers = [sum_of_powers(g.data, p) for g in grads]
         total = float(sum(powers)) ** (1 / p) if powers else 0.0
+    if error_if_nonfinite and not math.isfinite(total):
+        raise RuntimeError(f"clip_grad_norm_: the total norm of order {p} of the gradients is non-finite ({total}), "
+                           "so it cannot be clipped; pass error_if_nonfinite=False to scale them by it anyway")
     scale = max_norm / (total + 1e-6)  # + 1e-6 as PyTorch: no division by zero
     if not scale >= 1:  # `scale < 1` would be False for a NaN scale and leave the other gradients finite
         for g in grads:
@@ -49,8 +54,8 @@ def sum_of_powers(array, p):
     return (abs(array) ** p).sum()
 
 
-def clip_grad_value_(parameters, clip_value):
+def clip_grad_value_(parameters, clip_value, foreach=None):
     """Clamp every gradient number into [-clip_value, clip_value], each on its own (unlike the norm,
-    this changes the step's direction)."""
+    this changes the step's direction). foreach is accepted and ignored, as in clip_grad_norm_."""
     for g in gradients(parameters):
         backend.xp_of(g.data).clip(g.data, -clip_value, clip_value, out=g.data)

@@ -6,8 +6,11 @@ are and gives the i-th; a DataLoader draws them in batches and stacks each batch
         loss = F.cross_entropy(model(xb), yb)
 
 The loader runs in this process (num_workers is accepted and ignored: NumPy already keeps the
-cores busy), shuffles with mg.randperm (seeded by mg.manual_seed, or by its own generator=), and
-stacks a batch with default_collate: tensors are stacked along a new first dim, NumPy arrays and
+cores busy). As in PyTorch, a sampler says which examples a pass visits, in which order: any
+iterable of indices (a list, a SubsetRandomSampler), SequentialSampler by default, RandomSampler with
+shuffle=True (mg.randperm, seeded by mg.manual_seed or by the loader's own generator=); a
+BatchSampler cuts its indices into batches (or batch_sampler= gives the batches' indices itself), and
+default_collate stacks each batch: tensors are stacked along a new first dim, NumPy arrays and
 scalars keep their dtype, Python ints become int64, floats float64 and bools bool tensors (as in
 PyTorch), strings stay a list, and tuples, lists and dicts are collated field by field.
 """
@@ -109,30 +112,114 @@ def default_collate(batch):
                     "arrays, numbers, strings, or tuples, lists and dicts of them (or pass collate_fn=)")
 
 
-class DataLoader:
-    """Batches of dataset's examples, in order or shuffled anew every pass (every `for`)."""
+class SequentialSampler:
+    """The indices 0 .. len(data_source) - 1, in order: a DataLoader's without shuffle."""
 
-    def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, collate_fn=None, generator=None,
-                 num_workers=0, pin_memory=False):
+    def __init__(self, data_source):
+        self.data_source = data_source
+
+    def __iter__(self):
+        return iter(range(len(self.data_source)))
+
+    def __len__(self):
+        return len(self.data_source)
+
+
+class RandomSampler:
+    """The indices of data_source in a new random order each pass: a DataLoader's with shuffle=True.
+    replacement=True draws num_samples indices independently (repeats allowed); without it, more
+    samples than examples take whole shuffles one after another, as in PyTorch."""
+
+    def __init__(self, data_source, replacement=False, num_samples=None, generator=None):
+        self.data_source, self.replacement, self.generator = data_source, replacement, generator
+        self._num_samples = num_samples
+
+    @property
+    def num_samples(self):  # read each pass: the dataset may have grown
+        return len(self.data_source) if self._num_samples is None else self._num_samples
+
+    def __iter__(self):
+        n = len(self.data_source)
+        if self.replacement:
+            return iter(mg.randint(n, (self.num_samples,), generator=self.generator).tolist())
+        shuffles = math.ceil(self.num_samples / n) if n else 0
+        order = [i for _ in range(shuffles) for i in mg.randperm(n, generator=self.generator).tolist()]
+        return iter(order[:self.num_samples])
+
+    def __len__(self):
+        return self.num_samples
+
+
+class SubsetRandomSampler:
+    """The given indices in a new random order each pass (say, the validation part of one dataset)."""
+
+    def __init__(self, indices, generator=None):
+        self.indices, self.generator = indices, generator
+
+    def __iter__(self):
+        return (self.indices[i] for i in mg.randperm(len(self.indices), generator=self.generator).tolist())
+
+    def __len__(self):
+        return len(self.indices)
+
+
+class BatchSampler:
+    """The indices of sampler in lists of batch_size, the last one shorter (dropped if drop_last)."""
+
+    def __init__(self, sampler, batch_size, drop_last):
+        if isinstance(batch_size, bool) or not (isinstance(batch_size, int) and batch_size >= 1):
+            raise ValueError(f"BatchSampler: batch_size must be a whole number >= 1, got {batch_size!r}")
+        self.sampler, self.batch_size, self.drop_last = sampler, batch_size, drop_last
+
+    def __iter__(self):
+        batch = []
+        for index in self.sampler:
+            batch.append(index)
+            if len(batch) == self.batch_size:
+                yield batch
+                batch = []
+        if batch and not self.drop_last:
+            yield batch
+
+    def __len__(self):
+        """Batches per pass: the last, smaller one counts unless drop_last."""
+        n = len(self.sampler)
+        return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
+
+
+class DataLoader:
+    """Batches of dataset's examples, in order or shuffled anew every pass (every `for`); the arguments
+    come in PyTorch's order. sampler: the indices to visit (not with shuffle=True); batch_sampler:
+    the batches' indices (without batch_size, shuffle, sampler and drop_last, which make the batches)."""
+
+    def __init__(self, dataset, batch_size=1, shuffle=False, sampler=None, batch_sampler=None, num_workers=0,
+                 collate_fn=None, pin_memory=False, drop_last=False, generator=None):
         if batch_size is not None and not (isinstance(batch_size, int) and batch_size >= 1):
             raise ValueError(f"DataLoader: batch_size must be a whole number >= 1 (or None: one example at a "
                              f"time, not stacked), got {batch_size!r}")
-        self.dataset, self.batch_size, self.shuffle, self.drop_last = dataset, batch_size, shuffle, drop_last
+        if sampler is not None and shuffle:
+            raise ValueError("DataLoader: sampler is mutually exclusive with shuffle (the sampler sets the order)")
+        if batch_sampler is not None and (batch_size != 1 or shuffle or sampler is not None or drop_last):
+            raise ValueError("DataLoader: batch_sampler is mutually exclusive with batch_size, shuffle, sampler "
+                             "and drop_last (it makes the batches itself)")
+        if sampler is None:
+            sampler = RandomSampler(dataset, generator=generator) if shuffle else SequentialSampler(dataset)
+        if batch_sampler is not None:
+            batch_size, drop_last = None, False  # as PyTorch's loader.batch_size and .drop_last then
+        elif batch_size is not None:
+            batch_sampler = BatchSampler(sampler, batch_size, drop_last)
+        self.dataset, self.batch_size, self.drop_last = dataset, batch_size, drop_last
+        self.sampler, self.batch_sampler = sampler, batch_sampler
         self.collate_fn = collate_fn or default_collate
         self.generator = generator
 
     def __iter__(self):
-        n = len(self.dataset)
-        order = mg.randperm(n, generator=self.generator).tolist() if self.shuffle else range(n)
-        if self.batch_size is None:
-            yield from (self.dataset[i] for i in order)
+        if self.batch_sampler is None:  # batch_size=None: one example at a time, not stacked
+            yield from (self.dataset[i] for i in self.sampler)
             return
-        for start in range(0, len(self) * self.batch_size, self.batch_size):
-            yield self.collate_fn([self.dataset[i] for i in order[start:start + self.batch_size]])
+        for indices in self.batch_sampler:
+            yield self.collate_fn([self.dataset[i] for i in indices])
 
     def __len__(self):
-        """Batches per pass: the last, smaller one counts unless drop_last."""
-        n = len(self.dataset)
-        if self.batch_size is None:
-            return n
-        return n // self.batch_size if self.drop_last else math.ceil(n / self.batch_size)
+        """Batches per pass (examples, if batch_size=None)."""
+        return len(self.sampler if self.batch_sampler is None else self.batch_sampler)
