@@ -101,6 +101,8 @@ def backpropagate(output, grad, retain_graph, deliver):
         ctx = node._ctx
         if ctx is None:
             continue
+        if ctx.freed:  # an op that saved nothing (add, sum) would otherwise run again, on no inputs
+            raise ctx.freed_error()
         input_grads = ctx.op.backward(ctx, node_grad)
         if not isinstance(input_grads, tuple):
             input_grads = (input_grads,)

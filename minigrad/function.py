@@ -44,11 +44,7 @@ class Context:
     @property
     def saved_arrays(self):
         if self.freed:
-            raise RuntimeError(
-                f"{self.op.__name__}: trying to backward through the graph a second time, but its "
-                "saved arrays were freed by an earlier backward() that did not pass retain_graph=True. "
-                "To backward through a graph more than once, pass retain_graph=True to every backward() but the last."
-            )
+            raise self.freed_error()
         for tensor_ref, version in self._saved_versions:
             tensor = tensor_ref()
             if tensor is not None and tensor._version != version:
@@ -71,8 +67,20 @@ class Context:
         )
 
     def free(self):
+        """After a backward without retain_graph: the saved arrays go, and the inputs too (their arrays are
+        activations as well). The node keeps only where its gradient went (next_functions), as PyTorch's
+        grad_fn does, so a loss kept after backward (losses.append(loss)) holds none of the step's memory."""
+        self._next_functions = self.next_functions
         self._saved = ()
+        self.inputs = ()
         self.freed = True
+
+    def freed_error(self):
+        return RuntimeError(
+            f"{self.op.__name__}: trying to backward through the graph a second time, but it was freed "
+            "(its saved arrays and inputs) by an earlier backward() that did not pass retain_graph=True. "
+            "To backward through a graph more than once, pass retain_graph=True to every backward() but the last."
+        )
 
     # ---- seen as a grad_fn ------------------------------------------------------------------------
     def name(self):
@@ -85,6 +93,8 @@ class Context:
     def next_functions(self):
         """One (node, 0) pair per input, as PyTorch's: the input's grad_fn, an AccumulateGrad for a
         leaf that requires grad, None for an input that needs no gradient (or a constant)."""
+        if self.freed:
+            return self._next_functions
         return tuple((next_node(x) if needed else None, 0) for x, needed in zip(self.inputs, self.needs_input_grad))
 
 

@@ -216,6 +216,32 @@ def test_graph_memory_is_freed_after_backward():
     assert ctx.freed and ctx._saved == ()
 
 
+def test_a_loss_kept_after_backward_holds_no_activations():
+    # losses.append(loss) in a training loop must not keep every step's activations alive
+    import gc
+    import weakref
+
+    x = mg.randn(4, 3, requires_grad=True)
+    hidden = (x * 2).tanh()
+    activation = weakref.ref(hidden)
+    loss = (hidden * hidden).sum()
+    loss.backward()
+    del hidden
+    gc.collect()
+    assert activation() is None  # loss is alive; what it was computed from is not
+    assert [name for node, _ in loss.grad_fn.next_functions for name in [node.name()]] == ["MulBackward0"]
+
+
+@pytest.mark.parametrize("make_loss", [lambda w: w.sum(), lambda w: (w + 1).mean(), lambda w: (w * 3).sum()],
+                         ids=["sum", "add then mean", "mul then sum"])
+def test_a_second_backward_through_a_freed_graph_raises_whatever_its_ops_saved(make_loss):
+    w = mg.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    loss = make_loss(w)
+    loss.backward()
+    with pytest.raises(RuntimeError, match="backward through the graph a second time, but it was freed"):
+        loss.backward()  # (add and sum save nothing: without the check they ran again, doubling w.grad)
+
+
 def test_a_100000_op_chain_needs_no_recursion():
     x = mg.tensor(1.0, dtype=mg.float64, requires_grad=True)
     y = x
