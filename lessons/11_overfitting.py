@@ -174,7 +174,8 @@ why, remedy by remedy:
   {ends[lora]["train_loss_all"]:.4f}{lora_place}), yet it cannot move the pretrained features far: what it
   memorises disturbs less of what the body knew, and its validation and test losses stay lower.
   Restricting what trains is the usual safeguard when fine-tuning on little data.""")
-    print("On the command line: minigrad finetune --mode full --augment 0.15 --augment-keep not,never,hardly,but,although,and")
+    print("On the command line: minigrad finetune --mode full --augment 0.15 "
+          "--augment-keep not,never,hardly,but,although,and")
     print("(and --dropout 0.1, --weight-decay 1.0, --patience 3 for the other remedies).\n")
 
     fig, axes = plt.subplots(2, (len(runs) + 1) // 2, figsize=(15, 6.5), sharey=True, squeeze=False)

@@ -44,7 +44,6 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=False, create_graph=Fa
     return tuple(Tensor._from_array(found[id(x)].copy()) if id(x) in found else None for x in inputs)
 
 
-
 def gradcheck(fn, inputs, **options):
     """mg.gradcheck (minigrad/gradcheck.py) under PyTorch's name for it, torch.autograd.gradcheck."""
     from minigrad.gradcheck import gradcheck as check  # here, not at the top: that module imports this one

@@ -423,10 +423,12 @@ def scatter_add(target, indices, values):
         cupyx.scatter_add(target.view(cupy.uint64), indices, cupy.asarray(values, dtype=int64).view(cupy.uint64))
     elif target.dtype.name in ATOMIC_ADD_DTYPES:
         cupyx.scatter_add(target, indices, values)
-    else:
+    elif target.dtype.itemsize < 4 and target.dtype.kind in "biu":  # bool, (u)int8, (u)int16
         wide = target.astype(int32)
         cupyx.scatter_add(wide, indices, cupy.asarray(values).astype(int32))
         target[...] = wide.astype(target.dtype)
+    else:
+        raise TypeError(f"scatter_add: no GPU adds for {target.dtype} (CUDA's atomicAdd takes {ATOMIC_ADD_DTYPES})")
 
 
 def searchsorted_rows(rows, values):

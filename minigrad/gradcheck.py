@@ -54,13 +54,13 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, fast=False, upcast=Fal
     gradient). No .grad changes: the gradients are taken as values (mg.autograd.grad).
     """
     given = [inputs] if isinstance(inputs, Tensor) else list(inputs)
-    inputs = [prepare_input(x, upcast, eps) for x in given]
-    checked = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
-    if not checked:
+    if not any(isinstance(x, Tensor) and x.requires_grad for x in given):
         raise ValueError("gradcheck: no input has requires_grad=True, so there is nothing to check")
-    check_copies_are_used(fn, inputs, [i for i in checked if inputs[i] is not given[i]])
     compare = compare_projections if fast else compare_jacobians
     try:
+        inputs = [prepare_input(x, upcast, eps) for x in given]
+        checked = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
+        check_copies_are_used(fn, inputs, [i for i in checked if inputs[i] is not given[i]])
         return compare(fn, inputs, checked, eps, atol, rtol, directions, seed)
     except GradcheckError:
         if raise_exception:
@@ -81,10 +81,8 @@ def check_copies_are_used(fn, inputs, copied):
     with both Jacobians 0, having checked nothing: refused. One backward finds which inputs fn reaches."""
     if not copied:
         return
-    outputs = [o for o in outputs_of(fn, inputs) if o.requires_grad]
-    seeds = [backend.xp_of(o.data).ones(o.shape, dtype=o.dtype) for o in outputs]
-    found = gradients(outputs, [inputs[i] for i in copied], seeds, allow_unused=True) if outputs else [None] * len(copied)
-    unused = [i for i, g in zip(copied, found) if g is None]
+    ones = backend.xp_of(inputs[copied[0]].data).ones(evaluate(fn, inputs).size)
+    unused = [i for i, g in zip(copied, gradients_of(fn, inputs, copied, ones)) if g is None]
     if unused:
         raise GradcheckError(
             f"input {unused[0]} is checked through a float64 copy (made by upcast=True, or because a graph "
@@ -116,19 +114,25 @@ def evaluate(fn, inputs):
     return xp.concatenate([o.data.astype(backend.float64).ravel() for o in outputs])
 
 
-def backward_of(fn, inputs, checked, output_grad):
-    """The engine's v . J for each checked input: the backward pass of fn(*inputs) with v (cut into a
-    piece per output), its gradients taken as values."""
+def gradients_of(fn, inputs, wanted, output_grad):
+    """The backward pass of fn(*inputs) with v = output_grad (cut into a piece per output): the gradient
+    of each wanted input, taken as a value (mg.autograd.grad), or None where fn does not reach it."""
     outputs, seeds, start = outputs_of(fn, inputs), [], 0
     for o in outputs:
         seeds.append(output_grad[start:start + o.numel()].reshape(o.shape).astype(o.dtype))
         start += o.numel()
     differentiable = [(o, seed) for o, seed in zip(outputs, seeds) if o.requires_grad]
-    found = (gradients([o for o, _ in differentiable], [inputs[i] for i in checked],
-                       [seed for _, seed in differentiable], allow_unused=True)
-             if differentiable else [None] * len(checked))
+    if not differentiable:
+        return [None] * len(wanted)
+    return gradients([o for o, _ in differentiable], [inputs[i] for i in wanted],
+                     [seed for _, seed in differentiable], allow_unused=True)
+
+
+def backward_of(fn, inputs, checked, output_grad):
+    """The engine's v . J for each checked input, as float64 arrays (zeros where fn does not reach it)."""
     xp = backend.xp_of(output_grad)
-    return [xp.zeros(inputs[i].shape) if g is None else g.data.astype(backend.float64) for i, g in zip(checked, found)]
+    return [xp.zeros(inputs[i].shape) if g is None else g.data.astype(backend.float64)
+            for i, g in zip(checked, gradients_of(fn, inputs, checked, output_grad))]
 
 
 def directional_difference(fn, inputs, x, direction, eps):

@@ -875,7 +875,8 @@ def build_parser():
     pre.add_argument("--vocab-size", type=int, default=None, help="BPE vocabulary size (default: 512); bpe only")
     for name in ("n-layers", "d-model", "n-heads", "d-ff", "max-len"):
         pre.add_argument(f"--{name}", type=at_least(1), default=None,
-                         help="model size (default: the corpus's: the tiny config for reviews, nanoGPT's for shakespeare)")
+                         help="model size (default: the corpus's: the tiny config for reviews, nanoGPT's for "
+                              "shakespeare)")
     pre.add_argument("--resume", default=None,
                      help="continue exactly from the checkpoint.safetensors an earlier run wrote, or its folder "
                           "(weights, optimizer, schedule, data order)")

@@ -54,7 +54,8 @@ def _label_field(value, path, line, column):
     """A label field's class name (see _label_name), checked to name one."""
     where = f"{path}, {tables.place(line)}"
     if not isinstance(value, (str, int, float)):  # a JSON object, array or null names no class
-        raise ValueError(f"{where}: the label in {column!r} is {tables.json_kind(value)}; expected a string or a number")
+        raise ValueError(f"{where}: the label in {column!r} is {tables.json_kind(value)}; "
+                         "expected a string or a number")
     # a missing number (a float NaN) is NaN in JSON as Python writes it, where a CSV file has an empty cell
     if isinstance(value, float) and not math.isfinite(value):
         raise ValueError(f"{where}: the label in {column!r} is {json.dumps(value)}, which names no class; "

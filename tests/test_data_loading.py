@@ -195,6 +195,9 @@ def test_random_samplers_visit_what_they_should_and_are_seeded():
     assert len(twelve) == 12 and sorted(twelve[:5]) == sorted(twelve[5:10]) == list(range(5))
     drawn = list(RandomSampler(range(3), replacement=True, num_samples=50))
     assert len(drawn) == 50 and set(drawn) == {0, 1, 2}
+    for bad in (0, -3, 2.5, True):
+        with pytest.raises(ValueError, match="RandomSampler: num_samples must be a whole number >= 1"):
+            RandomSampler(range(3), num_samples=bad)
     assert isinstance(DataLoader(range(3), shuffle=True).sampler, RandomSampler)
     assert isinstance(DataLoader(range(3)).sampler, SequentialSampler)
 

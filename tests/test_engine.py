@@ -555,9 +555,11 @@ def test_float32_gradients_stay_float32(loss):
     # gradient that flows on, and what lands in .grad after accumulating, is still float32, as in PyTorch
     x = mg.tensor([1.0, 3.0, 3.0], requires_grad=True)
     seen = []
-    (x * 1).register_hook(lambda grad: seen.append(grad.dtype))
     for _ in range(2):
-        loss(x * 1).backward()
+        middle = x * 1
+        middle.register_hook(lambda grad: seen.append(grad.dtype))  # what flows on from the op, mid-graph
+        loss(middle).backward()
+    assert seen == [mg.float32, mg.float32]
     assert x.grad.dtype == mg.float32 and (x.grad * x).dtype == mg.float32
     assert mg.autograd.grad(loss(x), x)[0].dtype == mg.float32
 
@@ -812,6 +814,7 @@ def test_gradcheck_takes_pytorchs_forms_one_tensor_tuples_of_outputs_and_raise_e
     with pytest.raises(mg.GradcheckError, match=r"element \(0,\), output 1, element \(0,\): analytic .* 0 vs numeric"):
         mg.gradcheck(lambda t: (t.sin(), t.relu()), [at_zero])  # relu has no slope at 0: half each side
     assert mg.gradcheck(lambda t: t.relu(), [at_zero], raise_exception=False) is False
+    assert mg.gradcheck(lambda t: t * 2, [mg.tensor([1.0], requires_grad=True)], raise_exception=False) is False  # f32
     with pytest.raises(ValueError, match="fn returns no floating-point tensor"):
         mg.gradcheck(lambda t: t.argmax(), [x])
 

@@ -158,12 +158,33 @@ def test_empty_places_keep_their_order_and_their_kind_as_in_pytorch():
     cache.keys = mg.ones(2)
     cache.double()
     assert list(cache.state_dict()) == ["keys"] and cache.keys.dtype == mg.float64
-    with pytest.raises(TypeError, match=r"cannot assign a int to 'keys', which holds a Tensor: expected a Tensor or None"):
+    with pytest.raises(TypeError, match=r"cannot assign a int to 'keys', which holds a Tensor: expected a Tensor or"):
         cache.keys = 3
     with pytest.raises(TypeError, match=r"cannot assign a Linear to 'weight', which holds a nn.Parameter"):
         layer.weight = nn.Linear(1, 1)
     with pytest.raises(TypeError, match=r"cannot assign a str to 'a', which holds a nn.Module"):
         model.a = "a"
+
+
+def test_an_empty_place_cannot_take_a_name_that_is_something_else():
+    layer = nn.Linear(2, 2)
+    for register in (lambda: layer.add_module("training", None), lambda: layer.register_parameter("in_features", None),
+                     lambda: layer.add_module("weight", None), lambda: layer.register_buffer("bias", None)):
+        with pytest.raises(KeyError, match="attribute '.*' already exists"):
+            register()
+    assert layer.training is True and layer.in_features == 2 and "weight" not in layer._modules
+    layer.train()  # still a working module
+
+    cache = nn.Module()
+    cache.register_buffer("keys", mg.zeros(2), persistent=False)
+    cache.keys = None
+    cache.keys = mg.ones(2)  # still the non-persistent buffer it was registered as
+    assert list(cache.state_dict()) == [] and [n for n, _ in cache.named_buffers()] == ["keys"]
+
+    model = nn.Module()
+    model.add_module("encoder", None)
+    with pytest.raises(AttributeError, match="'encoder' of Module is an empty place \\(None\\), not a module"):
+        model.get_parameter("encoder.weight")
 
 
 def test_a_buffer_shared_by_two_modules_is_listed_once():

@@ -277,6 +277,11 @@ def test_layers_take_their_input_by_pytorchs_keyword():
     assert nn.Embedding(5, 2)(input=mg.tensor([1, 4])).shape == (2, 2)
     assert nn.Dropout().eval()(input=x).tolist() == x.tolist() and nn.Flatten(0)(input=x).shape == (8,)
     torch = pytest.importorskip("torch")
-    for name in ("Linear", "Embedding", "Dropout", "Identity", "Flatten", "Unflatten"):
+    # every nn layer with a one-tensor forward that PyTorch also has
+    single_input = [name for name in dir(nn) if isinstance(getattr(nn, name), type)
+                    and issubclass(getattr(nn, name), nn.Module) and hasattr(torch.nn, name)
+                    and len(inspect.signature(getattr(nn, name).forward).parameters) == 2]
+    assert {"Linear", "ReLU", "GELU", "LayerNorm", "RMSNorm", "BatchNorm1d", "Sequential"} <= set(single_input)
+    for name in single_input:
         assert list(inspect.signature(getattr(nn, name).forward).parameters) == \
             list(inspect.signature(getattr(torch.nn, name).forward).parameters), name

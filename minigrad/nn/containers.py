@@ -26,9 +26,9 @@ def as_parameter(container, value):
 
 
 class Container(Module):
-    """What every container here shares. A subclass says where its entries live (_entries: the
-    registry, self._modules or self._parameters, that makes them part of the tree) and what it
-    accepts (_checked)."""
+    """What every container here shares. HoldsModules or HoldsParameters says where its entries live
+    (_entries: the registry, self._modules or self._parameters, that makes them part of the tree) and
+    what it accepts (_checked)."""
 
     def __len__(self):
         return len(self._entries())
@@ -93,11 +93,8 @@ class ListContainer(Container):
         return iter(self._entries().values())
 
 
-class ModuleList(ListContainer):
-    """A list of modules (e.g. the blocks of a transformer), named "0", "1", ..."""
-
-    def __init__(self, modules=()):  # PyTorch's keyword name
-        super().__init__(modules)
+class HoldsModules:
+    """A container of modules: its entries are its submodules, and it takes only Modules."""
 
     def _entries(self):
         return self._modules
@@ -106,8 +103,8 @@ class ModuleList(ListContainer):
         return check_module(self, module)
 
 
-class ParameterList(ListContainer):
-    """A list of parameters (e.g. one scale per layer), named "0", "1", ..."""
+class HoldsParameters:
+    """A container of parameters: its entries are its parameters, and a tensor given becomes one."""
 
     def _entries(self):
         return self._parameters
@@ -116,12 +113,21 @@ class ParameterList(ListContainer):
         return as_parameter(self, value)
 
 
-class Sequential(ListContainer):
+class ModuleList(HoldsModules, ListContainer):
+    """A list of modules (e.g. the blocks of a transformer), named "0", "1", ..."""
+
+    def __init__(self, modules=()):  # PyTorch's keyword name
+        super().__init__(modules)
+
+
+class ParameterList(HoldsParameters, ListContainer):
+    """A list of parameters (e.g. one scale per layer), named "0", "1", ..."""
+
+
+class Sequential(HoldsModules, ListContainer):
     """Calls its modules in order, each on the output of the previous one. Sequential(a, b) names
     them "0", "1"; Sequential(OrderedDict(fc=a, act=b)) by their keys, until a delete or an insert
     renames them all "0", "1", ... (all as in PyTorch)."""
-
-    _entries, _checked = ModuleList._entries, ModuleList._checked  # it holds modules, as a ModuleList does
 
     def __init__(self, *modules):
         super().__init__()
@@ -129,10 +135,10 @@ class Sequential(ListContainer):
         for name, module in named:
             setattr(self, str(name), check_module(self, module))
 
-    def forward(self, x):
+    def forward(self, input):
         for module in self._modules.values():
-            x = module(x)
-        return x
+            input = module(input)
+        return input
 
     def __getitem__(self, index):
         if not isinstance(index, slice):
@@ -201,7 +207,7 @@ class DictContainer(Container):
         return self._entries().items()
 
 
-class ModuleDict(DictContainer):
+class ModuleDict(HoldsModules, DictContainer):
     """A dict of modules (e.g. one head per task), named by their keys."""
 
     entry = "module"
@@ -209,23 +215,11 @@ class ModuleDict(DictContainer):
     def __init__(self, modules=None):  # PyTorch's keyword name
         super().__init__(modules)
 
-    def _entries(self):
-        return self._modules
 
-    def _checked(self, module):
-        return check_module(self, module)
-
-
-class ParameterDict(DictContainer):
+class ParameterDict(HoldsParameters, DictContainer):
     """A dict of parameters (e.g. one learned vector per task), named by their keys."""
 
     entry = "parameter"
 
     def __init__(self, parameters=None):  # PyTorch's keyword name
         super().__init__(parameters)
-
-    def _entries(self):
-        return self._parameters
-
-    def _checked(self, value):
-        return as_parameter(self, value)

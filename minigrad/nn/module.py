@@ -103,8 +103,6 @@ class Module:
             object.__setattr__(self, name, value)
         else:
             registry[name] = value  # an existing name keeps its place in the order
-            if registry is self._buffers and value is None:
-                self._non_persistent_buffers.discard(name)
 
     def _registry_for(self, name, value):
         """Where self.<name> = value goes, as in PyTorch: a Parameter or a Module joins its registry; a
@@ -149,14 +147,9 @@ class Module:
     def add_module(self, name, module):
         """self.<name> = module, for a name made at run time (as PyTorch's add_module); None keeps the
         place in the order, empty, for a module set there later."""
-        check_attribute_name("add_module", "module", name)
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"add_module: {name!r} must be a Module (or None), got {type(module).__name__}")
-        if module is None:
-            self.__dict__.pop(name, None)
-            self._modules[name] = None
-        else:
-            setattr(self, name, module)
+        self._register("add_module", "module", self._modules, name, module)
 
     register_module = add_module
 
@@ -164,13 +157,16 @@ class Module:
         """self.<name> = param, a Parameter (or None: no parameter there, as a Linear without bias)."""
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(f"register_parameter: {name!r} must be a Parameter (or None), got {type(param).__name__}")
-        check_attribute_name("register_parameter", "parameter", name)
-        if param is None:  # the place is kept, empty: a parameter set there later comes in this order
-            for other in (self._modules, self._buffers, self.__dict__):
-                other.pop(name, None)
-            self._parameters[name] = None
-        else:
-            setattr(self, name, param)
+        self._register("register_parameter", "parameter", self._parameters, name, param)
+
+    def _register(self, caller, what, registry, name, value):
+        """registry[name] = value, for add_module, register_parameter and register_buffer: value None keeps
+        an empty place in the order, for one set later. As in PyTorch, a name that is already something
+        else (an attribute such as training or forward, or a parameter where a module goes) is refused."""
+        check_attribute_name(caller, what, name)
+        if hasattr(self, name) and name not in registry:
+            raise KeyError(f"{caller}: attribute {name!r} already exists")
+        registry[name] = value
 
     def get_submodule(self, target):
         """The module at a dotted path below this one ("blocks.0.attn"; "" is this module itself)."""
@@ -179,6 +175,9 @@ class Module:
             if part not in module._modules:
                 raise AttributeError(f"get_submodule: {type(module).__name__} has no submodule {part!r} "
                                      f"(looking for {target!r})")
+            if module._modules[part] is None:
+                raise AttributeError(f"get_submodule: {part!r} of {type(module).__name__} is an empty place (None), "
+                                     f"not a module (looking for {target!r})")
             module = module._modules[part]
         return module
 
@@ -215,11 +214,7 @@ class Module:
         if tensor is not None and (not isinstance(tensor, Tensor) or isinstance(tensor, Parameter)):
             raise TypeError(f"register_buffer: {name!r} must be a Tensor (not a Parameter) or None, "
                             f"got {type(tensor).__name__}")
-        if "." in name or not name:
-            raise KeyError(f"register_buffer: buffer name {name!r} must be non-empty and can't contain '.'")
-        if hasattr(self, name) and name not in self._buffers:
-            raise KeyError(f"register_buffer: attribute {name!r} already exists")
-        self._buffers[name] = tensor
+        self._register("register_buffer", "buffer", self._buffers, name, tensor)
         if persistent:
             self._non_persistent_buffers.discard(name)
         else:

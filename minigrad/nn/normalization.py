@@ -23,8 +23,8 @@ class LayerNorm(Module):
         self.bias = Parameter(creation.zeros(shape)) if elementwise_affine and bias else None
         self.to(device=device, dtype=dtype)  # PyTorch's factory arguments
 
-    def forward(self, x):
-        return F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
+    def forward(self, input):
+        return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self):
         # the defaults are left out; PyTorch prints both flags always, bias=False too when there is no weight
@@ -46,7 +46,7 @@ class RMSNorm(Module):
         self.weight = Parameter(creation.ones(self.normalized_shape)) if elementwise_affine else None
         self.to(device=device, dtype=dtype)
 
-    def forward(self, x):
+    def forward(self, x):  # x, not input: PyTorch's RMSNorm names it so
         return F.rms_norm(x, self.normalized_shape, self.weight, self.eps)
 
     def extra_repr(self):  # PyTorch's
@@ -74,16 +74,16 @@ class BatchNorm1d(Module):
             self.running_mean = self.running_var = self.num_batches_tracked = None
         self.to(device=device, dtype=dtype)
 
-    def forward(self, x):  # (N, C) or (N, C, L)
-        if x.ndim not in (2, 3) or x.shape[1] != self.num_features:
+    def forward(self, input):  # (N, C) or (N, C, L)
+        if input.ndim not in (2, 3) or input.shape[1] != self.num_features:
             raise ValueError(f"BatchNorm1d: expected an input of shape (N, {self.num_features}) or "
-                             f"(N, {self.num_features}, L), got shape {x.shape}")
+                             f"(N, {self.num_features}, L), got shape {input.shape}")
         momentum = self.momentum
         if self.training and self.track_running_stats:
             self.num_batches_tracked.add_(1)
             if momentum is None:  # the k-th batch weighs 1/k: the running values are the plain average
                 momentum = 1 / self.num_batches_tracked.item()
-        return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
+        return F.batch_norm(input, self.running_mean, self.running_var, self.weight, self.bias,
                             training=self.training or not self.track_running_stats, momentum=momentum,
                             eps=self.eps)
 

@@ -125,12 +125,20 @@ class SequentialSampler:
         return len(self.data_source)
 
 
+def check_count(caller, name, value):
+    """value is a whole number >= 1 (not a bool, which Python counts as an int)."""
+    if isinstance(value, bool) or not (isinstance(value, int) and value >= 1):
+        raise ValueError(f"{caller}: {name} must be a whole number >= 1, got {value!r}")
+
+
 class RandomSampler:
     """The indices of data_source in a new random order each pass: a DataLoader's with shuffle=True.
     replacement=True draws num_samples indices independently (repeats allowed); without it, more
     samples than examples take whole shuffles one after another, as in PyTorch."""
 
     def __init__(self, data_source, replacement=False, num_samples=None, generator=None):
+        if num_samples is not None:
+            check_count("RandomSampler", "num_samples", num_samples)
         self.data_source, self.replacement, self.generator = data_source, replacement, generator
         self._num_samples = num_samples
 
@@ -167,8 +175,7 @@ class BatchSampler:
     """The indices of sampler in lists of batch_size, the last one shorter (dropped if drop_last)."""
 
     def __init__(self, sampler, batch_size, drop_last):
-        if isinstance(batch_size, bool) or not (isinstance(batch_size, int) and batch_size >= 1):
-            raise ValueError(f"BatchSampler: batch_size must be a whole number >= 1, got {batch_size!r}")
+        check_count("BatchSampler", "batch_size", batch_size)
         self.sampler, self.batch_size, self.drop_last = sampler, batch_size, drop_last
 
     def __iter__(self):
