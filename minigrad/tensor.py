@@ -219,8 +219,15 @@ class Tensor:
 
     # ---- leaving the graph -------------------------------------------------
     def numpy(self):
-        """The values as a host NumPy array (a copy when the tensor is on the GPU)."""
-        return backend.to_numpy(self.data)
+        """The values as a host NumPy array: on the CPU the tensor's own memory, and read-only where the
+        tensor requires grad, since a write there would slip past the in-place check and spoil a
+        gradient (PyTorch refuses numpy() on such a tensor; change it under mg.no_grad() instead); a
+        copy when the tensor is on the GPU."""
+        values = backend.to_numpy(self.data)
+        if self.requires_grad and values is self.data:
+            values = values.view()
+            values.flags.writeable = False
+        return values
 
     def __array__(self, dtype=None, copy=None):  # np.asarray(t), np.testing on tensors: the values, not an object array
         values = self.numpy()

@@ -484,6 +484,7 @@ def finetune_command(args):
 
 def fine_tuned(config, mode, grid, out, resumed):
     """finetune's run, and what it prints: a row per setting as it finishes, then the best one."""
+    from minigrad.nn.summary import trainable_line
     from models import report
     from models.sweep import finetune, point_name
 
@@ -518,6 +519,7 @@ def fine_tuned(config, mode, grid, out, resumed):
         print("\ninterrupted before any setting was scored: no delta was saved", file=sys.stderr)
         return 130
     print(f"\n{'best: ' * swept}{setting(best)}: {best_said(best, kind, interrupted)}")
+    print(trainable_line(best["trainable"], best["total"]))
     split = "test" if best.get("test_per_class") else "val"
     # scored on the test set, the best row holds the kept model's details; else they are in its own run's row
     scored = best if split == "test" else kept_run(best)

@@ -151,7 +151,11 @@ def test_finetune_sweep_keeps_the_best_and_saves_a_delta_that_loads_back(tmp_pat
     results = json.loads((out / "results.json").read_text())
     assert len(results["rows"]) == 4 and {r["optimizer"] for r in results["rows"]} == {"adamw", "sgd"}
     best = max(results["rows"], key=lambda r: (r["val_accuracy"], -r["val_loss"]))
-    assert results["best"]["point"] == best["point"] and "best:" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert results["best"]["point"] == best["point"] and "best:" in printed
+    total = results["best"]["total"]  # HF PEFT's line, for the setting kept
+    assert f"trainable params: {best['trainable']:,} || all params: {total:,} || trainable%: " \
+           f"{100 * best['trainable'] / total:.4f}" in printed
     tuned = load_delta(pretrained.load("tiny"), out / "delta.safetensors")
     assert tuned.mode == "lora" and tuned.mode_options["r"] == 2
     task = data.load_task("sentiment")

@@ -216,6 +216,18 @@ def test_graph_memory_is_freed_after_backward():
     assert ctx.freed and ctx._saved == ()
 
 
+def test_numpy_of_a_tensor_that_requires_grad_is_read_only():
+    # a write there would slip past the version counter and spoil the gradient (PyTorch refuses numpy())
+    w = mg.tensor([1.0, 2.0], requires_grad=True)
+    loss = (w * w).sum()
+    with pytest.raises(ValueError, match="read-only"):
+        w.numpy()[0] = 5.0
+    loss.backward()
+    assert w.grad.tolist() == [2.0, 4.0]
+    values = mg.tensor([1.0, 2.0]).numpy()  # no gradient to spoil: the tensor's own memory, writable
+    values[0] = 3.0
+
+
 def test_a_loss_kept_after_backward_holds_no_activations():
     # losses.append(loss) in a training loop must not keep every step's activations alive
     import gc
