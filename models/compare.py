@@ -494,10 +494,18 @@ def run_mode(name, base, task, config, forgetting, progress=False, log_path=None
         **scores("val", val), **scores("test", test), "forgetting": forgotten, **sample, "stopped": result.stopped,
         "steps_done": result.steps_done, "weights_step": result.weights_step,
         "log": None if log_path is None else Path(log_path).name,
-        "curve": [{"step": h["step"], **scores("val", {k: v for k, v in h.items() if k not in ("step", "train_loss")})}
-                  for h in result.history],
+        "curve": [curve_point(evaluation) for evaluation in result.history],
     }
     return row, model
+
+
+def curve_point(evaluation):
+    """One evaluation of the history as a point of the row's curve: {"step", "val_loss", ...}. Weights
+    whose loss is not finite have no scores (their NaN outputs would count as votes for class 0)."""
+    metrics = {k: v for k, v in evaluation.items() if k not in ("step", "train_loss")}
+    if not math.isfinite(metrics["loss"]):
+        metrics = dict.fromkeys(metrics, math.nan)
+    return {"step": evaluation["step"], **scores("val", metrics)}
 
 
 def unscored(task):

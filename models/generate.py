@@ -14,6 +14,7 @@ the model's context (max_len), the window slides, every token's position changes
 and each step reruns the last max_len tokens from scratch.
 """
 import minigrad as mg
+from minigrad import backend
 from minigrad.nn import functional as F
 
 
@@ -21,7 +22,10 @@ def next_token(logits, temperature=1.0, top_k=None):
     """Pick one token id from a (vocab,) row of logits."""
     if temperature == 0:
         return int(logits.argmax().item())
-    scores = (logits - logits.max()) / temperature  # the best score is 0: a tiny temperature cannot overflow
+    # float64: float32 takes a temperature below ~1e-38 for 0, and 0 / 0 is NaN. The best score is 0, the
+    # others below it; a tiny temperature sends them to -inf (probability 0), as greedy decoding would
+    with backend.silent_float_errors():
+        scores = (logits - logits.max()).double() / temperature
     if top_k is not None:
         kth_best = sorted(scores.tolist(), reverse=True)[min(top_k, scores.shape[0]) - 1]
         scores = mg.where(scores >= kth_best, scores, -float("inf"))

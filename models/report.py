@@ -11,6 +11,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only: no window, works on a server
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 from matplotlib.transforms import Bbox  # noqa: E402
 
 
@@ -172,9 +173,11 @@ def plot_curves(rows, path, kind="classification", run=None):
     styles = mode_styles(rows)
     fig, axes = plt.subplots(1, len(panels), figsize=(6.5 * len(panels) + 1.6, 4.5), squeeze=False)
     for ax, (key, label, factor) in zip(axes[0], panels):
+        plotted = []
         for row in rows:
             if row.get("curve"):
                 steps, values = [p["step"] for p in row["curve"]], [factor * p[key] for p in row["curve"]]
+                plotted += [v for v in values if finite(v)]
                 color, marker = styles[row["mode"]]
                 ax.plot(steps, values, marker=marker, markersize=3, label=row["mode"], color=color,
                         linestyle="--" if row["mode"] == "scratch" else "-")
@@ -187,8 +190,11 @@ def plot_curves(rows, path, kind="classification", run=None):
                 ax.axhline(factor * row[key], label=row["mode"], **BASELINE)
         ax.set(xlabel="training step", ylabel=label, title=f"Fine-tuning modes: {label}")
         ax.set_xlim(left=0)  # training starts at 0: the first point is the first evaluation, not the start
-        if kind == "lm":
-            ax.set_yscale("log")  # from scratch starts near the vocabulary size
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # steps are whole: no tick at step 0.5
+        # from scratch starts near the vocabulary size (lm); a mode on its way to diverging can reach 1e10:
+        # on a linear axis either would flatten every other curve into a line at the bottom
+        if kind == "lm" or (plotted and min(plotted) > 0 and max(plotted) > 100 * min(plotted)):
+            ax.set_yscale("log")
         ax.grid(alpha=0.3)
     # one legend for both panels, outside them: inside, it sat on the curves of whichever panel had no room
     axes[0][-1].legend(*axes[0][0].get_legend_handles_labels(), fontsize=8, loc="upper left",

@@ -70,10 +70,13 @@ def test_an_encoder_refuses_a_cache():
         model(mg.tensor([[1, 2]]), cache=model.new_cache())
 
 
-@pytest.mark.filterwarnings("ignore:overflow:RuntimeWarning")  # the worse scores go to -inf: probability 0
-def test_a_tiny_temperature_is_greedy_not_an_overflow():
+@pytest.mark.filterwarnings("error::RuntimeWarning")  # no NumPy warning either
+@pytest.mark.parametrize("temperature", [1e-38, 1e-50, 1e-320])
+def test_a_tiny_temperature_is_greedy_not_an_overflow(temperature):
+    # logits / 1e-38 would be inf - inf = NaN; 1e-50 is 0 in float32, and 0 / 0 is NaN ([PAD] was picked)
     logits = mg.tensor([0.0, 1.0, 5.0, -1.0])
-    assert next_token(logits, temperature=1e-38) == 2  # logits / 1e-38 would be inf - inf = NaN
+    assert next_token(logits, temperature=temperature) == 2
+    assert next_token(logits, temperature=temperature, top_k=2) == 2
 
 
 def test_an_empty_prompt_is_refused():

@@ -1,5 +1,7 @@
 """What `minigrad compare` shows a reader: the table's alignment and the two plots' labels, colours
 and baselines (models/report.py). The plots are checked through the calls they make, not by pixels."""
+import math
+
 import matplotlib
 import pytest
 from matplotlib.axes import Axes
@@ -120,6 +122,29 @@ def test_baselines_are_drawn_and_a_diverged_mode_is_left_out(tmp_path, monkeypat
     report.plot_curves([{**rows[1], "curve": [{"step": 20, "val_accuracy": 0.9, "val_loss": 0.3}]}, rows[2]],
                        tmp_path / "curves.png")
     assert lines == [pytest.approx(54.0)]  # on the score panel only: the majority class has no loss
+
+
+def test_a_loss_that_explodes_puts_the_loss_panel_on_a_log_scale_and_steps_are_whole(tmp_path, monkeypatch):
+    scales, locators = [], []
+    monkeypatch.setattr(Axes, "set_yscale", lambda self, value, **kw: scales.append((self.get_title(), value)))
+    set_locator = matplotlib.axis.Axis.set_major_locator
+    monkeypatch.setattr(matplotlib.axis.Axis, "set_major_locator",
+                        lambda self, locator: locators.append(type(locator).__name__) or set_locator(self, locator))
+    calm = {"mode": "head", "trainable": 130,
+            "curve": [{"step": s, "val_accuracy": 0.9, "val_loss": 0.3} for s in (1, 2)]}
+    exploding = {**calm, "mode": "full", "curve": [{"step": s, "val_accuracy": 0.5, "val_loss": 1e10} for s in (1, 2)]}
+    report.plot_curves([calm], tmp_path / "calm.png")
+    assert scales == [] and locators.count("MaxNLocator") == 2  # one per panel: integer step ticks
+    report.plot_curves([calm, exploding], tmp_path / "exploding.png")
+    assert scales == [("Fine-tuning modes: validation loss", "log")]  # the score panel stays linear
+
+
+def test_a_diverged_evaluation_has_no_score_on_the_curve():
+    from models.compare import curve_point
+    diverged = curve_point({"step": 3, "train_loss": 9.0, "loss": float("inf"), "accuracy": 0.54})
+    assert diverged["step"] == 3 and all(math.isnan(diverged[k]) for k in ("val_loss", "val_accuracy"))
+    point = curve_point({"step": 3, "train_loss": 0.5, "loss": 0.4, "accuracy": 0.9})
+    assert point == {"step": 3, "val_loss": 0.4, "val_accuracy": 0.9}
 
 
 def test_each_plot_names_the_run_it_is_of(tmp_path, monkeypatch):
