@@ -122,6 +122,14 @@ def writable(out, what):
     return out
 
 
+def refuse_vocab_size(vocab_size, tokenizer, whose):
+    """--vocab-size is a BPE vocabulary's size: with a char tokenizer (whose: where it came from) an error."""
+    if tokenizer != "bpe":
+        raise ValueError(f"--vocab-size {vocab_size} sets the size of a BPE vocabulary, and the {tokenizer} "
+                         f"tokenizer ({whose}) has every character of the corpus as its vocabulary: leave "
+                         "--vocab-size out" + (", or add --tokenizer bpe" if whose != "the checkpoint's" else ""))
+
+
 def pretrain_command(args):
     from models.metrics import perplexity
     from models.pretraining import PRESETS, interruption_note, pretrain, resumed_settings
@@ -132,6 +140,8 @@ def pretrain_command(args):
              if value is not None and name not in ("steps", "out", "device", "resume", "command", "run")}
     if args.resume and given:  # the checkpoint's settings are used: refuse any other value rather than ignore it
         saved = resumed_settings(args.resume)
+        if args.vocab_size is not None:
+            refuse_vocab_size(args.vocab_size, saved["tokenizer"], "the checkpoint's")
         changed = [name for name, value in given.items() if value != saved[name]]  # repeating one is harmless
         if changed:
             def listed(values):  # "--lr 0.01, --d-model 32"
@@ -146,11 +156,9 @@ def pretrain_command(args):
     if args.sentences is not None and corpus != "reviews":
         raise ValueError(f"--sentences {args.sentences} sets the number of generated reviews, and --corpus {corpus} "
                          "is a fixed text: leave --sentences out")
-    if args.vocab_size is not None and config.tokenizer != "bpe":
-        whose = f"--corpus {corpus}'s default" if args.tokenizer is None else f"--tokenizer {args.tokenizer}"
-        raise ValueError(f"--vocab-size {args.vocab_size} sets the size of a BPE vocabulary, and the "
-                         f"{config.tokenizer} tokenizer ({whose}) has every character of the corpus as its "
-                         "vocabulary: leave --vocab-size out, or add --tokenizer bpe")
+    if args.vocab_size is not None:
+        refuse_vocab_size(args.vocab_size, config.tokenizer,
+                          f"--corpus {corpus}'s default" if args.tokenizer is None else f"--tokenizer {args.tokenizer}")
     for option, name in (("sentences", "corpus_sentences"), ("vocab_size", "vocab_size"), ("seed", "seed")):
         if getattr(args, option) is not None:  # else the preset's value (on --resume, the checkpoint's)
             setattr(config, name, getattr(args, option))
@@ -1045,6 +1053,10 @@ def main(argv=None):
     # bad input, or an optional package missing (MiniLM's weights): say what, without a traceback
     except (RuntimeError, ValueError, TypeError, OSError, ImportError) as error:
         print(f"minigrad: error: {error}", file=sys.stderr)
+        return 2
+    except MemoryError as error:  # NumPy's says how much it could not allocate, for which array
+        print(f"minigrad: error: not enough memory ({error or 'an allocation failed'}); a smaller model "
+              "(--d-model, --d-ff, --n-layers, --vocab-size) or --batch-size needs less", file=sys.stderr)
         return 2
 
 

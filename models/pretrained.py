@@ -34,10 +34,12 @@ def resolve(name_or_path):
     if name_or_path in SHIPPED:
         return SHIPPED[name_or_path]
     path = Path(name_or_path)
+    if path.is_dir() and (path / "model.safetensors").is_file():  # a `minigrad pretrain` run's folder
+        return path / "model.safetensors"
     if not path.is_file():
         raise FileNotFoundError(
-            f"no pretrained model {name_or_path!r}: expected one of {sorted(SHIPPED) + ['minilm']} or the "
-            "path of a checkpoint written by `minigrad pretrain`"
+            f"no pretrained model {name_or_path!r}: expected one of {sorted(SHIPPED) + ['minilm']}, the "
+            "path of a checkpoint written by `minigrad pretrain`, or the folder of its run"
         )
     return path
 

@@ -810,6 +810,17 @@ def test_patience_that_runs_out_at_the_last_evaluation_is_not_called_stopping_ea
         "the best)"]
 
 
+def test_a_model_too_big_for_memory_is_an_error_not_a_traceback(monkeypatch, capsys):
+    from models import cli
+
+    def too_big(args):
+        raise MemoryError("Unable to allocate 238. GiB for an array with shape (1000000000, 64)")
+
+    monkeypatch.setattr(cli, "pretrain_command", too_big)
+    assert main(["pretrain", "--d-ff", "1000000000"]) == 2
+    assert "minigrad: error: not enough memory (Unable to allocate 238. GiB" in capsys.readouterr().err
+
+
 def test_a_comparison_fails_only_when_every_run_diverged(tmp_path, capsys):
     diverging = ["compare", "--modes", "head:lr=1e300", "--steps", "3"]
     assert main(diverging + ["--no-baselines", "--out", str(tmp_path / "all")]) == 1

@@ -163,6 +163,15 @@ def test_options_that_do_not_apply_are_named(args, message, tmp_path, capsys):
     assert not (tmp_path / "run").exists()
 
 
+def test_resuming_a_char_run_names_its_tokenizer_when_given_a_vocabulary_size(tmp_path, capsys):
+    out = tmp_path / "char"
+    assert main(["pretrain", "--steps", "2", "--sentences", "50", "--tokenizer", "char", *TINY, "--out", str(out)]) == 0
+    assert resume(out, tmp_path / "b", "--vocab-size", "600") == 2
+    error = capsys.readouterr().err  # not "the checkpoint's own value is used (--vocab-size 512)": it has none
+    assert "--vocab-size 600 sets the size of a BPE vocabulary, and the char tokenizer (the checkpoint's)" in error
+    assert "add --tokenizer bpe" not in error
+
+
 def test_after_ctrl_c_a_resumed_run_with_no_checkpoint_of_its_own_points_back_to_the_one_it_resumed(tmp_path):
     from types import SimpleNamespace
 

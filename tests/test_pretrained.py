@@ -44,3 +44,11 @@ def test_unknown_names_and_foreign_files(tmp_path):
     (tmp_path / "broken.safetensors").write_bytes(b"not a checkpoint")
     with pytest.raises(ValueError, match="truncated or corrupt"):
         pretrained.load(tmp_path / "broken.safetensors")
+    with pytest.raises(FileNotFoundError, match="or the folder of its run"):
+        pretrained.load(tmp_path)  # a folder without a model.safetensors
+
+
+def test_a_pretraining_runs_folder_names_its_model(tiny, tmp_path):
+    pretrained.save_pretrained(tiny, tiny.tokenizer, tmp_path / "model.safetensors")
+    assert pretrained.resolve(tmp_path) == tmp_path / "model.safetensors"
+    assert pretrained.load(tmp_path).config == tiny.config
