@@ -373,6 +373,8 @@ def test_ctrl_c_before_any_point_is_scored_saves_nothing(tmp_path, capsys, monke
     (["finetune", "--mode", "lora", "--option", "r=abc"], "option r= of mode 'lora' must be a whole number"),
     (["compare", "--max-len", "65"], "max_len 65 is longer than the model's context: 'tiny' reads at most 64 tokens"),
     (["compare", "--max-len", "2"], "--max-len: expected a value >= 3"),
+    (["compare", "--train", "t.csv", "--train-domain", "movies"], "--train-domain picks a domain of a bundled task"),
+    (["compare", "--task", "lm", "--train", "t.txt", "--test", "u.txt"], "--test is for labelled sentences"),
     (["compare", "--task", "classification"], "--task classification is your own labelled sentences: give them with"),
     (["finetune", "--mode", "lora", "--option", "r=0"], "lora: rank r must be between 1 and 64"),
     (["finetune", "--mode", "lora", "--option", "r=65"], "a rank-64 update is already any update), got 65"),

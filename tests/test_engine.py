@@ -576,6 +576,27 @@ def test_float32_gradients_stay_float32(loss):
     assert mg.autograd.grad(loss(x), x)[0].dtype == mg.float32
 
 
+class Float64Backward(Function):
+    """x * 2, whose backward hands back float64 (as NumPy's promotion can, mixing in a Python scalar array)."""
+
+    @staticmethod
+    def forward(ctx, x):
+        return x * 2
+
+    @staticmethod
+    def backward(ctx, grad):
+        return (grad * 2).astype(np.float64)
+
+
+def test_an_ops_float64_gradient_is_cast_to_its_inputs_dtype_before_it_flows_on():
+    x = mg.tensor([1.0, 2.0], requires_grad=True)
+    middle = x * 1
+    seen = []
+    middle.register_hook(lambda grad: seen.append(grad.dtype))
+    Float64Backward.apply(middle).sum().backward()
+    assert seen == [mg.float32] and x.grad.dtype == mg.float32 and x.grad.tolist() == [2.0, 2.0]
+
+
 def test_a_float64_gradient_for_a_float32_output_is_cast():
     x = mg.tensor([1.0, 2.0], requires_grad=True)
     for _ in range(2):

@@ -517,6 +517,19 @@ def test_a_frozen_bias_counts_in_the_base_fingerprint_too(base, tmp_path):
         load_delta(further, tmp_path / "delta.safetensors")
 
 
+def test_the_base_fingerprint_covers_the_names_of_the_weights_too():
+    from models.finetune.delta import fingerprint
+
+    def frozen(*names):  # the same values, under other names
+        model = nn.Module()
+        for name in names:
+            model.register_parameter(name, nn.Parameter(mg.ones(2), requires_grad=False))
+        return model
+
+    assert fingerprint(frozen("a", "b")) == fingerprint(frozen("a", "b"))
+    assert fingerprint(frozen("a", "b")) != fingerprint(frozen("a", "c"))  # a weight in another place
+
+
 def test_a_delta_missing_a_trained_parameter_is_refused(base, tmp_path):
     tuned = prepare(base, "lora", num_labels=C, r=2)
     path = tmp_path / "delta.safetensors"
