@@ -503,14 +503,18 @@ class GeluTanh(Function):
     def backward(ctx, grad):
         x, t = ctx.saved_arrays
         xp, k = backend.xp_of(x), math.sqrt(2 / math.pi)
-        # Beyond |x| = 10, 1 - tanh^2 is below 1e-37 and the term it multiplies is nothing; x clipped there,
-        # x k (1 + 3 c x^2) cannot overflow to inf, which times that 0 would be NaN
+        # Two arrays of x's size at a time, no more (each pass in place). Beyond |x| = 10, 1 - tanh^2 is
+        # below 1e-37 and the term it multiplies is nothing; x clipped there, x k (1 + 3 c x^2) cannot
+        # overflow to inf, which times that 0 would be NaN
+        slope = xp.multiply(t, t, out=xp.empty_like(t))
+        xp.subtract(1, slope, out=slope)  # 1 - tanh^2
         near = xp.clip(x, -10, 10, out=xp.empty_like(x))
-        slope = near * near
-        slope *= 3 * 0.044715 * k
-        slope += k  # k (1 + 3 c x^2)
         slope *= near
-        slope *= 1 - t * t  # x (1 - tanh^2) k (1 + 3 c x^2)
+        near *= near
+        near *= 3 * 0.044715 * k
+        near += k  # k (1 + 3 c x^2)
+        slope *= near  # x (1 - tanh^2) k (1 + 3 c x^2)
+        del near
         slope += t
         slope += 1
         slope *= 0.5
