@@ -190,7 +190,7 @@ def plot_curves(rows, path, kind="classification", run=None):
                 ax.axhline(factor * row[key], label=row["mode"], **BASELINE)
         ax.set(xlabel="training step", ylabel=label, title=f"Fine-tuning modes: {label}")
         ax.set_xlim(left=0)  # training starts at 0: the first point is the first evaluation, not the start
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # steps are whole: no tick at step 0.5
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, steps=[1, 2, 5, 10]))  # whole steps, round ticks
         # from scratch starts near the vocabulary size (lm); a mode on its way to diverging can reach 1e10:
         # on a linear axis either would flatten every other curve into a line at the bottom
         if kind == "lm" or (plotted and min(plotted) > 0 and max(plotted) > 100 * min(plotted)):
