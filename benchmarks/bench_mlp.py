@@ -62,7 +62,7 @@ def training_steps(seed=0):
     ours, theirs = mlp(nn), mlp(torch.nn)
     with torch.no_grad():
         for p, q in zip(ours.parameters(), theirs.parameters()):
-            q.copy_(torch.from_numpy(p.numpy()))
+            q.copy_(torch.tensor(p.numpy()))
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((BATCH, SIZES[0]), dtype=np.float32)
     y = rng.integers(0, SIZES[-1], BATCH)

@@ -74,6 +74,7 @@ def main(quick):
 
     print("1. The graph, in topological order (every node after its inputs):")
     order = topological_order(L)
+    parents = {id(node): node._ctx.inputs for node in order if node._ctx is not None}  # backward frees them
     for i, node in enumerate(order):
         print(f"   {i}: {name(node):2s} = {describe(node, names):12s} value {node.item():+.6f}")
     print("   (any order with inputs before outputs would do; this one comes from a depth-first")
@@ -137,7 +138,7 @@ def main(quick):
     L2.backward()
     print(f"   a hook on n saw dL/dn = {seen[0]:+.4f}; one on a halved it: a.grad = {a2.grad.item():+.4f} (not -9.6)")
 
-    draw(order, names, first_grads)
+    draw(order, parents, names, first_grads)
 
 
 def show_grad_fn(node, names, indent="   "):
@@ -149,7 +150,7 @@ def show_grad_fn(node, names, indent="   "):
             show_grad_fn(next_node, names, indent + "  ")
 
 
-def draw(order, names, grads):
+def draw(order, parents, names, grads):
     """The graph as boxes (value and gradient) and arrows, inputs on the left."""
     # (column, row) of each node, placed by hand for this small graph
     place = dict(a=(0, 0), b=(0, -1.2), e=(1, -0.6), c=(1, -1.9), n=(2, -1.2), t=(3, -1.2),
@@ -161,7 +162,7 @@ def draw(order, names, grads):
         label = f"{op}\n{names[id(node)]} = {node.item():.3f}\ngrad {grads[id(node)]:+.3f}"
         ax.text(x, y, label, ha="center", va="center", fontsize=9,
                 bbox=dict(boxstyle="round", facecolor="lightyellow" if op == "leaf" else "lightblue"))
-        for parent in node._ctx.inputs if node._ctx is not None else ():
+        for parent in parents.get(id(node), ()):
             ax.annotate("", (x, y), place[names[id(parent)]],
                         arrowprops=dict(arrowstyle="->", shrinkA=32, shrinkB=32))
     ax.set_xlim(-0.5, 4.5)

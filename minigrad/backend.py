@@ -404,6 +404,11 @@ def einsum(spec, *arrays):
     return xp_of(arrays[0]).einsum(spec, *arrays, optimize=True)
 
 
+def ignore_overflow():
+    """A context in which NumPy does not warn when a result overflows to +-inf (one that is meant to)."""
+    return np.errstate(over="ignore")
+
+
 def silent_float_errors():
     """A context in which NumPy does not warn about overflow, 0/0 or inf - inf (CuPy never does): for
     training, where a diverging run ends as a non-finite loss that stops it with a message of its own."""

@@ -220,9 +220,10 @@ class Tensor:
     # ---- leaving the graph -------------------------------------------------
     def numpy(self):
         """The values as a host NumPy array: on the CPU the tensor's own memory, and read-only where the
-        tensor requires grad, since a write there would slip past the in-place check and spoil a
-        gradient (PyTorch refuses numpy() on such a tensor; change it under mg.no_grad() instead); a
-        copy when the tensor is on the GPU."""
+        tensor requires grad, since a write there would slip past the in-place check and spoil its
+        gradient (PyTorch refuses numpy() on such a tensor; change it under mg.no_grad() instead). A
+        tensor that needs no gradient stays writable, as in PyTorch, even where an op saved it for a
+        backward still to come. A copy when the tensor is on the GPU."""
         values = backend.to_numpy(self.data)
         if self.requires_grad and values is self.data:
             values = values.view()
@@ -231,7 +232,9 @@ class Tensor:
 
     def __array__(self, dtype=None, copy=None):  # np.asarray(t), np.testing on tensors: the values, not an object array
         values = self.numpy()
-        return values if dtype is None else values.astype(dtype)
+        if dtype is not None:
+            return values.astype(dtype)
+        return values.copy() if copy else values  # np.array(t) asks for a copy
 
     def item(self):
         if self.data.size != 1:

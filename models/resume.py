@@ -61,9 +61,10 @@ def read_run(folder, command):
 def input_fingerprints(config):
     """{flag: SHA-256 of the file} for the user's files a run reads: --train, --valid, --test, and --model
     where it names a checkpoint file. results.json records them, so --resume can tell a changed file."""
-    paths = {flag: getattr(config, name) for name, flag in INPUT_FILES}
-    return {flag: hashlib.sha256(Path(path).read_bytes()).hexdigest()
-            for flag, path in paths.items() if path and Path(path).is_file()}
+    paths = {flag: Path(getattr(config, name)) for name, flag in INPUT_FILES if getattr(config, name)}
+    if "--model" in paths and paths["--model"].is_dir():  # a pretrain run's folder: the model file it holds
+        paths["--model"] = paths["--model"] / "model.safetensors"
+    return {flag: hashlib.sha256(path.read_bytes()).hexdigest() for flag, path in paths.items() if path.is_file()}
 
 
 def check_inputs_unchanged(record, folder):

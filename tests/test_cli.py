@@ -820,7 +820,13 @@ def test_a_model_too_big_for_memory_is_an_error_not_a_traceback(monkeypatch, cap
 
     monkeypatch.setattr(cli, "pretrain_command", too_big)
     assert main(["pretrain", "--d-ff", "1000000000"]) == 2
-    assert "minigrad: error: not enough memory (Unable to allocate 238. GiB" in capsys.readouterr().err
+    assert capsys.readouterr().err.strip() == (
+        "minigrad: error: not enough memory (Unable to allocate 238. GiB for an array with shape (1000000000, 64)); "
+        "a smaller model (--d-model, --d-ff, --n-layers, --vocab-size) or --batch-size needs less")
+    monkeypatch.setattr(cli, "compare_command", lambda args: (_ for _ in ()).throw(MemoryError()))  # bare, as Python's
+    assert main(["compare"]) == 2  # options compare has, not pretrain's sizes
+    assert capsys.readouterr().err.strip() == ("minigrad: error: not enough memory (an allocation failed); a smaller "
+                                               "--batch-size or --max-len, or a smaller --model needs less")
 
 
 def test_a_comparison_fails_only_when_every_run_diverged(tmp_path, capsys):

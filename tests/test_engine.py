@@ -224,8 +224,11 @@ def test_numpy_of_a_tensor_that_requires_grad_is_read_only():
         w.numpy()[0] = 5.0
     loss.backward()
     assert w.grad.tolist() == [2.0, 4.0]
-    values = mg.tensor([1.0, 2.0]).numpy()  # no gradient to spoil: the tensor's own memory, writable
+    values = mg.tensor([1.0, 2.0]).numpy()  # needs no gradient: the tensor's own memory, writable (as PyTorch's)
     values[0] = 3.0
+    copied = np.array(w)  # a copy, as NumPy asks for one: writable, and not w's memory
+    copied[0] = 9.0
+    assert w.tolist() == [1.0, 2.0]
 
 
 def test_a_loss_kept_after_backward_holds_no_activations():

@@ -79,6 +79,12 @@ def test_a_tiny_temperature_is_greedy_not_an_overflow(temperature):
     assert next_token(logits, temperature=temperature, top_k=2) == 2
 
 
+def test_scores_that_are_not_finite_are_an_error_not_token_0():
+    for bad in (float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="next-token scores are not finite"):
+            next_token(mg.tensor([0.0, bad, 1.0]), temperature=1.0)
+
+
 def test_an_empty_prompt_is_refused():
     with pytest.raises(ValueError, match="at least one id"):
         generate_ids(language_model(), [], 3, temperature=0)

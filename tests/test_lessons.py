@@ -75,3 +75,19 @@ def test_lesson_runs_quick(lesson, tmp_path):
 def test_the_lessons_are_found():
     names = [p.name for p in LESSONS]
     assert set(EXPECTED) <= set(names), f"missing lessons: {set(EXPECTED) - set(names)}"
+
+
+def test_lesson_3s_figure_draws_every_edge_of_the_graph_it_freed(monkeypatch):
+    # the lesson draws after backward(), which frees the graph's inputs: it must keep the edges itself
+    import runpy
+
+    import matplotlib
+    matplotlib.use("Agg")
+    from matplotlib.axes import Axes
+
+    arrows = []
+    annotate = Axes.annotate
+    monkeypatch.setattr(Axes, "annotate", lambda self, *args, **kw: arrows.append(args) or annotate(self, *args, **kw))
+    monkeypatch.setattr(sys, "argv", ["03_autograd_engine.py", "--quick"])
+    runpy.run_path(str(ROOT / "lessons" / "03_autograd_engine.py"), run_name="__main__")
+    assert len(arrows) == 7  # a*b, +c, tanh, *d: a, b -> e; e, c -> n; n -> t; t, d -> L

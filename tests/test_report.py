@@ -135,8 +135,27 @@ def test_a_loss_that_explodes_puts_the_loss_panel_on_a_log_scale_and_steps_are_w
     exploding = {**calm, "mode": "full", "curve": [{"step": s, "val_accuracy": 0.5, "val_loss": 1e10} for s in (1, 2)]}
     report.plot_curves([calm], tmp_path / "calm.png")
     assert scales == [] and locators.count("MaxNLocator") == 2  # one per panel: integer step ticks
+    ticks = [t for t in plt_ticks(tmp_path, calm) if t >= 0]
+    assert ticks and all(float(t).is_integer() for t in ticks)
     report.plot_curves([calm, exploding], tmp_path / "exploding.png")
     assert scales == [("Fine-tuning modes: validation loss", "log")]  # the score panel stays linear
+    scales.clear()
+    rising = {**calm, "curve": [{"step": s, "val_accuracy": a, "val_loss": 0.3} for s, a in ((1, 0.004), (2, 0.6))]}
+    report.plot_curves([rising], tmp_path / "rising.png")  # a score from 0.4 % to 60 %: still a linear axis
+    assert scales == []
+
+
+def plt_ticks(tmp_path, row):
+    """The step ticks plot_curves gives row's two-point curve (whose steps are 1 and 2)."""
+    import matplotlib.pyplot as plt
+    figures = []
+    close = plt.close
+    plt.close = lambda fig=None: figures.append(fig)
+    try:
+        report.plot_curves([row], tmp_path / "ticks.png")
+    finally:
+        plt.close = close
+    return list(figures[0].axes[0].get_xticks())
 
 
 def test_a_diverged_evaluation_has_no_score_on_the_curve():

@@ -514,7 +514,6 @@ class GeluTanh(Function):
         near *= 3 * 0.044715 * k
         near += k  # k (1 + 3 c x^2)
         slope *= near  # x (1 - tanh^2) k (1 + 3 c x^2)
-        del near
         slope += t
         slope += 1
         slope *= 0.5
