@@ -30,12 +30,16 @@ def save_pretrained(model, tokenizer, path, **metadata):
     mg.save(model.state_dict(), path, metadata=info)
 
 
+def checkpoint_file(path):
+    """path itself, or, for a `minigrad pretrain` run's folder, the model file it holds."""
+    path = Path(path)
+    return path / "model.safetensors" if path.is_dir() and (path / "model.safetensors").is_file() else path
+
+
 def resolve(name_or_path):
     if name_or_path in SHIPPED:
         return SHIPPED[name_or_path]
-    path = Path(name_or_path)
-    if path.is_dir() and (path / "model.safetensors").is_file():  # a `minigrad pretrain` run's folder
-        return path / "model.safetensors"
+    path = checkpoint_file(name_or_path)
     if not path.is_file():
         raise FileNotFoundError(
             f"no pretrained model {name_or_path!r}: expected one of {sorted(SHIPPED) + ['minilm']}, the "

@@ -22,6 +22,8 @@ import json
 import math
 from pathlib import Path
 
+from models.pretrained import checkpoint_file
+
 RESULTS = "results.json"
 STATES = ("running", "interrupted", "finished")
 INPUT_FILES = (("train_path", "--train"), ("valid_path", "--valid"), ("test_path", "--test"), ("model", "--model"))
@@ -60,10 +62,9 @@ def read_run(folder, command):
 
 def input_fingerprints(config):
     """{flag: SHA-256 of the file} for the user's files a run reads: --train, --valid, --test, and --model
-    where it names a checkpoint file. results.json records them, so --resume can tell a changed file."""
-    paths = {flag: Path(getattr(config, name)) for name, flag in INPUT_FILES if getattr(config, name)}
-    if "--model" in paths and paths["--model"].is_dir():  # a pretrain run's folder: the model file it holds
-        paths["--model"] = paths["--model"] / "model.safetensors"
+    where it names a checkpoint file (or a pretrain run's folder). results.json records them, so --resume
+    can tell a changed file."""
+    paths = {flag: checkpoint_file(getattr(config, name)) for name, flag in INPUT_FILES if getattr(config, name)}
     return {flag: hashlib.sha256(path.read_bytes()).hexdigest() for flag, path in paths.items() if path.is_file()}
 
 

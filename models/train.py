@@ -261,7 +261,9 @@ def training_step(model, loss_fn, batches, optimizer, trainable, clip_norm, step
     try:
         for batch, share in zip(batches, shares(batches, loss_items)):
             loss = loss_fn(model, batch)
-            (loss * share).backward()  # before the loss is read back: a GPU has the backward queued meanwhile
+            # backward before the loss is read back: a GPU has it queued meanwhile. A step of one batch
+            # takes its loss as it is (share 1), with no node to scale it
+            (loss if share == 1 else loss * share).backward()
             value = loss.item()
             del loss  # the last reference to this batch's graph: its activations go before the next forward
             if not math.isfinite(value):  # the gradients it left are forgotten below: no step takes them
