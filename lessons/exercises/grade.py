@@ -4,7 +4,8 @@ For every exercise, the grader calls your op on a few small float64 inputs and
 runs `mg.gradcheck`: your backward against finite differences, element by
 element. On the way it checks that backward returns one gradient per input,
 each an array of exactly that input's shape and dtype (the engine would sum a
-broadcast gradient back for you; here you do it yourself, to learn how).
+broadcast gradient back for you; here you do it yourself, to learn how); each case
+runs once more in float32, where a gradient made in float64 would show.
 
     python lessons/exercises/grade.py               grade your work, every exercise
     python lessons/exercises/grade.py ex03 softmax  only these (number, name or both)
@@ -59,6 +60,7 @@ class Case:
     shapes: tuple  # one shape per input of the op
     options: dict = field(default_factory=dict)  # keyword options for Op.apply (not differentiated)
     make: tuple = ()  # per input: how to draw its values (default: standard normal)
+    stuck: str = ""  # a hint for when the learner's backward raises a ValueError (NumPy's shape errors say little)
 
 
 @dataclass
@@ -70,7 +72,6 @@ class Exercise:
     inputs: tuple  # input names, in order, for messages: "input 1 = b"
     cases: list
     expected_unsolved: str = "todo"  # how the shipped file should grade: "todo", or "fail" (find the bug)
-    stuck: str = ""  # a hint for when the learner's backward raises an error (a NumPy shape error says little)
 
     @property
     def number(self):
@@ -80,6 +81,9 @@ class Exercise:
 def cross_entropy_targets(rows, classes, seed=7):
     return {"target": np.random.default_rng(seed).integers(0, classes, rows)}
 
+
+SUMMED_DIM_GONE = ("without keepdim the summed dim is gone from grad: put it back with size 1 "
+                   "(xp.expand_dims(grad, ctx.dim)) before stretching it to x's shape")
 
 EXERCISES = [
     Exercise("ex01_mul", "Mul", "out = a * b", "dL/da, dL/db: the chain rule for the first time, elementwise",
@@ -117,11 +121,11 @@ EXERCISES = [
     ]),
     Exercise("ex08_sum_dim", "SumDim", "y = x.sum(dim, keepdim)",
              "dL/dx: the gradient of a sum is a copy along the summed dim", ("x",), [
-        Case("x (3, 4), dim=0", ((3, 4),), {"dim": 0}),
-        Case("x (2, 3, 4), dim=1", ((2, 3, 4),), {"dim": 1}),
-        Case("x (2, 3, 4), dim=-1, keepdim=True", ((2, 3, 4),), {"dim": -1, "keepdim": True}),
-    ], stuck="without keepdim the summed dim is gone from grad: put it back with size 1 "
-             "(xp.expand_dims(grad, ctx.dim)) before stretching it to x's shape"),
+        Case("x (3, 4), dim=0", ((3, 4),), {"dim": 0}, stuck=SUMMED_DIM_GONE),
+        Case("x (2, 3, 4), dim=1", ((2, 3, 4),), {"dim": 1}, stuck=SUMMED_DIM_GONE),
+        Case("x (2, 3, 4), dim=-1, keepdim=True", ((2, 3, 4),), {"dim": -1, "keepdim": True},
+             stuck="with keepdim=True grad still has the summed dim, with size 1: stretch it to x's shape as it is"),
+    ]),
     Exercise("ex09_matmul", "Matmul", "out = a @ b",
              "dL/da, dL/db as matrix products; a b shared by a batch sums over it", ("a", "b"), [
         Case("a (3, 4) @ b (4, 2)", ((3, 4), (4, 2))),
@@ -312,6 +316,8 @@ def checked(op, names):
                 raise GradientShapeError(f"{op.__name__}.backward changed {name} in place (with *=, += or "
                                          f"[...] =): compute into a new array, and leave what it reads as it was")
         grads = tuple(grads) if isinstance(grads, (tuple, list)) else (grads,)
+        if len(grads) > len(ctx.inputs) and all(g is None for g in grads[len(ctx.inputs):]):
+            grads = grads[:len(ctx.inputs)]  # a None for each keyword option too is fine, as in the engine
         if len(grads) != len(ctx.inputs):
             raise GradientShapeError(
                 f"{op.__name__}.backward returned {len(grads)} gradient(s) but the op has {len(ctx.inputs)} "
@@ -339,7 +345,8 @@ def checked(op, names):
             if g.dtype != x.dtype:
                 raise GradientShapeError(
                     f"{op.__name__}.backward returned a {g.dtype} gradient for {name}, which is {x.dtype}: "
-                    f"compute with grad and the saved arrays ({x.dtype} here) and do not cast"
+                    f"compute with grad and the saved arrays ({x.dtype} here), give an array you make their "
+                    "dtype (xp.ones(shape, dtype=grad.dtype)), and do not cast"
                 )
         return grads
 
@@ -365,6 +372,13 @@ def output_weights(op, tensors, options, seed):
     rng = np.random.default_rng(1000 + seed)
     weights = rng.choice([-1.0, 1.0], shape) * rng.uniform(0.5, 2.0, shape)
     return mg.tensor(weights, dtype=mg.float64, device=tensors[0].device)
+
+
+def backward_in_float32(op, tensors, options):
+    """One backward on float32 copies of a case's inputs, for checked() to see each gradient keep its
+    input's dtype: in float64 alone, a gradient built in float64 (xp.ones(shape) without dtype=) passes."""
+    singles = [t.detach().to(mg.float32).requires_grad_() for t in tensors]
+    op.apply(*singles, **options).sum().backward()
 
 
 def where_in(path, error, source=True):
@@ -417,6 +431,7 @@ def grade_file(exercise, path, solutions, device):
                     return result
                 weights = output_weights(op, tensors, options, seed=number)
                 outcome = mg.gradcheck(lambda *ts: op.apply(*ts, **options) * weights, tensors)
+                backward_in_float32(op, tensors, options)
         except NotImplementedError as error:
             result.status = "todo"
             line = where_in(path, error, source=False)
@@ -432,9 +447,8 @@ def grade_file(exercise, path, solutions, device):
             return result
         except (Exception, SystemExit) as error:  # noqa: BLE001 - e.g. a shape error in the learner's backward
             what = "exit() was called" if isinstance(error, SystemExit) else f"{type(error).__name__}: {error}"
-            # the hint is for a backward that raised: not for one that exits or loops forever
-            raised = not isinstance(error, (SystemExit, TooSlow))
-            hint = f" (hint: {exercise.stuck})" if exercise.stuck and raised else ""
+            # the hint is for a shape error in backward: not for a typo, an exit or a loop that never ends
+            hint = f" (hint: {case.stuck})" if case.stuck and isinstance(error, ValueError) else ""
             result.message = f"{about}: {what}{where_in(path, error)}{hint}"
             return result
         result.cases += 1

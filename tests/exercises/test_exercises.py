@@ -167,6 +167,32 @@ def test_a_shape_error_in_a_backward_gets_the_exercises_hint_and_a_changed_forwa
     assert f"the original is {grade.HERE / 'ex01_mul.py'}" in result.message  # a copy outside the repo has no git diff
 
 
+def test_the_shape_hint_fits_the_case_and_is_kept_for_shape_errors(tmp_path):
+    broken_copy(tmp_path, "ex08_sum_dim", "        if not ctx.keepdim:\n", "        if True:\n")  # expands always
+    (result,) = grade.grade(["ex08"], folder=tmp_path)
+    assert "case 3/3" in result.message and "(hint: with keepdim=True grad still has the summed dim" in result.message
+    broken_copy(tmp_path, "ex08_sum_dim", "return xp.broadcast_to(grad, ctx.x_shape)", "return xp.broadcast_to(grad, ctx.xshape)")
+    (result,) = grade.grade(["ex08"], folder=tmp_path)
+    assert "AttributeError" in result.message and "hint" not in result.message  # a typo: the hint would mislead
+
+
+def test_a_gradient_made_in_float64_fails_in_the_float32_run(tmp_path):
+    broken_copy(tmp_path, "ex08_sum_dim", "return xp.broadcast_to(grad, ctx.x_shape)",
+                "return grad * xp.ones(ctx.x_shape)")  # right in float64; in float32 the ones make it float64
+    (result,) = grade.grade(["ex08"], folder=tmp_path)
+    assert result.status == "fail" and "a float64 gradient for x, which is float32" in result.message, result.message
+    assert "dtype=grad.dtype" in result.message
+
+
+def test_a_none_for_a_keyword_option_is_accepted_as_the_engine_accepts_it(tmp_path):
+    broken_copy(tmp_path, "ex11_cross_entropy", "return grad * p / n", "return grad * p / n, None")
+    (result,) = grade.grade(["ex11"], folder=tmp_path)
+    assert result.passed, result.message
+    broken_copy(tmp_path, "ex11_cross_entropy", "return grad * p / n", "return grad * p / n, p")
+    (result,) = grade.grade(["ex11"], folder=tmp_path)
+    assert "returned 2 gradient(s) but the op has 1 input(s) (logits)" in result.message
+
+
 @pytest.mark.parametrize("name, old, new, expected", [
     ("ex11_cross_entropy", "return grad * p / n", "return p / n", "gradient mismatch at input 0 = logits"),
     ("ex05_tanh", "return grad * (1 - y * y)", "return grad ** 2 * (1 - y * y)", "gradient mismatch at input 0 = x"),
