@@ -390,8 +390,10 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
     """x1 . x2 / (max(||x1||, eps) max(||x2||, eps)) along dim (x1 and x2 broadcast): the cosine of the
     angle between them. Each is made a unit vector first, as PyTorch does (its docs once said
     max(||x1|| ||x2||, eps), which differs for vectors shorter than eps). Below eps the gradient is that
-    of the value computed; PyTorch's clamps the norm's value but not its gradient."""
-    return (normalize(x1, 2, dim, eps) * normalize(x2, 2, dim, eps)).sum(dim)
+    of the value computed; PyTorch's clamps the norm's value but not its gradient. Both are broadcast
+    before either is normalised: a length-1 vector along dim stands for that many copies of its entry."""
+    shape = backend.broadcast_shape(x1.shape, x2.shape)
+    return (normalize(x1.expand(shape), 2, dim, eps) * normalize(x2.expand(shape), 2, dim, eps)).sum(dim)
 
 
 def pad(input, pad, mode="constant", value=0.0):
