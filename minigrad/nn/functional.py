@@ -71,7 +71,7 @@ def elu(input, alpha=1.0, inplace=False):
     """x where x > 0, alpha (e^x - 1) elsewhere: negative outputs (down to -alpha) keep the mean
     activation near 0, and the curve is smooth at 0 for alpha = 1. The slope at 0 is alpha, as PyTorch's.
     e^x - 1 of min(x, 0): where x > 0 that branch is not taken, but its backward still multiplies the
-    gradient 0 by e^x, and 0 * inf (x > 88 in float32) would be NaN. expm1, not exp - 1: tiny
+    gradient 0 by e^x, and 0 * inf (x > 88.7 in float32) would be NaN. expm1, not exp - 1: tiny
     negative x keep their value (float32's exp(-1e-10) - 1 is 0)."""
     return ops.where(input > 0, input, alpha * input.clamp(max=0).expm1())
 
