@@ -587,15 +587,14 @@ def best_said(best, kind, interrupted):
 
     if best["weights_step"] is None:
         return "diverged before any evaluation with a finite loss, so there is nothing to score"
-    if kind == "lm":
-        return (f"val perplexity {best['val_perplexity']:.2f}{over_seeds(best)}\n"
-                f"greedy sample{saved_run(best, 'val_perplexity', '{:.2f}')}: {best['sample']}")
-    score = report.SCORE_NAMES.get(kind, "accuracy")
-    test = (f", test {score} {100 * best['test_accuracy']:.1f}%" if best.get("test_accuracy") is not None
+    score, key, shown = (("perplexity", "perplexity", "{:.2f}") if kind == "lm"
+                         else (report.SCORE_NAMES.get(kind, "accuracy"), "accuracy", "{:.1%}"))
+    test = (f", test {score} {shown.format(best[f'test_{key}'])}" if best.get(f"test_{key}") is not None
             else " (not tested: interrupted)" if interrupted is not None
-            else " (no test set: --test FILE scores one)")
-    return (f"val {score} {100 * best['val_accuracy']:.1f}%{over_seeds(best)}"
-            f"{saved_run(best, 'val_accuracy', '{:.1%}')}{test}")
+            else "" if kind == "lm" else " (no test set: --test FILE scores one)")  # own text: --valid is its score
+    saved = saved_run(best, f"val_{key}", shown)  # which seed's model: a language model's is the one sampled
+    said = f"val {score} {shown.format(best[f'val_{key}'])}{over_seeds(best)}{'' if kind == 'lm' else saved}{test}"
+    return said + (f"\ngreedy sample{saved}: {best['sample']}" if kind == "lm" else "")
 
 
 def over_seeds(row):
@@ -848,7 +847,7 @@ def build_parser():
     cmp = commands.add_parser("compare", help="fine-tune a pretrained model in every mode, side by side (the main job)",
                               epilog=modes_help(), formatter_class=argparse.RawDescriptionHelpFormatter)
     cmp.add_argument("--modes", default=None,
-                     help="comma-separated modes, each a mode or modes joined by + (lora+head); default: all "
+                     help="comma-separated modes, each a mode or modes joined by + (lora+ia3); default: all "
                           "(which may also be listed: --modes all,lora:r=1). "
                           "A mode with settings of its own is MODE:NAME=VALUE..., NAME one of its options or lr, "
                           "optimizer, weight_decay, dropout, patience, augment; a list joined by +: "
@@ -1067,7 +1066,7 @@ def main(argv=None):
     if unknown and args.command == "predict" and not any(word.startswith("-") for word in unknown):
         args.texts += unknown  # texts after an option: argparse stops collecting a positional list there
     elif unknown and args.command != "exercises":  # the grader parses its own options
-        hint = ("; finetune trains one mode, --mode lora (modes joined by + train together: --mode lora+head), and "
+        hint = ("; finetune trains one mode, --mode lora (modes joined by + train together: --mode lora+ia3), and "
                 "compare takes --modes" if args.command == "finetune" and any(w.startswith("--modes") for w in unknown)
                 else "")
         parser.commands.choices.get(args.command, parser).error(f"unrecognized arguments: {' '.join(unknown)}{hint}")

@@ -118,7 +118,8 @@ class CompareConfig:
 def with_defaults(config, kind, context=None):
     """config with every unset field filled in from the model's defaults for a task of this kind
     (LM_DEFAULTS for lm, else MODEL_DEFAULTS; a checkpoint path gets tiny's); an unset max_len is
-    at most `context`, the model's (a checkpoint may have been pretrained on shorter texts)."""
+    at most `context`, the model's (a checkpoint may have been pretrained on shorter texts), and all of
+    it for qa and lm, which fill the whole context (as results.json then records)."""
     if config.max_len is not None and kind in ("qa", "lm"):
         raise ValueError(f"--max-len is for sentences and tags; a {kind} task fills the model's whole context "
                          "(qa: question + review, lm: windows of text)")
@@ -127,7 +128,7 @@ def with_defaults(config, kind, context=None):
     unset = {name: getattr(defaults, name) for name in ("steps", "batch_size", "max_len", "eval_every")
              if getattr(config, name) is None}
     if context and "max_len" in unset:
-        unset["max_len"] = min(unset["max_len"], context)
+        unset["max_len"] = context if kind in ("qa", "lm") else min(unset["max_len"], context)
     steps = config.steps or unset["steps"]
     if "eval_every" in unset and steps < 2 * unset["eval_every"]:  # fewer steps than two intervals: the
         unset["eval_every"] = steps // 4 or steps                    # curves would be a single point
@@ -240,14 +241,14 @@ def data_notes(config, base, task):
     classifier: how many training texts are longer than max_len tokens (and so are cut), a validation
     set too small to tell modes apart, validation texts that are also training texts, a text given two
     labels, and labels that look like another column (nearly one class per example). Tagged sentences
-    and questions get span_task_notes; lm fills the model's whole context."""
+    and questions get span_task_notes; lm (which fills the model's whole context) only the overlap."""
     if config.max_len > base.config.max_len:
         raise ValueError(f"max_len {config.max_len} is longer than the model's context: {config.model!r} reads "
                          f"at most {base.config.max_len} tokens")
     if task.kind in ("tagging", "qa"):
         return span_task_notes(config, base, task) + validation_notes(task)
-    if task.kind != "classification":
-        return []
+    if task.kind == "lm":
+        return validation_notes(task)
     room = data.text_room(config.max_len)
     if room < 1:  # a checkpoint pretrained with --max-len 1 or 2
         raise ValueError(f"max_len {config.max_len} leaves no room for text between [BOS] and [EOS]; "
@@ -285,10 +286,11 @@ def in_splits(counts, task):
 
 
 def validation_notes(task):
-    """A validation set too small to tell modes apart, and validation or test examples that are also
+    """A validation set too small to tell modes apart (in examples scored right or wrong: a language
+    model's perplexity averages over every token instead), and validation or test examples that are also
     training examples (the same text; for qa the same question about the same context)."""
     notes = []
-    if len(task.valid) < 20:
+    if len(task.valid) < 20 and task.kind != "lm":
         notes.append(f"only {len(task.valid)} validation example{'s' * (len(task.valid) != 1)}: each one moves "
                      f"the score by {100 / len(task.valid):.0f} points, too coarse to tell modes apart")
     key = (lambda e: (e.question, e.context)) if task.kind == "qa" else (lambda e: e.text)
@@ -334,11 +336,23 @@ def check_modes_fit(base, task, config):
             row = f"--modes item {name!r}" if ":" in name else f"mode {name!r}"
             raise ValueError(row + (f" with options {given}" if given else "") + f": {error}") from None
         training = [getattr(row_config, setting) for setting in ROW_SETTINGS if setting != "lr"]
-        # the prepared model's options: every default filled in, the head's pooling too (head:pooling=last is head)
-        same = trains.setdefault(repr((mode, model.mode_options, lr, training)), name)
+        same, same_mode = trains.setdefault(what_trains(model, lr, training), (name, mode))
         if same != name:
+            combined = [m for m in (mode, same_mode) if "+" in m]
+            head = "; every mode trains the new head, so X+head is X" if "head" in "+".join(combined).split("+") else ""
             raise ValueError(f"--modes items {same!r} and {name!r} train the same model (the same options and "
-                             "training settings, defaults included); list one of them")
+                             f"training settings, defaults included{head}); list one of them")
+
+
+def what_trains(model, lr, training):
+    """What decides the model a row trains, as a string: its modes (head left out of a combination: every
+    mode trains the new head, so lora+head is lora), the prepared model's options with every default filled
+    in (the head's pooling too: head:pooling=last is head) and a list as a set (lora's targets, layers'
+    blocks and params' patterns name the same parts in any order), its rate and training settings."""
+    modes = [mode for mode in model.mode.split("+") if mode != "head"] or ["head"]
+    options = {name: sorted(set(value), key=repr) if isinstance(value, (list, tuple)) else value
+               for name, value in model.mode_options.items()}
+    return repr((modes, options, lr, training))
 
 
 def row_settings(name, config):

@@ -5,7 +5,7 @@
     minigrad compare --modes params,params:patterns=*norm*            BitFit beside LayerNorms only
     minigrad compare --modes full,full:lr=1e-3,full:weight_decay=0.1:dropout=0.3   rates, regularisation
 
-A row is MODE[:NAME=VALUE]...: MODE as everywhere else (lora, lora+head), each NAME one of its
+A row is MODE[:NAME=VALUE]...: MODE as everywhere else (lora, lora+ia3), each NAME one of its
 options (`minigrad compare --help` lists them) or a training setting of the row's own
 (ROW_SETTINGS: lr, optimizer, weight_decay, dropout, patience, augment), which overrides compare's
 --optimizer, --dropout, ... for that row. A list is joined with + (lora:targets=query+key+value),
@@ -43,7 +43,7 @@ LONGEST_STEM = 200  # characters: "checkpoint-<stem>-seed<N>.safetensors" must s
 
 
 def row_name(spec):
-    """" head+lora : r=4 " -> "lora+head:r=4": the mode as parse_mode orders it, then the settings as
+    """" ia3+lora : r=4 " -> "lora+ia3:r=4": the mode as parse_mode orders it, then the settings as
     written. Errors name the row and what it should look like; options are checked against the
     mode later (check_before_training), with the task known."""
     item = spec.strip()

@@ -1052,6 +1052,17 @@ def test_user_tagging_and_qa_files_get_the_validation_notes_too():
                                              "overstates how well the model does on new text"]
 
 
+def test_language_modelling_on_its_own_training_text_is_noted(tmp_path, capsys):
+    text = tmp_path / "sea.txt"
+    text.write_text("the sea is calm tonight\nthe tide is full\n")
+    out = tmp_path / "o"
+    assert main(["compare", "--task", "lm", "--train", str(text), "--valid", str(text), "--modes", "lora",
+                 "--steps", "1", "--no-baselines", "--out", str(out)]) == 0
+    notes = json.loads((out / "results.json").read_text())["notes"]
+    assert notes == ["2 of 2 validation examples are also training examples: the validation score overstates how "
+                     "well the model does on new text"]  # and no "only 2 validation examples": perplexity is per token
+
+
 def test_a_delta_whose_training_was_interrupted_says_so_when_it_predicts(tmp_path, capsys, monkeypatch):
     from models.finetune import load_delta
     press_ctrl_c_at_step(2, monkeypatch)

@@ -9,7 +9,7 @@ import random
 
 import pytest
 
-from models.cli import main
+from models.cli import best_said, main
 from models import data, pretrained, tasks, user_files
 from models.compare import CompareConfig, pretrained_row, run_mode, with_defaults
 from models.forgetting import forgetting_probe
@@ -137,6 +137,9 @@ def test_finetune_without_a_sweep_names_its_setting_by_its_options_and_says_how_
     best = json.loads((out / "results.json").read_text())["best"]
     printed = capsys.readouterr().out
     assert f"\nr=2: val perplexity {best['val_perplexity']:.2f}\n" in printed and "best:" not in printed
+    # a task with a test split (lm-rt-polarity) says its test perplexity too
+    tested = {**best, "test_perplexity": 123.456}
+    assert best_said(tested, "lm", None).startswith(f"val perplexity {best['val_perplexity']:.2f}, test perplexity 123.46\n")
     assert f"use it: minigrad generate --delta {out / 'delta.safetensors'}" in printed
 
 

@@ -304,6 +304,7 @@ def test_compare_on_the_users_questions(tmp_path, capsys):
                  "--steps", "2", "--out", str(out)]) == 0
     results = json.loads((out / "results.json").read_text())
     assert results["task"]["kind"] == "qa" and [row["mode"] for row in results["rows"]] == ["head"]
+    assert results["config"]["max_len"] == 64  # question + review fill tiny's whole context, as recorded
     row = results["rows"][0]
     assert row["steps_done"] == 2 and 0 <= row["val_accuracy"] <= 1 and 0 <= row["val_macro_f1"] <= 1
 

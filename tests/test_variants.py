@@ -64,6 +64,10 @@ def test_a_rows_files_have_names_any_file_system_takes():
     ("full:patience=soon", "patience=soon, expected an integer"),
     ("all,all", "--modes lists 'all' twice"),
     ("head,head:pooling=last", "--modes items 'head' and 'head:pooling=last' train the same model"),  # its default
+    ("lora,lora:targets=value+query", "--modes items 'lora' and 'lora:targets=value+query' train the same model"),
+    ("layers:layers=0+3,layers:layers=3+0", "'layers:layers=0+3' and 'layers:layers=3+0' train the same model"),
+    ("lora+head,lora", "'lora+head' and 'lora' train the same model (the same options and training settings, "
+                       "defaults included; every mode trains the new head, so X+head is X)"),
     ("head:augment=0.1 --task tagging", "--modes item 'head:augment=0.1': augment drops and swaps the words"),
     ("full:steps=50", "every row trains the same --steps on the same batches (--batch-size, --accumulate), so steps is set"),
     ("full:accumulate=2", "on the same batches (--batch-size, --accumulate), so accumulate is set for the whole table"),
