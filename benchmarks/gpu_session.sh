@@ -27,7 +27,7 @@ fi
 MINIGRAD="$RUN -m models.cli"
 
 echo "== the op, engine, nn, optimizer and parity tests on cuda"
-timeout 150 python3 -m pytest -q -p no:cacheprovider --device cuda -k "cuda or gpu" $TESTS \
+timeout 150 python3 -m pytest -p no:cacheprovider --device cuda -k "cuda or gpu" $TESTS \
     tests/test_engine.py tests/test_io.py tests/test_nn.py tests/test_ops.py tests/test_optim.py \
     tests/test_parity.py tests/test_fused.py tests/test_simulated_cuda.py tests/exercises/test_exercises.py \
     2>&1 | tail -n 40 | tee "$OUT/gpu-tests.log"

@@ -122,6 +122,7 @@ def main(quick):
 
     print("\n5. retain_graph: without it, backward() frees the arrays each op saved.")
     L.backward()  # a third backward, without retain_graph: this one frees the graph
+    print("   a third backward, without retain_graph=True, runs and then frees the graph;")
     try:
         L.backward()
     except RuntimeError as error:

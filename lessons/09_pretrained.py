@@ -148,7 +148,7 @@ def shakespeare_part(steps, checkpoint):
     print(f"{steps} steps in {time.perf_counter() - started:.0f} s ({1e3 * report['result'].seconds_per_step:.0f} ms "
           "per step). nanoGPT reports a valid loss of ~1.88 after 2,000 steps of this configuration")
     print("(on its own 1 MB subset of the plays, so the two numbers are close cousins, not twins);")
-    print("`minigrad pretrain --corpus shakespeare --out runs/shakespeare` runs exactly those (1.90 here, in 2-3")
+    print("`minigrad pretrain --corpus shakespeare --out runs/shakespeare` runs exactly those (1.89 here, in 2-3")
     print("minutes; see benchmarks/RESULTS.md), and `--shakespeare runs/shakespeare/model.safetensors` samples from it.")
     sample_shakespeare(model, f"this {steps}-step model")
 

@@ -149,11 +149,16 @@ def time_steps(base, batch, repeats):
     print("no weight gradient. A prompt's gradient goes further down, to the embeddings, so prompt costs at")
     print("least that; prefix, adapter, LoRA and ia3 sit inside block 0 and stop a few ops short of it, so")
     print("they cost about the floor, plus their own ops. On this small model the weight gradients are only")
-    print("about a quarter of a full step, so all of them land around 0.7-0.85x (bigger models save more: see")
-    print("benchmarks/RESULTS.md). prompt costs most: its own pass through the body, and 8 more keys per")
-    print("query; prefix has the keys but not the pass.")
+    print("about a quarter of a full step, so on an idle machine all of them land around 0.7-0.85x (bigger")
+    print("models save more: see benchmarks/RESULTS.md). prompt costs most: its own pass through the body, and")
+    print("8 more keys per query; prefix has the keys but not the pass.")
     print("(Timings on a shared machine wobble by tens of percent from run to run; what holds is head far")
-    print("below full, and prompt, adapter and LoRA much closer to full than their parameter counts suggest.)\n")
+    print("below full, and prompt, adapter and LoRA much closer to full than their parameter counts suggest.)")
+    frozen_body = [mode for mode in ("prompt", "prefix", "adapter", "lora", "ia3") if times[mode] >= times["full"]]
+    if frozen_body:  # none of them can cost more than full fine-tuning: something else took the CPU meanwhile
+        print(f"This run was disturbed: {', '.join(frozen_body)} took as long as full fine-tuning or longer, which")
+        print("they cannot on an idle machine (they do less of the same work). Run the lesson again to see the pattern.")
+    print()
     return times, {mode: count_parameters(run[0])[0] for mode, run in runs.items()}
 
 
