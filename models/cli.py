@@ -208,7 +208,7 @@ def generate_command(args):
         model = load_tuned(args.delta, args.model, args.device)[0]
         if model.task != "lm":
             raise ValueError(f"{args.delta} fine-tuned the model for {model.task}, not to write text: "
-                             f"`minigrad predict {args.delta} TEXT ...` uses it")
+                             f"`{how_to_use(args.delta, model.task)}` uses it")
     else:
         model = pretrained.load(args.model or "tiny", device=args.device)
     if not model.config.causal:
@@ -481,8 +481,9 @@ def finetune_config(args):
     check_augment_keep(config)
     if args.sweep is not None and not args.sweep:
         raise ValueError("--sweep names nothing to vary; expected NAME=V1,V2,... (e.g. --sweep lr=1e-4,1e-3)")
+    classifies = args.task not in ("tagging", "qa", "lm", "lm-rt-polarity")  # only a classifier's head pools
     grid = parse_grid(args.sweep or [], [option for name in parse_mode(mode) for option in mode_options(name)]
-                      + ["pooling"])
+                      + ["pooling"] * classifies)
     both = sorted(set(config.options) & set(grid[0] if grid else {}))
     if both:
         raise ValueError(f"{both[0]} is given with --option and swept with --sweep; give it in one of the two")

@@ -123,15 +123,13 @@ def with_defaults(config, kind, context=None):
     if config.max_len is not None and kind in ("qa", "lm"):
         raise ValueError(f"--max-len is for sentences and tags; a {kind} task fills the model's whole context "
                          "(qa: question + review, lm: windows of text)")
-    table = LM_DEFAULTS if kind == "lm" else MODEL_DEFAULTS
-    defaults = table.get(config.model, table["tiny"])
+    defaults = model_defaults(config.model, kind)
     unset = {name: getattr(defaults, name) for name in ("steps", "batch_size", "max_len", "eval_every")
              if getattr(config, name) is None}
     if context and "max_len" in unset:
         unset["max_len"] = context if kind in ("qa", "lm") else min(unset["max_len"], context)
-    steps = config.steps or unset["steps"]
-    if "eval_every" in unset and steps < 2 * unset["eval_every"]:  # fewer steps than two intervals: the
-        unset["eval_every"] = steps // 4 or steps                    # curves would be a single point
+    if "eval_every" in unset:
+        unset["eval_every"] = eval_every_for(config.steps or unset["steps"], defaults.eval_every)
     options = dict(config.options)
     if kind == "classification" and defaults.pooling:
         options.setdefault("pooling", defaults.pooling)
@@ -142,10 +140,23 @@ def with_defaults(config, kind, context=None):
     return replace(config, **unset, modes=modes, lr={**defaults.lr, **config.lr}, options=options)
 
 
+def model_defaults(model, kind):
+    """The ModelDefaults of a model for a task of this kind (a checkpoint path gets tiny's)."""
+    table = LM_DEFAULTS if kind == "lm" else MODEL_DEFAULTS
+    return table.get(model, table["tiny"])
+
+
+def eval_every_for(steps, usual):
+    """The usual evaluation interval, or a quarter of the steps where they are fewer than two intervals
+    (the curves would be a single point)."""
+    return usual if steps >= 2 * usual else steps // 4 or steps
+
+
 def check_before_training(config, modes, kind, options):
     """Every mistake found now, not after the modes before it have trained for minutes."""
     if config.augment and kind != "classification":
-        raise ValueError(f"--augment drops and swaps the words of labelled sentences; a {kind} task's targets sit "
+        raise ValueError(f"augment={config.augment} drops and swaps the words of labelled sentences (--augment, or "
+                         f"a sweep's); a {kind} task's targets sit "
                          "on its words (or are the text itself), so it has no augmentation here")
     repeated = sorted({mode for mode in modes if modes.count(mode) > 1})
     if repeated:

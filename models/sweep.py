@@ -18,8 +18,8 @@ from pathlib import Path
 import minigrad as mg
 from minigrad import backend
 from models import resume, seeds, tasks
-from models.compare import (batch_options, check_before_training, check_modes_fit, run_mode, save_run_delta, scores,
-                            start_run, task_record)
+from models.compare import (batch_options, check_before_training, check_modes_fit, eval_every_for, model_defaults,
+                            run_mode, save_run_delta, scores, start_run, task_record)
 from models.finetune import MODES, load_delta, mode_options, option_value
 from models.train import write_results
 from models.variants import ALLOWED, TRAINING_SETTINGS
@@ -79,9 +79,12 @@ def point_name(point):
                     for k, v in point.items()) or "defaults"
 
 
-def at_point(config, mode, point):
-    """config with one grid point's values in place: its lr is the mode's, and a mode option joins the options."""
+def at_point(config, mode, point, kind="classification", eval_every_given=None):
+    """config with one grid point's values in place: its lr is the mode's, a mode option joins the options,
+    and swept steps bring their own evaluation interval (unless --eval-every set one), as --steps would."""
     settings = {k: v for k, v in point.items() if k in TRAINING_SETTINGS and k != "lr"}
+    if "steps" in point and eval_every_given is None:
+        settings["eval_every"] = eval_every_for(point["steps"], model_defaults(config.model, kind).eval_every)
     options = {**config.options, **{k: v for k, v in point.items() if k not in TRAINING_SETTINGS}}
     return replace(config, **settings, options=options,
                    lr={**config.lr, **({mode: point["lr"]} if "lr" in point else {})})
@@ -112,7 +115,7 @@ def finetune(config, mode, out_dir, grid=(), on_start=None, on_row=None, progres
     candidate-<n>.safetensors."""
     settings, inputs = config, resume.input_fingerprints(config)  # as given, what a resumed run starts from again
     base, task, config, forgetting, notes = start_run(replace(config, modes=[mode]))
-    points = [(point, at_point(config, mode, point)) for point in grid or [{}]]
+    points = [(point, at_point(config, mode, point, task.kind, settings.eval_every)) for point in grid or [{}]]
     for _, run_config in points:  # every setting checked before the first one trains
         check_before_training(run_config, [mode], task.kind, run_config.options)
         check_modes_fit(base, task, run_config)  # and its mode options against the model (r=0, ...)

@@ -589,6 +589,16 @@ def test_a_grid_point_sets_its_settings_its_modes_lr_and_its_mode_options():
     assert (point.dropout, point.patience, point.optimizer, point.accumulate) == (0.2, 2, "sgd", 4)
     assert point.options == {"r": 8, "alpha": 4}  # a swept mode option replaces the one given
     assert at_point(config, "lora", {}) == config
+    # swept steps evaluate as often as --steps would: tiny's 20, or a quarter of fewer than 40 steps
+    assert [at_point(config, "lora", {"steps": steps}).eval_every for steps in (4, 39, 40, 200)] == [1, 9, 20, 20]
+    assert at_point(config, "lora", {"steps": 4}, eval_every_given=3).eval_every == config.eval_every  # --eval-every
+
+
+def test_a_sweep_over_steps_draws_a_curve_at_every_point(tmp_path):
+    out = tmp_path / "o"
+    assert main(["finetune", "--mode", "head", "--sweep", "steps=4,8", "--out", str(out)]) == 0
+    logs = [len((out / f"log-{n}.jsonl").read_text().splitlines()) for n in (1, 2)]
+    assert logs == [4, 4]  # an evaluation every steps // 4: before, only the last step's, as 100 steps set 20
 
 
 def test_the_best_sweep_point_is_the_most_accurate_then_the_lowest_loss_and_never_nan():
