@@ -156,8 +156,8 @@ def time_steps(base, batch, repeats):
     print("below full, and prompt, adapter and LoRA much closer to full than their parameter counts suggest.)")
     frozen_body = [mode for mode in ("prompt", "prefix", "adapter", "lora", "ia3") if times[mode] >= times["full"]]
     if frozen_body:  # none of them can cost more than full fine-tuning: something else took the CPU meanwhile
-        print(f"This run was disturbed: {', '.join(frozen_body)} took as long as full fine-tuning or longer, which")
-        print("they cannot on an idle machine (they do less of the same work). Run the lesson again to see the pattern.")
+        print(f"This run was disturbed: {', '.join(frozen_body)} took as long as full fine-tuning or longer,")
+        print("which they cannot on an idle machine (they do less of the same work). Run the lesson again.")
     print()
     return times, {mode: count_parameters(run[0])[0] for mode, run in runs.items()}
 

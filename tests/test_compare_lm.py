@@ -139,7 +139,8 @@ def test_finetune_without_a_sweep_names_its_setting_by_its_options_and_says_how_
     assert f"\nr=2: val perplexity {best['val_perplexity']:.2f}\n" in printed and "best:" not in printed
     # a task with a test split (lm-rt-polarity) says its test perplexity too
     tested = {**best, "test_perplexity": 123.456}
-    assert best_said(tested, "lm", None).startswith(f"val perplexity {best['val_perplexity']:.2f}, test perplexity 123.46\n")
+    said = best_said(tested, "lm", None)
+    assert said.startswith(f"val perplexity {best['val_perplexity']:.2f}, test perplexity 123.46\n")
     assert f"use it: minigrad generate --delta {out / 'delta.safetensors'}" in printed
 
 

@@ -8,8 +8,8 @@ Why the scale matters: a layer y = W x with fan_in inputs sums fan_in terms,
 so Var(y) = fan_in Var(W) E[x^2] (for zero-mean W; E[x^2] = Var(x) when x has
 zero mean). Keeping the signal's size through many layers needs Var(W) ~ 1 / fan_in
 (Kaiming / He; times 2 for ReLU, whose output keeps half of E[z^2] of an
-input z symmetric about 0, as zero-mean symmetric weights make it), or 2 / (fan_in + fan_out) to balance forward and backward
-passes (Xavier / Glorot).
+input z symmetric about 0, as zero-mean symmetric weights make it), or
+2 / (fan_in + fan_out) to balance forward and backward passes (Xavier / Glorot).
 """
 import math
 
@@ -111,7 +111,8 @@ def fans(tensor):
 
 def calculate_gain(nonlinearity, param=None):
     """PyTorch's recommended scale factor for the init before a nonlinearity: exact for relu and
-    leaky_relu (undoing the share of E[z^2] they drop: half for relu, (1 - s^2) / 2 for slope s), a convention for tanh (5/3) and sigmoid (1)."""
+    leaky_relu (undoing the share of E[z^2] they drop: half for relu, (1 - s^2) / 2 for slope s), a
+    convention for tanh (5/3) and sigmoid (1)."""
     if nonlinearity in ("linear", "sigmoid"):
         return 1.0
     if nonlinearity == "tanh":

@@ -458,9 +458,9 @@ def scaled_dot_product_attention(q, k, v, attn_mask=None, dropout_p=0.0, is_caus
     query i and may be combined with attn_mask (causal + padding: a key must pass
     both). PyTorch's docs say that combination is an error, though its 2.13 CPU
     fused kernel accepts it (4-d (B, H, T, D) inputs whose v has q's feature size;
-    other shapes raise) and combines them the same way. A query that may attend to nothing gets a zero output and
-    zero gradients, as PyTorch 2.13's kernels give (its documented reference code,
-    softmax of an all -inf row, gives NaN).
+    other shapes raise) and combines them the same way. A query that may attend to
+    nothing gets a zero output and zero gradients, as PyTorch 2.13's kernels give
+    (its documented reference code, softmax of an all -inf row, gives NaN).
     scale defaults to 1/sqrt(D). dropout_p drops attention probabilities
     whenever it is > 0: pass 0 in evaluation, as in PyTorch.
     """

@@ -171,7 +171,8 @@ def test_the_shape_hint_fits_the_case_and_is_kept_for_shape_errors(tmp_path):
     broken_copy(tmp_path, "ex08_sum_dim", "        if not ctx.keepdim:\n", "        if True:\n")  # expands always
     (result,) = grade.grade(["ex08"], folder=tmp_path)
     assert "case 3/3" in result.message and "(hint: with keepdim=True grad still has the summed dim" in result.message
-    broken_copy(tmp_path, "ex08_sum_dim", "return xp.broadcast_to(grad, ctx.x_shape)", "return xp.broadcast_to(grad, ctx.xshape)")
+    broken_copy(tmp_path, "ex08_sum_dim", "return xp.broadcast_to(grad, ctx.x_shape)",
+                "return xp.broadcast_to(grad, ctx.xshape)")
     (result,) = grade.grade(["ex08"], folder=tmp_path)
     assert "AttributeError" in result.message and "hint" not in result.message  # a typo: the hint would mislead
 
