@@ -9,7 +9,8 @@ What was missing, by op:
   no non-contiguous input (and getitem no repeated index pairs over two dims);  cat: pieces of one
   size only;  scatter: never with repeated indices;  softmax / log_softmax: one dim at a time;
   cross_entropy: composed agreement only for contiguous logits;  attention: only k non-contiguous;
-  batch_norm, huber / smooth_l1, kl_div, normalize, cosine_similarity, pad: fixed shapes;  and no
+  batch_norm, huber / smooth_l1, kl_div, normalize, cosine_similarity, pad, cross_entropy with
+  probability targets: fixed shapes;  glu, nll_loss: no non-contiguous input;  and no
   gradient was ever checked through the fast CPU reductions (backend.sum_dims / max_dims on arrays of
   FAST_REDUCE_MIN_SIZE elements or more), which hypothesis's small shapes never reach.
 
@@ -624,3 +625,61 @@ def test_pad_over_shapes_amounts_and_layouts(case, seed, transposed):
     x = make_input(real, shape, seed, transposed)
     np.testing.assert_array_equal(F.pad(x, amounts, value=0.5).numpy(), np_pad(x.numpy(), amounts, 0.5))
     mg.gradcheck(lambda x: F.pad(x, amounts, value=0.5), [x])
+
+
+@checks
+@given(shape=nonempty_shapes, seed=seeds, transposed=st.booleans(), data=st.data())
+def test_glu_over_shapes_dims_and_layouts(shape, seed, transposed, data):
+    """F.glu(x, dim) halves a dim of even size into a and b and gives a sigmoid(b): its values, and
+    gradcheck, on a contiguous or transposed input."""
+    dim = data.draw(st.integers(-len(shape), len(shape) - 1))
+    shape = shape[:dim % len(shape)] + (2 * shape[dim],) + shape[dim % len(shape) + 1:]
+    x = make_input(real, shape, seed, transposed)
+    a, b = np.split(x.numpy(), 2, axis=dim)
+    np.testing.assert_allclose(F.glu(x, dim).numpy(), a * scipy.special.expit(b), rtol=1e-12)
+    mg.gradcheck(lambda x: F.glu(x, dim), [x])
+
+
+@checks
+@given(case=classification(), reduction=st.sampled_from(["mean", "sum", "none"]), weighted=st.booleans())
+def test_nll_loss_of_non_contiguous_log_probabilities(case, reduction, weighted):
+    """F.nll_loss of non-contiguous log-probabilities in PyTorch's layout, (N, C) or (N, C, d), class
+    weights or none, ignored targets (-100) among them: -w[t] log_p[t] per row, the mean dividing by the
+    weights of the rows kept (as PyTorch), and gradcheck."""
+    logits, target = case  # classes last: (N, C) or (N, d, C)
+    kept = target != -100
+    assume(reduction != "mean" or kept.any())
+    log_p = scipy.special.log_softmax(logits, axis=-1)
+    classes = log_p.shape[-1]
+    weight = np.linspace(0.5, 2.0, classes) if weighted else np.ones(classes)
+    safe = np.where(kept, target, 0)
+    picked = np.take_along_axis(log_p, safe[..., None], axis=-1)[..., 0]
+    losses = np.where(kept, -weight[safe] * picked, 0.0)
+    expected = (losses if reduction == "none" else losses.sum() if reduction == "sum"
+                else losses.sum() / (weight[safe] * kept).sum())
+    t, w = ids_tensor(target), mg.tensor(weight) if weighted else None
+    x = transposed_leaf(np.moveaxis(log_p, -1, 1))  # PyTorch's layout, the classes in dim 1, held transposed
+    np.testing.assert_allclose(F.nll_loss(x, t, weight=w, reduction=reduction).numpy(), expected, rtol=1e-12)
+    mg.gradcheck(lambda x: F.nll_loss(x, t, weight=w, reduction=reduction), [x])
+
+
+@checks
+@given(rows=st.integers(1, 4), classes=st.integers(2, 5), seed=seeds, smoothing=st.sampled_from([0.0, 0.2]),
+       weighted=st.booleans(), transposed=st.tuples(st.booleans(), st.booleans()))
+def test_cross_entropy_with_probability_targets_over_shapes_and_layouts(rows, classes, seed, smoothing, weighted,
+                                                                        transposed):
+    """F.cross_entropy with class-probability targets (float, the input's shape), each contiguous or not,
+    smoothed or not, weighted or not: mean_i -sum_c w[c] q[i, c] log softmax(x)[i, c], and gradcheck in
+    both the logits and the targets (they get a gradient too, as in PyTorch)."""
+    x = make_input(real, (rows, classes), seed, transposed[0])
+    q = make_input(lambda rng, shape: scipy.special.softmax(rng.standard_normal(shape), axis=-1), (rows, classes),
+                   seed + 1)
+    if transposed[1]:
+        q = transposed_leaf(q.numpy())
+    weight = mg.tensor(np.linspace(0.5, 2.0, classes)) if weighted else None
+    smoothed = q.numpy() * (1 - smoothing) + smoothing / classes
+    w = weight.numpy() if weighted else 1.0
+    expected = -(smoothed * scipy.special.log_softmax(x.numpy(), axis=-1) * w).sum(-1).mean()
+    loss = lambda x, q: F.cross_entropy(x, q, weight=weight, label_smoothing=smoothing)  # noqa: E731
+    np.testing.assert_allclose(loss(x, q).numpy(), expected, rtol=1e-12)
+    mg.gradcheck(loss, [x, q])
