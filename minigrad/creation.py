@@ -13,7 +13,35 @@ def tensor(data, requires_grad=False, dtype=None, device=None):
         data = data.data
     if backend.is_array(data):
         data = data.copy(order="K")  # keep the layout (a transposed array stays transposed)
+    if isinstance(data, (list, tuple)):
+        refuse_graphs(data)
+        try:
+            return Tensor(data, requires_grad=requires_grad, dtype=dtype, device=device)
+        except ValueError as error:  # NumPy's "inhomogeneous shape": say which rows, in a tensor's terms
+            raise ValueError(f"tensor: {ragged(data) or error}") from None
     return Tensor(data, requires_grad=requires_grad, dtype=dtype, device=device)
+
+
+def refuse_graphs(items):
+    """mg.tensor([a * 2, a * 3]) would copy the values and leave their graph behind, so that no gradient
+    reaches a: refused, as PyTorch refuses it (the items only, not every number of a nested list: that
+    would cost as much as the copy)."""
+    for i, item in enumerate(items):
+        if isinstance(item, Tensor) and item.requires_grad:
+            raise TypeError(f"tensor: item {i} is a tensor that requires grad, and mg.tensor copies values, "
+                            "leaving its graph behind (no gradient would reach it): mg.stack(items) keeps the "
+                            "gradients (or .detach() the items to copy them on purpose)")
+
+
+def ragged(rows, where="data"):
+    """Where nested lists stop being a box of numbers: "the items of data[1] have lengths [2, 1] ...", or ""."""
+    lists = [isinstance(row, (list, tuple)) for row in rows]
+    if any(lists) and (not all(lists) or len({len(row) for row in rows}) > 1):
+        sizes = [len(row) if isinstance(row, (list, tuple)) else "a number" for row in rows]
+        return (f"the items of {where} have lengths {sizes[:8]}{' ...' if len(sizes) > 8 else ''}, not one: "
+                "pad the shorter ones first (a tensor is a box of numbers)")
+    return next((said for i, row in enumerate(rows) if isinstance(row, (list, tuple))
+                 for said in [ragged(row, f"{where}[{i}]")] if said), "")
 
 
 def as_tensor(data, dtype=None, device=None):
@@ -86,9 +114,14 @@ def randint(low, high=None, size=None, dtype=None, device="cpu", generator=None)
     """Integers drawn uniformly from [low, high), int64 unless dtype says otherwise; as in PyTorch,
     randint(high, size) starts at 0."""
     if size is None:  # randint(high, size)
+        if not isinstance(high, (tuple, list)):  # randint(0, 5): two bounds, and the size forgotten
+            raise TypeError(f"randint: size must be a tuple, as in randint({low}, {high}, (3,)); "
+                            f"randint({low}, {high}) gives no size (for randint(high, size), size is a tuple)")
         low, high, size = 0, low, high
     elif high is None:  # randint(high, size=size)
         low, high = 0, low
+    if not low < high:
+        raise ValueError(f"randint: low ({low}) must be below high ({high}): it draws from [low, high)")
     array = backend.generator(device, generator).integers(low, high, size=sizes_given((size,)))
     return Tensor(array, dtype=dtype or backend.int64)
 

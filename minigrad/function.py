@@ -152,7 +152,7 @@ class Function:
         if out.data.base is not None:  # a view (reshape, permute, slicing, expand) or a reshaped temporary
             share_version_counter(out, tensors)
         if is_grad_enabled() and any(ctx.needs_input_grad) and backend.is_floating(out.dtype):
-            out.requires_grad = True
+            out._requires_grad = True
             out._ctx = ctx
             ctx.remember_versions(out)
         return out

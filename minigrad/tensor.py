@@ -116,7 +116,7 @@ class Tensor:
         self._version_counter = [0]  # in-place changes of this memory; a view shares its base's list
         self._retains_grad = False
         self._hooks = {}  # register_hook's: handle -> hook, in the order registered
-        self.requires_grad = False
+        self._requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
 
@@ -125,7 +125,7 @@ class Tensor:
         """Wrap an array an op produced, without copying or converting it."""
         out = cls.__new__(cls)
         out.data, out.grad, out._ctx = array, None, None
-        out._version_counter, out._retains_grad, out.requires_grad = [0], False, False
+        out._version_counter, out._retains_grad, out._requires_grad = [0], False, False
         out._hooks = {}
         return out
 
@@ -188,7 +188,11 @@ class Tensor:
 
     def size(self, dim=None):
         """The shape, or the length of one dim (x.size(-1)), as PyTorch's x.size()."""
-        return self.shape if dim is None else self.shape[dim]
+        if dim is None:
+            return self.shape
+        if self.ndim == 0:
+            raise IndexError(f"size: a 0-d tensor has no dim {dim} (its shape is ())")
+        return self.shape[backend.positive_dim(dim, self.ndim)]
 
     def dim(self):
         return self.ndim
@@ -267,11 +271,19 @@ class Tensor:
 
     def detach_(self):
         """This tensor cut from its graph, in place: a leaf that does not require grad."""
-        self._ctx, self.requires_grad = None, False
+        self._ctx, self._requires_grad = None, False
         return self
 
     def is_floating_point(self):
         return backend.is_floating(self.dtype)
+
+    @property
+    def requires_grad(self):
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, requires_grad):  # x.requires_grad = True: the same checks as requires_grad_
+        self.requires_grad_(requires_grad)
 
     def requires_grad_(self, requires_grad=True):
         if requires_grad and not backend.is_floating(self.dtype):
@@ -279,7 +291,12 @@ class Tensor:
                 f"only floating-point tensors can require grad, got dtype {self.dtype.name}; "
                 "integer tensors hold indices and labels"
             )
-        self.requires_grad = requires_grad
+        if not requires_grad and self._ctx is not None:  # the op that made it would still send it gradients
+            raise RuntimeError(
+                "requires_grad can only be switched off on a leaf tensor; this one was computed by "
+                f"{self._ctx.name()}: use x.detach() for its values without the graph"
+            )
+        self._requires_grad = bool(requires_grad)
         return self
 
     def retain_grad(self):
@@ -645,11 +662,20 @@ class Tensor:
     @accepts_keepdims
     def argmax(self, dim=None, keepdim=False):
         """The index of the largest element (of the flattened tensor, or along dim); the first on ties."""
-        return Tensor._from_array(self.data.argmax(axis=dim, keepdims=keepdim))
+        return self.arg_extreme("argmax", dim, keepdim)
 
     @accepts_keepdims
     def argmin(self, dim=None, keepdim=False):
-        return Tensor._from_array(self.data.argmin(axis=dim, keepdims=keepdim))
+        return self.arg_extreme("argmin", dim, keepdim)
+
+    def arg_extreme(self, name, dim, keepdim):
+        """argmax / argmin, with errors in a tensor's terms: a dim out of range, or nothing to pick from."""
+        axis = None if dim is None else backend.positive_dim(dim, self.ndim) if self.ndim else None
+        if axis is None and self.data.size == 0:
+            raise ValueError(f"{name}: the tensor of shape {self.shape} has no elements to pick from")
+        if axis is not None and self.shape[axis] == 0:
+            raise ValueError(f"{name}: dim {dim} of the input's shape {self.shape} has size 0: nothing to pick from")
+        return Tensor._from_array(getattr(self.data, name)(axis=axis, keepdims=keepdim))
 
     def __bool__(self):
         if self.data.size != 1:

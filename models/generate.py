@@ -50,7 +50,7 @@ def generate_ids(model, ids, max_new_tokens=50, temperature=1.0, top_k=None, sto
     if not len(ids):
         raise ValueError("generate: the prompt needs at least one id to continue from (e.g. [BOS])")
     device = next(iter(model.parameters())).device
-    ids, max_len = list(ids), model.config.max_len
+    ids, max_len = [int(i) for i in ids], model.config.max_len  # a tensor of ids, too, as plain ints
     cache, cached = model.new_cache(), 0  # how many of ids the cache holds
     was_training = model.training
     model.eval()

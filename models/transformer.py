@@ -82,6 +82,10 @@ class LayerCache:
         """Put the cached positions in front of this call's k, v (B, H, T, d/H); keep both (unless
         fixed) and return them. A cache filled with batch 1 serves every row of a bigger batch
         (expand: no copy until cat)."""
+        if self.keys is not None and self.keys.shape[0] not in (1, k.shape[0]):
+            raise ValueError(f"KV cache: it holds the keys of a batch of {self.keys.shape[0]}, and this call's batch is "
+                             f"{k.shape[0]}; a cache serves the batch that filled it (one filled with a batch of 1 "
+                             "serves any): start a new one, model.new_cache(), for another batch")
         if self.keys is not None:
             k = mg.cat([self.keys.expand(k.shape[0], *self.keys.shape[1:]), k], dim=2)
             v = mg.cat([self.values.expand(v.shape[0], *self.values.shape[1:]), v], dim=2)
@@ -179,6 +183,9 @@ class Transformer(nn.Module):
         if self.config.n_token_types:  # no token types given: every token is of type 0
             x = x + (self.token_type_embedding(token_type_ids) if token_type_ids is not None
                      else self.token_type_embedding.weight[0])
+        elif token_type_ids is not None:  # they would change nothing: say so rather than drop them
+            raise ValueError("Transformer: token_type_ids given, but this config has no token-type embeddings "
+                             "(n_token_types=0, as GPT-style models); leave them out, or set n_token_types=2 (BERT)")
         return x if self.embedding_norm is None else self.embedding_norm(x)
 
     def new_cache(self):

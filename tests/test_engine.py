@@ -960,10 +960,44 @@ def test_autograd_grad_agrees_with_pytorch():
      "weight: expected a tensor, got list"),
     (lambda: next(iter(mg.utils.data.DataLoader([([1, 2, 3], 0), ([4, 5], 1)], batch_size=2))), ValueError,
      r"sequences of different lengths \(\[2, 3\]\).*pad them"),
+    (lambda: mg.tensor([[1, 2], [3]]), ValueError, r"the items of data have lengths \[2, 1\], not one: pad"),
+    (lambda: mg.tensor([[[1], [2]], [[1], [2, 3]]]), ValueError, r"the items of data\[1\] have lengths \[1, 2\]"),
+    (lambda: mg.randint(0, 5), TypeError, r"size must be a tuple, as in randint\(0, 5, \(3,\)\)"),
+    (lambda: mg.randint(5, 5, (3,)), ValueError, r"low \(5\) must be below high \(5\)"),
+    (lambda: mg.ones(2, 3).reshape(4, -1), RuntimeError, r"shape \(4, -1\) is invalid for a tensor of 6 elements"),
+    (lambda: mg.ones(2, 3).argmax(dim=5), IndexError, "dim 5 is out of range for a tensor with 2 dims"),
+    (lambda: mg.ones(0).argmax(), ValueError, r"argmax: the tensor of shape \(0,\) has no elements"),
+    (lambda: mg.ones(2, 0).argmin(1), ValueError, r"argmin: dim 1 of the input's shape \(2, 0\) has size 0"),
+    (lambda: mg.ones(2, 3).size(5), IndexError, "dim 5 is out of range"),
+    (lambda: mg.tensor(1.0).size(0), IndexError, r"a 0-d tensor has no dim 0"),
 ])
 def test_common_mistakes_are_named(mistake, error, message):
     with pytest.raises(error, match=message):
         mistake()
+
+
+def test_a_list_of_tensors_that_require_grad_is_refused_rather_than_cut_from_the_graph():
+    a = mg.tensor(1.0, requires_grad=True)
+    with pytest.raises(TypeError, match=r"item 0 is a tensor that requires grad.*mg.stack\(items\) keeps"):
+        mg.tensor([a * 2, a * 3])
+    assert mg.tensor([a.detach() * 2, mg.tensor(3.0)]).tolist() == [2.0, 3.0]  # values only, on purpose
+    mg.stack([a * 2, a * 3]).sum().backward()
+    assert a.grad.item() == 5.0
+
+
+def test_setting_requires_grad_has_the_checks_of_requires_grad_():
+    ids = mg.arange(3)
+    with pytest.raises(TypeError, match="only floating-point tensors can require grad"):
+        ids.requires_grad = True
+    assert not ids.requires_grad
+    a = mg.ones(2, requires_grad=True)
+    h = a * 2
+    with pytest.raises(RuntimeError, match=r"only be switched off on a leaf.*computed by MulBackward0.*x.detach\(\)"):
+        h.requires_grad = False
+    h.sum().backward()  # the graph is whole
+    assert a.grad.tolist() == [2.0, 2.0]
+    a.requires_grad = False  # a leaf may
+    assert not a.requires_grad and (a * 2).grad_fn is None
 
 
 def test_saving_into_a_missing_folder_names_the_folder(tmp_path):

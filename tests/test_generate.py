@@ -21,6 +21,12 @@ def language_model(seed=0):
     return model
 
 
+def test_a_prompt_given_as_a_tensor_continues_as_a_list_of_ints():
+    model = language_model()
+    assert generate_ids(model, mg.tensor([1, 2]), 3, temperature=0) == generate_ids(model, [1, 2], 3, temperature=0)
+    assert all(type(i) is int for i in generate_ids(model, mg.tensor([1, 2]), 3, temperature=0))
+
+
 def generate_without_cache(model, ids, steps):
     """The reference: every step reruns the last max_len tokens from scratch."""
     ids = list(ids)

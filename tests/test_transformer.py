@@ -305,3 +305,20 @@ def test_pretraining_weighs_accumulated_batches_by_the_tokens_their_loss_is_the_
     apart = [batch_of([row], tokenizer, "cpu") for row in rows]  # the mean over both rows' 5 tokens, from each's
     weighed = sum(model.lm_loss(*batch) * predicted_tokens(batch) for batch in apart) / 5
     assert weighed.item() == pytest.approx(model.lm_loss(ids, mask).item(), rel=1e-6)
+
+
+def test_token_types_for_a_model_without_them_are_refused_not_dropped():
+    model = Transformer(tiny_config())  # GPT-style: n_token_types=0
+    with pytest.raises(ValueError, match=r"no token-type embeddings \(n_token_types=0"):
+        model(mg.tensor([[1, 2]]), token_type_ids=mg.tensor([[0, 1]]))
+
+
+def test_a_kv_cache_serves_the_batch_that_filled_it():
+    model = Transformer(tiny_config())
+    cache = model.new_cache()
+    model(mg.tensor([[1, 2], [3, 4]]), cache=cache)
+    with pytest.raises(ValueError, match="KV cache: it holds the keys of a batch of 2, and this call's batch is 3"):
+        model(mg.tensor([[5], [6], [7]]), cache=cache)
+    one = model.new_cache()
+    model(mg.tensor([[1, 2]]), cache=one)  # filled with a batch of 1: it serves any batch
+    assert model(mg.tensor([[5], [6], [7]]), cache=one).shape[0] == 3
