@@ -195,6 +195,18 @@ def test_param_group_errors():
         optim.SGD([p], lr=0.1, nesterov=True)
 
 
+
+def test_a_used_up_parameter_generator_says_to_call_parameters_again():
+    model = nn.Linear(2, 2)
+    params = model.parameters()  # a generator: the first optimizer takes everything it yields
+    optim.SGD(params, lr=0.1)
+    with pytest.raises(ValueError, match=r"^Adam got an empty list of parameters \(model.parameters\(\) is a "
+                                        r"generator: if an earlier optimizer used it up, call it again\)$"):
+        optim.Adam(params)
+    with pytest.raises(ValueError, match=r"^Adam got an empty list of parameters$"):  # a list: no hint
+        optim.Adam([])
+    optim.Adam(model.parameters())  # called again: fine
+
 def test_a_single_tensor_for_params_is_a_type_error_as_in_pytorch():
     torch = pytest.importorskip("torch")
     with pytest.raises(TypeError, match="should be an iterable of Tensors or dicts"):
@@ -529,6 +541,72 @@ def test_a_second_schedule_starts_from_the_initial_lr_not_the_current_one():
     assert second.get_last_lr() == [1.0] and second.base_lrs == [1.0]
 
 
+
+@pytest.mark.parametrize("name, options, step, lr", [
+    ("LambdaLR", dict(lr_lambda=lambda t: -1.0), 0, "-1.0"),
+    ("LambdaLR", dict(lr_lambda=lambda t: 1.0 - t), 2, "-1.0"),  # only once the lambda turns
+    ("LambdaLR", dict(lr_lambda=lambda t: float("nan")), 0, "nan"),
+    ("MultiplicativeLR", dict(lr_lambda=lambda t: -0.5), 1, "-0.5"),
+    ("CosineAnnealingLR", dict(T_max=2, eta_min=-1.0), 2, "-1.0"),
+    ("OneCycleLR", dict(max_lr=-1.0, total_steps=10), 0, "-0.04"),
+])
+def test_a_schedule_that_would_make_the_lr_negative_is_an_error_not_gradient_ascent(name, options, step, lr):
+    # SGD(lr=-0.1) is refused; a schedule driving the lr below 0 (PyTorch's would) is refused too, at that step
+    with pytest.raises(ValueError, match=fr"^{name}: the lr of parameter group 0 would become {lr}\d* at step "
+                                         fr"{step}; expected an lr >= 0 .*gamma, factor, eta_min or max_lr below 0 "
+                                         r".*or an lr_lambda that returns a negative number"):
+        schedule = getattr(lr_scheduler, name)(sgd(1.0), **options)
+        for _ in range(step):
+            schedule.step()
+
+
+def test_one_cycles_last_step_keeps_a_linear_anneal_at_its_end_point():
+    # step() total_steps times: PyTorch's line goes one step past its end, below 0 (to -0.0143 here)
+    schedule = lr_scheduler.OneCycleLR(sgd(), max_lr=0.1, total_steps=10, anneal_strategy="linear",
+                                       cycle_momentum=False)
+    for _ in range(10):
+        schedule.step()
+    assert schedule.get_last_lr() == pytest.approx([0.1 / 25 / 1e4], rel=1e-12)
+
+
+@pytest.mark.parametrize("name, options", [("StepLR", dict(step_size=1)), ("MultiStepLR", dict(milestones=[1])),
+                                           ("ExponentialLR", {})])
+def test_a_negative_gamma_is_refused_when_the_schedule_is_built(name, options):
+    # PyTorch takes gamma=-0.5 and flips the lr's sign every other step
+    cls = getattr(lr_scheduler, name)
+    for gamma in (-0.5, float("nan")):
+        with pytest.raises(ValueError, match=fr"{name}: gamma must be >= 0 \(it multiplies the lr\), got {gamma}"):
+            cls(sgd(), gamma=gamma, **options)
+    assert lrs(cls(sgd(1.0), gamma=0.0, **options), 3) == [1.0, 0.0, 0.0]  # 0 is allowed, as in PyTorch
+
+
+@pytest.mark.parametrize("make", [
+    lambda model: lr_scheduler.StepLR(model, 1),
+    lambda model: lr_scheduler.LambdaLR(model, lambda t: 1.0),  # these touch the groups before LRScheduler.__init__
+    lambda model: lr_scheduler.MultiplicativeLR(model, lambda t: 1.0),
+    lambda model: lr_scheduler.OneCycleLR(model, max_lr=0.1, total_steps=10),
+    lambda model: lr_scheduler.ReduceLROnPlateau(model),
+])
+def test_a_schedule_given_a_model_instead_of_its_optimizer_says_so(make):
+    with pytest.raises(TypeError, match=r"^\w+: expected an optimizer \(e.g. mg.optim.SGD\(model.parameters\(\), "
+                                        r"lr=\.\.\.\)\), got a Linear$"):
+        make(nn.Linear(2, 2))
+    with pytest.raises(TypeError, match=r"^StepLR: expected an optimizer"):
+        lr_scheduler.StepLR(nn.Linear(2, 2), 1)
+
+
+def test_cosine_annealing_needs_a_positive_t_max():
+    # PyTorch takes T_max=0 and divides by it at the first step(); here it is refused when built
+    for t_max in (0, -3, float("nan")):
+        with pytest.raises(ValueError, match=r"CosineAnnealingLR: T_max must be a positive number of steps"):
+            lr_scheduler.CosineAnnealingLR(sgd(), t_max)
+    torch = pytest.importorskip("torch")
+    theirs_opt = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=0.1)
+    theirs = torch.optim.lr_scheduler.CosineAnnealingLR(theirs_opt, 0)
+    theirs_opt.step()
+    with pytest.raises(ZeroDivisionError):
+        theirs.step()
+
 # ---- gradient clipping --------------------------------------------------------------------------
 def test_clip_grad_norm_scales_to_max_norm_and_returns_the_norm_before():
     a, b, none = param(), param(), param()
@@ -590,6 +668,22 @@ def test_clip_grad_value_clamps_both_sides():
     optim.clip_grad_value_(p, 1.0)
     assert p.grad.tolist() == [-1.0, 0.5, 1.0, -1.0]
 
+
+
+def test_a_negative_clip_is_refused_and_touches_nothing():
+    # PyTorch takes them: max_norm=-1 flips every gradient, clip_value=-1 sets every one to -1
+    p = mg.tensor([3.0, -4.0], dtype=mg.float64, requires_grad=True)
+    p.grad = mg.tensor([3.0, -4.0], dtype=mg.float64)
+    for bad in (-1.0, float("nan")):
+        with pytest.raises(ValueError, match=fr"clip_grad_norm_: max_norm must be >= 0 .*got {bad}"):
+            optim.clip_grad_norm_([p], bad)
+        with pytest.raises(ValueError, match=fr"clip_grad_value_: clip_value must be >= 0 .*got {bad}"):
+            optim.clip_grad_value_([p], bad)
+    assert p.grad.tolist() == [3.0, -4.0]
+    assert optim.clip_grad_norm_([p], 0.0).item() == 5.0 and p.grad.tolist() == [0.0, 0.0]  # 0 zeroes, as PyTorch
+    p.grad = mg.tensor([3.0, -4.0], dtype=mg.float64)
+    optim.clip_grad_value_([p], 0.0)
+    assert p.grad.tolist() == [0.0, 0.0]
 
 @pytest.mark.parametrize("norm_type", [1, 3.0, math.inf])
 def test_clip_grad_norm_of_other_norms_and_clip_grad_value_against_pytorch(norm_type):

@@ -27,6 +27,9 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     error_if_nonfinite=True raises instead, touching nothing. foreach (PyTorch's choice
     of kernel) is accepted and ignored.
     """
+    if not max_norm >= 0:  # `not >=` also catches NaN
+        raise ValueError(f"clip_grad_norm_: max_norm must be >= 0 (the longest the gradient may be; 0 zeroes it), "
+                         f"got {max_norm}: a negative one would flip every gradient, climbing the loss")
     grads = gradients(parameters)
     p = float(norm_type)
     if not p > 0:
@@ -57,5 +60,8 @@ def sum_of_powers(array, p):
 def clip_grad_value_(parameters, clip_value, foreach=None):
     """Clamp every gradient number into [-clip_value, clip_value], each on its own (unlike the norm,
     this changes the step's direction). foreach is accepted and ignored, as in clip_grad_norm_."""
+    if not clip_value >= 0:  # `not >=` also catches NaN
+        raise ValueError(f"clip_grad_value_: clip_value must be >= 0 (the largest |gradient| kept), got {clip_value}: "
+                         "a negative one would set every gradient to -clip_value")
     for g in gradients(parameters):
         backend.xp_of(g.data).clip(g.data, -clip_value, clip_value, out=g.data)

@@ -31,9 +31,10 @@ def cosine_between(start, end, fraction):
 class LRScheduler:
     """The base class: subclasses define factor(step); or lr(base_lr, step, group_index), where the lr is
     not the initial lr times a factor (or the factor depends on the group); or go_to(step), where a step
-    sets more than each group's lr from its own."""
+    sets more than each group's lr from its own (setting the lr through set_lr, which refuses a negative one)."""
 
     def __init__(self, optimizer):
+        check_optimizer(type(self).__name__, optimizer)
         self.optimizer = optimizer
         for group in optimizer.param_groups:
             group.setdefault("initial_lr", group["lr"])
@@ -61,8 +62,20 @@ class LRScheduler:
 
     def go_to(self, step):
         """Set each group's lr (and whatever else the schedule moves) to its value at `step`."""
-        for i, (group, base_lr) in enumerate(zip(self.optimizer.param_groups, self.base_lrs)):
-            group["lr"] = self.lr(base_lr, step, i)
+        for i, base_lr in enumerate(self.base_lrs):
+            self.set_lr(i, self.lr(base_lr, step, i), step)
+
+    def set_lr(self, group_index, lr, step):
+        """Set group group_index's lr: every schedule sets it here, so this one check covers them all.
+        A negative lr (a negative gamma or eta_min, an lr_lambda returning -1) would not fail: the
+        optimizer would climb the loss instead of descending it. The optimizers refuse one when built;
+        this refuses one a schedule computes, at the step it would be set."""
+        if not lr >= 0:  # `not >=` also catches NaN
+            raise ValueError(f"{type(self).__name__}: the lr of parameter group {group_index} would become {lr} at "
+                             f"step {step}; expected an lr >= 0 (a negative one would climb the loss). Check the "
+                             "schedule's arguments: a gamma, factor, eta_min or max_lr below 0 (or NaN), or an "
+                             "lr_lambda that returns a negative number (or NaN)")
+        self.optimizer.param_groups[group_index]["lr"] = lr
 
     def get_last_lr(self):
         return [group["lr"] for group in self.optimizer.param_groups]
@@ -100,11 +113,11 @@ class MultiplicativeLR(LambdaLR):
 
     def __init__(self, optimizer, lr_lambda):
         # products[i][t]: group i's factor at step t, kept so that a step costs one call, not t
-        self.products = [[1.0] for _ in optimizer.param_groups]
+        self.products = {}
         super().__init__(optimizer, lr_lambda)
 
     def lr(self, base_lr, step, group_index):
-        products, lr_lambda = self.products[group_index], self.lr_lambdas[group_index]
+        products, lr_lambda = self.products.setdefault(group_index, [1.0]), self.lr_lambdas[group_index]
         while len(products) <= step:
             products.append(products[-1] * lr_lambda(len(products)))
         return base_lr * products[step]
@@ -115,6 +128,7 @@ class StepLR(LRScheduler):
 
     def __init__(self, optimizer, step_size, gamma=0.1):
         check_positive_int("StepLR", "step_size", step_size)
+        check_gamma("StepLR", gamma)
         self.step_size, self.gamma = step_size, gamma
         super().__init__(optimizer)
 
@@ -126,6 +140,7 @@ class MultiStepLR(LRScheduler):
     """factor = gamma ** (how many milestones step has reached): drop the lr at chosen steps."""
 
     def __init__(self, optimizer, milestones, gamma=0.1):
+        check_gamma("MultiStepLR", gamma)
         self.milestones, self.gamma = sorted(milestones), gamma
         super().__init__(optimizer)
 
@@ -137,6 +152,7 @@ class ExponentialLR(LRScheduler):
     """factor = gamma ** step: multiply the lr by gamma every step."""
 
     def __init__(self, optimizer, gamma):
+        check_gamma("ExponentialLR", gamma)
         self.gamma = gamma
         super().__init__(optimizer)
 
@@ -206,6 +222,9 @@ class CosineAnnealingLR(LRScheduler):
     """
 
     def __init__(self, optimizer, T_max, eta_min=0.0):
+        if isinstance(T_max, bool) or not T_max > 0:  # PyTorch takes 0 and divides by it at the first step()
+            raise ValueError(f"CosineAnnealingLR: T_max must be a positive number of steps (the steps from the "
+                             f"initial lr down to eta_min), got {T_max!r}")
         self.T_max, self.eta_min = T_max, eta_min
         super().__init__(optimizer)
 
@@ -271,7 +290,9 @@ class OneCycleLR(LRScheduler):
 
     Each phase goes from one point to the next along a half cosine (anneal_strategy="cos") or a
     line ("linear"). max_lr (and the momenta) may be one number or a list, one per group; the
-    optimizer's own lr is not used. step() may be called total_steps times, and no more.
+    optimizer's own lr is not used. step() may be called total_steps times, and no more. The last call
+    (after the last optimizer step) goes one step past the end: a cosine turns back up there, as
+    PyTorch's; a line stops at the end point, where PyTorch's goes on past it, to a negative lr.
     """
 
     def __init__(self, optimizer, max_lr, total_steps=None, epochs=None, steps_per_epoch=None, pct_start=0.3,
@@ -301,10 +322,11 @@ class OneCycleLR(LRScheduler):
 
     def anneal(self, start, end, fraction):
         """The point `fraction` (0 to 1) of the way from start to end: along a cosine (cosine_between)
-        or a line, start + (end - start) fraction."""
+        or a line, start + (end - start) fraction. Past 1 (step total_steps) the line stops at end: going
+        on would take the lr below end, and below 0."""
         if self.anneal_strategy == "cos":
             return cosine_between(start, end, fraction)
-        return (end - start) * fraction + start
+        return (end - start) * min(fraction, 1.0) + start
 
     def phase_at(self, step):
         """(the point the phase of `step` starts from, the point it goes to, the fraction of it done)."""
@@ -323,7 +345,7 @@ class OneCycleLR(LRScheduler):
         start, end, fraction = self.phase_at(step)
         for i, (group, base_lr) in enumerate(zip(self.optimizer.param_groups, self.base_lrs)):
             lrs = {"start": base_lr, "peak": self.max_lrs[i], "end": base_lr / self.final_div_factor}
-            group["lr"] = self.anneal(lrs[start], lrs[end], fraction)
+            self.set_lr(i, self.anneal(lrs[start], lrs[end], fraction), step)
             if self.cycle_momentum:
                 momentum = self.anneal(self.momenta[i][start], self.momenta[i][end], fraction)
                 if "betas" in group:
@@ -433,7 +455,7 @@ class ChainedScheduler(CompositeLR):
                 inside = "" if isinstance(scheduler, OneCycleLR) else " with a OneCycleLR in it"
                 raise ValueError(f"ChainedScheduler: schedulers[{i}] is a {type(scheduler).__name__}{inside}, which "
                                  "sets the lr outright instead of scaling it; expected schedules that multiply the lr")
-        if optimizer is None and schedulers:
+        if optimizer is None and schedulers and isinstance(schedulers[0], LRScheduler):  # else CompositeLR says why
             optimizer = schedulers[0].optimizer
         super().__init__(optimizer, schedulers)
 
@@ -514,6 +536,20 @@ class ReduceLROnPlateau:
             setattr(self, key, value)
 
 
+def check_optimizer(scheduler, optimizer):
+    """A schedule moves an optimizer's param_groups: refuse anything else (a model, most often) here,
+    not with an AttributeError about param_groups from deep inside."""
+    if not hasattr(optimizer, "param_groups"):
+        raise TypeError(f"{scheduler}: expected an optimizer (e.g. mg.optim.SGD(model.parameters(), lr=...)), "
+                        f"got a {type(optimizer).__name__}")
+
+
+def check_gamma(scheduler, gamma):
+    """gamma multiplies the lr: below 0 it would turn the lr negative, and the descent into an ascent."""
+    if not gamma >= 0:  # `not >=` also catches NaN
+        raise ValueError(f"{scheduler}: gamma must be >= 0 (it multiplies the lr), got {gamma}")
+
+
 def check_positive_int(scheduler, name, value):
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f"{scheduler}: {name} must be a positive integer, got {value!r}")
@@ -523,6 +559,7 @@ def per_group(scheduler, name, value, optimizer):
     """One value per parameter group: a list or tuple as given, a single value (a number, a function)
     repeated. A list of the wrong length is an error (zip would quietly leave the groups past a short
     one alone)."""
+    check_optimizer(scheduler, optimizer)  # per_group runs before LRScheduler.__init__ could check it
     groups = len(optimizer.param_groups)
     if not isinstance(value, (list, tuple)):
         return [value] * groups

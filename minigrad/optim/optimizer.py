@@ -34,7 +34,10 @@ class Optimizer:
                             f"{name}(model.parameters(), lr=...)")
         groups = list(params)
         if not groups:
-            raise ValueError(f"{name} got an empty list of parameters")
+            # a generator (model.parameters() is one) runs once: a second optimizer given it gets nothing
+            used_up = "" if iter(params) is not params else (  # an iterator is its own iter()
+                " (model.parameters() is a generator: if an earlier optimizer used it up, call it again)")
+            raise ValueError(f"{name} got an empty list of parameters{used_up}")
         for group in groups if isinstance(groups[0], dict) else [{"params": groups}]:
             self.add_param_group(group)
 
