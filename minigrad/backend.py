@@ -144,8 +144,9 @@ def memory_owner(array):
 def shares_elements(array):
     """Whether several elements of array sit in one place in memory: a view made by expand or
     broadcast_to (stride 0 along a dim longer than 1), where writing one element writes them all.
-    Strides, not NumPy's read-only flag: CuPy's broadcast views are writable and have no such flag."""
-    return any(stride == 0 and n > 1 for stride, n in zip(array.strides, array.shape))
+    Strides, not NumPy's read-only flag: CuPy's broadcast views are writable and have no such flag.
+    An array with no elements shares none (NumPy gives a (3, 0) array a stride of 0)."""
+    return array.size > 0 and any(stride == 0 and n > 1 for stride, n in zip(array.strides, array.shape))
 
 
 def as_array(data, dtype=None, device="cpu"):

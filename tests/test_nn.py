@@ -723,3 +723,77 @@ def test_named_modules_lists_a_shared_module_once():
     model = nn.Sequential(shared, nn.ReLU(), shared)
     assert [name for name, _ in model.named_modules()] == ["", "0", "1"]
     assert len(list(model.modules())) == 3
+
+
+# ---- constructor arguments: checked when the layer or loss is built ----------------------------
+LOSSES_CALLED_ON_DATA = [nn.CrossEntropyLoss, nn.NLLLoss, nn.BCEWithLogitsLoss, nn.BCELoss, nn.KLDivLoss,
+                         nn.HuberLoss, nn.SmoothL1Loss]
+
+
+@pytest.mark.parametrize("loss", LOSSES_CALLED_ON_DATA, ids=lambda loss: loss.__name__)
+def test_a_loss_built_with_the_data_says_to_build_it_once_then_call_it(loss):
+    logits, target = mg.randn(4, 3), mg.tensor([0, 1, 2, 0])
+    with pytest.raises(TypeError, match=rf"{loss.__name__}: .*looks like \(input, target\) was passed to the "
+                                        rf"constructor.*criterion = nn.{loss.__name__}\(\), then call it"):
+        loss(logits, target)
+
+
+def test_loss_options_are_checked_when_the_loss_is_built():
+    with pytest.raises(ValueError, match="CrossEntropyLoss: reduction must be one of 'mean', 'sum', 'none', got 'avg'"):
+        nn.CrossEntropyLoss(reduction="avg")
+    assert nn.KLDivLoss(reduction="batchmean").reduction == "batchmean"  # its own extra reduction
+    with pytest.raises(ValueError, match="MSELoss: reduction must be"):
+        nn.MSELoss("batchmean")
+    with pytest.raises(TypeError, match=r"NLLLoss: weight must be None or a 1-d floating point tensor.*int64"):
+        nn.NLLLoss(weight=mg.tensor([1, 2, 3]))
+    with pytest.raises(TypeError, match="CrossEntropyLoss: weight must be None or a 1-d .*got list"):
+        nn.CrossEntropyLoss(weight=[1.0, 2.0])
+    with pytest.raises(TypeError, match="CrossEntropyLoss: ignore_index must be a whole number.*got 1.5"):
+        nn.CrossEntropyLoss(ignore_index=1.5)
+    with pytest.raises(TypeError, match="BCEWithLogitsLoss: pos_weight must be None or a floating point tensor"):
+        nn.BCEWithLogitsLoss(pos_weight=mg.tensor([2, 1]))
+    assert nn.CrossEntropyLoss(ignore_index=np.int64(0)).ignore_index == 0  # NumPy's ints are whole numbers
+    assert nn.HuberLoss(delta=np.float64(2.0)).delta == 2.0  # and a NumPy number is an option, not data
+
+
+@pytest.mark.parametrize("build, message", [
+    (lambda: nn.Linear(64 / 2, 3), r"Linear: in_features must be a whole number >= 0, got 32.0 \(use // "),
+    (lambda: nn.Linear(3, 2.0), r"Linear: out_features must be a whole number >= 0, got 2.0"),
+    (lambda: nn.Embedding(10, 64 / 2), r"Embedding: embedding_dim must be a whole number >= 0, got 32.0"),
+    (lambda: nn.Embedding(10.0, 4), r"Embedding: num_embeddings must be a whole number >= 0, got 10.0"),
+    (lambda: nn.BatchNorm1d(8 / 2), r"BatchNorm1d: num_features must be a whole number >= 0, got 4.0"),
+    (lambda: nn.MultiheadAttention(64 / 2, 4), r"MultiheadAttention: embed_dim must be a whole number"),
+])
+def test_a_float_size_is_named_with_the_layer(build, message):
+    with pytest.raises(TypeError, match=message):
+        build()
+
+
+def test_a_negative_size_is_named_with_the_layer():
+    with pytest.raises(ValueError, match="Linear: in_features must be a whole number >= 0, got -1$"):
+        nn.Linear(-1, 3)
+    with pytest.raises(ValueError, match="MultiheadAttention: num_heads must be a whole number >= 1, got 0"):
+        nn.MultiheadAttention(8, 0)
+    assert nn.Linear(np.int64(3), mg.tensor(2)).weight.shape == (2, 3)  # any integer is a size, as in PyTorch
+
+
+def test_a_linear_layer_with_no_inputs_gives_its_bias_as_in_pytorch():
+    layer = nn.Linear(0, 3)
+    assert layer.weight.shape == (3, 0)
+    np.testing.assert_array_equal(layer(mg.zeros(2, 0)).numpy(), np.broadcast_to(layer.bias.numpy(), (2, 3)))
+    assert nn.Embedding(4, 0)(mg.tensor([1, 3])).shape == (2, 0)
+
+
+def test_pretrained_embeddings_must_be_floating_point():
+    with pytest.raises(TypeError, match=r"Embedding.from_pretrained: embeddings must be floating point, got "
+                                        r"dtype int64; .*embeddings.float\(\)"):
+        nn.Embedding.from_pretrained(mg.tensor([[1, 2], [3, 4]]))
+
+
+def test_dropout_of_an_integer_tensor_is_refused_while_training_as_in_pytorch():
+    ids = mg.tensor([1, 2, 3])
+    with pytest.raises(TypeError, match=r"dropout: input must be floating point while training.*int64.*\.float\(\)"):
+        F.dropout(ids)
+    with pytest.raises(TypeError, match="dropout: input must be floating point"):
+        nn.Dropout(0.1)(ids)
+    assert F.dropout(ids, training=False) is ids and F.dropout(ids, p=0.0) is ids  # nothing dropped: as PyTorch

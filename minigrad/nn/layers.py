@@ -6,6 +6,7 @@ initialisations follow PyTorch, so a model written here starts where the same
 model in PyTorch would (in distribution).
 """
 import math
+import operator
 
 from minigrad import backend, creation
 from minigrad.nn import functional as F
@@ -13,6 +14,23 @@ from minigrad.nn import init
 from minigrad.nn.module import Module
 from minigrad.nn.parameter import Parameter
 from minigrad.grad_mode import no_grad
+from minigrad.tensor import Tensor
+
+
+def check_size(layer, name, value, at_least=0):
+    """value (a layer's size argument) as an int, after checking that it is a whole number >= at_least.
+    operator.index, as LayerNorm's normalized_shape (ops.fused.shape_tuple): Python's and NumPy's ints
+    and 0-d integer tensors pass, a float such as 64 / 2 does not (NumPy's own error would only say
+    "'float' object cannot be interpreted as an integer", from deep inside the layer)."""
+    try:
+        size = operator.index(value)
+    except TypeError:
+        size = None
+    if size is None or size < at_least:
+        hint = " (use // for integer division)" if isinstance(value, float) else ""
+        raise (TypeError if size is None else ValueError)(
+            f"{layer}: {name} must be a whole number >= {at_least}, got {value!r}{hint}")
+    return size
 
 
 class Linear(Module):
@@ -20,9 +38,10 @@ class Linear(Module):
 
     def __init__(self, in_features, out_features, bias=True, device=None, dtype=None):
         super().__init__()
-        self.in_features, self.out_features = in_features, out_features
-        self.weight = Parameter(creation.zeros(out_features, in_features))
-        self.bias = Parameter(creation.zeros(out_features)) if bias else None
+        self.in_features = check_size("Linear", "in_features", in_features)
+        self.out_features = check_size("Linear", "out_features", out_features)
+        self.weight = Parameter(creation.zeros(self.out_features, self.in_features))
+        self.bias = Parameter(creation.zeros(self.out_features)) if bias else None
         self.reset_parameters()
         self.to(device=device, dtype=dtype)  # PyTorch's factory arguments: drawn as on the CPU, then moved
 
@@ -49,6 +68,8 @@ class Embedding(Module):
 
     def __init__(self, num_embeddings, embedding_dim, padding_idx=None, device=None, dtype=None):
         super().__init__()
+        num_embeddings = check_size("Embedding", "num_embeddings", num_embeddings)
+        embedding_dim = check_size("Embedding", "embedding_dim", embedding_dim)
         if padding_idx is not None and not -num_embeddings <= padding_idx < num_embeddings:
             raise ValueError(f"Embedding: padding_idx {padding_idx} is out of range for {num_embeddings} rows")
         self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
@@ -64,6 +85,11 @@ class Embedding(Module):
     def from_pretrained(cls, embeddings, freeze=True, padding_idx=None):
         """An Embedding holding these (num_embeddings, embedding_dim) vectors (copied), frozen unless
         freeze=False; the padding row keeps its vector (it only gets no gradient), as in PyTorch."""
+        if not isinstance(embeddings, Tensor):
+            raise TypeError(f"Embedding.from_pretrained: embeddings must be a tensor, got {type(embeddings).__name__}")
+        if not backend.is_floating(embeddings.dtype):  # (PyTorch takes integer vectors, which nothing can train)
+            raise TypeError(f"Embedding.from_pretrained: embeddings must be floating point, got dtype "
+                            f"{embeddings.dtype.name}; convert them first: embeddings.float()")
         if embeddings.ndim != 2:
             raise ValueError(f"Embedding.from_pretrained: expected a 2-d table (num_embeddings, embedding_dim), "
                              f"got shape {tuple(embeddings.shape)}")

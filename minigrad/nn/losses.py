@@ -6,23 +6,74 @@
 Class weights are buffers, as in PyTorch: saved in state_dict and moved by
 to(), never trained.
 """
+import operator
+
+from minigrad import backend
 from minigrad.nn import functional as F
 from minigrad.nn.module import Module
+from minigrad.tensor import Tensor
+
+
+def looks_like_data(value):
+    """A tensor, an array or a list: what a loss is called with, never one of its options (a NumPy number,
+    0-d, may be one)."""
+    return isinstance(value, (Tensor, list, tuple)) or getattr(value, "ndim", 0) > 0
 
 
 class Loss(Module):
-    """The reduction every loss takes: "mean" (the default), "sum" or "none" (one loss per element)."""
+    """The reduction every loss takes: "mean" (the default), "sum" or "none" (one loss per element).
 
-    def __init__(self, reduction="mean"):
+    The constructor's arguments are checked here, as a loss is built once and called for every batch:
+    nn.CrossEntropyLoss(logits, target), the data given to the constructor instead of to the loss it
+    builds, would otherwise make the logits its class weights and the targets its ignore_index, and
+    fail only later, far away ("object has no attribute 'backward'")."""
+
+    reductions = ("mean", "sum", "none")
+
+    def __init__(self, reduction="mean", **options):
+        """options: the loss's other settings (not its weights), kept as attributes of those names."""
         super().__init__()
+        name = type(self).__name__
+        for option, value in {"reduction": reduction, **options}.items():
+            if looks_like_data(value):
+                raise TypeError(
+                    f"{name}: got a {type(value).__name__} for {option}; looks like (input, target) was passed to "
+                    f"the constructor; build the loss once, criterion = nn.{name}(), then call it: "
+                    "criterion(input, target)")
+        if reduction not in self.reductions:
+            raise ValueError(f"{name}: reduction must be one of {', '.join(map(repr, self.reductions))}, "
+                             f"got {reduction!r}")
         self.reduction = reduction
+        for option, value in options.items():
+            setattr(self, option, value)
 
-    def register_optional_buffer(self, name, tensor):
-        """self.<name> = tensor, as a buffer when it is one; None stays a plain attribute."""
+    def register_weight(self, name, tensor, per_class=False):
+        """self.<name> = tensor, a buffer (None stays a plain attribute), after checking that it is a float
+        tensor: one weight per class (1-d) where per_class, else any shape that broadcasts."""
+        if tensor is not None and not (isinstance(tensor, Tensor) and backend.is_floating(tensor.dtype)
+                                       and (tensor.ndim == 1 or not per_class)):
+            got = (f"shape {tensor.shape}, dtype {tensor.dtype.name}" if isinstance(tensor, Tensor)
+                   else type(tensor).__name__)
+            expected = "a 1-d floating point tensor (one weight per class)" if per_class else "a floating point tensor"
+            raise TypeError(f"{type(self).__name__}: {name} must be None or {expected}, got {got}")
         if tensor is None:
             setattr(self, name, None)
         else:
             self.register_buffer(name, tensor)
+
+
+class ClassLoss(Loss):
+    """A loss over integer class targets (NLLLoss, CrossEntropyLoss): optional class weights (C,), and
+    ignore_index, a target value whose rows add nothing (padding)."""
+
+    def __init__(self, weight, ignore_index, reduction, **options):
+        super().__init__(reduction, ignore_index=ignore_index, **options)
+        self.register_weight("weight", weight, per_class=True)
+        try:
+            self.ignore_index = operator.index(ignore_index)
+        except TypeError:
+            raise TypeError(f"{type(self).__name__}: ignore_index must be a whole number (a target value to skip; "
+                            f"-100 by default), got {ignore_index!r}") from None
 
 
 class MSELoss(Loss):
@@ -43,8 +94,7 @@ class SmoothL1Loss(Loss):
     """mean(0.5 d^2 / beta where |d| < beta, else |d| - 0.5 beta), d = x - y."""
 
     def __init__(self, reduction="mean", beta=1.0):
-        super().__init__(reduction)
-        self.beta = beta
+        super().__init__(reduction, beta=beta)
 
     def forward(self, input, target):
         return F.smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta)
@@ -54,8 +104,7 @@ class HuberLoss(Loss):
     """mean(0.5 d^2 where |d| < delta, else delta (|d| - 0.5 delta)), d = x - y."""
 
     def __init__(self, reduction="mean", delta=1.0):
-        super().__init__(reduction)
-        self.delta = delta
+        super().__init__(reduction, delta=delta)
 
     def forward(self, input, target):
         return F.huber_loss(input, target, reduction=self.reduction, delta=self.delta)
@@ -65,35 +114,32 @@ class KLDivLoss(Loss):
     """sum of y (log y - x) for log-probabilities x and probabilities y (log y with log_target=True);
     reduction "batchmean" divides by the batch size."""
 
+    reductions = ("mean", "batchmean", "sum", "none")
+
     def __init__(self, reduction="mean", log_target=False):
-        super().__init__(reduction)
-        self.log_target = log_target
+        super().__init__(reduction, log_target=log_target)
 
     def forward(self, input, target):
         return F.kl_div(input, target, reduction=self.reduction, log_target=self.log_target)
 
 
-class NLLLoss(Loss):
+class NLLLoss(ClassLoss):
     """sum_i -w[t_i] x[i, t_i] / sum_i w[t_i], x holding log-probabilities (classes in dim 1, as PyTorch)."""
 
     def __init__(self, weight=None, ignore_index=-100, reduction="mean"):
-        super().__init__(reduction)
-        self.register_optional_buffer("weight", weight)
-        self.ignore_index = ignore_index
+        super().__init__(weight, ignore_index, reduction)
 
     def forward(self, input, target):
         return F.nll_loss(input, target, weight=self.weight, ignore_index=self.ignore_index,
                           reduction=self.reduction)
 
 
-class CrossEntropyLoss(Loss):
+class CrossEntropyLoss(ClassLoss):
     """sum_i -w[t_i] log softmax(x_i)[t_i] / sum_i w[t_i], with optional label smoothing (classes in dim 1,
     as PyTorch)."""
 
     def __init__(self, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
-        super().__init__(reduction)
-        self.register_optional_buffer("weight", weight)
-        self.ignore_index, self.label_smoothing = ignore_index, label_smoothing
+        super().__init__(weight, ignore_index, reduction, label_smoothing=label_smoothing)
 
     def forward(self, input, target):
         return F.cross_entropy(input, target, weight=self.weight, ignore_index=self.ignore_index,
@@ -105,8 +151,8 @@ class BCEWithLogitsLoss(Loss):
 
     def __init__(self, weight=None, reduction="mean", pos_weight=None):
         super().__init__(reduction)
-        self.register_optional_buffer("weight", weight)
-        self.register_optional_buffer("pos_weight", pos_weight)
+        self.register_weight("weight", weight)
+        self.register_weight("pos_weight", pos_weight)
 
     def forward(self, input, target):
         return F.binary_cross_entropy_with_logits(input, target, weight=self.weight, reduction=self.reduction,
@@ -118,7 +164,7 @@ class BCELoss(Loss):
 
     def __init__(self, weight=None, reduction="mean"):
         super().__init__(reduction)
-        self.register_optional_buffer("weight", weight)
+        self.register_weight("weight", weight)
 
     def forward(self, input, target):
         return F.binary_cross_entropy(input, target, weight=self.weight, reduction=self.reduction)

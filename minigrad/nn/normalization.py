@@ -7,6 +7,7 @@ suits, and a learned weight (and bias) gives back any scale the model wants.
 """
 from minigrad import creation
 from minigrad.nn import functional as F
+from minigrad.nn.layers import check_size
 from minigrad.nn.module import Module
 from minigrad.nn.parameter import Parameter
 from minigrad.ops.fused import shape_tuple
@@ -62,6 +63,7 @@ class BatchNorm1d(Module):
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True, device=None,
                  dtype=None):
         super().__init__()
+        num_features = check_size("BatchNorm1d", "num_features", num_features)
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         self.weight = Parameter(creation.ones(num_features)) if affine else None

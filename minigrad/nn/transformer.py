@@ -20,7 +20,7 @@ from minigrad import backend, creation
 from minigrad.nn import functional as F
 from minigrad.nn import init
 from minigrad.nn.containers import ModuleList
-from minigrad.nn.layers import Dropout, Linear
+from minigrad.nn.layers import Dropout, Linear, check_size
 from minigrad.nn.module import Module
 from minigrad.nn.normalization import LayerNorm
 from minigrad.nn.parameter import Parameter
@@ -70,7 +70,9 @@ class MultiheadAttention(Module):
     def __init__(self, embed_dim, num_heads, dropout=0.0, bias=True, add_bias_kv=False, add_zero_attn=False,
                  kdim=None, vdim=None, batch_first=False):
         super().__init__()
-        if num_heads <= 0 or embed_dim % num_heads:
+        embed_dim = check_size("MultiheadAttention", "embed_dim", embed_dim)
+        num_heads = check_size("MultiheadAttention", "num_heads", num_heads, at_least=1)
+        if embed_dim % num_heads:
             raise ValueError(f"MultiheadAttention: embed_dim ({embed_dim}) must be divisible by num_heads "
                              f"({num_heads}): each head works in embed_dim / num_heads dims")
         if add_bias_kv or add_zero_attn:
