@@ -568,10 +568,11 @@ def test_merged_lora_stops_training_until_unmerged(base):
     assert count_parameters(tuned)[0] == trainable
 
 
-def test_unmerging_a_frozen_lora_leaves_it_frozen(base):
-    tuned = prepare(base, "lora", num_labels=C).requires_grad_(False)  # e.g. loaded for inference only
-    merge_lora(tuned)
-    unmerge_lora(tuned)
+@pytest.mark.parametrize("mode, merge, unmerge", [("lora", merge_lora, unmerge_lora), ("ia3", merge_ia3, unmerge_ia3)])
+def test_unmerging_a_frozen_update_leaves_it_frozen(base, mode, merge, unmerge):
+    tuned = prepare(base, mode, num_labels=C).requires_grad_(False)  # e.g. loaded for inference only
+    merge(tuned)
+    unmerge(tuned)
     assert count_parameters(tuned)[0] == 0
 
 

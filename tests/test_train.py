@@ -243,6 +243,14 @@ def regression_batches(seed=0):
         yield mg.tensor(x), mg.tensor(np.sin(x).sum(axis=1, keepdims=True))
 
 
+def ctrl_c_at(number):
+    """regression_batches(), with Ctrl-C (KeyboardInterrupt) where batch `number` (from 1) would come."""
+    for i, batch in enumerate(regression_batches(), start=1):
+        if i == number:
+            raise KeyboardInterrupt
+        yield batch
+
+
 def squared_error(model, batch):
     x, y = batch
     return ((model(x) - y) ** 2).mean()
@@ -264,13 +272,7 @@ def test_resuming_a_checkpoint_continues_exactly_where_training_stopped(tmp_path
 
     interrupted, checkpoint = small_mlp(0), tmp_path / "checkpoint.safetensors"
 
-    def ctrl_c_at_step_8():
-        for number, batch in enumerate(regression_batches(), start=1):
-            if number == 7 * accumulate + 1:  # step 8's first batch
-                raise KeyboardInterrupt
-            yield batch
-
-    stopped = train(interrupted, squared_error, ctrl_c_at_step_8(), config,
+    stopped = train(interrupted, squared_error, ctrl_c_at(7 * accumulate + 1), config,  # step 8's first batch
                     evaluate=lambda m: {"loss": next(improving)}, checkpoint_path=checkpoint)
     assert stopped.stopped == "interrupted" and mg.io.load_metadata(checkpoint)["step"] == "6"
 
@@ -317,14 +319,8 @@ def test_early_stopping_after_a_resume_can_go_back_to_the_checkpoints_weights(tm
     config = TrainConfig(steps=10, lr=0.05, eval_every=2, patience=2, progress=False)
     checkpoint = tmp_path / "checkpoint.safetensors"
 
-    def stop_at_step_5():
-        for step, batch in enumerate(regression_batches(), start=1):
-            if step == 5:
-                raise KeyboardInterrupt
-            yield batch
-
     model = small_mlp(0)
-    train(model, squared_error, stop_at_step_5(), config, evaluate=lambda m: {"loss": 1.0},
+    train(model, squared_error, ctrl_c_at(5), config, evaluate=lambda m: {"loss": 1.0},
           checkpoint_path=checkpoint)  # the step-2 evaluation is the best; step 4's (no better) the latest
     weights = mg.load(checkpoint)
     assert load_metadata(checkpoint)["step"] == "4" and load_metadata(checkpoint)["waited"] == "1"
@@ -347,14 +343,8 @@ def test_the_checkpoint_is_the_latest_evaluation_even_when_it_is_not_the_best(tm
     full = train(uninterrupted, squared_error, regression_batches(), config,
                  evaluate=lambda m, losses=iter(worse_after_step_2): {"loss": next(losses)})
 
-    def ctrl_c_at_step_9():
-        for step, batch in enumerate(regression_batches(), start=1):
-            if step == 9:
-                raise KeyboardInterrupt
-            yield batch
-
     checkpoint, losses = tmp_path / "checkpoint.safetensors", iter(worse_after_step_2)
-    train(small_mlp(0), squared_error, ctrl_c_at_step_9(), config, evaluate=lambda m: {"loss": next(losses)},
+    train(small_mlp(0), squared_error, ctrl_c_at(9), config, evaluate=lambda m: {"loss": next(losses)},
           checkpoint_path=checkpoint)
     assert load_metadata(checkpoint)["step"] == "8" and load_metadata(checkpoint)["best_step"] == "2"
     resumed = small_mlp(1)
@@ -482,3 +472,18 @@ def test_every_batch_of_a_step_is_checked_for_nan_before_its_backward():
 def test_train_config_refuses_settings_that_would_train_wrong(setting, message):
     with pytest.raises(ValueError, match=message):
         TrainConfig(**setting)
+
+
+def test_a_resumed_run_compares_with_the_best_loss_not_the_latest(tmp_path):
+    """Checkpointed at step 4 (loss 3.0) after its best at step 2 (loss 1.0): a resumed evaluation of
+    2.0 is no improvement, as it would not have been in the uninterrupted run."""
+    config = TrainConfig(steps=6, lr=0.05, eval_every=2, patience=5, progress=False)
+    checkpoint = tmp_path / "checkpoint.safetensors"
+
+    losses = iter([1.0, 3.0, 2.0])
+    train(small_mlp(0), squared_error, ctrl_c_at(5), config, evaluate=lambda m: {"loss": next(losses)},
+          checkpoint_path=checkpoint)
+    result = train(small_mlp(0), squared_error, regression_batches(), config,
+                   evaluate=lambda m: {"loss": next(losses)}, resume=checkpoint)
+    assert result.steps_done == 6 and result.best_step == 2 and result.best_eval["loss"] == 1.0
+    assert result.weights_step == 2  # early stopping's patience did not run out, but the best is step 2's
