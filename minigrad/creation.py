@@ -24,8 +24,10 @@ def tensor(data, requires_grad=False, dtype=None, device=None):
 
 def refuse_graphs(items):
     """mg.tensor([a * 2, a * 3]) would copy the values and leave their graph behind, so that no gradient
-    reaches a: refused, as PyTorch refuses it (the items only, not every number of a nested list: that
-    would cost as much as the copy)."""
+    reaches a: refused (PyTorch only warns). The items are looked at, not every number of a nested list,
+    and a list that starts with a number is taken to be numbers: the look costs less than the copy."""
+    if items and isinstance(items[0], (int, float)):
+        return
     for i, item in enumerate(items):
         if isinstance(item, Tensor) and item.requires_grad:
             raise TypeError(f"tensor: item {i} is a tensor that requires grad, and mg.tensor copies values, "
@@ -115,8 +117,9 @@ def randint(low, high=None, size=None, dtype=None, device="cpu", generator=None)
     randint(high, size) starts at 0."""
     if size is None:  # randint(high, size)
         if not isinstance(high, (tuple, list)):  # randint(0, 5): two bounds, and the size forgotten
-            raise TypeError(f"randint: size must be a tuple, as in randint({low}, {high}, (3,)); "
-                            f"randint({low}, {high}) gives no size (for randint(high, size), size is a tuple)")
+            example = f"randint({low}, {high}, (3,))" if low < high else f"randint({low}, ({high},))"
+            raise TypeError(f"randint: size must be a tuple, as in {example}; randint({low}, {high}) gives no size "
+                            "(for randint(high, size), size is a tuple)")
         low, high, size = 0, low, high
     elif high is None:  # randint(high, size=size)
         low, high = 0, low

@@ -670,7 +670,8 @@ class Tensor:
 
     def arg_extreme(self, name, dim, keepdim):
         """argmax / argmin, with errors in a tensor's terms: a dim out of range, or nothing to pick from."""
-        axis = None if dim is None else backend.positive_dim(dim, self.ndim) if self.ndim else None
+        axis = None if dim is None else backend.positive_dim(dim, self.ndim)  # a 0-d tensor takes 0 and -1
+        axis = axis if self.ndim else None
         if axis is None and self.data.size == 0:
             raise ValueError(f"{name}: the tensor of shape {self.shape} has no elements to pick from")
         if axis is not None and self.shape[axis] == 0:

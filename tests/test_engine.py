@@ -964,6 +964,8 @@ def test_autograd_grad_agrees_with_pytorch():
     (lambda: mg.tensor([[[1], [2]], [[1], [2, 3]]]), ValueError, r"the items of data\[1\] have lengths \[1, 2\]"),
     (lambda: mg.randint(0, 5), TypeError, r"size must be a tuple, as in randint\(0, 5, \(3,\)\)"),
     (lambda: mg.randint(5, 5, (3,)), ValueError, r"low \(5\) must be below high \(5\)"),
+    (lambda: mg.randint(5, 3), TypeError, r"as in randint\(5, \(3,\)\)"),  # high 5, size 3, most likely
+    (lambda: mg.tensor(3.0).argmax(5), IndexError, "dim 5 is out of range for a tensor with 0 dims"),
     (lambda: mg.ones(2, 3).reshape(4, -1), RuntimeError, r"shape \(4, -1\) is invalid for a tensor of 6 elements"),
     (lambda: mg.ones(2, 3).argmax(dim=5), IndexError, "dim 5 is out of range for a tensor with 2 dims"),
     (lambda: mg.ones(0).argmax(), ValueError, r"argmax: the tensor of shape \(0,\) has no elements"),

@@ -727,7 +727,7 @@ def test_named_modules_lists_a_shared_module_once():
 
 # ---- constructor arguments: checked when the layer or loss is built ----------------------------
 LOSSES_CALLED_ON_DATA = [nn.CrossEntropyLoss, nn.NLLLoss, nn.BCEWithLogitsLoss, nn.BCELoss, nn.KLDivLoss,
-                         nn.HuberLoss, nn.SmoothL1Loss]
+                         nn.HuberLoss, nn.SmoothL1Loss, nn.MSELoss, nn.L1Loss]
 
 
 @pytest.mark.parametrize("loss", LOSSES_CALLED_ON_DATA, ids=lambda loss: loss.__name__)
@@ -736,6 +736,12 @@ def test_a_loss_built_with_the_data_says_to_build_it_once_then_call_it(loss):
     with pytest.raises(TypeError, match=rf"{loss.__name__}: .*looks like \(input, target\) was passed to the "
                                         rf"constructor.*criterion = nn.{loss.__name__}\(\), then call it"):
         loss(logits, target)
+
+
+def test_a_0d_tensor_is_an_option_not_data():
+    assert nn.CrossEntropyLoss(label_smoothing=mg.tensor(0.1)).label_smoothing.item() == pytest.approx(0.1)
+    with pytest.raises(ValueError, match="MultiheadAttention: embed_dim must be a whole number >= 1, got 0"):
+        nn.MultiheadAttention(0, 1)
 
 
 def test_loss_options_are_checked_when_the_loss_is_built():

@@ -593,6 +593,10 @@ def test_a_schedule_given_a_model_instead_of_its_optimizer_says_so(make):
         make(nn.Linear(2, 2))
     with pytest.raises(TypeError, match=r"^StepLR: expected an optimizer"):
         lr_scheduler.StepLR(nn.Linear(2, 2), 1)
+    prepared = nn.Linear(2, 2)
+    prepared.param_groups = [{"params": list(prepared.parameters())}]  # as a fine-tuned model carries them
+    with pytest.raises(TypeError, match=r"^StepLR: expected an optimizer .* got a Linear$"):
+        lr_scheduler.StepLR(prepared, 1)
 
 
 def test_cosine_annealing_needs_a_positive_t_max():

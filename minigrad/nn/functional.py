@@ -32,7 +32,7 @@ def dropout(input, p=0.5, training=True, inplace=False):
     """Zero each element with probability p while training, scaling the rest by 1/(1 - p) (inplace: see the
     top of this file). The mask scales by 1/(1 - p), so the input must be floating point; PyTorch too refuses
     an integer input while training (it passes one through when there is nothing to drop: eval, or p=0)."""
-    if training and p != 0 and not backend.is_floating(input.dtype):
+    if training and 0 < p < 1 and not backend.is_floating(input.dtype):
         raise TypeError(f"dropout: input must be floating point while training (kept elements are scaled by "
                         f"1/(1 - p)), got dtype {input.dtype.name}; convert it first: input.float()")
     return ops.dropout(input, p, training)

@@ -17,7 +17,7 @@ from minigrad.tensor import Tensor
 def looks_like_data(value):
     """A tensor, an array or a list: what a loss is called with, never one of its options (a NumPy number,
     0-d, may be one)."""
-    return isinstance(value, (Tensor, list, tuple)) or getattr(value, "ndim", 0) > 0
+    return isinstance(value, (list, tuple)) or getattr(value, "ndim", 0) > 0
 
 
 class Loss(Module):
@@ -30,16 +30,17 @@ class Loss(Module):
 
     reductions = ("mean", "sum", "none")
 
-    def __init__(self, reduction="mean", **options):
-        """options: the loss's other settings (not its weights), kept as attributes of those names."""
+    def __init__(self, reduction="mean", *more, **options):
+        """options: the loss's other settings (not its weights), kept as attributes of those names; more:
+        nothing, unless a loss without options of its own (MSELoss, L1Loss) was given (input, target)."""
         super().__init__()
         name = type(self).__name__
-        for option, value in {"reduction": reduction, **options}.items():
-            if looks_like_data(value):
-                raise TypeError(
-                    f"{name}: got a {type(value).__name__} for {option}; looks like (input, target) was passed to "
-                    f"the constructor; build the loss once, criterion = nn.{name}(), then call it: "
-                    "criterion(input, target)")
+        data = [(option, value) for option, value in {"reduction": reduction, **options}.items() if looks_like_data(value)]
+        if data or more:
+            option, value = data[0] if data else ("reduction", reduction)
+            raise TypeError(f"{name}: got a {type(value).__name__} for {option}; looks like (input, target) was passed "
+                            f"to the constructor; build the loss once, criterion = nn.{name}(), then call it: "
+                            "criterion(input, target)")
         if reduction not in self.reductions:
             raise ValueError(f"{name}: reduction must be one of {', '.join(map(repr, self.reductions))}, "
                              f"got {reduction!r}")

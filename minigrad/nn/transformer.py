@@ -70,7 +70,7 @@ class MultiheadAttention(Module):
     def __init__(self, embed_dim, num_heads, dropout=0.0, bias=True, add_bias_kv=False, add_zero_attn=False,
                  kdim=None, vdim=None, batch_first=False):
         super().__init__()
-        embed_dim = check_size("MultiheadAttention", "embed_dim", embed_dim)
+        embed_dim = check_size("MultiheadAttention", "embed_dim", embed_dim, at_least=1)
         num_heads = check_size("MultiheadAttention", "num_heads", num_heads, at_least=1)
         if embed_dim % num_heads:
             raise ValueError(f"MultiheadAttention: embed_dim ({embed_dim}) must be divisible by num_heads "

@@ -18,6 +18,8 @@ import bisect
 import math
 import warnings
 
+from minigrad.optim.optimizer import Optimizer
+
 
 def cosine_between(start, end, fraction):
     """The point `fraction` (0 to 1) of the way from start to end along half a cosine, flat at both ends:
@@ -539,7 +541,7 @@ class ReduceLROnPlateau:
 def check_optimizer(scheduler, optimizer):
     """A schedule moves an optimizer's param_groups: refuse anything else (a model, most often) here,
     not with an AttributeError about param_groups from deep inside."""
-    if not hasattr(optimizer, "param_groups"):
+    if not isinstance(optimizer, Optimizer):  # a prepared model has param_groups too: not the test
         raise TypeError(f"{scheduler}: expected an optimizer (e.g. mg.optim.SGD(model.parameters(), lr=...)), "
                         f"got a {type(optimizer).__name__}")
 
