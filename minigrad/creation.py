@@ -42,8 +42,11 @@ def ragged(rows, where="data"):
         sizes = [len(row) if isinstance(row, (list, tuple)) else "a number" for row in rows]
         return (f"the items of {where} have lengths {sizes[:8]}{' ...' if len(sizes) > 8 else ''}, not one: "
                 "pad the shorter ones first (a tensor is a box of numbers)")
-    return next((said for i, row in enumerate(rows) if isinstance(row, (list, tuple))
-                 for said in [ragged(row, f"{where}[{i}]")] if said), "")
+    for i, row in enumerate(rows):
+        said = ragged(row, f"{where}[{i}]") if isinstance(row, (list, tuple)) else ""
+        if said:
+            return said
+    return ""
 
 
 def as_tensor(data, dtype=None, device=None):

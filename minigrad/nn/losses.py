@@ -15,8 +15,8 @@ from minigrad.tensor import Tensor
 
 
 def looks_like_data(value):
-    """A tensor, an array or a list: what a loss is called with, never one of its options (a NumPy number,
-    0-d, may be one)."""
+    """A list, or a tensor or array of one dim or more: what a loss is called with, never one of its
+    options (a 0-d tensor or NumPy number may be one: label_smoothing=mg.tensor(0.1))."""
     return isinstance(value, (list, tuple)) or getattr(value, "ndim", 0) > 0
 
 
@@ -35,7 +35,8 @@ class Loss(Module):
         nothing, unless a loss without options of its own (MSELoss, L1Loss) was given (input, target)."""
         super().__init__()
         name = type(self).__name__
-        data = [(option, value) for option, value in {"reduction": reduction, **options}.items() if looks_like_data(value)]
+        data = [(option, value) for option, value in {"reduction": reduction, **options}.items()
+                if looks_like_data(value)]
         if data or more:
             option, value = data[0] if data else ("reduction", reduction)
             raise TypeError(f"{name}: got a {type(value).__name__} for {option}; looks like (input, target) was passed "

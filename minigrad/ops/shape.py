@@ -34,12 +34,12 @@ class Reshape(Function):
 
 def reshape(x, *shape):
     shape = sizes_given(shape)
-    known = math.prod(n for n in shape if n != -1)
-    fits = known == x.numel() if -1 not in shape else shape.count(-1) == 1 and known and x.numel() % known == 0
-    if not fits or min(shape, default=0) < -1:
+    try:
+        return Reshape.apply(x, shape=shape)
+    except ValueError:  # NumPy's words ("into shape (4,newaxis)") put in a tensor's terms, only when it fails
         raise RuntimeError(f"reshape: shape {shape} is invalid for a tensor of {x.numel()} elements (shape "
-                           f"{x.shape}): the sizes must multiply to {x.numel()}, with at most one -1 to be inferred")
-    return Reshape.apply(x, shape=shape)
+                           f"{x.shape}): the sizes must multiply to {x.numel()}, with at most one -1 to be inferred"
+                           ) from None
 
 
 def squeeze(x, dim=None):
