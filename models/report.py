@@ -11,6 +11,7 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only: no window, works on a server
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.text import Text  # noqa: E402
 from matplotlib.ticker import MaxNLocator  # noqa: E402
 from matplotlib.transforms import Bbox  # noqa: E402
 
@@ -218,21 +219,51 @@ def spots(points, to_points, apart=5):
     return [(score, sorted(modes, key=order.index)) for score, modes in merged]  # "full, layerwise-lr", as in the table
 
 
-LABEL_SPOTS = [(4, 5), (4, -12), (4, 15), (4, -22)]  # offsets in points: above, below, then a line further out
+# Offsets in points, and the side of its point the label sits on: to the right, just above it or just below;
+# then further out, to the right and then to the left, with a thin line to its point (variants of one mode,
+# lora:r=1 ... lora:r=64, crowd one band of the plot, where a label away from its point read as the next one's).
+LABEL_SPOTS = [((4, 5), "left"), ((4, -12), "left"), ((10, 16), "left"), ((10, -24), "left"),
+               ((-10, 16), "right"), ((-10, -24), "right"), ((16, 28), "left"), ((16, -36), "left")]
+LEADER = {"arrowstyle": "-", "color": "0.45", "linewidth": 0.6, "shrinkA": 1, "shrinkB": 4}
 
 
 def clear_label(ax, label, point, placed, renderer, markers=()):
-    """The label of one point: just above or just below it where that overlaps neither a box in placed
-    (the labels so far) nor another point's marker; else at the first of LABEL_SPOTS clear of the
-    labels (with modes a few hundred parameters apart, labels side by side ran into each other, and
-    a label over the next point hid it); the last if none."""
-    for obstacles, spots in ((list(placed) + list(markers), LABEL_SPOTS[:2]), (placed, LABEL_SPOTS)):
-        for xytext in spots:
-            text = ax.annotate(label, point, fontsize=8, textcoords="offset points", xytext=xytext, va="baseline")
-            box = text.get_window_extent(renderer).padded(3)  # a few pixels apart: touching labels read as one
-            if not any(box.overlaps(other) for other in obstacles) or xytext == LABEL_SPOTS[-1]:
-                return text
+    """The label of one point, at the first of LABEL_SPOTS that overlaps neither a box in placed (the labels
+    so far) nor another point's marker, nor leaves the axes on the left (on the right, widen_to_fit makes
+    room); where every spot overlaps something, at the one that overlaps least. (With modes a few hundred
+    parameters apart, labels side by side ran into each other, and a label over the next point hid it.)"""
+    axes = ax.get_window_extent(renderer)
+    room = Bbox.from_extents(axes.x0, axes.y0, math.inf, axes.y1)
+    best, least = None, math.inf
+    for i, (xytext, side) in enumerate(LABEL_SPOTS):
+        text = ax.annotate(label, point, fontsize=8, textcoords="offset points", xytext=xytext, ha=side,
+                           va="baseline", arrowprops=LEADER if i >= 2 else None)
+        box = words(text, renderer).padded(3)  # a few pixels apart: touching labels read as one
+        overlap = sum(shared_area(box, other) for other in (*placed, *markers)) + area(box) - shared_area(box, room)
+        if overlap < least:
+            if best is not None:
+                best.remove()
+            best, least = text, overlap
+        else:
             text.remove()
+        if not overlap:
+            break
+    return best
+
+
+def words(label, renderer):
+    """Where a label's text sits on the page, in pixels: without the line to its point, which may cross others."""
+    label.update_positions(renderer)
+    return Text.get_window_extent(label, renderer)
+
+
+def area(box):
+    return box.width * box.height
+
+
+def shared_area(box, other):
+    common = Bbox.intersection(box, other)
+    return 0 if common is None else area(common)
 
 
 def widen_to_fit(ax, labels, renderer):
@@ -309,7 +340,7 @@ def plot_score_vs_parameters(rows, path, kind="classification", split="val", run
                 last = height
                 text = ax.annotate(label, (count, score), fontsize=8, textcoords="offset points",
                                    xytext=(7, height - to_points(score)), va="center")
-            placed.append(text.get_window_extent(renderer))
+            placed.append(words(text, renderer))
             labels.append((count, text))
     widen_to_fit(ax, labels, renderer)
 

@@ -5,6 +5,7 @@ import math
 import matplotlib
 import pytest
 from matplotlib.axes import Axes
+from matplotlib.transforms import Bbox
 
 from models import report
 
@@ -205,3 +206,30 @@ def test_a_label_goes_below_its_point_rather_than_over_the_next_point(tmp_path, 
     report.plot_score_vs_parameters(rows, tmp_path / "plot.png")
     assert placed["lora:r=1"][1] == (4, 5)  # above, where nothing is in the way
     assert placed["lora:r=7"][1] == (4, -12)  # above, it would sit on lora:r=9's marker
+
+
+def test_crowded_variants_get_labels_clear_of_every_point_and_far_ones_a_line_to_theirs(tmp_path, monkeypatch):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    made, annotate = {}, Axes.annotate
+    monkeypatch.setattr(Axes, "annotate", lambda self, text, xy, **kw:  # the last one made is the one kept
+                        made.__setitem__(text, annotate(self, text, xy, **kw)) or made[text])
+    rows = [{"mode": mode, "trainable": count, "val_accuracy": score} for mode, count, score in [  # one band
+        ("full", 237_058, 0.976), ("head", 130, 0.968), ("layers", 100_226, 0.938), ("params", 3_010, 0.923),
+        ("layerwise-lr", 237_058, 0.946), ("prompt", 642, 0.936), ("prefix", 4_226, 0.971),
+        ("adapter", 4_770, 0.927), ("lora", 8_322, 0.943), ("ia3", 1_666, 0.953), ("lora:r=1", 1_040, 0.982),
+        ("lora:r=2", 2_080, 0.945), ("lora:r=4", 4_160, 0.925), ("lora:r=16", 16_640, 0.968),
+        ("lora:r=32", 33_280, 0.956), ("lora:r=64", 66_560, 0.923), ("lora+ia3", 9_988, 0.982),
+        ("adapter:bottleneck=16", 17_000, 0.988)]]
+    report.plot_score_vs_parameters(rows, tmp_path / "plot.png")
+    ax = made["head"].axes
+    renderer = FigureCanvasAgg(ax.figure).get_renderer()
+    points = {row["mode"]: ax.transData.transform((row["trainable"], 100 * row["val_accuracy"])) for row in rows}
+    for text, label in made.items():  # text: a mode, or modes sharing one spot ("a, b")
+        box, own = report.words(label, renderer), text.split(", ")
+        for other, (x, y) in points.items():  # before, lora:r=2's label ran over params' point, params' over
+            if other not in own:  # prefix's, and lora+ia3's over adapter:bottleneck=16's
+                assert not box.overlaps(Bbox.from_bounds(x - 4, y - 4, 8, 8)), f"{text!r} covers {other!r}'s point"
+        x, y = points[own[0]]
+        assert (box.x0 - x < 10 and abs(box.y0 - y) < 20) or label.arrow_patch is not None, \
+            f"{text!r} is away from its point with nothing joining them"
