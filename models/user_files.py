@@ -17,6 +17,7 @@ import json
 import math
 import random
 import re
+from collections import Counter
 from pathlib import Path
 
 from models import tables
@@ -66,9 +67,37 @@ def _label_field(value, path, line, column):
     return name
 
 
+SHOWN_PLACES = 5  # an error about many rows names this many of them
+
+
+def _and_more(places, what):
+    """" (and 41 more rows {what}: lines 9, 17, ... and 36 more)" for the places after the first, else "": one
+    bad row and a whole bad column are different fixes, and a file of 50,000 rows should not take a run per
+    bad row to find them all."""
+    others = places[1:]
+    if not others:
+        return ""
+    unit = "line" if isinstance(others[0], int) else "item"  # a JSON array's "item 3"
+    shown = ", ".join(str(position).removeprefix("item ") for position in others[:SHOWN_PLACES])
+    left = len(others) - SHOWN_PLACES
+    return (f" (and {len(others):,} more {plural('row', len(others))} {what}: {plural(unit, len(others))} {shown}"
+            + (f" and {left:,} more)" if left > 0 else ")"))
+
+
+def plural(noun, count):
+    return noun if count == 1 else noun + "s"
+
+
 def _examples(rows, path, text_column, label_column, labels, keep_unknown=False):
-    found = [(line, _text_field(row[text_column], path, line, text_column),  # (line, text, label name)
-              _label_field(row[label_column], path, line, label_column)) for line, row in rows]
+    found, bad = [], []  # (line, text, label name); (line, the error of its first bad field)
+    for line, row in rows:
+        try:
+            found.append((line, _text_field(row[text_column], path, line, text_column),
+                          _label_field(row[label_column], path, line, label_column)))
+        except ValueError as error:
+            bad.append((line, error))
+    if bad:
+        raise ValueError(f"{bad[0][1]}{_and_more([line for line, _ in bad], 'with an empty or invalid field')}")
     if not found:
         raise ValueError(f"{path} has no rows of data")
     if labels:
@@ -78,9 +107,14 @@ def _examples(rows, path, text_column, label_column, labels, keep_unknown=False)
     else:
         names = sorted({label for *_, label in found}, key=_label_order)
     index = {name: i for i, name in enumerate(names)}
-    for line, _, label in found:
-        if label not in index:
-            raise ValueError(f"{path}, {tables.place(line)}: unknown label {label!r}; allowed labels: {', '.join(names)}")
+    unknown = [(line, label) for line, _, label in found if label not in index]
+    if unknown:
+        counts = Counter(label for _, label in unknown)
+        tally = "; the unknown labels: " + ", ".join(f"{name!r} ({n:,} {plural('row', n)})"
+                                                     for name, n in counts.most_common()) if len(unknown) > 1 else ""
+        more = _and_more([line for line, _ in unknown], "with a label not allowed")
+        raise ValueError(f"{path}, {tables.place(unknown[0][0])}: unknown label {unknown[0][1]!r}; allowed labels: "
+                         f"{', '.join(names)}{more}{tally}")
     if len(names) < 2:
         raise ValueError(f"{path}: only one class ({names[0]!r}); a classifier needs at least two")
     return [Example(text, index[label]) for _, text, label in found], names
