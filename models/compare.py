@@ -257,14 +257,14 @@ def data_notes(config, base, task):
         raise ValueError(f"max_len {config.max_len} is longer than the model's context: {config.model!r} reads "
                          f"at most {base.config.max_len} tokens")
     if task.kind in ("tagging", "qa"):
-        return span_task_notes(config, base, task) + validation_notes(task)
+        return held_out_note(config, task) + span_task_notes(config, base, task) + validation_notes(task)
     if task.kind == "lm":
-        return validation_notes(task)
+        return held_out_note(config, task) + validation_notes(task)
     room = data.text_room(config.max_len)
     if room < 1:  # a checkpoint pretrained with --max-len 1 or 2
         raise ValueError(f"max_len {config.max_len} leaves no room for text between [BOS] and [EOS]; "
                          f"{config.model!r} reads at most {base.config.max_len} tokens, and a classifier needs 3")
-    notes = []
+    notes = held_out_note(config, task)
     cut = {split: sum(len(base.tokenizer.encode(example.text)) > room for example in getattr(task, split))
            for split in ("train", "valid", "test")}
     if any(cut.values()):
@@ -282,6 +282,20 @@ def data_notes(config, base, task):
         notes.append(f"{len(task.labels)} classes for {len(task.train)} training examples: is the label column "
                      "the one with the labels?")
     return notes
+
+
+EXAMPLE_NAMES = {"classification": "examples", "tagging": "sentences", "qa": "questions", "lm": "texts"}
+
+
+def held_out_note(config, task):
+    """[the note that validation examples were held out of the training file], where no --valid file was
+    given: the user should know that the training set is smaller than the file, and which rows score it."""
+    if not config.train_path or config.valid_path:
+        return []
+    share = "each class in proportion, " if task.kind == "classification" else ""
+    return [f"no --valid file: {len(task.valid):,} of the {len(task.train) + len(task.valid):,} "
+            f"{EXAMPLE_NAMES[task.kind]} of {config.train_path} are held out for validation ({share}the same "
+            f"ones for the same --seed)"]
 
 
 def reads_more(config, base):

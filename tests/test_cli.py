@@ -1153,3 +1153,15 @@ def test_what_a_run_prints_is_kept_in_its_folder_however_it_ends(tmp_path, capsy
 
     assert main(["compare", "--modes", "nope", "--out", str(tmp_path / "refused")]) == 2
     assert not (tmp_path / "refused").exists()  # a run that never started leaves nothing
+
+
+def test_a_training_file_without_a_validation_file_says_what_was_held_out(tmp_path, capsys):
+    rows = "".join(f"{'good' if i % 2 else 'bad'} film {i},{'pos' if i % 2 else 'neg'}\n" for i in range(60))
+    (tmp_path / "mine.csv").write_text("text,label\n" + rows)
+    (tmp_path / "valid.csv").write_text("text,label\ngood one,pos\nbad one,neg\n")
+    command = ["finetune", "--mode", "head", "--steps", "1", "--train", str(tmp_path / "mine.csv")]
+    assert main(command + ["--out", str(tmp_path / "a")]) == 0
+    assert (f"note: no --valid file: 6 of the 60 examples of {tmp_path / 'mine.csv'} are held out for validation "
+            "(each class in proportion, the same ones for the same --seed)") in capsys.readouterr().out
+    assert main(command + ["--valid", str(tmp_path / "valid.csv"), "--out", str(tmp_path / "b")]) == 0
+    assert "held out" not in capsys.readouterr().out
