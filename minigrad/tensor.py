@@ -9,6 +9,7 @@ PyTorch-style surface: properties, operators and methods that call the ops.
 """
 import functools
 import math
+import warnings
 from typing import NamedTuple
 
 from minigrad import backend
@@ -111,7 +112,7 @@ class Tensor:
         if device is None:  # an array stays where it is; lists and scalars go to the CPU
             device = backend.device_of(data)
         self.data = backend.as_array(data, dtype=dtype, device=device)
-        self.grad = None
+        self._grad = None
         self._ctx = None
         self._version_counter = [0]  # in-place changes of this memory; a view shares its base's list
         self._retains_grad = False
@@ -124,7 +125,7 @@ class Tensor:
     def _from_array(cls, array):
         """Wrap an array an op produced, without copying or converting it."""
         out = cls.__new__(cls)
-        out.data, out.grad, out._ctx = array, None, None
+        out.data, out._grad, out._ctx = array, None, None
         out._version_counter, out._retains_grad, out._requires_grad = [0], False, False
         out._hooks = {}
         return out
@@ -299,6 +300,27 @@ class Tensor:
         self._requires_grad = bool(requires_grad)
         return self
 
+    @property
+    def grad(self):
+        """d(loss)/d(self) after backward(): filled on leaves that require grad and on tensors that
+        called retain_grad(), None before. Read on any other tensor an op computed, it warns, as
+        PyTorch does: backward() never fills it there, and a silent None looks like a lost gradient.
+        A property for that one check; the optimizers read p.grad of every parameter every step, so
+        a gradient that is there costs one attribute read and one comparison."""
+        grad = self._grad
+        if grad is None and self._ctx is not None and not self._retains_grad:
+            warnings.warn(f"reading .grad of a tensor that is not a leaf (it was computed by {self._ctx.name()}): "
+                          "backward() fills .grad only on leaf tensors, made with requires_grad=True such as "
+                          "parameters, so it is None here. Call .retain_grad() on this tensor before backward() "
+                          "to keep its gradient, or read .grad of the leaf it was computed from (a tensor made "
+                          "as mg.randn(3, requires_grad=True) * 0.1 is the product, not a leaf: write "
+                          "(mg.randn(3) * 0.1).requires_grad_())", UserWarning, stacklevel=2)
+        return grad
+
+    @grad.setter
+    def grad(self, grad):  # p.grad = None, or a tensor of p's shape (Module.to moves it with p)
+        self._grad = grad
+
     def retain_grad(self):
         """Also keep .grad on this intermediate (non-leaf) tensor after backward()."""
         self._retains_grad = True
@@ -350,15 +372,21 @@ class Tensor:
         return self.to(other.dtype)
 
     # ---- backward ------------------------------------------------------------
-    def backward(self, gradient=None, retain_graph=False):
+    def backward(self, gradient=None, retain_graph=False, *, grad=None):
         """Add d(self)/d(leaf) into .grad of every leaf this tensor depends on (gradients
         accumulate: clear them between steps).
 
         On a scalar, gradient defaults to 1. On anything else, pass gradient= (the
-        gradient g of some scalar loss with respect to this tensor, PyTorch's name):
-        each leaf then gets the vector-Jacobian product g . d(self)/d(leaf).
+        gradient g of some scalar loss with respect to this tensor, PyTorch's name; grad=,
+        the name minigrad's design gave it, is the same): each leaf then gets the
+        vector-Jacobian product g . d(self)/d(leaf).
         """
         from minigrad.engine import backpropagate  # here: the engine imports Tensor
+
+        if grad is not None:
+            if gradient is not None:
+                raise TypeError("backward: gradient= and grad= are two names for one argument; pass one")
+            gradient = grad
 
         def deliver(node, node_grad):  # leaves, and the tensors asked to keep theirs (retain_grad)
             if node._ctx is None or node._retains_grad:
@@ -394,18 +422,18 @@ class Tensor:
     def _forget_grad(self, set_to_none=True):
         """What zero_grad does to each parameter: no gradient (None), or zeros (not grad * 0, which
         would keep a NaN)."""
-        if set_to_none or self.grad is None:
-            self.grad = None
+        if set_to_none or self._grad is None:
+            self._grad = None
         else:
-            self.grad = Tensor._from_array(backend.xp_of(self.grad.data).zeros_like(self.grad.data))
+            self._grad = Tensor._from_array(backend.xp_of(self._grad.data).zeros_like(self._grad.data))
 
     def _accumulate_grad(self, grad):
         # a fresh, row-major array: op gradients may alias each other (add passes grad through),
         # and a transposed one would make every optimizer pass over it strided
-        if self.grad is None:
-            self.grad = Tensor._from_array(grad.astype(self.dtype, order="C", copy=True))
+        if self._grad is None:
+            self._grad = Tensor._from_array(grad.astype(self.dtype, order="C", copy=True))
         else:
-            self.grad = Tensor._from_array(self.grad.data + grad)
+            self._grad = Tensor._from_array(self._grad.data + grad)
 
     # ---- in-place updates (optimizers, initialisation) ------------------------
     def _check_inplace(self, what, value=None):

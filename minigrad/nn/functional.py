@@ -300,11 +300,24 @@ def check_class_layout(name, input, target):
                          f"needs a target of shape {expected}, got target of shape {target.shape}")
 
 
+def check_float_input(name, input, target, what):
+    """input must hold floats (what: "logits", "log-probabilities"). Integer class indices there mean,
+    most often, that the arguments came in swapped, as F.cross_entropy(labels, logits): said so, rather
+    than an error about the target's shape, or a loss computed on the labels."""
+    if backend.is_floating(input.dtype):
+        return
+    swapped = isinstance(target, Tensor) and backend.is_floating(target.dtype)
+    hint = (f"; the arguments look swapped: {name} takes (input, target), the float {what} first and the "
+            "integer class indices second") if swapped else ""
+    raise TypeError(f"{name}: input must be a floating-point tensor of {what}, got dtype {input.dtype.name}{hint}")
+
+
 def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
     """Softmax cross-entropy, in PyTorch's layout: logits (N, C) with class targets (N,), or (N, C, d1, ...)
     with (N, d1, ...) -- the class dim second, so a language model's (B, T, C) logits go in as
     logits.view(-1, C) with targets.view(-1), as nanoGPT does. A float target of the input's shape
     holds class probabilities (soft labels: distillation, mixup). See ops.cross_entropy for the rest."""
+    check_float_input("cross_entropy", input, target, "logits")
     target = target_tensor(target, input)
     if target.dtype.kind == "f":
         return soft_cross_entropy(input, target, weight, reduction, label_smoothing)
@@ -335,6 +348,7 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     with (N, d1, ...). nll_loss(log_softmax(x, 1), t) is cross_entropy(x, t). If
     every target is ignored, "mean" gives 0 (PyTorch gives NaN).
     """
+    check_float_input("nll_loss", input, target, "log-probabilities")
     target = target_tensor(target, input)
     check_class_layout("nll_loss", input, target)
     input = classes_last(input)

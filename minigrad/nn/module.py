@@ -25,6 +25,7 @@ editing its forward (record activations, check shapes, patch an input):
     model(x)          # prints the hidden layer's output shape
     handle.remove()
 """
+import warnings
 from collections import namedtuple
 from pathlib import PurePath
 
@@ -43,6 +44,34 @@ def check_attribute_name(caller, what, name):
     non-empty string without '.' (which would read as a submodule's name)."""
     if not isinstance(name, str) or not name or "." in name:
         raise KeyError(f"{caller}: {what} name {name!r} must be a non-empty string without '.'")
+
+
+def trainable(value):
+    """Whether value holds weights an optimizer should see: a module, or a leaf tensor that requires grad (a
+    computed one, such as an activation kept for a plot, is not a weight)."""
+    return isinstance(value, Module) or (isinstance(value, Tensor) and value.requires_grad and value.is_leaf)
+
+
+def warn_if_unregistered(module, name, value):
+    """Warn where self.<name> = value keeps weights without registering them, the classic silent bug: a
+    Python list of layers, or a plain tensor that requires grad, is never in parameters() (so the optimizer
+    never updates it), state_dict() or .to(). PyTorch says nothing; a teaching framework names the fix.
+    Called only for lists, tuples, dicts and tensors, so other attributes cost one isinstance."""
+    where = f"{type(module).__name__}.{name}"
+    if isinstance(value, Tensor):
+        if trainable(value):
+            warnings.warn(f"{where} is set to a plain Tensor that requires grad, which is not registered: it will "
+                          "not be in parameters() (the optimizer never updates it) nor in state_dict(); wrap it, "
+                          f"self.{name} = nn.Parameter(tensor)", UserWarning, stacklevel=3)
+        return
+    held = next((item for item in (value.values() if isinstance(value, dict) else value) if trainable(item)), None)
+    if held is not None:
+        kind = "Module" if isinstance(held, Module) else "Parameter"
+        container = f"nn.{kind}{'Dict' if isinstance(value, dict) else 'List'}"
+        warnings.warn(f"{where} is set to a Python {type(value).__name__} holding {kind.lower()}s, which registers "
+                      "none of them, so their weights will not be in parameters() (the optimizer never updates "
+                      f"them), state_dict() or .to(); use self.{name} = {container}(...) instead", UserWarning,
+                      stacklevel=3)
 
 
 class Module:
@@ -100,6 +129,8 @@ class Module:
             if other is not registry:
                 other.pop(name, None)  # a name lives in one place only
         if registry is None:
+            if isinstance(value, (list, tuple, dict, Tensor)):  # the only values that can hide weights
+                warn_if_unregistered(self, name, value)
             object.__setattr__(self, name, value)
         else:
             registry[name] = value  # an existing name keeps its place in the order

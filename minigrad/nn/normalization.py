@@ -13,12 +13,23 @@ from minigrad.nn.parameter import Parameter
 from minigrad.ops.fused import shape_tuple
 
 
+def normalized_shape_of(layer, normalized_shape):
+    """normalized_shape as a tuple of sizes >= 1. NumPy's own error for a negative size ("negative dimensions
+    are not allowed") names no argument; a size 0 would average over no elements (0 / 0), and is almost
+    always a size computed wrong (PyTorch accepts it, and normalises nothing)."""
+    shape = shape_tuple(normalized_shape)
+    if not shape or min(shape) < 1:
+        raise ValueError(f"{layer}: normalized_shape must be a size >= 1, or a non-empty sequence of them (the "
+                         f"sizes of the input's last dims, e.g. {layer}(d_model)), got {normalized_shape!r}")
+    return shape
+
+
 class LayerNorm(Module):
     """(x - mean) / sqrt(var + eps) * weight + bias over the last dims, weight 1 and bias 0 at first."""
 
     def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, device=None, dtype=None):
         super().__init__()
-        shape = shape_tuple(normalized_shape)
+        shape = normalized_shape_of("LayerNorm", normalized_shape)
         self.normalized_shape, self.eps = shape, eps
         self.weight = Parameter(creation.ones(shape)) if elementwise_affine else None
         self.bias = Parameter(creation.zeros(shape)) if elementwise_affine and bias else None
@@ -43,7 +54,7 @@ class RMSNorm(Module):
 
     def __init__(self, normalized_shape, eps=None, elementwise_affine=True, device=None, dtype=None):
         super().__init__()
-        self.normalized_shape, self.eps = shape_tuple(normalized_shape), eps
+        self.normalized_shape, self.eps = normalized_shape_of("RMSNorm", normalized_shape), eps
         self.weight = Parameter(creation.ones(self.normalized_shape)) if elementwise_affine else None
         self.to(device=device, dtype=dtype)
 

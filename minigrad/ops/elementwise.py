@@ -310,19 +310,20 @@ def log1p(x):
 
 
 class Expm1(Function):
-    """e^x - 1;  d/dx = e^x = out + 1. One op, not exp(x) - 1, for the same reason as log1p: for tiny x,
-    e^x rounds to 1 and the difference to 0 (float32 gives 0 for x = -1e-10), expm1 keeps x."""
+    """e^x - 1;  d/dx = e^x. One op, not exp(x) - 1, for the same reason as log1p: for tiny x,
+    e^x rounds to 1 and the difference to 0 (float32 gives 0 for x = -1e-10), expm1 keeps x.
+    The slope is e^x itself, not out + 1 (PyTorch's): where e^x is below the float's resolution
+    out rounds to -1 and out + 1 to 0, so ELU's slope at x = -20 in float32 would be 0, not 2e-9."""
 
     @staticmethod
     def forward(ctx, x):
-        out = backend.xp_of(x).expm1(x)
-        ctx.save_for_backward(out)
-        return out
+        ctx.save_for_backward(x)
+        return backend.xp_of(x).expm1(x)
 
     @staticmethod
     def backward(ctx, grad):
-        (out,) = ctx.saved_arrays
-        return grad * (out + 1)
+        (x,) = ctx.saved_arrays
+        return grad * backend.xp_of(x).exp(x)
 
 
 def expm1(x):

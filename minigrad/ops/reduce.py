@@ -175,13 +175,19 @@ class Prod(Function):
     """x_1 x_2 ... x_n along one dim;  d/dx_i = the product of all the others
 
     The others' product is (product of those before i) * (product of those after i), two running
-    products, never out / x_i: that would divide by zero wherever an element is 0."""
+    products, never out / x_i: that would divide by zero wherever an element is 0.
+    float32 is multiplied in float64 and rounded once at the end, as PyTorch's CPU cumprod does: a
+    running product of float32 can overflow or underflow on the way to a finite result (1e20 * 1e20
+    * 1e-30 would give inf, not 1e10), and then give inf * 0 = NaN in the gradient."""
 
     @staticmethod
     def forward(ctx, x, dim, keepdim):
         ctx.save_for_backward(x)
         ctx.dim = dim
-        return x.prod(axis=dim, keepdims=keepdim)
+        if not backend.is_floating(x.dtype):  # integers multiply exactly as they are
+            return x.prod(axis=dim, keepdims=keepdim)
+        with backend.silent_float_errors():  # a true product beyond float32 is inf, without a warning
+            return x.prod(axis=dim, keepdims=keepdim, dtype=backend.float64).astype(x.dtype, copy=False)
 
     @staticmethod
     def backward(ctx, grad):
@@ -189,12 +195,13 @@ class Prod(Function):
         xp = backend.xp_of(x)
         if x.shape[ctx.dim] == 0:
             return xp.zeros_like(x)
-        row = xp.moveaxis(x, ctx.dim, -1)  # the reduced dim last
+        row = xp.moveaxis(x, ctx.dim, -1).astype(backend.float64, copy=False)  # the reduced dim last
         ones = xp.ones_like(row[..., :1])
         before = xp.concatenate([ones, xp.cumprod(row[..., :-1], axis=-1)], axis=-1)
         after = xp.flip(xp.concatenate([ones, xp.cumprod(xp.flip(row, -1)[..., :-1], axis=-1)], axis=-1), -1)
         others = xp.moveaxis(before * after, -1, ctx.dim)
-        return grad.reshape(backend.keep_dims_shape(x.shape, (ctx.dim,))) * others
+        with backend.silent_float_errors():
+            return (grad.reshape(backend.keep_dims_shape(x.shape, (ctx.dim,))) * others).astype(x.dtype, copy=False)
 
 
 def prod(x, dim=None, keepdim=False):
