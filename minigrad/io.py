@@ -103,7 +103,10 @@ def write_atomically(path, data):
     # file next to that file, as a rename across file systems would not be atomic
     path = path.resolve()
     check_not_a_directory(path)
-    if not path.parent.is_dir():  # the temporary file would fail first, under a name the caller never gave
+    # the temporary file would fail first, under a name the caller never gave
+    if path.parent.exists() and not path.parent.is_dir():
+        raise NotADirectoryError(f"cannot write {path}: {path.parent} is a file, expected a folder there")
+    if not path.parent.is_dir():
         raise FileNotFoundError(f"cannot write {path}: the folder {path.parent} does not exist; create it first")
     remove_abandoned_temporaries(path)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -119,6 +122,11 @@ def write_atomically(path, data):
         if mode is not None:
             os.chmod(temporary, mode)  # the new file replaces the old one, its permissions would not stay
         os.replace(temporary, path)
+    except OSError as error:  # no permission, a full disk: named by the path asked for, not the temporary's
+        temporary.unlink(missing_ok=True)
+        message = f"cannot write {path}: {error.strerror or error}; the file there, if any, is as it was"
+        # with its errno, OSError comes back as the same subclass (PermissionError, ...)
+        raise (OSError(error.errno, message) if error.errno else OSError(message)) from None
     except BaseException:  # also Ctrl-C: clean up, then let it through
         temporary.unlink(missing_ok=True)
         raise
@@ -167,7 +175,7 @@ def load(path, device="cpu", map_location=None, weights_only=True):
             raise TypeError(f"load: map_location must name a device ('cpu' or 'cuda'), got "
                             f"{type(map_location).__name__}; minigrad has one of each, so there is nothing to remap")
         device = map_location
-    structure = load_metadata(path).get(TREE)  # also names a folder, a torch.save pickle or a damaged header
+    structure = load_metadata(path).get(TREE)  # also names a folder, a torch.save pickle, another format or a damaged header
     try:
         arrays = safetensors.numpy.load_file(path)
     except safetensors.SafetensorError as error:  # e.g. a file cut short after its header
@@ -184,17 +192,23 @@ def load(path, device="cpu", map_location=None, weights_only=True):
         raise damaged(path, f"its {TREE!r} entry, which says how the tensors nest, does not read ({error!r})") from None
 
 
-def check_not_pickled(path):
-    """A file torch.save wrote (a zip archive of pickles; before PyTorch 1.6 a bare pickle that starts
-    with its magic number) is named as one: reading it would mean running pickled code, which minigrad
-    never does. (A safetensors file starts with its header's length: no such bytes.)"""
+def check_format(path):
+    """A file that is not safetensors at all is named as what it is, before safetensors reads its first 8
+    bytes as a header length and reports only "header too large". A file torch.save wrote (a zip archive of
+    pickles; before PyTorch 1.6 a bare pickle that starts with its magic number) is named as one: reading it
+    would mean running pickled code, which minigrad never does."""
     with open(path, "rb") as file:
-        start = file.read(4)
-    if start in (b"PK\x03\x04", b"\x80\x02\x8a\x0a"):  # zip's signature; pickle protocol 2, then a 10-byte long
+        start = file.read(9)
+    if start[:4] in (b"PK\x03\x04", b"\x80\x02\x8a\x0a"):  # zip's signature; pickle protocol 2, then a 10-byte long
         raise ValueError(f"{path} is a zip archive or a pickle (a PyTorch torch.save checkpoint, most likely; NumPy's "
                          ".npz is a zip too), and minigrad reads safetensors only (loading a pickle can run code). "
                          "Convert it where PyTorch is installed: "
                          "safetensors.torch.save_file(torch.load(PATH), 'model.safetensors') for a state dict")
+    # the safetensors format: the header's length (8 bytes), then the header, a JSON object; a shorter
+    # file is one cut short, which safetensors names as such
+    if len(start) == 9 and start[8:] != b"{":
+        raise damaged(path, f"it starts with {start!r}, where a safetensors file starts with the 8-byte length "
+                            "of its JSON header, then '{' (a file of another kind, such as a CSV or an image?)")
 
 
 def check_not_a_directory(path):
@@ -209,7 +223,7 @@ def damaged(path, error):
 def load_metadata(path):
     """The {str: str} metadata saved with the checkpoint at path ({} if none), without reading the tensors."""
     check_not_a_directory(path)
-    check_not_pickled(path)
+    check_format(path)
     try:
         with safetensors.safe_open(path, framework="np") as file:
             return file.metadata() or {}

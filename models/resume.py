@@ -26,6 +26,7 @@ from models.pretrained import checkpoint_file
 
 RESULTS = "results.json"
 STATES = ("running", "interrupted", "finished")
+RECORDED = {"finetune": ("mode", "grid"), "compare": ("seconds",)}  # what resuming each command reads, besides rows
 INPUT_FILES = (("train_path", "--train"), ("valid_path", "--valid"), ("test_path", "--test"), ("model", "--model"))
 
 
@@ -48,6 +49,9 @@ def read_run(folder, command):
         record = json.loads(path.read_text())
     except ValueError as error:
         raise ValueError(f"--resume {folder}: {path} is not valid JSON ({error}); was it edited?") from None
+    if not isinstance(record, dict):
+        raise ValueError(f"--resume {folder}: {path} holds a JSON {type(record).__name__}, expected the object a "
+                         f"`minigrad {command}` run writes; was it edited?")
     if record.get("command") != command:
         raise ValueError(f"--resume {folder}: that is a `minigrad {record.get('command')}` run, not a "
                          f"`minigrad {command}` one: resume it with `minigrad {record.get('command')} --resume`")
@@ -56,6 +60,13 @@ def read_run(folder, command):
     if record.get("state") not in STATES or "settings" not in record:
         raise ValueError(f"--resume {folder}: {path} does not say how far the run got (written by an older "
                          "minigrad?); start the run again instead")
+    missing = [key for key in ("rows", *RECORDED[command]) if key not in record]
+    settings, rows = record["settings"], record.get("rows")
+    if missing or not (isinstance(settings, dict) and "seed" in settings and isinstance(rows, list)
+                       and all(isinstance(row, dict) for row in rows)):
+        raise ValueError(f"--resume {folder}: {path} is not what a `minigrad {command}` run records: expected the "
+                         f"entries {', '.join(('settings', 'rows', *RECORDED[command]))}, the settings an object "
+                         "with the seed, the rows a list of objects; was it edited? Start the run again instead")
     check_inputs_unchanged(record, folder)
     return record
 
@@ -86,7 +97,8 @@ def config_from(record):
     from models.compare import CompareConfig
 
     saved = dict(record["settings"])
-    saved["augment_keep"] = tuple(saved["augment_keep"])
+    if "augment_keep" in saved:  # JSON has lists, the config a tuple
+        saved["augment_keep"] = tuple(saved["augment_keep"])
     return CompareConfig(**{f.name: saved[f.name] for f in dataclasses.fields(CompareConfig) if f.name in saved})
 
 

@@ -26,6 +26,7 @@ from minigrad.io import load_metadata
 
 from models.finetune.ia3 import Rescaled
 from models.finetune.lora import LoRALinear
+from models.pretrained import put_weights
 from models.train import load_trained_state, thaw, trained_state
 
 FORMAT = "minigrad-finetune-delta/2"  # /2: the base fingerprint is a SHA-256 (it was a sum of |w|)
@@ -99,17 +100,39 @@ def read_metadata(path):
     missing = [key for key in NEEDED if key not in metadata]
     if missing:
         raise ValueError(f"{path} is a fine-tuning delta without {', '.join(missing)} in its metadata: was it edited?")
-    for key in JSON_ENTRIES.intersection(metadata):
+    values = {}
+    for key in JSON_ENTRIES.keys() & metadata.keys():
         try:
-            json.loads(metadata[key])
+            values[key] = json.loads(metadata[key])
         except ValueError:
             raise ValueError(f"{path}: its metadata entry {key!r} is not valid JSON ({metadata[key][:60]!r}): "
                              "was it edited?") from None
+        fits, expected = JSON_ENTRIES[key]
+        if not fits(values[key]):
+            raise ValueError(f"{path}: its metadata entry {key!r} is {metadata[key][:60]!r}, expected {expected}: "
+                             "was it edited?")
+    labels, num_labels = values.get("labels"), values["num_labels"]
+    if labels is not None and num_labels is not None and len(labels) != num_labels:  # else a class misnamed
+        raise ValueError(f"{path}: its metadata names {len(labels)} labels for a head with {num_labels} outputs: "
+                         "was it edited?")
     return metadata
 
 
+def whole(value):
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 NEEDED = ("mode", "task", "num_labels", "options", "base_fingerprint", "base_config")  # what load_delta reads
-JSON_ENTRIES = {"num_labels", "options", "base_config", "thawed_at", "labels", "max_len", "training"}
+JSON_ENTRIES = {  # what each entry must hold, so that an edited one is named here, not by a TypeError later
+    "num_labels": (lambda v: v is None or whole(v), "a whole number (null for a task without classes)"),
+    "options": (lambda v: isinstance(v, dict), "an object of the mode's options"),
+    "base_config": (lambda v: isinstance(v, dict), "an object (the base model's config)"),
+    "thawed_at": (lambda v: v is None or whole(v), "a step number or null"),
+    "labels": (lambda v: v is None or isinstance(v, list) and all(isinstance(x, str) for x in v),
+               "a list of class names or null"),
+    "max_len": (lambda v: v is None or whole(v) and v >= 1, "a whole number >= 1 or null"),
+    "training": (lambda v: v is None or isinstance(v, dict), "an object or null"),
+}
 
 
 def load_delta(base_model, path):
@@ -119,8 +142,13 @@ def load_delta(base_model, path):
     from models.finetune import prepare  # here, not at the top: models.finetune imports this file
 
     metadata = read_metadata(path)
-    tuned = prepare(base_model, metadata["mode"], num_labels=json.loads(metadata["num_labels"]),
-                    task=metadata["task"], **json.loads(metadata["options"]))
+    try:
+        tuned = prepare(base_model, metadata["mode"], num_labels=json.loads(metadata["num_labels"]),
+                        task=metadata["task"], **json.loads(metadata["options"]))
+    except (ValueError, TypeError) as error:  # prepare names the setting, not the file it came from
+        raise ValueError(f"load_delta: {path}: its metadata (mode {metadata['mode']!r}, task {metadata['task']!r}, "
+                         f"options {metadata['options']}) does not rebuild a fine-tuned model on this base: {error}; "
+                         f"was it edited, or is this base not its own ({metadata.get('base', '?')!r})?") from None
     step = json.loads(metadata.get("thawed_at", "null"))
     if step is not None:  # the layers that had thawed trained; the rest stayed the base's, as they are here
         thaw(tuned.param_groups, step)
@@ -131,7 +159,9 @@ def load_delta(base_model, path):
             f"model's: SHA-256 {metadata['base_fingerprint'][:12]}... when saved, {here[:12]}... "
             f"here; its base was {metadata.get('base', '?')!r} with config {metadata['base_config']})")
     delta = mg.load(path, device=next(tuned.parameters()).device)
-    load_trained_state(tuned, delta, f"load_delta: {path} (mode {metadata['mode']!r})")  # the frozen rest: the base's
+    # the frozen rest: the base's
+    put_weights(path, delta, lambda weights: load_trained_state(tuned, weights, f"load_delta: {path} "
+                                                                               f"(mode {metadata['mode']!r})"))
     tuned.labels = json.loads(metadata.get("labels", "null"))  # class names of the head's outputs, if saved
     tuned.max_len = json.loads(metadata.get("max_len", "null"))
     tuned.how_trained = json.loads(metadata.get("training", "null"))  # not .training: that is train or eval mode
