@@ -16,7 +16,7 @@ from minigrad.io import load_metadata
 from models.heads import LanguageModel
 from models.minilm import load_minilm
 from models.tokenizers import Tokenizer
-from models.train import weights_of
+from models.train import put_weights, weights_of
 from models.transformer import TransformerConfig
 
 CHECKPOINTS = Path(__file__).parent / "checkpoints"
@@ -78,19 +78,3 @@ def load(name_or_path="tiny", device="cpu"):
     model.tokenizer = Tokenizer.from_json(metadata["tokenizer"], source=str(path))
     model.metadata = metadata
     return model.eval()
-
-
-def put_weights(path, weights, load):
-    """load(weights) -- a model's load_state_dict, or load_trained_state for a fine-tuned one -- where weights
-    came from the file at path and the model was built from that file's metadata: a tensor that does not fit
-    it, or one that is not finite (which makes every output NaN), is an error naming the file."""
-    broken = [name for name, value in weights.items() if not value.isfinite().all().item()]
-    if broken:
-        raise ValueError(f"{path} holds NaN or infinite values in {', '.join(broken[:3])}"
-                         f"{f' and {len(broken) - 3} more' if len(broken) > 3 else ''}: the weights of a training "
-                         "that diverged, or a damaged file? Expected finite weights; use an earlier checkpoint")
-    try:
-        load(weights)
-    except RuntimeError as error:  # load_state_dict's list of what does not fit, which does not know the file
-        raise ValueError(f"{path}: its tensors do not fit the model its metadata describes (was it edited, or "
-                         f"written by another version of minigrad?): {error}") from None

@@ -171,6 +171,22 @@ def load_trained_state(model, weights, source):
     model.load_state_dict(weights, strict=False)  # not strict: the frozen rest stays as it is
 
 
+def put_weights(path, weights, load):
+    """load(weights) -- a model's load_state_dict, or load_trained_state for a fine-tuned one -- where weights
+    came from the file at path and the model was built from that file's metadata: a tensor that does not fit
+    it, or one that is not finite (which makes every output NaN), is an error naming the file."""
+    broken = [name for name, value in weights.items() if not value.isfinite().all().item()]
+    if broken:
+        raise ValueError(f"{path} holds NaN or infinite values in {', '.join(broken[:3])}"
+                         f"{f' and {len(broken) - 3} more' if len(broken) > 3 else ''}: the weights of a training "
+                         "that diverged, or a damaged file? Expected finite weights; use an earlier checkpoint")
+    try:
+        load(weights)
+    except RuntimeError as error:  # load_state_dict's list of what does not fit, which does not know the file
+        raise ValueError(f"{path}: its tensors do not fit the model its metadata describes (was it edited, or "
+                         f"written by another version of minigrad?): {error}") from None
+
+
 def save_checkpoint(path, model, optimizer, schedule, step, metadata=None, best_weights=None):
     """The trained weights, the optimizer's buffers (Adam's moments, momentum) and the schedule's
     position after `step` steps, in one file written atomically: all that resuming needs. best_weights:
@@ -209,17 +225,25 @@ def load_checkpoint(path, model, optimizer, schedule, param_groups=()):
         raise ValueError(f"{path} holds weights but no optimizer state, so training cannot continue exactly "
                          "from it: resume from the checkpoint.safetensors a training run wrote")
     tensors = mg.load(path, device=next(iter(model.parameters())).device)
-    thaw(param_groups, int(metadata["step"]))
-    load_trained_state(model, weights_of(tensors), path)
-    saved, state = json.loads(metadata["optimizer"]), {}
-    buffers = {k[len(OPTIMIZER_PREFIX):]: v for k, v in tensors.items() if k.startswith(OPTIMIZER_PREFIX)}
-    for key, value in {**buffers, **saved["numbers"]}.items():
-        index, name = key.split(".", 1)
-        state.setdefault(int(index), {})[name] = value
-    optimizer.load_state_dict({"state": state, "param_groups": saved["param_groups"]})
-    schedule.load_state_dict(json.loads(metadata["schedule"]))
-    backend.set_cpu_generator_state(json.loads(metadata["cpu_random_state"]))
-    restart_device_generator(model, int(metadata["step"]))
+    try:  # entries this file's writer always sets: one missing or unreadable was edited or damaged
+        step = int(metadata["step"])
+        thaw(param_groups, step)
+        put_weights(path, weights_of(tensors), lambda weights: load_trained_state(model, weights, path))
+        saved, state = json.loads(metadata["optimizer"]), {}
+        buffers = {k[len(OPTIMIZER_PREFIX):]: v for k, v in tensors.items() if k.startswith(OPTIMIZER_PREFIX)}
+        for key, value in {**buffers, **saved["numbers"]}.items():
+            index, name = key.split(".", 1)
+            state.setdefault(int(index), {})[name] = value
+        optimizer.load_state_dict({"state": state, "param_groups": saved["param_groups"]})
+        schedule.load_state_dict(json.loads(metadata["schedule"]))
+        backend.set_cpu_generator_state(json.loads(metadata["cpu_random_state"]))
+    except (KeyError, TypeError, AttributeError, IndexError) as error:  # (ValueError: the messages name the file)
+        raise ValueError(f"{path}: its training state does not read ({type(error).__name__}: {error}); was it "
+                         "edited? Resume from another checkpoint, or start the run again") from None
+    except ValueError as error:
+        raise ValueError(error if str(path) in str(error) else f"{path}: its training state does not read "
+                         f"({error}); was it edited? Resume from another checkpoint, or start the run again") from None
+    restart_device_generator(model, step)
     best = {k[len(BEST_PREFIX):]: v for k, v in tensors.items() if k.startswith(BEST_PREFIX)}
     return metadata, best or None
 
@@ -300,6 +324,9 @@ def train(model, loss_fn, batches, config, evaluate=None, param_groups=None, log
     schedule = make_schedule(optimizer, config)
     resumed, resumed_best = load_checkpoint(resume, model, optimizer, schedule, param_groups) if resume else ({}, None)
     start = int(resumed.get("step", 0))
+    if start > config.steps:
+        raise ValueError(f"train: {resume} was written after step {start}, past the {config.steps} steps of this "
+                         f"run; resume with at least {start} steps")
     saved_accumulate = int(resumed.get("accumulate", 1))  # (checkpoints from before accumulate: 1)
     if resume and saved_accumulate != config.accumulate:  # the batches to skip are start x accumulate: the saved run's
         raise ValueError(f"train: {resume} was written by a run that took {saved_accumulate} batches a step "

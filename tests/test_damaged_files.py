@@ -161,3 +161,52 @@ def test_a_run_record_without_the_optional_augment_keep_resumes_with_its_default
     (tmp_path / "results.json").write_text(json.dumps(record(settings=settings)))
     config = resume.config_from(resume.read_run(tmp_path, "finetune"))
     assert (config.seed, config.augment_keep) == (3, ())
+
+
+# ---- models/train.py: a training checkpoint to resume from --------------------------------------------
+
+def checkpoint_and_fresh_state(base, tmp_path):
+    """A LoRA model's training checkpoint after 3 steps, and a model, optimizer and schedule to put it into."""
+    from models.train import TrainConfig, make_optimizer, make_schedule, save_checkpoint
+    model = prepare(base, "lora", num_labels=2, r=2)
+    optimizer = make_optimizer(model.param_groups, TrainConfig())
+    path = tmp_path / "checkpoint.safetensors"
+    save_checkpoint(path, model, optimizer, make_schedule(optimizer, TrainConfig()), step=3)
+    optimizer = make_optimizer(model.param_groups, TrainConfig())
+    return path, model, optimizer, make_schedule(optimizer, TrainConfig())
+
+
+@pytest.mark.parametrize("entry, value", [("step", None), ("optimizer", "{bad"), ("schedule", "[1]"),
+                                          ("cpu_random_state", "7")])
+def test_a_training_checkpoint_with_an_entry_edited_names_the_file(base, tmp_path, entry, value):
+    from models.train import load_checkpoint
+    path, model, optimizer, schedule = checkpoint_and_fresh_state(base, tmp_path)
+    metadata = mg.io.load_metadata(path)
+    if value is None:
+        del metadata[entry]
+    else:
+        metadata[entry] = value
+    mg.save(mg.load(path), tmp_path / "edited.safetensors", metadata=metadata)
+    with pytest.raises(ValueError, match=r"edited.safetensors: its training state does not read .*was it edited\?"):
+        load_checkpoint(tmp_path / "edited.safetensors", model, optimizer, schedule)
+
+
+def test_a_training_checkpoint_whose_tensor_has_another_shape_names_the_file(base, tmp_path):
+    from models.train import load_checkpoint
+    path, model, optimizer, schedule = checkpoint_and_fresh_state(base, tmp_path)
+    tensors = mg.load(path)
+    name = next(name for name in tensors if name.endswith("lora_A"))
+    tensors[name] = mg.zeros(tensors[name].shape[0] + 1, tensors[name].shape[1])
+    resaved(path, tmp_path / "edited.safetensors", tensors)
+    with pytest.raises(ValueError, match=rf"(?s)edited.safetensors: its tensors do not fit .*{name}: checkpoint shape"):
+        load_checkpoint(tmp_path / "edited.safetensors", model, optimizer, schedule)
+
+
+def test_resuming_past_the_runs_last_step_is_refused(base, tmp_path):
+    from models.train import TrainConfig, make_optimizer, make_schedule, save_checkpoint, train
+    model = prepare(base, "head", num_labels=2)
+    optimizer = make_optimizer(model.param_groups, TrainConfig())
+    save_checkpoint(tmp_path / "checkpoint.safetensors", model, optimizer, make_schedule(optimizer, TrainConfig()), step=4)
+    with pytest.raises(ValueError, match=r"written after step 4, past the 2 steps of this run; resume with at least 4"):
+        train(model, lambda model, batch: None, iter([]), TrainConfig(steps=2, progress=False),
+              resume=tmp_path / "checkpoint.safetensors")

@@ -26,8 +26,7 @@ from minigrad.io import load_metadata
 
 from models.finetune.ia3 import Rescaled
 from models.finetune.lora import LoRALinear
-from models.pretrained import put_weights
-from models.train import load_trained_state, thaw, trained_state
+from models.train import load_trained_state, put_weights, thaw, trained_state
 
 FORMAT = "minigrad-finetune-delta/2"  # /2: the base fingerprint is a SHA-256 (it was a sum of |w|)
 
