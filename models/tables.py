@@ -225,9 +225,10 @@ def _check_header(header, path, columns):
     for column in columns:
         if column not in header:
             hint = _near_miss_hint(column, header, columns) or _wrong_encoding_hint(header)
-            if not hint and len(header) == 1 and len(columns) > 1:
-                # one column where a text and a label were asked for: most likely a plain-text file
-                hint = " (one column: for plain text, one example per line, use --task lm)"
+            if not hint and (len(header) == 1 or Path(path).suffix.lower() == ".txt") and len(columns) > 1:
+                # one column, or a .txt whose commas made columns of a sentence: most likely plain text
+                hint = (f" ({'one column' if len(header) == 1 else 'a .txt file'}: for plain text, one example per "
+                        "line, use --task lm; labelled examples need a header row naming the text and label columns)")
             raise ValueError(f"{path} has no column {column!r}; its columns are: {name_list(header)}{hint}")
         if header.count(column) > 1:  # csv.DictReader would quietly read the last one
             raise ValueError(f"{path} has {header.count(column)} columns named {column!r}; rename all but one, "

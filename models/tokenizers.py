@@ -32,6 +32,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 import minigrad as mg
+from minigrad.io import write_atomically
 
 PAD, UNK, BOS, EOS, CLS, SEP, MASK = "[PAD]", "[UNK]", "[BOS]", "[EOS]", "[CLS]", "[SEP]", "[MASK]"
 SPECIAL_TOKENS = (PAD, UNK, BOS, EOS, CLS, SEP, MASK)
@@ -182,8 +183,9 @@ class Tokenizer:
                            **self._state()})
 
     def save(self, path):
-        """Write to_json() to a file; `Tokenizer.load(path)` reads it back."""
-        Path(path).write_text(self.to_json(), encoding="utf-8")
+        """Write to_json() to a file, atomically (a crash keeps the file that was there); `Tokenizer.load(path)`
+        reads it back."""
+        write_atomically(Path(path), self.to_json().encode("utf-8"))
 
     @staticmethod
     def load(path):

@@ -120,3 +120,26 @@ def test_minilm_ids_of_the_bundled_tasks_are_those_of_before():
     texts = bundled_texts() + TRICKY
     assert [tok.encode(t) for t in texts] == [
         [i for word in reference_words(t, True) for i in tok._encode_word(word)] for t in texts]
+
+
+@pytest.mark.parametrize("name, content, what", [
+    ("one.csv", "the film was good\nthe film was bad\n", "one column"),
+    ("reviews.txt", "good, funny and warm\nbad, dull and long\n", "a .txt file"),  # its commas made columns
+])
+def test_plain_text_given_for_labelled_examples_points_at_task_lm(tmp_path, name, content, what):
+    path = write(tmp_path, name, content)
+    with pytest.raises(ValueError, match=rf"has no column 'text'.*\({what}: for plain text, one example per line, "
+                                         r"use --task lm; labelled examples need a header row"):
+        user_files.load_examples(path)
+
+
+def test_a_tokenizer_is_saved_atomically(tmp_path, monkeypatch):
+    import os
+    path = tmp_path / "tokenizer.json"
+    tokenizer = tokenizers.CharTokenizer.train(["abc"])
+    tokenizer.save(path)
+    before = path.read_text()
+    monkeypatch.setattr(os, "replace", lambda *args: (_ for _ in ()).throw(OSError(28, "No space left on device")))
+    with pytest.raises(OSError, match="tokenizer.json: No space left on device; the file there, if any, is as it was"):
+        tokenizer.save(path)
+    assert path.read_text() == before and [p.name for p in tmp_path.iterdir()] == ["tokenizer.json"]
