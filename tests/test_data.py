@@ -356,7 +356,7 @@ def test_a_column_named_twice_in_the_header_is_an_error(tmp_path):
 def test_a_plain_text_file_for_classification_points_to_the_lm_task(tmp_path):
     path = write(tmp_path, "reviews.txt", "great phone\nawful battery\n")
     with pytest.raises(ValueError, match=r"no column 'text'; its columns are: 'great phone' "
-                                         r"\(one column: .*--task lm\)"):
+                                         r"\(one column: .*--task lm; "):
         user_files.load_examples(path)
     with pytest.raises(ValueError) as two_columns:  # a CSV naming other columns gets no hint
         user_files.load_csv(write(tmp_path, "a.csv", "sentence,label\nhi,pos\n"))
