@@ -237,12 +237,12 @@ def load_checkpoint(path, model, optimizer, schedule, param_groups=()):
         optimizer.load_state_dict({"state": state, "param_groups": saved["param_groups"]})
         schedule.load_state_dict(json.loads(metadata["schedule"]))
         backend.set_cpu_generator_state(json.loads(metadata["cpu_random_state"]))
-    except (KeyError, TypeError, AttributeError, IndexError) as error:  # (ValueError: the messages name the file)
-        raise ValueError(f"{path}: its training state does not read ({type(error).__name__}: {error}); was it "
-                         "edited? Resume from another checkpoint, or start the run again") from None
-    except ValueError as error:
-        raise ValueError(error if str(path) in str(error) else f"{path}: its training state does not read "
-                         f"({error}); was it edited? Resume from another checkpoint, or start the run again") from None
+    except (KeyError, TypeError, AttributeError, IndexError, ValueError) as error:
+        if isinstance(error, ValueError) and str(path) in str(error):  # put_weights' own message names the file
+            raise
+        cause = str(error) if isinstance(error, ValueError) else f"{type(error).__name__}: {error}"
+        raise ValueError(f"{path}: its training state does not read ({cause}); was it edited? Resume from "
+                         "another checkpoint, or start the run again") from None
     restart_device_generator(model, step)
     best = {k[len(BEST_PREFIX):]: v for k, v in tensors.items() if k.startswith(BEST_PREFIX)}
     return metadata, best or None
